@@ -1,0 +1,340 @@
+#include "certs/certs.h"
+
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <ctime>
+
+namespace serambi::certs {
+namespace {
+
+template <auto Free>
+struct Deleter {
+    template <class T>
+    void operator()(T* p) const noexcept { Free(p); }
+};
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using KeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+using CertPtr = std::unique_ptr<X509, Deleter<X509_free>>;
+using ReqPtr = std::unique_ptr<X509_REQ, Deleter<X509_REQ_free>>;
+using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
+using CmsPtr = std::unique_ptr<CMS_ContentInfo, Deleter<CMS_ContentInfo_free>>;
+using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
+using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>>;
+using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
+using NamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
+
+Error openssl_error(std::string what) {
+    ERR_clear_error();  // the queue may name files or internals; never pass it to a caller
+    return make_error(ErrorKind::invalid_argument, std::move(what));
+}
+
+BioPtr memory_bio(std::string_view text) {
+    return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+std::string bio_to_string(BIO* bio) {
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio, &data);
+    return std::string(data, static_cast<std::size_t>(len));
+}
+
+KeyPtr read_private_key(std::string_view pem) {
+    auto bio = memory_bio(pem);
+    return KeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+}
+
+KeyPtr read_public_key(std::string_view pem) {
+    auto bio = memory_bio(pem);
+    return KeyPtr(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+}
+
+CertPtr read_cert(std::string_view pem) {
+    auto bio = memory_bio(pem);
+    return CertPtr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+}
+
+bool is_p256(EVP_PKEY* key) {
+    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return false;
+    char group[64] = {};
+    size_t len = 0;
+    return EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof group, &len) == 1 &&
+           std::string_view(group, len) == "prime256v1";
+}
+
+std::string cert_pem(X509* cert) {
+    BioPtr out(BIO_new(BIO_s_mem()));
+    PEM_write_bio_X509(out.get(), cert);
+    return bio_to_string(out.get());
+}
+
+bool add_ext(X509* cert, X509* issuer, int nid, const std::string& value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+    ExtPtr ext(X509V3_EXT_nconf_nid(nullptr, &ctx, nid, value.c_str()));
+    return ext && X509_add_ext(cert, ext.get(), -1) == 1;
+}
+
+bool set_serial_and_validity(X509* cert, int days) {
+    unsigned char raw[16];
+    crypto::random_bytes(raw);
+    raw[0] &= 0x7f;  // positive, and never shorter than needed
+    raw[0] |= 0x40;
+    BnPtr bn(BN_bin2bn(raw, sizeof raw, nullptr));
+    return bn && BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) != nullptr &&
+           X509_gmtime_adj(X509_getm_notBefore(cert), -300) != nullptr &&
+           X509_time_adj_ex(X509_getm_notAfter(cert), days, 0, nullptr) != nullptr;
+}
+
+bool set_name(X509_NAME* name, std::string_view cn) {
+    const std::string value(cn);
+    return X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                                      reinterpret_cast<const unsigned char*>("Serambi"), -1, -1,
+                                      0) == 1 &&
+           X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1,
+                                      -1, 0) == 1;
+}
+
+std::string asn1_time_iso(const ASN1_TIME* t) {
+    std::tm tm{};
+    if (ASN1_TIME_to_tm(t, &tm) != 1) return {};
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+Result<CertificateInfo> describe(X509* cert) {
+    CertificateInfo info;
+    char cn[256] = {};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0)
+        info.common_name = cn;
+    NamesPtr names(static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+    constexpr std::string_view kPrefix = "serambi:principal:";
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+        if (name->type != GEN_URI) continue;
+        const auto* uri = name->d.uniformResourceIdentifier;
+        std::string_view text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                              static_cast<std::size_t>(ASN1_STRING_length(uri)));
+        if (text.starts_with(kPrefix)) info.principal_id = std::string(text.substr(kPrefix.size()));
+    }
+    BnPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+    if (!serial) return openssl_error("certificate has no serial number");
+    char* hex = BN_bn2hex(serial.get());
+    info.serial_hex = hex;
+    OPENSSL_free(hex);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    X509_digest(cert, EVP_sha256(), md, &md_len);
+    info.fingerprint_sha256_hex = crypto::to_hex({md, md_len});
+    info.not_after = asn1_time_iso(X509_get0_notAfter(cert));
+    return info;
+}
+
+}  // namespace
+
+Result<std::string> generate_private_key() {
+    KeyPtr key(EVP_EC_gen("P-256"));
+    if (!key) return openssl_error("could not generate an ECDSA P-256 key");
+    BioPtr out(BIO_new(BIO_s_mem()));
+    if (PEM_write_bio_PrivateKey(out.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+        return openssl_error("could not encode the private key");
+    return bio_to_string(out.get());
+}
+
+Result<std::string> public_key_of(std::string_view private_key_pem) {
+    auto key = read_private_key(private_key_pem);
+    if (!key) return openssl_error("not a PEM private key");
+    BioPtr out(BIO_new(BIO_s_mem()));
+    PEM_write_bio_PUBKEY(out.get(), key.get());
+    return bio_to_string(out.get());
+}
+
+Result<Authority> create_authority(std::string_view name, int days) {
+    auto key_pem = generate_private_key();
+    if (!key_pem) return key_pem.error();
+    auto key = read_private_key(*key_pem);
+    CertPtr cert(X509_new());
+    if (!cert || !key || X509_set_version(cert.get(), 2) != 1 ||
+        !set_serial_and_validity(cert.get(), days) ||
+        !set_name(X509_get_subject_name(cert.get()), name) ||
+        X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get())) != 1 ||
+        X509_set_pubkey(cert.get(), key.get()) != 1 ||
+        !add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE") ||
+        !add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign") ||
+        !add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash") ||
+        X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
+        return openssl_error("could not create the certificate authority");
+    return Authority{cert_pem(cert.get()), std::move(key_pem).value()};
+}
+
+Result<std::string> issue(const Authority& ca, std::string_view public_key_pem,
+                          const IssueRequest& request) {
+    auto ca_cert = read_cert(ca.cert_pem);
+    auto ca_key = read_private_key(ca.key_pem);
+    if (!ca_cert || !ca_key) return openssl_error("the certificate authority cannot be read");
+    auto subject_key = read_public_key(public_key_pem);
+    if (!subject_key || !is_p256(subject_key.get()))
+        return make_error(ErrorKind::invalid_argument, "the public key must be ECDSA P-256");
+    if (request.common_name.empty() || request.common_name.size() > 64)
+        return make_error(ErrorKind::invalid_argument, "a common name of 1 to 64 bytes is needed");
+
+    std::string san;
+    auto append = [&](std::string_view kind, const std::string& v) {
+        if (!san.empty()) san += ',';
+        san += kind;
+        san += ':';
+        san += v;
+    };
+    for (const auto& d : request.dns_names) append("DNS", d);
+    for (const auto& ip : request.ip_addresses) append("IP", ip);
+    if (!request.uri.empty()) append("URI", request.uri);
+
+    const char* key_usage = "critical,digitalSignature";
+    const char* ext_usage = "clientAuth";
+    if (request.usage == Usage::server) ext_usage = "serverAuth";
+    if (request.usage == Usage::signing) {
+        key_usage = "critical,digitalSignature,nonRepudiation";
+        ext_usage = "emailProtection";
+    }
+
+    CertPtr cert(X509_new());
+    if (!cert || X509_set_version(cert.get(), 2) != 1 ||
+        !set_serial_and_validity(cert.get(), request.days) ||
+        !set_name(X509_get_subject_name(cert.get()), request.common_name) ||
+        X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get())) != 1 ||
+        X509_set_pubkey(cert.get(), subject_key.get()) != 1 ||
+        !add_ext(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE") ||
+        !add_ext(cert.get(), ca_cert.get(), NID_key_usage, key_usage) ||
+        !add_ext(cert.get(), ca_cert.get(), NID_ext_key_usage, ext_usage) ||
+        !add_ext(cert.get(), ca_cert.get(), NID_subject_key_identifier, "hash") ||
+        !add_ext(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always") ||
+        (!san.empty() && !add_ext(cert.get(), ca_cert.get(), NID_subject_alt_name, san)) ||
+        X509_sign(cert.get(), ca_key.get(), EVP_sha256()) == 0)
+        return openssl_error("could not issue the certificate");
+    return cert_pem(cert.get());
+}
+
+Result<std::string> make_csr(std::string_view private_key_pem, std::string_view common_name) {
+    auto key = read_private_key(private_key_pem);
+    ReqPtr req(X509_REQ_new());
+    if (!key || !req || X509_REQ_set_version(req.get(), 0) != 1 ||
+        !set_name(X509_REQ_get_subject_name(req.get()), common_name) ||
+        X509_REQ_set_pubkey(req.get(), key.get()) != 1 ||
+        X509_REQ_sign(req.get(), key.get(), EVP_sha256()) == 0)
+        return openssl_error("could not create the certificate request");
+    BioPtr out(BIO_new(BIO_s_mem()));
+    PEM_write_bio_X509_REQ(out.get(), req.get());
+    return bio_to_string(out.get());
+}
+
+Result<CsrContents> read_csr(std::string_view csr_pem) {
+    auto bio = memory_bio(csr_pem);
+    ReqPtr req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
+    if (!req) return openssl_error("not a PEM certificate request");
+    EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
+    if (key == nullptr || !is_p256(key))
+        return make_error(ErrorKind::invalid_argument, "the request's key must be ECDSA P-256");
+    if (X509_REQ_verify(req.get(), key) != 1)
+        return openssl_error("the certificate request's signature does not verify");
+    CsrContents out;
+    char cn[256] = {};
+    if (X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req.get()), NID_commonName, cn,
+                                  sizeof cn) > 0)
+        out.common_name = cn;
+    BioPtr pub(BIO_new(BIO_s_mem()));
+    PEM_write_bio_PUBKEY(pub.get(), key);
+    out.public_key_pem = bio_to_string(pub.get());
+    return out;
+}
+
+Result<CertificateInfo> inspect(std::string_view cert_pem_text) {
+    auto cert = read_cert(cert_pem_text);
+    if (!cert) return openssl_error("not a PEM certificate");
+    return describe(cert.get());
+}
+
+Result<CertificateInfo> inspect_der(crypto::ByteView der) {
+    const unsigned char* p = der.data();
+    CertPtr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (!cert) return openssl_error("not a DER certificate");
+    return describe(cert.get());
+}
+
+Status check_pair(std::string_view cert_pem_text, std::string_view key_pem,
+                  std::string_view ca_pem) {
+    auto cert = read_cert(cert_pem_text);
+    auto key = read_private_key(key_pem);
+    auto ca = read_cert(ca_pem);
+    if (!cert || !key || !ca) return openssl_error("certificate, key or CA cannot be read");
+    if (X509_check_private_key(cert.get(), key.get()) != 1)
+        return openssl_error("the private key does not belong to the certificate");
+    StorePtr store(X509_STORE_new());
+    StoreCtxPtr ctx(X509_STORE_CTX_new());
+    X509_STORE_add_cert(store.get(), ca.get());
+    if (X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1 ||
+        X509_verify_cert(ctx.get()) != 1)
+        return openssl_error("the certificate does not chain to the CA");
+    return {};
+}
+
+struct ManifestSigner::State {
+    CertPtr cert;
+    KeyPtr key;
+};
+
+ManifestSigner::ManifestSigner() : state_(std::make_unique<State>()) {}
+ManifestSigner::ManifestSigner(ManifestSigner&&) noexcept = default;
+ManifestSigner& ManifestSigner::operator=(ManifestSigner&&) noexcept = default;
+ManifestSigner::~ManifestSigner() = default;
+
+Result<ManifestSigner> ManifestSigner::load(std::string_view cert_pem_text,
+                                            std::string_view key_pem) {
+    ManifestSigner signer;
+    signer.state_->cert = read_cert(cert_pem_text);
+    signer.state_->key = read_private_key(key_pem);
+    if (!signer.state_->cert || !signer.state_->key ||
+        X509_check_private_key(signer.state_->cert.get(), signer.state_->key.get()) != 1)
+        return openssl_error("the signing certificate and key do not match or cannot be read");
+    return signer;
+}
+
+Result<crypto::Bytes> ManifestSigner::sign(crypto::ByteView content) const {
+    BioPtr in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+    CmsPtr cms(CMS_sign(state_->cert.get(), state_->key.get(), nullptr, in.get(),
+                        CMS_DETACHED | CMS_BINARY));
+    if (!cms) return make_error(ErrorKind::internal, "signing the manifest failed");
+    BioPtr out(BIO_new(BIO_s_mem()));
+    if (i2d_CMS_bio(out.get(), cms.get()) != 1)
+        return make_error(ErrorKind::internal, "encoding the signature failed");
+    const std::string der = bio_to_string(out.get());
+    return crypto::Bytes(der.begin(), der.end());
+}
+
+Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature,
+                        std::string_view ca_pem) {
+    auto ca = read_cert(ca_pem);
+    if (!ca) return openssl_error("the CA certificate cannot be read");
+    const unsigned char* p = der_signature.data();
+    CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der_signature.size())));
+    if (!cms) return make_error(ErrorKind::corruption, "the signature is not a DER CMS object");
+    StorePtr store(X509_STORE_new());
+    X509_STORE_add_cert(store.get(), ca.get());
+    BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
+    if (CMS_verify(cms.get(), nullptr, store.get(), data.get(), nullptr, CMS_BINARY) != 1) {
+        ERR_clear_error();
+        return make_error(ErrorKind::corruption, "the manifest signature does not verify");
+    }
+    return {};
+}
+
+}  // namespace serambi::certs

@@ -1,0 +1,92 @@
+// The gateway's public-key infrastructure: an ECDSA P-256 certificate authority for the province,
+// the certificates it issues (gateway TLS, manifest signing, principals), and detached CMS
+// signatures over package manifests that stock `openssl cms -verify` accepts.
+//
+// Keys and certificates cross this interface as PEM text so that OpenSSL types stay private.
+// Private-key PEM strings are secrets: callers wipe them (crypto::wipe) when done.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/crypto.h"
+
+namespace serambi::certs {
+
+// What a certificate is for; decides its key usage and extended key usage.
+enum class Usage { server, client, signing };
+
+struct Authority {
+    std::string cert_pem;
+    std::string key_pem;  // secret
+};
+
+struct IssueRequest {
+    std::string common_name;
+    Usage usage = Usage::client;
+    std::vector<std::string> dns_names;
+    std::vector<std::string> ip_addresses;
+    std::string uri;  // e.g. serambi:principal:dinkes-malut
+    int days = 365;
+};
+
+struct CertificateInfo {
+    std::string common_name;
+    std::string principal_id;  // from the serambi:principal: SAN URI, empty if none
+    std::string serial_hex;
+    std::string fingerprint_sha256_hex;
+    std::string not_after;  // ISO 8601, UTC
+};
+
+// A new ECDSA P-256 private key, PKCS#8 PEM.
+Result<std::string> generate_private_key();
+Result<std::string> public_key_of(std::string_view private_key_pem);
+
+// A self-signed root CA valid for `days`.
+Result<Authority> create_authority(std::string_view name, int days);
+
+// Issues a certificate for `public_key_pem` signed by `ca`.
+Result<std::string> issue(const Authority& ca, std::string_view public_key_pem,
+                          const IssueRequest& request);
+
+// A certificate signing request (PKCS#10) for the key, with the common name set.
+Result<std::string> make_csr(std::string_view private_key_pem, std::string_view common_name);
+
+struct CsrContents {
+    std::string common_name;
+    std::string public_key_pem;
+};
+// Reads a CSR and checks its self-signature; only ECDSA P-256 keys are accepted.
+Result<CsrContents> read_csr(std::string_view csr_pem);
+
+Result<CertificateInfo> inspect(std::string_view cert_pem);
+Result<CertificateInfo> inspect_der(crypto::ByteView der);
+
+// Checks that the certificate chains to `ca_pem` and that `key_pem` is its private key.
+Status check_pair(std::string_view cert_pem, std::string_view key_pem, std::string_view ca_pem);
+
+// Signs manifests with the gateway's signing certificate. Thread-safe after load.
+class ManifestSigner {
+public:
+    static Result<ManifestSigner> load(std::string_view cert_pem, std::string_view key_pem);
+    ManifestSigner(ManifestSigner&&) noexcept;
+    ManifestSigner& operator=(ManifestSigner&&) noexcept;
+    ~ManifestSigner();
+
+    // A detached CMS SignedData (DER) over `content`, binary mode, signer certificate included.
+    Result<crypto::Bytes> sign(crypto::ByteView content) const;
+
+private:
+    ManifestSigner();
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+// Verifies a detached CMS signature over `content` by a certificate that chains to `ca_pem` and is
+// fit for signing (S/MIME signing purpose: a TLS client or server certificate does not qualify).
+Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature,
+                        std::string_view ca_pem);
+
+}  // namespace serambi::certs

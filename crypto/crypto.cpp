@@ -1,0 +1,182 @@
+#include "crypto/crypto.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <sodium.h>
+
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+namespace serambi {
+
+const char* to_string(ErrorKind kind) noexcept {
+    switch (kind) {
+        case ErrorKind::invalid_argument: return "invalid argument";
+        case ErrorKind::not_found: return "not found";
+        case ErrorKind::permission_denied: return "permission denied";
+        case ErrorKind::conflict: return "conflict";
+        case ErrorKind::too_large: return "too large";
+        case ErrorKind::corruption: return "corruption";
+        case ErrorKind::io_error: return "I/O error";
+        case ErrorKind::unavailable: return "unavailable";
+        case ErrorKind::internal: return "internal error";
+    }
+    return "unknown error";
+}
+
+}  // namespace serambi
+
+namespace serambi::crypto {
+
+Status initialise() {
+    if (sodium_init() < 0) return make_error(ErrorKind::internal, "libsodium failed to initialise");
+    return {};
+}
+
+SecretKey::SecretKey() {
+    data_ = static_cast<std::uint8_t*>(sodium_malloc(kBytes));
+    if (data_ == nullptr) throw std::bad_alloc();
+}
+
+SecretKey::SecretKey(SecretKey&& other) noexcept : data_(other.data_) { other.data_ = nullptr; }
+
+SecretKey& SecretKey::operator=(SecretKey&& other) noexcept {
+    if (this != &other) {
+        if (data_ != nullptr) sodium_free(data_);
+        data_ = other.data_;
+        other.data_ = nullptr;
+    }
+    return *this;
+}
+
+SecretKey::~SecretKey() {
+    if (data_ != nullptr) sodium_free(data_);  // sodium_free wipes before releasing
+}
+
+SecretKey SecretKey::random() {
+    SecretKey key;
+    randombytes_buf(key.data_, kBytes);
+    return key;
+}
+
+Result<SecretKey> SecretKey::from_bytes(ByteView bytes) {
+    if (bytes.size() != kBytes) return make_error(ErrorKind::invalid_argument, "a key must be 32 bytes");
+    SecretKey key;
+    std::memcpy(key.data_, bytes.data(), kBytes);
+    return key;
+}
+
+SecretKey derive_key(const SecretKey& master, std::string_view label) {
+    std::array<std::uint8_t, SecretKey::kBytes> out{};
+    EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+    EVP_KDF_CTX* ctx = kdf != nullptr ? EVP_KDF_CTX_new(kdf) : nullptr;
+    EVP_KDF_free(kdf);
+    if (ctx == nullptr) throw std::runtime_error("HKDF unavailable");
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                          const_cast<std::uint8_t*>(master.bytes().data()),
+                                          SecretKey::kBytes),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(label.data()),
+                                          label.size()),
+        OSSL_PARAM_construct_end()};
+    const int rc = EVP_KDF_derive(ctx, out.data(), out.size(), params);
+    EVP_KDF_CTX_free(ctx);
+    if (rc != 1) throw std::runtime_error("HKDF failed");
+    auto key = SecretKey::from_bytes(out);
+    wipe(out);
+    return std::move(key).value();
+}
+
+void random_bytes(std::span<std::uint8_t> out) { randombytes_buf(out.data(), out.size()); }
+
+std::string random_hex(std::size_t bytes) {
+    Bytes buf(bytes);
+    random_bytes(buf);
+    return to_hex(buf);
+}
+
+std::string to_hex(ByteView bytes) {
+    std::string out(bytes.size() * 2 + 1, '\0');
+    sodium_bin2hex(out.data(), out.size(), bytes.data(), bytes.size());
+    out.pop_back();
+    return out;
+}
+
+Result<Bytes> from_hex(std::string_view hex) {
+    if (hex.size() % 2 != 0) return make_error(ErrorKind::invalid_argument, "odd-length hex");
+    Bytes out(hex.size() / 2);
+    std::size_t written = 0;
+    const char* end = nullptr;
+    if (sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &written, &end) !=
+            0 ||
+        end != hex.data() + hex.size() || written != out.size())
+        return make_error(ErrorKind::invalid_argument, "not hexadecimal");
+    return out;
+}
+
+std::string to_base64(ByteView bytes) {
+    const auto variant = sodium_base64_VARIANT_ORIGINAL;
+    std::string out(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');
+    sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), variant);
+    out.pop_back();
+    return out;
+}
+
+Result<Bytes> from_base64(std::string_view text) {
+    Bytes out(text.size() / 4 * 3 + 3);
+    std::size_t written = 0;
+    const char* end = nullptr;
+    if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &written,
+                          &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != text.data() + text.size())
+        return make_error(ErrorKind::invalid_argument, "not base64");
+    out.resize(written);
+    return out;
+}
+
+bool equal_constant_time(ByteView a, ByteView b) noexcept {
+    return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+void wipe(std::span<std::uint8_t> bytes) noexcept { sodium_memzero(bytes.data(), bytes.size()); }
+void wipe(std::string& text) noexcept {
+    sodium_memzero(text.data(), text.size());
+    text.clear();
+}
+
+struct Sha256::State {
+    EVP_MD_CTX* ctx = nullptr;
+    ~State() { EVP_MD_CTX_free(ctx); }
+};
+
+Sha256::Sha256() : state_(std::make_unique<State>()) {
+    state_->ctx = EVP_MD_CTX_new();
+    if (state_->ctx == nullptr || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("SHA-256 unavailable");
+}
+Sha256::~Sha256() = default;
+Sha256::Sha256(Sha256&&) noexcept = default;
+Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+
+void Sha256::update(ByteView data) {
+    if (!data.empty()) EVP_DigestUpdate(state_->ctx, data.data(), data.size());
+}
+
+Sha256::Digest Sha256::finish() {
+    Digest digest{};
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(state_->ctx, digest.data(), &len);
+    return digest;
+}
+
+Sha256::Digest Sha256::of(ByteView data) {
+    Sha256 h;
+    h.update(data);
+    return h.finish();
+}
+
+}  // namespace serambi::crypto

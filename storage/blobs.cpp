@@ -1,0 +1,251 @@
+// Sealed payload blobs: written to a temporary name, fsynced, renamed into place, and only then
+// recorded; read back chunk by chunk with every chunk authenticated before use.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "storage/store_impl.h"
+
+namespace serambi::storage {
+namespace {
+
+constexpr std::size_t kFlushBytes = 1024 * 1024;
+
+bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
+    while (len > 0) {
+        const ssize_t n = ::write(fd, data, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data += n;
+        len -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+bool read_exact_at(int fd, std::uint8_t* data, std::size_t len, std::uint64_t offset) {
+    while (len > 0) {
+        const ssize_t n = ::pread(fd, data, len, static_cast<off_t>(offset));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data += n;
+        len -= static_cast<std::size_t>(n);
+        offset += static_cast<std::uint64_t>(n);
+    }
+    return true;
+}
+
+Error io_failure(const char* what) { return make_error(ErrorKind::io_error, what); }
+
+}  // namespace
+
+Status fsync_directory(const std::filesystem::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return io_failure("cannot open the blob directory");
+    const int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0) return io_failure("cannot fsync the blob directory");
+    return {};
+}
+
+PackageWriter::PackageWriter(Store& store, PackageDraft draft, std::string id)
+    : store_(store),
+      draft_(std::move(draft)),
+      id_(std::move(id)),
+      created_at_(utc_now()),
+      data_key_(crypto::SecretKey::random()) {
+    const auto context = blob_context(id_);
+    sealer_ = std::make_unique<crypto::StreamSealer>(store_.impl_->aead, data_key_,
+                                                     crypto::as_bytes(context));
+    sealed_.reserve(kFlushBytes + crypto::kSealedChunkBytes);
+}
+
+PackageWriter::~PackageWriter() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) {
+        std::error_code ec;
+        std::filesystem::remove(temp_path_, ec);
+        if (finished_) std::filesystem::remove(final_path_, ec);
+    }
+}
+
+Status PackageWriter::flush() {
+    if (!write_all(fd_, sealed_.data(), sealed_.size()))
+        return io_failure("cannot write the package blob");
+    sealed_.clear();
+    return {};
+}
+
+Status PackageWriter::write(crypto::ByteView data) {
+    if (finished_) return make_error(ErrorKind::internal, "package already finished");
+    digest_.update(data);
+    size_ += data.size();
+    if (auto s = sealer_->update(data, sealed_); !s) return s;
+    if (sealed_.size() >= kFlushBytes) return flush();
+    return {};
+}
+
+Result<PackageWriter::Sealed> PackageWriter::finish() {
+    if (finished_) return make_error(ErrorKind::internal, "package already finished");
+    if (auto s = sealer_->finish(sealed_); !s) return s.error();
+    if (auto s = flush(); !s) return s.error();
+    if (::fsync(fd_) != 0) return io_failure("cannot fsync the package blob");
+    ::close(fd_);
+    fd_ = -1;
+    std::error_code ec;
+    std::filesystem::create_directories(final_path_.parent_path(), ec);
+    if (ec) return io_failure("cannot create the blob shard directory");
+    if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
+        return io_failure("cannot move the package blob into place");
+    finished_ = true;
+    if (auto s = fsync_directory(final_path_.parent_path()); !s) return s.error();
+    sha256_hex_ = crypto::to_hex(digest_.finish());
+    return Sealed{size_, sha256_hex_};
+}
+
+Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes signature) {
+    if (!finished_ || committed_) return make_error(ErrorKind::internal, "package not ready to commit");
+    const auto context = blob_context(id_);
+    const auto wrapped =
+        crypto::wrap_key(store_.impl_->wrapping_key, data_key_, crypto::as_bytes(context));
+    auto& impl = *store_.impl_;
+    std::lock_guard lock(impl.mutex);
+    if (!sql::exec(impl.db.get(), "BEGIN IMMEDIATE;"))
+        return make_error(ErrorKind::unavailable, "the database is not available for writing");
+    sql::Statement s(impl.db.get(),
+                     "INSERT INTO packages(id, dataset, producer, classification, filename, "
+                     "media_type, size, sha256, created_at, aead, key_id, wrapped_key, manifest, "
+                     "signature) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    const int rc = s.bind(1, id_)
+                       .bind(2, draft_.dataset)
+                       .bind(3, draft_.producer)
+                       .bind(4, draft_.classification)
+                       .bind(5, draft_.filename)
+                       .bind(6, draft_.media_type)
+                       .bind(7, static_cast<std::int64_t>(size_))
+                       .bind(8, sha256_hex_)
+                       .bind(9, created_at_)
+                       .bind(10, static_cast<std::int64_t>(impl.aead))
+                       .bind(11, impl.key_id)
+                       .bind(12, crypto::ByteView(wrapped))
+                       .bind(13, manifest)
+                       .bind(14, crypto::ByteView(signature))
+                       .step();
+    if (rc != SQLITE_DONE || !sql::exec(impl.db.get(), "COMMIT;")) {
+        sql::exec(impl.db.get(), "ROLLBACK;");
+        return make_error(ErrorKind::unavailable, "the package could not be recorded");
+    }
+    committed_ = true;
+    PackageRecord record;
+    record.id = id_;
+    record.dataset = draft_.dataset;
+    record.producer = draft_.producer;
+    record.classification = draft_.classification;
+    record.filename = draft_.filename;
+    record.media_type = draft_.media_type;
+    record.size = size_;
+    record.sha256_hex = sha256_hex_;
+    record.created_at = created_at_;
+    record.manifest = std::move(manifest);
+    record.signature = std::move(signature);
+    return record;
+}
+
+Result<std::unique_ptr<PackageWriter>> Store::begin_package(PackageDraft draft) {
+    const std::string id = crypto::random_hex(16);
+    std::unique_ptr<PackageWriter> writer(new PackageWriter(*this, std::move(draft), id));
+    writer->temp_path_ = impl_->temp_dir / (id + ".part");
+    writer->final_path_ = impl_->blob_path(id);
+    writer->fd_ = ::open(writer->temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (writer->fd_ < 0) return io_failure("cannot create a temporary blob");
+    return writer;
+}
+
+PackageReader::PackageReader(int fd, std::uint64_t size,
+                             std::unique_ptr<crypto::StreamOpener> opener)
+    : fd_(fd),
+      size_(size),
+      chunk_count_(size == 0 ? 1 : (size + crypto::kStreamChunkBytes - 1) / crypto::kStreamChunkBytes),
+      opener_(std::move(opener)),
+      sealed_(crypto::kSealedChunkBytes),
+      plain_(crypto::kStreamChunkBytes) {}
+
+PackageReader::~PackageReader() {
+    ::close(fd_);
+    crypto::wipe(plain_);
+}
+
+Status PackageReader::seek(std::uint64_t offset) {
+    if (offset > size_) return make_error(ErrorKind::invalid_argument, "offset beyond the payload");
+    position_ = offset;
+    return {};
+}
+
+Status PackageReader::load_chunk(std::uint64_t index) {
+    const bool last = index + 1 == chunk_count_;
+    const std::size_t sealed_len =
+        last ? static_cast<std::size_t>(crypto::sealed_size(size_) - index * crypto::kSealedChunkBytes)
+             : crypto::kSealedChunkBytes;
+    if (!read_exact_at(fd_, sealed_.data(), sealed_len, index * crypto::kSealedChunkBytes))
+        return make_error(ErrorKind::corruption, "the package blob is truncated");
+    auto n = opener_->open_chunk(index, last, crypto::ByteView(sealed_.data(), sealed_len), plain_);
+    if (!n) {
+        loaded_chunk_ = UINT64_MAX;
+        return make_error(ErrorKind::corruption, "the package blob failed authentication");
+    }
+    loaded_chunk_ = index;
+    plain_len_ = *n;
+    return {};
+}
+
+Result<std::size_t> PackageReader::read(std::span<std::uint8_t> out) {
+    std::size_t done = 0;
+    while (done < out.size() && position_ < size_) {
+        const std::uint64_t index = position_ / crypto::kStreamChunkBytes;
+        if (index != loaded_chunk_)
+            if (auto s = load_chunk(index); !s) return s.error();
+        const std::size_t within = static_cast<std::size_t>(position_ % crypto::kStreamChunkBytes);
+        const std::size_t take = std::min(out.size() - done, plain_len_ - within);
+        std::memcpy(out.data() + done, plain_.data() + within, take);
+        done += take;
+        position_ += take;
+    }
+    return done;
+}
+
+Result<std::unique_ptr<PackageReader>> Store::open_package(const std::string& id) {
+    std::uint64_t size = 0;
+    crypto::Aead aead;
+    crypto::Bytes wrapped;
+    {
+        std::lock_guard lock(impl_->mutex);
+        sql::Statement s(impl_->db.get(),
+                         "SELECT size, aead, key_id, wrapped_key FROM packages WHERE id = ?1");
+        const int rc = s.bind(1, id).step();
+        if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
+        if (rc != SQLITE_ROW) return make_error(ErrorKind::unavailable, "the database could not be read");
+        size = static_cast<std::uint64_t>(s.integer(0));
+        const auto aead_id = s.integer(1);
+        if (aead_id != 1 && aead_id != 2) return make_error(ErrorKind::corruption, "unknown AEAD");
+        aead = static_cast<crypto::Aead>(aead_id);
+        if (s.text(2) != impl_->key_id)
+            return make_error(ErrorKind::unavailable, "the package is wrapped by another master key");
+        wrapped = s.blob(3);
+    }
+    const auto context = blob_context(id);
+    auto data_key = crypto::unwrap_key(impl_->wrapping_key, wrapped, crypto::as_bytes(context));
+    if (!data_key) return make_error(ErrorKind::corruption, "the package key failed authentication");
+    const int fd = ::open(impl_->blob_path(id).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return make_error(ErrorKind::corruption, "the package blob is missing");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != crypto::sealed_size(size)) {
+        ::close(fd);
+        return make_error(ErrorKind::corruption, "the package blob has the wrong length");
+    }
+    auto opener = std::make_unique<crypto::StreamOpener>(aead, *data_key, crypto::as_bytes(context));
+    return std::unique_ptr<PackageReader>(new PackageReader(fd, size, std::move(opener)));
+}
+
+}  // namespace serambi::storage

@@ -1,0 +1,110 @@
+// Files that must be written whole or not at all: the master key, keys and certificates.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include "storage/store.h"
+
+namespace serambi::storage {
+
+Status write_new_file(const std::filesystem::path& path, std::string_view contents,
+                      unsigned mode) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                          static_cast<mode_t>(mode));
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return make_error(ErrorKind::conflict, path.filename().string() + " already exists");
+        return make_error(ErrorKind::io_error, "cannot create " + path.filename().string() + ": " +
+                                                   std::strerror(errno));
+    }
+    ::fchmod(fd, static_cast<mode_t>(mode));  // the umask must not widen or narrow what we asked
+    std::size_t done = 0;
+    bool ok = true;
+    while (done < contents.size()) {
+        const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            ok = false;
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    ok = ok && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) {
+        ::unlink(path.c_str());
+        return make_error(ErrorKind::io_error, "cannot write " + path.filename().string());
+    }
+    return {};
+}
+
+Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return make_error(errno == ENOENT ? ErrorKind::not_found : ErrorKind::io_error,
+                          "cannot read " + path.string() + ": " + std::strerror(errno));
+    std::string out;
+    char buf[8192];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            ::close(fd);
+            return make_error(ErrorKind::io_error, "cannot read " + path.string());
+        }
+        if (n == 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > limit) {
+            ::close(fd);
+            return make_error(ErrorKind::too_large, path.string() + " is larger than expected");
+        }
+    }
+    ::close(fd);
+    return out;
+}
+
+Status write_master_key(const std::filesystem::path& path) {
+    auto key = crypto::SecretKey::random();
+    std::string hex = crypto::to_hex(key.bytes()) + "\n";
+    auto status = write_new_file(path, hex, 0600);
+    crypto::wipe(hex);
+    return status;
+}
+
+Result<crypto::SecretKey> read_master_key(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return make_error(ErrorKind::not_found, "master key file " + path.string() + " is missing");
+    if ((st.st_mode & 077) != 0)
+        return make_error(ErrorKind::permission_denied,
+                          "master key file " + path.string() +
+                              " may be read by group or others; run chmod 600 on it");
+    auto text = read_small_file(path, 256);
+    if (!text) return text.error();
+    std::string& hex = text.value();
+    while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.pop_back();
+    auto bytes = crypto::from_hex(hex);
+    crypto::wipe(hex);
+    if (!bytes || bytes->size() != crypto::SecretKey::kBytes)
+        return make_error(ErrorKind::invalid_argument,
+                          "master key file " + path.string() + " is not 64 hex digits");
+    auto key = crypto::SecretKey::from_bytes(*bytes);
+    crypto::wipe(*bytes);
+    return key;
+}
+
+std::string utc_now() {
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace serambi::storage

@@ -1,0 +1,255 @@
+#include <algorithm>
+
+#include <boost/algorithm/string/join.hpp>
+#include <boost/algorithm/string/split.hpp>
+
+#include "storage/store_impl.h"
+
+namespace serambi::storage {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS principals(
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, roles TEXT NOT NULL,
+  cert_serial TEXT NOT NULL, cert_fingerprint TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS datasets(
+  id TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES principals(id),
+  classification TEXT NOT NULL, title TEXT NOT NULL,
+  created_by TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS packages(
+  id TEXT PRIMARY KEY, dataset TEXT NOT NULL REFERENCES datasets(id),
+  producer TEXT NOT NULL REFERENCES principals(id), classification TEXT NOT NULL,
+  filename TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL, created_at TEXT NOT NULL, aead INTEGER NOT NULL,
+  key_id TEXT NOT NULL, wrapped_key BLOB NOT NULL, manifest TEXT NOT NULL,
+  signature BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS packages_by_dataset ON packages(dataset, created_at);
+)sql";
+
+Error db_error(const char* what) { return make_error(ErrorKind::unavailable, what); }
+
+std::vector<std::string> split_roles(const std::string& text) {
+    std::vector<std::string> roles;
+    if (!text.empty()) boost::split(roles, text, [](char c) { return c == ','; });
+    return roles;
+}
+
+Principal principal_from(const sql::Statement& s) {
+    return Principal{s.text(0), s.text(1), split_roles(s.text(2)), s.text(3), s.text(4), s.text(5)};
+}
+
+Dataset dataset_from(const sql::Statement& s) {
+    Dataset d;
+    d.id = s.text(0);
+    d.owner = s.text(1);
+    d.classification = s.text(2);
+    d.title = s.text(3);
+    d.created_by = s.text(4);
+    d.created_at = s.text(5);
+    return d;
+}
+
+constexpr const char* kPackageColumns =
+    "SELECT id, dataset, producer, classification, filename, media_type, size, sha256, "
+    "created_at, manifest, signature FROM packages ";
+
+PackageRecord package_from(const sql::Statement& s) {
+    PackageRecord p;
+    p.id = s.text(0);
+    p.dataset = s.text(1);
+    p.producer = s.text(2);
+    p.classification = s.text(3);
+    p.filename = s.text(4);
+    p.media_type = s.text(5);
+    p.size = static_cast<std::uint64_t>(s.integer(6));
+    p.sha256_hex = s.text(7);
+    p.created_at = s.text(8);
+    p.manifest = s.text(9);
+    p.signature = s.blob(10);
+    return p;
+}
+
+Status insert_result(int rc, const std::string& what) {
+    if (rc == SQLITE_DONE) return {};
+    if (rc == SQLITE_CONSTRAINT)
+        return make_error(ErrorKind::conflict, what + " already exists or refers to something unknown");
+    return db_error("the database refused the write");
+}
+
+bool is_package_id(const std::string& name) {
+    return name.size() == 32 &&
+           std::all_of(name.begin(), name.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+}  // namespace
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const Options& options,
+                                           const crypto::SecretKey& master_key) {
+    auto key_id_source = crypto::derive_key(master_key, "serambi/key-id/v1");
+    auto impl = std::make_unique<Impl>(crypto::derive_key(master_key, "serambi/wrap/v1"),
+                                       crypto::to_hex(key_id_source.bytes()).substr(0, 16));
+    impl->aead = options.aead;
+    impl->blob_dir = options.blob_dir;
+    impl->temp_dir = options.blob_dir / "tmp";
+
+    std::error_code ec;
+    std::filesystem::create_directories(impl->temp_dir, ec);
+    if (ec) return make_error(ErrorKind::io_error, "cannot create the blob directory");
+
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(options.database.c_str(), &raw,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                   nullptr);
+    impl->db.reset(raw);
+    if (rc != SQLITE_OK) return db_error("cannot open the database file");
+
+    {
+        // SQLCipher takes a raw key as the literal x'…'; no passphrase KDF runs at open.
+        auto db_key = crypto::derive_key(master_key, "serambi/sqlcipher/v1");
+        std::string literal = "x'" + crypto::to_hex(db_key.bytes()) + "'";
+        const int key_rc = sqlite3_key(impl->db.get(), literal.data(), static_cast<int>(literal.size()));
+        crypto::wipe(literal);
+        if (key_rc != SQLITE_OK) return db_error("cannot key the database");
+    }
+    if (!sql::exec(impl->db.get(), "SELECT count(*) FROM sqlite_master;"))
+        return make_error(ErrorKind::permission_denied,
+                          "the database cannot be opened with this master key (wrong key or not a "
+                          "Serambi database)");
+    if (!sql::exec(impl->db.get(), "PRAGMA journal_mode=WAL;") ||
+        !sql::exec(impl->db.get(), "PRAGMA synchronous=FULL;") ||
+        !sql::exec(impl->db.get(), "PRAGMA foreign_keys=ON;") ||
+        !sql::exec(impl->db.get(), "PRAGMA secure_delete=ON;") ||
+        !sql::exec(impl->db.get(), kSchema))
+        return db_error("cannot prepare the database schema");
+
+    std::unique_ptr<Store> store(new Store(std::move(impl)));
+
+    // Crash recovery: temporary uploads never became packages; placed blobs without a committed
+    // row lost their transaction. Both are removed so nothing half-written survives.
+    std::size_t removed = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(store->impl_->temp_dir, ec)) {
+        std::filesystem::remove(entry.path(), ec);
+        ++removed;
+    }
+    for (const auto& shard : std::filesystem::directory_iterator(store->impl_->blob_dir, ec)) {
+        if (!shard.is_directory() || shard.path() == store->impl_->temp_dir) continue;
+        for (const auto& blob : std::filesystem::directory_iterator(shard.path(), ec)) {
+            const std::string id = blob.path().stem().string();
+            bool known = false;
+            if (is_package_id(id) && blob.path().extension() == ".blob") {
+                std::lock_guard lock(store->impl_->mutex);
+                sql::Statement s(store->impl_->db.get(), "SELECT 1 FROM packages WHERE id = ?1");
+                known = s.bind(1, id).step() == SQLITE_ROW;
+            }
+            if (!known) {
+                std::filesystem::remove(blob.path(), ec);
+                ++removed;
+            }
+        }
+    }
+    store->orphans_removed_ = removed;
+    return store;
+}
+
+Status Store::add_principal(const Principal& p) {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(),
+                     "INSERT INTO principals(id, name, roles, cert_serial, cert_fingerprint, "
+                     "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    return insert_result(s.bind(1, p.id)
+                             .bind(2, p.name)
+                             .bind(3, boost::algorithm::join(p.roles, ","))
+                             .bind(4, p.cert_serial)
+                             .bind(5, p.cert_fingerprint)
+                             .bind(6, p.created_at.empty() ? utc_now() : p.created_at)
+                             .step(),
+                         "principal " + p.id);
+}
+
+Result<Principal> Store::principal(const std::string& id) {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(),
+                     "SELECT id, name, roles, cert_serial, cert_fingerprint, created_at "
+                     "FROM principals WHERE id = ?1");
+    const int rc = s.bind(1, id).step();
+    if (rc == SQLITE_ROW) return principal_from(s);
+    if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such principal");
+    return db_error("the database could not be read");
+}
+
+Result<std::vector<Principal>> Store::principals() {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(),
+                     "SELECT id, name, roles, cert_serial, cert_fingerprint, created_at "
+                     "FROM principals ORDER BY id");
+    std::vector<Principal> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(principal_from(s));
+    if (rc != SQLITE_DONE) return db_error("the database could not be read");
+    return out;
+}
+
+Status Store::add_dataset(const Dataset& d) {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(),
+                     "INSERT INTO datasets(id, owner, classification, title, created_by, "
+                     "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    return insert_result(s.bind(1, d.id)
+                             .bind(2, d.owner)
+                             .bind(3, d.classification)
+                             .bind(4, d.title)
+                             .bind(5, d.created_by)
+                             .bind(6, d.created_at.empty() ? utc_now() : d.created_at)
+                             .step(),
+                         "dataset " + d.id);
+}
+
+Result<Dataset> Store::dataset(const std::string& id) {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(),
+                     "SELECT id, owner, classification, title, created_by, created_at "
+                     "FROM datasets WHERE id = ?1");
+    const int rc = s.bind(1, id).step();
+    if (rc == SQLITE_ROW) return dataset_from(s);
+    if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such dataset");
+    return db_error("the database could not be read");
+}
+
+Result<std::vector<Dataset>> Store::datasets() {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(),
+                     "SELECT id, owner, classification, title, created_by, created_at "
+                     "FROM datasets ORDER BY id");
+    std::vector<Dataset> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(dataset_from(s));
+    if (rc != SQLITE_DONE) return db_error("the database could not be read");
+    return out;
+}
+
+Result<PackageRecord> Store::package(const std::string& id) {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(), std::string(kPackageColumns) + "WHERE id = ?1");
+    const int rc = s.bind(1, id).step();
+    if (rc == SQLITE_ROW) return package_from(s);
+    if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
+    return db_error("the database could not be read");
+}
+
+Result<std::vector<PackageRecord>> Store::packages_in(const std::string& dataset) {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(),
+                     std::string(kPackageColumns) + "WHERE dataset = ?1 ORDER BY created_at, id");
+    s.bind(1, dataset);
+    std::vector<PackageRecord> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(package_from(s));
+    if (rc != SQLITE_DONE) return db_error("the database could not be read");
+    return out;
+}
+
+}  // namespace serambi::storage

@@ -1,0 +1,202 @@
+// Where Serambi keeps things: principals, datasets and package metadata in one SQLCipher database
+// keyed from the master key, and package payloads as sealed blobs (STREAM, per-package data key
+// wrapped by the master key) in a local directory. No plaintext payload byte ever reaches the disk.
+//
+// Durability contract: a package exists only once its blob has been fsynced and renamed into place
+// AND its row committed in one transaction. Anything else found at start-up is an orphan and is
+// removed by Store::open.
+//
+// Thread safety: Store is safe to share between threads (one connection behind a mutex);
+// PackageWriter and PackageReader belong to one request at a time.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "crypto/crypto.h"
+
+namespace serambi::storage {
+
+// The master key file: 32 random bytes as hex on one line, mode 0600. Reading refuses a file that
+// group or others may read, so a copied-with-wrong-mode key is noticed before it is used.
+Status write_master_key(const std::filesystem::path& path);
+Result<crypto::SecretKey> read_master_key(const std::filesystem::path& path);
+
+// Writes `contents` to a new file with the given mode, fsynced; refuses to overwrite.
+Status write_new_file(const std::filesystem::path& path, std::string_view contents,
+                      unsigned mode);
+Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit);
+
+// RFC 8785 JSON Canonicalization Scheme. Numbers must be integers (the only numbers our
+// documents hold); anything else is rejected rather than serialised differently from the RFC.
+Result<std::string> canonical_json(const boost::json::value& value);
+
+// Current time as RFC 3339 UTC with second precision, e.g. 2026-11-24T06:22:25Z.
+std::string utc_now();
+
+struct Principal {
+    std::string id;
+    std::string name;
+    std::vector<std::string> roles;
+    std::string cert_serial;
+    std::string cert_fingerprint;
+    std::string created_at;
+};
+
+struct Dataset {
+    std::string id;  // owner/name
+    std::string owner;
+    std::string classification;
+    std::string title;
+    std::string created_by;
+    std::string created_at;
+};
+
+struct PackageRecord {
+    std::string id;
+    std::string dataset;
+    std::string producer;
+    std::string classification;
+    std::string filename;
+    std::string media_type;
+    std::uint64_t size = 0;
+    std::string sha256_hex;
+    std::string created_at;
+    std::string manifest;          // canonical JSON, exactly the bytes that were signed
+    crypto::Bytes signature;       // detached DER CMS over manifest
+};
+
+// What is known about a package before its payload arrives.
+struct PackageDraft {
+    std::string dataset;
+    std::string producer;
+    std::string classification;
+    std::string filename;
+    std::string media_type;
+};
+
+class Store;
+
+// Receives one payload, sealing it as it arrives. Destroying a writer that has not committed
+// removes everything it wrote.
+class PackageWriter {
+public:
+    ~PackageWriter();
+    PackageWriter(const PackageWriter&) = delete;
+    PackageWriter& operator=(const PackageWriter&) = delete;
+
+    const std::string& id() const noexcept { return id_; }
+    const std::string& created_at() const noexcept { return created_at_; }
+    std::uint64_t size() const noexcept { return size_; }
+
+    Status write(crypto::ByteView data);
+
+    struct Sealed {
+        std::uint64_t size;
+        std::string sha256_hex;
+    };
+    // Seals the final chunk, fsyncs and renames the blob into place. The package is not yet
+    // visible: commit() makes it so.
+    Result<Sealed> finish();
+
+    // Records the package, its manifest and signature in one transaction.
+    Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature);
+
+private:
+    friend class Store;
+    PackageWriter(Store& store, PackageDraft draft, std::string id);
+    Status flush();
+
+    Store& store_;
+    PackageDraft draft_;
+    std::string id_;
+    std::string created_at_;
+    std::filesystem::path temp_path_;
+    std::filesystem::path final_path_;
+    int fd_ = -1;
+    crypto::SecretKey data_key_;
+    std::unique_ptr<crypto::StreamSealer> sealer_;
+    crypto::Sha256 digest_;
+    crypto::Bytes sealed_;
+    std::uint64_t size_ = 0;
+    std::string sha256_hex_;
+    bool finished_ = false;
+    bool committed_ = false;
+};
+
+// Reads one payload back, authenticating every chunk before any of its bytes are returned.
+class PackageReader {
+public:
+    ~PackageReader();
+    PackageReader(const PackageReader&) = delete;
+    PackageReader& operator=(const PackageReader&) = delete;
+
+    std::uint64_t size() const noexcept { return size_; }
+    Status seek(std::uint64_t offset);
+    // Returns 0 at the end; ErrorKind::corruption if the blob was tampered with.
+    Result<std::size_t> read(std::span<std::uint8_t> out);
+
+private:
+    friend class Store;
+    PackageReader(int fd, std::uint64_t size, std::unique_ptr<crypto::StreamOpener> opener);
+    Status load_chunk(std::uint64_t index);
+
+    int fd_;
+    std::uint64_t size_;
+    std::uint64_t chunk_count_;
+    std::unique_ptr<crypto::StreamOpener> opener_;
+    crypto::Bytes sealed_;
+    crypto::Bytes plain_;
+    std::uint64_t loaded_chunk_ = UINT64_MAX;
+    std::size_t plain_len_ = 0;
+    std::uint64_t position_ = 0;
+};
+
+class Store {
+public:
+    struct Options {
+        std::filesystem::path database;
+        std::filesystem::path blob_dir;
+        crypto::Aead aead = crypto::Aead::aes_256_gcm;
+    };
+
+    // Opens (creating if absent) the database and blob directory, checks the key opens the
+    // database, and removes orphaned blobs and temporary files left by a crash.
+    static Result<std::unique_ptr<Store>> open(const Options& options,
+                                               const crypto::SecretKey& master_key);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // How many orphans the last open() removed (for the start-up log and tests).
+    std::size_t orphans_removed() const noexcept { return orphans_removed_; }
+
+    Status add_principal(const Principal& principal);
+    Result<Principal> principal(const std::string& id);
+    Result<std::vector<Principal>> principals();
+
+    Status add_dataset(const Dataset& dataset);
+    Result<Dataset> dataset(const std::string& id);
+    Result<std::vector<Dataset>> datasets();
+
+    Result<PackageRecord> package(const std::string& id);
+    Result<std::vector<PackageRecord>> packages_in(const std::string& dataset);
+
+    Result<std::unique_ptr<PackageWriter>> begin_package(PackageDraft draft);
+    Result<std::unique_ptr<PackageReader>> open_package(const std::string& id);
+
+private:
+    friend class PackageWriter;
+    struct Impl;
+    explicit Store(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+    std::size_t orphans_removed_ = 0;
+};
+
+}  // namespace serambi::storage

@@ -55,6 +55,13 @@ Result<Role> parse_role(std::string_view name) {
 
 std::string_view name_of(Role role) noexcept { return kRoleNames[static_cast<std::size_t>(role)]; }
 
+bool is_slug_like(std::string_view text) noexcept {
+    if (text.empty() || text.size() > 63 || text.front() == '-' || text.back() == '-') return false;
+    return std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+}
+
 bool Subject::has(Role role) const noexcept {
     return std::find(roles.begin(), roles.end(), role) != roles.end();
 }

@@ -46,6 +46,13 @@ struct Decision {
     std::string reason;  // for a person: the auditor, the operator, the caller
 };
 
+// An identifier for principals and dataset parts: 1 to 63 of [a-z0-9-], not starting or ending
+// with a hyphen.
+bool is_slug_like(std::string_view text) noexcept;
+
+// The policy shipped with Serambi (policies/default.toml), which `serambi init` installs.
+std::string_view default_policy_text() noexcept;
+
 class Policy {
 public:
     // Parses and validates a policy; errors name the source, line and key.

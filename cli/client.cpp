@@ -1,0 +1,308 @@
+#include "cli/client.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <toml++/toml.h>
+
+#include "storage/store.h"
+
+namespace serambi::cli {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+constexpr std::size_t kChunk = 256 * 1024;
+
+Error bad(std::string message) { return make_error(ErrorKind::invalid_argument, std::move(message)); }
+
+Result<std::pair<std::string, std::string>> split_url(const std::string& url) {
+    constexpr std::string_view scheme = "https://";
+    if (!url.starts_with(scheme)) return bad("the gateway URL must start with https://");
+    std::string rest = url.substr(scheme.size());
+    if (const auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+    std::string host, port = "443";
+    if (!rest.empty() && rest.front() == '[') {
+        const auto close = rest.find(']');
+        if (close == std::string::npos) return bad("the gateway URL has an unclosed [");
+        host = rest.substr(1, close - 1);
+        if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
+    } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
+        host = rest.substr(0, colon);
+        port = rest.substr(colon + 1);
+    } else {
+        host = rest;
+    }
+    if (host.empty() || port.empty()) return bad("the gateway URL needs a host");
+    return std::make_pair(host, port);
+}
+
+void lowercase_headers(const http::fields& fields, std::map<std::string, std::string>& out) {
+    for (const auto& f : fields) {
+        std::string name(f.name_string());
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        out[name] = std::string(f.value());
+    }
+}
+
+class TlsClient final : public Client {
+public:
+    TlsClient(const Profile& profile) : profile_(profile), tls_(ssl::context::tls_client) {}
+
+    Status open() {
+        boost::system::error_code ec;
+        SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+        tls_.load_verify_file((profile_.dir / "ca.crt").string(), ec);
+        if (!ec) tls_.use_certificate_chain_file((profile_.dir / "client.crt").string(), ec);
+        if (!ec) tls_.use_private_key_file((profile_.dir / "client.key").string(), ssl::context::pem, ec);
+        if (ec) return bad("the profile's certificate, key or CA cannot be loaded: " + ec.message());
+        tls_.set_verify_mode(ssl::verify_peer);
+        stream_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc_, tls_);
+        SSL* ssl_handle = stream_->native_handle();
+        // The gateway must present a certificate from our CA naming the host we dialled.
+        X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+        net::ip::make_address(profile_.host, ec);
+        if (!ec) {
+            X509_VERIFY_PARAM_set1_ip_asc(param, profile_.host.c_str());
+        } else {
+            SSL_set_tlsext_host_name(ssl_handle, profile_.host.c_str());
+            X509_VERIFY_PARAM_set1_host(param, profile_.host.c_str(), 0);
+        }
+        tcp::resolver resolver(ioc_);
+        auto endpoints = resolver.resolve(profile_.host, profile_.port, ec);
+        if (ec) return make_error(ErrorKind::unavailable, "cannot resolve " + profile_.host + ": " + ec.message());
+        beast::get_lowest_layer(*stream_).connect(endpoints, ec);
+        if (ec)
+            return make_error(ErrorKind::unavailable,
+                              "cannot connect to " + profile_.gateway_url + ": " + ec.message());
+        beast::get_lowest_layer(*stream_).socket().set_option(tcp::no_delay(true), ec);
+        stream_->handshake(ssl::stream_base::client, ec);
+        if (ec)
+            return make_error(ErrorKind::unavailable,
+                              "TLS handshake with " + profile_.gateway_url + " failed: " + ec.message());
+        return {};
+    }
+
+    Result<Reply> request(const std::string& method, const std::string& target,
+                          const std::string& json_body) override {
+        http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+        set_common(req);
+        if (!json_body.empty() || method == "POST") {
+            req.set(http::field::content_type, "application/json");
+            req.body() = json_body;
+        }
+        req.prepare_payload();
+        boost::system::error_code ec;
+        http::write(*stream_, req, ec);
+        if (ec) return transport("sending the request", ec);
+        return read_reply();
+    }
+
+    Result<Reply> upload(const std::string& target, const std::filesystem::path& file,
+                         const std::map<std::string, std::string>& headers,
+                         const Progress& progress) override {
+        std::FILE* in = std::fopen(file.c_str(), "rb");
+        if (in == nullptr) return make_error(ErrorKind::not_found, "cannot open " + file.string());
+        std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(in, &std::fclose);
+        std::error_code fec;
+        const std::uint64_t total = std::filesystem::file_size(file, fec);
+        if (fec) return make_error(ErrorKind::io_error, "cannot size " + file.string());
+
+        http::request<http::buffer_body> req{http::verb::post, target, 11};
+        set_common(req);
+        for (const auto& [k, v] : headers) req.set(k, v);
+        req.set(http::field::expect, "100-continue");
+        req.content_length(total);
+        req.body().data = nullptr;
+        req.body().more = true;
+        http::request_serializer<http::buffer_body> serializer{req};
+        boost::system::error_code ec;
+        http::write_header(*stream_, serializer, ec);
+        if (ec) return transport("sending the request", ec);
+
+        // The gateway checks the request before the body is sent: a refusal costs no upload.
+        http::response_parser<http::string_body> interim;
+        interim.body_limit(1 << 20);
+        http::read_header(*stream_, buffer_, interim, ec);
+        if (ec) return transport("reading the gateway's answer", ec);
+        if (interim.get().result() != http::status::continue_) {
+            http::read(*stream_, buffer_, interim, ec);
+            if (ec) return transport("reading the gateway's answer", ec);
+            Reply reply;
+            reply.status = interim.get().result_int();
+            lowercase_headers(interim.get(), reply.headers);
+            reply.body = interim.get().body();
+            return reply;
+        }
+
+        std::vector<char> chunk(kChunk);
+        std::uint64_t sent = 0;
+        while (true) {
+            const std::size_t n = std::fread(chunk.data(), 1, chunk.size(), in);
+            if (n == 0 && sent < total)
+                return make_error(ErrorKind::io_error, file.string() + " shrank while it was read");
+            sent += n;
+            req.body().data = chunk.data();
+            req.body().size = n;
+            req.body().more = sent < total;
+            http::write(*stream_, serializer, ec);
+            if (ec == http::error::need_buffer) ec = {};
+            if (ec) return transport("sending the package", ec);
+            if (progress) progress(sent, total);
+            if (sent >= total) break;
+        }
+        return read_reply();
+    }
+
+    Result<Reply> download(const std::string& target,
+                           const std::function<Status(crypto::ByteView)>& sink,
+                           const Progress& progress) override {
+        http::request<http::empty_body> req{http::verb::get, target, 11};
+        set_common(req);
+        boost::system::error_code ec;
+        http::write(*stream_, req, ec);
+        if (ec) return transport("sending the request", ec);
+
+        http::response_parser<http::buffer_body> parser;
+        parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+        http::read_header(*stream_, buffer_, parser, ec);
+        if (ec) return transport("reading the gateway's answer", ec);
+        Reply reply;
+        reply.status = parser.get().result_int();
+        lowercase_headers(parser.get(), reply.headers);
+        const bool success = reply.status == 200 || reply.status == 206;
+        const std::uint64_t total = parser.content_length().value_or(0);
+        std::vector<std::uint8_t> chunk(kChunk);
+        while (!parser.is_done()) {
+            parser.get().body().data = chunk.data();
+            parser.get().body().size = chunk.size();
+            http::read(*stream_, buffer_, parser, ec);
+            if (ec == http::error::need_buffer) ec = {};
+            if (ec) return transport("receiving the package", ec);
+            const std::size_t got = chunk.size() - parser.get().body().size;
+            reply.bytes += got;
+            if (success) {
+                if (auto s = sink({chunk.data(), got}); !s) return s.error();
+                if (progress) progress(reply.bytes, total);
+            } else if (reply.body.size() < 65536) {
+                reply.body.append(reinterpret_cast<const char*>(chunk.data()), got);
+            }
+        }
+        return reply;
+    }
+
+private:
+    template <class Message>
+    void set_common(Message& req) {
+        req.set(http::field::host, profile_.host);
+        req.set(http::field::user_agent, "serambi-cli/0.1");
+    }
+
+    Error transport(const char* what, const boost::system::error_code& ec) {
+        return make_error(ErrorKind::unavailable, std::string(what) + " failed: " + ec.message());
+    }
+
+    Result<Reply> read_reply() {
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(16 << 20);
+        boost::system::error_code ec;
+        http::read(*stream_, buffer_, parser, ec);
+        if (ec) return transport("reading the gateway's answer", ec);
+        Reply reply;
+        reply.status = parser.get().result_int();
+        lowercase_headers(parser.get(), reply.headers);
+        reply.body = parser.get().body();
+        return reply;
+    }
+
+    Profile profile_;
+    net::io_context ioc_;
+    ssl::context tls_;
+    std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> stream_;
+    beast::flat_buffer buffer_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> Client::connect(const Profile& profile) {
+    auto client = std::make_unique<TlsClient>(profile);
+    if (auto s = client->open(); !s) return s.error();
+    return std::unique_ptr<Client>(std::move(client));
+}
+
+Result<Profile> load_profile(const std::filesystem::path& dir) {
+    Profile profile;
+    profile.dir = dir;
+    toml::table table;
+    try {
+        table = toml::parse_file((dir / "profile.toml").string());
+    } catch (const toml::parse_error& e) {
+        return bad((dir / "profile.toml").string() + ": " + std::string(e.description()));
+    }
+    for (const auto& [key, node] : table)
+        if (key != "gateway" && key != "principal")
+            return bad((dir / "profile.toml").string() + ": unknown key " + std::string(key.str()));
+    profile.gateway_url = table["gateway"].value_or(std::string());
+    profile.principal = table["principal"].value_or(std::string());
+    if (profile.gateway_url.empty() || profile.principal.empty())
+        return bad((dir / "profile.toml").string() + ": gateway and principal are required");
+    auto parts = split_url(profile.gateway_url);
+    if (!parts) return bad((dir / "profile.toml").string() + ": " + parts.error().message);
+    profile.host = parts->first;
+    profile.port = parts->second;
+    for (const char* file : {"client.crt", "client.key", "ca.crt"})
+        if (!std::filesystem::exists(dir / file))
+            return bad("the profile " + dir.string() + " has no " + file);
+    return profile;
+}
+
+Result<Profile> find_profile(const std::string& flag) {
+    if (!flag.empty()) return load_profile(flag);
+    if (const char* env = std::getenv("SERAMBI_PROFILE"); env != nullptr && *env != '\0')
+        return load_profile(env);
+    return bad("no profile: pass --profile DIR or set SERAMBI_PROFILE");
+}
+
+Status write_profile(const std::filesystem::path& dir, const std::string& gateway_url,
+                     const std::string& principal, const std::string& cert_pem,
+                     const std::string& key_pem, const std::string& ca_pem) {
+    std::error_code ec;
+    if (std::filesystem::exists(dir / "profile.toml"))
+        return make_error(ErrorKind::conflict, "a profile already exists in " + dir.string());
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return make_error(ErrorKind::io_error, "cannot create " + dir.string());
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    const std::string toml = "# Serambi client profile\ngateway = \"" + gateway_url +
+                             "\"\nprincipal = \"" + principal + "\"\n";
+    if (auto s = storage::write_new_file(dir / "client.key", key_pem, 0600); !s) return s;
+    if (auto s = storage::write_new_file(dir / "client.crt", cert_pem, 0644); !s) return s;
+    if (auto s = storage::write_new_file(dir / "ca.crt", ca_pem, 0644); !s) return s;
+    return storage::write_new_file(dir / "profile.toml", toml, 0644);
+}
+
+std::string describe_failure(const Reply& reply) {
+    std::string out = std::to_string(reply.status);
+    boost::system::error_code ec;
+    auto value = boost::json::parse(reply.body, ec);
+    if (!ec && value.is_object()) {
+        const auto& o = value.as_object();
+        if (const auto* t = o.if_contains("title"); t && t->is_string()) out += " " + std::string(t->get_string());
+        if (const auto* d = o.if_contains("detail"); d && d->is_string()) out += ": " + std::string(d->get_string());
+        if (const auto* r = o.if_contains("request_id"); r && r->is_string())
+            out += " (request " + std::string(r->get_string()) + ")";
+    }
+    return out;
+}
+
+}  // namespace serambi::cli

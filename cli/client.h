@@ -1,0 +1,62 @@
+// The CLI's side of the wire: a profile (who I am, which gateway) and a mutual-TLS HTTPS client
+// that streams uploads from and downloads to files. The only file of the CLI that includes Beast.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "crypto/crypto.h"
+
+namespace serambi::cli {
+
+struct Profile {
+    std::filesystem::path dir;
+    std::string gateway_url;  // https://host:port
+    std::string principal;
+    std::string host;
+    std::string port;
+};
+
+// Reads DIR/profile.toml and checks that client.crt, client.key and ca.crt are present.
+Result<Profile> load_profile(const std::filesystem::path& dir);
+// Resolves --profile, then SERAMBI_PROFILE.
+Result<Profile> find_profile(const std::string& flag);
+Status write_profile(const std::filesystem::path& dir, const std::string& gateway_url,
+                     const std::string& principal, const std::string& cert_pem,
+                     const std::string& key_pem, const std::string& ca_pem);
+
+struct Reply {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // lowercase names
+    std::string body;                            // for JSON replies and errors
+    std::uint64_t bytes = 0;                     // streamed payload length
+};
+
+// Called with (bytes done, bytes total) as a transfer progresses.
+using Progress = std::function<void(std::uint64_t, std::uint64_t)>;
+
+class Client {
+public:
+    static Result<std::unique_ptr<Client>> connect(const Profile& profile);
+    virtual ~Client() = default;
+
+    virtual Result<Reply> request(const std::string& method, const std::string& target,
+                                  const std::string& json_body) = 0;
+    // Streams `file` as the body of a POST. `headers` are added as given.
+    virtual Result<Reply> upload(const std::string& target, const std::filesystem::path& file,
+                                 const std::map<std::string, std::string>& headers,
+                                 const Progress& progress) = 0;
+    // Streams the body of a 200 reply to `sink`; other replies come back with their body.
+    virtual Result<Reply> download(const std::string& target,
+                                   const std::function<Status(crypto::ByteView)>& sink,
+                                   const Progress& progress) = 0;
+};
+
+// "404 Not Found: no such dataset (request 3f2a…)" from a problem+json reply.
+std::string describe_failure(const Reply& reply);
+
+}  // namespace serambi::cli

@@ -1,0 +1,374 @@
+// The client verbs: each talks to the gateway through a profile and reports in plain words.
+#include "cli/commands.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "certs/certs.h"
+#include "cli/client.h"
+#include "policies/policy.h"
+#include "storage/store.h"
+
+namespace serambi::cli {
+namespace {
+
+int report(const std::string& command, const Error& error) {
+    std::cerr << "serambi " << command << ": " << error.message << "\n";
+    return 1;
+}
+
+int report_reply(const std::string& command, const Reply& reply) {
+    std::cerr << "serambi " << command << ": the gateway refused: " << describe_failure(reply) << "\n";
+    return 1;
+}
+
+Result<std::unique_ptr<Client>> connect(const std::string& profile_flag, Profile* out = nullptr) {
+    auto profile = find_profile(profile_flag);
+    if (!profile) return profile.error();
+    if (out) *out = *profile;
+    return Client::connect(*profile);
+}
+
+// One JSON request; prints the body on success.
+int simple_request(const std::string& command, const std::string& profile, const std::string& method,
+                   const std::string& target, const std::string& body, int expected) {
+    auto client = connect(profile);
+    if (!client) return report(command, client.error());
+    auto reply = (*client)->request(method, target, body);
+    if (!reply) return report(command, reply.error());
+    if (reply->status != expected) return report_reply(command, *reply);
+    std::cout << reply->body;
+    return 0;
+}
+
+std::string human_bytes(double n) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (n >= 1024 && u < 4) {
+        n /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", n, units[u]);
+    return buf;
+}
+
+// Shows progress on a terminal only; scripts and pipes see nothing.
+class ProgressMeter {
+public:
+    ProgressMeter(std::string label, bool quiet)
+        : label_(std::move(label)), enabled_(!quiet && ::isatty(STDERR_FILENO) == 1),
+          start_(std::chrono::steady_clock::now()) {}
+    void operator()(std::uint64_t done, std::uint64_t total) {
+        if (!enabled_) return;
+        const auto now = std::chrono::steady_clock::now();
+        if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
+        last_ = now;
+        const double seconds = std::chrono::duration<double>(now - start_).count();
+        const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+        const int percent = total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
+        std::fprintf(stderr, "\r%s  %s / %s  %3d%%  %s/s   ", label_.c_str(),
+                     human_bytes(static_cast<double>(done)).c_str(),
+                     human_bytes(static_cast<double>(total)).c_str(), percent, human_bytes(rate).c_str());
+        drawn_ = true;
+    }
+    ~ProgressMeter() {
+        if (drawn_) std::fputs("\n", stderr);
+    }
+
+private:
+    std::string label_;
+    bool enabled_;
+    bool drawn_ = false;
+    std::chrono::steady_clock::time_point start_;
+    std::chrono::steady_clock::time_point last_{};
+};
+
+std::string guess_media_type(const std::filesystem::path& file) {
+    std::string ext = file.extension().string();
+    for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    static const std::pair<const char*, const char*> table[] = {
+        {".csv", "text/csv"}, {".json", "application/json"}, {".pdf", "application/pdf"},
+        {".txt", "text/plain"}, {".xml", "application/xml"}, {".zip", "application/zip"},
+        {".gz", "application/gzip"}, {".parquet", "application/vnd.apache.parquet"},
+        {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+        {".age", "application/age"}};
+    for (const auto& [e, type] : table)
+        if (ext == e) return type;
+    return "application/octet-stream";
+}
+
+bool is_package_id(const std::string& id) {
+    return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+struct ManifestFacts {
+    std::string id, dataset, classification, filename;
+    std::uint64_t size = 0;
+    std::string sha256_hex;
+};
+
+// Checks the signature first, then reads the facts the payload must match.
+Result<ManifestFacts> verified_manifest(const std::string& manifest, const std::string& signature,
+                                        const std::string& ca_pem) {
+    if (auto s = certs::verify_signature(crypto::as_bytes(manifest), crypto::as_bytes(signature), ca_pem); !s)
+        return make_error(ErrorKind::corruption, "the manifest signature does not verify against the CA");
+    boost::system::error_code ec;
+    auto value = boost::json::parse(manifest, ec);
+    if (ec || !value.is_object()) return make_error(ErrorKind::corruption, "the manifest is not a JSON object");
+    const auto& o = value.as_object();
+    ManifestFacts facts;
+    auto text = [&](const char* key, std::string& out) {
+        const auto* v = o.if_contains(key);
+        if (v && v->is_string()) out = std::string(v->get_string());
+        return v && v->is_string();
+    };
+    const auto* size = o.if_contains("size");
+    if (!text("id", facts.id) || !text("dataset", facts.dataset) || !text("sha256", facts.sha256_hex) ||
+        !text("classification", facts.classification) || !text("filename", facts.filename) ||
+        size == nullptr || !(size->is_uint64() || size->is_int64()))
+        return make_error(ErrorKind::corruption, "the manifest lacks id, dataset, size or sha256");
+    facts.size = size->is_uint64() ? size->get_uint64() : static_cast<std::uint64_t>(size->get_int64());
+    return facts;
+}
+
+// Hashes and writes what arrives to a temporary file that becomes the output only once checked.
+class VerifiedFile {
+public:
+    explicit VerifiedFile(std::filesystem::path output)
+        : output_(std::move(output)),
+          temp_(output_.string() + ".part-" + crypto::random_hex(4)) {}
+    ~VerifiedFile() {
+        if (fd_ >= 0) ::close(fd_);
+        if (!kept_) ::unlink(temp_.c_str());
+    }
+    Status open() {
+        fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd_ < 0) return make_error(ErrorKind::io_error, "cannot create " + temp_.string());
+        return {};
+    }
+    Status write(crypto::ByteView data) {
+        digest_.update(data);
+        size_ += data.size();
+        while (!data.empty()) {
+            const ssize_t n = ::write(fd_, data.data(), data.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return make_error(ErrorKind::io_error, "cannot write " + temp_.string());
+            data = data.subspan(static_cast<std::size_t>(n));
+        }
+        return {};
+    }
+    std::uint64_t size() const { return size_; }
+    std::string finish_digest() { return crypto::to_hex(digest_.finish()); }
+    Status keep() {
+        if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
+            fd_ = -1;
+            return make_error(ErrorKind::io_error, "cannot flush " + temp_.string());
+        }
+        fd_ = -1;
+        if (::rename(temp_.c_str(), output_.c_str()) != 0)
+            return make_error(ErrorKind::io_error, "cannot move the payload to " + output_.string());
+        kept_ = true;
+        return {};
+    }
+
+private:
+    std::filesystem::path output_, temp_;
+    int fd_ = -1;
+    crypto::Sha256 digest_;
+    std::uint64_t size_ = 0;
+    bool kept_ = false;
+};
+
+Status write_replacing(const std::filesystem::path& path, const std::string& contents) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr) return make_error(ErrorKind::io_error, "cannot write " + path.string());
+    const bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
+    if (std::fclose(f) != 0 || !ok) return make_error(ErrorKind::io_error, "cannot write " + path.string());
+    return {};
+}
+
+}  // namespace
+
+int run_principal_add(const PrincipalAddOptions& options) {
+    const std::string command = "principal add";
+    if (!policies::is_slug_like(options.id))
+        return report(command, make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
+    if (std::filesystem::exists(std::filesystem::path(options.out) / "profile.toml"))
+        return report(command, make_error(ErrorKind::conflict, "a profile already exists in " + options.out));
+    Profile admin;
+    auto client = connect(options.profile, &admin);
+    if (!client) return report(command, client.error());
+    auto key = certs::generate_private_key();
+    if (!key) return report(command, key.error());
+    auto csr = certs::make_csr(*key, options.id);
+    if (!csr) return report(command, csr.error());
+    boost::json::array roles;
+    for (const auto& r : options.roles) roles.emplace_back(r);
+    const boost::json::object body{{"id", options.id}, {"name", options.name}, {"roles", roles}, {"csr", *csr}};
+    auto reply = (*client)->request("POST", "/v1/principals", boost::json::serialize(body));
+    if (!reply) return report(command, reply.error());
+    if (reply->status != 201) return report_reply(command, *reply);
+    boost::system::error_code ec;
+    auto answer = boost::json::parse(reply->body, ec);
+    if (ec || !answer.is_object() || !answer.as_object().contains("certificate"))
+        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
+    const auto& o = answer.as_object();
+    auto status = write_profile(options.out, admin.gateway_url, options.id,
+                                std::string(o.at("certificate").as_string()), *key,
+                                std::string(o.at("ca_certificate").as_string()));
+    crypto::wipe(*key);
+    if (!status) return report(command, status.error());
+    std::cout << boost::json::serialize(o.at("principal")) << "\n";
+    std::cerr << "profile for " << options.id << " written to " << options.out
+              << " (client.key is secret: hand it over on a trusted channel)\n";
+    return 0;
+}
+
+int run_principal_list(const std::string& profile) {
+    return simple_request("principal list", profile, "GET", "/v1/principals", "", 200);
+}
+
+int run_dataset_create(const DatasetCreateOptions& options) {
+    const auto slash = options.id.find('/');
+    const std::string owner_part = slash == std::string::npos ? "" : options.id.substr(0, slash);
+    if (!options.owner.empty() && options.owner != owner_part)
+        return report("dataset create", make_error(ErrorKind::invalid_argument,
+                                                   "--owner must match the OWNER part of OWNER/NAME"));
+    const boost::json::object body{{"id", options.id},
+                                   {"owner", owner_part},
+                                   {"classification", options.classification},
+                                   {"title", options.title}};
+    return simple_request("dataset create", options.profile, "POST", "/v1/datasets",
+                          boost::json::serialize(body), 201);
+}
+
+int run_dataset_list(const std::string& profile) {
+    return simple_request("dataset list", profile, "GET", "/v1/datasets", "", 200);
+}
+
+int run_package_list(const std::string& profile, const std::string& dataset) {
+    const auto slash = dataset.find('/');
+    if (slash == std::string::npos || !policies::is_slug_like(dataset.substr(0, slash)) ||
+        !policies::is_slug_like(dataset.substr(slash + 1)))
+        return report("dataset packages", make_error(ErrorKind::invalid_argument, "the dataset must be OWNER/NAME"));
+    return simple_request("dataset packages", profile, "GET", "/v1/datasets/" + dataset + "/packages", "", 200);
+}
+
+int run_whoami(const std::string& profile) {
+    return simple_request("whoami", profile, "GET", "/v1/whoami", "", 200);
+}
+
+int run_push(const PushOptions& options) {
+    const std::string command = "push";
+    const auto slash = options.dataset.find('/');
+    if (slash == std::string::npos || !policies::is_slug_like(options.dataset.substr(0, slash)) ||
+        !policies::is_slug_like(options.dataset.substr(slash + 1)))
+        return report(command, make_error(ErrorKind::invalid_argument, "the dataset must be OWNER/NAME"));
+    const std::filesystem::path file(options.file);
+    if (!std::filesystem::is_regular_file(file))
+        return report(command, make_error(ErrorKind::invalid_argument, options.file + " is not a regular file"));
+    auto client = connect(options.profile);
+    if (!client) return report(command, client.error());
+    std::map<std::string, std::string> headers{
+        {"Serambi-Filename", file.filename().string()},
+        {"Content-Type", options.media_type.empty() ? guess_media_type(file) : options.media_type}};
+    if (!options.classification.empty()) headers["Serambi-Classification"] = options.classification;
+    ProgressMeter meter("pushing " + file.filename().string(), options.quiet);
+    auto reply = (*client)->upload("/v1/datasets/" + options.dataset + "/packages", file, headers,
+                                   [&](std::uint64_t d, std::uint64_t t) { meter(d, t); });
+    if (!reply) return report(command, reply.error());
+    if (reply->status != 201) return report_reply(command, *reply);
+    std::cout << reply->body;
+    return 0;
+}
+
+int run_pull(const PullOptions& options) {
+    const std::string command = "pull";
+    if (!is_package_id(options.package_id))
+        return report(command, make_error(ErrorKind::invalid_argument, "a package id is 32 lowercase hex digits"));
+    Profile profile;
+    auto client = connect(options.profile, &profile);
+    if (!client) return report(command, client.error());
+    const std::string base = "/v1/packages/" + options.package_id;
+    auto manifest = (*client)->request("GET", base + "/manifest", "");
+    if (!manifest) return report(command, manifest.error());
+    if (manifest->status != 200) return report_reply(command, *manifest);
+    auto signature = (*client)->request("GET", base + "/manifest.p7s", "");
+    if (!signature) return report(command, signature.error());
+    if (signature->status != 200) return report_reply(command, *signature);
+    auto ca = storage::read_small_file(profile.dir / "ca.crt", 1 << 20);
+    if (!ca) return report(command, ca.error());
+    auto facts = verified_manifest(manifest->body, signature->body, *ca);
+    if (!facts) return report(command, facts.error());
+    if (facts->id != options.package_id)
+        return report(command, make_error(ErrorKind::corruption, "the manifest is for another package"));
+
+    VerifiedFile out(options.output);
+    if (auto s = out.open(); !s) return report(command, s.error());
+    ProgressMeter meter("pulling " + facts->filename, options.quiet);
+    auto reply = (*client)->download(base, [&](crypto::ByteView data) { return out.write(data); },
+                                     [&](std::uint64_t d, std::uint64_t t) { meter(d, t); });
+    if (!reply) return report(command, reply.error());
+    if (reply->status != 200) return report_reply(command, *reply);
+    const std::string digest = out.finish_digest();
+    if (out.size() != facts->size || digest != facts->sha256_hex)
+        return report(command, make_error(ErrorKind::corruption,
+                                          "the payload does not match its signed manifest (size or SHA-256 differ); nothing was written"));
+    if (auto d = crypto::from_hex(digest); d && reply->headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
+        return report(command, make_error(ErrorKind::corruption, "the Repr-Digest header does not match the payload"));
+    if (auto s = out.keep(); !s) return report(command, s.error());
+    if (options.keep_manifest) {
+        if (auto s = write_replacing(options.output + ".manifest.json", manifest->body); !s) return report(command, s.error());
+        if (auto s = write_replacing(options.output + ".manifest.p7s", signature->body); !s) return report(command, s.error());
+    }
+    std::cout << manifest->body << "\n";
+    std::cerr << "verified " << options.output << ": " << facts->size << " bytes, sha256 " << digest
+              << ", manifest signed by the gateway (" << facts->dataset << ", " << facts->classification << ")\n";
+    return 0;
+}
+
+int run_verify(const VerifyOptions& options) {
+    const std::string command = "verify";
+    auto manifest = storage::read_small_file(options.manifest, 1 << 20);
+    auto signature = storage::read_small_file(options.signature, 1 << 20);
+    auto ca = storage::read_small_file(options.ca, 1 << 20);
+    if (!manifest) return report(command, manifest.error());
+    if (!signature) return report(command, signature.error());
+    if (!ca) return report(command, ca.error());
+    auto facts = verified_manifest(*manifest, *signature, *ca);
+    if (!facts) return report(command, facts.error());
+    std::FILE* in = std::fopen(options.file.c_str(), "rb");
+    if (in == nullptr) return report(command, make_error(ErrorKind::io_error, "cannot read " + options.file));
+    crypto::Sha256 digest;
+    std::vector<std::uint8_t> buf(256 * 1024);
+    std::uint64_t size = 0;
+    for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), in)) > 0;) {
+        digest.update({buf.data(), n});
+        size += n;
+    }
+    const bool read_ok = std::ferror(in) == 0;
+    std::fclose(in);
+    if (!read_ok) return report(command, make_error(ErrorKind::io_error, "cannot read " + options.file));
+    const std::string hex = crypto::to_hex(digest.finish());
+    if (size != facts->size || hex != facts->sha256_hex) {
+        std::cerr << "serambi verify: FAILED: " << options.file
+                  << " does not match the signed manifest (size " << size << " vs " << facts->size
+                  << ", sha256 " << hex << " vs " << facts->sha256_hex << ")\n";
+        return 1;
+    }
+    std::cout << "OK " << options.file << ": package " << facts->id << " of " << facts->dataset << " ("
+              << facts->classification << "), " << size << " bytes, sha256 " << hex
+              << "; manifest signature verified against " << options.ca << "\n";
+    return 0;
+}
+
+}  // namespace serambi::cli

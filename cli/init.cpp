@@ -1,0 +1,153 @@
+// `serambi init` and `serambi serve`: a deployment is a directory holding everything the gateway
+// needs; init creates it whole or reports why it did not.
+#include <boost/asio/ip/address.hpp>
+#include <iostream>
+
+#include "certs/certs.h"
+#include "cli/client.h"
+#include "cli/commands.h"
+#include "gateway/gateway.h"
+#include "policies/policy.h"
+#include "storage/store.h"
+
+namespace serambi::cli {
+namespace {
+
+int fail(const std::string& message) {
+    std::cerr << "serambi init: " << message << "\n";
+    return 1;
+}
+
+bool is_ip(const std::string& text) {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(text, ec);
+    return !ec;
+}
+
+// Issues a key and certificate and writes both, the key 0600.
+Status issue_pair(const certs::Authority& ca, const certs::IssueRequest& request,
+                  const std::filesystem::path& cert_path, const std::filesystem::path& key_path) {
+    auto key = certs::generate_private_key();
+    if (!key) return key.error();
+    auto pub = certs::public_key_of(*key);
+    if (!pub) return pub.error();
+    auto cert = certs::issue(ca, *pub, request);
+    if (!cert) return cert.error();
+    auto status = storage::write_new_file(key_path, *key, 0600);
+    crypto::wipe(*key);
+    if (!status) return status;
+    return storage::write_new_file(cert_path, *cert, 0644);
+}
+
+}  // namespace
+
+int run_init(const InitOptions& options) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::absolute(options.dir);
+    std::error_code ec;
+    if (fs::exists(dir / "serambi.toml") || fs::exists(dir / "master.key") ||
+        fs::exists(dir / "serambi.db"))
+        return fail(dir.string() + " already holds a deployment; refusing to overwrite it");
+    const auto colon = options.listen.rfind(':');
+    std::string host = colon == std::string::npos ? "" : options.listen.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    unsigned long port = 0;
+    try {
+        port = std::stoul(options.listen.substr(colon + 1));
+    } catch (...) {
+    }
+    if (host.empty() || !is_ip(host) || port == 0 || port > 65535)
+        return fail("--listen must be IP:PORT, e.g. 127.0.0.1:8443 or 0.0.0.0:8443");
+    if (!policies::is_slug_like(options.admin))
+        return fail("--admin must be lowercase letters, digits and hyphens");
+
+    fs::create_directories(dir / "pki", ec);
+    if (!ec) fs::create_directories(dir / "profiles", ec);
+    if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
+    fs::permissions(dir, fs::perms::owner_all, ec);
+    fs::permissions(dir / "pki", fs::perms::owner_all, ec);
+
+    const auto config_text = gateway::default_config_text(host, static_cast<std::uint16_t>(port));
+    if (auto s = storage::write_new_file(dir / "serambi.toml", config_text, 0644); !s)
+        return fail(s.error().message);
+    auto config = gateway::load_config(dir / "serambi.toml");
+    if (!config) return fail(config.error().message);
+
+    if (auto s = storage::write_master_key(config->master_key); !s) return fail(s.error().message);
+    auto ca = certs::create_authority("Serambi CA " + options.province, 3650);
+    if (!ca) return fail(ca.error().message);
+    if (auto s = storage::write_new_file(config->ca_key, ca->key_pem, 0600); !s) return fail(s.error().message);
+    if (auto s = storage::write_new_file(config->ca_cert, ca->cert_pem, 0644); !s) return fail(s.error().message);
+
+    certs::IssueRequest server;
+    server.common_name = "serambi-gateway";
+    server.usage = certs::Usage::server;
+    server.days = 825;
+    server.dns_names = {"localhost"};
+    server.ip_addresses = {"127.0.0.1", "::1"};
+    if (host != "0.0.0.0" && host != "::" && host != "127.0.0.1" && host != "::1")
+        server.ip_addresses.push_back(host);
+    for (const auto& name : options.public_names)
+        (is_ip(name) ? server.ip_addresses : server.dns_names).push_back(name);
+    if (auto s = issue_pair(*ca, server, config->tls_cert, config->tls_key); !s)
+        return fail("gateway certificate: " + s.error().message);
+
+    certs::IssueRequest signing;
+    signing.common_name = "serambi-manifest-signing";
+    signing.usage = certs::Usage::signing;
+    signing.days = 1825;
+    if (auto s = issue_pair(*ca, signing, config->signing_cert, config->signing_key); !s)
+        return fail("signing certificate: " + s.error().message);
+
+    if (auto s = storage::write_new_file(config->policy, policies::default_policy_text(), 0644); !s)
+        return fail(s.error().message);
+
+    auto master = storage::read_master_key(config->master_key);
+    if (!master) return fail(master.error().message);
+    auto store = storage::Store::open({config->database, config->blobs, config->aead}, *master);
+    if (!store) return fail(store.error().message);
+
+    // The first admin: key, certificate and profile made here, since no gateway runs yet.
+    auto key = certs::generate_private_key();
+    if (!key) return fail(key.error().message);
+    auto pub = certs::public_key_of(*key);
+    certs::IssueRequest admin;
+    admin.common_name = options.admin;
+    admin.usage = certs::Usage::client;
+    admin.uri = "serambi:principal:" + options.admin;
+    admin.days = static_cast<int>(config->principal_days);
+    auto cert = pub ? certs::issue(*ca, *pub, admin) : Result<std::string>(pub.error());
+    if (!cert) return fail(cert.error().message);
+    auto info = certs::inspect(*cert);
+    if (!info) return fail(info.error().message);
+    storage::Principal principal{options.admin, "Persandian administrator", {"admin"},
+                                 info->serial_hex, info->fingerprint_sha256_hex, {}};
+    if (auto s = (*store)->add_principal(principal); !s) return fail(s.error().message);
+    const std::string dial_host = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host;
+    const std::string url = "https://" + (dial_host.find(':') != std::string::npos ? "[" + dial_host + "]" : dial_host) +
+                            ":" + std::to_string(port);
+    const auto profile_dir = dir / "profiles" / options.admin;
+    auto status = write_profile(profile_dir, url, options.admin, *cert, *key, ca->cert_pem);
+    crypto::wipe(*key);
+    crypto::wipe(ca->key_pem);
+    if (!status) return fail(status.error().message);
+
+    std::cout << "Created a Serambi deployment in " << dir.string() << "\n"
+              << "  configuration   " << (dir / "serambi.toml").string() << "\n"
+              << "  master key      " << config->master_key.string() << " (0600: back it up offline)\n"
+              << "  CA certificate  " << config->ca_cert.string() << "\n"
+              << "  admin profile   " << profile_dir.string() << "\n"
+              << "Start it with:    serambi serve --config " << (dir / "serambi.toml").string() << "\n";
+    return 0;
+}
+
+int run_serve(const std::string& config_file) {
+    auto config = gateway::load_config(config_file);
+    if (!config) {
+        std::cerr << "serambi serve: " << config.error().message << "\n";
+        return 2;
+    }
+    return gateway::serve(*config);
+}
+
+}  // namespace serambi::cli

@@ -1,0 +1,111 @@
+// serambi: one binary for the gateway and for every user of it, in the manner of git or vault.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "crypto/crypto.h"
+
+int main(int argc, char** argv) {
+    using namespace serambi::cli;
+    if (auto s = serambi::crypto::initialise(); !s) {
+        std::cerr << "serambi: " << s.error().message << "\n";
+        return 1;
+    }
+    CLI::App app{"Serambi: secure exchange of official data packages (persandian gateway)"};
+    app.require_subcommand(1);
+    std::string profile;
+    const char* profile_help = "client profile directory (default: $SERAMBI_PROFILE)";
+    int code = 0;
+
+    InitOptions init;
+    auto* init_cmd = app.add_subcommand("init", "create a new deployment: keys, CA, database, policy, admin profile");
+    init_cmd->add_option("dir", init.dir, "deployment directory (must not hold a deployment)")->required();
+    init_cmd->add_option("--listen", init.listen, "HOST:PORT the gateway listens on")->capture_default_str();
+    init_cmd->add_option("--admin", init.admin, "id of the first admin principal")->capture_default_str();
+    init_cmd->add_option("--province", init.province, "name put in the CA certificate")->capture_default_str();
+    init_cmd->add_option("--public-name", init.public_names, "extra DNS name or IP for the gateway certificate");
+    init_cmd->callback([&] { code = run_init(init); });
+
+    std::string config_file;
+    auto* serve_cmd = app.add_subcommand("serve", "run the gateway");
+    serve_cmd->add_option("--config", config_file, "path to serambi.toml")->required();
+    serve_cmd->callback([&] { code = run_serve(config_file); });
+
+    auto* principal_cmd = app.add_subcommand("principal", "manage principals (admin)");
+    principal_cmd->require_subcommand(1);
+    PrincipalAddOptions padd;
+    auto* padd_cmd = principal_cmd->add_subcommand("add", "register a principal and write its profile");
+    padd_cmd->add_option("id", padd.id, "principal id, e.g. dinkes-malut")->required();
+    padd_cmd->add_option("--role", padd.roles, "producer, custodian, partner, auditor or admin (repeatable)")
+        ->required()
+        ->delimiter(',');
+    padd_cmd->add_option("--name", padd.name, "display name")->required();
+    padd_cmd->add_option("--out", padd.out, "directory for the new principal's profile")->required();
+    padd_cmd->add_option("--profile", padd.profile, profile_help);
+    padd_cmd->callback([&] { code = run_principal_add(padd); });
+    auto* plist_cmd = principal_cmd->add_subcommand("list", "list principals");
+    plist_cmd->add_option("--profile", profile, profile_help);
+    plist_cmd->callback([&] { code = run_principal_list(profile); });
+
+    auto* dataset_cmd = app.add_subcommand("dataset", "manage datasets");
+    dataset_cmd->require_subcommand(1);
+    DatasetCreateOptions dcreate;
+    auto* dcreate_cmd = dataset_cmd->add_subcommand("create", "create a dataset (admin or custodian)");
+    dcreate_cmd->add_option("id", dcreate.id, "OWNER/NAME")->required();
+    dcreate_cmd->add_option("--owner", dcreate.owner, "owning principal (defaults to OWNER)");
+    dcreate_cmd->add_option("--class", dcreate.classification, "biasa, terbatas, rahasia or sangat-rahasia")->required();
+    dcreate_cmd->add_option("--title", dcreate.title, "title")->required();
+    dcreate_cmd->add_option("--profile", dcreate.profile, profile_help);
+    dcreate_cmd->callback([&] { code = run_dataset_create(dcreate); });
+    auto* dlist_cmd = dataset_cmd->add_subcommand("list", "list the datasets you may read");
+    dlist_cmd->add_option("--profile", profile, profile_help);
+    dlist_cmd->callback([&] { code = run_dataset_list(profile); });
+    std::string dataset_id;
+    auto* dpk_cmd = dataset_cmd->add_subcommand("packages", "list the packages of a dataset");
+    dpk_cmd->add_option("id", dataset_id, "OWNER/NAME")->required();
+    dpk_cmd->add_option("--profile", profile, profile_help);
+    dpk_cmd->callback([&] { code = run_package_list(profile, dataset_id); });
+
+    auto* whoami_cmd = app.add_subcommand("whoami", "show the principal of a profile");
+    whoami_cmd->add_option("--profile", profile, profile_help);
+    whoami_cmd->callback([&] { code = run_whoami(profile); });
+
+    PushOptions push;
+    auto* push_cmd = app.add_subcommand("push", "upload a package; prints the receipt JSON");
+    push_cmd->add_option("dataset", push.dataset, "OWNER/NAME")->required();
+    push_cmd->add_option("file", push.file, "file to upload")->required()->check(CLI::ExistingFile);
+    push_cmd->add_option("--class", push.classification, "classify above the dataset's level");
+    push_cmd->add_option("--type", push.media_type, "media type (guessed from the extension otherwise)");
+    push_cmd->add_flag("--quiet,-q", push.quiet, "no progress display");
+    push_cmd->add_option("--profile", push.profile, profile_help);
+    push_cmd->callback([&] { code = run_push(push); });
+
+    PullOptions pull;
+    auto* pull_cmd = app.add_subcommand("pull", "download a package and verify its digest and signed manifest");
+    pull_cmd->add_option("package", pull.package_id, "package id")->required();
+    pull_cmd->add_option("-o,--output", pull.output, "where to write the payload")->required();
+    bool no_manifest = false;
+    pull_cmd->add_flag("--no-manifest", no_manifest, "do not keep FILE.manifest.json and FILE.manifest.p7s");
+    pull_cmd->add_flag("--quiet,-q", pull.quiet, "no progress display");
+    pull_cmd->add_option("--profile", pull.profile, profile_help);
+    pull_cmd->callback([&] {
+        pull.keep_manifest = !no_manifest;
+        code = run_pull(pull);
+    });
+
+    VerifyOptions verify;
+    auto* verify_cmd = app.add_subcommand("verify", "verify a pulled file offline against its signed manifest");
+    verify_cmd->add_option("file", verify.file, "the payload")->required()->check(CLI::ExistingFile);
+    verify_cmd->add_option("--manifest", verify.manifest, "manifest JSON")->required()->check(CLI::ExistingFile);
+    verify_cmd->add_option("--signature", verify.signature, "detached DER CMS signature (.p7s)")->required()->check(CLI::ExistingFile);
+    verify_cmd->add_option("--ca", verify.ca, "the gateway CA certificate")->required()->check(CLI::ExistingFile);
+    verify_cmd->callback([&] { code = run_verify(verify); });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    return code;
+}

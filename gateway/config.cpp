@@ -1,0 +1,168 @@
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "gateway/gateway.h"
+
+namespace serambi::gateway {
+namespace {
+
+Error bad(std::string message) { return make_error(ErrorKind::invalid_argument, std::move(message)); }
+
+std::string at(const std::filesystem::path& file, const toml::node& node, const std::string& key) {
+    std::ostringstream out;
+    out << file.string() << ":" << node.source().begin.line << ": " << key;
+    return out.str();
+}
+
+struct Reader {
+    const std::filesystem::path& file;
+    const std::filesystem::path base;
+
+    Status integer(const toml::node& node, const std::string& key, std::uint64_t min,
+                   std::uint64_t max, auto& out) const {
+        const auto v = node.value<std::int64_t>();
+        if (!node.is_integer() || !v || *v < 0 || static_cast<std::uint64_t>(*v) < min ||
+            static_cast<std::uint64_t>(*v) > max)
+            return bad(at(file, node, key) + ": expected an integer from " + std::to_string(min) +
+                       " to " + std::to_string(max));
+        out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
+        return {};
+    }
+    Status path(const toml::node& node, const std::string& key, std::filesystem::path& out) const {
+        const auto v = node.value<std::string>();
+        if (!node.is_string() || !v || v->empty() || v->find('\0') != std::string::npos)
+            return bad(at(file, node, key) + ": expected a non-empty path");
+        out = std::filesystem::path(*v).is_absolute() ? std::filesystem::path(*v) : base / *v;
+        return {};
+    }
+};
+
+Status parse_listen(const std::filesystem::path& file, const toml::node& node, Config& config) {
+    const auto v = node.value<std::string>();
+    const std::string key = "server.listen";
+    if (!v) return bad(at(file, node, key) + ": expected \"HOST:PORT\"");
+    const auto colon = v->rfind(':');
+    if (colon == std::string::npos || colon == 0)
+        return bad(at(file, node, key) + ": expected \"HOST:PORT\"");
+    std::string host = v->substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const std::string port = v->substr(colon + 1);
+    unsigned long number = 0;
+    try {
+        std::size_t used = 0;
+        number = std::stoul(port, &used);
+        if (used != port.size()) number = 0;
+    } catch (...) {
+        number = 0;
+    }
+    if (number == 0 || number > 65535) return bad(at(file, node, key) + ": the port must be 1 to 65535");
+    config.listen_host = host;
+    config.listen_port = static_cast<std::uint16_t>(number);
+    return {};
+}
+
+}  // namespace
+
+Result<Config> load_config(const std::filesystem::path& file) {
+    Config config;
+    config.config_file = std::filesystem::absolute(file);
+    const auto base = config.config_file.parent_path();
+    Reader r{config.config_file, base};
+    // Path defaults are relative to the deployment directory.
+    for (auto* p : {&config.database, &config.blobs, &config.master_key, &config.ca_cert,
+                    &config.ca_key, &config.tls_cert, &config.tls_key, &config.signing_cert,
+                    &config.signing_key, &config.policy})
+        *p = base / *p;
+
+    toml::table table;
+    try {
+        table = toml::parse_file(file.string());
+    } catch (const toml::parse_error& e) {
+        std::ostringstream out;
+        out << file.string() << ":" << e.source().begin.line << ": " << e.description();
+        return bad(out.str());
+    }
+
+    for (const auto& [section_key, section_node] : table) {
+        const std::string section(section_key.str());
+        const auto* entries = section_node.as_table();
+        if (entries == nullptr) return bad(at(file, section_node, section) + ": unknown key");
+        for (const auto& [entry_key, node] : *entries) {
+            const std::string name(entry_key.str());
+            const std::string key = section + "." + name;
+            Status s;
+            if (key == "server.listen") s = parse_listen(file, node, config);
+            else if (key == "server.threads") s = r.integer(node, key, 1, 64, config.threads);
+            else if (key == "limits.max_package_bytes") s = r.integer(node, key, 1, 1ULL << 40, config.max_package_bytes);
+            else if (key == "limits.max_json_bytes") s = r.integer(node, key, 1024, 16ULL << 20, config.max_json_bytes);
+            else if (key == "limits.max_header_bytes") s = r.integer(node, key, 1024, 1ULL << 20, config.max_header_bytes);
+            else if (key == "limits.handshake_timeout_seconds") s = r.integer(node, key, 1, 600, config.handshake_timeout_seconds);
+            else if (key == "limits.idle_timeout_seconds") s = r.integer(node, key, 1, 3600, config.idle_timeout_seconds);
+            else if (key == "limits.io_timeout_seconds") s = r.integer(node, key, 1, 3600, config.io_timeout_seconds);
+            else if (key == "limits.max_connections") s = r.integer(node, key, 1, 100000, config.max_connections);
+            else if (key == "storage.database") s = r.path(node, key, config.database);
+            else if (key == "storage.blobs") s = r.path(node, key, config.blobs);
+            else if (key == "storage.aead") {
+                const auto v = node.value<std::string>();
+                auto aead = v ? crypto::aead_from_name(*v) : Result<crypto::Aead>(bad(""));
+                if (!aead) s = bad(at(file, node, key) + ": expected \"aes-256-gcm\" or \"chacha20-poly1305\"");
+                else config.aead = *aead;
+            }
+            else if (key == "keys.master_key") s = r.path(node, key, config.master_key);
+            else if (key == "pki.ca_cert") s = r.path(node, key, config.ca_cert);
+            else if (key == "pki.ca_key") s = r.path(node, key, config.ca_key);
+            else if (key == "pki.tls_cert") s = r.path(node, key, config.tls_cert);
+            else if (key == "pki.tls_key") s = r.path(node, key, config.tls_key);
+            else if (key == "pki.signing_cert") s = r.path(node, key, config.signing_cert);
+            else if (key == "pki.signing_key") s = r.path(node, key, config.signing_key);
+            else if (key == "pki.principal_days") s = r.integer(node, key, 1, 3650, config.principal_days);
+            else if (key == "policy.file") s = r.path(node, key, config.policy);
+            else s = bad(at(file, node, key) + ": unknown key");
+            if (!s) return s.error();
+        }
+    }
+    return config;
+}
+
+std::string default_config_text(const std::string& listen_host, std::uint16_t listen_port) {
+    const bool v6 = listen_host.find(':') != std::string::npos;
+    const std::string host = v6 ? "[" + listen_host + "]" : listen_host;
+    return R"(# Serambi gateway configuration. Relative paths are relative to this file's directory.
+# Every key may be left out; the value shown is then the default.
+
+[server]
+listen = ")" + host + ":" + std::to_string(listen_port) + R"("
+threads = 4                        # worker threads serving connections
+
+[limits]
+max_package_bytes = 8589934592     # largest package payload accepted (8 GiB)
+max_json_bytes = 65536             # largest JSON request body
+max_header_bytes = 16384           # largest request header block
+handshake_timeout_seconds = 10     # TLS handshake must finish within this
+idle_timeout_seconds = 60          # a kept-alive connection may wait this long for a request
+io_timeout_seconds = 60            # each read or write of a body must progress within this
+max_connections = 256              # further connections are closed at once
+
+[storage]
+database = "serambi.db"            # SQLCipher, keyed from the master key
+blobs = "blobs"                    # sealed package payloads
+aead = "aes-256-gcm"               # or "chacha20-poly1305"; existing blobs keep their own
+
+[keys]
+master_key = "master.key"          # 0600; back it up offline: without it nothing can be read
+
+[pki]
+ca_cert = "pki/ca.crt"
+ca_key = "pki/ca.key"
+tls_cert = "pki/gateway.crt"
+tls_key = "pki/gateway.key"
+signing_cert = "pki/signing.crt"
+signing_key = "pki/signing.key"
+principal_days = 365               # validity of certificates issued to principals
+
+[policy]
+file = "policy.toml"
+)";
+}
+
+}  // namespace serambi::gateway

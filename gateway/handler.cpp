@@ -1,0 +1,368 @@
+// Routing, authentication and the administrative routes. Every route asks the policy.
+#include "gateway/handler.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+namespace serambi::gateway {
+namespace {
+
+using policies::Action;
+
+Response json_response(int status, const boost::json::value& body) {
+    Response r;
+    r.status = status;
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.body = boost::json::serialize(body) + "\n";
+    return r;
+}
+
+// Collects a small JSON body, then hands it to `done`.
+class JsonBody final : public UploadSink {
+public:
+    JsonBody(std::uint64_t limit, std::function<Response(const std::string&)> done)
+        : limit_(limit), done_(std::move(done)) {}
+    Status write(crypto::ByteView data) override {
+        if (body_.size() + data.size() > limit_)
+            return make_error(ErrorKind::too_large, "the JSON body is larger than allowed");
+        body_.append(reinterpret_cast<const char*>(data.data()), data.size());
+        return {};
+    }
+    Response finish() override { return done_(body_); }
+    std::uint64_t limit() const override { return limit_; }
+
+private:
+    std::uint64_t limit_;
+    std::string body_;
+    std::function<Response(const std::string&)> done_;
+};
+
+Result<boost::json::object> parse_object(const std::string& body) {
+    boost::system::error_code ec;
+    auto value = boost::json::parse(body, ec);
+    if (ec || !value.is_object())
+        return make_error(ErrorKind::invalid_argument, "the body must be a JSON object");
+    return std::move(value.as_object());
+}
+
+// A required string member, with a length limit and no control characters.
+Result<std::string> string_member(const boost::json::object& o, std::string_view key,
+                                  std::size_t max) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr || !v->is_string())
+        return make_error(ErrorKind::invalid_argument, std::string(key) + " must be a string");
+    std::string s(v->get_string());
+    if (s.empty() || s.size() > max ||
+        std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+        return make_error(ErrorKind::invalid_argument,
+                          std::string(key) + " must be 1 to " + std::to_string(max) +
+                              " bytes without control characters");
+    return s;
+}
+
+Status only_members(const boost::json::object& o, std::initializer_list<std::string_view> known) {
+    for (const auto& kv : o)
+        if (std::find(known.begin(), known.end(), kv.key()) == known.end())
+            return make_error(ErrorKind::invalid_argument,
+                              "unknown member " + std::string(kv.key()));
+    return {};
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> parts;
+    std::size_t start = 1;
+    while (start <= path.size()) {
+        const auto slash = path.find('/', start);
+        const auto end = slash == std::string_view::npos ? path.size() : slash;
+        parts.push_back(path.substr(start, end - start));
+        if (slash == std::string_view::npos) break;
+        start = slash + 1;
+    }
+    return parts;
+}
+
+boost::json::object principal_json(const storage::Principal& p) {
+    boost::json::array roles;
+    for (const auto& r : p.roles) roles.emplace_back(r);
+    return {{"id", p.id},
+            {"name", p.name},
+            {"roles", roles},
+            {"certificate_serial", p.cert_serial},
+            {"created_at", p.created_at}};
+}
+
+boost::json::object dataset_json(const storage::Dataset& d) {
+    return {{"id", d.id},
+            {"owner", d.owner},
+            {"classification", d.classification},
+            {"title", d.title},
+            {"created_by", d.created_by},
+            {"created_at", d.created_at}};
+}
+
+}  // namespace
+
+boost::json::object package_json(const storage::PackageRecord& p);
+
+Handler::Handler(Services services) : services_(std::move(services)) {}
+
+Result<Handler::Caller> Handler::authenticate(const RequestHead& head) {
+    const auto denied = make_error(ErrorKind::permission_denied,
+                                   "the client certificate does not belong to a registered principal");
+    if (head.cert_principal_id.empty()) return denied;
+    auto principal = services_.store->principal(head.cert_principal_id);
+    if (!principal) {
+        if (principal.error().kind == ErrorKind::not_found) return denied;
+        return principal.error();
+    }
+    // Only the certificate the gateway last issued to the principal counts.
+    if (principal->cert_serial != head.cert_serial) return denied;
+    Caller caller;
+    caller.subject.id = principal->id;
+    for (const auto& name : principal->roles)
+        if (auto role = policies::parse_role(name)) caller.subject.roles.push_back(*role);
+    return caller;
+}
+
+Dispatch Handler::dispatch(const RequestHead& head) {
+    const auto& rid = head.request_id;
+    auto respond = [](Response r) { return Dispatch{std::move(r), nullptr}; };
+    std::string_view target = head.target;
+    if (target.empty() || target.front() != '/')
+        return respond(problem(400, "", "the request target must be an absolute path", rid));
+    const auto query = target.find('?');
+    const std::string_view path = target.substr(0, query);
+    if (path.find('%') != std::string_view::npos || path.find("..") != std::string_view::npos)
+        return respond(problem(400, "", "the path contains characters no route uses", rid));
+    const auto parts = split_path(path);
+    const auto& method = head.method;
+    auto not_allowed = [&] { return respond(problem(405, "", "method not allowed on this route", rid)); };
+
+    if (parts.size() == 1 && parts[0] == "healthz") {
+        if (method != "GET") return not_allowed();
+        return respond(json_response(200, {{"status", "ok"}}));
+    }
+
+    auto caller = authenticate(head);
+    if (!caller) {
+        auto r = caller.error().kind == ErrorKind::permission_denied
+                     ? problem(401, "", caller.error().message, rid)
+                     : problem_of(caller.error(), rid);
+        return respond(std::move(r));
+    }
+    auto tag = [&](Dispatch d) {
+        d.response.principal = caller->subject.id;
+        return d;
+    };
+
+    if (parts.size() < 2 || parts[0] != "v1")
+        return tag(respond(problem(404, "", "no such route", rid)));
+    const auto n = parts.size();
+    const auto& p1 = parts[1];
+
+    if (n == 2 && p1 == "whoami") {
+        if (method != "GET") return tag(not_allowed());
+        return tag(respond(get_whoami(head, *caller)));
+    }
+    if (n == 2 && p1 == "principals") {
+        if (method == "GET") return tag(respond(list_principals(head, *caller)));
+        if (method == "POST") return tag(create_principal(head, *caller));
+        return tag(not_allowed());
+    }
+    if (n == 2 && p1 == "datasets") {
+        if (method == "GET") return tag(respond(list_datasets(head, *caller)));
+        if (method == "POST") return tag(create_dataset(head, *caller));
+        return tag(not_allowed());
+    }
+    if ((n == 4 || n == 5) && p1 == "datasets") {
+        if (!is_slug(parts[2]) || !is_slug(parts[3]))
+            return tag(respond(problem(400, "", "dataset names are lowercase letters, digits and hyphens", rid)));
+        const std::string id = std::string(parts[2]) + "/" + std::string(parts[3]);
+        if (n == 4) {
+            if (method != "GET") return tag(not_allowed());
+            return tag(respond(get_dataset(head, *caller, id)));
+        }
+        if (parts[4] != "packages") return tag(respond(problem(404, "", "no such route", rid)));
+        if (method == "GET") return tag(respond(list_packages(head, *caller, id)));
+        if (method == "POST") return tag(push_package(head, *caller, id));
+        return tag(not_allowed());
+    }
+    if ((n == 3 || n == 4) && p1 == "packages") {
+        const std::string id(parts[2]);
+        const std::string part = n == 4 ? std::string(parts[3]) : std::string();
+        if (n == 4 && part != "manifest" && part != "manifest.p7s")
+            return tag(respond(problem(404, "", "no such route", rid)));
+        if (method != "GET") return tag(not_allowed());
+        return tag(respond(get_package(head, *caller, id, part)));
+    }
+    return tag(respond(problem(404, "", "no such route", rid)));
+}
+
+Response Handler::get_whoami(const RequestHead& head, const Caller& caller) {
+    auto principal = services_.store->principal(caller.subject.id);
+    if (!principal) return problem_of(principal.error(), head.request_id);
+    return json_response(200, principal_json(*principal));
+}
+
+Response Handler::list_principals(const RequestHead& head, const Caller& caller) {
+    const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
+    if (!decision.allow) return problem(404, "", "no such route", head.request_id);
+    auto all = services_.store->principals();
+    if (!all) return problem_of(all.error(), head.request_id);
+    boost::json::array out;
+    for (const auto& p : *all) out.push_back(principal_json(p));
+    return json_response(200, out);
+}
+
+Dispatch Handler::create_principal(const RequestHead& head, const Caller& caller) {
+    const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
+    if (!decision.allow) return {problem(404, "", "no such route", head.request_id), nullptr};
+    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes,
+                                           [this, head, caller](const std::string& body) {
+                                               return create_principal_from(head, caller, body);
+                                           })};
+}
+
+Response Handler::create_principal_from(const RequestHead& head, const Caller& caller,
+                                        const std::string& body) {
+    const auto& rid = head.request_id;
+    auto object = parse_object(body);
+    if (!object) return problem_of(object.error(), rid);
+    if (auto s = only_members(*object, {"id", "name", "roles", "csr"}); !s) return problem_of(s.error(), rid);
+    auto id = string_member(*object, "id", 63);
+    auto name = string_member(*object, "name", 200);
+    const auto* csr_value = object->if_contains("csr");
+    const auto* roles_value = object->if_contains("roles");
+    if (!id) return problem_of(id.error(), rid);
+    if (!is_slug(*id)) return problem(400, "", "id must be lowercase letters, digits and hyphens", rid);
+    if (!name) return problem_of(name.error(), rid);
+    if (csr_value == nullptr || !csr_value->is_string() || csr_value->get_string().size() > 8192)
+        return problem(400, "", "csr must be a PEM certificate request", rid);
+    if (roles_value == nullptr || !roles_value->is_array() || roles_value->get_array().empty() ||
+        roles_value->get_array().size() > 5)
+        return problem(400, "", "roles must be a non-empty list of role names", rid);
+    std::vector<std::string> roles;
+    for (const auto& r : roles_value->get_array()) {
+        auto role = r.is_string() ? policies::parse_role(r.get_string()) : Result<policies::Role>(
+                                                                                make_error(ErrorKind::invalid_argument, "roles must be strings"));
+        if (!role) return problem_of(role.error(), rid);
+        std::string role_name(policies::name_of(*role));
+        if (std::find(roles.begin(), roles.end(), role_name) == roles.end()) roles.push_back(role_name);
+    }
+    auto csr = certs::read_csr(std::string(csr_value->get_string()));
+    if (!csr) return problem_of(csr.error(), rid);
+    if (csr->common_name != *id)
+        return problem(400, "", "the certificate request's common name must be the principal id", rid);
+    if (auto existing = services_.store->principal(*id); existing.ok())
+        return problem(409, "", "principal " + *id + " already exists", rid);
+
+    certs::IssueRequest request;
+    request.common_name = *id;
+    request.usage = certs::Usage::client;
+    request.uri = "serambi:principal:" + *id;
+    request.days = static_cast<int>(services_.config->principal_days);
+    auto cert = certs::issue(services_.ca, csr->public_key_pem, request);
+    if (!cert) return problem_of(cert.error(), rid);
+    auto info = certs::inspect(*cert);
+    if (!info) return problem_of(info.error(), rid);
+    storage::Principal principal{*id, *name, roles, info->serial_hex, info->fingerprint_sha256_hex, {}};
+    if (auto s = services_.store->add_principal(principal); !s) return problem_of(s.error(), rid);
+    auto stored = services_.store->principal(*id);
+    if (!stored) return problem_of(stored.error(), rid);
+    (void)caller;
+    return json_response(201, {{"principal", principal_json(*stored)},
+                               {"certificate", *cert},
+                               {"ca_certificate", services_.ca.cert_pem}});
+}
+
+Dispatch Handler::create_dataset(const RequestHead& head, const Caller& caller) {
+    const auto decision = services_.policy->decide(caller.subject, Action::create_dataset, nullptr);
+    if (!decision.allow) return {problem(403, "", decision.reason, head.request_id), nullptr};
+    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes,
+                                           [this, head, caller](const std::string& body) {
+                                               return create_dataset_from(head, caller, body);
+                                           })};
+}
+
+Response Handler::create_dataset_from(const RequestHead& head, const Caller& caller,
+                                      const std::string& body) {
+    const auto& rid = head.request_id;
+    auto object = parse_object(body);
+    if (!object) return problem_of(object.error(), rid);
+    if (auto s = only_members(*object, {"id", "owner", "classification", "title"}); !s)
+        return problem_of(s.error(), rid);
+    auto id = string_member(*object, "id", 127);
+    auto title = string_member(*object, "title", 300);
+    auto level_name = string_member(*object, "classification", 32);
+    if (!id) return problem_of(id.error(), rid);
+    if (!title) return problem_of(title.error(), rid);
+    if (!level_name) return problem_of(level_name.error(), rid);
+    const auto slash = id->find('/');
+    if (slash == std::string::npos || !is_slug(id->substr(0, slash)) || !is_slug(id->substr(slash + 1)))
+        return problem(400, "", "a dataset id is OWNER/NAME in lowercase letters, digits and hyphens", rid);
+    const std::string owner = id->substr(0, slash);
+    if (const auto* o = object->if_contains("owner"); o != nullptr && (!o->is_string() || o->get_string() != owner))
+        return problem(400, "", "owner must be the first part of the dataset id", rid);
+    auto level = policies::parse_classification(*level_name);
+    if (!level) return problem_of(level.error(), rid);
+    if (auto p = services_.store->principal(owner); !p)
+        return problem(400, "", "the owner " + owner + " is not a registered principal", rid);
+    storage::Dataset dataset;
+    dataset.id = *id;
+    dataset.owner = owner;
+    dataset.classification = std::string(policies::name_of(*level));
+    dataset.title = *title;
+    dataset.created_by = caller.subject.id;
+    if (auto s = services_.store->add_dataset(dataset); !s) return problem_of(s.error(), rid);
+    auto stored = services_.store->dataset(*id);
+    if (!stored) return problem_of(stored.error(), rid);
+    return json_response(201, dataset_json(*stored));
+}
+
+Result<storage::Dataset> Handler::dataset_for(const Caller& caller, Action action,
+                                              const std::string& id) {
+    auto dataset = services_.store->dataset(id);
+    if (!dataset) return dataset.error();
+    auto level = policies::parse_classification(dataset->classification);
+    if (!level) return make_error(ErrorKind::corruption, "stored dataset has an unknown classification");
+    const policies::DatasetFacts facts{dataset->owner, *level};
+    const auto decision = services_.policy->decide(caller.subject, action, &facts);
+    if (!decision.allow)
+        return make_error(decision.reveal ? ErrorKind::permission_denied : ErrorKind::not_found,
+                          decision.reveal ? decision.reason : "no such dataset");
+    return dataset;
+}
+
+Response Handler::list_datasets(const RequestHead& head, const Caller& caller) {
+    auto all = services_.store->datasets();
+    if (!all) return problem_of(all.error(), head.request_id);
+    boost::json::array out;
+    for (const auto& d : *all)
+        if (dataset_for(caller, Action::read, d.id).ok()) out.push_back(dataset_json(d));
+    return json_response(200, out);
+}
+
+Response Handler::get_dataset(const RequestHead& head, const Caller& caller, const std::string& id) {
+    auto dataset = dataset_for(caller, Action::read, id);
+    if (!dataset) return problem_of(dataset.error(), head.request_id);
+    return json_response(200, dataset_json(*dataset));
+}
+
+Response Handler::list_packages(const RequestHead& head, const Caller& caller, const std::string& id) {
+    auto dataset = dataset_for(caller, Action::read, id);
+    if (!dataset) return problem_of(dataset.error(), head.request_id);
+    auto packages = services_.store->packages_in(id);
+    if (!packages) return problem_of(packages.error(), head.request_id);
+    boost::json::array out;
+    for (const auto& p : *packages) {
+        // A package may be classified above its dataset; list only what the caller may read.
+        auto level = policies::parse_classification(p.classification);
+        const policies::DatasetFacts facts{dataset->owner, level ? *level : policies::Classification::sangat_rahasia};
+        if (services_.policy->decide(caller.subject, Action::read, &facts).allow)
+            out.push_back(package_json(p));
+    }
+    return json_response(200, out);
+}
+
+}  // namespace serambi::gateway

@@ -1,0 +1,130 @@
+// Internal: the request handler, a plain object from request to response that knows nothing of
+// sockets, so that unit tests call it directly. The server (server.cpp) only moves bytes:
+// it reads the head, asks dispatch() what to do, streams a body into an UploadSink if one is
+// returned, and streams a PayloadSource out.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "certs/certs.h"
+#include "crypto/crypto.h"
+#include "gateway/gateway.h"
+#include "policies/policy.h"
+#include "storage/store.h"
+
+namespace serambi::gateway {
+
+struct RequestHead {
+    std::string method;
+    std::string target;
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool has_body = false;
+    std::string request_id;
+    std::string remote;
+    // From the verified TLS client certificate.
+    std::string cert_principal_id;
+    std::string cert_serial;
+
+    // Case-insensitive lookup; the first value if repeated.
+    std::optional<std::string> header(std::string_view name) const;
+};
+
+class PayloadSource {
+public:
+    virtual ~PayloadSource() = default;
+    // Fills `out` as far as it can; 0 means the end. An error ends the response abruptly.
+    virtual Result<std::size_t> read(std::span<std::uint8_t> out) = 0;
+};
+
+struct Response {
+    int status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    std::unique_ptr<PayloadSource> payload;  // when set, `payload_length` bytes are streamed
+    std::uint64_t payload_length = 0;
+    // For the server log: who asked, as decided by authentication.
+    std::string principal;
+};
+
+class UploadSink {
+public:
+    virtual ~UploadSink() = default;
+    virtual Status write(crypto::ByteView data) = 0;
+    // The body arrived whole.
+    virtual Response finish() = 0;
+    // Largest body this sink accepts.
+    virtual std::uint64_t limit() const = 0;
+};
+
+struct Dispatch {
+    Response response;                    // used when `upload` is empty
+    std::unique_ptr<UploadSink> upload;   // the body goes here, then upload->finish()
+};
+
+// Builds an application/problem+json response (RFC 9457).
+Response problem(int status, std::string_view title, std::string_view detail,
+                 const std::string& request_id);
+// The one place an error kind becomes an HTTP status.
+int http_status_of(ErrorKind kind) noexcept;
+Response problem_of(const Error& error, const std::string& request_id);
+
+class Handler {
+public:
+    struct Services {
+        storage::Store* store;
+        std::shared_ptr<const policies::Policy> policy;
+        const certs::ManifestSigner* signer;
+        certs::Authority ca;  // issues principal certificates
+        const Config* config;
+    };
+    explicit Handler(Services services);
+
+    Dispatch dispatch(const RequestHead& head);
+
+private:
+    struct Caller {
+        policies::Subject subject;
+    };
+    Result<Caller> authenticate(const RequestHead& head);
+
+    Response get_whoami(const RequestHead& head, const Caller& caller);
+    Response list_principals(const RequestHead& head, const Caller& caller);
+    Dispatch create_principal(const RequestHead& head, const Caller& caller);
+    Dispatch create_dataset(const RequestHead& head, const Caller& caller);
+    Response list_datasets(const RequestHead& head, const Caller& caller);
+    Response get_dataset(const RequestHead& head, const Caller& caller, const std::string& id);
+    Response list_packages(const RequestHead& head, const Caller& caller, const std::string& id);
+    Dispatch push_package(const RequestHead& head, const Caller& caller, const std::string& id);
+    Response get_package(const RequestHead& head, const Caller& caller, const std::string& id,
+                         const std::string& part);
+
+    Response create_principal_from(const RequestHead& head, const Caller& caller,
+                                   const std::string& body);
+    Response create_dataset_from(const RequestHead& head, const Caller& caller,
+                                 const std::string& body);
+    // Reads a dataset and decides `action` on it; a denial the caller may not see is not_found.
+    Result<storage::Dataset> dataset_for(const Caller& caller, policies::Action action,
+                                         const std::string& id);
+
+    Services services_;
+};
+
+// Exposed for tests: input checks at the boundary.
+bool is_slug(std::string_view text) noexcept;
+bool is_safe_filename(std::string_view name) noexcept;
+bool is_media_type(std::string_view text) noexcept;
+struct ByteRange {
+    std::uint64_t first;
+    std::uint64_t last;  // inclusive
+};
+// Parses a single-range `Range: bytes=…` header against a payload size. nullopt inside the
+// Result means "serve the whole payload" (absent or multi-range); an error means 416.
+Result<std::optional<ByteRange>> parse_range(std::string_view header, std::uint64_t size);
+
+}  // namespace serambi::gateway

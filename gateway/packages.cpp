@@ -1,0 +1,233 @@
+// Pushing and pulling packages: the payload streams through the sealer on the way in and the
+// opener on the way out; the gateway never holds a whole payload in memory.
+#include <boost/json.hpp>
+
+#include "gateway/handler.h"
+
+namespace serambi::gateway {
+
+boost::json::object package_json(const storage::PackageRecord& p) {
+    return {{"package_id", p.id},
+            {"dataset", p.dataset},
+            {"producer", p.producer},
+            {"classification", p.classification},
+            {"filename", p.filename},
+            {"media_type", p.media_type},
+            {"size", p.size},
+            {"sha256", p.sha256_hex},
+            {"created_at", p.created_at}};
+}
+
+namespace {
+
+using policies::Action;
+
+// The manifest is the signed statement of what the gateway received (RFC 8785 canonical JSON).
+Result<std::string> manifest_of(const storage::PackageDraft& draft, const std::string& id,
+                                const std::string& created_at, std::uint64_t size,
+                                const std::string& sha256_hex) {
+    const boost::json::object manifest{{"version", 1},
+                                       {"id", id},
+                                       {"dataset", draft.dataset},
+                                       {"producer", draft.producer},
+                                       {"classification", draft.classification},
+                                       {"filename", draft.filename},
+                                       {"media_type", draft.media_type},
+                                       {"size", size},
+                                       {"sha256", sha256_hex},
+                                       {"created_at", created_at}};
+    return storage::canonical_json(manifest);
+}
+
+class PackageUpload final : public UploadSink {
+public:
+    PackageUpload(std::unique_ptr<storage::PackageWriter> writer, storage::PackageDraft draft,
+                  const certs::ManifestSigner& signer, std::uint64_t limit, std::string request_id)
+        : writer_(std::move(writer)),
+          draft_(std::move(draft)),
+          signer_(signer),
+          limit_(limit),
+          request_id_(std::move(request_id)) {}
+
+    Status write(crypto::ByteView data) override { return writer_->write(data); }
+    std::uint64_t limit() const override { return limit_; }
+
+    Response finish() override {
+        if (writer_->size() == 0) return problem(400, "", "the package is empty", request_id_);
+        auto sealed = writer_->finish();
+        if (!sealed) return problem_of(sealed.error(), request_id_);
+        auto manifest =
+            manifest_of(draft_, writer_->id(), writer_->created_at(), sealed->size, sealed->sha256_hex);
+        if (!manifest) return problem_of(manifest.error(), request_id_);
+        auto signature = signer_.sign(crypto::as_bytes(*manifest));
+        if (!signature) return problem_of(signature.error(), request_id_);
+        const std::string signature_b64 = crypto::to_base64(*signature);
+        auto record = writer_->commit(*manifest, std::move(signature).value());
+        if (!record) return problem_of(record.error(), request_id_);
+
+        boost::json::object receipt = package_json(*record);
+        receipt["manifest"] = record->manifest;
+        receipt["manifest_signature"] = signature_b64;
+        Response r;
+        r.status = 201;
+        r.headers.emplace_back("Content-Type", "application/json");
+        r.headers.emplace_back("Location", "/v1/packages/" + record->id);
+        r.body = boost::json::serialize(receipt) + "\n";
+        return r;
+    }
+
+private:
+    std::unique_ptr<storage::PackageWriter> writer_;
+    storage::PackageDraft draft_;
+    const certs::ManifestSigner& signer_;
+    std::uint64_t limit_;
+    std::string request_id_;
+};
+
+class RangeSource final : public PayloadSource {
+public:
+    RangeSource(std::unique_ptr<storage::PackageReader> reader, std::uint64_t length)
+        : reader_(std::move(reader)), remaining_(length) {}
+    Result<std::size_t> read(std::span<std::uint8_t> out) override {
+        if (remaining_ == 0) return std::size_t{0};
+        if (out.size() > remaining_) out = out.first(static_cast<std::size_t>(remaining_));
+        auto n = reader_->read(out);
+        if (!n) return n;
+        remaining_ -= *n;
+        return n;
+    }
+
+private:
+    std::unique_ptr<storage::PackageReader> reader_;
+    std::uint64_t remaining_;
+};
+
+bool is_package_id(std::string_view id) {
+    return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+std::string content_disposition(const std::string& filename) {
+    std::string ascii, encoded;
+    static const char* hex = "0123456789ABCDEF";
+    for (const char ch : filename) {
+        const auto c = static_cast<unsigned char>(ch);
+        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || ch == '.' || ch == '-' || ch == '_';
+        ascii += c < 0x80 && c != '%' ? ch : '_';
+        if (plain) {
+            encoded += ch;
+        } else {
+            encoded += '%';
+            encoded += hex[c >> 4];
+            encoded += hex[c & 0xf];
+        }
+    }
+    return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+}
+
+}  // namespace
+
+Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, const std::string& id) {
+    const auto& rid = head.request_id;
+    auto fail = [](Response r) { return Dispatch{std::move(r), nullptr}; };
+    auto dataset = dataset_for(caller, Action::push, id);
+    if (!dataset) return fail(problem_of(dataset.error(), rid));
+
+    const auto filename = head.header("Serambi-Filename");
+    if (!filename || !is_safe_filename(*filename))
+        return fail(problem(400, "",
+                            "Serambi-Filename must name the file: 1 to 255 bytes of UTF-8 with no "
+                            "path separators, control or quoting characters, not starting with a dot",
+                            rid));
+    std::string media_type = head.header("Content-Type").value_or("application/octet-stream");
+    if (!is_media_type(media_type))
+        return fail(problem(400, "", "Content-Type must be a media type such as application/pdf", rid));
+
+    auto dataset_level = policies::parse_classification(dataset->classification);
+    if (!dataset_level) return fail(problem_of(dataset_level.error(), rid));
+    auto level = *dataset_level;
+    if (const auto asked = head.header("Serambi-Classification")) {
+        auto parsed = policies::parse_classification(*asked);
+        if (!parsed) return fail(problem(400, "", "Serambi-Classification: " + parsed.error().message, rid));
+        if (*parsed < *dataset_level)
+            return fail(problem(400, "",
+                                "Serambi-Classification may not be lower than the dataset's (" +
+                                    dataset->classification + ")",
+                                rid));
+        level = *parsed;
+    }
+    if (!head.has_body) return fail(problem(411, "", "the package payload is missing", rid));
+
+    storage::PackageDraft draft{id, caller.subject.id, std::string(policies::name_of(level)),
+                                *filename, media_type};
+    auto writer = services_.store->begin_package(draft);
+    if (!writer) return fail(problem_of(writer.error(), rid));
+    return {{}, std::make_unique<PackageUpload>(std::move(writer).value(), std::move(draft),
+                                                *services_.signer,
+                                                services_.config->max_package_bytes, rid)};
+}
+
+Response Handler::get_package(const RequestHead& head, const Caller& caller, const std::string& id,
+                              const std::string& part) {
+    const auto& rid = head.request_id;
+    auto hidden = [&] { return problem(404, "", "no such package", rid); };
+    if (!is_package_id(id)) return hidden();
+    auto record = services_.store->package(id);
+    if (!record) return record.error().kind == ErrorKind::not_found ? hidden() : problem_of(record.error(), rid);
+    auto dataset = services_.store->dataset(record->dataset);
+    auto level = policies::parse_classification(record->classification);
+    if (!dataset || !level) return problem_of(make_error(ErrorKind::corruption, "inconsistent package"), rid);
+    const policies::DatasetFacts facts{dataset->owner, *level};
+    if (!services_.policy->decide(caller.subject, Action::read, &facts).allow) return hidden();
+
+    Response r;
+    r.headers.emplace_back("Cache-Control", "no-store");
+    if (part == "manifest") {
+        r.headers.emplace_back("Content-Type", "application/json");
+        r.body = record->manifest;
+        return r;
+    }
+    if (part == "manifest.p7s") {
+        r.headers.emplace_back("Content-Type", "application/pkcs7-signature");
+        r.body.assign(record->signature.begin(), record->signature.end());
+        return r;
+    }
+
+    auto reader = services_.store->open_package(id);
+    if (!reader) return problem_of(reader.error(), rid);
+    const std::uint64_t size = record->size;
+    std::uint64_t first = 0, length = size;
+    r.status = 200;
+    if (const auto range_header = head.header("Range")) {
+        auto range = parse_range(*range_header, size);
+        if (!range) {
+            auto p = problem(416, "", "the requested range is outside the payload", rid);
+            p.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+            return p;
+        }
+        if (range->has_value()) {
+            first = (*range)->first;
+            length = (*range)->last - first + 1;
+            r.status = 206;
+            r.headers.emplace_back("Content-Range", "bytes " + std::to_string(first) + "-" +
+                                                        std::to_string((*range)->last) + "/" +
+                                                        std::to_string(size));
+        }
+    }
+    if (auto s = (*reader)->seek(first); !s) return problem_of(s.error(), rid);
+    auto digest = crypto::from_hex(record->sha256_hex);
+    if (!digest) return problem_of(make_error(ErrorKind::corruption, "bad stored digest"), rid);
+    r.headers.emplace_back("Content-Type", record->media_type);
+    r.headers.emplace_back("Content-Disposition", content_disposition(record->filename));
+    r.headers.emplace_back("Accept-Ranges", "bytes");
+    r.headers.emplace_back("ETag", "\"" + record->sha256_hex + "\"");
+    r.headers.emplace_back("Repr-Digest", "sha-256=:" + crypto::to_base64(*digest) + ":");
+    r.headers.emplace_back("Serambi-Classification", record->classification);
+    r.payload = std::make_unique<RangeSource>(std::move(reader).value(), length);
+    r.payload_length = length;
+    return r;
+}
+
+}  // namespace serambi::gateway

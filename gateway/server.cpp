@@ -1,0 +1,392 @@
+// The network layer: mutual TLS, HTTP/1.1 framing, deadlines and limits. It only moves bytes;
+// every decision is the Handler's. This is the one translation unit of the gateway that includes
+// Boost.Beast, to keep builds bearable.
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <signal.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "gateway/handler.h"
+
+namespace serambi::gateway {
+namespace {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+using Stream = beast::ssl_stream<beast::tcp_stream>;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+constexpr std::size_t kIoBufferBytes = 256 * 1024;
+
+std::mutex log_mutex;
+
+// Log fields may carry bytes a client chose; keep them printable and short.
+std::string printable(std::string_view text, std::size_t max = 200) {
+    std::string out;
+    for (const char c : text.substr(0, max))
+        out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return out;
+}
+
+void log_line(const std::string& line) {
+    std::lock_guard lock(log_mutex);
+    std::cerr << storage::utc_now() << " " << line << std::endl;
+}
+
+struct Shared {
+    const Config& config;
+    Handler& handler;
+    ssl::context& tls;
+    std::atomic<unsigned> connections{0};
+};
+
+class ConnectionSlot {
+public:
+    explicit ConnectionSlot(std::atomic<unsigned>& count) : count_(count) {}
+    ~ConnectionSlot() { --count_; }
+    ConnectionSlot(const ConnectionSlot&) = delete;
+    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+private:
+    std::atomic<unsigned>& count_;
+};
+
+void identify_peer(Stream& stream, RequestHead& head) {
+    X509* peer = SSL_get0_peer_certificate(stream.native_handle());
+    if (peer == nullptr) return;
+    unsigned char* der = nullptr;
+    const int len = i2d_X509(peer, &der);
+    if (len <= 0) return;
+    auto info = certs::inspect_der({der, static_cast<std::size_t>(len)});
+    OPENSSL_free(der);
+    if (!info) return;
+    head.cert_principal_id = info->principal_id.empty() ? info->common_name : info->principal_id;
+    head.cert_serial = info->serial_hex;
+}
+
+template <class Message>
+void apply_headers(Message& message, const Response& response, const std::string& request_id,
+                   bool keep_alive) {
+    for (const auto& [k, v] : response.headers) message.set(k, v);
+    message.set(http::field::server, "serambi");
+    message.set("Serambi-Request-Id", request_id);
+    message.set("X-Content-Type-Options", "nosniff");
+    message.keep_alive(keep_alive);
+}
+
+// Writes a response; returns false when the connection is no longer usable.
+net::awaitable<bool> write_response(Stream& stream, const Shared& shared, Response& response,
+                                    const std::string& request_id, unsigned version,
+                                    bool keep_alive, std::vector<std::uint8_t>& io) {
+    auto& lowest = beast::get_lowest_layer(stream);
+    const auto io_timeout = std::chrono::seconds(shared.config.io_timeout_seconds);
+    if (!response.payload) {
+        http::response<http::string_body> res{static_cast<http::status>(response.status), version};
+        apply_headers(res, response, request_id, keep_alive);
+        res.body() = std::move(response.body);
+        res.prepare_payload();
+        lowest.expires_after(io_timeout);
+        auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
+        co_return !ec && keep_alive;
+    }
+
+    // Read ahead before committing to a status, so a payload that fails authentication at its
+    // start becomes a clean error instead of a truncated 200.
+    std::uint64_t remaining = response.payload_length;
+    auto first = response.payload->read(io);
+    if (!first || (*first == 0 && remaining > 0)) {
+        log_line("request " + request_id + ": payload unreadable: " +
+                 (first ? std::string("empty") : first.error().message));
+        Response failure = problem_of(first ? make_error(ErrorKind::corruption, "short payload")
+                                            : first.error(),
+                                      request_id);
+        failure.payload.reset();
+        co_return co_await write_response(stream, shared, failure, request_id, version, false, io);
+    }
+    http::response<http::buffer_body> res{static_cast<http::status>(response.status), version};
+    apply_headers(res, response, request_id, keep_alive);
+    res.content_length(response.payload_length);
+    res.body().data = nullptr;
+    res.body().more = true;
+    http::response_serializer<http::buffer_body> serializer{res};
+    lowest.expires_after(io_timeout);
+    if (auto [ec, n] = co_await http::async_write_header(stream, serializer, use_tuple); ec)
+        co_return false;
+    std::size_t filled = *first;
+    for (;;) {
+        remaining -= filled;
+        res.body().data = io.data();
+        res.body().size = filled;
+        res.body().more = remaining > 0;
+        lowest.expires_after(io_timeout);
+        auto [ec, n] = co_await http::async_write(stream, serializer, use_tuple);
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec) co_return false;
+        if (remaining == 0) break;
+        auto next = response.payload->read(io);
+        if (!next || *next == 0) {
+            // Headers are gone: the only honest signal left is to cut the connection short.
+            log_line("request " + request_id + ": payload failed mid-stream: " +
+                     (next ? std::string("short read") : next.error().message));
+            co_return false;
+        }
+        filled = *next;
+    }
+    co_return keep_alive;
+}
+
+net::awaitable<void> session(Shared& shared, tcp::socket socket) {
+    ConnectionSlot slot(shared.connections);
+    const auto& config = shared.config;
+    boost::system::error_code ignored;
+    const auto endpoint = socket.remote_endpoint(ignored);
+    const std::string remote = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    Stream stream(std::move(socket), shared.tls);
+    auto& lowest = beast::get_lowest_layer(stream);
+
+    lowest.expires_after(std::chrono::seconds(config.handshake_timeout_seconds));
+    if (auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple); ec) {
+        log_line("handshake refused from " + remote + ": " + printable(ec.message()));
+        co_return;
+    }
+    RequestHead identity;
+    identify_peer(stream, identity);
+
+    beast::flat_buffer buffer;
+    std::vector<std::uint8_t> io(kIoBufferBytes);
+    for (;;) {
+        http::request_parser<http::buffer_body> parser;
+        parser.header_limit(config.max_header_bytes);
+        parser.body_limit(config.max_package_bytes);
+        lowest.expires_after(std::chrono::seconds(config.idle_timeout_seconds));
+        auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+        const auto started = std::chrono::steady_clock::now();
+        RequestHead head = identity;
+        head.request_id = crypto::random_hex(8);
+        head.remote = remote;
+        if (ec) {
+            if (ec == http::error::end_of_stream || ec == net::error::eof ||
+                ec == net::ssl::error::stream_truncated || ec == beast::error::timeout ||
+                ec == net::error::connection_reset)
+                break;
+            const int status = ec == http::error::header_limit ? 431 : 400;
+            log_line("request " + head.request_id + " from " + remote + ": malformed: " + printable(ec.message()));
+            Response bad = problem(status, "", status == 431 ? "the request header is too large"
+                                                              : "the request is not valid HTTP/1.1",
+                                   head.request_id);
+            co_await write_response(stream, shared, bad, head.request_id, 11, false, io);
+            break;
+        }
+        auto& req = parser.get();
+        head.method = std::string(req.method_string());
+        head.target = std::string(req.target());
+        for (const auto& field : req)
+            head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        head.has_body = !parser.is_done();
+        bool keep_alive = req.keep_alive();
+
+        Dispatch dispatched = shared.handler.dispatch(head);
+        Response response;
+        std::uint64_t received = 0;
+        if (dispatched.upload) {
+            parser.body_limit(dispatched.upload->limit());
+            if (const auto expect = head.header("Expect"); expect && beast::iequals(*expect, "100-continue")) {
+                http::response<http::empty_body> go_on{http::status::continue_, req.version()};
+                lowest.expires_after(std::chrono::seconds(config.io_timeout_seconds));
+                if (auto [wec, wn] = co_await http::async_write(stream, go_on, use_tuple); wec) break;
+            }
+            Status sink_status;
+            boost::system::error_code read_error;
+            while (!parser.is_done()) {
+                req.body().data = io.data();
+                req.body().size = io.size();
+                lowest.expires_after(std::chrono::seconds(config.io_timeout_seconds));
+                auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+                if (rec == http::error::need_buffer) rec = {};
+                const std::size_t got = io.size() - req.body().size;
+                received += got;
+                if (got > 0) {
+                    sink_status = dispatched.upload->write({io.data(), got});
+                    if (!sink_status) break;
+                }
+                if (rec) {
+                    read_error = rec;
+                    break;
+                }
+            }
+            if (read_error == http::error::body_limit) {
+                response = problem(413, "", "the body is larger than this gateway accepts", head.request_id);
+                keep_alive = false;
+            } else if (read_error) {
+                // The client went away or stalled mid-body: nothing is kept, nobody to answer.
+                log_line("request " + head.request_id + " from " + remote + " " + head.method + " " +
+                         printable(head.target) + ": body incomplete after " + std::to_string(received) +
+                         " bytes: " + printable(read_error.message()) + "; discarded");
+                break;
+            } else if (!sink_status) {
+                response = problem_of(sink_status.error(), head.request_id);
+                keep_alive = false;
+            } else {
+                response = dispatched.upload->finish();
+            }
+            response.principal = dispatched.response.principal;
+            dispatched.upload.reset();  // an unfinished package is removed here
+        } else {
+            response = std::move(dispatched.response);
+            if (head.has_body) keep_alive = false;  // the body was not read: the framing is lost
+        }
+
+        const int status = response.status;
+        const auto principal = response.principal.empty() ? std::string("-") : response.principal;
+        const auto sent = response.payload ? response.payload_length : response.body.size();
+        const bool again = co_await write_response(stream, shared, response, head.request_id,
+                                                   req.version(), keep_alive, io);
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - started).count();
+        log_line("request " + head.request_id + " " + remote + " " + principal + " " +
+                 printable(head.method, 16) + " " + printable(head.target) + " " +
+                 std::to_string(status) + " in=" + std::to_string(received) + " out=" +
+                 std::to_string(sent) + " " + std::to_string(ms) + "ms");
+        if (!again) break;
+    }
+    lowest.expires_after(std::chrono::seconds(5));
+    co_await stream.async_shutdown(use_tuple);
+}
+
+net::awaitable<void> accept_loop(Shared& shared, tcp::acceptor& acceptor) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(
+            net::make_strand(acceptor.get_executor()), use_tuple);
+        if (ec == net::error::operation_aborted) co_return;
+        if (ec) continue;
+        if (shared.connections.load() >= shared.config.max_connections) {
+            socket.close(ec);
+            continue;
+        }
+        ++shared.connections;
+        socket.set_option(tcp::no_delay(true), ec);
+        auto executor = socket.get_executor();
+        net::co_spawn(executor, session(shared, std::move(socket)), [](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log_line(std::string("session ended by an unexpected error: ") + printable(ex.what()));
+            }
+        });
+    }
+}
+
+Status configure_tls(ssl::context& tls, const Config& config) {
+    auto cert = storage::read_small_file(config.tls_cert, 1 << 20);
+    auto key = storage::read_small_file(config.tls_key, 1 << 20);
+    auto ca = storage::read_small_file(config.ca_cert, 1 << 20);
+    if (!cert) return cert.error();
+    if (!key) return key.error();
+    if (!ca) return ca.error();
+    SSL_CTX* native = tls.native_handle();
+    SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                    SSL_OP_CIPHER_SERVER_PREFERENCE);
+    // TLS 1.2 only with forward-secret AEAD suites; TLS 1.3 suites are all AEAD.
+    SSL_CTX_set_cipher_list(native,
+                            "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+                            "ECDHE-ECDSA-AES128-GCM-SHA256");
+    static const unsigned char context_id[] = "serambi";
+    SSL_CTX_set_session_id_context(native, context_id, sizeof context_id - 1);
+    boost::system::error_code ec;
+    tls.use_certificate_chain(net::buffer(*cert), ec);
+    if (!ec) tls.use_private_key(net::buffer(*key), ssl::context::pem, ec);
+    crypto::wipe(*key);
+    if (!ec) tls.add_certificate_authority(net::buffer(*ca), ec);
+    if (ec) return make_error(ErrorKind::invalid_argument, "the gateway TLS certificate, key or CA cannot be loaded");
+    // A client certificate from our CA, fit for client authentication, is required at the handshake.
+    tls.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    SSL_CTX_set_verify_depth(native, 3);
+    SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT);
+    SSL_CTX_set_client_CA_list(native, SSL_load_client_CA_file(config.ca_cert.c_str()));
+    return {};
+}
+
+}  // namespace
+
+int serve(const Config& config) {
+    if (auto s = crypto::initialise(); !s) {
+        std::cerr << "serambi: " << s.error().message << "\n";
+        return 1;
+    }
+    ::signal(SIGPIPE, SIG_IGN);
+    auto fail = [](const std::string& what) {
+        std::cerr << "serambi: cannot start: " << what << "\n";
+        return 1;
+    };
+    auto master = storage::read_master_key(config.master_key);
+    if (!master) return fail(master.error().message);
+    auto store = storage::Store::open({config.database, config.blobs, config.aead}, *master);
+    if (!store) return fail(store.error().message);
+    auto policy = policies::Policy::load(config.policy);
+    if (!policy) return fail(policy.error().message);
+
+    auto ca_cert = storage::read_small_file(config.ca_cert, 1 << 20);
+    auto ca_key = storage::read_small_file(config.ca_key, 1 << 20);
+    auto signing_cert = storage::read_small_file(config.signing_cert, 1 << 20);
+    auto signing_key = storage::read_small_file(config.signing_key, 1 << 20);
+    for (const auto* file : {&ca_cert, &ca_key, &signing_cert, &signing_key})
+        if (!*file) return fail(file->error().message);
+    auto signer = certs::ManifestSigner::load(*signing_cert, *signing_key);
+    crypto::wipe(*signing_key);
+    if (!signer) return fail("signing certificate: " + signer.error().message);
+
+    ssl::context tls{ssl::context::tls_server};
+    if (auto s = configure_tls(tls, config); !s) return fail(s.error().message);
+
+    Handler handler({store->get(), *policy, &*signer,
+                     certs::Authority{*ca_cert, std::move(*ca_key)}, &config});
+
+    net::io_context ioc{static_cast<int>(config.threads)};
+    boost::system::error_code ec;
+    const auto address = net::ip::make_address(config.listen_host, ec);
+    if (ec) return fail("server.listen: " + config.listen_host + " is not an IP address");
+    tcp::acceptor acceptor(ioc);
+    const tcp::endpoint endpoint(address, config.listen_port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return fail("cannot listen on " + config.listen_host + ":" +
+                        std::to_string(config.listen_port) + ": " + ec.message());
+
+    Shared shared{config, handler, tls};
+    net::co_spawn(ioc, accept_loop(shared, acceptor), net::detached);
+    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int) {
+        log_line("stopping");
+        acceptor.close();
+        ioc.stop();
+    });
+
+    log_line("serambi gateway listening on https://" + config.listen_host + ":" +
+             std::to_string(config.listen_port) + " (orphans removed at start: " +
+             std::to_string((*store)->orphans_removed()) + ")");
+    std::vector<std::thread> workers;
+    for (unsigned i = 1; i < config.threads; ++i) workers.emplace_back([&] { ioc.run(); });
+    ioc.run();
+    for (auto& t : workers) t.join();
+    return 0;
+}
+
+}  // namespace serambi::gateway

@@ -28,8 +28,17 @@ namespace ssl = boost::asio::ssl;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
-using Stream = beast::ssl_stream<beast::tcp_stream>;
-constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+// Each worker thread runs its own io_context, so a connection's operations never cross threads:
+// no strands, no polymorphic executors, no cross-thread wake-ups on the hot path.
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+using Timer = net::basic_waitable_timer<std::chrono::steady_clock,
+                                        net::wait_traits<std::chrono::steady_clock>, Executor>;
+using Stream = ssl::stream<Socket>;
+template <class T>
+using Awaitable = net::awaitable<T, Executor>;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<Executor>{});
 constexpr std::size_t kIoBufferBytes = 256 * 1024;
 
 std::mutex log_mutex;
@@ -53,6 +62,34 @@ struct Shared {
     ssl::context& tls;
     std::atomic<unsigned> connections{0};
 };
+
+// One TLS connection and its deadline. A watchdog coroutine closes the socket once the deadline
+// passes; the session moves the deadline before each step, which costs a clock read instead of a
+// timer operation per TLS record.
+struct Connection {
+    Connection(Socket socket, ssl::context& tls)
+        : stream(std::move(socket), tls), timer(stream.get_executor()) {}
+    Stream stream;
+    Timer timer;
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    bool done = false;
+
+    void expires_after(std::chrono::seconds d) { deadline = std::chrono::steady_clock::now() + d; }
+};
+
+Awaitable<void> watchdog(std::shared_ptr<Connection> conn) {
+    while (!conn->done) {
+        conn->timer.expires_at(conn->deadline);
+        co_await conn->timer.async_wait(use_tuple);
+        if (conn->done) break;
+        if (std::chrono::steady_clock::now() >= conn->deadline) {
+            boost::system::error_code ignored;
+            conn->stream.lowest_layer().shutdown(tcp::socket::shutdown_both, ignored);
+            conn->stream.lowest_layer().close(ignored);
+            break;
+        }
+    }
+}
 
 class ConnectionSlot {
 public:
@@ -89,17 +126,17 @@ void apply_headers(Message& message, const Response& response, const std::string
 }
 
 // Writes a response; returns false when the connection is no longer usable.
-net::awaitable<bool> write_response(Stream& stream, const Shared& shared, Response& response,
-                                    const std::string& request_id, unsigned version,
-                                    bool keep_alive, std::vector<std::uint8_t>& io) {
-    auto& lowest = beast::get_lowest_layer(stream);
+Awaitable<bool> write_response(Connection& conn, const Shared& shared, Response& response,
+                                const std::string& request_id, unsigned version, bool keep_alive,
+                                std::vector<std::uint8_t>& io) {
+    auto& stream = conn.stream;
     const auto io_timeout = std::chrono::seconds(shared.config.io_timeout_seconds);
     if (!response.payload) {
         http::response<http::string_body> res{static_cast<http::status>(response.status), version};
         apply_headers(res, response, request_id, keep_alive);
         res.body() = std::move(response.body);
         res.prepare_payload();
-        lowest.expires_after(io_timeout);
+        conn.expires_after(io_timeout);
         auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
         co_return !ec && keep_alive;
     }
@@ -115,7 +152,7 @@ net::awaitable<bool> write_response(Stream& stream, const Shared& shared, Respon
                                             : first.error(),
                                       request_id);
         failure.payload.reset();
-        co_return co_await write_response(stream, shared, failure, request_id, version, false, io);
+        co_return co_await write_response(conn, shared, failure, request_id, version, false, io);
     }
     http::response<http::buffer_body> res{static_cast<http::status>(response.status), version};
     apply_headers(res, response, request_id, keep_alive);
@@ -123,7 +160,7 @@ net::awaitable<bool> write_response(Stream& stream, const Shared& shared, Respon
     res.body().data = nullptr;
     res.body().more = true;
     http::response_serializer<http::buffer_body> serializer{res};
-    lowest.expires_after(io_timeout);
+    conn.expires_after(io_timeout);
     if (auto [ec, n] = co_await http::async_write_header(stream, serializer, use_tuple); ec)
         co_return false;
     std::size_t filled = *first;
@@ -132,7 +169,7 @@ net::awaitable<bool> write_response(Stream& stream, const Shared& shared, Respon
         res.body().data = io.data();
         res.body().size = filled;
         res.body().more = remaining > 0;
-        lowest.expires_after(io_timeout);
+        conn.expires_after(io_timeout);
         auto [ec, n] = co_await http::async_write(stream, serializer, use_tuple);
         if (ec == http::error::need_buffer) ec = {};
         if (ec) co_return false;
@@ -149,16 +186,25 @@ net::awaitable<bool> write_response(Stream& stream, const Shared& shared, Respon
     co_return keep_alive;
 }
 
-net::awaitable<void> session(Shared& shared, tcp::socket socket) {
+Awaitable<void> session(Shared& shared, Socket socket) {
     ConnectionSlot slot(shared.connections);
     const auto& config = shared.config;
     boost::system::error_code ignored;
     const auto endpoint = socket.remote_endpoint(ignored);
     const std::string remote = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-    Stream stream(std::move(socket), shared.tls);
-    auto& lowest = beast::get_lowest_layer(stream);
+    auto shared_conn = std::make_shared<Connection>(std::move(socket), shared.tls);
+    Connection& conn = *shared_conn;
+    auto& stream = conn.stream;
+    struct StopWatchdog {
+        Connection& c;
+        ~StopWatchdog() {
+            c.done = true;
+            c.timer.cancel();
+        }
+    } stop_watchdog{conn};
 
-    lowest.expires_after(std::chrono::seconds(config.handshake_timeout_seconds));
+    conn.expires_after(std::chrono::seconds(config.handshake_timeout_seconds));
+    net::co_spawn(stream.get_executor(), watchdog(shared_conn), net::detached);
     if (auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple); ec) {
         log_line("handshake refused from " + remote + ": " + printable(ec.message()));
         co_return;
@@ -172,7 +218,7 @@ net::awaitable<void> session(Shared& shared, tcp::socket socket) {
         http::request_parser<http::buffer_body> parser;
         parser.header_limit(config.max_header_bytes);
         parser.body_limit(config.max_package_bytes);
-        lowest.expires_after(std::chrono::seconds(config.idle_timeout_seconds));
+        conn.expires_after(std::chrono::seconds(config.idle_timeout_seconds));
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
         const auto started = std::chrono::steady_clock::now();
         RequestHead head = identity;
@@ -180,7 +226,8 @@ net::awaitable<void> session(Shared& shared, tcp::socket socket) {
         head.remote = remote;
         if (ec) {
             if (ec == http::error::end_of_stream || ec == net::error::eof ||
-                ec == net::ssl::error::stream_truncated || ec == beast::error::timeout ||
+                ec == net::ssl::error::stream_truncated || ec == net::error::operation_aborted ||
+                ec == net::error::bad_descriptor ||
                 ec == net::error::connection_reset)
                 break;
             const int status = ec == http::error::header_limit ? 431 : 400;
@@ -188,7 +235,7 @@ net::awaitable<void> session(Shared& shared, tcp::socket socket) {
             Response bad = problem(status, "", status == 431 ? "the request header is too large"
                                                               : "the request is not valid HTTP/1.1",
                                    head.request_id);
-            co_await write_response(stream, shared, bad, head.request_id, 11, false, io);
+            co_await write_response(conn, shared, bad, head.request_id, 11, false, io);
             break;
         }
         auto& req = parser.get();
@@ -206,7 +253,7 @@ net::awaitable<void> session(Shared& shared, tcp::socket socket) {
             parser.body_limit(dispatched.upload->limit());
             if (const auto expect = head.header("Expect"); expect && beast::iequals(*expect, "100-continue")) {
                 http::response<http::empty_body> go_on{http::status::continue_, req.version()};
-                lowest.expires_after(std::chrono::seconds(config.io_timeout_seconds));
+                conn.expires_after(std::chrono::seconds(config.io_timeout_seconds));
                 if (auto [wec, wn] = co_await http::async_write(stream, go_on, use_tuple); wec) break;
             }
             Status sink_status;
@@ -214,7 +261,7 @@ net::awaitable<void> session(Shared& shared, tcp::socket socket) {
             while (!parser.is_done()) {
                 req.body().data = io.data();
                 req.body().size = io.size();
-                lowest.expires_after(std::chrono::seconds(config.io_timeout_seconds));
+                conn.expires_after(std::chrono::seconds(config.io_timeout_seconds));
                 auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
                 if (rec == http::error::need_buffer) rec = {};
                 const std::size_t got = io.size() - req.body().size;
@@ -253,7 +300,7 @@ net::awaitable<void> session(Shared& shared, tcp::socket socket) {
         const int status = response.status;
         const auto principal = response.principal.empty() ? std::string("-") : response.principal;
         const auto sent = response.payload ? response.payload_length : response.body.size();
-        const bool again = co_await write_response(stream, shared, response, head.request_id,
+        const bool again = co_await write_response(conn, shared, response, head.request_id,
                                                    req.version(), keep_alive, io);
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - started).count();
@@ -263,14 +310,17 @@ net::awaitable<void> session(Shared& shared, tcp::socket socket) {
                  std::to_string(sent) + " " + std::to_string(ms) + "ms");
         if (!again) break;
     }
-    lowest.expires_after(std::chrono::seconds(5));
+    conn.expires_after(std::chrono::seconds(5));
     co_await stream.async_shutdown(use_tuple);
 }
 
-net::awaitable<void> accept_loop(Shared& shared, tcp::acceptor& acceptor) {
+Awaitable<void> accept_loop(Shared& shared, Acceptor& acceptor,
+                            std::vector<std::unique_ptr<net::io_context>>& workers) {
+    std::size_t next = 0;
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(
-            net::make_strand(acceptor.get_executor()), use_tuple);
+        // Connections are dealt to the workers in turn.
+        auto& worker = *workers[next++ % workers.size()];
+        auto [ec, socket] = co_await acceptor.async_accept(worker.get_executor(), use_tuple);
         if (ec == net::error::operation_aborted) co_return;
         if (ec) continue;
         if (shared.connections.load() >= shared.config.max_connections) {
@@ -357,11 +407,16 @@ int serve(const Config& config) {
     Handler handler({store->get(), *policy, &*signer,
                      certs::Authority{*ca_cert, std::move(*ca_key)}, &config});
 
-    net::io_context ioc{static_cast<int>(config.threads)};
+    std::vector<std::unique_ptr<net::io_context>> workers;
+    for (unsigned i = 0; i < config.threads; ++i) workers.push_back(std::make_unique<net::io_context>(1));
+    std::vector<net::executor_work_guard<Executor>> keep_running;
+    for (auto& w : workers) keep_running.push_back(net::make_work_guard(w->get_executor()));
+    net::io_context& main_context = *workers.front();
+
     boost::system::error_code ec;
     const auto address = net::ip::make_address(config.listen_host, ec);
     if (ec) return fail("server.listen: " + config.listen_host + " is not an IP address");
-    tcp::acceptor acceptor(ioc);
+    Acceptor acceptor(main_context.get_executor());
     const tcp::endpoint endpoint(address, config.listen_port);
     acceptor.open(endpoint.protocol(), ec);
     if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
@@ -371,21 +426,22 @@ int serve(const Config& config) {
                         std::to_string(config.listen_port) + ": " + ec.message());
 
     Shared shared{config, handler, tls};
-    net::co_spawn(ioc, accept_loop(shared, acceptor), net::detached);
-    net::signal_set signals(ioc, SIGINT, SIGTERM);
+    net::co_spawn(main_context.get_executor(), accept_loop(shared, acceptor, workers), net::detached);
+    net::basic_signal_set<Executor> signals(main_context.get_executor(), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int) {
         log_line("stopping");
         acceptor.close();
-        ioc.stop();
+        for (auto& w : workers) w->stop();
     });
 
     log_line("serambi gateway listening on https://" + config.listen_host + ":" +
              std::to_string(config.listen_port) + " (orphans removed at start: " +
              std::to_string((*store)->orphans_removed()) + ")");
-    std::vector<std::thread> workers;
-    for (unsigned i = 1; i < config.threads; ++i) workers.emplace_back([&] { ioc.run(); });
-    ioc.run();
-    for (auto& t : workers) t.join();
+    std::vector<std::thread> threads;
+    for (std::size_t i = 1; i < workers.size(); ++i)
+        threads.emplace_back([&workers, i] { workers[i]->run(); });
+    main_context.run();
+    for (auto& t : threads) t.join();
     return 0;
 }
 

@@ -1,0 +1,271 @@
+// The request handler without a socket: what each caller gets for each kind of request.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include "gateway/handler.h"
+#include "temp_dir.h"
+
+using namespace serambi;
+using namespace serambi::gateway;
+
+namespace {
+
+struct World {
+    TempDir dir;
+    crypto::SecretKey master = crypto::SecretKey::random();
+    std::unique_ptr<storage::Store> store;
+    std::shared_ptr<const policies::Policy> policy;
+    std::unique_ptr<certs::ManifestSigner> signer;
+    certs::Authority ca;
+    Config config;
+    std::unique_ptr<Handler> handler;
+    int next_request = 0;
+
+    World() {
+        store = std::move(storage::Store::open({dir.path / "db", dir.path / "blobs", crypto::Aead::aes_256_gcm}, master)).value();
+        policy = policies::Policy::parse(policies::default_policy_text(), "default").value();
+        ca = certs::create_authority("Test CA", 10).value();
+        auto key = certs::generate_private_key().value();
+        certs::IssueRequest req;
+        req.common_name = "signing";
+        req.usage = certs::Usage::signing;
+        auto cert = certs::issue(ca, certs::public_key_of(key).value(), req).value();
+        signer = std::make_unique<certs::ManifestSigner>(std::move(certs::ManifestSigner::load(cert, key)).value());
+        config.max_package_bytes = 1 << 20;
+        handler = std::make_unique<Handler>(Handler::Services{store.get(), policy, signer.get(), ca, &config});
+        add("admin", "admin", "S-ADMIN");
+        add("dinkes-malut", "producer", "S-DINKES");
+        add("pemkab-halut", "producer", "S-HALUT");
+        add("walidata", "custodian", "S-WALI");
+        add("bi-malut", "partner", "S-BI");
+        dataset("dinkes-malut/imunisasi", "terbatas");
+        dataset("dinkes-malut/fasilitas", "biasa");
+    }
+    void add(const std::string& id, const std::string& role, const std::string& serial) {
+        REQUIRE(store->add_principal({id, id, {role}, serial, "fp", {}}).ok());
+    }
+    void dataset(const std::string& id, const std::string& level) {
+        storage::Dataset d;
+        d.id = id;
+        d.owner = id.substr(0, id.find('/'));
+        d.classification = level;
+        d.title = "t";
+        d.created_by = "admin";
+        REQUIRE(store->add_dataset(d).ok());
+    }
+    RequestHead head(const std::string& who, const std::string& method, const std::string& target) {
+        RequestHead h;
+        h.method = method;
+        h.target = target;
+        h.request_id = "req-" + std::to_string(++next_request);
+        h.cert_principal_id = who;
+        auto p = store->principal(who);
+        h.cert_serial = p ? p->cert_serial : "none";
+        return h;
+    }
+    Response send(RequestHead h, const std::string& body = {}) {
+        h.has_body = !body.empty();
+        auto d = handler->dispatch(h);
+        if (!d.upload) return std::move(d.response);
+        REQUIRE(d.upload->write(crypto::as_bytes(body)).ok());
+        return d.upload->finish();
+    }
+    Response push(const std::string& who, const std::string& dataset, const std::string& body,
+                  const std::string& filename = "data.csv") {
+        auto h = head(who, "POST", "/v1/datasets/" + dataset + "/packages");
+        h.headers = {{"Serambi-Filename", filename}, {"Content-Type", "text/csv"}};
+        return send(h, body);
+    }
+};
+
+std::string drain(Response& r) {
+    std::string out;
+    std::vector<std::uint8_t> buf(4096);
+    for (;;) {
+        auto n = r.payload->read(buf);
+        REQUIRE(n.ok());
+        if (*n == 0) break;
+        out.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+    return out;
+}
+
+boost::json::object json_of(const Response& r) { return boost::json::parse(r.body).as_object(); }
+
+std::string header(const Response& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers)
+        if (k == name) return v;
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("the owner pushes a package and gets a receipt with a verifiable signed manifest") {
+    World w;
+    auto r = w.push("dinkes-malut", "dinkes-malut/imunisasi", "kabupaten,jumlah\nhalut,10\n");
+    REQUIRE(r.status == 201);
+    auto receipt = json_of(r);
+    CHECK(receipt.at("classification").as_string() == "terbatas");
+    CHECK(receipt.at("size").to_number<std::uint64_t>() == 26);
+    const std::string manifest(receipt.at("manifest").as_string());
+    const auto signature = crypto::from_base64(std::string(receipt.at("manifest_signature").as_string())).value();
+    CHECK(certs::verify_signature(crypto::as_bytes(manifest), signature, w.ca.cert_pem).ok());
+    CHECK(manifest == storage::canonical_json(boost::json::parse(manifest)).value());
+    CHECK(boost::json::parse(manifest).at("sha256").as_string() ==
+          crypto::to_hex(crypto::Sha256::of(crypto::as_bytes("kabupaten,jumlah\nhalut,10\n"))));
+}
+
+TEST_CASE("readers get the payload with its digest; strangers to a terbatas package get 404") {
+    World w;
+    const std::string body(100000, 'x');
+    auto receipt = json_of(w.push("dinkes-malut", "dinkes-malut/imunisasi", body));
+    const std::string id(receipt.at("package_id").as_string());
+    for (const auto* reader : {"dinkes-malut", "walidata", "admin"}) {
+        auto r = w.send(w.head(reader, "GET", "/v1/packages/" + id));
+        REQUIRE(r.status == 200);
+        CHECK(header(r, "Repr-Digest") == "sha-256=:" + crypto::to_base64(crypto::Sha256::of(crypto::as_bytes(body))) + ":");
+        CHECK(drain(r) == body);
+    }
+    for (const auto* stranger : {"pemkab-halut", "bi-malut"}) {
+        for (const auto* part : {"", "/manifest", "/manifest.p7s"}) {
+            auto r = w.send(w.head(stranger, "GET", "/v1/packages/" + id + part));
+            CHECK(r.status == 404);
+            CHECK(json_of(r).at("request_id").as_string().starts_with("req-"));
+            CHECK(header(r, "Content-Type") == "application/problem+json");
+        }
+        auto listing = w.send(w.head(stranger, "GET", "/v1/datasets"));
+        CHECK(listing.body.find("imunisasi") == std::string::npos);
+        CHECK(listing.body.find("fasilitas") != std::string::npos);
+    }
+}
+
+TEST_CASE("a range request returns 206 with exactly the bytes asked for") {
+    World w;
+    std::string body;
+    for (int i = 0; i < 20000; ++i) body += std::to_string(i % 10);
+    const std::string id(json_of(w.push("dinkes-malut", "dinkes-malut/fasilitas", body)).at("package_id").as_string());
+    auto h = w.head("pemkab-halut", "GET", "/v1/packages/" + id);
+    h.headers = {{"Range", "bytes=5-9"}};
+    auto r = w.send(h);
+    REQUIRE(r.status == 206);
+    CHECK(header(r, "Content-Range") == "bytes 5-9/20000");
+    CHECK(drain(r) == body.substr(5, 5));
+    h.headers = {{"Range", "bytes=-3"}};
+    auto tail = w.send(h);
+    CHECK(drain(tail) == body.substr(19997));
+    h.headers = {{"Range", "bytes=20000-"}};
+    auto beyond = w.send(h);
+    CHECK(beyond.status == 416);
+    CHECK(header(beyond, "Content-Range") == "bytes */20000");
+}
+
+TEST_CASE("pushes that break a rule are refused before any byte is stored") {
+    World w;
+    CHECK(w.push("pemkab-halut", "dinkes-malut/imunisasi", "x").status == 404);   // may not see it
+    CHECK(w.push("pemkab-halut", "dinkes-malut/fasilitas", "x").status == 403);   // sees it, not owner
+    CHECK(w.push("walidata", "dinkes-malut/imunisasi", "x").status == 403);
+    CHECK(w.push("dinkes-malut", "dinkes-malut/nothing", "x").status == 404);
+    for (const auto* name : {"../etc/passwd", "a/b.csv", ".hidden", "", "a\x01.csv", "a\"b.csv",
+                             "bad\xff.csv", "evil\xe2\x80\xaegpj.exe"}) {
+        INFO(name);
+        CHECK(w.push("dinkes-malut", "dinkes-malut/imunisasi", "x", name).status == 400);
+    }
+    auto h = w.head("dinkes-malut", "POST", "/v1/datasets/dinkes-malut/imunisasi/packages");
+    h.headers = {{"Serambi-Filename", "a.csv"}, {"Serambi-Classification", "biasa"}};
+    CHECK(w.send(h, "x").status == 400);  // lower than the dataset's level
+    h.headers = {{"Serambi-Filename", "a.csv"}, {"Serambi-Classification", "top-secret"}};
+    CHECK(w.send(h, "x").status == 400);
+    h.headers = {{"Serambi-Filename", "a.csv"}, {"Content-Type", "text/csv\r\nX: y"}};
+    CHECK(w.send(h, "x").status == 400);
+    CHECK(w.push("dinkes-malut", "dinkes-malut/imunisasi", "").status == 411);
+    CHECK(w.store->packages_in("dinkes-malut/imunisasi")->empty());
+}
+
+TEST_CASE("a package classified above its dataset is hidden from readers of the dataset's level") {
+    World w;
+    auto h = w.head("dinkes-malut", "POST", "/v1/datasets/dinkes-malut/fasilitas/packages");
+    h.headers = {{"Serambi-Filename", "a.csv"}, {"Serambi-Classification", "rahasia"}};
+    auto r = w.send(h, "secret rows");
+    REQUIRE(r.status == 201);
+    const std::string id(json_of(r).at("package_id").as_string());
+    CHECK(w.send(w.head("pemkab-halut", "GET", "/v1/packages/" + id)).status == 404);
+    auto listing = w.send(w.head("pemkab-halut", "GET", "/v1/datasets/dinkes-malut/fasilitas/packages"));
+    CHECK(listing.status == 200);
+    CHECK(listing.body == "[]\n");
+}
+
+TEST_CASE("unknown or replaced certificates are unauthenticated, odd paths are refused") {
+    World w;
+    auto h = w.head("dinkes-malut", "GET", "/v1/whoami");
+    h.cert_serial = "OLD-SERIAL";
+    CHECK(w.send(h).status == 401);
+    CHECK(w.send(w.head("nobody", "GET", "/v1/whoami")).status == 401);
+    CHECK(w.send(w.head("nobody", "GET", "/healthz")).status == 200);
+    CHECK(w.send(w.head("dinkes-malut", "GET", "/v1/whoami")).status == 200);
+    CHECK(w.send(w.head("dinkes-malut", "GET", "/v1/datasets/dinkes-malut/../x")).status == 400);
+    CHECK(w.send(w.head("dinkes-malut", "GET", "/v1/datasets/%2e%2e/x")).status == 400);
+    CHECK(w.send(w.head("dinkes-malut", "GET", "/v1/datasets/Dinkes/x")).status == 400);
+    CHECK(w.send(w.head("dinkes-malut", "GET", "/v1/packages/zzz")).status == 404);
+    CHECK(w.send(w.head("dinkes-malut", "DELETE", "/v1/datasets")).status == 405);
+    CHECK(w.send(w.head("dinkes-malut", "GET", "relative")).status == 400);
+}
+
+TEST_CASE("only an admin registers principals, from a CSR whose name matches") {
+    World w;
+    auto key = certs::generate_private_key().value();
+    const boost::json::object body{{"id", "telkom-malut"}, {"name", "Telkom"}, {"roles", boost::json::array{"partner"}},
+                                   {"csr", certs::make_csr(key, "telkom-malut").value()}};
+    const auto text = boost::json::serialize(body);
+    CHECK(w.send(w.head("walidata", "POST", "/v1/principals"), text).status == 404);
+    auto r = w.send(w.head("admin", "POST", "/v1/principals"), text);
+    REQUIRE(r.status == 201);
+    const std::string cert(json_of(r).at("certificate").as_string());
+    CHECK(certs::inspect(cert)->principal_id == "telkom-malut");
+    CHECK(w.store->principal("telkom-malut")->cert_serial == certs::inspect(cert)->serial_hex);
+    CHECK(w.send(w.head("admin", "POST", "/v1/principals"), text).status == 409);
+
+    auto mismatched = body;
+    mismatched["id"] = "someone-else";
+    CHECK(w.send(w.head("admin", "POST", "/v1/principals"), boost::json::serialize(mismatched)).status == 400);
+    auto bad_role = body;
+    bad_role["id"] = "x";
+    bad_role["roles"] = boost::json::array{"king"};
+    CHECK(w.send(w.head("admin", "POST", "/v1/principals"), boost::json::serialize(bad_role)).status == 400);
+    CHECK(w.send(w.head("admin", "POST", "/v1/principals"), "{not json").status == 400);
+    CHECK(w.send(w.head("admin", "POST", "/v1/principals"), R"({"id":"a","extra":1})").status == 400);
+}
+
+TEST_CASE("datasets are created by custodians with a known owner and classification") {
+    World w;
+    auto create = [&](const std::string& who, const std::string& json) {
+        return w.send(w.head(who, "POST", "/v1/datasets"), json).status;
+    };
+    CHECK(create("walidata", R"({"id":"pemkab-halut/apbd","classification":"biasa","title":"APBD"})") == 201);
+    CHECK(create("walidata", R"({"id":"pemkab-halut/apbd","classification":"biasa","title":"APBD"})") == 409);
+    CHECK(create("dinkes-malut", R"({"id":"dinkes-malut/x","classification":"biasa","title":"x"})") == 403);
+    CHECK(create("admin", R"({"id":"ghost/x","classification":"biasa","title":"x"})") == 400);
+    CHECK(create("admin", R"({"id":"pemkab-halut/y","classification":"top-secret","title":"x"})") == 400);
+    CHECK(create("admin", R"({"id":"pemkab-halut/../y","classification":"biasa","title":"x"})") == 400);
+    CHECK(create("admin", R"({"id":"pemkab-halut/z","owner":"dinkes-malut","classification":"biasa","title":"x"})") == 400);
+    CHECK(w.store->datasets()->size() == 3);
+}
+
+TEST_CASE("boundary checks: filenames, media types and ranges") {
+    CHECK(is_safe_filename("laporan 2024 (final).xlsx"));
+    CHECK(is_safe_filename("data_kesehatan_é.csv"));
+    CHECK_FALSE(is_safe_filename(std::string(256, 'a')));
+    CHECK_FALSE(is_safe_filename("C:\\x"));
+    CHECK_FALSE(is_safe_filename("\xc0\xaf"));  // overlong '/'
+    CHECK(is_media_type("text/csv; charset=utf-8"));
+    CHECK_FALSE(is_media_type("text"));
+    CHECK_FALSE(is_media_type("text/csv\n"));
+    CHECK(parse_range("bytes=0-0", 10).value()->last == 0);
+    CHECK(parse_range("bytes=3-100", 10).value()->last == 9);
+    CHECK_FALSE(parse_range("bytes=0-1,4-5", 10).value().has_value());  // served whole
+    CHECK_FALSE(parse_range("bytes=5-4", 10).ok());
+    CHECK_FALSE(parse_range("bytes=-0", 10).ok());
+    CHECK_FALSE(parse_range("bytes=x-1", 10).ok());
+    CHECK_FALSE(parse_range("bytes=99999999999999999999-", 10).ok());
+    CHECK(http_status_of(ErrorKind::not_found) == 404);
+    CHECK(http_status_of(ErrorKind::too_large) == 413);
+}

@@ -1,0 +1,247 @@
+#include <sys/stat.h>
+
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+
+#include "storage/store.h"
+#include "temp_dir.h"
+
+using namespace serambi;
+using namespace serambi::storage;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Fixture {
+    TempDir dir;
+    crypto::SecretKey master = crypto::SecretKey::random();
+    Store::Options options() const { return {dir.path / "serambi.db", dir.path / "blobs", crypto::Aead::aes_256_gcm}; }
+    std::unique_ptr<Store> open() {
+        auto store = Store::open(options(), master);
+        REQUIRE(store.ok());
+        return std::move(store).value();
+    }
+};
+
+void seed(Store& store) {
+    REQUIRE(store.add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}}).ok());
+    Dataset d;
+    d.id = "dinkes-malut/imunisasi";
+    d.owner = "dinkes-malut";
+    d.classification = "terbatas";
+    d.title = "Imunisasi";
+    d.created_by = "admin";
+    REQUIRE(store.add_dataset(d).ok());
+}
+
+std::string payload(std::size_t n) {
+    std::string s;
+    s.reserve(n);
+    const std::string marker = "RAHASIA-NEGARA-";
+    while (s.size() < n) s += marker;
+    s.resize(n);
+    return s;
+}
+
+std::string commit_package(Store& store, const std::string& body) {
+    auto writer = store.begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv"});
+    REQUIRE(writer.ok());
+    for (std::size_t at = 0; at < body.size(); at += 7000)
+        REQUIRE((*writer)->write(crypto::as_bytes(std::string_view(body).substr(at, 7000))).ok());
+    auto sealed = (*writer)->finish();
+    REQUIRE(sealed.ok());
+    CHECK(sealed->size == body.size());
+    CHECK(sealed->sha256_hex == crypto::to_hex(crypto::Sha256::of(crypto::as_bytes(body))));
+    auto record = (*writer)->commit("{\"manifest\":1}", crypto::Bytes{1, 2, 3});
+    REQUIRE(record.ok());
+    return record->id;
+}
+
+std::string read_back(Store& store, const std::string& id, std::uint64_t from = 0) {
+    auto reader = store.open_package(id);
+    REQUIRE(reader.ok());
+    REQUIRE((*reader)->seek(from).ok());
+    std::string out;
+    std::vector<std::uint8_t> buf(10007);
+    for (;;) {
+        auto n = (*reader)->read(buf);
+        REQUIRE(n.ok());
+        if (*n == 0) break;
+        out.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+    return out;
+}
+
+fs::path only_blob(const fs::path& blobs) {
+    for (const auto& e : fs::recursive_directory_iterator(blobs))
+        if (e.path().extension() == ".blob") return e.path();
+    FAIL("no blob found");
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("a committed package reads back whole and from any offset") {
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    const std::string body = payload(200000);
+    const auto id = commit_package(*store, body);
+    CHECK(read_back(*store, id) == body);
+    CHECK(read_back(*store, id, 65536) == body.substr(65536));
+    CHECK(read_back(*store, id, 131071) == body.substr(131071));
+    CHECK(read_back(*store, id, body.size()) == "");
+    auto record = store->package(id);
+    REQUIRE(record.ok());
+    CHECK(record->size == body.size());
+    CHECK(record->manifest == "{\"manifest\":1}");
+    CHECK(store->packages_in("dinkes-malut/imunisasi")->size() == 1);
+}
+
+TEST_CASE("no plaintext payload byte reaches the disk, in blobs or in the database") {
+    Fixture f;
+    {
+        auto store = f.open();
+        seed(*store);
+        commit_package(*store, payload(300000));
+    }
+    for (const auto& e : fs::recursive_directory_iterator(f.dir.path)) {
+        if (!e.is_regular_file()) continue;
+        INFO(e.path().string());
+        CHECK(slurp(e.path()).find("RAHASIA-NEGARA") == std::string::npos);
+        CHECK(slurp(e.path()).find("Dinas Kesehatan") == std::string::npos);  // SQLCipher pages
+    }
+}
+
+TEST_CASE("the database does not open without the right master key") {
+    Fixture f;
+    { auto store = f.open(); seed(*store); }
+    auto wrong = crypto::SecretKey::random();
+    auto refused = Store::open(f.options(), wrong);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::permission_denied);
+    auto again = f.open();
+    CHECK(again->principal("dinkes-malut").ok());
+}
+
+TEST_CASE("an abandoned upload leaves nothing behind") {
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    {
+        auto writer = store->begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv"});
+        REQUIRE(writer.ok());
+        REQUIRE((*writer)->write(crypto::as_bytes(payload(100000))).ok());
+        REQUIRE((*writer)->finish().ok());  // placed on disk, never committed
+    }
+    std::size_t files = 0;
+    for (const auto& e : fs::recursive_directory_iterator(f.dir.path / "blobs")) files += e.is_regular_file();
+    CHECK(files == 0);
+    CHECK(store->packages_in("dinkes-malut/imunisasi")->empty());
+}
+
+TEST_CASE("start-up removes temporary files and blobs without a committed row") {
+    Fixture f;
+    std::string kept;
+    {
+        auto store = f.open();
+        seed(*store);
+        kept = commit_package(*store, payload(1000));
+    }
+    // What a crash between write and commit leaves: a partial temp file and a placed blob.
+    std::ofstream(f.dir.path / "blobs" / "tmp" / "0123456789abcdef0123456789abcdef.part") << "partial";
+    fs::create_directories(f.dir.path / "blobs" / "ab");
+    std::ofstream(f.dir.path / "blobs" / "ab" / "abababababababababababababababab.blob") << "orphan";
+    auto store = f.open();
+    CHECK(store->orphans_removed() == 2);
+    CHECK_FALSE(fs::exists(f.dir.path / "blobs" / "ab" / "abababababababababababababababab.blob"));
+    CHECK(read_back(*store, kept) == payload(1000));
+}
+
+TEST_CASE("a tampered, truncated or swapped blob is reported as corruption, never returned") {
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    const auto id = commit_package(*store, payload(150000));
+    const auto blob = only_blob(f.dir.path / "blobs");
+    auto bytes = slurp(blob);
+
+    SECTION("a flipped byte") {
+        bytes[70000] = static_cast<char>(bytes[70000] ^ 0x01);
+        std::ofstream(blob, std::ios::binary | std::ios::trunc) << bytes;
+        auto reader = store->open_package(id);
+        REQUIRE(reader.ok());
+        std::vector<std::uint8_t> buf(200000);
+        auto n = (*reader)->read(buf);
+        REQUIRE_FALSE(n.ok());
+        CHECK(n.error().kind == ErrorKind::corruption);
+    }
+    SECTION("a truncated blob") {
+        bytes.resize(bytes.size() - 100);
+        std::ofstream(blob, std::ios::binary | std::ios::trunc) << bytes;
+        auto reader = store->open_package(id);
+        REQUIRE_FALSE(reader.ok());
+        CHECK(reader.error().kind == ErrorKind::corruption);
+    }
+    SECTION("another package's blob in its place") {
+        const auto other = commit_package(*store, payload(150000));
+        fs::path other_blob;
+        for (const auto& e : fs::recursive_directory_iterator(f.dir.path / "blobs"))
+            if (e.path().stem() == other) other_blob = e.path();
+        fs::copy_file(other_blob, blob, fs::copy_options::overwrite_existing);
+        auto reader = store->open_package(id);
+        REQUIRE(reader.ok());
+        std::vector<std::uint8_t> buf(1000);
+        CHECK_FALSE((*reader)->read(buf).ok());
+    }
+}
+
+TEST_CASE("duplicate principals and datasets are conflicts, unknown owners are refused") {
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    CHECK(store->add_principal({"dinkes-malut", "x", {"producer"}, "02", "ee", {}}).error().kind == ErrorKind::conflict);
+    Dataset d;
+    d.id = "nobody/x";
+    d.owner = "nobody";
+    d.classification = "biasa";
+    d.title = "t";
+    d.created_by = "admin";
+    CHECK_FALSE(store->add_dataset(d).ok());
+    CHECK(store->dataset("dinkes-malut/imunisasi")->classification == "terbatas");
+    CHECK(store->dataset("x'; DROP TABLE datasets; --").error().kind == ErrorKind::not_found);
+    CHECK(store->datasets()->size() == 1);
+}
+
+TEST_CASE("the master key file is written 0600 and refused when others may read it") {
+    TempDir dir;
+    const auto path = dir.path / "master.key";
+    REQUIRE(write_master_key(path).ok());
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(read_master_key(path).ok());
+    CHECK(write_master_key(path).error().kind == ErrorKind::conflict);  // never overwritten
+    ::chmod(path.c_str(), 0644);
+    CHECK(read_master_key(path).error().kind == ErrorKind::permission_denied);
+    ::chmod(path.c_str(), 0600);
+    std::ofstream(path, std::ios::trunc) << "not hex\n";
+    CHECK_FALSE(read_master_key(path).ok());
+}
+
+TEST_CASE("canonical JSON follows RFC 8785: UTF-16 member order, minimal escapes, integers") {
+    // The member-sorting example of RFC 8785 §3.2.3.
+    auto value = boost::json::parse(
+        R"({"\u20ac":"Euro Sign","\r":"Carriage Return","\ufb33":"Hebrew Letter Dalet With Dagesh",)"
+        R"("1":"One","\ud83d\ude00":"Emoji: Grinning Face","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis"})");
+    auto text = canonical_json(value);
+    REQUIRE(text.ok());
+    const std::string expected =
+        "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\",\"\xc3\xb6\":\"Latin Small Letter O With "
+        "Diaeresis\",\"\xe2\x82\xac\":\"Euro Sign\",\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\",\"\xef\xac\xb3\":"
+        "\"Hebrew Letter Dalet With Dagesh\"}";
+    CHECK(*text == expected);
+    CHECK(canonical_json(boost::json::parse(R"({"b":[1,true,null,"x\u0001\"\\"],"a":-5})")).value() ==
+          "{\"a\":-5,\"b\":[1,true,null,\"x\\u0001\\\"\\\\\"]}");
+    CHECK_FALSE(canonical_json(boost::json::parse("1.5")).ok());
+}

@@ -1,0 +1,110 @@
+# Shared helpers for the end-to-end tests: a real deployment in a temporary directory, the real
+# `serambi serve` on a free loopback port, and assertions that count what passed.
+set -uo pipefail
+
+SERAMBI=${SERAMBI_BIN:?set SERAMBI_BIN to the serambi binary}
+WORK=$(mktemp -d /tmp/serambi-e2e.XXXXXX)
+DEP=$WORK/dep
+GW_PID=
+PASSED=0
+FAILED=0
+
+cleanup() {
+    if [ -n "$GW_PID" ]; then kill -9 "$GW_PID" 2>/dev/null; wait "$GW_PID" 2>/dev/null; fi
+    if [ "$FAILED" -gt 0 ] && [ -f "$WORK/gateway.log" ]; then
+        echo "--- gateway log (last 30 lines) ---"; tail -30 "$WORK/gateway.log"
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+pass() { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
+
+# check DESCRIPTION COMMAND...: the command must succeed.
+check() {
+    local what=$1; shift
+    if "$@" >/dev/null 2>&1; then pass "$what"; else fail "$what"; fi
+}
+# refuse DESCRIPTION COMMAND...: the command must fail.
+refuse() {
+    local what=$1; shift
+    if "$@" >/dev/null 2>&1; then fail "$what"; else pass "$what"; fi
+}
+# same DESCRIPTION EXPECTED ACTUAL
+same() {
+    if [ "$2" == "$3" ]; then pass "$1"; else fail "$1 (expected '$2', got '$3')"; fi
+}
+contains() {
+    if [[ "$3" == *"$2"* ]]; then pass "$1"; else fail "$1 (no '$2' in: ${3:0:300})"; fi
+}
+
+finish() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+    exit $?
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+PORT=$(free_port)
+URL=https://127.0.0.1:$PORT
+
+init_deployment() {
+    "$SERAMBI" init "$DEP" --listen "127.0.0.1:$PORT" >"$WORK/init.log" 2>&1 || { cat "$WORK/init.log"; exit 1; }
+    ADMIN=$DEP/profiles/admin
+}
+
+# set_config KEY VALUE: replace a `key = value` line of serambi.toml.
+set_config() {
+    sed -i "s|^$1 = .*|$1 = $2|" "$DEP/serambi.toml"
+}
+
+start_gateway() {
+    "$SERAMBI" serve --config "$DEP/serambi.toml" >>"$WORK/gateway.log" 2>&1 &
+    GW_PID=$!
+    for _ in $(seq 1 100); do
+        if curl -s -o /dev/null --cacert "$ADMIN/ca.crt" --cert "$ADMIN/client.crt" --key "$ADMIN/client.key" "$URL/healthz"; then
+            return 0
+        fi
+        kill -0 "$GW_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "the gateway did not start:"; cat "$WORK/gateway.log"; exit 1
+}
+
+stop_gateway() {
+    [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null
+    GW_PID=
+}
+
+# api PROFILE CURL-ARGS...: curl with the profile's client certificate.
+api() {
+    local p=$1; shift
+    curl -sS --cacert "$p/ca.crt" --cert "$p/client.crt" --key "$p/client.key" "$@"
+}
+
+# status PROFILE CURL-ARGS...: just the HTTP status code.
+status() {
+    local p=$1; shift
+    api "$p" -o "$WORK/last_body" -w '%{http_code}' "$@"
+}
+
+add_principal() { # ID ROLE
+    "$SERAMBI" principal add "$1" --role "$2" --name "Test $1" --out "$WORK/$1" --profile "$ADMIN" >/dev/null 2>&1 ||
+        { echo "cannot add principal $1"; exit 1; }
+}
+
+package_count() { # PROFILE DATASET
+    api "$1" "$URL/v1/datasets/$2/packages" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
+}
+
+blob_count() {
+    find "$DEP/blobs" -name '*.blob' | wc -l
+}
+
+json_field() { # FIELD < json
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}

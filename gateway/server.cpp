@@ -74,7 +74,11 @@ struct Connection {
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     bool done = false;
 
-    void expires_after(std::chrono::seconds d) { deadline = std::chrono::steady_clock::now() + d; }
+    void expires_after(std::chrono::seconds d) {
+        deadline = std::chrono::steady_clock::now() + d;
+        // The watchdog sleeps until the previous deadline; wake it if this one comes sooner.
+        if (deadline < timer.expiry()) timer.cancel();
+    }
 };
 
 Awaitable<void> watchdog(std::shared_ptr<Connection> conn) {
@@ -217,7 +221,8 @@ Awaitable<void> session(Shared& shared, Socket socket) {
     for (;;) {
         http::request_parser<http::buffer_body> parser;
         parser.header_limit(config.max_header_bytes);
-        parser.body_limit(config.max_package_bytes);
+        // The body limit depends on the route, known only after dispatch; see below.
+        parser.body_limit(boost::none);
         conn.expires_after(std::chrono::seconds(config.idle_timeout_seconds));
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
         const auto started = std::chrono::steady_clock::now();
@@ -249,8 +254,17 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         Dispatch dispatched = shared.handler.dispatch(head);
         Response response;
         std::uint64_t received = 0;
+        const auto declared = parser.content_length();
+        if (dispatched.upload && declared && *declared > dispatched.upload->limit()) {
+            // Refused before a byte of the body is read; the connection cannot be reused.
+            dispatched.upload.reset();
+            auto who = std::move(dispatched.response.principal);
+            dispatched.response = problem(413, "", "the body is larger than this gateway accepts",
+                                          head.request_id);
+            dispatched.response.principal = std::move(who);
+        }
         if (dispatched.upload) {
-            parser.body_limit(dispatched.upload->limit());
+            parser.body_limit(dispatched.upload->limit());  // bounds chunked bodies as they arrive
             if (const auto expect = head.header("Expect"); expect && beast::iequals(*expect, "100-continue")) {
                 http::response<http::empty_body> go_on{http::status::continue_, req.version()};
                 conn.expires_after(std::chrono::seconds(config.io_timeout_seconds));

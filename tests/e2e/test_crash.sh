@@ -1,0 +1,69 @@
+# kill -9 in the middle of an upload loses nothing committed and shows nothing half-written;
+# nothing readable is at rest without the master key.
+source "$(dirname "$0")/lib.sh"
+init_deployment
+start_gateway
+add_principal dinkes-malut producer
+P=$WORK/dinkes-malut
+"$SERAMBI" dataset create dinkes-malut/imunisasi --class rahasia --title "Imunisasi" --profile "$ADMIN" >/dev/null
+for i in $(seq 1 20000); do echo "RAHASIA-MARKER-$i,7102030405060708,lengkap"; done > "$WORK/marked.csv"
+KEPT=$("$SERAMBI" push dinkes-malut/imunisasi "$WORK/marked.csv" --profile "$P" | json_field package_id)
+
+# A slow upload, then the gateway is killed while the body is arriving.
+head -c 30000000 /dev/urandom > "$WORK/slow.bin"
+api "$P" --limit-rate 3M -H 'Serambi-Filename: slow.bin' -T "$WORK/slow.bin" -X POST -o /dev/null \
+    "$URL/v1/datasets/dinkes-malut/imunisasi/packages" 2>/dev/null &
+CLIENT=$!
+for _ in $(seq 1 50); do
+    [ -n "$(find "$DEP/blobs/tmp" -name '*.part' -size +1k 2>/dev/null)" ] && break
+    sleep 0.1
+done
+check "the upload was in progress (a temporary blob is growing)" test -n "$(find "$DEP/blobs/tmp" -name '*.part')"
+kill -9 "$GW_PID"; wait "$GW_PID" 2>/dev/null; GW_PID=
+wait "$CLIENT" 2>/dev/null
+check "the killed upload left its partial file behind" test -n "$(find "$DEP/blobs/tmp" -name '*.part')"
+
+start_gateway
+contains "start-up reports the orphans it removed" "orphans removed at start: 1" "$(cat "$WORK/gateway.log")"
+same "no temporary file survives the restart" 0 "$(find "$DEP/blobs/tmp" -type f | wc -l)"
+same "only the committed package is listed" 1 "$(package_count "$P" dinkes-malut/imunisasi)"
+same "exactly one blob remains" 1 "$(blob_count)"
+check "the committed package still pulls and verifies" "$SERAMBI" pull "$KEPT" -o "$WORK/kept.csv" --profile "$P" -q
+check "and is identical" cmp "$WORK/marked.csv" "$WORK/kept.csv"
+
+# A blob placed without its row (a crash between rename and commit) is removed at start.
+mkdir -p "$DEP/blobs/ee"
+head -c 100 /dev/urandom > "$DEP/blobs/ee/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.blob"
+stop_gateway
+start_gateway
+check "a blob without a committed row is removed at start" test ! -e "$DEP/blobs/ee/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.blob"
+
+# At rest: no plaintext anywhere under the deployment, and the database needs the key.
+stop_gateway
+same "no plaintext payload byte is on disk" 0 "$(grep -rl 'RAHASIA-MARKER' "$DEP" | wc -l)"
+same "no principal name is readable in the database file" 0 "$(grep -c 'Test dinkes-malut' "$DEP/serambi.db")"
+if command -v sqlcipher >/dev/null; then
+    refuse "the database does not open without the key" bash -c "echo 'SELECT count(*) FROM principals;' | sqlcipher '$DEP/serambi.db' 2>&1 | grep -qv 'not a database'"
+fi
+cp "$DEP/master.key" "$WORK/master.key.good"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DEP/master.key"; echo >> "$DEP/master.key"
+"$SERAMBI" serve --config "$DEP/serambi.toml" >"$WORK/wrongkey.log" 2>&1; rc=$?
+check "the gateway refuses to start with the wrong master key" test "$rc" -ne 0
+contains "and says why" "cannot be opened with this master key" "$(cat "$WORK/wrongkey.log")"
+cp "$WORK/master.key.good" "$DEP/master.key"; chmod 644 "$DEP/master.key"
+"$SERAMBI" serve --config "$DEP/serambi.toml" >"$WORK/mode.log" 2>&1; rc=$?
+check "the gateway refuses a master key others may read" test "$rc" -ne 0
+contains "and names the fix" "chmod 600" "$(cat "$WORK/mode.log")"
+chmod 600 "$DEP/master.key"
+start_gateway
+check "with the right key everything is back" "$SERAMBI" pull "$KEPT" -o "$WORK/again.csv" --profile "$P" -q
+
+# A blob tampered with at rest is never served as data.
+stop_gateway
+BLOB=$(find "$DEP/blobs" -name "$KEPT.blob")
+printf '\x00' | dd of="$BLOB" bs=1 seek=5000 conv=notrunc status=none
+start_gateway
+refuse "a tampered blob does not pull" "$SERAMBI" pull "$KEPT" -o "$WORK/tampered.csv" --profile "$P" -q
+check "and nothing is written" test ! -e "$WORK/tampered.csv"
+same "the gateway answers 500 rather than serving tampered bytes" 500 "$(status "$P" "$URL/v1/packages/$KEPT")"
+finish

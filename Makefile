@@ -1,0 +1,52 @@
+# Serambi: the two commands of the README, and the steps behind them.
+#   make run    install what is missing, build, create var/demo if absent, start the gateway
+#   make test   install what is missing, build, run every test through ctest
+SHELL := /bin/bash
+BUILD ?= build
+SANITIZE_BUILD ?= build-sanitize
+DEMO ?= var/demo
+DEMO_LISTEN ?= 127.0.0.1:8443
+
+# Debian 12 packages needed to build, test and run (nginx only for bench/).
+DEPS := build-essential cmake ninja-build pkg-config git ca-certificates curl openssl python3 \
+        libssl-dev libsodium-dev libsqlcipher-dev sqlcipher libboost1.81-dev libboost-json1.81-dev \
+        catch2 libcli11-dev libtomlplusplus-dev
+
+.PHONY: all deps build test test-sanitize run bench clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing packages:" $$missing; \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	@[ -f $(BUILD)/build.ninja ] || cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure
+
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own build directory.
+test-sanitize: deps
+	@[ -f $(SANITIZE_BUILD)/build.ninja ] || cmake -S . -B $(SANITIZE_BUILD) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSERAMBI_SANITIZE=ON
+	cmake --build $(SANITIZE_BUILD)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure
+
+run: build
+	SERAMBI_BIN=$(BUILD)/cli/serambi DEMO=$(DEMO) DEMO_LISTEN=$(DEMO_LISTEN) bash cli/demo.sh
+
+bench: build
+	@dpkg-query -W -f='$${Status}' nginx-light 2>/dev/null | grep -q 'ok installed' || \
+	  { sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq nginx-light; }
+	SERAMBI_BIN=$(BUILD)/cli/serambi bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(SANITIZE_BUILD)

@@ -116,6 +116,13 @@ public:
     // Seals what remains as the final chunk and appends it to `out`. Call exactly once.
     Status finish(Bytes& out);
 
+    // The same into caller-owned memory (e.g. an aligned buffer for direct I/O): `out` must hold
+    // max_update_output(plaintext.size()) bytes, or kSealedChunkBytes for finish(). Both return
+    // the number of bytes written.
+    std::size_t max_update_output(std::size_t plaintext_size) const noexcept;
+    Result<std::size_t> update(ByteView plaintext, std::span<std::uint8_t> out);
+    Result<std::size_t> finish(std::span<std::uint8_t> out);
+
 private:
     struct State;
     std::unique_ptr<State> state_;

@@ -113,37 +113,72 @@ StreamSealer::~StreamSealer() {
     if (state_) wipe(state_->pending);
 }
 
-Status StreamSealer::update(ByteView plaintext, Bytes& out) {
+std::size_t StreamSealer::max_update_output(std::size_t plaintext_size) const noexcept {
+    return (state_->pending.size() + plaintext_size) / kStreamChunkBytes * kSealedChunkBytes;
+}
+
+Result<std::size_t> StreamSealer::update(ByteView plaintext, std::span<std::uint8_t> out) {
     auto& s = *state_;
     if (s.finished) return make_error(ErrorKind::internal, "stream already finished");
+    if (out.size() < max_update_output(plaintext.size()))
+        return make_error(ErrorKind::internal, "sealing output buffer too small");
+    std::size_t written = 0;
+    auto emit = [&](ByteView chunk) {
+        const auto nonce = stream_nonce(s.index++, false);
+        const bool ok = seal(s.cipher.ctx, nonce.data(), s.aad, chunk, out.data() + written);
+        written += kSealedChunkBytes;
+        return ok;
+    };
     while (!plaintext.empty()) {
-        // A full pending chunk is sealed only once more input proves it is not the last one.
+        // A full chunk is sealed only once more input proves it is not the last one.
         if (s.pending.size() == kStreamChunkBytes) {
-            const auto nonce = stream_nonce(s.index++, false);
-            const std::size_t at = out.size();
-            out.resize(at + kSealedChunkBytes);
-            if (!seal(s.cipher.ctx, nonce.data(), s.aad, s.pending, out.data() + at))
-                return make_error(ErrorKind::internal, "sealing failed");
+            if (!emit(s.pending)) return make_error(ErrorKind::internal, "sealing failed");
             s.pending.clear();
         }
+        if (s.pending.empty() && plaintext.size() > kStreamChunkBytes) {
+            // Whole chunks straight from the input, without a copy through `pending`.
+            if (!emit(plaintext.first(kStreamChunkBytes)))
+                return make_error(ErrorKind::internal, "sealing failed");
+            plaintext = plaintext.subspan(kStreamChunkBytes);
+            continue;
+        }
         const std::size_t take = std::min(plaintext.size(), kStreamChunkBytes - s.pending.size());
-        s.pending.insert(s.pending.end(), plaintext.begin(), plaintext.begin() + take);
+        s.pending.insert(s.pending.end(), plaintext.begin(), plaintext.begin() + static_cast<std::ptrdiff_t>(take));
         plaintext = plaintext.subspan(take);
     }
+    return written;
+}
+
+Result<std::size_t> StreamSealer::finish(std::span<std::uint8_t> out) {
+    auto& s = *state_;
+    if (s.finished) return make_error(ErrorKind::internal, "stream already finished");
+    if (out.size() < s.pending.size() + kStreamTagBytes)
+        return make_error(ErrorKind::internal, "sealing output buffer too small");
+    s.finished = true;
+    const auto nonce = stream_nonce(s.index++, true);
+    if (!seal(s.cipher.ctx, nonce.data(), s.aad, s.pending, out.data()))
+        return make_error(ErrorKind::internal, "sealing failed");
+    const std::size_t written = s.pending.size() + kStreamTagBytes;
+    wipe(s.pending);
+    s.pending.clear();
+    return written;
+}
+
+Status StreamSealer::update(ByteView plaintext, Bytes& out) {
+    const std::size_t at = out.size();
+    out.resize(at + max_update_output(plaintext.size()));
+    auto n = update(plaintext, std::span(out).subspan(at));
+    if (!n) return n.error();
+    out.resize(at + *n);
     return {};
 }
 
 Status StreamSealer::finish(Bytes& out) {
-    auto& s = *state_;
-    if (s.finished) return make_error(ErrorKind::internal, "stream already finished");
-    s.finished = true;
-    const auto nonce = stream_nonce(s.index++, true);
     const std::size_t at = out.size();
-    out.resize(at + s.pending.size() + kStreamTagBytes);
-    if (!seal(s.cipher.ctx, nonce.data(), s.aad, s.pending, out.data() + at))
-        return make_error(ErrorKind::internal, "sealing failed");
-    wipe(s.pending);
-    s.pending.clear();
+    out.resize(at + kSealedChunkBytes);
+    auto n = finish(std::span(out).subspan(at));
+    if (!n) return n.error();
+    out.resize(at + *n);
     return {};
 }
 

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "storage/store_impl.h"
 
@@ -13,6 +15,11 @@ namespace serambi::storage {
 namespace {
 
 constexpr std::size_t kFlushBytes = 1024 * 1024;
+constexpr std::uint64_t kReadBatchChunks = 16;       // 1 MiB of sealed chunks per read
+constexpr std::uint64_t kReadAheadBytes = 8 << 20;    // asked of the kernel ahead of the reader
+constexpr std::size_t kAlign = 4096;  // O_DIRECT alignment of buffer, length and offset
+constexpr std::size_t kBufferBytes = 2 * kFlushBytes;
+static_assert(kBufferBytes >= kAlign + (kFlushBytes / crypto::kStreamChunkBytes + 1) * crypto::kSealedChunkBytes);
 
 bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
     while (len > 0) {
@@ -59,8 +66,11 @@ PackageWriter::PackageWriter(Store& store, PackageDraft draft, std::string id)
     const auto context = blob_context(id_);
     sealer_ = std::make_unique<crypto::StreamSealer>(store_.impl_->aead, data_key_,
                                                      crypto::as_bytes(context));
-    sealed_.reserve(kFlushBytes + crypto::kSealedChunkBytes);
+    buffer_.reset(static_cast<std::uint8_t*>(std::aligned_alloc(kAlign, kBufferBytes)));
+    if (!buffer_) throw std::bad_alloc();
 }
+
+void PackageWriter::FreeAligned::operator()(std::uint8_t* p) const noexcept { std::free(p); }
 
 PackageWriter::~PackageWriter() {
     if (fd_ >= 0) ::close(fd_);
@@ -71,10 +81,26 @@ PackageWriter::~PackageWriter() {
     }
 }
 
-Status PackageWriter::flush() {
-    if (!write_all(fd_, sealed_.data(), sealed_.size()))
+// Writes what is buffered. With direct I/O only whole aligned blocks go out, except at the end,
+// where the last block is padded and the file then cut to its exact length.
+Status PackageWriter::flush(bool final) {
+    std::size_t len = buffered_;
+    if (direct_io_) {
+        len = final ? (buffered_ + kAlign - 1) / kAlign * kAlign : buffered_ / kAlign * kAlign;
+        if (len > buffered_) std::memset(buffer_.get() + buffered_, 0, len - buffered_);
+    }
+    if (len > 0 && !write_all(fd_, buffer_.get(), len))
         return io_failure("cannot write the package blob");
-    sealed_.clear();
+    if (final) {
+        blob_bytes_ += buffered_;
+        buffered_ = 0;
+        if (direct_io_ && ::ftruncate(fd_, static_cast<off_t>(blob_bytes_)) != 0)
+            return io_failure("cannot size the package blob");
+        return {};
+    }
+    blob_bytes_ += len;
+    std::memmove(buffer_.get(), buffer_.get() + len, buffered_ - len);
+    buffered_ -= len;
     return {};
 }
 
@@ -82,15 +108,24 @@ Status PackageWriter::write(crypto::ByteView data) {
     if (finished_) return make_error(ErrorKind::internal, "package already finished");
     digest_.update(data);
     size_ += data.size();
-    if (auto s = sealer_->update(data, sealed_); !s) return s;
-    if (sealed_.size() >= kFlushBytes) return flush();
+    while (!data.empty()) {
+        const auto slice = data.first(std::min(data.size(), kFlushBytes));
+        auto n = sealer_->update(slice, {buffer_.get() + buffered_, kBufferBytes - buffered_});
+        if (!n) return n.error();
+        buffered_ += *n;
+        data = data.subspan(slice.size());
+        if (buffered_ >= kFlushBytes)
+            if (auto s = flush(false); !s) return s;
+    }
     return {};
 }
 
 Result<PackageWriter::Sealed> PackageWriter::finish() {
     if (finished_) return make_error(ErrorKind::internal, "package already finished");
-    if (auto s = sealer_->finish(sealed_); !s) return s.error();
-    if (auto s = flush(); !s) return s.error();
+    auto n = sealer_->finish({buffer_.get() + buffered_, kBufferBytes - buffered_});
+    if (!n) return n.error();
+    buffered_ += *n;
+    if (auto s = flush(true); !s) return s.error();
     if (::fsync(fd_) != 0) return io_failure("cannot fsync the package blob");
     ::close(fd_);
     fd_ = -1;
@@ -158,7 +193,11 @@ Result<std::unique_ptr<PackageWriter>> Store::begin_package(PackageDraft draft) 
     std::unique_ptr<PackageWriter> writer(new PackageWriter(*this, std::move(draft), id));
     writer->temp_path_ = impl_->temp_dir / (id + ".part");
     writer->final_path_ = impl_->blob_path(id);
-    writer->fd_ = ::open(writer->temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+    writer->fd_ = ::open(writer->temp_path_.c_str(), flags | O_DIRECT, 0600);
+    writer->direct_io_ = writer->fd_ >= 0;
+    if (writer->fd_ < 0 && errno == EINVAL)  // file systems without direct I/O (tmpfs)
+        writer->fd_ = ::open(writer->temp_path_.c_str(), flags, 0600);
     if (writer->fd_ < 0) return io_failure("cannot create a temporary blob");
     return writer;
 }
@@ -169,7 +208,7 @@ PackageReader::PackageReader(int fd, std::uint64_t size,
       size_(size),
       chunk_count_(size == 0 ? 1 : (size + crypto::kStreamChunkBytes - 1) / crypto::kStreamChunkBytes),
       opener_(std::move(opener)),
-      sealed_(crypto::kSealedChunkBytes),
+      sealed_(kReadBatchChunks * crypto::kSealedChunkBytes),
       plain_(crypto::kStreamChunkBytes) {}
 
 PackageReader::~PackageReader() {
@@ -184,13 +223,25 @@ Status PackageReader::seek(std::uint64_t offset) {
 }
 
 Status PackageReader::load_chunk(std::uint64_t index) {
+    if (index < batch_first_ || index >= batch_first_ + batch_chunks_) {
+        // Reads a batch of chunks at once and asks the kernel to fetch the next batches meanwhile,
+        // so a download does not wait on the disk one chunk at a time.
+        const std::uint64_t count = std::min<std::uint64_t>(kReadBatchChunks, chunk_count_ - index);
+        const std::uint64_t offset = index * crypto::kSealedChunkBytes;
+        const std::uint64_t end = std::min(crypto::sealed_size(size_), offset + count * crypto::kSealedChunkBytes);
+        batch_chunks_ = 0;
+        if (!read_exact_at(fd_, sealed_.data(), static_cast<std::size_t>(end - offset), offset))
+            return make_error(ErrorKind::corruption, "the package blob is truncated");
+        ::posix_fadvise(fd_, static_cast<off_t>(end), static_cast<off_t>(kReadAheadBytes), POSIX_FADV_WILLNEED);
+        batch_first_ = index;
+        batch_chunks_ = count;
+    }
     const bool last = index + 1 == chunk_count_;
+    const std::uint64_t start = (index - batch_first_) * crypto::kSealedChunkBytes;
     const std::size_t sealed_len =
         last ? static_cast<std::size_t>(crypto::sealed_size(size_) - index * crypto::kSealedChunkBytes)
              : crypto::kSealedChunkBytes;
-    if (!read_exact_at(fd_, sealed_.data(), sealed_len, index * crypto::kSealedChunkBytes))
-        return make_error(ErrorKind::corruption, "the package blob is truncated");
-    auto n = opener_->open_chunk(index, last, crypto::ByteView(sealed_.data(), sealed_len), plain_);
+    auto n = opener_->open_chunk(index, last, crypto::ByteView(sealed_.data() + start, sealed_len), plain_);
     if (!n) {
         loaded_chunk_ = UINT64_MAX;
         return make_error(ErrorKind::corruption, "the package blob failed authentication");
@@ -244,6 +295,7 @@ Result<std::unique_ptr<PackageReader>> Store::open_package(const std::string& id
         ::close(fd);
         return make_error(ErrorKind::corruption, "the package blob has the wrong length");
     }
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     auto opener = std::make_unique<crypto::StreamOpener>(aead, *data_key, crypto::as_bytes(context));
     return std::unique_ptr<PackageReader>(new PackageReader(fd, size, std::move(opener)));
 }

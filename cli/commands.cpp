@@ -104,12 +104,6 @@ std::string guess_media_type(const std::filesystem::path& file) {
     return "application/octet-stream";
 }
 
-bool is_package_id(const std::string& id) {
-    return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
-}
-
 struct ManifestFacts {
     std::string id, dataset, classification, filename;
     std::uint64_t size = 0;
@@ -293,7 +287,7 @@ int run_push(const PushOptions& options) {
 
 int run_pull(const PullOptions& options) {
     const std::string command = "pull";
-    if (!is_package_id(options.package_id))
+    if (!storage::is_package_id(options.package_id))
         return report(command, make_error(ErrorKind::invalid_argument, "a package id is 32 lowercase hex digits"));
     Profile profile;
     auto client = connect(options.profile, &profile);

@@ -102,12 +102,6 @@ private:
     std::uint64_t remaining_;
 };
 
-bool is_package_id(std::string_view id) {
-    return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
-}
-
 std::string content_disposition(const std::string& filename) {
     std::string ascii, encoded;
     static const char* hex = "0123456789ABCDEF";
@@ -173,7 +167,7 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
                               const std::string& part) {
     const auto& rid = head.request_id;
     auto hidden = [&] { return problem(404, "", "no such package", rid); };
-    if (!is_package_id(id)) return hidden();
+    if (!storage::is_package_id(id)) return hidden();
     auto record = services_.store->package(id);
     if (!record) return record.error().kind == ErrorKind::not_found ? hidden() : problem_of(record.error(), rid);
     auto dataset = services_.store->dataset(record->dataset);

@@ -267,6 +267,7 @@ Result<std::size_t> PackageReader::read(std::span<std::uint8_t> out) {
 }
 
 Result<std::unique_ptr<PackageReader>> Store::open_package(const std::string& id) {
+    if (!is_package_id(id)) return make_error(ErrorKind::not_found, "no such package");
     std::uint64_t size = 0;
     crypto::Aead aead;
     crypto::Bytes wrapped;

@@ -76,13 +76,13 @@ Status insert_result(int rc, const std::string& what) {
     return db_error("the database refused the write");
 }
 
-bool is_package_id(const std::string& name) {
-    return name.size() == 32 &&
-           std::all_of(name.begin(), name.end(),
-                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 }  // namespace
+
+bool is_package_id(std::string_view text) noexcept {
+    return text.size() == 32 && std::all_of(text.begin(), text.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;

@@ -37,6 +37,10 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
 // documents hold); anything else is rejected rather than serialised differently from the RFC.
 Result<std::string> canonical_json(const boost::json::value& value);
 
+// Package ids are 128 random bits as 32 lowercase hex digits; they also name blob files, so
+// nothing else may ever be used as one.
+bool is_package_id(std::string_view text) noexcept;
+
 // Current time as RFC 3339 UTC with second precision, e.g. 2026-11-24T06:22:25Z.
 std::string utc_now();
 

@@ -190,6 +190,19 @@ Awaitable<bool> write_response(Connection& conn, const Shared& shared, Response&
     co_return keep_alive;
 }
 
+// Lingering close: after refusing a request whose body was not read, read and discard what the
+// client is still sending for a short, bounded while, so that it reads our answer instead of
+// having its upload cut by a reset.
+Awaitable<void> drain(Connection& conn, std::vector<std::uint8_t>& io) {
+    constexpr std::size_t kLingerBytes = 16 << 20;
+    conn.expires_after(std::chrono::seconds(2));
+    for (std::size_t total = 0; total < kLingerBytes;) {
+        auto [ec, n] = co_await conn.stream.async_read_some(net::buffer(io), use_tuple);
+        if (ec) break;
+        total += n;
+    }
+}
+
 Awaitable<void> session(Shared& shared, Socket socket) {
     ConnectionSlot slot(shared.connections);
     const auto& config = shared.config;
@@ -254,6 +267,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         Dispatch dispatched = shared.handler.dispatch(head);
         Response response;
         std::uint64_t received = 0;
+        bool unread_body = head.has_body;
         const auto declared = parser.content_length();
         if (dispatched.upload && declared && *declared > dispatched.upload->limit()) {
             // Refused before a byte of the body is read; the connection cannot be reused.
@@ -302,6 +316,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                 response = problem_of(sink_status.error(), head.request_id);
                 keep_alive = false;
             } else {
+                unread_body = false;
                 response = dispatched.upload->finish();
             }
             response.principal = dispatched.response.principal;
@@ -322,7 +337,10 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                  printable(head.method, 16) + " " + printable(head.target) + " " +
                  std::to_string(status) + " in=" + std::to_string(received) + " out=" +
                  std::to_string(sent) + " " + std::to_string(ms) + "ms");
-        if (!again) break;
+        if (!again) {
+            if (unread_body) co_await drain(conn, io);
+            break;
+        }
     }
     conn.expires_after(std::chrono::seconds(5));
     co_await stream.async_shutdown(use_tuple);

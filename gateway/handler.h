@@ -48,8 +48,10 @@ struct Response {
     std::string body;
     std::unique_ptr<PayloadSource> payload;  // when set, `payload_length` bytes are streamed
     std::uint64_t payload_length = 0;
-    // For the server log: who asked, as decided by authentication.
+    // For the server log: who asked, as decided by authentication, and for a server-side failure
+    // the detail that the client is not shown.
     std::string principal;
+    std::string log_detail;
 };
 
 class UploadSink {

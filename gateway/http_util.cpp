@@ -77,7 +77,9 @@ Response problem_of(const Error& error, const std::string& request_id) {
     const std::string detail = status >= 500 && error.kind != ErrorKind::unavailable
                                    ? "the gateway could not complete the request; quote the request id to the operator"
                                    : error.message;
-    return problem(status, title_of(status), detail, request_id);
+    Response r = problem(status, title_of(status), detail, request_id);
+    if (status >= 500) r.log_detail = error.message;
+    return r;
 }
 
 bool is_slug(std::string_view text) noexcept { return policies::is_slug_like(text); }

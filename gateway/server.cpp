@@ -327,6 +327,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         }
 
         const int status = response.status;
+        const std::string detail = response.log_detail.empty() ? "" : " detail=\"" + printable(response.log_detail) + "\"";
         const auto principal = response.principal.empty() ? std::string("-") : response.principal;
         const auto sent = response.payload ? response.payload_length : response.body.size();
         const bool again = co_await write_response(conn, shared, response, head.request_id,
@@ -336,7 +337,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         log_line("request " + head.request_id + " " + remote + " " + principal + " " +
                  printable(head.method, 16) + " " + printable(head.target) + " " +
                  std::to_string(status) + " in=" + std::to_string(received) + " out=" +
-                 std::to_string(sent) + " " + std::to_string(ms) + "ms");
+                 std::to_string(sent) + " " + std::to_string(ms) + "ms" + detail);
         if (!again) {
             if (unread_body) co_await drain(conn, io);
             break;

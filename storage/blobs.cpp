@@ -194,6 +194,8 @@ Result<std::unique_ptr<PackageWriter>> Store::begin_package(PackageDraft draft) 
     writer->temp_path_ = impl_->temp_dir / (id + ".part");
     writer->final_path_ = impl_->blob_path(id);
     const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+    std::error_code ec;
+    std::filesystem::create_directories(impl_->temp_dir, ec);  // an operator may have removed it
     writer->fd_ = ::open(writer->temp_path_.c_str(), flags | O_DIRECT, 0600);
     writer->direct_io_ = writer->fd_ >= 0;
     if (writer->fd_ < 0 && errno == EINVAL)  // file systems without direct I/O (tmpfs)

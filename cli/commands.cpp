@@ -77,9 +77,12 @@ public:
                      human_bytes(static_cast<double>(total)).c_str(), percent, human_bytes(rate).c_str());
         drawn_ = true;
     }
-    ~ProgressMeter() {
+    // Ends the progress line so that what is printed next starts on its own line.
+    void done() {
         if (drawn_) std::fputs("\n", stderr);
+        drawn_ = false;
     }
+    ~ProgressMeter() { done(); }
 
 private:
     std::string label_;
@@ -279,6 +282,7 @@ int run_push(const PushOptions& options) {
     ProgressMeter meter("pushing " + file.filename().string(), options.quiet);
     auto reply = (*client)->upload("/v1/datasets/" + options.dataset + "/packages", file, headers,
                                    [&](std::uint64_t d, std::uint64_t t) { meter(d, t); });
+    meter.done();
     if (!reply) return report(command, reply.error());
     if (reply->status != 201) return report_reply(command, *reply);
     std::cout << reply->body;
@@ -311,6 +315,7 @@ int run_pull(const PullOptions& options) {
     ProgressMeter meter("pulling " + facts->filename, options.quiet);
     auto reply = (*client)->download(base, [&](crypto::ByteView data) { return out.write(data); },
                                      [&](std::uint64_t d, std::uint64_t t) { meter(d, t); });
+    meter.done();
     if (!reply) return report(command, reply.error());
     if (reply->status != 200) return report_reply(command, *reply);
     const std::string digest = out.finish_digest();

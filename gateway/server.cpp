@@ -60,7 +60,48 @@ struct Shared {
     const Config& config;
     Handler& handler;
     ssl::context& tls;
+    net::thread_pool::executor_type offload;  // hashing, sealing and disk writes of uploads
     std::atomic<unsigned> connections{0};
+};
+
+// Runs one job at a time on the offload pool while the connection's coroutine goes on reading
+// the next part of the body, so that decrypting TLS and hashing/sealing/writing use both cores.
+// The job's completion is delivered back on the connection's own thread.
+//
+// Contract: whoever starts a job must co_await wait() before the Offload is destroyed.
+class Offload {
+public:
+    Offload(Executor home, net::thread_pool::executor_type pool)
+        : home_(home), pool_(pool), timer_(home) {}
+    Offload(const Offload&) = delete;
+    Offload& operator=(const Offload&) = delete;
+
+    bool busy() const noexcept { return busy_; }
+
+    void start(std::function<void()> job) {
+        busy_ = true;
+        done_ = false;
+        timer_.expires_at(Timer::time_point::max());
+        net::post(pool_, [this, job = std::move(job)] {
+            job();
+            net::post(home_, [this] {
+                done_ = true;
+                timer_.cancel();
+            });
+        });
+    }
+
+    Awaitable<void> wait() {
+        while (busy_ && !done_) co_await timer_.async_wait(use_tuple);
+        busy_ = false;
+    }
+
+private:
+    Executor home_;
+    net::thread_pool::executor_type pool_;
+    Timer timer_;
+    bool busy_ = false;
+    bool done_ = false;
 };
 
 // One TLS connection and its deadline. A watchdog coroutine closes the socket once the deadline
@@ -130,7 +171,7 @@ void apply_headers(Message& message, const Response& response, const std::string
 }
 
 // Writes a response; returns false when the connection is no longer usable.
-Awaitable<bool> write_response(Connection& conn, const Shared& shared, Response& response,
+Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& response,
                                 const std::string& request_id, unsigned version, bool keep_alive,
                                 std::vector<std::uint8_t>& io) {
     auto& stream = conn.stream;
@@ -168,23 +209,30 @@ Awaitable<bool> write_response(Connection& conn, const Shared& shared, Response&
     if (auto [ec, n] = co_await http::async_write_header(stream, serializer, use_tuple); ec)
         co_return false;
     std::size_t filled = *first;
+    // While one part is encrypted and sent, the next is read and opened on the offload pool.
+    std::vector<std::uint8_t> ahead(io.size());
+    Offload offload(stream.get_executor(), shared.offload);
+    PayloadSource* source = response.payload.get();
     for (;;) {
         remaining -= filled;
+        Result<std::size_t> next = std::size_t{0};
+        if (remaining > 0) offload.start([source, &next, &ahead] { next = source->read(ahead); });
         res.body().data = io.data();
         res.body().size = filled;
         res.body().more = remaining > 0;
         conn.expires_after(io_timeout);
         auto [ec, n] = co_await http::async_write(stream, serializer, use_tuple);
+        co_await offload.wait();
         if (ec == http::error::need_buffer) ec = {};
         if (ec) co_return false;
         if (remaining == 0) break;
-        auto next = response.payload->read(io);
         if (!next || *next == 0) {
             // Headers are gone: the only honest signal left is to cut the connection short.
             log_line("request " + request_id + ": payload failed mid-stream: " +
                      (next ? std::string("short read") : next.error().message));
             co_return false;
         }
+        std::swap(io, ahead);
         filled = *next;
     }
     co_return keep_alive;
@@ -286,6 +334,10 @@ Awaitable<void> session(Shared& shared, Socket socket) {
             }
             Status sink_status;
             boost::system::error_code read_error;
+            // Two buffers: the network fills one while the offload job consumes the other.
+            std::vector<std::uint8_t> in_flight(io.size());
+            Offload offload(stream.get_executor(), shared.offload);
+            UploadSink* sink = dispatched.upload.get();
             while (!parser.is_done()) {
                 req.body().data = io.data();
                 req.body().size = io.size();
@@ -294,15 +346,20 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                 if (rec == http::error::need_buffer) rec = {};
                 const std::size_t got = io.size() - req.body().size;
                 received += got;
+                co_await offload.wait();
+                if (!sink_status) break;
                 if (got > 0) {
-                    sink_status = dispatched.upload->write({io.data(), got});
-                    if (!sink_status) break;
+                    std::swap(io, in_flight);
+                    offload.start([sink, &sink_status, data = in_flight.data(), got] {
+                        sink_status = sink->write({data, got});
+                    });
                 }
                 if (rec) {
                     read_error = rec;
                     break;
                 }
             }
+            co_await offload.wait();
             if (read_error == http::error::body_limit) {
                 response = problem(413, "", "the body is larger than this gateway accepts", head.request_id);
                 keep_alive = false;
@@ -317,7 +374,9 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                 keep_alive = false;
             } else {
                 unread_body = false;
-                response = dispatched.upload->finish();
+                // finish() fsyncs, signs and commits: keep it off the network thread too.
+                offload.start([sink, &response] { response = sink->finish(); });
+                co_await offload.wait();
             }
             response.principal = dispatched.response.principal;
             dispatched.upload.reset();  // an unfinished package is removed here
@@ -458,7 +517,8 @@ int serve(const Config& config) {
     if (ec) return fail("cannot listen on " + config.listen_host + ":" +
                         std::to_string(config.listen_port) + ": " + ec.message());
 
-    Shared shared{config, handler, tls};
+    net::thread_pool offload_pool(config.threads);
+    Shared shared{config, handler, tls, offload_pool.get_executor()};
     net::co_spawn(main_context.get_executor(), accept_loop(shared, acceptor, workers), net::detached);
     net::basic_signal_set<Executor> signals(main_context.get_executor(), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int) {
@@ -475,6 +535,7 @@ int serve(const Config& config) {
         threads.emplace_back([&workers, i] { workers[i]->run(); });
     main_context.run();
     for (auto& t : threads) t.join();
+    offload_pool.join();
     return 0;
 }
 

@@ -44,8 +44,8 @@ run: build
 	SERAMBI_BIN=$(BUILD)/cli/serambi DEMO=$(DEMO) DEMO_LISTEN=$(DEMO_LISTEN) bash cli/demo.sh
 
 bench: build
-	@dpkg-query -W -f='$${Status}' nginx-light 2>/dev/null | grep -q 'ok installed' || \
-	  { sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq nginx-light; }
+	@dpkg-query -W -f='$${Status}' nginx-light 2>/dev/null | grep -q 'ok installed' && command -v bc >/dev/null || \
+	  { sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq nginx-light bc; }
 	SERAMBI_BIN=$(BUILD)/cli/serambi bash bench/run.sh
 
 clean:

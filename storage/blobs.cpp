@@ -18,6 +18,9 @@ constexpr std::size_t kFlushBytes = 1024 * 1024;
 constexpr std::uint64_t kReadBatchChunks = 16;       // 1 MiB of sealed chunks per read
 constexpr std::uint64_t kReadAheadBytes = 8 << 20;    // asked of the kernel ahead of the reader
 constexpr std::size_t kAlign = 4096;  // O_DIRECT alignment of buffer, length and offset
+// A batch plus the unaligned head before it and the block rounding after it.
+constexpr std::size_t kReadBufferBytes =
+    (kReadBatchChunks * crypto::kSealedChunkBytes + 2 * kAlign) / kAlign * kAlign;
 constexpr std::size_t kBufferBytes = 2 * kFlushBytes;
 static_assert(kBufferBytes >= kAlign + (kFlushBytes / crypto::kStreamChunkBytes + 1) * crypto::kSealedChunkBytes);
 
@@ -32,20 +35,30 @@ bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
     return true;
 }
 
-bool read_exact_at(int fd, std::uint8_t* data, std::size_t len, std::uint64_t offset) {
-    while (len > 0) {
-        const ssize_t n = ::pread(fd, data, len, static_cast<off_t>(offset));
+// Reads until at least `need` bytes are in, asking for up to `ask` (a whole number of blocks).
+bool read_at_least(int fd, std::uint8_t* data, std::size_t need, std::size_t ask, std::uint64_t offset) {
+    std::size_t got = 0;
+    while (got < need) {
+        const ssize_t n = ::pread(fd, data + got, ask - got, static_cast<off_t>(offset + got));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return false;
-        data += n;
-        len -= static_cast<std::size_t>(n);
-        offset += static_cast<std::uint64_t>(n);
+        got += static_cast<std::size_t>(n);
     }
     return true;
 }
 
 Error io_failure(const char* what) { return make_error(ErrorKind::io_error, what); }
 
+}  // namespace
+
+void FreeAligned::operator()(std::uint8_t* p) const noexcept { std::free(p); }
+
+namespace {
+AlignedBuffer aligned_buffer(std::size_t bytes) {
+    AlignedBuffer buffer(static_cast<std::uint8_t*>(std::aligned_alloc(kAlign, bytes)));
+    if (!buffer) throw std::bad_alloc();
+    return buffer;
+}
 }  // namespace
 
 Status fsync_directory(const std::filesystem::path& dir) {
@@ -66,11 +79,9 @@ PackageWriter::PackageWriter(Store& store, PackageDraft draft, std::string id)
     const auto context = blob_context(id_);
     sealer_ = std::make_unique<crypto::StreamSealer>(store_.impl_->aead, data_key_,
                                                      crypto::as_bytes(context));
-    buffer_.reset(static_cast<std::uint8_t*>(std::aligned_alloc(kAlign, kBufferBytes)));
-    if (!buffer_) throw std::bad_alloc();
+    buffer_ = aligned_buffer(kBufferBytes);
 }
 
-void PackageWriter::FreeAligned::operator()(std::uint8_t* p) const noexcept { std::free(p); }
 
 PackageWriter::~PackageWriter() {
     if (fd_ >= 0) ::close(fd_);
@@ -210,7 +221,7 @@ PackageReader::PackageReader(int fd, std::uint64_t size,
       size_(size),
       chunk_count_(size == 0 ? 1 : (size + crypto::kStreamChunkBytes - 1) / crypto::kStreamChunkBytes),
       opener_(std::move(opener)),
-      sealed_(kReadBatchChunks * crypto::kSealedChunkBytes),
+      sealed_(aligned_buffer(kReadBufferBytes)),
       plain_(crypto::kStreamChunkBytes) {}
 
 PackageReader::~PackageReader() {
@@ -228,22 +239,27 @@ Status PackageReader::load_chunk(std::uint64_t index) {
     if (index < batch_first_ || index >= batch_first_ + batch_chunks_) {
         // Reads a batch of chunks at once and asks the kernel to fetch the next batches meanwhile,
         // so a download does not wait on the disk one chunk at a time.
+        // The read covers whole aligned blocks around the batch, as direct I/O requires.
         const std::uint64_t count = std::min<std::uint64_t>(kReadBatchChunks, chunk_count_ - index);
         const std::uint64_t offset = index * crypto::kSealedChunkBytes;
         const std::uint64_t end = std::min(crypto::sealed_size(size_), offset + count * crypto::kSealedChunkBytes);
+        const std::uint64_t aligned = offset / kAlign * kAlign;
         batch_chunks_ = 0;
-        if (!read_exact_at(fd_, sealed_.data(), static_cast<std::size_t>(end - offset), offset))
+        if (!read_at_least(fd_, sealed_.get(), static_cast<std::size_t>(end - aligned),
+                           (end - aligned + kAlign - 1) / kAlign * kAlign, aligned))
             return make_error(ErrorKind::corruption, "the package blob is truncated");
-        ::posix_fadvise(fd_, static_cast<off_t>(end), static_cast<off_t>(kReadAheadBytes), POSIX_FADV_WILLNEED);
+        if (!direct_io_)
+            ::posix_fadvise(fd_, static_cast<off_t>(end), static_cast<off_t>(kReadAheadBytes), POSIX_FADV_WILLNEED);
+        batch_skew_ = static_cast<std::size_t>(offset - aligned);
         batch_first_ = index;
         batch_chunks_ = count;
     }
     const bool last = index + 1 == chunk_count_;
-    const std::uint64_t start = (index - batch_first_) * crypto::kSealedChunkBytes;
+    const std::uint64_t start = batch_skew_ + (index - batch_first_) * crypto::kSealedChunkBytes;
     const std::size_t sealed_len =
         last ? static_cast<std::size_t>(crypto::sealed_size(size_) - index * crypto::kSealedChunkBytes)
              : crypto::kSealedChunkBytes;
-    auto n = opener_->open_chunk(index, last, crypto::ByteView(sealed_.data() + start, sealed_len), plain_);
+    auto n = opener_->open_chunk(index, last, crypto::ByteView(sealed_.get() + start, sealed_len), plain_);
     if (!n) {
         loaded_chunk_ = UINT64_MAX;
         return make_error(ErrorKind::corruption, "the package blob failed authentication");
@@ -291,16 +307,24 @@ Result<std::unique_ptr<PackageReader>> Store::open_package(const std::string& id
     const auto context = blob_context(id);
     auto data_key = crypto::unwrap_key(impl_->wrapping_key, wrapped, crypto::as_bytes(context));
     if (!data_key) return make_error(ErrorKind::corruption, "the package key failed authentication");
-    const int fd = ::open(impl_->blob_path(id).c_str(), O_RDONLY | O_CLOEXEC);
+    // Direct I/O: a download does not pay for copying through (and evicting) the page cache.
+    bool direct = true;
+    int fd = ::open(impl_->blob_path(id).c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+    if (fd < 0 && errno == EINVAL) {
+        direct = false;
+        fd = ::open(impl_->blob_path(id).c_str(), O_RDONLY | O_CLOEXEC);
+    }
     if (fd < 0) return make_error(ErrorKind::corruption, "the package blob is missing");
     struct stat st {};
     if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != crypto::sealed_size(size)) {
         ::close(fd);
         return make_error(ErrorKind::corruption, "the package blob has the wrong length");
     }
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (!direct) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     auto opener = std::make_unique<crypto::StreamOpener>(aead, *data_key, crypto::as_bytes(context));
-    return std::unique_ptr<PackageReader>(new PackageReader(fd, size, std::move(opener)));
+    std::unique_ptr<PackageReader> reader(new PackageReader(fd, size, std::move(opener)));
+    reader->direct_io_ = direct;
+    return reader;
 }
 
 }  // namespace serambi::storage

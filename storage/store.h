@@ -87,6 +87,12 @@ struct PackageDraft {
 
 class Store;
 
+// Owns memory from std::aligned_alloc (direct I/O needs page-aligned buffers).
+struct FreeAligned {
+    void operator()(std::uint8_t* p) const noexcept;
+};
+using AlignedBuffer = std::unique_ptr<std::uint8_t, FreeAligned>;
+
 // Receives one payload, sealing it as it arrives. Destroying a writer that has not committed
 // removes everything it wrote.
 class PackageWriter {
@@ -129,10 +135,7 @@ private:
     crypto::Sha256 digest_;
     // Sealed bytes not yet written; page-aligned so the blob can be written with O_DIRECT, which
     // skips the page-cache copy that otherwise costs more CPU than sealing and hashing together.
-    struct FreeAligned {
-        void operator()(std::uint8_t* p) const noexcept;
-    };
-    std::unique_ptr<std::uint8_t, FreeAligned> buffer_;
+    AlignedBuffer buffer_;
     std::size_t buffered_ = 0;
     std::uint64_t blob_bytes_ = 0;  // sealed bytes handed to the file so far
     bool direct_io_ = false;
@@ -163,9 +166,11 @@ private:
     std::uint64_t size_;
     std::uint64_t chunk_count_;
     std::unique_ptr<crypto::StreamOpener> opener_;
-    crypto::Bytes sealed_;  // a batch of sealed chunks read with one pread
+    AlignedBuffer sealed_;  // a batch of sealed chunks read with one (direct) pread
+    std::size_t batch_skew_ = 0;  // where chunk batch_first_ starts in sealed_
     std::uint64_t batch_first_ = 0;
     std::uint64_t batch_chunks_ = 0;
+    bool direct_io_ = false;
     crypto::Bytes plain_;
     std::uint64_t loaded_chunk_ = UINT64_MAX;
     std::size_t plain_len_ = 0;

@@ -42,6 +42,12 @@ check "the suffix is the last 10 bytes" cmp "$WORK/last_body" <(tail -c 10 "$WOR
 same "a range past the end is 416" 416 "$(status "$P" -H 'Range: bytes=6000000-' "$URL/v1/packages/$ID")"
 check "curl resumes a download with -C" bash -c "head -c 1234567 '$WORK/data.bin' > '$WORK/resumed.bin' && curl -sS -C - --cacert '$P/ca.crt' --cert '$P/client.crt' --key '$P/client.key' -o '$WORK/resumed.bin' '$URL/v1/packages/$ID' && cmp '$WORK/data.bin' '$WORK/resumed.bin'"
 
+# Keep-alive: after an upload body the same connection serves the next request.
+out=$(curl -sS -v --cacert "$P/ca.crt" --cert "$P/client.crt" --key "$P/client.key" -H 'Serambi-Filename: small.csv' \
+      --data-binary @"$WORK/pulled.bin.manifest.json" "$URL/v1/datasets/dinkes-malut/imunisasi/packages" \
+      --next --cacert "$P/ca.crt" --cert "$P/client.crt" --key "$P/client.key" "$URL/v1/whoami" 2>&1)
+contains "the connection is reused after an upload" "Re-using existing connection" "$out"
+contains "and the next request is answered" '"id":"dinkes-malut"' "$out"
 listing=$("$SERAMBI" dataset packages dinkes-malut/imunisasi --profile "$P")
 contains "the dataset lists the package" "$ID" "$listing"
 : > "$WORK/empty.csv"

@@ -40,6 +40,7 @@ template <class T>
 using Awaitable = net::awaitable<T, Executor>;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<Executor>{});
 constexpr std::size_t kIoBufferBytes = 256 * 1024;
+constexpr std::size_t kDownloadPartBytes = 1024 * 1024;
 
 std::mutex log_mutex;
 
@@ -199,31 +200,27 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
         failure.payload.reset();
         co_return co_await write_response(conn, shared, failure, request_id, version, false, io);
     }
-    http::response<http::buffer_body> res{static_cast<http::status>(response.status), version};
+    // The head goes through Beast; the body is written straight to the TLS stream, which costs
+    // less per record than a buffer_body serializer.
+    http::response<http::empty_body> res{static_cast<http::status>(response.status), version};
     apply_headers(res, response, request_id, keep_alive);
     res.content_length(response.payload_length);
-    res.body().data = nullptr;
-    res.body().more = true;
-    http::response_serializer<http::buffer_body> serializer{res};
     conn.expires_after(io_timeout);
-    if (auto [ec, n] = co_await http::async_write_header(stream, serializer, use_tuple); ec)
-        co_return false;
+    if (auto [ec, n] = co_await http::async_write(stream, res, use_tuple); ec) co_return false;
     std::size_t filled = *first;
     // While one part is encrypted and sent, the next is read and opened on the offload pool.
-    std::vector<std::uint8_t> ahead(io.size());
+    // Larger parts than the connection's buffer: each part costs one disk read on the pool.
+    std::vector<std::uint8_t> ahead(kDownloadPartBytes);
+    io.resize(kDownloadPartBytes);
     Offload offload(stream.get_executor(), shared.offload);
     PayloadSource* source = response.payload.get();
     for (;;) {
         remaining -= filled;
         Result<std::size_t> next = std::size_t{0};
         if (remaining > 0) offload.start([source, &next, &ahead] { next = source->read(ahead); });
-        res.body().data = io.data();
-        res.body().size = filled;
-        res.body().more = remaining > 0;
         conn.expires_after(io_timeout);
-        auto [ec, n] = co_await http::async_write(stream, serializer, use_tuple);
+        auto [ec, n] = co_await net::async_write(stream, net::buffer(io.data(), filled), use_tuple);
         co_await offload.wait();
-        if (ec == http::error::need_buffer) ec = {};
         if (ec) co_return false;
         if (remaining == 0) break;
         if (!next || *next == 0) {

@@ -15,7 +15,7 @@ namespace serambi::storage {
 namespace {
 
 constexpr std::size_t kFlushBytes = 1024 * 1024;
-constexpr std::uint64_t kReadBatchChunks = 16;       // 1 MiB of sealed chunks per read
+constexpr std::uint64_t kReadBatchChunks = 32;       // 2 MiB of sealed chunks per read
 constexpr std::uint64_t kReadAheadBytes = 8 << 20;    // asked of the kernel ahead of the reader
 constexpr std::size_t kAlign = 4096;  // O_DIRECT alignment of buffer, length and offset
 // A batch plus the unaligned head before it and the block rounding after it.

@@ -1,108 +1,312 @@
 #!/usr/bin/env bash
-# A 1 GiB push and pull through the Serambi gateway against the same file PUT and GET with curl
-# against nginx over TLS 1.3, in one run, on loopback. Prints each throughput, the ratios and the
-# gateway's peak RSS. Sizes and repetitions: BENCH_MB (default 1024), BENCH_RUNS (default 3).
+# Serambi against nginx, in one run, on loopback, over TLS 1.3:
+#   nginx  PUT and GET of a file with curl (WebDAV PUT, ECDSA P-256 certificate),
+#   serambi push and pull of the same file with curl (same flags) and with the serambi CLI.
+# Prints best and median time and throughput of each, the serambi/nginx ratios and the gateway's
+# peak RSS (VmHWM), then one machine-readable "RESULT name=value" line per figure.
+#
+# Environment:
+#   SERAMBI_BIN  gateway/CLI binary (default: build/cli/serambi under the repository root)
+#   BENCH_MB     payload size in MiB (default 1024)
+#   BENCH_RUNS   repetitions of every measurement, interleaved (default 3)
+#   BENCH_WARMUP untimed rounds of all transfers before the timed ones (default 1)
+#   BENCH_DIR    where temporary data goes (default /tmp/serambi-bench); removed at the end
+#   BENCH_KEEP_LOG  if set, the gateway's log is copied to this file at the end
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SERAMBI=$(realpath "${SERAMBI_BIN:-$ROOT/build/cli/serambi}")
+export LC_ALL=C
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SERAMBI=${SERAMBI_BIN:-$ROOT/build/cli/serambi}
 MB=${BENCH_MB:-1024}
 RUNS=${BENCH_RUNS:-3}
-DIR=${BENCH_DIR:-/tmp/serambi-bench}
-command -v nginx >/dev/null || { echo "nginx is missing: apt-get install -y nginx-light"; exit 1; }
+WARMUP=${BENCH_WARMUP:-1}
+BASE=${BENCH_DIR:-/tmp/serambi-bench}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-rm -rf "$DIR"; mkdir -p "$DIR"/{nginx/root,nginx/tmp,nginx/logs}
-GW_PID= NGX_PID=
+die() { echo "bench: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- prerequisites
+[[ $MB =~ ^[1-9][0-9]*$ ]] || die "BENCH_MB must be a positive integer (MiB), not '$MB'"
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, not '$RUNS'"
+[[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP must be an integer >= 0, not '$WARMUP'"
+[ -x "$SERAMBI" ] || die "no executable serambi binary at $SERAMBI (build it, or set SERAMBI_BIN)"
+SERAMBI=$(realpath "$SERAMBI")
+for tool in curl openssl awk sha256sum cmp timeout; do
+    command -v "$tool" >/dev/null || die "$tool is missing"
+done
+if ! command -v nginx >/dev/null; then
+    die "nginx is missing; install it with: apt-get install -y nginx-light"
+fi
+if ! nginx -V 2>&1 | grep -q -- '--with-http_dav_module'; then
+    die "this nginx has no WebDAV module (needed for PUT); install one that has: apt-get install -y nginx-light (or nginx-core)"
+fi
+
+# Every blob is about MB MiB and the gateway has no delete: the payload, nginx's copy, a pulled
+# file and two packages per round must fit, with a little slack.
+mkdir -p "$BASE"
+need_kb=$(( (2 * (WARMUP + RUNS) + 3) * MB * 1024 * 105 / 100 ))
+avail_kb=$(df -Pk "$BASE" | awk 'NR == 2 {print $4}')
+(( avail_kb >= need_kb )) || die "needs $((need_kb / 1024)) MiB free under $BASE, has $((avail_kb / 1024)) MiB"
+
+# Only this directory is ever removed, never BENCH_DIR itself.
+WORK=$(mktemp -d "$BASE/run.XXXXXX")
+GW_PID='' NGX_PID=''
+stop() { # PID: TERM, up to 10 s, then KILL; returns the exit status
+    local pid=$1 i rc=0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || rc=$?
+    return "$rc"
+}
 cleanup() {
-    [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null
-    [ -n "$NGX_PID" ] && kill "$NGX_PID" 2>/dev/null
-    wait 2>/dev/null
-    rm -rf "$DIR"
+    set +e
+    [ -n "$GW_PID" ] && stop "$GW_PID"
+    [ -n "$NGX_PID" ] && stop "$NGX_PID"
+    [ -n "${BENCH_KEEP_LOG:-}" ] && [ -f "$WORK/gateway.log" ] && cp "$WORK/gateway.log" "$BENCH_KEEP_LOG"
+    rm -rf "$WORK"
+    rmdir "$BASE" 2>/dev/null
 }
 trap cleanup EXIT
-wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened"; exit 1; }
+trap 'exit 130' INT TERM
 
-echo "Preparing a ${MB} MiB random file ..."
-head -c $((MB << 20)) /dev/urandom > "$DIR/payload.bin"
-SUM=$(sha256sum "$DIR/payload.bin" | cut -d' ' -f1)
+free_port() { # a random loopback port nobody answers on (bounded tries)
+    local i p
+    for ((i = 0; i < 50; i++)); do
+        p=$((20000 + RANDOM % 40000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+    done
+    die "found no free loopback port"
+}
+wait_port() { # PID PORT LOG: until PORT answers, PID still alive, at most 15 s
+    local pid=$1 port=$2 log=$3 i
+    for ((i = 0; i < 150; i++)); do
+        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "process $pid exited before listening on $port"; }
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    cat "$log" >&2; die "nothing listens on 127.0.0.1:$port after 15 s"
+}
 
-# nginx: TLS 1.3 only, ECDSA P-256, WebDAV PUT, the same loopback.
-NGX_PORT=$(free_port)
+# ---------------------------------------------------------------- payload
+echo "bench: ${MB} MiB random payload, ${RUNS} run(s), work dir $WORK"
+PAYLOAD=$WORK/payload.bin
+head -c $((MB << 20)) /dev/urandom >"$PAYLOAD"
+sync "$PAYLOAD"
+SUM=$(sha256sum "$PAYLOAD" | cut -d' ' -f1)
+BYTES=$((MB << 20))
+MAXT=$((120 + MB))   # every single transfer must finish within this many seconds (>= ~1 MB/s)
+
+# ---------------------------------------------------------------- nginx
+NGX=$WORK/nginx
+mkdir -p "$NGX"/{root,logs,tmp/body,tmp/proxy,tmp/fastcgi,tmp/uwsgi,tmp/scgi}
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
-    -addext subjectAltName=IP:127.0.0.1 -keyout "$DIR/nginx/key.pem" -out "$DIR/nginx/cert.pem" 2>/dev/null
-cat > "$DIR/nginx/nginx.conf" <<EOT
-user root;
-worker_processes 2;
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$NGX/key.pem" -out "$NGX/cert.pem" 2>/dev/null
+NGX_PORT=$(free_port)
+{
+    [ "$(id -u)" -eq 0 ] && echo 'user root;'   # workers must write into $NGX/root and tmp
+    cat <<EOF
+worker_processes auto;
 daemon off;
-pid $DIR/nginx/nginx.pid;
-error_log $DIR/nginx/logs/error.log;
+pid $NGX/nginx.pid;
+error_log $NGX/logs/error.log warn;
 events { worker_connections 64; }
 http {
-  access_log off;
-  client_body_temp_path $DIR/nginx/tmp;
-  client_max_body_size 0;
-  sendfile on;
-  server {
-    listen 127.0.0.1:$NGX_PORT ssl;
-    ssl_certificate $DIR/nginx/cert.pem;
-    ssl_certificate_key $DIR/nginx/key.pem;
-    ssl_protocols TLSv1.3;
-    root $DIR/nginx/root;
-    location / { dav_methods PUT; create_full_put_path on; }
-  }
+    access_log off;
+    default_type application/octet-stream;
+    sendfile on;
+    client_max_body_size 0;
+    client_body_temp_path $NGX/tmp/body;
+    proxy_temp_path $NGX/tmp/proxy;
+    fastcgi_temp_path $NGX/tmp/fastcgi;
+    uwsgi_temp_path $NGX/tmp/uwsgi;
+    scgi_temp_path $NGX/tmp/scgi;
+    server {
+        listen 127.0.0.1:$NGX_PORT ssl;
+        ssl_certificate $NGX/cert.pem;
+        ssl_certificate_key $NGX/key.pem;
+        ssl_protocols TLSv1.3;
+        root $NGX/root;
+        location / {
+            dav_methods PUT;
+            create_full_put_path on;
+        }
+    }
 }
-EOT
-nginx -c "$DIR/nginx/nginx.conf" -p "$DIR/nginx" &
+EOF
+} >"$NGX/nginx.conf"
+nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" 2>"$NGX/logs/stderr.log" &
 NGX_PID=$!
-wait_port "$NGX_PORT"
+wait_port "$NGX_PID" "$NGX_PORT" "$NGX/logs/error.log"
 
-# Serambi: a fresh deployment, a producer and a dataset.
+# ---------------------------------------------------------------- serambi gateway
+DEP=$WORK/dep
 GW_PORT=$(free_port)
-"$SERAMBI" init "$DIR/dep" --listen "127.0.0.1:$GW_PORT" >/dev/null
-"$SERAMBI" serve --config "$DIR/dep/serambi.toml" 2>"$DIR/gateway.log" &
+"$SERAMBI" init "$DEP" --listen "127.0.0.1:$GW_PORT" >/dev/null
+GW_LOG=$WORK/gateway.log
+# A plain background command: bash execs the binary itself, so $! is the real `serambi serve`.
+"$SERAMBI" serve --config "$DEP/serambi.toml" 2>"$GW_LOG" &
 GW_PID=$!
-wait_port "$GW_PORT"
-ADMIN=$DIR/dep/profiles/admin
-P=$DIR/producer
-"$SERAMBI" principal add bench-opd --role producer --name "Bench OPD" --out "$P" --profile "$ADMIN" >/dev/null 2>&1
-"$SERAMBI" dataset create bench-opd/data --class terbatas --title Bench --profile "$ADMIN" >/dev/null
-GW=https://127.0.0.1:$GW_PORT
-CURL_GW=(curl -sS --fail --tlsv1.3 --cacert "$P/ca.crt" --cert "$P/client.crt" --key "$P/client.key")
-CURL_NGX=(curl -sS --fail --tlsv1.3 --cacert "$DIR/nginx/cert.pem")
-
-seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>"$DIR/last.err" || { cat "$DIR/last.err" >&2; exit 1; }; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
-declare -A TIMES
-record() { TIMES[$1]="${TIMES[$1]:-} $2"; }
-
-for run in $(seq 1 "$RUNS"); do
-    echo "run $run/$RUNS"
-    rm -f "$DIR"/nginx/root/*
-    record "nginx PUT (curl)" "$(seconds "${CURL_NGX[@]}" -T "$DIR/payload.bin" "https://127.0.0.1:$NGX_PORT/payload.bin")"
-    record "serambi push (curl)" "$(seconds "${CURL_GW[@]}" -H 'Serambi-Filename: payload.bin' -T "$DIR/payload.bin" -X POST -o "$DIR/receipt.json" "$GW/v1/datasets/bench-opd/data/packages")"
-    ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["package_id"])' "$DIR/receipt.json")
-    record "nginx GET (curl)" "$(seconds "${CURL_NGX[@]}" -o /dev/null "https://127.0.0.1:$NGX_PORT/payload.bin")"
-    record "serambi pull (curl)" "$(seconds "${CURL_GW[@]}" -o /dev/null "$GW/v1/packages/$ID")"
-    record "serambi push (CLI)" "$(seconds "$SERAMBI" push bench-opd/data "$DIR/payload.bin" -q --profile "$P")"
-    record "serambi pull (CLI, verified)" "$(seconds "$SERAMBI" pull "$ID" -o "$DIR/pulled.bin" -q --no-manifest --profile "$P")"
-    [ "$(sha256sum "$DIR/pulled.bin" | cut -d' ' -f1)" = "$SUM" ] || { echo "pulled file differs"; exit 1; }
-    rm -f "$DIR/pulled.bin"
-    # Each blob is MB MiB: keep the disk from filling across runs.
-    find "$DIR/dep/blobs" -name '*.blob' ! -name "$ID.blob" -delete 2>/dev/null || true
+for ((i = 0; i < 150; i++)); do
+    kill -0 "$GW_PID" 2>/dev/null || { cat "$GW_LOG" >&2; die "the gateway exited at start"; }
+    grep -q listening "$GW_LOG" && break
+    sleep 0.1
 done
-[ "$("${CURL_NGX[@]}" "https://127.0.0.1:$NGX_PORT/payload.bin" | sha256sum | cut -d' ' -f1)" = "$SUM" ] || { echo "nginx returned other bytes"; exit 1; }
-RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$GW_PID/status")
+grep -q listening "$GW_LOG" || { cat "$GW_LOG" >&2; die "the gateway did not report listening in 15 s"; }
+# No bare TCP probe here: the gateway would log it as a refused handshake.
+[ "$(readlink "/proc/$GW_PID/exe")" = "$SERAMBI" ] || die "PID $GW_PID is not the serambi binary"
+RSS_IDLE_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$GW_PID/status")
 
-stats() { echo "$1" | tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[1], a[int((NR+1)/2)]}'; }
-printf '\n%-30s %9s %9s %12s\n' "what (${MB} MiB, ${RUNS} runs)" "best s" "median s" "MB/s (best)"
-declare -A BEST
-for k in "nginx PUT (curl)" "serambi push (curl)" "serambi push (CLI)" "nginx GET (curl)" "serambi pull (curl)" "serambi pull (CLI, verified)"; do
+ADMIN=$DEP/profiles/admin
+P=$WORK/producer
+"$SERAMBI" principal add bench-opd --role producer --name "Bench OPD" --out "$P" --profile "$ADMIN" \
+    >/dev/null 2>"$WORK/principal.err" || { cat "$WORK/principal.err" >&2; die "principal add failed"; }
+"$SERAMBI" dataset create bench-opd/data --class biasa --title Bench --profile "$ADMIN" >/dev/null
+GW=https://127.0.0.1:$GW_PORT
+NG=https://127.0.0.1:$NGX_PORT
+CURL=(curl -sS --fail --http1.1 --tlsv1.3 --max-time "$MAXT")
+CURL_GW=("${CURL[@]}" --cacert "$P/ca.crt" --cert "$P/client.crt" --key "$P/client.key")
+CURL_NG=("${CURL[@]}" --cacert "$NGX/cert.pem")
+
+tls_of() { "$@" -v -o /dev/null 2>&1 | sed -n 's/^\* SSL connection using //p' | head -1; }
+TLS_NG=$(tls_of curl -sS --http1.1 --tlsv1.3 --cacert "$NGX/cert.pem" "$NG/")
+TLS_GW=$(tls_of "${CURL_GW[@]}" "$GW/v1/whoami")
+[ -n "$TLS_GW" ] || die "could not reach the gateway on $GW with the producer's profile"
+
+# ---------------------------------------------------------------- measurements
+declare -A TIMES=()
+LAST_OUT=$WORK/last.out
+RECORD=0
+timed() { # NAME COMMAND...: runs COMMAND (stdout to $LAST_OUT); appends its wall time to TIMES[NAME]
+    local name=$1 t0 t1 t
+    shift
+    t0=$EPOCHREALTIME
+    "$@" >"$LAST_OUT" 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; die "$name failed"; }
+    t1=$EPOCHREALTIME
+    t=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}')
+    ((RECORD)) && TIMES[$name]+=" $t"
+    printf '  %-22s %8.3f s\n' "$name" "$t"
+}
+json_str() { grep -o "\"$1\":\"[^\"]*\"" "$2" | head -1 | cut -d'"' -f4; }
+check_receipt() { # WHAT FILE: the gateway's digest and size of what it stored must be the payload's
+    local id
+    id=$(json_str package_id "$2")
+    [ -n "$id" ] || die "$1: no package_id in the receipt: $(head -c 300 "$2")"
+    [ "$(json_str sha256 "$2")" = "$SUM" ] || die "$1: the gateway stored other bytes (sha256 differs)"
+    grep -q "\"size\":${BYTES}[,}]" "$2" || die "$1: the gateway stored another size"
+    echo "$id"
+}
+
+nginx_put() {
+    rm -f "$NGX/root/payload.bin"
+    timed "nginx PUT (curl)" "${CURL_NG[@]}" -T "$PAYLOAD" "$NG/payload.bin"
+    # nginx does not fsync; flush its copy outside the timing so the next measurement
+    # does not pay for nginx's write-back.
+    sync "$NGX/root/payload.bin"
+}
+serambi_push_curl() {
+    timed "serambi push (curl)" "${CURL_GW[@]}" -H 'Serambi-Filename: payload.bin' -T "$PAYLOAD" -X POST \
+        "$GW/v1/datasets/bench-opd/data/packages"
+    ID_CURL=$(check_receipt "serambi push (curl)" "$LAST_OUT")
+}
+nginx_get() { timed "nginx GET (curl)" "${CURL_NG[@]}" -o /dev/null "$NG/payload.bin"; }
+serambi_pull_curl() { timed "serambi pull (curl)" "${CURL_GW[@]}" -o /dev/null "$GW/v1/packages/$ID_CURL"; }
+
+# Pulls go to /dev/null, like curl's: the CLI still hashes the stream and checks the digest and
+# the signed manifest, but the figure is not about the page cache filling a 1 GiB file.
+serambi_push_cli() {
+    timed "serambi push (CLI)" timeout "$MAXT" "$SERAMBI" push bench-opd/data "$PAYLOAD" -q --profile "$P"
+    ID_CLI=$(check_receipt "serambi push (CLI)" "$LAST_OUT")
+}
+serambi_pull_cli() {
+    timed "serambi pull (CLI)" timeout "$MAXT" "$SERAMBI" pull "$ID_CLI" -o /dev/null -q --no-manifest --profile "$P"
+}
+
+for ((run = 1 - WARMUP; run <= RUNS; run++)); do
+    if ((run < 1)); then echo "bench: warm-up (not counted)"; RECORD=0; else echo "bench: run $run/$RUNS"; RECORD=1; fi
+    # Alternate who goes first so that drift (page cache, write-back, neighbours) hits both alike.
+    if ((run % 2)); then nginx_put; serambi_push_curl; else serambi_push_curl; nginx_put; fi
+    serambi_push_cli
+    if ((run % 2)); then nginx_get; serambi_pull_curl; else serambi_pull_curl; nginx_get; fi
+    serambi_pull_cli
+done
+
+# Untimed, once per path: every transfer must have moved exactly the payload.
+cmp -s "$NGX/root/payload.bin" "$PAYLOAD" || die "nginx stored other bytes than were PUT"
+[ "$("${CURL_NG[@]}" "$NG/payload.bin" | sha256sum | cut -d' ' -f1)" = "$SUM" ] ||
+    die "nginx GET returned other bytes"
+[ "$("${CURL_GW[@]}" "$GW/v1/packages/$ID_CURL" | sha256sum | cut -d' ' -f1)" = "$SUM" ] ||
+    die "serambi pull (curl) returned other bytes"
+timeout "$MAXT" "$SERAMBI" pull "$ID_CLI" -o "$WORK/pulled.bin" -q --no-manifest --profile "$P" >/dev/null 2>&1 ||
+    die "serambi pull (CLI) to a file failed"
+cmp -s "$WORK/pulled.bin" "$PAYLOAD" || die "serambi pull (CLI) wrote other bytes than were pushed"
+rm -f "$WORK/pulled.bin"
+
+kill -0 "$GW_PID" 2>/dev/null || die "the gateway died during the benchmark"
+RSS_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$GW_PID/status")
+GW_RC=0
+stop "$GW_PID" || GW_RC=$?
+GW_PID=''
+stop "$NGX_PID" || true
+NGX_PID=''
+
+# ---------------------------------------------------------------- report
+stats() { # "t1 t2 ...": prints best and median
+    tr ' ' '\n' <<<"$1" | grep . | sort -g |
+        awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; print a[1], m}'
+}
+calc() { awk "BEGIN {printf \"$1\", $2}"; }
+declare -A BEST=() MBPS=()
+ORDER=("nginx PUT (curl)" "serambi push (curl)" "serambi push (CLI)"
+       "nginx GET (curl)" "serambi pull (curl)" "serambi pull (CLI)")
+
+echo
+echo "Serambi vs nginx: ${MB} MiB payload, best and median of ${RUNS} interleaved run(s) after ${WARMUP} warm-up, 127.0.0.1, HTTP/1.1"
+echo "  nginx   $(nginx -v 2>&1 | sed 's/.*version: //'): ${TLS_NG:-?}"
+echo "  serambi $SERAMBI: ${TLS_GW:-?}"
+echo "  MB/s = 10^6 bytes per second, over the whole command (process start, handshake, transfer)"
+echo
+printf '%-22s | %8s | %8s | %11s\n' "what" "best s" "median s" "MB/s (best)"
+printf '%s\n' "-----------------------+----------+----------+------------"
+for k in "${ORDER[@]}"; do
     read -r best median <<<"$(stats "${TIMES[$k]}")"
     BEST[$k]=$best
-    printf '%-30s %9.2f %9.2f %12.0f\n' "$k" "$best" "$median" "$(echo "$MB * 1.048576 / $best" | bc -l)"
+    MBPS[$k]=$(calc '%.0f' "$BYTES / 1e6 / $best")
+    printf '%-22s | %8.3f | %8.3f | %11s\n' "$k" "$best" "$median" "${MBPS[$k]}"
 done
-ratio() { echo "${BEST[$2]} / ${BEST[$1]}" | bc -l; }
-printf '\npush/PUT ratio (curl): %.2fx  (target >= 0.7x)\n' "$(ratio "serambi push (curl)" "nginx PUT (curl)")"
-printf 'pull/GET ratio (curl): %.2fx  (target >= 0.7x)\n' "$(ratio "serambi pull (curl)" "nginx GET (curl)")"
-printf 'gateway peak RSS: %.1f MiB  (target < 64 MiB)\n' "$(echo "$RSS_KB / 1024" | bc -l)"
-printf 'RESULT push_ratio=%.3f pull_ratio=%.3f rss_mib=%.1f\n' "$(ratio "serambi push (curl)" "nginx PUT (curl)")" \
-    "$(ratio "serambi pull (curl)" "nginx GET (curl)")" "$(echo "$RSS_KB / 1024" | bc -l)"
+
+ratio() { calc '%.2f' "${BEST[$2]} / ${BEST[$1]}"; }   # time(nginx)/time(serambi) = speed ratio
+verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {ok = (op == ">=") ? v >= t : v < t; print ok ? "met" : "NOT met"}'; }
+PUSH_R=$(ratio "serambi push (curl)" "nginx PUT (curl)")
+PULL_R=$(ratio "serambi pull (curl)" "nginx GET (curl)")
+PUSH_CLI_R=$(ratio "serambi push (CLI)" "nginx PUT (curl)")
+PULL_CLI_R=$(ratio "serambi pull (CLI)" "nginx GET (curl)")
+RSS_MIB=$(calc '%.1f' "$RSS_KB / 1024")
+RSS_IDLE_MIB=$(calc '%.1f' "$RSS_IDLE_KB / 1024")
+
+echo
+echo "push/PUT ratio: ${PUSH_R}x  (target >= 0.7x: $(verdict "$PUSH_R" 0.7 '>='))   [curl vs curl]"
+echo "pull/GET ratio: ${PULL_R}x  (target >= 0.7x: $(verdict "$PULL_R" 0.7 '>='))   [curl vs curl]"
+echo "CLI push/PUT:   ${PUSH_CLI_R}x  CLI pull/GET: ${PULL_CLI_R}x   [informational]"
+echo "gateway peak RSS: ${RSS_MIB} MiB  (target < 64 MiB: $(verdict "$RSS_MIB" 64 '<'))   [VmHWM; ${RSS_IDLE_MIB} MiB right after start]"
+
+# Anything in the gateway's log other than the start line and successful requests.
+NOTES=$(grep -v -E ' listening on | request [0-9a-f]+ .* 2[0-9][0-9] in=| stopping$' "$GW_LOG" || true)
+[ "$GW_RC" -eq 0 ] || echo "WARNING: the gateway exited with status $GW_RC on SIGTERM"
+if [ -n "$NOTES" ]; then
+    echo "WARNING: $(wc -l <<<"$NOTES") unexpected gateway log line(s), first ones:"
+    head -5 <<<"$NOTES" | sed 's/^/  /'
+fi
+
+echo
+echo "RESULT nginx_put_mbps=${MBPS["nginx PUT (curl)"]}"
+echo "RESULT push_curl_mbps=${MBPS["serambi push (curl)"]}"
+echo "RESULT push_cli_mbps=${MBPS["serambi push (CLI)"]}"
+echo "RESULT nginx_get_mbps=${MBPS["nginx GET (curl)"]}"
+echo "RESULT pull_curl_mbps=${MBPS["serambi pull (curl)"]}"
+echo "RESULT pull_cli_mbps=${MBPS["serambi pull (CLI)"]}"
+echo "RESULT push_ratio=$PUSH_R"
+echo "RESULT pull_ratio=$PULL_R"
+echo "RESULT push_cli_ratio=$PUSH_CLI_R"
+echo "RESULT pull_cli_ratio=$PULL_CLI_R"
+echo "RESULT gateway_peak_rss_mib=$RSS_MIB"
+echo "RESULT gateway_exit_status=$GW_RC"

@@ -104,7 +104,7 @@ int run_init(const InitOptions& options) {
 
     auto master = storage::read_master_key(config->master_key);
     if (!master) return fail(master.error().message);
-    auto store = storage::Store::open({config->database, config->blobs, config->aead}, *master);
+    auto store = storage::Store::open({config->database, config->blobs, config->aead, true}, *master);
     if (!store) return fail(store.error().message);
 
     // The first admin: key, certificate and profile made here, since no gateway runs yet.

@@ -307,7 +307,9 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         for (const auto& field : req)
             head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
         head.has_body = !parser.is_done();
-        bool keep_alive = req.keep_alive();
+        // No route serves HEAD; its refusal carries a body the client will not read, so the
+        // connection cannot be reused after it.
+        bool keep_alive = req.keep_alive() && req.method() != http::verb::head;
 
         Dispatch dispatched = shared.handler.dispatch(head);
         Response response;

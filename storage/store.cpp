@@ -100,10 +100,17 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
     std::filesystem::create_directories(impl->temp_dir, ec);
     if (ec) return make_error(ErrorKind::io_error, "cannot create the blob directory");
 
+    if (!options.create && !std::filesystem::exists(options.database, ec))
+        return make_error(ErrorKind::not_found,
+                          "the database " + options.database.string() +
+                              " is missing; restore it from the backup taken with the blobs (the "
+                              "gateway will not start on an empty database, which would discard "
+                              "every stored package)");
     sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(options.database.c_str(), &raw,
-                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                                   nullptr);
+    const int rc = sqlite3_open_v2(
+        options.database.c_str(), &raw,
+        SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX,
+        nullptr);
     impl->db.reset(raw);
     if (rc != SQLITE_OK) return db_error("cannot open the database file");
 

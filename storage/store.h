@@ -183,6 +183,9 @@ public:
         std::filesystem::path database;
         std::filesystem::path blob_dir;
         crypto::Aead aead = crypto::Aead::aes_256_gcm;
+        // Only `serambi init` creates a database. Anywhere else a missing database is an error:
+        // starting with an empty one would treat every existing blob as an orphan and delete it.
+        bool create = false;
     };
 
     // Opens (creating if absent) the database and blob directory, checks the key opens the

@@ -52,6 +52,7 @@ same "an oversized JSON body is 413" 413 "$(status "$ADMIN" -H 'Content-Type: ap
 raw() { # send raw bytes over TLS with the producer's certificate, print the reply
     timeout 20 openssl s_client -quiet -no_ign_eof -connect "127.0.0.1:$PORT" -cert "$P/client.crt" -key "$P/client.key" -CAfile "$P/ca.crt" 2>/dev/null
 }
+same "HEAD is not served" 405 "$(status "$P" -I "$URL/v1/datasets")"
 contains "malformed HTTP gets 400" "400 Bad Request" "$( (printf 'GARBAGE\r\n\r\n'; sleep 1) | raw)"
 contains "a bad Content-Length gets 400" "400 Bad Request" "$( (printf 'POST /v1/datasets/dinkes-malut/imunisasi/packages HTTP/1.1\r\nHost: x\r\nSerambi-Filename: a.csv\r\nContent-Length: -5\r\n\r\n'; sleep 1) | raw)"
 

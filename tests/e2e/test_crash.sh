@@ -38,8 +38,16 @@ stop_gateway
 start_gateway
 check "a blob without a committed row is removed at start" test ! -e "$DEP/blobs/ee/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.blob"
 
-# At rest: no plaintext anywhere under the deployment, and the database needs the key.
+# A missing database is refused, never replaced by an empty one that would discard every blob.
 stop_gateway
+mv "$DEP/serambi.db" "$WORK/serambi.db.aside"
+"$SERAMBI" serve --config "$DEP/serambi.toml" >"$WORK/nodb.log" 2>&1; rc=$?
+check "the gateway refuses to start without its database" test "$rc" -ne 0
+contains "and says the database is missing" "is missing" "$(cat "$WORK/nodb.log")"
+same "no blob was deleted" 1 "$(blob_count)"
+mv "$WORK/serambi.db.aside" "$DEP/serambi.db"
+
+# At rest: no plaintext anywhere under the deployment, and the database needs the key.
 same "no plaintext payload byte is on disk" 0 "$(grep -rl 'RAHASIA-MARKER' "$DEP" | wc -l)"
 same "no principal name is readable in the database file" 0 "$(grep -c 'Test dinkes-malut' "$DEP/serambi.db")"
 if command -v sqlcipher >/dev/null; then
@@ -61,7 +69,8 @@ check "with the right key everything is back" "$SERAMBI" pull "$KEPT" -o "$WORK/
 # A blob tampered with at rest is never served as data.
 stop_gateway
 BLOB=$(find "$DEP/blobs" -name "$KEPT.blob")
-printf '\x00' | dd of="$BLOB" bs=1 seek=5000 conv=notrunc status=none
+# Flip one bit (writing a fixed byte would leave the blob unchanged once in 256 runs).
+python3 -c 'import sys; f=open(sys.argv[1],"r+b"); f.seek(5000); b=f.read(1); f.seek(5000); f.write(bytes([b[0]^1]))' "$BLOB"
 start_gateway
 refuse "a tampered blob does not pull" "$SERAMBI" pull "$KEPT" -o "$WORK/tampered.csv" --profile "$P" -q
 check "and nothing is written" test ! -e "$WORK/tampered.csv"

@@ -22,7 +22,7 @@ struct World {
     int next_request = 0;
 
     World() {
-        store = std::move(storage::Store::open({dir.path / "db", dir.path / "blobs", crypto::Aead::aes_256_gcm}, master)).value();
+        store = std::move(storage::Store::open({dir.path / "db", dir.path / "blobs", crypto::Aead::aes_256_gcm, true}, master)).value();
         policy = policies::Policy::parse(policies::default_policy_text(), "default").value();
         ca = certs::create_authority("Test CA", 10).value();
         auto key = certs::generate_private_key().value();

@@ -15,7 +15,7 @@ namespace {
 struct Fixture {
     TempDir dir;
     crypto::SecretKey master = crypto::SecretKey::random();
-    Store::Options options() const { return {dir.path / "serambi.db", dir.path / "blobs", crypto::Aead::aes_256_gcm}; }
+    Store::Options options() const { return {dir.path / "serambi.db", dir.path / "blobs", crypto::Aead::aes_256_gcm, true}; }
     std::unique_ptr<Store> open() {
         auto store = Store::open(options(), master);
         REQUIRE(store.ok());
@@ -122,6 +122,22 @@ TEST_CASE("the database does not open without the right master key") {
     CHECK(refused.error().kind == ErrorKind::permission_denied);
     auto again = f.open();
     CHECK(again->principal("dinkes-malut").ok());
+}
+
+TEST_CASE("a missing database is an error, not a fresh start that discards the blobs") {
+    Fixture f;
+    { auto store = f.open(); seed(*store); commit_package(*store, payload(1000)); }
+    fs::rename(f.dir.path / "serambi.db", f.dir.path / "elsewhere.db");
+    auto options = f.options();
+    options.create = false;
+    auto refused = Store::open(options, f.master);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::not_found);
+    CHECK(refused.error().message.find("missing") != std::string::npos);
+    std::size_t blobs = 0;
+    for (const auto& e : fs::recursive_directory_iterator(f.dir.path / "blobs")) blobs += e.path().extension() == ".blob";
+    CHECK(blobs == 1);
+    CHECK_FALSE(fs::exists(f.dir.path / "serambi.db"));
 }
 
 TEST_CASE("an abandoned upload leaves nothing behind") {

@@ -11,7 +11,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -19,6 +18,7 @@
 #include <thread>
 
 #include "gateway/handler.h"
+#include "gateway/tls_stream.h"
 
 namespace serambi::gateway {
 namespace {
@@ -35,12 +35,15 @@ using Socket = net::basic_stream_socket<tcp, Executor>;
 using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
 using Timer = net::basic_waitable_timer<std::chrono::steady_clock,
                                         net::wait_traits<std::chrono::steady_clock>, Executor>;
-using Stream = ssl::stream<Socket>;
+using Stream = TlsStream<Socket>;
 template <class T>
 using Awaitable = net::awaitable<T, Executor>;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<Executor>{});
 constexpr std::size_t kIoBufferBytes = 256 * 1024;
 constexpr std::size_t kDownloadPartBytes = 1024 * 1024;
+// Each part of an upload is one hand-over to the offload pool, and each hand-over wakes a thread:
+// large parts keep that cost small next to the hashing and sealing of the part.
+constexpr std::size_t kUploadPartBytes = 1024 * 1024;
 
 std::mutex log_mutex;
 
@@ -110,7 +113,7 @@ private:
 // timer operation per TLS record.
 struct Connection {
     Connection(Socket socket, ssl::context& tls)
-        : stream(std::move(socket), tls), timer(stream.get_executor()) {}
+        : stream(std::move(socket), tls.native_handle()), timer(stream.get_executor()) {}
     Stream stream;
     Timer timer;
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -129,9 +132,7 @@ Awaitable<void> watchdog(std::shared_ptr<Connection> conn) {
         co_await conn->timer.async_wait(use_tuple);
         if (conn->done) break;
         if (std::chrono::steady_clock::now() >= conn->deadline) {
-            boost::system::error_code ignored;
-            conn->stream.lowest_layer().shutdown(tcp::socket::shutdown_both, ignored);
-            conn->stream.lowest_layer().close(ignored);
+            conn->stream.cut();
             break;
         }
     }
@@ -267,7 +268,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
 
     conn.expires_after(std::chrono::seconds(config.handshake_timeout_seconds));
     net::co_spawn(stream.get_executor(), watchdog(shared_conn), net::detached);
-    if (auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple); ec) {
+    if (auto [ec, n] = co_await stream.async_handshake(use_tuple); ec) {
         log_line("handshake refused from " + remote + ": " + printable(ec.message()));
         co_return;
     }
@@ -334,6 +335,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
             Status sink_status;
             boost::system::error_code read_error;
             // Two buffers: the network fills one while the offload job consumes the other.
+            io.resize(kUploadPartBytes);
             std::vector<std::uint8_t> in_flight(io.size());
             Offload offload(stream.get_executor(), shared.offload);
             UploadSink* sink = dispatched.upload.get();

@@ -9,20 +9,24 @@
 #include <cstring>
 #include <new>
 
+#include "storage/background_io.h"
 #include "storage/store_impl.h"
 
 namespace serambi::storage {
 namespace {
 
 constexpr std::size_t kFlushBytes = 1024 * 1024;
-constexpr std::uint64_t kReadBatchChunks = 32;       // 2 MiB of sealed chunks per read
+constexpr std::uint64_t kReadBatchChunks = 64;       // 4 MiB of sealed chunks per read
 constexpr std::uint64_t kReadAheadBytes = 8 << 20;    // asked of the kernel ahead of the reader
 constexpr std::size_t kAlign = 4096;  // O_DIRECT alignment of buffer, length and offset
 // A batch plus the unaligned head before it and the block rounding after it.
 constexpr std::size_t kReadBufferBytes =
     (kReadBatchChunks * crypto::kSealedChunkBytes + 2 * kAlign) / kAlign * kAlign;
 constexpr std::size_t kBufferBytes = 2 * kFlushBytes;
-static_assert(kBufferBytes >= kAlign + (kFlushBytes / crypto::kStreamChunkBytes + 1) * crypto::kSealedChunkBytes);
+// A write fills the buffer up to the flush mark with sealed input; the sealer may add the
+// partial chunk it held back and the tags; the last block is padded.
+static_assert(kBufferBytes >= kFlushBytes + crypto::kSealedChunkBytes +
+                                  (kFlushBytes / crypto::kStreamChunkBytes + 1) * crypto::kStreamTagBytes + kAlign);
 
 bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
     while (len > 0) {
@@ -80,10 +84,13 @@ PackageWriter::PackageWriter(Store& store, PackageDraft draft, std::string id)
     sealer_ = std::make_unique<crypto::StreamSealer>(store_.impl_->aead, data_key_,
                                                      crypto::as_bytes(context));
     buffer_ = aligned_buffer(kBufferBytes);
+    spare_ = aligned_buffer(kBufferBytes);
+    io_ = std::make_unique<BackgroundIo>();
 }
 
 
 PackageWriter::~PackageWriter() {
+    io_.reset();  // a write in flight finishes before its buffer and descriptor go
     if (fd_ >= 0) ::close(fd_);
     if (!committed_) {
         std::error_code ec;
@@ -93,25 +100,33 @@ PackageWriter::~PackageWriter() {
 }
 
 // Writes what is buffered. With direct I/O only whole aligned blocks go out, except at the end,
-// where the last block is padded and the file then cut to its exact length.
+// where the last block is padded and the file then cut to its exact length. Intermediate
+// flushes are written in the background while the caller seals the next megabyte; a failed
+// write is reported by the flush after it.
 Status PackageWriter::flush(bool final) {
     std::size_t len = buffered_;
     if (direct_io_) {
         len = final ? (buffered_ + kAlign - 1) / kAlign * kAlign : buffered_ / kAlign * kAlign;
         if (len > buffered_) std::memset(buffer_.get() + buffered_, 0, len - buffered_);
     }
-    if (len > 0 && !write_all(fd_, buffer_.get(), len))
-        return io_failure("cannot write the package blob");
+    if (!io_->wait()) return io_failure("cannot write the package blob");
     if (final) {
+        if (len > 0 && !write_all(fd_, buffer_.get(), len))
+            return io_failure("cannot write the package blob");
         blob_bytes_ += buffered_;
         buffered_ = 0;
         if (direct_io_ && ::ftruncate(fd_, static_cast<off_t>(blob_bytes_)) != 0)
             return io_failure("cannot size the package blob");
         return {};
     }
+    if (len == 0) return {};
+    // The unaligned tail moves to the spare buffer, which becomes the one being filled.
+    const std::size_t tail = buffered_ - len;
+    std::memcpy(spare_.get(), buffer_.get() + len, tail);
+    io_->start([fd = fd_, data = buffer_.get(), len] { return write_all(fd, data, len); });
+    std::swap(buffer_, spare_);
+    buffered_ = tail;
     blob_bytes_ += len;
-    std::memmove(buffer_.get(), buffer_.get() + len, buffered_ - len);
-    buffered_ -= len;
     return {};
 }
 
@@ -120,7 +135,9 @@ Status PackageWriter::write(crypto::ByteView data) {
     digest_.update(data);
     size_ += data.size();
     while (!data.empty()) {
-        const auto slice = data.first(std::min(data.size(), kFlushBytes));
+        // Never more than what brings the buffer to the flush mark: sealed, that still fits
+        // (the sealer may add a held-back partial chunk and the tags).
+        const auto slice = data.first(std::min(data.size(), kFlushBytes - buffered_));
         auto n = sealer_->update(slice, {buffer_.get() + buffered_, kBufferBytes - buffered_});
         if (!n) return n.error();
         buffered_ += *n;
@@ -222,9 +239,12 @@ PackageReader::PackageReader(int fd, std::uint64_t size,
       chunk_count_(size == 0 ? 1 : (size + crypto::kStreamChunkBytes - 1) / crypto::kStreamChunkBytes),
       opener_(std::move(opener)),
       sealed_(aligned_buffer(kReadBufferBytes)),
+      ahead_(aligned_buffer(kReadBufferBytes)),
+      io_(std::make_unique<BackgroundIo>()),
       plain_(crypto::kStreamChunkBytes) {}
 
 PackageReader::~PackageReader() {
+    io_.reset();  // a read in flight finishes before its buffer and descriptor go
     ::close(fd_);
     crypto::wipe(plain_);
 }
@@ -235,35 +255,72 @@ Status PackageReader::seek(std::uint64_t offset) {
     return {};
 }
 
-Status PackageReader::load_chunk(std::uint64_t index) {
-    if (index < batch_first_ || index >= batch_first_ + batch_chunks_) {
-        // Reads a batch of chunks at once and asks the kernel to fetch the next batches meanwhile,
-        // so a download does not wait on the disk one chunk at a time.
-        // The read covers whole aligned blocks around the batch, as direct I/O requires.
-        const std::uint64_t count = std::min<std::uint64_t>(kReadBatchChunks, chunk_count_ - index);
-        const std::uint64_t offset = index * crypto::kSealedChunkBytes;
-        const std::uint64_t end = std::min(crypto::sealed_size(size_), offset + count * crypto::kSealedChunkBytes);
-        const std::uint64_t aligned = offset / kAlign * kAlign;
-        batch_chunks_ = 0;
-        if (!read_at_least(fd_, sealed_.get(), static_cast<std::size_t>(end - aligned),
-                           (end - aligned + kAlign - 1) / kAlign * kAlign, aligned))
-            return make_error(ErrorKind::corruption, "the package blob is truncated");
-        if (!direct_io_)
-            ::posix_fadvise(fd_, static_cast<off_t>(end), static_cast<off_t>(kReadAheadBytes), POSIX_FADV_WILLNEED);
-        batch_skew_ = static_cast<std::size_t>(offset - aligned);
-        batch_first_ = index;
-        batch_chunks_ = count;
+// Reads the chunks from `index` on, as many as a batch holds, into `buffer`. The read covers
+// whole aligned blocks around them, as direct I/O requires. Touches no member but constants:
+// it runs on the background thread too.
+bool PackageReader::read_batch(std::uint8_t* buffer, std::uint64_t index, Batch& batch) const {
+    const std::uint64_t count = std::min<std::uint64_t>(kReadBatchChunks, chunk_count_ - index);
+    const std::uint64_t offset = index * crypto::kSealedChunkBytes;
+    const std::uint64_t end = std::min(crypto::sealed_size(size_), offset + count * crypto::kSealedChunkBytes);
+    const std::uint64_t aligned = offset / kAlign * kAlign;
+    if (!read_at_least(fd_, buffer, static_cast<std::size_t>(end - aligned),
+                       (end - aligned + kAlign - 1) / kAlign * kAlign, aligned))
+        return false;
+    if (!direct_io_)
+        ::posix_fadvise(fd_, static_cast<off_t>(end), static_cast<off_t>(kReadAheadBytes), POSIX_FADV_WILLNEED);
+    batch = {index, count, static_cast<std::size_t>(offset - aligned)};
+    return true;
+}
+
+// Makes the batch holding chunk `index` current, from the read-ahead when it is the one
+// wanted, and starts reading the batch after it, so that the disk works while we decrypt.
+Status PackageReader::ensure_batch(std::uint64_t index) {
+    if (index >= batch_.first && index < batch_.first + batch_.chunks) return {};
+    bool have = false;
+    if (prefetching_) {
+        prefetching_ = false;
+        if (io_->wait() && ahead_batch_.first == index && ahead_batch_.chunks > 0) {
+            std::swap(sealed_, ahead_);
+            batch_ = ahead_batch_;
+            have = true;
+        }
     }
+    if (!have) {
+        batch_ = {};
+        if (!read_batch(sealed_.get(), index, batch_))
+            return make_error(ErrorKind::corruption, "the package blob is truncated");
+    }
+    const std::uint64_t next = batch_.first + batch_.chunks;
+    if (next < chunk_count_) {
+        prefetching_ = true;
+        ahead_batch_ = {};
+        io_->start([this, buffer = ahead_.get(), next] { return read_batch(buffer, next, ahead_batch_); });
+    }
+    return {};
+}
+
+std::size_t PackageReader::plain_length(std::uint64_t index) const noexcept {
+    return index + 1 == chunk_count_
+               ? static_cast<std::size_t>(size_ - index * crypto::kStreamChunkBytes)
+               : crypto::kStreamChunkBytes;
+}
+
+Result<std::size_t> PackageReader::open_chunk(std::uint64_t index, std::span<std::uint8_t> out) {
+    if (auto s = ensure_batch(index); !s) return s.error();
     const bool last = index + 1 == chunk_count_;
-    const std::uint64_t start = batch_skew_ + (index - batch_first_) * crypto::kSealedChunkBytes;
+    const std::uint64_t start = batch_.skew + (index - batch_.first) * crypto::kSealedChunkBytes;
     const std::size_t sealed_len =
         last ? static_cast<std::size_t>(crypto::sealed_size(size_) - index * crypto::kSealedChunkBytes)
              : crypto::kSealedChunkBytes;
-    auto n = opener_->open_chunk(index, last, crypto::ByteView(sealed_.get() + start, sealed_len), plain_);
-    if (!n) {
-        loaded_chunk_ = UINT64_MAX;
-        return make_error(ErrorKind::corruption, "the package blob failed authentication");
-    }
+    auto n = opener_->open_chunk(index, last, crypto::ByteView(sealed_.get() + start, sealed_len), out);
+    if (!n) return make_error(ErrorKind::corruption, "the package blob failed authentication");
+    return *n;
+}
+
+Status PackageReader::load_chunk(std::uint64_t index) {
+    loaded_chunk_ = UINT64_MAX;
+    auto n = open_chunk(index, plain_);
+    if (!n) return n.error();
     loaded_chunk_ = index;
     plain_len_ = *n;
     return {};
@@ -273,9 +330,17 @@ Result<std::size_t> PackageReader::read(std::span<std::uint8_t> out) {
     std::size_t done = 0;
     while (done < out.size() && position_ < size_) {
         const std::uint64_t index = position_ / crypto::kStreamChunkBytes;
+        const std::size_t within = static_cast<std::size_t>(position_ % crypto::kStreamChunkBytes);
+        if (index != loaded_chunk_ && within == 0 && out.size() - done >= plain_length(index)) {
+            // The whole chunk is wanted: open it straight into the caller's buffer.
+            auto n = open_chunk(index, out.subspan(done, plain_length(index)));
+            if (!n) return n.error();
+            done += *n;
+            position_ += *n;
+            continue;
+        }
         if (index != loaded_chunk_)
             if (auto s = load_chunk(index); !s) return s.error();
-        const std::size_t within = static_cast<std::size_t>(position_ % crypto::kStreamChunkBytes);
         const std::size_t take = std::min(out.size() - done, plain_len_ - within);
         std::memcpy(out.data() + done, plain_.data() + within, take);
         done += take;

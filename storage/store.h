@@ -95,6 +95,8 @@ using AlignedBuffer = std::unique_ptr<std::uint8_t, FreeAligned>;
 
 // Receives one payload, sealing it as it arrives. Destroying a writer that has not committed
 // removes everything it wrote.
+class BackgroundIo;
+
 class PackageWriter {
 public:
     ~PackageWriter();
@@ -136,6 +138,8 @@ private:
     // Sealed bytes not yet written; page-aligned so the blob can be written with O_DIRECT, which
     // skips the page-cache copy that otherwise costs more CPU than sealing and hashing together.
     AlignedBuffer buffer_;
+    AlignedBuffer spare_;  // the previous flush, being written by io_
+    std::unique_ptr<BackgroundIo> io_;
     std::size_t buffered_ = 0;
     std::uint64_t blob_bytes_ = 0;  // sealed bytes handed to the file so far
     bool direct_io_ = false;
@@ -160,16 +164,28 @@ public:
 private:
     friend class Store;
     PackageReader(int fd, std::uint64_t size, std::unique_ptr<crypto::StreamOpener> opener);
+    // A run of sealed chunks read with one (direct) pread.
+    struct Batch {
+        std::uint64_t first = 0;
+        std::uint64_t chunks = 0;
+        std::size_t skew = 0;  // where chunk `first` starts in the buffer
+    };
+    bool read_batch(std::uint8_t* buffer, std::uint64_t index, Batch& batch) const;
+    Status ensure_batch(std::uint64_t index);
+    std::size_t plain_length(std::uint64_t index) const noexcept;
+    Result<std::size_t> open_chunk(std::uint64_t index, std::span<std::uint8_t> out);
     Status load_chunk(std::uint64_t index);
 
     int fd_;
     std::uint64_t size_;
     std::uint64_t chunk_count_;
     std::unique_ptr<crypto::StreamOpener> opener_;
-    AlignedBuffer sealed_;  // a batch of sealed chunks read with one (direct) pread
-    std::size_t batch_skew_ = 0;  // where chunk batch_first_ starts in sealed_
-    std::uint64_t batch_first_ = 0;
-    std::uint64_t batch_chunks_ = 0;
+    AlignedBuffer sealed_;  // the batch being opened
+    Batch batch_;
+    AlignedBuffer ahead_;   // the next batch, being read by io_ while this one is opened
+    Batch ahead_batch_;
+    bool prefetching_ = false;
+    std::unique_ptr<BackgroundIo> io_;
     bool direct_io_ = false;
     crypto::Bytes plain_;
     std::uint64_t loaded_chunk_ = UINT64_MAX;

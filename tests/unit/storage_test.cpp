@@ -43,11 +43,30 @@ std::string payload(std::size_t n) {
     return s;
 }
 
-std::string commit_package(Store& store, const std::string& body) {
+// Bytes that differ from one 64 KiB chunk to the next, so that a chunk out of place shows.
+std::string varied_payload(std::size_t n) {
+    std::string s(n, '\0');
+    std::uint32_t x = 2463534242u;
+    for (auto& c : s) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        c = static_cast<char>(x);
+    }
+    return s;
+}
+
+std::string commit_package(Store& store, const std::string& body,
+                           const std::vector<std::size_t>& writes = {7000}) {
     auto writer = store.begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv"});
     REQUIRE(writer.ok());
-    for (std::size_t at = 0; at < body.size(); at += 7000)
-        REQUIRE((*writer)->write(crypto::as_bytes(std::string_view(body).substr(at, 7000))).ok());
+    // The write sizes are used in turn, the last one repeated until the body is written.
+    std::size_t at = 0;
+    for (std::size_t i = 0; at < body.size(); ++i) {
+        const std::size_t n = writes[std::min(i, writes.size() - 1)];
+        REQUIRE((*writer)->write(crypto::as_bytes(std::string_view(body).substr(at, n))).ok());
+        at += n;
+    }
     auto sealed = (*writer)->finish();
     REQUIRE(sealed.ok());
     CHECK(sealed->size == body.size());
@@ -57,12 +76,13 @@ std::string commit_package(Store& store, const std::string& body) {
     return record->id;
 }
 
-std::string read_back(Store& store, const std::string& id, std::uint64_t from = 0) {
+std::string read_back(Store& store, const std::string& id, std::uint64_t from = 0,
+                      std::size_t buffer_bytes = 10007) {
     auto reader = store.open_package(id);
     REQUIRE(reader.ok());
     REQUIRE((*reader)->seek(from).ok());
     std::string out;
-    std::vector<std::uint8_t> buf(10007);
+    std::vector<std::uint8_t> buf(buffer_bytes);
     for (;;) {
         auto n = (*reader)->read(buf);
         REQUIRE(n.ok());
@@ -96,6 +116,32 @@ TEST_CASE("a committed package reads back whole and from any offset") {
     CHECK(record->size == body.size());
     CHECK(record->manifest == "{\"manifest\":1}");
     CHECK(store->packages_in("dinkes-malut/imunisasi")->size() == 1);
+}
+
+TEST_CASE("writes and reads of any size, megabytes at once included, keep every byte in place") {
+    // Spans several flushes of the writer and several read-ahead batches of the reader.
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    const std::string body = varied_payload(11 * 1024 * 1024 + 12345);
+    const auto id = commit_package(*store, body, {1, 1 << 20, (3 << 20) + 17, 700000, 1 << 20});
+    CHECK(read_back(*store, id) == body);
+    CHECK(read_back(*store, id, 0, 1 << 20) == body);             // whole chunks opened in place
+    CHECK(read_back(*store, id, 65536, 3 << 20) == body.substr(65536));
+    CHECK(read_back(*store, id, (9 << 20) + 5, 65536) == body.substr((9 << 20) + 5));
+
+    // Seeking back and forth discards the read-ahead and still returns the right bytes.
+    auto reader = store->open_package(id);
+    REQUIRE(reader.ok());
+    std::vector<std::uint8_t> buf(100000);
+    for (const std::uint64_t at : {std::uint64_t{8} << 20, std::uint64_t{1000}, std::uint64_t{5} << 20,
+                                   std::uint64_t{4} << 20}) {
+        REQUIRE((*reader)->seek(at).ok());
+        auto n = (*reader)->read(buf);
+        REQUIRE(n.ok());
+        REQUIRE(*n == buf.size());
+        CHECK(std::string_view(reinterpret_cast<const char*>(buf.data()), *n) == std::string_view(body).substr(at, *n));
+    }
 }
 
 TEST_CASE("no plaintext payload byte reaches the disk, in blobs or in the database") {

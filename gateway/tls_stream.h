@@ -1,0 +1,251 @@
+// A TLS stream for the gateway's connections: OpenSSL reads and writes the non-blocking socket
+// itself, and Asio only waits for the socket to become ready. Internal to gateway/ (server.cpp).
+//
+// Why not asio::ssl::stream: it moves ciphertext through a 17 KiB BIO pair, so every TLS record
+// costs its own socket read or write, a copy, and a trip through the reactor. Here one recv fills
+// OpenSSL's 256 KiB read-ahead buffer, a read_some decrypts every record that is already there,
+// and a write_some encrypts and sends as many records as the socket takes. Uploads and downloads
+// of official packages are gigabytes; the per-record overhead was the gateway's bottleneck.
+//
+// Contract: at most one read and one write operation outstanding, from the stream's own thread;
+// cut() may be called between operations (the deadline watchdog) and fails what is pending.
+#pragma once
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace serambi::gateway {
+
+template <class Socket>
+class TlsStream {
+public:
+    using executor_type = typename Socket::executor_type;
+    using error_code = boost::system::error_code;
+
+    // Records are encrypted at most 16 KiB at a time; this many bytes of ciphertext are pulled
+    // from the kernel per recv.
+    static constexpr std::size_t kReadAheadBytes = 256 * 1024;
+
+    TlsStream(Socket socket, SSL_CTX* context) : socket_(std::move(socket)) {
+        ssl_ = SSL_new(context);
+        if (ssl_ == nullptr) throw std::bad_alloc();
+        error_code ec;
+        socket_.non_blocking(true, ec);
+        SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle()));
+        SSL_set_read_ahead(ssl_, 1);
+        SSL_set_default_read_buffer_len(ssl_, kReadAheadBytes);
+        // A write may be retried with the same bytes from another address (a re-gathered
+        // scratch buffer), and may finish part of its records before the socket is full.
+        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        SSL_set_accept_state(ssl_);
+    }
+    ~TlsStream() { SSL_free(ssl_); }
+    TlsStream(const TlsStream&) = delete;
+    TlsStream& operator=(const TlsStream&) = delete;
+
+    executor_type get_executor() noexcept { return socket_.get_executor(); }
+    SSL* native_handle() noexcept { return ssl_; }
+
+    // Ends the connection now: pending and later operations fail. The descriptor stays open
+    // until the stream is destroyed, so OpenSSL never touches a number the kernel reused.
+    void cut() noexcept {
+        cut_ = true;
+        error_code ignored;
+        socket_.shutdown(Socket::shutdown_both, ignored);
+        socket_.cancel(ignored);
+    }
+
+    template <class Token>
+    auto async_handshake(Token&& token) {
+        return async_run(Handshake{}, std::forward<Token>(token));
+    }
+
+    // Sends close_notify; does not wait for the peer's, which a client that already has its
+    // answer often never sends.
+    template <class Token>
+    auto async_shutdown(Token&& token) {
+        return async_run(Shutdown{}, std::forward<Token>(token));
+    }
+
+    template <class Buffers, class Token>
+    auto async_read_some(const Buffers& buffers, Token&& token) {
+        return async_run(Read<Buffers>{buffers}, std::forward<Token>(token));
+    }
+
+    template <class Buffers, class Token>
+    auto async_write_some(const Buffers& buffers, Token&& token) {
+        return async_run(Write<Buffers>{buffers}, std::forward<Token>(token));
+    }
+
+private:
+    enum class Need { nothing, readable, writable };
+    struct Step {
+        error_code ec;
+        std::size_t bytes = 0;
+        Need need = Need::nothing;
+    };
+
+    // Turns an OpenSSL failure into either "wait for the socket" or an error code.
+    Step failure(int result) {
+        const int kind = SSL_get_error(ssl_, result);
+        switch (kind) {
+        case SSL_ERROR_WANT_READ: return {{}, 0, Need::readable};
+        case SSL_ERROR_WANT_WRITE: return {{}, 0, Need::writable};
+        case SSL_ERROR_ZERO_RETURN: return {boost::asio::error::eof};
+        case SSL_ERROR_SYSCALL: {
+            const int saved = errno;
+            ERR_clear_error();
+            if (saved == 0) return {boost::asio::ssl::error::stream_truncated};
+            return {error_code(saved, boost::system::system_category())};
+        }
+        default: {
+            const unsigned long code = ERR_peek_last_error();
+            ERR_clear_error();
+            if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+                return {boost::asio::ssl::error::stream_truncated};
+            if (code == 0) return {boost::asio::error::connection_aborted};
+            return {error_code(static_cast<int>(code), boost::asio::error::get_ssl_category())};
+        }
+        }
+    }
+
+    struct Handshake {
+        Step operator()(TlsStream& s) {
+            ERR_clear_error();
+            const int r = SSL_do_handshake(s.ssl_);
+            return r == 1 ? Step{} : s.failure(r);
+        }
+    };
+
+    struct Shutdown {
+        Step operator()(TlsStream& s) {
+            ERR_clear_error();
+            const int r = SSL_shutdown(s.ssl_);
+            if (r >= 0) return {};  // 0: ours is sent, the peer's is not awaited
+            return s.failure(r);
+        }
+    };
+
+    // Decrypts everything already received, up to the buffers' size, without waiting.
+    template <class Buffers>
+    struct Read {
+        Buffers buffers;
+        Step operator()(TlsStream& s) {
+            std::size_t total = 0;
+            for (auto it = boost::asio::buffer_sequence_begin(buffers);
+                 it != boost::asio::buffer_sequence_end(buffers); ++it) {
+                boost::asio::mutable_buffer b = *it;
+                auto* at = static_cast<char*>(b.data());
+                std::size_t left = b.size();
+                while (left > 0) {
+                    ERR_clear_error();
+                    std::size_t got = 0;
+                    const int r = SSL_read_ex(s.ssl_, at, left, &got);
+                    if (r != 1) {
+                        Step stop = s.failure(r);
+                        // Hand over what was read; an error recurs on the next call.
+                        if (total > 0) return {{}, total};
+                        return stop;
+                    }
+                    at += got;
+                    left -= got;
+                    total += got;
+                }
+            }
+            return {{}, total};
+        }
+    };
+
+    // Encrypts and sends as much as the socket takes, without waiting.
+    template <class Buffers>
+    struct Write {
+        Buffers buffers;
+        Step operator()(TlsStream& s) {
+            // Small pieces (an HTTP head in several buffers) are gathered so that they leave in
+            // one record instead of one record each.
+            constexpr std::size_t kGather = 16 * 1024;
+            const char* data = nullptr;
+            std::size_t size = 0;
+            auto first = boost::asio::buffer_sequence_begin(buffers);
+            const auto end = boost::asio::buffer_sequence_end(buffers);
+            while (first != end && boost::asio::const_buffer(*first).size() == 0) ++first;
+            if (first == end) return {};
+            const boost::asio::const_buffer head = *first;
+            if (head.size() >= kGather || std::next(first) == end) {
+                data = static_cast<const char*>(head.data());
+                size = head.size();
+            } else {
+                s.gather_.resize(kGather);
+                size = boost::asio::buffer_copy(boost::asio::buffer(s.gather_), buffers);
+                data = s.gather_.data();
+            }
+            std::size_t total = 0;
+            while (total < size) {
+                ERR_clear_error();
+                std::size_t sent = 0;
+                const int r = SSL_write_ex(s.ssl_, data + total, size - total, &sent);
+                if (r != 1) {
+                    Step stop = s.failure(r);
+                    if (total > 0) return {{}, total};
+                    return stop;
+                }
+                total += sent;
+            }
+            return {{}, total};
+        }
+    };
+
+    // Runs a step; while it needs the socket, waits for it and runs it again. A result that is
+    // ready at once is still delivered through the executor, never from inside the initiation.
+    template <class Action>
+    struct Operation {
+        TlsStream& stream;
+        Action action;
+        enum class State { fresh, waiting, posted } state = State::fresh;
+        Step result;
+
+        template <class Self>
+        void operator()(Self& self, error_code wait_error = {}) {
+            if (state == State::posted) return self.complete(result.ec, result.bytes);
+            const bool initiating = state == State::fresh;
+            if (wait_error || stream.cut_)
+                result = {wait_error ? wait_error : boost::asio::error::operation_aborted};
+            else
+                result = action(stream);
+            switch (result.need) {
+            case Need::readable:
+                state = State::waiting;
+                return stream.socket_.async_wait(Socket::wait_read, std::move(self));
+            case Need::writable:
+                state = State::waiting;
+                return stream.socket_.async_wait(Socket::wait_write, std::move(self));
+            case Need::nothing:
+                break;
+            }
+            if (initiating) {
+                state = State::posted;
+                return boost::asio::post(stream.socket_.get_executor(), std::move(self));
+            }
+            self.complete(result.ec, result.bytes);
+        }
+    };
+
+    template <class Action, class Token>
+    auto async_run(Action action, Token&& token) {
+        return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
+            Operation<Action>{*this, std::move(action), Operation<Action>::State::fresh, Step{}}, token, socket_);
+    }
+
+    Socket socket_;
+    SSL* ssl_ = nullptr;
+    bool cut_ = false;
+    std::vector<char> gather_;
+};
+
+}  // namespace serambi::gateway

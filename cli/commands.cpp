@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -138,6 +139,8 @@ Result<ManifestFacts> verified_manifest(const std::string& manifest, const std::
 }
 
 // Hashes and writes what arrives to a temporary file that becomes the output only once checked.
+// An output that is not a regular file (/dev/null, a pipe another program reads) cannot be
+// renamed over, and must never be replaced by one: it is written in place.
 class VerifiedFile {
 public:
     explicit VerifiedFile(std::filesystem::path output)
@@ -145,13 +148,24 @@ public:
           temp_(output_.string() + ".part-" + crypto::random_hex(4)) {}
     ~VerifiedFile() {
         if (fd_ >= 0) ::close(fd_);
-        if (!kept_) ::unlink(temp_.c_str());
+        if (!kept_ && !in_place_) ::unlink(temp_.c_str());
     }
     Status open() {
+        struct stat st {};
+        if (::stat(output_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+            if (S_ISDIR(st.st_mode))
+                return make_error(ErrorKind::invalid_argument, output_.string() + " is a directory");
+            in_place_ = true;
+            fd_ = ::open(output_.c_str(), O_WRONLY | O_CLOEXEC);
+            if (fd_ < 0) return make_error(ErrorKind::io_error, "cannot open " + output_.string());
+            return {};
+        }
         fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd_ < 0) return make_error(ErrorKind::io_error, "cannot create " + temp_.string());
         return {};
     }
+    // True when the bytes went straight to the output, before they could be checked.
+    bool in_place() const { return in_place_; }
     Status write(crypto::ByteView data) {
         digest_.update(data);
         size_ += data.size();
@@ -161,11 +175,25 @@ public:
             if (n <= 0) return make_error(ErrorKind::io_error, "cannot write " + temp_.string());
             data = data.subspan(static_cast<std::size_t>(n));
         }
+        // Start writing back what is written so far, so that the fsync before the rename does
+        // not find a gigabyte of dirty pages to flush at once.
+        if (!in_place_ && size_ - flushed_ >= kWriteBackBytes) {
+            ::sync_file_range(fd_, static_cast<off_t>(flushed_), static_cast<off_t>(size_ - flushed_),
+                              SYNC_FILE_RANGE_WRITE);
+            flushed_ = size_;
+        }
         return {};
     }
     std::uint64_t size() const { return size_; }
     std::string finish_digest() { return crypto::to_hex(digest_.finish()); }
     Status keep() {
+        if (in_place_) {
+            const int rc = ::close(fd_);
+            fd_ = -1;
+            if (rc != 0) return make_error(ErrorKind::io_error, "cannot write " + output_.string());
+            kept_ = true;
+            return {};
+        }
         if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
             fd_ = -1;
             return make_error(ErrorKind::io_error, "cannot flush " + temp_.string());
@@ -182,7 +210,10 @@ private:
     int fd_ = -1;
     crypto::Sha256 digest_;
     std::uint64_t size_ = 0;
+    static constexpr std::uint64_t kWriteBackBytes = 8 << 20;
     bool kept_ = false;
+    bool in_place_ = false;
+    std::uint64_t flushed_ = 0;  // bytes handed to write-back
 };
 
 Status write_replacing(const std::filesystem::path& path, const std::string& contents) {
@@ -321,7 +352,9 @@ int run_pull(const PullOptions& options) {
     const std::string digest = out.finish_digest();
     if (out.size() != facts->size || digest != facts->sha256_hex)
         return report(command, make_error(ErrorKind::corruption,
-                                          "the payload does not match its signed manifest (size or SHA-256 differ); nothing was written"));
+                                          out.in_place() ? "the payload does not match its signed manifest (size or SHA-256 differ); "
+                                                           "the bytes already written to " + options.output + " must not be used"
+                                                         : "the payload does not match its signed manifest (size or SHA-256 differ); nothing was written"));
     if (auto d = crypto::from_hex(digest); d && reply->headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
         return report(command, make_error(ErrorKind::corruption, "the Repr-Digest header does not match the payload"));
     if (auto s = out.keep(); !s) return report(command, s.error());

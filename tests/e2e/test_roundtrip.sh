@@ -25,6 +25,17 @@ refuse "serambi verify rejects a modified file" "$SERAMBI" verify "$WORK/pulled.
 sed -i 's/terbatas/biasa/' "$WORK/pulled.bin.manifest.json"
 refuse "openssl rejects an edited manifest" openssl cms -verify -binary -inform DER -in "$WORK/pulled.bin.manifest.p7s" -content "$WORK/pulled.bin.manifest.json" -CAfile "$ADMIN/ca.crt" -purpose any -out /dev/null
 
+# An output that is not a regular file is written in place, never replaced by one: a pipe here
+# (the same path as pulling to /dev/null, without risking the machine's /dev/null).
+mkfifo "$WORK/pipe"
+cat "$WORK/pipe" > "$WORK/from_pipe.bin" &
+reader=$!
+check "pull writes into a named pipe" "$SERAMBI" pull "$ID" -o "$WORK/pipe" -q --no-manifest --profile "$WORK/walidata"
+wait "$reader"
+check "the pipe is still a pipe" test -p "$WORK/pipe"
+check "what came through the pipe is the payload" cmp "$WORK/data.bin" "$WORK/from_pipe.bin"
+check "no temporary file is left beside it" bash -c "! ls '$WORK'/pipe.part-* 2>/dev/null"
+
 P=$WORK/dinkes-malut
 manifest=$(api "$P" "$URL/v1/packages/$ID/manifest")
 same "the manifest is canonical JSON (RFC 8785) of the package" "$manifest" "$(echo "$manifest" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True, separators=(",",":"), ensure_ascii=False), end="")')"

@@ -173,18 +173,61 @@ TLS_GW=$(tls_of "${CURL_GW[@]}" "$GW/v1/whoami")
 [ -n "$TLS_GW" ] || die "could not reach the gateway on $GW with the producer's profile"
 
 # ---------------------------------------------------------------- measurements
-declare -A TIMES=()
+# CPU time says where a ratio comes from: on 2 cores the client, the server and the disk share
+# the machine, and work one server does that the other does not (hashing, sealing) shows here.
+TICK=$(getconf CLK_TCK)
+children_of() { # PID: the PIDs whose parent is PID
+    local parent=$1 stat f
+    for stat in /proc/[0-9]*/stat; do
+        read -r -a f <<<"$(sed 's/.*) //' "$stat" 2>/dev/null)" || continue
+        # After the ")" that ends the command name, the parent PID is the 2nd field.
+        [ "${f[1]:-}" = "$parent" ] && { stat=${stat#/proc/}; echo "${stat%/stat}"; }
+    done
+    return 0
+}
+cpu_ticks() { # PID...: user + system clock ticks of these processes, all threads
+    local pid sum=0 f
+    for pid in "$@"; do
+        [ -r "/proc/$pid/stat" ] || continue
+        # After the ")" that ends the command name: utime is the 12th field, stime the 13th.
+        read -r -a f <<<"$(sed 's/.*) //' "/proc/$pid/stat")"
+        sum=$((sum + f[11] + f[12]))
+    done
+    echo "$sum"
+}
+children_cpu() { # user + system seconds of this shell's finished children, from `times`
+    # `times` runs in this shell (a pipe or $(...) would ask a fresh subshell, whose count is 0).
+    times >"$WORK/times"
+    awk 'NR == 2 {
+        split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2]
+    }' "$WORK/times"
+}
+NGX_PIDS="$NGX_PID $(children_of "$NGX_PID" | tr '\n' ' ')"
+declare -A TIMES=() SERVER_CPU=() CLIENT_CPU=()
 LAST_OUT=$WORK/last.out
 RECORD=0
-timed() { # NAME COMMAND...: runs COMMAND (stdout to $LAST_OUT); appends its wall time to TIMES[NAME]
-    local name=$1 t0 t1 t
-    shift
+timed() { # NAME SERVER_PIDS COMMAND...: runs COMMAND (stdout to $LAST_OUT); records its wall time
+          # in TIMES[NAME], the CPU time of SERVER_PIDS and of COMMAND in SERVER_CPU and CLIENT_CPU
+    local name=$1 pids=$2 t0 t1 t s0 s1 c0 c1 server client
+    shift 2
+    s0=$(cpu_ticks $pids)
+    children_cpu >"$WORK/cpu0"
     t0=$EPOCHREALTIME
     "$@" >"$LAST_OUT" 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; die "$name failed"; }
     t1=$EPOCHREALTIME
+    children_cpu >"$WORK/cpu1"
+    c0=$(<"$WORK/cpu0")
+    c1=$(<"$WORK/cpu1")
+    s1=$(cpu_ticks $pids)
     t=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}')
-    ((RECORD)) && TIMES[$name]+=" $t"
-    printf '  %-22s %8.3f s\n' "$name" "$t"
+    server=$(awk -v a="$s0" -v b="$s1" -v k="$TICK" 'BEGIN {printf "%.2f", (b - a) / k}')
+    client=$(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.2f", b - a}')
+    if ((RECORD)); then
+        TIMES[$name]+=" $t"
+        SERVER_CPU[$name]+=" $server"
+        CLIENT_CPU[$name]+=" $client"
+    fi
+    printf '  %-22s %8.3f s   server CPU %5.2f s   client CPU %5.2f s\n' "$name" "$t" "$server" "$client"
 }
 json_str() { grep -o "\"$1\":\"[^\"]*\"" "$2" | head -1 | cut -d'"' -f4; }
 check_receipt() { # WHAT FILE: the gateway's digest and size of what it stored must be the payload's
@@ -198,27 +241,27 @@ check_receipt() { # WHAT FILE: the gateway's digest and size of what it stored m
 
 nginx_put() {
     rm -f "$NGX/root/payload.bin"
-    timed "nginx PUT (curl)" "${CURL_NG[@]}" -T "$PAYLOAD" "$NG/payload.bin"
+    timed "nginx PUT (curl)" "$NGX_PIDS" "${CURL_NG[@]}" -T "$PAYLOAD" "$NG/payload.bin"
     # nginx does not fsync; flush its copy outside the timing so the next measurement
     # does not pay for nginx's write-back.
     sync "$NGX/root/payload.bin"
 }
 serambi_push_curl() {
-    timed "serambi push (curl)" "${CURL_GW[@]}" -H 'Serambi-Filename: payload.bin' -T "$PAYLOAD" -X POST \
+    timed "serambi push (curl)" "$GW_PID" "${CURL_GW[@]}" -H 'Serambi-Filename: payload.bin' -T "$PAYLOAD" -X POST \
         "$GW/v1/datasets/bench-opd/data/packages"
     ID_CURL=$(check_receipt "serambi push (curl)" "$LAST_OUT")
 }
-nginx_get() { timed "nginx GET (curl)" "${CURL_NG[@]}" -o /dev/null "$NG/payload.bin"; }
-serambi_pull_curl() { timed "serambi pull (curl)" "${CURL_GW[@]}" -o /dev/null "$GW/v1/packages/$ID_CURL"; }
+nginx_get() { timed "nginx GET (curl)" "$NGX_PIDS" "${CURL_NG[@]}" -o /dev/null "$NG/payload.bin"; }
+serambi_pull_curl() { timed "serambi pull (curl)" "$GW_PID" "${CURL_GW[@]}" -o /dev/null "$GW/v1/packages/$ID_CURL"; }
 
 # Pulls go to /dev/null, like curl's: the CLI still hashes the stream and checks the digest and
 # the signed manifest, but the figure is not about the page cache filling a 1 GiB file.
 serambi_push_cli() {
-    timed "serambi push (CLI)" timeout "$MAXT" "$SERAMBI" push bench-opd/data "$PAYLOAD" -q --profile "$P"
+    timed "serambi push (CLI)" "$GW_PID" timeout "$MAXT" "$SERAMBI" push bench-opd/data "$PAYLOAD" -q --profile "$P"
     ID_CLI=$(check_receipt "serambi push (CLI)" "$LAST_OUT")
 }
 serambi_pull_cli() {
-    timed "serambi pull (CLI)" timeout "$MAXT" "$SERAMBI" pull "$ID_CLI" -o /dev/null -q --no-manifest --profile "$P"
+    timed "serambi pull (CLI)" "$GW_PID" timeout "$MAXT" "$SERAMBI" pull "$ID_CLI" -o /dev/null -q --no-manifest --profile "$P"
 }
 
 for ((run = 1 - WARMUP; run <= RUNS; run++)); do
@@ -265,14 +308,20 @@ echo "  nginx   $(nginx -v 2>&1 | sed 's/.*version: //'): ${TLS_NG:-?}"
 echo "  serambi $SERAMBI: ${TLS_GW:-?}"
 echo "  MB/s = 10^6 bytes per second, over the whole command (process start, handshake, transfer)"
 echo
-printf '%-22s | %8s | %8s | %11s\n' "what" "best s" "median s" "MB/s (best)"
-printf '%s\n' "-----------------------+----------+----------+------------"
+printf '%-22s | %8s | %8s | %11s | %12s | %12s\n' "what" "best s" "median s" "MB/s (best)" "server CPU s" "client CPU s"
+printf '%s\n' "-----------------------+----------+----------+-------------+--------------+-------------"
+declare -A SERVER_CPU_MEDIAN=() CLIENT_CPU_MEDIAN=()
 for k in "${ORDER[@]}"; do
     read -r best median <<<"$(stats "${TIMES[$k]}")"
+    read -r _ server_cpu <<<"$(stats "${SERVER_CPU[$k]}")"
+    read -r _ client_cpu <<<"$(stats "${CLIENT_CPU[$k]}")"
     BEST[$k]=$best
+    SERVER_CPU_MEDIAN[$k]=$server_cpu
+    CLIENT_CPU_MEDIAN[$k]=$client_cpu
     MBPS[$k]=$(calc '%.0f' "$BYTES / 1e6 / $best")
-    printf '%-22s | %8.3f | %8.3f | %11s\n' "$k" "$best" "$median" "${MBPS[$k]}"
+    printf '%-22s | %8.3f | %8.3f | %11s | %12.2f | %12.2f\n' "$k" "$best" "$median" "${MBPS[$k]}" "$server_cpu" "$client_cpu"
 done
+echo "  CPU: medians, in seconds of one core; the machine has $(nproc) core(s)"
 
 ratio() { calc '%.2f' "${BEST[$2]} / ${BEST[$1]}"; }   # time(nginx)/time(serambi) = speed ratio
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {ok = (op == ">=") ? v >= t : v < t; print ok ? "met" : "NOT met"}'; }
@@ -308,5 +357,10 @@ echo "RESULT push_ratio=$PUSH_R"
 echo "RESULT pull_ratio=$PULL_R"
 echo "RESULT push_cli_ratio=$PUSH_CLI_R"
 echo "RESULT pull_cli_ratio=$PULL_CLI_R"
+for k in "${ORDER[@]}"; do
+    key=$(tr 'A-Z' 'a-z' <<<"$k" | tr -c 'a-z0-9\n' '_' | sed 's/_*$//; s/__*/_/g')
+    echo "RESULT ${key}_server_cpu_s=${SERVER_CPU_MEDIAN[$k]}"
+    echo "RESULT ${key}_client_cpu_s=${CLIENT_CPU_MEDIAN[$k]}"
+done
 echo "RESULT gateway_peak_rss_mib=$RSS_MIB"
 echo "RESULT gateway_exit_status=$GW_RC"

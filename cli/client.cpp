@@ -80,6 +80,7 @@ public:
     boost::system::error_code handshake(int fd) {
         SSL_set_fd(ssl_, fd);
         ERR_clear_error();
+        errno = 0;
         const int r = SSL_connect(ssl_);
         return r == 1 ? boost::system::error_code{} : failure(r);
     }
@@ -100,6 +101,7 @@ public:
             for (std::size_t left = b.size(); left > 0;) {
                 if (total > 0 && SSL_has_pending(ssl_) == 0) return total;
                 ERR_clear_error();
+                errno = 0;  // SSL_ERROR_SYSCALL is read from it
                 std::size_t got = 0;
                 const int r = SSL_read_ex(ssl_, at, left, &got);
                 if (r != 1) {
@@ -129,6 +131,7 @@ public:
             data = gather_.data();
         }
         ERR_clear_error();
+        errno = 0;
         std::size_t written = 0;
         const int r = SSL_write_ex(ssl_, data, len, &written);
         if (r != 1) {
@@ -168,7 +171,8 @@ private:
         }
         const unsigned long code = ERR_peek_last_error();
         ERR_clear_error();
-        if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return ssl::error::stream_truncated;
+        if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+            return ssl::error::stream_truncated;
         if (code == 0) return net::error::connection_aborted;
         return {static_cast<int>(code), net::error::get_ssl_category()};
     }

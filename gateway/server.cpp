@@ -228,6 +228,7 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
             // Headers are gone: the only honest signal left is to cut the connection short.
             log_line("request " + request_id + ": payload failed mid-stream: " +
                      (next ? std::string("short read") : next.error().message));
+            conn.stream.cut();  // no close_notify: the client must not take this for a clean end
             co_return false;
         }
         std::swap(io, ahead);
@@ -272,6 +273,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         log_line("handshake refused from " + remote + ": " + printable(ec.message()));
         co_return;
     }
+    stream.handshake_done();
     RequestHead identity;
     identify_peer(stream, identity);
 
@@ -358,12 +360,19 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                                                buffer.data());
                         buffer.consume(got);
                     } else {
-                        conn.expires_after(std::chrono::seconds(config.io_timeout_seconds));
-                        auto [rec, read_n] = co_await net::async_read(
-                            stream, net::buffer(io.data(), static_cast<std::size_t>(std::min<std::uint64_t>(io.size(), left))),
-                            use_tuple);
-                        got = read_n;
-                        read_error = rec;
+                        // Fills the part read by read; the deadline applies to each read, so a
+                        // slow client is judged by its progress, not by the part size.
+                        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(io.size(), left));
+                        while (got < want) {
+                            conn.expires_after(std::chrono::seconds(config.io_timeout_seconds));
+                            auto [rec, read_n] = co_await stream.async_read_some(
+                                net::buffer(io.data() + got, want - got), use_tuple);
+                            got += read_n;
+                            if (rec) {
+                                read_error = rec;
+                                break;
+                            }
+                        }
                     }
                     left -= got;
                     received += got;

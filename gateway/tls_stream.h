@@ -35,14 +35,21 @@ public:
     TlsStream(Socket socket, SSL_CTX* context) : socket_(std::move(socket)) {
         ssl_ = SSL_new(context);
         if (ssl_ == nullptr) throw std::bad_alloc();
-        error_code ec;
-        socket_.non_blocking(true, ec);
-        SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle()));
+        // A blocking descriptor would stall the worker thread, and the watchdog with it.
+        socket_.non_blocking(true);
+        if (SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1) {
+            SSL_free(ssl_);
+            throw std::bad_alloc();
+        }
         SSL_set_read_ahead(ssl_, 1);
+        // The read buffer is sized now: OpenSSL keeps the one it allocates first.
         SSL_set_default_read_buffer_len(ssl_, kReadAheadBytes);
         // A write may be retried with the same bytes from another address (a re-gathered
         // scratch buffer), and may finish part of its records before the socket is full.
-        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        // Until the handshake authenticates the peer, buffers are released whenever empty, so
+        // that idle strangers do not hold them; see handshake_done().
+        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                               SSL_MODE_RELEASE_BUFFERS);
         SSL_set_accept_state(ssl_);
     }
     ~TlsStream() { SSL_free(ssl_); }
@@ -65,6 +72,10 @@ public:
     auto async_handshake(Token&& token) {
         return async_run(Handshake{}, std::forward<Token>(token));
     }
+
+    // After a successful handshake: an authenticated peer keeps its buffers for the life of
+    // the connection instead of paying an allocation per read.
+    void handshake_done() { SSL_clear_mode(ssl_, SSL_MODE_RELEASE_BUFFERS); }
 
     // Sends close_notify; does not wait for the peer's, which a client that already has its
     // answer often never sends.
@@ -91,7 +102,8 @@ private:
         Need need = Need::nothing;
     };
 
-    // Turns an OpenSSL failure into either "wait for the socket" or an error code.
+    // Turns an OpenSSL failure into either "wait for the socket" or an error code. errno must
+    // have been cleared before the call that failed (see call()).
     Step failure(int result) {
         const int kind = SSL_get_error(ssl_, result);
         switch (kind) {
@@ -107,7 +119,7 @@ private:
         default: {
             const unsigned long code = ERR_peek_last_error();
             ERR_clear_error();
-            if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+            if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
                 return {boost::asio::ssl::error::stream_truncated};
             if (code == 0) return {boost::asio::error::connection_aborted};
             return {error_code(static_cast<int>(code), boost::asio::error::get_ssl_category())};
@@ -115,9 +127,15 @@ private:
         }
     }
 
+    // OpenSSL's error queue and errno both explain the next failure only if they start clean.
+    static void prepare() noexcept {
+        ERR_clear_error();
+        errno = 0;
+    }
+
     struct Handshake {
         Step operator()(TlsStream& s) {
-            ERR_clear_error();
+            prepare();
             const int r = SSL_do_handshake(s.ssl_);
             return r == 1 ? Step{} : s.failure(r);
         }
@@ -125,7 +143,7 @@ private:
 
     struct Shutdown {
         Step operator()(TlsStream& s) {
-            ERR_clear_error();
+            prepare();
             const int r = SSL_shutdown(s.ssl_);
             if (r >= 0) return {};  // 0: ours is sent, the peer's is not awaited
             return s.failure(r);
@@ -137,6 +155,8 @@ private:
     struct Read {
         Buffers buffers;
         Step operator()(TlsStream& s) {
+            // An error met after bytes that were handed over; OpenSSL would not say it again.
+            if (s.read_error_) return {s.read_error_};
             std::size_t total = 0;
             for (auto it = boost::asio::buffer_sequence_begin(buffers);
                  it != boost::asio::buffer_sequence_end(buffers); ++it) {
@@ -144,14 +164,15 @@ private:
                 auto* at = static_cast<char*>(b.data());
                 std::size_t left = b.size();
                 while (left > 0) {
-                    ERR_clear_error();
+                    prepare();
                     std::size_t got = 0;
                     const int r = SSL_read_ex(s.ssl_, at, left, &got);
                     if (r != 1) {
                         Step stop = s.failure(r);
-                        // Hand over what was read; an error recurs on the next call.
-                        if (total > 0) return {{}, total};
-                        return stop;
+                        if (total == 0) return stop;
+                        // Hand over what was read; the error is for the next read.
+                        if (stop.ec) s.read_error_ = stop.ec;
+                        return {{}, total};
                     }
                     at += got;
                     left -= got;
@@ -187,7 +208,7 @@ private:
             }
             std::size_t total = 0;
             while (total < size) {
-                ERR_clear_error();
+                prepare();
                 std::size_t sent = 0;
                 const int r = SSL_write_ex(s.ssl_, data + total, size - total, &sent);
                 if (r != 1) {
@@ -245,6 +266,7 @@ private:
     Socket socket_;
     SSL* ssl_ = nullptr;
     bool cut_ = false;
+    error_code read_error_;
     std::vector<char> gather_;
 };
 

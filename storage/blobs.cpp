@@ -132,6 +132,10 @@ Status PackageWriter::flush(bool final) {
 
 Status PackageWriter::write(crypto::ByteView data) {
     if (finished_) return make_error(ErrorKind::internal, "package already finished");
+    if (failed_) return make_error(ErrorKind::internal, "package already failed");
+    // Any failure below leaves the digest, the size and the file out of step: the writer is
+    // spent, so that no later call can finish a package with bytes missing.
+    failed_ = true;
     digest_.update(data);
     size_ += data.size();
     while (!data.empty()) {
@@ -145,11 +149,14 @@ Status PackageWriter::write(crypto::ByteView data) {
         if (buffered_ >= kFlushBytes)
             if (auto s = flush(false); !s) return s;
     }
+    failed_ = false;
     return {};
 }
 
 Result<PackageWriter::Sealed> PackageWriter::finish() {
     if (finished_) return make_error(ErrorKind::internal, "package already finished");
+    if (failed_) return make_error(ErrorKind::internal, "package already failed");
+    failed_ = true;  // until the blob is in place
     auto n = sealer_->finish({buffer_.get() + buffered_, kBufferBytes - buffered_});
     if (!n) return n.error();
     buffered_ += *n;
@@ -164,12 +171,13 @@ Result<PackageWriter::Sealed> PackageWriter::finish() {
         return io_failure("cannot move the package blob into place");
     finished_ = true;
     if (auto s = fsync_directory(final_path_.parent_path()); !s) return s.error();
+    failed_ = false;
     sha256_hex_ = crypto::to_hex(digest_.finish());
     return Sealed{size_, sha256_hex_};
 }
 
 Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes signature) {
-    if (!finished_ || committed_) return make_error(ErrorKind::internal, "package not ready to commit");
+    if (!finished_ || failed_ || committed_) return make_error(ErrorKind::internal, "package not ready to commit");
     const auto context = blob_context(id_);
     const auto wrapped =
         crypto::wrap_key(store_.impl_->wrapping_key, data_key_, crypto::as_bytes(context));
@@ -387,7 +395,13 @@ Result<std::unique_ptr<PackageReader>> Store::open_package(const std::string& id
     }
     if (!direct) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     auto opener = std::make_unique<crypto::StreamOpener>(aead, *data_key, crypto::as_bytes(context));
-    std::unique_ptr<PackageReader> reader(new PackageReader(fd, size, std::move(opener)));
+    std::unique_ptr<PackageReader> reader;
+    try {
+        reader.reset(new PackageReader(fd, size, std::move(opener)));
+    } catch (...) {  // buffers or the I/O thread could not be had; the reader owns fd only once built
+        ::close(fd);
+        return make_error(ErrorKind::unavailable, "the gateway is short of memory or threads");
+    }
     reader->direct_io_ = direct;
     return reader;
 }

@@ -146,6 +146,7 @@ private:
     std::uint64_t size_ = 0;
     std::string sha256_hex_;
     bool finished_ = false;
+    bool failed_ = false;  // a write or finish failed: nothing more may be done with this package
     bool committed_ = false;
 };
 

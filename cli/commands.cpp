@@ -16,7 +16,6 @@
 #include "storage/store.h"
 
 namespace serambi::cli {
-namespace {
 
 int report(const std::string& command, const Error& error) {
     std::cerr << "serambi " << command << ": " << error.message << "\n";
@@ -28,12 +27,14 @@ int report_reply(const std::string& command, const Reply& reply) {
     return 1;
 }
 
-Result<std::unique_ptr<Client>> connect(const std::string& profile_flag, Profile* out = nullptr) {
+Result<std::unique_ptr<Client>> connect(const std::string& profile_flag, Profile* out) {
     auto profile = find_profile(profile_flag);
     if (!profile) return profile.error();
     if (out) *out = *profile;
     return Client::connect(*profile);
 }
+
+namespace {
 
 // One JSON request; prints the body on success.
 int simple_request(const std::string& command, const std::string& profile, const std::string& method,

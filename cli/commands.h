@@ -2,10 +2,20 @@
 // on stderr in words a user can act on.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "cli/client.h"
+
 namespace serambi::cli {
+
+// Shared by the command files: an error on stderr as "serambi COMMAND: …", exit code 1.
+int report(const std::string& command, const Error& error);
+int report_reply(const std::string& command, const Reply& reply);
+// A connected client for the profile named by --profile or SERAMBI_PROFILE.
+Result<std::unique_ptr<Client>> connect(const std::string& profile_flag, Profile* out = nullptr);
 
 struct InitOptions {
     std::string dir;
@@ -65,5 +75,25 @@ struct VerifyOptions {
     std::string ca;
 };
 int run_verify(const VerifyOptions& options);
+
+struct AuditOptions {
+    std::string profile;
+    std::string output;          // export
+    bool csv = false;            // export as CSV for spreadsheets
+    std::string export_file;     // verify
+    std::string checkpoint;      // verify, proof consistency: a saved checkpoint
+    std::string key;             // verify, proofs: the verifier key
+    std::string previous;        // verify: an older saved checkpoint
+    std::uint64_t index = 0;     // proof inclusion
+    std::uint64_t count = 20;    // tail
+    bool follow = false;         // tail
+};
+int run_audit_key(const AuditOptions& options);
+int run_audit_checkpoint(const AuditOptions& options);
+int run_audit_export(const AuditOptions& options);
+int run_audit_verify(const AuditOptions& options);
+int run_audit_inclusion(const AuditOptions& options);
+int run_audit_consistency(const AuditOptions& options);
+int run_audit_tail(const AuditOptions& options);
 
 }  // namespace serambi::cli

@@ -67,13 +67,25 @@ int run_init(const InitOptions& options) {
     fs::permissions(dir, fs::perms::owner_all, ec);
     fs::permissions(dir / "pki", fs::perms::owner_all, ec);
 
-    const auto config_text = gateway::default_config_text(host, static_cast<std::uint16_t>(port));
+    // A log origin of its own, so that checkpoints of two deployments can never be confused.
+    const std::string origin = "serambi.local/" + options.province + "/" + crypto::random_hex(4);
+    const auto config_text = gateway::default_config_text(
+        host, static_cast<std::uint16_t>(port),
+        gateway::is_log_origin(origin) ? origin : "serambi.local/" + crypto::random_hex(4));
     if (auto s = storage::write_new_file(dir / "serambi.toml", config_text, 0644); !s)
         return fail(s.error().message);
     auto config = gateway::load_config(dir / "serambi.toml");
     if (!config) return fail(config.error().message);
 
     if (auto s = storage::write_master_key(config->master_key); !s) return fail(s.error().message);
+    {
+        auto log_signer = crypto::tlog::NoteSigner::generate(config->audit_origin);
+        if (!log_signer) return fail("access-log key: " + log_signer.error().message);
+        std::string secret = log_signer->private_text() + "\n";
+        auto written = storage::write_new_file(config->log_key, secret, 0600);
+        crypto::wipe(secret);
+        if (!written) return fail(written.error().message);
+    }
     auto ca = certs::create_authority("Serambi CA " + options.province, 3650);
     if (!ca) return fail(ca.error().message);
     if (auto s = storage::write_new_file(config->ca_key, ca->key_pem, 0600); !s) return fail(s.error().message);
@@ -135,6 +147,8 @@ int run_init(const InitOptions& options) {
     std::cout << "Created a Serambi deployment in " << dir.string() << "\n"
               << "  configuration   " << (dir / "serambi.toml").string() << "\n"
               << "  master key      " << config->master_key.string() << " (0600: back it up offline)\n"
+              << "  access-log key  " << config->log_key.string() << " (0600; checkpoints name the log "
+              << config->audit_origin << ")\n"
               << "  CA certificate  " << config->ca_cert.string() << "\n"
               << "  admin profile   " << profile_dir.string() << "\n"
               << "Start it with:    serambi serve --config " << (dir / "serambi.toml").string() << "\n";

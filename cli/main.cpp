@@ -102,6 +102,44 @@ int main(int argc, char** argv) {
     verify_cmd->add_option("--ca", verify.ca, "the gateway CA certificate")->required()->check(CLI::ExistingFile);
     verify_cmd->callback([&] { code = run_verify(verify); });
 
+    AuditOptions audit;
+    auto* audit_cmd = app.add_subcommand("audit", "the access log: checkpoints, exports, proofs (auditor)");
+    audit_cmd->require_subcommand(1);
+    auto* akey_cmd = audit_cmd->add_subcommand("key", "print the log's verifier key (keep a copy obtained out of band)");
+    akey_cmd->add_option("--profile", audit.profile, profile_help);
+    akey_cmd->callback([&] { code = run_audit_key(audit); });
+    auto* acp_cmd = audit_cmd->add_subcommand("checkpoint", "print the latest signed checkpoint");
+    acp_cmd->add_option("--profile", audit.profile, profile_help);
+    acp_cmd->callback([&] { code = run_audit_checkpoint(audit); });
+    auto* aexport_cmd = audit_cmd->add_subcommand("export", "write every entry up to the current checkpoint, and the checkpoint");
+    aexport_cmd->add_option("-o,--output", audit.output, "JSON Lines file (the checkpoint goes to FILE.checkpoint)")->required();
+    aexport_cmd->add_flag("--csv", audit.csv, "write CSV for spreadsheets instead (not verifiable)");
+    aexport_cmd->add_option("--profile", audit.profile, profile_help);
+    aexport_cmd->callback([&] { code = run_audit_export(audit); });
+    auto* averify_cmd = audit_cmd->add_subcommand("verify", "check an export against signed checkpoints, offline");
+    averify_cmd->add_option("--export", audit.export_file, "JSON Lines export")->required()->check(CLI::ExistingFile);
+    averify_cmd->add_option("--checkpoint", audit.checkpoint, "the checkpoint the export claims to match")->required()->check(CLI::ExistingFile);
+    averify_cmd->add_option("--key", audit.key, "the log's verifier key")->required()->check(CLI::ExistingFile);
+    averify_cmd->add_option("--previous", audit.previous, "a checkpoint saved earlier: the log must extend it")->check(CLI::ExistingFile);
+    averify_cmd->callback([&] { code = run_audit_verify(audit); });
+    auto* aproof_cmd = audit_cmd->add_subcommand("proof", "fetch and check a proof against the signed checkpoint");
+    aproof_cmd->require_subcommand(1);
+    auto* ainc_cmd = aproof_cmd->add_subcommand("inclusion", "that entry INDEX is in the current tree");
+    ainc_cmd->add_option("--index", audit.index, "leaf index (receipts carry it as audit_index)")->required();
+    ainc_cmd->add_option("--key", audit.key, "the log's verifier key")->required()->check(CLI::ExistingFile);
+    ainc_cmd->add_option("--profile", audit.profile, profile_help);
+    ainc_cmd->callback([&] { code = run_audit_inclusion(audit); });
+    auto* acons_cmd = aproof_cmd->add_subcommand("consistency", "that the current tree extends a saved checkpoint");
+    acons_cmd->add_option("--old", audit.checkpoint, "the saved checkpoint")->required()->check(CLI::ExistingFile);
+    acons_cmd->add_option("--key", audit.key, "the log's verifier key")->required()->check(CLI::ExistingFile);
+    acons_cmd->add_option("--profile", audit.profile, profile_help);
+    acons_cmd->callback([&] { code = run_audit_consistency(audit); });
+    auto* atail_cmd = audit_cmd->add_subcommand("tail", "print the latest entries");
+    atail_cmd->add_option("-n,--count", audit.count, "how many")->capture_default_str();
+    atail_cmd->add_flag("-f,--follow", audit.follow, "keep printing new entries");
+    atail_cmd->add_option("--profile", audit.profile, profile_help);
+    atail_cmd->callback([&] { code = run_audit_tail(audit); });
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -108,6 +108,7 @@ std::string to_hex(ByteView bytes) {
 
 Result<Bytes> from_hex(std::string_view hex) {
     if (hex.size() % 2 != 0) return make_error(ErrorKind::invalid_argument, "odd-length hex");
+    if (hex.empty()) return Bytes{};  // libsodium must not be handed a null buffer
     Bytes out(hex.size() / 2);
     std::size_t written = 0;
     const char* end = nullptr;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -69,7 +70,7 @@ Result<Config> load_config(const std::filesystem::path& file) {
     const auto base = config.config_file.parent_path();
     Reader r{config.config_file, base};
     // Path defaults are relative to the deployment directory.
-    for (auto* p : {&config.database, &config.blobs, &config.master_key, &config.ca_cert,
+    for (auto* p : {&config.database, &config.blobs, &config.master_key, &config.log_key, &config.ca_cert,
                     &config.ca_key, &config.tls_cert, &config.tls_key, &config.signing_cert,
                     &config.signing_key, &config.policy})
         *p = base / *p;
@@ -109,6 +110,14 @@ Result<Config> load_config(const std::filesystem::path& file) {
                 else config.aead = *aead;
             }
             else if (key == "keys.master_key") s = r.path(node, key, config.master_key);
+            else if (key == "keys.log_key") s = r.path(node, key, config.log_key);
+            else if (key == "audit.origin") {
+                const auto v = node.value<std::string>();
+                if (!v || !is_log_origin(*v))
+                    s = bad(at(file, node, key) +
+                            ": expected 1 to 128 of letters, digits and . _ / : - (like example.go.id/serambi)");
+                else config.audit_origin = *v;
+            }
             else if (key == "pki.ca_cert") s = r.path(node, key, config.ca_cert);
             else if (key == "pki.ca_key") s = r.path(node, key, config.ca_key);
             else if (key == "pki.tls_cert") s = r.path(node, key, config.tls_cert);
@@ -124,7 +133,16 @@ Result<Config> load_config(const std::filesystem::path& file) {
     return config;
 }
 
-std::string default_config_text(const std::string& listen_host, std::uint16_t listen_port) {
+bool is_log_origin(std::string_view text) noexcept {
+    return !text.empty() && text.size() <= 128 &&
+           std::all_of(text.begin(), text.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '/' || c == ':' || c == '-';
+           });
+}
+
+std::string default_config_text(const std::string& listen_host, std::uint16_t listen_port,
+                                const std::string& origin) {
     const bool v6 = listen_host.find(':') != std::string::npos;
     const std::string host = v6 ? "[" + listen_host + "]" : listen_host;
     return R"(# Serambi gateway configuration. Relative paths are relative to this file's directory.
@@ -150,6 +168,10 @@ aead = "aes-256-gcm"               # or "chacha20-poly1305"; existing blobs keep
 
 [keys]
 master_key = "master.key"          # 0600; back it up offline: without it nothing can be read
+log_key = "log.key"                # 0600; signs the access log's checkpoints (Ed25519)
+
+[audit]
+origin = ")" + origin + R"("   # names this access log in every checkpoint; never change it once in use
 
 [pki]
 ca_cert = "pki/ca.crt"

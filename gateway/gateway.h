@@ -32,6 +32,10 @@ struct Config {
     std::filesystem::path blobs = "blobs";
     crypto::Aead aead = crypto::Aead::aes_256_gcm;
     std::filesystem::path master_key = "master.key";
+    std::filesystem::path log_key = "log.key";  // Ed25519 key that signs access-log checkpoints
+
+    // Names the access log in its checkpoints (C2SP origin line) and its key.
+    std::string audit_origin = "serambi.local/log";
 
     std::filesystem::path ca_cert = "pki/ca.crt";
     std::filesystem::path ca_key = "pki/ca.key";
@@ -49,7 +53,10 @@ struct Config {
 Result<Config> load_config(const std::filesystem::path& file);
 
 // The configuration file `init` writes, with every default spelled out and explained.
-std::string default_config_text(const std::string& listen_host, std::uint16_t listen_port);
+std::string default_config_text(const std::string& listen_host, std::uint16_t listen_port,
+                                const std::string& origin);
+// An access-log origin: what checkpoints and the log key are named by.
+bool is_log_origin(std::string_view text) noexcept;
 
 // Runs the gateway until SIGINT or SIGTERM. Returns the process exit code; start-up problems are
 // reported on stderr with a message an operator can act on.

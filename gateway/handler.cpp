@@ -188,6 +188,12 @@ Dispatch Handler::dispatch(const RequestHead& head) {
         if (method == "POST") return tag(push_package(head, *caller, id));
         return tag(not_allowed());
     }
+    if (n >= 3 && p1 == "audit") {
+        if (method != "GET") return tag(not_allowed());
+        const auto what = path.substr(std::string_view("/v1/audit/").size());
+        const auto q = query == std::string_view::npos ? std::string_view() : target.substr(query + 1);
+        return tag(respond(get_audit(head, *caller, what, q)));
+    }
     if ((n == 3 || n == 4) && p1 == "packages") {
         const std::string id(parts[2]);
         const std::string part = n == 4 ? std::string(parts[3]) : std::string();

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,6 +43,17 @@ public:
     virtual Result<std::size_t> read(std::span<std::uint8_t> out) = 0;
 };
 
+// What the access log records of a request beyond what the server knows (who, when, bytes).
+struct AuditFacts {
+    std::string action;          // what was asked, e.g. package.pull; named by the route
+    std::string resource;        // what it was asked of, e.g. packages/ID
+    std::string classification;  // of the data concerned, when there is one
+    std::string reason;          // the policy's reason, or why the request failed
+    std::string sha256;          // of the payload moved, hex
+    // Set when the entry was committed with the request's own change (a pushed package).
+    std::optional<std::uint64_t> committed_index;
+};
+
 struct Response {
     int status = 200;
     std::vector<std::pair<std::string, std::string>> headers;
@@ -52,6 +64,33 @@ struct Response {
     // the detail that the client is not shown.
     std::string principal;
     std::string log_detail;
+    AuditFacts audit;
+};
+
+// The access log as the gateway uses it: entries in, checkpoints signed with the log key.
+class AuditTrail {
+public:
+    AuditTrail(storage::Store& store, crypto::tlog::NoteSigner signer);
+    // The canonical-JSON entry (RFC 8785) recording one request.
+    static std::string entry(const RequestHead& head, const Response& response,
+                             std::uint64_t bytes_in, std::uint64_t bytes_out);
+    // The entry for a connection refused at the TLS handshake.
+    static std::string refused_entry(const std::string& remote, const std::string& subject,
+                                     const std::string& reason);
+    // Durable before it returns; an error means the request must fail (fail closed).
+    Result<std::uint64_t> record(std::string entry);
+    // The signed checkpoint of the current tree, issuing a new one if the log grew since the last.
+    Result<std::string> checkpoint();
+    const std::string& origin() const noexcept { return signer_.name(); }
+    std::string verifier_key() const { return signer_.verifier_key(); }
+    storage::Store& store() noexcept { return store_; }
+
+private:
+    storage::Store& store_;
+    crypto::tlog::NoteSigner signer_;
+    std::mutex mutex_;  // one issuer at a time
+    std::uint64_t issued_size_ = UINT64_MAX;
+    std::string issued_;
 };
 
 class UploadSink {
@@ -84,6 +123,7 @@ public:
         const certs::ManifestSigner* signer;
         certs::Authority ca;  // issues principal certificates
         const Config* config;
+        AuditTrail* audit;
     };
     explicit Handler(Services services);
 
@@ -105,6 +145,8 @@ private:
     Dispatch push_package(const RequestHead& head, const Caller& caller, const std::string& id);
     Response get_package(const RequestHead& head, const Caller& caller, const std::string& id,
                          const std::string& part);
+    Response get_audit(const RequestHead& head, const Caller& caller, std::string_view what,
+                       std::string_view query);
 
     Response create_principal_from(const RequestHead& head, const Caller& caller,
                                    const std::string& body);

@@ -68,6 +68,7 @@ Response problem(int status, std::string_view title, std::string_view detail,
     r.status = status;
     r.headers.emplace_back("Content-Type", "application/problem+json");
     r.body = boost::json::serialize(body) + "\n";
+    r.audit.reason = detail;
     return r;
 }
 

@@ -42,12 +42,16 @@ Result<std::string> manifest_of(const storage::PackageDraft& draft, const std::s
 class PackageUpload final : public UploadSink {
 public:
     PackageUpload(std::unique_ptr<storage::PackageWriter> writer, storage::PackageDraft draft,
-                  const certs::ManifestSigner& signer, std::uint64_t limit, std::string request_id)
+                  const certs::ManifestSigner& signer, std::uint64_t limit, RequestHead head,
+                  std::string principal, std::string reason)
         : writer_(std::move(writer)),
           draft_(std::move(draft)),
           signer_(signer),
           limit_(limit),
-          request_id_(std::move(request_id)) {}
+          head_(std::move(head)),
+          request_id_(head_.request_id),
+          principal_(std::move(principal)),
+          reason_(std::move(reason)) {}
 
     Status write(crypto::ByteView data) override { return writer_->write(data); }
     std::uint64_t limit() const override { return limit_; }
@@ -62,14 +66,25 @@ public:
         auto signature = signer_.sign(crypto::as_bytes(*manifest));
         if (!signature) return problem_of(signature.error(), request_id_);
         const std::string signature_b64 = crypto::to_base64(*signature);
-        auto record = writer_->commit(*manifest, std::move(signature).value());
+        // The access-log entry is written in the package's own transaction: the package exists
+        // exactly when its entry does.
+        Response r;
+        r.status = 201;
+        r.principal = principal_;
+        r.audit.action = "package.push";
+        r.audit.resource = "packages/" + writer_->id();
+        r.audit.classification = draft_.classification;
+        r.audit.reason = reason_;
+        r.audit.sha256 = sealed->sha256_hex;
+        auto entry = AuditTrail::entry(head_, r, sealed->size, 0);
+        auto record = writer_->commit(*manifest, std::move(signature).value(), std::move(entry));
         if (!record) return problem_of(record.error(), request_id_);
+        r.audit.committed_index = record->audit_index;
 
         boost::json::object receipt = package_json(*record);
         receipt["manifest"] = record->manifest;
         receipt["manifest_signature"] = signature_b64;
-        Response r;
-        r.status = 201;
+        receipt["audit_index"] = record->audit_index;
         r.headers.emplace_back("Content-Type", "application/json");
         r.headers.emplace_back("Location", "/v1/packages/" + record->id);
         r.body = boost::json::serialize(receipt) + "\n";
@@ -81,7 +96,10 @@ private:
     storage::PackageDraft draft_;
     const certs::ManifestSigner& signer_;
     std::uint64_t limit_;
+    RequestHead head_;
     std::string request_id_;
+    std::string principal_;
+    std::string reason_;
 };
 
 class RangeSource final : public PayloadSource {
@@ -160,7 +178,8 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
     if (!writer) return fail(problem_of(writer.error(), rid));
     return {{}, std::make_unique<PackageUpload>(std::move(writer).value(), std::move(draft),
                                                 *services_.signer,
-                                                services_.config->max_package_bytes, rid)};
+                                                services_.config->max_package_bytes, head,
+                                                caller.subject.id, "the caller owns the dataset")};
 }
 
 Response Handler::get_package(const RequestHead& head, const Caller& caller, const std::string& id,
@@ -174,9 +193,18 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     auto level = policies::parse_classification(record->classification);
     if (!dataset || !level) return problem_of(make_error(ErrorKind::corruption, "inconsistent package"), rid);
     const policies::DatasetFacts facts{dataset->owner, *level};
-    if (!services_.policy->decide(caller.subject, Action::read, &facts).allow) return hidden();
+    const auto decision = services_.policy->decide(caller.subject, Action::read, &facts);
+    if (!decision.allow) {
+        auto denied = hidden();
+        denied.audit.classification = record->classification;
+        denied.audit.reason = decision.reason;
+        return denied;
+    }
 
     Response r;
+    r.audit.classification = record->classification;
+    r.audit.reason = decision.reason;
+    r.audit.sha256 = record->sha256_hex;
     r.headers.emplace_back("Cache-Control", "no-store");
     if (part == "manifest") {
         r.headers.emplace_back("Content-Type", "application/json");

@@ -63,6 +63,7 @@ void log_line(const std::string& line) {
 struct Shared {
     const Config& config;
     Handler& handler;
+    AuditTrail& audit;
     ssl::context& tls;
     net::thread_pool::executor_type offload;  // hashing, sealing and disk writes of uploads
     std::atomic<unsigned> connections{0};
@@ -107,6 +108,26 @@ private:
     bool busy_ = false;
     bool done_ = false;
 };
+
+// Writes an access-log entry on the offload pool (a group commit waits for an fsync) and
+// returns whether it is durable.
+Awaitable<bool> record_audit(Shared& shared, Executor home, std::string entry) {
+    Offload offload(home, shared.offload);
+    Result<std::uint64_t> recorded = std::uint64_t{0};
+    offload.start([&shared, &recorded, &entry] { recorded = shared.audit.record(std::move(entry)); });
+    co_await offload.wait();
+    if (!recorded) log_line("access log: cannot write an entry: " + recorded.error().message);
+    co_return recorded.ok();
+}
+
+// The subject of the certificate a refused peer presented, if it presented one.
+std::string refused_subject(SSL* ssl) {
+    X509* peer = SSL_get0_peer_certificate(ssl);
+    if (peer == nullptr) return "";
+    char buffer[512];
+    X509_NAME_oneline(X509_get_subject_name(peer), buffer, sizeof buffer);
+    return buffer;
+}
 
 // One TLS connection and its deadline. A watchdog coroutine closes the socket once the deadline
 // passes; the session moves the deadline before each step, which costs a clock read instead of a
@@ -271,6 +292,10 @@ Awaitable<void> session(Shared& shared, Socket socket) {
     net::co_spawn(stream.get_executor(), watchdog(shared_conn), net::detached);
     if (auto [ec, n] = co_await stream.async_handshake(use_tuple); ec) {
         log_line("handshake refused from " + remote + ": " + printable(ec.message()));
+        // Recorded too: auditors see who knocked. Nothing was granted, so a failure to record
+        // changes nothing for the peer.
+        co_await record_audit(shared, stream.get_executor(),
+                              AuditTrail::refused_entry(remote, refused_subject(stream.native_handle()), ec.message()));
         co_return;
     }
     stream.handshake_done();
@@ -301,6 +326,8 @@ Awaitable<void> session(Shared& shared, Socket socket) {
             Response bad = problem(status, "", status == 431 ? "the request header is too large"
                                                               : "the request is not valid HTTP/1.1",
                                    head.request_id);
+            bad.audit.action = "request.malformed";
+            co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, bad, 0, bad.body.size()));
             co_await write_response(conn, shared, bad, head.request_id, 11, false, io);
             break;
         }
@@ -408,6 +435,11 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                 log_line("request " + head.request_id + " from " + remote + " " + head.method + " " +
                          printable(head.target) + ": body incomplete after " + std::to_string(received) +
                          " bytes: " + printable(read_error.message()) + "; discarded");
+                Response gone = problem(400, "", "the body ended early: " + read_error.message() + "; nothing was kept",
+                                        head.request_id);
+                gone.principal = dispatched.response.principal;
+                dispatched.upload.reset();
+                co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, gone, received, 0));
                 break;
             } else if (!sink_status) {
                 response = problem_of(sink_status.error(), head.request_id);
@@ -423,6 +455,19 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         } else {
             response = std::move(dispatched.response);
             if (head.has_body) keep_alive = false;  // the body was not read: the framing is lost
+        }
+
+        // Fail closed: a request whose entry cannot be made durable is answered 503, and its
+        // payload (if any) is not sent. A pushed package's entry was committed with it.
+        if (!response.audit.committed_index) {
+            const auto sent_bytes = response.payload ? response.payload_length : response.body.size();
+            if (!co_await record_audit(shared, stream.get_executor(),
+                                       AuditTrail::entry(head, response, received, sent_bytes))) {
+                auto who = std::move(response.principal);
+                response = problem(503, "", "the access log cannot be written; the request was not served", head.request_id);
+                response.principal = std::move(who);
+                keep_alive = false;
+            }
         }
 
         const int status = response.status;
@@ -536,8 +581,24 @@ int serve(const Config& config) {
     ssl::context tls{ssl::context::tls_server};
     if (auto s = configure_tls(tls, config); !s) return fail(s.error().message);
 
+    std::error_code perms_error;
+    const auto key_perms = std::filesystem::status(config.log_key, perms_error).permissions();
+    if (!perms_error && (key_perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) !=
+                            std::filesystem::perms::none)
+        return fail("the access-log key " + config.log_key.string() + " may be read by others; chmod 600 it");
+    auto log_key = storage::read_small_file(config.log_key, 4096);
+    if (!log_key) return fail("the access-log key: " + log_key.error().message);
+    while (!log_key->empty() && (log_key->back() == '\n' || log_key->back() == '\r')) log_key->pop_back();
+    auto log_signer = crypto::tlog::NoteSigner::from_private(*log_key);
+    crypto::wipe(*log_key);
+    if (!log_signer) return fail("the access-log key " + config.log_key.string() + ": " + log_signer.error().message);
+    if (log_signer->name() != config.audit_origin)
+        return fail("the access-log key " + config.log_key.string() + " is for the log '" + log_signer->name() +
+                    "', but audit.origin says '" + config.audit_origin + "'");
+    AuditTrail audit(*store->get(), std::move(log_signer).value());
+
     Handler handler({store->get(), *policy, &*signer,
-                     certs::Authority{*ca_cert, std::move(*ca_key)}, &config});
+                     certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit});
 
     std::vector<std::unique_ptr<net::io_context>> workers;
     for (unsigned i = 0; i < config.threads; ++i) workers.push_back(std::make_unique<net::io_context>(1));
@@ -558,11 +619,27 @@ int serve(const Config& config) {
                         std::to_string(config.listen_port) + ": " + ec.message());
 
     net::thread_pool offload_pool(config.threads);
-    Shared shared{config, handler, tls, offload_pool.get_executor()};
+    Shared shared{config, handler, audit, tls, offload_pool.get_executor()};
     net::co_spawn(main_context.get_executor(), accept_loop(shared, acceptor, workers), net::detached);
+    // A signed checkpoint at least every second while entries arrive (signing when nothing
+    // changed is skipped inside).
+    Timer checkpoint_timer(main_context.get_executor());
+    std::function<void()> issue_checkpoints = [&] {
+        checkpoint_timer.expires_after(std::chrono::seconds(1));
+        checkpoint_timer.async_wait([&](const boost::system::error_code& wait_error) {
+            if (wait_error) return;
+            net::post(offload_pool, [&audit] {
+                if (auto note = audit.checkpoint(); !note)
+                    log_line("access log: cannot issue a checkpoint: " + note.error().message);
+            });
+            issue_checkpoints();
+        });
+    };
+    issue_checkpoints();
     net::basic_signal_set<Executor> signals(main_context.get_executor(), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int) {
         log_line("stopping");
+        checkpoint_timer.cancel();
         acceptor.close();
         for (auto& w : workers) w->stop();
     });

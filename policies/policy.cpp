@@ -119,6 +119,16 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
                 else if (what == "principals") policy->principal_managers_ = std::move(roles).value();
                 else return bad(where(source, list, dotted) + ": unknown key");
             }
+        } else if (key == "audit") {
+            const auto* audit = node.as_table();
+            if (!audit) return bad(where(source, node, "audit") + ": expected a table");
+            for (const auto& [what, list] : *audit) {
+                const std::string dotted = "audit." + std::string(what.str());
+                if (what != "readers") return bad(where(source, list, dotted) + ": unknown key");
+                auto roles = role_list(source, list, dotted);
+                if (!roles) return roles.error();
+                policy->audit_readers_ = std::move(roles).value();
+            }
         } else {
             return bad(where(source, node, key.str()) + ": unknown key");
         }
@@ -165,6 +175,9 @@ Decision Policy::decide(const Subject& subject, Action action, const DatasetFact
             return {false, false, "only an admin may manage principals"};
         case Action::list:
             return {true, true, "any authenticated principal may list what it can read"};
+        case Action::read_audit:
+            if (any_role(audit_readers_)) return {true, true, "the caller's role may read the access log"};
+            return {false, false, "only auditors may read the access log"};
         case Action::read:
         case Action::push:
             break;

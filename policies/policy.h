@@ -26,7 +26,7 @@ enum class Role { producer, custodian, partner, auditor, admin };
 Result<Role> parse_role(std::string_view name);
 std::string_view name_of(Role role) noexcept;
 
-enum class Action { read, push, list, create_dataset, manage_principals };
+enum class Action { read, push, list, create_dataset, manage_principals, read_audit };
 
 struct Subject {
     std::string id;
@@ -73,6 +73,7 @@ private:
     std::array<ReaderRule, 4> readers_;
     std::vector<Role> dataset_creators_;
     std::vector<Role> principal_managers_;
+    std::vector<Role> audit_readers_{Role::auditor};
 
     bool may_read(const Subject& subject, const DatasetFacts& dataset) const;
 };

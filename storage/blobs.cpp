@@ -176,7 +176,8 @@ Result<PackageWriter::Sealed> PackageWriter::finish() {
     return Sealed{size_, sha256_hex_};
 }
 
-Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes signature) {
+Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes signature,
+                                           std::string audit_entry) {
     if (!finished_ || failed_ || committed_) return make_error(ErrorKind::internal, "package not ready to commit");
     const auto context = blob_context(id_);
     const auto wrapped =
@@ -204,8 +205,11 @@ Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes 
                        .bind(13, manifest)
                        .bind(14, crypto::ByteView(signature))
                        .step();
-    if (rc != SQLITE_DONE || !sql::exec(impl.db.get(), "COMMIT;")) {
+    Result<std::uint64_t> audit_index = make_error(ErrorKind::unavailable, "not reached");
+    if (rc == SQLITE_DONE) audit_index = impl.append_audit_locked({audit_entry});
+    if (rc != SQLITE_DONE || !audit_index || !sql::exec(impl.db.get(), "COMMIT;")) {
         sql::exec(impl.db.get(), "ROLLBACK;");
+        (void)impl.load_audit_tail();
         return make_error(ErrorKind::unavailable, "the package could not be recorded");
     }
     committed_ = true;
@@ -221,6 +225,7 @@ Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes 
     record.created_at = created_at_;
     record.manifest = std::move(manifest);
     record.signature = std::move(signature);
+    record.audit_index = *audit_index;
     return record;
 }
 

@@ -48,6 +48,13 @@ public:
         return *this;
     }
 
+    // Ready to run again with new bindings.
+    void reset() {
+        sqlite3_reset(stmt_.get());
+        sqlite3_clear_bindings(stmt_.get());
+        rc_ = stmt_ ? SQLITE_OK : rc_;
+    }
+
     // SQLITE_ROW, SQLITE_DONE or an error code.
     int step() {
         if (rc_ != SQLITE_OK) return rc_;

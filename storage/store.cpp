@@ -24,6 +24,11 @@ CREATE TABLE IF NOT EXISTS packages(
   key_id TEXT NOT NULL, wrapped_key BLOB NOT NULL, manifest TEXT NOT NULL,
   signature BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS packages_by_dataset ON packages(dataset, created_at);
+CREATE TABLE IF NOT EXISTS audit_entries(idx INTEGER PRIMARY KEY, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_nodes(
+  level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+  PRIMARY KEY(level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);
 )sql";
 
 Error db_error(const char* what) { return make_error(ErrorKind::unavailable, what); }
@@ -132,6 +137,8 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
         !sql::exec(impl->db.get(), "PRAGMA secure_delete=ON;") ||
         !sql::exec(impl->db.get(), kSchema))
         return db_error("cannot prepare the database schema");
+
+    if (auto loaded = impl->load_audit_tail(); !loaded) return loaded.error();
 
     std::unique_ptr<Store> store(new Store(std::move(impl)));
 

@@ -74,6 +74,13 @@ struct PackageRecord {
     std::string created_at;
     std::string manifest;          // canonical JSON, exactly the bytes that were signed
     crypto::Bytes signature;       // detached DER CMS over manifest
+    std::uint64_t audit_index = 0; // leaf of the access-log entry committed with the package
+};
+
+// The head of the access log: its size and RFC 6962 root.
+struct AuditHead {
+    std::uint64_t size = 0;
+    crypto::tlog::Hash root{};
 };
 
 // What is known about a package before its payload arrives.
@@ -117,8 +124,10 @@ public:
     // visible: commit() makes it so.
     Result<Sealed> finish();
 
-    // Records the package, its manifest and signature in one transaction.
-    Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature);
+    // Records the package, its manifest and signature, and its access-log entry in one
+    // transaction: the package exists exactly when its entry does.
+    Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature,
+                                 std::string audit_entry);
 
 private:
     friend class Store;
@@ -229,6 +238,26 @@ public:
 
     Result<std::unique_ptr<PackageWriter>> begin_package(PackageDraft draft);
     Result<std::unique_ptr<PackageReader>> open_package(const std::string& id);
+
+    // ---- The access log: entries are the leaves of an RFC 6962 Merkle tree. The hash of every
+    // complete subtree is stored beside them, so a root or a proof costs O(log n) lookups.
+
+    // Appends `entries` as consecutive leaves and returns the first one's index once they are
+    // durable. Callers arriving while a commit runs share the next one (one fsync per group).
+    Result<std::uint64_t> append_audit(std::vector<std::string> entries);
+    Result<AuditHead> audit_head();
+    Result<crypto::tlog::Hash> audit_root(std::uint64_t size);
+    // Entries [start, end), at most `limit` of them, exactly as hashed.
+    Result<std::vector<std::string>> audit_entries(std::uint64_t start, std::uint64_t end,
+                                                   std::size_t limit);
+    // RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves.
+    Result<std::vector<crypto::tlog::Hash>> audit_inclusion(std::uint64_t index, std::uint64_t size);
+    // RFC 9162 consistency proof between the trees of `old_size` and `new_size` leaves.
+    Result<std::vector<crypto::tlog::Hash>> audit_consistency(std::uint64_t old_size,
+                                                              std::uint64_t new_size);
+    // Signed checkpoints as issued, for auditors who ask later.
+    Status save_checkpoint(std::uint64_t size, const std::string& note);
+    Result<std::string> latest_checkpoint();  // not_found before the first
 
 private:
     friend class PackageWriter;

@@ -1,7 +1,10 @@
 // Internal: state shared by Store, PackageWriter and PackageReader.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <mutex>
+#include <vector>
 
 #include "storage/sqlite.h"
 #include "storage/store.h"
@@ -18,6 +21,27 @@ struct Store::Impl {
     crypto::Aead aead = crypto::Aead::aes_256_gcm;
     crypto::SecretKey wrapping_key;  // wraps per-package data keys
     std::string key_id;              // names the master key generation the wrapping key came from
+
+    // The access log's tail, kept in step with the database under `mutex`: its size, and for
+    // every level where the next node will be a right child, its left sibling's hash.
+    std::uint64_t audit_size = 0;
+    std::vector<crypto::tlog::Hash> audit_frontier;
+
+    // Group commit of access-log entries (see Store::append_audit).
+    struct PendingAudit {
+        std::vector<std::string> entries;
+        Result<std::uint64_t> result = std::uint64_t{0};
+        bool done = false;
+    };
+    std::mutex audit_queue_mutex;
+    std::condition_variable audit_queue_changed;
+    std::deque<PendingAudit*> audit_queue;
+    bool audit_committing = false;
+
+    // With `mutex` held and a transaction open: appends leaves and their complete subtrees.
+    Result<std::uint64_t> append_audit_locked(const std::vector<std::string>& entries);
+    // With `mutex` held: reloads the tail after a rollback or at open.
+    Status load_audit_tail();
 
     std::filesystem::path blob_path(const std::string& package_id) const {
         return blob_dir / package_id.substr(0, 2) / (package_id + ".blob");

@@ -8,7 +8,7 @@ using namespace serambi;
 
 TEST_CASE("the configuration init writes loads with its defaults, paths relative to the file") {
     TempDir dir;
-    std::ofstream(dir.path / "serambi.toml") << gateway::default_config_text("127.0.0.1", 9443);
+    std::ofstream(dir.path / "serambi.toml") << gateway::default_config_text("127.0.0.1", 9443, "test.local/log");
     auto config = gateway::load_config(dir.path / "serambi.toml");
     REQUIRE(config.ok());
     CHECK(config->listen_port == 9443);

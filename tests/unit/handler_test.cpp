@@ -18,6 +18,7 @@ struct World {
     std::unique_ptr<certs::ManifestSigner> signer;
     certs::Authority ca;
     Config config;
+    std::unique_ptr<AuditTrail> audit;
     std::unique_ptr<Handler> handler;
     int next_request = 0;
 
@@ -32,7 +33,8 @@ struct World {
         auto cert = certs::issue(ca, certs::public_key_of(key).value(), req).value();
         signer = std::make_unique<certs::ManifestSigner>(std::move(certs::ManifestSigner::load(cert, key)).value());
         config.max_package_bytes = 1 << 20;
-        handler = std::make_unique<Handler>(Handler::Services{store.get(), policy, signer.get(), ca, &config});
+        audit = std::make_unique<AuditTrail>(*store, crypto::tlog::NoteSigner::generate("test.local/log").value());
+        handler = std::make_unique<Handler>(Handler::Services{store.get(), policy, signer.get(), ca, &config, audit.get()});
         add("admin", "admin", "S-ADMIN");
         add("dinkes-malut", "producer", "S-DINKES");
         add("pemkab-halut", "producer", "S-HALUT");

@@ -1,0 +1,302 @@
+// The auditor's commands: fetch the log key, checkpoints, entries and proofs from the gateway,
+// and verify an export offline with nothing but the files given.
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "storage/store.h"
+
+namespace serambi::cli {
+namespace {
+
+namespace tlog = crypto::tlog;
+
+Error bad(std::string message) { return make_error(ErrorKind::invalid_argument, std::move(message)); }
+
+std::string trimmed(std::string text) {
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
+// A signed checkpoint checked against the verifier key: the parsed body, and the log it names
+// must be the key's.
+Result<tlog::Checkpoint> verified_checkpoint(const std::string& note, const std::string& key, const std::string& what) {
+    auto body = tlog::verify_note(note, trimmed(key));
+    if (!body) return make_error(ErrorKind::corruption, what + ": the signature does not verify with the log key (" + body.error().message + ")");
+    auto checkpoint = tlog::parse_checkpoint_body(*body);
+    if (!checkpoint) return make_error(ErrorKind::corruption, what + ": not a checkpoint: " + checkpoint.error().message);
+    const auto plus = key.find('+');
+    if (plus == std::string::npos || checkpoint->origin != key.substr(0, plus))
+        return make_error(ErrorKind::corruption, what + ": names the log '" + checkpoint->origin + "', not the key's");
+    return checkpoint;
+}
+
+Result<std::string> fetch(Client& client, const std::string& target) {
+    auto reply = client.request("GET", target, "");
+    if (!reply) return reply.error();
+    if (reply->status != 200) return make_error(ErrorKind::unavailable, "the gateway refused: " + describe_failure(*reply));
+    return reply->body;
+}
+
+Result<std::vector<tlog::Hash>> hashes_of(const std::string& json) {
+    boost::system::error_code ec;
+    auto value = boost::json::parse(json, ec);
+    if (ec || !value.is_object()) return bad("the proof is not a JSON object");
+    const auto* list = value.as_object().if_contains("hashes");
+    if (list == nullptr || !list->is_array()) return bad("the proof has no hashes");
+    std::vector<tlog::Hash> out;
+    for (const auto& item : list->as_array()) {
+        auto bytes = item.is_string() ? crypto::from_base64(item.get_string()) : Result<crypto::Bytes>(bad(""));
+        if (!bytes || bytes->size() != 32) return bad("a proof hash is not 32 bytes of base64");
+        tlog::Hash h;
+        std::copy(bytes->begin(), bytes->end(), h.begin());
+        out.push_back(h);
+    }
+    return out;
+}
+
+// CSV for spreadsheets: quoted, and a cell that starts like a formula is defused.
+std::string csv_cell(std::string text) {
+    if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@')) text.insert(0, "'");
+    std::string out = "\"";
+    for (const char c : text) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string csv_row(const std::string& entry) {
+    static const char* columns[] = {"time", "request_id", "principal", "cert_serial", "remote", "action", "resource",
+                                    "classification", "status", "decision", "reason", "bytes_in", "bytes_out",
+                                    "sha256", "refused_subject"};
+    boost::system::error_code ec;
+    auto value = boost::json::parse(entry, ec);
+    std::string row;
+    for (const char* column : columns) {
+        if (!row.empty()) row += ',';
+        std::string cell;
+        if (!ec && value.is_object())
+            if (const auto* v = value.as_object().if_contains(column))
+                cell = v->is_string() ? std::string(v->get_string()) : boost::json::serialize(*v);
+        row += csv_cell(cell);
+    }
+    return row;
+}
+
+}  // namespace
+
+int run_audit_key(const AuditOptions& options) {
+    auto client = connect(options.profile);
+    if (!client) return report("audit key", client.error());
+    auto key = fetch(**client, "/v1/audit/key");
+    if (!key) return report("audit key", key.error());
+    std::cout << *key;
+    return 0;
+}
+
+int run_audit_checkpoint(const AuditOptions& options) {
+    auto client = connect(options.profile);
+    if (!client) return report("audit checkpoint", client.error());
+    auto note = fetch(**client, "/v1/audit/checkpoint");
+    if (!note) return report("audit checkpoint", note.error());
+    std::cout << *note;
+    return 0;
+}
+
+// Writes the entries of the current checkpoint, one per line, exactly the bytes hashed as each
+// leaf, and that checkpoint beside them (FILE.checkpoint) for `audit verify`.
+int run_audit_export(const AuditOptions& options) {
+    const std::string command = "audit export";
+    auto client = connect(options.profile);
+    if (!client) return report(command, client.error());
+    auto note = fetch(**client, "/v1/audit/checkpoint");
+    if (!note) return report(command, note.error());
+    std::string body = *note;
+    const auto blank = body.find("\n\n");
+    auto checkpoint = tlog::parse_checkpoint_body(blank == std::string::npos ? body : body.substr(0, blank + 1));
+    if (!checkpoint) return report(command, make_error(ErrorKind::corruption, "the gateway's checkpoint is malformed"));
+    std::ofstream out(options.output, std::ios::binary | std::ios::trunc);
+    if (!out) return report(command, make_error(ErrorKind::io_error, "cannot write " + options.output));
+    if (options.csv)
+        out << "time,request_id,principal,cert_serial,remote,action,resource,classification,status,decision,reason,"
+               "bytes_in,bytes_out,sha256,refused_subject\n";
+    std::uint64_t start = 0, lines = 0;
+    while (start < checkpoint->size) {
+        auto reply = (*client)->request("GET", "/v1/audit/entries?start=" + std::to_string(start) +
+                                                   "&end=" + std::to_string(checkpoint->size), "");
+        if (!reply) return report(command, reply.error());
+        if (reply->status != 200) return report_reply(command, *reply);
+        std::size_t at = 0;
+        while (at < reply->body.size()) {
+            const auto nl = reply->body.find('\n', at);
+            const auto line = reply->body.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+            if (options.csv) out << csv_row(line) << "\n";
+            else out << line << "\n";
+            ++lines;
+            if (nl == std::string::npos) break;
+            at = nl + 1;
+        }
+        std::uint64_t next = 0;
+        const auto header = reply->headers.find("serambi-next-start");
+        if (header == reply->headers.end() || !(std::istringstream(header->second) >> next) || next <= start)
+            return report(command, make_error(ErrorKind::corruption, "the gateway did not say where the next page starts"));
+        start = next;
+    }
+    out.close();
+    if (!out) return report(command, make_error(ErrorKind::io_error, "cannot write " + options.output));
+    if (!options.csv) {
+        std::ofstream cp(options.output + ".checkpoint", std::ios::binary | std::ios::trunc);
+        cp << *note;
+        if (!cp) return report(command, make_error(ErrorKind::io_error, "cannot write " + options.output + ".checkpoint"));
+    }
+    std::cerr << "exported " << lines << " entries (tree size " << checkpoint->size << ") to " << options.output
+              << (options.csv ? "" : "; checkpoint in " + options.output + ".checkpoint") << "\n";
+    return 0;
+}
+
+// Recomputes the tree from the export and checks it against the signed checkpoint, and against
+// an earlier checkpoint the auditor kept: a rewritten, rolled-back or forked log fails.
+int run_audit_verify(const AuditOptions& options) {
+    const std::string command = "audit verify";
+    auto key = storage::read_small_file(options.key, 4096);
+    auto note = storage::read_small_file(options.checkpoint, 1 << 16);
+    if (!key) return report(command, key.error());
+    if (!note) return report(command, note.error());
+    auto checkpoint = verified_checkpoint(*note, *key, "the checkpoint");
+    if (!checkpoint) return report(command, checkpoint.error());
+    std::optional<tlog::Checkpoint> previous;
+    if (!options.previous.empty()) {
+        auto old_note = storage::read_small_file(options.previous, 1 << 16);
+        if (!old_note) return report(command, old_note.error());
+        auto old = verified_checkpoint(*old_note, *key, "the previous checkpoint");
+        if (!old) return report(command, old.error());
+        if (old->size > checkpoint->size) {
+            std::cerr << "serambi audit verify: FAILED: the log was rolled back: the previous checkpoint has "
+                      << old->size << " entries, the new one " << checkpoint->size << "\n";
+            return 1;
+        }
+        previous = *old;
+    }
+    std::ifstream in(options.export_file, std::ios::binary);
+    if (!in) return report(command, make_error(ErrorKind::io_error, "cannot read " + options.export_file));
+    tlog::TreeBuilder tree;
+    std::optional<tlog::Hash> previous_root_seen;
+    if (previous && previous->size == 0) previous_root_seen = tlog::empty_root();
+    std::string line;
+    while (tree.size() < checkpoint->size && std::getline(in, line)) {
+        tree.add(tlog::leaf_hash(crypto::as_bytes(line)));
+        if (previous && tree.size() == previous->size) previous_root_seen = tree.root();
+    }
+    if (tree.size() < checkpoint->size) {
+        std::cerr << "serambi audit verify: FAILED: the export has " << tree.size() << " entries, the checkpoint "
+                  << checkpoint->size << "\n";
+        return 1;
+    }
+    if (tree.root() != checkpoint->root) {
+        std::cerr << "serambi audit verify: FAILED: the export does not hash to the checkpoint's root: an entry was "
+                     "changed, removed, added or reordered\n";
+        return 1;
+    }
+    if (previous && (!previous_root_seen || *previous_root_seen != previous->root)) {
+        std::cerr << "serambi audit verify: FAILED: the log is not an extension of the previous checkpoint (size "
+                  << previous->size << "): its history was rewritten or forked\n";
+        return 1;
+    }
+    std::cout << "OK: " << checkpoint->size << " entries of " << checkpoint->origin
+              << " match the signed checkpoint" << (previous ? " and extend the previous one (size " + std::to_string(previous->size) + ")" : "")
+              << "\n";
+    return 0;
+}
+
+int run_audit_inclusion(const AuditOptions& options) {
+    const std::string command = "audit proof inclusion";
+    auto key = storage::read_small_file(options.key, 4096);
+    if (!key) return report(command, key.error());
+    auto client = connect(options.profile);
+    if (!client) return report(command, client.error());
+    auto note = fetch(**client, "/v1/audit/checkpoint");
+    if (!note) return report(command, note.error());
+    auto checkpoint = verified_checkpoint(*note, *key, "the gateway's checkpoint");
+    if (!checkpoint) return report(command, checkpoint.error());
+    if (options.index >= checkpoint->size) return report(command, bad("the log has only " + std::to_string(checkpoint->size) + " entries"));
+    auto entry = fetch(**client, "/v1/audit/entries?start=" + std::to_string(options.index) + "&end=" + std::to_string(options.index + 1));
+    if (!entry) return report(command, entry.error());
+    auto proof_json = fetch(**client, "/v1/audit/proof/inclusion?index=" + std::to_string(options.index) + "&size=" + std::to_string(checkpoint->size));
+    if (!proof_json) return report(command, proof_json.error());
+    auto proof = hashes_of(*proof_json);
+    if (!proof) return report(command, proof.error());
+    const std::string line = trimmed(*entry);
+    if (!tlog::verify_inclusion(options.index, checkpoint->size, tlog::leaf_hash(crypto::as_bytes(line)), *proof, checkpoint->root)) {
+        std::cerr << "serambi " << command << ": FAILED: entry " << options.index << " is not in the signed tree of size "
+                  << checkpoint->size << "\n";
+        return 1;
+    }
+    std::cout << line << "\nOK: entry " << options.index << " is in the signed tree of size " << checkpoint->size << "\n";
+    return 0;
+}
+
+int run_audit_consistency(const AuditOptions& options) {
+    const std::string command = "audit proof consistency";
+    auto key = storage::read_small_file(options.key, 4096);
+    auto old_note = storage::read_small_file(options.checkpoint, 1 << 16);
+    if (!key) return report(command, key.error());
+    if (!old_note) return report(command, old_note.error());
+    auto old = verified_checkpoint(*old_note, *key, "the saved checkpoint");
+    if (!old) return report(command, old.error());
+    auto client = connect(options.profile);
+    if (!client) return report(command, client.error());
+    auto note = fetch(**client, "/v1/audit/checkpoint");
+    if (!note) return report(command, note.error());
+    auto now = verified_checkpoint(*note, *key, "the gateway's checkpoint");
+    if (!now) return report(command, now.error());
+    bool ok = old->size <= now->size;
+    if (ok && old->size == now->size) ok = old->root == now->root;
+    else if (ok && old->size > 0) {
+        auto proof_json = fetch(**client, "/v1/audit/proof/consistency?old=" + std::to_string(old->size) + "&new=" + std::to_string(now->size));
+        if (!proof_json) return report(command, proof_json.error());
+        auto proof = hashes_of(*proof_json);
+        if (!proof) return report(command, proof.error());
+        ok = tlog::verify_consistency(old->size, now->size, old->root, now->root, *proof);
+    }
+    if (!ok) {
+        std::cerr << "serambi " << command << ": FAILED: the log of size " << now->size
+                  << " does not extend the saved checkpoint of size " << old->size << " (rolled back, rewritten or forked)\n";
+        return 1;
+    }
+    std::cout << *note << "OK: the current log (size " << now->size << ") extends the saved checkpoint (size " << old->size << ")\n";
+    return 0;
+}
+
+int run_audit_tail(const AuditOptions& options) {
+    const std::string command = "audit tail";
+    auto client = connect(options.profile);
+    if (!client) return report(command, client.error());
+    std::uint64_t next = UINT64_MAX;
+    for (;;) {
+        auto reply = (*client)->request("GET", "/v1/audit/entries?start=0&end=0", "");
+        if (!reply) return report(command, reply.error());
+        if (reply->status != 200) return report_reply(command, *reply);
+        std::uint64_t size = 0;
+        std::istringstream(reply->headers["serambi-log-size"]) >> size;
+        if (next == UINT64_MAX) next = size > options.count ? size - options.count : 0;
+        while (next < size) {
+            auto page = (*client)->request("GET", "/v1/audit/entries?start=" + std::to_string(next) + "&end=" + std::to_string(size), "");
+            if (!page) return report(command, page.error());
+            if (page->status != 200) return report_reply(command, *page);
+            std::cout << page->body << std::flush;
+            std::uint64_t after = 0;
+            std::istringstream(page->headers["serambi-next-start"]) >> after;
+            if (after <= next) break;
+            next = after;
+        }
+        if (!options.follow) return 0;
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+}
+
+}  // namespace serambi::cli

@@ -1,0 +1,242 @@
+// The access log as the gateway writes and serves it: one canonical-JSON entry per request,
+// checkpoints signed with the log key, and the auditor's routes. No Beast here.
+#include <boost/json.hpp>
+
+#include <charconv>
+
+#include "gateway/handler.h"
+
+namespace serambi::gateway {
+namespace {
+
+// Log fields may carry bytes a client chose; keep them printable and bounded.
+std::string clean(std::string_view text, std::size_t max = 512) {
+    std::string out;
+    for (const char c : text.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return out;
+}
+
+// What a request asked for, named by its route; the handler may have named it already.
+std::string action_of(const RequestHead& head) {
+    std::string_view path = head.target;
+    path = path.substr(0, path.find('?'));
+    const bool get = head.method == "GET", post = head.method == "POST";
+    if (path == "/healthz") return "health";
+    if (path == "/v1/whoami") return "whoami";
+    if (path == "/v1/principals") return post ? "principal.create" : "principal.list";
+    if (path == "/v1/datasets") return post ? "dataset.create" : "dataset.list";
+    if (path.starts_with("/v1/datasets/")) {
+        if (path.ends_with("/packages")) return post ? "package.push" : "package.list";
+        return "dataset.get";
+    }
+    if (path.starts_with("/v1/packages/")) {
+        if (path.ends_with("/manifest")) return "package.manifest";
+        if (path.ends_with("/manifest.p7s")) return "package.signature";
+        return get ? "package.pull" : "package.other";
+    }
+    if (path.starts_with("/v1/audit/")) return "audit." + clean(path.substr(10), 40);
+    return "request";
+}
+
+std::string resource_of(const RequestHead& head) {
+    std::string_view path = head.target;
+    path = path.substr(0, path.find('?'));
+    if (path.starts_with("/v1/")) path.remove_prefix(4);
+    else if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    return clean(path, 300);
+}
+
+Result<std::uint64_t> query_number(std::string_view query, std::string_view name) {
+    std::size_t at = 0;
+    while (at <= query.size()) {
+        const auto amp = query.find('&', at);
+        const auto pair = query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
+        const auto eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+            const auto text = pair.substr(eq + 1);
+            std::uint64_t value = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+            if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+                return make_error(ErrorKind::invalid_argument, std::string(name) + " must be a whole number");
+            return value;
+        }
+        if (amp == std::string_view::npos) break;
+        at = amp + 1;
+    }
+    return make_error(ErrorKind::not_found, std::string(name) + " is missing");
+}
+
+std::optional<std::string> query_text(std::string_view query, std::string_view name) {
+    std::size_t at = 0;
+    while (at <= query.size()) {
+        const auto amp = query.find('&', at);
+        const auto pair = query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
+        const auto eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name) return clean(pair.substr(eq + 1), 200);
+        if (amp == std::string_view::npos) break;
+        at = amp + 1;
+    }
+    return std::nullopt;
+}
+
+boost::json::array base64_hashes(const std::vector<crypto::tlog::Hash>& hashes) {
+    boost::json::array out;
+    for (const auto& h : hashes) out.emplace_back(crypto::to_base64(h));
+    return out;
+}
+
+Response text_response(std::string body, const char* type) {
+    Response r;
+    r.headers.emplace_back("Content-Type", type);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.body = std::move(body);
+    return r;
+}
+
+}  // namespace
+
+AuditTrail::AuditTrail(storage::Store& store, crypto::tlog::NoteSigner signer)
+    : store_(store), signer_(std::move(signer)) {}
+
+std::string AuditTrail::entry(const RequestHead& head, const Response& response,
+                              std::uint64_t bytes_in, std::uint64_t bytes_out) {
+    const auto& a = response.audit;
+    boost::json::object o{
+        {"time", storage::utc_now()},
+        {"request_id", head.request_id},
+        {"principal", response.principal.empty() ? clean(head.cert_principal_id, 64) : response.principal},
+        {"cert_serial", clean(head.cert_serial, 80)},
+        {"remote", clean(head.remote, 64)},
+        {"method", clean(head.method, 16)},
+        {"action", a.action.empty() ? action_of(head) : a.action},
+        {"resource", a.resource.empty() ? resource_of(head) : a.resource},
+        {"classification", a.classification},
+        {"status", response.status},
+        {"decision", response.status < 400 ? "allow" : response.status >= 500 ? "error" : "deny"},
+        {"reason", clean(a.reason)},
+        {"bytes_in", bytes_in},
+        {"bytes_out", bytes_out},
+        {"sha256", a.sha256}};
+    // Every value is a string or an integer, so canonicalisation cannot fail.
+    auto text = storage::canonical_json(o);
+    return text ? *text : std::string("{}");
+}
+
+std::string AuditTrail::refused_entry(const std::string& remote, const std::string& subject,
+                                      const std::string& reason) {
+    boost::json::object o{{"time", storage::utc_now()},
+                          {"action", "tls.handshake"},
+                          {"decision", "deny"},
+                          {"remote", clean(remote, 64)},
+                          {"refused_subject", clean(subject, 300)},
+                          {"reason", clean(reason)}};
+    auto text = storage::canonical_json(o);
+    return text ? *text : std::string("{}");
+}
+
+Result<std::uint64_t> AuditTrail::record(std::string entry) {
+    std::vector<std::string> one;
+    one.push_back(std::move(entry));
+    return store_.append_audit(std::move(one));
+}
+
+Result<std::string> AuditTrail::checkpoint() {
+    std::lock_guard lock(mutex_);
+    auto head = store_.audit_head();
+    if (!head) return head.error();
+    if (head->size == issued_size_) return issued_;
+    const auto note = signer_.sign(crypto::tlog::checkpoint_body({signer_.name(), head->size, head->root}));
+    if (auto s = store_.save_checkpoint(head->size, note); !s) return s.error();
+    issued_size_ = head->size;
+    issued_ = note;
+    return note;
+}
+
+Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::string_view what,
+                            std::string_view query) {
+    const auto& rid = head.request_id;
+    const auto decision = services_.policy->decide(caller.subject, policies::Action::read_audit, nullptr);
+    if (!decision.allow) {
+        auto hidden = problem(404, "", "no such route", rid);
+        hidden.audit.reason = decision.reason;
+        return hidden;
+    }
+    auto& trail = *services_.audit;
+    auto& store = trail.store();
+    auto bad_query = [&](const Error& e) { return problem(400, "", e.message, rid); };
+    Response r;
+    if (what == "checkpoint") {
+        auto note = trail.checkpoint();
+        if (!note) return problem_of(note.error(), rid);
+        r = text_response(*note, "text/plain; charset=utf-8");
+    } else if (what == "key") {
+        r = text_response(trail.verifier_key() + "\n", "text/plain; charset=utf-8");
+    } else if (what == "entries") {
+        auto head_now = store.audit_head();
+        if (!head_now) return problem_of(head_now.error(), rid);
+        auto start = query_number(query, "start");
+        auto end = query_number(query, "end");
+        if (!start && start.error().kind != ErrorKind::not_found) return bad_query(start.error());
+        if (!end && end.error().kind != ErrorKind::not_found) return bad_query(end.error());
+        const std::uint64_t from = start ? *start : 0;
+        const std::uint64_t to = end ? std::min(*end, head_now->size) : head_now->size;
+        constexpr std::size_t kPage = 10000;
+        auto rows = store.audit_entries(from, to, kPage);
+        if (!rows) return problem_of(rows.error(), rid);
+        const auto principal = query_text(query, "principal"), dataset = query_text(query, "dataset"),
+                   action = query_text(query, "action"), decided = query_text(query, "decision"),
+                   since = query_text(query, "since"), until = query_text(query, "until");
+        const bool filtered = principal || dataset || action || decided || since || until;
+        std::string body;
+        for (auto& row : *rows) {
+            if (filtered) {
+                boost::system::error_code ec;
+                auto v = boost::json::parse(row, ec);
+                if (ec || !v.is_object()) continue;
+                const auto& o = v.as_object();
+                auto field = [&](const char* key) {
+                    const auto* f = o.if_contains(key);
+                    return f && f->is_string() ? std::string(f->get_string()) : std::string();
+                };
+                if (principal && field("principal") != *principal) continue;
+                if (action && field("action") != *action) continue;
+                if (decided && field("decision") != *decided) continue;
+                if (dataset && field("resource").find(*dataset) == std::string::npos) continue;
+                if (since && field("time") < *since) continue;
+                if (until && field("time") >= *until) continue;
+            }
+            body += row;
+            body += '\n';
+        }
+        r = text_response(std::move(body), "application/jsonl");
+        // Where the next page starts: a client exporting the log asks again from there.
+        r.headers.emplace_back("Serambi-Next-Start", std::to_string(std::min<std::uint64_t>(to, from + kPage)));
+        r.headers.emplace_back("Serambi-Log-Size", std::to_string(head_now->size));
+    } else if (what == "proof/inclusion") {
+        auto index = query_number(query, "index");
+        auto size = query_number(query, "size");
+        if (!index) return bad_query(index.error());
+        if (!size) return bad_query(size.error());
+        auto proof = store.audit_inclusion(*index, *size);
+        if (!proof) return problem_of(proof.error(), rid);
+        r = text_response(boost::json::serialize(boost::json::object{
+                              {"index", *index}, {"size", *size}, {"hashes", base64_hashes(*proof)}}) + "\n",
+                          "application/json");
+    } else if (what == "proof/consistency") {
+        auto old_size = query_number(query, "old");
+        auto new_size = query_number(query, "new");
+        if (!old_size) return bad_query(old_size.error());
+        if (!new_size) return bad_query(new_size.error());
+        auto proof = store.audit_consistency(*old_size, *new_size);
+        if (!proof) return problem_of(proof.error(), rid);
+        r = text_response(boost::json::serialize(boost::json::object{
+                              {"old", *old_size}, {"new", *new_size}, {"hashes", base64_hashes(*proof)}}) + "\n",
+                          "application/json");
+    } else {
+        return problem(404, "", "no such route", rid);
+    }
+    r.audit.reason = decision.reason;
+    return r;
+}
+
+}  // namespace serambi::gateway

@@ -1,0 +1,253 @@
+// The access log's storage: entries as RFC 6962 leaves, and the hash of every complete subtree
+// (node `idx` at `level` covers leaves [idx·2^level, (idx+1)·2^level)), so that any root or
+// proof is a handful of lookups however long the log grows.
+#include <bit>
+
+#include "storage/store_impl.h"
+
+namespace serambi::storage {
+namespace {
+
+using crypto::tlog::Hash;
+
+Error db_error(const char* what) { return make_error(ErrorKind::unavailable, what); }
+
+// Largest power of two strictly below n (n >= 2), the split point of RFC 6962.
+std::uint64_t split_point(std::uint64_t n) { return std::bit_floor(n - 1); }
+
+// Reads nodes; one prepared statement for all the lookups of a root or a proof.
+class NodeReader {
+public:
+    explicit NodeReader(sqlite3* db)
+        : lookup_(db, "SELECT hash FROM audit_nodes WHERE level = ?1 AND idx = ?2") {}
+
+    // MTH of leaves [begin, end), from the stored complete subtrees.
+    Result<Hash> subtree(std::uint64_t begin, std::uint64_t end) {
+        const std::uint64_t n = end - begin;
+        if (n == 0) return crypto::tlog::empty_root();
+        if (std::has_single_bit(n) && begin % n == 0) return node(std::countr_zero(n), begin / n);
+        const std::uint64_t k = split_point(n);
+        auto left = subtree(begin, begin + k);
+        if (!left) return left.error();
+        auto right = subtree(begin + k, end);
+        if (!right) return right.error();
+        return crypto::tlog::node_hash(*left, *right);
+    }
+
+    Result<Hash> node(int level, std::uint64_t index) {
+        lookup_.reset();
+        const int rc = lookup_.bind(1, std::int64_t{level}).bind(2, static_cast<std::int64_t>(index)).step();
+        if (rc != SQLITE_ROW) return db_error("an access-log node is missing");
+        const auto bytes = lookup_.blob(0);
+        if (bytes.size() != Hash{}.size()) return make_error(ErrorKind::corruption, "an access-log node is malformed");
+        Hash h;
+        std::copy(bytes.begin(), bytes.end(), h.begin());
+        return h;
+    }
+
+    // RFC 9162 2.1.3.1: PATH(m, D[begin:end]), deepest sibling first.
+    Status path(std::uint64_t m, std::uint64_t begin, std::uint64_t end, std::vector<Hash>& out) {
+        const std::uint64_t n = end - begin;
+        if (n <= 1) return {};
+        const std::uint64_t k = split_point(n);
+        Result<Hash> sibling = Hash{};
+        if (m < k) {
+            if (auto s = path(m, begin, begin + k, out); !s) return s;
+            sibling = subtree(begin + k, end);
+        } else {
+            if (auto s = path(m - k, begin + k, end, out); !s) return s;
+            sibling = subtree(begin, begin + k);
+        }
+        if (!sibling) return sibling.error();
+        out.push_back(*sibling);
+        return {};
+    }
+
+    // RFC 9162 2.1.4.1: SUBPROOF(m, D[begin:end], whole).
+    Status subproof(std::uint64_t m, std::uint64_t begin, std::uint64_t end, bool whole,
+                    std::vector<Hash>& out) {
+        const std::uint64_t n = end - begin;
+        if (m == n) {
+            if (whole) return {};
+            auto h = subtree(begin, end);
+            if (!h) return h.error();
+            out.push_back(*h);
+            return {};
+        }
+        const std::uint64_t k = split_point(n);
+        Result<Hash> sibling = Hash{};
+        if (m <= k) {
+            if (auto s = subproof(m, begin, begin + k, whole, out); !s) return s;
+            sibling = subtree(begin + k, end);
+        } else {
+            if (auto s = subproof(m - k, begin + k, end, false, out); !s) return s;
+            sibling = subtree(begin, begin + k);
+        }
+        if (!sibling) return sibling.error();
+        out.push_back(*sibling);
+        return {};
+    }
+
+private:
+    sql::Statement lookup_;
+};
+
+}  // namespace
+
+Status Store::Impl::load_audit_tail() {
+    // The size comes from the nodes, which only appends write: an edited or deleted entry row
+    // does not move it, and shows up where it must, in the auditor's check of an export.
+    sql::Statement size_query(db.get(), "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_nodes WHERE level = 0");
+    if (size_query.step() != SQLITE_ROW) return db_error("cannot read the access log");
+    const auto size = static_cast<std::uint64_t>(size_query.integer(0));
+    NodeReader reader(db.get());
+    std::vector<Hash> frontier(64);
+    for (int level = 0; level < 64; ++level) {
+        if (((size >> level) & 1) == 0) continue;
+        auto h = reader.node(level, (size >> level) - 1);
+        if (!h) return h.error();
+        frontier[static_cast<std::size_t>(level)] = *h;
+    }
+    audit_size = size;
+    audit_frontier = std::move(frontier);
+    return {};
+}
+
+Result<std::uint64_t> Store::Impl::append_audit_locked(const std::vector<std::string>& entries) {
+    sql::Statement insert_entry(db.get(), "INSERT INTO audit_entries(idx, entry) VALUES(?1, ?2)");
+    sql::Statement insert_node(db.get(), "INSERT INTO audit_nodes(level, idx, hash) VALUES(?1, ?2, ?3)");
+    const std::uint64_t first = audit_size;
+    for (const auto& entry : entries) {
+        const std::uint64_t index = audit_size;
+        insert_entry.reset();
+        if (insert_entry.bind(1, static_cast<std::int64_t>(index)).bind(2, entry).step() != SQLITE_DONE)
+            return db_error("cannot write the access log");
+        // The new leaf, then every subtree it completes: while the node is a right child, it
+        // joins its waiting left sibling one level up.
+        Hash h = crypto::tlog::leaf_hash(crypto::as_bytes(entry));
+        std::uint64_t at = index;
+        int level = 0;
+        for (;;) {
+            insert_node.reset();
+            if (insert_node.bind(1, std::int64_t{level}).bind(2, static_cast<std::int64_t>(at))
+                    .bind(3, crypto::ByteView(h)).step() != SQLITE_DONE)
+                return db_error("cannot write the access log");
+            if ((at & 1) == 0) break;
+            h = crypto::tlog::node_hash(audit_frontier[static_cast<std::size_t>(level)], h);
+            at >>= 1;
+            ++level;
+        }
+        audit_frontier[static_cast<std::size_t>(level)] = h;
+        ++audit_size;
+    }
+    return first;
+}
+
+Result<std::uint64_t> Store::append_audit(std::vector<std::string> entries) {
+    if (entries.empty()) return make_error(ErrorKind::invalid_argument, "no access-log entries");
+    auto& impl = *impl_;
+    Impl::PendingAudit mine{std::move(entries)};
+    std::unique_lock queue_lock(impl.audit_queue_mutex);
+    impl.audit_queue.push_back(&mine);
+    while (!mine.done) {
+        if (impl.audit_committing) {
+            impl.audit_queue_changed.wait(queue_lock);
+            continue;
+        }
+        // Nobody is committing: this caller commits everything queued so far, its own included.
+        impl.audit_committing = true;
+        std::deque<Impl::PendingAudit*> group;
+        group.swap(impl.audit_queue);
+        queue_lock.unlock();
+        {
+            std::lock_guard db_lock(impl.mutex);
+            bool ok = sql::exec(impl.db.get(), "BEGIN IMMEDIATE;");
+            for (auto* pending : group) {
+                if (!ok) break;
+                pending->result = impl.append_audit_locked(pending->entries);
+                ok = pending->result.ok();
+            }
+            if (ok) ok = sql::exec(impl.db.get(), "COMMIT;");
+            if (!ok) {
+                sql::exec(impl.db.get(), "ROLLBACK;");
+                (void)impl.load_audit_tail();
+                for (auto* pending : group) pending->result = db_error("the access log could not be written");
+            }
+        }
+        queue_lock.lock();
+        for (auto* pending : group) pending->done = true;
+        impl.audit_committing = false;
+        impl.audit_queue_changed.notify_all();
+    }
+    return std::move(mine.result);
+}
+
+Result<AuditHead> Store::audit_head() {
+    std::lock_guard lock(impl_->mutex);
+    NodeReader reader(impl_->db.get());
+    auto root = reader.subtree(0, impl_->audit_size);
+    if (!root) return root.error();
+    return AuditHead{impl_->audit_size, *root};
+}
+
+Result<Hash> Store::audit_root(std::uint64_t size) {
+    std::lock_guard lock(impl_->mutex);
+    if (size > impl_->audit_size) return make_error(ErrorKind::invalid_argument, "the log is not that large yet");
+    return NodeReader(impl_->db.get()).subtree(0, size);
+}
+
+Result<std::vector<std::string>> Store::audit_entries(std::uint64_t start, std::uint64_t end,
+                                                      std::size_t limit) {
+    std::lock_guard lock(impl_->mutex);
+    end = std::min({end, impl_->audit_size, start + limit});
+    std::vector<std::string> out;
+    if (start >= end) return out;
+    sql::Statement s(impl_->db.get(), "SELECT idx, entry FROM audit_entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx");
+    s.bind(1, static_cast<std::int64_t>(start)).bind(2, static_cast<std::int64_t>(end));
+    // Rows are returned as stored, a missing or edited one included: proving the log intact
+    // is the auditor's check against a signed checkpoint, not something to take our word for.
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(1));
+    if (rc != SQLITE_DONE) return db_error("cannot read the access log");
+    return out;
+}
+
+Result<std::vector<Hash>> Store::audit_inclusion(std::uint64_t index, std::uint64_t size) {
+    std::lock_guard lock(impl_->mutex);
+    if (size > impl_->audit_size || index >= size)
+        return make_error(ErrorKind::invalid_argument, "the index must be below the size, and the size at most the log's");
+    std::vector<Hash> proof;
+    NodeReader reader(impl_->db.get());
+    if (auto s = reader.path(index, 0, size, proof); !s) return s.error();
+    return proof;
+}
+
+Result<std::vector<Hash>> Store::audit_consistency(std::uint64_t old_size, std::uint64_t new_size) {
+    std::lock_guard lock(impl_->mutex);
+    if (new_size > impl_->audit_size || old_size > new_size)
+        return make_error(ErrorKind::invalid_argument, "the sizes must satisfy old <= new <= the log's");
+    std::vector<Hash> proof;
+    if (old_size == 0 || old_size == new_size) return proof;
+    NodeReader reader(impl_->db.get());
+    if (auto s = reader.subproof(old_size, 0, new_size, true, proof); !s) return s.error();
+    return proof;
+}
+
+Status Store::save_checkpoint(std::uint64_t size, const std::string& note) {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(), "INSERT OR IGNORE INTO audit_checkpoints(size, note) VALUES(?1, ?2)");
+    if (s.bind(1, static_cast<std::int64_t>(size)).bind(2, note).step() != SQLITE_DONE)
+        return db_error("cannot record the checkpoint");
+    return {};
+}
+
+Result<std::string> Store::latest_checkpoint() {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(), "SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1");
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no checkpoint has been issued yet");
+    if (rc != SQLITE_ROW) return db_error("cannot read the checkpoints");
+    return s.text(0);
+}
+
+}  // namespace serambi::storage

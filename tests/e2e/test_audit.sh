@@ -1,0 +1,105 @@
+# The access log as an auditor meets it: entries for every request, signed checkpoints, proofs,
+# and offline verification that catches an edited, deleted, reordered, rolled-back or forked log.
+source "$(dirname "$0")/lib.sh"
+init_deployment
+start_gateway
+add_principal dinkes-malut producer
+add_principal pemkab-halut producer
+add_principal inspektorat auditor
+"$SERAMBI" dataset create dinkes-malut/imunisasi --class terbatas --title Imunisasi --profile "$ADMIN" >/dev/null
+A=$WORK/inspektorat
+P=$WORK/dinkes-malut
+
+head -c 300000 /dev/urandom > "$WORK/data.bin"
+receipt=$("$SERAMBI" push dinkes-malut/imunisasi "$WORK/data.bin" -q --profile "$P")
+ID=$(echo "$receipt" | json_field package_id)
+INDEX=$(echo "$receipt" | json_field audit_index)
+check "the receipt carries the entry's leaf index" test -n "$INDEX"
+same "another producer may not read the terbatas package (404)" 404 "$(status "$WORK/pemkab-halut" "$URL/v1/packages/$ID")"
+curl -s -o /dev/null --cacert "$ADMIN/ca.crt" "$URL/healthz"   # no client certificate: refused at the handshake
+
+same "a producer does not see the access log (404)" 404 "$(status "$P" "$URL/v1/audit/checkpoint")"
+same "an admin does not see the access log either (404)" 404 "$(status "$ADMIN" "$URL/v1/audit/entries")"
+
+"$SERAMBI" audit key --profile "$A" > "$WORK/log.vkey"
+contains "the verifier key is in note form (name+hash+key)" "+" "$(cat "$WORK/log.vkey")"
+"$SERAMBI" audit checkpoint --profile "$A" > "$WORK/cp1"
+contains "a checkpoint is a signed note" "— " "$(cat "$WORK/cp1")"
+check "audit export writes the log and its checkpoint" "$SERAMBI" audit export -o "$WORK/log1.jsonl" --profile "$A"
+check "audit verify accepts the untouched export" "$SERAMBI" audit verify --export "$WORK/log1.jsonl" --checkpoint "$WORK/log1.jsonl.checkpoint" --key "$WORK/log.vkey"
+log1=$(cat "$WORK/log1.jsonl")
+contains "the push is recorded as allowed, with its digest" "\"action\":\"package.push\"" "$log1"
+contains "the pushed payload's digest is in its entry" "$(sha256sum "$WORK/data.bin" | cut -d' ' -f1)" "$log1"
+contains "the denied read is recorded with the policy's reason" "the policy does not let the caller read terbatas data" "$log1"
+contains "the refused handshake is recorded" "\"action\":\"tls.handshake\"" "$log1"
+contains "the producer's look at the log is recorded as denied" "\"decision\":\"deny\"" "$log1"
+check "every line is canonical JSON" python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    line = line.rstrip("\n")
+    assert json.dumps(json.loads(line), sort_keys=True, separators=(",", ":"), ensure_ascii=False) == line, line
+' "$WORK/log1.jsonl"
+check "the push's inclusion proof verifies against the signed checkpoint" "$SERAMBI" audit proof inclusion --index "$INDEX" --key "$WORK/log.vkey" --profile "$A"
+check "audit tail prints entries" bash -c "'$SERAMBI' audit tail -n 3 --profile '$A' | grep -q request_id"
+check "a CSV export for spreadsheets" bash -c "'$SERAMBI' audit export --csv -o '$WORK/log.csv' --profile '$A' && head -1 '$WORK/log.csv' | grep -q '^time,request_id'"
+
+"$SERAMBI" pull "$ID" -o "$WORK/pulled.bin" -q --profile "$P" >/dev/null 2>&1
+check "the log keeps growing and stays consistent with the saved checkpoint" "$SERAMBI" audit proof consistency --old "$WORK/cp1" --key "$WORK/log.vkey" --profile "$A"
+"$SERAMBI" audit export -o "$WORK/log2.jsonl" --profile "$A" 2>/dev/null
+check "a later export verifies and extends the earlier checkpoint" "$SERAMBI" audit verify --export "$WORK/log2.jsonl" --checkpoint "$WORK/log2.jsonl.checkpoint" --key "$WORK/log.vkey" --previous "$WORK/cp1"
+cp "$WORK/log2.jsonl.checkpoint" "$WORK/cp2"
+refuse "a checkpoint signed by another key is refused" "$SERAMBI" audit verify --export "$WORK/log2.jsonl" --checkpoint "$WORK/cp2" --key <(echo "other.log+01234567+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+
+# ---- Tampering, by someone holding the master key, with the gateway stopped.
+stop_gateway
+DBKEY=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:"$(tr -d '\n' < "$DEP/master.key")" \
+        -kdfopt info:serambi/sqlcipher/v1 HKDF | tr -d ':\n' | tr 'A-F' 'a-f')
+sql() { printf "PRAGMA key = \"x'%s'\";\n%s\n" "$DBKEY" "$1" | sqlcipher "$DEP/serambi.db" >/dev/null; }
+check "the test can open the database with the derived key" sql "SELECT count(*) FROM audit_entries;"
+cp "$DEP/serambi.db" "$WORK/pristine.db"
+restore() { cp "$WORK/pristine.db" "$DEP/serambi.db"; rm -f "$DEP/serambi.db-wal" "$DEP/serambi.db-shm"; }
+
+tampered() { # WHAT SQL: the log, tampered with, must fail verification against the auditor's key and checkpoint
+    restore
+    sql "$2"
+    start_gateway
+    rm -f "$WORK/t.jsonl" "$WORK/t.jsonl.checkpoint"
+    check "$1: the gateway still exports" "$SERAMBI" audit export -o "$WORK/t.jsonl" --profile "$A"
+    refuse "$1: audit verify reports it" "$SERAMBI" audit verify --export "$WORK/t.jsonl" --checkpoint "$WORK/t.jsonl.checkpoint" --key "$WORK/log.vkey" --previous "$WORK/cp2"
+    stop_gateway
+}
+tampered "an edited entry" "UPDATE audit_entries SET entry = replace(entry, '\"deny\"', '\"allow\"') WHERE entry LIKE '%\"deny\"%';"
+tampered "a deleted entry" "DELETE FROM audit_entries WHERE idx = 1;"
+tampered "two entries swapped" "UPDATE audit_entries SET entry = CASE idx WHEN 1 THEN (SELECT entry FROM audit_entries WHERE idx = 2) ELSE (SELECT entry FROM audit_entries WHERE idx = 1) END WHERE idx IN (1, 2);"
+# An entry inserted in the middle, the last one pushed out so that the count stays the same.
+tampered "an inserted entry" "UPDATE audit_entries SET idx = idx + 1000000 WHERE idx >= 3; UPDATE audit_entries SET idx = idx - 999999 WHERE idx >= 1000000; DELETE FROM audit_entries WHERE idx = (SELECT MAX(idx) FROM audit_entries); INSERT INTO audit_entries(idx, entry) VALUES(3, '{\"forged\":true}');"
+# Inserted carelessly, the shifted last row takes the place of the next entry: the gateway can no
+# longer write its log and fails closed, serving nothing.
+restore
+sql "UPDATE audit_entries SET idx = idx + 1000000 WHERE idx >= 3; UPDATE audit_entries SET idx = idx - 999999 WHERE idx >= 1000000; INSERT INTO audit_entries(idx, entry) VALUES(3, '{\"forged\":true}');"
+start_gateway
+same "a log the gateway cannot append to stops service (fail closed: 503)" 503 "$(status "$P" "$URL/v1/whoami")"
+contains "and says why" "the access log cannot be written" "$(cat "$WORK/last_body")"
+stop_gateway
+tampered "a rewritten history (entries and tree rebuilt)" "DELETE FROM audit_nodes; DELETE FROM audit_entries;"
+
+# Rolled back to a copy taken before cp2: the gateway's new checkpoint is older than the saved one.
+restore
+start_gateway
+"$SERAMBI" audit checkpoint --profile "$A" > "$WORK/cp3"
+stop_gateway
+cp "$WORK/pristine.db" "$WORK/before.db"
+start_gateway
+for i in 1 2 3; do api "$P" -o /dev/null "$URL/v1/whoami"; done
+"$SERAMBI" audit checkpoint --profile "$A" > "$WORK/cp4"
+stop_gateway
+cp "$WORK/before.db" "$DEP/serambi.db"; rm -f "$DEP/serambi.db-wal" "$DEP/serambi.db-shm"
+start_gateway
+"$SERAMBI" audit export -o "$WORK/rb.jsonl" --profile "$A" >/dev/null 2>&1
+refuse "a database rolled back to an earlier copy fails against the later saved checkpoint" "$SERAMBI" audit verify --export "$WORK/rb.jsonl" --checkpoint "$WORK/rb.jsonl.checkpoint" --key "$WORK/log.vkey" --previous "$WORK/cp4"
+for i in 1 2 3 4 5; do api "$WORK/pemkab-halut" -o /dev/null "$URL/v1/whoami"; done
+"$SERAMBI" audit export -o "$WORK/fork.jsonl" --profile "$A" >/dev/null 2>&1
+refuse "a fork (rolled back, then grown past the saved size) fails too" "$SERAMBI" audit verify --export "$WORK/fork.jsonl" --checkpoint "$WORK/fork.jsonl.checkpoint" --key "$WORK/log.vkey" --previous "$WORK/cp4"
+refuse "and the consistency proof against the saved checkpoint fails" "$SERAMBI" audit proof consistency --old "$WORK/cp4" --key "$WORK/log.vkey" --profile "$A"
+check "the untampered history still verifies" "$SERAMBI" audit verify --export "$WORK/fork.jsonl" --checkpoint "$WORK/fork.jsonl.checkpoint" --key "$WORK/log.vkey" --previous "$WORK/cp1"
+finish

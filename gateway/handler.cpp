@@ -1,6 +1,7 @@
 // Routing, authentication and the administrative routes. Every route asks the policy.
 #include "gateway/handler.h"
 
+#include <boost/algorithm/string/join.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -273,13 +274,22 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     auto info = certs::inspect(*cert);
     if (!info) return problem_of(info.error(), rid);
     storage::Principal principal{*id, *name, roles, info->serial_hex, info->fingerprint_sha256_hex, {}};
-    if (auto s = services_.store->add_principal(principal); !s) return problem_of(s.error(), rid);
+    Response done;
+    done.status = 201;
+    done.principal = caller.subject.id;
+    done.audit.resource = "principals/" + *id;
+    done.audit.reason = "the caller's role may manage principals; roles " + boost::algorithm::join(roles, ",") +
+                        ", certificate " + info->serial_hex;
+    auto added = services_.store->add_principal(principal, AuditTrail::entry(head, done, body.size(), 0));
+    if (!added) return problem_of(added.error(), rid);
     auto stored = services_.store->principal(*id);
     if (!stored) return problem_of(stored.error(), rid);
-    (void)caller;
-    return json_response(201, {{"principal", principal_json(*stored)},
-                               {"certificate", *cert},
-                               {"ca_certificate", services_.ca.cert_pem}});
+    auto r = json_response(201, {{"principal", principal_json(*stored)},
+                                 {"certificate", *cert},
+                                 {"ca_certificate", services_.ca.cert_pem}});
+    r.audit = done.audit;
+    r.audit.committed_index = *added;
+    return r;
 }
 
 Dispatch Handler::create_dataset(const RequestHead& head, const Caller& caller) {
@@ -320,10 +330,20 @@ Response Handler::create_dataset_from(const RequestHead& head, const Caller& cal
     dataset.classification = std::string(policies::name_of(*level));
     dataset.title = *title;
     dataset.created_by = caller.subject.id;
-    if (auto s = services_.store->add_dataset(dataset); !s) return problem_of(s.error(), rid);
+    Response done;
+    done.status = 201;
+    done.principal = caller.subject.id;
+    done.audit.resource = "datasets/" + *id;
+    done.audit.classification = dataset.classification;
+    done.audit.reason = "the caller's role may create datasets";
+    auto added = services_.store->add_dataset(dataset, AuditTrail::entry(head, done, body.size(), 0));
+    if (!added) return problem_of(added.error(), rid);
     auto stored = services_.store->dataset(*id);
     if (!stored) return problem_of(stored.error(), rid);
-    return json_response(201, dataset_json(*stored));
+    auto r = json_response(201, dataset_json(*stored));
+    r.audit = done.audit;
+    r.audit.committed_index = *added;
+    return r;
 }
 
 Result<storage::Dataset> Handler::dataset_for(const Caller& caller, Action action,

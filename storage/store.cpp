@@ -169,8 +169,29 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
     return store;
 }
 
-Status Store::add_principal(const Principal& p) {
+// Runs `insert` and, when `audit_entry` is given, appends it in the same transaction.
+Result<std::optional<std::uint64_t>> Store::insert_with_audit(const std::function<Status()>& insert,
+                                                               const std::string& audit_entry) {
     std::lock_guard lock(impl_->mutex);
+    if (audit_entry.empty()) {
+        if (auto s = insert(); !s) return s.error();
+        return std::optional<std::uint64_t>{};
+    }
+    if (!sql::exec(impl_->db.get(), "BEGIN IMMEDIATE;")) return db_error("the database is not available for writing");
+    Status inserted = insert();
+    Result<std::uint64_t> index = make_error(ErrorKind::unavailable, "not reached");
+    if (inserted) index = impl_->append_audit_locked({audit_entry});
+    if (!inserted || !index || !sql::exec(impl_->db.get(), "COMMIT;")) {
+        sql::exec(impl_->db.get(), "ROLLBACK;");
+        (void)impl_->load_audit_tail();
+        if (!inserted) return inserted.error();
+        return db_error("the change and its access-log entry could not be recorded");
+    }
+    return std::optional<std::uint64_t>{*index};
+}
+
+Result<std::optional<std::uint64_t>> Store::add_principal(const Principal& p, const std::string& audit_entry) {
+    return insert_with_audit([&]() -> Status {
     sql::Statement s(impl_->db.get(),
                      "INSERT INTO principals(id, name, roles, cert_serial, cert_fingerprint, "
                      "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
@@ -182,6 +203,7 @@ Status Store::add_principal(const Principal& p) {
                              .bind(6, p.created_at.empty() ? utc_now() : p.created_at)
                              .step(),
                          "principal " + p.id);
+    }, audit_entry);
 }
 
 Result<Principal> Store::principal(const std::string& id) {
@@ -207,8 +229,8 @@ Result<std::vector<Principal>> Store::principals() {
     return out;
 }
 
-Status Store::add_dataset(const Dataset& d) {
-    std::lock_guard lock(impl_->mutex);
+Result<std::optional<std::uint64_t>> Store::add_dataset(const Dataset& d, const std::string& audit_entry) {
+    return insert_with_audit([&]() -> Status {
     sql::Statement s(impl_->db.get(),
                      "INSERT INTO datasets(id, owner, classification, title, created_by, "
                      "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
@@ -220,6 +242,7 @@ Status Store::add_dataset(const Dataset& d) {
                              .bind(6, d.created_at.empty() ? utc_now() : d.created_at)
                              .step(),
                          "dataset " + d.id);
+    }, audit_entry);
 }
 
 Result<Dataset> Store::dataset(const std::string& id) {

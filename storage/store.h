@@ -13,6 +13,7 @@
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -225,11 +226,15 @@ public:
     // How many orphans the last open() removed (for the start-up log and tests).
     std::size_t orphans_removed() const noexcept { return orphans_removed_; }
 
-    Status add_principal(const Principal& principal);
+    // With `audit_entry`, the change and its access-log entry commit together (the entry's
+    // index is returned): a change is never kept without its entry.
+    Result<std::optional<std::uint64_t>> add_principal(const Principal& principal,
+                                                       const std::string& audit_entry = {});
     Result<Principal> principal(const std::string& id);
     Result<std::vector<Principal>> principals();
 
-    Status add_dataset(const Dataset& dataset);
+    Result<std::optional<std::uint64_t>> add_dataset(const Dataset& dataset,
+                                                     const std::string& audit_entry = {});
     Result<Dataset> dataset(const std::string& id);
     Result<std::vector<Dataset>> datasets();
 
@@ -261,6 +266,8 @@ public:
 
 private:
     friend class PackageWriter;
+    Result<std::optional<std::uint64_t>> insert_with_audit(const std::function<Status()>& insert,
+                                                           const std::string& audit_entry);
     struct Impl;
     explicit Store(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

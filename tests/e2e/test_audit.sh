@@ -33,6 +33,8 @@ contains "the pushed payload's digest is in its entry" "$(sha256sum "$WORK/data.
 contains "the denied read is recorded with the policy's reason" "the policy does not let the caller read terbatas data" "$log1"
 contains "the refused handshake is recorded" "\"action\":\"tls.handshake\"" "$log1"
 contains "the producer's look at the log is recorded as denied" "\"decision\":\"deny\"" "$log1"
+same "creating the dataset left exactly one entry, written with the change" 1 "$(grep -c '"action":"dataset.create"' "$WORK/log1.jsonl")"
+same "each principal added left exactly one entry" 3 "$(grep -c '"action":"principal.create"' "$WORK/log1.jsonl")"
 check "every line is canonical JSON" python3 -c '
 import json, sys
 for line in open(sys.argv[1]):

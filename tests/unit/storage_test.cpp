@@ -403,3 +403,22 @@ TEST_CASE("a committed package's access-log entry is committed with it, and only
     }
     CHECK(store->audit_head()->size == 2);
 }
+
+TEST_CASE("an administrative change and its access-log entry commit together or not at all") {
+    Fixture f;
+    auto store = f.open();
+    auto added = store->add_principal({"walidata", "Walidata", {"custodian"}, "0A", "aa", {}}, "{\"add\":\"walidata\"}");
+    REQUIRE(added.ok());
+    REQUIRE(added->has_value());
+    CHECK(**added == 0);
+    // Refused (the id exists): neither the change nor its entry is kept.
+    auto again = store->add_principal({"walidata", "Other", {"admin"}, "0B", "bb", {}}, "{\"add\":\"again\"}");
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().kind == ErrorKind::conflict);
+    CHECK(store->audit_head()->size == 1);
+    CHECK(store->principal("walidata")->name == "Walidata");
+    // The log still grows from where it was.
+    auto next = store->append_audit({"{\"next\":1}"});
+    REQUIRE(next.ok());
+    CHECK(*next == 1);
+}

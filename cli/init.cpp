@@ -78,9 +78,11 @@ int run_init(const InitOptions& options) {
     if (!config) return fail(config.error().message);
 
     if (auto s = storage::write_master_key(config->master_key); !s) return fail(s.error().message);
+    std::string log_verifier_key;
     {
         auto log_signer = crypto::tlog::NoteSigner::generate(config->audit_origin);
         if (!log_signer) return fail("access-log key: " + log_signer.error().message);
+        log_verifier_key = log_signer->verifier_key();
         std::string secret = log_signer->private_text() + "\n";
         auto written = storage::write_new_file(config->log_key, secret, 0600);
         crypto::wipe(secret);
@@ -149,6 +151,8 @@ int run_init(const InitOptions& options) {
               << "  master key      " << config->master_key.string() << " (0600: back it up offline)\n"
               << "  access-log key  " << config->log_key.string() << " (0600; checkpoints name the log "
               << config->audit_origin << ")\n"
+              << "  log verifier    " << log_verifier_key
+              << "\n                  (give this to the auditors yourself; they check every checkpoint with it)\n"
               << "  CA certificate  " << config->ca_cert.string() << "\n"
               << "  admin profile   " << profile_dir.string() << "\n"
               << "Start it with:    serambi serve --config " << (dir / "serambi.toml").string() << "\n";

@@ -140,6 +140,12 @@ Result<std::uint64_t> AuditTrail::record(std::string entry) {
     return store_.append_audit(std::move(one));
 }
 
+void AuditTrail::record_async(std::string entry, storage::Store::AuditDone done) {
+    std::vector<std::string> one;
+    one.push_back(std::move(entry));
+    store_.append_audit_async(std::move(one), std::move(done));
+}
+
 Result<std::string> AuditTrail::checkpoint() {
     std::lock_guard lock(mutex_);
     auto head = store_.audit_head();

@@ -109,13 +109,24 @@ private:
     bool done_ = false;
 };
 
-// Writes an access-log entry on the offload pool (a group commit waits for an fsync) and
-// returns whether it is durable.
+// Queues an access-log entry and waits, without holding a thread, until the store's group
+// commit has made it durable; returns whether it is.
+//
+// The completion is posted back to this connection's thread. serve() flushes the log before
+// the io_contexts go, so a completion never targets a destroyed one.
 Awaitable<bool> record_audit(Shared& shared, Executor home, std::string entry) {
-    Offload offload(home, shared.offload);
+    Timer signal(home);
+    signal.expires_at(Timer::time_point::max());
+    bool finished = false;
     Result<std::uint64_t> recorded = std::uint64_t{0};
-    offload.start([&shared, &recorded, &entry] { recorded = shared.audit.record(std::move(entry)); });
-    co_await offload.wait();
+    shared.audit.record_async(std::move(entry), [&, home](Result<std::uint64_t> result) {
+        net::post(home, [&, result = std::move(result)]() mutable {
+            recorded = std::move(result);
+            finished = true;
+            signal.cancel();
+        });
+    });
+    while (!finished) co_await signal.async_wait(use_tuple);
     if (!recorded) log_line("access log: cannot write an entry: " + recorded.error().message);
     co_return recorded.ok();
 }
@@ -653,6 +664,7 @@ int serve(const Config& config) {
     main_context.run();
     for (auto& t : threads) t.join();
     offload_pool.join();
+    (*store)->flush_audit();  // entries still queued are written while their io_contexts exist
     return 0;
 }
 

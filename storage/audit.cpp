@@ -2,6 +2,7 @@
 // (node `idx` at `level` covers leaves [idx·2^level, (idx+1)·2^level)), so that any root or
 // proof is a handful of lookups however long the log grows.
 #include <bit>
+#include <future>
 
 #include "storage/store_impl.h"
 
@@ -143,43 +144,58 @@ Result<std::uint64_t> Store::Impl::append_audit_locked(const std::vector<std::st
     return first;
 }
 
-Result<std::uint64_t> Store::append_audit(std::vector<std::string> entries) {
-    if (entries.empty()) return make_error(ErrorKind::invalid_argument, "no access-log entries");
-    auto& impl = *impl_;
-    Impl::PendingAudit mine{std::move(entries)};
-    std::unique_lock queue_lock(impl.audit_queue_mutex);
-    impl.audit_queue.push_back(&mine);
-    while (!mine.done) {
-        if (impl.audit_committing) {
-            impl.audit_queue_changed.wait(queue_lock);
-            continue;
-        }
-        // Nobody is committing: this caller commits everything queued so far, its own included.
-        impl.audit_committing = true;
-        std::deque<Impl::PendingAudit*> group;
-        group.swap(impl.audit_queue);
+void Store::Impl::run_audit_committer() {
+    std::unique_lock queue_lock(audit_queue_mutex);
+    for (;;) {
+        audit_queue_changed.wait(queue_lock, [this] { return audit_stopping || !audit_queue.empty(); });
+        if (audit_queue.empty()) return;  // stopping, and nothing left to write
+        std::deque<PendingAudit> group;
+        group.swap(audit_queue);
+        audit_committing = true;
         queue_lock.unlock();
+        std::vector<Result<std::uint64_t>> results;
+        results.reserve(group.size());
         {
-            std::lock_guard db_lock(impl.mutex);
-            bool ok = sql::exec(impl.db.get(), "BEGIN IMMEDIATE;");
-            for (auto* pending : group) {
+            std::lock_guard db_lock(mutex);
+            bool ok = sql::exec(db.get(), "BEGIN IMMEDIATE;");
+            for (auto& pending : group) {
                 if (!ok) break;
-                pending->result = impl.append_audit_locked(pending->entries);
-                ok = pending->result.ok();
+                results.push_back(append_audit_locked(pending.entries));
+                ok = results.back().ok();
             }
-            if (ok) ok = sql::exec(impl.db.get(), "COMMIT;");
+            if (ok) ok = sql::exec(db.get(), "COMMIT;");
             if (!ok) {
-                sql::exec(impl.db.get(), "ROLLBACK;");
-                (void)impl.load_audit_tail();
-                for (auto* pending : group) pending->result = db_error("the access log could not be written");
+                sql::exec(db.get(), "ROLLBACK;");
+                (void)load_audit_tail();
+                results.assign(group.size(), db_error("the access log could not be written"));
             }
         }
+        for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
         queue_lock.lock();
-        for (auto* pending : group) pending->done = true;
-        impl.audit_committing = false;
-        impl.audit_queue_changed.notify_all();
+        audit_committing = false;
+        audit_queue_changed.notify_all();  // for flush_audit()
     }
-    return std::move(mine.result);
+}
+
+void Store::append_audit_async(std::vector<std::string> entries, AuditDone done) {
+    if (entries.empty()) return done(make_error(ErrorKind::invalid_argument, "no access-log entries"));
+    {
+        std::lock_guard lock(impl_->audit_queue_mutex);
+        impl_->audit_queue.push_back({std::move(entries), std::move(done)});
+    }
+    impl_->audit_queue_changed.notify_all();
+}
+
+Result<std::uint64_t> Store::append_audit(std::vector<std::string> entries) {
+    std::promise<Result<std::uint64_t>> promise;
+    auto future = promise.get_future();
+    append_audit_async(std::move(entries), [&promise](Result<std::uint64_t> r) { promise.set_value(std::move(r)); });
+    return future.get();
+}
+
+void Store::flush_audit() {
+    std::unique_lock lock(impl_->audit_queue_mutex);
+    impl_->audit_queue_changed.wait(lock, [this] { return impl_->audit_queue.empty() && !impl_->audit_committing; });
 }
 
 Result<AuditHead> Store::audit_head() {

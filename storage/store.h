@@ -250,6 +250,12 @@ public:
     // Appends `entries` as consecutive leaves and returns the first one's index once they are
     // durable. Callers arriving while a commit runs share the next one (one fsync per group).
     Result<std::uint64_t> append_audit(std::vector<std::string> entries);
+    // The same without holding a thread: `done` runs on the committer thread once the entries
+    // are durable (or failed); it must be quick and must not call back into the store.
+    using AuditDone = std::function<void(Result<std::uint64_t>)>;
+    void append_audit_async(std::vector<std::string> entries, AuditDone done);
+    // Waits until every queued entry is committed and its `done` has run.
+    void flush_audit();
     Result<AuditHead> audit_head();
     Result<crypto::tlog::Hash> audit_root(std::uint64_t size);
     // Entries [start, end), at most `limit` of them, exactly as hashed.

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "storage/sqlite.h"
@@ -27,16 +28,19 @@ struct Store::Impl {
     std::uint64_t audit_size = 0;
     std::vector<crypto::tlog::Hash> audit_frontier;
 
-    // Group commit of access-log entries (see Store::append_audit).
+    // Group commit of access-log entries: callers queue entries without holding a thread, and
+    // one committer thread writes whatever is queued in one transaction with one fsync.
     struct PendingAudit {
         std::vector<std::string> entries;
-        Result<std::uint64_t> result = std::uint64_t{0};
-        bool done = false;
+        Store::AuditDone done;
     };
     std::mutex audit_queue_mutex;
     std::condition_variable audit_queue_changed;
-    std::deque<PendingAudit*> audit_queue;
+    std::deque<PendingAudit> audit_queue;
     bool audit_committing = false;
+    bool audit_stopping = false;
+    std::thread audit_committer;
+    void run_audit_committer();
 
     // With `mutex` held and a transaction open: appends leaves and their complete subtrees.
     Result<std::uint64_t> append_audit_locked(const std::vector<std::string>& entries);

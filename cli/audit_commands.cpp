@@ -61,7 +61,9 @@ Result<std::vector<tlog::Hash>> hashes_of(const std::string& json) {
 
 // CSV for spreadsheets: quoted, and a cell that starts like a formula is defused.
 std::string csv_cell(std::string text) {
-    if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@')) text.insert(0, "'");
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && std::string_view("=+-@").find(text[first]) != std::string_view::npos)
+        text.insert(0, "'");
     std::string out = "\"";
     for (const char c : text) {
         if (c == '"') out += '"';
@@ -197,6 +199,11 @@ int run_audit_verify(const AuditOptions& options) {
                   << checkpoint->size << "\n";
         return 1;
     }
+    if (in.peek() != std::ifstream::traits_type::eof()) {
+        std::cerr << "serambi audit verify: FAILED: the export holds lines after the checkpoint's " << checkpoint->size
+                  << " entries, which no signature covers\n";
+        return 1;
+    }
     if (tree.root() != checkpoint->root) {
         std::cerr << "serambi audit verify: FAILED: the export does not hash to the checkpoint's root: an entry was "
                      "changed, removed, added or reordered\n";
@@ -255,7 +262,8 @@ int run_audit_consistency(const AuditOptions& options) {
     auto now = verified_checkpoint(*note, *key, "the gateway's checkpoint");
     if (!now) return report(command, now.error());
     bool ok = old->size <= now->size;
-    if (ok && old->size == now->size) ok = old->root == now->root;
+    if (ok && old->size == 0) ok = old->root == tlog::empty_root();
+    else if (ok && old->size == now->size) ok = old->root == now->root;
     else if (ok && old->size > 0) {
         auto proof_json = fetch(**client, "/v1/audit/proof/consistency?old=" + std::to_string(old->size) + "&new=" + std::to_string(now->size));
         if (!proof_json) return report(command, proof_json.error());

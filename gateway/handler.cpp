@@ -190,7 +190,12 @@ Dispatch Handler::dispatch(const RequestHead& head) {
         return tag(not_allowed());
     }
     if (n >= 3 && p1 == "audit") {
-        if (method != "GET") return tag(not_allowed());
+        // Non-readers learn nothing, not even which methods the routes take.
+        if (method != "GET") {
+            if (!services_.policy->decide(caller->subject, Action::read_audit, nullptr).allow)
+                return tag(respond(problem(404, "", "no such route", rid)));
+            return tag(not_allowed());
+        }
         const auto what = path.substr(std::string_view("/v1/audit/").size());
         const auto q = query == std::string_view::npos ? std::string_view() : target.substr(query + 1);
         return tag(respond(get_audit(head, *caller, what, q)));

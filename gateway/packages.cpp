@@ -72,7 +72,7 @@ public:
         r.status = 201;
         r.principal = principal_;
         r.audit.action = "package.push";
-        r.audit.resource = "packages/" + writer_->id();
+        r.audit.resource = "datasets/" + draft_.dataset + "/packages/" + writer_->id();
         r.audit.classification = draft_.classification;
         r.audit.reason = reason_;
         r.audit.sha256 = sealed->sha256_hex;
@@ -194,14 +194,18 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     if (!dataset || !level) return problem_of(make_error(ErrorKind::corruption, "inconsistent package"), rid);
     const policies::DatasetFacts facts{dataset->owner, *level};
     const auto decision = services_.policy->decide(caller.subject, Action::read, &facts);
+    // Named with its dataset, so that an auditor's dataset filter finds package activity.
+    const std::string resource = "datasets/" + record->dataset + "/packages/" + id + (part.empty() ? "" : "/" + part);
     if (!decision.allow) {
         auto denied = hidden();
+        denied.audit.resource = resource;
         denied.audit.classification = record->classification;
         denied.audit.reason = decision.reason;
         return denied;
     }
 
     Response r;
+    r.audit.resource = resource;
     r.audit.classification = record->classification;
     r.audit.reason = decision.reason;
     r.audit.sha256 = record->sha256_hex;

@@ -66,7 +66,9 @@ struct Shared {
     AuditTrail& audit;
     ssl::context& tls;
     net::thread_pool::executor_type offload;  // hashing, sealing and disk writes of uploads
-    std::atomic<unsigned> connections{0};
+    // Shared with every session: sessions still suspended at shutdown are destroyed with their
+    // io_context, after this struct, and give their slot back as they go.
+    std::shared_ptr<std::atomic<unsigned>> connections = std::make_shared<std::atomic<unsigned>>(0);
 };
 
 // Runs one job at a time on the offload pool while the connection's coroutine goes on reading
@@ -172,13 +174,13 @@ Awaitable<void> watchdog(std::shared_ptr<Connection> conn) {
 
 class ConnectionSlot {
 public:
-    explicit ConnectionSlot(std::atomic<unsigned>& count) : count_(count) {}
-    ~ConnectionSlot() { --count_; }
+    explicit ConnectionSlot(std::shared_ptr<std::atomic<unsigned>> count) : count_(std::move(count)) {}
+    ~ConnectionSlot() { --*count_; }
     ConnectionSlot(const ConnectionSlot&) = delete;
     ConnectionSlot& operator=(const ConnectionSlot&) = delete;
 
 private:
-    std::atomic<unsigned>& count_;
+    std::shared_ptr<std::atomic<unsigned>> count_;
 };
 
 void identify_peer(Stream& stream, RequestHead& head) {
@@ -511,11 +513,11 @@ Awaitable<void> accept_loop(Shared& shared, Acceptor& acceptor,
         auto [ec, socket] = co_await acceptor.async_accept(worker.get_executor(), use_tuple);
         if (ec == net::error::operation_aborted) co_return;
         if (ec) continue;
-        if (shared.connections.load() >= shared.config.max_connections) {
+        if (shared.connections->load() >= shared.config.max_connections) {
             socket.close(ec);
             continue;
         }
-        ++shared.connections;
+        ++*shared.connections;
         socket.set_option(tcp::no_delay(true), ec);
         auto executor = socket.get_executor();
         net::co_spawn(executor, session(shared, std::move(socket)), [](std::exception_ptr e) {
@@ -665,6 +667,8 @@ int serve(const Config& config) {
     for (auto& t : threads) t.join();
     offload_pool.join();
     (*store)->flush_audit();  // entries still queued are written while their io_contexts exist
+    if (auto note = audit.checkpoint(); !note)
+        log_line("access log: cannot issue the last checkpoint: " + note.error().message);
     return 0;
 }
 

@@ -115,6 +115,8 @@ Status Store::Impl::load_audit_tail() {
 }
 
 Result<std::uint64_t> Store::Impl::append_audit_locked(const std::vector<std::string>& entries) {
+    if (audit_tail_stale) reload_audit_tail_after_rollback();
+    if (audit_tail_stale) return db_error("the access log's tail could not be reloaded");
     sql::Statement insert_entry(db.get(), "INSERT INTO audit_entries(idx, entry) VALUES(?1, ?2)");
     sql::Statement insert_node(db.get(), "INSERT INTO audit_nodes(level, idx, hash) VALUES(?1, ?2, ?3)");
     const std::uint64_t first = audit_size;
@@ -166,7 +168,7 @@ void Store::Impl::run_audit_committer() {
             if (ok) ok = sql::exec(db.get(), "COMMIT;");
             if (!ok) {
                 sql::exec(db.get(), "ROLLBACK;");
-                (void)load_audit_tail();
+                reload_audit_tail_after_rollback();
                 results.assign(group.size(), db_error("the access log could not be written"));
             }
         }
@@ -180,16 +182,21 @@ void Store::Impl::run_audit_committer() {
 void Store::append_audit_async(std::vector<std::string> entries, AuditDone done) {
     if (entries.empty()) return done(make_error(ErrorKind::invalid_argument, "no access-log entries"));
     {
-        std::lock_guard lock(impl_->audit_queue_mutex);
+        std::unique_lock lock(impl_->audit_queue_mutex);
+        if (impl_->audit_stopping) {
+            lock.unlock();
+            return done(make_error(ErrorKind::unavailable, "the access log is closing"));
+        }
         impl_->audit_queue.push_back({std::move(entries), std::move(done)});
     }
     impl_->audit_queue_changed.notify_all();
 }
 
 Result<std::uint64_t> Store::append_audit(std::vector<std::string> entries) {
-    std::promise<Result<std::uint64_t>> promise;
-    auto future = promise.get_future();
-    append_audit_async(std::move(entries), [&promise](Result<std::uint64_t> r) { promise.set_value(std::move(r)); });
+    // Shared: set_value may still be returning on the committer when get() wakes us.
+    auto promise = std::make_shared<std::promise<Result<std::uint64_t>>>();
+    auto future = promise->get_future();
+    append_audit_async(std::move(entries), [promise](Result<std::uint64_t> r) { promise->set_value(std::move(r)); });
     return future.get();
 }
 

@@ -209,7 +209,7 @@ Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes 
     if (rc == SQLITE_DONE) audit_index = impl.append_audit_locked({audit_entry});
     if (rc != SQLITE_DONE || !audit_index || !sql::exec(impl.db.get(), "COMMIT;")) {
         sql::exec(impl.db.get(), "ROLLBACK;");
-        (void)impl.load_audit_tail();
+        impl.reload_audit_tail_after_rollback();
         return make_error(ErrorKind::unavailable, "the package could not be recorded");
     }
     committed_ = true;

@@ -196,7 +196,7 @@ Result<std::optional<std::uint64_t>> Store::insert_with_audit(const std::functio
     if (inserted) index = impl_->append_audit_locked({audit_entry});
     if (!inserted || !index || !sql::exec(impl_->db.get(), "COMMIT;")) {
         sql::exec(impl_->db.get(), "ROLLBACK;");
-        (void)impl_->load_audit_tail();
+        impl_->reload_audit_tail_after_rollback();
         if (!inserted) return inserted.error();
         return db_error("the change and its access-log entry could not be recorded");
     }

@@ -46,6 +46,10 @@ struct Store::Impl {
     Result<std::uint64_t> append_audit_locked(const std::vector<std::string>& entries);
     // With `mutex` held: reloads the tail after a rollback or at open.
     Status load_audit_tail();
+    // After a rollback: reload, or refuse every append until a reload succeeds, so that the
+    // tree in memory never runs ahead of the database.
+    void reload_audit_tail_after_rollback() { audit_tail_stale = !load_audit_tail(); }
+    bool audit_tail_stale = false;
 
     std::filesystem::path blob_path(const std::string& package_id) const {
         return blob_dir / package_id.substr(0, 2) / (package_id + ".blob");

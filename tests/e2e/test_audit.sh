@@ -50,6 +50,9 @@ check "the log keeps growing and stays consistent with the saved checkpoint" "$S
 "$SERAMBI" audit export -o "$WORK/log2.jsonl" --profile "$A" 2>/dev/null
 check "a later export verifies and extends the earlier checkpoint" "$SERAMBI" audit verify --export "$WORK/log2.jsonl" --checkpoint "$WORK/log2.jsonl.checkpoint" --key "$WORK/log.vkey" --previous "$WORK/cp1"
 cp "$WORK/log2.jsonl.checkpoint" "$WORK/cp2"
+{ cat "$WORK/log2.jsonl"; echo '{"action":"package.pull","principal":"made-up"}'; } > "$WORK/padded.jsonl"
+refuse "lines added after the checkpoint's entries are refused" "$SERAMBI" audit verify --export "$WORK/padded.jsonl" --checkpoint "$WORK/cp2" --key "$WORK/log.vkey"
+same "a non-auditor learns nothing from another method on the audit routes (404, not 405)" 404 "$(status "$P" -X POST "$URL/v1/audit/checkpoint")"
 refuse "a checkpoint signed by another key is refused" "$SERAMBI" audit verify --export "$WORK/log2.jsonl" --checkpoint "$WORK/cp2" --key <(echo "other.log+01234567+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 
 # ---- Tampering, by someone holding the master key, with the gateway stopped.

@@ -83,7 +83,7 @@ int run_init(const InitOptions& options) {
         auto log_signer = crypto::tlog::NoteSigner::generate(config->audit_origin);
         if (!log_signer) return fail("access-log key: " + log_signer.error().message);
         log_verifier_key = log_signer->verifier_key();
-        std::string secret = log_signer->private_text() + "\n";
+        std::string secret = log_signer->private_text();  // no newline appended: no unwiped copy
         auto written = storage::write_new_file(config->log_key, secret, 0600);
         crypto::wipe(secret);
         if (!written) return fail(written.error().message);

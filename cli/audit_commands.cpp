@@ -90,7 +90,113 @@ std::string csv_row(const std::string& entry) {
     return row;
 }
 
+// Whether an entry records the allowed push of that package with that digest. The resource ends
+// with the package id, which the gateway makes unique.
+bool records_push(const std::string& entry, const std::string& package_id, const std::string& sha256_hex) {
+    boost::system::error_code ec;
+    auto value = boost::json::parse(entry, ec);
+    if (ec || !value.is_object()) return false;
+    const auto& o = value.as_object();
+    auto text = [&](const char* name) -> std::string_view {
+        const auto* v = o.if_contains(name);
+        return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+    };
+    const std::string suffix = "/packages/" + package_id;
+    const auto resource = text("resource");
+    return !package_id.empty() && text("action") == "package.push" && text("decision") == "allow" &&
+           text("sha256") == sha256_hex && resource.size() > suffix.size() && resource.ends_with(suffix);
+}
+
+Error failed(std::string message) { return make_error(ErrorKind::corruption, "FAILED: " + std::move(message)); }
+
+// The export route: the tree recomputed from the first `size` lines must be the signed one, and
+// the push must be one of those lines (at the receipt's index when given).
+Result<std::string> push_in_export(const LogEvidence& evidence, const tlog::Checkpoint& checkpoint,
+                                   const std::string& package_id, const std::string& sha256_hex) {
+    std::ifstream in(evidence.export_file, std::ios::binary);
+    if (!in) return make_error(ErrorKind::io_error, "cannot read " + evidence.export_file);
+    tlog::TreeBuilder tree;
+    std::optional<std::uint64_t> found;
+    std::string line;
+    while (tree.size() < checkpoint.size && std::getline(in, line)) {
+        if (!found && (!evidence.index || *evidence.index == tree.size()) && records_push(line, package_id, sha256_hex))
+            found = tree.size();
+        tree.add(tlog::leaf_hash(crypto::as_bytes(line)));
+    }
+    if (tree.size() < checkpoint.size)
+        return failed("the export has " + std::to_string(tree.size()) + " entries, the checkpoint " + std::to_string(checkpoint.size));
+    if (tree.root() != checkpoint.root)
+        return failed("the export does not hash to the checkpoint's root: an entry was changed, removed, added or reordered");
+    if (!found)
+        return failed(evidence.index ? "entry " + std::to_string(*evidence.index) + " of the log does not record the push of package " + package_id + " with this digest"
+                                     : "no entry of the log up to the checkpoint records the push of package " + package_id + " with this digest");
+    return "its push is entry " + std::to_string(*found) + " of the log " + checkpoint.origin + " (tree of size " +
+           std::to_string(checkpoint.size) + " recomputed from " + evidence.export_file + ")";
+}
+
+// The proof route: the file names the entry, its index and the audit path, and carries the
+// checkpoint it was made for unless the caller brings their own.
+Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string& key, const std::string& package_id,
+                                  const std::string& sha256_hex) {
+    auto text = storage::read_small_file(evidence.proof, 1 << 20);
+    if (!text) return text.error();
+    boost::system::error_code ec;
+    auto value = boost::json::parse(*text, ec);
+    if (ec || !value.is_object()) return bad(evidence.proof + " is not a proof file (JSON) from `serambi audit proof inclusion -o`");
+    const auto& o = value.as_object();
+    const auto* index = o.if_contains("index");
+    const auto* size = o.if_contains("size");
+    const auto* entry = o.if_contains("entry");
+    const auto* note = o.if_contains("checkpoint");
+    auto count = [](const boost::json::value* v) -> std::optional<std::uint64_t> {
+        if (v != nullptr && v->is_uint64()) return v->get_uint64();
+        if (v != nullptr && v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
+        return std::nullopt;
+    };
+    const auto leaf_index = count(index);
+    const auto tree_size = count(size);
+    if (!leaf_index || !tree_size || entry == nullptr || !entry->is_string() || note == nullptr || !note->is_string())
+        return bad(evidence.proof + " lacks index, size, entry or checkpoint");
+    std::string note_text(note->get_string());
+    if (!evidence.checkpoint.empty()) {
+        auto saved = storage::read_small_file(evidence.checkpoint, 1 << 16);
+        if (!saved) return saved.error();
+        note_text = *saved;
+    }
+    auto checkpoint = verified_checkpoint(note_text, key, evidence.checkpoint.empty() ? "the proof's checkpoint" : "the checkpoint");
+    if (!checkpoint) return checkpoint.error();
+    if (*tree_size != checkpoint->size)
+        return bad("the proof is for a tree of size " + std::to_string(*tree_size) + ", the checkpoint's is " +
+                   std::to_string(checkpoint->size) + ": fetch a proof for that checkpoint");
+    if (evidence.index && *evidence.index != *leaf_index)
+        return failed("the proof is for entry " + std::to_string(*leaf_index) + ", the receipt names entry " + std::to_string(*evidence.index));
+    auto hashes = hashes_of(*text);
+    if (!hashes) return hashes.error();
+    const std::string line(entry->get_string());
+    if (!records_push(line, package_id, sha256_hex))
+        return failed("the proof's entry does not record the push of package " + package_id + " with this digest");
+    if (!tlog::verify_inclusion(*leaf_index, *tree_size, tlog::leaf_hash(crypto::as_bytes(line)), *hashes, checkpoint->root))
+        return failed("entry " + std::to_string(*leaf_index) + " is not in the signed tree of size " + std::to_string(*tree_size));
+    return "its push is entry " + std::to_string(*leaf_index) + " of the log " + checkpoint->origin + ", proven in the signed tree of size " +
+           std::to_string(*tree_size);
+}
+
 }  // namespace
+
+Result<std::string> check_push_logged(const LogEvidence& evidence, const std::string& package_id,
+                                      const std::string& sha256_hex) {
+    if (evidence.key.empty()) return bad("--log-key (the log's verifier key) is needed to check the access log");
+    if (evidence.export_file.empty() == evidence.proof.empty()) return bad("give either --export or --proof to check the access log");
+    if (!evidence.export_file.empty() && evidence.checkpoint.empty()) return bad("--export needs --checkpoint, the checkpoint the export matches");
+    auto key = storage::read_small_file(evidence.key, 4096);
+    if (!key) return key.error();
+    if (!evidence.proof.empty()) return push_by_proof(evidence, *key, package_id, sha256_hex);
+    auto note = storage::read_small_file(evidence.checkpoint, 1 << 16);
+    if (!note) return note.error();
+    auto checkpoint = verified_checkpoint(*note, *key, "the checkpoint");
+    if (!checkpoint) return checkpoint.error();
+    return push_in_export(evidence, *checkpoint, package_id, sha256_hex);
+}
 
 int run_audit_key(const AuditOptions& options) {
     auto client = connect(options.profile);
@@ -243,7 +349,18 @@ int run_audit_inclusion(const AuditOptions& options) {
                   << checkpoint->size << "\n";
         return 1;
     }
-    std::cout << line << "\nOK: entry " << options.index << " is in the signed tree of size " << checkpoint->size << "\n";
+    if (!options.proof_output.empty()) {
+        boost::json::array hashes;
+        for (const auto& h : *proof) hashes.emplace_back(crypto::to_base64(h));
+        const boost::json::object file{{"index", options.index}, {"size", checkpoint->size}, {"hashes", std::move(hashes)},
+                                       {"entry", line}, {"checkpoint", *note}};
+        std::ofstream out(options.proof_output, std::ios::binary | std::ios::trunc);
+        out << boost::json::serialize(file) << "\n";
+        out.close();
+        if (!out) return report(command, make_error(ErrorKind::io_error, "cannot write " + options.proof_output));
+    }
+    std::cout << line << "\nOK: entry " << options.index << " is in the signed tree of size " << checkpoint->size
+              << (options.proof_output.empty() ? "" : "; proof saved to " + options.proof_output) << "\n";
     return 0;
 }
 

@@ -398,9 +398,15 @@ int run_verify(const VerifyOptions& options) {
                   << ", sha256 " << hex << " vs " << facts->sha256_hex << ")\n";
         return 1;
     }
+    std::string logged;
+    if (options.log.requested()) {
+        auto in_log = check_push_logged(options.log, facts->id, hex);
+        if (!in_log) return report(command, in_log.error());
+        logged = "; " + *in_log;
+    }
     std::cout << "OK " << options.file << ": package " << facts->id << " of " << facts->dataset << " ("
               << facts->classification << "), " << size << " bytes, sha256 " << hex
-              << "; manifest signature verified against " << options.ca << "\n";
+              << "; manifest signature verified against " << options.ca << logged << "\n";
     return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,11 +69,27 @@ struct PullOptions {
 };
 int run_pull(const PullOptions& options);
 
+// Offline evidence that a package's push is an entry of the signed access log: a checkpoint and
+// the log's key, with either an auditor's export or a proof file (`audit proof inclusion -o`).
+struct LogEvidence {
+    std::string key;
+    std::string checkpoint;   // with --export required; with --proof optional (the file holds one)
+    std::string export_file;
+    std::string proof;
+    std::optional<std::uint64_t> index;  // the receipt's audit_index, when the caller has it
+    bool requested() const { return !key.empty() || !checkpoint.empty() || !export_file.empty() || !proof.empty() || index; }
+};
+// Checks that the log signed by the checkpoint holds the allowed push of that package with that
+// digest. On success, a sentence naming the entry and the tree; a mismatch is a corruption error.
+Result<std::string> check_push_logged(const LogEvidence& evidence, const std::string& package_id,
+                                      const std::string& sha256_hex);
+
 struct VerifyOptions {
     std::string file;
     std::string manifest;
     std::string signature;
     std::string ca;
+    LogEvidence log;
 };
 int run_verify(const VerifyOptions& options);
 
@@ -85,6 +102,7 @@ struct AuditOptions {
     std::string key;             // verify, proofs: the verifier key
     std::string previous;        // verify: an older saved checkpoint
     std::uint64_t index = 0;     // proof inclusion
+    std::string proof_output;    // proof inclusion: save an offline proof file
     std::uint64_t count = 20;    // tail
     bool follow = false;         // tail
 };

@@ -100,6 +100,11 @@ int main(int argc, char** argv) {
     verify_cmd->add_option("--manifest", verify.manifest, "manifest JSON")->required()->check(CLI::ExistingFile);
     verify_cmd->add_option("--signature", verify.signature, "detached DER CMS signature (.p7s)")->required()->check(CLI::ExistingFile);
     verify_cmd->add_option("--ca", verify.ca, "the gateway CA certificate")->required()->check(CLI::ExistingFile);
+    verify_cmd->add_option("--log-key", verify.log.key, "the access log's verifier key: also check that the push is logged")->check(CLI::ExistingFile);
+    verify_cmd->add_option("--checkpoint", verify.log.checkpoint, "a signed log checkpoint the push must be in")->check(CLI::ExistingFile);
+    auto* verify_export = verify_cmd->add_option("--export", verify.log.export_file, "an auditor's export matching the checkpoint")->check(CLI::ExistingFile);
+    verify_cmd->add_option("--proof", verify.log.proof, "a proof file from `audit proof inclusion -o`")->check(CLI::ExistingFile)->excludes(verify_export);
+    verify_cmd->add_option("--audit-index", verify.log.index, "the receipt's audit_index: the push must be that entry");
     verify_cmd->callback([&] { code = run_verify(verify); });
 
     AuditOptions audit;
@@ -127,6 +132,7 @@ int main(int argc, char** argv) {
     auto* ainc_cmd = aproof_cmd->add_subcommand("inclusion", "that entry INDEX is in the current tree");
     ainc_cmd->add_option("--index", audit.index, "leaf index (receipts carry it as audit_index)")->required();
     ainc_cmd->add_option("--key", audit.key, "the log's verifier key")->required()->check(CLI::ExistingFile);
+    ainc_cmd->add_option("-o,--output", audit.proof_output, "save the entry, proof and checkpoint for offline `verify --proof`");
     ainc_cmd->add_option("--profile", audit.profile, profile_help);
     ainc_cmd->callback([&] { code = run_audit_inclusion(audit); });
     auto* acons_cmd = aproof_cmd->add_subcommand("consistency", "that the current tree extends a saved checkpoint");

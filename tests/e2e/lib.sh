@@ -31,6 +31,12 @@ refuse() {
     local what=$1; shift
     if "$@" >/dev/null 2>&1; then fail "$what"; else pass "$what"; fi
 }
+# refuse_saying DESCRIPTION TEXT COMMAND...: the command must fail, and say TEXT.
+refuse_saying() {
+    local what=$1 text=$2; shift 2
+    local out
+    if out=$("$@" 2>&1); then fail "$what (it succeeded)"; else contains "$what" "$text" "$out"; fi
+}
 # same DESCRIPTION EXPECTED ACTUAL
 same() {
     if [ "$2" == "$3" ]; then pass "$1"; else fail "$1 (expected '$2', got '$3')"; fi

@@ -50,6 +50,36 @@ check "the log keeps growing and stays consistent with the saved checkpoint" "$S
 "$SERAMBI" audit export -o "$WORK/log2.jsonl" --profile "$A" 2>/dev/null
 check "a later export verifies and extends the earlier checkpoint" "$SERAMBI" audit verify --export "$WORK/log2.jsonl" --checkpoint "$WORK/log2.jsonl.checkpoint" --key "$WORK/log.vkey" --previous "$WORK/cp1"
 cp "$WORK/log2.jsonl.checkpoint" "$WORK/cp2"
+
+# ---- A pulled package checked offline against the log: its push is in the signed tree.
+PULLED=("$WORK/pulled.bin" --manifest "$WORK/pulled.bin.manifest.json" --signature "$WORK/pulled.bin.manifest.p7s" --ca "$P/ca.crt")
+check "audit proof inclusion saves an offline proof file" "$SERAMBI" audit proof inclusion --index "$INDEX" --key "$WORK/log.vkey" -o "$WORK/proof.json" --profile "$A"
+out=$("$SERAMBI" verify "${PULLED[@]}" --log-key "$WORK/log.vkey" --proof "$WORK/proof.json" --audit-index "$INDEX" 2>&1)
+contains "verify --proof: the push is the receipt's entry in the signed tree" "its push is entry $INDEX of the log" "$out"
+out=$("$SERAMBI" verify "${PULLED[@]}" --log-key "$WORK/log.vkey" --export "$WORK/log2.jsonl" --checkpoint "$WORK/cp2" 2>&1)
+contains "verify --export finds the push without the receipt's index" "its push is entry $INDEX of the log" "$out"
+refuse_saying "verify --export refuses another index than the push's" "does not record the push" "$SERAMBI" verify "${PULLED[@]}" --log-key "$WORK/log.vkey" --export "$WORK/log2.jsonl" --checkpoint "$WORK/cp2" --audit-index $((INDEX + 1))
+refuse_saying "verify --proof refuses another index than the proof's" "the receipt names entry" "$SERAMBI" verify "${PULLED[@]}" --log-key "$WORK/log.vkey" --proof "$WORK/proof.json" --audit-index $((INDEX + 1))
+refuse_saying "verify --export needs its checkpoint" "--export needs --checkpoint" "$SERAMBI" verify "${PULLED[@]}" --log-key "$WORK/log.vkey" --export "$WORK/log2.jsonl"
+refuse_saying "verify --proof needs the log key" "--log-key" "$SERAMBI" verify "${PULLED[@]}" --proof "$WORK/proof.json"
+python3 - "$WORK/proof.json" "$WORK" <<'PY'
+import json, sys
+proof = json.load(open(sys.argv[1]))
+edited = dict(proof, entry=proof["entry"].replace('"bytes_in":', '"bytes_in":1'))
+json.dump(edited, open(sys.argv[2] + "/proof-entry.json", "w"))
+hashes = list(proof["hashes"]); hashes[0] = hashes[-1] if len(hashes) > 1 else "A" * 43 + "="
+json.dump(dict(proof, hashes=hashes[::-1] if len(hashes) > 1 else hashes), open(sys.argv[2] + "/proof-path.json", "w"))
+PY
+refuse_saying "a proof whose entry was edited is refused" "is not in the signed tree" "$SERAMBI" verify "${PULLED[@]}" --log-key "$WORK/log.vkey" --proof "$WORK/proof-entry.json"
+refuse_saying "a proof whose audit path was changed is refused" "is not in the signed tree" "$SERAMBI" verify "${PULLED[@]}" --log-key "$WORK/log.vkey" --proof "$WORK/proof-path.json"
+refuse_saying "a proof checked against a checkpoint of another size is refused" "fetch a proof for that checkpoint" "$SERAMBI" verify "${PULLED[@]}" --log-key "$WORK/log.vkey" --proof "$WORK/proof.json" --checkpoint "$WORK/cp1"
+sed 's/"remote":"/"remote":"x/' "$WORK/log2.jsonl" > "$WORK/edited.jsonl"
+refuse_saying "an edited export is refused by verify" "does not hash to the checkpoint" "$SERAMBI" verify "${PULLED[@]}" --log-key "$WORK/log.vkey" --export "$WORK/edited.jsonl" --checkpoint "$WORK/cp2"
+head -c 1000 /dev/urandom > "$WORK/other.bin"
+other=$("$SERAMBI" push dinkes-malut/imunisasi "$WORK/other.bin" -q --profile "$P" | json_field package_id)
+"$SERAMBI" pull "$other" -o "$WORK/other-pulled.bin" -q --profile "$P" >/dev/null 2>&1
+refuse_saying "another package's proof does not vouch for this one" "does not record the push of package" "$SERAMBI" verify "$WORK/other-pulled.bin" --manifest "$WORK/other-pulled.bin.manifest.json" --signature "$WORK/other-pulled.bin.manifest.p7s" --ca "$P/ca.crt" --log-key "$WORK/log.vkey" --proof "$WORK/proof.json"
+refuse_saying "a package pushed after the checkpoint is not in its export" "no entry of the log up to the checkpoint" "$SERAMBI" verify "$WORK/other-pulled.bin" --manifest "$WORK/other-pulled.bin.manifest.json" --signature "$WORK/other-pulled.bin.manifest.p7s" --ca "$P/ca.crt" --log-key "$WORK/log.vkey" --export "$WORK/log2.jsonl" --checkpoint "$WORK/cp2"
 { cat "$WORK/log2.jsonl"; echo '{"action":"package.pull","principal":"made-up"}'; } > "$WORK/padded.jsonl"
 refuse "lines added after the checkpoint's entries are refused" "$SERAMBI" audit verify --export "$WORK/padded.jsonl" --checkpoint "$WORK/cp2" --key "$WORK/log.vkey"
 same "a non-auditor learns nothing from another method on the audit routes (404, not 405)" 404 "$(status "$P" -X POST "$URL/v1/audit/checkpoint")"

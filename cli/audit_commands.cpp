@@ -75,7 +75,7 @@ std::string csv_cell(std::string text) {
 std::string csv_row(const std::string& entry) {
     static const char* columns[] = {"time", "request_id", "principal", "cert_serial", "remote", "action", "resource",
                                     "classification", "status", "decision", "reason", "bytes_in", "bytes_out",
-                                    "sha256", "refused_subject"};
+                                    "sha256", "refused_subject", "count"};
     boost::system::error_code ec;
     auto value = boost::json::parse(entry, ec);
     std::string row;
@@ -232,7 +232,7 @@ int run_audit_export(const AuditOptions& options) {
     if (!out) return report(command, make_error(ErrorKind::io_error, "cannot write " + options.output));
     if (options.csv)
         out << "time,request_id,principal,cert_serial,remote,action,resource,classification,status,decision,reason,"
-               "bytes_in,bytes_out,sha256,refused_subject\n";
+               "bytes_in,bytes_out,sha256,refused_subject,count\n";
     std::uint64_t start = 0, lines = 0;
     while (start < checkpoint->size) {
         auto reply = (*client)->request("GET", "/v1/audit/entries?start=" + std::to_string(start) +

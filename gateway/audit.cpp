@@ -98,10 +98,12 @@ Response text_response(std::string body, const char* type) {
 AuditTrail::AuditTrail(storage::Store& store, crypto::tlog::NoteSigner signer)
     : store_(store), signer_(std::move(signer)) {}
 
-std::string AuditTrail::entry(const RequestHead& head, const Response& response,
-                              std::uint64_t bytes_in, std::uint64_t bytes_out) {
+namespace {
+
+boost::json::object entry_object(const RequestHead& head, const Response& response, std::uint64_t bytes_in,
+                                 std::uint64_t bytes_out) {
     const auto& a = response.audit;
-    boost::json::object o{
+    return boost::json::object{
         {"time", storage::utc_now()},
         {"request_id", head.request_id},
         {"principal", response.principal.empty() ? clean(head.cert_principal_id, 64) : response.principal},
@@ -117,9 +119,28 @@ std::string AuditTrail::entry(const RequestHead& head, const Response& response,
         {"bytes_in", bytes_in},
         {"bytes_out", bytes_out},
         {"sha256", a.sha256}};
+}
+
+std::string canonical(const boost::json::object& o) {
     // Every value is a string or an integer, so canonicalisation cannot fail.
     auto text = storage::canonical_json(o);
     return text ? *text : std::string("{}");
+}
+
+}  // namespace
+
+std::string AuditTrail::entry(const RequestHead& head, const Response& response,
+                              std::uint64_t bytes_in, std::uint64_t bytes_out) {
+    return canonical(entry_object(head, response, bytes_in, bytes_out));
+}
+
+std::string AuditTrail::incomplete_entry(const RequestHead& head, const Response& response, std::uint64_t bytes_in,
+                                         std::uint64_t sent, std::uint64_t expected, const std::string& cause) {
+    auto o = entry_object(head, response, bytes_in, sent);
+    o["decision"] = "error";
+    o["reason"] = clean("incomplete: " + std::to_string(sent) + " of " + std::to_string(expected) +
+                        " bytes sent; " + cause);
+    return canonical(o);
 }
 
 std::string AuditTrail::refused_entry(const std::string& remote, const std::string& subject,
@@ -130,8 +151,17 @@ std::string AuditTrail::refused_entry(const std::string& remote, const std::stri
                           {"remote", clean(remote, 64)},
                           {"refused_subject", clean(subject, 300)},
                           {"reason", clean(reason)}};
-    auto text = storage::canonical_json(o);
-    return text ? *text : std::string("{}");
+    return canonical(o);
+}
+
+std::string AuditTrail::refused_count_entry(std::uint64_t count, unsigned per_second) {
+    const boost::json::object o{{"time", storage::utc_now()},
+                                {"action", "tls.handshake"},
+                                {"decision", "deny"},
+                                {"count", count},
+                                {"reason", std::to_string(count) + " further handshakes refused, counted but not recorded one by one "
+                                           "(over " + std::to_string(per_second) + " refusal entries in a second)"}};
+    return canonical(o);
 }
 
 Result<std::uint64_t> AuditTrail::record(std::string entry) {

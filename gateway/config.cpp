@@ -118,6 +118,8 @@ Result<Config> load_config(const std::filesystem::path& file) {
                             ": expected 1 to 128 of letters, digits and . _ / : - (like example.go.id/serambi)");
                 else config.audit_origin = *v;
             }
+            else if (key == "audit.refused_handshake_entries_per_second")
+                s = r.integer(node, key, 1, 100000, config.refused_handshake_entries_per_second);
             else if (key == "pki.ca_cert") s = r.path(node, key, config.ca_cert);
             else if (key == "pki.ca_key") s = r.path(node, key, config.ca_key);
             else if (key == "pki.tls_cert") s = r.path(node, key, config.tls_cert);
@@ -172,6 +174,7 @@ log_key = "log.key"                # 0600; signs the access log's checkpoints (E
 
 [audit]
 origin = ")" + origin + R"("   # names this access log in every checkpoint; never change it once in use
+refused_handshake_entries_per_second = 20   # beyond this, refused handshakes are counted in one entry
 
 [pki]
 ca_cert = "pki/ca.crt"

@@ -36,6 +36,8 @@ struct Config {
 
     // Names the access log in its checkpoints (C2SP origin line) and its key.
     std::string audit_origin = "serambi.local/log";
+    // Refused handshakes beyond this many a second are counted in one entry, not one each.
+    unsigned refused_handshake_entries_per_second = 20;
 
     std::filesystem::path ca_cert = "pki/ca.crt";
     std::filesystem::path ca_key = "pki/ca.key";

@@ -74,9 +74,15 @@ public:
     // The canonical-JSON entry (RFC 8785) recording one request.
     static std::string entry(const RequestHead& head, const Response& response,
                              std::uint64_t bytes_in, std::uint64_t bytes_out);
+    // The follow-up to a streamed answer that stopped after `sent` of `expected` bytes: same
+    // request id, decision "error", and why.
+    static std::string incomplete_entry(const RequestHead& head, const Response& response, std::uint64_t bytes_in,
+                                        std::uint64_t sent, std::uint64_t expected, const std::string& cause);
     // The entry for a connection refused at the TLS handshake.
     static std::string refused_entry(const std::string& remote, const std::string& subject,
                                      const std::string& reason);
+    // One entry for `count` refused handshakes over the per-second budget of entries of their own.
+    static std::string refused_count_entry(std::uint64_t count, unsigned per_second);
     // Durable before it returns; an error means the request must fail (fail closed).
     Result<std::uint64_t> record(std::string entry);
     // The same without holding a thread; `done` runs on the store's committer thread.

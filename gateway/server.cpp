@@ -16,6 +16,7 @@
 #include <iostream>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "gateway/handler.h"
 #include "gateway/tls_stream.h"
@@ -60,12 +61,57 @@ void log_line(const std::string& line) {
     std::cerr << storage::utc_now() << " " << line << std::endl;
 }
 
+// A refused handshake costs its sender nothing, so its entries are budgeted per second: beyond
+// the budget they are counted, and the count is recorded as one entry, so that a flood can
+// neither fill the disk nor go unrecorded.
+class RefusalBudget {
+public:
+    explicit RefusalBudget(unsigned per_second) : per_second_(per_second) {}
+    // True when this refusal gets an entry of its own; otherwise it has been counted.
+    bool admit() {
+        const auto second = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::steady_clock::now().time_since_epoch()).count();
+        std::lock_guard lock(mutex_);
+        if (second != window_) {
+            window_ = second;
+            used_ = 0;
+        }
+        if (used_ < per_second_) {
+            ++used_;
+            return true;
+        }
+        ++suppressed_;
+        return false;
+    }
+    // The refusals counted since the last call.
+    std::uint64_t take_counted() {
+        std::lock_guard lock(mutex_);
+        return std::exchange(suppressed_, 0);
+    }
+    unsigned per_second() const noexcept { return per_second_; }
+
+private:
+    const unsigned per_second_;
+    std::mutex mutex_;
+    std::int64_t window_ = -1;
+    unsigned used_ = 0;
+    std::uint64_t suppressed_ = 0;
+};
+
+void record_counted_refusals(AuditTrail& audit, RefusalBudget& budget) {
+    const auto counted = budget.take_counted();
+    if (counted == 0) return;
+    if (auto index = audit.record(AuditTrail::refused_count_entry(counted, budget.per_second())); !index)
+        log_line("access log: cannot record " + std::to_string(counted) + " refused handshakes: " + index.error().message);
+}
+
 struct Shared {
     const Config& config;
     Handler& handler;
     AuditTrail& audit;
     ssl::context& tls;
     net::thread_pool::executor_type offload;  // hashing, sealing and disk writes of uploads
+    RefusalBudget& refusals;
     // Shared with every session: sessions still suspended at shutdown are destroyed with their
     // io_context, after this struct, and give their slot back as they go.
     std::shared_ptr<std::atomic<unsigned>> connections = std::make_shared<std::atomic<unsigned>>(0);
@@ -206,10 +252,19 @@ void apply_headers(Message& message, const Response& response, const std::string
     message.keep_alive(keep_alive);
 }
 
-// Writes a response; returns false when the connection is no longer usable.
+// How much of a streamed payload reached the socket, and why it stopped short if it did.
+struct Delivery {
+    std::uint64_t sent = 0;
+    std::string failure;
+};
+
+// Writes a response; returns false when the connection is no longer usable. For a streamed
+// payload, `delivery` (when given) learns how much of it was written.
 Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& response,
                                 const std::string& request_id, unsigned version, bool keep_alive,
-                                std::vector<std::uint8_t>& io) {
+                                std::vector<std::uint8_t>& io, Delivery* delivery = nullptr) {
+    Delivery ignored_delivery;
+    if (delivery == nullptr) delivery = &ignored_delivery;
     auto& stream = conn.stream;
     const auto io_timeout = std::chrono::seconds(shared.config.io_timeout_seconds);
     if (!response.payload) {
@@ -229,6 +284,8 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     if (!first || (*first == 0 && remaining > 0)) {
         log_line("request " + request_id + ": payload unreadable: " +
                  (first ? std::string("empty") : first.error().message));
+        delivery->failure = "the payload could not be read, so an error was answered instead: " +
+                            (first ? std::string("empty") : first.error().message);
         Response failure = problem_of(first ? make_error(ErrorKind::corruption, "short payload")
                                             : first.error(),
                                       request_id);
@@ -241,7 +298,10 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     apply_headers(res, response, request_id, keep_alive);
     res.content_length(response.payload_length);
     conn.expires_after(io_timeout);
-    if (auto [ec, n] = co_await http::async_write(stream, res, use_tuple); ec) co_return false;
+    if (auto [ec, n] = co_await http::async_write(stream, res, use_tuple); ec) {
+        delivery->failure = "the connection failed before the payload: " + ec.message();
+        co_return false;
+    }
     std::size_t filled = *first;
     // While one part is encrypted and sent, the next is read and opened on the offload pool.
     // Larger parts than the connection's buffer: each part costs one disk read on the pool.
@@ -256,12 +316,17 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
         conn.expires_after(io_timeout);
         auto [ec, n] = co_await net::async_write(stream, net::buffer(io.data(), filled), use_tuple);
         co_await offload.wait();
-        if (ec) co_return false;
+        delivery->sent += n;
+        if (ec) {
+            delivery->failure = "the connection failed: " + ec.message();
+            co_return false;
+        }
         if (remaining == 0) break;
         if (!next || *next == 0) {
             // Headers are gone: the only honest signal left is to cut the connection short.
             log_line("request " + request_id + ": payload failed mid-stream: " +
                      (next ? std::string("short read") : next.error().message));
+            delivery->failure = "the payload could not be read: " + (next ? std::string("short read") : next.error().message);
             conn.stream.cut();  // no close_notify: the client must not take this for a clean end
             co_return false;
         }
@@ -307,8 +372,9 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         log_line("handshake refused from " + remote + ": " + printable(ec.message()));
         // Recorded too: auditors see who knocked. Nothing was granted, so a failure to record
         // changes nothing for the peer.
-        co_await record_audit(shared, stream.get_executor(),
-                              AuditTrail::refused_entry(remote, refused_subject(stream.native_handle()), ec.message()));
+        if (shared.refusals.admit())
+            co_await record_audit(shared, stream.get_executor(),
+                                  AuditTrail::refused_entry(remote, refused_subject(stream.native_handle()), ec.message()));
         co_return;
     }
     stream.handshake_done();
@@ -332,14 +398,25 @@ Awaitable<void> session(Shared& shared, Socket socket) {
             if (ec == http::error::end_of_stream || ec == net::error::eof ||
                 ec == net::ssl::error::stream_truncated || ec == net::error::operation_aborted ||
                 ec == net::error::bad_descriptor ||
-                ec == net::error::connection_reset)
+                ec == net::error::connection_reset) {
+                // A connection that ends between requests is no request; one that ends inside a
+                // header was one, cut short.
+                if (parser.got_some() || buffer.size() > 0) {
+                    Response cut = problem(400, "", "the connection ended inside the request header: " + printable(ec.message()),
+                                           head.request_id);
+                    cut.audit.action = "request.incomplete";
+                    co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, cut, buffer.size(), 0));
+                }
                 break;
+            }
             const int status = ec == http::error::header_limit ? 431 : 400;
+            const bool cut = ec == http::error::partial_message;
             log_line("request " + head.request_id + " from " + remote + ": malformed: " + printable(ec.message()));
             Response bad = problem(status, "", status == 431 ? "the request header is too large"
-                                                              : "the request is not valid HTTP/1.1",
+                                               : cut         ? "the connection ended inside the request header"
+                                                             : "the request is not valid HTTP/1.1",
                                    head.request_id);
-            bad.audit.action = "request.malformed";
+            bad.audit.action = cut ? "request.incomplete" : "request.malformed";
             co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, bad, 0, bad.body.size()));
             co_await write_response(conn, shared, bad, head.request_id, 11, false, io);
             break;
@@ -372,7 +449,14 @@ Awaitable<void> session(Shared& shared, Socket socket) {
             if (const auto expect = head.header("Expect"); expect && beast::iequals(*expect, "100-continue")) {
                 http::response<http::empty_body> go_on{http::status::continue_, req.version()};
                 conn.expires_after(std::chrono::seconds(config.io_timeout_seconds));
-                if (auto [wec, wn] = co_await http::async_write(stream, go_on, use_tuple); wec) break;
+                if (auto [wec, wn] = co_await http::async_write(stream, go_on, use_tuple); wec) {
+                    Response gone = problem(400, "", "the connection failed before the body was sent: " + wec.message() +
+                                                         "; nothing was kept", head.request_id);
+                    gone.principal = dispatched.response.principal;
+                    dispatched.upload.reset();
+                    co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, gone, 0, 0));
+                    break;
+                }
             }
             Status sink_status;
             boost::system::error_code read_error;
@@ -487,8 +571,16 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         const std::string detail = response.log_detail.empty() ? "" : " detail=\"" + printable(response.log_detail) + "\"";
         const auto principal = response.principal.empty() ? std::string("-") : response.principal;
         const auto sent = response.payload ? response.payload_length : response.body.size();
+        const bool streamed = response.payload != nullptr;
+        Delivery delivery;
         const bool again = co_await write_response(conn, shared, response, head.request_id,
-                                                   req.version(), keep_alive, io);
+                                                   req.version(), keep_alive, io, &delivery);
+        if (streamed && delivery.sent < sent) {
+            // The entry written before the transfer promised all of it; this one, with the same
+            // request id, says how much went and why the rest did not.
+            co_await record_audit(shared, stream.get_executor(),
+                                  AuditTrail::incomplete_entry(head, response, received, delivery.sent, sent, delivery.failure));
+        }
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - started).count();
         log_line("request " + head.request_id + " " + remote + " " + principal + " " +
@@ -632,7 +724,8 @@ int serve(const Config& config) {
                         std::to_string(config.listen_port) + ": " + ec.message());
 
     net::thread_pool offload_pool(config.threads);
-    Shared shared{config, handler, audit, tls, offload_pool.get_executor()};
+    RefusalBudget refusals(config.refused_handshake_entries_per_second);
+    Shared shared{config, handler, audit, tls, offload_pool.get_executor(), refusals};
     net::co_spawn(main_context.get_executor(), accept_loop(shared, acceptor, workers), net::detached);
     // A signed checkpoint at least every second while entries arrive (signing when nothing
     // changed is skipped inside).
@@ -641,7 +734,8 @@ int serve(const Config& config) {
         checkpoint_timer.expires_after(std::chrono::seconds(1));
         checkpoint_timer.async_wait([&](const boost::system::error_code& wait_error) {
             if (wait_error) return;
-            net::post(offload_pool, [&audit] {
+            net::post(offload_pool, [&audit, &refusals] {
+                record_counted_refusals(audit, refusals);
                 if (auto note = audit.checkpoint(); !note)
                     log_line("access log: cannot issue a checkpoint: " + note.error().message);
             });
@@ -667,6 +761,7 @@ int serve(const Config& config) {
     for (auto& t : threads) t.join();
     offload_pool.join();
     (*store)->flush_audit();  // entries still queued are written while their io_contexts exist
+    record_counted_refusals(audit, refusals);
     if (auto note = audit.checkpoint(); !note)
         log_line("access log: cannot issue the last checkpoint: " + note.error().message);
     return 0;

@@ -46,6 +46,20 @@ check "audit tail prints entries" bash -c "'$SERAMBI' audit tail -n 3 --profile 
 check "a CSV export for spreadsheets" bash -c "'$SERAMBI' audit export --csv -o '$WORK/log.csv' --profile '$A' && head -1 '$WORK/log.csv' | grep -q '^time,request_id'"
 
 "$SERAMBI" pull "$ID" -o "$WORK/pulled.bin" -q --profile "$P" >/dev/null 2>&1
+
+# ---- Transfers cut short leave an entry saying so.
+head -c $((48 << 20)) /dev/urandom > "$WORK/big.bin"
+BIG=$("$SERAMBI" push dinkes-malut/imunisasi "$WORK/big.bin" -q --profile "$P" | json_field package_id)
+api "$P" "$URL/v1/packages/$BIG" 2>/dev/null | head -c 100000 > /dev/null
+printf 'GET /v1/whoami HTTP/1.1\r\nHost: gateway\r\nX-Cut: ' |
+    timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$P/ca.crt" -cert "$P/client.crt" -key "$P/client.key" -quiet -no_ign_eof >/dev/null 2>&1
+entries_now() { "$SERAMBI" audit tail -n 200 --profile "$A" 2>/dev/null; }
+wait_for 10 bash -c "'$SERAMBI' audit tail -n 200 --profile '$A' | grep -q 'incomplete: '"
+tail_now=$(entries_now)
+contains "a download the client abandoned gets a follow-up entry with the bytes sent" "/packages/$BIG\",\"sha256\"" \
+    "$(echo "$tail_now" | grep '"decision":"error"' | grep 'incomplete: ')"
+contains "it says how much of the payload went" "of $((48 << 20)) bytes sent" "$tail_now"
+contains "a connection cut inside a request header is recorded" '"action":"request.incomplete"' "$tail_now"
 check "the log keeps growing and stays consistent with the saved checkpoint" "$SERAMBI" audit proof consistency --old "$WORK/cp1" --key "$WORK/log.vkey" --profile "$A"
 "$SERAMBI" audit export -o "$WORK/log2.jsonl" --profile "$A" 2>/dev/null
 check "a later export verifies and extends the earlier checkpoint" "$SERAMBI" audit verify --export "$WORK/log2.jsonl" --checkpoint "$WORK/log2.jsonl.checkpoint" --key "$WORK/log.vkey" --previous "$WORK/cp1"
@@ -84,6 +98,30 @@ refuse_saying "a package pushed after the checkpoint is not in its export" "no e
 refuse "lines added after the checkpoint's entries are refused" "$SERAMBI" audit verify --export "$WORK/padded.jsonl" --checkpoint "$WORK/cp2" --key "$WORK/log.vkey"
 same "a non-auditor learns nothing from another method on the audit routes (404, not 405)" 404 "$(status "$P" -X POST "$URL/v1/audit/checkpoint")"
 refuse "a checkpoint signed by another key is refused" "$SERAMBI" audit verify --export "$WORK/log2.jsonl" --checkpoint "$WORK/cp2" --key <(echo "other.log+01234567+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+
+# ---- A flood of refused handshakes is counted, not recorded one entry each.
+stop_gateway
+set_config refused_handshake_entries_per_second 2
+start_gateway
+refusals_so_far() {
+    "$SERAMBI" audit tail -n 100000 --profile "$A" | python3 -c '
+import json, sys
+single = counted = summaries = 0
+for line in sys.stdin:
+    e = json.loads(line)
+    if e.get("action") == "tls.handshake":
+        if "count" in e: counted += e["count"]; summaries += 1
+        else: single += 1
+print(single, counted, summaries)'
+}
+read -r single0 _ _ <<<"$(refusals_so_far)"
+for _ in $(seq 1 12); do curl -s -o /dev/null --cacert "$ADMIN/ca.crt" "$URL/healthz"; done
+# Counts are recorded by the one-second timer: wait until every refusal is accounted for.
+all_accounted() { local a b _; read -r a b _ <<<"$(refusals_so_far)"; [ $((a - single0 + b)) -ge 12 ]; }
+wait_for 5 all_accounted
+read -r single counted summaries <<<"$(refusals_so_far)"
+same "every refused handshake is accounted for, singly or counted" 12 $((single - single0 + counted))
+check "beyond the budget they were counted in summary entries" test "$summaries" -ge 1 -a $((single - single0)) -lt 12
 
 # ---- Tampering, by someone holding the master key, with the gateway stopped.
 stop_gateway

@@ -431,7 +431,22 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         // connection cannot be reused after it.
         bool keep_alive = req.keep_alive() && req.method() != http::verb::head;
 
-        Dispatch dispatched = shared.handler.dispatch(head);
+        // Routes read the database (an audit page can be 10,000 rows): off the network thread,
+        // so one slow answer does not hold up the other connections of this thread.
+        Dispatch dispatched;
+        {
+            Offload route(stream.get_executor(), shared.offload);
+            route.start([&shared, &head, &dispatched] {
+                // An exception must not escape into the pool's thread, which would end the process.
+                try {
+                    dispatched = shared.handler.dispatch(head);
+                } catch (const std::exception& e) {
+                    log_line("request " + head.request_id + ": internal error: " + printable(e.what()));
+                    dispatched = Dispatch{problem(500, "", "internal error", head.request_id), nullptr};
+                }
+            });
+            co_await route.wait();
+        }
         Response response;
         std::uint64_t received = 0;
         bool unread_body = head.has_body;

@@ -32,9 +32,15 @@ std::string action_of(const RequestHead& head) {
     if (path.starts_with("/v1/packages/")) {
         if (path.ends_with("/manifest")) return "package.manifest";
         if (path.ends_with("/manifest.p7s")) return "package.signature";
+        if (path.ends_with("/approvals")) return "approval.create";
         return get ? "package.pull" : "package.other";
     }
     if (path.starts_with("/v1/audit/")) return "audit." + clean(path.substr(10), 40);
+    if (path == "/v1/agreements") return post ? "agreement.create" : "agreement.list";
+    if (path.starts_with("/v1/agreements/")) return path.ends_with("/revoke") ? "agreement.revoke" : "agreement.get";
+    if (path == "/v1/approvals") return "approval.list";
+    if (path.starts_with("/v1/approvals/")) return "approval.withdraw";
+    if (path == "/v1/policy/explain") return "policy.explain";
     return "request";
 }
 
@@ -66,19 +72,6 @@ Result<std::uint64_t> query_number(std::string_view query, std::string_view name
     return make_error(ErrorKind::not_found, std::string(name) + " is missing");
 }
 
-std::optional<std::string> query_text(std::string_view query, std::string_view name) {
-    std::size_t at = 0;
-    while (at <= query.size()) {
-        const auto amp = query.find('&', at);
-        const auto pair = query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
-        const auto eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == name) return clean(pair.substr(eq + 1), 200);
-        if (amp == std::string_view::npos) break;
-        at = amp + 1;
-    }
-    return std::nullopt;
-}
-
 boost::json::array base64_hashes(const std::vector<crypto::tlog::Hash>& hashes) {
     boost::json::array out;
     for (const auto& h : hashes) out.emplace_back(crypto::to_base64(h));
@@ -94,6 +87,19 @@ Response text_response(std::string body, const char* type) {
 }
 
 }  // namespace
+
+std::optional<std::string> query_text(std::string_view query, std::string_view name) {
+    std::size_t at = 0;
+    while (at <= query.size()) {
+        const auto amp = query.find('&', at);
+        const auto pair = query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
+        const auto eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == name) return clean(pair.substr(eq + 1), 200);
+        if (amp == std::string_view::npos) break;
+        at = amp + 1;
+    }
+    return std::nullopt;
+}
 
 AuditTrail::AuditTrail(storage::Store& store, crypto::tlog::NoteSigner signer)
     : store_(store), signer_(std::move(signer)) {}

@@ -7,7 +7,6 @@
 #include <algorithm>
 
 namespace serambi::gateway {
-namespace {
 
 using policies::Action;
 
@@ -18,26 +17,6 @@ Response json_response(int status, const boost::json::value& body) {
     r.body = boost::json::serialize(body) + "\n";
     return r;
 }
-
-// Collects a small JSON body, then hands it to `done`.
-class JsonBody final : public UploadSink {
-public:
-    JsonBody(std::uint64_t limit, std::function<Response(const std::string&)> done)
-        : limit_(limit), done_(std::move(done)) {}
-    Status write(crypto::ByteView data) override {
-        if (body_.size() + data.size() > limit_)
-            return make_error(ErrorKind::too_large, "the JSON body is larger than allowed");
-        body_.append(reinterpret_cast<const char*>(data.data()), data.size());
-        return {};
-    }
-    Response finish() override { return done_(body_); }
-    std::uint64_t limit() const override { return limit_; }
-
-private:
-    std::uint64_t limit_;
-    std::string body_;
-    std::function<Response(const std::string&)> done_;
-};
 
 Result<boost::json::object> parse_object(const std::string& body) {
     boost::system::error_code ec;
@@ -69,6 +48,8 @@ Status only_members(const boost::json::object& o, std::initializer_list<std::str
                               "unknown member " + std::string(kv.key()));
     return {};
 }
+
+namespace {
 
 std::vector<std::string_view> split_path(std::string_view path) {
     std::vector<std::string_view> parts;
@@ -123,6 +104,12 @@ Result<Handler::Caller> Handler::authenticate(const RequestHead& head) {
     caller.subject.id = principal->id;
     for (const auto& name : principal->roles)
         if (auto role = policies::parse_role(name)) caller.subject.roles.push_back(*role);
+    // Read at every request, so that a revoked or lapsed agreement stops access at once.
+    if (caller.subject.has(policies::Role::partner)) {
+        auto agreements = services_.store->agreements(caller.subject.id);
+        if (!agreements) return agreements.error();
+        for (const auto& a : *agreements) caller.agreements.push_back(agreement_view(a));
+    }
     return caller;
 }
 
@@ -199,6 +186,28 @@ Dispatch Handler::dispatch(const RequestHead& head) {
         const auto what = path.substr(std::string_view("/v1/audit/").size());
         const auto q = query == std::string_view::npos ? std::string_view() : target.substr(query + 1);
         return tag(respond(get_audit(head, *caller, what, q)));
+    }
+    if (p1 == "agreements") {
+        if (n == 2 && method == "GET") return tag(respond(list_agreements(head, *caller)));
+        if (n == 2 && method == "POST") return tag(create_agreement(head, *caller));
+        if (n == 3 && method == "GET") return tag(respond(get_agreement(head, *caller, std::string(parts[2]))));
+        if (n == 4 && parts[3] == "revoke" && method == "POST") return tag(revoke_agreement(head, *caller, std::string(parts[2])));
+        return tag(respond(problem(n <= 4 ? 405 : 404, "", n <= 4 ? "method not allowed on this route" : "no such route", rid)));
+    }
+    if (p1 == "approvals") {
+        const auto q = query == std::string_view::npos ? std::string_view() : target.substr(query + 1);
+        if (n == 2 && method == "GET") return tag(respond(list_approvals(head, *caller, q)));
+        if (n == 4 && parts[3] == "withdraw" && method == "POST") return tag(withdraw_approval(head, *caller, std::string(parts[2])));
+        return tag(respond(problem(404, "", "no such route", rid)));
+    }
+    if (n == 3 && p1 == "policy" && parts[2] == "explain") {
+        if (method != "GET") return tag(not_allowed());
+        const auto q = query == std::string_view::npos ? std::string_view() : target.substr(query + 1);
+        return tag(respond(explain(head, *caller, q)));
+    }
+    if (n == 4 && p1 == "packages" && parts[3] == "approvals") {
+        if (method != "POST") return tag(not_allowed());
+        return tag(create_approval(head, *caller, std::string(parts[2])));
     }
     if ((n == 3 || n == 4) && p1 == "packages") {
         const std::string id(parts[2]);
@@ -357,8 +366,9 @@ Result<storage::Dataset> Handler::dataset_for(const Caller& caller, Action actio
     if (!dataset) return dataset.error();
     auto level = policies::parse_classification(dataset->classification);
     if (!level) return make_error(ErrorKind::corruption, "stored dataset has an unknown classification");
-    const policies::DatasetFacts facts{dataset->owner, *level};
-    const auto decision = services_.policy->decide(caller.subject, action, &facts);
+    const policies::DatasetFacts facts{dataset->owner, *level, dataset->id, "", {}};
+    const auto decision = services_.policy->decide(caller.subject, action, &facts,
+                                                   policies::Context{now_seconds(), caller.agreements, {}});
     if (!decision.allow)
         return make_error(decision.reveal ? ErrorKind::permission_denied : ErrorKind::not_found,
                           decision.reveal ? decision.reason : "no such dataset");
@@ -385,12 +395,19 @@ Response Handler::list_packages(const RequestHead& head, const Caller& caller, c
     if (!dataset) return problem_of(dataset.error(), head.request_id);
     auto packages = services_.store->packages_in(id);
     if (!packages) return problem_of(packages.error(), head.request_id);
+    // The caller's approvals, read once for the whole listing.
+    std::vector<policies::Approval> approvals;
+    auto rows = services_.store->approvals("", caller.subject.id);
+    if (!rows) return problem_of(rows.error(), head.request_id);
+    for (const auto& r : *rows) approvals.push_back(approval_view(r));
+    const policies::Context context{now_seconds(), caller.agreements, approvals};
     boost::json::array out;
     for (const auto& p : *packages) {
         // A package may be classified above its dataset; list only what the caller may read.
         auto level = policies::parse_classification(p.classification);
-        const policies::DatasetFacts facts{dataset->owner, level ? *level : policies::Classification::sangat_rahasia};
-        if (services_.policy->decide(caller.subject, Action::read, &facts).allow)
+        const policies::DatasetFacts facts{dataset->owner, level ? *level : policies::Classification::sangat_rahasia,
+                                           p.dataset, p.id, p.recipients};
+        if (services_.policy->decide(caller.subject, Action::read, &facts, context).allow)
             out.push_back(package_json(p));
     }
     return json_response(200, out);

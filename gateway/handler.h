@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include "certs/certs.h"
 #include "crypto/crypto.h"
 #include "gateway/gateway.h"
@@ -116,6 +118,36 @@ struct Dispatch {
     std::unique_ptr<UploadSink> upload;   // the body goes here, then upload->finish()
 };
 
+// Collects a small JSON body, then hands it to `done`.
+class JsonBody final : public UploadSink {
+public:
+    JsonBody(std::uint64_t limit, std::function<Response(const std::string&)> done)
+        : limit_(limit), done_(std::move(done)) {}
+    Status write(crypto::ByteView data) override {
+        if (body_.size() + data.size() > limit_)
+            return make_error(ErrorKind::too_large, "the JSON body is larger than allowed");
+        body_.append(reinterpret_cast<const char*>(data.data()), data.size());
+        return {};
+    }
+    Response finish() override { return done_(body_); }
+    std::uint64_t limit() const override { return limit_; }
+
+private:
+    std::uint64_t limit_;
+    std::string body_;
+    std::function<Response(const std::string&)> done_;
+};
+
+
+// Helpers of the JSON routes.
+Response json_response(int status, const boost::json::value& body);
+Result<boost::json::object> parse_object(const std::string& body);
+// A required string member, with a length limit and no control characters.
+Result<std::string> string_member(const boost::json::object& o, std::string_view key, std::size_t max);
+Status only_members(const boost::json::object& o, std::initializer_list<std::string_view> known);
+// The value of `name` in a query string, cleaned of control characters; no percent-decoding.
+std::optional<std::string> query_text(std::string_view query, std::string_view name);
+
 // Builds an application/problem+json response (RFC 9457).
 Response problem(int status, std::string_view title, std::string_view detail,
                  const std::string& request_id);
@@ -140,6 +172,7 @@ public:
 private:
     struct Caller {
         policies::Subject subject;
+        std::vector<policies::Agreement> agreements;  // a partner's, as they stand at this request
     };
     Result<Caller> authenticate(const RequestHead& head);
 
@@ -155,6 +188,22 @@ private:
                          const std::string& part);
     Response get_audit(const RequestHead& head, const Caller& caller, std::string_view what,
                        std::string_view query);
+    // MOU agreements, release approvals and the policy's explanations (grants.cpp).
+    Dispatch create_agreement(const RequestHead& head, const Caller& caller);
+    Response create_agreement_from(const RequestHead& head, const Caller& caller, const std::string& body);
+    Response list_agreements(const RequestHead& head, const Caller& caller);
+    Response get_agreement(const RequestHead& head, const Caller& caller, const std::string& id);
+    Dispatch revoke_agreement(const RequestHead& head, const Caller& caller, const std::string& id);
+    Dispatch create_approval(const RequestHead& head, const Caller& caller, const std::string& package);
+    Response create_approval_from(const RequestHead& head, const Caller& caller, const std::string& package,
+                                  const std::string& body);
+    Response list_approvals(const RequestHead& head, const Caller& caller, std::string_view query);
+    Dispatch withdraw_approval(const RequestHead& head, const Caller& caller, const std::string& id);
+    Response explain(const RequestHead& head, const Caller& caller, std::string_view query);
+    // The grants a decision about `package` (empty: none) may rest on, read at this request.
+    Result<std::vector<policies::Approval>> approvals_for(const Caller& caller, const std::string& package);
+    // The facts of a package the policy decides on.
+    Result<policies::DatasetFacts> package_facts(const storage::PackageRecord& record);
 
     Response create_principal_from(const RequestHead& head, const Caller& caller,
                                    const std::string& body);
@@ -166,6 +215,13 @@ private:
 
     Services services_;
 };
+
+// Times on the wire: "2026-11-25" (midnight UTC) or "2026-11-25T08:00:00Z"; and back as RFC 3339.
+Result<std::int64_t> parse_time(std::string_view text);
+std::string format_time(std::int64_t unix_seconds);
+std::int64_t now_seconds();
+policies::Agreement agreement_view(const storage::AgreementRecord& record);
+policies::Approval approval_view(const storage::ApprovalRecord& record);
 
 // Exposed for tests: input checks at the boundary.
 bool is_slug(std::string_view text) noexcept;

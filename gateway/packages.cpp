@@ -15,7 +15,12 @@ boost::json::object package_json(const storage::PackageRecord& p) {
             {"media_type", p.media_type},
             {"size", p.size},
             {"sha256", p.sha256_hex},
-            {"created_at", p.created_at}};
+            {"created_at", p.created_at},
+            {"recipients", [&] {
+                 boost::json::array named;
+                 for (const auto& r : p.recipients) named.emplace_back(r);
+                 return named;
+             }()}};
 }
 
 namespace {
@@ -36,6 +41,13 @@ Result<std::string> manifest_of(const storage::PackageDraft& draft, const std::s
                                        {"size", size},
                                        {"sha256", sha256_hex},
                                        {"created_at", created_at}};
+    if (!draft.recipients.empty()) {
+        boost::json::array named;
+        for (const auto& r : draft.recipients) named.emplace_back(r);
+        auto with_recipients = manifest;
+        with_recipients["recipients"] = std::move(named);
+        return storage::canonical_json(with_recipients);
+    }
     return storage::canonical_json(manifest);
 }
 
@@ -170,10 +182,35 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
                                 rid));
         level = *parsed;
     }
+    // Readers named by the producer: required where the policy reads by name, refused elsewhere.
+    std::vector<std::string> recipients;
+    if (const auto named = head.header("Serambi-Recipients")) {
+        std::size_t at = 0;
+        while (at <= named->size()) {
+            const auto comma = named->find(',', at);
+            std::string one = named->substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+            one.erase(0, one.find_first_not_of(' '));
+            one.erase(one.find_last_not_of(' ') + 1);
+            if (!is_slug(one)) return fail(problem(400, "", "Serambi-Recipients is a comma-separated list of principal ids", rid));
+            if (std::find(recipients.begin(), recipients.end(), one) == recipients.end()) recipients.push_back(one);
+            if (comma == std::string::npos) break;
+            at = comma + 1;
+        }
+        if (recipients.size() > 50) return fail(problem(400, "", "Serambi-Recipients names at most 50 principals", rid));
+        for (const auto& r : recipients)
+            if (!services_.store->principal(r))
+                return fail(problem(400, "", "Serambi-Recipients: " + r + " is not a registered principal", rid));
+    }
+    if (services_.policy->names_readers(level) && recipients.empty())
+        return fail(problem(400, "", std::string(policies::name_of(level)) +
+                                         " packages are read only by recipients the producer names: send Serambi-Recipients", rid));
+    if (!services_.policy->names_readers(level) && !recipients.empty())
+        return fail(problem(400, "", "Serambi-Recipients applies only to levels read by named recipients (the policy's "
+                                     "\"named\" readers), not to " + std::string(policies::name_of(level)), rid));
     if (!head.has_body) return fail(problem(411, "", "the package payload is missing", rid));
 
     storage::PackageDraft draft{id, caller.subject.id, std::string(policies::name_of(level)),
-                                *filename, media_type};
+                                *filename, media_type, recipients};
     auto writer = services_.store->begin_package(draft);
     if (!writer) return fail(problem_of(writer.error(), rid));
     return {{}, std::make_unique<PackageUpload>(std::move(writer).value(), std::move(draft),
@@ -189,11 +226,12 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     if (!storage::is_package_id(id)) return hidden();
     auto record = services_.store->package(id);
     if (!record) return record.error().kind == ErrorKind::not_found ? hidden() : problem_of(record.error(), rid);
-    auto dataset = services_.store->dataset(record->dataset);
-    auto level = policies::parse_classification(record->classification);
-    if (!dataset || !level) return problem_of(make_error(ErrorKind::corruption, "inconsistent package"), rid);
-    const policies::DatasetFacts facts{dataset->owner, *level};
-    const auto decision = services_.policy->decide(caller.subject, Action::read, &facts);
+    auto facts = package_facts(*record);
+    if (!facts) return problem_of(facts.error(), rid);
+    auto approvals = approvals_for(caller, id);
+    if (!approvals) return problem_of(approvals.error(), rid);
+    auto decision = services_.policy->decide(caller.subject, Action::read, &*facts,
+                                             policies::Context{now_seconds(), caller.agreements, *approvals});
     // Named with its dataset, so that an auditor's dataset filter finds package activity.
     const std::string resource = "datasets/" + record->dataset + "/packages/" + id + (part.empty() ? "" : "/" + part);
     if (!decision.allow) {
@@ -221,6 +259,17 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
         return r;
     }
 
+    // Each download spends one of every approval it rests on (the manifest is free to fetch).
+    if (!decision.approvals_used.empty()) {
+        if (auto spent = services_.store->spend_downloads(decision.approvals_used); !spent) {
+            if (spent.error().kind != ErrorKind::conflict) return problem_of(spent.error(), rid);
+            auto denied = hidden();
+            denied.audit.resource = resource;
+            denied.audit.classification = record->classification;
+            denied.audit.reason = decision.reason + "; but " + spent.error().message;
+            return denied;
+        }
+    }
     auto reader = services_.store->open_package(id);
     if (!reader) return problem_of(reader.error(), rid);
     const std::uint64_t size = record->size;

@@ -66,6 +66,92 @@ bool Subject::has(Role role) const noexcept {
     return std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
+// Reads one level's rule: `[read]` lists of version 1, `[levels.NAME]` tables of version 2.
+struct PolicyParser {
+    const std::string& source;
+
+    Status readers(const toml::node& list_node, const std::string& dotted, Policy::LevelRule& rule) const {
+        const auto* list = list_node.as_array();
+        if (!list) return bad(where(source, list_node, dotted) + ": expected a list");
+        for (const auto& item : *list) {
+            const auto* word = item.as_string();
+            const std::string w = word ? word->get() : std::string();
+            if (w == "any") rule.any = true;
+            else if (w == "owner") rule.owner = true;
+            else if (w == "agreement") rule.agreement = true;
+            else if (w == "named") rule.named = true;
+            else if (auto role = parse_role(w); role) rule.roles.push_back(*role);
+            else
+                return bad(where(source, item, dotted) +
+                           ": unknown reader (expected any, owner, agreement, named or a role name)");
+        }
+        return {};
+    }
+
+    Status level(const toml::node& node, const std::string& dotted, Policy::LevelRule& rule) const {
+        const auto* table = node.as_table();
+        if (!table) return bad(where(source, node, dotted) + ": expected a table");
+        bool seen_readers = false;
+        for (const auto& [key, value] : *table) {
+            const std::string name = dotted + "." + std::string(key.str());
+            auto count = [&](std::int64_t lo, std::int64_t hi, auto& out) -> Status {
+                const auto v = value.value<std::int64_t>();
+                if (!value.is_integer() || !v || *v < lo || *v > hi)
+                    return bad(where(source, value, name) + ": expected a whole number from " + std::to_string(lo) +
+                               " to " + std::to_string(hi));
+                out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
+                return {};
+            };
+            Status s;
+            if (key == "readers") {
+                s = readers(value, name, rule);
+                seen_readers = true;
+            } else if (key == "approvals") s = count(0, 2, rule.approvals);
+            else if (key == "approval_days") s = count(1, 366, rule.approval_days);
+            else if (key == "max_downloads") s = count(0, 1000000, rule.max_downloads);
+            else if (key == "obligations") {
+                const auto* list = value.as_array();
+                if (!list) return bad(where(source, value, name) + ": expected a list");
+                for (const auto& item : *list) {
+                    const auto* word = item.as_string();
+                    if (word && word->get() == "encrypt-to-recipient") rule.encrypt_to_recipient = true;
+                    else return bad(where(source, item, name) + ": unknown obligation (expected encrypt-to-recipient)");
+                }
+            } else return bad(where(source, value, name) + ": unknown key");
+            if (!s) return s;
+        }
+        if (!seen_readers) return bad(where(source, node, dotted) + ": readers is missing");
+        if (rule.approvals > 0 && !rule.agreement && !rule.named)
+            return bad(where(source, node, dotted) + ": approvals apply to readers by agreement or named; neither is listed");
+        return {};
+    }
+};
+
+
+Result<Action> parse_action(std::string_view name) {
+    if (name == "pull" || name == "read") return Action::read;
+    if (name == "push") return Action::push;
+    if (name == "list") return Action::list;
+    return bad("unknown action (expected pull, push or list)");
+}
+
+bool is_dataset_pattern(std::string_view pattern) noexcept {
+    if (pattern == "*") return true;
+    const auto slash = pattern.find('/');
+    if (slash == std::string_view::npos) return false;
+    const auto owner = pattern.substr(0, slash), name = pattern.substr(slash + 1);
+    return is_slug_like(owner) && (name == "*" || is_slug_like(name));
+}
+
+bool pattern_matches(std::string_view pattern, std::string_view dataset) noexcept {
+    if (pattern == "*") return true;
+    if (pattern.ends_with("/*")) {
+        const auto prefix = pattern.substr(0, pattern.size() - 1);  // "owner/"
+        return dataset.size() > prefix.size() && dataset.starts_with(prefix);
+    }
+    return pattern == dataset;
+}
+
 Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
                                                     std::string_view source_name) {
     const std::string source(source_name);
@@ -78,34 +164,30 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
         return bad(out.str());
     }
     auto policy = std::shared_ptr<Policy>(new Policy());
+    const PolicyParser parser{source};
     bool seen_levels[4] = {};
-    bool seen_version = false;
+    std::int64_t version = 0;
+    if (const auto* v = table.get("version")) {
+        version = v->value<std::int64_t>().value_or(0);
+        if (version != 1 && version != 2)
+            return bad(where(source, *v, "version") + ": only versions 1 and 2 are understood");
+    } else {
+        return bad(source + ": version is missing");
+    }
+    const char* levels_key = version == 1 ? "read" : "levels";
     for (const auto& [key, node] : table) {
-        if (key == "version") {
-            if (node.value<std::int64_t>() != 1)
-                return bad(where(source, node, "version") + ": only version 1 is understood");
-            seen_version = true;
-        } else if (key == "read") {
+        if (key == "version") continue;
+        if (key == levels_key) {
             const auto* levels = node.as_table();
-            if (!levels) return bad(where(source, node, "read") + ": expected a table");
+            if (!levels) return bad(where(source, node, key.str()) + ": expected a table");
             for (const auto& [level_key, rule_node] : *levels) {
-                const std::string dotted = "read." + std::string(level_key.str());
+                const std::string dotted = std::string(levels_key) + "." + std::string(level_key.str());
                 auto level = parse_classification(level_key.str());
                 if (!level) return bad(where(source, rule_node, dotted) + ": unknown classification");
-                const auto* list = rule_node.as_array();
-                if (!list) return bad(where(source, rule_node, dotted) + ": expected a list");
-                ReaderRule rule;
-                for (const auto& item : *list) {
-                    const auto* word = item.as_string();
-                    if (word && word->get() == "any") { rule.any = true; continue; }
-                    if (word && word->get() == "owner") { rule.owner = true; continue; }
-                    auto role = word ? parse_role(word->get()) : Result<Role>(bad(""));
-                    if (!role)
-                        return bad(where(source, item, dotted) +
-                                   ": unknown reader (expected any, owner or a role name)");
-                    rule.roles.push_back(*role);
-                }
-                policy->readers_[static_cast<std::size_t>(*level)] = std::move(rule);
+                LevelRule rule;
+                auto s = version == 1 ? parser.readers(rule_node, dotted, rule) : parser.level(rule_node, dotted, rule);
+                if (!s) return s.error();
+                policy->levels_[static_cast<std::size_t>(*level)] = std::move(rule);
                 seen_levels[static_cast<std::size_t>(*level)] = true;
             }
         } else if (key == "manage") {
@@ -117,6 +199,8 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
                 if (!roles) return roles.error();
                 if (what == "datasets") policy->dataset_creators_ = std::move(roles).value();
                 else if (what == "principals") policy->principal_managers_ = std::move(roles).value();
+                else if (what == "agreements" && version >= 2) policy->agreement_managers_ = std::move(roles).value();
+                else if (what == "approvals" && version >= 2) policy->approvers_ = std::move(roles).value();
                 else return bad(where(source, list, dotted) + ": unknown key");
             }
         } else if (key == "audit") {
@@ -133,10 +217,9 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
             return bad(where(source, node, key.str()) + ": unknown key");
         }
     }
-    if (!seen_version) return bad(source + ": version is missing");
     for (std::size_t i = 0; i < 4; ++i)
         if (!seen_levels[i])
-            return bad(source + ": read." + std::string(kLevelNames[i]) + " is missing");
+            return bad(source + ": " + levels_key + "." + std::string(kLevelNames[i]) + " is missing");
     return std::shared_ptr<const Policy>(std::move(policy));
 }
 
@@ -154,44 +237,176 @@ Result<std::shared_ptr<const Policy>> Policy::load(const std::filesystem::path& 
     return parse(text, path.string());
 }
 
-bool Policy::may_read(const Subject& subject, const DatasetFacts& dataset) const {
-    const auto& rule = readers_[static_cast<std::size_t>(dataset.classification)];
-    if (rule.any) return true;
-    if (rule.owner && subject.id == dataset.owner) return true;
-    return std::any_of(rule.roles.begin(), rule.roles.end(),
-                       [&](Role r) { return subject.has(r); });
+std::int64_t Policy::approval_seconds(Classification level) const noexcept {
+    return std::int64_t{levels_[static_cast<std::size_t>(level)].approval_days} * 86400;
 }
 
-Decision Policy::decide(const Subject& subject, Action action, const DatasetFacts* dataset) const {
+unsigned Policy::approvals_needed(Classification level) const noexcept {
+    return levels_[static_cast<std::size_t>(level)].approvals;
+}
+
+bool Policy::names_readers(Classification level) const noexcept { return levels_[static_cast<std::size_t>(level)].named; }
+
+bool Policy::uses_obligation(std::string_view obligation) const noexcept {
+    return obligation == "encrypt-to-recipient" &&
+           std::any_of(levels_.begin(), levels_.end(), [](const LevelRule& r) { return r.encrypt_to_recipient; });
+}
+
+namespace {
+
+std::string plural(std::size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// Why an agreement does not cover this read, or empty when it does. Checked in the order an
+// officer would look: is it in force, then does it reach this dataset and level.
+std::string agreement_gap(const Agreement& a, const DatasetFacts& dataset, std::int64_t now) {
+    if (a.revoked_at != 0) return "agreement " + a.id + " was revoked";
+    if (now < a.valid_from) return "agreement " + a.id + " is not in force yet";
+    if (now >= a.valid_until) return "agreement " + a.id + " has expired";
+    if (!std::any_of(a.patterns.begin(), a.patterns.end(),
+                     [&](const std::string& p) { return pattern_matches(p, dataset.dataset); }))
+        return "agreement " + a.id + " does not cover dataset " + dataset.dataset;
+    if (a.max_classification < dataset.classification)
+        return "agreement " + a.id + " covers data up to " + std::string(name_of(a.max_classification)) + ", not " +
+               std::string(name_of(dataset.classification));
+    return {};
+}
+
+// How relevant a gap is to the person reading the reason: an agreement for this dataset that
+// lapsed says more than one for another dataset.
+int gap_rank(const std::string& gap) {
+    if (gap.find("does not cover dataset") != std::string::npos) return 0;
+    return 1;
+}
+
+}  // namespace
+
+Decision Policy::by_approvals(const Subject& subject, const DatasetFacts& dataset, const LevelRule& rule,
+                              const Context& context, std::string granted_by) const {
+    const std::string level(name_of(dataset.classification));
+    Decision d;
+    if (rule.encrypt_to_recipient) d.obligations.push_back("encrypt-to-recipient");
+    if (rule.approvals == 0 || dataset.package.empty()) {
+        d.allow = true;
+        d.reveal = true;
+        d.reason = granted_by + (rule.approvals > 0 ? "; each package needs approvals" : "");
+        return d;
+    }
+    std::vector<const Approval*> standing;
+    std::size_t expired = 0, exhausted = 0, withdrawn = 0;
+    for (const auto& a : context.approvals) {
+        if (a.package != dataset.package || a.partner != subject.id) continue;
+        if (a.withdrawn_at != 0) ++withdrawn;
+        else if (context.now >= a.expires_at) ++expired;
+        else if (a.max_downloads != 0 && a.downloads >= a.max_downloads) ++exhausted;
+        else if (a.custodian == subject.id) continue;  // never counts: nobody approves their own release
+        else if (std::none_of(standing.begin(), standing.end(),
+                              [&](const Approval* s) { return s->custodian == a.custodian; }))
+            standing.push_back(&a);
+    }
+    if (standing.size() >= rule.approvals) {
+        d.allow = true;
+        d.reveal = true;
+        standing.resize(rule.approvals);
+        bool capped = false;
+        for (const auto* a : standing) {
+            d.approvals_used.push_back(a->id);
+            capped = capped || a->max_downloads != 0;
+        }
+        if (capped) d.obligations.push_back("max-downloads");
+        d.reason = granted_by + ", released by " +
+                   (rule.approvals == 1 ? "approval " + standing[0]->id + " of " + standing[0]->custodian
+                                        : "approvals of " + plural(standing.size(), "custodian", "different custodians"));
+        return d;
+    }
+    d.reason = granted_by + ", but " + level + " data needs " +
+               (rule.approvals == 1 ? std::string("a custodian's approval") : plural(rule.approvals, "approval", "approvals") + " from different custodians") +
+               " for this package and this partner; " + std::to_string(standing.size()) + " standing";
+    if (expired) d.reason += ", " + plural(expired, "expired", "expired");
+    if (exhausted) d.reason += ", " + plural(exhausted, "with its downloads used up", "with their downloads used up");
+    if (withdrawn) d.reason += ", " + plural(withdrawn, "withdrawn", "withdrawn");
+    return d;
+}
+
+Decision Policy::decide_read(const Subject& subject, const DatasetFacts& dataset, const Context& context) const {
+    const auto& rule = levels_[static_cast<std::size_t>(dataset.classification)];
+    const std::string level(name_of(dataset.classification));
+    auto allow = [&](std::string reason) {
+        Decision d{true, true, std::move(reason), {}, {}, {}};
+        if (rule.encrypt_to_recipient) d.obligations.push_back("encrypt-to-recipient");
+        return d;
+    };
+    if (rule.owner && subject.id == dataset.owner) return allow("the caller owns the dataset");
+    for (const Role r : rule.roles)
+        if (subject.has(r)) return allow("the policy lets a " + std::string(name_of(r)) + " read " + level + " data");
+    if (rule.any) return allow("any authenticated principal may read " + level + " data");
+    if (rule.named && std::find(dataset.recipients.begin(), dataset.recipients.end(), subject.id) != dataset.recipients.end())
+        return by_approvals(subject, dataset, rule, context, "the producer named the caller as a recipient");
+    if (rule.agreement && subject.has(Role::partner)) {
+        std::string gap;
+        int rank = -1;
+        for (const auto& a : context.agreements) {
+            if (a.partner != subject.id) continue;
+            auto why = agreement_gap(a, dataset, context.now);
+            if (why.empty()) {
+                auto d = by_approvals(subject, dataset, rule, context,
+                                      "agreement " + a.id + " covers " + dataset.dataset + " up to " +
+                                          std::string(name_of(a.max_classification)));
+                d.agreement_used = a.id;
+                if (d.allow) return d;
+                gap = std::move(d.reason);
+                rank = 2;
+                continue;
+            }
+            if (gap_rank(why) > rank) {
+                rank = gap_rank(why);
+                gap = std::move(why);
+            }
+        }
+        if (rank < 0) return {false, false, "no agreement lets the caller read " + level + " data of this dataset", {}, {}, {}};
+        return {false, false, gap, {}, {}, {}};
+    }
+    return {false, false, "the policy does not let the caller read " + level + " data of this dataset", {}, {}, {}};
+}
+
+Decision Policy::decide(const Subject& subject, Action action, const DatasetFacts* dataset,
+                        const Context& context) const {
     auto any_role = [&](const std::vector<Role>& allowed) {
         return std::any_of(allowed.begin(), allowed.end(), [&](Role r) { return subject.has(r); });
     };
+    auto answer = [](bool allow, bool reveal, std::string reason) { return Decision{allow, reveal, std::move(reason), {}, {}, {}}; };
     switch (action) {
         case Action::create_dataset:
-            if (any_role(dataset_creators_)) return {true, true, "the caller's role may create datasets"};
-            return {false, true, "only an admin or a custodian may create datasets"};
+            if (any_role(dataset_creators_)) return answer(true, true, "the caller's role may create datasets");
+            return answer(false, true, "only an admin or a custodian may create datasets");
         case Action::manage_principals:
-            if (any_role(principal_managers_)) return {true, true, "the caller's role may manage principals"};
-            return {false, false, "only an admin may manage principals"};
+            if (any_role(principal_managers_)) return answer(true, true, "the caller's role may manage principals");
+            return answer(false, false, "only an admin may manage principals");
+        case Action::manage_agreements:
+            if (any_role(agreement_managers_)) return answer(true, true, "the caller's role may manage MOU agreements");
+            return answer(false, false, "only a custodian may manage MOU agreements");
         case Action::list:
-            return {true, true, "any authenticated principal may list what it can read"};
+            return answer(true, true, "any authenticated principal may list what it can read");
         case Action::read_audit:
-            if (any_role(audit_readers_)) return {true, true, "the caller's role may read the access log"};
-            return {false, false, "only auditors may read the access log"};
+            if (any_role(audit_readers_)) return answer(true, true, "the caller's role may read the access log");
+            return answer(false, false, "only auditors may read the access log");
+        case Action::approve:
         case Action::read:
         case Action::push:
             break;
     }
-    if (dataset == nullptr) return {false, false, "no dataset given"};
-    const std::string level(name_of(dataset->classification));
-    const bool readable = may_read(subject, *dataset);
-    if (action == Action::read) {
-        if (readable) return {true, true, "the policy lets the caller read " + level + " data of this dataset"};
-        return {false, false, "the policy does not let the caller read " + level + " data of this dataset"};
+    if (dataset == nullptr) return answer(false, false, "no dataset given");
+    if (action == Action::approve) {
+        if (!any_role(approvers_)) return answer(false, false, "only a custodian may approve releases");
+        if (approvals_needed(dataset->classification) == 0)
+            return answer(false, true, std::string(name_of(dataset->classification)) + " data needs no approval");
+        return answer(true, true, "the caller's role may approve releases");
     }
-    if (subject.id == dataset->owner) return {true, true, "the caller owns the dataset"};
-    if (readable) return {false, true, "only the dataset's owner may push packages to it"};
-    return {false, false, "the caller may neither read nor push to this dataset"};
+    if (action == Action::read) return decide_read(subject, *dataset, context);
+    if (subject.id == dataset->owner) return answer(true, true, "the caller owns the dataset");
+    if (decide_read(subject, *dataset, context).allow) return answer(false, true, "only the dataset's owner may push packages to it");
+    return answer(false, false, "the caller may neither read nor push to this dataset");
 }
 
 }  // namespace serambi::policies

@@ -1,14 +1,15 @@
-// Who may do what to which dataset. The policy is parsed and validated once from a TOML file into an
-// immutable object that requests share; every access decision in the gateway goes through decide().
-//
-// This is the interim rule of the core exchange (owner pushes; anyone authenticated reads `biasa`;
-// owner, custodians and admins read higher levels); the persandian classification engine with MOU
-// agreements and approvals replaces the decision inside, not the interface.
+// Who may do what to which dataset or package: the persandian classification policy. The policy
+// is parsed and validated once from a TOML file into an immutable object that requests share;
+// every access decision in the gateway goes through decide(), which sees the caller, the action,
+// the resource and the context (time, the caller's MOU agreements, the approvals for the package)
+// and answers allow or deny, a reason a person can read, and the obligations that come with it.
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,7 +27,8 @@ enum class Role { producer, custodian, partner, auditor, admin };
 Result<Role> parse_role(std::string_view name);
 std::string_view name_of(Role role) noexcept;
 
-enum class Action { read, push, list, create_dataset, manage_principals, read_audit };
+enum class Action { read, push, list, create_dataset, manage_principals, read_audit, manage_agreements, approve };
+Result<Action> parse_action(std::string_view name);  // pull, push, list, …
 
 struct Subject {
     std::string id;
@@ -34,16 +36,59 @@ struct Subject {
     bool has(Role role) const noexcept;
 };
 
+// The dataset, or one package of it, that an action concerns.
 struct DatasetFacts {
     std::string owner;
     Classification classification;
+    std::string dataset;                  // its id, which agreement patterns are matched against
+    std::string package;                  // set when the resource is one package
+    std::vector<std::string> recipients;  // sangat-rahasia: the readers the producer named
 };
+
+// An MOU between the province and a partner: which datasets, up to which level, for how long.
+struct Agreement {
+    std::string id;
+    std::string partner;
+    std::vector<std::string> patterns;  // "dinkes-malut/*", "bps-malut/penduduk", "*"
+    Classification max_classification = Classification::biasa;
+    std::int64_t valid_from = 0;   // Unix seconds, inclusive
+    std::int64_t valid_until = 0;  // Unix seconds, exclusive
+    std::int64_t revoked_at = 0;   // 0 while in force
+};
+
+// A custodian's release of one package to one partner.
+struct Approval {
+    std::string id;
+    std::string package;
+    std::string partner;
+    std::string custodian;
+    std::int64_t expires_at = 0;     // Unix seconds, exclusive
+    std::uint32_t max_downloads = 0; // 0: no cap
+    std::uint32_t downloads = 0;
+    std::int64_t withdrawn_at = 0;   // 0 while it stands
+};
+
+// What a decision may depend on besides the caller and the resource.
+struct Context {
+    std::int64_t now = 0;                    // Unix seconds
+    std::span<const Agreement> agreements;   // the caller's (others are ignored)
+    std::span<const Approval> approvals;     // for this package and the caller (others are ignored)
+};
+
+// An agreement's dataset pattern: a dataset id, "owner/*", or "*".
+bool is_dataset_pattern(std::string_view pattern) noexcept;
+bool pattern_matches(std::string_view pattern, std::string_view dataset) noexcept;
 
 struct Decision {
     bool allow = false;
     // When denied: whether the caller may learn the resource exists. False means answer 404.
     bool reveal = false;
     std::string reason;  // for a person: the auditor, the operator, the caller
+    // What must happen for the access to go ahead, e.g. "max-downloads".
+    std::vector<std::string> obligations;
+    // The approvals this read relies on: each download spends one of each capped one.
+    std::vector<std::string> approvals_used;
+    std::string agreement_used;
 };
 
 // An identifier for principals and dataset parts: 1 to 63 of [a-z0-9-], not starting or ending
@@ -60,22 +105,42 @@ public:
                                                        std::string_view source_name);
     static Result<std::shared_ptr<const Policy>> load(const std::filesystem::path& path);
 
-    // `dataset` is null for actions that are not about one dataset.
-    Decision decide(const Subject& subject, Action action, const DatasetFacts* dataset) const;
+    // The one decision function. `dataset` is null for actions that are not about one dataset.
+    Decision decide(const Subject& subject, Action action, const DatasetFacts* dataset,
+                    const Context& context = {}) const;
+
+    // How long an approval stands when the custodian does not say (policy: approval_days).
+    std::int64_t approval_seconds(Classification level) const noexcept;
+    unsigned approvals_needed(Classification level) const noexcept;
+    // Whether readers of the level are named by the producer at push ("named" readers).
+    bool names_readers(Classification level) const noexcept;
+    // Whether any level carries the obligation (e.g. "encrypt-to-recipient").
+    bool uses_obligation(std::string_view obligation) const noexcept;
 
 private:
-    // A reader rule: a role, the dataset owner, or any authenticated principal.
-    struct ReaderRule {
-        bool any = false;
-        bool owner = false;
+    // Who reads one level, and on what terms.
+    struct LevelRule {
+        bool any = false;        // any authenticated principal
+        bool owner = false;      // the dataset's owner
+        bool agreement = false;  // partners whose agreement covers the dataset and the level
+        bool named = false;      // the recipients the producer named at push
         std::vector<Role> roles;
+        unsigned approvals = 0;  // distinct custodians' approvals partners need
+        unsigned approval_days = 7;
+        std::uint32_t max_downloads = 0;  // default cap of an approval; 0: none
+        bool encrypt_to_recipient = false;
     };
-    std::array<ReaderRule, 4> readers_;
+    std::array<LevelRule, 4> levels_;
     std::vector<Role> dataset_creators_;
     std::vector<Role> principal_managers_;
+    std::vector<Role> agreement_managers_{Role::custodian};
+    std::vector<Role> approvers_{Role::custodian};
     std::vector<Role> audit_readers_{Role::auditor};
 
-    bool may_read(const Subject& subject, const DatasetFacts& dataset) const;
+    Decision decide_read(const Subject& subject, const DatasetFacts& dataset, const Context& context) const;
+    Decision by_approvals(const Subject& subject, const DatasetFacts& dataset, const LevelRule& rule,
+                          const Context& context, std::string granted_by) const;
+    friend struct PolicyParser;
 };
 
 }  // namespace serambi::policies

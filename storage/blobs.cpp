@@ -1,5 +1,6 @@
 // Sealed payload blobs: written to a temporary name, fsynced, renamed into place, and only then
 // recorded; read back chunk by chunk with every chunk authenticated before use.
+#include <boost/algorithm/string/join.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -189,7 +190,7 @@ Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes 
     sql::Statement s(impl.db.get(),
                      "INSERT INTO packages(id, dataset, producer, classification, filename, "
                      "media_type, size, sha256, created_at, aead, key_id, wrapped_key, manifest, "
-                     "signature) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+                     "signature, recipients) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
     const int rc = s.bind(1, id_)
                        .bind(2, draft_.dataset)
                        .bind(3, draft_.producer)
@@ -204,6 +205,7 @@ Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes 
                        .bind(12, crypto::ByteView(wrapped))
                        .bind(13, manifest)
                        .bind(14, crypto::ByteView(signature))
+                       .bind(15, boost::algorithm::join(draft_.recipients, ","))
                        .step();
     Result<std::uint64_t> audit_index = make_error(ErrorKind::unavailable, "not reached");
     if (rc == SQLITE_DONE) audit_index = impl.append_audit_locked({audit_entry});
@@ -226,6 +228,7 @@ Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes 
     record.manifest = std::move(manifest);
     record.signature = std::move(signature);
     record.audit_index = *audit_index;
+    record.recipients = draft_.recipients;
     return record;
 }
 

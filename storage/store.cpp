@@ -29,7 +29,33 @@ CREATE TABLE IF NOT EXISTS audit_nodes(
   level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
   PRIMARY KEY(level, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS agreements(
+  id TEXT PRIMARY KEY, partner TEXT NOT NULL REFERENCES principals(id), patterns TEXT NOT NULL,
+  max_classification TEXT NOT NULL, purpose TEXT NOT NULL,
+  valid_from INTEGER NOT NULL, valid_until INTEGER NOT NULL,
+  document_name TEXT NOT NULL, document_sha256 TEXT NOT NULL,
+  created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0, revoked_by TEXT NOT NULL DEFAULT '',
+  revoke_reason TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS agreements_by_partner ON agreements(partner);
+CREATE TABLE IF NOT EXISTS approvals(
+  id TEXT PRIMARY KEY, package TEXT NOT NULL REFERENCES packages(id),
+  partner TEXT NOT NULL REFERENCES principals(id), custodian TEXT NOT NULL REFERENCES principals(id),
+  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  max_downloads INTEGER NOT NULL, downloads INTEGER NOT NULL DEFAULT 0,
+  withdrawn_at INTEGER NOT NULL DEFAULT 0, withdrawn_by TEXT NOT NULL DEFAULT '',
+  CHECK (max_downloads = 0 OR downloads <= max_downloads));
+CREATE INDEX IF NOT EXISTS approvals_by_grant ON approvals(package, partner);
+CREATE INDEX IF NOT EXISTS approvals_by_partner ON approvals(partner);
 )sql";
+
+// Columns added after the first release: a database made before them gains them at open.
+bool has_column(sqlite3* db, const char* table_info_sql, std::string_view column) {
+    sql::Statement s(db, table_info_sql);
+    while (s.step() == SQLITE_ROW)
+        if (s.text(1) == column) return true;
+    return false;
+}
 
 Error db_error(const char* what) { return make_error(ErrorKind::unavailable, what); }
 
@@ -56,7 +82,7 @@ Dataset dataset_from(const sql::Statement& s) {
 
 constexpr const char* kPackageColumns =
     "SELECT id, dataset, producer, classification, filename, media_type, size, sha256, "
-    "created_at, manifest, signature FROM packages ";
+    "created_at, manifest, signature, recipients FROM packages ";
 
 PackageRecord package_from(const sql::Statement& s) {
     PackageRecord p;
@@ -71,6 +97,7 @@ PackageRecord package_from(const sql::Statement& s) {
     p.created_at = s.text(8);
     p.manifest = s.text(9);
     p.signature = s.blob(10);
+    p.recipients = split_roles(s.text(11));
     return p;
 }
 
@@ -149,6 +176,9 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
         !sql::exec(impl->db.get(), "PRAGMA cache_size=-32768;") ||
         !sql::exec(impl->db.get(), kSchema))
         return db_error("cannot prepare the database schema");
+    if (!has_column(impl->db.get(), "PRAGMA table_info(packages);", "recipients") &&
+        !sql::exec(impl->db.get(), "ALTER TABLE packages ADD COLUMN recipients TEXT NOT NULL DEFAULT '';"))
+        return db_error("cannot add the recipients column to an older database");
 
     if (auto loaded = impl->load_audit_tail(); !loaded) return loaded.error();
 

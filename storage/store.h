@@ -63,6 +63,38 @@ struct Dataset {
     std::string created_at;
 };
 
+// An MOU agreement as registered by a custodian. Times are Unix seconds; valid_until is exclusive.
+struct AgreementRecord {
+    std::string id;  // "mou-" and 16 hex digits
+    std::string partner;
+    std::vector<std::string> patterns;
+    std::string max_classification;
+    std::string purpose;
+    std::int64_t valid_from = 0;
+    std::int64_t valid_until = 0;
+    std::string document_name;    // the signed MOU's file name, when given
+    std::string document_sha256;  // and its digest
+    std::string created_by;
+    std::string created_at;
+    std::int64_t revoked_at = 0;  // 0 while in force
+    std::string revoked_by;
+    std::string revoke_reason;
+};
+
+// A custodian's release of one package to one partner.
+struct ApprovalRecord {
+    std::string id;  // "apv-" and 16 hex digits
+    std::string package;
+    std::string partner;
+    std::string custodian;
+    std::int64_t created_at = 0;
+    std::int64_t expires_at = 0;
+    std::uint32_t max_downloads = 0;  // 0: no cap
+    std::uint32_t downloads = 0;
+    std::int64_t withdrawn_at = 0;    // 0 while it stands
+    std::string withdrawn_by;
+};
+
 struct PackageRecord {
     std::string id;
     std::string dataset;
@@ -76,6 +108,7 @@ struct PackageRecord {
     std::string manifest;          // canonical JSON, exactly the bytes that were signed
     crypto::Bytes signature;       // detached DER CMS over manifest
     std::uint64_t audit_index = 0; // leaf of the access-log entry committed with the package
+    std::vector<std::string> recipients;  // sangat-rahasia: the readers the producer named
 };
 
 // The head of the access log: its size and RFC 6962 root.
@@ -91,6 +124,7 @@ struct PackageDraft {
     std::string classification;
     std::string filename;
     std::string media_type;
+    std::vector<std::string> recipients;
 };
 
 class Store;
@@ -240,6 +274,26 @@ public:
 
     Result<PackageRecord> package(const std::string& id);
     Result<std::vector<PackageRecord>> packages_in(const std::string& dataset);
+
+    // ---- MOU agreements and release approvals. Every change commits with its access-log entry.
+    Result<std::optional<std::uint64_t>> add_agreement(const AgreementRecord& agreement,
+                                                       const std::string& audit_entry = {});
+    Result<AgreementRecord> agreement(const std::string& id);
+    // Every agreement, or one partner's (an empty partner means all).
+    Result<std::vector<AgreementRecord>> agreements(const std::string& partner = {});
+    // not_found if there is no such agreement, conflict if it was already revoked.
+    Result<std::optional<std::uint64_t>> revoke_agreement(const std::string& id, const std::string& by,
+                                                          const std::string& reason, std::int64_t at,
+                                                          const std::string& audit_entry = {});
+    Result<std::optional<std::uint64_t>> add_approval(const ApprovalRecord& approval,
+                                                      const std::string& audit_entry = {});
+    Result<ApprovalRecord> approval(const std::string& id);
+    // Filtered by package and partner when given (empty means any).
+    Result<std::vector<ApprovalRecord>> approvals(const std::string& package, const std::string& partner);
+    Result<std::optional<std::uint64_t>> withdraw_approval(const std::string& id, const std::string& by,
+                                                           std::int64_t at, const std::string& audit_entry = {});
+    // Spends one download of each approval, all or none: conflict if any has none left.
+    Status spend_downloads(const std::vector<std::string>& approval_ids);
 
     Result<std::unique_ptr<PackageWriter>> begin_package(PackageDraft draft);
     Result<std::unique_ptr<PackageReader>> open_package(const std::string& id);

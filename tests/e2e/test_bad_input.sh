@@ -6,6 +6,7 @@ set_config max_header_bytes 8192
 set_config io_timeout_seconds 2
 start_gateway
 add_principal dinkes-malut producer
+add_principal walidata custodian
 P=$WORK/dinkes-malut
 "$SERAMBI" dataset create dinkes-malut/imunisasi --class terbatas --title "Imunisasi" --profile "$ADMIN" >/dev/null
 echo "nik,vaksin" > "$WORK/a.csv"
@@ -73,8 +74,8 @@ refuse "dataset create for an unknown owner fails" "$SERAMBI" dataset create gho
 refuse "dataset create with a mismatched --owner fails" "$SERAMBI" dataset create dinkes-malut/x --owner ghost --class biasa --title x --profile "$ADMIN"
 refuse "principal add with a bad id fails" "$SERAMBI" principal add "Bad_Id" --role producer --name x --out "$WORK/bad" --profile "$ADMIN"
 refuse "principal add with an unknown role fails" "$SERAMBI" principal add ok-id --role king --name x --out "$WORK/bad" --profile "$ADMIN"
-same "no dataset was created by the refused commands" 1 "$(api "$ADMIN" "$URL/v1/datasets" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
-same "no principal was created by the refused commands" 2 "$(api "$ADMIN" "$URL/v1/principals" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+same "no dataset was created by the refused commands" 1 "$(api "$WORK/walidata" "$URL/v1/datasets" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+same "no principal was created by the refused commands" 3 "$(api "$ADMIN" "$URL/v1/principals" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 check "the gateway is still serving" "$SERAMBI" whoami --profile "$P"
 contains "error messages never carry server paths" "" "$(grep -l "$DEP" "$WORK/last_body" 2>/dev/null || true)"
 finish

@@ -23,33 +23,180 @@ TEST_CASE("classification levels are ordered and parsed by their Indonesian name
     CHECK_FALSE(parse_classification("RAHASIA").ok());
 }
 
-TEST_CASE("the interim rule: the owner pushes, anyone reads biasa, owner/custodian/admin read above") {
+TEST_CASE("the owner pushes and reads every level; nobody else pushes") {
     const auto policy = default_policy();
     const auto owner = subject("dinkes-malut", {Role::producer});
-    const auto other_producer = subject("pemkab-halut", {Role::producer});
-    const auto custodian = subject("walidata", {Role::custodian});
-    const auto admin = subject("admin", {Role::admin});
-    const auto partner = subject("bi-malut", {Role::partner});
-    const auto auditor = subject("inspektorat", {Role::auditor});
-
     for (auto level : {Classification::biasa, Classification::terbatas, Classification::rahasia,
                        Classification::sangat_rahasia}) {
-        const DatasetFacts dataset{"dinkes-malut", level};
+        const DatasetFacts dataset{"dinkes-malut", level, "dinkes-malut/imunisasi", "p1", {}};
         INFO("level " << name_of(level));
         CHECK(policy->decide(owner, Action::read, &dataset).allow);
         CHECK(policy->decide(owner, Action::push, &dataset).allow);
-        CHECK(policy->decide(custodian, Action::read, &dataset).allow);
-        CHECK(policy->decide(admin, Action::read, &dataset).allow);
-        CHECK_FALSE(policy->decide(custodian, Action::push, &dataset).allow);
-        CHECK_FALSE(policy->decide(other_producer, Action::push, &dataset).allow);
-        const bool open = level == Classification::biasa;
-        for (const auto* reader : {&other_producer, &partner, &auditor}) {
-            const auto d = policy->decide(*reader, Action::read, &dataset);
-            CHECK(d.allow == open);
-            CHECK(d.reveal == open);  // a denied read never reveals existence
-            CHECK_FALSE(d.reason.empty());
-        }
+        for (const auto& other : {subject("walidata", {Role::custodian}), subject("admin", {Role::admin}),
+                                  subject("pemkab-halut", {Role::producer}), subject("bi-malut", {Role::partner})})
+            CHECK_FALSE(policy->decide(other, Action::push, &dataset).allow);
     }
+}
+
+namespace {
+
+enum class AgreementState { none, valid, expired, revoked, not_yet_valid, other_dataset, ceiling_too_low };
+enum class ApprovalState { none, one, two_same_custodian, two_different, expired, exhausted, withdrawn };
+constexpr std::int64_t kNow = 1'800'000'000;
+
+std::vector<Agreement> agreements_in(AgreementState state, const std::string& partner) {
+    Agreement a{"mou-1", partner, {"dinkes-malut/*"}, Classification::sangat_rahasia, kNow - 86400, kNow + 86400, 0};
+    switch (state) {
+        case AgreementState::none: return {};
+        case AgreementState::valid: break;
+        case AgreementState::expired: a.valid_until = kNow; break;  // until is exclusive
+        case AgreementState::revoked: a.revoked_at = kNow - 1; break;
+        case AgreementState::not_yet_valid: a.valid_from = kNow + 1; break;
+        case AgreementState::other_dataset: a.patterns = {"bps-malut/*", "dinkes-malut/gizi"}; break;
+        case AgreementState::ceiling_too_low: a.max_classification = Classification::biasa; break;
+    }
+    // Another partner's agreement is never the caller's.
+    return {a, Agreement{"mou-2", "telkom", {"*"}, Classification::sangat_rahasia, 0, kNow * 2, 0}};
+}
+
+std::vector<Approval> approvals_in(ApprovalState state, const std::string& partner) {
+    const Approval a{"ap-1", "p1", partner, "walidata-1", kNow + 3600, 0, 0, 0};
+    Approval b = a;
+    b.id = "ap-2";
+    b.custodian = "walidata-2";
+    // Another package's and another partner's approvals are never the caller's.
+    std::vector<Approval> out{Approval{"ap-x", "p2", partner, "walidata-3", kNow + 3600, 0, 0, 0},
+                              Approval{"ap-y", "p1", "telkom", "walidata-3", kNow + 3600, 0, 0, 0}};
+    switch (state) {
+        case ApprovalState::none: break;
+        case ApprovalState::one: out.push_back(a); break;
+        case ApprovalState::two_same_custodian: b.custodian = a.custodian; out.push_back(a); out.push_back(b); break;
+        case ApprovalState::two_different: out.push_back(a); out.push_back(b); break;
+        case ApprovalState::expired: b.expires_at = kNow; out.push_back(b); break;
+        case ApprovalState::exhausted: b.max_downloads = 3; b.downloads = 3; out.push_back(b); break;
+        case ApprovalState::withdrawn: b.withdrawn_at = kNow - 5; out.push_back(b); break;
+    }
+    return out;
+}
+
+// The rule of DESIGN.md's classification table, written out independently of the engine.
+bool expected(Role role, bool named, Classification level, AgreementState agreement, ApprovalState approval) {
+    const bool one_standing = approval == ApprovalState::one || approval == ApprovalState::two_same_custodian ||
+                              approval == ApprovalState::two_different;
+    switch (level) {
+        case Classification::biasa: return true;
+        case Classification::terbatas:
+            return role == Role::custodian || (role == Role::partner && agreement == AgreementState::valid);
+        case Classification::rahasia:
+            return role == Role::custodian || (role == Role::partner && agreement == AgreementState::valid && one_standing);
+        case Classification::sangat_rahasia: return named && approval == ApprovalState::two_different;
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("the full matrix: role x classification x agreement x approval") {
+    const auto policy = default_policy();
+    const std::array roles{Role::producer, Role::custodian, Role::partner, Role::auditor, Role::admin};
+    const std::array levels{Classification::biasa, Classification::terbatas, Classification::rahasia, Classification::sangat_rahasia};
+    const std::array agreement_states{AgreementState::none, AgreementState::valid, AgreementState::expired,
+                                      AgreementState::revoked, AgreementState::not_yet_valid,
+                                      AgreementState::other_dataset, AgreementState::ceiling_too_low};
+    const std::array approval_states{ApprovalState::none, ApprovalState::one, ApprovalState::two_same_custodian,
+                                     ApprovalState::two_different, ApprovalState::expired, ApprovalState::exhausted,
+                                     ApprovalState::withdrawn};
+    std::size_t cases = 0, allowed = 0;
+    for (const Role role : roles)
+        for (const bool named : {false, true})
+            for (const auto level : levels)
+                for (const auto agreement : agreement_states)
+                    for (const auto approval : approval_states) {
+                        const std::string id = "caller-" + std::string(name_of(role));
+                        const auto agreements = agreements_in(agreement, id);
+                        const auto approvals = approvals_in(approval, id);
+                        DatasetFacts dataset{"dinkes-malut", level, "dinkes-malut/imunisasi", "p1", {"telkom"}};
+                        if (named) dataset.recipients.push_back(id);
+                        const Context context{kNow, agreements, approvals};
+                        const auto d = policy->decide(subject(id, {role}), Action::read, &dataset, context);
+                        INFO(name_of(role) << (named ? " (named)" : "") << ", " << name_of(level) << ", agreement state "
+                                           << static_cast<int>(agreement) << ", approval state " << static_cast<int>(approval)
+                                           << ": " << d.reason);
+                        CHECK(d.allow == expected(role, named, level, agreement, approval));
+                        CHECK_FALSE(d.reason.empty());
+                        if (!d.allow) CHECK_FALSE(d.reveal);  // a denied read never reveals the package exists
+                        ++cases;
+                        allowed += d.allow;
+                    }
+    CHECK(cases == 5 * 2 * 4 * 7 * 7);
+    CHECK(allowed > 0);
+    CHECK(allowed < cases);
+}
+
+TEST_CASE("a denial says which condition failed") {
+    const auto policy = default_policy();
+    const auto partner = subject("bi-malut", {Role::partner});
+    auto reason = [&](Classification level, AgreementState agreement, ApprovalState approval) {
+        const auto agreements = agreements_in(agreement, "bi-malut");
+        const auto approvals = approvals_in(approval, "bi-malut");
+        const DatasetFacts dataset{"dinkes-malut", level, "dinkes-malut/imunisasi", "p1", {}};
+        return policy->decide(partner, Action::read, &dataset, Context{kNow, agreements, approvals}).reason;
+    };
+    using Catch::Matchers::Contains;
+    CHECK_THAT(reason(Classification::terbatas, AgreementState::none, ApprovalState::none), Contains("no agreement"));
+    CHECK_THAT(reason(Classification::terbatas, AgreementState::expired, ApprovalState::none), Contains("mou-1 has expired"));
+    CHECK_THAT(reason(Classification::terbatas, AgreementState::revoked, ApprovalState::none), Contains("mou-1 was revoked"));
+    CHECK_THAT(reason(Classification::terbatas, AgreementState::not_yet_valid, ApprovalState::none), Contains("not in force yet"));
+    CHECK_THAT(reason(Classification::terbatas, AgreementState::other_dataset, ApprovalState::none), Contains("does not cover dataset"));
+    CHECK_THAT(reason(Classification::terbatas, AgreementState::ceiling_too_low, ApprovalState::none), Contains("up to biasa"));
+    CHECK_THAT(reason(Classification::rahasia, AgreementState::valid, ApprovalState::none), Contains("approval"));
+    CHECK_THAT(reason(Classification::rahasia, AgreementState::valid, ApprovalState::expired), Contains("1 expired"));
+    CHECK_THAT(reason(Classification::rahasia, AgreementState::valid, ApprovalState::exhausted), Contains("used up"));
+    CHECK_THAT(reason(Classification::rahasia, AgreementState::valid, ApprovalState::withdrawn), Contains("withdrawn"));
+    CHECK_THAT(reason(Classification::rahasia, AgreementState::valid, ApprovalState::one), Contains("ap-1"));
+}
+
+TEST_CASE("an approval's download cap is an obligation, and names the approvals it spends") {
+    const auto policy = default_policy();
+    const auto agreements = agreements_in(AgreementState::valid, "bi-malut");
+    auto approvals = approvals_in(ApprovalState::one, "bi-malut");
+    approvals.back().max_downloads = 2;
+    approvals.back().downloads = 1;
+    const DatasetFacts dataset{"dinkes-malut", Classification::rahasia, "dinkes-malut/imunisasi", "p1", {}};
+    const auto d = policy->decide(subject("bi-malut", {Role::partner}), Action::read, &dataset,
+                                  Context{kNow, agreements, approvals});
+    REQUIRE(d.allow);
+    CHECK(d.approvals_used == std::vector<std::string>{"ap-1"});
+    CHECK(d.agreement_used == "mou-1");
+    CHECK(std::find(d.obligations.begin(), d.obligations.end(), "max-downloads") != d.obligations.end());
+    // Without a package (the dataset's own metadata) a covering agreement is enough.
+    const DatasetFacts whole{"dinkes-malut", Classification::rahasia, "dinkes-malut/imunisasi", "", {}};
+    CHECK(policy->decide(subject("bi-malut", {Role::partner}), Action::read, &whole, Context{kNow, agreements, {}}).allow);
+}
+
+TEST_CASE("dataset patterns of agreements") {
+    CHECK(is_dataset_pattern("dinkes-malut/*"));
+    CHECK(is_dataset_pattern("dinkes-malut/imunisasi"));
+    CHECK(is_dataset_pattern("*"));
+    CHECK_FALSE(is_dataset_pattern("dinkes-malut"));
+    CHECK_FALSE(is_dataset_pattern("dinkes-*/x"));
+    CHECK_FALSE(is_dataset_pattern("../x"));
+    CHECK_FALSE(is_dataset_pattern("a/b/c"));
+    CHECK(pattern_matches("dinkes-malut/*", "dinkes-malut/imunisasi"));
+    CHECK_FALSE(pattern_matches("dinkes-malut/*", "dinkes-malutx/imunisasi"));
+    CHECK_FALSE(pattern_matches("dinkes-malut/imunisasi", "dinkes-malut/imunisasi-2"));
+    CHECK(pattern_matches("*", "bps-malut/penduduk"));
+}
+
+TEST_CASE("custodians approve releases only where the level needs approval") {
+    const auto policy = default_policy();
+    const DatasetFacts rahasia{"dinkes-malut", Classification::rahasia, "dinkes-malut/x", "p1", {}};
+    const DatasetFacts terbatas{"dinkes-malut", Classification::terbatas, "dinkes-malut/x", "p1", {}};
+    CHECK(policy->decide(subject("walidata", {Role::custodian}), Action::approve, &rahasia).allow);
+    CHECK_FALSE(policy->decide(subject("walidata", {Role::custodian}), Action::approve, &terbatas).allow);
+    CHECK_FALSE(policy->decide(subject("admin", {Role::admin}), Action::approve, &rahasia).allow);
+    CHECK(policy->decide(subject("walidata", {Role::custodian}), Action::manage_agreements, nullptr).allow);
+    CHECK_FALSE(policy->decide(subject("bi-malut", {Role::partner}), Action::manage_agreements, nullptr).allow);
 }
 
 TEST_CASE("only admins and custodians create datasets; only admins manage principals") {
@@ -85,6 +232,23 @@ TEST_CASE("a bad policy is refused with the file, line and key named") {
     CHECK(missing.error().message.find("terbatas") != std::string::npos);
 
     CHECK_FALSE(Policy::parse("version = 2\n", "p.toml").ok());
+    CHECK_FALSE(Policy::parse("version = 3\n", "p.toml").ok());
+    const std::string v2 = "version = 2\n[levels.biasa]\nreaders = [\"any\"]\n[levels.terbatas]\nreaders = [\"owner\"]\n"
+                           "[levels.rahasia]\nreaders = [\"owner\", \"agreement\"]\napprovals = 1\n"
+                           "[levels.sangat-rahasia]\nreaders = [\"owner\"]\n";
+    CHECK(Policy::parse(v2, "p.toml").ok());
+    auto bad_obligation = Policy::parse(v2 + "[levels.x]\n", "p.toml");
+    CHECK_FALSE(bad_obligation.ok());
+    auto unknown_obligation = Policy::parse(
+        std::string(v2).replace(v2.find("approvals = 1"), 13, "obligations = [\"shred-after-reading\"]"), "p.toml");
+    REQUIRE_FALSE(unknown_obligation.ok());
+    CHECK(unknown_obligation.error().message.find("p.toml:8: levels.rahasia.obligations") != std::string::npos);
+    auto too_many = Policy::parse(std::string(v2).replace(v2.find("approvals = 1"), 13, "approvals = 3"), "p.toml");
+    REQUIRE_FALSE(too_many.ok());
+    CHECK(too_many.error().message.find("levels.rahasia.approvals") != std::string::npos);
+    auto unknown_rule_key = Policy::parse(std::string(v2).replace(v2.find("approvals = 1"), 13, "aprovals = 1"), "p.toml");
+    REQUIRE_FALSE(unknown_rule_key.ok());
+    CHECK(unknown_rule_key.error().message.find("levels.rahasia.aprovals: unknown key") != std::string::npos);
     CHECK_FALSE(Policy::parse("version = [", "p.toml").ok());
     auto bad_manage = Policy::parse(base + "[manage]\ndatasets = [\"janitor\"]\n", "p.toml");
     CHECK_FALSE(bad_manage.ok());

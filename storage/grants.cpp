@@ -1,0 +1,201 @@
+// MOU agreements and release approvals: what lets a partner read classified data. Rows are never
+// deleted; revoking or withdrawing stamps them, so the history stays for auditors.
+#include <boost/algorithm/string/join.hpp>
+#include <boost/algorithm/string/split.hpp>
+
+#include "storage/store_impl.h"
+
+namespace serambi::storage {
+namespace {
+
+Error db_error(const char* what) { return make_error(ErrorKind::unavailable, what); }
+
+constexpr const char* kAgreementColumns =
+    "SELECT id, partner, patterns, max_classification, purpose, valid_from, valid_until, document_name, "
+    "document_sha256, created_by, created_at, revoked_at, revoked_by, revoke_reason FROM agreements ";
+
+AgreementRecord agreement_from(const sql::Statement& s) {
+    AgreementRecord a;
+    a.id = s.text(0);
+    a.partner = s.text(1);
+    const std::string patterns = s.text(2);
+    if (!patterns.empty()) boost::split(a.patterns, patterns, [](char c) { return c == ','; });
+    a.max_classification = s.text(3);
+    a.purpose = s.text(4);
+    a.valid_from = s.integer(5);
+    a.valid_until = s.integer(6);
+    a.document_name = s.text(7);
+    a.document_sha256 = s.text(8);
+    a.created_by = s.text(9);
+    a.created_at = s.text(10);
+    a.revoked_at = s.integer(11);
+    a.revoked_by = s.text(12);
+    a.revoke_reason = s.text(13);
+    return a;
+}
+
+constexpr const char* kApprovalColumns =
+    "SELECT id, package, partner, custodian, created_at, expires_at, max_downloads, downloads, withdrawn_at, "
+    "withdrawn_by FROM approvals ";
+
+ApprovalRecord approval_from(const sql::Statement& s) {
+    ApprovalRecord a;
+    a.id = s.text(0);
+    a.package = s.text(1);
+    a.partner = s.text(2);
+    a.custodian = s.text(3);
+    a.created_at = s.integer(4);
+    a.expires_at = s.integer(5);
+    a.max_downloads = static_cast<std::uint32_t>(s.integer(6));
+    a.downloads = static_cast<std::uint32_t>(s.integer(7));
+    a.withdrawn_at = s.integer(8);
+    a.withdrawn_by = s.text(9);
+    return a;
+}
+
+Status write_result(int rc, const std::string& what) {
+    if (rc == SQLITE_DONE) return {};
+    if (rc == SQLITE_CONSTRAINT)
+        return make_error(ErrorKind::conflict, what + " already exists or refers to something unknown");
+    return db_error("the database refused the write");
+}
+
+template <typename Record, typename From>
+Result<std::vector<Record>> all_rows(sql::Statement& s, From from) {
+    std::vector<Record> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(from(s));
+    if (rc != SQLITE_DONE) return db_error("the database could not be read");
+    return out;
+}
+
+}  // namespace
+
+Result<std::optional<std::uint64_t>> Store::add_agreement(const AgreementRecord& a, const std::string& audit_entry) {
+    return insert_with_audit([&]() -> Status {
+        sql::Statement s(impl_->db.get(),
+                         "INSERT INTO agreements(id, partner, patterns, max_classification, purpose, valid_from, "
+                         "valid_until, document_name, document_sha256, created_by, created_at) "
+                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+        return write_result(s.bind(1, a.id)
+                                .bind(2, a.partner)
+                                .bind(3, boost::algorithm::join(a.patterns, ","))
+                                .bind(4, a.max_classification)
+                                .bind(5, a.purpose)
+                                .bind(6, a.valid_from)
+                                .bind(7, a.valid_until)
+                                .bind(8, a.document_name)
+                                .bind(9, a.document_sha256)
+                                .bind(10, a.created_by)
+                                .bind(11, a.created_at.empty() ? utc_now() : a.created_at)
+                                .step(),
+                            "agreement " + a.id);
+    }, audit_entry);
+}
+
+Result<AgreementRecord> Store::agreement(const std::string& id) {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(), std::string(kAgreementColumns) + "WHERE id = ?1");
+    const int rc = s.bind(1, id).step();
+    if (rc == SQLITE_ROW) return agreement_from(s);
+    if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such agreement");
+    return db_error("the database could not be read");
+}
+
+Result<std::vector<AgreementRecord>> Store::agreements(const std::string& partner) {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(), std::string(kAgreementColumns) +
+                                          (partner.empty() ? "ORDER BY created_at, id" : "WHERE partner = ?1 ORDER BY created_at, id"));
+    if (!partner.empty()) s.bind(1, partner);
+    return all_rows<AgreementRecord>(s, agreement_from);
+}
+
+Result<std::optional<std::uint64_t>> Store::revoke_agreement(const std::string& id, const std::string& by,
+                                                             const std::string& reason, std::int64_t at,
+                                                             const std::string& audit_entry) {
+    return insert_with_audit([&]() -> Status {
+        sql::Statement s(impl_->db.get(),
+                         "UPDATE agreements SET revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4 "
+                         "WHERE id = ?1 AND revoked_at = 0");
+        if (auto w = write_result(s.bind(1, id).bind(2, at).bind(3, by).bind(4, reason).step(), "agreement " + id); !w)
+            return w;
+        if (sqlite3_changes(impl_->db.get()) == 1) return {};
+        sql::Statement exists(impl_->db.get(), "SELECT 1 FROM agreements WHERE id = ?1");
+        if (exists.bind(1, id).step() == SQLITE_ROW)
+            return make_error(ErrorKind::conflict, "agreement " + id + " was already revoked");
+        return make_error(ErrorKind::not_found, "no such agreement");
+    }, audit_entry);
+}
+
+Result<std::optional<std::uint64_t>> Store::add_approval(const ApprovalRecord& a, const std::string& audit_entry) {
+    return insert_with_audit([&]() -> Status {
+        sql::Statement s(impl_->db.get(),
+                         "INSERT INTO approvals(id, package, partner, custodian, created_at, expires_at, max_downloads) "
+                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+        return write_result(s.bind(1, a.id)
+                                .bind(2, a.package)
+                                .bind(3, a.partner)
+                                .bind(4, a.custodian)
+                                .bind(5, a.created_at)
+                                .bind(6, a.expires_at)
+                                .bind(7, std::int64_t{a.max_downloads})
+                                .step(),
+                            "approval " + a.id);
+    }, audit_entry);
+}
+
+Result<ApprovalRecord> Store::approval(const std::string& id) {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(), std::string(kApprovalColumns) + "WHERE id = ?1");
+    const int rc = s.bind(1, id).step();
+    if (rc == SQLITE_ROW) return approval_from(s);
+    if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such approval");
+    return db_error("the database could not be read");
+}
+
+Result<std::vector<ApprovalRecord>> Store::approvals(const std::string& package, const std::string& partner) {
+    std::lock_guard lock(impl_->mutex);
+    // ?1 = '' matches any package, ?2 = '' any partner; the indexes serve both filters.
+    sql::Statement s(impl_->db.get(), std::string(kApprovalColumns) +
+                                          "WHERE (?1 = '' OR package = ?1) AND (?2 = '' OR partner = ?2) "
+                                          "ORDER BY created_at, id");
+    s.bind(1, package).bind(2, partner);
+    return all_rows<ApprovalRecord>(s, approval_from);
+}
+
+Result<std::optional<std::uint64_t>> Store::withdraw_approval(const std::string& id, const std::string& by,
+                                                              std::int64_t at, const std::string& audit_entry) {
+    return insert_with_audit([&]() -> Status {
+        sql::Statement s(impl_->db.get(),
+                         "UPDATE approvals SET withdrawn_at = ?2, withdrawn_by = ?3 WHERE id = ?1 AND withdrawn_at = 0");
+        if (auto w = write_result(s.bind(1, id).bind(2, at).bind(3, by).step(), "approval " + id); !w) return w;
+        if (sqlite3_changes(impl_->db.get()) == 1) return {};
+        sql::Statement exists(impl_->db.get(), "SELECT 1 FROM approvals WHERE id = ?1");
+        if (exists.bind(1, id).step() == SQLITE_ROW)
+            return make_error(ErrorKind::conflict, "approval " + id + " was already withdrawn");
+        return make_error(ErrorKind::not_found, "no such approval");
+    }, audit_entry);
+}
+
+Status Store::spend_downloads(const std::vector<std::string>& approval_ids) {
+    if (approval_ids.empty()) return {};
+    std::lock_guard lock(impl_->mutex);
+    if (!sql::exec(impl_->db.get(), "BEGIN IMMEDIATE;")) return db_error("the database is not available for writing");
+    sql::Statement s(impl_->db.get(),
+                     "UPDATE approvals SET downloads = downloads + 1 "
+                     "WHERE id = ?1 AND withdrawn_at = 0 AND (max_downloads = 0 OR downloads < max_downloads)");
+    for (const auto& id : approval_ids) {
+        s.reset();
+        if (s.bind(1, id).step() != SQLITE_DONE || sqlite3_changes(impl_->db.get()) != 1) {
+            sql::exec(impl_->db.get(), "ROLLBACK;");
+            return make_error(ErrorKind::conflict, "approval " + id + " has no downloads left");
+        }
+    }
+    if (!sql::exec(impl_->db.get(), "COMMIT;")) {
+        sql::exec(impl_->db.get(), "ROLLBACK;");
+        return db_error("the download could not be counted");
+    }
+    return {};
+}
+
+}  // namespace serambi::storage

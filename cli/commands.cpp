@@ -34,8 +34,6 @@ Result<std::unique_ptr<Client>> connect(const std::string& profile_flag, Profile
     return Client::connect(*profile);
 }
 
-namespace {
-
 // One JSON request; prints the body on success.
 int simple_request(const std::string& command, const std::string& profile, const std::string& method,
                    const std::string& target, const std::string& body, int expected) {
@@ -47,6 +45,8 @@ int simple_request(const std::string& command, const std::string& profile, const
     std::cout << reply->body;
     return 0;
 }
+
+namespace {
 
 std::string human_bytes(double n) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -311,6 +311,15 @@ int run_push(const PushOptions& options) {
         {"Serambi-Filename", file.filename().string()},
         {"Content-Type", options.media_type.empty() ? guess_media_type(file) : options.media_type}};
     if (!options.classification.empty()) headers["Serambi-Classification"] = options.classification;
+    if (!options.recipients.empty()) {
+        std::string named;
+        for (const auto& r : options.recipients) {
+            if (!policies::is_slug_like(r))
+                return report(command, make_error(ErrorKind::invalid_argument, "--to takes principal ids, not '" + r + "'"));
+            named += (named.empty() ? "" : ",") + r;
+        }
+        headers["Serambi-Recipients"] = named;
+    }
     ProgressMeter meter("pushing " + file.filename().string(), options.quiet);
     auto reply = (*client)->upload("/v1/datasets/" + options.dataset + "/packages", file, headers,
                                    [&](std::uint64_t d, std::uint64_t t) { meter(d, t); });

@@ -15,6 +15,9 @@ namespace serambi::cli {
 // Shared by the command files: an error on stderr as "serambi COMMAND: …", exit code 1.
 int report(const std::string& command, const Error& error);
 int report_reply(const std::string& command, const Reply& reply);
+// One request with a JSON body (or none); prints the answer's body when its status is `expected`.
+int simple_request(const std::string& command, const std::string& profile, const std::string& method,
+                   const std::string& target, const std::string& body, int expected);
 // A connected client for the profile named by --profile or SERAMBI_PROFILE.
 Result<std::unique_ptr<Client>> connect(const std::string& profile_flag, Profile* out = nullptr);
 
@@ -56,6 +59,7 @@ struct PushOptions {
     std::string file;
     std::string classification;
     std::string media_type;
+    std::vector<std::string> recipients;  // --to: the readers named for a sangat-rahasia package
     bool quiet = false;
 };
 int run_push(const PushOptions& options);
@@ -113,5 +117,45 @@ int run_audit_verify(const AuditOptions& options);
 int run_audit_inclusion(const AuditOptions& options);
 int run_audit_consistency(const AuditOptions& options);
 int run_audit_tail(const AuditOptions& options);
+
+// The classification policy, MOU agreements and release approvals.
+int run_policy_check(const std::string& file);
+struct ExplainOptions {
+    std::string profile;
+    std::string principal;
+    std::string action = "pull";
+    std::string package;
+    std::string dataset;
+};
+int run_policy_explain(const ExplainOptions& options);
+
+struct AgreementOptions {
+    std::string profile;
+    std::string id;  // show, revoke
+    std::string partner;
+    std::vector<std::string> datasets;
+    std::string max_classification;
+    std::string purpose;
+    std::string valid_from;
+    std::string valid_until;
+    std::string document;  // the signed MOU: its name and SHA-256 are recorded
+    std::string reason;    // revoke
+};
+int run_agreement_add(const AgreementOptions& options);
+int run_agreement_list(const AgreementOptions& options);
+int run_agreement_show(const AgreementOptions& options);
+int run_agreement_revoke(const AgreementOptions& options);
+
+struct ApprovalOptions {
+    std::string profile;
+    std::string package;
+    std::string partner;
+    std::string expires;
+    std::optional<std::uint32_t> max_downloads;
+    std::string id;  // withdraw
+};
+int run_approve(const ApprovalOptions& options);
+int run_approvals_list(const ApprovalOptions& options);
+int run_approval_withdraw(const ApprovalOptions& options);
 
 }  // namespace serambi::cli

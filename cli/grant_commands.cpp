@@ -1,0 +1,132 @@
+// The custodian's commands (MOU agreements, release approvals), the policy check an admin runs
+// before deploying a policy, and the explanation of a decision.
+#include <boost/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "policies/policy.h"
+#include "storage/store.h"
+
+namespace serambi::cli {
+namespace {
+
+Error bad(std::string message) { return make_error(ErrorKind::invalid_argument, std::move(message)); }
+
+// Query values are ids and slugs: anything else is refused here rather than escaped.
+bool is_query_safe(const std::string& text) {
+    return !text.empty() && text.size() <= 200 &&
+           text.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-/") == std::string::npos;
+}
+
+Result<std::string> sha256_of_file(const std::string& path) {
+    std::FILE* in = std::fopen(path.c_str(), "rb");
+    if (in == nullptr) return make_error(ErrorKind::io_error, "cannot read " + path);
+    crypto::Sha256 digest;
+    std::vector<std::uint8_t> buf(256 * 1024);
+    for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), in)) > 0;) digest.update({buf.data(), n});
+    const bool ok = std::ferror(in) == 0;
+    std::fclose(in);
+    if (!ok) return make_error(ErrorKind::io_error, "cannot read " + path);
+    return crypto::to_hex(digest.finish());
+}
+
+}  // namespace
+
+int run_policy_check(const std::string& file) {
+    auto policy = policies::Policy::load(file);
+    if (!policy) return report("policy check", policy.error());
+    if ((*policy)->uses_obligation("encrypt-to-recipient"))
+        return report("policy check", bad(file + ": the obligation encrypt-to-recipient (age delivery) is not available "
+                                                 "in this release; the gateway will not start with it"));
+    std::cout << "OK " << file << ": a valid policy";
+    for (auto level : {policies::Classification::biasa, policies::Classification::terbatas,
+                       policies::Classification::rahasia, policies::Classification::sangat_rahasia}) {
+        const auto n = (*policy)->approvals_needed(level);
+        std::cout << "; " << policies::name_of(level) << ": "
+                  << (n == 0 ? std::string("no approval") : std::to_string(n) + (n == 1 ? " approval" : " approvals"))
+                  << ((*policy)->names_readers(level) ? ", named recipients" : "");
+    }
+    std::cout << "\n";
+    return 0;
+}
+
+int run_policy_explain(const ExplainOptions& options) {
+    const std::string command = "policy explain";
+    if (options.package.empty() == options.dataset.empty())
+        return report(command, bad("give either --package or --dataset"));
+    for (const auto* value : {&options.principal, &options.action, options.package.empty() ? &options.dataset : &options.package})
+        if (!is_query_safe(*value)) return report(command, bad("'" + *value + "' is not an id"));
+    const std::string target = "/v1/policy/explain?principal=" + options.principal + "&action=" + options.action +
+                               (options.package.empty() ? "&dataset=" + options.dataset : "&package=" + options.package);
+    return simple_request(command, options.profile, "GET", target, "", 200);
+}
+
+int run_agreement_add(const AgreementOptions& options) {
+    const std::string command = "agreement add";
+    boost::json::array datasets;
+    for (const auto& d : options.datasets) {
+        if (!policies::is_dataset_pattern(d)) return report(command, bad("--datasets: '" + d + "' is not OWNER/NAME, OWNER/* or *"));
+        datasets.emplace_back(d);
+    }
+    boost::json::object body{{"partner", options.partner},
+                             {"datasets", datasets},
+                             {"max_classification", options.max_classification},
+                             {"purpose", options.purpose},
+                             {"valid_from", options.valid_from},
+                             {"valid_until", options.valid_until}};
+    if (!options.document.empty()) {
+        auto digest = sha256_of_file(options.document);
+        if (!digest) return report(command, digest.error());
+        body["document_name"] = std::filesystem::path(options.document).filename().string();
+        body["document_sha256"] = *digest;
+    }
+    return simple_request(command, options.profile, "POST", "/v1/agreements", boost::json::serialize(body), 201);
+}
+
+int run_agreement_list(const AgreementOptions& options) {
+    return simple_request("agreement list", options.profile, "GET", "/v1/agreements", "", 200);
+}
+
+int run_agreement_show(const AgreementOptions& options) {
+    if (!is_query_safe(options.id)) return report("agreement show", bad("'" + options.id + "' is not an agreement id"));
+    return simple_request("agreement show", options.profile, "GET", "/v1/agreements/" + options.id, "", 200);
+}
+
+int run_agreement_revoke(const AgreementOptions& options) {
+    if (!is_query_safe(options.id)) return report("agreement revoke", bad("'" + options.id + "' is not an agreement id"));
+    const boost::json::object body{{"reason", options.reason}};
+    return simple_request("agreement revoke", options.profile, "POST", "/v1/agreements/" + options.id + "/revoke",
+                          boost::json::serialize(body), 200);
+}
+
+int run_approve(const ApprovalOptions& options) {
+    if (!storage::is_package_id(options.package)) return report("approve", bad("'" + options.package + "' is not a package id"));
+    boost::json::object body{{"partner", options.partner}};
+    if (!options.expires.empty()) body["expires_at"] = options.expires;
+    if (options.max_downloads) body["max_downloads"] = *options.max_downloads;
+    return simple_request("approve", options.profile, "POST", "/v1/packages/" + options.package + "/approvals",
+                          boost::json::serialize(body), 201);
+}
+
+int run_approvals_list(const ApprovalOptions& options) {
+    std::string query;
+    if (!options.package.empty()) {
+        if (!storage::is_package_id(options.package)) return report("approvals list", bad("'" + options.package + "' is not a package id"));
+        query += "package=" + options.package;
+    }
+    if (!options.partner.empty()) {
+        if (!policies::is_slug_like(options.partner)) return report("approvals list", bad("'" + options.partner + "' is not a principal id"));
+        query += (query.empty() ? "" : "&") + std::string("partner=") + options.partner;
+    }
+    return simple_request("approvals list", options.profile, "GET", "/v1/approvals" + (query.empty() ? "" : "?" + query), "", 200);
+}
+
+int run_approval_withdraw(const ApprovalOptions& options) {
+    if (!is_query_safe(options.id)) return report("approvals withdraw", bad("'" + options.id + "' is not an approval id"));
+    return simple_request("approvals withdraw", options.profile, "POST", "/v1/approvals/" + options.id + "/withdraw", "", 200);
+}
+
+}  // namespace serambi::cli

@@ -1,0 +1,163 @@
+# The classification policy through the real server: MOU agreements, release approvals, the
+# two-person rule, every kind of denial, and an agreement expiring without a restart.
+source "$(dirname "$0")/lib.sh"
+init_deployment
+start_gateway
+add_principal dinkes-malut producer
+add_principal walidata custodian
+add_principal walidata-dua custodian
+add_principal bi-malut partner
+add_principal telkom partner
+add_principal inspektorat auditor
+C=$WORK/walidata
+C2=$WORK/walidata-dua
+BI=$WORK/bi-malut
+P=$WORK/dinkes-malut
+for spec in imunisasi:terbatas gizi:rahasia rujukan:sangat-rahasia; do
+    "$SERAMBI" dataset create "dinkes-malut/${spec%%:*}" --class "${spec#*:}" --title "${spec%%:*}" --profile "$C" >/dev/null
+done
+"$SERAMBI" dataset create dinkes-malut/stunting --class terbatas --title stunting --profile "$C" >/dev/null
+echo "kabupaten,jumlah" > "$WORK/data.csv"
+push() { "$SERAMBI" push "$@" -q --profile "$P" | json_field package_id; }
+TERBATAS=$(push dinkes-malut/imunisasi "$WORK/data.csv")
+RAHASIA=$(push dinkes-malut/gizi "$WORK/data.csv")
+OTHER=$(push dinkes-malut/stunting "$WORK/data.csv")
+pull() { status "$1" "$URL/v1/packages/$2"; }
+reason() { api "$C" "$URL/v1/policy/explain?principal=$1&package=$2" | json_field reason; }
+today() { date -u -d "$1" +%Y-%m-%d; }
+
+# ---- Agreements
+same "without an agreement a partner gets 404 for terbatas" 404 "$(pull "$BI" "$TERBATAS")"
+contains "and the policy says why" "no agreement" "$(reason bi-malut "$TERBATAS")"
+same "a partner may not register agreements (404)" 404 "$(status "$BI" -X POST -d '{}' "$URL/v1/agreements")"
+same "nor may a producer" 404 "$(status "$P" -X POST -d '{}' "$URL/v1/agreements")"
+refuse_saying "an agreement for a non-partner is refused" "not a registered principal with the partner role" \
+    "$SERAMBI" agreement add --partner dinkes-malut --datasets 'dinkes-malut/*' --max-class terbatas --purpose x \
+    --valid-from "$(today yesterday)" --valid-until "$(today '+30 days')" --profile "$C"
+refuse_saying "a bad dataset pattern is refused" "is not OWNER/NAME" \
+    "$SERAMBI" agreement add --partner bi-malut --datasets 'dinkes-*/x' --max-class terbatas --purpose x \
+    --valid-from "$(today yesterday)" --valid-until "$(today '+30 days')" --profile "$C"
+refuse_saying "an agreement that ends before it starts is refused" "valid_until must be after valid_from" \
+    "$SERAMBI" agreement add --partner bi-malut --datasets 'dinkes-malut/*' --max-class terbatas --purpose x \
+    --valid-from "$(today '+3 days')" --valid-until "$(today yesterday)" --profile "$C"
+refuse_saying "an impossible date is refused" "a time is YYYY-MM-DD" \
+    "$SERAMBI" agreement add --partner bi-malut --datasets 'dinkes-malut/*' --max-class terbatas --purpose x \
+    --valid-from 2026-02-30 --valid-until 2027-01-01 --profile "$C"
+echo "MOU Dinkes Malut - BI Malut" > "$WORK/mou.pdf"
+mou=$("$SERAMBI" agreement add --partner bi-malut --datasets 'dinkes-malut/imunisasi,dinkes-malut/gizi,dinkes-malut/rujukan' \
+      --max-class rahasia --purpose "kajian ekonomi regional" --valid-from "$(today yesterday)" \
+      --valid-until "$(today '+30 days')" --document "$WORK/mou.pdf" --profile "$C")
+MOU=$(echo "$mou" | json_field id)
+contains "the agreement is printed with its id" "mou-" "$MOU"
+same "the MOU document's digest is recorded" "$(sha256sum "$WORK/mou.pdf" | cut -d' ' -f1)" "$(echo "$mou" | json_field document_sha256)"
+same "it is in force" "in force" "$(echo "$mou" | json_field state)"
+same "the partner now reads the terbatas package" 200 "$(pull "$BI" "$TERBATAS")"
+same "but not a dataset the agreement does not name" 404 "$(pull "$BI" "$OTHER")"
+contains "and the policy says so" "does not cover dataset dinkes-malut/stunting" "$(reason bi-malut "$OTHER")"
+same "another partner still gets 404" 404 "$(pull "$WORK/telkom" "$TERBATAS")"
+listing=$(api "$BI" "$URL/v1/datasets")
+contains "the partner's listing shows the covered dataset" "dinkes-malut/imunisasi" "$listing"
+if [[ "$listing" == *stunting* ]]; then fail "the listing hides datasets the agreement does not cover"; else pass "the listing hides datasets the agreement does not cover"; fi
+same "a partner sees its own agreement" "$MOU" "$(api "$BI" "$URL/v1/agreements" | python3 -c 'import json,sys; print(",".join(a["id"] for a in json.load(sys.stdin)))')"
+same "another partner sees none" "" "$(api "$WORK/telkom" "$URL/v1/agreements" | python3 -c 'import json,sys; print(",".join(a["id"] for a in json.load(sys.stdin)))')"
+same "nor can it fetch it by id (404)" 404 "$(status "$WORK/telkom" "$URL/v1/agreements/$MOU")"
+
+# ---- Approvals (rahasia): one custodian, per package and partner
+same "rahasia needs an approval even with an agreement (404)" 404 "$(pull "$BI" "$RAHASIA")"
+contains "the reason names the missing approval" "needs a custodian's approval" "$(reason bi-malut "$RAHASIA")"
+same "the rahasia package is not listed for the partner yet" 0 "$(package_count "$BI" dinkes-malut/gizi)"
+refuse_saying "a custodian cannot approve a release to their own organisation" "their own organisation" \
+    "$SERAMBI" approve "$RAHASIA" --for walidata --profile "$C"
+refuse_saying "an approval that would release nothing is refused" "would release nothing" \
+    "$SERAMBI" approve "$RAHASIA" --for telkom --profile "$C"
+refuse_saying "a terbatas package needs no approval" "needs no approval" "$SERAMBI" approve "$TERBATAS" --for bi-malut --profile "$C"
+same "a producer may not approve (404)" 404 "$(status "$P" -X POST -d '{"partner":"bi-malut"}' "$URL/v1/packages/$RAHASIA/approvals")"
+apv=$("$SERAMBI" approve "$RAHASIA" --for bi-malut --max-downloads 2 --profile "$C")
+APV=$(echo "$apv" | json_field id)
+contains "the approval is printed with its id" "apv-" "$APV"
+same "the partner now reads the rahasia package" 200 "$(pull "$BI" "$RAHASIA")"
+same "it is listed for the partner" 1 "$(package_count "$BI" dinkes-malut/gizi)"
+check "the CLI pulls it and verifies it" "$SERAMBI" pull "$RAHASIA" -o "$WORK/gizi.csv" -q --profile "$BI"
+same "the third download is over the cap (404)" 404 "$(pull "$BI" "$RAHASIA")"
+contains "and the reason says the downloads are used up" "used up" "$(reason bi-malut "$RAHASIA")"
+same "the approval shows its downloads" 2 "$(api "$C" "$URL/v1/approvals?package=$RAHASIA" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["downloads"])')"
+APV2=$("$SERAMBI" approve "$RAHASIA" --for bi-malut --profile "$C2" | json_field id)
+same "a fresh approval releases it again" 200 "$(pull "$BI" "$RAHASIA")"
+check "a custodian withdraws it" "$SERAMBI" approvals withdraw "$APV2" --profile "$C"
+same "a withdrawn approval stops the next download" 404 "$(pull "$BI" "$RAHASIA")"
+refuse_saying "withdrawing twice is refused" "already withdrawn" "$SERAMBI" approvals withdraw "$APV2" --profile "$C"
+APV3=$("$SERAMBI" approve "$RAHASIA" --for bi-malut --expires "$(date -u -d '+2 sec' +%Y-%m-%dT%H:%M:%SZ)" --profile "$C2" | json_field id)
+same "an approval with a near expiry releases it" 200 "$(pull "$BI" "$RAHASIA")"
+sleep 3
+same "once it expires, the next download is refused without a restart" 404 "$(pull "$BI" "$RAHASIA")"
+contains "and the reason says it expired" "1 expired" "$(reason bi-malut "$RAHASIA")"
+
+# ---- sangat-rahasia: named recipients, two different custodians
+refuse_saying "a sangat-rahasia push must name its recipients" "send Serambi-Recipients" \
+    "$SERAMBI" push dinkes-malut/rujukan "$WORK/data.csv" -q --profile "$P"
+refuse_saying "recipients must be registered principals" "not a registered principal" \
+    "$SERAMBI" push dinkes-malut/rujukan "$WORK/data.csv" --to ghost -q --profile "$P"
+refuse_saying "recipients are refused where the policy does not read by name" "applies only to levels" \
+    "$SERAMBI" push dinkes-malut/imunisasi "$WORK/data.csv" --to bi-malut -q --profile "$P"
+SECRET=$(push dinkes-malut/rujukan "$WORK/data.csv" --to bi-malut)
+contains "the manifest records the recipients" '"recipients":["bi-malut"]' "$(api "$P" "$URL/v1/packages/$SECRET/manifest")"
+same "the producer reads its own package" 200 "$(pull "$P" "$SECRET")"
+same "a custodian who is not named does not (404)" 404 "$(pull "$C" "$SECRET")"
+same "the named partner needs approvals first (404)" 404 "$(pull "$BI" "$SECRET")"
+"$SERAMBI" approve "$SECRET" --for bi-malut --profile "$C" >/dev/null
+same "one approval is not enough (two-person rule)" 404 "$(pull "$BI" "$SECRET")"
+refuse_saying "the same custodian cannot approve twice" "already approved" "$SERAMBI" approve "$SECRET" --for bi-malut --profile "$C"
+contains "the reason counts the approvals" "needs 2 approvals from different custodians" "$(reason bi-malut "$SECRET")"
+refuse_saying "a partner not named gets nothing from an approval" "would release nothing" \
+    "$SERAMBI" approve "$SECRET" --for telkom --profile "$C2"
+"$SERAMBI" approve "$SECRET" --for bi-malut --profile "$C2" >/dev/null
+same "two approvals from different custodians release it" 200 "$(pull "$BI" "$SECRET")"
+
+# ---- Revocation and expiry take effect at the next request
+check "a custodian revokes the agreement" "$SERAMBI" agreement revoke "$MOU" --reason "MOU diakhiri" --profile "$C"
+same "the partner is refused at the next request" 404 "$(pull "$BI" "$TERBATAS")"
+contains "the reason names the revocation" "was revoked" "$(reason bi-malut "$TERBATAS")"
+same "its approvals no longer help either" 404 "$(pull "$BI" "$RAHASIA")"
+same "the revoked agreement shows its state" revoked "$(api "$C" "$URL/v1/agreements/$MOU" | json_field state)"
+refuse_saying "revoking twice is refused" "already revoked" "$SERAMBI" agreement revoke "$MOU" --reason again --profile "$C"
+"$SERAMBI" agreement add --partner telkom --datasets 'dinkes-malut/*' --max-class biasa --purpose x \
+    --valid-from "$(today yesterday)" --valid-until "$(today '+30 days')" --profile "$C" >/dev/null
+same "an agreement below the package's level does not reach it" 404 "$(pull "$WORK/telkom" "$TERBATAS")"
+contains "the reason names the ceiling" "covers data up to biasa" "$(reason telkom "$TERBATAS")"
+"$SERAMBI" agreement add --partner telkom --datasets 'dinkes-malut/*' --max-class terbatas --purpose x \
+    --valid-from "$(today '+10 days')" --valid-until "$(today '+30 days')" --profile "$C" >/dev/null
+same "an agreement not yet in force does not reach it" 404 "$(pull "$WORK/telkom" "$TERBATAS")"
+"$SERAMBI" agreement add --partner telkom --datasets 'dinkes-malut/imunisasi' --max-class terbatas --purpose x \
+    --valid-from "$(today yesterday)" --valid-until "$(date -u -d '+3 sec' +%Y-%m-%dT%H:%M:%SZ)" --profile "$C" >/dev/null
+same "a short agreement grants access" 200 "$(pull "$WORK/telkom" "$TERBATAS")"
+sleep 4
+same "and stops it when it expires, without a restart" 404 "$(pull "$WORK/telkom" "$TERBATAS")"
+contains "the reason says it expired" "has expired" "$(reason telkom "$TERBATAS")"
+
+# ---- Everything was decided and recorded
+"$SERAMBI" audit export -o "$WORK/log.jsonl" --profile "$WORK/inspektorat" 2>/dev/null
+log=$(cat "$WORK/log.jsonl")
+for action in agreement.create agreement.revoke approval.create approval.withdraw; do
+    contains "the log records $action" "\"action\":\"$action\"" "$log"
+done
+contains "denials are recorded with the policy's reason" "was revoked" "$log"
+contains "allowed reads name the approval they rest on" "released by approval $APV" "$log"
+same "the explain route is for custodians and admins only (404)" 404 "$(status "$BI" "$URL/v1/policy/explain?principal=bi-malut&package=$TERBATAS")"
+out=$("$SERAMBI" policy explain --principal bi-malut --package "$SECRET" --profile "$C")
+same "policy explain prints the decision" allow "$(echo "$out" | json_field decision)"
+
+# ---- policy check
+check "the shipped policy passes policy check" "$SERAMBI" policy check "$DEP/policy.toml"
+sed 's/approvals = 1/aprovals = 1/' "$DEP/policy.toml" > "$WORK/typo.toml"
+refuse_saying "a misspelt key is named with its file and line" "typo.toml:$(grep -n aprovals "$WORK/typo.toml" | cut -d: -f1): levels.rahasia.aprovals: unknown key" \
+    "$SERAMBI" policy check "$WORK/typo.toml"
+sed 's/readers = \["owner", "custodian", "agreement"\]/readers = ["owner", "walidata"]/' "$DEP/policy.toml" > "$WORK/role.toml"
+refuse_saying "an unknown reader is refused" "unknown reader" "$SERAMBI" policy check "$WORK/role.toml"
+sed 's/^\[levels.rahasia\]/[levels.rahasia]\nobligations = ["encrypt-to-recipient"]/' "$DEP/policy.toml" > "$WORK/age.toml"
+refuse_saying "an obligation this release cannot carry out is refused" "not available in this release" "$SERAMBI" policy check "$WORK/age.toml"
+stop_gateway
+cp "$WORK/age.toml" "$DEP/policy.toml"
+"$SERAMBI" serve --config "$DEP/serambi.toml" >"$WORK/refused.log" 2>&1
+same "the gateway refuses to start with it (fail closed)" 1 "$?"
+contains "and says why" "encrypt-to-recipient" "$(cat "$WORK/refused.log")"
+finish

@@ -258,26 +258,31 @@ std::string plural(std::size_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-// Why an agreement does not cover this read, or empty when it does. Checked in the order an
-// officer would look: is it in force, then does it reach this dataset and level.
-std::string agreement_gap(const Agreement& a, const DatasetFacts& dataset, std::int64_t now) {
-    if (a.revoked_at != 0) return "agreement " + a.id + " was revoked";
-    if (now < a.valid_from) return "agreement " + a.id + " is not in force yet";
-    if (now >= a.valid_until) return "agreement " + a.id + " has expired";
-    if (!std::any_of(a.patterns.begin(), a.patterns.end(),
-                     [&](const std::string& p) { return pattern_matches(p, dataset.dataset); }))
-        return "agreement " + a.id + " does not cover dataset " + dataset.dataset;
-    if (a.max_classification < dataset.classification)
-        return "agreement " + a.id + " covers data up to " + std::string(name_of(a.max_classification)) + ", not " +
-               std::string(name_of(dataset.classification));
-    return {};
-}
+// Why an agreement does not cover this read (empty when it does), and how much that reason says
+// about this read: an agreement for this dataset and level that lapsed (3) says more than one
+// in force whose ceiling is too low (2), than one for this dataset both lapsed and too low (1),
+// than one for another dataset (0).
+struct Gap {
+    int rank = -1;
+    std::string why;
+};
 
-// How relevant a gap is to the person reading the reason: an agreement for this dataset that
-// lapsed says more than one for another dataset.
-int gap_rank(const std::string& gap) {
-    if (gap.find("does not cover dataset") != std::string::npos) return 0;
-    return 1;
+Gap agreement_gap(const Agreement& a, const DatasetFacts& dataset, std::int64_t now) {
+    const bool covers = std::any_of(a.patterns.begin(), a.patterns.end(),
+                                    [&](const std::string& p) { return pattern_matches(p, dataset.dataset); });
+    const bool reaches = dataset.classification <= a.max_classification;
+    std::string lapse;
+    if (a.revoked_at != 0) lapse = "agreement " + a.id + " was revoked";
+    else if (now < a.valid_from) lapse = "agreement " + a.id + " is not in force yet";
+    else if (now >= a.valid_until) lapse = "agreement " + a.id + " has expired";
+    if (!covers) return {0, "agreement " + a.id + " does not cover dataset " + dataset.dataset};
+    if (!reaches) {
+        std::string ceiling = "agreement " + a.id + " covers data up to " + std::string(name_of(a.max_classification)) +
+                              ", not " + std::string(name_of(dataset.classification));
+        return lapse.empty() ? Gap{2, std::move(ceiling)} : Gap{1, lapse + "; " + ceiling};
+    }
+    if (!lapse.empty()) return {3, std::move(lapse)};
+    return {};
 }
 
 }  // namespace
@@ -348,20 +353,22 @@ Decision Policy::decide_read(const Subject& subject, const DatasetFacts& dataset
         int rank = -1;
         for (const auto& a : context.agreements) {
             if (a.partner != subject.id) continue;
-            auto why = agreement_gap(a, dataset, context.now);
-            if (why.empty()) {
+            auto found = agreement_gap(a, dataset, context.now);
+            if (found.why.empty()) {
                 auto d = by_approvals(subject, dataset, rule, context,
                                       "agreement " + a.id + " covers " + dataset.dataset + " up to " +
                                           std::string(name_of(a.max_classification)));
                 d.agreement_used = a.id;
                 if (d.allow) return d;
                 gap = std::move(d.reason);
-                rank = 2;
+                rank = 4;
                 continue;
             }
-            if (gap_rank(why) > rank) {
-                rank = gap_rank(why);
-                gap = std::move(why);
+            if (found.rank > rank) {
+                rank = found.rank;
+                gap = std::move(found.why);
+            } else if (found.rank == rank && rank > 0) {
+                gap += "; " + found.why;  // every agreement that nearly applies is named
             }
         }
         if (rank < 0) return {false, false, "no agreement lets the caller read " + level + " data of this dataset", {}, {}, {}};

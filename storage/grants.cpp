@@ -73,6 +73,7 @@ Result<std::vector<Record>> all_rows(sql::Statement& s, From from) {
 
 Result<std::optional<std::uint64_t>> Store::add_agreement(const AgreementRecord& a, const std::string& audit_entry) {
     return insert_with_audit([&]() -> Status {
+        impl_->agreements_by_partner.clear();  // whether or not the change commits
         sql::Statement s(impl_->db.get(),
                          "INSERT INTO agreements(id, partner, patterns, max_classification, purpose, valid_from, "
                          "valid_until, document_name, document_sha256, created_by, created_at) "
@@ -104,16 +105,22 @@ Result<AgreementRecord> Store::agreement(const std::string& id) {
 
 Result<std::vector<AgreementRecord>> Store::agreements(const std::string& partner) {
     std::lock_guard lock(impl_->mutex);
-    sql::Statement s(impl_->db.get(), std::string(kAgreementColumns) +
-                                          (partner.empty() ? "ORDER BY created_at, id" : "WHERE partner = ?1 ORDER BY created_at, id"));
-    if (!partner.empty()) s.bind(1, partner);
-    return all_rows<AgreementRecord>(s, agreement_from);
+    if (!partner.empty())
+        if (const auto known = impl_->agreements_by_partner.find(partner); known != impl_->agreements_by_partner.end())
+            return known->second;
+    auto s = impl_->cached(std::string(kAgreementColumns) +
+                           (partner.empty() ? "ORDER BY created_at, id" : "WHERE partner = ?1 ORDER BY created_at, id"));
+    if (!partner.empty()) s->bind(1, partner);
+    auto rows = all_rows<AgreementRecord>(*s, agreement_from);
+    if (rows && !partner.empty()) impl_->agreements_by_partner.emplace(partner, *rows);
+    return rows;
 }
 
 Result<std::optional<std::uint64_t>> Store::revoke_agreement(const std::string& id, const std::string& by,
                                                              const std::string& reason, std::int64_t at,
                                                              const std::string& audit_entry) {
     return insert_with_audit([&]() -> Status {
+        impl_->agreements_by_partner.clear();  // whether or not the change commits
         sql::Statement s(impl_->db.get(),
                          "UPDATE agreements SET revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4 "
                          "WHERE id = ?1 AND revoked_at = 0");
@@ -155,12 +162,14 @@ Result<ApprovalRecord> Store::approval(const std::string& id) {
 
 Result<std::vector<ApprovalRecord>> Store::approvals(const std::string& package, const std::string& partner) {
     std::lock_guard lock(impl_->mutex);
-    // ?1 = '' matches any package, ?2 = '' any partner; the indexes serve both filters.
-    sql::Statement s(impl_->db.get(), std::string(kApprovalColumns) +
-                                          "WHERE (?1 = '' OR package = ?1) AND (?2 = '' OR partner = ?2) "
-                                          "ORDER BY created_at, id");
-    s.bind(1, package).bind(2, partner);
-    return all_rows<ApprovalRecord>(s, approval_from);
+    // One statement per filter, so that each is served by its index (an "?1 = '' OR" form
+    // would scan the table on every pull).
+    const char* where = package.empty() ? (partner.empty() ? "" : "WHERE partner = ?2 ")
+                                        : (partner.empty() ? "WHERE package = ?1 " : "WHERE package = ?1 AND partner = ?2 ");
+    auto s = impl_->cached(std::string(kApprovalColumns) + where + "ORDER BY created_at, id");
+    if (!package.empty()) s->bind(1, package);
+    if (!partner.empty()) s->bind(2, partner);
+    return all_rows<ApprovalRecord>(*s, approval_from);
 }
 
 Result<std::optional<std::uint64_t>> Store::withdraw_approval(const std::string& id, const std::string& by,

@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS agreements(
   created_by TEXT NOT NULL, created_at TEXT NOT NULL,
   revoked_at INTEGER NOT NULL DEFAULT 0, revoked_by TEXT NOT NULL DEFAULT '',
   revoke_reason TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS agreements_by_partner ON agreements(partner);
+CREATE INDEX IF NOT EXISTS agreements_by_partner ON agreements(partner, created_at, id);
 CREATE TABLE IF NOT EXISTS approvals(
   id TEXT PRIMARY KEY, package TEXT NOT NULL REFERENCES packages(id),
   partner TEXT NOT NULL REFERENCES principals(id), custodian TEXT NOT NULL REFERENCES principals(id),
@@ -45,8 +45,8 @@ CREATE TABLE IF NOT EXISTS approvals(
   max_downloads INTEGER NOT NULL, downloads INTEGER NOT NULL DEFAULT 0,
   withdrawn_at INTEGER NOT NULL DEFAULT 0, withdrawn_by TEXT NOT NULL DEFAULT '',
   CHECK (max_downloads = 0 OR downloads <= max_downloads));
-CREATE INDEX IF NOT EXISTS approvals_by_grant ON approvals(package, partner);
-CREATE INDEX IF NOT EXISTS approvals_by_partner ON approvals(partner);
+CREATE INDEX IF NOT EXISTS approvals_by_grant ON approvals(package, partner, created_at, id);
+CREATE INDEX IF NOT EXISTS approvals_by_partner ON approvals(partner, created_at, id);
 )sql";
 
 // Columns added after the first release: a database made before them gains them at open.
@@ -251,11 +251,10 @@ Result<std::optional<std::uint64_t>> Store::add_principal(const Principal& p, co
 
 Result<Principal> Store::principal(const std::string& id) {
     std::lock_guard lock(impl_->mutex);
-    sql::Statement s(impl_->db.get(),
-                     "SELECT id, name, roles, cert_serial, cert_fingerprint, created_at "
-                     "FROM principals WHERE id = ?1");
-    const int rc = s.bind(1, id).step();
-    if (rc == SQLITE_ROW) return principal_from(s);
+    auto s = impl_->cached("SELECT id, name, roles, cert_serial, cert_fingerprint, created_at "
+                           "FROM principals WHERE id = ?1");
+    const int rc = s->bind(1, id).step();
+    if (rc == SQLITE_ROW) return principal_from(*s);
     if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such principal");
     return db_error("the database could not be read");
 }
@@ -290,11 +289,10 @@ Result<std::optional<std::uint64_t>> Store::add_dataset(const Dataset& d, const 
 
 Result<Dataset> Store::dataset(const std::string& id) {
     std::lock_guard lock(impl_->mutex);
-    sql::Statement s(impl_->db.get(),
-                     "SELECT id, owner, classification, title, created_by, created_at "
-                     "FROM datasets WHERE id = ?1");
-    const int rc = s.bind(1, id).step();
-    if (rc == SQLITE_ROW) return dataset_from(s);
+    auto s = impl_->cached("SELECT id, owner, classification, title, created_by, created_at "
+                           "FROM datasets WHERE id = ?1");
+    const int rc = s->bind(1, id).step();
+    if (rc == SQLITE_ROW) return dataset_from(*s);
     if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such dataset");
     return db_error("the database could not be read");
 }
@@ -313,9 +311,9 @@ Result<std::vector<Dataset>> Store::datasets() {
 
 Result<PackageRecord> Store::package(const std::string& id) {
     std::lock_guard lock(impl_->mutex);
-    sql::Statement s(impl_->db.get(), std::string(kPackageColumns) + "WHERE id = ?1");
-    const int rc = s.bind(1, id).step();
-    if (rc == SQLITE_ROW) return package_from(s);
+    auto s = impl_->cached(std::string(kPackageColumns) + "WHERE id = ?1");
+    const int rc = s->bind(1, id).step();
+    if (rc == SQLITE_ROW) return package_from(*s);
     if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
     return db_error("the database could not be read");
 }

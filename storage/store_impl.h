@@ -4,7 +4,9 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "storage/sqlite.h"
@@ -50,6 +52,32 @@ struct Store::Impl {
     // tree in memory never runs ahead of the database.
     void reload_audit_tail_after_rollback() { audit_tail_stale = !load_audit_tail(); }
     bool audit_tail_stale = false;
+
+    // Statements the gateway runs at every request, prepared once: preparing costs more than
+    // the lookups themselves. With `mutex` held; the handle resets the statement when it goes,
+    // so no read transaction stays open behind a half-read result.
+    class CachedStatement {
+    public:
+        explicit CachedStatement(sql::Statement& s) : s_(s) {}
+        ~CachedStatement() { s_.reset(); }
+        CachedStatement(const CachedStatement&) = delete;
+        CachedStatement& operator=(const CachedStatement&) = delete;
+        sql::Statement& operator*() noexcept { return s_; }
+        sql::Statement* operator->() noexcept { return &s_; }
+
+    private:
+        sql::Statement& s_;
+    };
+    CachedStatement cached(const std::string& sql) {
+        auto& slot = statements[sql];
+        if (!slot) slot = std::make_unique<sql::Statement>(db.get(), sql);
+        return CachedStatement(*slot);
+    }
+    std::unordered_map<std::string, std::unique_ptr<sql::Statement>> statements;
+
+    // Each partner's agreements, read at every request it makes. The store is their only
+    // writer and forgets them all at any change, under `mutex`, so the copy is never stale.
+    std::unordered_map<std::string, std::vector<AgreementRecord>> agreements_by_partner;
 
     std::filesystem::path blob_path(const std::string& package_id) const {
         return blob_dir / package_id.substr(0, 2) / (package_id + ".blob");

@@ -156,6 +156,18 @@ TEST_CASE("a denial says which condition failed") {
     CHECK_THAT(reason(Classification::rahasia, AgreementState::valid, ApprovalState::one), Contains("ap-1"));
 }
 
+TEST_CASE("with several agreements, the reason names the one that nearly applies") {
+    const auto policy = default_policy();
+    const DatasetFacts dataset{"dinkes-malut", Classification::terbatas, "dinkes-malut/imunisasi", "p1", {}};
+    const std::vector<Agreement> agreements{
+        {"mou-other", "bi-malut", {"bps-malut/*"}, Classification::rahasia, kNow - 10, kNow + 10, 0},
+        {"mou-low", "bi-malut", {"dinkes-malut/*"}, Classification::biasa, kNow - 10, kNow + 10, 0},
+        {"mou-old", "bi-malut", {"dinkes-malut/imunisasi"}, Classification::rahasia, kNow - 20, kNow - 10, 0}};
+    const auto d = policy->decide(subject("bi-malut", {Role::partner}), Action::read, &dataset, Context{kNow, agreements, {}});
+    CHECK_FALSE(d.allow);
+    CHECK(d.reason == "agreement mou-old has expired");
+}
+
 TEST_CASE("an approval's download cap is an obligation, and names the approvals it spends") {
     const auto policy = default_policy();
     const auto agreements = agreements_in(AgreementState::valid, "bi-malut");

@@ -361,7 +361,7 @@ Response Handler::create_dataset_from(const RequestHead& head, const Caller& cal
 }
 
 Result<storage::Dataset> Handler::dataset_for(const Caller& caller, Action action,
-                                              const std::string& id) {
+                                              const std::string& id, AuditFacts& audit) {
     auto dataset = services_.store->dataset(id);
     if (!dataset) return dataset.error();
     auto level = policies::parse_classification(dataset->classification);
@@ -369,6 +369,9 @@ Result<storage::Dataset> Handler::dataset_for(const Caller& caller, Action actio
     const policies::DatasetFacts facts{dataset->owner, *level, dataset->id, "", {}};
     const auto decision = services_.policy->decide(caller.subject, action, &facts,
                                                    policies::Context{now_seconds(), caller.agreements, {}});
+    audit.resource = "datasets/" + id;
+    audit.classification = dataset->classification;
+    audit.reason = decision.reason;
     if (!decision.allow)
         return make_error(decision.reveal ? ErrorKind::permission_denied : ErrorKind::not_found,
                           decision.reveal ? decision.reason : "no such dataset");
@@ -386,18 +389,28 @@ Response Handler::list_datasets(const RequestHead& head, const Caller& caller) {
         const policies::DatasetFacts facts{d.owner, *level, d.id, "", {}};
         if (services_.policy->decide(caller.subject, Action::read, &facts, context).allow) out.push_back(dataset_json(d));
     }
-    return json_response(200, out);
+    auto r = json_response(200, out);
+    r.audit.reason = "listed the " + std::to_string(out.size()) + " of " + std::to_string(all->size()) +
+                     " datasets the policy lets the caller read";
+    return r;
 }
 
 Response Handler::get_dataset(const RequestHead& head, const Caller& caller, const std::string& id) {
-    auto dataset = dataset_for(caller, Action::read, id);
-    if (!dataset) return problem_of(dataset.error(), head.request_id);
-    return json_response(200, dataset_json(*dataset));
+    AuditFacts decided;
+    auto dataset = dataset_for(caller, Action::read, id, decided);
+    auto r = dataset ? json_response(200, dataset_json(*dataset)) : problem_of(dataset.error(), head.request_id);
+    r.audit = decided;
+    return r;
 }
 
 Response Handler::list_packages(const RequestHead& head, const Caller& caller, const std::string& id) {
-    auto dataset = dataset_for(caller, Action::read, id);
-    if (!dataset) return problem_of(dataset.error(), head.request_id);
+    AuditFacts decided;
+    auto dataset = dataset_for(caller, Action::read, id, decided);
+    if (!dataset) {
+        auto denied = problem_of(dataset.error(), head.request_id);
+        denied.audit = decided;
+        return denied;
+    }
     auto packages = services_.store->packages_in(id);
     if (!packages) return problem_of(packages.error(), head.request_id);
     // The caller's approvals, read once for the whole listing.
@@ -415,7 +428,11 @@ Response Handler::list_packages(const RequestHead& head, const Caller& caller, c
         if (services_.policy->decide(caller.subject, Action::read, &facts, context).allow)
             out.push_back(package_json(p));
     }
-    return json_response(200, out);
+    auto r = json_response(200, out);
+    r.audit = decided;
+    r.audit.reason += "; listed the " + std::to_string(out.size()) + " of " + std::to_string(packages->size()) +
+                      " packages the policy lets the caller read";
+    return r;
 }
 
 }  // namespace serambi::gateway

@@ -210,8 +210,9 @@ private:
     Response create_dataset_from(const RequestHead& head, const Caller& caller,
                                  const std::string& body);
     // Reads a dataset and decides `action` on it; a denial the caller may not see is not_found.
+    // `audit` learns the decision's reason, whatever it was.
     Result<storage::Dataset> dataset_for(const Caller& caller, policies::Action action,
-                                         const std::string& id);
+                                         const std::string& id, AuditFacts& audit);
 
     Services services_;
 };

@@ -156,8 +156,14 @@ std::string content_disposition(const std::string& filename) {
 Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, const std::string& id) {
     const auto& rid = head.request_id;
     auto fail = [](Response r) { return Dispatch{std::move(r), nullptr}; };
-    auto dataset = dataset_for(caller, Action::push, id);
-    if (!dataset) return fail(problem_of(dataset.error(), rid));
+    AuditFacts decided;
+    auto dataset = dataset_for(caller, Action::push, id, decided);
+    if (!dataset) {
+        auto denied = problem_of(dataset.error(), rid);
+        denied.audit = decided;
+        denied.audit.action = "package.push";
+        return fail(std::move(denied));
+    }
 
     const auto filename = head.header("Serambi-Filename");
     if (!filename || !is_safe_filename(*filename))

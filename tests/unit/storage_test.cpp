@@ -360,6 +360,50 @@ TEST_CASE("the access log's roots and proofs agree with a tree computed from its
     CHECK(store->audit_head()->root == reference.root());
 }
 
+TEST_CASE("a tree past several bands of stored levels: roots and proofs at every size agree") {
+    // Only every fourth level is stored; 700 leaves reach level 9, so nodes are folded from
+    // levels 0, 4 and 8, on the right edge as well as inside.
+    Fixture f;
+    auto store = f.open();
+    crypto::tlog::TreeBuilder reference;
+    std::vector<crypto::tlog::Hash> roots{crypto::tlog::empty_root()};
+    std::vector<crypto::tlog::Hash> leaves;
+    constexpr std::uint64_t kSize = 700;
+    for (std::uint64_t at = 0; at < kSize; at += 50) {
+        std::vector<std::string> batch;
+        for (std::uint64_t i = at; i < at + 50; ++i) {
+            batch.push_back("{\"m\":" + std::to_string(i) + "}");
+            leaves.push_back(crypto::tlog::leaf_hash(crypto::as_bytes(batch.back())));
+            reference.add(leaves.back());
+            roots.push_back(reference.root());
+        }
+        REQUIRE(store->append_audit(std::move(batch)).ok());
+    }
+    for (std::uint64_t size = 0; size <= kSize; ++size) {
+        auto root = store->audit_root(size);
+        REQUIRE(root.ok());
+        CHECK(*root == roots[size]);
+        if (size == 0) continue;
+        for (const std::uint64_t index : {std::uint64_t{0}, size / 3, size / 2 + 1 < size ? size / 2 + 1 : 0, size - 1}) {
+            auto proof = store->audit_inclusion(index, size);
+            REQUIRE(proof.ok());
+            CHECK(crypto::tlog::verify_inclusion(index, size, leaves[index], *proof, roots[size]));
+        }
+        for (const std::uint64_t old_size : {std::uint64_t{1}, size / 2 + 1, size - 1}) {
+            if (old_size == 0 || old_size > size) continue;
+            auto proof = store->audit_consistency(old_size, size);
+            REQUIRE(proof.ok());
+            CHECK(crypto::tlog::verify_consistency(old_size, size, roots[old_size], roots[size], *proof));
+        }
+    }
+    // The tail is rebuilt from folded nodes at a reopen, and appends continue the same tree.
+    store.reset();
+    store = f.open();
+    REQUIRE(store->append_audit({"{\"m\":700}"}).ok());
+    reference.add(crypto::tlog::leaf_hash(crypto::as_bytes(std::string("{\"m\":700}"))));
+    CHECK(store->audit_head()->root == reference.root());
+}
+
 TEST_CASE("concurrent appends share commits and every entry lands exactly once") {
     Fixture f;
     auto store = f.open();

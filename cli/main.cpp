@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     pcheck_cmd->add_option("file", policy_file, "policy TOML")->required()->check(CLI::ExistingFile);
     pcheck_cmd->callback([&] { code = run_policy_check(policy_file); });
     ExplainOptions explain;
-    auto* pexplain_cmd = policy_cmd->add_subcommand("explain", "what the policy decides for a principal, and why (custodian, admin)");
+    auto* pexplain_cmd = policy_cmd->add_subcommand("explain", "what the policy decides for a principal, and why (custodian)");
     pexplain_cmd->add_option("--principal", explain.principal, "principal id")->required();
     pexplain_cmd->add_option("--action", explain.action, "pull or push")->capture_default_str();
     pexplain_cmd->add_option("--package", explain.package, "package id");

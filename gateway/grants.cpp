@@ -182,7 +182,11 @@ Result<policies::DatasetFacts> Handler::package_facts(const storage::PackageReco
 
 Dispatch Handler::create_agreement(const RequestHead& head, const Caller& caller) {
     const auto decision = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr);
-    if (!decision.allow) return {problem(404, "", "no such route", head.request_id), nullptr};
+    if (!decision.allow) {
+        auto hidden = problem(404, "", "no such route", head.request_id);
+        hidden.audit.reason = decision.reason;
+        return {std::move(hidden), nullptr};
+    }
     return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller](const std::string& body) {
                 return create_agreement_from(head, caller, body);
             })};
@@ -237,8 +241,12 @@ Response Handler::create_agreement_from(const RequestHead& head, const Caller& c
     a.valid_from = *from;
     a.valid_until = *until;
     a.created_by = caller.subject.id;
+    std::string patterns;
+    for (const auto& p : a.patterns) patterns += (patterns.empty() ? "" : ",") + p;
     auto done = change_record(caller.subject.id, "agreement.create", "agreements/" + a.id,
-                              "the caller's role may manage MOU agreements");
+                              "the caller's role may manage MOU agreements; partner " + a.partner + ", datasets " + patterns +
+                                  ", up to " + a.max_classification + ", from " + format_time(a.valid_from) + " until " +
+                                  format_time(a.valid_until));
     done.status = 201;
     done.audit.classification = a.max_classification;
     auto added = services_.store->add_agreement(a, AuditTrail::entry(head, done, body.size(), 0));
@@ -271,7 +279,11 @@ Response Handler::get_agreement(const RequestHead& head, const Caller& caller, c
 
 Dispatch Handler::revoke_agreement(const RequestHead& head, const Caller& caller, const std::string& id) {
     const auto decision = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr);
-    if (!decision.allow || !is_grant_id(id, "mou-")) return {problem(404, "", "no such agreement", head.request_id), nullptr};
+    if (!decision.allow || !is_grant_id(id, "mou-")) {
+        auto hidden = problem(404, "", "no such agreement", head.request_id);
+        if (!decision.allow) hidden.audit.reason = decision.reason;
+        return {std::move(hidden), nullptr};
+    }
     return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id](const std::string& body) {
                 const auto& rid = head.request_id;
                 auto object = parse_object(body);
@@ -300,8 +312,11 @@ Dispatch Handler::create_approval(const RequestHead& head, const Caller& caller,
     if (!facts) return {problem_of(facts.error(), head.request_id), nullptr};
     const auto decision = services_.policy->decide(caller.subject, Action::approve, &*facts);
     if (!decision.allow) {
-        if (!decision.reveal) return hidden();
-        return {problem(409, "", decision.reason, head.request_id), nullptr};
+        auto refused = decision.reveal ? problem(409, "", decision.reason, head.request_id) : std::move(hidden().response);
+        refused.audit.resource = "datasets/" + record->dataset + "/packages/" + package + "/approvals";
+        refused.audit.classification = record->classification;
+        refused.audit.reason = decision.reason;
+        return {std::move(refused), nullptr};
     }
     return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, package](const std::string& body) {
                 return create_approval_from(head, caller, package, body);
@@ -342,9 +357,16 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
             return problem(400, "", "expires_at must be in the future and within a year", rid);
         a.expires_at = *at;
     }
+    // The policy's cap is the default and the ceiling: a custodian may allow fewer downloads,
+    // never more, and never "no cap" where the policy sets one.
+    const std::uint32_t policy_cap = services_.policy->max_downloads(facts->classification);
+    a.max_downloads = policy_cap;
     if (object->contains("max_downloads")) {
         auto cap = count_member(*object, "max_downloads", 1000000);
         if (!cap) return problem_of(cap.error(), rid);
+        if (policy_cap != 0 && (*cap == 0 || *cap > policy_cap))
+            return problem(400, "", "max_downloads must be from 1 to " + std::to_string(policy_cap) +
+                                        ", the policy's cap for " + record->classification + " data", rid);
         a.max_downloads = static_cast<std::uint32_t>(*cap);
     }
 
@@ -382,7 +404,7 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
 }
 
 Response Handler::list_approvals(const RequestHead& head, const Caller& caller, std::string_view query) {
-    const bool custodian = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr).allow;
+    const bool custodian = services_.policy->decide(caller.subject, Action::approve, nullptr).allow;
     if (!custodian && !caller.subject.has(policies::Role::partner)) return problem(404, "", "no such route", head.request_id);
     const auto package = query_text(query, "package").value_or("");
     auto partner = query_text(query, "partner").value_or("");
@@ -396,9 +418,17 @@ Response Handler::list_approvals(const RequestHead& head, const Caller& caller, 
 }
 
 Dispatch Handler::withdraw_approval(const RequestHead& head, const Caller& caller, const std::string& id) {
-    const bool custodian = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr).allow;
-    if (!custodian || !is_grant_id(id, "apv-")) return {problem(404, "", "no such approval", head.request_id), nullptr};
-    auto done = change_record(caller.subject.id, "approval.withdraw", "approvals/" + id, "withdrawn by a custodian");
+    const auto decision = services_.policy->decide(caller.subject, Action::approve, nullptr);
+    if (!decision.allow || !is_grant_id(id, "apv-")) {
+        auto hidden = problem(404, "", "no such approval", head.request_id);
+        hidden.audit.reason = decision.reason;
+        return {std::move(hidden), nullptr};
+    }
+    auto existing = services_.store->approval(id);
+    if (!existing) return {problem_of(existing.error(), head.request_id), nullptr};
+    auto done = change_record(caller.subject.id, "approval.withdraw",
+                              "packages/" + existing->package + "/approvals/" + id,
+                              "withdrawn by a custodian; it released the package to " + existing->partner);
     auto withdrawn = services_.store->withdraw_approval(id, caller.subject.id, now_seconds(),
                                                         AuditTrail::entry(head, done, 0, 0));
     if (!withdrawn) return {problem_of(withdrawn.error(), head.request_id), nullptr};
@@ -411,9 +441,14 @@ Dispatch Handler::withdraw_approval(const RequestHead& head, const Caller& calle
 
 Response Handler::explain(const RequestHead& head, const Caller& caller, std::string_view query) {
     const auto& rid = head.request_id;
-    const bool custodian = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr).allow;
-    const bool admin = services_.policy->decide(caller.subject, Action::manage_principals, nullptr).allow;
-    if (!custodian && !admin) return problem(404, "", "no such route", rid);
+    // Custodians manage the grants and approve releases, so what the policy decides is theirs to
+    // see; an admin runs the gateway and learns nothing of the data from it.
+    const auto allowed = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr);
+    if (!allowed.allow) {
+        auto hidden = problem(404, "", "no such route", rid);
+        hidden.audit.reason = allowed.reason;
+        return hidden;
+    }
     const auto principal_id = query_text(query, "principal");
     const auto action_name = query_text(query, "action").value_or("pull");
     const auto package = query_text(query, "package");
@@ -460,7 +495,9 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
                                                         {"decision", decision.allow ? "allow" : "deny"},
                                                         {"reason", decision.reason},
                                                         {"obligations", obligations}});
-    r.audit.reason = "explained for " + who->id + ": " + (decision.allow ? "allow, " : "deny, ") + decision.reason;
+    r.audit.resource = package ? "packages/" + *package : "datasets/" + *dataset_id;
+    r.audit.classification = std::string(policies::name_of(facts.classification));
+    r.audit.reason = "explained " + action_name + " for " + who->id + ": " + (decision.allow ? "allow, " : "deny, ") + decision.reason;
     return r;
 }
 

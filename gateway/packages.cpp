@@ -240,6 +240,12 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
                                              policies::Context{now_seconds(), caller.agreements, *approvals});
     // Named with its dataset, so that an auditor's dataset filter finds package activity.
     const std::string resource = "datasets/" + record->dataset + "/packages/" + id + (part.empty() ? "" : "/" + part);
+    // Fail closed: an obligation this gateway does not know how to carry out refuses the read.
+    for (const auto& obligation : decision.obligations)
+        if (obligation != "max-downloads" && decision.allow) {
+            decision.allow = false;
+            decision.reason += "; but this gateway cannot carry out the obligation " + obligation;
+        }
     if (!decision.allow) {
         auto denied = hidden();
         denied.audit.resource = resource;
@@ -265,17 +271,6 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
         return r;
     }
 
-    // Each download spends one of every approval it rests on (the manifest is free to fetch).
-    if (!decision.approvals_used.empty()) {
-        if (auto spent = services_.store->spend_downloads(decision.approvals_used); !spent) {
-            if (spent.error().kind != ErrorKind::conflict) return problem_of(spent.error(), rid);
-            auto denied = hidden();
-            denied.audit.resource = resource;
-            denied.audit.classification = record->classification;
-            denied.audit.reason = decision.reason + "; but " + spent.error().message;
-            return denied;
-        }
-    }
     auto reader = services_.store->open_package(id);
     if (!reader) return problem_of(reader.error(), rid);
     const std::uint64_t size = record->size;
@@ -298,6 +293,18 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
         }
     }
     if (auto s = (*reader)->seek(first); !s) return problem_of(s.error(), rid);
+    // Each download spends one of every approval it rests on (the manifest is free to fetch),
+    // once the request is known to be servable.
+    if (!decision.approvals_used.empty()) {
+        if (auto spent = services_.store->spend_downloads(decision.approvals_used, now_seconds()); !spent) {
+            if (spent.error().kind != ErrorKind::conflict) return problem_of(spent.error(), rid);
+            auto denied = hidden();
+            denied.audit.resource = resource;
+            denied.audit.classification = record->classification;
+            denied.audit.reason = decision.reason + "; but " + spent.error().message;
+            return denied;
+        }
+    }
     auto digest = crypto::from_hex(record->sha256_hex);
     if (!digest) return problem_of(make_error(ErrorKind::corruption, "bad stored digest"), rid);
     r.headers.emplace_back("Content-Type", record->media_type);

@@ -66,7 +66,7 @@ bool Subject::has(Role role) const noexcept {
     return std::find(roles.begin(), roles.end(), role) != roles.end();
 }
 
-// Reads one level's rule: `[read]` lists of version 1, `[levels.NAME]` tables of version 2.
+// Reads one level's rule, a `[levels.NAME]` table.
 struct PolicyParser {
     const std::string& source;
 
@@ -169,12 +169,17 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
     std::int64_t version = 0;
     if (const auto* v = table.get("version")) {
         version = v->value<std::int64_t>().value_or(0);
-        if (version != 1 && version != 2)
-            return bad(where(source, *v, "version") + ": only versions 1 and 2 are understood");
+        // Version 1 was the interim rule of the first release: it has no agreements, approvals
+        // or named recipients, so serving it would not be the persandian rule. Refused, loudly.
+        if (version == 1)
+            return bad(where(source, *v, "version") +
+                       ": version 1 (the interim rule, with no agreements, approvals or named recipients) is no longer "
+                       "served; start from policies/default.toml (version 2) and carry over your [manage] lists");
+        if (version != 2) return bad(where(source, *v, "version") + ": only version 2 is understood");
     } else {
         return bad(source + ": version is missing");
     }
-    const char* levels_key = version == 1 ? "read" : "levels";
+    const char* levels_key = "levels";
     for (const auto& [key, node] : table) {
         if (key == "version") continue;
         if (key == levels_key) {
@@ -185,7 +190,7 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
                 auto level = parse_classification(level_key.str());
                 if (!level) return bad(where(source, rule_node, dotted) + ": unknown classification");
                 LevelRule rule;
-                auto s = version == 1 ? parser.readers(rule_node, dotted, rule) : parser.level(rule_node, dotted, rule);
+                auto s = parser.level(rule_node, dotted, rule);
                 if (!s) return s.error();
                 policy->levels_[static_cast<std::size_t>(*level)] = std::move(rule);
                 seen_levels[static_cast<std::size_t>(*level)] = true;
@@ -199,8 +204,8 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
                 if (!roles) return roles.error();
                 if (what == "datasets") policy->dataset_creators_ = std::move(roles).value();
                 else if (what == "principals") policy->principal_managers_ = std::move(roles).value();
-                else if (what == "agreements" && version >= 2) policy->agreement_managers_ = std::move(roles).value();
-                else if (what == "approvals" && version >= 2) policy->approvers_ = std::move(roles).value();
+                else if (what == "agreements") policy->agreement_managers_ = std::move(roles).value();
+                else if (what == "approvals") policy->approvers_ = std::move(roles).value();
                 else return bad(where(source, list, dotted) + ": unknown key");
             }
         } else if (key == "audit") {
@@ -246,6 +251,10 @@ unsigned Policy::approvals_needed(Classification level) const noexcept {
 }
 
 bool Policy::names_readers(Classification level) const noexcept { return levels_[static_cast<std::size_t>(level)].named; }
+
+std::uint32_t Policy::max_downloads(Classification level) const noexcept {
+    return levels_[static_cast<std::size_t>(level)].max_downloads;
+}
 
 bool Policy::uses_obligation(std::string_view obligation) const noexcept {
     return obligation == "encrypt-to-recipient" &&
@@ -402,6 +411,10 @@ Decision Policy::decide(const Subject& subject, Action action, const DatasetFact
         case Action::read:
         case Action::push:
             break;
+    }
+    if (action == Action::approve && dataset == nullptr) {
+        if (any_role(approvers_)) return answer(true, true, "the caller's role may approve releases");
+        return answer(false, false, "only a custodian may approve releases");
     }
     if (dataset == nullptr) return answer(false, false, "no dataset given");
     if (action == Action::approve) {

@@ -105,13 +105,16 @@ public:
                                                        std::string_view source_name);
     static Result<std::shared_ptr<const Policy>> load(const std::filesystem::path& path);
 
-    // The one decision function. `dataset` is null for actions that are not about one dataset.
+    // The one decision function. `dataset` is null for actions that are not about one dataset
+    // (for `approve`, null asks whether the caller may approve at all).
     Decision decide(const Subject& subject, Action action, const DatasetFacts* dataset,
                     const Context& context = {}) const;
 
     // How long an approval stands when the custodian does not say (policy: approval_days).
     std::int64_t approval_seconds(Classification level) const noexcept;
     unsigned approvals_needed(Classification level) const noexcept;
+    // The download cap of the level's approvals (0: none); a custodian may set a lower one.
+    std::uint32_t max_downloads(Classification level) const noexcept;
     // Whether readers of the level are named by the producer at push ("named" readers).
     bool names_readers(Classification level) const noexcept;
     // Whether any level carries the obligation (e.g. "encrypt-to-recipient").

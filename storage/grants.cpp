@@ -186,18 +186,18 @@ Result<std::optional<std::uint64_t>> Store::withdraw_approval(const std::string&
     }, audit_entry);
 }
 
-Status Store::spend_downloads(const std::vector<std::string>& approval_ids) {
+Status Store::spend_downloads(const std::vector<std::string>& approval_ids, std::int64_t now) {
     if (approval_ids.empty()) return {};
     std::lock_guard lock(impl_->mutex);
     if (!sql::exec(impl_->db.get(), "BEGIN IMMEDIATE;")) return db_error("the database is not available for writing");
     sql::Statement s(impl_->db.get(),
                      "UPDATE approvals SET downloads = downloads + 1 "
-                     "WHERE id = ?1 AND withdrawn_at = 0 AND (max_downloads = 0 OR downloads < max_downloads)");
+                     "WHERE id = ?1 AND withdrawn_at = 0 AND expires_at > ?2 AND (max_downloads = 0 OR downloads < max_downloads)");
     for (const auto& id : approval_ids) {
         s.reset();
-        if (s.bind(1, id).step() != SQLITE_DONE || sqlite3_changes(impl_->db.get()) != 1) {
+        if (s.bind(1, id).bind(2, now).step() != SQLITE_DONE || sqlite3_changes(impl_->db.get()) != 1) {
             sql::exec(impl_->db.get(), "ROLLBACK;");
-            return make_error(ErrorKind::conflict, "approval " + id + " has no downloads left");
+            return make_error(ErrorKind::conflict, "approval " + id + " no longer stands (withdrawn, expired or used up)");
         }
     }
     if (!sql::exec(impl_->db.get(), "COMMIT;")) {

@@ -292,8 +292,9 @@ public:
     Result<std::vector<ApprovalRecord>> approvals(const std::string& package, const std::string& partner);
     Result<std::optional<std::uint64_t>> withdraw_approval(const std::string& id, const std::string& by,
                                                            std::int64_t at, const std::string& audit_entry = {});
-    // Spends one download of each approval, all or none: conflict if any has none left.
-    Status spend_downloads(const std::vector<std::string>& approval_ids);
+    // Spends one download of each approval, all or none: conflict if any no longer stands at
+    // `now` (withdrawn, expired or used up meanwhile).
+    Status spend_downloads(const std::vector<std::string>& approval_ids, std::int64_t now);
 
     Result<std::unique_ptr<PackageWriter>> begin_package(PackageDraft draft);
     Result<std::unique_ptr<PackageReader>> open_package(const std::string& id);

@@ -70,7 +70,7 @@ struct Store::Impl {
     };
     CachedStatement cached(const std::string& sql) {
         auto& slot = statements[sql];
-        if (!slot) slot = std::make_unique<sql::Statement>(db.get(), sql);
+        if (!slot || !slot->prepared()) slot = std::make_unique<sql::Statement>(db.get(), sql);  // a failed prepare is retried
         return CachedStatement(*slot);
     }
     std::unordered_map<std::string, std::unique_ptr<sql::Statement>> statements;

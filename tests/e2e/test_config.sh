@@ -26,7 +26,7 @@ set_config threads 0
 out=$("$SERAMBI" serve --config "$DEP/serambi.toml" 2>&1); rc=$?
 contains "an out-of-range value names the key" "server.threads" "$out"
 cp "$WORK/good.toml" "$DEP/serambi.toml"
-printf 'version = 1\n[read]\nbiasa = ["everyone"]\n' > "$DEP/policy.toml"
+printf 'version = 2\n[levels.biasa]\nreaders = ["everyone"]\n' > "$DEP/policy.toml"
 out=$("$SERAMBI" serve --config "$DEP/serambi.toml" 2>&1); rc=$?
 check "a bad policy stops the start" test "$rc" -ne 0
 contains "naming the file and line" "policy.toml:3" "$out"

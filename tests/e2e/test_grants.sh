@@ -134,6 +134,22 @@ sleep 4
 same "and stops it when it expires, without a restart" 404 "$(pull "$WORK/telkom" "$TERBATAS")"
 contains "the reason says it expired" "has expired" "$(reason telkom "$TERBATAS")"
 
+# ---- The policy's download cap is the default and the ceiling of every approval
+stop_gateway
+sed -i 's/^approval_days = 7$/approval_days = 7\nmax_downloads = 1/' "$DEP/policy.toml"
+check "a policy with a download cap passes policy check" "$SERAMBI" policy check "$DEP/policy.toml"
+start_gateway
+"$SERAMBI" agreement add --partner telkom --datasets 'dinkes-malut/gizi' --max-class rahasia --purpose x \
+    --valid-from "$(today yesterday)" --valid-until "$(today '+30 days')" --profile "$C" >/dev/null
+refuse_saying "an approval may not allow more downloads than the policy" "max_downloads must be from 1 to 1" \
+    "$SERAMBI" approve "$RAHASIA" --for telkom --max-downloads 5 --profile "$C"
+refuse_saying "nor lift the policy's cap" "max_downloads must be from 1 to 1" \
+    "$SERAMBI" approve "$RAHASIA" --for telkom --max-downloads 0 --profile "$C"
+same "without a cap of its own, an approval takes the policy's" 1 "$("$SERAMBI" approve "$RAHASIA" --for telkom --profile "$C" | json_field max_downloads)"
+same "a range the payload cannot serve is refused (416)" 416 "$(status "$WORK/telkom" -H 'Range: bytes=999999-' "$URL/v1/packages/$RAHASIA")"
+same "and spends no download: the one allowed still works" 200 "$(pull "$WORK/telkom" "$RAHASIA")"
+same "the capped approval is then used up" 404 "$(pull "$WORK/telkom" "$RAHASIA")"
+
 # ---- Everything was decided and recorded
 "$SERAMBI" audit export -o "$WORK/log.jsonl" --profile "$WORK/inspektorat" 2>/dev/null
 log=$(cat "$WORK/log.jsonl")
@@ -142,7 +158,8 @@ for action in agreement.create agreement.revoke approval.create approval.withdra
 done
 contains "denials are recorded with the policy's reason" "was revoked" "$log"
 contains "allowed reads name the approval they rest on" "released by approval $APV" "$log"
-same "the explain route is for custodians and admins only (404)" 404 "$(status "$BI" "$URL/v1/policy/explain?principal=bi-malut&package=$TERBATAS")"
+same "the explain route is for custodians only (404)" 404 "$(status "$BI" "$URL/v1/policy/explain?principal=bi-malut&package=$TERBATAS")"
+same "the admin learns nothing of the data from it either (404)" 404 "$(status "$ADMIN" "$URL/v1/policy/explain?principal=bi-malut&package=$SECRET")"
 out=$("$SERAMBI" policy explain --principal bi-malut --package "$SECRET" --profile "$C")
 same "policy explain prints the decision" allow "$(echo "$out" | json_field decision)"
 

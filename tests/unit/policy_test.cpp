@@ -221,8 +221,8 @@ TEST_CASE("only admins and custodians create datasets; only admins manage princi
 }
 
 TEST_CASE("a bad policy is refused with the file, line and key named") {
-    const std::string base = "version = 1\n[read]\nbiasa = [\"any\"]\nterbatas = [\"owner\"]\n"
-                             "rahasia = [\"owner\"]\nsangat-rahasia = [\"owner\"]\n";
+    const std::string base = "version = 2\n[levels.biasa]\nreaders = [\"any\"]\n[levels.terbatas]\nreaders = [\"owner\"]\n"
+                             "[levels.rahasia]\nreaders = [\"owner\"]\n[levels.sangat-rahasia]\nreaders = [\"owner\"]\n";
     CHECK(Policy::parse(base, "p.toml").ok());
 
     auto unknown_key = Policy::parse("colour = 1\n" + base, "p.toml");
@@ -230,18 +230,25 @@ TEST_CASE("a bad policy is refused with the file, line and key named") {
     CHECK(unknown_key.error().message.find("p.toml:1: colour") != std::string::npos);
     auto unknown_level_key = Policy::parse(base + "colour = 1\n", "p.toml");
     REQUIRE_FALSE(unknown_level_key.ok());
-    CHECK(unknown_level_key.error().message.find("p.toml:7: read.colour") != std::string::npos);
+    CHECK(unknown_level_key.error().message.find("p.toml:10: levels.sangat-rahasia.colour") != std::string::npos);
 
-    auto unknown_level = Policy::parse(base + "rahsia = [\"owner\"]\n", "p.toml");
-    CHECK_FALSE(unknown_level.ok());
+    auto unknown_level = Policy::parse(base + "[levels.rahsia]\nreaders = [\"owner\"]\n", "p.toml");
+    REQUIRE_FALSE(unknown_level.ok());
+    CHECK(unknown_level.error().message.find("p.toml:10: levels.rahsia: unknown classification") != std::string::npos);
 
-    auto unknown_role = Policy::parse("version = 1\n[read]\nbiasa = [\"anyone\"]\n", "p.toml");
+    auto unknown_role = Policy::parse("version = 2\n[levels.biasa]\nreaders = [\"anyone\"]\n", "p.toml");
     REQUIRE_FALSE(unknown_role.ok());
     CHECK(unknown_role.error().message.find("p.toml:3") != std::string::npos);
 
-    auto missing = Policy::parse("version = 1\n[read]\nbiasa = [\"any\"]\n", "p.toml");
+    auto missing = Policy::parse("version = 2\n[levels.biasa]\nreaders = [\"any\"]\n", "p.toml");
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().message.find("terbatas") != std::string::npos);
+
+    // The interim rule of the first release is refused, with what to do instead.
+    auto v1 = Policy::parse("version = 1\n[read]\nbiasa = [\"any\"]\n", "p.toml");
+    REQUIRE_FALSE(v1.ok());
+    CHECK(v1.error().message.find("p.toml:1: version: version 1") != std::string::npos);
+    CHECK(v1.error().message.find("policies/default.toml") != std::string::npos);
 
     CHECK_FALSE(Policy::parse("version = 2\n", "p.toml").ok());
     CHECK_FALSE(Policy::parse("version = 3\n", "p.toml").ok());
@@ -263,5 +270,9 @@ TEST_CASE("a bad policy is refused with the file, line and key named") {
     CHECK(unknown_rule_key.error().message.find("levels.rahasia.aprovals: unknown key") != std::string::npos);
     CHECK_FALSE(Policy::parse("version = [", "p.toml").ok());
     auto bad_manage = Policy::parse(base + "[manage]\ndatasets = [\"janitor\"]\n", "p.toml");
+    auto no_named_reader = Policy::parse(std::string(base).replace(base.rfind("readers = [\"owner\"]"), 19,
+                                                                  "readers = [\"owner\"]\napprovals = 2"), "p.toml");
+    REQUIRE_FALSE(no_named_reader.ok());
+    CHECK(no_named_reader.error().message.find("approvals apply to readers by agreement or named") != std::string::npos);
     CHECK_FALSE(bad_manage.ok());
 }

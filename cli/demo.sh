@@ -12,6 +12,11 @@ ADMIN=$DEMO/profiles/admin
 if [ ! -f "$DEMO/serambi.toml" ]; then
     "$SERAMBI" init "$DEMO" --listen "$LISTEN" --province "Maluku Utara (demo)"
 fi
+# A demo made by the first release has its interim policy, which the gateway no longer serves.
+if grep -q '^version = 1' "$DEMO/policy.toml"; then
+    echo "demo: replacing the first release's interim policy with policies/default.toml"
+    cp "$(dirname "$0")/../policies/default.toml" "$DEMO/policy.toml"
+fi
 URL=$(sed -n 's/^gateway = "\(.*\)"/\1/p' "$ADMIN/profile.toml")
 
 "$SERAMBI" serve --config "$DEMO/serambi.toml" &
@@ -31,9 +36,10 @@ add() { # ID ROLE NAME
 add dinkes-malut producer "Dinas Kesehatan Provinsi Maluku Utara"
 add walidata custodian "Walidata Diskominfosan Maluku Utara"
 add bi-malut partner "Bank Indonesia Perwakilan Maluku Utara"
-if ! "$SERAMBI" dataset list --profile "$ADMIN" | grep -q 'dinkes-malut/imunisasi'; then
-    "$SERAMBI" dataset create dinkes-malut/imunisasi --class terbatas --title "Cakupan imunisasi dasar" --profile "$ADMIN" >/dev/null
-    "$SERAMBI" dataset create dinkes-malut/faskes --class biasa --title "Fasilitas kesehatan" --profile "$ADMIN" >/dev/null
+WALIDATA=$DEMO/profiles/walidata
+if ! "$SERAMBI" dataset list --profile "$WALIDATA" | grep -q 'dinkes-malut/imunisasi'; then
+    "$SERAMBI" dataset create dinkes-malut/imunisasi --class terbatas --title "Cakupan imunisasi dasar" --profile "$WALIDATA" >/dev/null
+    "$SERAMBI" dataset create dinkes-malut/faskes --class biasa --title "Fasilitas kesehatan" --profile "$WALIDATA" >/dev/null
 fi
 
 cat <<EOT
@@ -47,7 +53,11 @@ In another terminal:
   serambi push dinkes-malut/imunisasi imunisasi.csv --profile $DEMO/profiles/dinkes-malut
   serambi pull PACKAGE_ID -o pulled.csv --profile $DEMO/profiles/walidata
   serambi verify pulled.csv --manifest pulled.csv.manifest.json --signature pulled.csv.manifest.p7s --ca $DEMO/pki/ca.crt
-  serambi pull PACKAGE_ID -o x.csv --profile $DEMO/profiles/bi-malut     # refused: terbatas, not a reader
+  serambi pull PACKAGE_ID -o x.csv --profile $DEMO/profiles/bi-malut     # refused (404): no MOU agreement yet
+  serambi agreement add --partner bi-malut --datasets 'dinkes-malut/*' --max-class rahasia \\
+      --purpose "kajian ekonomi" --valid-from $(date -u +%Y-%m-%d) --valid-until $(date -u -d '+1 year' +%Y-%m-%d) \\
+      --profile $DEMO/profiles/walidata
+  serambi pull PACKAGE_ID -o x.csv --profile $DEMO/profiles/bi-malut     # now allowed
 
 Press Ctrl-C to stop the gateway.
 EOT

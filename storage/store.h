@@ -300,7 +300,8 @@ public:
     Result<std::unique_ptr<PackageReader>> open_package(const std::string& id);
 
     // ---- The access log: entries are the leaves of an RFC 6962 Merkle tree. The hash of every
-    // complete subtree is stored beside them, so a root or a proof costs O(log n) lookups.
+    // complete subtree at every fourth level is stored beside them, so a root or a proof costs
+    // O(log n) short range reads.
 
     // Appends `entries` as consecutive leaves and returns the first one's index once they are
     // durable. Callers arriving while a commit runs share the next one (one fsync per group).

@@ -90,9 +90,8 @@ std::string csv_row(const std::string& entry) {
     return row;
 }
 
-// Whether an entry records the allowed push of that package with that digest. The resource ends
-// with the package id, which the gateway makes unique.
-bool records_push(const std::string& entry, const std::string& package_id, const std::string& sha256_hex) {
+// Whether an entry records the allowed push of that package, into that dataset, with that digest.
+bool records_push(const std::string& entry, const PushFacts& push) {
     boost::system::error_code ec;
     auto value = boost::json::parse(entry, ec);
     if (ec || !value.is_object()) return false;
@@ -101,10 +100,8 @@ bool records_push(const std::string& entry, const std::string& package_id, const
         const auto* v = o.if_contains(name);
         return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
     };
-    const std::string suffix = "/packages/" + package_id;
-    const auto resource = text("resource");
-    return !package_id.empty() && text("action") == "package.push" && text("decision") == "allow" &&
-           text("sha256") == sha256_hex && resource.size() > suffix.size() && resource.ends_with(suffix);
+    return !push.package_id.empty() && text("action") == "package.push" && text("decision") == "allow" &&
+           text("sha256") == push.sha256_hex && text("resource") == "datasets/" + push.dataset + "/packages/" + push.package_id;
 }
 
 Error failed(std::string message) { return make_error(ErrorKind::corruption, "FAILED: " + std::move(message)); }
@@ -112,14 +109,14 @@ Error failed(std::string message) { return make_error(ErrorKind::corruption, "FA
 // The export route: the tree recomputed from the first `size` lines must be the signed one, and
 // the push must be one of those lines (at the receipt's index when given).
 Result<std::string> push_in_export(const LogEvidence& evidence, const tlog::Checkpoint& checkpoint,
-                                   const std::string& package_id, const std::string& sha256_hex) {
+                                   const PushFacts& push) {
     std::ifstream in(evidence.export_file, std::ios::binary);
     if (!in) return make_error(ErrorKind::io_error, "cannot read " + evidence.export_file);
     tlog::TreeBuilder tree;
     std::optional<std::uint64_t> found;
     std::string line;
     while (tree.size() < checkpoint.size && std::getline(in, line)) {
-        if (!found && (!evidence.index || *evidence.index == tree.size()) && records_push(line, package_id, sha256_hex))
+        if (!found && (!evidence.index || *evidence.index == tree.size()) && records_push(line, push))
             found = tree.size();
         tree.add(tlog::leaf_hash(crypto::as_bytes(line)));
     }
@@ -128,16 +125,15 @@ Result<std::string> push_in_export(const LogEvidence& evidence, const tlog::Chec
     if (tree.root() != checkpoint.root)
         return failed("the export does not hash to the checkpoint's root: an entry was changed, removed, added or reordered");
     if (!found)
-        return failed(evidence.index ? "entry " + std::to_string(*evidence.index) + " of the log does not record the push of package " + package_id + " with this digest"
-                                     : "no entry of the log up to the checkpoint records the push of package " + package_id + " with this digest");
+        return failed(evidence.index ? "entry " + std::to_string(*evidence.index) + " of the log does not record the push of package " + push.package_id + " with this digest"
+                                     : "no entry of the log up to the checkpoint records the push of package " + push.package_id + " with this digest");
     return "its push is entry " + std::to_string(*found) + " of the log " + checkpoint.origin + " (tree of size " +
            std::to_string(checkpoint.size) + " recomputed from " + evidence.export_file + ")";
 }
 
 // The proof route: the file names the entry, its index and the audit path, and carries the
 // checkpoint it was made for unless the caller brings their own.
-Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string& key, const std::string& package_id,
-                                  const std::string& sha256_hex) {
+Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string& key, const PushFacts& push) {
     auto text = storage::read_small_file(evidence.proof, 1 << 20);
     if (!text) return text.error();
     boost::system::error_code ec;
@@ -173,8 +169,8 @@ Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string
     auto hashes = hashes_of(*text);
     if (!hashes) return hashes.error();
     const std::string line(entry->get_string());
-    if (!records_push(line, package_id, sha256_hex))
-        return failed("the proof's entry does not record the push of package " + package_id + " with this digest");
+    if (!records_push(line, push))
+        return failed("the proof's entry does not record the push of package " + push.package_id + " with this digest");
     if (!tlog::verify_inclusion(*leaf_index, *tree_size, tlog::leaf_hash(crypto::as_bytes(line)), *hashes, checkpoint->root))
         return failed("entry " + std::to_string(*leaf_index) + " is not in the signed tree of size " + std::to_string(*tree_size));
     return "its push is entry " + std::to_string(*leaf_index) + " of the log " + checkpoint->origin + ", proven in the signed tree of size " +
@@ -183,19 +179,18 @@ Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string
 
 }  // namespace
 
-Result<std::string> check_push_logged(const LogEvidence& evidence, const std::string& package_id,
-                                      const std::string& sha256_hex) {
+Result<std::string> check_push_logged(const LogEvidence& evidence, const PushFacts& push) {
     if (evidence.key.empty()) return bad("--log-key (the log's verifier key) is needed to check the access log");
     if (evidence.export_file.empty() == evidence.proof.empty()) return bad("give either --export or --proof to check the access log");
     if (!evidence.export_file.empty() && evidence.checkpoint.empty()) return bad("--export needs --checkpoint, the checkpoint the export matches");
     auto key = storage::read_small_file(evidence.key, 4096);
     if (!key) return key.error();
-    if (!evidence.proof.empty()) return push_by_proof(evidence, *key, package_id, sha256_hex);
+    if (!evidence.proof.empty()) return push_by_proof(evidence, *key, push);
     auto note = storage::read_small_file(evidence.checkpoint, 1 << 16);
     if (!note) return note.error();
     auto checkpoint = verified_checkpoint(*note, *key, "the checkpoint");
     if (!checkpoint) return checkpoint.error();
-    return push_in_export(evidence, *checkpoint, package_id, sha256_hex);
+    return push_in_export(evidence, *checkpoint, push);
 }
 
 int run_audit_key(const AuditOptions& options) {

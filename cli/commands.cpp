@@ -409,7 +409,7 @@ int run_verify(const VerifyOptions& options) {
     }
     std::string logged;
     if (options.log.requested()) {
-        auto in_log = check_push_logged(options.log, facts->id, hex);
+        auto in_log = check_push_logged(options.log, PushFacts{facts->id, facts->dataset, hex});
         if (!in_log) return report(command, in_log.error());
         logged = "; " + *in_log;
     }

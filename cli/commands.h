@@ -83,10 +83,17 @@ struct LogEvidence {
     std::optional<std::uint64_t> index;  // the receipt's audit_index, when the caller has it
     bool requested() const { return !key.empty() || !checkpoint.empty() || !export_file.empty() || !proof.empty() || index; }
 };
-// Checks that the log signed by the checkpoint holds the allowed push of that package with that
-// digest. On success, a sentence naming the entry and the tree; a mismatch is a corruption error.
-Result<std::string> check_push_logged(const LogEvidence& evidence, const std::string& package_id,
-                                      const std::string& sha256_hex);
+// What a push entry must say: this package, into this dataset, with this payload digest.
+struct PushFacts {
+    std::string package_id;
+    std::string dataset;
+    std::string sha256_hex;
+};
+// Checks that the log signed by the checkpoint holds the allowed push the facts describe. On
+// success, a sentence naming the entry and the tree; a mismatch is a corruption error. A proof
+// against one checkpoint does not show that others were shown the same log: compare the
+// checkpoint with an auditor's (`audit proof consistency`).
+Result<std::string> check_push_logged(const LogEvidence& evidence, const PushFacts& push);
 
 struct VerifyOptions {
     std::string file;

@@ -120,7 +120,7 @@ boost::json::object entry_object(const RequestHead& head, const Response& respon
         {"resource", a.resource.empty() ? resource_of(head) : a.resource},
         {"classification", a.classification},
         {"status", response.status},
-        {"decision", response.status < 400 ? "allow" : response.status >= 500 ? "error" : "deny"},
+        {"decision", a.failed || response.status >= 500 ? "error" : response.status < 400 ? "allow" : "deny"},
         {"reason", clean(a.reason)},
         {"bytes_in", bytes_in},
         {"bytes_out", bytes_out},
@@ -143,6 +143,8 @@ std::string AuditTrail::entry(const RequestHead& head, const Response& response,
 std::string AuditTrail::incomplete_entry(const RequestHead& head, const Response& response, std::uint64_t bytes_in,
                                          std::uint64_t sent, std::uint64_t expected, const std::string& cause) {
     auto o = entry_object(head, response, bytes_in, sent);
+    // Its own action, so that counting pulls by action and status counts this one once.
+    o["action"] = std::string(o["action"].as_string()) + ".incomplete";
     o["decision"] = "error";
     o["reason"] = clean("incomplete: " + std::to_string(sent) + " of " + std::to_string(expected) +
                         " bytes sent; " + cause);

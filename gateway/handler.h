@@ -54,6 +54,9 @@ struct AuditFacts {
     std::string sha256;          // of the payload moved, hex
     // Set when the entry was committed with the request's own change (a pushed package).
     std::optional<std::uint64_t> committed_index;
+    // The exchange failed (the connection broke, the body was cut short): decision "error",
+    // whatever the status says, since no policy refused it.
+    bool failed = false;
 };
 
 struct Response {

@@ -16,6 +16,7 @@
 #include <iostream>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 
 #include "gateway/handler.h"
@@ -64,29 +65,42 @@ void log_line(const std::string& line) {
 // A refused handshake costs its sender nothing, so its entries are budgeted per second: beyond
 // the budget they are counted, and the count is recorded as one entry, so that a flood can
 // neither fill the disk nor go unrecorded.
+// The budget is per remote address (and ten times that for all of them), so that one flooding
+// address cannot turn another's refusal, say a revoked certificate's, into an anonymous count.
 class RefusalBudget {
 public:
     explicit RefusalBudget(unsigned per_second) : per_second_(per_second) {}
     // True when this refusal gets an entry of its own; otherwise it has been counted.
-    bool admit() {
+    bool admit(const std::string& remote) {
         const auto second = std::chrono::duration_cast<std::chrono::seconds>(
                                 std::chrono::steady_clock::now().time_since_epoch()).count();
+        const std::string address = remote.substr(0, remote.rfind(':'));
         std::lock_guard lock(mutex_);
         if (second != window_) {
             window_ = second;
             used_ = 0;
+            used_by_.clear();
         }
-        if (used_ < per_second_) {
-            ++used_;
-            return true;
+        if (used_ < std::uint64_t{per_second_} * 10 && used_by_.size() < 4096) {
+            auto& mine = used_by_[address];
+            if (mine < per_second_) {
+                ++mine;
+                ++used_;
+                return true;
+            }
         }
-        ++suppressed_;
+        ++counted_;
         return false;
     }
-    // The refusals counted since the last call.
+    // The refusals counted since the last call; give_back() returns them when they could not
+    // be recorded, so that they are recorded later rather than never.
     std::uint64_t take_counted() {
         std::lock_guard lock(mutex_);
-        return std::exchange(suppressed_, 0);
+        return std::exchange(counted_, 0);
+    }
+    void give_back(std::uint64_t n) {
+        std::lock_guard lock(mutex_);
+        counted_ += n;
     }
     unsigned per_second() const noexcept { return per_second_; }
 
@@ -94,15 +108,18 @@ private:
     const unsigned per_second_;
     std::mutex mutex_;
     std::int64_t window_ = -1;
-    unsigned used_ = 0;
-    std::uint64_t suppressed_ = 0;
+    std::uint64_t used_ = 0;
+    std::unordered_map<std::string, unsigned> used_by_;
+    std::uint64_t counted_ = 0;
 };
 
 void record_counted_refusals(AuditTrail& audit, RefusalBudget& budget) {
     const auto counted = budget.take_counted();
     if (counted == 0) return;
-    if (auto index = audit.record(AuditTrail::refused_count_entry(counted, budget.per_second())); !index)
-        log_line("access log: cannot record " + std::to_string(counted) + " refused handshakes: " + index.error().message);
+    if (auto index = audit.record(AuditTrail::refused_count_entry(counted, budget.per_second())); !index) {
+        budget.give_back(counted);
+        log_line("access log: cannot record " + std::to_string(counted) + " refused handshakes yet: " + index.error().message);
+    }
 }
 
 struct Shared {
@@ -131,12 +148,23 @@ public:
 
     bool busy() const noexcept { return busy_; }
 
+    // A job that throws does not take the pool's thread (and the process) with it: failed()
+    // says so once wait() returns, and the caller answers with an error.
     void start(std::function<void()> job) {
         busy_ = true;
         done_ = false;
+        failed_ = false;
         timer_.expires_at(Timer::time_point::max());
         net::post(pool_, [this, job = std::move(job)] {
-            job();
+            try {
+                job();
+            } catch (const std::exception& e) {
+                log_line(std::string("offloaded job failed: ") + e.what());
+                failed_ = true;
+            } catch (...) {
+                log_line("offloaded job failed");
+                failed_ = true;
+            }
             net::post(home_, [this] {
                 done_ = true;
                 timer_.cancel();
@@ -148,6 +176,7 @@ public:
         while (busy_ && !done_) co_await timer_.async_wait(use_tuple);
         busy_ = false;
     }
+    bool failed() const noexcept { return failed_; }
 
 private:
     Executor home_;
@@ -155,6 +184,7 @@ private:
     Timer timer_;
     bool busy_ = false;
     bool done_ = false;
+    bool failed_ = false;  // written by the pool before its completion is posted home
 };
 
 // Queues an access-log entry and waits, without holding a thread, until the store's group
@@ -316,6 +346,7 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
         conn.expires_after(io_timeout);
         auto [ec, n] = co_await net::async_write(stream, net::buffer(io.data(), filled), use_tuple);
         co_await offload.wait();
+        if (offload.failed()) next = make_error(ErrorKind::internal, "reading the payload failed");
         delivery->sent += n;
         if (ec) {
             delivery->failure = "the connection failed: " + ec.message();
@@ -372,7 +403,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         log_line("handshake refused from " + remote + ": " + printable(ec.message()));
         // Recorded too: auditors see who knocked. Nothing was granted, so a failure to record
         // changes nothing for the peer.
-        if (shared.refusals.admit())
+        if (shared.refusals.admit(remote))
             co_await record_audit(shared, stream.get_executor(),
                                   AuditTrail::refused_entry(remote, refused_subject(stream.native_handle()), ec.message()));
         co_return;
@@ -401,11 +432,13 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                 ec == net::error::connection_reset) {
                 // A connection that ends between requests is no request; one that ends inside a
                 // header was one, cut short.
-                if (parser.got_some() || buffer.size() > 0) {
+                const auto pending = beast::buffers_to_string(buffer.data());
+                if (parser.got_some() || pending.find_first_not_of(" \t\r\n") != std::string::npos) {
                     Response cut = problem(400, "", "the connection ended inside the request header: " + printable(ec.message()),
                                            head.request_id);
                     cut.audit.action = "request.incomplete";
-                    co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, cut, buffer.size(), 0));
+                    cut.audit.failed = true;
+                    co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, cut, pending.size(), 0));
                 }
                 break;
             }
@@ -417,7 +450,8 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                                                              : "the request is not valid HTTP/1.1",
                                    head.request_id);
             bad.audit.action = cut ? "request.incomplete" : "request.malformed";
-            co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, bad, 0, bad.body.size()));
+            bad.audit.failed = cut;
+            co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, bad, buffer.size(), bad.body.size()));
             co_await write_response(conn, shared, bad, head.request_id, 11, false, io);
             break;
         }
@@ -436,16 +470,9 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         Dispatch dispatched;
         {
             Offload route(stream.get_executor(), shared.offload);
-            route.start([&shared, &head, &dispatched] {
-                // An exception must not escape into the pool's thread, which would end the process.
-                try {
-                    dispatched = shared.handler.dispatch(head);
-                } catch (const std::exception& e) {
-                    log_line("request " + head.request_id + ": internal error: " + printable(e.what()));
-                    dispatched = Dispatch{problem(500, "", "internal error", head.request_id), nullptr};
-                }
-            });
+            route.start([&shared, &head, &dispatched] { dispatched = shared.handler.dispatch(head); });
             co_await route.wait();
+            if (route.failed()) dispatched = Dispatch{problem(500, "", "internal error", head.request_id), nullptr};
         }
         Response response;
         std::uint64_t received = 0;
@@ -467,6 +494,8 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                 if (auto [wec, wn] = co_await http::async_write(stream, go_on, use_tuple); wec) {
                     Response gone = problem(400, "", "the connection failed before the body was sent: " + wec.message() +
                                                          "; nothing was kept", head.request_id);
+                    gone.audit.action = "request.incomplete";
+                    gone.audit.failed = true;
                     gone.principal = dispatched.response.principal;
                     dispatched.upload.reset();
                     co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, gone, 0, 0));
@@ -516,6 +545,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                     left -= got;
                     received += got;
                     co_await offload.wait();
+                    if (offload.failed()) sink_status = make_error(ErrorKind::internal, "sealing the upload failed");
                     if (!sink_status) break;
                     if (got > 0) hand_over(got);
                     if (read_error) break;
@@ -530,6 +560,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                     const std::size_t got = io.size() - req.body().size;
                     received += got;
                     co_await offload.wait();
+                    if (offload.failed()) sink_status = make_error(ErrorKind::internal, "sealing the upload failed");
                     if (!sink_status) break;
                     if (got > 0) hand_over(got);
                     if (rec) {
@@ -539,6 +570,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                 }
             }
             co_await offload.wait();
+            if (offload.failed()) sink_status = make_error(ErrorKind::internal, "sealing the upload failed");
             if (read_error == http::error::body_limit) {
                 response = problem(413, "", "the body is larger than this gateway accepts", head.request_id);
                 keep_alive = false;
@@ -549,6 +581,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                          " bytes: " + printable(read_error.message()) + "; discarded");
                 Response gone = problem(400, "", "the body ended early: " + read_error.message() + "; nothing was kept",
                                         head.request_id);
+                gone.audit.failed = true;
                 gone.principal = dispatched.response.principal;
                 dispatched.upload.reset();
                 co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, gone, received, 0));
@@ -561,6 +594,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                 // finish() fsyncs, signs and commits: keep it off the network thread too.
                 offload.start([sink, &response] { response = sink->finish(); });
                 co_await offload.wait();
+                if (offload.failed()) response = problem(500, "", "internal error", head.request_id);
             }
             response.principal = dispatched.response.principal;
             dispatched.upload.reset();  // an unfinished package is removed here
@@ -590,7 +624,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         Delivery delivery;
         const bool again = co_await write_response(conn, shared, response, head.request_id,
                                                    req.version(), keep_alive, io, &delivery);
-        if (streamed && delivery.sent < sent) {
+        if (streamed && (delivery.sent < sent || !delivery.failure.empty())) {
             // The entry written before the transfer promised all of it; this one, with the same
             // request id, says how much went and why the rest did not.
             co_await record_audit(shared, stream.get_executor(),

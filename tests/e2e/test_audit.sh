@@ -59,6 +59,7 @@ tail_now=$(entries_now)
 contains "a download the client abandoned gets a follow-up entry with the bytes sent" "/packages/$BIG\",\"sha256\"" \
     "$(echo "$tail_now" | grep '"decision":"error"' | grep 'incomplete: ')"
 contains "it says how much of the payload went" "of $((48 << 20)) bytes sent" "$tail_now"
+contains "under an action of its own, so pulls are not counted twice" '"action":"package.pull.incomplete"' "$tail_now"
 contains "a connection cut inside a request header is recorded" '"action":"request.incomplete"' "$tail_now"
 check "the log keeps growing and stays consistent with the saved checkpoint" "$SERAMBI" audit proof consistency --old "$WORK/cp1" --key "$WORK/log.vkey" --profile "$A"
 "$SERAMBI" audit export -o "$WORK/log2.jsonl" --profile "$A" 2>/dev/null

@@ -10,7 +10,7 @@ DEMO_LISTEN ?= 127.0.0.1:8443
 # Debian 12 packages needed to build, test and run (nginx only for bench/).
 DEPS := build-essential cmake ninja-build pkg-config git ca-certificates curl openssl python3 \
         libssl-dev libsodium-dev libsqlcipher-dev sqlcipher libboost1.81-dev libboost-json1.81-dev \
-        catch2 libcli11-dev libtomlplusplus-dev
+        catch2 libcli11-dev libtomlplusplus-dev zlib1g-dev age
 
 .PHONY: all deps build test test-sanitize run bench clean
 

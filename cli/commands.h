@@ -165,4 +165,16 @@ int run_approve(const ApprovalOptions& options);
 int run_approvals_list(const ApprovalOptions& options);
 int run_approval_withdraw(const ApprovalOptions& options);
 
+// `serambi age`: the age v1 format (X25519), interoperable with the age tool.
+struct AgeOptions {
+    std::string output;                   // "-" or empty: standard output
+    std::string input;                    // "-" or empty: standard input
+    std::vector<std::string> recipients;  // encrypt: age1…
+    std::vector<std::string> identities;  // decrypt, recipient: identity files
+};
+int run_age_keygen(const AgeOptions& options);
+int run_age_recipient(const AgeOptions& options);
+int run_age_encrypt(const AgeOptions& options);
+int run_age_decrypt(const AgeOptions& options);
+
 }  // namespace serambi::cli

@@ -169,6 +169,26 @@ int main(int argc, char** argv) {
     apwithdraw_cmd->add_option("--profile", approval.profile, profile_help);
     apwithdraw_cmd->callback([&] { code = run_approval_withdraw(approval); });
 
+    AgeOptions age_options;
+    auto* age_cmd = app.add_subcommand("age", "the age file format (X25519), as the age tool reads and writes it");
+    age_cmd->require_subcommand(1);
+    auto* akeygen_cmd = age_cmd->add_subcommand("keygen", "make an identity (AGE-SECRET-KEY-1…); its recipient goes to stderr");
+    akeygen_cmd->add_option("-o,--output", age_options.output, "identity file to create (0600; never overwritten)");
+    akeygen_cmd->callback([&] { code = run_age_keygen(age_options); });
+    auto* arecipient_cmd = age_cmd->add_subcommand("recipient", "print the recipient (age1…) of identity files");
+    arecipient_cmd->add_option("-i,--identity", age_options.identities, "identity file (repeatable)")->required()->check(CLI::ExistingFile);
+    arecipient_cmd->callback([&] { code = run_age_recipient(age_options); });
+    auto* aencrypt_cmd = age_cmd->add_subcommand("encrypt", "encrypt a file to recipients");
+    aencrypt_cmd->add_option("-r,--recipient", age_options.recipients, "age1… (repeatable)")->required();
+    aencrypt_cmd->add_option("-o,--output", age_options.output, "the encrypted file (default: standard output)");
+    aencrypt_cmd->add_option("input", age_options.input, "the file to encrypt (default: standard input)");
+    aencrypt_cmd->callback([&] { code = run_age_encrypt(age_options); });
+    auto* adecrypt_cmd = age_cmd->add_subcommand("decrypt", "decrypt a file with identity files");
+    adecrypt_cmd->add_option("-i,--identity", age_options.identities, "identity file (repeatable)")->required()->check(CLI::ExistingFile);
+    adecrypt_cmd->add_option("-o,--output", age_options.output, "the decrypted file, put in place only once all of it authenticated (default: standard output)");
+    adecrypt_cmd->add_option("input", age_options.input, "the file to decrypt (default: standard input)");
+    adecrypt_cmd->callback([&] { code = run_age_decrypt(age_options); });
+
     AuditOptions audit;
     auto* audit_cmd = app.add_subcommand("audit", "the access log: checkpoints, exports, proofs (auditor)");
     audit_cmd->require_subcommand(1);

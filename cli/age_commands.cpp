@@ -1,0 +1,201 @@
+// `serambi age`: the age file format from the command line, interoperable with the age tool, so
+// that a partner can open what is delivered to it, and a producer seal what it sends, with
+// either. Files stream through in 1 MiB pieces; memory does not grow with them.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "storage/store.h"
+
+namespace serambi::cli {
+namespace {
+
+namespace age = crypto::age;
+constexpr std::size_t kPiece = 1 << 20;
+
+Error bad(std::string message) { return make_error(ErrorKind::invalid_argument, std::move(message)); }
+
+struct CloseFile {
+    void operator()(std::FILE* f) const noexcept {
+        if (f != nullptr && f != stdin && f != stdout) std::fclose(f);
+    }
+};
+using File = std::unique_ptr<std::FILE, CloseFile>;
+
+Result<File> open_input(const std::string& path) {
+    if (path.empty() || path == "-") return File(stdin);
+    File f(std::fopen(path.c_str(), "rb"));
+    if (!f) return make_error(ErrorKind::io_error, "cannot read " + path);
+    return f;
+}
+
+// Identity files as age-keygen writes them: one identity per line, '#' comments, blank lines.
+Result<std::vector<age::Identity>> read_identities(const std::vector<std::string>& paths) {
+    std::vector<age::Identity> out;
+    for (const auto& path : paths) {
+        auto text = storage::read_small_file(path, 1 << 20);
+        if (!text) return text.error();
+        std::size_t at = 0;
+        int line_no = 0;
+        while (at < text->size()) {
+            const auto nl = text->find('\n', at);
+            std::string line = text->substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+            at = nl == std::string::npos ? text->size() : nl + 1;
+            ++line_no;
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (line.empty() || line[0] == '#') continue;
+            auto id = age::Identity::parse(line);
+            crypto::wipe(line);
+            if (!id) {
+                crypto::wipe(*text);
+                return bad(path + ":" + std::to_string(line_no) + ": not an age X25519 identity (AGE-SECRET-KEY-1…)");
+            }
+            out.push_back(std::move(id).value());
+        }
+        crypto::wipe(*text);
+    }
+    if (out.empty()) return bad("no identity in the identity files given");
+    return out;
+}
+
+// Where the output goes: a temporary file beside the target, renamed into place only when the
+// whole input went through (for decryption: only once every chunk authenticated), or stdout.
+class Output {
+public:
+    static Result<Output> open(const std::string& path) {
+        Output o;
+        o.path_ = path;
+        if (path.empty() || path == "-") {
+            o.file_.reset(stdout);
+            return o;
+        }
+        o.temp_ = path + ".part-" + crypto::random_hex(4);
+        const int fd = ::open(o.temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) return make_error(ErrorKind::io_error, "cannot write next to " + path);
+        o.file_.reset(::fdopen(fd, "wb"));
+        if (!o.file_) {
+            ::close(fd);
+            return make_error(ErrorKind::io_error, "cannot write next to " + path);
+        }
+        return o;
+    }
+    Output() = default;
+    Output(Output&&) = default;
+    Output& operator=(Output&&) = default;
+    ~Output() {
+        if (!temp_.empty() && !committed_) {
+            file_.reset();
+            std::error_code ec;
+            std::filesystem::remove(temp_, ec);  // nothing half-written is left behind
+        }
+    }
+    Status write(const crypto::Bytes& bytes) {
+        if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), file_.get()) != bytes.size())
+            return make_error(ErrorKind::io_error, "cannot write " + (temp_.empty() ? std::string("standard output") : path_));
+        return {};
+    }
+    Status commit() {
+        if (std::fflush(file_.get()) != 0 || (temp_.empty() ? false : ::fsync(::fileno(file_.get())) != 0))
+            return make_error(ErrorKind::io_error, "cannot write " + path_);
+        if (temp_.empty()) return {};
+        file_.reset();
+        std::error_code ec;
+        std::filesystem::rename(temp_, path_, ec);
+        if (ec) return make_error(ErrorKind::io_error, "cannot put " + path_ + " in place");
+        committed_ = true;
+        return {};
+    }
+
+private:
+    std::string path_;
+    std::string temp_;
+    File file_;
+    bool committed_ = false;
+};
+
+// Feeds the input through `step` in pieces, then `last`, writing what they produce.
+template <typename Step, typename Last>
+Status pump(std::FILE* in, Output& out, Step step, Last last) {
+    std::vector<std::uint8_t> buf(kPiece);
+    crypto::Bytes produced;
+    for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), in)) > 0;) {
+        produced.clear();
+        if (auto s = step(crypto::ByteView(buf.data(), n), produced); !s) return s;
+        if (auto s = out.write(produced); !s) return s;
+    }
+    if (std::ferror(in)) return make_error(ErrorKind::io_error, "cannot read the input");
+    produced.clear();
+    if (auto s = last(produced); !s) return s;
+    return out.write(produced);
+}
+
+}  // namespace
+
+int run_age_keygen(const AgeOptions& options) {
+    const std::string command = "age keygen";
+    const auto id = age::Identity::generate();
+    const auto recipient = age::encode_recipient(id.recipient());
+    std::string text = "# created: " + storage::utc_now() + "\n# public key: " + recipient + "\n" + id.encode() + "\n";
+    Status written;
+    if (options.output.empty() || options.output == "-") std::cout << text << std::flush;
+    else written = storage::write_new_file(options.output, text, 0600);
+    crypto::wipe(text);
+    if (!written) return report(command, written.error());
+    std::cerr << "Public key: " << recipient << "\n";
+    return 0;
+}
+
+int run_age_recipient(const AgeOptions& options) {
+    auto ids = read_identities(options.identities);
+    if (!ids) return report("age recipient", ids.error());
+    for (const auto& id : *ids) std::cout << age::encode_recipient(id.recipient()) << "\n";
+    return 0;
+}
+
+int run_age_encrypt(const AgeOptions& options) {
+    const std::string command = "age encrypt";
+    std::vector<age::Recipient> recipients;
+    for (const auto& text : options.recipients) {
+        auto r = age::parse_recipient(text);
+        if (!r) return report(command, bad("'" + text + "' is not an age X25519 recipient (age1…)"));
+        recipients.push_back(*r);
+    }
+    auto in = open_input(options.input);
+    if (!in) return report(command, in.error());
+    auto out = Output::open(options.output);
+    if (!out) return report(command, out.error());
+    auto encryptor = age::Encryptor::create(recipients);
+    if (!encryptor) return report(command, encryptor.error());
+    if (auto s = out->write(encryptor->header()); !s) return report(command, s.error());
+    auto s = pump(in->get(), *out, [&](crypto::ByteView piece, crypto::Bytes& produced) { return encryptor->update(piece, produced); },
+                  [&](crypto::Bytes& produced) { return encryptor->finish(produced); });
+    if (!s) return report(command, s.error());
+    if (auto c = out->commit(); !c) return report(command, c.error());
+    return 0;
+}
+
+int run_age_decrypt(const AgeOptions& options) {
+    const std::string command = "age decrypt";
+    auto ids = read_identities(options.identities);
+    if (!ids) return report(command, ids.error());
+    std::vector<const age::Identity*> pointers;
+    for (const auto& id : *ids) pointers.push_back(&id);
+    auto in = open_input(options.input);
+    if (!in) return report(command, in.error());
+    auto out = Output::open(options.output);
+    if (!out) return report(command, out.error());
+    age::Decryptor decryptor(pointers);
+    auto s = pump(in->get(), *out, [&](crypto::ByteView piece, crypto::Bytes& produced) { return decryptor.update(piece, produced); },
+                  [&](crypto::Bytes& produced) { return decryptor.finish(produced); });
+    if (!s) return report(command, s.error());
+    if (auto c = out->commit(); !c) return report(command, c.error());
+    return 0;
+}
+
+}  // namespace serambi::cli

@@ -147,16 +147,30 @@ Status pump(std::FILE* in, Output& out, Step step, Last last) {
 
 }  // namespace
 
-int run_age_keygen(const AgeOptions& options) {
-    const std::string command = "age keygen";
+Result<std::string> create_age_identity_file(const std::filesystem::path& path) {
     const auto id = age::Identity::generate();
     const auto recipient = age::encode_recipient(id.recipient());
     std::string text = "# created: " + storage::utc_now() + "\n# public key: " + recipient + "\n" + id.encode() + "\n";
-    Status written;
-    if (options.output.empty() || options.output == "-") std::cout << text << std::flush;
-    else written = storage::write_new_file(options.output, text, 0600);
+    auto written = storage::write_new_file(path, text, 0600);
     crypto::wipe(text);
-    if (!written) return report(command, written.error());
+    if (!written) return written.error();
+    return recipient;
+}
+
+int run_age_keygen(const AgeOptions& options) {
+    const std::string command = "age keygen";
+    std::string recipient;
+    if (options.output.empty() || options.output == "-") {
+        const auto id = age::Identity::generate();
+        recipient = age::encode_recipient(id.recipient());
+        std::string text = "# created: " + storage::utc_now() + "\n# public key: " + recipient + "\n" + id.encode() + "\n";
+        std::cout << text << std::flush;
+        crypto::wipe(text);
+    } else {
+        auto made = create_age_identity_file(options.output);
+        if (!made) return report(command, made.error());
+        recipient = *made;
+    }
     std::cerr << "Public key: " << recipient << "\n";
     return 0;
 }
@@ -168,43 +182,50 @@ int run_age_recipient(const AgeOptions& options) {
     return 0;
 }
 
-int run_age_encrypt(const AgeOptions& options) {
-    const std::string command = "age encrypt";
+Status age_encrypt_file(const std::vector<std::string>& recipient_texts, const std::string& input,
+                        const std::string& output) {
     std::vector<age::Recipient> recipients;
-    for (const auto& text : options.recipients) {
+    for (const auto& text : recipient_texts) {
         auto r = age::parse_recipient(text);
-        if (!r) return report(command, bad("'" + text + "' is not an age X25519 recipient (age1…)"));
+        if (!r) return bad("'" + text + "' is not an age X25519 recipient (age1…)");
         recipients.push_back(*r);
     }
-    auto in = open_input(options.input);
-    if (!in) return report(command, in.error());
-    auto out = Output::open(options.output);
-    if (!out) return report(command, out.error());
+    auto in = open_input(input);
+    if (!in) return in.error();
+    auto out = Output::open(output);
+    if (!out) return out.error();
     auto encryptor = age::Encryptor::create(recipients);
-    if (!encryptor) return report(command, encryptor.error());
-    if (auto s = out->write(encryptor->header()); !s) return report(command, s.error());
+    if (!encryptor) return encryptor.error();
+    if (auto s = out->write(encryptor->header()); !s) return s;
     auto s = pump(in->get(), *out, [&](crypto::ByteView piece, crypto::Bytes& produced) { return encryptor->update(piece, produced); },
                   [&](crypto::Bytes& produced) { return encryptor->finish(produced); });
-    if (!s) return report(command, s.error());
-    if (auto c = out->commit(); !c) return report(command, c.error());
+    if (!s) return s;
+    return out->commit();
+}
+
+Status age_decrypt_file(const std::vector<std::string>& identity_files, const std::string& input, const std::string& output) {
+    auto ids = read_identities(identity_files);
+    if (!ids) return ids.error();
+    std::vector<const age::Identity*> pointers;
+    for (const auto& id : *ids) pointers.push_back(&id);
+    auto in = open_input(input);
+    if (!in) return in.error();
+    auto out = Output::open(output);
+    if (!out) return out.error();
+    age::Decryptor decryptor(pointers);
+    auto s = pump(in->get(), *out, [&](crypto::ByteView piece, crypto::Bytes& produced) { return decryptor.update(piece, produced); },
+                  [&](crypto::Bytes& produced) { return decryptor.finish(produced); });
+    if (!s) return s;
+    return out->commit();
+}
+
+int run_age_encrypt(const AgeOptions& options) {
+    if (auto s = age_encrypt_file(options.recipients, options.input, options.output); !s) return report("age encrypt", s.error());
     return 0;
 }
 
 int run_age_decrypt(const AgeOptions& options) {
-    const std::string command = "age decrypt";
-    auto ids = read_identities(options.identities);
-    if (!ids) return report(command, ids.error());
-    std::vector<const age::Identity*> pointers;
-    for (const auto& id : *ids) pointers.push_back(&id);
-    auto in = open_input(options.input);
-    if (!in) return report(command, in.error());
-    auto out = Output::open(options.output);
-    if (!out) return report(command, out.error());
-    age::Decryptor decryptor(pointers);
-    auto s = pump(in->get(), *out, [&](crypto::ByteView piece, crypto::Bytes& produced) { return decryptor.update(piece, produced); },
-                  [&](crypto::Bytes& produced) { return decryptor.finish(produced); });
-    if (!s) return report(command, s.error());
-    if (auto c = out->commit(); !c) return report(command, c.error());
+    if (auto s = age_decrypt_file(options.identities, options.input, options.output); !s) return report("age decrypt", s.error());
     return 0;
 }
 

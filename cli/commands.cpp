@@ -242,10 +242,34 @@ int run_principal_add(const PrincipalAddOptions& options) {
     if (!csr) return report(command, csr.error());
     boost::json::array roles;
     for (const auto& r : options.roles) roles.emplace_back(r);
-    const boost::json::object body{{"id", options.id}, {"name", options.name}, {"roles", roles}, {"csr", *csr}};
+    // The age identity is made beside the profile unless the unit brought its own recipient,
+    // so that its secret never leaves its machine.
+    std::string age_recipient = options.age_recipient;
+    const auto identity_path = std::filesystem::path(options.out) / "age.key";
+    if (age_recipient.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(options.out, ec);
+        auto made = create_age_identity_file(identity_path);
+        if (!made) return report(command, made.error());
+        age_recipient = *made;
+    } else if (!crypto::age::parse_recipient(age_recipient)) {
+        return report(command, make_error(ErrorKind::invalid_argument, "--age-recipient must be an age X25519 recipient (age1…)"));
+    }
+    const boost::json::object body{{"id", options.id}, {"name", options.name}, {"roles", roles}, {"csr", *csr},
+                                   {"age_recipient", age_recipient}};
     auto reply = (*client)->request("POST", "/v1/principals", boost::json::serialize(body));
-    if (!reply) return report(command, reply.error());
-    if (reply->status != 201) return report_reply(command, *reply);
+    auto forget_identity = [&] {
+        std::error_code ec;
+        if (options.age_recipient.empty()) std::filesystem::remove(identity_path, ec);
+    };
+    if (!reply) {
+        forget_identity();
+        return report(command, reply.error());
+    }
+    if (reply->status != 201) {
+        forget_identity();
+        return report_reply(command, *reply);
+    }
     boost::system::error_code ec;
     auto answer = boost::json::parse(reply->body, ec);
     if (ec || !answer.is_object() || !answer.as_object().contains("certificate"))
@@ -258,7 +282,37 @@ int run_principal_add(const PrincipalAddOptions& options) {
     if (!status) return report(command, status.error());
     std::cout << boost::json::serialize(o.at("principal")) << "\n";
     std::cerr << "profile for " << options.id << " written to " << options.out
-              << " (client.key is secret: hand it over on a trusted channel)\n";
+              << (options.age_recipient.empty() ? " (client.key and age.key are secret: hand them over on a trusted channel)\n"
+                                                : " (client.key is secret: hand it over on a trusted channel)\n");
+    return 0;
+}
+
+int run_recipient_show(const RecipientOptions& options) {
+    Profile me;
+    auto client = connect(options.profile, &me);
+    if (!client) return report("recipient show", client.error());
+    const auto who = options.principal.empty() ? me.principal : options.principal;
+    if (!policies::is_slug_like(who)) return report("recipient show", make_error(ErrorKind::invalid_argument, "not a principal id"));
+    auto reply = (*client)->request("GET", "/v1/principals/" + who + "/recipient", "");
+    if (!reply) return report("recipient show", reply.error());
+    if (reply->status != 200) return report_reply("recipient show", *reply);
+    std::cout << reply->body;
+    return 0;
+}
+
+int run_recipient_set(const RecipientOptions& options) {
+    Profile me;
+    auto client = connect(options.profile, &me);
+    if (!client) return report("recipient set", client.error());
+    const auto who = options.principal.empty() ? me.principal : options.principal;
+    if (!policies::is_slug_like(who)) return report("recipient set", make_error(ErrorKind::invalid_argument, "not a principal id"));
+    if (!crypto::age::parse_recipient(options.recipient))
+        return report("recipient set", make_error(ErrorKind::invalid_argument, "not an age X25519 recipient (age1…)"));
+    const boost::json::object body{{"recipient", options.recipient}};
+    auto reply = (*client)->request("POST", "/v1/principals/" + who + "/recipient", boost::json::serialize(body));
+    if (!reply) return report("recipient set", reply.error());
+    if (reply->status != 200) return report_reply("recipient set", *reply);
+    std::cout << reply->body;
     return 0;
 }
 
@@ -305,23 +359,58 @@ int run_push(const PushOptions& options) {
     const std::filesystem::path file(options.file);
     if (!std::filesystem::is_regular_file(file))
         return report(command, make_error(ErrorKind::invalid_argument, options.file + " is not a regular file"));
-    auto client = connect(options.profile);
+    Profile me;
+    auto client = connect(options.profile, &me);
     if (!client) return report(command, client.error());
     std::map<std::string, std::string> headers{
         {"Serambi-Filename", file.filename().string()},
         {"Content-Type", options.media_type.empty() ? guess_media_type(file) : options.media_type}};
     if (!options.classification.empty()) headers["Serambi-Classification"] = options.classification;
+    // Named recipients: the payload is age-encrypted here, to them and to the producer, so that the
+    // gateway only ever holds ciphertext. A file that is already an age file goes as it is.
+    std::filesystem::path upload_file = file;
+    struct RemoveTemp {
+        std::filesystem::path p;
+        ~RemoveTemp() {
+            std::error_code ec;
+            if (!p.empty()) std::filesystem::remove(p, ec);
+        }
+    } temp;
     if (!options.recipients.empty()) {
         std::string named;
-        for (const auto& r : options.recipients) {
+        std::vector<std::string> age_recipients;
+        std::vector<std::string> readers = options.recipients;
+        if (std::find(readers.begin(), readers.end(), me.principal) == readers.end()) readers.push_back(me.principal);
+        for (const auto& r : readers) {
             if (!policies::is_slug_like(r))
                 return report(command, make_error(ErrorKind::invalid_argument, "--to takes principal ids, not '" + r + "'"));
-            named += (named.empty() ? "" : ",") + r;
+            if (r != me.principal || std::find(options.recipients.begin(), options.recipients.end(), r) != options.recipients.end())
+                named += (named.empty() ? "" : ",") + r;
+            auto got = (*client)->request("GET", "/v1/principals/" + r + "/recipient", "");
+            if (!got) return report(command, got.error());
+            if (got->status != 200)
+                return report(command, make_error(ErrorKind::invalid_argument, r + " has no age recipient registered; it cannot be sent sangat-rahasia data"));
+            std::string text = got->body;
+            while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+            if (!crypto::age::parse_recipient(text)) return report(command, make_error(ErrorKind::corruption, "the gateway gave a malformed recipient for " + r));
+            age_recipients.push_back(text);
         }
         headers["Serambi-Recipients"] = named;
+        headers["Content-Type"] = "application/age";
+        std::string magic(22, '\0');
+        std::FILE* f = std::fopen(options.file.c_str(), "rb");
+        const bool is_age = f != nullptr && std::fread(magic.data(), 1, magic.size(), f) == magic.size() &&
+                            magic == "age-encryption.org/v1\n";
+        if (f != nullptr) std::fclose(f);
+        if (!is_age) {
+            temp.p = std::filesystem::temp_directory_path() / ("serambi-push-" + crypto::random_hex(8) + ".age");
+            if (auto s = age_encrypt_file(age_recipients, options.file, temp.p.string()); !s) return report(command, s.error());
+            upload_file = temp.p;
+            headers["Serambi-Filename"] = file.filename().string() + ".age";
+        }
     }
     ProgressMeter meter("pushing " + file.filename().string(), options.quiet);
-    auto reply = (*client)->upload("/v1/datasets/" + options.dataset + "/packages", file, headers,
+    auto reply = (*client)->upload("/v1/datasets/" + options.dataset + "/packages", upload_file, headers,
                                    [&](std::uint64_t d, std::uint64_t t) { meter(d, t); });
     meter.done();
     if (!reply) return report(command, reply.error());
@@ -375,6 +464,13 @@ int run_pull(const PullOptions& options) {
     std::cout << manifest->body << "\n";
     std::cerr << "verified " << options.output << ": " << facts->size << " bytes, sha256 " << digest
               << ", manifest signed by the gateway (" << facts->dataset << ", " << facts->classification << ")\n";
+    if (!options.decrypt_to.empty()) {
+        // The signed manifest covers the ciphertext just verified; the plaintext is what it
+        // opens to with this profile's identity, put in place only once all of it authenticated.
+        if (auto s = age_decrypt_file({(profile.dir / "age.key").string()}, options.output, options.decrypt_to); !s)
+            return report(command, s.error());
+        std::cerr << "decrypted " << options.output << " to " << options.decrypt_to << " with " << (profile.dir / "age.key").string() << "\n";
+    }
     return 0;
 }
 

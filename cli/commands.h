@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,7 @@ struct PrincipalAddOptions {
     std::vector<std::string> roles;
     std::string name;
     std::string out;
+    std::string age_recipient;  // the unit's own age1…; otherwise an identity is made into the profile
 };
 int run_principal_add(const PrincipalAddOptions& options);
 int run_principal_list(const std::string& profile);
@@ -70,6 +72,7 @@ struct PullOptions {
     std::string output;
     bool keep_manifest = true;
     bool quiet = false;
+    std::string decrypt_to;  // an age package: also decrypt it here with the profile's age.key
 };
 int run_pull(const PullOptions& options);
 
@@ -173,8 +176,21 @@ struct AgeOptions {
     std::vector<std::string> identities;  // decrypt, recipient: identity files
 };
 int run_age_keygen(const AgeOptions& options);
+// Writes a new age identity file (0600, never overwriting) and returns its recipient.
+Result<std::string> create_age_identity_file(const std::filesystem::path& path);
+struct RecipientOptions {
+    std::string profile;
+    std::string principal;  // whose (default: the profile's own)
+    std::string recipient;  // set: the new age1…
+};
+int run_recipient_show(const RecipientOptions& options);
+int run_recipient_set(const RecipientOptions& options);
 int run_age_recipient(const AgeOptions& options);
 int run_age_encrypt(const AgeOptions& options);
+// The same as functions: output "-" or empty is standard output; a file is put in place only
+// when complete (for decryption: only once every chunk authenticated).
+Status age_encrypt_file(const std::vector<std::string>& recipients, const std::string& input, const std::string& output);
+Status age_decrypt_file(const std::vector<std::string>& identity_files, const std::string& input, const std::string& output);
 int run_age_decrypt(const AgeOptions& options);
 
 }  // namespace serambi::cli

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
         ->delimiter(',');
     padd_cmd->add_option("--name", padd.name, "display name")->required();
     padd_cmd->add_option("--out", padd.out, "directory for the new principal's profile")->required();
+    padd_cmd->add_option("--age-recipient", padd.age_recipient, "the unit's own age1… (otherwise an age.key is made into the profile)");
     padd_cmd->add_option("--profile", padd.profile, profile_help);
     padd_cmd->callback([&] { code = run_principal_add(padd); });
     auto* plist_cmd = principal_cmd->add_subcommand("list", "list principals");
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
     push_cmd->add_option("file", push.file, "file to upload")->required()->check(CLI::ExistingFile);
     push_cmd->add_option("--class", push.classification, "classify above the dataset's level");
     push_cmd->add_option("--type", push.media_type, "media type (guessed from the extension otherwise)");
-    push_cmd->add_option("--to", push.recipients, "sangat-rahasia: the principals who may read it (comma-separated)")->delimiter(',');
+    push_cmd->add_option("--to", push.recipients, "sangat-rahasia: the principals who may read it (comma-separated); the file is age-encrypted here to them and to you")->delimiter(',');
     push_cmd->add_flag("--quiet,-q", push.quiet, "no progress display");
     push_cmd->add_option("--profile", push.profile, profile_help);
     push_cmd->callback([&] { code = run_push(push); });
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
     pull_cmd->add_option("-o,--output", pull.output, "where to write the payload")->required();
     bool no_manifest = false;
     pull_cmd->add_flag("--no-manifest", no_manifest, "do not keep FILE.manifest.json and FILE.manifest.p7s");
+    pull_cmd->add_option("--decrypt-to", pull.decrypt_to, "an age package (sangat-rahasia): also decrypt it to this file with the profile's age.key");
     pull_cmd->add_flag("--quiet,-q", pull.quiet, "no progress display");
     pull_cmd->add_option("--profile", pull.profile, profile_help);
     pull_cmd->callback([&] {
@@ -188,6 +190,19 @@ int main(int argc, char** argv) {
     adecrypt_cmd->add_option("-o,--output", age_options.output, "the decrypted file, put in place only once all of it authenticated (default: standard output)");
     adecrypt_cmd->add_option("input", age_options.input, "the file to decrypt (default: standard input)");
     adecrypt_cmd->callback([&] { code = run_age_decrypt(age_options); });
+
+    RecipientOptions recipient;
+    auto* recipient_cmd = app.add_subcommand("recipient", "age recipients that sangat-rahasia packages are encrypted to");
+    recipient_cmd->require_subcommand(1);
+    auto* rshow_cmd = recipient_cmd->add_subcommand("show", "print a principal's age recipient");
+    rshow_cmd->add_option("principal", recipient.principal, "principal id (default: your own)");
+    rshow_cmd->add_option("--profile", recipient.profile, profile_help);
+    rshow_cmd->callback([&] { code = run_recipient_show(recipient); });
+    auto* rset_cmd = recipient_cmd->add_subcommand("set", "replace your age recipient (or, as admin, another principal's)");
+    rset_cmd->add_option("recipient", recipient.recipient, "the new age1…")->required();
+    rset_cmd->add_option("--for", recipient.principal, "principal id (default: your own)");
+    rset_cmd->add_option("--profile", recipient.profile, profile_help);
+    rset_cmd->callback([&] { code = run_recipient_set(recipient); });
 
     AuditOptions audit;
     auto* audit_cmd = app.add_subcommand("audit", "the access log: checkpoints, exports, proofs (auditor)");

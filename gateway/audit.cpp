@@ -24,6 +24,7 @@ std::string action_of(const RequestHead& head) {
     if (path == "/healthz") return "health";
     if (path == "/v1/whoami") return "whoami";
     if (path == "/v1/principals") return post ? "principal.create" : "principal.list";
+    if (path.starts_with("/v1/principals/") && path.ends_with("/recipient")) return post ? "principal.recipient" : "principal.recipient.get";
     if (path == "/v1/datasets") return post ? "dataset.create" : "dataset.list";
     if (path.starts_with("/v1/datasets/")) {
         if (path.ends_with("/packages")) return post ? "package.push" : "package.list";

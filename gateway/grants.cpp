@@ -178,6 +178,54 @@ Result<policies::DatasetFacts> Handler::package_facts(const storage::PackageReco
     return policies::DatasetFacts{dataset->owner, *level, record.dataset, record.id, record.recipients};
 }
 
+// ---- Principals' age recipients
+
+Result<std::string> canonical_recipient(std::string_view text) {
+    auto r = crypto::age::parse_recipient(text);
+    if (!r) return r.error();
+    return crypto::age::encode_recipient(*r);
+}
+
+Response Handler::get_recipient(const RequestHead& head, const Caller&, const std::string& id) {
+    auto hidden = [&] { return problem(404, "", "no such principal, or it has no age recipient", head.request_id); };
+    if (!is_slug(id)) return hidden();
+    auto p = services_.store->principal(id);
+    if (!p) return p.error().kind == ErrorKind::not_found ? hidden() : problem_of(p.error(), head.request_id);
+    if (p->age_recipient.empty()) return hidden();
+    Response r;
+    r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    r.body = p->age_recipient + "\n";
+    r.audit.resource = "principals/" + id + "/recipient";
+    r.audit.reason = "an age recipient is a public key";
+    return r;
+}
+
+Dispatch Handler::set_recipient(const RequestHead& head, const Caller& caller, const std::string& id) {
+    const bool self = caller.subject.id == id;
+    const auto manager = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
+    if (!self && !manager.allow) {
+        auto refused = problem(404, "", "no such route", head.request_id);
+        refused.audit.reason = "only the principal itself or a principal manager replaces its age recipient";
+        return {std::move(refused), nullptr};
+    }
+    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id, self](const std::string& body) {
+                const auto& rid = head.request_id;
+                auto object = parse_object(body);
+                if (!object) return problem_of(object.error(), rid);
+                if (auto s = only_members(*object, {"recipient"}); !s) return problem_of(s.error(), rid);
+                auto text = string_member(*object, "recipient", 100);
+                auto recipient = text ? canonical_recipient(*text) : Result<std::string>(text.error());
+                if (!recipient) return problem(400, "", "recipient must be an age X25519 recipient (age1…)", rid);
+                auto done = change_record(caller.subject.id, "principal.recipient", "principals/" + id + "/recipient",
+                                          std::string(self ? "the principal replaced its own" : "a principal manager replaced its") +
+                                              " age recipient with " + *recipient);
+                auto changed = services_.store->set_age_recipient(id, *recipient, AuditTrail::entry(head, done, body.size(), 0));
+                if (!changed) return problem_of(changed.error(), rid);
+                Response r = json_response(200, boost::json::object{{"id", id}, {"age_recipient", *recipient}});
+                return committed(std::move(r), done, *changed);
+            })};
+}
+
 // ---- Agreements
 
 Dispatch Handler::create_agreement(const RequestHead& head, const Caller& caller) {

@@ -71,6 +71,7 @@ boost::json::object principal_json(const storage::Principal& p) {
             {"name", p.name},
             {"roles", roles},
             {"certificate_serial", p.cert_serial},
+            {"age_recipient", p.age_recipient},
             {"created_at", p.created_at}};
 }
 
@@ -152,6 +153,12 @@ Dispatch Handler::dispatch(const RequestHead& head) {
     if (n == 2 && p1 == "whoami") {
         if (method != "GET") return tag(not_allowed());
         return tag(respond(get_whoami(head, *caller)));
+    }
+    if (n == 4 && p1 == "principals" && parts[3] == "recipient") {
+        const std::string id(parts[2]);
+        if (method == "GET") return tag(respond(get_recipient(head, *caller, id)));
+        if (method == "POST") return tag(set_recipient(head, *caller, id));
+        return tag(not_allowed());
     }
     if (n == 2 && p1 == "principals") {
         if (method == "GET") return tag(respond(list_principals(head, *caller)));
@@ -250,7 +257,14 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     const auto& rid = head.request_id;
     auto object = parse_object(body);
     if (!object) return problem_of(object.error(), rid);
-    if (auto s = only_members(*object, {"id", "name", "roles", "csr"}); !s) return problem_of(s.error(), rid);
+    if (auto s = only_members(*object, {"id", "name", "roles", "csr", "age_recipient"}); !s) return problem_of(s.error(), rid);
+    std::string age_recipient;
+    if (object->contains("age_recipient")) {
+        auto text = string_member(*object, "age_recipient", 100);
+        auto canonical = text ? canonical_recipient(*text) : Result<std::string>(text.error());
+        if (!canonical) return problem(400, "", "age_recipient must be an age X25519 recipient (age1…)", rid);
+        age_recipient = *canonical;
+    }
     auto id = string_member(*object, "id", 63);
     auto name = string_member(*object, "name", 200);
     const auto* csr_value = object->if_contains("csr");
@@ -287,7 +301,7 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     if (!cert) return problem_of(cert.error(), rid);
     auto info = certs::inspect(*cert);
     if (!info) return problem_of(info.error(), rid);
-    storage::Principal principal{*id, *name, roles, info->serial_hex, info->fingerprint_sha256_hex, {}};
+    storage::Principal principal{*id, *name, roles, info->serial_hex, info->fingerprint_sha256_hex, {}, age_recipient};
     Response done;
     done.status = 201;
     done.principal = caller.subject.id;

@@ -210,6 +210,10 @@ private:
 
     Response create_principal_from(const RequestHead& head, const Caller& caller,
                                    const std::string& body);
+    // A principal's age recipient: anyone may read it (it is a public key); the principal itself
+    // or a principal manager replaces it.
+    Response get_recipient(const RequestHead& head, const Caller& caller, const std::string& id);
+    Dispatch set_recipient(const RequestHead& head, const Caller& caller, const std::string& id);
     Response create_dataset_from(const RequestHead& head, const Caller& caller,
                                  const std::string& body);
     // Reads a dataset and decides `action` on it; a denial the caller may not see is not_found.
@@ -219,6 +223,9 @@ private:
 
     Services services_;
 };
+
+// An age X25519 recipient in its one canonical spelling, or an error.
+Result<std::string> canonical_recipient(std::string_view text);
 
 // Times on the wire: "2026-11-25" (midnight UTC) or "2026-11-25T08:00:00Z"; and back as RFC 3339.
 Result<std::int64_t> parse_time(std::string_view text);

@@ -65,11 +65,26 @@ public:
           principal_(std::move(principal)),
           reason_(std::move(reason)) {}
 
-    Status write(crypto::ByteView data) override { return writer_->write(data); }
+    // Payloads the gateway must never be able to read arrive as age files; the first bytes
+    // say whether this one is.
+    void require_age() { require_age_ = true; }
+
+    Status write(crypto::ByteView data) override {
+        if (require_age_ && magic_.size() < kAgeMagic.size()) {
+            const auto take = std::min(data.size(), kAgeMagic.size() - magic_.size());
+            magic_.append(reinterpret_cast<const char*>(data.data()), take);
+            if (kAgeMagic.substr(0, magic_.size()) != magic_)
+                return make_error(ErrorKind::invalid_argument,
+                                  "this level's payloads are age files encrypted by the producer to the named recipients "
+                                  "(serambi push --to does it); this one is not");
+        }
+        return writer_->write(data);
+    }
     std::uint64_t limit() const override { return limit_; }
 
     Response finish() override {
         if (writer_->size() == 0) return problem(400, "", "the package is empty", request_id_);
+        if (require_age_ && magic_ != kAgeMagic) return problem(400, "", "the payload is too short to be an age file", request_id_);
         auto sealed = writer_->finish();
         if (!sealed) return problem_of(sealed.error(), request_id_);
         auto manifest =
@@ -104,6 +119,9 @@ public:
     }
 
 private:
+    static constexpr std::string_view kAgeMagic = "age-encryption.org/v1\n";
+    bool require_age_ = false;
+    std::string magic_;
     std::unique_ptr<storage::PackageWriter> writer_;
     storage::PackageDraft draft_;
     const certs::ManifestSigner& signer_;
@@ -213,16 +231,22 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
     if (!services_.policy->names_readers(level) && !recipients.empty())
         return fail(problem(400, "", "Serambi-Recipients applies only to levels read by named recipients (the policy's "
                                      "\"named\" readers), not to " + std::string(policies::name_of(level)), rid));
+    const bool sealed_by_producer = services_.policy->names_readers(level);
+    if (sealed_by_producer && media_type != "application/age")
+        return fail(problem(400, "", std::string(policies::name_of(level)) +
+                                         " payloads are age files the producer encrypts to the named recipients "
+                                         "(Content-Type: application/age; serambi push --to does it)", rid));
     if (!head.has_body) return fail(problem(411, "", "the package payload is missing", rid));
 
     storage::PackageDraft draft{id, caller.subject.id, std::string(policies::name_of(level)),
                                 *filename, media_type, recipients};
     auto writer = services_.store->begin_package(draft);
     if (!writer) return fail(problem_of(writer.error(), rid));
-    return {{}, std::make_unique<PackageUpload>(std::move(writer).value(), std::move(draft),
-                                                *services_.signer,
-                                                services_.config->max_package_bytes, head,
-                                                caller.subject.id, "the caller owns the dataset")};
+    auto upload = std::make_unique<PackageUpload>(std::move(writer).value(), std::move(draft), *services_.signer,
+                                                  services_.config->max_package_bytes, head, caller.subject.id,
+                                                  "the caller owns the dataset");
+    if (sealed_by_producer) upload->require_age();
+    return {{}, std::move(upload)};
 }
 
 Response Handler::get_package(const RequestHead& head, const Caller& caller, const std::string& id,

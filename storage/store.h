@@ -52,6 +52,7 @@ struct Principal {
     std::string cert_serial;
     std::string cert_fingerprint;
     std::string created_at;
+    std::string age_recipient;  // "age1…": what classified packages for this principal are encrypted to
 };
 
 struct Dataset {
@@ -265,6 +266,9 @@ public:
     Result<std::optional<std::uint64_t>> add_principal(const Principal& principal,
                                                        const std::string& audit_entry = {});
     Result<Principal> principal(const std::string& id);
+    // Replaces a principal's age recipient, with its access-log entry.
+    Result<std::optional<std::uint64_t>> set_age_recipient(const std::string& id, const std::string& recipient,
+                                                           const std::string& audit_entry = {});
     Result<std::vector<Principal>> principals();
 
     Result<std::optional<std::uint64_t>> add_dataset(const Dataset& dataset,

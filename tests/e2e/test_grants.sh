@@ -95,8 +95,12 @@ contains "and the reason says it expired" "1 expired" "$(reason bi-malut "$RAHAS
 # ---- sangat-rahasia: named recipients, two different custodians
 refuse_saying "a sangat-rahasia push must name its recipients" "send Serambi-Recipients" \
     "$SERAMBI" push dinkes-malut/rujukan "$WORK/data.csv" -q --profile "$P"
-refuse_saying "recipients must be registered principals" "not a registered principal" \
+refuse_saying "recipients must be registered principals with an age recipient" "ghost has no age recipient" \
     "$SERAMBI" push dinkes-malut/rujukan "$WORK/data.csv" --to ghost -q --profile "$P"
+age -r "$("$SERAMBI" recipient show bi-malut --profile "$P")" -o "$WORK/sealed.age" "$WORK/data.csv"
+same "the gateway refuses recipients it does not know" 400 "$(status "$P" -H 'Serambi-Filename: x.age' -H 'Content-Type: application/age' -H 'Serambi-Recipients: ghost' --data-binary @"$WORK/sealed.age" "$URL/v1/datasets/dinkes-malut/rujukan/packages")"
+same "and a sangat-rahasia payload that is not an age file, whatever it claims" 400 "$(status "$P" -H 'Serambi-Filename: x.age' -H 'Content-Type: application/age' -H 'Serambi-Recipients: bi-malut' --data-binary @"$WORK/data.csv" "$URL/v1/datasets/dinkes-malut/rujukan/packages")"
+same "or one sent as plaintext" 400 "$(status "$P" -H 'Serambi-Filename: x.csv' -H 'Content-Type: text/csv' -H 'Serambi-Recipients: bi-malut' --data-binary @"$WORK/data.csv" "$URL/v1/datasets/dinkes-malut/rujukan/packages")"
 refuse_saying "recipients are refused where the policy does not read by name" "applies only to levels" \
     "$SERAMBI" push dinkes-malut/imunisasi "$WORK/data.csv" --to bi-malut -q --profile "$P"
 SECRET=$(push dinkes-malut/rujukan "$WORK/data.csv" --to bi-malut)
@@ -112,6 +116,35 @@ refuse_saying "a partner not named gets nothing from an approval" "would release
     "$SERAMBI" approve "$SECRET" --for telkom --profile "$C2"
 "$SERAMBI" approve "$SECRET" --for bi-malut --profile "$C2" >/dev/null
 same "two approvals from different custodians release it" 200 "$(pull "$BI" "$SECRET")"
+
+# ---- sangat-rahasia is age-encrypted on the producer's machine; the gateway holds only ciphertext
+check "the named partner pulls it and decrypts it with its own age.key" \
+    "$SERAMBI" pull "$SECRET" -o "$WORK/secret.age" --decrypt-to "$WORK/secret.csv" -q --profile "$BI"
+check "and gets the producer's plaintext" cmp "$WORK/secret.csv" "$WORK/data.csv"
+check "the stock age tool opens it too" cmp <(age -d -i "$BI/age.key" "$WORK/secret.age") "$WORK/data.csv"
+check "the producer can open its own package" cmp <(age -d -i "$P/age.key" "$WORK/secret.age") "$WORK/data.csv"
+contains "what the gateway serves is an age file" "age-encryption.org/v1" "$(head -c 22 "$WORK/secret.age")"
+contains "its manifest signs the ciphertext and says so" '"media_type":"application/age"' "$(cat "$WORK/secret.age.manifest.json")"
+"$SERAMBI" age keygen -o "$WORK/gateway-side.key" 2>/dev/null
+refuse_saying "an identity that is not a recipient's cannot open it" "no identity matches" \
+    "$SERAMBI" age decrypt -i "$WORK/gateway-side.key" -o "$WORK/nope" "$WORK/secret.age"
+check "no key the gateway holds is an age identity (it has none to try)" test -z "$(grep -rl 'AGE-SECRET-KEY' "$DEP" --include='*.key' --include='*.toml' 2>/dev/null)"
+STOCK=$("$SERAMBI" push dinkes-malut/rujukan "$WORK/sealed.age" --to bi-malut -q --profile "$P" | json_field package_id)
+"$SERAMBI" approve "$STOCK" --for bi-malut --profile "$C" >/dev/null
+"$SERAMBI" approve "$STOCK" --for bi-malut --profile "$C2" >/dev/null
+check "a file made by the stock age tool is pushed as it is and pulled back" \
+    "$SERAMBI" pull "$STOCK" -o "$WORK/stock.age" --decrypt-to "$WORK/stock.csv" -q --profile "$BI"
+check "and decrypts to the original" cmp "$WORK/stock.csv" "$WORK/data.csv"
+# Rotation: the partner replaces its recipient; packages pushed afterwards are for the new one.
+"$SERAMBI" age keygen -o "$WORK/bi-new.key" 2>"$WORK/bi-new.pub"
+check "a partner replaces its own recipient" "$SERAMBI" recipient set "$(grep -o 'age1[a-z0-9]*' "$WORK/bi-new.pub")" --profile "$BI"
+same "another principal may not replace it (404)" 404 "$(status "$P" -d '{"recipient":"'"$(grep -o 'age1[a-z0-9]*' "$WORK/bi-new.pub")"'"}' "$URL/v1/principals/bi-malut/recipient")"
+ROTATED=$(push dinkes-malut/rujukan "$WORK/data.csv" --to bi-malut)
+"$SERAMBI" approve "$ROTATED" --for bi-malut --profile "$C" >/dev/null
+"$SERAMBI" approve "$ROTATED" --for bi-malut --profile "$C2" >/dev/null
+"$SERAMBI" pull "$ROTATED" -o "$WORK/rotated.age" -q --profile "$BI" >/dev/null 2>&1
+check "the new identity opens what was pushed after the rotation" cmp <(age -d -i "$WORK/bi-new.key" "$WORK/rotated.age") "$WORK/data.csv"
+refuse "the old one does not" age -d -i "$BI/age.key" -o "$WORK/old-open" "$WORK/rotated.age"
 
 # ---- Revocation and expiry take effect at the next request
 check "a custodian revokes the agreement" "$SERAMBI" agreement revoke "$MOU" --reason "MOU diakhiri" --profile "$C"
@@ -153,7 +186,7 @@ same "the capped approval is then used up" 404 "$(pull "$WORK/telkom" "$RAHASIA"
 # ---- Everything was decided and recorded
 "$SERAMBI" audit export -o "$WORK/log.jsonl" --profile "$WORK/inspektorat" 2>/dev/null
 log=$(cat "$WORK/log.jsonl")
-for action in agreement.create agreement.revoke approval.create approval.withdraw; do
+for action in agreement.create agreement.revoke approval.create approval.withdraw principal.recipient; do
     contains "the log records $action" "\"action\":\"$action\"" "$log"
 done
 contains "denials are recorded with the policy's reason" "was revoked" "$log"

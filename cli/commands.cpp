@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "certs/certs.h"
 #include "cli/client.h"
@@ -440,21 +441,59 @@ int run_pull(const PullOptions& options) {
     if (facts->id != options.package_id)
         return report(command, make_error(ErrorKind::corruption, "the manifest is for another package"));
 
+    // The policy may deliver the payload age-encrypted to this principal (the manifest says so):
+    // it is then opened here, chunk by chunk as it arrives, and what the manifest signs is checked
+    // on the plaintext.
+    const bool age_delivery = manifest->headers["serambi-delivery"] == "age";
+    std::optional<crypto::age::Identity> identity;
+    std::optional<crypto::age::Decryptor> decryptor;
+    if (age_delivery) {
+        const auto key_file = profile.dir / "age.key";
+        auto text = storage::read_small_file(key_file, 1 << 16);
+        if (!text)
+            return report(command, make_error(ErrorKind::not_found, "the package comes age-encrypted to your recipient, and " +
+                                                                        key_file.string() + " cannot be read"));
+        for (std::size_t at = 0; at < text->size() && !identity;) {
+            const auto nl = text->find('\n', at);
+            std::string line = text->substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+            at = nl == std::string::npos ? text->size() : nl + 1;
+            if (!line.empty() && line[0] != '#') {
+                auto id = crypto::age::Identity::parse(line);
+                if (id) identity.emplace(std::move(id).value());
+            }
+            crypto::wipe(line);
+        }
+        crypto::wipe(*text);
+        if (!identity) return report(command, make_error(ErrorKind::invalid_argument, key_file.string() + " holds no age identity"));
+        const crypto::age::Identity* ids[] = {&*identity};
+        decryptor.emplace(ids);
+    }
     VerifiedFile out(options.output);
     if (auto s = out.open(); !s) return report(command, s.error());
     ProgressMeter meter("pulling " + facts->filename, options.quiet);
-    auto reply = (*client)->download(base, [&](crypto::ByteView data) { return out.write(data); },
-                                     [&](std::uint64_t d, std::uint64_t t) { meter(d, t); });
+    crypto::Bytes plain;
+    auto sink = [&](crypto::ByteView data) -> Status {
+        if (!decryptor) return out.write(data);
+        plain.clear();
+        if (auto s = decryptor->update(data, plain); !s) return s;
+        return out.write(plain);
+    };
+    auto reply = (*client)->download(base, sink, [&](std::uint64_t d, std::uint64_t t) { meter(d, t); });
     meter.done();
     if (!reply) return report(command, reply.error());
     if (reply->status != 200) return report_reply(command, *reply);
+    if (decryptor) {
+        plain.clear();
+        if (auto s = decryptor->finish(plain); !s) return report(command, s.error());
+        if (auto s = out.write(plain); !s) return report(command, s.error());
+    }
     const std::string digest = out.finish_digest();
     if (out.size() != facts->size || digest != facts->sha256_hex)
         return report(command, make_error(ErrorKind::corruption,
                                           out.in_place() ? "the payload does not match its signed manifest (size or SHA-256 differ); "
                                                            "the bytes already written to " + options.output + " must not be used"
                                                          : "the payload does not match its signed manifest (size or SHA-256 differ); nothing was written"));
-    if (auto d = crypto::from_hex(digest); d && reply->headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
+    if (auto d = crypto::from_hex(digest); !age_delivery && d && reply->headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
         return report(command, make_error(ErrorKind::corruption, "the Repr-Digest header does not match the payload"));
     if (auto s = out.keep(); !s) return report(command, s.error());
     if (options.keep_manifest) {
@@ -463,7 +502,8 @@ int run_pull(const PullOptions& options) {
     }
     std::cout << manifest->body << "\n";
     std::cerr << "verified " << options.output << ": " << facts->size << " bytes, sha256 " << digest
-              << ", manifest signed by the gateway (" << facts->dataset << ", " << facts->classification << ")\n";
+              << ", manifest signed by the gateway (" << facts->dataset << ", " << facts->classification << ")"
+              << (age_delivery ? "; delivered age-encrypted to you and decrypted here" : "") << "\n";
     if (!options.decrypt_to.empty()) {
         // The signed manifest covers the ciphertext just verified; the plaintext is what it
         // opens to with this profile's identity, put in place only once all of it authenticated.

@@ -38,16 +38,14 @@ Result<std::string> sha256_of_file(const std::string& path) {
 int run_policy_check(const std::string& file) {
     auto policy = policies::Policy::load(file);
     if (!policy) return report("policy check", policy.error());
-    if ((*policy)->uses_obligation("encrypt-to-recipient"))
-        return report("policy check", bad(file + ": the obligation encrypt-to-recipient (age delivery) is not available "
-                                                 "in this release; the gateway will not start with it"));
     std::cout << "OK " << file << ": a valid policy";
     for (auto level : {policies::Classification::biasa, policies::Classification::terbatas,
                        policies::Classification::rahasia, policies::Classification::sangat_rahasia}) {
         const auto n = (*policy)->approvals_needed(level);
         std::cout << "; " << policies::name_of(level) << ": "
                   << (n == 0 ? std::string("no approval") : std::to_string(n) + (n == 1 ? " approval" : " approvals"))
-                  << ((*policy)->names_readers(level) ? ", named recipients" : "");
+                  << ((*policy)->names_readers(level) ? ", named recipients" : "")
+                  << ((*policy)->encrypts_to_reader(level) ? ", delivered age-encrypted to the reader" : "");
     }
     std::cout << "\n";
     return 0;

@@ -150,6 +150,55 @@ private:
     std::uint64_t remaining_;
 };
 
+// The payload opened from its blob and sealed again, in the same pass, to the reader's age
+// recipient: what leaves the gateway is readable only with the reader's identity.
+class AgeSource final : public PayloadSource {
+public:
+    AgeSource(std::unique_ptr<storage::PackageReader> reader, crypto::age::Encryptor encryptor)
+        : reader_(std::move(reader)), encryptor_(std::move(encryptor)), pending_(encryptor_.header()) {}
+
+    // header, nonce and STREAM of a payload of `size` bytes
+    static std::uint64_t length(const crypto::age::Encryptor& e, std::uint64_t size) {
+        return e.header().size() + crypto::sealed_size(size);
+    }
+
+    Result<std::size_t> read(std::span<std::uint8_t> out) override {
+        std::size_t filled = 0;
+        while (filled < out.size()) {
+            if (at_ < pending_.size()) {
+                const auto n = std::min(out.size() - filled, pending_.size() - at_);
+                std::copy_n(pending_.begin() + static_cast<std::ptrdiff_t>(at_), n, out.begin() + static_cast<std::ptrdiff_t>(filled));
+                at_ += n;
+                filled += n;
+                continue;
+            }
+            if (finished_) break;
+            pending_.clear();
+            at_ = 0;
+            plain_.resize(kPiece);
+            auto n = reader_->read(plain_);
+            if (!n) return n.error();
+            if (*n == 0) {
+                if (auto s = encryptor_.finish(pending_); !s) return s.error();
+                finished_ = true;
+            } else if (auto s = encryptor_.update(crypto::ByteView(plain_.data(), *n), pending_); !s) {
+                return s.error();
+            }
+        }
+        crypto::wipe(plain_);
+        return filled;
+    }
+
+private:
+    static constexpr std::size_t kPiece = 256 * 1024;
+    std::unique_ptr<storage::PackageReader> reader_;
+    crypto::age::Encryptor encryptor_;
+    crypto::Bytes pending_;  // ciphertext not yet handed out
+    std::size_t at_ = 0;
+    crypto::Bytes plain_;
+    bool finished_ = false;
+};
+
 std::string content_disposition(const std::string& filename) {
     std::string ascii, encoded;
     static const char* hex = "0123456789ABCDEF";
@@ -265,11 +314,14 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     // Named with its dataset, so that an auditor's dataset filter finds package activity.
     const std::string resource = "datasets/" + record->dataset + "/packages/" + id + (part.empty() ? "" : "/" + part);
     // Fail closed: an obligation this gateway does not know how to carry out refuses the read.
-    for (const auto& obligation : decision.obligations)
-        if (obligation != "max-downloads" && decision.allow) {
+    bool to_reader = false;
+    for (const auto& obligation : decision.obligations) {
+        if (obligation == "encrypt-to-recipient") to_reader = true;
+        else if (obligation != "max-downloads" && decision.allow) {
             decision.allow = false;
             decision.reason += "; but this gateway cannot carry out the obligation " + obligation;
         }
+    }
     if (!decision.allow) {
         auto denied = hidden();
         denied.audit.resource = resource;
@@ -284,6 +336,25 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     r.audit.reason = decision.reason;
     r.audit.sha256 = record->sha256_hex;
     r.headers.emplace_back("Cache-Control", "no-store");
+    // The reader's age recipient, when the payload must travel encrypted to it; a reader who has
+    // none registered is told how to get one rather than sent the payload without it.
+    std::optional<crypto::age::Recipient> recipient;
+    if (to_reader) {
+        auto me = services_.store->principal(caller.subject.id);
+        if (!me) return problem_of(me.error(), rid);
+        auto parsed = me->age_recipient.empty() ? Result<crypto::age::Recipient>(make_error(ErrorKind::not_found, ""))
+                                                : crypto::age::parse_recipient(me->age_recipient);
+        if (!parsed) {
+            auto refused = problem(409, "", record->classification + " packages are delivered age-encrypted to the reader; "
+                                            "register your age recipient first (serambi recipient set age1…)", rid);
+            refused.audit = r.audit;
+            refused.audit.reason = decision.reason + "; but the reader has no age recipient to deliver to";
+            return refused;
+        }
+        recipient = *parsed;
+        // Said on the manifest too, so that a client knows before the payload how it will come.
+        r.headers.emplace_back("Serambi-Delivery", "age");
+    }
     if (part == "manifest") {
         r.headers.emplace_back("Content-Type", "application/json");
         r.body = record->manifest;
@@ -300,7 +371,9 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     const std::uint64_t size = record->size;
     std::uint64_t first = 0, length = size;
     r.status = 200;
-    if (const auto range_header = head.header("Range")) {
+    // An age-encrypted delivery is one whole file: a Range asks for plaintext bytes it cannot
+    // serve, so it is ignored (RFC 9110 allows that) and the whole file is sent.
+    if (const auto range_header = recipient ? std::nullopt : head.header("Range")) {
         auto range = parse_range(*range_header, size);
         if (!range) {
             auto p = problem(416, "", "the requested range is outside the payload", rid);
@@ -331,12 +404,22 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     }
     auto digest = crypto::from_hex(record->sha256_hex);
     if (!digest) return problem_of(make_error(ErrorKind::corruption, "bad stored digest"), rid);
+    r.headers.emplace_back("Serambi-Classification", record->classification);
+    if (recipient) {
+        auto encryptor = crypto::age::Encryptor::create(std::span(&*recipient, 1));
+        if (!encryptor) return problem_of(encryptor.error(), rid);
+        r.headers.emplace_back("Content-Type", "application/age");
+        r.headers.emplace_back("Content-Disposition", content_disposition(record->filename + ".age"));
+        r.payload_length = AgeSource::length(*encryptor, size);
+        r.payload = std::make_unique<AgeSource>(std::move(reader).value(), std::move(encryptor).value());
+        r.audit.reason = decision.reason + "; delivered age-encrypted to the reader's recipient";
+        return r;
+    }
     r.headers.emplace_back("Content-Type", record->media_type);
     r.headers.emplace_back("Content-Disposition", content_disposition(record->filename));
     r.headers.emplace_back("Accept-Ranges", "bytes");
     r.headers.emplace_back("ETag", "\"" + record->sha256_hex + "\"");
     r.headers.emplace_back("Repr-Digest", "sha-256=:" + crypto::to_base64(*digest) + ":");
-    r.headers.emplace_back("Serambi-Classification", record->classification);
     r.payload = std::make_unique<RangeSource>(std::move(reader).value(), length);
     r.payload_length = length;
     return r;

@@ -721,10 +721,6 @@ int serve(const Config& config) {
     if (!store) return fail(store.error().message);
     auto policy = policies::Policy::load(config.policy);
     if (!policy) return fail(policy.error().message);
-    // Fail closed: a policy whose obligation this release cannot carry out is not served at all.
-    if ((*policy)->uses_obligation("encrypt-to-recipient"))
-        return fail(config.policy.string() + ": the obligation encrypt-to-recipient (age delivery) is not available in "
-                    "this release; remove it, or the data it protects would be sent without it");
 
     auto ca_cert = storage::read_small_file(config.ca_cert, 1 << 20);
     auto ca_key = storage::read_small_file(config.ca_key, 1 << 20);

@@ -256,9 +256,8 @@ std::uint32_t Policy::max_downloads(Classification level) const noexcept {
     return levels_[static_cast<std::size_t>(level)].max_downloads;
 }
 
-bool Policy::uses_obligation(std::string_view obligation) const noexcept {
-    return obligation == "encrypt-to-recipient" &&
-           std::any_of(levels_.begin(), levels_.end(), [](const LevelRule& r) { return r.encrypt_to_recipient; });
+bool Policy::encrypts_to_reader(Classification level) const noexcept {
+    return levels_[static_cast<std::size_t>(level)].encrypt_to_recipient;
 }
 
 namespace {

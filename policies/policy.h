@@ -117,8 +117,8 @@ public:
     std::uint32_t max_downloads(Classification level) const noexcept;
     // Whether readers of the level are named by the producer at push ("named" readers).
     bool names_readers(Classification level) const noexcept;
-    // Whether any level carries the obligation (e.g. "encrypt-to-recipient").
-    bool uses_obligation(std::string_view obligation) const noexcept;
+    // Whether the level's payloads go to readers age-encrypted to their recipient.
+    bool encrypts_to_reader(Classification level) const noexcept;
 
 private:
     // Who reads one level, and on what terms.

@@ -77,7 +77,11 @@ APV=$(echo "$apv" | json_field id)
 contains "the approval is printed with its id" "apv-" "$APV"
 same "the partner now reads the rahasia package" 200 "$(pull "$BI" "$RAHASIA")"
 same "it is listed for the partner" 1 "$(package_count "$BI" dinkes-malut/gizi)"
-check "the CLI pulls it and verifies it" "$SERAMBI" pull "$RAHASIA" -o "$WORK/gizi.csv" -q --profile "$BI"
+check "the CLI pulls it, decrypts it with the profile's age.key and verifies it" "$SERAMBI" pull "$RAHASIA" -o "$WORK/gizi.csv" -q --profile "$BI"
+check "to the producer's plaintext" cmp "$WORK/gizi.csv" "$WORK/data.csv"
+same "rahasia travels age-encrypted to the reader (obligation encrypt-to-recipient)" "application/age" \
+    "$(api "$P" -o /dev/null -w '%{content_type}' "$URL/v1/packages/$RAHASIA")"
+same "the manifest says how the payload will come" "age" "$(api "$P" -D - -o /dev/null "$URL/v1/packages/$RAHASIA/manifest" | tr -d '\r' | sed -n 's/^serambi-delivery: //Ip')"
 same "the third download is over the cap (404)" 404 "$(pull "$BI" "$RAHASIA")"
 contains "and the reason says the downloads are used up" "used up" "$(reason bi-malut "$RAHASIA")"
 same "the approval shows its downloads" 2 "$(api "$C" "$URL/v1/approvals?package=$RAHASIA" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["downloads"])')"
@@ -179,8 +183,9 @@ refuse_saying "an approval may not allow more downloads than the policy" "max_do
 refuse_saying "nor lift the policy's cap" "max_downloads must be from 1 to 1" \
     "$SERAMBI" approve "$RAHASIA" --for telkom --max-downloads 0 --profile "$C"
 same "without a cap of its own, an approval takes the policy's" 1 "$("$SERAMBI" approve "$RAHASIA" --for telkom --profile "$C" | json_field max_downloads)"
-same "a range the payload cannot serve is refused (416)" 416 "$(status "$WORK/telkom" -H 'Range: bytes=999999-' "$URL/v1/packages/$RAHASIA")"
-same "and spends no download: the one allowed still works" 200 "$(pull "$WORK/telkom" "$RAHASIA")"
+same "a Range on an age delivery is ignored: the whole file comes" 200 "$(status "$WORK/telkom" -H 'Range: bytes=999999-' "$URL/v1/packages/$RAHASIA")"
+contains "as an age file" "age-encryption.org/v1" "$(head -c 22 "$WORK/last_body")"
+check "which the partner's own identity opens to the package" cmp <(age -d -i "$WORK/telkom/age.key" "$WORK/last_body") "$WORK/data.csv"
 same "the capped approval is then used up" 404 "$(pull "$WORK/telkom" "$RAHASIA")"
 
 # ---- Everything was decided and recorded
@@ -203,11 +208,11 @@ refuse_saying "a misspelt key is named with its file and line" "typo.toml:$(grep
     "$SERAMBI" policy check "$WORK/typo.toml"
 sed 's/readers = \["owner", "custodian", "agreement"\]/readers = ["owner", "walidata"]/' "$DEP/policy.toml" > "$WORK/role.toml"
 refuse_saying "an unknown reader is refused" "unknown reader" "$SERAMBI" policy check "$WORK/role.toml"
-sed 's/^\[levels.rahasia\]/[levels.rahasia]\nobligations = ["encrypt-to-recipient"]/' "$DEP/policy.toml" > "$WORK/age.toml"
-refuse_saying "an obligation this release cannot carry out is refused" "not available in this release" "$SERAMBI" policy check "$WORK/age.toml"
+sed 's/^obligations = \["encrypt-to-recipient"\]/obligations = ["shred-after-reading"]/' "$DEP/policy.toml" > "$WORK/shred.toml"
+refuse_saying "an obligation the gateway does not know is refused" "unknown obligation" "$SERAMBI" policy check "$WORK/shred.toml"
 stop_gateway
-cp "$WORK/age.toml" "$DEP/policy.toml"
+cp "$WORK/shred.toml" "$DEP/policy.toml"
 "$SERAMBI" serve --config "$DEP/serambi.toml" >"$WORK/refused.log" 2>&1
 same "the gateway refuses to start with it (fail closed)" 1 "$?"
-contains "and says why" "encrypt-to-recipient" "$(cat "$WORK/refused.log")"
+contains "and says why" "levels.rahasia.obligations: unknown obligation" "$(cat "$WORK/refused.log")"
 finish

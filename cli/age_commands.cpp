@@ -10,6 +10,7 @@
 #include <future>
 #include <iostream>
 #include <memory>
+#include <utility>
 
 #include "cli/commands.h"
 #include "storage/store.h"
@@ -36,8 +37,10 @@ Result<File> open_input(const std::string& path) {
     return f;
 }
 
+}  // namespace
+
 // Identity files as age-keygen writes them: one identity per line, '#' comments, blank lines.
-Result<std::vector<age::Identity>> read_identities(const std::vector<std::string>& paths) {
+Result<std::vector<age::Identity>> load_age_identities(const std::vector<std::string>& paths) {
     std::vector<age::Identity> out;
     for (const auto& path : paths) {
         auto text = storage::read_small_file(path, 1 << 20);
@@ -65,6 +68,8 @@ Result<std::vector<age::Identity>> read_identities(const std::vector<std::string
     return out;
 }
 
+namespace {
+
 // Where the output goes: a temporary file beside the target, renamed into place only when the
 // whole input went through (for decryption: only once every chunk authenticated), or stdout.
 class Output {
@@ -87,8 +92,11 @@ public:
         return o;
     }
     Output() = default;
-    Output(Output&&) = default;
-    Output& operator=(Output&&) = default;
+    // A moved-from Output owns no temporary file, so its destructor removes nothing.
+    Output(Output&& other) noexcept
+        : path_(std::move(other.path_)), temp_(std::exchange(other.temp_, {})), file_(std::move(other.file_)),
+          committed_(other.committed_) {}
+    Output& operator=(Output&&) = delete;
     ~Output() {
         if (!temp_.empty() && !committed_) {
             file_.reset();
@@ -147,10 +155,31 @@ Status pump(std::FILE* in, Output& out, Step step, Last last) {
 
 }  // namespace
 
+namespace {
+
+// The identity file's text, built in one reserved string so that no copy of the secret is left
+// in freed memory.
+std::string identity_file_text(const age::Identity& id, const std::string& recipient) {
+    std::string secret = id.encode();
+    std::string text;
+    text.reserve(256);
+    text += "# created: ";
+    text += storage::utc_now();
+    text += "\n# public key: ";
+    text += recipient;
+    text += "\n";
+    text += secret;
+    text += "\n";
+    crypto::wipe(secret);
+    return text;
+}
+
+}  // namespace
+
 Result<std::string> create_age_identity_file(const std::filesystem::path& path) {
     const auto id = age::Identity::generate();
     const auto recipient = age::encode_recipient(id.recipient());
-    std::string text = "# created: " + storage::utc_now() + "\n# public key: " + recipient + "\n" + id.encode() + "\n";
+    std::string text = identity_file_text(id, recipient);
     auto written = storage::write_new_file(path, text, 0600);
     crypto::wipe(text);
     if (!written) return written.error();
@@ -163,7 +192,7 @@ int run_age_keygen(const AgeOptions& options) {
     if (options.output.empty() || options.output == "-") {
         const auto id = age::Identity::generate();
         recipient = age::encode_recipient(id.recipient());
-        std::string text = "# created: " + storage::utc_now() + "\n# public key: " + recipient + "\n" + id.encode() + "\n";
+        std::string text = identity_file_text(id, recipient);
         std::cout << text << std::flush;
         crypto::wipe(text);
     } else {
@@ -176,7 +205,7 @@ int run_age_keygen(const AgeOptions& options) {
 }
 
 int run_age_recipient(const AgeOptions& options) {
-    auto ids = read_identities(options.identities);
+    auto ids = load_age_identities(options.identities);
     if (!ids) return report("age recipient", ids.error());
     for (const auto& id : *ids) std::cout << age::encode_recipient(id.recipient()) << "\n";
     return 0;
@@ -204,7 +233,7 @@ Status age_encrypt_file(const std::vector<std::string>& recipient_texts, const s
 }
 
 Status age_decrypt_file(const std::vector<std::string>& identity_files, const std::string& input, const std::string& output) {
-    auto ids = read_identities(identity_files);
+    auto ids = load_age_identities(identity_files);
     if (!ids) return ids.error();
     std::vector<const age::Identity*> pointers;
     for (const auto& id : *ids) pointers.push_back(&id);

@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <sstream>
 
 #include "certs/certs.h"
 #include "cli/client.h"
@@ -305,8 +307,7 @@ int run_recipient_set(const RecipientOptions& options) {
     Profile me;
     auto client = connect(options.profile, &me);
     if (!client) return report("recipient set", client.error());
-    const auto who = options.principal.empty() ? me.principal : options.principal;
-    if (!policies::is_slug_like(who)) return report("recipient set", make_error(ErrorKind::invalid_argument, "not a principal id"));
+    const auto& who = me.principal;
     if (!crypto::age::parse_recipient(options.recipient))
         return report("recipient set", make_error(ErrorKind::invalid_argument, "not an age X25519 recipient (age1…)"));
     const boost::json::object body{{"recipient", options.recipient}};
@@ -351,6 +352,31 @@ int run_whoami(const std::string& profile) {
     return simple_request("whoami", profile, "GET", "/v1/whoami", "", 200);
 }
 
+namespace {
+
+// The profile's pinned recipients: "ID age1…" per line.
+std::map<std::string, std::string> read_recipient_pins(const std::filesystem::path& profile_dir) {
+    std::map<std::string, std::string> pins;
+    auto text = storage::read_small_file(profile_dir / "recipients.pinned", 1 << 20);
+    if (!text) return pins;
+    std::istringstream in(*text);
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream fields(line);
+        std::string id, recipient;
+        if (fields >> id >> recipient) pins[id] = recipient;
+    }
+    return pins;
+}
+
+Status write_recipient_pins(const std::filesystem::path& profile_dir, const std::map<std::string, std::string>& pins) {
+    std::string text = "# age recipients this profile has sealed sangat-rahasia packages to (serambi push --to)\n";
+    for (const auto& [id, recipient] : pins) text += id + " " + recipient + "\n";
+    return write_replacing((profile_dir / "recipients.pinned").string(), text);
+}
+
+}  // namespace
+
 int run_push(const PushOptions& options) {
     const std::string command = "push";
     const auto slash = options.dataset.find('/');
@@ -382,20 +408,44 @@ int run_push(const PushOptions& options) {
         std::vector<std::string> age_recipients;
         std::vector<std::string> readers = options.recipients;
         if (std::find(readers.begin(), readers.end(), me.principal) == readers.end()) readers.push_back(me.principal);
+        // Recipients are pinned in the profile at first use (trust on first use, like SSH host
+        // keys): a recipient the gateway later reports differently could be one substituted to
+        // read what is sealed to it, so it is refused until the user says it was expected.
+        auto pins = read_recipient_pins(me.dir);
+        bool pins_changed = false;
         for (const auto& r : readers) {
             if (!policies::is_slug_like(r))
                 return report(command, make_error(ErrorKind::invalid_argument, "--to takes principal ids, not '" + r + "'"));
             if (r != me.principal || std::find(options.recipients.begin(), options.recipients.end(), r) != options.recipients.end())
                 named += (named.empty() ? "" : ",") + r;
-            auto got = (*client)->request("GET", "/v1/principals/" + r + "/recipient", "");
-            if (!got) return report(command, got.error());
-            if (got->status != 200)
-                return report(command, make_error(ErrorKind::invalid_argument, r + " has no age recipient registered; it cannot be sent sangat-rahasia data"));
-            std::string text = got->body;
-            while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-            if (!crypto::age::parse_recipient(text)) return report(command, make_error(ErrorKind::corruption, "the gateway gave a malformed recipient for " + r));
+            std::string text;
+            if (r == me.principal && std::filesystem::exists(me.dir / "age.key")) {
+                // The producer's own recipient comes from its own identity, not from the gateway.
+                auto mine = load_age_identities({(me.dir / "age.key").string()});
+                if (!mine) return report(command, mine.error());
+                text = crypto::age::encode_recipient(mine->front().recipient());
+            } else {
+                auto got = (*client)->request("GET", "/v1/principals/" + r + "/recipient", "");
+                if (!got) return report(command, got.error());
+                if (got->status != 200)
+                    return report(command, make_error(ErrorKind::invalid_argument, r + " has no age recipient registered; it cannot be sent sangat-rahasia data"));
+                text = got->body;
+                while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+                if (!crypto::age::parse_recipient(text)) return report(command, make_error(ErrorKind::corruption, "the gateway gave a malformed recipient for " + r));
+                const auto pinned = pins.find(r);
+                if (pinned != pins.end() && pinned->second != text && !options.accept_new_recipients)
+                    return report(command, make_error(ErrorKind::conflict,
+                                                      "the age recipient of " + r + " changed from " + pinned->second + " to " + text +
+                                                          "; if " + r + " told you so, push again with --accept-new-recipients"));
+                if (pinned == pins.end() || pinned->second != text) {
+                    pins[r] = text;
+                    pins_changed = true;
+                }
+            }
             age_recipients.push_back(text);
         }
+        if (pins_changed)
+            if (auto s = write_recipient_pins(me.dir, pins); !s) return report(command, s.error());
         headers["Serambi-Recipients"] = named;
         headers["Content-Type"] = "application/age";
         std::string magic(22, '\0');
@@ -449,24 +499,14 @@ int run_pull(const PullOptions& options) {
     std::optional<crypto::age::Decryptor> decryptor;
     if (age_delivery) {
         const auto key_file = profile.dir / "age.key";
-        auto text = storage::read_small_file(key_file, 1 << 16);
-        if (!text)
+        if (!std::filesystem::exists(key_file))
             return report(command, make_error(ErrorKind::not_found, "the package comes age-encrypted to your recipient, and " +
-                                                                        key_file.string() + " cannot be read"));
-        for (std::size_t at = 0; at < text->size() && !identity;) {
-            const auto nl = text->find('\n', at);
-            std::string line = text->substr(at, nl == std::string::npos ? std::string::npos : nl - at);
-            at = nl == std::string::npos ? text->size() : nl + 1;
-            if (!line.empty() && line[0] != '#') {
-                auto id = crypto::age::Identity::parse(line);
-                if (id) identity.emplace(std::move(id).value());
-            }
-            crypto::wipe(line);
-        }
-        crypto::wipe(*text);
-        if (!identity) return report(command, make_error(ErrorKind::invalid_argument, key_file.string() + " holds no age identity"));
-        const crypto::age::Identity* ids[] = {&*identity};
-        decryptor.emplace(ids);
+                                                                        key_file.string() + " is missing"));
+        auto ids = load_age_identities({key_file.string()});
+        if (!ids) return report(command, ids.error());
+        identity.emplace(std::move(ids->front()));
+        const crypto::age::Identity* id_list[] = {&*identity};
+        decryptor.emplace(id_list);
     }
     VerifiedFile out(options.output);
     if (auto s = out.open(); !s) return report(command, s.error());

@@ -62,6 +62,7 @@ struct PushOptions {
     std::string classification;
     std::string media_type;
     std::vector<std::string> recipients;  // --to: the readers named for a sangat-rahasia package
+    bool accept_new_recipients = false;    // a named reader's recipient changed since it was pinned
     bool quiet = false;
 };
 int run_push(const PushOptions& options);
@@ -176,11 +177,13 @@ struct AgeOptions {
     std::vector<std::string> identities;  // decrypt, recipient: identity files
 };
 int run_age_keygen(const AgeOptions& options);
+// Reads age identity files (one identity per line, '#' comments); errors name the file and line.
+Result<std::vector<crypto::age::Identity>> load_age_identities(const std::vector<std::string>& paths);
 // Writes a new age identity file (0600, never overwriting) and returns its recipient.
 Result<std::string> create_age_identity_file(const std::filesystem::path& path);
 struct RecipientOptions {
     std::string profile;
-    std::string principal;  // whose (default: the profile's own)
+    std::string principal;  // show: whose (default: the profile's own)
     std::string recipient;  // set: the new age1…
 };
 int run_recipient_show(const RecipientOptions& options);

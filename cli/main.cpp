@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
     push_cmd->add_option("--class", push.classification, "classify above the dataset's level");
     push_cmd->add_option("--type", push.media_type, "media type (guessed from the extension otherwise)");
     push_cmd->add_option("--to", push.recipients, "sangat-rahasia: the principals who may read it (comma-separated); the file is age-encrypted here to them and to you")->delimiter(',');
+    push_cmd->add_flag("--accept-new-recipients", push.accept_new_recipients, "--to: accept recipients that changed since this profile pinned them");
     push_cmd->add_flag("--quiet,-q", push.quiet, "no progress display");
     push_cmd->add_option("--profile", push.profile, profile_help);
     push_cmd->callback([&] { code = run_push(push); });
@@ -198,9 +199,8 @@ int main(int argc, char** argv) {
     rshow_cmd->add_option("principal", recipient.principal, "principal id (default: your own)");
     rshow_cmd->add_option("--profile", recipient.profile, profile_help);
     rshow_cmd->callback([&] { code = run_recipient_show(recipient); });
-    auto* rset_cmd = recipient_cmd->add_subcommand("set", "replace your age recipient (or, as admin, another principal's)");
+    auto* rset_cmd = recipient_cmd->add_subcommand("set", "replace your own age recipient (only you can)");
     rset_cmd->add_option("recipient", recipient.recipient, "the new age1…")->required();
-    rset_cmd->add_option("--for", recipient.principal, "principal id (default: your own)");
     rset_cmd->add_option("--profile", recipient.profile, profile_help);
     rset_cmd->callback([&] { code = run_recipient_set(recipient); });
 

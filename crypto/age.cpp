@@ -107,6 +107,7 @@ std::optional<std::vector<std::uint8_t>> convert_bits(ByteView in, int from, int
     std::uint32_t acc = 0;
     int bits = 0;
     std::vector<std::uint8_t> out;
+    out.reserve(in.size() * static_cast<std::size_t>(from) / static_cast<std::size_t>(to) + 1);
     const std::uint32_t max = (1u << to) - 1;
     for (const auto value : in) {
         if ((value >> from) != 0) return std::nullopt;
@@ -125,16 +126,23 @@ std::optional<std::vector<std::uint8_t>> convert_bits(ByteView in, int from, int
     return out;
 }
 
+// Identities go through here: every intermediate copy is wiped, and the output is reserved once
+// so that no reallocation leaves a copy behind.
 std::string bech32_encode(std::string_view hrp, ByteView data) {
     auto values = *convert_bits(data, 8, 5, true);
     auto check_input = hrp_expand(hrp);
+    check_input.reserve(check_input.size() + values.size() + 6);
     check_input.insert(check_input.end(), values.begin(), values.end());
     check_input.insert(check_input.end(), 6, 0);
     const std::uint32_t mod = bech32_polymod(check_input) ^ 1;
-    std::string out(hrp);
+    std::string out;
+    out.reserve(hrp.size() + 1 + values.size() + 6);
+    out += hrp;
     out += '1';
     for (const auto v : values) out += kBech32Charset[v];
     for (int i = 0; i < 6; ++i) out += kBech32Charset[(mod >> (5 * (5 - i))) & 31];
+    wipe(values);
+    wipe(check_input);
     return out;
 }
 
@@ -143,28 +151,45 @@ std::string bech32_encode(std::string_view hrp, ByteView data) {
 std::optional<Bytes> bech32_decode(std::string_view text, std::string_view hrp) {
     bool lower = false, upper = false;
     std::string s;
+    s.reserve(text.size());
     for (const char c : text) {
         if (c < 33 || c > 126) return std::nullopt;
         lower = lower || (c >= 'a' && c <= 'z');
         upper = upper || (c >= 'A' && c <= 'Z');
         s += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
     }
+    // Wiped on every way out: for an identity, each of these holds the secret in some form.
+    std::vector<std::uint8_t> values, check_input;
+    struct Wipe {
+        std::string& s;
+        std::vector<std::uint8_t>& a;
+        std::vector<std::uint8_t>& b;
+        ~Wipe() {
+            crypto::wipe(s);
+            crypto::wipe(a);
+            crypto::wipe(b);
+        }
+    } wipe_on_exit{s, values, check_input};
     if (lower && upper) return std::nullopt;
     const auto sep = s.rfind('1');
-    if (sep == std::string::npos || sep == 0 || sep + 7 > s.size() || s.substr(0, sep) != hrp) return std::nullopt;
-    std::vector<std::uint8_t> values;
+    if (sep == std::string::npos || sep == 0 || sep + 7 > s.size() || s.compare(0, sep, hrp) != 0 || sep != hrp.size())
+        return std::nullopt;
+    values.reserve(s.size() - sep);
     for (std::size_t i = sep + 1; i < s.size(); ++i) {
         const auto at = kBech32Charset.find(s[i]);
         if (at == std::string_view::npos) return std::nullopt;
         values.push_back(static_cast<std::uint8_t>(at));
     }
-    auto check_input = hrp_expand(hrp);
+    check_input = hrp_expand(hrp);
+    check_input.reserve(check_input.size() + values.size());
     check_input.insert(check_input.end(), values.begin(), values.end());
     if (bech32_polymod(check_input) != 1) return std::nullopt;
     values.resize(values.size() - 6);
     auto bytes = convert_bits(values, 5, 8, false);
     if (!bytes) return std::nullopt;
-    return Bytes(bytes->begin(), bytes->end());
+    Bytes out(bytes->begin(), bytes->end());
+    wipe(*bytes);
+    return out;
 }
 
 constexpr std::string_view kRecipientHrp = "age";
@@ -207,6 +232,13 @@ Result<Recipient> parse_recipient(std::string_view text) {
         return make_error(ErrorKind::invalid_argument, "not an age X25519 recipient (age1…)");
     Recipient r;
     std::copy(bytes->begin(), bytes->end(), r.begin());
+    // A low-order point would make every shared secret zero: nothing could ever be encrypted to
+    // it, so it is refused here rather than when a delivery is already under way.
+    std::array<std::uint8_t, 32> probe{}, shared{};
+    probe[0] = 9;
+    const bool usable = crypto_scalarmult(shared.data(), probe.data(), r.data()) == 0 && !is_zero(shared);
+    wipe(shared);
+    if (!usable) return make_error(ErrorKind::invalid_argument, "not a usable age X25519 recipient (a low-order point)");
     return r;
 }
 
@@ -325,6 +357,7 @@ struct Decryptor::State {
     bool in_body = false;  // reading a stanza's body lines
     std::string body_text;
     std::size_t header_end = 0;  // where the MAC line's "---" ends, once seen
+    std::size_t scanned = 0;     // how far the search for the current line's end has looked
     std::optional<std::array<std::uint8_t, 32>> mac;
     std::optional<SecretKey> payload_key;
     std::unique_ptr<StreamOpener> opener;
@@ -368,6 +401,7 @@ struct Decryptor::State {
                 if (space == std::string_view::npos) break;
                 rest.remove_prefix(space + 1);
             }
+            if (stanzas.size() >= 4096) return header_error("more than 4096 stanzas");
             stanzas.push_back(std::move(stanza));
             in_body = true;
             return {};
@@ -434,8 +468,11 @@ struct Decryptor::State {
     Result<bool> read_header() {
         while (!mac) {
             if (at > kMaxHeaderBytes) return header_error("the header is larger than 1 MiB");
-            const auto nl = std::find(in.begin() + static_cast<std::ptrdiff_t>(at), in.end(), '\n');
+            // Resume where the last search for this line's end stopped: bytes fed one at a time
+            // cost linear, not quadratic, time.
+            const auto nl = std::find(in.begin() + static_cast<std::ptrdiff_t>(std::max(at, scanned)), in.end(), '\n');
             if (nl == in.end()) {
+                scanned = in.size();
                 if (in.size() > kMaxHeaderBytes) return header_error("the header is larger than 1 MiB");
                 return false;
             }

@@ -91,7 +91,9 @@ SecretKey derive_key(const SecretKey& master, std::string_view label) {
     return std::move(key).value();
 }
 
-void random_bytes(std::span<std::uint8_t> out) { randombytes_buf(out.data(), out.size()); }
+void random_bytes(std::span<std::uint8_t> out) {
+    if (!out.empty()) randombytes_buf(out.data(), out.size());  // an empty span may have no data pointer
+}
 
 std::string random_hex(std::size_t bytes) {
     Bytes buf(bytes);

@@ -201,24 +201,27 @@ Response Handler::get_recipient(const RequestHead& head, const Caller&, const st
 }
 
 Dispatch Handler::set_recipient(const RequestHead& head, const Caller& caller, const std::string& id) {
-    const bool self = caller.subject.id == id;
-    const auto manager = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
-    if (!self && !manager.allow) {
+    // Only the principal itself: a recipient another could replace would let that other (an
+    // admin, or whoever holds the gateway) read what producers seal to it.
+    if (caller.subject.id != id || !is_slug(id)) {
         auto refused = problem(404, "", "no such route", head.request_id);
-        refused.audit.reason = "only the principal itself or a principal manager replaces its age recipient";
+        refused.audit.reason = "only the principal itself replaces its age recipient";
         return {std::move(refused), nullptr};
     }
-    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id, self](const std::string& body) {
+    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id](const std::string& body) {
                 const auto& rid = head.request_id;
                 auto object = parse_object(body);
                 if (!object) return problem_of(object.error(), rid);
                 if (auto s = only_members(*object, {"recipient"}); !s) return problem_of(s.error(), rid);
                 auto text = string_member(*object, "recipient", 100);
                 auto recipient = text ? canonical_recipient(*text) : Result<std::string>(text.error());
-                if (!recipient) return problem(400, "", "recipient must be an age X25519 recipient (age1…)", rid);
+                if (!recipient) return problem(400, "", "recipient must be a usable age X25519 recipient (age1…)", rid);
+                auto before = services_.store->principal(id);
+                if (!before) return problem_of(before.error(), rid);
                 auto done = change_record(caller.subject.id, "principal.recipient", "principals/" + id + "/recipient",
-                                          std::string(self ? "the principal replaced its own" : "a principal manager replaced its") +
-                                              " age recipient with " + *recipient);
+                                          "the principal replaced its age recipient " +
+                                              (before->age_recipient.empty() ? std::string("(none)") : before->age_recipient) +
+                                              " with " + *recipient);
                 auto changed = services_.store->set_age_recipient(id, *recipient, AuditTrail::entry(head, done, body.size(), 0));
                 if (!changed) return problem_of(changed.error(), rid);
                 Response r = json_response(200, boost::json::object{{"id", id}, {"age_recipient", *recipient}});

@@ -156,6 +156,9 @@ class AgeSource final : public PayloadSource {
 public:
     AgeSource(std::unique_ptr<storage::PackageReader> reader, crypto::age::Encryptor encryptor)
         : reader_(std::move(reader)), encryptor_(std::move(encryptor)), pending_(encryptor_.header()) {}
+    ~AgeSource() override { crypto::wipe(plain_); }
+    AgeSource(const AgeSource&) = delete;
+    AgeSource& operator=(const AgeSource&) = delete;
 
     // header, nonce and STREAM of a payload of `size` bytes
     static std::uint64_t length(const crypto::age::Encryptor& e, std::uint64_t size) {
@@ -177,11 +180,15 @@ public:
             at_ = 0;
             plain_.resize(kPiece);
             auto n = reader_->read(plain_);
-            if (!n) return n.error();
+            if (!n) {
+                crypto::wipe(plain_);
+                return n.error();
+            }
             if (*n == 0) {
                 if (auto s = encryptor_.finish(pending_); !s) return s.error();
                 finished_ = true;
             } else if (auto s = encryptor_.update(crypto::ByteView(plain_.data(), *n), pending_); !s) {
+                crypto::wipe(plain_);
                 return s.error();
             }
         }
@@ -390,6 +397,12 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
         }
     }
     if (auto s = (*reader)->seek(first); !s) return problem_of(s.error(), rid);
+    std::optional<crypto::age::Encryptor> encryptor;
+    if (recipient) {
+        auto made = crypto::age::Encryptor::create(std::span(&*recipient, 1));
+        if (!made) return problem_of(made.error(), rid);
+        encryptor.emplace(std::move(made).value());
+    }
     // Each download spends one of every approval it rests on (the manifest is free to fetch),
     // once the request is known to be servable.
     if (!decision.approvals_used.empty()) {
@@ -405,9 +418,7 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     auto digest = crypto::from_hex(record->sha256_hex);
     if (!digest) return problem_of(make_error(ErrorKind::corruption, "bad stored digest"), rid);
     r.headers.emplace_back("Serambi-Classification", record->classification);
-    if (recipient) {
-        auto encryptor = crypto::age::Encryptor::create(std::span(&*recipient, 1));
-        if (!encryptor) return problem_of(encryptor.error(), rid);
+    if (encryptor) {
         r.headers.emplace_back("Content-Type", "application/age");
         r.headers.emplace_back("Content-Disposition", content_disposition(record->filename + ".age"));
         r.payload_length = AgeSource::length(*encryptor, size);

@@ -143,7 +143,10 @@ check "and decrypts to the original" cmp "$WORK/stock.csv" "$WORK/data.csv"
 "$SERAMBI" age keygen -o "$WORK/bi-new.key" 2>"$WORK/bi-new.pub"
 check "a partner replaces its own recipient" "$SERAMBI" recipient set "$(grep -o 'age1[a-z0-9]*' "$WORK/bi-new.pub")" --profile "$BI"
 same "another principal may not replace it (404)" 404 "$(status "$P" -d '{"recipient":"'"$(grep -o 'age1[a-z0-9]*' "$WORK/bi-new.pub")"'"}' "$URL/v1/principals/bi-malut/recipient")"
-ROTATED=$(push dinkes-malut/rujukan "$WORK/data.csv" --to bi-malut)
+same "an admin may not replace it either (404): nobody but bi-malut chooses whom its packages are sealed to" 404 "$(status "$ADMIN" -d '{"recipient":"'"$(grep -o 'age1[a-z0-9]*' "$WORK/bi-new.pub")"'"}' "$URL/v1/principals/bi-malut/recipient")"
+refuse_saying "a producer who pinned the old recipient is warned that it changed" "changed from" \
+    "$SERAMBI" push dinkes-malut/rujukan "$WORK/data.csv" --to bi-malut -q --profile "$P"
+ROTATED=$(push dinkes-malut/rujukan "$WORK/data.csv" --to bi-malut --accept-new-recipients)
 "$SERAMBI" approve "$ROTATED" --for bi-malut --profile "$C" >/dev/null
 "$SERAMBI" approve "$ROTATED" --for bi-malut --profile "$C2" >/dev/null
 "$SERAMBI" pull "$ROTATED" -o "$WORK/rotated.age" -q --profile "$BI" >/dev/null 2>&1

@@ -152,6 +152,8 @@ TEST_CASE("age: keys round-trip in their Bech32 forms") {
     if (mixed != text) CHECK_FALSE(age::Identity::parse(mixed).ok());
     CHECK_FALSE(age::Identity::parse(r).ok());
     CHECK_FALSE(age::parse_recipient(text).ok());
+    // A low-order point (here zero) would make every shared secret zero: refused.
+    CHECK_FALSE(age::parse_recipient(age::encode_recipient(age::Recipient{})).ok());
     // The published example identity and its recipient (age-encryption.org/v1).
     auto known = age::Identity::parse("AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX");
     REQUIRE(known.ok());

@@ -453,7 +453,10 @@ Status write_profile(const std::filesystem::path& dir, const std::string& gatewa
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
     const std::string toml = "# Serambi client profile\ngateway = \"" + gateway_url +
                              "\"\nprincipal = \"" + principal + "\"\n";
-    if (auto s = storage::write_new_file(dir / "client.key", key_pem, 0600); !s) return s;
+    // Without a key: a profile for a unit that enrolled with its own key (serambi enroll), which
+    // it completes by putting its client.key beside these files.
+    if (!key_pem.empty())
+        if (auto s = storage::write_new_file(dir / "client.key", key_pem, 0600); !s) return s;
     if (auto s = storage::write_new_file(dir / "client.crt", cert_pem, 0644); !s) return s;
     if (auto s = storage::write_new_file(dir / "ca.crt", ca_pem, 0644); !s) return s;
     return storage::write_new_file(dir / "profile.toml", toml, 0644);

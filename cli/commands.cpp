@@ -239,31 +239,45 @@ int run_principal_add(const PrincipalAddOptions& options) {
     Profile admin;
     auto client = connect(options.profile, &admin);
     if (!client) return report(command, client.error());
-    auto key = certs::generate_private_key();
-    if (!key) return report(command, key.error());
-    auto csr = certs::make_csr(*key, options.id);
-    if (!csr) return report(command, csr.error());
+    // With --csr the unit made its key itself (serambi enroll) and it never reaches us.
+    const bool enrolled = !options.csr.empty();
+    Result<std::string> key = std::string();
+    Result<std::string> csr = make_error(ErrorKind::internal, "");
+    if (enrolled) {
+        csr = storage::read_small_file(options.csr, 8192);
+        if (!csr) return report(command, csr.error());
+        auto contents = certs::read_csr(*csr);
+        if (!contents) return report(command, contents.error());
+        if (contents->common_name != options.id)
+            return report(command, make_error(ErrorKind::invalid_argument, options.csr + " is a request for '" +
+                                                                              contents->common_name + "', not " + options.id));
+    } else {
+        key = certs::generate_private_key();
+        if (!key) return report(command, key.error());
+        csr = certs::make_csr(*key, options.id);
+        if (!csr) return report(command, csr.error());
+    }
     boost::json::array roles;
     for (const auto& r : options.roles) roles.emplace_back(r);
     // The age identity is made beside the profile unless the unit brought its own recipient,
     // so that its secret never leaves its machine.
     std::string age_recipient = options.age_recipient;
     const auto identity_path = std::filesystem::path(options.out) / "age.key";
-    if (age_recipient.empty()) {
+    if (age_recipient.empty() && !enrolled) {
         std::error_code ec;
         std::filesystem::create_directories(options.out, ec);
         auto made = create_age_identity_file(identity_path);
         if (!made) return report(command, made.error());
         age_recipient = *made;
-    } else if (!crypto::age::parse_recipient(age_recipient)) {
+    } else if (!age_recipient.empty() && !crypto::age::parse_recipient(age_recipient)) {
         return report(command, make_error(ErrorKind::invalid_argument, "--age-recipient must be an age X25519 recipient (age1…)"));
     }
-    const boost::json::object body{{"id", options.id}, {"name", options.name}, {"roles", roles}, {"csr", *csr},
-                                   {"age_recipient", age_recipient}};
+    boost::json::object body{{"id", options.id}, {"name", options.name}, {"roles", roles}, {"csr", *csr}};
+    if (!age_recipient.empty()) body["age_recipient"] = age_recipient;
     auto reply = (*client)->request("POST", "/v1/principals", boost::json::serialize(body));
     auto forget_identity = [&] {
         std::error_code ec;
-        if (options.age_recipient.empty()) std::filesystem::remove(identity_path, ec);
+        if (options.age_recipient.empty() && !enrolled) std::filesystem::remove(identity_path, ec);
     };
     if (!reply) {
         forget_identity();
@@ -284,9 +298,13 @@ int run_principal_add(const PrincipalAddOptions& options) {
     crypto::wipe(*key);
     if (!status) return report(command, status.error());
     std::cout << boost::json::serialize(o.at("principal")) << "\n";
-    std::cerr << "profile for " << options.id << " written to " << options.out
-              << (options.age_recipient.empty() ? " (client.key and age.key are secret: hand them over on a trusted channel)\n"
-                                                : " (client.key is secret: hand it over on a trusted channel)\n");
+    if (enrolled)
+        std::cerr << "profile for " << options.id << " written to " << options.out
+                  << " without a key: hand it to the unit, which puts it beside its own client.key\n";
+    else
+        std::cerr << "profile for " << options.id << " written to " << options.out
+                  << (options.age_recipient.empty() ? " (client.key and age.key are secret: hand them over on a trusted channel)\n"
+                                                    : " (client.key is secret: hand it over on a trusted channel)\n");
     return 0;
 }
 
@@ -315,6 +333,36 @@ int run_recipient_set(const RecipientOptions& options) {
     if (!reply) return report("recipient set", reply.error());
     if (reply->status != 200) return report_reply("recipient set", *reply);
     std::cout << reply->body;
+    return 0;
+}
+
+// On the unit's own machine: its key and age identity are made here and never leave it; the
+// certificate request and the age recipient go to the admin.
+int run_enroll(const EnrollOptions& options) {
+    const std::string command = "enroll";
+    if (!policies::is_slug_like(options.id))
+        return report(command, make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
+    const std::filesystem::path dir(options.out);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    if (std::filesystem::exists(dir / "client.key") || std::filesystem::exists(dir / "age.key"))
+        return report(command, make_error(ErrorKind::conflict, dir.string() + " already holds a key; enrol into an empty directory"));
+    auto key = certs::generate_private_key();
+    if (!key) return report(command, key.error());
+    auto csr = certs::make_csr(*key, options.id);
+    auto written = csr ? storage::write_new_file(dir / "client.key", *key, 0600) : Status(csr.error());
+    crypto::wipe(*key);
+    if (!written) return report(command, written.error());
+    if (auto s = storage::write_new_file(dir / "client.csr", *csr, 0644); !s) return report(command, s.error());
+    auto recipient = create_age_identity_file(dir / "age.key");
+    if (!recipient) return report(command, recipient.error());
+    if (auto s = storage::write_new_file(dir / "age.recipient", *recipient + "\n", 0644); !s) return report(command, s.error());
+    std::cout << "Made in " << dir.string() << ": client.key and age.key (secret, 0600: they stay here), "
+              << "client.csr and age.recipient (public: send both to the gateway's admin).\n"
+              << "The admin runs:  serambi principal add " << options.id << " --role ROLE --name NAME --csr client.csr "
+              << "--age-recipient " << *recipient << " --out DIR\n"
+              << "and sends back DIR's client.crt, ca.crt and profile.toml; put them in " << dir.string() << ".\n";
     return 0;
 }
 

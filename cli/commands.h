@@ -39,7 +39,13 @@ struct PrincipalAddOptions {
     std::string name;
     std::string out;
     std::string age_recipient;  // the unit's own age1…; otherwise an identity is made into the profile
+    std::string csr;            // the unit's certificate request (serambi enroll): no key is made or written
 };
+struct EnrollOptions {
+    std::string id;
+    std::string out;
+};
+int run_enroll(const EnrollOptions& options);
 int run_principal_add(const PrincipalAddOptions& options);
 int run_principal_list(const std::string& profile);
 

@@ -43,11 +43,18 @@ int main(int argc, char** argv) {
     padd_cmd->add_option("--name", padd.name, "display name")->required();
     padd_cmd->add_option("--out", padd.out, "directory for the new principal's profile")->required();
     padd_cmd->add_option("--age-recipient", padd.age_recipient, "the unit's own age1… (otherwise an age.key is made into the profile)");
+    padd_cmd->add_option("--csr", padd.csr, "the unit's certificate request from `serambi enroll`: no key is made or written")->check(CLI::ExistingFile);
     padd_cmd->add_option("--profile", padd.profile, profile_help);
     padd_cmd->callback([&] { code = run_principal_add(padd); });
     auto* plist_cmd = principal_cmd->add_subcommand("list", "list principals");
     plist_cmd->add_option("--profile", profile, profile_help);
     plist_cmd->callback([&] { code = run_principal_list(profile); });
+
+    EnrollOptions enroll;
+    auto* enroll_cmd = app.add_subcommand("enroll", "on a unit's machine: make its key, age identity and certificate request");
+    enroll_cmd->add_option("--id", enroll.id, "the principal id the admin will register")->required();
+    enroll_cmd->add_option("--out", enroll.out, "directory for the keys and the request (becomes the profile)")->required();
+    enroll_cmd->callback([&] { code = run_enroll(enroll); });
 
     auto* dataset_cmd = app.add_subcommand("dataset", "manage datasets");
     dataset_cmd->require_subcommand(1);

@@ -1,5 +1,6 @@
 #include "certs/certs.h"
 
+#include <array>
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/ec.h>
@@ -255,6 +256,74 @@ Result<CsrContents> read_csr(std::string_view csr_pem) {
     PEM_write_bio_PUBKEY(pub.get(), key);
     out.public_key_pem = bio_to_string(pub.get());
     return out;
+}
+
+namespace {
+constexpr std::array<std::string_view, 11> kReasonNames = {
+    "unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded", "cessationOfOperation",
+    "certificateHold", "", "removeFromCRL", "privilegeWithdrawn", "aACompromise"};
+}  // namespace
+
+Result<int> parse_revocation_reason(std::string_view name) {
+    for (std::size_t i = 0; i < kReasonNames.size(); ++i)
+        if (!name.empty() && kReasonNames[i] == name) return static_cast<int>(i);
+    return make_error(ErrorKind::invalid_argument,
+                      "unknown revocation reason (RFC 5280: unspecified, keyCompromise, cACompromise, affiliationChanged, "
+                      "superseded, cessationOfOperation, certificateHold, removeFromCRL, privilegeWithdrawn, aACompromise)");
+}
+
+std::string_view revocation_reason_name(int code) noexcept {
+    return code >= 0 && static_cast<std::size_t>(code) < kReasonNames.size() ? kReasonNames[static_cast<std::size_t>(code)]
+                                                                             : std::string_view("unspecified");
+}
+
+Result<crypto::Bytes> make_crl(const Authority& ca, const std::vector<RevokedCertificate>& revoked, std::int64_t now,
+                               std::int64_t crl_number, int next_update_days) {
+    auto ca_cert = read_cert(ca.cert_pem);
+    auto ca_key = read_private_key(ca.key_pem);
+    if (!ca_cert || !ca_key) return openssl_error("cannot load the CA");
+    std::unique_ptr<X509_CRL, Deleter<X509_CRL_free>> crl(X509_CRL_new());
+    using TimePtr = std::unique_ptr<ASN1_TIME, Deleter<ASN1_TIME_free>>;
+    TimePtr last(ASN1_TIME_set(nullptr, static_cast<time_t>(now)));
+    TimePtr next(ASN1_TIME_set(nullptr, static_cast<time_t>(now + std::int64_t{next_update_days} * 86400)));
+    if (!crl || !last || !next || X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) != 1 ||
+        X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca_cert.get())) != 1 ||
+        X509_CRL_set1_lastUpdate(crl.get(), last.get()) != 1 || X509_CRL_set1_nextUpdate(crl.get(), next.get()) != 1)
+        return openssl_error("cannot build the CRL");
+    for (const auto& r : revoked) {
+        std::unique_ptr<X509_REVOKED, Deleter<X509_REVOKED_free>> entry(X509_REVOKED_new());
+        BIGNUM* bn_raw = nullptr;
+        if (!entry || BN_hex2bn(&bn_raw, r.serial_hex.c_str()) == 0) {
+            BN_free(bn_raw);
+            return make_error(ErrorKind::invalid_argument, "a revoked serial is not hex");
+        }
+        BnPtr bn(bn_raw);
+        std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER_free>> serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+        TimePtr when(ASN1_TIME_set(nullptr, static_cast<time_t>(r.revoked_at)));
+        std::unique_ptr<ASN1_ENUMERATED, Deleter<ASN1_ENUMERATED_free>> reason(ASN1_ENUMERATED_new());
+        if (!serial || !when || !reason || X509_REVOKED_set_serialNumber(entry.get(), serial.get()) != 1 ||
+            X509_REVOKED_set_revocationDate(entry.get(), when.get()) != 1 || ASN1_ENUMERATED_set(reason.get(), r.reason) != 1 ||
+            X509_REVOKED_add1_ext_i2d(entry.get(), NID_crl_reason, reason.get(), 0, 0) != 1 ||
+            X509_CRL_add0_revoked(crl.get(), entry.get()) != 1)
+            return openssl_error("cannot add a revoked certificate to the CRL");
+        entry.release();  // the CRL owns it now
+    }
+    std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER_free>> number(ASN1_INTEGER_new());
+    if (!number || ASN1_INTEGER_set_int64(number.get(), crl_number) != 1 ||
+        X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number.get(), 0, 0) != 1)
+        return openssl_error("cannot number the CRL");
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, ca_cert.get(), nullptr, nullptr, crl.get(), 0);
+    ExtPtr aki(X509V3_EXT_conf_nid(nullptr, &ctx, NID_authority_key_identifier, "keyid:always"));
+    if (!aki || X509_CRL_add_ext(crl.get(), aki.get(), -1) != 1) return openssl_error("cannot name the CRL's key");
+    if (X509_CRL_sort(crl.get()) != 1 || X509_CRL_sign(crl.get(), ca_key.get(), EVP_sha256()) <= 0)
+        return openssl_error("cannot sign the CRL");
+    const int len = i2d_X509_CRL(crl.get(), nullptr);
+    if (len <= 0) return openssl_error("cannot encode the CRL");
+    crypto::Bytes der(static_cast<std::size_t>(len));
+    unsigned char* p = der.data();
+    i2d_X509_CRL(crl.get(), &p);
+    return der;
 }
 
 Result<CertificateInfo> inspect(std::string_view cert_pem_text) {

@@ -6,6 +6,7 @@
 // Private-key PEM strings are secrets: callers wipe them (crypto::wipe) when done.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -66,6 +67,21 @@ Result<CertificateInfo> inspect_der(crypto::ByteView der);
 
 // Checks that the certificate chains to `ca_pem` and that `key_pem` is its private key.
 Status check_pair(std::string_view cert_pem, std::string_view key_pem, std::string_view ca_pem);
+
+// ---- Revocation (RFC 5280 section 5).
+
+// RFC 5280 reason names (keyCompromise, superseded, …) to their CRLReason codes, and back.
+Result<int> parse_revocation_reason(std::string_view name);
+std::string_view revocation_reason_name(int code) noexcept;
+
+struct RevokedCertificate {
+    std::string serial_hex;  // as CertificateInfo::serial_hex
+    std::int64_t revoked_at = 0;  // Unix seconds
+    int reason = 0;               // CRLReason code
+};
+// A CRL (v2, DER) signed by the CA, listing `revoked`, with a CRL number and a next update.
+Result<crypto::Bytes> make_crl(const Authority& ca, const std::vector<RevokedCertificate>& revoked,
+                               std::int64_t now, std::int64_t crl_number, int next_update_days);
 
 // Signs manifests with the gateway's signing certificate. Thread-safe after load.
 class ManifestSigner {

@@ -366,6 +366,38 @@ int run_enroll(const EnrollOptions& options) {
     return 0;
 }
 
+int run_revoke(const RevokeOptions& options) {
+    const std::string command = options.principal.empty() ? "cert revoke" : "principal revoke";
+    if (certs::parse_revocation_reason(options.reason).ok() == false)
+        return report(command, certs::parse_revocation_reason(options.reason).error());
+    boost::json::object body{{"reason", options.reason}};
+    std::string target;
+    if (!options.principal.empty()) {
+        if (!policies::is_slug_like(options.principal)) return report(command, make_error(ErrorKind::invalid_argument, "not a principal id"));
+        target = "/v1/principals/" + options.principal + "/revoke";
+    } else {
+        body["serial"] = options.serial;
+        target = "/v1/pki/revoke";
+    }
+    return simple_request(command, options.profile, "POST", target, boost::json::serialize(body), 200);
+}
+
+int run_crl(const RevokeOptions& options) {
+    const std::string command = "pki crl";
+    auto client = connect(options.profile);
+    if (!client) return report(command, client.error());
+    auto reply = (*client)->request("GET", "/v1/pki/crl", "");
+    if (!reply) return report(command, reply.error());
+    if (reply->status != 200) return report_reply(command, *reply);
+    if (options.output.empty() || options.output == "-") {
+        std::cout << reply->body << std::flush;
+        return 0;
+    }
+    if (auto s = write_replacing(options.output, reply->body); !s) return report(command, s.error());
+    std::cerr << "CRL (DER) written to " << options.output << "\n";
+    return 0;
+}
+
 int run_principal_list(const std::string& profile) {
     return simple_request("principal list", profile, "GET", "/v1/principals", "", 200);
 }

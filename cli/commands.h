@@ -41,6 +41,16 @@ struct PrincipalAddOptions {
     std::string age_recipient;  // the unit's own age1…; otherwise an identity is made into the profile
     std::string csr;            // the unit's certificate request (serambi enroll): no key is made or written
 };
+struct RevokeOptions {
+    std::string profile;
+    std::string principal;  // principal revoke
+    std::string serial;     // cert revoke
+    std::string reason = "unspecified";
+    std::string output;     // pki crl
+};
+int run_revoke(const RevokeOptions& options);
+int run_crl(const RevokeOptions& options);
+
 struct EnrollOptions {
     std::string id;
     std::string out;

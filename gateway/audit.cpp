@@ -42,6 +42,8 @@ std::string action_of(const RequestHead& head) {
     if (path == "/v1/approvals") return "approval.list";
     if (path.starts_with("/v1/approvals/")) return "approval.withdraw";
     if (path == "/v1/policy/explain") return "policy.explain";
+    if (path == "/v1/pki/crl") return "pki.crl";
+    if (path == "/v1/pki/revoke" || (path.starts_with("/v1/principals/") && path.ends_with("/revoke"))) return "certificate.revoke";
     return "request";
 }
 

@@ -229,6 +229,73 @@ Dispatch Handler::set_recipient(const RequestHead& head, const Caller& caller, c
             })};
 }
 
+// ---- Revocation
+
+Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const std::string& principal_id) {
+    const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
+    if (!decision.allow || (!principal_id.empty() && !is_slug(principal_id))) {
+        auto hidden = problem(404, "", "no such route", head.request_id);
+        hidden.audit.reason = decision.reason;
+        return {std::move(hidden), nullptr};
+    }
+    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, principal_id](const std::string& body) {
+                const auto& rid = head.request_id;
+                auto object = parse_object(body);
+                if (!object) return problem_of(object.error(), rid);
+                if (auto s = only_members(*object, {"reason", "serial"}); !s) return problem_of(s.error(), rid);
+                auto reason_name = string_member(*object, "reason", 40);
+                auto reason = reason_name ? certs::parse_revocation_reason(*reason_name) : Result<int>(reason_name.error());
+                if (!reason) return problem_of(reason.error(), rid);
+                storage::Revocation r;
+                r.reason = *reason;
+                r.revoked_at = now_seconds();
+                r.revoked_by = caller.subject.id;
+                if (!principal_id.empty()) {
+                    auto p = services_.store->principal(principal_id);
+                    if (!p) return problem(404, "", "no such principal", rid);
+                    r.serial_hex = p->cert_serial;
+                    r.principal = p->id;
+                } else {
+                    auto serial = string_member(*object, "serial", 64);
+                    if (!serial || serial->find_first_not_of("0123456789ABCDEF") != std::string::npos)
+                        return problem(400, "", "serial must be the certificate's serial in uppercase hex", rid);
+                    r.serial_hex = *serial;
+                    if (auto all = services_.store->principals(); all)
+                        for (const auto& p : *all)
+                            if (p.cert_serial == r.serial_hex) r.principal = p.id;
+                }
+                if (r.principal == caller.subject.id)
+                    return problem(409, "", "you cannot revoke your own certificate: another admin must", rid);
+                auto done = change_record(caller.subject.id, "certificate.revoke", "pki/certificates/" + r.serial_hex,
+                                          "revoked (" + std::string(certs::revocation_reason_name(r.reason)) + ")" +
+                                              (r.principal.empty() ? std::string() : ", the certificate of " + r.principal));
+                auto added = services_.store->revoke_certificate(r, AuditTrail::entry(head, done, body.size(), 0));
+                if (!added) return problem_of(added.error(), rid);
+                if (services_.revoked != nullptr) services_.revoked->add(r.serial_hex);
+                Response out = json_response(200, boost::json::object{{"serial", r.serial_hex},
+                                                                      {"principal", r.principal},
+                                                                      {"reason", std::string(certs::revocation_reason_name(r.reason))},
+                                                                      {"revoked_at", format_time(r.revoked_at)}});
+                return committed(std::move(out), done, *added);
+            })};
+}
+
+Response Handler::get_crl(const RequestHead& head, const Caller&) {
+    auto rows = services_.store->revocations();
+    if (!rows) return problem_of(rows.error(), head.request_id);
+    std::vector<certs::RevokedCertificate> revoked;
+    for (const auto& r : *rows) revoked.push_back({r.serial_hex, r.revoked_at, r.reason});
+    auto der = certs::make_crl(services_.ca, revoked, now_seconds(), static_cast<std::int64_t>(rows->size()) + 1, 7);
+    if (!der) return problem_of(der.error(), head.request_id);
+    Response r;
+    r.headers.emplace_back("Content-Type", "application/pkix-crl");
+    r.headers.emplace_back("Cache-Control", "no-store");
+    r.body.assign(der->begin(), der->end());
+    r.audit.resource = "pki/crl";
+    r.audit.reason = "the CRL is public";
+    return r;
+}
+
 // ---- Agreements
 
 Dispatch Handler::create_agreement(const RequestHead& head, const Caller& caller) {

@@ -99,8 +99,10 @@ Result<Handler::Caller> Handler::authenticate(const RequestHead& head) {
         if (principal.error().kind == ErrorKind::not_found) return denied;
         return principal.error();
     }
-    // Only the certificate the gateway last issued to the principal counts.
+    // Only the certificate the gateway last issued to the principal counts, and not once revoked.
     if (principal->cert_serial != head.cert_serial) return denied;
+    if (services_.revoked != nullptr && services_.revoked->contains(head.cert_serial))
+        return make_error(ErrorKind::permission_denied, "the client certificate has been revoked");
     Caller caller;
     caller.subject.id = principal->id;
     for (const auto& name : principal->roles)
@@ -153,6 +155,18 @@ Dispatch Handler::dispatch(const RequestHead& head) {
     if (n == 2 && p1 == "whoami") {
         if (method != "GET") return tag(not_allowed());
         return tag(respond(get_whoami(head, *caller)));
+    }
+    if (n == 4 && p1 == "principals" && parts[3] == "revoke") {
+        if (method != "POST") return tag(not_allowed());
+        return tag(revoke(head, *caller, std::string(parts[2])));
+    }
+    if (n == 3 && p1 == "pki" && parts[2] == "revoke") {
+        if (method != "POST") return tag(not_allowed());
+        return tag(revoke(head, *caller, ""));
+    }
+    if (n == 3 && p1 == "pki" && parts[2] == "crl") {
+        if (method != "GET") return tag(not_allowed());
+        return tag(respond(get_crl(head, *caller)));
     }
     if (n == 4 && p1 == "principals" && parts[3] == "recipient") {
         const std::string id(parts[2]);

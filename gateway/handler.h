@@ -8,6 +8,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
+#include <unordered_set>
 #include <optional>
 #include <string>
 #include <utility>
@@ -158,6 +160,24 @@ Response problem(int status, std::string_view title, std::string_view detail,
 int http_status_of(ErrorKind kind) noexcept;
 Response problem_of(const Error& error, const std::string& request_id);
 
+// The serials revoked so far, consulted at every handshake and every request. A revocation is
+// added here as it commits, so it takes effect at the next handshake without a restart.
+class RevokedSerials {
+public:
+    bool contains(const std::string& serial) const {
+        std::shared_lock lock(mutex_);
+        return serials_.count(serial) != 0;
+    }
+    void add(std::string serial) {
+        std::unique_lock lock(mutex_);
+        serials_.insert(std::move(serial));
+    }
+
+private:
+    mutable std::shared_mutex mutex_;
+    std::unordered_set<std::string> serials_;
+};
+
 class Handler {
 public:
     struct Services {
@@ -167,6 +187,7 @@ public:
         certs::Authority ca;  // issues principal certificates
         const Config* config;
         AuditTrail* audit;
+        RevokedSerials* revoked = nullptr;
     };
     explicit Handler(Services services);
 
@@ -213,6 +234,9 @@ private:
     // A principal's age recipient: anyone may read it (it is a public key); the principal itself
     // or a principal manager replaces it.
     Response get_recipient(const RequestHead& head, const Caller& caller, const std::string& id);
+    // Revocation: a principal's certificate, or any serial the CA issued; the CRL.
+    Dispatch revoke(const RequestHead& head, const Caller& caller, const std::string& principal_id);
+    Response get_crl(const RequestHead& head, const Caller& caller);
     Dispatch set_recipient(const RequestHead& head, const Caller& caller, const std::string& id);
     Response create_dataset_from(const RequestHead& head, const Caller& caller,
                                  const std::string& body);

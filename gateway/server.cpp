@@ -210,12 +210,28 @@ Awaitable<bool> record_audit(Shared& shared, Executor home, std::string entry) {
 }
 
 // The subject of the certificate a refused peer presented, if it presented one.
+// The subject and serial of the client certificate the verify callback saw, kept on the SSL
+// object: OpenSSL does not keep a certificate it refused, and the access log wants to name it.
+void free_seen_certificate(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<std::string*>(ptr); }
+int seen_certificate_index() {
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_seen_certificate);
+    return index;
+}
+
 std::string refused_subject(SSL* ssl) {
-    X509* peer = SSL_get0_peer_certificate(ssl);
-    if (peer == nullptr) return "";
-    char buffer[512];
-    X509_NAME_oneline(X509_get_subject_name(peer), buffer, sizeof buffer);
-    return buffer;
+    if (X509* peer = SSL_get0_peer_certificate(ssl)) {
+        char buffer[512];
+        X509_NAME_oneline(X509_get_subject_name(peer), buffer, sizeof buffer);
+        return buffer;
+    }
+    const auto* seen = static_cast<const std::string*>(SSL_get_ex_data(ssl, seen_certificate_index()));
+    return seen != nullptr ? *seen : "";
+}
+
+// Why a handshake failed, with the certificate check's own words when that was the cause.
+std::string refusal_reason(SSL* ssl, const boost::system::error_code& ec) {
+    const long result = SSL_get_verify_result(ssl);
+    return result == X509_V_OK ? ec.message() : ec.message() + ": " + X509_verify_cert_error_string(result);
 }
 
 // One TLS connection and its deadline. A watchdog coroutine closes the socket once the deadline
@@ -405,7 +421,8 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         // changes nothing for the peer.
         if (shared.refusals.admit(remote))
             co_await record_audit(shared, stream.get_executor(),
-                                  AuditTrail::refused_entry(remote, refused_subject(stream.native_handle()), ec.message()));
+                                  AuditTrail::refused_entry(remote, refused_subject(stream.native_handle()),
+                                                            refusal_reason(stream.native_handle(), ec)));
         co_return;
     }
     stream.handshake_done();
@@ -672,6 +689,38 @@ Awaitable<void> accept_loop(Shared& shared, Acceptor& acceptor,
     }
 }
 
+// Where the SSL_CTX keeps the gateway's RevokedSerials for the verify callback.
+int revoked_serials_index() {
+    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+// After OpenSSL has checked the chain, validity and purpose: a revoked client certificate fails
+// the handshake itself, so a revoked key cannot even open a connection.
+int refuse_revoked(int preverify_ok, X509_STORE_CTX* store) {
+    if (X509_STORE_CTX_get_error_depth(store) != 0) return preverify_ok;
+    auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    X509* cert = X509_STORE_CTX_get_current_cert(store);
+    if (ssl == nullptr || cert == nullptr) return 0;  // fail closed: nothing to check
+    BIGNUM* serial = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
+    char* hex = serial ? BN_bn2hex(serial) : nullptr;
+    const std::string serial_hex = hex != nullptr ? hex : "";
+    OPENSSL_free(hex);
+    BN_free(serial);
+    if (SSL_get_ex_data(ssl, seen_certificate_index()) == nullptr) {
+        char subject[400];
+        X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+        SSL_set_ex_data(ssl, seen_certificate_index(), new std::string(std::string(subject) + " serial=" + serial_hex));
+    }
+    if (preverify_ok != 1) return preverify_ok;
+    auto* revoked = static_cast<RevokedSerials*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), revoked_serials_index()));
+    if (revoked == nullptr || serial_hex.empty() || revoked->contains(serial_hex)) {
+        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
+        return 0;
+    }
+    return 1;
+}
+
 Status configure_tls(ssl::context& tls, const Config& config) {
     auto cert = storage::read_small_file(config.tls_cert, 1 << 20);
     auto key = storage::read_small_file(config.tls_key, 1 << 20);
@@ -697,6 +746,7 @@ Status configure_tls(ssl::context& tls, const Config& config) {
     if (ec) return make_error(ErrorKind::invalid_argument, "the gateway TLS certificate, key or CA cannot be loaded");
     // A client certificate from our CA, fit for client authentication, is required at the handshake.
     tls.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, refuse_revoked);
     SSL_CTX_set_verify_depth(native, 3);
     SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT);
     SSL_CTX_set_client_CA_list(native, SSL_load_client_CA_file(config.ca_cert.c_str()));
@@ -751,8 +801,13 @@ int serve(const Config& config) {
                     "', but audit.origin says '" + config.audit_origin + "'");
     AuditTrail audit(*store->get(), std::move(log_signer).value());
 
+    RevokedSerials revoked;
+    auto revocations = (*store)->revocations();
+    if (!revocations) return fail("cannot read the revoked certificates: " + revocations.error().message);
+    for (const auto& r : *revocations) revoked.add(r.serial_hex);
+    SSL_CTX_set_ex_data(tls.native_handle(), revoked_serials_index(), &revoked);
     Handler handler({store->get(), *policy, &*signer,
-                     certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit});
+                     certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit, &revoked});
 
     std::vector<std::unique_ptr<net::io_context>> workers;
     for (unsigned i = 0; i < config.threads; ++i) workers.push_back(std::make_unique<net::io_context>(1));

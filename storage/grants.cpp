@@ -186,6 +186,25 @@ Result<std::optional<std::uint64_t>> Store::withdraw_approval(const std::string&
     }, audit_entry);
 }
 
+Result<std::optional<std::uint64_t>> Store::revoke_certificate(const Revocation& r, const std::string& audit_entry) {
+    return insert_with_audit([&]() -> Status {
+        sql::Statement s(impl_->db.get(),
+                         "INSERT INTO revocations(serial, principal, reason, revoked_at, revoked_by) VALUES(?1, ?2, ?3, ?4, ?5)");
+        const int rc = s.bind(1, r.serial_hex).bind(2, r.principal).bind(3, std::int64_t{r.reason}).bind(4, r.revoked_at)
+                           .bind(5, r.revoked_by).step();
+        if (rc == SQLITE_CONSTRAINT) return make_error(ErrorKind::conflict, "certificate " + r.serial_hex + " is already revoked");
+        return write_result(rc, "revocation " + r.serial_hex);
+    }, audit_entry);
+}
+
+Result<std::vector<Revocation>> Store::revocations() {
+    std::lock_guard lock(impl_->mutex);
+    sql::Statement s(impl_->db.get(), "SELECT serial, principal, reason, revoked_at, revoked_by FROM revocations ORDER BY revoked_at, serial");
+    return all_rows<Revocation>(s, [](const sql::Statement& row) {
+        return Revocation{row.text(0), row.text(1), static_cast<int>(row.integer(2)), row.integer(3), row.text(4)};
+    });
+}
+
 Status Store::spend_downloads(const std::vector<std::string>& approval_ids, std::int64_t now) {
     if (approval_ids.empty()) return {};
     std::lock_guard lock(impl_->mutex);

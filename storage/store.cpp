@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS approvals(
   CHECK (max_downloads = 0 OR downloads <= max_downloads));
 CREATE INDEX IF NOT EXISTS approvals_by_grant ON approvals(package, partner, created_at, id);
 CREATE INDEX IF NOT EXISTS approvals_by_partner ON approvals(partner, created_at, id);
+CREATE TABLE IF NOT EXISTS revocations(
+  serial TEXT PRIMARY KEY, principal TEXT NOT NULL, reason INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL, revoked_by TEXT NOT NULL);
 )sql";
 
 // Columns added after the first release: a database made before them gains them at open.

@@ -82,6 +82,15 @@ struct AgreementRecord {
     std::string revoke_reason;
 };
 
+// A certificate taken back before its expiry.
+struct Revocation {
+    std::string serial_hex;
+    std::string principal;  // whose it was
+    int reason = 0;         // RFC 5280 CRLReason
+    std::int64_t revoked_at = 0;
+    std::string revoked_by;
+};
+
 // A custodian's release of one package to one partner.
 struct ApprovalRecord {
     std::string id;  // "apv-" and 16 hex digits
@@ -296,6 +305,10 @@ public:
     Result<std::vector<ApprovalRecord>> approvals(const std::string& package, const std::string& partner);
     Result<std::optional<std::uint64_t>> withdraw_approval(const std::string& id, const std::string& by,
                                                            std::int64_t at, const std::string& audit_entry = {});
+    // conflict if that serial is already revoked.
+    Result<std::optional<std::uint64_t>> revoke_certificate(const Revocation& revocation,
+                                                            const std::string& audit_entry = {});
+    Result<std::vector<Revocation>> revocations();
     // Spends one download of each approval, all or none: conflict if any no longer stands at
     // `now` (withdrawn, expired or used up meanwhile).
     Status spend_downloads(const std::vector<std::string>& approval_ids, std::int64_t now);

@@ -398,6 +398,59 @@ int run_crl(const RevokeOptions& options) {
     return 0;
 }
 
+namespace {
+// Puts `contents` in place of `path` with `mode`: written beside it, then renamed over it.
+Status replace_file(const std::filesystem::path& path, const std::string& contents, unsigned mode) {
+    const auto temp = path.string() + ".new-" + crypto::random_hex(4);
+    if (auto s = storage::write_new_file(temp, contents, mode); !s) return s;
+    std::error_code ec;
+    std::filesystem::rename(temp, path, ec);
+    if (ec) {
+        std::filesystem::remove(temp, ec);
+        return make_error(ErrorKind::io_error, "cannot replace " + path.string());
+    }
+    return {};
+}
+}  // namespace
+
+int run_renew(const RenewOptions& options) {
+    const std::string command = "renew";
+    Profile me;
+    auto client = connect(options.profile, &me);
+    if (!client) return report(command, client.error());
+    auto key = options.new_key ? certs::generate_private_key() : storage::read_small_file(me.dir / "client.key", 1 << 16);
+    if (!key) return report(command, key.error());
+    auto csr = certs::make_csr(*key, me.principal);
+    if (!csr) {
+        crypto::wipe(*key);
+        return report(command, csr.error());
+    }
+    const boost::json::object body{{"csr", *csr}};
+    auto reply = (*client)->request("POST", "/v1/principals/" + me.principal + "/renew", boost::json::serialize(body));
+    if (!reply || reply->status != 200) {
+        crypto::wipe(*key);
+        return reply ? report_reply(command, *reply) : report(command, reply.error());
+    }
+    boost::system::error_code ec;
+    auto answer = boost::json::parse(reply->body, ec);
+    if (ec || !answer.is_object() || !answer.as_object().contains("certificate")) {
+        crypto::wipe(*key);
+        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
+    }
+    const auto& o = answer.as_object();
+    // The old certificate is already revoked: the new one (and its key) must land now.
+    Status written = options.new_key ? replace_file(me.dir / "client.key", *key, 0600) : Status{};
+    crypto::wipe(*key);
+    if (written) written = replace_file(me.dir / "client.crt", std::string(o.at("certificate").as_string()), 0644);
+    if (!written)
+        return report(command, make_error(ErrorKind::io_error, written.error().message + "; the new certificate is in the gateway's "
+                                                                                      "answer below, put it in client.crt by hand\n" + reply->body));
+    std::cout << "renewed " << me.principal << ": certificate " << std::string(o.at("serial").as_string()) << " valid until "
+              << std::string(o.at("not_after").as_string()) << (options.new_key ? ", with a new key" : "")
+              << "; the previous certificate is revoked\n";
+    return 0;
+}
+
 int run_principal_list(const std::string& profile) {
     return simple_request("principal list", profile, "GET", "/v1/principals", "", 200);
 }

@@ -51,6 +51,12 @@ struct RevokeOptions {
 int run_revoke(const RevokeOptions& options);
 int run_crl(const RevokeOptions& options);
 
+struct RenewOptions {
+    std::string profile;
+    bool new_key = false;
+};
+int run_renew(const RenewOptions& options);
+
 struct EnrollOptions {
     std::string id;
     std::string out;

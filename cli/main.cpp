@@ -69,6 +69,12 @@ int main(int argc, char** argv) {
     plist_cmd->add_option("--profile", profile, profile_help);
     plist_cmd->callback([&] { code = run_principal_list(profile); });
 
+    RenewOptions renew;
+    auto* renew_cmd = app.add_subcommand("renew", "get a new certificate for your profile before it expires; the old one is revoked");
+    renew_cmd->add_flag("--new-key", renew.new_key, "with a new key as well (default: the same key)");
+    renew_cmd->add_option("--profile", renew.profile, profile_help);
+    renew_cmd->callback([&] { code = run_renew(renew); });
+
     EnrollOptions enroll;
     auto* enroll_cmd = app.add_subcommand("enroll", "on a unit's machine: make its key, age identity and certificate request");
     enroll_cmd->add_option("--id", enroll.id, "the principal id the admin will register")->required();

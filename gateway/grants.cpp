@@ -280,6 +280,50 @@ Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const st
             })};
 }
 
+// Renewal from a profile: the principal itself sends a request for its own id, made with the
+// same key or a new one; the certificate it authenticated with is revoked as superseded.
+Dispatch Handler::renew(const RequestHead& head, const Caller& caller, const std::string& id) {
+    if (caller.subject.id != id) {
+        auto refused = problem(404, "", "no such route", head.request_id);
+        refused.audit.reason = "a principal renews only its own certificate";
+        return {std::move(refused), nullptr};
+    }
+    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id](const std::string& body) {
+                const auto& rid = head.request_id;
+                auto object = parse_object(body);
+                if (!object) return problem_of(object.error(), rid);
+                if (auto s = only_members(*object, {"csr"}); !s) return problem_of(s.error(), rid);
+                const auto* csr_value = object->if_contains("csr");  // PEM: lines, so not a plain string member
+                if (csr_value == nullptr || !csr_value->is_string() || csr_value->get_string().size() > 8192)
+                    return problem(400, "", "csr must be a PEM certificate request", rid);
+                auto csr = certs::read_csr(std::string(csr_value->get_string()));
+                if (!csr) return problem_of(csr.error(), rid);
+                if (csr->common_name != id) return problem(400, "", "the request's common name must be your principal id", rid);
+                certs::IssueRequest request;
+                request.common_name = id;
+                request.usage = certs::Usage::client;
+                request.uri = "serambi:principal:" + id;
+                request.days = static_cast<int>(services_.config->principal_days);
+                auto cert = certs::issue(services_.ca, csr->public_key_pem, request);
+                if (!cert) return problem_of(cert.error(), rid);
+                auto info = certs::inspect(*cert);
+                if (!info) return problem_of(info.error(), rid);
+                const storage::Revocation old{head.cert_serial, id, 4 /* superseded */, now_seconds(), id};
+                auto done = change_record(caller.subject.id, "certificate.renew", "principals/" + id,
+                                          "renewed: certificate " + info->serial_hex + " until " + info->not_after +
+                                              " replaces " + head.cert_serial + ", revoked as superseded");
+                auto changed = services_.store->replace_certificate(id, info->serial_hex, info->fingerprint_sha256_hex, old,
+                                                                    AuditTrail::entry(head, done, body.size(), 0));
+                if (!changed) return problem_of(changed.error(), rid);
+                if (services_.revoked != nullptr) services_.revoked->add(old.serial_hex);
+                Response r = json_response(200, boost::json::object{{"certificate", *cert},
+                                                                    {"ca_certificate", services_.ca.cert_pem},
+                                                                    {"serial", info->serial_hex},
+                                                                    {"not_after", info->not_after}});
+                return committed(std::move(r), done, *changed);
+            })};
+}
+
 Response Handler::get_crl(const RequestHead& head, const Caller&) {
     auto rows = services_.store->revocations();
     if (!rows) return problem_of(rows.error(), head.request_id);

@@ -160,6 +160,10 @@ Dispatch Handler::dispatch(const RequestHead& head) {
         if (method != "POST") return tag(not_allowed());
         return tag(revoke(head, *caller, std::string(parts[2])));
     }
+    if (n == 4 && p1 == "principals" && parts[3] == "renew") {
+        if (method != "POST") return tag(not_allowed());
+        return tag(renew(head, *caller, std::string(parts[2])));
+    }
     if (n == 3 && p1 == "pki" && parts[2] == "revoke") {
         if (method != "POST") return tag(not_allowed());
         return tag(revoke(head, *caller, ""));

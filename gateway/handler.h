@@ -237,6 +237,7 @@ private:
     // Revocation: a principal's certificate, or any serial the CA issued; the CRL.
     Dispatch revoke(const RequestHead& head, const Caller& caller, const std::string& principal_id);
     Response get_crl(const RequestHead& head, const Caller& caller);
+    Dispatch renew(const RequestHead& head, const Caller& caller, const std::string& id);
     Dispatch set_recipient(const RequestHead& head, const Caller& caller, const std::string& id);
     Response create_dataset_from(const RequestHead& head, const Caller& caller,
                                  const std::string& body);

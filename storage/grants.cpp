@@ -197,6 +197,24 @@ Result<std::optional<std::uint64_t>> Store::revoke_certificate(const Revocation&
     }, audit_entry);
 }
 
+Result<std::optional<std::uint64_t>> Store::replace_certificate(const std::string& id, const std::string& serial_hex,
+                                                                const std::string& fingerprint, const Revocation& old,
+                                                                const std::string& audit_entry) {
+    return insert_with_audit([&]() -> Status {
+        sql::Statement update(impl_->db.get(),
+                              "UPDATE principals SET cert_serial = ?2, cert_fingerprint = ?3 WHERE id = ?1 AND cert_serial = ?4");
+        if (update.bind(1, id).bind(2, serial_hex).bind(3, fingerprint).bind(4, old.serial_hex).step() != SQLITE_DONE)
+            return db_error("the database refused the write");
+        if (sqlite3_changes(impl_->db.get()) != 1)
+            return make_error(ErrorKind::conflict, "the principal's certificate changed meanwhile");
+        sql::Statement revoke(impl_->db.get(),
+                              "INSERT INTO revocations(serial, principal, reason, revoked_at, revoked_by) VALUES(?1, ?2, ?3, ?4, ?5)");
+        return write_result(revoke.bind(1, old.serial_hex).bind(2, old.principal).bind(3, std::int64_t{old.reason})
+                                .bind(4, old.revoked_at).bind(5, old.revoked_by).step(),
+                            "revocation " + old.serial_hex);
+    }, audit_entry);
+}
+
 Result<std::vector<Revocation>> Store::revocations() {
     std::lock_guard lock(impl_->mutex);
     sql::Statement s(impl_->db.get(), "SELECT serial, principal, reason, revoked_at, revoked_by FROM revocations ORDER BY revoked_at, serial");

@@ -305,6 +305,11 @@ public:
     Result<std::vector<ApprovalRecord>> approvals(const std::string& package, const std::string& partner);
     Result<std::optional<std::uint64_t>> withdraw_approval(const std::string& id, const std::string& by,
                                                            std::int64_t at, const std::string& audit_entry = {});
+    // Renewal: the principal's certificate becomes the new one and the old serial is revoked
+    // (superseded) in the same transaction as the entry.
+    Result<std::optional<std::uint64_t>> replace_certificate(const std::string& id, const std::string& serial_hex,
+                                                             const std::string& fingerprint, const Revocation& old,
+                                                             const std::string& audit_entry = {});
     // conflict if that serial is already revoked.
     Result<std::optional<std::uint64_t>> revoke_certificate(const Revocation& revocation,
                                                             const std::string& audit_entry = {});

@@ -24,10 +24,43 @@ contains "it lists the serial with its reason" "Key Compromise" "$(openssl crl -
 refuse_saying "openssl verify -crl_check refuses the revoked certificate" "revoked" \
     openssl verify -crl_check -CAfile "$ADMIN/ca.crt" -CRLfile "$WORK/crl.pem" "$P/client.crt"
 check "and accepts one that is not revoked" openssl verify -crl_check -CAfile "$ADMIN/ca.crt" -CRLfile "$WORK/crl.pem" "$WORK/pemkab-halut/client.crt"
+# ---- Renewal from a profile: a new certificate, the old one revoked as superseded.
+H=$WORK/pemkab-halut
+cp "$H/client.crt" "$WORK/old-halut.crt"
+contains "a principal renews its own certificate" "renewed pemkab-halut" "$("$SERAMBI" renew --profile "$H")"
+check "the renewed profile works" "$SERAMBI" whoami --profile "$H"
+refuse "the old certificate is refused at the handshake" \
+    curl -sS --fail --cacert "$H/ca.crt" --cert "$WORK/old-halut.crt" --key "$H/client.key" "$URL/healthz"
+cp "$H/client.key" "$WORK/old-halut.key"
+check "renewal with a new key" "$SERAMBI" renew --new-key --profile "$H"
+check "works too" "$SERAMBI" whoami --profile "$H"
+same "and the new key is private" 600 "$(stat -c %a "$H/client.key")"
+refuse "the key it replaced no longer matches anything" cmp -s "$WORK/old-halut.key" "$H/client.key"
+same "nobody renews another's certificate (404)" 404 "$(status "$WORK/inspektorat" -d '{"csr":"x"}' "$URL/v1/principals/pemkab-halut/renew")"
+
+# ---- Certificates the handshake refuses, made with the CA's own key where a CA signature is needed.
+PKI=$DEP/pki
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/rogue.key" 2>/dev/null
+openssl req -new -key "$WORK/rogue.key" -subj "/O=Serambi/CN=inspektorat" -out "$WORK/rogue.csr"
+printf 'subjectAltName=URI:serambi:principal:inspektorat\nextendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n' > "$WORK/client.ext"
+printf 'subjectAltName=URI:serambi:principal:inspektorat\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n' > "$WORK/server.ext"
+hs() { curl -sS --fail -o /dev/null --cacert "$ADMIN/ca.crt" --cert "$1" --key "$WORK/rogue.key" "$URL/healthz"; }
+openssl req -x509 -key "$WORK/rogue.key" -subj "/O=Serambi/CN=inspektorat" -days 30 -out "$WORK/self.crt" 2>/dev/null
+refuse "a self-signed certificate is refused at the handshake" hs "$WORK/self.crt"
+openssl x509 -req -in "$WORK/rogue.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -days 30 -extfile "$WORK/server.ext" -out "$WORK/server-usage.crt" 2>/dev/null
+refuse "a certificate for servers only (wrong key usage) is refused" hs "$WORK/server-usage.crt"
+openssl x509 -req -in "$WORK/rogue.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -days 0 -extfile "$WORK/client.ext" -out "$WORK/expired.crt" 2>/dev/null
+sleep 1.1
+refuse "an expired certificate is refused" hs "$WORK/expired.crt"
+openssl x509 -req -in "$WORK/rogue.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -days 30 -extfile "$WORK/client.ext" -out "$WORK/valid.crt" 2>/dev/null
+check "the same key with a proper client certificate from the CA passes the handshake" hs "$WORK/valid.crt"
+same "but it is not the principal's registered certificate, so the request is 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ADMIN/ca.crt" --cert "$WORK/valid.crt" --key "$WORK/rogue.key" "$URL/v1/whoami")"
+
 stop_gateway
 start_gateway
 refuse "the revocation survives a restart" curl -sS --fail --cacert "$P/ca.crt" --cert "$P/client.crt" --key "$P/client.key" "$URL/healthz"
 "$SERAMBI" audit export -o "$WORK/log.jsonl" --profile "$WORK/inspektorat" 2>/dev/null
 contains "the revocation is in the access log" '"action":"certificate.revoke"' "$(cat "$WORK/log.jsonl")"
-contains "and so is the refused handshake" 'revoked' "$(grep '"action":"tls.handshake"' "$WORK/log.jsonl")"
+contains "and so is the refused handshake, naming the certificate" 'certificate revoked' "$(grep '"action":"tls.handshake"' "$WORK/log.jsonl")"
+contains "the renewal is in the access log" '"action":"certificate.renew"' "$(cat "$WORK/log.jsonl")"
 finish

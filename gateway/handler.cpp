@@ -90,6 +90,16 @@ boost::json::object package_json(const storage::PackageRecord& p);
 
 Handler::Handler(Services services) : services_(std::move(services)) {}
 
+void Handler::replace_signer(std::shared_ptr<const certs::ManifestSigner> signer) {
+    std::lock_guard lock(signer_mutex_);
+    services_.signer = std::move(signer);
+}
+
+std::shared_ptr<const certs::ManifestSigner> Handler::signer() const {
+    std::lock_guard lock(signer_mutex_);
+    return services_.signer;
+}
+
 Result<Handler::Caller> Handler::authenticate(const RequestHead& head) {
     const auto denied = make_error(ErrorKind::permission_denied,
                                    "the client certificate does not belong to a registered principal");

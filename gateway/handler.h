@@ -183,7 +183,7 @@ public:
     struct Services {
         storage::Store* store;
         std::shared_ptr<const policies::Policy> policy;
-        const certs::ManifestSigner* signer;
+        std::shared_ptr<const certs::ManifestSigner> signer;  // replaced on reload (SIGHUP)
         certs::Authority ca;  // issues principal certificates
         const Config* config;
         AuditTrail* audit;
@@ -192,6 +192,8 @@ public:
     explicit Handler(Services services);
 
     Dispatch dispatch(const RequestHead& head);
+    // A new manifest-signing certificate for the pushes that start from now on.
+    void replace_signer(std::shared_ptr<const certs::ManifestSigner> signer);
 
 private:
     struct Caller {
@@ -246,7 +248,10 @@ private:
     Result<storage::Dataset> dataset_for(const Caller& caller, policies::Action action,
                                          const std::string& id, AuditFacts& audit);
 
+    std::shared_ptr<const certs::ManifestSigner> signer() const;
+
     Services services_;
+    mutable std::mutex signer_mutex_;  // guards services_.signer against a reload
 };
 
 // An age X25519 recipient in its one canonical spelling, or an error.

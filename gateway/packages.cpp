@@ -54,11 +54,11 @@ Result<std::string> manifest_of(const storage::PackageDraft& draft, const std::s
 class PackageUpload final : public UploadSink {
 public:
     PackageUpload(std::unique_ptr<storage::PackageWriter> writer, storage::PackageDraft draft,
-                  const certs::ManifestSigner& signer, std::uint64_t limit, RequestHead head,
+                  std::shared_ptr<const certs::ManifestSigner> signer, std::uint64_t limit, RequestHead head,
                   std::string principal, std::string reason)
         : writer_(std::move(writer)),
           draft_(std::move(draft)),
-          signer_(signer),
+          signer_(std::move(signer)),
           limit_(limit),
           head_(std::move(head)),
           request_id_(head_.request_id),
@@ -90,7 +90,7 @@ public:
         auto manifest =
             manifest_of(draft_, writer_->id(), writer_->created_at(), sealed->size, sealed->sha256_hex);
         if (!manifest) return problem_of(manifest.error(), request_id_);
-        auto signature = signer_.sign(crypto::as_bytes(*manifest));
+        auto signature = signer_->sign(crypto::as_bytes(*manifest));
         if (!signature) return problem_of(signature.error(), request_id_);
         const std::string signature_b64 = crypto::to_base64(*signature);
         // The access-log entry is written in the package's own transaction: the package exists
@@ -124,7 +124,7 @@ private:
     std::string magic_;
     std::unique_ptr<storage::PackageWriter> writer_;
     storage::PackageDraft draft_;
-    const certs::ManifestSigner& signer_;
+    std::shared_ptr<const certs::ManifestSigner> signer_;  // the one in force when the push began
     std::uint64_t limit_;
     RequestHead head_;
     std::string request_id_;
@@ -298,7 +298,7 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
                                 *filename, media_type, recipients};
     auto writer = services_.store->begin_package(draft);
     if (!writer) return fail(problem_of(writer.error(), rid));
-    auto upload = std::make_unique<PackageUpload>(std::move(writer).value(), std::move(draft), *services_.signer,
+    auto upload = std::make_unique<PackageUpload>(std::move(writer).value(), std::move(draft), signer(),
                                                   services_.config->max_package_bytes, head, caller.subject.id,
                                                   "the caller owns the dataset");
     if (sealed_by_producer) upload->require_age();

@@ -122,11 +122,30 @@ void record_counted_refusals(AuditTrail& audit, RefusalBudget& budget) {
     }
 }
 
+// The TLS context new connections get. A reload (SIGHUP) puts a new one in place; connections
+// already open keep theirs, so none is dropped.
+class TlsContexts {
+public:
+    explicit TlsContexts(std::shared_ptr<ssl::context> first) : current_(std::move(first)) {}
+    std::shared_ptr<ssl::context> get() const {
+        std::lock_guard lock(mutex_);
+        return current_;
+    }
+    void set(std::shared_ptr<ssl::context> next) {
+        std::lock_guard lock(mutex_);
+        current_ = std::move(next);
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<ssl::context> current_;
+};
+
 struct Shared {
     const Config& config;
     Handler& handler;
     AuditTrail& audit;
-    ssl::context& tls;
+    TlsContexts& tls;
     net::thread_pool::executor_type offload;  // hashing, sealing and disk writes of uploads
     RefusalBudget& refusals;
     // Shared with every session: sessions still suspended at shutdown are destroyed with their
@@ -238,8 +257,9 @@ std::string refusal_reason(SSL* ssl, const boost::system::error_code& ec) {
 // passes; the session moves the deadline before each step, which costs a clock read instead of a
 // timer operation per TLS record.
 struct Connection {
-    Connection(Socket socket, ssl::context& tls)
-        : stream(std::move(socket), tls.native_handle()), timer(stream.get_executor()) {}
+    Connection(Socket socket, std::shared_ptr<ssl::context> tls_context)
+        : tls(std::move(tls_context)), stream(std::move(socket), tls->native_handle()), timer(stream.get_executor()) {}
+    std::shared_ptr<ssl::context> tls;  // the context in force when the connection arrived
     Stream stream;
     Timer timer;
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -402,7 +422,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
     boost::system::error_code ignored;
     const auto endpoint = socket.remote_endpoint(ignored);
     const std::string remote = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
-    auto shared_conn = std::make_shared<Connection>(std::move(socket), shared.tls);
+    auto shared_conn = std::make_shared<Connection>(std::move(socket), shared.tls.get());
     Connection& conn = *shared_conn;
     auto& stream = conn.stream;
     struct StopWatchdog {
@@ -753,6 +773,25 @@ Status configure_tls(ssl::context& tls, const Config& config) {
     return {};
 }
 
+// A TLS context from the files the configuration names, checking against `revoked`.
+Result<std::shared_ptr<ssl::context>> make_tls(const Config& config, RevokedSerials& revoked) {
+    auto tls = std::make_shared<ssl::context>(ssl::context::tls_server);
+    if (auto s = configure_tls(*tls, config); !s) return s.error();
+    SSL_CTX_set_ex_data(tls->native_handle(), revoked_serials_index(), &revoked);
+    return tls;
+}
+
+Result<std::shared_ptr<const certs::ManifestSigner>> load_signer(const Config& config) {
+    auto cert = storage::read_small_file(config.signing_cert, 1 << 20);
+    auto key = storage::read_small_file(config.signing_key, 1 << 20);
+    if (!cert) return cert.error();
+    if (!key) return key.error();
+    auto signer = certs::ManifestSigner::load(*cert, *key);
+    crypto::wipe(*key);
+    if (!signer) return make_error(signer.error().kind, "signing certificate: " + signer.error().message);
+    return std::shared_ptr<const certs::ManifestSigner>(std::make_shared<certs::ManifestSigner>(std::move(signer).value()));
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -774,16 +813,10 @@ int serve(const Config& config) {
 
     auto ca_cert = storage::read_small_file(config.ca_cert, 1 << 20);
     auto ca_key = storage::read_small_file(config.ca_key, 1 << 20);
-    auto signing_cert = storage::read_small_file(config.signing_cert, 1 << 20);
-    auto signing_key = storage::read_small_file(config.signing_key, 1 << 20);
-    for (const auto* file : {&ca_cert, &ca_key, &signing_cert, &signing_key})
+    for (const auto* file : {&ca_cert, &ca_key})
         if (!*file) return fail(file->error().message);
-    auto signer = certs::ManifestSigner::load(*signing_cert, *signing_key);
-    crypto::wipe(*signing_key);
-    if (!signer) return fail("signing certificate: " + signer.error().message);
-
-    ssl::context tls{ssl::context::tls_server};
-    if (auto s = configure_tls(tls, config); !s) return fail(s.error().message);
+    auto signer = load_signer(config);
+    if (!signer) return fail(signer.error().message);
 
     std::error_code perms_error;
     const auto key_perms = std::filesystem::status(config.log_key, perms_error).permissions();
@@ -805,8 +838,10 @@ int serve(const Config& config) {
     auto revocations = (*store)->revocations();
     if (!revocations) return fail("cannot read the revoked certificates: " + revocations.error().message);
     for (const auto& r : *revocations) revoked.add(r.serial_hex);
-    SSL_CTX_set_ex_data(tls.native_handle(), revoked_serials_index(), &revoked);
-    Handler handler({store->get(), *policy, &*signer,
+    auto first_tls = make_tls(config, revoked);
+    if (!first_tls) return fail(first_tls.error().message);
+    TlsContexts tls(std::move(first_tls).value());
+    Handler handler({store->get(), *policy, *signer,
                      certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit, &revoked});
 
     std::vector<std::unique_ptr<net::io_context>> workers;
@@ -847,10 +882,29 @@ int serve(const Config& config) {
         });
     };
     issue_checkpoints();
+    // SIGHUP: the gateway's TLS and manifest-signing certificates are read again. New connections
+    // and pushes use them; open connections and pushes under way finish with the old ones. A
+    // file that does not load changes nothing.
+    net::basic_signal_set<Executor> reload_signal(main_context.get_executor(), SIGHUP);
+    std::function<void()> await_reload = [&] {
+        reload_signal.async_wait([&](const boost::system::error_code& wait_error, int) {
+            if (wait_error) return;
+            auto next_tls = make_tls(config, revoked);
+            auto next_signer = load_signer(config);
+            if (!next_tls) log_line("reload: TLS certificate not replaced: " + next_tls.error().message);
+            if (!next_signer) log_line("reload: signing certificate not replaced: " + next_signer.error().message);
+            if (next_tls) tls.set(std::move(next_tls).value());
+            if (next_signer) handler.replace_signer(std::move(next_signer).value());
+            if (next_tls && next_signer) log_line("reload: TLS and signing certificates replaced");
+            await_reload();
+        });
+    };
+    await_reload();
     net::basic_signal_set<Executor> signals(main_context.get_executor(), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int) {
         log_line("stopping");
         checkpoint_timer.cancel();
+        reload_signal.cancel();
         acceptor.close();
         for (auto& w : workers) w->stop();
     });

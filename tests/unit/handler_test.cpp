@@ -15,7 +15,7 @@ struct World {
     crypto::SecretKey master = crypto::SecretKey::random();
     std::unique_ptr<storage::Store> store;
     std::shared_ptr<const policies::Policy> policy;
-    std::unique_ptr<certs::ManifestSigner> signer;
+    std::shared_ptr<certs::ManifestSigner> signer;
     certs::Authority ca;
     Config config;
     std::unique_ptr<AuditTrail> audit;
@@ -31,10 +31,10 @@ struct World {
         req.common_name = "signing";
         req.usage = certs::Usage::signing;
         auto cert = certs::issue(ca, certs::public_key_of(key).value(), req).value();
-        signer = std::make_unique<certs::ManifestSigner>(std::move(certs::ManifestSigner::load(cert, key)).value());
+        signer = std::make_shared<certs::ManifestSigner>(std::move(certs::ManifestSigner::load(cert, key)).value());
         config.max_package_bytes = 1 << 20;
         audit = std::make_unique<AuditTrail>(*store, crypto::tlog::NoteSigner::generate("test.local/log").value());
-        handler = std::make_unique<Handler>(Handler::Services{store.get(), policy, signer.get(), ca, &config, audit.get()});
+        handler = std::make_unique<Handler>(Handler::Services{store.get(), policy, signer, ca, &config, audit.get()});
         add("admin", "admin", "S-ADMIN");
         add("dinkes-malut", "producer", "S-DINKES");
         add("pemkab-halut", "producer", "S-HALUT");

@@ -312,7 +312,8 @@ Dispatch Handler::renew(const RequestHead& head, const Caller& caller, const std
                 auto done = change_record(caller.subject.id, "certificate.renew", "principals/" + id,
                                           "renewed: certificate " + info->serial_hex + " until " + info->not_after +
                                               " replaces " + head.cert_serial + ", revoked as superseded");
-                auto changed = services_.store->replace_certificate(id, info->serial_hex, info->fingerprint_sha256_hex, old,
+                auto changed = services_.store->replace_certificate(id, info->serial_hex, info->fingerprint_sha256_hex,
+                                                                    info->not_after, old,
                                                                     AuditTrail::entry(head, done, body.size(), 0));
                 if (!changed) return problem_of(changed.error(), rid);
                 if (services_.revoked != nullptr) services_.revoked->add(old.serial_hex);

@@ -72,6 +72,7 @@ boost::json::object principal_json(const storage::Principal& p) {
             {"roles", roles},
             {"certificate_serial", p.cert_serial},
             {"age_recipient", p.age_recipient},
+            {"certificate_not_after", p.cert_not_after},
             {"created_at", p.created_at}};
 }
 
@@ -329,7 +330,8 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     if (!cert) return problem_of(cert.error(), rid);
     auto info = certs::inspect(*cert);
     if (!info) return problem_of(info.error(), rid);
-    storage::Principal principal{*id, *name, roles, info->serial_hex, info->fingerprint_sha256_hex, {}, age_recipient};
+    storage::Principal principal{*id, *name, roles, info->serial_hex, info->fingerprint_sha256_hex, {}, age_recipient,
+                                 info->not_after};
     Response done;
     done.status = 201;
     done.principal = caller.subject.id;

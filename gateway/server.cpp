@@ -773,6 +773,20 @@ Status configure_tls(ssl::context& tls, const Config& config) {
     return {};
 }
 
+// Principals whose certificate expires within 30 days, or has expired, are named in the log, so
+// that the operator has them renew (serambi renew) while they still can.
+void warn_expiring_certificates(storage::Store& store) {
+    auto principals = store.principals();
+    if (!principals) return log_line("cannot check certificate expiry: " + principals.error().message);
+    const auto now = now_seconds();
+    for (const auto& p : *principals) {
+        auto expiry = p.cert_not_after.empty() ? Result<std::int64_t>(make_error(ErrorKind::not_found, "")) : parse_time(p.cert_not_after);
+        if (!expiry || *expiry > now + 30 * 86400) continue;
+        log_line("warning: the certificate of " + p.id + (*expiry <= now ? " expired at " : " expires at ") + p.cert_not_after +
+                 (*expiry <= now ? "; register the unit again" : "; have it run serambi renew"));
+    }
+}
+
 // A TLS context from the files the configuration names, checking against `revoked`.
 Result<std::shared_ptr<ssl::context>> make_tls(const Config& config, RevokedSerials& revoked) {
     auto tls = std::make_shared<ssl::context>(ssl::context::tls_server);
@@ -900,10 +914,20 @@ int serve(const Config& config) {
         });
     };
     await_reload();
+    Timer expiry_timer(main_context.get_executor());
+    std::function<void()> check_expiry = [&] {
+        net::post(offload_pool, [&store] { warn_expiring_certificates(*store->get()); });
+        expiry_timer.expires_after(std::chrono::hours(24));
+        expiry_timer.async_wait([&](const boost::system::error_code& wait_error) {
+            if (!wait_error) check_expiry();
+        });
+    };
+    check_expiry();
     net::basic_signal_set<Executor> signals(main_context.get_executor(), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int) {
         log_line("stopping");
         checkpoint_timer.cancel();
+        expiry_timer.cancel();
         reload_signal.cancel();
         acceptor.close();
         for (auto& w : workers) w->stop();

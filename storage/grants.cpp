@@ -198,12 +198,13 @@ Result<std::optional<std::uint64_t>> Store::revoke_certificate(const Revocation&
 }
 
 Result<std::optional<std::uint64_t>> Store::replace_certificate(const std::string& id, const std::string& serial_hex,
-                                                                const std::string& fingerprint, const Revocation& old,
-                                                                const std::string& audit_entry) {
+                                                                const std::string& fingerprint, const std::string& not_after,
+                                                                const Revocation& old, const std::string& audit_entry) {
     return insert_with_audit([&]() -> Status {
         sql::Statement update(impl_->db.get(),
-                              "UPDATE principals SET cert_serial = ?2, cert_fingerprint = ?3 WHERE id = ?1 AND cert_serial = ?4");
-        if (update.bind(1, id).bind(2, serial_hex).bind(3, fingerprint).bind(4, old.serial_hex).step() != SQLITE_DONE)
+                              "UPDATE principals SET cert_serial = ?2, cert_fingerprint = ?3, cert_not_after = ?5 "
+                              "WHERE id = ?1 AND cert_serial = ?4");
+        if (update.bind(1, id).bind(2, serial_hex).bind(3, fingerprint).bind(4, old.serial_hex).bind(5, not_after).step() != SQLITE_DONE)
             return db_error("the database refused the write");
         if (sqlite3_changes(impl_->db.get()) != 1)
             return make_error(ErrorKind::conflict, "the principal's certificate changed meanwhile");

@@ -69,7 +69,7 @@ std::vector<std::string> split_roles(const std::string& text) {
 }
 
 Principal principal_from(const sql::Statement& s) {
-    return Principal{s.text(0), s.text(1), split_roles(s.text(2)), s.text(3), s.text(4), s.text(5), s.text(6)};
+    return Principal{s.text(0), s.text(1), split_roles(s.text(2)), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7)};
 }
 
 Dataset dataset_from(const sql::Statement& s) {
@@ -179,6 +179,9 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
         !sql::exec(impl->db.get(), "PRAGMA cache_size=-32768;") ||
         !sql::exec(impl->db.get(), kSchema))
         return db_error("cannot prepare the database schema");
+    if (!has_column(impl->db.get(), "PRAGMA table_info(principals);", "cert_not_after") &&
+        !sql::exec(impl->db.get(), "ALTER TABLE principals ADD COLUMN cert_not_after TEXT NOT NULL DEFAULT '';"))
+        return db_error("cannot add the cert_not_after column to an older database");
     if (!has_column(impl->db.get(), "PRAGMA table_info(principals);", "age_recipient") &&
         !sql::exec(impl->db.get(), "ALTER TABLE principals ADD COLUMN age_recipient TEXT NOT NULL DEFAULT '';"))
         return db_error("cannot add the age_recipient column to an older database");
@@ -243,7 +246,7 @@ Result<std::optional<std::uint64_t>> Store::add_principal(const Principal& p, co
     return insert_with_audit([&]() -> Status {
     sql::Statement s(impl_->db.get(),
                      "INSERT INTO principals(id, name, roles, cert_serial, cert_fingerprint, "
-                     "created_at, age_recipient) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                     "created_at, age_recipient, cert_not_after) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     return insert_result(s.bind(1, p.id)
                              .bind(2, p.name)
                              .bind(3, boost::algorithm::join(p.roles, ","))
@@ -251,6 +254,7 @@ Result<std::optional<std::uint64_t>> Store::add_principal(const Principal& p, co
                              .bind(5, p.cert_fingerprint)
                              .bind(6, p.created_at.empty() ? utc_now() : p.created_at)
                              .bind(7, p.age_recipient)
+                             .bind(8, p.cert_not_after)
                              .step(),
                          "principal " + p.id);
     }, audit_entry);
@@ -268,7 +272,7 @@ Result<std::optional<std::uint64_t>> Store::set_age_recipient(const std::string&
 
 Result<Principal> Store::principal(const std::string& id) {
     std::lock_guard lock(impl_->mutex);
-    auto s = impl_->cached("SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient "
+    auto s = impl_->cached("SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient, cert_not_after "
                            "FROM principals WHERE id = ?1");
     const int rc = s->bind(1, id).step();
     if (rc == SQLITE_ROW) return principal_from(*s);
@@ -279,7 +283,7 @@ Result<Principal> Store::principal(const std::string& id) {
 Result<std::vector<Principal>> Store::principals() {
     std::lock_guard lock(impl_->mutex);
     sql::Statement s(impl_->db.get(),
-                     "SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient "
+                     "SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient, cert_not_after "
                      "FROM principals ORDER BY id");
     std::vector<Principal> out;
     int rc;

@@ -53,6 +53,7 @@ struct Principal {
     std::string cert_fingerprint;
     std::string created_at;
     std::string age_recipient;  // "age1…": what classified packages for this principal are encrypted to
+    std::string cert_not_after;  // when its certificate expires (ISO 8601 UTC); empty if unknown
 };
 
 struct Dataset {
@@ -308,7 +309,8 @@ public:
     // Renewal: the principal's certificate becomes the new one and the old serial is revoked
     // (superseded) in the same transaction as the entry.
     Result<std::optional<std::uint64_t>> replace_certificate(const std::string& id, const std::string& serial_hex,
-                                                             const std::string& fingerprint, const Revocation& old,
+                                                             const std::string& fingerprint, const std::string& not_after,
+                                                             const Revocation& old,
                                                              const std::string& audit_entry = {});
     // conflict if that serial is already revoked.
     Result<std::optional<std::uint64_t>> revoke_certificate(const Revocation& revocation,

@@ -59,6 +59,17 @@ same "but it is not the principal's registered certificate, so the request is 40
 stop_gateway
 start_gateway
 refuse "the revocation survives a restart" curl -sS --fail --cacert "$P/ca.crt" --cert "$P/client.crt" --key "$P/client.key" "$URL/healthz"
+# ---- Expiry: shown in the principal list, and warned about in the log within 30 days.
+same "principal list shows when each certificate expires" "$(openssl x509 -in "$WORK/inspektorat/client.crt" -noout -enddate | cut -d= -f2 | xargs -I{} date -u -d {} +%Y-%m-%dT%H:%M:%SZ)" \
+    "$(api "$ADMIN" "$URL/v1/principals" | python3 -c 'import json,sys; print([p["certificate_not_after"] for p in json.load(sys.stdin) if p["id"]=="inspektorat"][0])')"
+stop_gateway
+set_config principal_days 10
+start_gateway
+add_principal bps-malut partner
+stop_gateway
+start_gateway
+check "a certificate expiring within 30 days is named in the log at start" grep -q "warning: the certificate of bps-malut expires at" "$WORK/gateway.log"
+if grep -q "warning: the certificate of inspektorat" "$WORK/gateway.log"; then fail "one valid for a year is not"; else pass "one valid for a year is not"; fi
 "$SERAMBI" audit export -o "$WORK/log.jsonl" --profile "$WORK/inspektorat" 2>/dev/null
 contains "the revocation is in the access log" '"action":"certificate.revoke"' "$(cat "$WORK/log.jsonl")"
 contains "and so is the refused handshake, naming the certificate" 'certificate revoked' "$(grep '"action":"tls.handshake"' "$WORK/log.jsonl")"

@@ -27,7 +27,7 @@ struct Fixture {
 };
 
 void seed(Store& store) {
-    REQUIRE(store.add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}, {}}).ok());
+    REQUIRE(store.add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}, {}, {}}).ok());
     Dataset d;
     d.id = "dinkes-malut/imunisasi";
     d.owner = "dinkes-malut";
@@ -265,7 +265,7 @@ TEST_CASE("duplicate principals and datasets are conflicts, unknown owners are r
     Fixture f;
     auto store = f.open();
     seed(*store);
-    CHECK(store->add_principal({"dinkes-malut", "x", {"producer"}, "02", "ee", {}, {}}).error().kind == ErrorKind::conflict);
+    CHECK(store->add_principal({"dinkes-malut", "x", {"producer"}, "02", "ee", {}, {}, {}}).error().kind == ErrorKind::conflict);
     Dataset d;
     d.id = "nobody/x";
     d.owner = "nobody";
@@ -451,12 +451,12 @@ TEST_CASE("a committed package's access-log entry is committed with it, and only
 TEST_CASE("an administrative change and its access-log entry commit together or not at all") {
     Fixture f;
     auto store = f.open();
-    auto added = store->add_principal({"walidata", "Walidata", {"custodian"}, "0A", "aa", {}, {}}, "{\"add\":\"walidata\"}");
+    auto added = store->add_principal({"walidata", "Walidata", {"custodian"}, "0A", "aa", {}, {}, {}}, "{\"add\":\"walidata\"}");
     REQUIRE(added.ok());
     REQUIRE(added->has_value());
     CHECK(**added == 0);
     // Refused (the id exists): neither the change nor its entry is kept.
-    auto again = store->add_principal({"walidata", "Other", {"admin"}, "0B", "bb", {}, {}}, "{\"add\":\"again\"}");
+    auto again = store->add_principal({"walidata", "Other", {"admin"}, "0B", "bb", {}, {}, {}}, "{\"add\":\"again\"}");
     REQUIRE_FALSE(again.ok());
     CHECK(again.error().kind == ErrorKind::conflict);
     CHECK(store->audit_head()->size == 1);

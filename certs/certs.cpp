@@ -46,9 +46,13 @@ std::string bio_to_string(BIO* bio) {
     return std::string(data, static_cast<std::size_t>(len));
 }
 
+// Never prompts: OpenSSL's default callback would ask the terminal for a passphrase, which a
+// gateway must not do; an encrypted key is simply unreadable here.
+int no_passphrase(char*, int, int, void*) { return 0; }
+
 KeyPtr read_private_key(std::string_view pem) {
     auto bio = memory_bio(pem);
-    return KeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+    return KeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
 }
 
 KeyPtr read_public_key(std::string_view pem) {
@@ -58,7 +62,26 @@ KeyPtr read_public_key(std::string_view pem) {
 
 CertPtr read_cert(std::string_view pem) {
     auto bio = memory_bio(pem);
-    return CertPtr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    return CertPtr(PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr));
+}
+
+// Every certificate of a PEM bundle, in order; empty if any block is not a certificate.
+std::vector<CertPtr> read_bundle(std::string_view pem) {
+    std::vector<CertPtr> out;
+    auto bio = memory_bio(pem);
+    while (CertPtr cert{PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr)}) out.push_back(std::move(cert));
+    const unsigned long last = ERR_peek_last_error();
+    ERR_clear_error();
+    // The loop ends at the end of the text, reported as "no start line"; anything else is damage.
+    if (ERR_GET_REASON(last) != PEM_R_NO_START_LINE) out.clear();
+    return out;
+}
+
+StorePtr trust_store(const std::vector<CertPtr>& anchors) {
+    StorePtr store(X509_STORE_new());
+    for (const auto& cert : anchors)
+        if (!store || X509_STORE_add_cert(store.get(), cert.get()) != 1) return nullptr;
+    return store;
 }
 
 bool is_p256(EVP_PKEY* key) {
@@ -102,6 +125,13 @@ bool set_name(X509_NAME* name, std::string_view cn) {
            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                                       reinterpret_cast<const unsigned char*>(value.c_str()), -1,
                                       -1, 0) == 1;
+}
+
+// A certificate never outlives its issuer: verifiers would refuse it from that day anyway, and
+// an operator reading the end date should see the real one.
+bool within_issuer(X509* cert, X509* issuer) {
+    if (ASN1_TIME_compare(X509_get0_notAfter(cert), X509_get0_notAfter(issuer)) <= 0) return true;
+    return X509_set1_notAfter(cert, X509_get0_notAfter(issuer)) == 1;
 }
 
 std::string asn1_time_iso(const ASN1_TIME* t) {
@@ -160,22 +190,108 @@ Result<std::string> public_key_of(std::string_view private_key_pem) {
     return bio_to_string(out.get());
 }
 
-Result<Authority> create_authority(std::string_view name, int days) {
+namespace {
+// A CA certificate for a new P-256 key, signed by `issuer` (itself when null). An intermediate
+// may issue only end-entity certificates (pathlen 0).
+Result<Authority> make_authority(std::string_view name, int days, const Authority* issuer) {
     auto key_pem = generate_private_key();
     if (!key_pem) return key_pem.error();
     auto key = read_private_key(*key_pem);
+    CertPtr issuer_cert = issuer ? read_cert(issuer->cert_pem) : nullptr;
+    KeyPtr issuer_key = issuer ? read_private_key(issuer->key_pem) : nullptr;
+    if (issuer && (!issuer_cert || !issuer_key)) return openssl_error("the root CA cannot be read");
     CertPtr cert(X509_new());
+    X509* signer_cert = issuer ? issuer_cert.get() : cert.get();
+    EVP_PKEY* signer_key = issuer ? issuer_key.get() : key.get();
     if (!cert || !key || X509_set_version(cert.get(), 2) != 1 ||
         !set_serial_and_validity(cert.get(), days) ||
         !set_name(X509_get_subject_name(cert.get()), name) ||
-        X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get())) != 1 ||
+        X509_set_issuer_name(cert.get(), X509_get_subject_name(signer_cert)) != 1 ||
         X509_set_pubkey(cert.get(), key.get()) != 1 ||
-        !add_ext(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE") ||
-        !add_ext(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign") ||
-        !add_ext(cert.get(), cert.get(), NID_subject_key_identifier, "hash") ||
-        X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
+        !add_ext(cert.get(), signer_cert, NID_basic_constraints, issuer ? "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE") ||
+        !add_ext(cert.get(), signer_cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+        !add_ext(cert.get(), signer_cert, NID_subject_key_identifier, "hash") ||
+        (issuer && !add_ext(cert.get(), signer_cert, NID_authority_key_identifier, "keyid:always")) ||
+        (issuer && !within_issuer(cert.get(), signer_cert)) ||
+        X509_sign(cert.get(), signer_key, EVP_sha256()) == 0) {
+        crypto::wipe(*key_pem);
         return openssl_error("could not create the certificate authority");
+    }
     return Authority{cert_pem(cert.get()), std::move(key_pem).value()};
+}
+
+std::string describe_key_problem(EVP_PKEY* key) {
+    const int type = EVP_PKEY_get_base_id(key);
+    if (type == EVP_PKEY_RSA) return EVP_PKEY_get_bits(key) >= 2048 ? "" : "an RSA CA key must have at least 2048 bits";
+    if (type == EVP_PKEY_EC) {
+        char group[64] = {};
+        size_t len = 0;
+        EVP_PKEY_get_utf8_string_param(key, "group", group, sizeof group, &len);
+        const std::string_view g(group, len);
+        return g == "prime256v1" || g == "secp384r1" ? "" : "an EC CA key must be on P-256 or P-384";
+    }
+    return "the CA key must be RSA or ECDSA (P-256, P-384)";
+}
+}  // namespace
+
+Result<std::vector<std::string>> split_bundle(std::string_view pem) {
+    const auto bundle = read_bundle(pem);
+    if (bundle.empty()) return make_error(ErrorKind::invalid_argument, "no PEM certificate, or a damaged one");
+    std::vector<std::string> out;
+    for (const auto& cert : bundle) out.push_back(cert_pem(cert.get()));
+    return out;
+}
+
+Result<Authority> create_authority(std::string_view name, int days) { return make_authority(name, days, nullptr); }
+
+Result<Authority> create_intermediate(const Authority& root, std::string_view name, int days) {
+    auto made = make_authority(name, days, &root);
+    if (!made) return made;
+    // The bundle a verifier needs: this CA first, then the root it chains to.
+    const auto root_certs = read_bundle(root.cert_pem);
+    for (const auto& cert : root_certs) made->cert_pem += cert_pem(cert.get());
+    return made;
+}
+
+Result<AuthorityInfo> check_authority(const Authority& ca) {
+    const auto bundle = read_bundle(ca.cert_pem);
+    if (bundle.empty()) return make_error(ErrorKind::invalid_argument, "the CA file holds no PEM certificate, or a damaged one");
+    X509* cert = bundle.front().get();
+    if (X509_check_ca(cert) < 1)
+        return make_error(ErrorKind::invalid_argument, "the first certificate is not a CA certificate (basicConstraints CA:TRUE)");
+    const std::uint32_t usage = X509_get_key_usage(cert);
+    if ((usage & KU_KEY_CERT_SIGN) == 0 || (usage & KU_CRL_SIGN) == 0)
+        return make_error(ErrorKind::invalid_argument, "the CA certificate's key usage must allow keyCertSign and cRLSign");
+    if (ca.key_pem.find("ENCRYPTED") != std::string::npos)
+        return make_error(ErrorKind::invalid_argument,
+                          "the CA key is protected by a passphrase; the gateway needs it unprotected (it keeps it 0600)");
+    auto key = read_private_key(ca.key_pem);
+    if (!key) return openssl_error("the CA key is not a PEM private key");
+    if (auto problem = describe_key_problem(key.get()); !problem.empty())
+        return make_error(ErrorKind::invalid_argument, std::move(problem));
+    if (X509_check_private_key(cert, key.get()) != 1)
+        return openssl_error("the CA key does not belong to the CA certificate");
+    auto store = trust_store(bundle);
+    StoreCtxPtr ctx(X509_STORE_CTX_new());
+    if (!store || !ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert, nullptr) != 1)
+        return openssl_error("cannot check the CA's chain");
+    if (X509_verify_cert(ctx.get()) != 1) {
+        const int err = X509_STORE_CTX_get_error(ctx.get());
+        ERR_clear_error();
+        return make_error(ErrorKind::invalid_argument,
+                          std::string("the CA does not chain to a self-signed root in the file (") +
+                              X509_verify_cert_error_string(err) +
+                              "); put the CA certificate first, then each certificate above it up to the root");
+    }
+    AuthorityInfo info;
+    auto described = describe(cert);
+    if (!described) return described.error();
+    info.certificate = std::move(described).value();
+    char subject[512] = {};
+    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+    info.subject = subject;
+    info.chain_length = bundle.size();
+    return info;
 }
 
 Result<std::string> issue(const Authority& ca, std::string_view public_key_pem,
@@ -220,7 +336,7 @@ Result<std::string> issue(const Authority& ca, std::string_view public_key_pem,
         !add_ext(cert.get(), ca_cert.get(), NID_subject_key_identifier, "hash") ||
         !add_ext(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always") ||
         (!san.empty() && !add_ext(cert.get(), ca_cert.get(), NID_subject_alt_name, san)) ||
-        X509_sign(cert.get(), ca_key.get(), EVP_sha256()) == 0)
+        !within_issuer(cert.get(), ca_cert.get()) || X509_sign(cert.get(), ca_key.get(), EVP_sha256()) == 0)
         return openssl_error("could not issue the certificate");
     return cert_pem(cert.get());
 }
@@ -343,14 +459,12 @@ Status check_pair(std::string_view cert_pem_text, std::string_view key_pem,
                   std::string_view ca_pem) {
     auto cert = read_cert(cert_pem_text);
     auto key = read_private_key(key_pem);
-    auto ca = read_cert(ca_pem);
-    if (!cert || !key || !ca) return openssl_error("certificate, key or CA cannot be read");
+    auto store = trust_store(read_bundle(ca_pem));
+    if (!cert || !key || !store) return openssl_error("certificate, key or CA cannot be read");
     if (X509_check_private_key(cert.get(), key.get()) != 1)
         return openssl_error("the private key does not belong to the certificate");
-    StorePtr store(X509_STORE_new());
     StoreCtxPtr ctx(X509_STORE_CTX_new());
-    X509_STORE_add_cert(store.get(), ca.get());
-    if (X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1 ||
+    if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1 ||
         X509_verify_cert(ctx.get()) != 1)
         return openssl_error("the certificate does not chain to the CA");
     return {};
@@ -359,6 +473,10 @@ Status check_pair(std::string_view cert_pem_text, std::string_view key_pem,
 struct ManifestSigner::State {
     CertPtr cert;
     KeyPtr key;
+    // Certificates between the signer and the root, carried in every signature so that a
+    // verifier holding only the root can build the chain.
+    std::unique_ptr<STACK_OF(X509), decltype([](STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); })> chain{
+        sk_X509_new_null()};
 };
 
 ManifestSigner::ManifestSigner() : state_(std::make_unique<State>()) {}
@@ -369,7 +487,13 @@ ManifestSigner::~ManifestSigner() = default;
 Result<ManifestSigner> ManifestSigner::load(std::string_view cert_pem_text,
                                             std::string_view key_pem) {
     ManifestSigner signer;
-    signer.state_->cert = read_cert(cert_pem_text);
+    auto bundle = read_bundle(cert_pem_text);
+    if (!bundle.empty()) signer.state_->cert = std::move(bundle.front());
+    for (std::size_t i = 1; i < bundle.size(); ++i) {
+        if (!signer.state_->chain || sk_X509_push(signer.state_->chain.get(), bundle[i].get()) <= 0)
+            return openssl_error("cannot keep the signing certificate's chain");
+        bundle[i].release();  // the stack owns it now
+    }
     signer.state_->key = read_private_key(key_pem);
     if (!signer.state_->cert || !signer.state_->key ||
         X509_check_private_key(signer.state_->cert.get(), signer.state_->key.get()) != 1)
@@ -379,7 +503,7 @@ Result<ManifestSigner> ManifestSigner::load(std::string_view cert_pem_text,
 
 Result<crypto::Bytes> ManifestSigner::sign(crypto::ByteView content) const {
     BioPtr in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
-    CmsPtr cms(CMS_sign(state_->cert.get(), state_->key.get(), nullptr, in.get(),
+    CmsPtr cms(CMS_sign(state_->cert.get(), state_->key.get(), state_->chain.get(), in.get(),
                         CMS_DETACHED | CMS_BINARY));
     if (!cms) return make_error(ErrorKind::internal, "signing the manifest failed");
     BioPtr out(BIO_new(BIO_s_mem()));
@@ -391,13 +515,12 @@ Result<crypto::Bytes> ManifestSigner::sign(crypto::ByteView content) const {
 
 Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature,
                         std::string_view ca_pem) {
-    auto ca = read_cert(ca_pem);
-    if (!ca) return openssl_error("the CA certificate cannot be read");
+    auto anchors = read_bundle(ca_pem);
+    auto store = trust_store(anchors);
+    if (anchors.empty() || !store) return openssl_error("the CA certificate cannot be read");
     const unsigned char* p = der_signature.data();
     CmsPtr cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der_signature.size())));
     if (!cms) return make_error(ErrorKind::corruption, "the signature is not a DER CMS object");
-    StorePtr store(X509_STORE_new());
-    X509_STORE_add_cert(store.get(), ca.get());
     BioPtr data(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
     if (CMS_verify(cms.get(), nullptr, store.get(), data.get(), nullptr, CMS_BINARY) != 1) {
         ERR_clear_error();

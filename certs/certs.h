@@ -45,10 +45,31 @@ struct CertificateInfo {
 Result<std::string> generate_private_key();
 Result<std::string> public_key_of(std::string_view private_key_pem);
 
+// A CA's certificate text may be a bundle: the issuing CA's certificate first, then each one above
+// it up to a self-signed root. Everything that trusts "the CA" trusts the whole bundle; issuing
+// and CRLs use the first certificate and the key that belongs to it.
+
 // A self-signed root CA valid for `days`.
 Result<Authority> create_authority(std::string_view name, int days);
 
-// Issues a certificate for `public_key_pem` signed by `ca`.
+// An intermediate CA signed by `root`, valid for `days` (never beyond the root); its cert_pem is
+// the bundle (intermediate, then root), so the root's key is needed only here.
+Result<Authority> create_intermediate(const Authority& root, std::string_view name, int days);
+
+// The certificates of a PEM bundle, each re-encoded as PEM (anything else in the text is dropped).
+Result<std::vector<std::string>> split_bundle(std::string_view pem);
+
+struct AuthorityInfo {
+    CertificateInfo certificate;  // of the issuing CA
+    std::string subject;          // its distinguished name, one line
+    std::size_t chain_length = 0; // certificates in the bundle
+};
+// Checks a CA brought from elsewhere before the gateway adopts it: a CA certificate allowed to
+// sign certificates and CRLs, an unprotected RSA (>= 2048) or ECDSA (P-256, P-384) key that
+// belongs to it, and a chain, within the bundle, to a self-signed root valid today.
+Result<AuthorityInfo> check_authority(const Authority& ca);
+
+// Issues a certificate for `public_key_pem` signed by `ca`; it ends no later than the CA does.
 Result<std::string> issue(const Authority& ca, std::string_view public_key_pem,
                           const IssueRequest& request);
 
@@ -65,7 +86,7 @@ Result<CsrContents> read_csr(std::string_view csr_pem);
 Result<CertificateInfo> inspect(std::string_view cert_pem);
 Result<CertificateInfo> inspect_der(crypto::ByteView der);
 
-// Checks that the certificate chains to `ca_pem` and that `key_pem` is its private key.
+// Checks that the certificate chains to the `ca_pem` bundle and that `key_pem` is its private key.
 Status check_pair(std::string_view cert_pem, std::string_view key_pem, std::string_view ca_pem);
 
 // ---- Revocation (RFC 5280 section 5).
@@ -86,6 +107,7 @@ Result<crypto::Bytes> make_crl(const Authority& ca, const std::vector<RevokedCer
 // Signs manifests with the gateway's signing certificate. Thread-safe after load.
 class ManifestSigner {
 public:
+    // `cert_pem` is the signing certificate, optionally followed by the intermediates above it.
     static Result<ManifestSigner> load(std::string_view cert_pem, std::string_view key_pem);
     ManifestSigner(ManifestSigner&&) noexcept;
     ManifestSigner& operator=(ManifestSigner&&) noexcept;

@@ -97,3 +97,102 @@ TEST_CASE("a signer refuses a key that does not match its certificate") {
     const auto b = issue_for(*ca, "b", Usage::signing);
     CHECK_FALSE(ManifestSigner::load(a.cert, b.key).ok());
 }
+
+TEST_CASE("an intermediate CA issues certificates that chain to its root, and signatures carry the intermediate") {
+    auto root = create_authority("Serambi Root CA Test", 100);
+    REQUIRE(root.ok());
+    auto intermediate = create_intermediate(*root, "Serambi CA Test", 50);
+    REQUIRE(intermediate.ok());
+    auto parts = split_bundle(intermediate->cert_pem);
+    REQUIRE(parts.ok());
+    REQUIRE(parts->size() == 2);
+    CHECK((*parts)[1] == *split_bundle(root->cert_pem).value().begin());
+    CHECK(inspect((*parts)[0])->common_name == "Serambi CA Test");
+
+    const auto leaf = issue_for(*intermediate, "dinkes-malut", Usage::client);
+    CHECK(check_pair(leaf.cert, leaf.key, intermediate->cert_pem).ok());
+    CHECK_FALSE(check_pair(leaf.cert, leaf.key, root->cert_pem).ok());  // the root alone lacks the link
+    CHECK_FALSE(check_pair(leaf.cert, leaf.key, (*parts)[0]).ok());     // the intermediate alone is no anchor
+
+    // The signer carries the intermediate, so a verifier holding only the root can build the path.
+    const auto signing = issue_for(*intermediate, "serambi-manifest-signing", Usage::signing);
+    auto signer = ManifestSigner::load(signing.cert + (*parts)[0], signing.key);
+    REQUIRE(signer.ok());
+    const std::string manifest = R"({"sha256":"00"})";
+    auto signature = signer->sign(crypto::as_bytes(manifest));
+    REQUIRE(signature.ok());
+    CHECK(verify_signature(crypto::as_bytes(manifest), *signature, root->cert_pem).ok());
+    auto bare = ManifestSigner::load(signing.cert, signing.key);
+    REQUIRE(bare.ok());
+    auto bare_signature = bare->sign(crypto::as_bytes(manifest));
+    REQUIRE(bare_signature.ok());
+    CHECK_FALSE(verify_signature(crypto::as_bytes(manifest), *bare_signature, root->cert_pem).ok());
+    CHECK(verify_signature(crypto::as_bytes(manifest), *bare_signature, intermediate->cert_pem).ok());
+}
+
+TEST_CASE("no certificate outlives the CA that issued it") {
+    auto root = create_authority("Serambi Root CA Test", 100);
+    REQUIRE(root.ok());
+    auto intermediate = create_intermediate(*root, "Serambi CA Test", 500);  // asks beyond the root
+    REQUIRE(intermediate.ok());
+    const auto root_end = inspect(root->cert_pem)->not_after;
+    CHECK(inspect(intermediate->cert_pem)->not_after == root_end);
+    auto short_ca = create_authority("Serambi CA Short", 30);
+    REQUIRE(short_ca.ok());
+    auto key = generate_private_key();
+    REQUIRE(key.ok());
+    auto pub = public_key_of(*key);
+    REQUIRE(pub.ok());
+    IssueRequest request;
+    request.common_name = "dinkes-malut";
+    request.days = 365;
+    auto cert = issue(*short_ca, *pub, request);
+    REQUIRE(cert.ok());
+    CHECK(inspect(*cert)->not_after == inspect(short_ca->cert_pem)->not_after);
+    request.days = 10;
+    cert = issue(*short_ca, *pub, request);
+    REQUIRE(cert.ok());
+    CHECK(inspect(*cert)->not_after < inspect(short_ca->cert_pem)->not_after);
+}
+
+TEST_CASE("a CA brought from elsewhere is checked before it is adopted") {
+    auto root = create_authority("Root", 100);
+    REQUIRE(root.ok());
+    auto intermediate = create_intermediate(*root, "Issuing", 50);
+    REQUIRE(intermediate.ok());
+    auto info = check_authority(*intermediate);
+    REQUIRE(info.ok());
+    CHECK(info->chain_length == 2);
+    CHECK(info->certificate.common_name == "Issuing");
+    CHECK(check_authority(*root).ok());
+
+    auto first_only = *intermediate;
+    first_only.cert_pem = split_bundle(intermediate->cert_pem).value().front();
+    auto missing_root = check_authority(first_only);
+    REQUIRE_FALSE(missing_root.ok());
+    CHECK(missing_root.error().message.find("self-signed root") != std::string::npos);
+
+    auto wrong_key = *intermediate;
+    wrong_key.key_pem = root->key_pem;
+    REQUIRE_FALSE(check_authority(wrong_key).ok());
+    CHECK(check_authority(wrong_key).error().message.find("does not belong") != std::string::npos);
+
+    const auto leaf = issue_for(*intermediate, "not-a-ca", Usage::client);
+    auto not_ca = check_authority({leaf.cert + intermediate->cert_pem, leaf.key});
+    REQUIRE_FALSE(not_ca.ok());
+    CHECK(not_ca.error().message.find("not a CA") != std::string::npos);
+
+    CHECK_FALSE(check_authority({"", root->key_pem}).ok());
+    CHECK_FALSE(check_authority({root->cert_pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"}).ok());
+}
+
+TEST_CASE("split_bundle keeps certificates only and refuses damaged text") {
+    auto ca = create_authority("Serambi CA Test", 10);
+    REQUIRE(ca.ok());
+    auto parts = split_bundle(ca->cert_pem + ca->key_pem + ca->cert_pem);
+    REQUIRE(parts.ok());
+    CHECK(parts->size() == 2);
+    for (const auto& p : *parts) CHECK(p.find("PRIVATE KEY") == std::string::npos);
+    CHECK_FALSE(split_bundle("").ok());
+    CHECK_FALSE(split_bundle("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n").ok());
+}

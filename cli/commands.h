@@ -28,6 +28,11 @@ struct InitOptions {
     std::string admin = "admin";
     std::string province = "Serambi";
     std::vector<std::string> public_names;
+    int ca_days = 3650;             // the generated root CA
+    bool intermediate = false;      // issue from an intermediate; the root key leaves the deployment
+    std::string root_key_out;       // where the root key goes with --intermediate (outside the deployment)
+    std::string import_ca;          // an existing CA: its certificate, then any above it up to the root
+    std::string import_ca_key;      // and its private key
 };
 int run_init(const InitOptions& options);
 int run_serve(const std::string& config_file);

@@ -1,5 +1,6 @@
 // `serambi init` and `serambi serve`: a deployment is a directory holding everything the gateway
 // needs; init creates it whole or reports why it did not.
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <iostream>
 
@@ -24,8 +25,10 @@ bool is_ip(const std::string& text) {
     return !ec;
 }
 
-// Issues a key and certificate and writes both, the key 0600.
-Status issue_pair(const certs::Authority& ca, const certs::IssueRequest& request,
+// Issues a key and certificate and writes both, the key 0600; `chain` (the intermediates between
+// the certificate and the root) follows the certificate in its file, so peers that trust only the
+// root can still build the path.
+Status issue_pair(const certs::Authority& ca, const std::string& chain, const certs::IssueRequest& request,
                   const std::filesystem::path& cert_path, const std::filesystem::path& key_path) {
     auto key = certs::generate_private_key();
     if (!key) return key.error();
@@ -36,7 +39,85 @@ Status issue_pair(const certs::Authority& ca, const certs::IssueRequest& request
     auto status = storage::write_new_file(key_path, *key, 0600);
     crypto::wipe(*key);
     if (!status) return status;
-    return storage::write_new_file(cert_path, *cert, 0644);
+    return storage::write_new_file(cert_path, *cert + chain, 0644);
+}
+
+bool inside(const std::filesystem::path& dir, const std::filesystem::path& file) {
+    const auto d = std::filesystem::weakly_canonical(dir), f = std::filesystem::weakly_canonical(file);
+    auto [end, _] = std::mismatch(d.begin(), d.end(), f.begin(), f.end());
+    return end == d.end();
+}
+
+// The CA the deployment will issue from, decided and checked before anything is written, so that
+// a refused import or a bad --root-key-out leaves no half deployment behind.
+struct CaPlan {
+    certs::Authority issuing;   // cert_pem is the bundle up to the root
+    std::string chain;          // intermediates to send after an end-entity certificate
+    std::string root_key;       // --intermediate only: written to --root-key-out, then wiped
+    std::string description;
+};
+
+Result<CaPlan> plan_ca(const InitOptions& options, const std::filesystem::path& dir) {
+    namespace fs = std::filesystem;
+    auto bad = [](std::string m) { return make_error(ErrorKind::invalid_argument, std::move(m)); };
+    CaPlan plan;
+    if (options.import_ca.empty() != options.import_ca_key.empty())
+        return bad("--import-ca and --import-ca-key go together");
+    if (options.intermediate != !options.root_key_out.empty())
+        return bad("--intermediate and --root-key-out go together: the root key must leave the deployment");
+    if (!options.import_ca.empty()) {
+        if (options.intermediate) return bad("--import-ca and --intermediate exclude each other");
+        auto text = storage::read_small_file(options.import_ca, 1 << 20);
+        if (!text) return bad("--import-ca: " + text.error().message);
+        auto key = storage::read_small_file(options.import_ca_key, 1 << 20);
+        if (!key) return bad("--import-ca-key: " + key.error().message);
+        auto parts = certs::split_bundle(*text);
+        if (!parts) {
+            crypto::wipe(*key);
+            return bad("--import-ca: " + parts.error().message);
+        }
+        for (const auto& part : *parts) plan.issuing.cert_pem += part;  // certificates only, never a key that came along
+        plan.issuing.key_pem = std::move(*key);
+        auto info = certs::check_authority(plan.issuing);
+        if (!info) {
+            crypto::wipe(plan.issuing.key_pem);
+            return bad("--import-ca: " + info.error().message);
+        }
+        for (std::size_t i = 0; i + 1 < parts->size(); ++i) plan.chain += (*parts)[i];
+        plan.description = "imported " + info->subject + " (until " + info->certificate.not_after + ", " +
+                           std::to_string(info->chain_length) + " certificate(s) to the root)";
+        return plan;
+    }
+    if (options.intermediate) {
+        const fs::path out = fs::absolute(options.root_key_out);
+        std::error_code ec;
+        if (fs::exists(out, ec)) return bad("--root-key-out " + out.string() + " exists; refusing to overwrite it");
+        if (inside(dir, out)) return bad("--root-key-out must be outside the deployment directory: the point is that the gateway never holds it");
+        if (!fs::is_directory(out.parent_path(), ec)) return bad("--root-key-out: " + out.parent_path().string() + " is not a directory");
+        auto root = certs::create_authority("Serambi Root CA " + options.province, options.ca_days);
+        if (!root) return root.error();
+        auto issuing = certs::create_intermediate(*root, "Serambi CA " + options.province, std::min(options.ca_days, 1825));
+        if (!issuing) {
+            crypto::wipe(root->key_pem);
+            return issuing.error();
+        }
+        auto parts = certs::split_bundle(issuing->cert_pem);
+        if (!parts) {
+            crypto::wipe(root->key_pem);
+            crypto::wipe(issuing->key_pem);
+            return parts.error();
+        }
+        plan.issuing = std::move(issuing).value();
+        plan.chain = parts->front();
+        plan.root_key = std::move(root->key_pem);
+        plan.description = "intermediate CA under an offline root (root key in " + out.string() + ")";
+        return plan;
+    }
+    auto ca = certs::create_authority("Serambi CA " + options.province, options.ca_days);
+    if (!ca) return ca.error();
+    plan.issuing = std::move(ca).value();
+    plan.description = "root CA, " + std::to_string(options.ca_days) + " days";
+    return plan;
 }
 
 }  // namespace
@@ -60,6 +141,17 @@ int run_init(const InitOptions& options) {
         return fail("--listen must be IP:PORT, e.g. 127.0.0.1:8443 or 0.0.0.0:8443");
     if (!policies::is_slug_like(options.admin))
         return fail("--admin must be lowercase letters, digits and hyphens");
+
+    auto plan = plan_ca(options, dir);
+    if (!plan) return fail(plan.error().message);
+    auto ca = &plan->issuing;
+    struct WipeKeys {
+        CaPlan& plan;
+        ~WipeKeys() {
+            crypto::wipe(plan.issuing.key_pem);
+            crypto::wipe(plan.root_key);
+        }
+    } wipe_keys{*plan};
 
     fs::create_directories(dir / "pki", ec);
     if (!ec) fs::create_directories(dir / "profiles", ec);
@@ -88,8 +180,10 @@ int run_init(const InitOptions& options) {
         crypto::wipe(secret);
         if (!written) return fail(written.error().message);
     }
-    auto ca = certs::create_authority("Serambi CA " + options.province, 3650);
-    if (!ca) return fail(ca.error().message);
+    if (!plan->root_key.empty()) {
+        if (auto s = storage::write_new_file(options.root_key_out, plan->root_key, 0600); !s) return fail(s.error().message);
+        crypto::wipe(plan->root_key);
+    }
     if (auto s = storage::write_new_file(config->ca_key, ca->key_pem, 0600); !s) return fail(s.error().message);
     if (auto s = storage::write_new_file(config->ca_cert, ca->cert_pem, 0644); !s) return fail(s.error().message);
 
@@ -103,14 +197,14 @@ int run_init(const InitOptions& options) {
         server.ip_addresses.push_back(host);
     for (const auto& name : options.public_names)
         (is_ip(name) ? server.ip_addresses : server.dns_names).push_back(name);
-    if (auto s = issue_pair(*ca, server, config->tls_cert, config->tls_key); !s)
+    if (auto s = issue_pair(*ca, plan->chain, server, config->tls_cert, config->tls_key); !s)
         return fail("gateway certificate: " + s.error().message);
 
     certs::IssueRequest signing;
     signing.common_name = "serambi-manifest-signing";
     signing.usage = certs::Usage::signing;
     signing.days = 1825;
-    if (auto s = issue_pair(*ca, signing, config->signing_cert, config->signing_key); !s)
+    if (auto s = issue_pair(*ca, plan->chain, signing, config->signing_cert, config->signing_key); !s)
         return fail("signing certificate: " + s.error().message);
 
     if (auto s = storage::write_new_file(config->policy, policies::default_policy_text(), 0644); !s)
@@ -143,7 +237,6 @@ int run_init(const InitOptions& options) {
     const auto profile_dir = dir / "profiles" / options.admin;
     auto status = write_profile(profile_dir, url, options.admin, *cert, *key, ca->cert_pem);
     crypto::wipe(*key);
-    crypto::wipe(ca->key_pem);
     if (!status) return fail(status.error().message);
 
     std::cout << "Created a Serambi deployment in " << dir.string() << "\n"
@@ -154,7 +247,12 @@ int run_init(const InitOptions& options) {
               << "  log verifier    " << log_verifier_key
               << "\n                  (give this to the auditors yourself; they check every checkpoint with it)\n"
               << "  CA certificate  " << config->ca_cert.string() << "\n"
+              << "                  " << plan->description << "\n"
               << "  admin profile   " << profile_dir.string() << "\n"
+              << (options.intermediate ? "  ROOT CA KEY     " + fs::absolute(options.root_key_out).string() +
+                                             "\n                  move it to offline media now and delete it here; it is needed only"
+                                             "\n                  to issue a new intermediate CA\n"
+                                       : std::string())
               << "Start it with:    serambi serve --config " << (dir / "serambi.toml").string() << "\n";
     return 0;
 }

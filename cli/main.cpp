@@ -25,6 +25,16 @@ int main(int argc, char** argv) {
     init_cmd->add_option("--admin", init.admin, "id of the first admin principal")->capture_default_str();
     init_cmd->add_option("--province", init.province, "name put in the CA certificate")->capture_default_str();
     init_cmd->add_option("--public-name", init.public_names, "extra DNS name or IP for the gateway certificate");
+    init_cmd->add_option("--ca-days", init.ca_days, "validity of the generated CA, in days")
+        ->capture_default_str()
+        ->check(CLI::Range(30, 36500));
+    init_cmd->add_flag("--intermediate", init.intermediate,
+                       "issue from an intermediate CA and move the root CA's key out (needs --root-key-out)");
+    init_cmd->add_option("--root-key-out", init.root_key_out,
+                         "new file, outside DIR, for the root CA's key; take it offline");
+    init_cmd->add_option("--import-ca", init.import_ca,
+                         "adopt an existing CA: PEM file with its certificate, then each one above it up to the root");
+    init_cmd->add_option("--import-ca-key", init.import_ca_key, "the imported CA's private key (PEM, unprotected)");
     init_cmd->callback([&] { code = run_init(init); });
 
     std::string config_file;

@@ -22,6 +22,7 @@ std::string action_of(const RequestHead& head) {
     path = path.substr(0, path.find('?'));
     const bool get = head.method == "GET", post = head.method == "POST";
     if (path == "/healthz") return "health";
+    if (path == "/metrics") return "metrics";
     if (path == "/v1/whoami") return "whoami";
     if (path == "/v1/principals") return post ? "principal.create" : "principal.list";
     if (path.starts_with("/v1/principals/") && path.ends_with("/recipient")) return post ? "principal.recipient" : "principal.recipient.get";

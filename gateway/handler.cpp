@@ -158,6 +158,11 @@ Dispatch Handler::dispatch(const RequestHead& head) {
         return d;
     };
 
+    if (parts.size() == 1 && parts[0] == "metrics") {
+        if (method != "GET") return tag(not_allowed());
+        return tag(respond(get_metrics(head, *caller)));
+    }
+
     if (parts.size() < 2 || parts[0] != "v1")
         return tag(respond(problem(404, "", "no such route", rid)));
     const auto n = parts.size();

@@ -4,6 +4,7 @@
 // returned, and streams a PayloadSource out.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -162,6 +163,26 @@ Response problem_of(const Error& error, const std::string& request_id);
 
 // The serials revoked so far, consulted at every handshake and every request. A revocation is
 // added here as it commits, so it takes effect at the next handshake without a restart.
+// What the server counts for /metrics; relaxed atomics, read at scrape time.
+struct GatewayCounters {
+    std::int64_t started_at = 0;  // Unix seconds
+    std::atomic<std::uint64_t> responses[6] = {};  // by status class: [1] 1xx … [5] 5xx, [0] other
+    std::atomic<std::uint64_t> handshakes_refused{0};
+    std::atomic<std::uint64_t> transfers_incomplete{0};
+    std::atomic<std::uint64_t> bytes_received{0};
+    std::atomic<std::uint64_t> bytes_sent{0};
+    std::atomic<std::uint64_t> reloads{0};
+    std::atomic<std::uint64_t> reloads_failed{0};
+    const std::atomic<unsigned>* open_connections = nullptr;
+
+    void count_response(int status, std::uint64_t in, std::uint64_t out) noexcept {
+        const auto cls = status >= 100 && status < 600 ? static_cast<std::size_t>(status / 100) : 0;
+        responses[cls].fetch_add(1, std::memory_order_relaxed);
+        bytes_received.fetch_add(in, std::memory_order_relaxed);
+        bytes_sent.fetch_add(out, std::memory_order_relaxed);
+    }
+};
+
 class RevokedSerials {
 public:
     bool contains(const std::string& serial) const {
@@ -188,6 +209,7 @@ public:
         const Config* config;
         AuditTrail* audit;
         RevokedSerials* revoked = nullptr;
+        GatewayCounters* counters = nullptr;
     };
     explicit Handler(Services services);
 
@@ -239,6 +261,7 @@ private:
     // Revocation: a principal's certificate, or any serial the CA issued; the CRL.
     Dispatch revoke(const RequestHead& head, const Caller& caller, const std::string& principal_id);
     Response get_crl(const RequestHead& head, const Caller& caller);
+    Response get_metrics(const RequestHead& head, const Caller& caller);
     Dispatch renew(const RequestHead& head, const Caller& caller, const std::string& id);
     Dispatch set_recipient(const RequestHead& head, const Caller& caller, const std::string& id);
     Response create_dataset_from(const RequestHead& head, const Caller& caller,

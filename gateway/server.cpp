@@ -16,6 +16,7 @@
 #include <iostream>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -148,6 +149,7 @@ struct Shared {
     TlsContexts& tls;
     net::thread_pool::executor_type offload;  // hashing, sealing and disk writes of uploads
     RefusalBudget& refusals;
+    GatewayCounters& counters;
     // Shared with every session: sessions still suspended at shutdown are destroyed with their
     // io_context, after this struct, and give their slot back as they go.
     std::shared_ptr<std::atomic<unsigned>> connections = std::make_shared<std::atomic<unsigned>>(0);
@@ -436,7 +438,9 @@ Awaitable<void> session(Shared& shared, Socket socket) {
     conn.expires_after(std::chrono::seconds(config.handshake_timeout_seconds));
     net::co_spawn(stream.get_executor(), watchdog(shared_conn), net::detached);
     if (auto [ec, n] = co_await stream.async_handshake(use_tuple); ec) {
-        log_line("handshake refused from " + remote + ": " + printable(ec.message()));
+        // The verifier's reason (expired, not yet valid, revoked…) is what the operator needs.
+        log_line("handshake refused from " + remote + ": " + printable(refusal_reason(stream.native_handle(), ec)));
+        shared.counters.handshakes_refused.fetch_add(1, std::memory_order_relaxed);
         // Recorded too: auditors see who knocked. Nothing was granted, so a failure to record
         // changes nothing for the peer.
         if (shared.refusals.admit(remote))
@@ -664,9 +668,11 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         if (streamed && (delivery.sent < sent || !delivery.failure.empty())) {
             // The entry written before the transfer promised all of it; this one, with the same
             // request id, says how much went and why the rest did not.
+            shared.counters.transfers_incomplete.fetch_add(1, std::memory_order_relaxed);
             co_await record_audit(shared, stream.get_executor(),
                                   AuditTrail::incomplete_entry(head, response, received, delivery.sent, sent, delivery.failure));
         }
+        shared.counters.count_response(status, received, streamed ? delivery.sent : sent);
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::steady_clock::now() - started).count();
         log_line("request " + head.request_id + " " + remote + " " + principal + " " +
@@ -773,17 +779,40 @@ Status configure_tls(ssl::context& tls, const Config& config) {
     return {};
 }
 
-// Principals whose certificate expires within 30 days, or has expired, are named in the log, so
-// that the operator has them renew (serambi renew) while they still can.
-void warn_expiring_certificates(storage::Store& store) {
+// Certificates that expire within 30 days, or have expired, are named in the log: the gateway's
+// own and its CA's, and principals' (not revoked), so that they are renewed while they still can be.
+void warn_expiring_certificates(storage::Store& store, const RevokedSerials& revoked, const Config& config) {
+    const auto now = now_seconds();
+    auto warn = [now](const std::string& what, std::int64_t expiry, const std::string& iso, const std::string& remedy) {
+        if (expiry > now + 30 * 86400) return;
+        log_line("warning: " + what + (expiry <= now ? " expired at " : " expires at ") + iso + "; " + remedy);
+    };
+    // The gateway's own: a lapsed TLS certificate stops every client, a lapsed CA every certificate.
+    for (const auto& [what, path, remedy] :
+         {std::tuple<std::string, std::filesystem::path, std::string>{
+              "the gateway's TLS certificate", config.tls_cert, "issue a new one and send SIGHUP"},
+          {"the gateway's signing certificate", config.signing_cert, "issue a new one and send SIGHUP"},
+          {"the CA certificate", config.ca_cert, "plan a new CA before it ends"}}) {
+        auto text = storage::read_small_file(path, 1 << 20);
+        auto parts = text ? certs::split_bundle(*text) : Result<std::vector<std::string>>(text.error());
+        if (!parts) {
+            log_line("cannot check the expiry of " + what + ": " + parts.error().message);
+            continue;
+        }
+        for (const auto& pem : *parts) {
+            auto info = certs::inspect(pem);
+            auto expiry = info ? parse_time(info->not_after) : Result<std::int64_t>(info.error());
+            if (expiry) warn(what + " (" + info->common_name + ")", *expiry, info->not_after, remedy);
+        }
+    }
     auto principals = store.principals();
     if (!principals) return log_line("cannot check certificate expiry: " + principals.error().message);
-    const auto now = now_seconds();
     for (const auto& p : *principals) {
-        auto expiry = p.cert_not_after.empty() ? Result<std::int64_t>(make_error(ErrorKind::not_found, "")) : parse_time(p.cert_not_after);
-        if (!expiry || *expiry > now + 30 * 86400) continue;
-        log_line("warning: the certificate of " + p.id + (*expiry <= now ? " expired at " : " expires at ") + p.cert_not_after +
-                 (*expiry <= now ? "; register the unit again" : "; have it run serambi renew"));
+        if (p.cert_not_after.empty() || revoked.contains(p.cert_serial)) continue;
+        auto expiry = parse_time(p.cert_not_after);
+        if (!expiry) continue;
+        warn("the certificate of " + p.id, *expiry, p.cert_not_after,
+             *expiry <= now ? "register the unit again" : "have it run serambi renew");
     }
 }
 
@@ -855,8 +884,10 @@ int serve(const Config& config) {
     auto first_tls = make_tls(config, revoked);
     if (!first_tls) return fail(first_tls.error().message);
     TlsContexts tls(std::move(first_tls).value());
+    GatewayCounters counters;
+    counters.started_at = now_seconds();
     Handler handler({store->get(), *policy, *signer,
-                     certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit, &revoked});
+                     certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit, &revoked, &counters});
 
     std::vector<std::unique_ptr<net::io_context>> workers;
     for (unsigned i = 0; i < config.threads; ++i) workers.push_back(std::make_unique<net::io_context>(1));
@@ -878,7 +909,8 @@ int serve(const Config& config) {
 
     net::thread_pool offload_pool(config.threads);
     RefusalBudget refusals(config.refused_handshake_entries_per_second);
-    Shared shared{config, handler, audit, tls, offload_pool.get_executor(), refusals};
+    Shared shared{config, handler, audit, tls, offload_pool.get_executor(), refusals, counters};
+    counters.open_connections = shared.connections.get();
     net::co_spawn(main_context.get_executor(), accept_loop(shared, acceptor, workers), net::detached);
     // A signed checkpoint at least every second while entries arrive (signing when nothing
     // changed is skipped inside).
@@ -910,13 +942,14 @@ int serve(const Config& config) {
             if (next_tls) tls.set(std::move(next_tls).value());
             if (next_signer) handler.replace_signer(std::move(next_signer).value());
             if (next_tls && next_signer) log_line("reload: TLS and signing certificates replaced");
+            (next_tls && next_signer ? counters.reloads : counters.reloads_failed).fetch_add(1, std::memory_order_relaxed);
             await_reload();
         });
     };
     await_reload();
     Timer expiry_timer(main_context.get_executor());
     std::function<void()> check_expiry = [&] {
-        net::post(offload_pool, [&store] { warn_expiring_certificates(*store->get()); });
+        net::post(offload_pool, [&store, &revoked, &config] { warn_expiring_certificates(*store->get(), revoked, config); });
         expiry_timer.expires_after(std::chrono::hours(24));
         expiry_timer.async_wait([&](const boost::system::error_code& wait_error) {
             if (!wait_error) check_expiry();

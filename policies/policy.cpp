@@ -218,6 +218,16 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
                 if (!roles) return roles.error();
                 policy->audit_readers_ = std::move(roles).value();
             }
+        } else if (key == "metrics") {
+            const auto* metrics = node.as_table();
+            if (!metrics) return bad(where(source, node, "metrics") + ": expected a table");
+            for (const auto& [what, list] : *metrics) {
+                const std::string dotted = "metrics." + std::string(what.str());
+                if (what != "readers") return bad(where(source, list, dotted) + ": unknown key");
+                auto roles = role_list(source, list, dotted);
+                if (!roles) return roles.error();
+                policy->metrics_readers_ = std::move(roles).value();
+            }
         } else {
             return bad(where(source, node, key.str()) + ": unknown key");
         }
@@ -403,6 +413,9 @@ Decision Policy::decide(const Subject& subject, Action action, const DatasetFact
             return answer(false, false, "only a custodian may manage MOU agreements");
         case Action::list:
             return answer(true, true, "any authenticated principal may list what it can read");
+        case Action::read_metrics:
+            if (any_role(metrics_readers_)) return answer(true, true, "the caller's role may read the gateway's metrics");
+            return answer(false, false, "only an admin or an auditor may read the gateway's metrics");
         case Action::read_audit:
             if (any_role(audit_readers_)) return answer(true, true, "the caller's role may read the access log");
             return answer(false, false, "only auditors may read the access log");

@@ -27,7 +27,7 @@ enum class Role { producer, custodian, partner, auditor, admin };
 Result<Role> parse_role(std::string_view name);
 std::string_view name_of(Role role) noexcept;
 
-enum class Action { read, push, list, create_dataset, manage_principals, read_audit, manage_agreements, approve };
+enum class Action { read, push, list, create_dataset, manage_principals, read_audit, manage_agreements, approve, read_metrics };
 Result<Action> parse_action(std::string_view name);  // pull, push, list, …
 
 struct Subject {
@@ -139,6 +139,7 @@ private:
     std::vector<Role> agreement_managers_{Role::custodian};
     std::vector<Role> approvers_{Role::custodian};
     std::vector<Role> audit_readers_{Role::auditor};
+    std::vector<Role> metrics_readers_{Role::admin, Role::auditor};
 
     Decision decide_read(const Subject& subject, const DatasetFacts& dataset, const Context& context) const;
     Decision by_approvals(const Subject& subject, const DatasetFacts& dataset, const LevelRule& rule,

@@ -44,4 +44,38 @@ check "a certificate that does not load is reported" wait_for 5 grep -q "reload:
 same "and the one in force stays" "$NEW" "$(served_serial)"
 check "the gateway serves on" "$SERAMBI" whoami --profile "$P"
 cp "$WORK/new-gateway.crt" "$PKI/gateway.crt"
+
+# The manifest-signing certificate is replaced the same way: pushes from then on are signed with
+# the new one, packages pushed before keep the signature they were given.
+signer_serial() { # PACKAGE-ID
+    api "$P" -o "$WORK/m.json" "$URL/v1/packages/$1/manifest"
+    api "$P" -o "$WORK/m.p7s" "$URL/v1/packages/$1/manifest.p7s"
+    openssl cms -verify -binary -inform DER -in "$WORK/m.p7s" -content "$WORK/m.json" -CAfile "$ADMIN/ca.crt" \
+        -purpose any -signer "$WORK/signer.pem" -out /dev/null 2>/dev/null && openssl x509 -in "$WORK/signer.pem" -noout -serial | cut -d= -f2
+}
+OLD_SIGNER=$(signer_serial "$ID")
+same "(the first package is signed by the certificate init made)" "$(openssl x509 -in "$PKI/signing.crt" -noout -serial | cut -d= -f2)" "$OLD_SIGNER"
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/new-signing.key" 2>/dev/null
+openssl req -new -key "$WORK/new-signing.key" -subj "/O=Serambi/CN=serambi-manifest-signing" -out "$WORK/new-signing.csr"
+printf 'keyUsage=critical,digitalSignature,nonRepudiation\nextendedKeyUsage=emailProtection\n' > "$WORK/signing.ext"
+openssl x509 -req -in "$WORK/new-signing.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -days 30 -extfile "$WORK/signing.ext" -out "$WORK/new-signing.crt" 2>/dev/null
+NEW_SIGNER=$(openssl x509 -in "$WORK/new-signing.crt" -noout -serial | cut -d= -f2)
+install -m 600 "$WORK/new-signing.key" "$PKI/signing.key"
+cp "$WORK/new-signing.crt" "$PKI/signing.crt"
+kill -HUP "$GW_PID"
+reloaded_twice() { [ "$(grep -c 'reload: TLS and signing certificates replaced' "$WORK/gateway.log")" -eq 2 ]; }
+check "the gateway reloads the new signing certificate" wait_for 5 reloaded_twice
+head -c 4096 /dev/urandom > "$WORK/small.bin"
+ID2=$("$SERAMBI" push dinkes-malut/faskes "$WORK/small.bin" -q --profile "$P" | json_field package_id)
+same "a package pushed after the reload is signed with the new certificate" "$NEW_SIGNER" "$(signer_serial "$ID2")"
+same "one pushed before keeps its signature" "$OLD_SIGNER" "$(signer_serial "$ID")"
+"$SERAMBI" pull "$ID2" -o "$WORK/small.out" -q --profile "$P" >/dev/null
+check "serambi verify accepts the new signature offline" "$SERAMBI" verify "$WORK/small.out" \
+    --manifest "$WORK/small.out.manifest.json" --signature "$WORK/small.out.manifest.p7s" --ca "$ADMIN/ca.crt"
+METRICS=$(api "$ADMIN" "$URL/metrics")
+contains "/metrics counts the reloads" 'serambi_reloads_total{result="ok"} 2' "$METRICS"
+contains "and the refused one" 'serambi_reloads_total{result="refused"} 1' "$METRICS"
+signing_end=$(date -u -d "$(openssl x509 -in "$WORK/new-signing.crt" -noout -enddate | cut -d= -f2)" +%s)
+contains "and shows the new signing certificate's end date" "serambi_certificate_not_after_seconds{kind=\"gateway\",name=\"signing\"} $signing_end" "$METRICS"
+contains "which ends within 30 days, so it warns" 'serambi_certificate_expiry_warning{kind="gateway",name="signing",state="expiring"} 1' "$METRICS"
 finish

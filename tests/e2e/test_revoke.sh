@@ -52,6 +52,15 @@ refuse "a certificate for servers only (wrong key usage) is refused" hs "$WORK/s
 openssl x509 -req -in "$WORK/rogue.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -days 0 -extfile "$WORK/client.ext" -out "$WORK/expired.crt" 2>/dev/null
 sleep 1.1
 refuse "an expired certificate is refused" hs "$WORK/expired.crt"
+# Not valid until 2030: openssl ca is the stock tool that sets a start date.
+mkdir -p "$WORK/ca-db" && : > "$WORK/ca-db/index.txt" && echo 01 > "$WORK/ca-db/serial"
+printf '[ca]\ndefault_ca = c\n[c]\ndatabase = %s/ca-db/index.txt\nnew_certs_dir = %s/ca-db\nserial = %s/ca-db/serial\ndefault_md = sha256\npolicy = p\nunique_subject = no\n[p]\ncommonName = supplied\norganizationName = optional\n' \
+    "$WORK" "$WORK" "$WORK" > "$WORK/ca.cnf"
+openssl ca -batch -config "$WORK/ca.cnf" -cert "$PKI/ca.crt" -keyfile "$PKI/ca.key" -in "$WORK/rogue.csr" -notext \
+    -startdate 20300101000000Z -enddate 20310101000000Z -extfile "$WORK/client.ext" -out "$WORK/future.crt" 2>/dev/null
+contains "(the certificate starts in 2030)" "2030" "$(openssl x509 -in "$WORK/future.crt" -noout -startdate)"
+refuse "a certificate that is not yet valid is refused" hs "$WORK/future.crt"
+contains "and the refusal says why" "certificate is not yet valid" "$(grep 'handshake refused' "$WORK/gateway.log" | tail -1)"
 openssl x509 -req -in "$WORK/rogue.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -days 30 -extfile "$WORK/client.ext" -out "$WORK/valid.crt" 2>/dev/null
 check "the same key with a proper client certificate from the CA passes the handshake" hs "$WORK/valid.crt"
 same "but it is not the principal's registered certificate, so the request is 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ADMIN/ca.crt" --cert "$WORK/valid.crt" --key "$WORK/rogue.key" "$URL/v1/whoami")"

@@ -220,6 +220,28 @@ TEST_CASE("only admins and custodians create datasets; only admins manage princi
     CHECK_FALSE(policy->decide(subject("c", {Role::custodian}), Action::manage_principals, nullptr).allow);
 }
 
+TEST_CASE("admins and auditors read the metrics by default; [metrics] readers changes who") {
+    const auto policy = default_policy();
+    for (const auto role : {Role::admin, Role::auditor})
+        CHECK(policy->decide(subject("x", {role}), Action::read_metrics, nullptr).allow);
+    for (const auto role : {Role::producer, Role::custodian, Role::partner}) {
+        const auto d = policy->decide(subject("x", {role}), Action::read_metrics, nullptr);
+        CHECK_FALSE(d.allow);
+        CHECK_FALSE(d.reveal);
+        CHECK(d.reason.find("metrics") != std::string::npos);
+    }
+    const std::string base = "version = 2\n[levels.biasa]\nreaders = [\"any\"]\n[levels.terbatas]\nreaders = [\"owner\"]\n"
+                             "[levels.rahasia]\nreaders = [\"owner\"]\n[levels.sangat-rahasia]\nreaders = [\"owner\"]\n";
+    auto custom = Policy::parse(base + "[metrics]\nreaders = [\"custodian\"]\n", "p.toml");
+    REQUIRE(custom.ok());
+    CHECK((*custom)->decide(subject("c", {Role::custodian}), Action::read_metrics, nullptr).allow);
+    CHECK_FALSE((*custom)->decide(subject("a", {Role::admin}), Action::read_metrics, nullptr).allow);
+    auto typo = Policy::parse(base + "[metrics]\nreader = [\"admin\"]\n", "p.toml");
+    REQUIRE_FALSE(typo.ok());
+    CHECK(typo.error().message.find("metrics.reader") != std::string::npos);
+    CHECK_FALSE(Policy::parse(base + "[metrics]\nreaders = [\"everyone\"]\n", "p.toml").ok());
+}
+
 TEST_CASE("a bad policy is refused with the file, line and key named") {
     const std::string base = "version = 2\n[levels.biasa]\nreaders = [\"any\"]\n[levels.terbatas]\nreaders = [\"owner\"]\n"
                              "[levels.rahasia]\nreaders = [\"owner\"]\n[levels.sangat-rahasia]\nreaders = [\"owner\"]\n";

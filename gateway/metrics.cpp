@@ -1,0 +1,170 @@
+// GET /metrics: the gateway's state in the Prometheus text format (version 0.0.4), computed at
+// scrape time. It names principals and their certificates' end dates, so the policy decides who
+// may read it and every scrape is in the access log like any other request.
+#include <string>
+
+#include "gateway/handler.h"
+
+namespace serambi::gateway {
+namespace {
+
+constexpr std::int64_t kExpiryWarningSeconds = 30 * 86400;
+
+// A label value, escaped as the text format requires.
+std::string label(std::string_view value) {
+    std::string out;
+    for (const char c : value.substr(0, 200)) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') out += "\\n";
+        else if (static_cast<unsigned char>(c) >= 0x20) out += c;
+    }
+    return out;
+}
+
+class Exposition {
+public:
+    void family(std::string_view name, std::string_view type, std::string_view help) {
+        text_ += "# HELP ";
+        text_ += name;
+        text_ += ' ';
+        text_ += help;
+        text_ += "\n# TYPE ";
+        text_ += name;
+        text_ += ' ';
+        text_ += type;
+        text_ += '\n';
+    }
+    void sample(std::string_view name, std::string_view labels, std::int64_t value) {
+        text_ += name;
+        if (!labels.empty()) {
+            text_ += '{';
+            text_ += labels;
+            text_ += '}';
+        }
+        text_ += ' ';
+        text_ += std::to_string(value);
+        text_ += '\n';
+    }
+    std::string take() { return std::move(text_); }
+
+private:
+    std::string text_;
+};
+
+struct Expiry {
+    std::string kind;  // gateway, ca, principal
+    std::string name;
+    std::int64_t not_after = 0;
+};
+
+}  // namespace
+
+Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
+    const auto decision = services_.policy->decide(caller.subject, policies::Action::read_metrics, nullptr);
+    if (!decision.allow) {
+        auto hidden = problem(404, "", "no such route", head.request_id);
+        hidden.audit.reason = decision.reason;
+        return hidden;
+    }
+    const auto now = now_seconds();
+    std::vector<Expiry> expiries;
+    std::vector<std::string> unreadable;
+    // The gateway's own certificates as they are on disk; a SIGHUP makes the gateway use them.
+    for (const auto& [name, path] : {std::pair<std::string, std::filesystem::path>{"tls", services_.config->tls_cert},
+                                     {"signing", services_.config->signing_cert}}) {
+        auto text = storage::read_small_file(path, 1 << 20);
+        auto info = text ? certs::inspect(*text) : Result<certs::CertificateInfo>(text.error());
+        auto when = info ? parse_time(info->not_after) : Result<std::int64_t>(info.error());
+        if (when) expiries.push_back({"gateway", name, *when});
+        else unreadable.push_back(name);
+    }
+    if (auto bundle = certs::split_bundle(services_.ca.cert_pem)) {
+        for (const auto& pem : *bundle) {
+            auto info = certs::inspect(pem);
+            auto when = info ? parse_time(info->not_after) : Result<std::int64_t>(info.error());
+            if (when) expiries.push_back({"ca", info->common_name, *when});
+        }
+    }
+    auto principals = services_.store->principals();
+    if (!principals) return problem_of(principals.error(), head.request_id);
+    std::size_t revoked_principals = 0;
+    for (const auto& p : *principals) {
+        // A revoked certificate no longer matters, whenever it would have ended.
+        if (services_.revoked && services_.revoked->contains(p.cert_serial)) {
+            ++revoked_principals;
+            continue;
+        }
+        if (p.cert_not_after.empty()) continue;
+        if (auto when = parse_time(p.cert_not_after)) expiries.push_back({"principal", p.id, *when});
+    }
+    auto revocations = services_.store->revocations();
+    if (!revocations) return problem_of(revocations.error(), head.request_id);
+    auto log_head = services_.store->audit_head();
+    if (!log_head) return problem_of(log_head.error(), head.request_id);
+
+    Exposition out;
+    const auto* counters = services_.counters;
+    if (counters) {
+        out.family("serambi_start_time_seconds", "gauge", "When this gateway process started, Unix time.");
+        out.sample("serambi_start_time_seconds", "", counters->started_at);
+        out.family("serambi_connections_open", "gauge", "TLS connections open now.");
+        out.sample("serambi_connections_open", "",
+                   counters->open_connections ? static_cast<std::int64_t>(counters->open_connections->load()) : 0);
+        out.family("serambi_responses_total", "counter", "Responses sent, by status class.");
+        for (std::size_t cls = 1; cls < 6; ++cls)
+            out.sample("serambi_responses_total", "code=\"" + std::to_string(cls) + "xx\"",
+                       static_cast<std::int64_t>(counters->responses[cls].load(std::memory_order_relaxed)));
+        out.family("serambi_handshakes_refused_total", "counter", "TLS handshakes refused (bad, expired, revoked or missing client certificate).");
+        out.sample("serambi_handshakes_refused_total", "", static_cast<std::int64_t>(counters->handshakes_refused.load()));
+        out.family("serambi_transfers_incomplete_total", "counter", "Downloads that stopped before their last byte.");
+        out.sample("serambi_transfers_incomplete_total", "", static_cast<std::int64_t>(counters->transfers_incomplete.load()));
+        out.family("serambi_received_bytes_total", "counter", "Request body bytes received.");
+        out.sample("serambi_received_bytes_total", "", static_cast<std::int64_t>(counters->bytes_received.load()));
+        out.family("serambi_sent_bytes_total", "counter", "Response body bytes sent.");
+        out.sample("serambi_sent_bytes_total", "", static_cast<std::int64_t>(counters->bytes_sent.load()));
+        out.family("serambi_reloads_total", "counter", "SIGHUP reloads of the gateway's certificates, by result.");
+        out.sample("serambi_reloads_total", "result=\"ok\"", static_cast<std::int64_t>(counters->reloads.load()));
+        out.sample("serambi_reloads_total", "result=\"refused\"", static_cast<std::int64_t>(counters->reloads_failed.load()));
+    }
+    out.family("serambi_access_log_entries", "gauge", "Entries in the access log (its tree size).");
+    out.sample("serambi_access_log_entries", "", static_cast<std::int64_t>(log_head->size));
+    out.family("serambi_principals", "gauge", "Registered principals, by whether their certificate is revoked.");
+    out.sample("serambi_principals", "revoked=\"false\"", static_cast<std::int64_t>(principals->size() - revoked_principals));
+    out.sample("serambi_principals", "revoked=\"true\"", static_cast<std::int64_t>(revoked_principals));
+    out.family("serambi_revoked_certificates", "gauge", "Certificates on the CRL.");
+    out.sample("serambi_revoked_certificates", "", static_cast<std::int64_t>(revocations->size()));
+
+    out.family("serambi_certificate_not_after_seconds", "gauge",
+               "When each certificate in use ends, Unix time (gateway: tls, signing; ca: the bundle; principal: by id).");
+    std::int64_t soon = 0, expired = 0;
+    for (const auto& e : expiries) {
+        out.sample("serambi_certificate_not_after_seconds", "kind=\"" + e.kind + "\",name=\"" + label(e.name) + "\"", e.not_after);
+        if (e.not_after <= now) ++expired;
+        else if (e.not_after <= now + kExpiryWarningSeconds) ++soon;
+    }
+    out.family("serambi_certificate_expiry_warning", "gauge",
+               "1 for each certificate that has ended or ends within 30 days: renew it (serambi renew) or replace it.");
+    for (const auto& e : expiries)
+        if (e.not_after <= now + kExpiryWarningSeconds)
+            out.sample("serambi_certificate_expiry_warning",
+                       "kind=\"" + e.kind + "\",name=\"" + label(e.name) + "\",state=\"" +
+                           (e.not_after <= now ? "expired" : "expiring") + "\"",
+                       1);
+    out.family("serambi_certificates_expiring", "gauge", "Certificates that end within 30 days.");
+    out.sample("serambi_certificates_expiring", "", soon);
+    out.family("serambi_certificates_expired", "gauge", "Certificates in use that have ended.");
+    out.sample("serambi_certificates_expired", "", expired);
+    out.family("serambi_certificate_unreadable", "gauge", "1 for a gateway certificate file that cannot be read.");
+    for (const auto& name : unreadable) out.sample("serambi_certificate_unreadable", "name=\"" + name + "\"", 1);
+
+    Response r;
+    r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    r.headers.emplace_back("Cache-Control", "no-store");
+    const auto text = out.take();
+    r.body = text;
+    r.audit.resource = "metrics";
+    r.audit.reason = decision.reason;
+    return r;
+}
+
+}  // namespace serambi::gateway

@@ -1,5 +1,6 @@
 #include "certs/certs.h"
 
+#include <algorithm>
 #include <array>
 #include <openssl/bio.h>
 #include <openssl/cms.h>
@@ -10,6 +11,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <arpa/inet.h>
 #include <ctime>
 
 namespace serambi::certs {
@@ -152,6 +154,21 @@ Result<CertificateInfo> describe(X509* cert) {
     constexpr std::string_view kPrefix = "serambi:principal:";
     for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
         const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+        if (name->type == GEN_DNS) {
+            const auto* dns = name->d.dNSName;
+            info.dns_names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
+                                        static_cast<std::size_t>(ASN1_STRING_length(dns)));
+            continue;
+        }
+        if (name->type == GEN_IPADD) {
+            const auto* ip = name->d.iPAddress;
+            char text[INET6_ADDRSTRLEN] = {};
+            const int len = ASN1_STRING_length(ip);
+            if ((len == 4 || len == 16) &&
+                inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip), text, sizeof text) != nullptr)
+                info.ip_addresses.emplace_back(text);
+            continue;
+        }
         if (name->type != GEN_URI) continue;
         const auto* uri = name->d.uniformResourceIdentifier;
         std::string_view text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
@@ -242,6 +259,39 @@ Result<std::vector<std::string>> split_bundle(std::string_view pem) {
     return out;
 }
 
+namespace {
+std::string fingerprint(X509* cert) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (X509_digest(cert, EVP_sha256(), md, &md_len) != 1) return {};
+    return crypto::to_hex({md, md_len});
+}
+
+bool is_self_signed(X509* cert) { return X509_check_issued(cert, cert) == X509_V_OK; }
+
+// The bundle's issuing CAs: all but a trailing self-signed root, or that root alone.
+std::vector<X509*> issuing_cas(const std::vector<CertPtr>& bundle) {
+    std::vector<X509*> out;
+    for (const auto& cert : bundle) out.push_back(cert.get());
+    if (out.size() > 1 && is_self_signed(out.back())) out.pop_back();
+    return out;
+}
+}  // namespace
+
+std::unordered_set<std::string> issuing_fingerprints(std::string_view bundle_pem) {
+    std::unordered_set<std::string> out;
+    const auto bundle = read_bundle(bundle_pem);
+    for (X509* cert : issuing_cas(bundle)) out.insert(fingerprint(cert));
+    return out;
+}
+
+bool leaf_issued_by(x509_store_ctx_st* verified, const std::unordered_set<std::string>& issuers) {
+    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(verified);
+    // A leaf that is itself a trust anchor has no issuer above it: not ours to accept.
+    if (chain == nullptr || sk_X509_num(chain) < 2) return false;
+    return issuers.count(fingerprint(sk_X509_value(chain, 1))) != 0;
+}
+
 Result<Authority> create_authority(std::string_view name, int days) { return make_authority(name, days, nullptr); }
 
 Result<Authority> create_intermediate(const Authority& root, std::string_view name, int days) {
@@ -254,35 +304,53 @@ Result<Authority> create_intermediate(const Authority& root, std::string_view na
 }
 
 Result<AuthorityInfo> check_authority(const Authority& ca) {
+    auto bad = [](std::string m) { return make_error(ErrorKind::invalid_argument, std::move(m)); };
     const auto bundle = read_bundle(ca.cert_pem);
-    if (bundle.empty()) return make_error(ErrorKind::invalid_argument, "the CA file holds no PEM certificate, or a damaged one");
+    if (bundle.empty()) return bad("the CA file holds no PEM certificate, or a damaged one");
+    // Exactly a path: each certificate a v3 CA, issued and signed by the next, ending at a
+    // self-signed root. Anything else in ca.crt would become a trust anchor of its own.
+    for (std::size_t i = 0; i < bundle.size(); ++i) {
+        X509* cert = bundle[i].get();
+        const auto flags = X509_get_extension_flags(cert);
+        const std::string which = i == 0 ? "the first certificate" : "certificate " + std::to_string(i + 1) + " of the file";
+        if (X509_get_version(cert) != 2 || (flags & EXFLAG_BCONS) == 0 || (flags & EXFLAG_CA) == 0)
+            return bad(which + " is not a CA certificate (X.509 v3 with basicConstraints CA:TRUE)");
+        if ((flags & EXFLAG_KUSAGE) == 0 || (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN) == 0)
+            return bad(which + "'s key usage must allow keyCertSign");
+        X509* next = i + 1 < bundle.size() ? bundle[i + 1].get() : cert;
+        if (X509_check_issued(next, cert) != X509_V_OK || X509_verify(cert, X509_get0_pubkey(next)) != 1) {
+            ERR_clear_error();
+            return bad(i + 1 < bundle.size()
+                           ? which + " is not issued by the one after it; put the CA certificate first, then each "
+                                     "certificate above it up to the root, and nothing else"
+                           : "the last certificate is not a self-signed root; put the CA certificate first, then each "
+                             "certificate above it up to the root");
+        }
+    }
     X509* cert = bundle.front().get();
-    if (X509_check_ca(cert) < 1)
-        return make_error(ErrorKind::invalid_argument, "the first certificate is not a CA certificate (basicConstraints CA:TRUE)");
-    const std::uint32_t usage = X509_get_key_usage(cert);
-    if ((usage & KU_KEY_CERT_SIGN) == 0 || (usage & KU_CRL_SIGN) == 0)
-        return make_error(ErrorKind::invalid_argument, "the CA certificate's key usage must allow keyCertSign and cRLSign");
+    if ((X509_get_key_usage(cert) & KU_CRL_SIGN) == 0)
+        return bad("the CA certificate's key usage must allow cRLSign: the gateway signs its CRL with it");
     if (ca.key_pem.find("ENCRYPTED") != std::string::npos)
-        return make_error(ErrorKind::invalid_argument,
-                          "the CA key is protected by a passphrase; the gateway needs it unprotected (it keeps it 0600)");
+        return bad("the CA key is protected by a passphrase; the gateway needs it unprotected (it keeps it 0600)");
     auto key = read_private_key(ca.key_pem);
     if (!key) return openssl_error("the CA key is not a PEM private key");
-    if (auto problem = describe_key_problem(key.get()); !problem.empty())
-        return make_error(ErrorKind::invalid_argument, std::move(problem));
-    if (X509_check_private_key(cert, key.get()) != 1)
-        return openssl_error("the CA key does not belong to the CA certificate");
+    if (auto problem = describe_key_problem(key.get()); !problem.empty()) return bad(std::move(problem));
+    if (X509_check_private_key(cert, key.get()) != 1) return openssl_error("the CA key does not belong to the CA certificate");
     auto store = trust_store(bundle);
     StoreCtxPtr ctx(X509_STORE_CTX_new());
     if (!store || !ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert, nullptr) != 1)
         return openssl_error("cannot check the CA's chain");
+    // Security level 2 (112-bit keys, no SHA-1 signatures), as the TLS handshakes will demand.
+    X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(ctx.get()), 2);
     if (X509_verify_cert(ctx.get()) != 1) {
         const int err = X509_STORE_CTX_get_error(ctx.get());
         ERR_clear_error();
-        return make_error(ErrorKind::invalid_argument,
-                          std::string("the CA does not chain to a self-signed root in the file (") +
-                              X509_verify_cert_error_string(err) +
-                              "); put the CA certificate first, then each certificate above it up to the root");
+        return bad(std::string("the CA's chain does not verify today: ") + X509_verify_cert_error_string(err));
     }
+    // Everything issued is cut to end with the CA; one about to end would leave nothing usable.
+    time_t soon = std::time(nullptr) + 30 * 86400;
+    if (X509_cmp_time(X509_get0_notAfter(cert), &soon) < 0)
+        return bad("the CA certificate ends within 30 days; every certificate issued would end with it");
     AuthorityInfo info;
     auto described = describe(cert);
     if (!described) return described.error();
@@ -525,6 +593,25 @@ Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature
     if (CMS_verify(cms.get(), nullptr, store.get(), data.get(), nullptr, CMS_BINARY) != 1) {
         ERR_clear_error();
         return make_error(ErrorKind::corruption, "the manifest signature does not verify");
+    }
+    // Chaining to the CA is not enough when the CA's root also anchors other CAs, or issues other
+    // S/MIME certificates: the signer must be the gateway's signing certificate, from our CA.
+    // CMS_get0_signers takes no references on the certificates: the stack alone is ours to free.
+    std::unique_ptr<STACK_OF(X509), decltype([](STACK_OF(X509)* s) { sk_X509_free(s); })> signers(
+        CMS_get0_signers(cms.get()));
+    if (!signers || sk_X509_num(signers.get()) != 1)
+        return make_error(ErrorKind::corruption, "the manifest signature must have exactly one signer");
+    X509* signer = sk_X509_value(signers.get(), 0);
+    char cn[256] = {};
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(signer), NID_commonName, cn, sizeof cn) <= 0 ||
+        std::string_view(cn) != kSigningCommonName)
+        return make_error(ErrorKind::corruption, "the manifest is not signed by the gateway's signing certificate");
+    if (anchors.size() > 1) {
+        const auto issuers = issuing_cas(anchors);
+        const bool ours = std::any_of(issuers.begin(), issuers.end(),
+                                      [&](X509* ca) { return X509_check_issued(ca, signer) == X509_V_OK; });
+        if (!ours)
+            return make_error(ErrorKind::corruption, "the manifest's signing certificate is not from the gateway's CA");
     }
     return {};
 }

@@ -10,11 +10,17 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "crypto/crypto.h"
 
+struct x509_store_ctx_st;  // OpenSSL's X509_STORE_CTX, for TLS verify callbacks only
+
 namespace serambi::certs {
+
+// The common name of the gateway's manifest-signing certificate; verifiers require it.
+inline constexpr std::string_view kSigningCommonName = "serambi-manifest-signing";
 
 // What a certificate is for; decides its key usage and extended key usage.
 enum class Usage { server, client, signing };
@@ -39,6 +45,8 @@ struct CertificateInfo {
     std::string serial_hex;
     std::string fingerprint_sha256_hex;
     std::string not_after;  // ISO 8601, UTC
+    std::vector<std::string> dns_names;     // SAN DNS entries
+    std::vector<std::string> ip_addresses;  // SAN IP entries, as text
 };
 
 // A new ECDSA P-256 private key, PKCS#8 PEM.
@@ -58,6 +66,15 @@ Result<Authority> create_intermediate(const Authority& root, std::string_view na
 
 // The certificates of a PEM bundle, each re-encoded as PEM (anything else in the text is dropped).
 Result<std::vector<std::string>> split_bundle(std::string_view pem);
+
+// SHA-256 fingerprints (hex) of the CAs in a bundle that issue end-entity certificates: every
+// certificate but the root, or the root when it stands alone. A root shared with other CAs (a
+// province's, imported) must not make their certificates ours.
+std::unordered_set<std::string> issuing_fingerprints(std::string_view bundle_pem);
+
+// For a TLS verify callback at depth 0, once OpenSSL accepted the chain: whether the leaf was
+// issued directly by one of `issuers`.
+bool leaf_issued_by(x509_store_ctx_st* verified, const std::unordered_set<std::string>& issuers);
 
 struct AuthorityInfo {
     CertificateInfo certificate;  // of the issuing CA
@@ -122,8 +139,11 @@ private:
     std::unique_ptr<State> state_;
 };
 
-// Verifies a detached CMS signature over `content` by a certificate that chains to `ca_pem` and is
-// fit for signing (S/MIME signing purpose: a TLS client or server certificate does not qualify).
+// Verifies a detached CMS signature over `content` by the gateway's signing certificate: one named
+// serambi-manifest-signing, fit for signing (S/MIME signing purpose: a TLS client or server
+// certificate does not qualify), chaining to `ca_pem`. With a bundle of more than the root, the
+// signer must be issued by one of its issuing CAs; with a root alone, through any intermediates
+// the signature carries.
 Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature,
                         std::string_view ca_pem);
 

@@ -13,8 +13,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <unordered_set>
 #include <toml++/toml.h>
 
+#include "certs/certs.h"
 #include "storage/store.h"
 
 namespace serambi::cli {
@@ -182,6 +184,26 @@ private:
 };
 
 class TlsClient final : public Client {
+    // The gateway's certificate must come from the gateway's own CA, not merely from any CA under
+    // the root its bundle ends with (a province's root may anchor other CAs).
+    // Not the context's app data: Asio keeps its own callbacks there.
+    static int issuers_index() {
+        static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+        return index;
+    }
+    static int only_our_issuers(int preverify_ok, X509_STORE_CTX* store) {
+        if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return preverify_ok;
+        auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+        const auto* issuers =
+            ssl ? static_cast<const std::unordered_set<std::string>*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), issuers_index()))
+                : nullptr;
+        if (issuers == nullptr || !certs::leaf_issued_by(store, *issuers)) {
+            X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_UNTRUSTED);
+            return 0;
+        }
+        return 1;
+    }
+
 public:
     TlsClient(const Profile& profile) : profile_(profile), tls_(ssl::context::tls_client) {}
 
@@ -192,7 +214,11 @@ public:
         if (!ec) tls_.use_certificate_chain_file((profile_.dir / "client.crt").string(), ec);
         if (!ec) tls_.use_private_key_file((profile_.dir / "client.key").string(), ssl::context::pem, ec);
         if (ec) return bad("the profile's certificate, key or CA cannot be loaded: " + ec.message());
-        tls_.set_verify_mode(ssl::verify_peer);
+        auto ca = storage::read_small_file(profile_.dir / "ca.crt", 1 << 20);
+        if (!ca) return bad("the profile's CA cannot be read: " + ca.error().message);
+        issuers_ = certs::issuing_fingerprints(*ca);
+        if (SSL_CTX_set_ex_data(tls_.native_handle(), issuers_index(), &issuers_) != 1) return bad("cannot set up TLS");
+        SSL_CTX_set_verify(tls_.native_handle(), SSL_VERIFY_PEER, only_our_issuers);
         stream_ = std::make_unique<BlockingTls>(tls_.native_handle());
         SSL* ssl_handle = stream_->native_handle();
         // The gateway must present a certificate from our CA naming the host we dialled.
@@ -396,6 +422,7 @@ private:
     Profile profile_;
     net::io_context ioc_;
     ssl::context tls_;
+    std::unordered_set<std::string> issuers_;
     tcp::socket socket_{ioc_};
     std::unique_ptr<BlockingTls> stream_;
     beast::flat_buffer buffer_;

@@ -122,7 +122,7 @@ struct ManifestFacts {
 Result<ManifestFacts> verified_manifest(const std::string& manifest, const std::string& signature,
                                         const std::string& ca_pem) {
     if (auto s = certs::verify_signature(crypto::as_bytes(manifest), crypto::as_bytes(signature), ca_pem); !s)
-        return make_error(ErrorKind::corruption, "the manifest signature does not verify against the CA");
+        return make_error(ErrorKind::corruption, "the manifest signature does not verify against the CA: " + s.error().message);
     boost::system::error_code ec;
     auto value = boost::json::parse(manifest, ec);
     if (ec || !value.is_object()) return make_error(ErrorKind::corruption, "the manifest is not a JSON object");
@@ -398,21 +398,6 @@ int run_crl(const RevokeOptions& options) {
     return 0;
 }
 
-namespace {
-// Puts `contents` in place of `path` with `mode`: written beside it, then renamed over it.
-Status replace_file(const std::filesystem::path& path, const std::string& contents, unsigned mode) {
-    const auto temp = path.string() + ".new-" + crypto::random_hex(4);
-    if (auto s = storage::write_new_file(temp, contents, mode); !s) return s;
-    std::error_code ec;
-    std::filesystem::rename(temp, path, ec);
-    if (ec) {
-        std::filesystem::remove(temp, ec);
-        return make_error(ErrorKind::io_error, "cannot replace " + path.string());
-    }
-    return {};
-}
-}  // namespace
-
 int run_renew(const RenewOptions& options) {
     const std::string command = "renew";
     Profile me;
@@ -439,9 +424,9 @@ int run_renew(const RenewOptions& options) {
     }
     const auto& o = answer.as_object();
     // The old certificate is already revoked: the new one (and its key) must land now.
-    Status written = options.new_key ? replace_file(me.dir / "client.key", *key, 0600) : Status{};
+    Status written = options.new_key ? storage::replace_file(me.dir / "client.key", *key, 0600) : Status{};
     crypto::wipe(*key);
-    if (written) written = replace_file(me.dir / "client.crt", std::string(o.at("certificate").as_string()), 0644);
+    if (written) written = storage::replace_file(me.dir / "client.crt", std::string(o.at("certificate").as_string()), 0644);
     if (!written)
         return report(command, make_error(ErrorKind::io_error, written.error().message + "; the new certificate is in the gateway's "
                                                                                       "answer below, put it in client.crt by hand\n" + reply->body));

@@ -37,6 +37,15 @@ struct InitOptions {
 int run_init(const InitOptions& options);
 int run_serve(const std::string& config_file);
 
+// Run on the gateway host, with the deployment's files: new TLS and/or signing certificates from
+// the CA, put in place for the next SIGHUP.
+struct GatewayCertOptions {
+    std::string config;
+    std::vector<std::string> public_names;  // added to the names the current TLS certificate carries
+    std::string only;                       // "", "tls" or "signing"
+};
+int run_pki_renew_gateway(const GatewayCertOptions& options);
+
 struct PrincipalAddOptions {
     std::string profile;
     std::string id;

@@ -73,10 +73,12 @@ Result<CaPlan> plan_ca(const InitOptions& options, const std::filesystem::path& 
         if (!key) return bad("--import-ca-key: " + key.error().message);
         auto parts = certs::split_bundle(*text);
         if (!parts) {
+            crypto::wipe(*text);
             crypto::wipe(*key);
             return bad("--import-ca: " + parts.error().message);
         }
         for (const auto& part : *parts) plan.issuing.cert_pem += part;  // certificates only, never a key that came along
+        crypto::wipe(*text);
         plan.issuing.key_pem = std::move(*key);
         auto info = certs::check_authority(plan.issuing);
         if (!info) {
@@ -85,13 +87,15 @@ Result<CaPlan> plan_ca(const InitOptions& options, const std::filesystem::path& 
         }
         for (std::size_t i = 0; i + 1 < parts->size(); ++i) plan.chain += (*parts)[i];
         plan.description = "imported " + info->subject + " (until " + info->certificate.not_after + ", " +
-                           std::to_string(info->chain_length) + " certificate(s) to the root)";
+                           std::to_string(info->chain_length) + " certificate(s) to the root); certificates it issues end "
+                           "no later than it does";
         return plan;
     }
     if (options.intermediate) {
         const fs::path out = fs::absolute(options.root_key_out);
         std::error_code ec;
-        if (fs::exists(out, ec)) return bad("--root-key-out " + out.string() + " exists; refusing to overwrite it");
+        if (fs::exists(fs::symlink_status(out, ec)))
+            return bad("--root-key-out " + out.string() + " exists (or is a link); refusing to overwrite it");
         if (inside(dir, out)) return bad("--root-key-out must be outside the deployment directory: the point is that the gateway never holds it");
         if (!fs::is_directory(out.parent_path(), ec)) return bad("--root-key-out: " + out.parent_path().string() + " is not a directory");
         auto root = certs::create_authority("Serambi Root CA " + options.province, options.ca_days);
@@ -153,6 +157,27 @@ int run_init(const InitOptions& options) {
         }
     } wipe_keys{*plan};
 
+    // A deployment is made whole or not at all: on any failure from here on, what this run
+    // created goes (the directory, when it did not exist before; the root key, useless without it).
+    struct Undo {
+        fs::path dir, root_key;
+        bool fresh = false, done = false;
+        ~Undo() {
+            if (done) return;
+            std::error_code ignored;
+            if (fresh) fs::remove_all(dir, ignored);
+            if (!root_key.empty()) fs::remove(root_key, ignored);
+        }
+    } undo{dir, {}, !fs::exists(dir), false};
+
+    // First, so that a path that cannot take it (a symlink, read-only media) stops everything.
+    if (!plan->root_key.empty()) {
+        if (auto s = storage::write_new_file(options.root_key_out, plan->root_key, 0600); !s)
+            return fail("--root-key-out: " + s.error().message);
+        undo.root_key = fs::absolute(options.root_key_out);
+        crypto::wipe(plan->root_key);
+    }
+
     fs::create_directories(dir / "pki", ec);
     if (!ec) fs::create_directories(dir / "profiles", ec);
     if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
@@ -180,10 +205,6 @@ int run_init(const InitOptions& options) {
         crypto::wipe(secret);
         if (!written) return fail(written.error().message);
     }
-    if (!plan->root_key.empty()) {
-        if (auto s = storage::write_new_file(options.root_key_out, plan->root_key, 0600); !s) return fail(s.error().message);
-        crypto::wipe(plan->root_key);
-    }
     if (auto s = storage::write_new_file(config->ca_key, ca->key_pem, 0600); !s) return fail(s.error().message);
     if (auto s = storage::write_new_file(config->ca_cert, ca->cert_pem, 0644); !s) return fail(s.error().message);
 
@@ -201,7 +222,7 @@ int run_init(const InitOptions& options) {
         return fail("gateway certificate: " + s.error().message);
 
     certs::IssueRequest signing;
-    signing.common_name = "serambi-manifest-signing";
+    signing.common_name = certs::kSigningCommonName;
     signing.usage = certs::Usage::signing;
     signing.days = 1825;
     if (auto s = issue_pair(*ca, plan->chain, signing, config->signing_cert, config->signing_key); !s)
@@ -254,6 +275,111 @@ int run_init(const InitOptions& options) {
                                              "\n                  to issue a new intermediate CA\n"
                                        : std::string())
               << "Start it with:    serambi serve --config " << (dir / "serambi.toml").string() << "\n";
+    undo.done = true;
+    return 0;
+}
+
+namespace {
+// Both files written beside their targets first, then renamed in (the key first), so that a
+// failure while writing changes nothing and the window in which the pair does not match is two
+// renames long.
+Status replace_pair(const std::filesystem::path& cert_path, const std::string& cert,
+                    const std::filesystem::path& key_path, const std::string& key) {
+    const auto suffix = ".new-" + crypto::random_hex(4);
+    const std::filesystem::path cert_temp = cert_path.string() + suffix, key_temp = key_path.string() + suffix;
+    std::error_code ec;
+    if (auto s = storage::write_new_file(key_temp, key, 0600); !s) return s;
+    if (auto s = storage::write_new_file(cert_temp, cert, 0644); !s) {
+        std::filesystem::remove(key_temp, ec);
+        return s;
+    }
+    std::filesystem::rename(key_temp, key_path, ec);
+    if (!ec) std::filesystem::rename(cert_temp, cert_path, ec);
+    if (ec) {
+        std::error_code ignored;
+        std::filesystem::remove(key_temp, ignored);
+        std::filesystem::remove(cert_temp, ignored);
+        return make_error(ErrorKind::io_error, "cannot put " + cert_path.string() + " in place: " + ec.message());
+    }
+    return {};
+}
+
+Result<std::string> renew_one(const certs::Authority& ca, const std::string& chain, const certs::IssueRequest& request,
+                              const std::filesystem::path& cert_path, const std::filesystem::path& key_path) {
+    auto key = certs::generate_private_key();
+    if (!key) return key.error();
+    auto pub = certs::public_key_of(*key);
+    auto cert = pub ? certs::issue(ca, *pub, request) : Result<std::string>(pub.error());
+    Status written = cert ? replace_pair(cert_path, *cert + chain, key_path, *key) : Status(cert.error());
+    crypto::wipe(*key);
+    if (!written) return written.error();
+    auto info = certs::inspect(*cert);
+    if (!info) return info.error();
+    return "serial " + info->serial_hex + ", valid until " + info->not_after;
+}
+}  // namespace
+
+int run_pki_renew_gateway(const GatewayCertOptions& options) {
+    auto fail = [](const std::string& message) {
+        std::cerr << "serambi pki renew-gateway: " << message << "\n";
+        return 1;
+    };
+    if (!options.only.empty() && options.only != "tls" && options.only != "signing")
+        return fail("--only takes tls or signing");
+    for (const auto& name : options.public_names)
+        if (name.empty() || name.size() > 253 || name.find_first_of(" ,/\\\"'") != std::string::npos)
+            return fail("--public-name '" + name + "' is not a DNS name or an IP address");
+    auto config = gateway::load_config(options.config);
+    if (!config) return fail(config.error().message);
+    auto ca_cert = storage::read_small_file(config->ca_cert, 1 << 20);
+    if (!ca_cert) return fail(ca_cert.error().message);
+    auto ca_key = storage::read_small_file(config->ca_key, 1 << 20);
+    if (!ca_key) return fail(ca_key.error().message);
+    certs::Authority ca{std::move(*ca_cert), std::move(*ca_key)};
+    struct Wipe {
+        std::string& key;
+        ~Wipe() { crypto::wipe(key); }
+    } wipe{ca.key_pem};
+    if (auto checked = certs::check_authority(ca); !checked) return fail("the CA in " + config->ca_cert.string() + ": " + checked.error().message);
+    auto bundle = certs::split_bundle(ca.cert_pem);
+    if (!bundle) return fail(bundle.error().message);
+    std::string chain;
+    for (std::size_t i = 0; i + 1 < bundle->size(); ++i) chain += (*bundle)[i];
+
+    if (options.only != "signing") {
+        certs::IssueRequest server;
+        server.common_name = "serambi-gateway";
+        server.usage = certs::Usage::server;
+        server.days = 825;
+        // The names clients dial today stay; new ones are added.
+        auto current = storage::read_small_file(config->tls_cert, 1 << 20);
+        auto info = current ? certs::inspect(*current) : Result<certs::CertificateInfo>(current.error());
+        if (!info) return fail("the current TLS certificate " + config->tls_cert.string() + ": " + info.error().message);
+        server.dns_names = info->dns_names;
+        server.ip_addresses = info->ip_addresses;
+        for (const auto& name : options.public_names) {
+            auto& list = is_ip(name) ? server.ip_addresses : server.dns_names;
+            if (std::find(list.begin(), list.end(), name) == list.end()) list.push_back(name);
+        }
+        auto done = renew_one(ca, chain, server, config->tls_cert, config->tls_key);
+        if (!done) return fail("TLS certificate: " + done.error().message);
+        std::string names;
+        for (const auto& n : server.dns_names) names += (names.empty() ? "" : ", ") + n;
+        for (const auto& n : server.ip_addresses) names += (names.empty() ? "" : ", ") + n;
+        std::cout << "TLS certificate     " << config->tls_cert.string() << ": " << *done << "\n"
+                  << "                    names: " << names << "\n";
+    }
+    if (options.only != "tls") {
+        certs::IssueRequest signing;
+        signing.common_name = certs::kSigningCommonName;
+        signing.usage = certs::Usage::signing;
+        signing.days = 1825;
+        auto done = renew_one(ca, chain, signing, config->signing_cert, config->signing_key);
+        if (!done) return fail("signing certificate: " + done.error().message);
+        std::cout << "signing certificate " << config->signing_cert.string() << ": " << *done << "\n";
+    }
+    std::cout << "Put them in use with SIGHUP (systemctl reload serambi, or kill -HUP the gateway's pid);\n"
+                 "the gateway's log then says 'reload: TLS and signing certificates replaced'.\n";
     return 0;
 }
 

@@ -71,6 +71,14 @@ int main(int argc, char** argv) {
     crevoke_cmd->callback([&] { code = run_revoke(revoke); });
     auto* pki_cmd = app.add_subcommand("pki", "the gateway's certificate authority");
     pki_cmd->require_subcommand(1);
+    GatewayCertOptions gateway_certs;
+    auto* renew_gw_cmd = pki_cmd->add_subcommand(
+        "renew-gateway", "on the gateway host: new TLS and signing certificates from the CA, in place for SIGHUP");
+    renew_gw_cmd->add_option("--config", gateway_certs.config, "the deployment's serambi.toml")->required();
+    renew_gw_cmd->add_option("--public-name", gateway_certs.public_names,
+                             "a DNS name or IP to add to the TLS certificate's names (repeatable)");
+    renew_gw_cmd->add_option("--only", gateway_certs.only, "renew only tls or only signing");
+    renew_gw_cmd->callback([&] { code = run_pki_renew_gateway(gateway_certs); });
     auto* pcrl_cmd = pki_cmd->add_subcommand("crl", "fetch the CA's current CRL (DER)");
     pcrl_cmd->add_option("-o,--output", revoke.output, "file to write (default: standard output)");
     pcrl_cmd->add_option("--profile", revoke.profile, profile_help);

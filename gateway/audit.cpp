@@ -167,6 +167,18 @@ std::string AuditTrail::refused_entry(const std::string& remote, const std::stri
     return canonical(o);
 }
 
+std::string AuditTrail::reload_entry(const std::string& tls_serial, const std::string& signing_serial,
+                                     const std::string& failure) {
+    boost::json::object o{{"time", storage::utc_now()},
+                          {"action", "gateway.reload"},
+                          {"resource", "pki/gateway"},
+                          {"decision", failure.empty() ? "allow" : "error"}};
+    if (!tls_serial.empty()) o["tls_certificate_serial"] = tls_serial;
+    if (!signing_serial.empty()) o["signing_certificate_serial"] = signing_serial;
+    o["reason"] = failure.empty() ? "SIGHUP: TLS and signing certificates replaced" : "SIGHUP: " + clean(failure);
+    return canonical(o);
+}
+
 std::string AuditTrail::refused_count_entry(std::uint64_t count, unsigned per_second) {
     const boost::json::object o{{"time", storage::utc_now()},
                                 {"action", "tls.handshake"},

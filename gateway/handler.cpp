@@ -96,6 +96,16 @@ void Handler::replace_signer(std::shared_ptr<const certs::ManifestSigner> signer
     services_.signer = std::move(signer);
 }
 
+void Handler::set_served_tls_certificate(std::string pem) {
+    std::lock_guard lock(signer_mutex_);
+    served_tls_pem_ = std::move(pem);
+}
+
+void Handler::set_served_signing_certificate(std::string pem) {
+    std::lock_guard lock(signer_mutex_);
+    served_signing_pem_ = std::move(pem);
+}
+
 std::shared_ptr<const certs::ManifestSigner> Handler::signer() const {
     std::lock_guard lock(signer_mutex_);
     return services_.signer;
@@ -111,7 +121,11 @@ Result<Handler::Caller> Handler::authenticate(const RequestHead& head) {
         return principal.error();
     }
     // Only the certificate the gateway last issued to the principal counts, and not once revoked.
-    if (principal->cert_serial != head.cert_serial) return denied;
+    // The fingerprint, not only the serial: serials are public (every log entry names one) and
+    // another CA under a shared root could issue a certificate with the same serial and name.
+    if (principal->cert_serial != head.cert_serial || principal->cert_fingerprint.empty() ||
+        principal->cert_fingerprint != head.cert_fingerprint)
+        return denied;
     if (services_.revoked != nullptr && services_.revoked->contains(head.cert_serial))
         return make_error(ErrorKind::permission_denied, "the client certificate has been revoked");
     Caller caller;
@@ -158,10 +172,7 @@ Dispatch Handler::dispatch(const RequestHead& head) {
         return d;
     };
 
-    if (parts.size() == 1 && parts[0] == "metrics") {
-        if (method != "GET") return tag(not_allowed());
-        return tag(respond(get_metrics(head, *caller)));
-    }
+    if (parts.size() == 1 && parts[0] == "metrics") return tag(respond(get_metrics(head, *caller)));
 
     if (parts.size() < 2 || parts[0] != "v1")
         return tag(respond(problem(404, "", "no such route", rid)));

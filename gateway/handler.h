@@ -36,6 +36,7 @@ struct RequestHead {
     // From the verified TLS client certificate.
     std::string cert_principal_id;
     std::string cert_serial;
+    std::string cert_fingerprint;  // SHA-256 of the certificate, hex
 
     // Case-insensitive lookup; the first value if repeated.
     std::optional<std::string> header(std::string_view name) const;
@@ -89,6 +90,10 @@ public:
     // The entry for a connection refused at the TLS handshake.
     static std::string refused_entry(const std::string& remote, const std::string& subject,
                                      const std::string& reason);
+    // A SIGHUP reload: the serials put in use (empty: that one not replaced) and, if something
+    // did not load, why.
+    static std::string reload_entry(const std::string& tls_serial, const std::string& signing_serial,
+                                    const std::string& failure);
     // One entry for `count` refused handshakes over the per-second budget of entries of their own.
     static std::string refused_count_entry(std::uint64_t count, unsigned per_second);
     // Durable before it returns; an error means the request must fail (fail closed).
@@ -216,6 +221,10 @@ public:
     Dispatch dispatch(const RequestHead& head);
     // A new manifest-signing certificate for the pushes that start from now on.
     void replace_signer(std::shared_ptr<const certs::ManifestSigner> signer);
+    // The certificates the gateway serves and signs with now (PEM), for /metrics: set at start and
+    // on each reload that put one in place.
+    void set_served_tls_certificate(std::string pem);
+    void set_served_signing_certificate(std::string pem);
 
 private:
     struct Caller {
@@ -274,7 +283,9 @@ private:
     std::shared_ptr<const certs::ManifestSigner> signer() const;
 
     Services services_;
-    mutable std::mutex signer_mutex_;  // guards services_.signer against a reload
+    mutable std::mutex signer_mutex_;  // guards services_.signer and the served PEMs against a reload
+    std::string served_tls_pem_;
+    std::string served_signing_pem_;
 };
 
 // An age X25519 recipient in its one canonical spelling, or an error.

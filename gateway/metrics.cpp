@@ -10,10 +10,11 @@ namespace {
 
 constexpr std::int64_t kExpiryWarningSeconds = 30 * 86400;
 
-// A label value, escaped as the text format requires.
+// A label value, escaped as the text format requires. Names come from certificates we issued
+// or adopted (a common name is at most 64 characters), so nothing is cut.
 std::string label(std::string_view value) {
     std::string out;
-    for (const char c : value.substr(0, 200)) {
+    for (const char c : value) {
         if (c == '\\' || c == '"') out += '\\';
         if (c == '\n') out += "\\n";
         else if (static_cast<unsigned char>(c) >= 0x20) out += c;
@@ -54,35 +55,43 @@ private:
 struct Expiry {
     std::string kind;  // gateway, ca, principal
     std::string name;
+    std::string serial;  // hex; tells apart two CAs of one name
     std::int64_t not_after = 0;
+
+    std::string labels() const { return "kind=\"" + kind + "\",name=\"" + label(name) + "\",serial=\"" + label(serial) + "\""; }
 };
 
 }  // namespace
 
 Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
     const auto decision = services_.policy->decide(caller.subject, policies::Action::read_metrics, nullptr);
-    if (!decision.allow) {
+    if (!decision.allow) {  // before the method: the route's existence is not revealed either
         auto hidden = problem(404, "", "no such route", head.request_id);
         hidden.audit.reason = decision.reason;
         return hidden;
     }
+    if (head.method != "GET") return problem(405, "", "method not allowed on this route", head.request_id);
     const auto now = now_seconds();
     std::vector<Expiry> expiries;
     std::vector<std::string> unreadable;
-    // The gateway's own certificates as they are on disk; a SIGHUP makes the gateway use them.
-    for (const auto& [name, path] : {std::pair<std::string, std::filesystem::path>{"tls", services_.config->tls_cert},
-                                     {"signing", services_.config->signing_cert}}) {
-        auto text = storage::read_small_file(path, 1 << 20);
-        auto info = text ? certs::inspect(*text) : Result<certs::CertificateInfo>(text.error());
+    // The gateway's own certificates as in use now; files replaced but not yet reloaded do not count.
+    std::string served_tls, served_signing;
+    {
+        std::lock_guard lock(signer_mutex_);
+        served_tls = served_tls_pem_;
+        served_signing = served_signing_pem_;
+    }
+    for (const auto& [name, pem] : {std::pair<std::string, const std::string*>{"tls", &served_tls}, {"signing", &served_signing}}) {
+        auto info = certs::inspect(*pem);
         auto when = info ? parse_time(info->not_after) : Result<std::int64_t>(info.error());
-        if (when) expiries.push_back({"gateway", name, *when});
+        if (when) expiries.push_back({"gateway", name, info->serial_hex, *when});
         else unreadable.push_back(name);
     }
     if (auto bundle = certs::split_bundle(services_.ca.cert_pem)) {
         for (const auto& pem : *bundle) {
             auto info = certs::inspect(pem);
             auto when = info ? parse_time(info->not_after) : Result<std::int64_t>(info.error());
-            if (when) expiries.push_back({"ca", info->common_name, *when});
+            if (when) expiries.push_back({"ca", info->common_name, info->serial_hex, *when});
         }
     }
     auto principals = services_.store->principals();
@@ -95,7 +104,7 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
             continue;
         }
         if (p.cert_not_after.empty()) continue;
-        if (auto when = parse_time(p.cert_not_after)) expiries.push_back({"principal", p.id, *when});
+        if (auto when = parse_time(p.cert_not_after)) expiries.push_back({"principal", p.id, p.cert_serial, *when});
     }
     auto revocations = services_.store->revocations();
     if (!revocations) return problem_of(revocations.error(), head.request_id);
@@ -138,7 +147,7 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
                "When each certificate in use ends, Unix time (gateway: tls, signing; ca: the bundle; principal: by id).");
     std::int64_t soon = 0, expired = 0;
     for (const auto& e : expiries) {
-        out.sample("serambi_certificate_not_after_seconds", "kind=\"" + e.kind + "\",name=\"" + label(e.name) + "\"", e.not_after);
+        out.sample("serambi_certificate_not_after_seconds", e.labels(), e.not_after);
         if (e.not_after <= now) ++expired;
         else if (e.not_after <= now + kExpiryWarningSeconds) ++soon;
     }
@@ -147,14 +156,12 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
     for (const auto& e : expiries)
         if (e.not_after <= now + kExpiryWarningSeconds)
             out.sample("serambi_certificate_expiry_warning",
-                       "kind=\"" + e.kind + "\",name=\"" + label(e.name) + "\",state=\"" +
-                           (e.not_after <= now ? "expired" : "expiring") + "\"",
-                       1);
+                       e.labels() + ",state=\"" + (e.not_after <= now ? "expired" : "expiring") + "\"", 1);
     out.family("serambi_certificates_expiring", "gauge", "Certificates that end within 30 days.");
     out.sample("serambi_certificates_expiring", "", soon);
     out.family("serambi_certificates_expired", "gauge", "Certificates in use that have ended.");
     out.sample("serambi_certificates_expired", "", expired);
-    out.family("serambi_certificate_unreadable", "gauge", "1 for a gateway certificate file that cannot be read.");
+    out.family("serambi_certificate_unreadable", "gauge", "1 for a gateway certificate in use that cannot be read.");
     for (const auto& name : unreadable) out.sample("serambi_certificate_unreadable", "name=\"" + name + "\"", 1);
 
     Response r;

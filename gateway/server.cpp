@@ -308,6 +308,7 @@ void identify_peer(Stream& stream, RequestHead& head) {
     if (!info) return;
     head.cert_principal_id = info->principal_id.empty() ? info->common_name : info->principal_id;
     head.cert_serial = info->serial_hex;
+    head.cert_fingerprint = info->fingerprint_sha256_hex;
 }
 
 template <class Message>
@@ -721,8 +722,18 @@ int revoked_serials_index() {
     return index;
 }
 
-// After OpenSSL has checked the chain, validity and purpose: a revoked client certificate fails
-// the handshake itself, so a revoked key cannot even open a connection.
+// Where the SSL_CTX keeps the fingerprints of the CAs whose certificates it accepts (from the
+// ca.crt it was made with); freed with the context.
+using IssuerSet = std::unordered_set<std::string>;
+int issuers_index() {
+    static const int index = SSL_CTX_get_ex_new_index(
+        0, nullptr, nullptr, nullptr, [](void*, void* set, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<IssuerSet*>(set); });
+    return index;
+}
+
+// After OpenSSL has checked the chain, validity and purpose: the certificate must come from our
+// issuing CA itself (not from another CA under a shared root), and a revoked client certificate
+// fails the handshake itself, so a revoked key cannot even open a connection.
 int refuse_revoked(int preverify_ok, X509_STORE_CTX* store) {
     if (X509_STORE_CTX_get_error_depth(store) != 0) return preverify_ok;
     auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
@@ -739,6 +750,11 @@ int refuse_revoked(int preverify_ok, X509_STORE_CTX* store) {
         SSL_set_ex_data(ssl, seen_certificate_index(), new std::string(std::string(subject) + " serial=" + serial_hex));
     }
     if (preverify_ok != 1) return preverify_ok;
+    const auto* issuers = static_cast<const IssuerSet*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), issuers_index()));
+    if (issuers == nullptr || !certs::leaf_issued_by(store, *issuers)) {
+        X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_UNTRUSTED);
+        return 0;
+    }
     auto* revoked = static_cast<RevokedSerials*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), revoked_serials_index()));
     if (revoked == nullptr || serial_hex.empty() || revoked->contains(serial_hex)) {
         X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REVOKED);
@@ -747,7 +763,7 @@ int refuse_revoked(int preverify_ok, X509_STORE_CTX* store) {
     return 1;
 }
 
-Status configure_tls(ssl::context& tls, const Config& config) {
+Status configure_tls(ssl::context& tls, const Config& config, std::string* loaded_cert) {
     auto cert = storage::read_small_file(config.tls_cert, 1 << 20);
     auto key = storage::read_small_file(config.tls_key, 1 << 20);
     auto ca = storage::read_small_file(config.ca_cert, 1 << 20);
@@ -776,6 +792,11 @@ Status configure_tls(ssl::context& tls, const Config& config) {
     SSL_CTX_set_verify_depth(native, 3);
     SSL_CTX_set_purpose(native, X509_PURPOSE_SSL_CLIENT);
     SSL_CTX_set_client_CA_list(native, SSL_load_client_CA_file(config.ca_cert.c_str()));
+    auto issuers = std::make_unique<IssuerSet>(certs::issuing_fingerprints(*ca));
+    if (issuers->empty() || SSL_CTX_set_ex_data(native, issuers_index(), issuers.get()) != 1)
+        return make_error(ErrorKind::invalid_argument, "the CA certificate cannot be read");
+    issuers.release();  // the context owns it now
+    if (loaded_cert != nullptr) *loaded_cert = std::move(*cert);
     return {};
 }
 
@@ -817,14 +838,15 @@ void warn_expiring_certificates(storage::Store& store, const RevokedSerials& rev
 }
 
 // A TLS context from the files the configuration names, checking against `revoked`.
-Result<std::shared_ptr<ssl::context>> make_tls(const Config& config, RevokedSerials& revoked) {
+// `loaded_cert` learns the certificate (PEM, with its chain) that the context serves.
+Result<std::shared_ptr<ssl::context>> make_tls(const Config& config, RevokedSerials& revoked, std::string& loaded_cert) {
     auto tls = std::make_shared<ssl::context>(ssl::context::tls_server);
-    if (auto s = configure_tls(*tls, config); !s) return s.error();
+    if (auto s = configure_tls(*tls, config, &loaded_cert); !s) return s.error();
     SSL_CTX_set_ex_data(tls->native_handle(), revoked_serials_index(), &revoked);
     return tls;
 }
 
-Result<std::shared_ptr<const certs::ManifestSigner>> load_signer(const Config& config) {
+Result<std::shared_ptr<const certs::ManifestSigner>> load_signer(const Config& config, std::string& loaded_cert) {
     auto cert = storage::read_small_file(config.signing_cert, 1 << 20);
     auto key = storage::read_small_file(config.signing_key, 1 << 20);
     if (!cert) return cert.error();
@@ -832,6 +854,7 @@ Result<std::shared_ptr<const certs::ManifestSigner>> load_signer(const Config& c
     auto signer = certs::ManifestSigner::load(*cert, *key);
     crypto::wipe(*key);
     if (!signer) return make_error(signer.error().kind, "signing certificate: " + signer.error().message);
+    loaded_cert = std::move(*cert);
     return std::shared_ptr<const certs::ManifestSigner>(std::make_shared<certs::ManifestSigner>(std::move(signer).value()));
 }
 
@@ -858,7 +881,8 @@ int serve(const Config& config) {
     auto ca_key = storage::read_small_file(config.ca_key, 1 << 20);
     for (const auto* file : {&ca_cert, &ca_key})
         if (!*file) return fail(file->error().message);
-    auto signer = load_signer(config);
+    std::string signing_pem, tls_pem;
+    auto signer = load_signer(config, signing_pem);
     if (!signer) return fail(signer.error().message);
 
     std::error_code perms_error;
@@ -881,7 +905,7 @@ int serve(const Config& config) {
     auto revocations = (*store)->revocations();
     if (!revocations) return fail("cannot read the revoked certificates: " + revocations.error().message);
     for (const auto& r : *revocations) revoked.add(r.serial_hex);
-    auto first_tls = make_tls(config, revoked);
+    auto first_tls = make_tls(config, revoked, tls_pem);
     if (!first_tls) return fail(first_tls.error().message);
     TlsContexts tls(std::move(first_tls).value());
     GatewayCounters counters;
@@ -911,6 +935,8 @@ int serve(const Config& config) {
     RefusalBudget refusals(config.refused_handshake_entries_per_second);
     Shared shared{config, handler, audit, tls, offload_pool.get_executor(), refusals, counters};
     counters.open_connections = shared.connections.get();
+    handler.set_served_tls_certificate(std::move(tls_pem));
+    handler.set_served_signing_certificate(std::move(signing_pem));
     net::co_spawn(main_context.get_executor(), accept_loop(shared, acceptor, workers), net::detached);
     // A signed checkpoint at least every second while entries arrive (signing when nothing
     // changed is skipped inside).
@@ -935,12 +961,34 @@ int serve(const Config& config) {
     std::function<void()> await_reload = [&] {
         reload_signal.async_wait([&](const boost::system::error_code& wait_error, int) {
             if (wait_error) return;
-            auto next_tls = make_tls(config, revoked);
-            auto next_signer = load_signer(config);
+            std::string next_tls_pem, next_signing_pem;
+            auto next_tls = make_tls(config, revoked, next_tls_pem);
+            auto next_signer = load_signer(config, next_signing_pem);
             if (!next_tls) log_line("reload: TLS certificate not replaced: " + next_tls.error().message);
             if (!next_signer) log_line("reload: signing certificate not replaced: " + next_signer.error().message);
-            if (next_tls) tls.set(std::move(next_tls).value());
-            if (next_signer) handler.replace_signer(std::move(next_signer).value());
+            // The gateway's identity changing is an access-log entry, made durable before the swap:
+            // if it cannot be written, nothing is replaced.
+            auto serial_of = [](const std::string& pem) {
+                auto info = certs::inspect(pem);
+                return info ? info->serial_hex : std::string();
+            };
+            const auto entry = AuditTrail::reload_entry(
+                next_tls ? serial_of(next_tls_pem) : "", next_signer ? serial_of(next_signing_pem) : "",
+                next_tls && next_signer ? "" : (!next_tls ? next_tls.error().message : next_signer.error().message));
+            if ((next_tls || next_signer) && !audit.record(entry)) {
+                log_line("reload: nothing replaced: the access log cannot be written");
+                counters.reloads_failed.fetch_add(1, std::memory_order_relaxed);
+                return await_reload();
+            }
+            if (!next_tls && !next_signer) (void)audit.record(entry);  // a refused reload is worth a line too
+            if (next_tls) {
+                tls.set(std::move(next_tls).value());
+                handler.set_served_tls_certificate(std::move(next_tls_pem));
+            }
+            if (next_signer) {
+                handler.replace_signer(std::move(next_signer).value());
+                handler.set_served_signing_certificate(std::move(next_signing_pem));
+            }
             if (next_tls && next_signer) log_line("reload: TLS and signing certificates replaced");
             (next_tls && next_signer ? counters.reloads : counters.reloads_failed).fetch_add(1, std::memory_order_relaxed);
             await_reload();

@@ -43,6 +43,18 @@ Status write_new_file(const std::filesystem::path& path, std::string_view conten
     return {};
 }
 
+Status replace_file(const std::filesystem::path& path, std::string_view contents, unsigned mode) {
+    const auto temp = path.string() + ".new-" + crypto::random_hex(4);
+    if (auto s = write_new_file(temp, contents, mode); !s) return s;
+    std::error_code ec;
+    std::filesystem::rename(temp, path, ec);
+    if (ec) {
+        std::filesystem::remove(temp, ec);
+        return make_error(ErrorKind::io_error, "cannot replace " + path.string() + ": " + ec.message());
+    }
+    return {};
+}
+
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)

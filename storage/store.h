@@ -32,6 +32,9 @@ Result<crypto::SecretKey> read_master_key(const std::filesystem::path& path);
 // Writes `contents` to a new file with the given mode, fsynced; refuses to overwrite.
 Status write_new_file(const std::filesystem::path& path, std::string_view contents,
                       unsigned mode);
+// Puts `contents` in place of `path` with `mode`: written and fsynced beside it, then renamed over
+// it, so a reader sees the old file or the new one, never a mix.
+Status replace_file(const std::filesystem::path& path, std::string_view contents, unsigned mode);
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit);
 
 // RFC 8785 JSON Canonicalization Scheme. Numbers must be integers (the only numbers our

@@ -129,3 +129,13 @@ blob_count() {
 json_field() { # FIELD < json
     python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
+
+# metric TEXT NAME FRAGMENT...: the value of the first NAME series in the Prometheus TEXT whose
+# labels contain every FRAGMENT.
+metric() {
+    local text=$1 name=$2; shift 2
+    local lines
+    lines=$(printf '%s\n' "$text" | grep "^$name{")
+    for fragment in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$fragment"); done
+    printf '%s\n' "$lines" | head -1 | awk '{print $NF}'
+}

@@ -37,6 +37,9 @@ refuse_saying "a weak RSA key is refused" "2048" bash -c "cat '$CA/weak.crt' '$C
 refuse_saying "a CA that may not sign CRLs is refused" "cRLSign" bash -c "cat '$CA/nocrl.crt' '$CA/root.crt' > '$WORK/nocrl-bundle.crt' && '$SERAMBI' init '$DEP' --listen 127.0.0.1:$PORT --import-ca '$WORK/nocrl-bundle.crt' --import-ca-key '$CA/nocrl.key'"
 refuse_saying "a passphrase-protected key is refused with the reason" "passphrase" import bundle.crt encrypted.key
 refuse_saying "a missing file is named" "--import-ca-key" import bundle.crt missing.key
+cat "$CA/bundle.crt" "$CA/lapsed.crt" > "$WORK/extra-bundle.crt"
+refuse_saying "a bundle with a certificate that is not on the path is refused (it would become trusted)" "not issued by the one after it" \
+    "$SERAMBI" init "$DEP" --listen "127.0.0.1:$PORT" --import-ca "$WORK/extra-bundle.crt" --import-ca-key "$CA/persandian-malut.key"
 refuse_saying "--import-ca without its key is refused" "go together" "$SERAMBI" init "$DEP" --import-ca "$CA/bundle.crt"
 check "none of the refusals left a deployment behind" test ! -e "$DEP"
 
@@ -74,4 +77,27 @@ openssl crl -inform DER -in "$WORK/crl.der" -out "$WORK/crl.pem"
 check "the CRL is signed with the imported key" openssl crl -in "$WORK/crl.pem" -noout -CAfile "$PKI/ca.crt"
 refuse_saying "and openssl verify -crl_check honours it" "revoked" \
     openssl verify -crl_check -CAfile "$CA/root.crt" -untrusted "$CA/persandian-malut.crt" -CRLfile "$WORK/crl.pem" "$WORK/dinkes-malut/client.crt"
+
+# Another CA under the province's root (a sibling of ours) must not be able to speak for our
+# principals or our signing certificate, even with the admin's name and serial.
+ADMIN_SERIAL=$(openssl x509 -in "$ADMIN/client.crt" -noout -serial | cut -d= -f2)
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/forged.key" 2>/dev/null
+openssl req -new -key "$WORK/forged.key" -subj "/O=Serambi/CN=admin" -out "$WORK/forged.csr"
+printf 'subjectAltName=URI:serambi:principal:admin\nextendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n' > "$WORK/client.ext"
+openssl x509 -req -in "$WORK/forged.csr" -CA "$CA/other.crt" -CAkey "$CA/other.key" -set_serial "0x$ADMIN_SERIAL" -days 30 \
+    -extfile "$WORK/client.ext" -out "$WORK/forged.crt" 2>/dev/null
+same "(the forgery carries the admin's serial)" "$ADMIN_SERIAL" "$(openssl x509 -in "$WORK/forged.crt" -noout -serial | cut -d= -f2)"
+check "(and openssl accepts it under the province's root)" openssl verify -CAfile "$CA/root.crt" -untrusted "$CA/other.crt" "$WORK/forged.crt"
+cat "$WORK/forged.crt" "$CA/other.crt" > "$WORK/forged-chain.crt"
+refuse "a certificate from a sibling CA is refused at the handshake" \
+    curl -sS --fail -o /dev/null --cacert "$ADMIN/ca.crt" --cert "$WORK/forged-chain.crt" --key "$WORK/forged.key" "$URL/healthz"
+contains "and the log says it is not trusted" "certificate not trusted" "$(grep 'handshake refused' "$WORK/gateway.log" | tail -1)"
+openssl req -new -key "$WORK/forged.key" -subj "/O=Serambi/CN=serambi-manifest-signing" -out "$WORK/forged-signing.csr"
+printf 'keyUsage=critical,digitalSignature,nonRepudiation\nextendedKeyUsage=emailProtection\n' > "$WORK/signing.ext"
+openssl x509 -req -in "$WORK/forged-signing.csr" -CA "$CA/other.crt" -CAkey "$CA/other.key" -days 30 \
+    -extfile "$WORK/signing.ext" -out "$WORK/forged-signing.crt" 2>/dev/null
+openssl cms -sign -binary -outform DER -signer "$WORK/forged-signing.crt" -inkey "$WORK/forged.key" -certfile "$CA/other.crt" \
+    -in "$WORK/pulled.bin.manifest.json" -out "$WORK/forged.p7s"
+refuse_saying "a manifest signed under a sibling CA is refused with the gateway's CA bundle" "not from the gateway's CA" \
+    "$SERAMBI" verify "$WORK/pulled.bin" --manifest "$WORK/pulled.bin.manifest.json" --signature "$WORK/forged.p7s" --ca "$ADMIN/ca.crt"
 finish

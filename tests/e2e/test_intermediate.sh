@@ -15,6 +15,10 @@ touch "$OFFLINE/taken.key"
 refuse_saying "an existing root key file is not overwritten" "exists" \
     "$SERAMBI" init "$DEP" --listen "127.0.0.1:$PORT" --intermediate --root-key-out "$OFFLINE/taken.key"
 same "and keeps its contents" 0 "$(stat -c %s "$OFFLINE/taken.key")"
+ln -s "$OFFLINE/nowhere/root.key" "$OFFLINE/dangling.key"
+refuse_saying "a dangling link is not followed" "is a link" \
+    "$SERAMBI" init "$DEP" --listen "127.0.0.1:$PORT" --intermediate --root-key-out "$OFFLINE/dangling.key"
+check "and nothing was left behind" test ! -e "$DEP" -a ! -e "$OFFLINE/nowhere"
 
 check "init --intermediate creates the deployment" \
     "$SERAMBI" init "$DEP" --listen "127.0.0.1:$PORT" --intermediate --root-key-out "$OFFLINE/root.key" --ca-days 7300 --province Malut
@@ -81,17 +85,22 @@ contains "an admin reads /metrics" "# TYPE serambi_certificate_not_after_seconds
 same "it is served as Prometheus text" "text/plain; version=0.0.4; charset=utf-8" \
     "$(api "$ADMIN" -o /dev/null -w '%{content_type}' "$URL/metrics")"
 intermediate_end=$(date -u -d "$(openssl x509 -in "$WORK/intermediate.crt" -noout -enddate | cut -d= -f2)" +%s)
-contains "it gives the intermediate's end date" "serambi_certificate_not_after_seconds{kind=\"ca\",name=\"Serambi CA Malut\"} $intermediate_end" "$METRICS"
+same "it gives the intermediate's end date" "$intermediate_end" \
+    "$(metric "$METRICS" serambi_certificate_not_after_seconds 'kind="ca"' 'name="Serambi CA Malut"' "serial=\"$(openssl x509 -in "$WORK/intermediate.crt" -noout -serial | cut -d= -f2)\"")"
 contains "and the root's" 'kind="ca",name="Serambi Root CA Malut"' "$METRICS"
 unit_end=$(date -u -d "$(openssl x509 -in "$UNIT/client.crt" -noout -enddate | cut -d= -f2)" +%s)
-contains "and each principal's" "serambi_certificate_not_after_seconds{kind=\"principal\",name=\"dinkes-malut\"} $unit_end" "$METRICS"
+same "and each principal's" "$unit_end" "$(metric "$METRICS" serambi_certificate_not_after_seconds 'kind="principal"' 'name="dinkes-malut"')"
 contains "nothing expires soon yet" "serambi_certificates_expiring 0" "$METRICS"
 check "an auditor reads it too" curl -sS --fail -o /dev/null --cacert "$ADMIN/ca.crt" --cert "$WORK/auditor/client.crt" --key "$WORK/auditor/client.key" "$URL/metrics"
 same "a producer gets 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$UNIT/ca.crt" --cert "$UNIT/client.crt" --key "$UNIT/client.key" "$URL/metrics")"
-same "a POST is refused" 405 "$(status "$ADMIN" -X POST "$URL/metrics")"
+same "a producer's POST gets 404 too: the route is not revealed" 404 "$(curl -s -o /dev/null -w '%{http_code}' -X POST --cacert "$UNIT/ca.crt" --cert "$UNIT/client.crt" --key "$UNIT/client.key" "$URL/metrics")"
+same "an admin's POST is refused" 405 "$(status "$ADMIN" -X POST "$URL/metrics")"
+refused_before=$(api "$ADMIN" "$URL/metrics" | awk '$1=="serambi_handshakes_refused_total"{print $2}')
+client_errors_before=$(metric "$(api "$ADMIN" "$URL/metrics")" serambi_responses_total 'code="4xx"')
 refuse "and without a client certificate the handshake fails" curl -sS --fail -o /dev/null --cacert "$ADMIN/ca.crt" "$URL/metrics"
-contains "the refused handshake is counted" "serambi_handshakes_refused_total 1" "$(api "$ADMIN" "$URL/metrics")"
-contains "requests are counted by status class" 'serambi_responses_total{code="4xx"} 2' "$(api "$ADMIN" "$URL/metrics")"
+same "the refused handshake is counted" $((refused_before + 1)) "$(api "$ADMIN" "$URL/metrics" | awk '$1=="serambi_handshakes_refused_total"{print $2}')"
+status "$UNIT" "$URL/metrics" >/dev/null
+same "requests are counted by status class" $((client_errors_before + 1)) "$(metric "$(api "$ADMIN" "$URL/metrics")" serambi_responses_total 'code="4xx"')"
 
 # A principal whose certificate ends within 30 days raises the warning, in /metrics and the log.
 stop_gateway
@@ -99,8 +108,8 @@ set_config principal_days 10
 start_gateway
 add_principal bps-malut partner
 METRICS=$(api "$ADMIN" "$URL/metrics")
-contains "a certificate ending within 30 days raises a warning in /metrics" \
-    'serambi_certificate_expiry_warning{kind="principal",name="bps-malut",state="expiring"} 1' "$METRICS"
+same "a certificate ending within 30 days raises a warning in /metrics" 1 \
+    "$(metric "$METRICS" serambi_certificate_expiry_warning 'kind="principal",name="bps-malut"' 'state="expiring"')"
 contains "and is counted" "serambi_certificates_expiring 1" "$METRICS"
 "$SERAMBI" principal revoke bps-malut --reason affiliationChanged --profile "$ADMIN" >/dev/null 2>&1
 METRICS=$(api "$ADMIN" "$URL/metrics")

@@ -5,6 +5,8 @@ init_deployment
 start_gateway
 add_principal dinkes-malut producer
 P=$WORK/dinkes-malut
+add_principal inspektorat auditor
+AUDITOR=$WORK/inspektorat
 "$SERAMBI" dataset create dinkes-malut/faskes --class biasa --title Faskes --profile "$ADMIN" >/dev/null
 head -c $((24 << 20)) /dev/urandom > "$WORK/big.bin"
 ID=$("$SERAMBI" push dinkes-malut/faskes "$WORK/big.bin" -q --profile "$P" | json_field package_id)
@@ -76,6 +78,11 @@ METRICS=$(api "$ADMIN" "$URL/metrics")
 contains "/metrics counts the reloads" 'serambi_reloads_total{result="ok"} 2' "$METRICS"
 contains "and the refused one" 'serambi_reloads_total{result="refused"} 1' "$METRICS"
 signing_end=$(date -u -d "$(openssl x509 -in "$WORK/new-signing.crt" -noout -enddate | cut -d= -f2)" +%s)
-contains "and shows the new signing certificate's end date" "serambi_certificate_not_after_seconds{kind=\"gateway\",name=\"signing\"} $signing_end" "$METRICS"
-contains "which ends within 30 days, so it warns" 'serambi_certificate_expiry_warning{kind="gateway",name="signing",state="expiring"} 1' "$METRICS"
+same "and shows the new signing certificate's end date" "$signing_end" \
+    "$(metric "$METRICS" serambi_certificate_not_after_seconds 'kind="gateway",name="signing"' "serial=\"$NEW_SIGNER\"")"
+same "which ends within 30 days, so it warns" 1 "$(metric "$METRICS" serambi_certificate_expiry_warning 'name="signing"' 'state="expiring"')"
+"$SERAMBI" audit export -o "$WORK/log.jsonl" --profile "$AUDITOR" 2>/dev/null
+same "each reload is in the access log with the serials it put in use" 1 \
+    "$(grep '"action":"gateway.reload"' "$WORK/log.jsonl" | grep -c "\"signing_certificate_serial\":\"$NEW_SIGNER\"")"
+contains "and so is the refused one, with why" "SIGHUP: " "$(grep '"action":"gateway.reload"' "$WORK/log.jsonl" | grep '"decision":"error"')"
 finish

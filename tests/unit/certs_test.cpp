@@ -196,3 +196,71 @@ TEST_CASE("split_bundle keeps certificates only and refuses damaged text") {
     CHECK_FALSE(split_bundle("").ok());
     CHECK_FALSE(split_bundle("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n").ok());
 }
+
+TEST_CASE("a manifest verifies only with the gateway's signing certificate from the gateway's own CA") {
+    auto root = create_authority("Province Root", 100);
+    REQUIRE(root.ok());
+    auto ours = create_intermediate(*root, "Serambi CA", 50);
+    auto sibling = create_intermediate(*root, "Another CA under the same root", 50);
+    REQUIRE(ours.ok());
+    REQUIRE(sibling.ok());
+    const std::string manifest = R"({"sha256":"11"})";
+    auto sign_with = [&](const Authority& ca, const std::string& cn) {
+        const auto cert = issue_for(ca, cn, Usage::signing);
+        auto signer = ManifestSigner::load(cert.cert + split_bundle(ca.cert_pem).value().front(), cert.key);
+        REQUIRE(signer.ok());
+        return signer->sign(crypto::as_bytes(manifest)).value();
+    };
+    CHECK(verify_signature(crypto::as_bytes(manifest), sign_with(*ours, "serambi-manifest-signing"), ours->cert_pem).ok());
+    // A staff member's S/MIME certificate from our own CA is not the gateway's.
+    auto staff = verify_signature(crypto::as_bytes(manifest), sign_with(*ours, "pegawai-diskominfo"), ours->cert_pem);
+    REQUIRE_FALSE(staff.ok());
+    CHECK(staff.error().message.find("not signed by the gateway's signing certificate") != std::string::npos);
+    // The right name from another CA under the same root is refused with our bundle...
+    const auto forged = sign_with(*sibling, "serambi-manifest-signing");
+    auto refused = verify_signature(crypto::as_bytes(manifest), forged, ours->cert_pem);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message.find("not from the gateway's CA") != std::string::npos);
+    // ...and accepted by whoever chooses to trust the root alone: that trusts every CA under it.
+    CHECK(verify_signature(crypto::as_bytes(manifest), forged, root->cert_pem).ok());
+}
+
+TEST_CASE("a CA bundle must be exactly a path to its root") {
+    auto root = create_authority("Root", 100);
+    auto intermediate = create_intermediate(*root, "Issuing", 50);
+    auto stranger = create_authority("Unrelated Root", 100);
+    REQUIRE(root.ok());
+    REQUIRE(intermediate.ok());
+    REQUIRE(stranger.ok());
+    const auto parts = split_bundle(intermediate->cert_pem).value();
+    auto extra = check_authority({intermediate->cert_pem + stranger->cert_pem, intermediate->key_pem});
+    REQUIRE_FALSE(extra.ok());
+    auto reversed = check_authority({parts[1] + parts[0], intermediate->key_pem});
+    REQUIRE_FALSE(reversed.ok());
+    const auto leaf = issue_for(*intermediate, "self", Usage::client);
+    auto with_leaf = check_authority({intermediate->cert_pem + leaf.cert, intermediate->key_pem});
+    REQUIRE_FALSE(with_leaf.ok());
+    CHECK(with_leaf.error().message.find("certificate 2 of the file is not issued by the one after it") != std::string::npos);
+    auto leaf_first = check_authority({leaf.cert + intermediate->cert_pem, leaf.key});
+    REQUIRE_FALSE(leaf_first.ok());
+    CHECK(leaf_first.error().message.find("not a CA certificate") != std::string::npos);
+    auto soon = create_authority("Ends soon", 20);
+    REQUIRE(soon.ok());
+    auto ending = check_authority(*soon);
+    REQUIRE_FALSE(ending.ok());
+    CHECK(ending.error().message.find("within 30 days") != std::string::npos);
+}
+
+TEST_CASE("the issuing CAs of a bundle are all but its root, or the root alone") {
+    auto root = create_authority("Root", 100);
+    auto intermediate = create_intermediate(*root, "Issuing", 50);
+    REQUIRE(root.ok());
+    REQUIRE(intermediate.ok());
+    const auto parts = split_bundle(intermediate->cert_pem).value();
+    const auto issuing = issuing_fingerprints(intermediate->cert_pem);
+    REQUIRE(issuing.size() == 1);
+    CHECK(issuing.count(inspect(parts[0])->fingerprint_sha256_hex) == 1);
+    const auto alone = issuing_fingerprints(root->cert_pem);
+    REQUIRE(alone.size() == 1);
+    CHECK(alone.count(inspect(root->cert_pem)->fingerprint_sha256_hex) == 1);
+}

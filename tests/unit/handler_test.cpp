@@ -28,7 +28,7 @@ struct World {
         ca = certs::create_authority("Test CA", 10).value();
         auto key = certs::generate_private_key().value();
         certs::IssueRequest req;
-        req.common_name = "signing";
+        req.common_name = std::string(certs::kSigningCommonName);
         req.usage = certs::Usage::signing;
         auto cert = certs::issue(ca, certs::public_key_of(key).value(), req).value();
         signer = std::make_shared<certs::ManifestSigner>(std::move(certs::ManifestSigner::load(cert, key)).value());
@@ -63,6 +63,7 @@ struct World {
         h.cert_principal_id = who;
         auto p = store->principal(who);
         h.cert_serial = p ? p->cert_serial : "none";
+        h.cert_fingerprint = p ? p->cert_fingerprint : "none";
         return h;
     }
     Response send(RequestHead h, const std::string& body = {}) {
@@ -201,6 +202,10 @@ TEST_CASE("unknown or replaced certificates are unauthenticated, odd paths are r
     auto h = w.head("dinkes-malut", "GET", "/v1/whoami");
     h.cert_serial = "OLD-SERIAL";
     CHECK(w.send(h).status == 401);
+    // The registered serial on another certificate (another CA under a shared root, say) is not enough.
+    auto same_serial = w.head("dinkes-malut", "GET", "/v1/whoami");
+    same_serial.cert_fingerprint = std::string(64, 'a');
+    CHECK(w.send(same_serial).status == 401);
     CHECK(w.send(w.head("nobody", "GET", "/v1/whoami")).status == 401);
     CHECK(w.send(w.head("nobody", "GET", "/healthz")).status == 200);
     CHECK(w.send(w.head("dinkes-malut", "GET", "/v1/whoami")).status == 200);

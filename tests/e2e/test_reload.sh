@@ -85,4 +85,28 @@ same "which ends within 30 days, so it warns" 1 "$(metric "$METRICS" serambi_cer
 same "each reload is in the access log with the serials it put in use" 1 \
     "$(grep '"action":"gateway.reload"' "$WORK/log.jsonl" | grep -c "\"signing_certificate_serial\":\"$NEW_SIGNER\"")"
 contains "and so is the refused one, with why" "SIGHUP: " "$(grep '"action":"gateway.reload"' "$WORK/log.jsonl" | grep '"decision":"error"')"
+
+# serambi pki renew-gateway: new certificates from the CA, keeping the names clients dial; they
+# take effect at the next SIGHUP.
+BEFORE=$(served_serial)
+OLD_SIGNING=$(openssl x509 -in "$PKI/signing.crt" -noout -serial | cut -d= -f2)
+check "pki renew-gateway re-issues both certificates" \
+    "$SERAMBI" pki renew-gateway --config "$DEP/serambi.toml" --public-name serambi.malutprov.go.id
+RENEWED=$(openssl x509 -in "$PKI/gateway.crt" -noout -serial | cut -d= -f2)
+SANS=$(openssl x509 -in "$PKI/gateway.crt" -noout -ext subjectAltName)
+contains "the new TLS certificate keeps the names it had" "IP Address:127.0.0.1" "$SANS"
+contains "and adds the new one" "DNS:serambi.malutprov.go.id" "$SANS"
+same "its key is private" 600 "$(stat -c %a "$PKI/gateway.key")"
+check "it verifies against the CA" openssl verify -CAfile "$ADMIN/ca.crt" "$PKI/gateway.crt"
+check "the signing certificate was renewed too" test "$OLD_SIGNING" != "$(openssl x509 -in "$PKI/signing.crt" -noout -serial | cut -d= -f2)"
+same "nothing changes before the SIGHUP" "$BEFORE" "$(served_serial)"
+kill -HUP "$GW_PID"
+reloaded_thrice() { [ "$(grep -c 'reload: TLS and signing certificates replaced' "$WORK/gateway.log")" -eq 3 ]; }
+check "after it the gateway serves the renewed certificate" wait_for 5 reloaded_thrice
+same "(the new serial)" "$RENEWED" "$(served_serial)"
+SIGNING_NOW=$(openssl x509 -in "$PKI/signing.crt" -noout -serial | cut -d= -f2)
+check "--only tls leaves the signing certificate alone" "$SERAMBI" pki renew-gateway --config "$DEP/serambi.toml" --only tls
+same "(same signing serial)" "$SIGNING_NOW" "$(openssl x509 -in "$PKI/signing.crt" -noout -serial | cut -d= -f2)"
+refuse_saying "an unknown --only is refused" "--only takes tls or signing" "$SERAMBI" pki renew-gateway --config "$DEP/serambi.toml" --only ca
+refuse_saying "a missing configuration is named" "nowhere.toml" "$SERAMBI" pki renew-gateway --config "$WORK/nowhere.toml"
 finish

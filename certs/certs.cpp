@@ -267,14 +267,11 @@ std::string fingerprint(X509* cert) {
     return crypto::to_hex({md, md_len});
 }
 
-bool is_self_signed(X509* cert) { return X509_check_issued(cert, cert) == X509_V_OK; }
-
-// The bundle's issuing CAs: all but a trailing self-signed root, or that root alone.
+// The bundle's issuing CA: its first certificate, whose key the gateway holds. The ones above it
+// (a province's middle CAs, the root) issue for others too and must not count as ours.
 std::vector<X509*> issuing_cas(const std::vector<CertPtr>& bundle) {
-    std::vector<X509*> out;
-    for (const auto& cert : bundle) out.push_back(cert.get());
-    if (out.size() > 1 && is_self_signed(out.back())) out.pop_back();
-    return out;
+    if (bundle.empty()) return {};
+    return {bundle.front().get()};
 }
 }  // namespace
 
@@ -289,7 +286,8 @@ bool leaf_issued_by(x509_store_ctx_st* verified, const std::unordered_set<std::s
     STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(verified);
     // A leaf that is itself a trust anchor has no issuer above it: not ours to accept.
     if (chain == nullptr || sk_X509_num(chain) < 2) return false;
-    return issuers.count(fingerprint(sk_X509_value(chain, 1))) != 0;
+    const auto issuer = fingerprint(sk_X509_value(chain, 1));
+    return !issuer.empty() && issuers.count(issuer) != 0;
 }
 
 Result<Authority> create_authority(std::string_view name, int days) { return make_authority(name, days, nullptr); }
@@ -608,8 +606,10 @@ Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature
         return make_error(ErrorKind::corruption, "the manifest is not signed by the gateway's signing certificate");
     if (anchors.size() > 1) {
         const auto issuers = issuing_cas(anchors);
-        const bool ours = std::any_of(issuers.begin(), issuers.end(),
-                                      [&](X509* ca) { return X509_check_issued(ca, signer) == X509_V_OK; });
+        const bool ours = std::any_of(issuers.begin(), issuers.end(), [&](X509* ca) {
+            return X509_check_issued(ca, signer) == X509_V_OK && X509_verify(signer, X509_get0_pubkey(ca)) == 1;
+        });
+        ERR_clear_error();
         if (!ours)
             return make_error(ErrorKind::corruption, "the manifest's signing certificate is not from the gateway's CA");
     }

@@ -67,9 +67,9 @@ Result<Authority> create_intermediate(const Authority& root, std::string_view na
 // The certificates of a PEM bundle, each re-encoded as PEM (anything else in the text is dropped).
 Result<std::vector<std::string>> split_bundle(std::string_view pem);
 
-// SHA-256 fingerprints (hex) of the CAs in a bundle that issue end-entity certificates: every
-// certificate but the root, or the root when it stands alone. A root shared with other CAs (a
-// province's, imported) must not make their certificates ours.
+// SHA-256 fingerprints (hex) of the CAs in a bundle whose certificates are ours: the first one, the
+// issuing CA whose key the gateway holds. A root or middle CA shared with other CAs (a province's,
+// imported) must not make their certificates ours.
 std::unordered_set<std::string> issuing_fingerprints(std::string_view bundle_pem);
 
 // For a TLS verify callback at depth 0, once OpenSSL accepted the chain: whether the leaf was
@@ -142,8 +142,8 @@ private:
 // Verifies a detached CMS signature over `content` by the gateway's signing certificate: one named
 // serambi-manifest-signing, fit for signing (S/MIME signing purpose: a TLS client or server
 // certificate does not qualify), chaining to `ca_pem`. With a bundle of more than the root, the
-// signer must be issued by one of its issuing CAs; with a root alone, through any intermediates
-// the signature carries.
+// signer must be issued by its first certificate; with a root alone, through any intermediates
+// the signature carries (whoever trusts a root alone trusts every CA under it).
 Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature,
                         std::string_view ca_pem);
 

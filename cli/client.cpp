@@ -243,9 +243,13 @@ public:
         ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
         ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
         ec = stream_->handshake(socket_.native_handle());
-        if (ec)
+        if (ec) {
+            // The verifier's own words (expired, wrong name, not from the gateway's CA) say what to fix.
+            const long verdict = SSL_get_verify_result(stream_->native_handle());
             return make_error(ErrorKind::unavailable,
-                              "TLS handshake with " + profile_.gateway_url + " failed: " + ec.message());
+                              "TLS handshake with " + profile_.gateway_url + " failed: " + ec.message() +
+                                  (verdict == X509_V_OK ? std::string() : std::string(": ") + X509_verify_cert_error_string(verdict)));
+        }
         return {};
     }
 

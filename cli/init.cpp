@@ -1,6 +1,13 @@
 // `serambi init` and `serambi serve`: a deployment is a directory holding everything the gateway
 // needs; init creates it whole or reports why it did not.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <boost/asio/ip/address.hpp>
 #include <iostream>
 
@@ -158,17 +165,20 @@ int run_init(const InitOptions& options) {
     } wipe_keys{*plan};
 
     // A deployment is made whole or not at all: on any failure from here on, what this run
-    // created goes (the directory, when it did not exist before; the root key, useless without it).
+    // created goes: the directory if this run made it, else the entries it added to it; and the
+    // root key, useless without the rest.
     struct Undo {
         fs::path dir, root_key;
-        bool fresh = false, done = false;
+        bool made_dir = false, done = false;
+        std::vector<fs::path> added;
         ~Undo() {
             if (done) return;
             std::error_code ignored;
-            if (fresh) fs::remove_all(dir, ignored);
+            if (made_dir) fs::remove_all(dir, ignored);
+            for (const auto& p : added) fs::remove_all(p, ignored);
             if (!root_key.empty()) fs::remove(root_key, ignored);
         }
-    } undo{dir, {}, !fs::exists(dir), false};
+    } undo{dir, {}, false, false, {}};
 
     // First, so that a path that cannot take it (a symlink, read-only media) stops everything.
     if (!plan->root_key.empty()) {
@@ -178,6 +188,17 @@ int run_init(const InitOptions& options) {
         crypto::wipe(plan->root_key);
     }
 
+    fs::create_directories(dir.parent_path(), ec);
+    // mkdir itself says whether this run made the directory; no check-then-act gap.
+    if (::mkdir(dir.c_str(), 0700) == 0) {
+        undo.made_dir = true;
+    } else if (errno != EEXIST || !fs::is_directory(dir, ec)) {
+        return fail("cannot create " + dir.string() + ": " + std::strerror(errno));
+    } else {
+        for (const char* name : {"pki", "profiles", "serambi.toml", "master.key", "log.key", "policy.toml", "blobs",
+                                 "serambi.db", "serambi.db-wal", "serambi.db-shm", "serambi.db-journal"})
+            if (!fs::exists(fs::symlink_status(dir / name, ec))) undo.added.push_back(dir / name);
+    }
     fs::create_directories(dir / "pki", ec);
     if (!ec) fs::create_directories(dir / "profiles", ec);
     if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
@@ -280,26 +301,54 @@ int run_init(const InitOptions& options) {
 }
 
 namespace {
-// Both files written beside their targets first, then renamed in (the key first), so that a
-// failure while writing changes nothing and the window in which the pair does not match is two
-// renames long.
+// Both files written beside their targets first, with the owner the current ones have (the
+// gateway runs as its own account), then renamed in, the key first. If the second rename fails,
+// the old key is put back, so a failure leaves the old pair; the directory is fsynced after.
 Status replace_pair(const std::filesystem::path& cert_path, const std::string& cert,
                     const std::filesystem::path& key_path, const std::string& key) {
+    namespace fs = std::filesystem;
     const auto suffix = ".new-" + crypto::random_hex(4);
-    const std::filesystem::path cert_temp = cert_path.string() + suffix, key_temp = key_path.string() + suffix;
-    std::error_code ec;
+    const fs::path cert_temp = cert_path.string() + suffix, key_temp = key_path.string() + suffix;
+    std::error_code ignored;
+    auto cleanup = [&] {
+        fs::remove(key_temp, ignored);
+        fs::remove(cert_temp, ignored);
+    };
+    auto old_key = storage::read_small_file(key_path, 1 << 20);
+    struct Wipe {
+        Result<std::string>& text;
+        ~Wipe() {
+            if (text) crypto::wipe(*text);
+        }
+    } wipe_old{old_key};
     if (auto s = storage::write_new_file(key_temp, key, 0600); !s) return s;
     if (auto s = storage::write_new_file(cert_temp, cert, 0644); !s) {
-        std::filesystem::remove(key_temp, ec);
+        cleanup();
         return s;
     }
-    std::filesystem::rename(key_temp, key_path, ec);
-    if (!ec) std::filesystem::rename(cert_temp, cert_path, ec);
-    if (ec) {
-        std::error_code ignored;
-        std::filesystem::remove(key_temp, ignored);
-        std::filesystem::remove(cert_temp, ignored);
-        return make_error(ErrorKind::io_error, "cannot put " + cert_path.string() + " in place: " + ec.message());
+    for (const auto& [temp, target] : {std::pair{key_temp, key_path}, std::pair{cert_temp, cert_path}}) {
+        struct stat current {};
+        if (::stat(target.c_str(), &current) == 0 && ::chown(temp.c_str(), current.st_uid, current.st_gid) != 0 &&
+            errno != EPERM) {
+            cleanup();
+            return make_error(ErrorKind::io_error, "cannot give " + temp.string() + " its owner: " + std::strerror(errno));
+        }
+    }
+    if (::rename(key_temp.c_str(), key_path.c_str()) != 0) {
+        const std::string why = std::strerror(errno);
+        cleanup();
+        return make_error(ErrorKind::io_error, "cannot put " + key_path.string() + " in place: " + why);
+    }
+    if (::rename(cert_temp.c_str(), cert_path.c_str()) != 0) {
+        const std::string why = std::strerror(errno);
+        cleanup();
+        if (old_key) (void)storage::replace_file(key_path, *old_key, 0600);
+        return make_error(ErrorKind::io_error, "cannot put " + cert_path.string() + " in place (the old pair stays): " + why);
+    }
+    const int dir = ::open(cert_path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
     }
     return {};
 }
@@ -340,6 +389,17 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
         std::string& key;
         ~Wipe() { crypto::wipe(key); }
     } wipe{ca.key_pem};
+    // One renewal at a time: two interleaved runs could leave a key beside another run's certificate.
+    const int lock = ::open(config->tls_cert.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+        if (lock >= 0) ::close(lock);
+        return fail("another renew-gateway is running on " + config->tls_cert.parent_path().string() + ", or it cannot be opened");
+    }
+    struct Unlock {
+        int fd;
+        ~Unlock() { ::close(fd); }
+    } unlock{lock};
+    // The CA must be usable as it is today (a bundle that is a path, a key that belongs to it).
     if (auto checked = certs::check_authority(ca); !checked) return fail("the CA in " + config->ca_cert.string() + ": " + checked.error().message);
     auto bundle = certs::split_bundle(ca.cert_pem);
     if (!bundle) return fail(bundle.error().message);

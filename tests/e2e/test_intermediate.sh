@@ -19,6 +19,13 @@ ln -s "$OFFLINE/nowhere/root.key" "$OFFLINE/dangling.key"
 refuse_saying "a dangling link is not followed" "is a link" \
     "$SERAMBI" init "$DEP" --listen "127.0.0.1:$PORT" --intermediate --root-key-out "$OFFLINE/dangling.key"
 check "and nothing was left behind" test ! -e "$DEP" -a ! -e "$OFFLINE/nowhere"
+touch "$WORK/a-file"
+refuse_saying "a deployment directory that cannot be made is refused" "cannot create" \
+    "$SERAMBI" init "$WORK/a-file/dep" --listen "127.0.0.1:$PORT" --intermediate --root-key-out "$OFFLINE/early.key"
+check "and the root key written before it is removed again" test ! -e "$OFFLINE/early.key"
+mkdir -p "$WORK/existing" && echo keep > "$WORK/existing/notes.txt" && echo "not a directory" > "$WORK/existing/profiles"
+refuse "a failure part-way in a directory that existed before" "$SERAMBI" init "$WORK/existing" --listen "127.0.0.1:$PORT"
+same "takes out what it added and leaves what was there" "notes.txt profiles" "$(ls "$WORK/existing" | xargs)"
 
 check "init --intermediate creates the deployment" \
     "$SERAMBI" init "$DEP" --listen "127.0.0.1:$PORT" --intermediate --root-key-out "$OFFLINE/root.key" --ca-days 7300 --province Malut

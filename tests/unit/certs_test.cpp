@@ -251,7 +251,7 @@ TEST_CASE("a CA bundle must be exactly a path to its root") {
     CHECK(ending.error().message.find("within 30 days") != std::string::npos);
 }
 
-TEST_CASE("the issuing CAs of a bundle are all but its root, or the root alone") {
+TEST_CASE("the issuing CA of a bundle is its first certificate only") {
     auto root = create_authority("Root", 100);
     auto intermediate = create_intermediate(*root, "Issuing", 50);
     REQUIRE(root.ok());
@@ -263,4 +263,11 @@ TEST_CASE("the issuing CAs of a bundle are all but its root, or the root alone")
     const auto alone = issuing_fingerprints(root->cert_pem);
     REQUIRE(alone.size() == 1);
     CHECK(alone.count(inspect(root->cert_pem)->fingerprint_sha256_hex) == 1);
+    // A middle CA on the path (a province's) is not ours: only the first certificate is.
+    auto middle = create_authority("Middle", 100);
+    REQUIRE(middle.ok());
+    const auto three = issuing_fingerprints(parts[0] + middle->cert_pem + root->cert_pem);
+    REQUIRE(three.size() == 1);
+    CHECK(three.count(inspect(parts[0])->fingerprint_sha256_hex) == 1);
+    CHECK(issuing_fingerprints("").empty());
 }

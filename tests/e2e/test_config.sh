@@ -7,7 +7,8 @@ done
 for f in master.key pki/ca.key pki/gateway.key pki/signing.key profiles/admin/client.key; do
     same "$f is readable by its owner only" 600 "$(stat -c %a "$DEP/$f")"
 done
-check "openssl verifies the gateway certificate against the CA" openssl verify -CAfile "$DEP/pki/ca.crt" "$DEP/pki/gateway.crt"
+check "openssl verifies the gateway certificate against the CA" openssl verify -CAfile "$DEP/pki/ca.crt" -purpose sslserver "$DEP/pki/gateway.crt"
+check "and the signing certificate, for S/MIME signing" openssl verify -CAfile "$DEP/pki/ca.crt" -purpose smimesign "$DEP/pki/signing.crt"
 check "openssl verifies the admin certificate against the CA" openssl verify -CAfile "$DEP/pki/ca.crt" -purpose sslclient "$DEP/profiles/admin/client.crt"
 contains "the CA key is ECDSA P-256" "prime256v1" "$(openssl pkey -in "$DEP/pki/ca.key" -noout -text 2>/dev/null | grep -i 'ASN1 OID')"
 before=$(sha256sum "$DEP/master.key")

@@ -53,9 +53,10 @@ def d(f,w):
     return datetime.datetime.strptime(t,"%b %d %H:%M:%S %Y %Z")
 print(round((d(sys.argv[1],"enddate")-d(sys.argv[1],"startdate")).total_seconds()/86400))' "$WORK/root.crt")
 same "--ca-days sets the root's validity" 7300 "$root_days"
-for cert in "$PKI/gateway.crt" "$PKI/signing.crt" "$ADMIN/client.crt"; do
-    check "$(basename "$(dirname "$cert")")/$(basename "$cert") verifies against the root alone" \
-        openssl verify -CAfile "$WORK/root.crt" -untrusted "$WORK/intermediate.crt" "$cert"
+for pair in "$PKI/gateway.crt sslserver" "$PKI/signing.crt smimesign" "$ADMIN/client.crt sslclient"; do
+    read -r cert purpose <<<"$pair"
+    check "$(basename "$(dirname "$cert")")/$(basename "$cert") verifies against the root alone, for $purpose" \
+        openssl verify -CAfile "$WORK/root.crt" -untrusted "$WORK/intermediate.crt" -purpose "$purpose" "$cert"
 done
 same "the gateway's certificate files carry the intermediate" 2 "$(grep -c 'BEGIN CERTIFICATE' "$PKI/gateway.crt")"
 refuse "the admin's certificate does not verify without the intermediate" openssl verify -CAfile "$WORK/root.crt" "$ADMIN/client.crt"
@@ -73,6 +74,9 @@ check "its certificate verifies against the root alone" \
     openssl verify -CAfile "$WORK/root.crt" -untrusted "$WORK/intermediate.crt" "$WORK/handover/client.crt"
 cp "$WORK/handover/client.crt" "$WORK/handover/ca.crt" "$WORK/handover/profile.toml" "$UNIT/"
 contains "and its profile works" '"id":"dinkes-malut"' "$("$SERAMBI" whoami --profile "$UNIT" 2>&1)"
+check "it renews through the intermediate" "$SERAMBI" renew --profile "$UNIT"
+check "and the renewed certificate verifies against the root alone" \
+    openssl verify -CAfile "$WORK/root.crt" -untrusted "$WORK/intermediate.crt" -purpose sslclient "$UNIT/client.crt"
 
 "$SERAMBI" dataset create dinkes-malut/faskes --class biasa --title Faskes --profile "$ADMIN" >/dev/null
 head -c 300000 /dev/urandom > "$WORK/data.bin"

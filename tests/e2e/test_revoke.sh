@@ -33,6 +33,7 @@ refuse "the old certificate is refused at the handshake" \
     curl -sS --fail --cacert "$H/ca.crt" --cert "$WORK/old-halut.crt" --key "$H/client.key" "$URL/healthz"
 cp "$H/client.key" "$WORK/old-halut.key"
 check "renewal with a new key" "$SERAMBI" renew --new-key --profile "$H"
+check "openssl verify accepts the renewed certificate for TLS client use" openssl verify -CAfile "$ADMIN/ca.crt" -purpose sslclient "$H/client.crt"
 check "works too" "$SERAMBI" whoami --profile "$H"
 same "and the new key is private" 600 "$(stat -c %a "$H/client.key")"
 refuse "the key it replaced no longer matches anything" cmp -s "$WORK/old-halut.key" "$H/client.key"

@@ -73,10 +73,10 @@ int main() {
 
     // ---- The fixture.
     const auto build = Clock::now();
-    must(store->add_principal({"walidata", "walidata", {"custodian"}, "S-WALI", "fp", {}, {}, {}}).ok(), "custodian");
+    must(store->add_principal({"walidata", "walidata", {"custodian"}, "S-WALI", "fp", {}, {}, {}, {}}).ok(), "custodian");
     for (int p = 0; p < kProducers; ++p) {
         const auto id = name("opd", p);
-        must(store->add_principal({id, id, {"producer"}, "S-" + id, "fp", {}, {}, {}}).ok(), "producer");
+        must(store->add_principal({id, id, {"producer"}, "S-" + id, "fp", {}, {}, {}, {}}).ok(), "producer");
         for (int d = 0; d < kDatasetsPerProducer; ++d) {
             storage::Dataset ds;
             ds.id = id + "/" + name("data", d);
@@ -90,7 +90,7 @@ int main() {
     std::mt19937 random(7);
     for (int p = 0; p < kPartners; ++p) {
         const auto id = name("mitra", p);
-        must(store->add_principal({id, id, {"partner"}, "S-" + id, "fp", {}, {}, {}}).ok(), "partner");
+        must(store->add_principal({id, id, {"partner"}, "S-" + id, "fp", {}, {}, {}, {}}).ok(), "partner");
         for (int a = 0; a < kAgreementsPerPartner; ++a) {
             storage::AgreementRecord r;
             r.id = "mou-" + crypto::random_hex(8);

@@ -367,14 +367,14 @@ int run_enroll(const EnrollOptions& options) {
 }
 
 int run_revoke(const RevokeOptions& options) {
-    const std::string command = options.principal.empty() ? "cert revoke" : "principal revoke";
+    const std::string command = options.remove ? "principal remove" : options.principal.empty() ? "cert revoke" : "principal revoke";
     if (certs::parse_revocation_reason(options.reason).ok() == false)
         return report(command, certs::parse_revocation_reason(options.reason).error());
     boost::json::object body{{"reason", options.reason}};
     std::string target;
     if (!options.principal.empty()) {
         if (!policies::is_slug_like(options.principal)) return report(command, make_error(ErrorKind::invalid_argument, "not a principal id"));
-        target = "/v1/principals/" + options.principal + "/revoke";
+        target = "/v1/principals/" + options.principal + (options.remove ? "/remove" : "/revoke");
     } else {
         body["serial"] = options.serial;
         target = "/v1/pki/revoke";

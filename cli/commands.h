@@ -61,6 +61,7 @@ struct RevokeOptions {
     std::string serial;     // cert revoke
     std::string reason = "unspecified";
     std::string output;     // pki crl
+    bool remove = false;    // principal remove: revoke and mark removed
 };
 int run_revoke(const RevokeOptions& options);
 int run_crl(const RevokeOptions& options);

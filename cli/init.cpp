@@ -271,7 +271,7 @@ int run_init(const InitOptions& options) {
     auto info = certs::inspect(*cert);
     if (!info) return fail(info.error().message);
     storage::Principal principal{options.admin, "Persandian administrator", {"admin"},
-                                 info->serial_hex, info->fingerprint_sha256_hex, {}, {}, info->not_after};
+                                 info->serial_hex, info->fingerprint_sha256_hex, {}, {}, info->not_after, {}};
     if (auto s = (*store)->add_principal(principal); !s) return fail(s.error().message);
     const std::string dial_host = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host;
     const std::string url = "https://" + (dial_host.find(':') != std::string::npos ? "[" + dial_host + "]" : dial_host) +

@@ -62,6 +62,15 @@ int main(int argc, char** argv) {
     prevoke_cmd->add_option("--reason", revoke.reason, "RFC 5280 reason: keyCompromise, affiliationChanged, superseded, cessationOfOperation, …")->capture_default_str();
     prevoke_cmd->add_option("--profile", revoke.profile, profile_help);
     prevoke_cmd->callback([&] { code = run_revoke(revoke); });
+    RevokeOptions removal;
+    removal.reason = "cessationOfOperation";
+    removal.remove = true;
+    auto* premove_cmd = principal_cmd->add_subcommand(
+        "remove", "remove a principal for good: its certificate is revoked, its id kept in the log and never reused");
+    premove_cmd->add_option("id", removal.principal, "principal id")->required();
+    premove_cmd->add_option("--reason", removal.reason, "RFC 5280 reason for the revocation")->capture_default_str();
+    premove_cmd->add_option("--profile", removal.profile, profile_help);
+    premove_cmd->callback([&] { code = run_revoke(removal); });
     auto* cert_cmd = app.add_subcommand("cert", "certificates the gateway CA issued (admin)");
     cert_cmd->require_subcommand(1);
     auto* crevoke_cmd = cert_cmd->add_subcommand("revoke", "revoke a certificate by its serial");

@@ -45,6 +45,7 @@ std::string action_of(const RequestHead& head) {
     if (path == "/v1/policy/explain") return "policy.explain";
     if (path == "/v1/pki/crl") return "pki.crl";
     if (path.starts_with("/v1/principals/") && path.ends_with("/renew")) return "certificate.renew";
+    if (path.starts_with("/v1/principals/") && path.ends_with("/remove")) return "principal.remove";
     if (path == "/v1/pki/revoke" || (path.starts_with("/v1/principals/") && path.ends_with("/revoke"))) return "certificate.revoke";
     return "request";
 }

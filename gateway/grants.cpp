@@ -44,14 +44,7 @@ Result<std::int64_t> parse_time(std::string_view text) {
     return t;
 }
 
-std::string format_time(std::int64_t unix_seconds) {
-    const std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
+std::string format_time(std::int64_t unix_seconds) { return storage::utc_time(unix_seconds); }
 
 std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -277,6 +270,54 @@ Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const st
                                                                       {"reason", std::string(certs::revocation_reason_name(r.reason))},
                                                                       {"revoked_at", format_time(r.revoked_at)}});
                 return committed(std::move(out), done, *added);
+            })};
+}
+
+// Removal: a unit that leaves for good. Its certificate is revoked (cessationOfOperation unless
+// told otherwise) and it is marked removed; the row stays, so that the access log, its datasets
+// and its packages keep naming a principal the registry knows, and the id is never given again.
+Dispatch Handler::remove_principal(const RequestHead& head, const Caller& caller, const std::string& id) {
+    const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
+    if (!decision.allow || !is_slug(id)) {
+        auto hidden = problem(404, "", "no such route", head.request_id);
+        hidden.audit.reason = decision.allow ? "not a principal id" : decision.reason;
+        return {std::move(hidden), nullptr};
+    }
+    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id](const std::string& body) {
+                const auto& rid = head.request_id;
+                auto object = parse_object(body);
+                if (!object) return problem_of(object.error(), rid);
+                if (auto s = only_members(*object, {"reason"}); !s) return problem_of(s.error(), rid);
+                int reason_code = 5;  // cessationOfOperation
+                if (object->contains("reason")) {
+                    auto reason_name = string_member(*object, "reason", 40);
+                    auto reason = reason_name ? certs::parse_revocation_reason(*reason_name) : Result<int>(reason_name.error());
+                    if (!reason) return problem_of(reason.error(), rid);
+                    reason_code = *reason;
+                }
+                auto p = services_.store->principal(id);
+                if (!p) return p.error().kind == ErrorKind::not_found ? problem(404, "", "no such principal", rid)
+                                                                      : problem_of(p.error(), rid);
+                if (id == caller.subject.id)
+                    return problem(409, "", "you cannot remove yourself: another admin must", rid);
+                if (!p->removed_at.empty()) return problem(409, "", "principal " + id + " was removed at " + p->removed_at, rid);
+                storage::Revocation r;
+                r.serial_hex = p->cert_serial;
+                r.principal = id;
+                r.reason = reason_code;
+                r.revoked_at = now_seconds();
+                r.revoked_by = caller.subject.id;
+                auto done = change_record(caller.subject.id, "principal.remove", "principals/" + id,
+                                          "removed; certificate " + r.serial_hex + " revoked (" +
+                                              std::string(certs::revocation_reason_name(r.reason)) + ")");
+                auto removed = services_.store->remove_principal(id, r, AuditTrail::entry(head, done, body.size(), 0));
+                if (!removed) return problem_of(removed.error(), rid);
+                if (services_.revoked != nullptr) services_.revoked->add(r.serial_hex);
+                Response out = json_response(200, boost::json::object{{"id", id},
+                                                                      {"removed_at", format_time(r.revoked_at)},
+                                                                      {"revoked_serial", r.serial_hex},
+                                                                      {"reason", std::string(certs::revocation_reason_name(r.reason))}});
+                return committed(std::move(out), done, *removed);
             })};
 }
 

@@ -73,7 +73,8 @@ boost::json::object principal_json(const storage::Principal& p) {
             {"certificate_serial", p.cert_serial},
             {"age_recipient", p.age_recipient},
             {"certificate_not_after", p.cert_not_after},
-            {"created_at", p.created_at}};
+            {"created_at", p.created_at},
+            {"removed_at", p.removed_at}};
 }
 
 boost::json::object dataset_json(const storage::Dataset& d) {
@@ -126,6 +127,8 @@ Result<Handler::Caller> Handler::authenticate(const RequestHead& head) {
     if (principal->cert_serial != head.cert_serial || principal->cert_fingerprint.empty() ||
         principal->cert_fingerprint != head.cert_fingerprint)
         return denied;
+    if (!principal->removed_at.empty())
+        return make_error(ErrorKind::permission_denied, "the principal was removed at " + principal->removed_at);
     if (services_.revoked != nullptr && services_.revoked->contains(head.cert_serial))
         return make_error(ErrorKind::permission_denied, "the client certificate has been revoked");
     Caller caller;
@@ -186,6 +189,10 @@ Dispatch Handler::dispatch(const RequestHead& head) {
     if (n == 4 && p1 == "principals" && parts[3] == "revoke") {
         if (method != "POST") return tag(not_allowed());
         return tag(revoke(head, *caller, std::string(parts[2])));
+    }
+    if (n == 4 && p1 == "principals" && parts[3] == "remove") {
+        if (method != "POST") return tag(not_allowed());
+        return tag(remove_principal(head, *caller, std::string(parts[2])));
     }
     if (n == 4 && p1 == "principals" && parts[3] == "renew") {
         if (method != "POST") return tag(not_allowed());
@@ -335,7 +342,11 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     if (csr->common_name != *id)
         return problem(400, "", "the certificate request's common name must be the principal id", rid);
     if (auto existing = services_.store->principal(*id); existing.ok())
-        return problem(409, "", "principal " + *id + " already exists", rid);
+        return problem(409, "",
+                       existing->removed_at.empty() ? "principal " + *id + " already exists"
+                                                    : "principal " + *id + " was removed at " + existing->removed_at +
+                                                          "; an id is never given again, so that the access log stays unambiguous",
+                       rid);
 
     certs::IssueRequest request;
     request.common_name = *id;
@@ -347,7 +358,7 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     auto info = certs::inspect(*cert);
     if (!info) return problem_of(info.error(), rid);
     storage::Principal principal{*id, *name, roles, info->serial_hex, info->fingerprint_sha256_hex, {}, age_recipient,
-                                 info->not_after};
+                                 info->not_after, {}};
     Response done;
     done.status = 201;
     done.principal = caller.subject.id;

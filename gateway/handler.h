@@ -272,6 +272,7 @@ private:
     Response get_crl(const RequestHead& head, const Caller& caller);
     Response get_metrics(const RequestHead& head, const Caller& caller);
     Dispatch renew(const RequestHead& head, const Caller& caller, const std::string& id);
+    Dispatch remove_principal(const RequestHead& head, const Caller& caller, const std::string& id);
     Dispatch set_recipient(const RequestHead& head, const Caller& caller, const std::string& id);
     Response create_dataset_from(const RequestHead& head, const Caller& caller,
                                  const std::string& body);

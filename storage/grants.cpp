@@ -197,6 +197,23 @@ Result<std::optional<std::uint64_t>> Store::revoke_certificate(const Revocation&
     }, audit_entry);
 }
 
+Result<std::optional<std::uint64_t>> Store::remove_principal(const std::string& id, const Revocation& revocation,
+                                                             const std::string& audit_entry) {
+    return insert_with_audit([&]() -> Status {
+        sql::Statement mark(impl_->db.get(), "UPDATE principals SET removed_at = ?2 WHERE id = ?1 AND removed_at = ''");
+        if (mark.bind(1, id).bind(2, utc_time(revocation.revoked_at)).step() != SQLITE_DONE)
+            return db_error("the database refused the write");
+        if (sqlite3_changes(impl_->db.get()) != 1) return make_error(ErrorKind::conflict, "principal " + id + " is already removed");
+        // Already revoked (a lost key revoked at once, removed later) keeps its first reason and date.
+        sql::Statement revoke(impl_->db.get(),
+                              "INSERT OR IGNORE INTO revocations(serial, principal, reason, revoked_at, revoked_by) "
+                              "VALUES(?1, ?2, ?3, ?4, ?5)");
+        return write_result(revoke.bind(1, revocation.serial_hex).bind(2, id).bind(3, std::int64_t{revocation.reason})
+                                .bind(4, revocation.revoked_at).bind(5, revocation.revoked_by).step(),
+                            "revocation " + revocation.serial_hex);
+    }, audit_entry);
+}
+
 Result<std::optional<std::uint64_t>> Store::replace_certificate(const std::string& id, const std::string& serial_hex,
                                                                 const std::string& fingerprint, const std::string& not_after,
                                                                 const Revocation& old, const std::string& audit_entry) {

@@ -69,7 +69,7 @@ std::vector<std::string> split_roles(const std::string& text) {
 }
 
 Principal principal_from(const sql::Statement& s) {
-    return Principal{s.text(0), s.text(1), split_roles(s.text(2)), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7)};
+    return Principal{s.text(0), s.text(1), split_roles(s.text(2)), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7), s.text(8)};
 }
 
 Dataset dataset_from(const sql::Statement& s) {
@@ -182,6 +182,9 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
     if (!has_column(impl->db.get(), "PRAGMA table_info(principals);", "cert_not_after") &&
         !sql::exec(impl->db.get(), "ALTER TABLE principals ADD COLUMN cert_not_after TEXT NOT NULL DEFAULT '';"))
         return db_error("cannot add the cert_not_after column to an older database");
+    if (!has_column(impl->db.get(), "PRAGMA table_info(principals);", "removed_at") &&
+        !sql::exec(impl->db.get(), "ALTER TABLE principals ADD COLUMN removed_at TEXT NOT NULL DEFAULT '';"))
+        return db_error("cannot add the removed_at column to an older database");
     if (!has_column(impl->db.get(), "PRAGMA table_info(principals);", "age_recipient") &&
         !sql::exec(impl->db.get(), "ALTER TABLE principals ADD COLUMN age_recipient TEXT NOT NULL DEFAULT '';"))
         return db_error("cannot add the age_recipient column to an older database");
@@ -272,7 +275,7 @@ Result<std::optional<std::uint64_t>> Store::set_age_recipient(const std::string&
 
 Result<Principal> Store::principal(const std::string& id) {
     std::lock_guard lock(impl_->mutex);
-    auto s = impl_->cached("SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient, cert_not_after "
+    auto s = impl_->cached("SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient, cert_not_after, removed_at "
                            "FROM principals WHERE id = ?1");
     const int rc = s->bind(1, id).step();
     if (rc == SQLITE_ROW) return principal_from(*s);
@@ -283,7 +286,7 @@ Result<Principal> Store::principal(const std::string& id) {
 Result<std::vector<Principal>> Store::principals() {
     std::lock_guard lock(impl_->mutex);
     sql::Statement s(impl_->db.get(),
-                     "SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient, cert_not_after "
+                     "SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient, cert_not_after, removed_at "
                      "FROM principals ORDER BY id");
     std::vector<Principal> out;
     int rc;

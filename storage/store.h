@@ -47,6 +47,7 @@ bool is_package_id(std::string_view text) noexcept;
 
 // Current time as RFC 3339 UTC with second precision, e.g. 2026-11-24T06:22:25Z.
 std::string utc_now();
+std::string utc_time(std::int64_t unix_seconds);  // ISO 8601, UTC, to the second
 
 struct Principal {
     std::string id;
@@ -57,6 +58,7 @@ struct Principal {
     std::string created_at;
     std::string age_recipient;  // "age1…": what classified packages for this principal are encrypted to
     std::string cert_not_after;  // when its certificate expires (ISO 8601 UTC); empty if unknown
+    std::string removed_at;      // ISO 8601 UTC once removed; a removed id is kept and never reused
 };
 
 struct Dataset {
@@ -315,6 +317,10 @@ public:
                                                              const std::string& fingerprint, const std::string& not_after,
                                                              const Revocation& old,
                                                              const std::string& audit_entry = {});
+    // Removal: the principal is marked removed and its certificate revoked (unless it already is),
+    // with the entry, in one transaction; conflict if it was removed already.
+    Result<std::optional<std::uint64_t>> remove_principal(const std::string& id, const Revocation& revocation,
+                                                          const std::string& audit_entry = {});
     // conflict if that serial is already revoked.
     Result<std::optional<std::uint64_t>> revoke_certificate(const Revocation& revocation,
                                                             const std::string& audit_entry = {});

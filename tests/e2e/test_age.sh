@@ -35,6 +35,9 @@ head -c 100000 theirs200000.age > truncated.age
 refuse_saying "a truncated file is refused" "age payload" "$SERAMBI" age decrypt -i ours.key -o truncated.out truncated.age
 sed '2s/^-> X25519 /-> X25519 A/' theirs1.age > header.age
 refuse_saying "a damaged header is refused" "age header" "$SERAMBI" age decrypt -i ours.key -o header.out header.age
-refuse_saying "a recipient with a typo is refused" "not an age X25519 recipient" "$SERAMBI" age encrypt -r "${OURS%?}q" -o x.age p1
+# The last character changed (to q, or to p when it already is q: a fixed q passed 1 run in 32).
+TYPO=${OURS%?}q
+[ "$TYPO" == "$OURS" ] && TYPO=${OURS%?}p
+refuse_saying "a recipient with a typo is refused" "not an age X25519 recipient" "$SERAMBI" age encrypt -r "$TYPO" -o x.age p1
 refuse_saying "an identity file with a bad line names the line" "theirs-bad.key:3" bash -c "sed 's/^AGE-SECRET-KEY-1/AGE-SECRET-KEY-2/' theirs.key > theirs-bad.key; '$SERAMBI' age decrypt -i theirs-bad.key -o y ours1.age"
 finish

@@ -44,7 +44,7 @@ struct World {
         dataset("dinkes-malut/fasilitas", "biasa");
     }
     void add(const std::string& id, const std::string& role, const std::string& serial) {
-        REQUIRE(store->add_principal({id, id, {role}, serial, "fp", {}, {}, {}}).ok());
+        REQUIRE(store->add_principal({id, id, {role}, serial, "fp", {}, {}, {}, {}}).ok());
     }
     void dataset(const std::string& id, const std::string& level) {
         storage::Dataset d;

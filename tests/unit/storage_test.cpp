@@ -27,7 +27,7 @@ struct Fixture {
 };
 
 void seed(Store& store) {
-    REQUIRE(store.add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}, {}, {}}).ok());
+    REQUIRE(store.add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}, {}, {}, {}}).ok());
     Dataset d;
     d.id = "dinkes-malut/imunisasi";
     d.owner = "dinkes-malut";
@@ -265,7 +265,7 @@ TEST_CASE("duplicate principals and datasets are conflicts, unknown owners are r
     Fixture f;
     auto store = f.open();
     seed(*store);
-    CHECK(store->add_principal({"dinkes-malut", "x", {"producer"}, "02", "ee", {}, {}, {}}).error().kind == ErrorKind::conflict);
+    CHECK(store->add_principal({"dinkes-malut", "x", {"producer"}, "02", "ee", {}, {}, {}, {}}).error().kind == ErrorKind::conflict);
     Dataset d;
     d.id = "nobody/x";
     d.owner = "nobody";
@@ -451,12 +451,12 @@ TEST_CASE("a committed package's access-log entry is committed with it, and only
 TEST_CASE("an administrative change and its access-log entry commit together or not at all") {
     Fixture f;
     auto store = f.open();
-    auto added = store->add_principal({"walidata", "Walidata", {"custodian"}, "0A", "aa", {}, {}, {}}, "{\"add\":\"walidata\"}");
+    auto added = store->add_principal({"walidata", "Walidata", {"custodian"}, "0A", "aa", {}, {}, {}, {}}, "{\"add\":\"walidata\"}");
     REQUIRE(added.ok());
     REQUIRE(added->has_value());
     CHECK(**added == 0);
     // Refused (the id exists): neither the change nor its entry is kept.
-    auto again = store->add_principal({"walidata", "Other", {"admin"}, "0B", "bb", {}, {}, {}}, "{\"add\":\"again\"}");
+    auto again = store->add_principal({"walidata", "Other", {"admin"}, "0B", "bb", {}, {}, {}, {}}, "{\"add\":\"again\"}");
     REQUIRE_FALSE(again.ok());
     CHECK(again.error().kind == ErrorKind::conflict);
     CHECK(store->audit_head()->size == 1);
@@ -465,4 +465,36 @@ TEST_CASE("an administrative change and its access-log entry commit together or 
     auto next = store->append_audit({"{\"next\":1}"});
     REQUIRE(next.ok());
     CHECK(*next == 1);
+}
+
+TEST_CASE("removing a principal marks it, revokes its certificate and logs it, once") {
+    Fixture f;
+    auto store = f.open();
+    REQUIRE(store->add_principal({"opd-lama", "OPD Lama", {"producer"}, "0C", "cc", {}, {}, {}, {}}).ok());
+    REQUIRE(store->add_principal({"opd-hilang", "OPD Hilang", {"producer"}, "0D", "dd", {}, {}, {}, {}}).ok());
+    storage::Revocation r{"0C", "opd-lama", 5, 1795660000, "admin"};
+    auto removed = store->remove_principal("opd-lama", r, "{\"remove\":\"opd-lama\"}");
+    REQUIRE(removed.ok());
+    CHECK(store->principal("opd-lama")->removed_at == storage::utc_time(1795660000));
+    CHECK(store->principal("opd-hilang")->removed_at.empty());
+    auto revoked = store->revocations();
+    REQUIRE(revoked.ok());
+    REQUIRE(revoked->size() == 1);
+    CHECK(revoked->front().serial_hex == "0C");
+    CHECK(revoked->front().reason == 5);
+    const auto log_size = store->audit_head()->size;
+    // A second removal is refused and leaves no entry.
+    auto twice = store->remove_principal("opd-lama", r, "{\"remove\":\"again\"}");
+    REQUIRE_FALSE(twice.ok());
+    CHECK(twice.error().kind == ErrorKind::conflict);
+    CHECK(store->audit_head()->size == log_size);
+    // A certificate revoked earlier (a lost key) keeps its first reason when the unit is removed.
+    REQUIRE(store->revoke_certificate({"0D", "opd-hilang", 1, 1795650000, "admin"}).ok());
+    REQUIRE(store->remove_principal("opd-hilang", {"0D", "opd-hilang", 5, 1795670000, "admin"}).ok());
+    auto after = store->revocations();
+    REQUIRE(after.ok());
+    REQUIRE(after->size() == 2);
+    for (const auto& rev : *after)
+        if (rev.serial_hex == "0D") CHECK(rev.reason == 1);
+    CHECK_FALSE(store->principal("opd-hilang")->removed_at.empty());
 }

@@ -184,7 +184,7 @@ Response Handler::get_recipient(const RequestHead& head, const Caller&, const st
     if (!is_slug(id)) return hidden();
     auto p = services_.store->principal(id);
     if (!p) return p.error().kind == ErrorKind::not_found ? hidden() : problem_of(p.error(), head.request_id);
-    if (p->age_recipient.empty()) return hidden();
+    if (p->age_recipient.empty() || !p->removed_at.empty()) return hidden();  // nothing more is sealed for a removed unit
     Response r;
     r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
     r.body = p->age_recipient + "\n";
@@ -307,16 +307,20 @@ Dispatch Handler::remove_principal(const RequestHead& head, const Caller& caller
                 r.reason = reason_code;
                 r.revoked_at = now_seconds();
                 r.revoked_by = caller.subject.id;
+                // One revoked earlier keeps its first reason; say so rather than claim this one.
+                const bool already = services_.revoked != nullptr && services_.revoked->contains(r.serial_hex);
+                const std::string revocation_text = already ? "already revoked"
+                                                            : std::string(certs::revocation_reason_name(r.reason));
                 auto done = change_record(caller.subject.id, "principal.remove", "principals/" + id,
-                                          "removed; certificate " + r.serial_hex + " revoked (" +
-                                              std::string(certs::revocation_reason_name(r.reason)) + ")");
+                                          "removed; certificate " + r.serial_hex + " " +
+                                              (already ? revocation_text : "revoked (" + revocation_text + ")"));
                 auto removed = services_.store->remove_principal(id, r, AuditTrail::entry(head, done, body.size(), 0));
                 if (!removed) return problem_of(removed.error(), rid);
                 if (services_.revoked != nullptr) services_.revoked->add(r.serial_hex);
                 Response out = json_response(200, boost::json::object{{"id", id},
                                                                       {"removed_at", format_time(r.revoked_at)},
                                                                       {"revoked_serial", r.serial_hex},
-                                                                      {"reason", std::string(certs::revocation_reason_name(r.reason))}});
+                                                                      {"reason", revocation_text}});
                 return committed(std::move(out), done, *removed);
             })};
 }
@@ -419,7 +423,7 @@ Response Handler::create_agreement_from(const RequestHead& head, const Caller& c
     if (!until) return problem(400, "", "valid_until: " + until.error().message, rid);
     if (*until <= *from) return problem(400, "", "valid_until must be after valid_from", rid);
     auto who = services_.store->principal(*partner);
-    if (!who || std::find(who->roles.begin(), who->roles.end(), "partner") == who->roles.end())
+    if (!who || !who->removed_at.empty() || std::find(who->roles.begin(), who->roles.end(), "partner") == who->roles.end())
         return problem(400, "", "partner: " + *partner + " is not a registered principal with the partner role", rid);
     storage::AgreementRecord a;
     const auto* datasets = object->if_contains("datasets");
@@ -543,7 +547,8 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
     if (*partner == caller.subject.id)
         return problem(409, "", "a custodian cannot approve a release to their own organisation", rid);
     auto reader = services_.store->principal(*partner);
-    if (!reader) return problem(400, "", "partner: " + *partner + " is not a registered principal", rid);
+    if (!reader || !reader->removed_at.empty())
+        return problem(400, "", "partner: " + *partner + " is not a registered principal (or was removed)", rid);
 
     const std::int64_t now = now_seconds();
     storage::ApprovalRecord a;

@@ -407,8 +407,8 @@ Response Handler::create_dataset_from(const RequestHead& head, const Caller& cal
         return problem(400, "", "owner must be the first part of the dataset id", rid);
     auto level = policies::parse_classification(*level_name);
     if (!level) return problem_of(level.error(), rid);
-    if (auto p = services_.store->principal(owner); !p)
-        return problem(400, "", "the owner " + owner + " is not a registered principal", rid);
+    if (auto p = services_.store->principal(owner); !p || !p->removed_at.empty())
+        return problem(400, "", "the owner " + owner + " is not a registered principal (or was removed)", rid);
     storage::Dataset dataset;
     dataset.id = *id;
     dataset.owner = owner;

@@ -277,9 +277,11 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
             at = comma + 1;
         }
         if (recipients.size() > 50) return fail(problem(400, "", "Serambi-Recipients names at most 50 principals", rid));
-        for (const auto& r : recipients)
-            if (!services_.store->principal(r))
-                return fail(problem(400, "", "Serambi-Recipients: " + r + " is not a registered principal", rid));
+        for (const auto& r : recipients) {
+            auto recipient = services_.store->principal(r);
+            if (!recipient || !recipient->removed_at.empty())
+                return fail(problem(400, "", "Serambi-Recipients: " + r + " is not a registered principal (or was removed)", rid));
+        }
     }
     if (services_.policy->names_readers(level) && recipients.empty())
         return fail(problem(400, "", std::string(policies::name_of(level)) +

@@ -200,10 +200,14 @@ Result<std::optional<std::uint64_t>> Store::revoke_certificate(const Revocation&
 Result<std::optional<std::uint64_t>> Store::remove_principal(const std::string& id, const Revocation& revocation,
                                                              const std::string& audit_entry) {
     return insert_with_audit([&]() -> Status {
-        sql::Statement mark(impl_->db.get(), "UPDATE principals SET removed_at = ?2 WHERE id = ?1 AND removed_at = ''");
-        if (mark.bind(1, id).bind(2, utc_time(revocation.revoked_at)).step() != SQLITE_DONE)
+        // Only if the certificate is still the one being revoked: a renewal that committed since
+        // the caller read it would otherwise leave the new certificate off the CRL.
+        sql::Statement mark(impl_->db.get(),
+                            "UPDATE principals SET removed_at = ?2 WHERE id = ?1 AND removed_at = '' AND cert_serial = ?3");
+        if (mark.bind(1, id).bind(2, utc_time(revocation.revoked_at)).bind(3, revocation.serial_hex).step() != SQLITE_DONE)
             return db_error("the database refused the write");
-        if (sqlite3_changes(impl_->db.get()) != 1) return make_error(ErrorKind::conflict, "principal " + id + " is already removed");
+        if (sqlite3_changes(impl_->db.get()) != 1)
+            return make_error(ErrorKind::conflict, "principal " + id + " was removed or renewed meanwhile; look again");
         // Already revoked (a lost key revoked at once, removed later) keeps its first reason and date.
         sql::Statement revoke(impl_->db.get(),
                               "INSERT OR IGNORE INTO revocations(serial, principal, reason, revoked_at, revoked_by) "
@@ -220,7 +224,7 @@ Result<std::optional<std::uint64_t>> Store::replace_certificate(const std::strin
     return insert_with_audit([&]() -> Status {
         sql::Statement update(impl_->db.get(),
                               "UPDATE principals SET cert_serial = ?2, cert_fingerprint = ?3, cert_not_after = ?5 "
-                              "WHERE id = ?1 AND cert_serial = ?4");
+                              "WHERE id = ?1 AND cert_serial = ?4 AND removed_at = ''");
         if (update.bind(1, id).bind(2, serial_hex).bind(3, fingerprint).bind(4, old.serial_hex).bind(5, not_after).step() != SQLITE_DONE)
             return db_error("the database refused the write");
         if (sqlite3_changes(impl_->db.get()) != 1)

@@ -34,6 +34,9 @@ refuse_saying "its id is never given again" "never given again" \
     "$SERAMBI" principal add opd-lama --role producer --name "OPD Lama" --csr "$WORK/again/client.csr" --out "$WORK/again-out" --profile "$ADMIN"
 check "what it published stays readable to those allowed" "$SERAMBI" pull "$ID" -o "$WORK/pulled.bin" -q --profile "$WORK/walidata"
 check "(intact)" cmp "$WORK/data.bin" "$WORK/pulled.bin"
+same "nothing more is sealed for it: its recipient is no longer served (404)" 404 "$(status "$WORK/walidata" "$URL/v1/principals/opd-lama/recipient")"
+refuse_saying "it cannot be given a new dataset" "was removed" \
+    "$SERAMBI" dataset create opd-lama/baru --class biasa --title Baru --profile "$ADMIN"
 same "/metrics counts it among the revoked" 1 "$(metric "$(api "$ADMIN" "$URL/metrics")" serambi_principals 'revoked="true"')"
 
 # Removal is not undone by a restart; a second admin can remove the first.

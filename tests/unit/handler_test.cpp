@@ -217,6 +217,25 @@ TEST_CASE("unknown or replaced certificates are unauthenticated, odd paths are r
     CHECK(w.send(w.head("dinkes-malut", "GET", "relative")).status == 400);
 }
 
+TEST_CASE("a removed principal is refused even with a certificate no list has revoked yet") {
+    World w;
+    CHECK(w.send(w.head("dinkes-malut", "GET", "/v1/whoami")).status == 200);
+    const auto p = w.store->principal("dinkes-malut");
+    REQUIRE(p.ok());
+    // Removed in the database, its serial not in the gateway's in-memory list: the row decides.
+    REQUIRE(w.store->remove_principal("dinkes-malut", {p->cert_serial, "dinkes-malut", 5, 1795660000, "admin"}).ok());
+    const auto refused = w.send(w.head("dinkes-malut", "GET", "/v1/whoami"));
+    CHECK(refused.status == 401);
+    CHECK(std::string(refused.body).find("removed") != std::string::npos);
+    // And its serial changing meanwhile makes a removal refuse rather than revoke the wrong one.
+    const auto other = w.store->principal("walidata");
+    REQUIRE(other.ok());
+    auto stale = w.store->remove_principal("walidata", {"00STALE", "walidata", 5, 1795660000, "admin"});
+    REQUIRE_FALSE(stale.ok());
+    CHECK(stale.error().kind == ErrorKind::conflict);
+    CHECK(w.store->principal("walidata")->removed_at.empty());
+}
+
 TEST_CASE("only an admin registers principals, from a CSR whose name matches") {
     World w;
     auto key = certs::generate_private_key().value();

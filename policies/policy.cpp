@@ -35,6 +35,20 @@ Result<std::vector<Role>> role_list(std::string_view source, const toml::node& n
     return roles;
 }
 
+// A table whose only key is `readers`, a list of roles: [audit] and [metrics].
+Status readers_table(std::string_view source, const toml::node& node, std::string_view table, std::vector<Role>& readers) {
+    const auto* entries = node.as_table();
+    if (!entries) return bad(where(source, node, table) + ": expected a table");
+    for (const auto& [what, list] : *entries) {
+        const std::string dotted = std::string(table) + "." + std::string(what.str());
+        if (what != "readers") return bad(where(source, list, dotted) + ": unknown key");
+        auto roles = role_list(source, list, dotted);
+        if (!roles) return roles.error();
+        readers = std::move(roles).value();
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<Classification> parse_classification(std::string_view name) {
@@ -209,25 +223,9 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
                 else return bad(where(source, list, dotted) + ": unknown key");
             }
         } else if (key == "audit") {
-            const auto* audit = node.as_table();
-            if (!audit) return bad(where(source, node, "audit") + ": expected a table");
-            for (const auto& [what, list] : *audit) {
-                const std::string dotted = "audit." + std::string(what.str());
-                if (what != "readers") return bad(where(source, list, dotted) + ": unknown key");
-                auto roles = role_list(source, list, dotted);
-                if (!roles) return roles.error();
-                policy->audit_readers_ = std::move(roles).value();
-            }
+            if (auto s = readers_table(source, node, "audit", policy->audit_readers_); !s) return s.error();
         } else if (key == "metrics") {
-            const auto* metrics = node.as_table();
-            if (!metrics) return bad(where(source, node, "metrics") + ": expected a table");
-            for (const auto& [what, list] : *metrics) {
-                const std::string dotted = "metrics." + std::string(what.str());
-                if (what != "readers") return bad(where(source, list, dotted) + ": unknown key");
-                auto roles = role_list(source, list, dotted);
-                if (!roles) return roles.error();
-                policy->metrics_readers_ = std::move(roles).value();
-            }
+            if (auto s = readers_table(source, node, "metrics", policy->metrics_readers_); !s) return s.error();
         } else {
             return bad(where(source, node, key.str()) + ": unknown key");
         }

@@ -179,18 +179,23 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
         !sql::exec(impl->db.get(), "PRAGMA cache_size=-32768;") ||
         !sql::exec(impl->db.get(), kSchema))
         return db_error("cannot prepare the database schema");
-    if (!has_column(impl->db.get(), "PRAGMA table_info(principals);", "cert_not_after") &&
-        !sql::exec(impl->db.get(), "ALTER TABLE principals ADD COLUMN cert_not_after TEXT NOT NULL DEFAULT '';"))
-        return db_error("cannot add the cert_not_after column to an older database");
-    if (!has_column(impl->db.get(), "PRAGMA table_info(principals);", "removed_at") &&
-        !sql::exec(impl->db.get(), "ALTER TABLE principals ADD COLUMN removed_at TEXT NOT NULL DEFAULT '';"))
-        return db_error("cannot add the removed_at column to an older database");
-    if (!has_column(impl->db.get(), "PRAGMA table_info(principals);", "age_recipient") &&
-        !sql::exec(impl->db.get(), "ALTER TABLE principals ADD COLUMN age_recipient TEXT NOT NULL DEFAULT '';"))
-        return db_error("cannot add the age_recipient column to an older database");
-    if (!has_column(impl->db.get(), "PRAGMA table_info(packages);", "recipients") &&
-        !sql::exec(impl->db.get(), "ALTER TABLE packages ADD COLUMN recipients TEXT NOT NULL DEFAULT '';"))
-        return db_error("cannot add the recipients column to an older database");
+    // Columns added after the first release: an older database gets them, empty, on open.
+    struct AddedColumn {
+        const char* table_info;
+        const char* name;
+        const char* alter;
+    };
+    for (const auto& column : {
+             AddedColumn{"PRAGMA table_info(principals);", "cert_not_after",
+                         "ALTER TABLE principals ADD COLUMN cert_not_after TEXT NOT NULL DEFAULT '';"},
+             AddedColumn{"PRAGMA table_info(principals);", "removed_at",
+                         "ALTER TABLE principals ADD COLUMN removed_at TEXT NOT NULL DEFAULT '';"},
+             AddedColumn{"PRAGMA table_info(principals);", "age_recipient",
+                         "ALTER TABLE principals ADD COLUMN age_recipient TEXT NOT NULL DEFAULT '';"},
+             AddedColumn{"PRAGMA table_info(packages);", "recipients",
+                         "ALTER TABLE packages ADD COLUMN recipients TEXT NOT NULL DEFAULT '';"}})
+        if (!has_column(impl->db.get(), column.table_info, column.name) && !sql::exec(impl->db.get(), column.alter))
+            return make_error(ErrorKind::unavailable, std::string("cannot add the ") + column.name + " column to an older database");
 
     if (auto loaded = impl->load_audit_tail(); !loaded) return loaded.error();
 

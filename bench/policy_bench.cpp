@@ -133,7 +133,7 @@ int main() {
     const std::string package = packages[0];
     const auto record = store->package(package).value();
     const auto dataset = store->dataset(record.dataset).value();
-    const policies::DatasetFacts facts{dataset.owner, policies::Classification::rahasia, record.dataset, package, {}};
+    const policies::DatasetFacts facts{dataset.owner, policies::Classification::rahasia, record.dataset, package, {}, record.producer};
     const policies::Subject subject{partner, {policies::Role::partner}};
 
     // ---- 1. decide() alone.
@@ -173,7 +173,7 @@ int main() {
         for (const auto& r : *agreement_rows) a.push_back(gateway::agreement_view(r));
         std::vector<policies::Approval> p;
         for (const auto& r : *approval_rows) p.push_back(gateway::approval_view(r));
-        const policies::DatasetFacts f{dataset.owner, policies::Classification::rahasia, record.dataset, which, {}};
+        const policies::DatasetFacts f{dataset.owner, policies::Classification::rahasia, record.dataset, which, {}, record.producer};
         const auto d = policy->decide({who, {policies::Role::partner}}, policies::Action::read, &f, {now, a, p});
         times.push_back(seconds_since(t) * 1e6);
         allowed += d.allow;

@@ -168,7 +168,7 @@ Result<policies::DatasetFacts> Handler::package_facts(const storage::PackageReco
     auto dataset = services_.store->dataset(record.dataset);
     auto level = policies::parse_classification(record.classification);
     if (!dataset || !level) return make_error(ErrorKind::corruption, "inconsistent package");
-    return policies::DatasetFacts{dataset->owner, *level, record.dataset, record.id, record.recipients};
+    return policies::DatasetFacts{dataset->owner, *level, record.dataset, record.id, record.recipients, record.producer};
 }
 
 // ---- Principals' age recipients
@@ -691,7 +691,7 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
         if (!d) return problem(404, "", "no such dataset", rid);
         auto level = policies::parse_classification(d->classification);
         if (!level) return problem_of(level.error(), rid);
-        facts = policies::DatasetFacts{d->owner, *level, d->id, "", {}};
+        facts = policies::DatasetFacts{d->owner, *level, d->id, "", {}, ""};
     }
     const auto decision = services_.policy->decide(subject.subject, *action, &facts,
                                                    policies::Context{now_seconds(), subject.agreements, approvals});

@@ -437,7 +437,7 @@ Result<storage::Dataset> Handler::dataset_for(const Caller& caller, Action actio
     if (!dataset) return dataset.error();
     auto level = policies::parse_classification(dataset->classification);
     if (!level) return make_error(ErrorKind::corruption, "stored dataset has an unknown classification");
-    const policies::DatasetFacts facts{dataset->owner, *level, dataset->id, "", {}};
+    const policies::DatasetFacts facts{dataset->owner, *level, dataset->id, "", {}, ""};
     const auto decision = services_.policy->decide(caller.subject, action, &facts,
                                                    policies::Context{now_seconds(), caller.agreements, {}});
     audit.resource = "datasets/" + id;
@@ -457,7 +457,7 @@ Response Handler::list_datasets(const RequestHead& head, const Caller& caller) {
     for (const auto& d : *all) {
         auto level = policies::parse_classification(d.classification);
         if (!level) continue;  // a row that does not parse is shown to nobody
-        const policies::DatasetFacts facts{d.owner, *level, d.id, "", {}};
+        const policies::DatasetFacts facts{d.owner, *level, d.id, "", {}, ""};
         if (services_.policy->decide(caller.subject, Action::read, &facts, context).allow) out.push_back(dataset_json(d));
     }
     auto r = json_response(200, out);
@@ -495,7 +495,7 @@ Response Handler::list_packages(const RequestHead& head, const Caller& caller, c
         // A package may be classified above its dataset; list only what the caller may read.
         auto level = policies::parse_classification(p.classification);
         const policies::DatasetFacts facts{dataset->owner, level ? *level : policies::Classification::sangat_rahasia,
-                                           p.dataset, p.id, p.recipients};
+                                           p.dataset, p.id, p.recipients, p.producer};
         if (services_.policy->decide(caller.subject, Action::read, &facts, context).allow)
             out.push_back(package_json(p));
     }

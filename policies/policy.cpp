@@ -315,13 +315,16 @@ Decision Policy::by_approvals(const Subject& subject, const DatasetFacts& datase
         return d;
     }
     std::vector<const Approval*> standing;
-    std::size_t expired = 0, exhausted = 0, withdrawn = 0;
+    std::size_t expired = 0, exhausted = 0, withdrawn = 0, by_producer = 0;
     for (const auto& a : context.approvals) {
         if (a.package != dataset.package || a.partner != subject.id) continue;
         if (a.withdrawn_at != 0) ++withdrawn;
         else if (context.now >= a.expires_at) ++expired;
         else if (a.max_downloads != 0 && a.downloads >= a.max_downloads) ++exhausted;
         else if (a.custodian == subject.id) continue;  // never counts: nobody approves their own release
+        // Nor does the producer's, however it was stored (approvals made before the gateway refused
+        // them, or written around it): the rule asks for judgement other than the producer's own.
+        else if (!dataset.producer.empty() && a.custodian == dataset.producer) ++by_producer;
         else if (std::none_of(standing.begin(), standing.end(),
                               [&](const Approval* s) { return s->custodian == a.custodian; }))
             standing.push_back(&a);
@@ -347,6 +350,8 @@ Decision Policy::by_approvals(const Subject& subject, const DatasetFacts& datase
     if (expired) d.reason += ", " + plural(expired, "expired", "expired");
     if (exhausted) d.reason += ", " + plural(exhausted, "with its downloads used up", "with their downloads used up");
     if (withdrawn) d.reason += ", " + plural(withdrawn, "withdrawn", "withdrawn");
+    if (by_producer) d.reason += ", " + plural(by_producer, "by the package's producer, which does not count",
+                                               "by the package's producer, which do not count");
     return d;
 }
 
@@ -431,6 +436,12 @@ Decision Policy::decide(const Subject& subject, Action action, const DatasetFact
         if (!any_role(approvers_)) return answer(false, false, "only a custodian may approve releases");
         if (approvals_needed(dataset->classification) == 0)
             return answer(false, true, std::string(name_of(dataset->classification)) + " data needs no approval");
+        // The two-person rule is about people besides the producer: a producer that is also a
+        // custodian would otherwise release its own rahasia push alone, and be one of the two
+        // for sangat-rahasia.
+        if (!dataset->producer.empty() && subject.id == dataset->producer)
+            return answer(false, true, "the package's producer (" + subject.id +
+                                           ") cannot approve its release; another custodian must");
         return answer(true, true, "the caller's role may approve releases");
     }
     if (action == Action::read) return decide_read(subject, *dataset, context);

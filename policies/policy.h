@@ -43,6 +43,7 @@ struct DatasetFacts {
     std::string dataset;                  // its id, which agreement patterns are matched against
     std::string package;                  // set when the resource is one package
     std::vector<std::string> recipients;  // sangat-rahasia: the readers the producer named
+    std::string producer;                 // the package's producer; its approvals never count
 };
 
 // An MOU between the province and a partner: which datasets, up to which level, for how long.
@@ -106,7 +107,8 @@ public:
     static Result<std::shared_ptr<const Policy>> load(const std::filesystem::path& path);
 
     // The one decision function. `dataset` is null for actions that are not about one dataset
-    // (for `approve`, null asks whether the caller may approve at all).
+    // (for `approve`, null asks whether the caller may approve at all; with a package, its
+    // producer may not approve it).
     Decision decide(const Subject& subject, Action action, const DatasetFacts* dataset,
                     const Context& context = {}) const;
 

@@ -136,6 +136,14 @@ Result<std::optional<std::uint64_t>> Store::revoke_agreement(const std::string& 
 
 Result<std::optional<std::uint64_t>> Store::add_approval(const ApprovalRecord& a, const std::string& audit_entry) {
     return insert_with_audit([&]() -> Status {
+        // The policy refuses a producer's approval of its own package before it gets here; checked
+        // again in the insert's transaction so that no other path can store one.
+        sql::Statement producer(impl_->db.get(), "SELECT producer FROM packages WHERE id = ?1");
+        const int found = producer.bind(1, a.package).step();
+        if (found == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
+        if (found != SQLITE_ROW) return db_error("the database could not be read");
+        if (producer.text(0) == a.custodian)
+            return make_error(ErrorKind::conflict, "the package's producer cannot approve its release");
         sql::Statement s(impl_->db.get(),
                          "INSERT INTO approvals(id, package, partner, custodian, created_at, expires_at, max_downloads) "
                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");

@@ -276,6 +276,55 @@ TEST_CASE("datasets are created by custodians with a known owner and classificat
     CHECK(w.store->datasets()->size() == 3);
 }
 
+TEST_CASE("a producer that is also a custodian cannot approve its own package, at any layer") {
+    World w;
+    REQUIRE(w.store->add_principal({"bappeda", "Bappeda", {"producer", "custodian"}, "S-BAPPEDA", "fp", {}, {}, {}, {}}).ok());
+    w.dataset("bappeda/anggaran", "rahasia");
+    storage::AgreementRecord mou;
+    mou.id = "mou-0000000000000001";
+    mou.partner = "bi-malut";
+    mou.patterns = {"bappeda/*"};
+    mou.max_classification = "rahasia";
+    mou.purpose = "kajian";
+    mou.valid_from = now_seconds() - 60;
+    mou.valid_until = now_seconds() + 86400;
+    mou.created_by = "walidata";
+    REQUIRE(w.store->add_agreement(mou).ok());
+    const auto reader_key = crypto::age::Identity::generate();  // rahasia goes to the reader age-encrypted
+    REQUIRE(w.store->set_age_recipient("bi-malut", crypto::age::encode_recipient(reader_key.recipient())).ok());
+    auto pushed = w.push("bappeda", "bappeda/anggaran", "pos,pagu\n");
+    REQUIRE(pushed.status == 201);
+    const std::string id(json_of(pushed).at("package_id").as_string());
+    const std::string body = R"({"partner":"bi-malut"})";
+
+    auto refused = w.send(w.head("bappeda", "POST", "/v1/packages/" + id + "/approvals"), body);
+    CHECK(refused.status == 409);
+    CHECK(header(refused, "Content-Type") == "application/problem+json");
+    CHECK(std::string(json_of(refused).at("detail").as_string()).find("producer") != std::string::npos);
+    // What the access log records of it: a refusal of this package's approval, with the reason.
+    CHECK(refused.audit.resource.find(id) != std::string::npos);
+    CHECK(refused.audit.classification == "rahasia");
+    CHECK(refused.audit.reason.find("producer") != std::string::npos);
+    CHECK(w.store->approvals(id, "")->empty());
+    CHECK(w.send(w.head("bi-malut", "GET", "/v1/packages/" + id)).status == 404);
+
+    // The store refuses it too, for any path that does not ask the policy first.
+    storage::ApprovalRecord own;
+    own.id = "apv-00000000000000aa";
+    own.package = id;
+    own.partner = "bi-malut";
+    own.custodian = "bappeda";
+    own.created_at = now_seconds();
+    own.expires_at = now_seconds() + 3600;
+    auto stored = w.store->add_approval(own);
+    REQUIRE_FALSE(stored.ok());
+    CHECK(stored.error().kind == ErrorKind::conflict);
+    CHECK(w.store->approvals(id, "")->empty());
+
+    CHECK(w.send(w.head("walidata", "POST", "/v1/packages/" + id + "/approvals"), body).status == 201);
+    CHECK(w.send(w.head("bi-malut", "GET", "/v1/packages/" + id)).status == 200);
+}
+
 TEST_CASE("boundary checks: filenames, media types and ranges") {
     CHECK(is_safe_filename("laporan 2024 (final).xlsx"));
     CHECK(is_safe_filename("data_kesehatan_é.csv"));

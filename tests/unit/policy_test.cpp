@@ -28,7 +28,7 @@ TEST_CASE("the owner pushes and reads every level; nobody else pushes") {
     const auto owner = subject("dinkes-malut", {Role::producer});
     for (auto level : {Classification::biasa, Classification::terbatas, Classification::rahasia,
                        Classification::sangat_rahasia}) {
-        const DatasetFacts dataset{"dinkes-malut", level, "dinkes-malut/imunisasi", "p1", {}};
+        const DatasetFacts dataset{"dinkes-malut", level, "dinkes-malut/imunisasi", "p1", {}, "dinkes-malut"};
         INFO("level " << name_of(level));
         CHECK(policy->decide(owner, Action::read, &dataset).allow);
         CHECK(policy->decide(owner, Action::push, &dataset).allow);
@@ -115,7 +115,7 @@ TEST_CASE("the full matrix: role x classification x agreement x approval") {
                         const std::string id = "caller-" + std::string(name_of(role));
                         const auto agreements = agreements_in(agreement, id);
                         const auto approvals = approvals_in(approval, id);
-                        DatasetFacts dataset{"dinkes-malut", level, "dinkes-malut/imunisasi", "p1", {"telkom"}};
+                        DatasetFacts dataset{"dinkes-malut", level, "dinkes-malut/imunisasi", "p1", {"telkom"}, "dinkes-malut"};
                         if (named) dataset.recipients.push_back(id);
                         const Context context{kNow, agreements, approvals};
                         const auto d = policy->decide(subject(id, {role}), Action::read, &dataset, context);
@@ -139,7 +139,7 @@ TEST_CASE("a denial says which condition failed") {
     auto reason = [&](Classification level, AgreementState agreement, ApprovalState approval) {
         const auto agreements = agreements_in(agreement, "bi-malut");
         const auto approvals = approvals_in(approval, "bi-malut");
-        const DatasetFacts dataset{"dinkes-malut", level, "dinkes-malut/imunisasi", "p1", {}};
+        const DatasetFacts dataset{"dinkes-malut", level, "dinkes-malut/imunisasi", "p1", {}, "dinkes-malut"};
         return policy->decide(partner, Action::read, &dataset, Context{kNow, agreements, approvals}).reason;
     };
     using Catch::Matchers::Contains;
@@ -158,7 +158,7 @@ TEST_CASE("a denial says which condition failed") {
 
 TEST_CASE("with several agreements, the reason names the one that nearly applies") {
     const auto policy = default_policy();
-    const DatasetFacts dataset{"dinkes-malut", Classification::terbatas, "dinkes-malut/imunisasi", "p1", {}};
+    const DatasetFacts dataset{"dinkes-malut", Classification::terbatas, "dinkes-malut/imunisasi", "p1", {}, "dinkes-malut"};
     const std::vector<Agreement> agreements{
         {"mou-other", "bi-malut", {"bps-malut/*"}, Classification::rahasia, kNow - 10, kNow + 10, 0},
         {"mou-low", "bi-malut", {"dinkes-malut/*"}, Classification::biasa, kNow - 10, kNow + 10, 0},
@@ -174,7 +174,7 @@ TEST_CASE("an approval's download cap is an obligation, and names the approvals 
     auto approvals = approvals_in(ApprovalState::one, "bi-malut");
     approvals.back().max_downloads = 2;
     approvals.back().downloads = 1;
-    const DatasetFacts dataset{"dinkes-malut", Classification::rahasia, "dinkes-malut/imunisasi", "p1", {}};
+    const DatasetFacts dataset{"dinkes-malut", Classification::rahasia, "dinkes-malut/imunisasi", "p1", {}, "dinkes-malut"};
     const auto d = policy->decide(subject("bi-malut", {Role::partner}), Action::read, &dataset,
                                   Context{kNow, agreements, approvals});
     REQUIRE(d.allow);
@@ -182,8 +182,60 @@ TEST_CASE("an approval's download cap is an obligation, and names the approvals 
     CHECK(d.agreement_used == "mou-1");
     CHECK(std::find(d.obligations.begin(), d.obligations.end(), "max-downloads") != d.obligations.end());
     // Without a package (the dataset's own metadata) a covering agreement is enough.
-    const DatasetFacts whole{"dinkes-malut", Classification::rahasia, "dinkes-malut/imunisasi", "", {}};
+    const DatasetFacts whole{"dinkes-malut", Classification::rahasia, "dinkes-malut/imunisasi", "", {}, ""};
     CHECK(policy->decide(subject("bi-malut", {Role::partner}), Action::read, &whole, Context{kNow, agreements, {}}).allow);
+}
+
+TEST_CASE("approvals by the package's producer never count, however they were stored") {
+    const auto policy = default_policy();
+    // bappeda publishes and is also a custodian; an approval of its own (stored before the gateway
+    // refused them) must not stand in for another custodian's.
+    const auto partner = subject("bi-malut", {Role::partner});
+    const std::vector<Agreement> agreements{
+        {"mou-b", "bi-malut", {"bappeda/*"}, Classification::sangat_rahasia, kNow - 86400, kNow + 86400, 0}};
+    const Approval own{"ap-own", "p1", "bi-malut", "bappeda", kNow + 3600, 0, 0, 0};
+    const Approval first{"ap-1", "p1", "bi-malut", "walidata-1", kNow + 3600, 0, 0, 0};
+    const Approval second{"ap-2", "p1", "bi-malut", "walidata-2", kNow + 3600, 0, 0, 0};
+    auto decide = [&](Classification level, std::vector<Approval> approvals) {
+        const DatasetFacts facts{"bappeda", level, "bappeda/anggaran", "p1", {"bi-malut"}, "bappeda"};
+        return policy->decide(partner, Action::read, &facts, Context{kNow, agreements, approvals});
+    };
+
+    const auto alone = decide(Classification::rahasia, {own});
+    CHECK_FALSE(alone.allow);
+    CHECK_THAT(alone.reason, Catch::Matchers::Contains("0 standing, 1 by the package's producer, which does not count"));
+    const auto with_another = decide(Classification::rahasia, {own, first});
+    REQUIRE(with_another.allow);
+    CHECK(with_another.approvals_used == std::vector<std::string>{"ap-1"});  // the producer's is not spent either
+
+    // sangat-rahasia: two custodians besides the producer, so the second is a third person.
+    CHECK_FALSE(decide(Classification::sangat_rahasia, {own}).allow);
+    const auto one_other = decide(Classification::sangat_rahasia, {own, first});
+    CHECK_FALSE(one_other.allow);
+    CHECK_THAT(one_other.reason, Catch::Matchers::Contains("1 standing"));
+    const auto two_others = decide(Classification::sangat_rahasia, {own, first, second});
+    REQUIRE(two_others.allow);
+    CHECK(two_others.approvals_used == std::vector<std::string>{"ap-1", "ap-2"});
+    CHECK(decide(Classification::sangat_rahasia, {first, second}).allow);
+}
+
+TEST_CASE("a producer that is also a custodian may not approve its own package") {
+    const auto policy = default_policy();
+    const auto both = subject("bappeda", {Role::producer, Role::custodian});
+    for (auto level : {Classification::rahasia, Classification::sangat_rahasia}) {
+        const DatasetFacts own{"bappeda", level, "bappeda/anggaran", "p1", {}, "bappeda"};
+        const auto d = policy->decide(both, Action::approve, &own);
+        INFO(name_of(level));
+        CHECK_FALSE(d.allow);
+        CHECK(d.reveal);  // the producer knows its package: the answer is a 409 with the reason
+        CHECK_THAT(d.reason, Catch::Matchers::Contains("producer"));
+        // Another custodian may; and bappeda may approve packages it did not produce.
+        CHECK(policy->decide(subject("walidata", {Role::custodian}), Action::approve, &own).allow);
+        const DatasetFacts others{"dinkes-malut", level, "dinkes-malut/gizi", "p2", {}, "dinkes-malut"};
+        CHECK(policy->decide(both, Action::approve, &others).allow);
+    }
+    // Asked without a package, the question is only whether the role may approve at all.
+    CHECK(policy->decide(both, Action::approve, nullptr).allow);
 }
 
 TEST_CASE("dataset patterns of agreements") {
@@ -202,8 +254,8 @@ TEST_CASE("dataset patterns of agreements") {
 
 TEST_CASE("custodians approve releases only where the level needs approval") {
     const auto policy = default_policy();
-    const DatasetFacts rahasia{"dinkes-malut", Classification::rahasia, "dinkes-malut/x", "p1", {}};
-    const DatasetFacts terbatas{"dinkes-malut", Classification::terbatas, "dinkes-malut/x", "p1", {}};
+    const DatasetFacts rahasia{"dinkes-malut", Classification::rahasia, "dinkes-malut/x", "p1", {}, "dinkes-malut"};
+    const DatasetFacts terbatas{"dinkes-malut", Classification::terbatas, "dinkes-malut/x", "p1", {}, "dinkes-malut"};
     CHECK(policy->decide(subject("walidata", {Role::custodian}), Action::approve, &rahasia).allow);
     CHECK_FALSE(policy->decide(subject("walidata", {Role::custodian}), Action::approve, &terbatas).allow);
     CHECK_FALSE(policy->decide(subject("admin", {Role::admin}), Action::approve, &rahasia).allow);

@@ -45,24 +45,10 @@ Result<std::vector<age::Identity>> load_age_identities(const std::vector<std::st
     for (const auto& path : paths) {
         auto text = storage::read_small_file(path, 1 << 20);
         if (!text) return text.error();
-        std::size_t at = 0;
-        int line_no = 0;
-        while (at < text->size()) {
-            const auto nl = text->find('\n', at);
-            std::string line = text->substr(at, nl == std::string::npos ? std::string::npos : nl - at);
-            at = nl == std::string::npos ? text->size() : nl + 1;
-            ++line_no;
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            if (line.empty() || line[0] == '#') continue;
-            auto id = age::Identity::parse(line);
-            crypto::wipe(line);
-            if (!id) {
-                crypto::wipe(*text);
-                return bad(path + ":" + std::to_string(line_no) + ": not an age X25519 identity (AGE-SECRET-KEY-1…)");
-            }
-            out.push_back(std::move(id).value());
-        }
+        auto ids = age::parse_identity_file(*text);
         crypto::wipe(*text);
+        if (!ids) return bad(path + ":" + ids.error().message);
+        for (auto& id : *ids) out.push_back(std::move(id));
     }
     if (out.empty()) return bad("no identity in the identity files given");
     return out;

@@ -8,12 +8,14 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "storage/audit_export.h"
 #include "storage/store.h"
 
 namespace serambi::cli {
 namespace {
 
 namespace tlog = crypto::tlog;
+using storage::verified_checkpoint;
 
 Error bad(std::string message) { return make_error(ErrorKind::invalid_argument, std::move(message)); }
 
@@ -22,86 +24,11 @@ std::string trimmed(std::string text) {
     return text;
 }
 
-// A signed checkpoint checked against the verifier key: the parsed body, and the log it names
-// must be the key's.
-Result<tlog::Checkpoint> verified_checkpoint(const std::string& note, const std::string& key, const std::string& what) {
-    auto body = tlog::verify_note(note, trimmed(key));
-    if (!body) return make_error(ErrorKind::corruption, what + ": the signature does not verify with the log key (" + body.error().message + ")");
-    auto checkpoint = tlog::parse_checkpoint_body(*body);
-    if (!checkpoint) return make_error(ErrorKind::corruption, what + ": not a checkpoint: " + checkpoint.error().message);
-    const auto plus = key.find('+');
-    if (plus == std::string::npos || checkpoint->origin != key.substr(0, plus))
-        return make_error(ErrorKind::corruption, what + ": names the log '" + checkpoint->origin + "', not the key's");
-    return checkpoint;
-}
-
 Result<std::string> fetch(Client& client, const std::string& target) {
     auto reply = client.request("GET", target, "");
     if (!reply) return reply.error();
     if (reply->status != 200) return make_error(ErrorKind::unavailable, "the gateway refused: " + describe_failure(*reply));
     return reply->body;
-}
-
-Result<std::vector<tlog::Hash>> hashes_of(const std::string& json) {
-    boost::system::error_code ec;
-    auto value = boost::json::parse(json, ec);
-    if (ec || !value.is_object()) return bad("the proof is not a JSON object");
-    const auto* list = value.as_object().if_contains("hashes");
-    if (list == nullptr || !list->is_array()) return bad("the proof has no hashes");
-    std::vector<tlog::Hash> out;
-    for (const auto& item : list->as_array()) {
-        auto bytes = item.is_string() ? crypto::from_base64(item.get_string()) : Result<crypto::Bytes>(bad(""));
-        if (!bytes || bytes->size() != 32) return bad("a proof hash is not 32 bytes of base64");
-        tlog::Hash h;
-        std::copy(bytes->begin(), bytes->end(), h.begin());
-        out.push_back(h);
-    }
-    return out;
-}
-
-// CSV for spreadsheets: quoted, and a cell that starts like a formula is defused.
-std::string csv_cell(std::string text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first != std::string::npos && std::string_view("=+-@").find(text[first]) != std::string_view::npos)
-        text.insert(0, "'");
-    std::string out = "\"";
-    for (const char c : text) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
-
-std::string csv_row(const std::string& entry) {
-    static const char* columns[] = {"time", "request_id", "principal", "cert_serial", "remote", "action", "resource",
-                                    "classification", "status", "decision", "reason", "bytes_in", "bytes_out",
-                                    "sha256", "refused_subject", "count"};
-    boost::system::error_code ec;
-    auto value = boost::json::parse(entry, ec);
-    std::string row;
-    for (const char* column : columns) {
-        if (!row.empty()) row += ',';
-        std::string cell;
-        if (!ec && value.is_object())
-            if (const auto* v = value.as_object().if_contains(column))
-                cell = v->is_string() ? std::string(v->get_string()) : boost::json::serialize(*v);
-        row += csv_cell(cell);
-    }
-    return row;
-}
-
-// Whether an entry records the allowed push of that package, into that dataset, with that digest.
-bool records_push(const std::string& entry, const PushFacts& push) {
-    boost::system::error_code ec;
-    auto value = boost::json::parse(entry, ec);
-    if (ec || !value.is_object()) return false;
-    const auto& o = value.as_object();
-    auto text = [&](const char* name) -> std::string_view {
-        const auto* v = o.if_contains(name);
-        return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-    };
-    return !push.package_id.empty() && text("action") == "package.push" && text("decision") == "allow" &&
-           text("sha256") == push.sha256_hex && text("resource") == "datasets/" + push.dataset + "/packages/" + push.package_id;
 }
 
 Error failed(std::string message) { return make_error(ErrorKind::corruption, "FAILED: " + std::move(message)); }
@@ -116,7 +43,7 @@ Result<std::string> push_in_export(const LogEvidence& evidence, const tlog::Chec
     std::optional<std::uint64_t> found;
     std::string line;
     while (tree.size() < checkpoint.size && std::getline(in, line)) {
-        if (!found && (!evidence.index || *evidence.index == tree.size()) && records_push(line, push))
+        if (!found && (!evidence.index || *evidence.index == tree.size()) && storage::records_push(line, push.package_id, push.dataset, push.sha256_hex))
             found = tree.size();
         tree.add(tlog::leaf_hash(crypto::as_bytes(line)));
     }
@@ -166,10 +93,10 @@ Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string
                    std::to_string(checkpoint->size) + ": fetch a proof for that checkpoint");
     if (evidence.index && *evidence.index != *leaf_index)
         return failed("the proof is for entry " + std::to_string(*leaf_index) + ", the receipt names entry " + std::to_string(*evidence.index));
-    auto hashes = hashes_of(*text);
+    auto hashes = storage::proof_hashes(*text);
     if (!hashes) return hashes.error();
     const std::string line(entry->get_string());
-    if (!records_push(line, push))
+    if (!storage::records_push(line, push.package_id, push.dataset, push.sha256_hex))
         return failed("the proof's entry does not record the push of package " + push.package_id + " with this digest");
     if (!tlog::verify_inclusion(*leaf_index, *tree_size, tlog::leaf_hash(crypto::as_bytes(line)), *hashes, checkpoint->root))
         return failed("entry " + std::to_string(*leaf_index) + " is not in the signed tree of size " + std::to_string(*tree_size));
@@ -226,8 +153,7 @@ int run_audit_export(const AuditOptions& options) {
     std::ofstream out(options.output, std::ios::binary | std::ios::trunc);
     if (!out) return report(command, make_error(ErrorKind::io_error, "cannot write " + options.output));
     if (options.csv)
-        out << "time,request_id,principal,cert_serial,remote,action,resource,classification,status,decision,reason,"
-               "bytes_in,bytes_out,sha256,refused_subject,count\n";
+        out << storage::audit_csv_header() << "\n";
     std::uint64_t start = 0, lines = 0;
     while (start < checkpoint->size) {
         auto reply = (*client)->request("GET", "/v1/audit/entries?start=" + std::to_string(start) +
@@ -238,7 +164,7 @@ int run_audit_export(const AuditOptions& options) {
         while (at < reply->body.size()) {
             const auto nl = reply->body.find('\n', at);
             const auto line = reply->body.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
-            if (options.csv) out << csv_row(line) << "\n";
+            if (options.csv) out << storage::audit_csv_row(line) << "\n";
             else out << line << "\n";
             ++lines;
             if (nl == std::string::npos) break;
@@ -336,7 +262,7 @@ int run_audit_inclusion(const AuditOptions& options) {
     if (!entry) return report(command, entry.error());
     auto proof_json = fetch(**client, "/v1/audit/proof/inclusion?index=" + std::to_string(options.index) + "&size=" + std::to_string(checkpoint->size));
     if (!proof_json) return report(command, proof_json.error());
-    auto proof = hashes_of(*proof_json);
+    auto proof = storage::proof_hashes(*proof_json);
     if (!proof) return report(command, proof.error());
     const std::string line = trimmed(*entry);
     if (!tlog::verify_inclusion(options.index, checkpoint->size, tlog::leaf_hash(crypto::as_bytes(line)), *proof, checkpoint->root)) {
@@ -379,7 +305,7 @@ int run_audit_consistency(const AuditOptions& options) {
     else if (ok && old->size > 0) {
         auto proof_json = fetch(**client, "/v1/audit/proof/consistency?old=" + std::to_string(old->size) + "&new=" + std::to_string(now->size));
         if (!proof_json) return report(command, proof_json.error());
-        auto proof = hashes_of(*proof_json);
+        auto proof = storage::proof_hashes(*proof_json);
         if (!proof) return report(command, proof.error());
         ok = tlog::verify_consistency(old->size, now->size, old->root, now->root, *proof);
     }

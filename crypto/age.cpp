@@ -270,6 +270,27 @@ std::string Identity::encode() const {
     return text;
 }
 
+Result<std::vector<Identity>> parse_identity_file(std::string_view text) {
+    std::vector<Identity> out;
+    std::size_t at = 0;
+    int line_no = 0;
+    while (at < text.size()) {
+        const auto nl = text.find('\n', at);
+        std::string line(text.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at));
+        at = nl == std::string_view::npos ? text.size() : nl + 1;
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        auto id = Identity::parse(line);
+        wipe(line);
+        if (!id)
+            return make_error(ErrorKind::invalid_argument,
+                              std::to_string(line_no) + ": not an age X25519 identity (AGE-SECRET-KEY-1…)");
+        out.push_back(std::move(id).value());
+    }
+    return out;
+}
+
 // ---- Encryption
 
 struct Encryptor::State {

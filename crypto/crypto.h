@@ -270,6 +270,10 @@ private:
     Recipient recipient_{};
 };
 
+// Identity files as age-keygen writes them: one identity per line, '#' comments, blank lines,
+// CRLF or LF. An error's message starts with the number of the first line that is no identity.
+Result<std::vector<Identity>> parse_identity_file(std::string_view text);
+
 // Encrypts one file to one or more recipients. header() is written first, then what update()
 // and finish() append. Each call to finish() ends the file; the object is then spent.
 class Encryptor {

@@ -106,7 +106,10 @@ struct PolicyParser {
         const auto* table = node.as_table();
         if (!table) return bad(where(source, node, dotted) + ": expected a table");
         bool seen_readers = false;
-        for (const auto& [key, value] : *table) {
+        // Not a structured binding: clang before 16 cannot capture one in the lambda below.
+        for (const auto& entry : *table) {
+            const auto& key = entry.first;
+            const toml::node& value = entry.second;
             const std::string name = dotted + "." + std::string(key.str());
             auto count = [&](std::int64_t lo, std::int64_t hi, auto& out) -> Status {
                 const auto v = value.value<std::int64_t>();

@@ -1,9 +1,12 @@
 # Serambi: the two commands of the README, and the steps behind them.
 #   make run    install what is missing, build, create var/demo if absent, start the gateway
 #   make test   install what is missing, build, run every test through ctest
+#   make fuzz   install clang and libFuzzer if missing, build the fuzz targets, run each briefly
 SHELL := /bin/bash
 BUILD ?= build
 SANITIZE_BUILD ?= build-sanitize
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 15
 DEMO ?= var/demo
 DEMO_LISTEN ?= 127.0.0.1:8443
 
@@ -11,19 +14,27 @@ DEMO_LISTEN ?= 127.0.0.1:8443
 DEPS := build-essential cmake ninja-build pkg-config git ca-certificates curl openssl python3 \
         libssl-dev libsodium-dev libsqlcipher-dev sqlcipher libboost1.81-dev libboost-json1.81-dev \
         catch2 libcli11-dev libtomlplusplus-dev zlib1g-dev age
+# Only `make fuzz` needs these (tests/fuzz): Debian 12's clang 14, its libFuzzer, and the sanitizer
+# runtimes, which clang only recommends.
+FUZZ_DEPS := clang libfuzzer-14-dev libclang-rt-14-dev
 
-.PHONY: all deps build test test-sanitize run bench clean
-
-all: build
-
-deps:
-	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+# Installs those of the Debian packages $(1) that are not installed yet.
+define install_missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing missing packages:" $$missing; \
 	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+.PHONY: all deps build test test-sanitize fuzz run bench clean
+
+all: build
+
+deps:
+	$(call install_missing,$(DEPS))
 
 build: deps
 	@[ -f $(BUILD)/build.ninja ] || cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -40,6 +51,15 @@ test-sanitize: deps
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure
 
+# Every libFuzzer target (tests/fuzz) built with clang, ASan and UBSan in its own build directory,
+# then run for FUZZ_SECONDS each on a scratch copy of its committed corpus.
+fuzz: deps
+	$(call install_missing,$(FUZZ_DEPS))
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSERAMBI_FUZZ=ON -DSERAMBI_FUZZ_SECONDS=$(FUZZ_SECONDS)
+	cmake --build $(FUZZ_BUILD)
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz
+
 run: build
 	SERAMBI_BIN=$(BUILD)/cli/serambi DEMO=$(DEMO) DEMO_LISTEN=$(DEMO_LISTEN) bash cli/demo.sh
 
@@ -49,4 +69,4 @@ bench: build
 	SERAMBI_BIN=$(BUILD)/cli/serambi bash bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(SANITIZE_BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,59 @@
+// The request-boundary helpers of gateway/http_util.cpp and friends: the Range header, header
+// lookup, file names, media types, query strings and the times routes accept. Each is checked
+// against what its callers rely on, not only for crashes.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include "gateway/handler.h"
+
+using namespace serambi::gateway;
+
+namespace {
+void check(bool ok) {
+    if (!ok) __builtin_trap();
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    FuzzedDataProvider in(data, size);
+    switch (in.ConsumeIntegralInRange(0, 4)) {
+        case 0: {  // Range against a payload size
+            const auto payload = in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint64_t>(0, 1 << 20)
+                                                  : in.ConsumeIntegral<std::uint64_t>();
+            const auto range = parse_range(in.ConsumeRemainingBytesAsString(), payload);
+            // A range served is inside the payload; the server computes last - first + 1 from it.
+            if (range && range.value()) check(range.value()->first <= range.value()->last && range.value()->last < payload);
+            break;
+        }
+        case 1: {  // header lookup is case-insensitive and takes the first of repeated fields
+            RequestHead head;
+            const auto name = in.ConsumeRandomLengthString(64);
+            while (in.remaining_bytes() > 0)
+                head.headers.emplace_back(in.ConsumeRandomLengthString(64), in.ConsumeRandomLengthString(256));
+            const auto found = head.header(name);
+            if (found) check(std::any_of(head.headers.begin(), head.headers.end(), [&](const auto& h) { return h.second == *found; }));
+            break;
+        }
+        case 2: {
+            const auto text = in.ConsumeRemainingBytesAsString();
+            if (is_safe_filename(text)) check(text.find('/') == std::string::npos && text.front() != '.');
+            if (is_media_type(text)) check(text.find('/') != std::string::npos && text.find('"') == std::string::npos);
+            if (is_slug(text)) check(text.size() <= 63);
+            break;
+        }
+        case 3: {  // query strings: the value is cleaned before anyone sees it
+            const auto name = in.ConsumeRandomLengthString(16);
+            const auto value = query_text(in.ConsumeRemainingBytesAsString(), name);
+            if (value) check(std::all_of(value->begin(), value->end(), [](char c) { return c >= 0x20 && c < 0x7f; }));
+            break;
+        }
+        case 4: {  // times: what parses prints back to the same instant
+            const auto text = in.ConsumeRemainingBytesAsString();
+            if (auto t = parse_time(text)) {
+                const auto again = parse_time(format_time(*t));
+                check(again && again.value() == t.value());
+            }
+            break;
+        }
+    }
+    return 0;
+}

@@ -35,7 +35,15 @@ struct InitOptions {
     std::string import_ca_key;      // and its private key
 };
 int run_init(const InitOptions& options);
-int run_serve(const std::string& config_file);
+int run_serve(const std::string& config_file, bool accept_rollback);
+
+// Run on the gateway host: the database, the blobs, the access log and the state file checked
+// against each other; reads only. Exit 0 when they agree, 1 when anything needs an operator.
+struct FsckOptions {
+    std::string config_file;
+    bool deep = false;  // authenticate every blob too
+};
+int run_fsck(const FsckOptions& options);
 
 // Run on the gateway host, with the deployment's files: new TLS and/or signing certificates from
 // the CA, put in place for the next SIGHUP.

@@ -273,6 +273,9 @@ int run_init(const InitOptions& options) {
     storage::Principal principal{options.admin, "Persandian administrator", {"admin"},
                                  info->serial_hex, info->fingerprint_sha256_hex, {}, {}, info->not_after, {}};
     if (auto s = (*store)->add_principal(principal); !s) return fail(s.error().message);
+    // The state file starts with the deployment, so that at every later start its absence is
+    // itself worth an entry.
+    if (auto s = storage::StateFile(config->state, {}).replace({}); !s) return fail("state file: " + s.error().message);
     const std::string dial_host = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host;
     const std::string url = "https://" + (dial_host.find(':') != std::string::npos ? "[" + dial_host + "]" : dial_host) +
                             ":" + std::to_string(port);
@@ -443,13 +446,13 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
     return 0;
 }
 
-int run_serve(const std::string& config_file) {
+int run_serve(const std::string& config_file, bool accept_rollback) {
     auto config = gateway::load_config(config_file);
     if (!config) {
         std::cerr << "serambi serve: " << config.error().message << "\n";
         return 2;
     }
-    return gateway::serve(*config);
+    return gateway::serve(*config, {accept_rollback});
 }
 
 }  // namespace serambi::cli

@@ -1,13 +1,29 @@
 // serambi: one binary for the gateway and for every user of it, in the manner of git or vault.
 #include <CLI/CLI.hpp>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <iostream>
 
 #include "cli/commands.h"
 #include "crypto/crypto.h"
 
+namespace {
+
+// Every serambi process holds keys (the gateway its master, CA, TLS, signing and log keys; the CLI
+// a profile's client and age keys): none may leave in a core file, and no other process of the
+// same user may read its memory through ptrace or /proc.
+void keep_keys_out_of_core_dumps() {
+    const rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace serambi::cli;
+    keep_keys_out_of_core_dumps();
     if (auto s = serambi::crypto::initialise(); !s) {
         std::cerr << "serambi: " << s.error().message << "\n";
         return 1;
@@ -38,9 +54,19 @@ int main(int argc, char** argv) {
     init_cmd->callback([&] { code = run_init(init); });
 
     std::string config_file;
+    bool accept_rollback = false;
     auto* serve_cmd = app.add_subcommand("serve", "run the gateway");
     serve_cmd->add_option("--config", config_file, "path to serambi.toml")->required();
-    serve_cmd->callback([&] { code = run_serve(config_file); });
+    serve_cmd->add_flag("--accept-rollback", accept_rollback,
+                        "start although the database is behind what this gateway already published "
+                        "(an older copy was restored); recorded in the access log");
+    serve_cmd->callback([&] { code = run_serve(config_file, accept_rollback); });
+
+    FsckOptions fsck;
+    auto* fsck_cmd = app.add_subcommand("fsck", "check the database, the blobs, the access log and the state file against each other");
+    fsck_cmd->add_option("--config", fsck.config_file, "path to serambi.toml")->required();
+    fsck_cmd->add_flag("--deep", fsck.deep, "also read and authenticate every blob (slow: reads all data)");
+    fsck_cmd->callback([&] { code = run_fsck(fsck); });
 
     auto* principal_cmd = app.add_subcommand("principal", "manage principals (admin)");
     principal_cmd->require_subcommand(1);

@@ -168,6 +168,16 @@ std::string AuditTrail::refused_entry(const std::string& remote, const std::stri
     return canonical(o);
 }
 
+std::string AuditTrail::event_entry(const std::string& action, const std::string& resource,
+                                    const std::string& decision, const std::string& reason) {
+    const boost::json::object o{{"time", storage::utc_now()},
+                                {"action", clean(action, 64)},
+                                {"resource", clean(resource, 300)},
+                                {"decision", clean(decision, 16)},
+                                {"reason", clean(reason, 1024)}};
+    return canonical(o);
+}
+
 std::string AuditTrail::reload_entry(const std::string& tls_serial, const std::string& signing_serial,
                                      const std::string& failure) {
     boost::json::object o{{"time", storage::utc_now()},
@@ -180,13 +190,13 @@ std::string AuditTrail::reload_entry(const std::string& tls_serial, const std::s
     return canonical(o);
 }
 
-std::string AuditTrail::refused_count_entry(std::uint64_t count, unsigned per_second) {
+std::string AuditTrail::refused_count_entry(std::uint64_t count, unsigned per_minute) {
     const boost::json::object o{{"time", storage::utc_now()},
                                 {"action", "tls.handshake"},
                                 {"decision", "deny"},
                                 {"count", count},
                                 {"reason", std::to_string(count) + " further handshakes refused, counted but not recorded one by one "
-                                           "(over " + std::to_string(per_second) + " refusal entries in a second)"}};
+                                           "(over " + std::to_string(per_minute) + " refusal entries a minute, or a tenth of that from one address)"}};
     return canonical(o);
 }
 
@@ -207,6 +217,11 @@ Result<std::string> AuditTrail::checkpoint() {
     auto head = store_.audit_head();
     if (!head) return head.error();
     if (head->size == issued_size_) return issued_;
+    // Recorded outside the database before anyone can see it: a database later restored from
+    // behind this checkpoint is then noticed at start instead of silently forking the log.
+    if (state_ != nullptr)
+        if (auto s = state_->record_checkpoint(head->size, head->root); !s)
+            return make_error(ErrorKind::unavailable, "the state file cannot be written: " + s.error().message);
     const auto note = signer_.sign(crypto::tlog::checkpoint_body({signer_.name(), head->size, head->root}));
     if (auto s = store_.save_checkpoint(head->size, note); !s) return s.error();
     issued_size_ = head->size;

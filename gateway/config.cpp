@@ -70,7 +70,7 @@ Result<Config> load_config(const std::filesystem::path& file) {
     const auto base = config.config_file.parent_path();
     Reader r{config.config_file, base};
     // Path defaults are relative to the deployment directory.
-    for (auto* p : {&config.database, &config.blobs, &config.master_key, &config.log_key, &config.ca_cert,
+    for (auto* p : {&config.database, &config.blobs, &config.state, &config.master_key, &config.log_key, &config.ca_cert,
                     &config.ca_key, &config.tls_cert, &config.tls_key, &config.signing_cert,
                     &config.signing_key, &config.policy})
         *p = base / *p;
@@ -101,8 +101,15 @@ Result<Config> load_config(const std::filesystem::path& file) {
             else if (key == "limits.idle_timeout_seconds") s = r.integer(node, key, 1, 3600, config.idle_timeout_seconds);
             else if (key == "limits.io_timeout_seconds") s = r.integer(node, key, 1, 3600, config.io_timeout_seconds);
             else if (key == "limits.max_connections") s = r.integer(node, key, 1, 100000, config.max_connections);
+            else if (key == "limits.max_connections_per_principal") s = r.integer(node, key, 1, 100000, config.max_connections_per_principal);
+            else if (key == "limits.max_pending_handshakes") s = r.integer(node, key, 1, 100000, config.max_pending_handshakes);
+            else if (key == "limits.max_pending_handshakes_per_address")
+                s = r.integer(node, key, 1, 100000, config.max_pending_handshakes_per_address);
+            else if (key == "limits.min_transfer_bytes_per_second")
+                s = r.integer(node, key, 0, 1ULL << 30, config.min_transfer_bytes_per_second);
             else if (key == "storage.database") s = r.path(node, key, config.database);
             else if (key == "storage.blobs") s = r.path(node, key, config.blobs);
+            else if (key == "storage.state") s = r.path(node, key, config.state);
             else if (key == "storage.aead") {
                 const auto v = node.value<std::string>();
                 auto aead = v ? crypto::aead_from_name(*v) : Result<crypto::Aead>(bad(""));
@@ -118,8 +125,15 @@ Result<Config> load_config(const std::filesystem::path& file) {
                             ": expected 1 to 128 of letters, digits and . _ / : - (like example.go.id/serambi)");
                 else config.audit_origin = *v;
             }
-            else if (key == "audit.refused_handshake_entries_per_second")
-                s = r.integer(node, key, 1, 100000, config.refused_handshake_entries_per_second);
+            else if (key == "audit.refused_handshake_entries_per_minute")
+                s = r.integer(node, key, 10, 1000000, config.refused_handshake_entries_per_minute);
+            else if (key == "audit.refused_handshake_entries_per_second") {
+                // Written by init before the budget became per minute; still accepted, so that an
+                // existing configuration starts, and read as the per-minute budget it meant.
+                unsigned per_second = 0;
+                s = r.integer(node, key, 1, 100000, per_second);
+                if (s) config.refused_handshake_entries_per_minute = std::clamp(per_second * 6U, 10U, 1000000U);
+            }
             else if (key == "pki.ca_cert") s = r.path(node, key, config.ca_cert);
             else if (key == "pki.ca_key") s = r.path(node, key, config.ca_key);
             else if (key == "pki.tls_cert") s = r.path(node, key, config.tls_cert);
@@ -161,11 +175,17 @@ max_header_bytes = 16384           # largest request header block
 handshake_timeout_seconds = 10     # TLS handshake must finish within this
 idle_timeout_seconds = 60          # a kept-alive connection may wait this long for a request
 io_timeout_seconds = 60            # each read or write of a body must progress within this
-max_connections = 256              # further connections are closed at once
+max_connections = 1000             # authenticated connections; when full, the longest idle is closed
+max_connections_per_principal = 64 # the same, for each principal's own connections
+max_pending_handshakes = 256       # connections still in the TLS handshake, in all
+max_pending_handshakes_per_address = 16   # and from one IP address
+min_transfer_bytes_per_second = 1024      # a body or download slower than this on average is cut
 
 [storage]
 database = "serambi.db"            # SQLCipher, keyed from the master key
 blobs = "blobs"                    # sealed package payloads
+state = "gateway.state"            # last published checkpoint and revoked serials: keep it with the
+                                   # deployment, NOT in the database backup (it catches an old restore)
 aead = "aes-256-gcm"               # or "chacha20-poly1305"; existing blobs keep their own
 
 [keys]
@@ -174,7 +194,7 @@ log_key = "log.key"                # 0600; signs the access log's checkpoints (E
 
 [audit]
 origin = ")" + origin + R"("   # names this access log in every checkpoint; never change it once in use
-refused_handshake_entries_per_second = 20   # beyond this, refused handshakes are counted in one entry
+refused_handshake_entries_per_minute = 120  # beyond this, refused handshakes are counted in one entry
 
 [pki]
 ca_cert = "pki/ca.crt"

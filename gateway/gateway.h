@@ -26,18 +26,32 @@ struct Config {
     unsigned handshake_timeout_seconds = 10;
     unsigned idle_timeout_seconds = 60;
     unsigned io_timeout_seconds = 60;
-    unsigned max_connections = 256;
+    // Authenticated connections: in all, and per principal. When full, the connection idle the
+    // longest is closed to make room; only if none is idle is the newcomer refused (503).
+    unsigned max_connections = 1000;
+    unsigned max_connections_per_principal = 64;
+    // Connections still in the TLS handshake hold no slot; these bound them instead, so that
+    // idle sockets without a certificate cannot lock anyone out.
+    unsigned max_pending_handshakes = 256;
+    unsigned max_pending_handshakes_per_address = 16;
+    // After the first io_timeout seconds, a body or a download must average at least this many
+    // bytes a second, or the connection is closed (a trickle cannot pin a slot for ever).
+    std::uint64_t min_transfer_bytes_per_second = 1024;
 
     std::filesystem::path database = "serambi.db";
     std::filesystem::path blobs = "blobs";
+    // The last published checkpoint and the revoked serials, outside the database: a database
+    // behind them is refused at start.
+    std::filesystem::path state = "gateway.state";
     crypto::Aead aead = crypto::Aead::aes_256_gcm;
     std::filesystem::path master_key = "master.key";
     std::filesystem::path log_key = "log.key";  // Ed25519 key that signs access-log checkpoints
 
     // Names the access log in its checkpoints (C2SP origin line) and its key.
     std::string audit_origin = "serambi.local/log";
-    // Refused handshakes beyond this many a second are counted in one entry, not one each.
-    unsigned refused_handshake_entries_per_second = 20;
+    // Refused handshakes get an entry each up to this many a minute (a tenth of it per
+    // address); beyond it they are counted, and each minute's count is one entry.
+    unsigned refused_handshake_entries_per_minute = 120;
 
     std::filesystem::path ca_cert = "pki/ca.crt";
     std::filesystem::path ca_key = "pki/ca.key";
@@ -60,8 +74,15 @@ std::string default_config_text(const std::string& listen_host, std::uint16_t li
 // An access-log origin: what checkpoints and the log key are named by.
 bool is_log_origin(std::string_view text) noexcept;
 
+struct ServeOptions {
+    // Start although the database is behind the state file (an older copy was restored): the
+    // decision is an access-log entry, revoked certificates stay revoked, and the state file is
+    // rewritten from the database.
+    bool accept_rollback = false;
+};
+
 // Runs the gateway until SIGINT or SIGTERM. Returns the process exit code; start-up problems are
 // reported on stderr with a message an operator can act on.
-int serve(const Config& config);
+int serve(const Config& config, const ServeOptions& options = {});
 
 }  // namespace serambi::gateway

@@ -20,6 +20,7 @@
 
 #include "certs/certs.h"
 #include "crypto/crypto.h"
+#include "gateway/connections.h"
 #include "gateway/gateway.h"
 #include "policies/policy.h"
 #include "storage/store.h"
@@ -94,8 +95,14 @@ public:
     // did not load, why.
     static std::string reload_entry(const std::string& tls_serial, const std::string& signing_serial,
                                     const std::string& failure);
-    // One entry for `count` refused handshakes over the per-second budget of entries of their own.
-    static std::string refused_count_entry(std::uint64_t count, unsigned per_second);
+    // One entry for `count` refused handshakes over the per-minute budget of entries of their own.
+    static std::string refused_count_entry(std::uint64_t count, unsigned per_minute);
+    // A start-up event of the gateway itself (no request): `action` such as gateway.rollback,
+    // what it concerns, the decision, and why.
+    static std::string event_entry(const std::string& action, const std::string& resource,
+                                   const std::string& decision, const std::string& reason);
+    // From now on every checkpoint is recorded in `state` before it is issued.
+    void keep_state(storage::StateFile* state) noexcept { state_ = state; }
     // Durable before it returns; an error means the request must fail (fail closed).
     Result<std::uint64_t> record(std::string entry);
     // The same without holding a thread; `done` runs on the store's committer thread.
@@ -110,6 +117,7 @@ private:
     storage::Store& store_;
     crypto::tlog::NoteSigner signer_;
     std::mutex mutex_;  // one issuer at a time
+    storage::StateFile* state_ = nullptr;
     std::uint64_t issued_size_ = UINT64_MAX;
     std::string issued_;
 };
@@ -173,12 +181,13 @@ struct GatewayCounters {
     std::int64_t started_at = 0;  // Unix seconds
     std::atomic<std::uint64_t> responses[6] = {};  // by status class: [1] 1xx … [5] 5xx, [0] other
     std::atomic<std::uint64_t> handshakes_refused{0};
+    std::atomic<std::uint64_t> handshakes_counted{0};  // recorded in count entries, not one by one
     std::atomic<std::uint64_t> transfers_incomplete{0};
     std::atomic<std::uint64_t> bytes_received{0};
     std::atomic<std::uint64_t> bytes_sent{0};
     std::atomic<std::uint64_t> reloads{0};
     std::atomic<std::uint64_t> reloads_failed{0};
-    const std::atomic<unsigned>* open_connections = nullptr;
+    const ConnectionTable* connections = nullptr;
 
     void count_response(int status, std::uint64_t in, std::uint64_t out) noexcept {
         const auto cls = status >= 100 && status < 600 ? static_cast<std::size_t>(status / 100) : 0;
@@ -194,12 +203,18 @@ public:
         std::shared_lock lock(mutex_);
         return serials_.count(serial) != 0;
     }
+    // Takes effect at once; then `persist` (if set) records it outside the database.
     void add(std::string serial) {
-        std::unique_lock lock(mutex_);
-        serials_.insert(std::move(serial));
+        {
+            std::unique_lock lock(mutex_);
+            serials_.insert(serial);
+        }
+        if (persist_) persist_(serial);
     }
+    void persist_with(std::function<void(const std::string&)> persist) { persist_ = std::move(persist); }
 
 private:
+    std::function<void(const std::string&)> persist_;
     mutable std::shared_mutex mutex_;
     std::unordered_set<std::string> serials_;
 };

@@ -116,15 +116,28 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
     if (counters) {
         out.family("serambi_start_time_seconds", "gauge", "When this gateway process started, Unix time.");
         out.sample("serambi_start_time_seconds", "", counters->started_at);
-        out.family("serambi_connections_open", "gauge", "TLS connections open now.");
-        out.sample("serambi_connections_open", "",
-                   counters->open_connections ? static_cast<std::int64_t>(counters->open_connections->load()) : 0);
+        if (const auto* table = counters->connections) {
+            out.family("serambi_connections_open", "gauge", "Authenticated TLS connections open now.");
+            out.sample("serambi_connections_open", "", static_cast<std::int64_t>(table->established()));
+            out.family("serambi_handshakes_pending", "gauge", "Connections still in the TLS handshake.");
+            out.sample("serambi_handshakes_pending", "", static_cast<std::int64_t>(table->pending()));
+            out.family("serambi_connections_refused_total", "counter",
+                       "Connections refused: before the handshake, over the pending-handshake bounds; after it, "
+                       "when every slot (in all or for the principal) was busy.");
+            out.sample("serambi_connections_refused_total", "stage=\"handshake\"", static_cast<std::int64_t>(table->refused_pending()));
+            out.sample("serambi_connections_refused_total", "stage=\"slot\"", static_cast<std::int64_t>(table->refused_busy()));
+            out.family("serambi_connections_evicted_total", "counter", "Idle keep-alive connections closed to make room.");
+            out.sample("serambi_connections_evicted_total", "", static_cast<std::int64_t>(table->evicted()));
+        }
         out.family("serambi_responses_total", "counter", "Responses sent, by status class.");
         for (std::size_t cls = 1; cls < 6; ++cls)
             out.sample("serambi_responses_total", "code=\"" + std::to_string(cls) + "xx\"",
                        static_cast<std::int64_t>(counters->responses[cls].load(std::memory_order_relaxed)));
         out.family("serambi_handshakes_refused_total", "counter", "TLS handshakes refused (bad, expired, revoked or missing client certificate).");
         out.sample("serambi_handshakes_refused_total", "", static_cast<std::int64_t>(counters->handshakes_refused.load()));
+        out.family("serambi_handshakes_refused_unrecorded_total", "counter",
+                   "Refused handshakes over the access log's per-minute budget: recorded as counts, not one entry each.");
+        out.sample("serambi_handshakes_refused_unrecorded_total", "", static_cast<std::int64_t>(counters->handshakes_counted.load()));
         out.family("serambi_transfers_incomplete_total", "counter", "Downloads that stopped before their last byte.");
         out.sample("serambi_transfers_incomplete_total", "", static_cast<std::int64_t>(counters->transfers_incomplete.load()));
         out.family("serambi_received_bytes_total", "counter", "Request body bytes received.");

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -21,6 +22,7 @@
 #include <utility>
 
 #include "gateway/handler.h"
+#include "gateway/startup.h"
 #include "gateway/tls_stream.h"
 
 namespace serambi::gateway {
@@ -63,28 +65,21 @@ void log_line(const std::string& line) {
     std::cerr << storage::utc_now() << " " << line << std::endl;
 }
 
-// A refused handshake costs its sender nothing, so its entries are budgeted per second: beyond
-// the budget they are counted, and the count is recorded as one entry, so that a flood can
-// neither fill the disk nor go unrecorded.
-// The budget is per remote address (and ten times that for all of them), so that one flooding
-// address cannot turn another's refusal, say a revoked certificate's, into an anonymous count.
+// A refused handshake costs its sender nothing, so its entries are budgeted per minute: beyond
+// the budget they are counted, and each minute's count is recorded as one entry, so that a flood
+// can neither fill the disk nor go unrecorded.
+// A tenth of the budget is the most one remote address may use, so that one flooding address
+// cannot turn another's refusal, say a revoked certificate's, into an anonymous count.
 class RefusalBudget {
 public:
-    explicit RefusalBudget(unsigned per_second) : per_second_(per_second) {}
+    explicit RefusalBudget(unsigned per_minute) : per_minute_(per_minute) {}
     // True when this refusal gets an entry of its own; otherwise it has been counted.
-    bool admit(const std::string& remote) {
-        const auto second = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::steady_clock::now().time_since_epoch()).count();
-        const std::string address = remote.substr(0, remote.rfind(':'));
+    bool admit(const std::string& address) {
         std::lock_guard lock(mutex_);
-        if (second != window_) {
-            window_ = second;
-            used_ = 0;
-            used_by_.clear();
-        }
-        if (used_ < std::uint64_t{per_second_} * 10 && used_by_.size() < 4096) {
+        roll_locked();
+        if (used_ < per_minute_ && used_by_.size() < 4096) {
             auto& mine = used_by_[address];
-            if (mine < per_second_) {
+            if (mine < std::max(1U, per_minute_ / 10)) {
                 ++mine;
                 ++used_;
                 return true;
@@ -93,34 +88,49 @@ public:
         ++counted_;
         return false;
     }
-    // The refusals counted since the last call; give_back() returns them when they could not
-    // be recorded, so that they are recorded later rather than never.
-    std::uint64_t take_counted() {
+    // The refusals counted in minutes that have ended (all of them when `all`); give_back()
+    // returns them when they could not be recorded, so that they are recorded later rather than
+    // never.
+    std::uint64_t take_counted(bool all = false) {
         std::lock_guard lock(mutex_);
-        return std::exchange(counted_, 0);
+        roll_locked();
+        if (all) ready_ += std::exchange(counted_, 0);
+        return std::exchange(ready_, 0);
     }
     void give_back(std::uint64_t n) {
         std::lock_guard lock(mutex_);
-        counted_ += n;
+        ready_ += n;
     }
-    unsigned per_second() const noexcept { return per_second_; }
+    unsigned per_minute() const noexcept { return per_minute_; }
 
 private:
-    const unsigned per_second_;
+    void roll_locked() {
+        const auto minute = std::chrono::duration_cast<std::chrono::minutes>(
+                                std::chrono::steady_clock::now().time_since_epoch()).count();
+        if (minute == window_) return;
+        window_ = minute;
+        used_ = 0;
+        used_by_.clear();
+        ready_ += std::exchange(counted_, 0);
+    }
+    const unsigned per_minute_;
     std::mutex mutex_;
     std::int64_t window_ = -1;
-    std::uint64_t used_ = 0;
+    unsigned used_ = 0;
     std::unordered_map<std::string, unsigned> used_by_;
-    std::uint64_t counted_ = 0;
+    std::uint64_t counted_ = 0;  // in the current minute
+    std::uint64_t ready_ = 0;    // from minutes that have ended, not yet recorded
 };
 
-void record_counted_refusals(AuditTrail& audit, RefusalBudget& budget) {
-    const auto counted = budget.take_counted();
+void record_counted_refusals(AuditTrail& audit, RefusalBudget& budget, GatewayCounters& counters, bool all = false) {
+    const auto counted = budget.take_counted(all);
     if (counted == 0) return;
-    if (auto index = audit.record(AuditTrail::refused_count_entry(counted, budget.per_second())); !index) {
+    if (auto index = audit.record(AuditTrail::refused_count_entry(counted, budget.per_minute())); !index) {
         budget.give_back(counted);
         log_line("access log: cannot record " + std::to_string(counted) + " refused handshakes yet: " + index.error().message);
+        return;
     }
+    counters.handshakes_counted.fetch_add(counted, std::memory_order_relaxed);
 }
 
 // The TLS context new connections get. A reload (SIGHUP) puts a new one in place; connections
@@ -150,9 +160,9 @@ struct Shared {
     net::thread_pool::executor_type offload;  // hashing, sealing and disk writes of uploads
     RefusalBudget& refusals;
     GatewayCounters& counters;
-    // Shared with every session: sessions still suspended at shutdown are destroyed with their
-    // io_context, after this struct, and give their slot back as they go.
-    std::shared_ptr<std::atomic<unsigned>> connections = std::make_shared<std::atomic<unsigned>>(0);
+    // Outlives the io_contexts: sessions still suspended at shutdown are destroyed with them and
+    // give their slot back as they go.
+    ConnectionTable& connections;
 };
 
 // Runs one job at a time on the offload pool while the connection's coroutine goes on reading
@@ -266,9 +276,15 @@ struct Connection {
     Timer timer;
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     bool done = false;
+    bool timed_out = false;  // the watchdog cut it
+    // Waiting for the next request header, with nothing of it read: the state in which the
+    // connection may be closed to make room for another.
+    bool idle = false;
+    bool close_after_request = false;  // chosen to make room while busy
 
-    void expires_after(std::chrono::seconds d) {
-        deadline = std::chrono::steady_clock::now() + d;
+    void expires_after(std::chrono::seconds d) { expires_at(std::chrono::steady_clock::now() + d); }
+    void expires_at(std::chrono::steady_clock::time_point when) {
+        deadline = when;
         // The watchdog sleeps until the previous deadline; wake it if this one comes sooner.
         if (deadline < timer.expiry()) timer.cancel();
     }
@@ -280,21 +296,69 @@ Awaitable<void> watchdog(std::shared_ptr<Connection> conn) {
         co_await conn->timer.async_wait(use_tuple);
         if (conn->done) break;
         if (std::chrono::steady_clock::now() >= conn->deadline) {
+            conn->timed_out = true;
             conn->stream.cut();
             break;
         }
     }
 }
 
-class ConnectionSlot {
+// The deadline of each step of a body or a download: every step must progress within the I/O
+// timeout, and after the first I/O timeout the transfer must average `min_rate` bytes a second,
+// so that a trickle (a byte every timeout − 1 seconds) ends instead of pinning a slot for ever.
+class TransferClock {
 public:
-    explicit ConnectionSlot(std::shared_ptr<std::atomic<unsigned>> count) : count_(std::move(count)) {}
-    ~ConnectionSlot() { --*count_; }
-    ConnectionSlot(const ConnectionSlot&) = delete;
-    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+    TransferClock(const Config& config)
+        : started_(std::chrono::steady_clock::now()), step_(config.io_timeout_seconds),
+          min_rate_(config.min_transfer_bytes_per_second) {}
+    std::chrono::steady_clock::time_point next_deadline(std::uint64_t moved) const {
+        const auto now = std::chrono::steady_clock::now();
+        const auto step = now + step_;
+        if (min_rate_ == 0) return step;
+        const auto earned = std::chrono::seconds(moved / min_rate_);
+        return std::min(step, started_ + step_ + earned);
+    }
 
 private:
-    std::shared_ptr<std::atomic<unsigned>> count_;
+    std::chrono::steady_clock::time_point started_;
+    std::chrono::seconds step_;
+    std::uint64_t min_rate_;
+};
+
+// Holds a pending handshake's place in the table until the handshake ends, whichever way.
+class PendingHandshake {
+public:
+    PendingHandshake(ConnectionTable& table, std::string address) : table_(table), address_(std::move(address)) {}
+    ~PendingHandshake() { done(); }
+    PendingHandshake(const PendingHandshake&) = delete;
+    PendingHandshake& operator=(const PendingHandshake&) = delete;
+    void done() {
+        if (!done_) table_.end_handshake(address_);
+        done_ = true;
+    }
+
+private:
+    ConnectionTable& table_;
+    std::string address_;
+    bool done_ = false;
+};
+
+// An authenticated connection's slot, given back when the session ends.
+class ConnectionSlot {
+public:
+    ConnectionSlot(ConnectionTable& table, ConnectionTable::Id id) : table_(table), id_(id) {}
+    ~ConnectionSlot() {
+        if (id_ != 0) table_.release(id_);
+    }
+    ConnectionSlot(const ConnectionSlot&) = delete;
+    ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+    void idle(bool now) {
+        if (id_ != 0) table_.set_idle(id_, now);
+    }
+
+private:
+    ConnectionTable& table_;
+    ConnectionTable::Id id_;
 };
 
 void identify_peer(Stream& stream, RequestHead& head) {
@@ -379,17 +443,19 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     io.resize(kDownloadPartBytes);
     Offload offload(stream.get_executor(), shared.offload);
     PayloadSource* source = response.payload.get();
+    const TransferClock clock(shared.config);
     for (;;) {
         remaining -= filled;
         Result<std::size_t> next = std::size_t{0};
         if (remaining > 0) offload.start([source, &next, &ahead] { next = source->read(ahead); });
-        conn.expires_after(io_timeout);
+        conn.expires_at(clock.next_deadline(delivery->sent));
         auto [ec, n] = co_await net::async_write(stream, net::buffer(io.data(), filled), use_tuple);
         co_await offload.wait();
         if (offload.failed()) next = make_error(ErrorKind::internal, "reading the payload failed");
         delivery->sent += n;
         if (ec) {
-            delivery->failure = "the connection failed: " + ec.message();
+            delivery->failure = conn.timed_out ? "the reader took less than the gateway's minimum rate, or stalled"
+                                               : "the connection failed: " + ec.message();
             co_return false;
         }
         if (remaining == 0) break;
@@ -421,12 +487,12 @@ Awaitable<void> drain(Connection& conn, std::vector<std::uint8_t>& io) {
     }
 }
 
-Awaitable<void> session(Shared& shared, Socket socket) {
-    ConnectionSlot slot(shared.connections);
+Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
+    PendingHandshake handshaking(shared.connections, address);
     const auto& config = shared.config;
     boost::system::error_code ignored;
     const auto endpoint = socket.remote_endpoint(ignored);
-    const std::string remote = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    const std::string remote = address + ":" + std::to_string(endpoint.port());
     auto shared_conn = std::make_shared<Connection>(std::move(socket), shared.tls.get());
     Connection& conn = *shared_conn;
     auto& stream = conn.stream;
@@ -441,22 +507,44 @@ Awaitable<void> session(Shared& shared, Socket socket) {
     conn.expires_after(std::chrono::seconds(config.handshake_timeout_seconds));
     net::co_spawn(stream.get_executor(), watchdog(shared_conn), net::detached);
     if (auto [ec, n] = co_await stream.async_handshake(use_tuple); ec) {
+        handshaking.done();
         // The verifier's reason (expired, not yet valid, revoked…) is what the operator needs.
         log_line("handshake refused from " + remote + ": " + printable(refusal_reason(stream.native_handle(), ec)));
         shared.counters.handshakes_refused.fetch_add(1, std::memory_order_relaxed);
         // Recorded too: auditors see who knocked. Nothing was granted, so a failure to record
         // changes nothing for the peer.
-        if (shared.refusals.admit(remote))
+        if (shared.refusals.admit(address))
             co_await record_audit(shared, stream.get_executor(),
                                   AuditTrail::refused_entry(remote, refused_subject(stream.native_handle()),
                                                             refusal_reason(stream.native_handle(), ec)));
         co_return;
     }
+    handshaking.done();
     stream.handshake_done();
     RequestHead identity;
     identify_peer(stream, identity);
 
-    beast::flat_buffer buffer;
+    // A slot is spent only now that the peer is authenticated. Making room closes another
+    // connection on its own thread, and only while it is idle.
+    const std::weak_ptr<Connection> weak = shared_conn;
+    const auto admission = shared.connections.admit(
+        identity.cert_principal_id, [weak, executor = stream.get_executor()] {
+            net::post(executor, [weak] {
+                auto c = weak.lock();
+                if (!c) return;
+                c->close_after_request = true;
+                if (c->idle) c->stream.cut();
+            });
+        });
+    ConnectionSlot slot(shared.connections, admission.id);
+    if (admission.result != ConnectionTable::Admit::ok)
+        log_line("connection from " + remote + " (" + printable(identity.cert_principal_id, 64) + ") refused: " +
+                 (admission.result == ConnectionTable::Admit::full ? "every connection slot is busy"
+                                                                   : "every slot of this principal is busy"));
+
+    // Bounded: outside bytes must never grow it past a header and a read's worth (a chunk line
+    // with a 300 MiB extension would otherwise be buffered whole).
+    beast::flat_buffer buffer(static_cast<std::size_t>(config.max_header_bytes) + 64 * 1024);
     // Sized where a body moves: a connection that only handshakes, or asks for JSON, needs none,
     // and zeroing 256 KiB per connection was a measurable part of a new connection's cost.
     std::vector<std::uint8_t> io;
@@ -466,7 +554,19 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         // The body limit depends on the route, known only after dispatch; see below.
         parser.body_limit(boost::none);
         conn.expires_after(std::chrono::seconds(config.idle_timeout_seconds));
+        // Idle only while nothing of the next request has arrived: a request already begun is
+        // never cut to make room.
+        const bool waiting = buffer.size() == 0;
+        if (waiting) {
+            conn.idle = true;
+            slot.idle(true);
+        }
+        if (conn.close_after_request && waiting) break;
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+        if (waiting) {
+            conn.idle = false;
+            slot.idle(false);
+        }
         const auto started = std::chrono::steady_clock::now();
         RequestHead head = identity;
         head.request_id = crypto::random_hex(8);
@@ -509,7 +609,32 @@ Awaitable<void> session(Shared& shared, Socket socket) {
         head.has_body = !parser.is_done();
         // No route serves HEAD; its refusal carries a body the client will not read, so the
         // connection cannot be reused after it.
-        bool keep_alive = req.keep_alive() && req.method() != http::verb::head;
+        bool keep_alive = req.keep_alive() && req.method() != http::verb::head && !conn.close_after_request;
+
+        // RFC 9112 §6.3: a request whose transfer coding is not chunked has no knowable length.
+        // Beast would read it as having no body, and the body would be parsed as the next
+        // request: refused, and the connection closed.
+        std::optional<Response> refused;
+        if (req.find(http::field::transfer_encoding) != req.end() && !req.chunked())
+            refused = problem(400, "", "the request's Transfer-Encoding is not supported (only chunked)", head.request_id);
+        else if (admission.result != ConnectionTable::Admit::ok) {
+            refused = problem(503, "", admission.result == ConnectionTable::Admit::full
+                                           ? "the gateway is serving as many connections as it can; try again shortly"
+                                           : "this principal already holds as many connections as it may, all busy; "
+                                             "try again shortly",
+                              head.request_id);
+            refused->headers.emplace_back("Retry-After", "5");
+            refused->audit.reason = "connection limit";
+        }
+        if (refused) {
+            refused->principal = identity.cert_principal_id;
+            co_await record_audit(shared, stream.get_executor(), AuditTrail::entry(head, *refused, 0, refused->body.size()));
+            log_line("request " + head.request_id + " " + remote + " " + printable(head.method, 16) + " " +
+                     printable(head.target) + " " + std::to_string(refused->status) + " refused: " + printable(refused->body));
+            co_await write_response(conn, shared, *refused, head.request_id, req.version(), false, io);
+            if (head.has_body) co_await drain(conn, io);
+            break;
+        }
 
         // Routes read the database (an audit page can be 10,000 rows): off the network thread,
         // so one slow answer does not hold up the other connections of this thread.
@@ -554,6 +679,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
             io.resize(kUploadPartBytes);
             std::vector<std::uint8_t> in_flight(io.size());
             Offload offload(stream.get_executor(), shared.offload);
+            const TransferClock clock(config);
             UploadSink* sink = dispatched.upload.get();
             // Hands one part to the offload job (after the previous one finished) and swaps buffers.
             auto hand_over = [&](std::size_t got) {
@@ -578,7 +704,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                         // slow client is judged by its progress, not by the part size.
                         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(io.size(), left));
                         while (got < want) {
-                            conn.expires_after(std::chrono::seconds(config.io_timeout_seconds));
+                            conn.expires_at(clock.next_deadline(received + got));
                             auto [rec, read_n] = co_await stream.async_read_some(
                                 net::buffer(io.data() + got, want - got), use_tuple);
                             got += read_n;
@@ -600,7 +726,7 @@ Awaitable<void> session(Shared& shared, Socket socket) {
                 while (!parser.is_done()) {
                     req.body().data = io.data();
                     req.body().size = io.size();
-                    conn.expires_after(std::chrono::seconds(config.io_timeout_seconds));
+                    conn.expires_at(clock.next_deadline(received));
                     auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
                     if (rec == http::error::need_buffer) rec = {};
                     const std::size_t got = io.size() - req.body().size;
@@ -620,12 +746,22 @@ Awaitable<void> session(Shared& shared, Socket socket) {
             if (read_error == http::error::body_limit) {
                 response = problem(413, "", "the body is larger than this gateway accepts", head.request_id);
                 keep_alive = false;
+            } else if (read_error && read_error.category() == http::make_error_code(http::error::bad_chunk).category() &&
+                       read_error != http::error::partial_message) {
+                // The chunked framing itself is wrong (or a chunk line outgrew the buffer): the
+                // client is still there to be told, and nothing was kept.
+                response = problem(400, "", "the body's chunked framing is not valid: " + read_error.message() +
+                                                "; nothing was kept", head.request_id);
+                response.audit.failed = true;
+                keep_alive = false;
             } else if (read_error) {
                 // The client went away or stalled mid-body: nothing is kept, nobody to answer.
                 log_line("request " + head.request_id + " from " + remote + " " + head.method + " " +
                          printable(head.target) + ": body incomplete after " + std::to_string(received) +
-                         " bytes: " + printable(read_error.message()) + "; discarded");
-                Response gone = problem(400, "", "the body ended early: " + read_error.message() + "; nothing was kept",
+                         " bytes: " + printable(read_error.message()) + (conn.timed_out ? " (too slow)" : "") + "; discarded");
+                Response gone = problem(400, "", (conn.timed_out ? std::string("the body arrived slower than the gateway's minimum rate, or stalled")
+                                                                 : "the body ended early: " + read_error.message()) +
+                                                     "; nothing was kept",
                                         head.request_id);
                 gone.audit.failed = true;
                 gone.principal = dispatched.response.principal;
@@ -701,15 +837,24 @@ Awaitable<void> accept_loop(Shared& shared, Acceptor& acceptor,
         auto& worker = *workers[next++ % workers.size()];
         auto [ec, socket] = co_await acceptor.async_accept(worker.get_executor(), use_tuple);
         if (ec == net::error::operation_aborted) co_return;
+        if (ec) {
+            // Out of descriptors, say: do not spin on the error while it lasts.
+            Timer pause(acceptor.get_executor());
+            pause.expires_after(std::chrono::milliseconds(50));
+            co_await pause.async_wait(use_tuple);
+            continue;
+        }
+        const auto peer = socket.remote_endpoint(ec);
         if (ec) continue;
-        if (shared.connections->load() >= shared.config.max_connections) {
+        std::string address = peer.address().to_string();
+        // An unauthenticated socket costs only its share of the pending-handshake bounds.
+        if (shared.connections.begin_handshake(address) != ConnectionTable::Pending::ok) {
             socket.close(ec);
             continue;
         }
-        ++*shared.connections;
         socket.set_option(tcp::no_delay(true), ec);
         auto executor = socket.get_executor();
-        net::co_spawn(executor, session(shared, std::move(socket)), [](std::exception_ptr e) {
+        net::co_spawn(executor, session(shared, std::move(socket), std::move(address)), [](std::exception_ptr e) {
             if (!e) return;
             try {
                 std::rethrow_exception(e);
@@ -784,6 +929,11 @@ Status configure_tls(ssl::context& tls, const Config& config, std::string* loade
                             "ECDHE-ECDSA-AES128-GCM-SHA256");
     static const unsigned char context_id[] = "serambi";
     SSL_CTX_set_session_id_context(native, context_id, sizeof context_id - 1);
+    // No resumption: a resumed session presents no certificate, so a certificate revoked since
+    // would get past the handshake's check. Every connection is a full handshake.
+    SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(native, 0);
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
     boost::system::error_code ec;
     tls.use_certificate_chain(net::buffer(*cert), ec);
     if (!ec) tls.use_private_key(net::buffer(*key), ssl::context::pem, ec);
@@ -862,14 +1012,31 @@ Result<std::shared_ptr<const certs::ManifestSigner>> load_signer(const Config& c
     return std::shared_ptr<const certs::ManifestSigner>(std::make_shared<certs::ManifestSigner>(std::move(signer).value()));
 }
 
+// Every connection is a descriptor, and the usual soft limit (1024) is below what the connection
+// limits allow: raise it to the hard limit, and say so if even that is too low.
+void raise_descriptor_limit(const Config& config) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+        ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    const rlim_t wanted = rlim_t{config.max_connections} + config.max_pending_handshakes + 2 * config.threads + 64;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted)
+        log_line("warning: only " + std::to_string(limit.rlim_cur) + " file descriptors may be open, but the connection limits need about " +
+                 std::to_string(wanted) + "; raise LimitNOFILE (systemd) or ulimit -n");
+}
+
 }  // namespace
 
-int serve(const Config& config) {
+int serve(const Config& config, const ServeOptions& options) {
     if (auto s = crypto::initialise(); !s) {
         std::cerr << "serambi: " << s.error().message << "\n";
         return 1;
     }
     ::signal(SIGPIPE, SIG_IGN);
+    raise_descriptor_limit(config);
     auto fail = [](const std::string& what) {
         std::cerr << "serambi: cannot start: " << what << "\n";
         return 1;
@@ -905,10 +1072,19 @@ int serve(const Config& config) {
                     "', but audit.origin says '" + config.audit_origin + "'");
     AuditTrail audit(*store->get(), std::move(log_signer).value());
 
+    // The database is trusted only once it is not behind what was already published; only then
+    // may blobs it does not know be called orphans (and even then they are kept aside).
     RevokedSerials revoked;
-    auto revocations = (*store)->revocations();
-    if (!revocations) return fail("cannot read the revoked certificates: " + revocations.error().message);
-    for (const auto& r : *revocations) revoked.add(r.serial_hex);
+    auto state = reconcile_state(config, *store->get(), audit, revoked, options.accept_rollback, log_line);
+    if (!state) return fail(state.error().message);
+    audit.keep_state(state->get());
+    revoked.persist_with([&state](const std::string& serial) {
+        if (auto s = (*state)->record_revoked(serial); !s)
+            log_line("warning: revoked serial " + serial + " is in the database but not in the state file: " + s.error().message);
+    });
+    auto quarantined = recover_storage(*store->get(), audit, log_line);
+    if (!quarantined) return fail("crash recovery: " + quarantined.error().message);
+    if (auto note = audit.checkpoint(); !note) return fail("cannot issue the first checkpoint: " + note.error().message);
     auto first_tls = make_tls(config, revoked, tls_pem);
     if (!first_tls) return fail(first_tls.error().message);
     TlsContexts tls(std::move(first_tls).value());
@@ -917,6 +1093,9 @@ int serve(const Config& config) {
     Handler handler({store->get(), *policy, *signer,
                      certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit, &revoked, &counters});
 
+    // Declared before the io_contexts: sessions destroyed with them give their slots back here.
+    ConnectionTable connections({config.max_connections, config.max_connections_per_principal,
+                                 config.max_pending_handshakes, config.max_pending_handshakes_per_address});
     std::vector<std::unique_ptr<net::io_context>> workers;
     for (unsigned i = 0; i < config.threads; ++i) workers.push_back(std::make_unique<net::io_context>(1));
     std::vector<net::executor_work_guard<Executor>> keep_running;
@@ -936,9 +1115,9 @@ int serve(const Config& config) {
                         std::to_string(config.listen_port) + ": " + ec.message());
 
     net::thread_pool offload_pool(config.threads);
-    RefusalBudget refusals(config.refused_handshake_entries_per_second);
-    Shared shared{config, handler, audit, tls, offload_pool.get_executor(), refusals, counters};
-    counters.open_connections = shared.connections.get();
+    RefusalBudget refusals(config.refused_handshake_entries_per_minute);
+    Shared shared{config, handler, audit, tls, offload_pool.get_executor(), refusals, counters, connections};
+    counters.connections = &connections;
     handler.set_served_tls_certificate(std::move(tls_pem));
     handler.set_served_signing_certificate(std::move(signing_pem));
     net::co_spawn(main_context.get_executor(), accept_loop(shared, acceptor, workers), net::detached);
@@ -949,8 +1128,8 @@ int serve(const Config& config) {
         checkpoint_timer.expires_after(std::chrono::seconds(1));
         checkpoint_timer.async_wait([&](const boost::system::error_code& wait_error) {
             if (wait_error) return;
-            net::post(offload_pool, [&audit, &refusals] {
-                record_counted_refusals(audit, refusals);
+            net::post(offload_pool, [&audit, &refusals, &counters] {
+                record_counted_refusals(audit, refusals, counters);
                 if (auto note = audit.checkpoint(); !note)
                     log_line("access log: cannot issue a checkpoint: " + note.error().message);
             });
@@ -1019,8 +1198,7 @@ int serve(const Config& config) {
     });
 
     log_line("serambi gateway listening on https://" + config.listen_host + ":" +
-             std::to_string(config.listen_port) + " (orphans removed at start: " +
-             std::to_string((*store)->orphans_removed()) + ")");
+             std::to_string(config.listen_port) + " (blobs quarantined at start: " + std::to_string(*quarantined) + ")");
     std::vector<std::thread> threads;
     for (std::size_t i = 1; i < workers.size(); ++i)
         threads.emplace_back([&workers, i] { workers[i]->run(); });
@@ -1028,7 +1206,7 @@ int serve(const Config& config) {
     for (auto& t : threads) t.join();
     offload_pool.join();
     (*store)->flush_audit();  // entries still queued are written while their io_contexts exist
-    record_counted_refusals(audit, refusals);
+    record_counted_refusals(audit, refusals, counters, true);
     if (auto note = audit.checkpoint(); !note)
         log_line("access log: cannot issue the last checkpoint: " + note.error().message);
     return 0;

@@ -62,6 +62,16 @@ bool has_column(sqlite3* db, const char* table_info_sql, std::string_view column
 
 Error db_error(const char* what) { return make_error(ErrorKind::unavailable, what); }
 
+// The first table of the schema the database lacks, or "".
+std::string missing_tables(sqlite3* db) {
+    for (const char* table : {"principals", "datasets", "packages", "audit_entries", "audit_nodes",
+                              "audit_checkpoints", "agreements", "approvals", "revocations"}) {
+        sql::Statement s(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+        if (s.bind(1, table).step() != SQLITE_ROW) return table;
+    }
+    return "";
+}
+
 std::vector<std::string> split_roles(const std::string& text) {
     std::vector<std::string> roles;
     if (!text.empty()) boost::split(roles, text, [](char c) { return c == ','; });
@@ -168,17 +178,40 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
     }
     if (!sql::exec(impl->db.get(), "SELECT count(*) FROM sqlite_master;"))
         return make_error(ErrorKind::permission_denied,
-                          "the database cannot be opened with this master key (wrong key or not a "
-                          "Serambi database)");
-    if (!sql::exec(impl->db.get(), "PRAGMA journal_mode=WAL;") ||
-        !sql::exec(impl->db.get(), "PRAGMA synchronous=FULL;") ||
-        !sql::exec(impl->db.get(), "PRAGMA foreign_keys=ON;") ||
-        !sql::exec(impl->db.get(), "PRAGMA secure_delete=ON;") ||
-        // 32 MiB of decrypted pages: the tree's right edge and the newest entries stay in memory
-        // instead of being read back and decrypted again on every append.
-        !sql::exec(impl->db.get(), "PRAGMA cache_size=-32768;") ||
-        !sql::exec(impl->db.get(), kSchema))
+                          "the database " + options.database.string() + " cannot be read with this master key: "
+                          "the key is wrong, or the file is damaged or not a Serambi database (run serambi fsck; "
+                          "restore it from a backup)");
+    // Nothing is trusted before the whole file has been read back: SQLCipher authenticates
+    // every page, so a flipped bit anywhere shows up here rather than as a missing row later,
+    // when a missing row would make a stored package look like an orphan.
+    if (auto problems = options.read_only ? std::vector<std::string>{} : integrity_check(impl->db.get()); !problems)
+        return problems.error();
+    else if (!problems->empty())
+        return make_error(ErrorKind::corruption,
+                          "the database " + options.database.string() + " is damaged (integrity check: " +
+                              problems->front() + "); restore it from a backup, run serambi fsck, and "
+                              "start again");
+    // Only `init` may lay down the schema: a file without it (emptied, truncated to nothing, or
+    // another SQLCipher database under the same key) is refused rather than filled anew.
+    if (!options.create) {
+        if (auto missing = missing_tables(impl->db.get()); !missing.empty())
+            return make_error(ErrorKind::corruption,
+                              "the database " + options.database.string() + " lacks the Serambi schema (no table " +
+                                  missing + "); restore it from the backup taken with the blobs");
+    }
+    if (options.read_only) {
+        if (!sql::exec(impl->db.get(), "PRAGMA query_only=ON;"))
+            return db_error("cannot open the database for reading");
+    } else if (!sql::exec(impl->db.get(), "PRAGMA journal_mode=WAL;") ||
+               !sql::exec(impl->db.get(), "PRAGMA synchronous=FULL;") ||
+               !sql::exec(impl->db.get(), "PRAGMA foreign_keys=ON;") ||
+               !sql::exec(impl->db.get(), "PRAGMA secure_delete=ON;") ||
+               // 32 MiB of decrypted pages: the tree's right edge and the newest entries stay in
+               // memory instead of being read back and decrypted again on every append.
+               !sql::exec(impl->db.get(), "PRAGMA cache_size=-32768;") ||
+               !sql::exec(impl->db.get(), kSchema)) {
         return db_error("cannot prepare the database schema");
+    }
     // Columns added after the first release: an older database gets them, empty, on open.
     struct AddedColumn {
         const char* table_info;
@@ -194,38 +227,15 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
                          "ALTER TABLE principals ADD COLUMN age_recipient TEXT NOT NULL DEFAULT '';"},
              AddedColumn{"PRAGMA table_info(packages);", "recipients",
                          "ALTER TABLE packages ADD COLUMN recipients TEXT NOT NULL DEFAULT '';"}})
-        if (!has_column(impl->db.get(), column.table_info, column.name) && !sql::exec(impl->db.get(), column.alter))
+        if (!has_column(impl->db.get(), column.table_info, column.name) &&
+            (options.read_only || !sql::exec(impl->db.get(), column.alter)))
             return make_error(ErrorKind::unavailable, std::string("cannot add the ") + column.name + " column to an older database");
 
     if (auto loaded = impl->load_audit_tail(); !loaded) return loaded.error();
 
     std::unique_ptr<Store> store(new Store(std::move(impl)));
-    store->impl_->audit_committer = std::thread([raw = store->impl_.get()] { raw->run_audit_committer(); });
+    if (!options.read_only) store->impl_->audit_committer = std::thread([raw = store->impl_.get()] { raw->run_audit_committer(); });
 
-    // Crash recovery: temporary uploads never became packages; placed blobs without a committed
-    // row lost their transaction. Both are removed so nothing half-written survives.
-    std::size_t removed = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(store->impl_->temp_dir, ec)) {
-        std::filesystem::remove(entry.path(), ec);
-        ++removed;
-    }
-    for (const auto& shard : std::filesystem::directory_iterator(store->impl_->blob_dir, ec)) {
-        if (!shard.is_directory() || shard.path() == store->impl_->temp_dir) continue;
-        for (const auto& blob : std::filesystem::directory_iterator(shard.path(), ec)) {
-            const std::string id = blob.path().stem().string();
-            bool known = false;
-            if (is_package_id(id) && blob.path().extension() == ".blob") {
-                std::lock_guard lock(store->impl_->mutex);
-                sql::Statement s(store->impl_->db.get(), "SELECT 1 FROM packages WHERE id = ?1");
-                known = s.bind(1, id).step() == SQLITE_ROW;
-            }
-            if (!known) {
-                std::filesystem::remove(blob.path(), ec);
-                ++removed;
-            }
-        }
-    }
-    store->orphans_removed_ = removed;
     return store;
 }
 

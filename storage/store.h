@@ -3,8 +3,9 @@
 // wrapped by the master key) in a local directory. No plaintext payload byte ever reaches the disk.
 //
 // Durability contract: a package exists only once its blob has been fsynced and renamed into place
-// AND its row committed in one transaction. Anything else found at start-up is an orphan and is
-// removed by Store::open.
+// AND its row committed in one transaction. A blob found without its row at start-up is moved to
+// a quarantine folder by Store::recover, never deleted: the database's word alone is not enough
+// to destroy data (it may be damaged, or an older copy).
 //
 // Thread safety: Store is safe to share between threads (one connection behind a mutex);
 // PackageWriter and PackageReader belong to one request at a time.
@@ -15,7 +16,9 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -143,6 +146,39 @@ struct PackageDraft {
     std::vector<std::string> recipients;
 };
 
+// What the gateway has published or promised, kept outside the database so that a database
+// restored from an older copy is noticed at start: the size and root of the last checkpoint it
+// signed, and every certificate serial it revoked. Replaced whole (temporary file, fsync,
+// rename, directory fsync) at every change, so a crash leaves the old state or the new one.
+//
+// Thread safety: safe to share; changes are written one at a time.
+class StateFile {
+public:
+    struct Contents {
+        std::uint64_t checkpoint_size = 0;
+        crypto::tlog::Hash checkpoint_root = crypto::tlog::empty_root();
+        std::set<std::string> revoked;  // serials, uppercase hex
+    };
+    // nullopt when there is no file; an error when there is one that cannot be read or parsed.
+    static Result<std::optional<Contents>> read(const std::filesystem::path& path);
+
+    StateFile(std::filesystem::path path, Contents contents);
+    const std::filesystem::path& path() const noexcept { return path_; }
+    Contents contents() const;
+    // Each writes the file before it returns; memory changes only once the file has. A
+    // checkpoint smaller than the one recorded changes nothing (the log only grows).
+    Status record_checkpoint(std::uint64_t size, const crypto::tlog::Hash& root);
+    Status record_revoked(const std::string& serial_hex);
+    // Puts `contents` in place whatever was there: for an explicit, logged rollback only.
+    Status replace(Contents contents);
+
+private:
+    Status write_locked(const Contents& next);
+    std::filesystem::path path_;
+    mutable std::mutex mutex_;
+    Contents contents_;
+};
+
 class Store;
 
 // Owns memory from std::aligned_alloc (direct I/O needs page-aligned buffers).
@@ -260,21 +296,45 @@ public:
         std::filesystem::path database;
         std::filesystem::path blob_dir;
         crypto::Aead aead = crypto::Aead::aes_256_gcm;
-        // Only `serambi init` creates a database. Anywhere else a missing database is an error:
-        // starting with an empty one would treat every existing blob as an orphan and delete it.
+        // Only `serambi init` creates a database. Anywhere else a missing or schema-less
+        // database is an error: starting on an empty one would make every blob an orphan.
         bool create = false;
+        // For inspection (fsck): nothing is written, and a damaged database still opens so that
+        // its damage can be reported.
+        bool read_only = false;
     };
 
-    // Opens (creating if absent) the database and blob directory, checks the key opens the
-    // database, and removes orphaned blobs and temporary files left by a crash.
+    // Opens the database and blob directory, checks that the key opens the database, that
+    // every page reads back (integrity check) and that the schema is there. Changes no blob.
     static Result<std::unique_ptr<Store>> open(const Options& options,
                                                const crypto::SecretKey& master_key);
     ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    // How many orphans the last open() removed (for the start-up log and tests).
-    std::size_t orphans_removed() const noexcept { return orphans_removed_; }
+    // Crash recovery, run once the database has been judged trustworthy: temporary uploads (never
+    // packages) are removed; placed blobs without a committed row move to blobs/quarantine/ for
+    // an operator to review. A failed lookup stops the recovery instead of counting as "no row".
+    struct Recovery {
+        std::size_t temporary_removed = 0;
+        std::vector<std::filesystem::path> quarantined;  // where each orphan now is
+    };
+    Result<Recovery> recover();
+
+    // What `PRAGMA integrity_check` reports (empty: none).
+    Result<std::vector<std::string>> integrity_problems();
+    // The database's packages against the blob directory: rows whose blob is missing or of the
+    // wrong length (or, with `authenticate`, fails authentication), blobs without a row, and
+    // what is in quarantine. For fsck; reads only.
+    struct BlobReport {
+        std::uint64_t packages = 0;
+        std::uint64_t blobs = 0;
+        std::vector<std::string> missing;   // package ids
+        std::vector<std::string> damaged;   // package ids, with why after a colon
+        std::vector<std::filesystem::path> unknown;
+        std::vector<std::filesystem::path> quarantined;
+    };
+    Result<BlobReport> check_blobs(bool authenticate);
 
     // With `audit_entry`, the change and its access-log entry commit together (the entry's
     // index is returned): a change is never kept without its entry.
@@ -366,7 +426,6 @@ private:
     struct Impl;
     explicit Store(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
-    std::size_t orphans_removed_ = 0;
 };
 
 }  // namespace serambi::storage

@@ -90,5 +90,8 @@ inline std::string blob_context(const std::string& package_id) {
 }
 
 Status fsync_directory(const std::filesystem::path& dir);
+// What `PRAGMA integrity_check` reports wrong (empty: nothing); an error when the file cannot be
+// read whole, which SQLCipher's page authentication turns any flipped bit into.
+Result<std::vector<std::string>> integrity_check(sqlite3* db);
 
 }  // namespace serambi::storage

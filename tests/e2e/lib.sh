@@ -78,8 +78,9 @@ set_config() {
     sed -i "s|^$1 = .*|$1 = $2|" "$DEP/serambi.toml"
 }
 
+# start_gateway [SERVE-FLAGS...]
 start_gateway() {
-    "$SERAMBI" serve --config "$DEP/serambi.toml" >>"$WORK/gateway.log" 2>&1 &
+    "$SERAMBI" serve --config "$DEP/serambi.toml" "$@" >>"$WORK/gateway.log" 2>&1 &
     GW_PID=$!
     for _ in $(seq 1 100); do
         if curl -s -o /dev/null --cacert "$ADMIN/ca.crt" --cert "$ADMIN/client.crt" --key "$ADMIN/client.key" "$URL/healthz"; then
@@ -122,12 +123,18 @@ package_count() { # PROFILE DATASET
     api "$1" "$URL/v1/datasets/$2/packages" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
 }
 
+# Blobs in the store (quarantined ones are not).
 blob_count() {
-    find "$DEP/blobs" -name '*.blob' | wc -l
+    find "$DEP/blobs" -path "$DEP/blobs/quarantine" -prune -o -name '*.blob' -print | wc -l
 }
 
 json_field() { # FIELD < json
     python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+# metric_value TEXT NAME: the value of the unlabelled series NAME.
+metric_value() {
+    printf '%s\n' "$1" | awk -v n="$2" '$1 == n {print $2; exit}'
 }
 
 # metric TEXT NAME FRAGMENT...: the value of the first NAME series in the Prometheus TEXT whose

@@ -24,19 +24,23 @@ wait "$CLIENT" 2>/dev/null
 check "the killed upload left its partial file behind" test -n "$(find "$DEP/blobs/tmp" -name '*.part')"
 
 start_gateway
-contains "start-up reports the orphans it removed" "orphans removed at start: 1" "$(cat "$WORK/gateway.log")"
+contains "start-up removes the unfinished upload" "removed 1 unfinished upload" "$(cat "$WORK/gateway.log")"
 same "no temporary file survives the restart" 0 "$(find "$DEP/blobs/tmp" -type f | wc -l)"
 same "only the committed package is listed" 1 "$(package_count "$P" dinkes-malut/imunisasi)"
 same "exactly one blob remains" 1 "$(blob_count)"
 check "the committed package still pulls and verifies" "$SERAMBI" pull "$KEPT" -o "$WORK/kept.csv" --profile "$P" -q
 check "and is identical" cmp "$WORK/marked.csv" "$WORK/kept.csv"
 
-# A blob placed without its row (a crash between rename and commit) is removed at start.
+# A blob placed without its row (a crash between rename and commit) is moved aside at start,
+# never deleted: the database's silence alone is no proof it is garbage.
 mkdir -p "$DEP/blobs/ee"
-head -c 100 /dev/urandom > "$DEP/blobs/ee/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.blob"
+head -c 100 /dev/urandom > "$WORK/orphan.blob"
+cp "$WORK/orphan.blob" "$DEP/blobs/ee/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.blob"
 stop_gateway
 start_gateway
-check "a blob without a committed row is removed at start" test ! -e "$DEP/blobs/ee/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.blob"
+check "a blob without a committed row leaves the blob store at start" test ! -e "$DEP/blobs/ee/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.blob"
+check "and is kept, byte for byte, in quarantine" cmp "$WORK/orphan.blob" "$DEP/blobs/quarantine/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.blob"
+contains "start-up says how many it quarantined" "blobs quarantined at start: 1" "$(cat "$WORK/gateway.log")"
 
 # A missing database is refused, never replaced by an empty one that would discard every blob.
 stop_gateway
@@ -57,7 +61,7 @@ cp "$DEP/master.key" "$WORK/master.key.good"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$DEP/master.key"; echo >> "$DEP/master.key"
 "$SERAMBI" serve --config "$DEP/serambi.toml" >"$WORK/wrongkey.log" 2>&1; rc=$?
 check "the gateway refuses to start with the wrong master key" test "$rc" -ne 0
-contains "and says why" "cannot be opened with this master key" "$(cat "$WORK/wrongkey.log")"
+contains "and says why" "cannot be read with this master key" "$(cat "$WORK/wrongkey.log")"
 cp "$WORK/master.key.good" "$DEP/master.key"; chmod 644 "$DEP/master.key"
 "$SERAMBI" serve --config "$DEP/serambi.toml" >"$WORK/mode.log" 2>&1; rc=$?
 check "the gateway refuses a master key others may read" test "$rc" -ne 0

@@ -205,7 +205,7 @@ TEST_CASE("an abandoned upload leaves nothing behind") {
     CHECK(store->packages_in("dinkes-malut/imunisasi")->empty());
 }
 
-TEST_CASE("start-up removes temporary files and blobs without a committed row") {
+TEST_CASE("recovery removes temporary files and quarantines blobs without a committed row, deleting none") {
     Fixture f;
     std::string kept;
     {
@@ -218,9 +218,110 @@ TEST_CASE("start-up removes temporary files and blobs without a committed row") 
     fs::create_directories(f.dir.path / "blobs" / "ab");
     std::ofstream(f.dir.path / "blobs" / "ab" / "abababababababababababababababab.blob") << "orphan";
     auto store = f.open();
-    CHECK(store->orphans_removed() == 2);
+    // Opening alone moves nothing: recovery waits until the database is judged trustworthy.
+    CHECK(fs::exists(f.dir.path / "blobs" / "ab" / "abababababababababababababababab.blob"));
+    auto recovery = store->recover();
+    REQUIRE(recovery.ok());
+    CHECK(recovery->temporary_removed == 1);
+    REQUIRE(recovery->quarantined.size() == 1);
     CHECK_FALSE(fs::exists(f.dir.path / "blobs" / "ab" / "abababababababababababababababab.blob"));
+    CHECK(slurp(f.dir.path / "blobs" / "quarantine" / "abababababababababababababababab.blob") == "orphan");
     CHECK(read_back(*store, kept) == payload(1000));
+
+    // The same orphan again (a second restore) does not overwrite the first copy.
+    std::ofstream(f.dir.path / "blobs" / "ab" / "abababababababababababababababab.blob") << "second";
+    auto again = store->recover();
+    REQUIRE(again.ok());
+    REQUIRE(again->quarantined.size() == 1);
+    CHECK(slurp(f.dir.path / "blobs" / "quarantine" / "abababababababababababababababab.blob") == "orphan");
+    CHECK(slurp(again->quarantined.front()) == "second");
+    // fsck's view: the committed package is whole, the quarantined ones are listed.
+    auto report = store->check_blobs(true);
+    REQUIRE(report.ok());
+    CHECK(report->packages == 1);
+    CHECK(report->missing.empty());
+    CHECK(report->damaged.empty());
+    CHECK(report->unknown.empty());
+    CHECK(report->quarantined.size() == 2);
+}
+
+TEST_CASE("an emptied, schema-less or damaged database is refused and no blob is touched") {
+    Fixture f;
+    {
+        auto store = f.open();
+        seed(*store);
+        for (int i = 0; i < 40; ++i) commit_package(*store, payload(1000 + static_cast<std::size_t>(i)));
+    }
+    auto blob_count = [&] {
+        std::size_t n = 0;
+        for (const auto& e : fs::recursive_directory_iterator(f.dir.path / "blobs")) n += e.path().extension() == ".blob";
+        return n;
+    };
+    REQUIRE(blob_count() == 40);
+    auto options = f.options();
+    options.create = false;
+    const auto db = f.dir.path / "serambi.db";
+
+    SECTION("emptied to zero bytes") {
+        fs::resize_file(db, 0);
+        auto refused = Store::open(options, f.master);
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().message.find("schema") != std::string::npos);
+    }
+    SECTION("one bit flipped in the last page, which only a full read finds") {
+        auto bytes = slurp(db);
+        bytes[bytes.size() - 2000] = static_cast<char>(bytes[bytes.size() - 2000] ^ 0x10);
+        std::ofstream(db, std::ios::binary | std::ios::trunc) << bytes;
+        auto refused = Store::open(options, f.master);
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().kind == ErrorKind::corruption);
+        CHECK(refused.error().message.find("damaged") != std::string::npos);
+    }
+    SECTION("one bit flipped in a page") {
+        auto bytes = slurp(db);
+        REQUIRE(bytes.size() > 8192);
+        bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x04);
+        std::ofstream(db, std::ios::binary | std::ios::trunc) << bytes;
+        auto refused = Store::open(options, f.master);
+        REQUIRE_FALSE(refused.ok());
+        // Where the flip lands decides which check sees it first: the key check (page 1 and the
+        // schema pages) or the integrity check (any other page). Either way it is named damage.
+        CHECK((refused.error().kind == ErrorKind::corruption || refused.error().kind == ErrorKind::permission_denied));
+        CHECK(refused.error().message.find("damaged") != std::string::npos);
+    }
+    CHECK(blob_count() == 40);
+    CHECK_FALSE(fs::exists(f.dir.path / "blobs" / "quarantine"));
+}
+
+TEST_CASE("the state file round-trips, only grows, and a damaged one is an error") {
+    Fixture f;
+    const auto path = f.dir.path / "gateway.state";
+    auto absent = StateFile::read(path);
+    REQUIRE(absent.ok());
+    CHECK_FALSE(absent->has_value());
+
+    StateFile state(path, {});
+    crypto::tlog::Hash root{};
+    root[0] = 7;
+    REQUIRE(state.record_checkpoint(12, root).ok());
+    REQUIRE(state.record_revoked("0A1B2C").ok());
+    CHECK_FALSE(state.record_revoked("not hex").ok());
+    crypto::tlog::Hash older{};
+    REQUIRE(state.record_checkpoint(5, older).ok());  // smaller: ignored
+    auto back = StateFile::read(path);
+    REQUIRE(back.ok());
+    REQUIRE(back->has_value());
+    CHECK((*back)->checkpoint_size == 12);
+    CHECK((*back)->checkpoint_root == root);
+    CHECK((*back)->revoked == std::set<std::string>{"0A1B2C"});
+
+    auto text = slurp(path);
+    for (const std::string& bad : {std::string("garbage\n"), text.substr(0, text.find('\n') + 1),
+                                  text + "revoked zz\n", text + "checkpoint 1 AAAA\n", text + "extra line\n"}) {
+        std::ofstream(path, std::ios::trunc) << bad;
+        auto damaged = StateFile::read(path);
+        CHECK_FALSE(damaged.ok());
+    }
 }
 
 TEST_CASE("a tampered, truncated or swapped blob is reported as corruption, never returned") {

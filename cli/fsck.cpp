@@ -1,0 +1,143 @@
+// serambi fsck: what the gateway's stores say about each other, for an operator deciding what to
+// restore. It changes nothing, so it is safe beside a running gateway and on a damaged copy.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "gateway/gateway.h"
+#include "storage/store.h"
+
+namespace serambi::cli {
+namespace {
+
+class Findings {
+public:
+    void ok(const std::string& what) { std::cout << "ok       " << what << "\n"; }
+    void note(const std::string& what) { std::cout << "note     " << what << "\n"; }
+    void problem(const std::string& what) {
+        std::cout << "PROBLEM  " << what << "\n";
+        ++problems_;
+    }
+    unsigned problems() const noexcept { return problems_; }
+
+private:
+    unsigned problems_ = 0;
+};
+
+void check_log(storage::Store& store, const gateway::Config& config, Findings& findings) {
+    auto head = store.audit_head();
+    if (!head) return findings.problem("access log: cannot read its head: " + head.error().message);
+    // The stored tree nodes are a cache of the entries: recompute the root from the entries.
+    crypto::tlog::TreeBuilder tree;
+    for (std::uint64_t start = 0; start < head->size;) {
+        auto page = store.audit_entries(start, head->size, 10000);
+        if (!page || page->empty())
+            return findings.problem("access log: entries from " + std::to_string(start) + " cannot be read" +
+                                    (page ? std::string() : ": " + page.error().message));
+        for (const auto& entry : *page) tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(entry)));
+        start += page->size();
+    }
+    if (tree.root() != head->root)
+        findings.problem("access log: the stored tree does not match its " + std::to_string(head->size) + " entries");
+    else
+        findings.ok("access log: " + std::to_string(head->size) + " entries, tree matches them");
+
+    auto log_key = storage::read_small_file(config.log_key, 4096);
+    if (!log_key) return findings.problem("access log: cannot read the log key: " + log_key.error().message);
+    while (!log_key->empty() && (log_key->back() == '\n' || log_key->back() == '\r')) log_key->pop_back();
+    auto signer = crypto::tlog::NoteSigner::from_private(*log_key);
+    crypto::wipe(*log_key);
+    if (!signer) return findings.problem("access log: the log key does not load: " + signer.error().message);
+    auto note = store.latest_checkpoint();
+    if (!note) {
+        if (note.error().kind == ErrorKind::not_found) return findings.note("access log: no checkpoint issued yet");
+        return findings.problem("access log: cannot read the latest checkpoint: " + note.error().message);
+    }
+    auto body = crypto::tlog::verify_note(*note, signer->verifier_key());
+    auto checkpoint = body ? crypto::tlog::parse_checkpoint_body(*body) : Result<crypto::tlog::Checkpoint>(body.error());
+    if (!checkpoint) return findings.problem("access log: the latest checkpoint does not verify with the log key: " + checkpoint.error().message);
+    if (checkpoint->size > head->size)
+        return findings.problem("access log: the latest checkpoint covers " + std::to_string(checkpoint->size) +
+                                " entries, more than the log holds (" + std::to_string(head->size) + ")");
+    auto root = store.audit_root(checkpoint->size);
+    if (!root || *root != checkpoint->root)
+        return findings.problem("access log: the latest checkpoint (size " + std::to_string(checkpoint->size) +
+                                ") does not match the log's tree at that size");
+    findings.ok("access log: latest checkpoint (size " + std::to_string(checkpoint->size) + ") verifies and matches");
+}
+
+void check_state(storage::Store& store, const gateway::Config& config, Findings& findings) {
+    auto state = storage::StateFile::read(config.state);
+    if (!state) return findings.problem("state file: " + state.error().message);
+    if (!state->has_value())
+        return findings.problem("state file: " + config.state.string() + " is missing (the gateway makes a new one at start, "
+                                "and cannot then tell an older database from the newest)");
+    const auto& known = **state;
+    auto head = store.audit_head();
+    if (!head) return findings.problem("state file: cannot read the access log's head");
+    if (head->size < known.checkpoint_size) {
+        findings.problem("state file: the gateway published a checkpoint of " + std::to_string(known.checkpoint_size) +
+                         " entries, but this database's log holds " + std::to_string(head->size) + " (an older copy?)");
+    } else if (auto root = store.audit_root(known.checkpoint_size); !root || *root != known.checkpoint_root) {
+        findings.problem("state file: the log at size " + std::to_string(known.checkpoint_size) +
+                         " differs from what the gateway published");
+    } else {
+        findings.ok("state file: the database holds the published checkpoint (size " + std::to_string(known.checkpoint_size) + ")");
+    }
+    auto revocations = store.revocations();
+    if (!revocations) return findings.problem("state file: cannot read the revocations: " + revocations.error().message);
+    std::set<std::string> in_database;
+    for (const auto& r : *revocations) in_database.insert(r.serial_hex);
+    unsigned lost = 0;
+    for (const auto& serial : known.revoked)
+        if (!in_database.count(serial)) {
+            findings.problem("state file: certificate " + serial + " was revoked, but the database does not say so");
+            ++lost;
+        }
+    if (lost == 0) findings.ok("state file: all " + std::to_string(known.revoked.size()) + " recorded revocations are in the database");
+}
+
+}  // namespace
+
+int run_fsck(const FsckOptions& options) {
+    auto config = gateway::load_config(options.config_file);
+    if (!config) return report("fsck", config.error());
+    auto master = storage::read_master_key(config->master_key);
+    if (!master) return report("fsck", master.error());
+    Findings findings;
+    storage::Store::Options store_options{config->database, config->blobs, config->aead};
+    store_options.read_only = true;
+    auto store = storage::Store::open(store_options, *master);
+    if (!store) {
+        findings.problem("database: " + store.error().message);
+    } else {
+        auto damage = (*store)->integrity_problems();
+        if (!damage) findings.problem("database: " + damage.error().message);
+        else if (!damage->empty())
+            for (const auto& line : *damage) findings.problem("database: " + line);
+        else findings.ok("database: integrity check passed");
+
+        if (auto blobs = (*store)->check_blobs(options.deep); !blobs) {
+            findings.problem("blobs: " + blobs.error().message);
+        } else {
+            for (const auto& id : blobs->missing) findings.problem("blobs: package " + id + " has no blob");
+            for (const auto& why : blobs->damaged) findings.problem("blobs: package " + why);
+            for (const auto& path : blobs->unknown)
+                findings.problem("blobs: " + path.string() + " belongs to no package (the next start moves it to quarantine)");
+            for (const auto& path : blobs->quarantined)
+                findings.note("blobs: in quarantine, to review: " + path.string());
+            if (blobs->missing.empty() && blobs->damaged.empty() && blobs->unknown.empty())
+                findings.ok("blobs: " + std::to_string(blobs->packages) + " packages, each with its blob" +
+                            (options.deep ? ", every one authenticated" : " of the right length"));
+        }
+        check_log(**store, *config, findings);
+        check_state(**store, *config, findings);
+    }
+    if (findings.problems() == 0) {
+        std::cout << "fsck: consistent\n";
+        return 0;
+    }
+    std::cout << "fsck: " << findings.problems() << " problem(s)\n";
+    return 1;
+}
+
+}  // namespace serambi::cli

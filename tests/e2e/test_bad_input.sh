@@ -77,5 +77,15 @@ refuse "principal add with an unknown role fails" "$SERAMBI" principal add ok-id
 same "no dataset was created by the refused commands" 1 "$(api "$WORK/walidata" "$URL/v1/datasets" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 same "no principal was created by the refused commands" 3 "$(api "$ADMIN" "$URL/v1/principals" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 check "the gateway is still serving" "$SERAMBI" whoami --profile "$P"
-contains "error messages never carry server paths" "" "$(grep -l "$DEP" "$WORK/last_body" 2>/dev/null || true)"
+# Error bodies of several kinds, each kept: none may name a server path.
+n=0
+for args in "-d {bad $URL/v1/datasets" "$URL/v1/packages/00000000000000000000000000000000" \
+            "-X POST -H Serambi-Filename:../../etc/passwd --data-binary x $URL/v1/datasets/dinkes-malut/imunisasi/packages" \
+            "$URL/v1/datasets/dinkes-malut/nope/packages"; do
+    n=$((n + 1))
+    # shellcheck disable=SC2086
+    api "$P" -o "$WORK/error-body-$n" $args 2>/dev/null
+done
+same "four error bodies were received" 4 "$(find "$WORK" -maxdepth 1 -name 'error-body-*' -size +10c | wc -l)"
+same "error messages never carry server paths" "" "$(grep -l -e "$DEP" -e "$WORK" "$WORK"/error-body-* 2>/dev/null)"
 finish

@@ -200,7 +200,7 @@ int main() {
     auto ca = certs::create_authority("Bench CA", 10).value();
     gateway::Config config;
     gateway::AuditTrail audit(*store, crypto::tlog::NoteSigner::generate("bench.local/log").value());
-    gateway::Handler handler({store.get(), policy, nullptr, ca, &config, &audit});
+    gateway::Handler handler({store.get(), policy, nullptr, std::move(ca), &config, &audit});
     for (const auto* who : {"walidata", "mitra-0000", "opd-0000"}) {
         gateway::RequestHead head;
         head.method = "GET";

@@ -48,6 +48,13 @@ std::string bio_to_string(BIO* bio) {
     return std::string(data, static_cast<std::size_t>(len));
 }
 
+// For private keys: the memory BIO wipes its own buffer when freed (BUF_MEM_free clears).
+crypto::SecretBuffer bio_to_secret(BIO* bio) {
+    char* data = nullptr;
+    const long len = BIO_get_mem_data(bio, &data);
+    return crypto::SecretBuffer::copy_of(std::string_view(data, static_cast<std::size_t>(len)));
+}
+
 // Never prompts: OpenSSL's default callback would ask the terminal for a passphrase, which a
 // gateway must not do; an encrypted key is simply unreadable here.
 int no_passphrase(char*, int, int, void*) { return 0; }
@@ -190,13 +197,13 @@ Result<CertificateInfo> describe(X509* cert) {
 
 }  // namespace
 
-Result<std::string> generate_private_key() {
+Result<crypto::SecretBuffer> generate_private_key() {
     KeyPtr key(EVP_EC_gen("P-256"));
     if (!key) return openssl_error("could not generate an ECDSA P-256 key");
     BioPtr out(BIO_new(BIO_s_mem()));
     if (PEM_write_bio_PrivateKey(out.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
         return openssl_error("could not encode the private key");
-    return bio_to_string(out.get());
+    return bio_to_secret(out.get());
 }
 
 Result<std::string> public_key_of(std::string_view private_key_pem) {
@@ -230,10 +237,8 @@ Result<Authority> make_authority(std::string_view name, int days, const Authorit
         !add_ext(cert.get(), signer_cert, NID_subject_key_identifier, "hash") ||
         (issuer && !add_ext(cert.get(), signer_cert, NID_authority_key_identifier, "keyid:always")) ||
         (issuer && !within_issuer(cert.get(), signer_cert)) ||
-        X509_sign(cert.get(), signer_key, EVP_sha256()) == 0) {
-        crypto::wipe(*key_pem);
+        X509_sign(cert.get(), signer_key, EVP_sha256()) == 0)
         return openssl_error("could not create the certificate authority");
-    }
     return Authority{cert_pem(cert.get()), std::move(key_pem).value()};
 }
 
@@ -328,7 +333,7 @@ Result<AuthorityInfo> check_authority(const Authority& ca) {
     X509* cert = bundle.front().get();
     if ((X509_get_key_usage(cert) & KU_CRL_SIGN) == 0)
         return bad("the CA certificate's key usage must allow cRLSign: the gateway signs its CRL with it");
-    if (ca.key_pem.find("ENCRYPTED") != std::string::npos)
+    if (ca.key_pem.view().find("ENCRYPTED") != std::string_view::npos)
         return bad("the CA key is protected by a passphrase; the gateway needs it unprotected (it keeps it 0600)");
     auto key = read_private_key(ca.key_pem);
     if (!key) return openssl_error("the CA key is not a PEM private key");

@@ -3,7 +3,8 @@
 // signatures over package manifests that stock `openssl cms -verify` accepts.
 //
 // Keys and certificates cross this interface as PEM text so that OpenSSL types stay private.
-// Private-key PEM strings are secrets: callers wipe them (crypto::wipe) when done.
+// Private keys this library makes or holds are crypto::SecretBuffers (locked, wiped when they
+// go); functions that only read a key take it as a string_view, so a SecretBuffer passes in place.
 #pragma once
 
 #include <cstdint>
@@ -25,9 +26,12 @@ inline constexpr std::string_view kSigningCommonName = "serambi-manifest-signing
 // What a certificate is for; decides its key usage and extended key usage.
 enum class Usage { server, client, signing };
 
+// The CA's key is kept as PEM in guarded memory and parsed only for the moment it signs (a
+// certificate, a CRL): an EVP_PKEY kept for the process's lifetime would hold the private scalar
+// in OpenSSL's ordinary heap, which is neither locked nor left out of core dumps.
 struct Authority {
     std::string cert_pem;
-    std::string key_pem;  // secret
+    crypto::SecretBuffer key_pem;
 };
 
 struct IssueRequest {
@@ -50,7 +54,7 @@ struct CertificateInfo {
 };
 
 // A new ECDSA P-256 private key, PKCS#8 PEM.
-Result<std::string> generate_private_key();
+Result<crypto::SecretBuffer> generate_private_key();
 Result<std::string> public_key_of(std::string_view private_key_pem);
 
 // A CA's certificate text may be a bundle: the issuing CA's certificate first, then each one above

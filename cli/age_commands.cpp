@@ -43,10 +43,9 @@ Result<File> open_input(const std::string& path) {
 Result<std::vector<age::Identity>> load_age_identities(const std::vector<std::string>& paths) {
     std::vector<age::Identity> out;
     for (const auto& path : paths) {
-        auto text = storage::read_small_file(path, 1 << 20);
+        auto text = crypto::read_secret_file(path, 1 << 20);
         if (!text) return text.error();
         auto ids = age::parse_identity_file(*text);
-        crypto::wipe(*text);
         if (!ids) return bad(path + ":" + ids.error().message);
         for (auto& id : *ids) out.push_back(std::move(id));
     }

@@ -212,7 +212,10 @@ public:
         SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
         tls_.load_verify_file((profile_.dir / "ca.crt").string(), ec);
         if (!ec) tls_.use_certificate_chain_file((profile_.dir / "client.crt").string(), ec);
-        if (!ec) tls_.use_private_key_file((profile_.dir / "client.key").string(), ssl::context::pem, ec);
+        // Read as a secret, not through OpenSSL's file BIO, whose stdio buffer is freed unwiped.
+        auto key = crypto::read_secret_file(profile_.dir / "client.key", 1 << 16);
+        if (!key) return bad("the profile's key cannot be read: " + key.error().message);
+        if (!ec) tls_.use_private_key(net::buffer(key->view().data(), key->size()), ssl::context::pem, ec);
         if (ec) return bad("the profile's certificate, key or CA cannot be loaded: " + ec.message());
         auto ca = storage::read_small_file(profile_.dir / "ca.crt", 1 << 20);
         if (!ca) return bad("the profile's CA cannot be read: " + ca.error().message);
@@ -475,7 +478,7 @@ Result<Profile> find_profile(const std::string& flag) {
 
 Status write_profile(const std::filesystem::path& dir, const std::string& gateway_url,
                      const std::string& principal, const std::string& cert_pem,
-                     const std::string& key_pem, const std::string& ca_pem) {
+                     std::string_view key_pem, const std::string& ca_pem) {
     std::error_code ec;
     if (std::filesystem::exists(dir / "profile.toml"))
         return make_error(ErrorKind::conflict, "a profile already exists in " + dir.string());

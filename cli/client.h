@@ -25,9 +25,10 @@ struct Profile {
 Result<Profile> load_profile(const std::filesystem::path& dir);
 // Resolves --profile, then SERAMBI_PROFILE.
 Result<Profile> find_profile(const std::string& flag);
+// `key_pem` may be empty: a profile for a unit that keeps its own key (serambi enroll).
 Status write_profile(const std::filesystem::path& dir, const std::string& gateway_url,
                      const std::string& principal, const std::string& cert_pem,
-                     const std::string& key_pem, const std::string& ca_pem);
+                     std::string_view key_pem, const std::string& ca_pem);
 
 struct Reply {
     int status = 0;

@@ -241,7 +241,7 @@ int run_principal_add(const PrincipalAddOptions& options) {
     if (!client) return report(command, client.error());
     // With --csr the unit made its key itself (serambi enroll) and it never reaches us.
     const bool enrolled = !options.csr.empty();
-    Result<std::string> key = std::string();
+    Result<crypto::SecretBuffer> key = crypto::SecretBuffer();
     Result<std::string> csr = make_error(ErrorKind::internal, "");
     if (enrolled) {
         csr = storage::read_small_file(options.csr, 8192);
@@ -295,7 +295,6 @@ int run_principal_add(const PrincipalAddOptions& options) {
     auto status = write_profile(options.out, admin.gateway_url, options.id,
                                 std::string(o.at("certificate").as_string()), *key,
                                 std::string(o.at("ca_certificate").as_string()));
-    crypto::wipe(*key);
     if (!status) return report(command, status.error());
     std::cout << boost::json::serialize(o.at("principal")) << "\n";
     if (enrolled)
@@ -352,7 +351,6 @@ int run_enroll(const EnrollOptions& options) {
     if (!key) return report(command, key.error());
     auto csr = certs::make_csr(*key, options.id);
     auto written = csr ? storage::write_new_file(dir / "client.key", *key, 0600) : Status(csr.error());
-    crypto::wipe(*key);
     if (!written) return report(command, written.error());
     if (auto s = storage::write_new_file(dir / "client.csr", *csr, 0644); !s) return report(command, s.error());
     auto recipient = create_age_identity_file(dir / "age.key");
@@ -403,29 +401,20 @@ int run_renew(const RenewOptions& options) {
     Profile me;
     auto client = connect(options.profile, &me);
     if (!client) return report(command, client.error());
-    auto key = options.new_key ? certs::generate_private_key() : storage::read_small_file(me.dir / "client.key", 1 << 16);
+    auto key = options.new_key ? certs::generate_private_key() : crypto::read_secret_file(me.dir / "client.key", 1 << 16);
     if (!key) return report(command, key.error());
     auto csr = certs::make_csr(*key, me.principal);
-    if (!csr) {
-        crypto::wipe(*key);
-        return report(command, csr.error());
-    }
+    if (!csr) return report(command, csr.error());
     const boost::json::object body{{"csr", *csr}};
     auto reply = (*client)->request("POST", "/v1/principals/" + me.principal + "/renew", boost::json::serialize(body));
-    if (!reply || reply->status != 200) {
-        crypto::wipe(*key);
-        return reply ? report_reply(command, *reply) : report(command, reply.error());
-    }
+    if (!reply || reply->status != 200) return reply ? report_reply(command, *reply) : report(command, reply.error());
     boost::system::error_code ec;
     auto answer = boost::json::parse(reply->body, ec);
-    if (ec || !answer.is_object() || !answer.as_object().contains("certificate")) {
-        crypto::wipe(*key);
+    if (ec || !answer.is_object() || !answer.as_object().contains("certificate"))
         return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
-    }
     const auto& o = answer.as_object();
     // The old certificate is already revoked: the new one (and its key) must land now.
     Status written = options.new_key ? storage::replace_file(me.dir / "client.key", *key, 0600) : Status{};
-    crypto::wipe(*key);
     if (written) written = storage::replace_file(me.dir / "client.crt", std::string(o.at("certificate").as_string()), 0644);
     if (!written)
         return report(command, make_error(ErrorKind::io_error, written.error().message + "; the new certificate is in the gateway's "

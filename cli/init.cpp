@@ -43,9 +43,7 @@ Status issue_pair(const certs::Authority& ca, const std::string& chain, const ce
     if (!pub) return pub.error();
     auto cert = certs::issue(ca, *pub, request);
     if (!cert) return cert.error();
-    auto status = storage::write_new_file(key_path, *key, 0600);
-    crypto::wipe(*key);
-    if (!status) return status;
+    if (auto status = storage::write_new_file(key_path, *key, 0600); !status) return status;
     return storage::write_new_file(cert_path, *cert + chain, 0644);
 }
 
@@ -60,7 +58,7 @@ bool inside(const std::filesystem::path& dir, const std::filesystem::path& file)
 struct CaPlan {
     certs::Authority issuing;   // cert_pem is the bundle up to the root
     std::string chain;          // intermediates to send after an end-entity certificate
-    std::string root_key;       // --intermediate only: written to --root-key-out, then wiped
+    crypto::SecretBuffer root_key;  // --intermediate only: written to --root-key-out
     std::string description;
 };
 
@@ -74,24 +72,17 @@ Result<CaPlan> plan_ca(const InitOptions& options, const std::filesystem::path& 
         return bad("--intermediate and --root-key-out go together: the root key must leave the deployment");
     if (!options.import_ca.empty()) {
         if (options.intermediate) return bad("--import-ca and --intermediate exclude each other");
-        auto text = storage::read_small_file(options.import_ca, 1 << 20);
+        // The bundle may hold a private key pasted in with the certificates: read as a secret too.
+        auto text = crypto::read_secret_file(options.import_ca, 1 << 20);
         if (!text) return bad("--import-ca: " + text.error().message);
-        auto key = storage::read_small_file(options.import_ca_key, 1 << 20);
+        auto key = crypto::read_secret_file(options.import_ca_key, 1 << 20);
         if (!key) return bad("--import-ca-key: " + key.error().message);
         auto parts = certs::split_bundle(*text);
-        if (!parts) {
-            crypto::wipe(*text);
-            crypto::wipe(*key);
-            return bad("--import-ca: " + parts.error().message);
-        }
+        if (!parts) return bad("--import-ca: " + parts.error().message);
         for (const auto& part : *parts) plan.issuing.cert_pem += part;  // certificates only, never a key that came along
-        crypto::wipe(*text);
         plan.issuing.key_pem = std::move(*key);
         auto info = certs::check_authority(plan.issuing);
-        if (!info) {
-            crypto::wipe(plan.issuing.key_pem);
-            return bad("--import-ca: " + info.error().message);
-        }
+        if (!info) return bad("--import-ca: " + info.error().message);
         for (std::size_t i = 0; i + 1 < parts->size(); ++i) plan.chain += (*parts)[i];
         plan.description = "imported " + info->subject + " (until " + info->certificate.not_after + ", " +
                            std::to_string(info->chain_length) + " certificate(s) to the root); certificates it issues end "
@@ -108,16 +99,9 @@ Result<CaPlan> plan_ca(const InitOptions& options, const std::filesystem::path& 
         auto root = certs::create_authority("Serambi Root CA " + options.province, options.ca_days);
         if (!root) return root.error();
         auto issuing = certs::create_intermediate(*root, "Serambi CA " + options.province, std::min(options.ca_days, 1825));
-        if (!issuing) {
-            crypto::wipe(root->key_pem);
-            return issuing.error();
-        }
+        if (!issuing) return issuing.error();
         auto parts = certs::split_bundle(issuing->cert_pem);
-        if (!parts) {
-            crypto::wipe(root->key_pem);
-            crypto::wipe(issuing->key_pem);
-            return parts.error();
-        }
+        if (!parts) return parts.error();
         plan.issuing = std::move(issuing).value();
         plan.chain = parts->front();
         plan.root_key = std::move(root->key_pem);
@@ -156,13 +140,6 @@ int run_init(const InitOptions& options) {
     auto plan = plan_ca(options, dir);
     if (!plan) return fail(plan.error().message);
     auto ca = &plan->issuing;
-    struct WipeKeys {
-        CaPlan& plan;
-        ~WipeKeys() {
-            crypto::wipe(plan.issuing.key_pem);
-            crypto::wipe(plan.root_key);
-        }
-    } wipe_keys{*plan};
 
     // A deployment is made whole or not at all: on any failure from here on, what this run
     // created goes: the directory if this run made it, else the entries it added to it; and the
@@ -185,7 +162,7 @@ int run_init(const InitOptions& options) {
         if (auto s = storage::write_new_file(options.root_key_out, plan->root_key, 0600); !s)
             return fail("--root-key-out: " + s.error().message);
         undo.root_key = fs::absolute(options.root_key_out);
-        crypto::wipe(plan->root_key);
+        plan->root_key = crypto::SecretBuffer();  // not needed again: wiped and released now
     }
 
     fs::create_directories(dir.parent_path(), ec);
@@ -280,9 +257,8 @@ int run_init(const InitOptions& options) {
     const std::string url = "https://" + (dial_host.find(':') != std::string::npos ? "[" + dial_host + "]" : dial_host) +
                             ":" + std::to_string(port);
     const auto profile_dir = dir / "profiles" / options.admin;
-    auto status = write_profile(profile_dir, url, options.admin, *cert, *key, ca->cert_pem);
-    crypto::wipe(*key);
-    if (!status) return fail(status.error().message);
+    if (auto status = write_profile(profile_dir, url, options.admin, *cert, *key, ca->cert_pem); !status)
+        return fail(status.error().message);
 
     std::cout << "Created a Serambi deployment in " << dir.string() << "\n"
               << "  configuration   " << (dir / "serambi.toml").string() << "\n"
@@ -308,7 +284,7 @@ namespace {
 // gateway runs as its own account), then renamed in, the key first. If the second rename fails,
 // the old key is put back, so a failure leaves the old pair; the directory is fsynced after.
 Status replace_pair(const std::filesystem::path& cert_path, const std::string& cert,
-                    const std::filesystem::path& key_path, const std::string& key) {
+                    const std::filesystem::path& key_path, std::string_view key) {
     namespace fs = std::filesystem;
     const auto suffix = ".new-" + crypto::random_hex(4);
     const fs::path cert_temp = cert_path.string() + suffix, key_temp = key_path.string() + suffix;
@@ -317,13 +293,7 @@ Status replace_pair(const std::filesystem::path& cert_path, const std::string& c
         fs::remove(key_temp, ignored);
         fs::remove(cert_temp, ignored);
     };
-    auto old_key = storage::read_small_file(key_path, 1 << 20);
-    struct Wipe {
-        Result<std::string>& text;
-        ~Wipe() {
-            if (text) crypto::wipe(*text);
-        }
-    } wipe_old{old_key};
+    auto old_key = crypto::read_secret_file(key_path, 1 << 20);
     if (auto s = storage::write_new_file(key_temp, key, 0600); !s) return s;
     if (auto s = storage::write_new_file(cert_temp, cert, 0644); !s) {
         cleanup();
@@ -363,7 +333,6 @@ Result<std::string> renew_one(const certs::Authority& ca, const std::string& cha
     auto pub = certs::public_key_of(*key);
     auto cert = pub ? certs::issue(ca, *pub, request) : Result<std::string>(pub.error());
     Status written = cert ? replace_pair(cert_path, *cert + chain, key_path, *key) : Status(cert.error());
-    crypto::wipe(*key);
     if (!written) return written.error();
     auto info = certs::inspect(*cert);
     if (!info) return info.error();
@@ -385,13 +354,9 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
     if (!config) return fail(config.error().message);
     auto ca_cert = storage::read_small_file(config->ca_cert, 1 << 20);
     if (!ca_cert) return fail(ca_cert.error().message);
-    auto ca_key = storage::read_small_file(config->ca_key, 1 << 20);
+    auto ca_key = crypto::read_secret_file(config->ca_key, 1 << 20);
     if (!ca_key) return fail(ca_key.error().message);
     certs::Authority ca{std::move(*ca_cert), std::move(*ca_key)};
-    struct Wipe {
-        std::string& key;
-        ~Wipe() { crypto::wipe(key); }
-    } wipe{ca.key_pem};
     // One renewal at a time: two interleaved runs could leave a key beside another run's certificate.
     const int lock = ::open(config->tls_cert.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {

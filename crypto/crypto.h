@@ -9,6 +9,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
@@ -50,6 +51,49 @@ private:
     SecretKey();
     std::uint8_t* data_ = nullptr;
 };
+
+// Secret bytes of any length (a private key's PEM, an identity or log key file) held like a
+// SecretKey: guarded, locked memory that core dumps leave out, wiped on destruction. Move-only;
+// copy() is the one deliberate way to duplicate it. It reads as a string_view so that PEM
+// parsers take it in place, and has no operator<<.
+class SecretBuffer {
+public:
+    SecretBuffer() noexcept = default;
+    // `size` zero bytes. Throws std::bad_alloc if the memory cannot be had.
+    explicit SecretBuffer(std::size_t size);
+    static SecretBuffer copy_of(std::string_view text);
+    // Takes over a secret that arrived in a string: copied in, then the string is wiped. For
+    // interfaces that still produce strings; new code reads into a SecretBuffer directly.
+    SecretBuffer(std::string&& text);  // NOLINT(google-explicit-constructor)
+
+    SecretBuffer(SecretBuffer&& other) noexcept;
+    SecretBuffer& operator=(SecretBuffer&& other) noexcept;
+    SecretBuffer(const SecretBuffer&) = delete;
+    SecretBuffer& operator=(const SecretBuffer&) = delete;
+    ~SecretBuffer();
+
+    SecretBuffer copy() const;
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    std::span<std::uint8_t> bytes() noexcept { return {data_, size_}; }
+    ByteView bytes() const noexcept { return {data_, size_}; }
+    std::string_view view() const noexcept {
+        return size_ == 0 ? std::string_view() : std::string_view(reinterpret_cast<const char*>(data_), size_);
+    }
+    operator std::string_view() const noexcept { return view(); }  // NOLINT(google-explicit-constructor)
+    // Drops trailing bytes (a newline, say), wiping them; never grows.
+    void shrink(std::size_t size) noexcept;
+
+private:
+    std::uint8_t* data_ = nullptr;
+    std::size_t size_ = 0;
+    std::size_t capacity_ = 0;
+};
+
+// Reads a secret file (a private key, an age identity, the log key) straight into a
+// SecretBuffer: sized from fstat, read in place, with no other buffer holding any of it. Only
+// regular files, at most `limit` bytes; a file that grows while it is read is refused.
+Result<SecretBuffer> read_secret_file(const std::filesystem::path& path, std::size_t limit);
 
 // Derives an independent key for one purpose from a master key (HKDF-SHA-256, label as info).
 SecretKey derive_key(const SecretKey& master, std::string_view label);

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <type_traits>
 
 #include "certs/certs.h"
 
@@ -23,7 +24,7 @@ Issued issue_for(const Authority& ca, const std::string& cn, Usage usage, const 
     request.uri = uri;
     auto cert = issue(ca, *pub, request);
     REQUIRE(cert.ok());
-    return {*cert, *key};
+    return {*cert, std::string(key->view())};
 }
 
 }  // namespace
@@ -166,30 +167,30 @@ TEST_CASE("a CA brought from elsewhere is checked before it is adopted") {
     CHECK(info->certificate.common_name == "Issuing");
     CHECK(check_authority(*root).ok());
 
-    auto first_only = *intermediate;
-    first_only.cert_pem = split_bundle(intermediate->cert_pem).value().front();
+    const Authority first_only{split_bundle(intermediate->cert_pem).value().front(), intermediate->key_pem.copy()};
     auto missing_root = check_authority(first_only);
     REQUIRE_FALSE(missing_root.ok());
     CHECK(missing_root.error().message.find("self-signed root") != std::string::npos);
 
-    auto wrong_key = *intermediate;
-    wrong_key.key_pem = root->key_pem;
+    const Authority wrong_key{intermediate->cert_pem, root->key_pem.copy()};
     REQUIRE_FALSE(check_authority(wrong_key).ok());
     CHECK(check_authority(wrong_key).error().message.find("does not belong") != std::string::npos);
 
     const auto leaf = issue_for(*intermediate, "not-a-ca", Usage::client);
-    auto not_ca = check_authority({leaf.cert + intermediate->cert_pem, leaf.key});
+    auto not_ca = check_authority({leaf.cert + intermediate->cert_pem, crypto::SecretBuffer::copy_of(leaf.key)});
     REQUIRE_FALSE(not_ca.ok());
     CHECK(not_ca.error().message.find("not a CA") != std::string::npos);
 
-    CHECK_FALSE(check_authority({"", root->key_pem}).ok());
-    CHECK_FALSE(check_authority({root->cert_pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"}).ok());
+    CHECK_FALSE(check_authority({"", root->key_pem.copy()}).ok());
+    CHECK_FALSE(check_authority({root->cert_pem, crypto::SecretBuffer::copy_of(
+                                                     "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")})
+                    .ok());
 }
 
 TEST_CASE("split_bundle keeps certificates only and refuses damaged text") {
     auto ca = create_authority("Serambi CA Test", 10);
     REQUIRE(ca.ok());
-    auto parts = split_bundle(ca->cert_pem + ca->key_pem + ca->cert_pem);
+    auto parts = split_bundle(ca->cert_pem + std::string(ca->key_pem.view()) + ca->cert_pem);
     REQUIRE(parts.ok());
     CHECK(parts->size() == 2);
     for (const auto& p : *parts) CHECK(p.find("PRIVATE KEY") == std::string::npos);
@@ -233,15 +234,15 @@ TEST_CASE("a CA bundle must be exactly a path to its root") {
     REQUIRE(intermediate.ok());
     REQUIRE(stranger.ok());
     const auto parts = split_bundle(intermediate->cert_pem).value();
-    auto extra = check_authority({intermediate->cert_pem + stranger->cert_pem, intermediate->key_pem});
+    auto extra = check_authority({intermediate->cert_pem + stranger->cert_pem, intermediate->key_pem.copy()});
     REQUIRE_FALSE(extra.ok());
-    auto reversed = check_authority({parts[1] + parts[0], intermediate->key_pem});
+    auto reversed = check_authority({parts[1] + parts[0], intermediate->key_pem.copy()});
     REQUIRE_FALSE(reversed.ok());
     const auto leaf = issue_for(*intermediate, "self", Usage::client);
-    auto with_leaf = check_authority({intermediate->cert_pem + leaf.cert, intermediate->key_pem});
+    auto with_leaf = check_authority({intermediate->cert_pem + leaf.cert, intermediate->key_pem.copy()});
     REQUIRE_FALSE(with_leaf.ok());
     CHECK(with_leaf.error().message.find("certificate 2 of the file is not issued by the one after it") != std::string::npos);
-    auto leaf_first = check_authority({leaf.cert + intermediate->cert_pem, leaf.key});
+    auto leaf_first = check_authority({leaf.cert + intermediate->cert_pem, crypto::SecretBuffer::copy_of(leaf.key)});
     REQUIRE_FALSE(leaf_first.ok());
     CHECK(leaf_first.error().message.find("not a CA certificate") != std::string::npos);
     auto soon = create_authority("Ends soon", 20);
@@ -270,4 +271,17 @@ TEST_CASE("the issuing CA of a bundle is its first certificate only") {
     REQUIRE(three.size() == 1);
     CHECK(three.count(inspect(parts[0])->fingerprint_sha256_hex) == 1);
     CHECK(issuing_fingerprints("").empty());
+}
+
+TEST_CASE("the CA key is held in guarded memory and cannot be copied by accident") {
+    static_assert(std::is_same_v<decltype(Authority::key_pem), crypto::SecretBuffer>);
+    static_assert(!std::is_copy_constructible_v<Authority>);
+    auto ca = create_authority("Serambi CA Test", 100);
+    REQUIRE(ca.ok());
+    CHECK(ca->key_pem.view().starts_with("-----BEGIN PRIVATE KEY-----"));
+    // Moved into the handler's services, the key goes with it and nothing is left behind.
+    Authority held = std::move(ca).value();
+    CHECK(check_authority(held).ok());
+    const auto issued = issue_for(held, "dinkes-malut", Usage::client);
+    CHECK(check_pair(issued.cert, issued.key, held.cert_pem).ok());
 }

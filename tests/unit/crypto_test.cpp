@@ -1,6 +1,11 @@
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <type_traits>
 
 #include "crypto/crypto.h"
+#include "temp_dir.h"
 
 using namespace serambi;
 using namespace serambi::crypto;
@@ -132,4 +137,58 @@ TEST_CASE("a wrapped data key unwraps only with its key-encryption key and conte
     tampered.back() ^= 0x80;
     CHECK_FALSE(unwrap_key(kek, tampered, as_bytes("serambi/blob/v1/a")).ok());
     CHECK_FALSE(unwrap_key(kek, Bytes(10), as_bytes("serambi/blob/v1/a")).ok());
+}
+
+TEST_CASE("a secret file is read whole into guarded memory, and only a regular file of bounded size") {
+    TempDir dir;
+    const auto key = dir.path / "client.key";
+    const std::string text = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n";
+    std::ofstream(key, std::ios::binary) << text;
+    auto read = read_secret_file(key, 1 << 16);
+    REQUIRE(read.ok());
+    CHECK(read->view() == text);
+    CHECK(read->size() == text.size());
+
+    CHECK(read_secret_file(key, text.size()).ok());  // the limit is inclusive
+    auto big = read_secret_file(key, text.size() - 1);
+    REQUIRE_FALSE(big.ok());
+    CHECK(big.error().kind == ErrorKind::too_large);
+    auto missing = read_secret_file(dir.path / "absent.key", 1 << 16);
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().kind == ErrorKind::not_found);
+    // A directory, a FIFO or a device has no size to trust and could feed bytes without end.
+    CHECK(read_secret_file(dir.path, 1 << 16).error().kind == ErrorKind::invalid_argument);
+    REQUIRE(::mkfifo((dir.path / "fifo").c_str(), 0600) == 0);
+    CHECK(read_secret_file(dir.path / "fifo", 1 << 16).error().kind == ErrorKind::invalid_argument);
+    CHECK(read_secret_file("/dev/zero", 1 << 16).error().kind == ErrorKind::invalid_argument);
+
+    std::ofstream(dir.path / "empty.key", std::ios::binary).flush();
+    auto empty = read_secret_file(dir.path / "empty.key", 16);
+    REQUIRE(empty.ok());
+    CHECK(empty->empty());
+    CHECK(empty->view().empty());
+}
+
+TEST_CASE("a secret buffer is move-only, wipes what it drops, and takes over a string by wiping it") {
+    static_assert(!std::is_copy_constructible_v<SecretBuffer>);
+    static_assert(!std::is_copy_assignable_v<SecretBuffer>);
+    auto secret = SecretBuffer::copy_of("AGE-SECRET-KEY-1\n");
+    const std::uint8_t* at = secret.bytes().data();
+    secret.shrink(secret.size() - 1);
+    CHECK(secret.view() == "AGE-SECRET-KEY-1");
+    CHECK(at[secret.size()] == 0);  // the dropped newline is gone from memory, not only from view()
+    secret.shrink(100);             // never grows
+    CHECK(secret.size() == 16);
+
+    auto copy = secret.copy();
+    auto moved = std::move(secret);
+    CHECK(moved.view() == "AGE-SECRET-KEY-1");
+    CHECK(secret.empty());  // NOLINT(bugprone-use-after-move): a moved-from buffer holds nothing
+    CHECK(copy.view() == moved.view());
+    CHECK(copy.bytes().data() != moved.bytes().data());
+
+    std::string text = "PRIVATE+KEY+serambi.local/x+01234567+AAAA";
+    const SecretBuffer taken(std::move(text));
+    CHECK(taken.view() == "PRIVATE+KEY+serambi.local/x+01234567+AAAA");
+    CHECK(text.empty());  // NOLINT(bugprone-use-after-move): wiped and cleared, by contract
 }

@@ -34,7 +34,8 @@ struct World {
         signer = std::make_shared<certs::ManifestSigner>(std::move(certs::ManifestSigner::load(cert, key)).value());
         config.max_package_bytes = 1 << 20;
         audit = std::make_unique<AuditTrail>(*store, crypto::tlog::NoteSigner::generate("test.local/log").value());
-        handler = std::make_unique<Handler>(Handler::Services{store.get(), policy, signer, ca, &config, audit.get()});
+        handler = std::make_unique<Handler>(
+            Handler::Services{store.get(), policy, signer, certs::Authority{ca.cert_pem, ca.key_pem.copy()}, &config, audit.get()});
         add("admin", "admin", "S-ADMIN");
         add("dinkes-malut", "producer", "S-DINKES");
         add("pemkab-halut", "producer", "S-HALUT");

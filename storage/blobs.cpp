@@ -29,10 +29,9 @@ constexpr std::size_t kBufferBytes = 2 * kFlushBytes;
 static_assert(kBufferBytes >= kFlushBytes + crypto::kSealedChunkBytes +
                                   (kFlushBytes / crypto::kStreamChunkBytes + 1) * crypto::kStreamTagBytes + kAlign);
 
-bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
+bool write_all(File& file, const std::uint8_t* data, std::size_t len) {
     while (len > 0) {
-        const ssize_t n = ::write(fd, data, len);
-        if (n < 0 && errno == EINTR) continue;
+        const std::int64_t n = file.write(data, len);
         if (n <= 0) return false;
         data += n;
         len -= static_cast<std::size_t>(n);
@@ -41,11 +40,10 @@ bool write_all(int fd, const std::uint8_t* data, std::size_t len) {
 }
 
 // Reads until at least `need` bytes are in, asking for up to `ask` (a whole number of blocks).
-bool read_at_least(int fd, std::uint8_t* data, std::size_t need, std::size_t ask, std::uint64_t offset) {
+bool read_at_least(File& file, std::uint8_t* data, std::size_t need, std::size_t ask, std::uint64_t offset) {
     std::size_t got = 0;
     while (got < need) {
-        const ssize_t n = ::pread(fd, data + got, ask - got, static_cast<off_t>(offset + got));
-        if (n < 0 && errno == EINTR) continue;
+        const std::int64_t n = file.pread(data + got, ask - got, offset + got);
         if (n <= 0) return false;
         got += static_cast<std::size_t>(n);
     }
@@ -66,12 +64,8 @@ AlignedBuffer aligned_buffer(std::size_t bytes) {
 }
 }  // namespace
 
-Status fsync_directory(const std::filesystem::path& dir) {
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return io_failure("cannot open the blob directory");
-    const int rc = ::fsync(fd);
-    ::close(fd);
-    if (rc != 0) return io_failure("cannot fsync the blob directory");
+Status fsync_directory(Env& env, const std::filesystem::path& dir) {
+    if (env.sync_directory(dir) != 0) return io_failure("cannot fsync the blob directory");
     return {};
 }
 
@@ -79,7 +73,7 @@ PackageWriter::PackageWriter(Store& store, PackageDraft draft, std::string id)
     : store_(store),
       draft_(std::move(draft)),
       id_(std::move(id)),
-      created_at_(utc_now()),
+      created_at_(utc_time(store.impl_->env->now())),
       data_key_(crypto::SecretKey::random()) {
     const auto context = blob_context(id_);
     sealer_ = std::make_unique<crypto::StreamSealer>(store_.impl_->aead, data_key_,
@@ -92,11 +86,13 @@ PackageWriter::PackageWriter(Store& store, PackageDraft draft, std::string id)
 
 PackageWriter::~PackageWriter() {
     io_.reset();  // a write in flight finishes before its buffer and descriptor go
-    if (fd_ >= 0) ::close(fd_);
+    file_.reset();
     if (!committed_) {
-        std::error_code ec;
-        std::filesystem::remove(temp_path_, ec);
-        if (finished_) std::filesystem::remove(final_path_, ec);
+        // A removal that fails leaves a temporary file or an unrecorded blob, which the next
+        // start-up removes or quarantines; neither is ever a package.
+        auto& env = *store_.impl_->env;
+        if (!temp_path_.empty()) env.remove(temp_path_);
+        if (finished_) env.remove(final_path_);
     }
 }
 
@@ -112,11 +108,11 @@ Status PackageWriter::flush(bool final) {
     }
     if (!io_->wait()) return io_failure("cannot write the package blob");
     if (final) {
-        if (len > 0 && !write_all(fd_, buffer_.get(), len))
+        if (len > 0 && !write_all(*file_, buffer_.get(), len))
             return io_failure("cannot write the package blob");
         blob_bytes_ += buffered_;
         buffered_ = 0;
-        if (direct_io_ && ::ftruncate(fd_, static_cast<off_t>(blob_bytes_)) != 0)
+        if (direct_io_ && file_->truncate(blob_bytes_) != 0)
             return io_failure("cannot size the package blob");
         return {};
     }
@@ -124,7 +120,7 @@ Status PackageWriter::flush(bool final) {
     // The unaligned tail moves to the spare buffer, which becomes the one being filled.
     const std::size_t tail = buffered_ - len;
     std::memcpy(spare_.get(), buffer_.get() + len, tail);
-    io_->start([fd = fd_, data = buffer_.get(), len] { return write_all(fd, data, len); });
+    io_->start([file = file_.get(), data = buffer_.get(), len] { return write_all(*file, data, len); });
     std::swap(buffer_, spare_);
     buffered_ = tail;
     blob_bytes_ += len;
@@ -162,16 +158,15 @@ Result<PackageWriter::Sealed> PackageWriter::finish() {
     if (!n) return n.error();
     buffered_ += *n;
     if (auto s = flush(true); !s) return s.error();
-    if (::fsync(fd_) != 0) return io_failure("cannot fsync the package blob");
-    ::close(fd_);
-    fd_ = -1;
-    std::error_code ec;
-    std::filesystem::create_directories(final_path_.parent_path(), ec);
-    if (ec) return io_failure("cannot create the blob shard directory");
-    if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
-        return io_failure("cannot move the package blob into place");
+    if (file_->sync() != 0) return io_failure("cannot fsync the package blob");
+    file_.reset();
+    auto& env = *store_.impl_->env;
+    bool created = false;
+    if (env.create_directories(final_path_.parent_path(), created) != 0)
+        return io_failure("cannot create the blob shard directory");
+    if (env.rename(temp_path_, final_path_) != 0) return io_failure("cannot move the package blob into place");
     finished_ = true;
-    if (auto s = fsync_directory(final_path_.parent_path()); !s) return s.error();
+    if (auto s = fsync_directory(env, final_path_.parent_path()); !s) return s.error();
     failed_ = false;
     sha256_hex_ = crypto::to_hex(digest_.finish());
     return Sealed{size_, sha256_hex_};
@@ -235,22 +230,24 @@ Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes 
 Result<std::unique_ptr<PackageWriter>> Store::begin_package(PackageDraft draft) {
     const std::string id = crypto::random_hex(16);
     std::unique_ptr<PackageWriter> writer(new PackageWriter(*this, std::move(draft), id));
-    writer->temp_path_ = impl_->temp_dir / (id + ".part");
     writer->final_path_ = impl_->blob_path(id);
-    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
-    std::error_code ec;
-    std::filesystem::create_directories(impl_->temp_dir, ec);  // an operator may have removed it
-    writer->fd_ = ::open(writer->temp_path_.c_str(), flags | O_DIRECT, 0600);
-    writer->direct_io_ = writer->fd_ >= 0;
-    if (writer->fd_ < 0 && errno == EINVAL)  // file systems without direct I/O (tmpfs)
-        writer->fd_ = ::open(writer->temp_path_.c_str(), flags, 0600);
-    if (writer->fd_ < 0) return io_failure("cannot create a temporary blob");
+    auto& env = *impl_->env;
+    bool created = false;
+    if (env.create_directories(impl_->temp_dir, created) != 0)  // an operator may have removed it
+        return io_failure("cannot create the temporary blob directory");
+    const auto temp_path = impl_->temp_dir / (id + ".part");
+    int rc = env.open(temp_path, Env::Open::new_file, true, 0600, writer->file_);
+    writer->direct_io_ = rc == 0;
+    if (rc == EINVAL)  // file systems without direct I/O (tmpfs)
+        rc = env.open(temp_path, Env::Open::new_file, false, 0600, writer->file_);
+    if (rc != 0) return io_failure("cannot create a temporary blob");
+    writer->temp_path_ = temp_path;  // ours now, for the destructor to remove
     return writer;
 }
 
-PackageReader::PackageReader(int fd, std::uint64_t size,
+PackageReader::PackageReader(std::unique_ptr<File> file, std::uint64_t size,
                              std::unique_ptr<crypto::StreamOpener> opener)
-    : fd_(fd),
+    : file_(std::move(file)),
       size_(size),
       chunk_count_(size == 0 ? 1 : (size + crypto::kStreamChunkBytes - 1) / crypto::kStreamChunkBytes),
       opener_(std::move(opener)),
@@ -260,8 +257,8 @@ PackageReader::PackageReader(int fd, std::uint64_t size,
       plain_(crypto::kStreamChunkBytes) {}
 
 PackageReader::~PackageReader() {
-    io_.reset();  // a read in flight finishes before its buffer and descriptor go
-    ::close(fd_);
+    io_.reset();  // a read in flight finishes before its buffer and file go
+    file_.reset();
     crypto::wipe(plain_);
 }
 
@@ -279,11 +276,10 @@ bool PackageReader::read_batch(std::uint8_t* buffer, std::uint64_t index, Batch&
     const std::uint64_t offset = index * crypto::kSealedChunkBytes;
     const std::uint64_t end = std::min(crypto::sealed_size(size_), offset + count * crypto::kSealedChunkBytes);
     const std::uint64_t aligned = offset / kAlign * kAlign;
-    if (!read_at_least(fd_, buffer, static_cast<std::size_t>(end - aligned),
+    if (!read_at_least(*file_, buffer, static_cast<std::size_t>(end - aligned),
                        (end - aligned + kAlign - 1) / kAlign * kAlign, aligned))
         return false;
-    if (!direct_io_)
-        ::posix_fadvise(fd_, static_cast<off_t>(end), static_cast<off_t>(kReadAheadBytes), POSIX_FADV_WILLNEED);
+    if (!direct_io_) file_->advise_will_need(end, kReadAheadBytes);
     batch = {index, count, static_cast<std::size_t>(offset - aligned)};
     return true;
 }
@@ -390,24 +386,22 @@ Result<std::unique_ptr<PackageReader>> Store::open_package(const std::string& id
     if (!data_key) return make_error(ErrorKind::corruption, "the package key failed authentication");
     // Direct I/O: a download does not pay for copying through (and evicting) the page cache.
     bool direct = true;
-    int fd = ::open(impl_->blob_path(id).c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
-    if (fd < 0 && errno == EINVAL) {
+    std::unique_ptr<File> file;
+    int rc = impl_->env->open(impl_->blob_path(id), Env::Open::read, true, 0, file);
+    if (rc == EINVAL) {
         direct = false;
-        fd = ::open(impl_->blob_path(id).c_str(), O_RDONLY | O_CLOEXEC);
+        rc = impl_->env->open(impl_->blob_path(id), Env::Open::read, false, 0, file);
     }
-    if (fd < 0) return make_error(ErrorKind::corruption, "the package blob is missing");
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != crypto::sealed_size(size)) {
-        ::close(fd);
+    if (rc != 0) return make_error(ErrorKind::corruption, "the package blob is missing");
+    std::uint64_t length = 0;
+    if (file->size(length) != 0 || length != crypto::sealed_size(size))
         return make_error(ErrorKind::corruption, "the package blob has the wrong length");
-    }
-    if (!direct) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (!direct) file->advise_sequential();
     auto opener = std::make_unique<crypto::StreamOpener>(aead, *data_key, crypto::as_bytes(context));
     std::unique_ptr<PackageReader> reader;
     try {
-        reader.reset(new PackageReader(fd, size, std::move(opener)));
-    } catch (...) {  // buffers or the I/O thread could not be had; the reader owns fd only once built
-        ::close(fd);
+        reader.reset(new PackageReader(std::move(file), size, std::move(opener)));
+    } catch (...) {  // buffers or the I/O thread could not be had
         return make_error(ErrorKind::unavailable, "the gateway is short of memory or threads");
     }
     reader->direct_io_ = direct;

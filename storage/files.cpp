@@ -8,51 +8,52 @@
 #include <cstring>
 #include <ctime>
 
-#include "storage/store.h"
+#include "storage/store_impl.h"
 
 namespace serambi::storage {
 
-Status write_new_file(const std::filesystem::path& path, std::string_view contents,
+Status write_new_file(Env& env, const std::filesystem::path& path, std::string_view contents,
                       unsigned mode) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                          static_cast<mode_t>(mode));
-    if (fd < 0) {
-        if (errno == EEXIST)
+    std::unique_ptr<File> file;
+    if (const int rc = env.open(path, Env::Open::new_file, false, mode, file); rc != 0) {
+        if (rc == EEXIST)
             return make_error(ErrorKind::conflict, path.filename().string() + " already exists");
         return make_error(ErrorKind::io_error, "cannot create " + path.filename().string() + ": " +
-                                                   std::strerror(errno));
+                                                   std::strerror(rc));
     }
-    ::fchmod(fd, static_cast<mode_t>(mode));  // the umask must not widen or narrow what we asked
+    const auto* data = reinterpret_cast<const std::uint8_t*>(contents.data());
     std::size_t done = 0;
     bool ok = true;
-    while (done < contents.size()) {
-        const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            ok = false;
-            break;
-        }
-        done += static_cast<std::size_t>(n);
+    while (ok && done < contents.size()) {
+        const std::int64_t n = file->write(data + done, contents.size() - done);
+        ok = n > 0;
+        if (ok) done += static_cast<std::size_t>(n);
     }
-    ok = ok && ::fsync(fd) == 0;
-    ::close(fd);
+    ok = ok && file->sync() == 0;
+    file.reset();
     if (!ok) {
-        ::unlink(path.c_str());
+        env.remove(path);
         return make_error(ErrorKind::io_error, "cannot write " + path.filename().string());
     }
     return {};
 }
 
-Status replace_file(const std::filesystem::path& path, std::string_view contents, unsigned mode) {
+Status write_new_file(const std::filesystem::path& path, std::string_view contents, unsigned mode) {
+    return write_new_file(*Env::posix(), path, contents, mode);
+}
+
+Status replace_file(Env& env, const std::filesystem::path& path, std::string_view contents, unsigned mode) {
     const auto temp = path.string() + ".new-" + crypto::random_hex(4);
-    if (auto s = write_new_file(temp, contents, mode); !s) return s;
-    std::error_code ec;
-    std::filesystem::rename(temp, path, ec);
-    if (ec) {
-        std::filesystem::remove(temp, ec);
-        return make_error(ErrorKind::io_error, "cannot replace " + path.string() + ": " + ec.message());
+    if (auto s = write_new_file(env, temp, contents, mode); !s) return s;
+    if (const int rc = env.rename(temp, path); rc != 0) {
+        env.remove(temp);
+        return make_error(ErrorKind::io_error, "cannot replace " + path.string() + ": " + std::strerror(rc));
     }
     return {};
+}
+
+Status replace_file(const std::filesystem::path& path, std::string_view contents, unsigned mode) {
+    return replace_file(*Env::posix(), path, contents, mode);
 }
 
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit) {

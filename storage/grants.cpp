@@ -88,7 +88,7 @@ Result<std::optional<std::uint64_t>> Store::add_agreement(const AgreementRecord&
                                 .bind(8, a.document_name)
                                 .bind(9, a.document_sha256)
                                 .bind(10, a.created_by)
-                                .bind(11, a.created_at.empty() ? utc_now() : a.created_at)
+                                .bind(11, a.created_at.empty() ? utc_time(impl_->env->now()) : a.created_at)
                                 .step(),
                             "agreement " + a.id);
     }, audit_entry);

@@ -65,8 +65,7 @@ Result<Store::Recovery> Store::recover() {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(impl_->temp_dir, ec)) {
         // Uploads still under their temporary name were never acknowledged to anyone.
-        std::error_code remove_error;
-        if (std::filesystem::remove(entry.path(), remove_error)) ++recovery.temporary_removed;
+        if (impl_->env->remove(entry.path()) == 0) ++recovery.temporary_removed;
     }
     const auto blobs = placed_blobs(impl_->blob_dir, ec);
     if (ec) return make_error(ErrorKind::io_error, "cannot list the blob directory: " + ec.message());
@@ -86,19 +85,20 @@ Result<Store::Recovery> Store::recover() {
             known = rc == SQLITE_ROW;
         }
         if (known) continue;
-        std::filesystem::create_directories(quarantine, ec);
+        bool created = false;
+        const int made = impl_->env->create_directories(quarantine, created);
         const auto target = free_name(quarantine, path.filename().string());
-        if (ec || std::rename(path.c_str(), target.c_str()) != 0)
+        if (made != 0 || impl_->env->rename(path, target) != 0)
             return make_error(ErrorKind::io_error, "cannot move " + path.string() + " to quarantine");
         recovery.quarantined.push_back(target);
         emptied.push_back(path.parent_path());
     }
     if (!recovery.quarantined.empty()) {
         // The moves must outlive a crash, or a blob could come back and be judged again.
-        if (auto s = fsync_directory(quarantine); !s) return s.error();
+        if (auto s = fsync_directory(*impl_->env, quarantine); !s) return s.error();
         emptied.erase(std::unique(emptied.begin(), emptied.end()), emptied.end());
         for (const auto& shard : emptied)
-            if (auto s = fsync_directory(shard); !s) return s.error();
+            if (auto s = fsync_directory(*impl_->env, shard); !s) return s.error();
     }
     return recovery;
 }

@@ -76,8 +76,8 @@ Result<std::optional<StateFile::Contents>> StateFile::read(const std::filesystem
     return std::optional<Contents>{std::move(contents)};
 }
 
-StateFile::StateFile(std::filesystem::path path, Contents contents)
-    : path_(std::move(path)), contents_(std::move(contents)) {}
+StateFile::StateFile(std::filesystem::path path, Contents contents, std::shared_ptr<Env> env)
+    : path_(std::move(path)), env_(env ? std::move(env) : Env::posix()), contents_(std::move(contents)) {}
 
 StateFile::Contents StateFile::contents() const {
     std::lock_guard lock(mutex_);
@@ -85,9 +85,9 @@ StateFile::Contents StateFile::contents() const {
 }
 
 Status StateFile::write_locked(const Contents& next) {
-    if (auto s = replace_file(path_, render(next), 0600); !s) return s;
+    if (auto s = replace_file(*env_, path_, render(next), 0600); !s) return s;
     // The rename is durable only once the directory is.
-    return fsync_directory(path_.parent_path().empty() ? std::filesystem::path(".") : path_.parent_path());
+    return fsync_directory(*env_, path_.parent_path().empty() ? std::filesystem::path(".") : path_.parent_path());
 }
 
 Status StateFile::record_checkpoint(std::uint64_t size, const crypto::tlog::Hash& root) {

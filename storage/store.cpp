@@ -147,12 +147,13 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
     auto impl = std::make_unique<Impl>(crypto::derive_key(master_key, "serambi/wrap/v1"),
                                        crypto::to_hex(key_id_source.bytes()).substr(0, 16));
     impl->aead = options.aead;
+    impl->env = options.env ? options.env : Env::posix();
     impl->blob_dir = options.blob_dir;
     impl->temp_dir = options.blob_dir / "tmp";
 
     std::error_code ec;
-    std::filesystem::create_directories(impl->temp_dir, ec);
-    if (ec) return make_error(ErrorKind::io_error, "cannot create the blob directory");
+    bool created = false;
+    if (impl->env->create_directories(impl->temp_dir, created) != 0) return make_error(ErrorKind::io_error, "cannot create the blob directory");
 
     if (!options.create && !std::filesystem::exists(options.database, ec))
         return make_error(ErrorKind::not_found,
@@ -164,7 +165,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
     const int rc = sqlite3_open_v2(
         options.database.c_str(), &raw,
         SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX,
-        nullptr);
+        options.sqlite_vfs.empty() ? nullptr : options.sqlite_vfs.c_str());
     impl->db.reset(raw);
     if (rc != SQLITE_OK) return db_error("cannot open the database file");
 
@@ -270,7 +271,7 @@ Result<std::optional<std::uint64_t>> Store::add_principal(const Principal& p, co
                              .bind(3, boost::algorithm::join(p.roles, ","))
                              .bind(4, p.cert_serial)
                              .bind(5, p.cert_fingerprint)
-                             .bind(6, p.created_at.empty() ? utc_now() : p.created_at)
+                             .bind(6, p.created_at.empty() ? utc_time(impl_->env->now()) : p.created_at)
                              .bind(7, p.age_recipient)
                              .bind(8, p.cert_not_after)
                              .step(),
@@ -320,7 +321,7 @@ Result<std::optional<std::uint64_t>> Store::add_dataset(const Dataset& d, const 
                              .bind(3, d.classification)
                              .bind(4, d.title)
                              .bind(5, d.created_by)
-                             .bind(6, d.created_at.empty() ? utc_now() : d.created_at)
+                             .bind(6, d.created_at.empty() ? utc_time(impl_->env->now()) : d.created_at)
                              .step(),
                          "dataset " + d.id);
     }, audit_entry);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "crypto/crypto.h"
+#include "storage/env.h"
 
 namespace serambi::storage {
 
@@ -162,7 +163,8 @@ public:
     // nullopt when there is no file; an error when there is one that cannot be read or parsed.
     static Result<std::optional<Contents>> read(const std::filesystem::path& path);
 
-    StateFile(std::filesystem::path path, Contents contents);
+    // `env`: where the file is written (null: the real file system).
+    StateFile(std::filesystem::path path, Contents contents, std::shared_ptr<Env> env = nullptr);
     const std::filesystem::path& path() const noexcept { return path_; }
     Contents contents() const;
     // Each writes the file before it returns; memory changes only once the file has. A
@@ -175,6 +177,7 @@ public:
 private:
     Status write_locked(const Contents& next);
     std::filesystem::path path_;
+    std::shared_ptr<Env> env_;
     mutable std::mutex mutex_;
     Contents contents_;
 };
@@ -227,7 +230,7 @@ private:
     std::string created_at_;
     std::filesystem::path temp_path_;
     std::filesystem::path final_path_;
-    int fd_ = -1;
+    std::unique_ptr<File> file_;
     crypto::SecretKey data_key_;
     std::unique_ptr<crypto::StreamSealer> sealer_;
     crypto::Sha256 digest_;
@@ -260,7 +263,7 @@ public:
 
 private:
     friend class Store;
-    PackageReader(int fd, std::uint64_t size, std::unique_ptr<crypto::StreamOpener> opener);
+    PackageReader(std::unique_ptr<File> file, std::uint64_t size, std::unique_ptr<crypto::StreamOpener> opener);
     // A run of sealed chunks read with one (direct) pread.
     struct Batch {
         std::uint64_t first = 0;
@@ -273,7 +276,7 @@ private:
     Result<std::size_t> open_chunk(std::uint64_t index, std::span<std::uint8_t> out);
     Status load_chunk(std::uint64_t index);
 
-    int fd_;
+    std::unique_ptr<File> file_;
     std::uint64_t size_;
     std::uint64_t chunk_count_;
     std::unique_ptr<crypto::StreamOpener> opener_;
@@ -302,6 +305,11 @@ public:
         // For inspection (fsck): nothing is written, and a damaged database still opens so that
         // its damage can be reported.
         bool read_only = false;
+        // Where blobs are written and what time it is (null: the real file system and clock).
+        std::shared_ptr<Env> env = nullptr;
+        // The SQLite VFS the database is opened with, by its registered name (empty: the
+        // default). Tests name one that fails on demand.
+        std::string sqlite_vfs = {};
     };
 
     // Opens the database and blob directory, checks that the key opens the database, that

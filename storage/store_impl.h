@@ -19,6 +19,7 @@ struct Store::Impl {
 
     std::mutex mutex;  // guards db: one connection, statements never interleave
     sql::DbPtr db;
+    std::shared_ptr<Env> env;  // never null
     std::filesystem::path blob_dir;
     std::filesystem::path temp_dir;
     crypto::Aead aead = crypto::Aead::aes_256_gcm;
@@ -89,7 +90,10 @@ inline std::string blob_context(const std::string& package_id) {
     return "serambi/blob/v1/" + package_id;
 }
 
-Status fsync_directory(const std::filesystem::path& dir);
+Status fsync_directory(Env& env, const std::filesystem::path& dir);
+// write_new_file and replace_file of store.h, through `env`.
+Status write_new_file(Env& env, const std::filesystem::path& path, std::string_view contents, unsigned mode);
+Status replace_file(Env& env, const std::filesystem::path& path, std::string_view contents, unsigned mode);
 // What `PRAGMA integrity_check` reports wrong (empty: nothing); an error when the file cannot be
 // read whole, which SQLCipher's page authentication turns any flipped bit into.
 Result<std::vector<std::string>> integrity_check(sqlite3* db);

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "storage/store_impl.h"
@@ -65,7 +67,12 @@ Result<Store::Recovery> Store::recover() {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(impl_->temp_dir, ec)) {
         // Uploads still under their temporary name were never acknowledged to anyone.
-        if (impl_->env->remove(entry.path()) == 0) ++recovery.temporary_removed;
+        // One that cannot be removed is reported, not skipped: the disk is failing, and a start
+        // that says all is well on a failing disk is the worse outcome.
+        if (const int rc = impl_->env->remove(entry.path()); rc != 0 && rc != ENOENT)
+            return make_error(ErrorKind::io_error, "cannot remove the temporary upload " + entry.path().string() +
+                                                       ": " + std::strerror(rc));
+        ++recovery.temporary_removed;
     }
     const auto blobs = placed_blobs(impl_->blob_dir, ec);
     if (ec) return make_error(ErrorKind::io_error, "cannot list the blob directory: " + ec.message());

@@ -1,0 +1,399 @@
+// Fault injection: every write, fsync, rename, unlink, directory fsync and database write of a
+// push, a commit, an access-log append, a start-up recovery and a state-file update is made to
+// fail in turn (EIO, ENOSPC, a torn write). After each: the failure was reported, nothing
+// committed is lost, nothing half-written is visible, and a reopened store recovers and works.
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <map>
+#include <set>
+
+#include "faulty_env.h"
+#include "storage/store.h"
+#include "temp_dir.h"
+
+using namespace serambi;
+using namespace serambi::storage;
+using serambi::testing::Fault;
+using serambi::testing::FaultyEnv;
+using serambi::testing::Op;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kDataset = "dinkes-malut/imunisasi";
+
+std::string varied(std::size_t n, std::uint32_t seed) {
+    std::string s(n, '\0');
+    std::uint32_t x = seed * 2654435761u + 0x9e3779b9u;  // distinct seeds, distinct bytes
+    if (x == 0) x = 1;
+    for (auto& c : s) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        c = static_cast<char>(x);
+    }
+    return s;
+}
+
+std::string read_all(Store& store, const std::string& id, std::string& error) {
+    auto reader = store.open_package(id);
+    if (!reader) {
+        error = reader.error().message;
+        return {};
+    }
+    std::string out;
+    std::vector<std::uint8_t> buf(100003);
+    for (;;) {
+        auto n = (*reader)->read(buf);
+        if (!n) {
+            error = n.error().message;
+            return out;
+        }
+        if (*n == 0) return out;
+        out.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+}
+
+// One deployment under test, and what it has acknowledged: a package or an entry is in `committed`
+// or `entries` only once the store said it was stored.
+struct World {
+    TempDir dir;
+    crypto::SecretKey master = crypto::SecretKey::random();
+    std::shared_ptr<FaultyEnv> env = std::make_shared<FaultyEnv>();
+    std::map<std::string, std::string> committed;       // package id -> payload
+    std::map<std::uint64_t, std::string> entries;       // acknowledged access-log entries
+    std::uint32_t seed = 7;
+
+    World() { serambi::testing::use_faulty_vfs(env.get()); }
+    ~World() { serambi::testing::use_faulty_vfs(nullptr); }
+
+    Store::Options options(bool faulty, bool create = false) const {
+        Store::Options o{dir.path / "serambi.db", dir.path / "blobs", crypto::Aead::aes_256_gcm, create};
+        if (faulty) {
+            o.env = env;
+            o.sqlite_vfs = serambi::testing::kFaultyVfs;
+        }
+        return o;
+    }
+    std::unique_ptr<Store> open(bool faulty) {
+        auto store = Store::open(options(faulty), master);
+        REQUIRE(store.ok());
+        return std::move(store).value();
+    }
+
+    // A store with a principal, a dataset, two packages and a few entries, opened through the
+    // faulty env and VFS (not yet armed).
+    std::unique_ptr<Store> populated() {
+        {
+            auto created = Store::open(options(false, true), master);
+            REQUIRE(created.ok());
+        }
+        auto store = open(true);
+        REQUIRE((*store).add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}, {}, {}, {}}).ok());
+        Dataset d{kDataset, "dinkes-malut", "terbatas", "Imunisasi", "admin", {}};
+        REQUIRE(store->add_dataset(d).ok());
+        for (int i = 0; i < 2; ++i) {
+            std::string body = varied(150000 + static_cast<std::size_t>(i) * 70001, ++seed);
+            auto pushed = push(*store, body);
+            REQUIRE(pushed.error.empty());
+            committed[pushed.id] = body;
+        }
+        for (int i = 0; i < 3; ++i) {
+            const std::string entry = "{\"seed\":" + std::to_string(i) + "}";
+            auto index = store->append_audit({entry});
+            REQUIRE(index.ok());
+            entries[*index] = entry;
+        }
+        return store;
+    }
+
+    struct Pushed {
+        std::string id;     // known once begin_package succeeded
+        std::string error;  // empty: committed
+        std::uint64_t audit_index = 0;
+    };
+    // begin, several writes (the payload crosses the 1 MiB flush mark twice), finish, commit.
+    Pushed push(Store& store, const std::string& body) {
+        Pushed out;
+        auto writer = store.begin_package({kDataset, "dinkes-malut", "terbatas", "a.bin", "application/octet-stream", {}});
+        if (!writer) return {{}, "begin: " + writer.error().message};
+        out.id = (*writer)->id();
+        for (std::size_t at = 0; at < body.size(); at += 700001) {
+            auto chunk = std::string_view(body).substr(at, 700001);
+            if (auto s = (*writer)->write(crypto::as_bytes(chunk)); !s) {
+                out.error = "write: " + s.error().message;
+                return out;
+            }
+        }
+        auto sealed = (*writer)->finish();
+        if (!sealed) {
+            out.error = "finish: " + sealed.error().message;
+            return out;
+        }
+        const std::string entry = "{\"action\":\"package.push\",\"id\":\"" + out.id + "\"}";
+        auto record = (*writer)->commit("{\"manifest\":1}", crypto::Bytes{1, 2, 3}, entry);
+        if (!record) {
+            out.error = "commit: " + record.error().message;
+            return out;
+        }
+        out.audit_index = record->audit_index;
+        entries[record->audit_index] = entry;
+        return out;
+    }
+
+    // What must hold of any store at any time: exactly the acknowledged packages are listed and
+    // read back byte for byte, `absent` is nowhere, and the access log's root is the one its
+    // entries give, every acknowledged entry in its place.
+    void check(Store& store, const std::string& absent = {}) {
+        auto listed = store.packages_in(kDataset);
+        REQUIRE(listed.ok());
+        std::set<std::string> ids;
+        for (const auto& p : *listed) ids.insert(p.id);
+        std::set<std::string> expected;
+        for (const auto& [id, body] : committed) expected.insert(id);
+        CHECK(ids == expected);
+        for (const auto& [id, body] : committed) {
+            std::string error;
+            const std::string back = read_all(store, id, error);
+            CHECK(error == "");
+            CHECK((back == body));
+        }
+        if (!absent.empty()) {
+            CHECK_FALSE(store.open_package(absent).ok());
+            CHECK_FALSE(store.package(absent).ok());
+        }
+        auto head = store.audit_head();
+        REQUIRE(head.ok());
+        auto all = store.audit_entries(0, head->size, head->size + 1);
+        REQUIRE(all.ok());
+        REQUIRE(all->size() == head->size);
+        crypto::tlog::TreeBuilder tree;
+        for (const auto& e : *all) tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(e)));
+        CHECK(tree.root() == head->root);
+        for (const auto& [index, entry] : entries) {
+            REQUIRE(index < all->size());
+            CHECK((*all)[index] == entry);
+        }
+        // Nothing but acknowledged entries: a failed append or commit left no leaf behind.
+        CHECK(head->size == entries.size());
+    }
+
+    // After a failure: a healthy store opened afresh, recovered, holds everything and takes
+    // new packages and entries.
+    void reopen_and_check(const std::string& absent) {
+        env->disarm();
+        auto store = Store::open(options(false), master);
+        REQUIRE(store.ok());
+        auto recovered = (*store)->recover();
+        REQUIRE(recovered.ok());
+        check(**store, absent);
+        if (!absent.empty()) {
+            std::string error;
+            CHECK(read_all(**store, absent, error).empty());
+            CHECK(error != "");
+        }
+        const std::string body = varied(90000, ++seed);
+        auto pushed = push(**store, body);
+        REQUIRE(pushed.error == "");
+        committed[pushed.id] = body;
+        auto index = (*store)->append_audit({"{\"after\":1}"});
+        REQUIRE(index.ok());
+        entries[*index] = "{\"after\":1}";
+        check(**store);
+    }
+};
+
+struct Case {
+    Op op;
+    Fault fault;
+};
+
+// Every kind of operation with every fault that applies to it.
+std::vector<Case> cases(std::initializer_list<Op> ops) {
+    std::vector<Case> out;
+    for (Op op : ops)
+        for (Fault fault : {Fault::eio, Fault::enospc, Fault::tear})
+            if (fault != Fault::tear || serambi::testing::tears(op)) out.push_back({op, fault});
+    return out;
+}
+
+// Runs `step` for n = 1, 2, … with the nth operation of each kind failing, until the step no
+// longer reaches an nth operation (the fault did not fire). Returns how many faults fired.
+template <typename Step>
+int every_step(std::initializer_list<Op> ops, Step step) {
+    int fired = 0;
+    for (const auto& c : cases(ops)) {
+        for (std::uint64_t n = 1;; ++n) {
+            INFO("the " << n << "th " << serambi::testing::name_of(c.op) << " fails with " << serambi::testing::name_of(c.fault));
+            if (!step(c.op, n, c.fault)) break;
+            ++fired;
+            REQUIRE(n < 200);  // a step that never stops reaching the operation is a bug of its own
+        }
+    }
+    return fired;
+}
+
+}  // namespace
+
+TEST_CASE("a push fails whole at any failed write, fsync, rename or database write", "[fault]") {
+    const int fired = every_step(
+        {Op::create, Op::write, Op::sync, Op::truncate, Op::mkdir, Op::rename, Op::sync_dir, Op::db_write, Op::db_sync,
+         Op::db_truncate},
+        [](Op op, std::uint64_t n, Fault fault) {
+            World w;
+            auto store = w.populated();
+            const std::string body = varied(2 * 1024 * 1024 + 300007, 99);
+            w.env->arm(op, n, fault);
+            const auto pushed = w.push(*store, body);
+            w.env->disarm();
+            if (!w.env->fired()) {
+                REQUIRE(pushed.error == "");  // nothing failed: it must have worked
+                return false;
+            }
+            INFO("push: " << pushed.error);
+            CHECK(pushed.error != "");  // never a success with a failed write under it
+            if (pushed.error.empty()) w.committed[pushed.id] = body;
+            w.check(*store, pushed.error.empty() ? std::string() : pushed.id);
+            store.reset();
+            w.reopen_and_check(pushed.error.empty() ? std::string() : pushed.id);
+            return true;
+        });
+    CHECK(fired > 20);
+}
+
+TEST_CASE("an access-log append fails whole at any failed database write", "[fault]") {
+    const int fired = every_step({Op::db_write, Op::db_sync, Op::db_truncate}, [](Op op, std::uint64_t n, Fault fault) {
+        World w;
+        auto store = w.populated();
+        w.env->arm(op, n, fault);
+        auto index = store->append_audit({"{\"a\":1}", "{\"a\":2}"});
+        w.env->disarm();
+        if (!w.env->fired()) {
+            REQUIRE(index.ok());
+            return false;
+        }
+        CHECK_FALSE(index.ok());
+        if (index.ok()) {
+            w.entries[*index] = "{\"a\":1}";
+            w.entries[*index + 1] = "{\"a\":2}";
+        }
+        w.check(*store);
+        // The same store goes on: its tree in memory did not run ahead of the database.
+        auto next = store->append_audit({"{\"b\":1}"});
+        REQUIRE(next.ok());
+        w.entries[*next] = "{\"b\":1}";
+        w.check(*store);
+        store.reset();
+        w.reopen_and_check({});
+        return true;
+    });
+    CHECK(fired > 3);
+}
+
+TEST_CASE("start-up recovery stops at any failed unlink, rename or fsync, and a later one finishes", "[fault]") {
+    const int fired = every_step(
+        {Op::remove, Op::mkdir, Op::rename, Op::sync_dir, Op::db_write, Op::db_sync, Op::db_truncate},
+        [](Op op, std::uint64_t n, Fault fault) {
+            World w;
+            std::map<fs::path, std::string> orphans;
+            {
+                auto store = w.populated();
+                // What a crash leaves: blobs renamed into place whose rows never committed (two in one
+                // shard, one alone), and uploads still under their temporary names.
+                for (const char* shard : {"ab", "ab", "cd"}) {
+                    const std::string id = shard + crypto::random_hex(15);
+                    fs::create_directories(w.dir.path / "blobs" / shard);
+                    const auto path = w.dir.path / "blobs" / shard / (id + ".blob");
+                    const std::string bytes = varied(5000, ++w.seed);
+                    REQUIRE(write_new_file(path, bytes, 0600).ok());
+                    orphans[path] = bytes;
+                }
+                for (int i = 0; i < 2; ++i)
+                    REQUIRE(write_new_file(w.dir.path / "blobs" / "tmp" / (crypto::random_hex(16) + ".part"), "half", 0600).ok());
+            }
+            w.env->arm(op, n, fault);
+            auto opened = Store::open(w.options(true), w.master);
+            Result<Store::Recovery> recovered = make_error(ErrorKind::internal, "not run");
+            if (opened.ok()) recovered = (*opened)->recover();
+            w.env->disarm();
+            if (!w.env->fired()) {
+                REQUIRE(opened.ok());
+                REQUIRE(recovered.ok());
+                CHECK(recovered->quarantined.size() == 3);
+                CHECK(recovered->temporary_removed == 2);
+                return false;
+            }
+            CHECK_FALSE((opened.ok() && recovered.ok()));
+            // Not one orphan's bytes were lost: each is where it was or in quarantine, once.
+            auto find = [&](const std::string& bytes) {
+                int copies = 0;
+                for (const auto& e : fs::recursive_directory_iterator(w.dir.path / "blobs"))
+                    if (e.is_regular_file() && e.file_size() == bytes.size() && slurp(e.path()) == bytes) ++copies;
+                return copies;
+            };
+            for (const auto& [path, bytes] : orphans) CHECK(find(bytes) == 1);
+            if (opened.ok()) w.check(**opened);
+            opened = make_error(ErrorKind::internal, "closed");
+            w.reopen_and_check({});
+            for (const auto& [path, bytes] : orphans) {
+                CHECK_FALSE(fs::exists(path));
+                CHECK(find(bytes) == 1);
+            }
+            CHECK(fs::is_empty(w.dir.path / "blobs" / "tmp"));
+            return true;
+        });
+    CHECK(fired > 8);
+}
+
+TEST_CASE("a state-file update fails whole at any failed step and leaves the old file or the new", "[fault]") {
+    const int fired = every_step(
+        {Op::create, Op::write, Op::sync, Op::rename, Op::remove, Op::sync_dir}, [](Op op, std::uint64_t n, Fault fault) {
+            TempDir dir;
+            auto env = std::make_shared<FaultyEnv>();
+            const auto path = dir.path / "state";
+            StateFile::Contents first;
+            first.checkpoint_size = 10;
+            first.checkpoint_root[0] = 1;
+            first.revoked = {"0A", "0B"};
+            REQUIRE(StateFile(path, {}, env).replace(first).ok());
+            StateFile state(path, first, env);
+            env->arm(op, n, fault);
+            const bool checkpoint = n % 2 == 0;  // both kinds of change, turn about
+            crypto::tlog::Hash root{};
+            root[0] = 2;
+            const Status s = checkpoint ? state.record_checkpoint(20, root) : state.record_revoked("0C");
+            env->disarm();
+            StateFile::Contents wanted = first;
+            if (checkpoint) {
+                wanted.checkpoint_size = 20;
+                wanted.checkpoint_root = root;
+            } else {
+                wanted.revoked.insert("0C");
+            }
+            auto same = [](const StateFile::Contents& a, const StateFile::Contents& b) {
+                return a.checkpoint_size == b.checkpoint_size && a.checkpoint_root == b.checkpoint_root && a.revoked == b.revoked;
+            };
+            auto on_disk = StateFile::read(path);
+            REQUIRE(on_disk.ok());
+            REQUIRE(on_disk->has_value());
+            if (!env->fired()) {
+                REQUIRE(s.ok());
+                CHECK(same(**on_disk, wanted));
+                CHECK(same(state.contents(), wanted));
+                return false;
+            }
+            CHECK_FALSE(s.ok());
+            CHECK(same(state.contents(), first));  // memory changes only once the file has
+            CHECK((same(**on_disk, first) || same(**on_disk, wanted)));
+            for (const auto& e : fs::directory_iterator(dir.path)) CHECK(e.path().filename() == "state");  // no temporary left
+            // A restart reads whatever is there, and goes on from it.
+            StateFile again(path, **on_disk);
+            REQUIRE(again.record_revoked("0D").ok());
+            auto later = StateFile::read(path);
+            REQUIRE(later.ok());
+            CHECK((*later)->revoked.count("0D") == 1);
+            CHECK((*later)->revoked.count("0A") == 1);
+            return true;
+        });
+    CHECK(fired > 10);
+}

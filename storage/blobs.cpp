@@ -92,7 +92,7 @@ PackageWriter::~PackageWriter() {
         // start-up removes or quarantines; neither is ever a package.
         auto& env = *store_.impl_->env;
         if (!temp_path_.empty()) env.remove(temp_path_);
-        if (finished_) env.remove(final_path_);
+        if (finished_ && !outcome_unknown_) env.remove(final_path_);
     }
 }
 
@@ -204,7 +204,12 @@ Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes 
                        .step();
     Result<std::uint64_t> audit_index = make_error(ErrorKind::unavailable, "not reached");
     if (rc == SQLITE_DONE) audit_index = impl.append_audit_locked({audit_entry});
-    if (rc != SQLITE_DONE || !audit_index || !sql::exec(impl.db.get(), "COMMIT;")) {
+    const bool staged = rc == SQLITE_DONE && audit_index;
+    if (!staged || !sql::exec(impl.db.get(), "COMMIT;")) {
+        // A COMMIT that fails may still reach the disk: SQLite wrote the WAL frames before the
+        // fsync that failed, and after a crash they can count as committed. The blob stays, so
+        // that such a package is whole; if its row does not come back, start-up quarantines it.
+        if (staged) outcome_unknown_ = true;
         sql::exec(impl.db.get(), "ROLLBACK;");
         impl.reload_audit_tail_after_rollback();
         return make_error(ErrorKind::unavailable, "the package could not be recorded");

@@ -247,6 +247,7 @@ private:
     bool finished_ = false;
     bool failed_ = false;  // a write or finish failed: nothing more may be done with this package
     bool committed_ = false;
+    bool outcome_unknown_ = false;  // a COMMIT failed: the row may yet be on disk
 };
 
 // Reads one payload back, authenticating every chunk before any of its bytes are returned.

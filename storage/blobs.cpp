@@ -164,6 +164,10 @@ Result<PackageWriter::Sealed> PackageWriter::finish() {
     bool created = false;
     if (env.create_directories(final_path_.parent_path(), created) != 0)
         return io_failure("cannot create the blob shard directory");
+    // A new shard's own name must be durable too, or a crash can take it, and the blob renamed
+    // into it, away from under a committed row.
+    if (created)
+        if (auto s = fsync_directory(env, final_path_.parent_path().parent_path()); !s) return s.error();
     if (env.rename(temp_path_, final_path_) != 0) return io_failure("cannot move the package blob into place");
     finished_ = true;
     if (auto s = fsync_directory(env, final_path_.parent_path()); !s) return s.error();

@@ -21,7 +21,8 @@ struct Reader {
 
     Status integer(const toml::node& node, const std::string& key, std::uint64_t min,
                    std::uint64_t max, auto& out) const {
-        const auto v = node.value<std::int64_t>();
+        // Exact: toml++ would convert a float such as 1e300 to an integer with undefined behaviour.
+        const auto v = node.value_exact<std::int64_t>();
         if (!node.is_integer() || !v || *v < 0 || static_cast<std::uint64_t>(*v) < min ||
             static_cast<std::uint64_t>(*v) > max)
             return bad(at(file, node, key) + ": expected an integer from " + std::to_string(min) +

@@ -112,7 +112,8 @@ struct PolicyParser {
             const toml::node& value = entry.second;
             const std::string name = dotted + "." + std::string(key.str());
             auto count = [&](std::int64_t lo, std::int64_t hi, auto& out) -> Status {
-                const auto v = value.value<std::int64_t>();
+                // Exact: toml++ would convert a float such as 1e300 to an integer with undefined behaviour.
+                const auto v = value.value_exact<std::int64_t>();
                 if (!value.is_integer() || !v || *v < lo || *v > hi)
                     return bad(where(source, value, name) + ": expected a whole number from " + std::to_string(lo) +
                                " to " + std::to_string(hi));
@@ -185,7 +186,7 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
     bool seen_levels[4] = {};
     std::int64_t version = 0;
     if (const auto* v = table.get("version")) {
-        version = v->value<std::int64_t>().value_or(0);
+        version = v->value_exact<std::int64_t>().value_or(0);  // a float is no version (see count above)
         // Version 1 was the interim rule of the first release: it has no agreements, approvals
         // or named recipients, so serving it would not be the persandian rule. Refused, loudly.
         if (version == 1)

@@ -4,27 +4,62 @@
 
 namespace serambi::gateway {
 
-ConnectionTable::Pending ConnectionTable::begin_handshake(const std::string& address) {
-    std::lock_guard lock(mutex_);
-    if (pending_ >= limits_.max_pending) {
-        refused_pending_.fetch_add(1, std::memory_order_relaxed);
-        return Pending::too_many;
+std::string ConnectionTable::network_of(const std::string& address) {
+    std::string_view a = address;
+    if (a.starts_with("::ffff:") && a.find('.') != std::string_view::npos) a.remove_prefix(7);
+    if (a.find(':') == std::string_view::npos) return std::string(a.substr(0, a.rfind('.')));
+    // IPv6: the first four groups, as written (a "::" inside them shortens the prefix, which
+    // only groups more addresses together).
+    std::size_t at = 0;
+    for (int group = 0; group < 4 && at != std::string_view::npos; ++group) {
+        at = a.find(':', at);
+        if (at != std::string_view::npos && group < 3) ++at;
     }
-    auto& mine = pending_by_address_[address];
-    if (mine >= limits_.pending_per_address) {
-        refused_pending_.fetch_add(1, std::memory_order_relaxed);
-        return Pending::too_many_from_address;
-    }
-    ++mine;
-    ++pending_;
-    return Pending::ok;
+    return std::string(a.substr(0, at));
 }
 
-void ConnectionTable::end_handshake(const std::string& address) {
+std::map<ConnectionTable::Id, ConnectionTable::PendingEntry>::iterator ConnectionTable::oldest_pending_locked(
+    const std::string& network) {
+    if (network.empty()) return pending_.begin();
+    for (auto it = pending_.begin(); it != pending_.end(); ++it)
+        if (it->second.network == network) return it;
+    return pending_.end();
+}
+
+ConnectionTable::Id ConnectionTable::begin_handshake(const std::string& address, std::function<void()> close) {
+    std::vector<std::function<void()>> to_close;  // called after the lock is released
+    Id id = 0;
+    {
+        std::lock_guard lock(mutex_);
+        const auto network = network_of(address);
+        auto make_room = [&](const std::string& whose) {
+            auto victim = oldest_pending_locked(whose);
+            if (victim == pending_.end()) return;
+            to_close.push_back(std::move(victim->second.close));
+            if (auto n = pending_by_network_.find(victim->second.network); n != pending_by_network_.end() && --n->second == 0)
+                pending_by_network_.erase(n);
+            pending_.erase(victim);
+            refused_pending_.fetch_add(1, std::memory_order_relaxed);
+        };
+        if (const auto mine = pending_by_network_.find(network);
+            mine != pending_by_network_.end() && mine->second >= limits_.pending_per_address)
+            make_room(network);
+        if (pending_.size() >= limits_.max_pending) make_room({});
+        id = next_id_++;
+        pending_.emplace(id, PendingEntry{network, std::move(close)});
+        ++pending_by_network_[network];
+    }
+    for (auto& c : to_close) c();
+    return id;
+}
+
+void ConnectionTable::end_handshake(Id id) {
     std::lock_guard lock(mutex_);
-    --pending_;
-    if (auto it = pending_by_address_.find(address); it != pending_by_address_.end() && --it->second == 0)
-        pending_by_address_.erase(it);
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;  // already closed to make room
+    if (auto n = pending_by_network_.find(it->second.network); n != pending_by_network_.end() && --n->second == 0)
+        pending_by_network_.erase(n);
+    pending_.erase(it);
 }
 
 ConnectionTable::Entry* ConnectionTable::oldest_idle_locked(const std::string& principal) {
@@ -79,6 +114,16 @@ void ConnectionTable::set_idle(Id id, bool idle) {
     }
 }
 
+void ConnectionTable::reinstate(Id id) {
+    std::lock_guard lock(mutex_);
+    auto it = established_.find(id);
+    if (it == established_.end() || !it->second.evicting) return;
+    it->second.evicting = false;
+    it->second.idle = false;  // found busy: it was between set_idle calls
+    ++live_;
+    ++by_principal_[it->second.principal];
+}
+
 void ConnectionTable::release(Id id) {
     std::lock_guard lock(mutex_);
     auto it = established_.find(id);
@@ -98,7 +143,7 @@ unsigned ConnectionTable::established() const {
 
 unsigned ConnectionTable::pending() const {
     std::lock_guard lock(mutex_);
-    return pending_;
+    return static_cast<unsigned>(pending_.size());
 }
 
 }  // namespace serambi::gateway

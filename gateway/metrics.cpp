@@ -122,8 +122,8 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
             out.family("serambi_handshakes_pending", "gauge", "Connections still in the TLS handshake.");
             out.sample("serambi_handshakes_pending", "", static_cast<std::int64_t>(table->pending()));
             out.family("serambi_connections_refused_total", "counter",
-                       "Connections refused: before the handshake, over the pending-handshake bounds; after it, "
-                       "when every slot (in all or for the principal) was busy.");
+                       "Connections refused: pending handshakes closed to make room for newer ones; after the "
+                       "handshake, when every slot (in all or for the principal) was busy.");
             out.sample("serambi_connections_refused_total", "stage=\"handshake\"", static_cast<std::int64_t>(table->refused_pending()));
             out.sample("serambi_connections_refused_total", "stage=\"slot\"", static_cast<std::int64_t>(table->refused_busy()));
             out.family("serambi_connections_evicted_total", "counter", "Idle keep-alive connections closed to make room.");

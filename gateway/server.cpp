@@ -281,6 +281,7 @@ struct Connection {
     // connection may be closed to make room for another.
     bool idle = false;
     bool close_after_request = false;  // chosen to make room while busy
+    ConnectionTable::Id slot = 0;      // its place among authenticated connections, once it has one
 
     void expires_after(std::chrono::seconds d) { expires_at(std::chrono::steady_clock::now() + d); }
     void expires_at(std::chrono::steady_clock::time_point when) {
@@ -304,23 +305,29 @@ Awaitable<void> watchdog(std::shared_ptr<Connection> conn) {
 }
 
 // The deadline of each step of a body or a download: every step must progress within the I/O
-// timeout, and after the first I/O timeout the transfer must average `min_rate` bytes a second,
-// so that a trickle (a byte every timeout − 1 seconds) ends instead of pinning a slot for ever.
+// timeout, and the transfer must keep up `min_rate` bytes a second, judged over windows of four
+// timeouts (each starting with one timeout's grace), so that a trickle (a byte every timeout − 1
+// seconds) ends instead of pinning a slot for ever, and fast bytes early earn no lasting credit.
 class TransferClock {
 public:
-    TransferClock(const Config& config)
-        : started_(std::chrono::steady_clock::now()), step_(config.io_timeout_seconds),
+    explicit TransferClock(const Config& config)
+        : window_start_(std::chrono::steady_clock::now()), step_(config.io_timeout_seconds),
           min_rate_(config.min_transfer_bytes_per_second) {}
-    std::chrono::steady_clock::time_point next_deadline(std::uint64_t moved) const {
+    // `moved`: the bytes of this transfer moved so far.
+    std::chrono::steady_clock::time_point next_deadline(std::uint64_t moved) {
         const auto now = std::chrono::steady_clock::now();
-        const auto step = now + step_;
-        if (min_rate_ == 0) return step;
-        const auto earned = std::chrono::seconds(moved / min_rate_);
-        return std::min(step, started_ + step_ + earned);
+        if (min_rate_ == 0) return now + step_;
+        if (now - window_start_ >= 4 * step_) {
+            window_start_ = now;
+            window_moved_ = moved;
+        }
+        const auto earned = std::min<std::uint64_t>((moved - window_moved_) / min_rate_, 4 * static_cast<std::uint64_t>(step_.count()));
+        return std::min(now + step_, window_start_ + step_ + std::chrono::seconds(earned));
     }
 
 private:
-    std::chrono::steady_clock::time_point started_;
+    std::chrono::steady_clock::time_point window_start_;
+    std::uint64_t window_moved_ = 0;
     std::chrono::seconds step_;
     std::uint64_t min_rate_;
 };
@@ -328,19 +335,18 @@ private:
 // Holds a pending handshake's place in the table until the handshake ends, whichever way.
 class PendingHandshake {
 public:
-    PendingHandshake(ConnectionTable& table, std::string address) : table_(table), address_(std::move(address)) {}
+    PendingHandshake(ConnectionTable& table, ConnectionTable::Id id) : table_(table), id_(id) {}
     ~PendingHandshake() { done(); }
     PendingHandshake(const PendingHandshake&) = delete;
     PendingHandshake& operator=(const PendingHandshake&) = delete;
     void done() {
-        if (!done_) table_.end_handshake(address_);
-        done_ = true;
+        if (id_ != 0) table_.end_handshake(id_);
+        id_ = 0;
     }
 
 private:
     ConnectionTable& table_;
-    std::string address_;
-    bool done_ = false;
+    ConnectionTable::Id id_;
 };
 
 // An authenticated connection's slot, given back when the session ends.
@@ -443,16 +449,26 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     io.resize(kDownloadPartBytes);
     Offload offload(stream.get_executor(), shared.offload);
     PayloadSource* source = response.payload.get();
-    const TransferClock clock(shared.config);
+    TransferClock clock(shared.config);
     for (;;) {
         remaining -= filled;
         Result<std::size_t> next = std::size_t{0};
         if (remaining > 0) offload.start([source, &next, &ahead] { next = source->read(ahead); });
-        conn.expires_at(clock.next_deadline(delivery->sent));
-        auto [ec, n] = co_await net::async_write(stream, net::buffer(io.data(), filled), use_tuple);
+        // Written as the socket takes it, the deadline moved at each write, so that a slow but
+        // steady reader is judged by its rate, not by the size of a part.
+        boost::system::error_code ec;
+        for (std::size_t written = 0; written < filled;) {
+            conn.expires_at(clock.next_deadline(delivery->sent));
+            auto [wec, wn] = co_await stream.async_write_some(net::buffer(io.data() + written, filled - written), use_tuple);
+            written += wn;
+            delivery->sent += wn;
+            if (wec) {
+                ec = wec;
+                break;
+            }
+        }
         co_await offload.wait();
         if (offload.failed()) next = make_error(ErrorKind::internal, "reading the payload failed");
-        delivery->sent += n;
         if (ec) {
             delivery->failure = conn.timed_out ? "the reader took less than the gateway's minimum rate, or stalled"
                                                : "the connection failed: " + ec.message();
@@ -488,7 +504,6 @@ Awaitable<void> drain(Connection& conn, std::vector<std::uint8_t>& io) {
 }
 
 Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
-    PendingHandshake handshaking(shared.connections, address);
     const auto& config = shared.config;
     boost::system::error_code ignored;
     const auto endpoint = socket.remote_endpoint(ignored);
@@ -496,6 +511,19 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
     auto shared_conn = std::make_shared<Connection>(std::move(socket), shared.tls.get());
     Connection& conn = *shared_conn;
     auto& stream = conn.stream;
+    const std::weak_ptr<Connection> weak = shared_conn;
+    // Closing a connection to make room happens on the connection's own thread.
+    auto on_own_thread = [weak, executor = stream.get_executor()](auto action) {
+        return [weak, executor, action] {
+            net::post(executor, [weak, action] {
+                if (auto c = weak.lock()) action(*c);
+            });
+        };
+    };
+    // An unauthenticated socket costs only its share of the pending-handshake bounds, and the
+    // oldest pending one gives way when they are reached.
+    PendingHandshake handshaking(shared.connections,
+                                 shared.connections.begin_handshake(address, on_own_thread([](Connection& c) { c.stream.cut(); })));
     struct StopWatchdog {
         Connection& c;
         ~StopWatchdog() {
@@ -519,25 +547,25 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
                                                             refusal_reason(stream.native_handle(), ec)));
         co_return;
     }
-    handshaking.done();
     stream.handshake_done();
     RequestHead identity;
     identify_peer(stream, identity);
 
     // A slot is spent only now that the peer is authenticated. Making room closes another
-    // connection on its own thread, and only while it is idle.
-    const std::weak_ptr<Connection> weak = shared_conn;
-    const auto admission = shared.connections.admit(
-        identity.cert_principal_id, [weak, executor = stream.get_executor()] {
-            net::post(executor, [weak] {
-                auto c = weak.lock();
-                if (!c) return;
-                c->close_after_request = true;
-                if (c->idle) c->stream.cut();
-            });
-        });
+    // connection on its own thread if it is idle; a busy one finishes its request, and counts
+    // again until it has closed.
+    auto& table = shared.connections;
+    const auto admission = table.admit(identity.cert_principal_id, on_own_thread([&table](Connection& c) {
+                                           c.close_after_request = true;
+                                           if (c.idle) c.stream.cut();
+                                           else table.reinstate(c.slot);
+                                       }));
+    conn.slot = admission.id;
     ConnectionSlot slot(shared.connections, admission.id);
-    if (admission.result != ConnectionTable::Admit::ok)
+    // Refused, it stays among the pending handshakes until it has had its 503: bounded there,
+    // and the first to give way.
+    if (admission.result == ConnectionTable::Admit::ok) handshaking.done();
+    else
         log_line("connection from " + remote + " (" + printable(identity.cert_principal_id, 64) + ") refused: " +
                  (admission.result == ConnectionTable::Admit::full ? "every connection slot is busy"
                                                                    : "every slot of this principal is busy"));
@@ -553,20 +581,18 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
         parser.header_limit(config.max_header_bytes);
         // The body limit depends on the route, known only after dispatch; see below.
         parser.body_limit(boost::none);
-        conn.expires_after(std::chrono::seconds(config.idle_timeout_seconds));
-        // Idle only while nothing of the next request has arrived: a request already begun is
-        // never cut to make room.
-        const bool waiting = buffer.size() == 0;
-        if (waiting) {
-            conn.idle = true;
-            slot.idle(true);
-        }
-        if (conn.close_after_request && waiting) break;
+        // A refused connection gets a few seconds to ask, to be told 503; others the idle timeout.
+        conn.expires_after(std::chrono::seconds(admission.result == ConnectionTable::Admit::ok
+                                                    ? config.idle_timeout_seconds
+                                                    : std::min(config.idle_timeout_seconds, 5U)));
+        if (conn.close_after_request) break;
+        // Idle until a whole header has arrived: a connection whose next request is still
+        // arriving may be closed to make room (the client retries it), one being served never is.
+        conn.idle = true;
+        slot.idle(true);
         auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
-        if (waiting) {
-            conn.idle = false;
-            slot.idle(false);
-        }
+        conn.idle = false;
+        slot.idle(false);
         const auto started = std::chrono::steady_clock::now();
         RequestHead head = identity;
         head.request_id = crypto::random_hex(8);
@@ -615,8 +641,10 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
         // Beast would read it as having no body, and the body would be parsed as the next
         // request: refused, and the connection closed.
         std::optional<Response> refused;
-        if (req.find(http::field::transfer_encoding) != req.end() && !req.chunked())
-            refused = problem(400, "", "the request's Transfer-Encoding is not supported (only chunked)", head.request_id);
+        if (const auto te = req.find(http::field::transfer_encoding);
+            te != req.end() && (!beast::iequals(te->value(), "chunked") || req.count(http::field::transfer_encoding) != 1 ||
+                                req.version() < 11))
+            refused = problem(400, "", "the request's Transfer-Encoding is not supported (only chunked, alone, on HTTP/1.1)", head.request_id);
         else if (admission.result != ConnectionTable::Admit::ok) {
             refused = problem(503, "", admission.result == ConnectionTable::Admit::full
                                            ? "the gateway is serving as many connections as it can; try again shortly"
@@ -679,7 +707,7 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
             io.resize(kUploadPartBytes);
             std::vector<std::uint8_t> in_flight(io.size());
             Offload offload(stream.get_executor(), shared.offload);
-            const TransferClock clock(config);
+            TransferClock clock(config);
             UploadSink* sink = dispatched.upload.get();
             // Hands one part to the offload job (after the previous one finished) and swaps buffers.
             auto hand_over = [&](std::size_t got) {
@@ -726,9 +754,17 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
                 while (!parser.is_done()) {
                     req.body().data = io.data();
                     req.body().size = io.size();
-                    conn.expires_at(clock.next_deadline(received));
-                    auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
-                    if (rec == http::error::need_buffer) rec = {};
+                    // Read by read until the part is full, the deadline moved at each.
+                    boost::system::error_code rec;
+                    while (req.body().size > 0 && !parser.is_done()) {
+                        conn.expires_at(clock.next_deadline(received + io.size() - req.body().size));
+                        auto [part_error, rn] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
+                        if (part_error == http::error::need_buffer) break;
+                        if (part_error) {
+                            rec = part_error;
+                            break;
+                        }
+                    }
                     const std::size_t got = io.size() - req.body().size;
                     received += got;
                     co_await offload.wait();
@@ -773,6 +809,9 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
                 keep_alive = false;
             } else {
                 unread_body = false;
+                // The body's deadline must not cut the answer to a package being committed:
+                // the client would push it again for want of its receipt.
+                conn.expires_after(std::chrono::seconds(config.io_timeout_seconds));
                 // finish() fsyncs, signs and commits: keep it off the network thread too.
                 offload.start([sink, &response] { response = sink->finish(); });
                 co_await offload.wait();
@@ -847,11 +886,6 @@ Awaitable<void> accept_loop(Shared& shared, Acceptor& acceptor,
         const auto peer = socket.remote_endpoint(ec);
         if (ec) continue;
         std::string address = peer.address().to_string();
-        // An unauthenticated socket costs only its share of the pending-handshake bounds.
-        if (shared.connections.begin_handshake(address) != ConnectionTable::Pending::ok) {
-            socket.close(ec);
-            continue;
-        }
         socket.set_option(tcp::no_delay(true), ec);
         auto executor = socket.get_executor();
         net::co_spawn(executor, session(shared, std::move(socket), std::move(address)), [](std::exception_ptr e) {

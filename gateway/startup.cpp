@@ -30,8 +30,16 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
     for (const auto& r : *revocations) in_database.insert(r.serial_hex);
 
     if (!recorded->has_value()) {
-        // A deployment from before the state file, or one whose file was removed: start keeping
-        // it, from what the database says, and say so where auditors look.
+        // init writes the state file, so its absence means it was lost or removed, or the
+        // deployment predates it, or the whole directory came back from an old backup. The
+        // database cannot vouch for itself: a log that holds anything starts only on the
+        // operator's word, which is recorded.
+        if (head->size > 0 && !accept_rollback)
+            return make_error(ErrorKind::conflict,
+                              "the state file " + config.state.string() + " is missing, so the database cannot be checked "
+                              "against what this gateway already published (an older copy would bring back revoked "
+                              "certificates). Put it back; or, for a deployment made before it existed or restored "
+                              "after losing it, start once with --accept-rollback (recorded in the access log)");
         storage::StateFile::Contents first;
         first.checkpoint_size = head->size;
         first.checkpoint_root = head->root;
@@ -40,7 +48,8 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
         if (auto s = state->replace(first); !s) return make_error(s.error().kind, "cannot write the state file: " + s.error().message);
         const std::string why = "the state file " + config.state.filename().string() +
                                 " was absent and was made from the database (access log size " + std::to_string(head->size) +
-                                "); a database restored before this start could not be checked against it";
+                                (head->size > 0 ? ", accepted by the operator with --accept-rollback" : "") +
+                                "); the database could not be checked against what was published before";
         log("warning: " + why);
         if (auto index = audit.record(AuditTrail::event_entry("gateway.state", "state", "allow", why)); !index)
             return index.error();
@@ -68,6 +77,12 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
 
     auto state = std::make_unique<storage::StateFile>(config.state, known);
     if (problems.empty()) {
+        // Revocations that committed while their state write failed (or just before a crash)
+        // are written now, so that a later rollback cannot lose them.
+        for (const auto& serial : in_database)
+            if (!known.revoked.count(serial))
+                if (auto s = state->record_revoked(serial); !s)
+                    return make_error(s.error().kind, "cannot write the state file: " + s.error().message);
         for (const auto& serial : in_database) revoked.add(serial);
         for (const auto& serial : known.revoked) revoked.add(serial);
         return state;

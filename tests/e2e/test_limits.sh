@@ -16,18 +16,33 @@ Q=$WORK/bi-malut
 "$SERAMBI" dataset create dinkes-malut/imunisasi --class biasa --title "Imunisasi" --profile "$ADMIN" >/dev/null
 PUSH=/v1/datasets/dinkes-malut/imunisasi/packages
 
-# ---- Sockets that never start a handshake, from another loopback address.
-$HOSTILE idle-sockets --source 127.0.0.2 --count 60 --hold 6 > "$WORK/idle.out" &
+# ---- Sockets that never start a handshake, from another network.
+$HOSTILE idle-sockets --source 127.0.1.2 --count 60 --hold 6 > "$WORK/idle.out" &
 HOLDER=$!
 sleep 1.5
 check "while 60 sockets hold back their handshake, a client with a certificate still gets in" \
     api "$ADMIN" --fail -o /dev/null --max-time 5 "$URL/healthz"
 check "and pushes" "$SERAMBI" push dinkes-malut/imunisasi /etc/hostname --profile "$P"
 wait "$HOLDER"
-check "the gateway kept at most 4 of them waiting (the per-address bound)" test "$(cat "$WORK/idle.out")" -le 4
+check "the gateway kept at most 4 of them waiting (the per-network bound)" test "$(cat "$WORK/idle.out")" -le 4
 METRICS=$(api "$ADMIN" "$URL/metrics")
-check "/metrics counts the sockets refused before the handshake" \
+check "/metrics counts the sockets closed before their handshake" \
     test "$(metric "$METRICS" serambi_connections_refused_total 'stage="handshake"')" -ge 50
+
+# ---- The same from 40 networks, more than all the pending places (32): the oldest give way.
+stop_gateway
+set_config max_pending_handshakes 32
+start_gateway
+HOLDERS=()
+for net in $(seq 10 49); do
+    $HOSTILE idle-sockets --source "127.0.$net.1" --count 8 --hold 6 > "$WORK/idle-$net.out" &
+    HOLDERS+=($!)
+done
+sleep 2
+check "while 320 sockets from 40 networks hold back their handshake, a client still gets in" \
+    api "$ADMIN" --fail -o /dev/null --max-time 5 "$URL/healthz"
+wait "${HOLDERS[@]}"
+same "at most 32 of them were kept waiting" 1 "$(cat "$WORK"/idle-*.out | awk '{s += $1} END {print (s <= 32)}')"
 
 # ---- Idle authenticated connections: a principal's own cap makes room among its own.
 read -r status closed <<<"$($HOSTILE idle-tls --profile "$P" --count 3)"

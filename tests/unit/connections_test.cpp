@@ -4,18 +4,35 @@
 
 using serambi::gateway::ConnectionTable;
 
-TEST_CASE("pending handshakes are bounded in all and per address") {
+TEST_CASE("pending handshakes are bounded in all and per network, the oldest giving way") {
     ConnectionTable table({10, 5, 4, 2});
-    CHECK(table.begin_handshake("10.0.0.1") == ConnectionTable::Pending::ok);
-    CHECK(table.begin_handshake("10.0.0.1") == ConnectionTable::Pending::ok);
-    CHECK(table.begin_handshake("10.0.0.1") == ConnectionTable::Pending::too_many_from_address);
-    CHECK(table.begin_handshake("10.0.0.2") == ConnectionTable::Pending::ok);
-    CHECK(table.begin_handshake("10.0.0.3") == ConnectionTable::Pending::ok);
-    CHECK(table.begin_handshake("10.0.0.4") == ConnectionTable::Pending::too_many);
+    std::vector<std::string> closed;
+    auto open = [&](const std::string& address, const std::string& name) {
+        return table.begin_handshake(address, [&closed, name] { closed.push_back(name); });
+    };
+    open("10.0.0.1", "a1");
+    open("10.0.0.9", "a2");  // the same /24
+    open("10.0.0.1", "a3");  // a third from that network: its oldest gives way
+    CHECK(closed == std::vector<std::string>{"a1"});
+    const auto b1 = open("10.0.1.1", "b1");
+    CHECK(table.pending() == 3);
+    open("2001:db8:1:2::7", "c1");
+    open("2001:db8:1:2:ffff::1", "c2");  // the same /64, a different host: still 2 allowed
+    // Full (4): the oldest of all gives way, whoever it is.
+    CHECK(closed == std::vector<std::string>{"a1", "a2"});
+    table.end_handshake(b1);  // finished: no longer pending, never closed by the table
+    open("192.0.2.1", "d1");
+    CHECK(closed == std::vector<std::string>{"a1", "a2"});
     CHECK(table.pending() == 4);
-    table.end_handshake("10.0.0.1");
-    CHECK(table.begin_handshake("10.0.0.1") == ConnectionTable::Pending::ok);
     CHECK(table.refused_pending() == 2);
+}
+
+TEST_CASE("networks: an IPv4 /24, an IPv6 /64, mapped addresses as IPv4") {
+    CHECK(ConnectionTable::network_of("192.0.2.77") == "192.0.2");
+    CHECK(ConnectionTable::network_of("::ffff:192.0.2.77") == "192.0.2");
+    CHECK(ConnectionTable::network_of("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2");
+    CHECK(ConnectionTable::network_of("2001:db8:1:2::9") == ConnectionTable::network_of("2001:db8:1:2:aaaa::1"));
+    CHECK(ConnectionTable::network_of("2001:db8:1:3::9") != ConnectionTable::network_of("2001:db8:1:2::9"));
 }
 
 TEST_CASE("a full table closes the longest-idle connection to make room, and refuses only when all are busy") {
@@ -42,10 +59,16 @@ TEST_CASE("a full table closes the longest-idle connection to make room, and ref
     CHECK(next.result == ConnectionTable::Admit::ok);
     CHECK(closed == std::vector<int>{1, 2});
     CHECK(table.admit("s", [] {}).result == ConnectionTable::Admit::full);
+    // One chosen while it was busy counts again until it closes.
+    table.reinstate(ids[2]);
+    table.set_idle(ids[0], true);
+    CHECK(table.admit("t", [] {}).result == ConnectionTable::Admit::ok);  // makes room by closing 0
+    CHECK(closed == std::vector<int>{1, 2, 0});
+    CHECK(table.admit("u", [] {}).result == ConnectionTable::Admit::full);  // 2 counts again: no room
     table.release(ids[1]);
     table.release(ids[2]);
-    CHECK(table.established() == 3);
-    CHECK(table.evicted() == 2);
+    CHECK(table.established() == 4);
+    CHECK(table.evicted() == 3);
 }
 
 TEST_CASE("one principal cannot hold more than its share, and makes room among its own") {

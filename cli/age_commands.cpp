@@ -1,18 +1,16 @@
 // `serambi age`: the age file format from the command line, interoperable with the age tool, so
 // that a partner can open what is delivered to it, and a producer seal what it sends, with
 // either. Files stream through in 1 MiB pieces; memory does not grow with them.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <future>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "storage/store.h"
 
 namespace serambi::cli {
@@ -61,56 +59,26 @@ class Output {
 public:
     static Result<Output> open(const std::string& path) {
         Output o;
-        o.path_ = path;
-        if (path.empty() || path == "-") {
-            o.file_.reset(stdout);
-            return o;
-        }
-        o.temp_ = path + ".part-" + crypto::random_hex(4);
-        const int fd = ::open(o.temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) return make_error(ErrorKind::io_error, "cannot write next to " + path);
-        o.file_.reset(::fdopen(fd, "wb"));
-        if (!o.file_) {
-            ::close(fd);
-            return make_error(ErrorKind::io_error, "cannot write next to " + path);
-        }
+        if (path.empty() || path == "-") return o;
+        auto file = AtomicFile::create(path, 0600);
+        if (!file) return file.error();
+        o.file_.emplace(std::move(file).value());
         return o;
     }
-    Output() = default;
-    // A moved-from Output owns no temporary file, so its destructor removes nothing.
-    Output(Output&& other) noexcept
-        : path_(std::move(other.path_)), temp_(std::exchange(other.temp_, {})), file_(std::move(other.file_)),
-          committed_(other.committed_) {}
-    Output& operator=(Output&&) = delete;
-    ~Output() {
-        if (!temp_.empty() && !committed_) {
-            file_.reset();
-            std::error_code ec;
-            std::filesystem::remove(temp_, ec);  // nothing half-written is left behind
-        }
-    }
     Status write(const crypto::Bytes& bytes) {
-        if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), file_.get()) != bytes.size())
-            return make_error(ErrorKind::io_error, "cannot write " + (temp_.empty() ? std::string("standard output") : path_));
+        if (file_) return file_->write(crypto::ByteView(bytes));
+        if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size())
+            return make_error(ErrorKind::io_error, "cannot write standard output");
         return {};
     }
     Status commit() {
-        if (std::fflush(file_.get()) != 0 || (temp_.empty() ? false : ::fsync(::fileno(file_.get())) != 0))
-            return make_error(ErrorKind::io_error, "cannot write " + path_);
-        if (temp_.empty()) return {};
-        file_.reset();
-        std::error_code ec;
-        std::filesystem::rename(temp_, path_, ec);
-        if (ec) return make_error(ErrorKind::io_error, "cannot put " + path_ + " in place");
-        committed_ = true;
+        if (file_) return file_->commit();
+        if (std::fflush(stdout) != 0) return make_error(ErrorKind::io_error, "cannot write standard output");
         return {};
     }
 
 private:
-    std::string path_;
-    std::string temp_;
-    File file_;
-    bool committed_ = false;
+    std::optional<AtomicFile> file_;  // none: standard output
 };
 
 // Feeds the input through `step` in pieces, then `last`, writing what they produce. Each piece
@@ -165,7 +133,7 @@ Result<std::string> create_age_identity_file(const std::filesystem::path& path) 
     const auto id = age::Identity::generate();
     const auto recipient = age::encode_recipient(id.recipient());
     std::string text = identity_file_text(id, recipient);
-    auto written = storage::write_new_file(path, text, 0600);
+    auto written = write_file(path, text, 0600, Existing::refuse);
     crypto::wipe(text);
     if (!written) return written.error();
     return recipient;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "storage/audit_export.h"
 #include "storage/store.h"
 
@@ -150,10 +151,11 @@ int run_audit_export(const AuditOptions& options) {
     const auto blank = body.find("\n\n");
     auto checkpoint = tlog::parse_checkpoint_body(blank == std::string::npos ? body : body.substr(0, blank + 1));
     if (!checkpoint) return report(command, make_error(ErrorKind::corruption, "the gateway's checkpoint is malformed"));
-    std::ofstream out(options.output, std::ios::binary | std::ios::trunc);
-    if (!out) return report(command, make_error(ErrorKind::io_error, "cannot write " + options.output));
+    // The log names who read what: the export is the auditor's alone.
+    auto out = AtomicFile::create(options.output, 0600);
+    if (!out) return report(command, out.error());
     if (options.csv)
-        out << storage::audit_csv_header() << "\n";
+        if (auto s = out->write(storage::audit_csv_header() + "\n"); !s) return report(command, s.error());
     std::uint64_t start = 0, lines = 0;
     while (start < checkpoint->size) {
         auto reply = (*client)->request("GET", "/v1/audit/entries?start=" + std::to_string(start) +
@@ -164,8 +166,8 @@ int run_audit_export(const AuditOptions& options) {
         while (at < reply->body.size()) {
             const auto nl = reply->body.find('\n', at);
             const auto line = reply->body.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
-            if (options.csv) out << storage::audit_csv_row(line) << "\n";
-            else out << line << "\n";
+            if (auto s = out->write((options.csv ? storage::audit_csv_row(line) : line) + "\n"); !s)
+                return report(command, s.error());
             ++lines;
             if (nl == std::string::npos) break;
             at = nl + 1;
@@ -176,13 +178,9 @@ int run_audit_export(const AuditOptions& options) {
             return report(command, make_error(ErrorKind::corruption, "the gateway did not say where the next page starts"));
         start = next;
     }
-    out.close();
-    if (!out) return report(command, make_error(ErrorKind::io_error, "cannot write " + options.output));
-    if (!options.csv) {
-        std::ofstream cp(options.output + ".checkpoint", std::ios::binary | std::ios::trunc);
-        cp << *note;
-        if (!cp) return report(command, make_error(ErrorKind::io_error, "cannot write " + options.output + ".checkpoint"));
-    }
+    if (auto s = out->commit(); !s) return report(command, s.error());
+    if (!options.csv)
+        if (auto s = write_file(options.output + ".checkpoint", *note, 0644); !s) return report(command, s.error());
     std::cerr << "exported " << lines << " entries (tree size " << checkpoint->size << ") to " << options.output
               << (options.csv ? "" : "; checkpoint in " + options.output + ".checkpoint") << "\n";
     return 0;
@@ -275,10 +273,8 @@ int run_audit_inclusion(const AuditOptions& options) {
         for (const auto& h : *proof) hashes.emplace_back(crypto::to_base64(h));
         const boost::json::object file{{"index", options.index}, {"size", checkpoint->size}, {"hashes", std::move(hashes)},
                                        {"entry", line}, {"checkpoint", *note}};
-        std::ofstream out(options.proof_output, std::ios::binary | std::ios::trunc);
-        out << boost::json::serialize(file) << "\n";
-        out.close();
-        if (!out) return report(command, make_error(ErrorKind::io_error, "cannot write " + options.proof_output));
+        if (auto s = write_file(options.proof_output, boost::json::serialize(file) + "\n", 0600); !s)
+            return report(command, s.error());
     }
     std::cout << line << "\nOK: entry " << options.index << " is in the signed tree of size " << checkpoint->size
               << (options.proof_output.empty() ? "" : "; proof saved to " + options.proof_output) << "\n";

@@ -17,6 +17,7 @@
 #include <toml++/toml.h>
 
 #include "certs/certs.h"
+#include "cli/files.h"
 #include "storage/store.h"
 
 namespace serambi::cli {
@@ -490,10 +491,10 @@ Status write_profile(const std::filesystem::path& dir, const std::string& gatewa
     // Without a key: a profile for a unit that enrolled with its own key (serambi enroll), which
     // it completes by putting its client.key beside these files.
     if (!key_pem.empty())
-        if (auto s = storage::write_new_file(dir / "client.key", key_pem, 0600); !s) return s;
-    if (auto s = storage::write_new_file(dir / "client.crt", cert_pem, 0644); !s) return s;
-    if (auto s = storage::write_new_file(dir / "ca.crt", ca_pem, 0644); !s) return s;
-    return storage::write_new_file(dir / "profile.toml", toml, 0644);
+        if (auto s = write_file(dir / "client.key", key_pem, 0600, Existing::refuse); !s) return s;
+    if (auto s = write_file(dir / "client.crt", cert_pem, 0644, Existing::refuse); !s) return s;
+    if (auto s = write_file(dir / "ca.crt", ca_pem, 0644, Existing::refuse); !s) return s;
+    return write_file(dir / "profile.toml", toml, 0644, Existing::refuse);
 }
 
 std::string describe_failure(const Reply& reply) {

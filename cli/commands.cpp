@@ -15,6 +15,7 @@
 
 #include "certs/certs.h"
 #include "cli/client.h"
+#include "cli/files.h"
 #include "policies/policy.h"
 #include "storage/store.h"
 
@@ -142,47 +143,28 @@ Result<ManifestFacts> verified_manifest(const std::string& manifest, const std::
     return facts;
 }
 
-// Hashes and writes what arrives to a temporary file that becomes the output only once checked.
-// An output that is not a regular file (/dev/null, a pipe another program reads) cannot be
-// renamed over, and must never be replaced by one: it is written in place.
+// Hashes and writes what arrives to a temporary file that becomes the output only once checked
+// (AtomicFile: a link at the output is replaced, never written through). A pipe or device named
+// as the output is written in place, since it cannot be renamed over.
 class VerifiedFile {
 public:
-    explicit VerifiedFile(std::filesystem::path output)
-        : output_(std::move(output)),
-          temp_(output_.string() + ".part-" + crypto::random_hex(4)) {}
-    ~VerifiedFile() {
-        if (fd_ >= 0) ::close(fd_);
-        if (!kept_ && !in_place_) ::unlink(temp_.c_str());
-    }
+    explicit VerifiedFile(std::filesystem::path output) : output_(std::move(output)) {}
     Status open() {
-        struct stat st {};
-        if (::stat(output_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-            if (S_ISDIR(st.st_mode))
-                return make_error(ErrorKind::invalid_argument, output_.string() + " is a directory");
-            in_place_ = true;
-            fd_ = ::open(output_.c_str(), O_WRONLY | O_CLOEXEC);
-            if (fd_ < 0) return make_error(ErrorKind::io_error, "cannot open " + output_.string());
-            return {};
-        }
-        fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd_ < 0) return make_error(ErrorKind::io_error, "cannot create " + temp_.string());
+        auto file = AtomicFile::create(output_, 0600);  // the payload is the user's alone
+        if (!file) return file.error();
+        file_.emplace(std::move(file).value());
         return {};
     }
     // True when the bytes went straight to the output, before they could be checked.
-    bool in_place() const { return in_place_; }
+    bool in_place() const { return file_ && file_->in_place(); }
     Status write(crypto::ByteView data) {
         digest_.update(data);
         size_ += data.size();
-        while (!data.empty()) {
-            const ssize_t n = ::write(fd_, data.data(), data.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) return make_error(ErrorKind::io_error, "cannot write " + temp_.string());
-            data = data.subspan(static_cast<std::size_t>(n));
-        }
+        if (auto s = file_->write(data); !s) return s;
         // Start writing back what is written so far, so that the fsync before the rename does
         // not find a gigabyte of dirty pages to flush at once.
-        if (!in_place_ && size_ - flushed_ >= kWriteBackBytes) {
-            ::sync_file_range(fd_, static_cast<off_t>(flushed_), static_cast<off_t>(size_ - flushed_),
+        if (!in_place() && size_ - flushed_ >= kWriteBackBytes) {
+            ::sync_file_range(file_->fd(), static_cast<off_t>(flushed_), static_cast<off_t>(size_ - flushed_),
                               SYNC_FILE_RANGE_WRITE);
             flushed_ = size_;
         }
@@ -190,43 +172,16 @@ public:
     }
     std::uint64_t size() const { return size_; }
     std::string finish_digest() { return crypto::to_hex(digest_.finish()); }
-    Status keep() {
-        if (in_place_) {
-            const int rc = ::close(fd_);
-            fd_ = -1;
-            if (rc != 0) return make_error(ErrorKind::io_error, "cannot write " + output_.string());
-            kept_ = true;
-            return {};
-        }
-        if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
-            fd_ = -1;
-            return make_error(ErrorKind::io_error, "cannot flush " + temp_.string());
-        }
-        fd_ = -1;
-        if (::rename(temp_.c_str(), output_.c_str()) != 0)
-            return make_error(ErrorKind::io_error, "cannot move the payload to " + output_.string());
-        kept_ = true;
-        return {};
-    }
+    Status keep() { return file_->commit(); }
 
 private:
-    std::filesystem::path output_, temp_;
-    int fd_ = -1;
+    std::filesystem::path output_;
+    std::optional<AtomicFile> file_;
     crypto::Sha256 digest_;
     std::uint64_t size_ = 0;
     static constexpr std::uint64_t kWriteBackBytes = 8 << 20;
-    bool kept_ = false;
-    bool in_place_ = false;
     std::uint64_t flushed_ = 0;  // bytes handed to write-back
 };
-
-Status write_replacing(const std::filesystem::path& path, const std::string& contents) {
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr) return make_error(ErrorKind::io_error, "cannot write " + path.string());
-    const bool ok = std::fwrite(contents.data(), 1, contents.size(), f) == contents.size();
-    if (std::fclose(f) != 0 || !ok) return make_error(ErrorKind::io_error, "cannot write " + path.string());
-    return {};
-}
 
 }  // namespace
 
@@ -350,12 +305,12 @@ int run_enroll(const EnrollOptions& options) {
     auto key = certs::generate_private_key();
     if (!key) return report(command, key.error());
     auto csr = certs::make_csr(*key, options.id);
-    auto written = csr ? storage::write_new_file(dir / "client.key", *key, 0600) : Status(csr.error());
+    auto written = csr ? write_file(dir / "client.key", *key, 0600, Existing::refuse) : Status(csr.error());
     if (!written) return report(command, written.error());
-    if (auto s = storage::write_new_file(dir / "client.csr", *csr, 0644); !s) return report(command, s.error());
+    if (auto s = write_file(dir / "client.csr", *csr, 0644, Existing::refuse); !s) return report(command, s.error());
     auto recipient = create_age_identity_file(dir / "age.key");
     if (!recipient) return report(command, recipient.error());
-    if (auto s = storage::write_new_file(dir / "age.recipient", *recipient + "\n", 0644); !s) return report(command, s.error());
+    if (auto s = write_file(dir / "age.recipient", *recipient + "\n", 0644, Existing::refuse); !s) return report(command, s.error());
     std::cout << "Made in " << dir.string() << ": client.key and age.key (secret, 0600: they stay here), "
               << "client.csr and age.recipient (public: send both to the gateway's admin).\n"
               << "The admin runs:  serambi principal add " << options.id << " --role ROLE --name NAME --csr client.csr "
@@ -391,7 +346,7 @@ int run_crl(const RevokeOptions& options) {
         std::cout << reply->body << std::flush;
         return 0;
     }
-    if (auto s = write_replacing(options.output, reply->body); !s) return report(command, s.error());
+    if (auto s = write_file(options.output, reply->body, 0644); !s) return report(command, s.error());
     std::cerr << "CRL (DER) written to " << options.output << "\n";
     return 0;
 }
@@ -414,8 +369,8 @@ int run_renew(const RenewOptions& options) {
         return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
     const auto& o = answer.as_object();
     // The old certificate is already revoked: the new one (and its key) must land now.
-    Status written = options.new_key ? storage::replace_file(me.dir / "client.key", *key, 0600) : Status{};
-    if (written) written = storage::replace_file(me.dir / "client.crt", std::string(o.at("certificate").as_string()), 0644);
+    Status written = options.new_key ? write_file(me.dir / "client.key", *key, 0600) : Status{};
+    if (written) written = write_file(me.dir / "client.crt", std::string(o.at("certificate").as_string()), 0644);
     if (!written)
         return report(command, make_error(ErrorKind::io_error, written.error().message + "; the new certificate is in the gateway's "
                                                                                       "answer below, put it in client.crt by hand\n" + reply->body));
@@ -479,7 +434,7 @@ std::map<std::string, std::string> read_recipient_pins(const std::filesystem::pa
 Status write_recipient_pins(const std::filesystem::path& profile_dir, const std::map<std::string, std::string>& pins) {
     std::string text = "# age recipients this profile has sealed sangat-rahasia packages to (serambi push --to)\n";
     for (const auto& [id, recipient] : pins) text += id + " " + recipient + "\n";
-    return write_replacing((profile_dir / "recipients.pinned").string(), text);
+    return write_file(profile_dir / "recipients.pinned", text, 0644);
 }
 
 }  // namespace
@@ -644,8 +599,9 @@ int run_pull(const PullOptions& options) {
         return report(command, make_error(ErrorKind::corruption, "the Repr-Digest header does not match the payload"));
     if (auto s = out.keep(); !s) return report(command, s.error());
     if (options.keep_manifest) {
-        if (auto s = write_replacing(options.output + ".manifest.json", manifest->body); !s) return report(command, s.error());
-        if (auto s = write_replacing(options.output + ".manifest.p7s", signature->body); !s) return report(command, s.error());
+        // Evidence about a package that may be classified: the user's alone, like the payload.
+        if (auto s = write_file(options.output + ".manifest.json", manifest->body, 0600); !s) return report(command, s.error());
+        if (auto s = write_file(options.output + ".manifest.p7s", signature->body, 0600); !s) return report(command, s.error());
     }
     std::cout << manifest->body << "\n";
     std::cerr << "verified " << options.output << ": " << facts->size << " bytes, sha256 " << digest

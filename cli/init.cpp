@@ -14,6 +14,7 @@
 #include "certs/certs.h"
 #include "cli/client.h"
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "gateway/gateway.h"
 #include "policies/policy.h"
 #include "storage/store.h"
@@ -43,8 +44,8 @@ Status issue_pair(const certs::Authority& ca, const std::string& chain, const ce
     if (!pub) return pub.error();
     auto cert = certs::issue(ca, *pub, request);
     if (!cert) return cert.error();
-    if (auto status = storage::write_new_file(key_path, *key, 0600); !status) return status;
-    return storage::write_new_file(cert_path, *cert + chain, 0644);
+    if (auto status = write_file(key_path, *key, 0600, Existing::refuse); !status) return status;
+    return write_file(cert_path, *cert + chain, 0644, Existing::refuse);
 }
 
 bool inside(const std::filesystem::path& dir, const std::filesystem::path& file) {
@@ -159,7 +160,7 @@ int run_init(const InitOptions& options) {
 
     // First, so that a path that cannot take it (a symlink, read-only media) stops everything.
     if (!plan->root_key.empty()) {
-        if (auto s = storage::write_new_file(options.root_key_out, plan->root_key, 0600); !s)
+        if (auto s = write_file(options.root_key_out, plan->root_key, 0600, Existing::refuse); !s)
             return fail("--root-key-out: " + s.error().message);
         undo.root_key = fs::absolute(options.root_key_out);
         plan->root_key = crypto::SecretBuffer();  // not needed again: wiped and released now
@@ -187,7 +188,7 @@ int run_init(const InitOptions& options) {
     const auto config_text = gateway::default_config_text(
         host, static_cast<std::uint16_t>(port),
         gateway::is_log_origin(origin) ? origin : "serambi.local/" + crypto::random_hex(4));
-    if (auto s = storage::write_new_file(dir / "serambi.toml", config_text, 0644); !s)
+    if (auto s = write_file(dir / "serambi.toml", config_text, 0644, Existing::refuse); !s)
         return fail(s.error().message);
     auto config = gateway::load_config(dir / "serambi.toml");
     if (!config) return fail(config.error().message);
@@ -199,12 +200,12 @@ int run_init(const InitOptions& options) {
         if (!log_signer) return fail("access-log key: " + log_signer.error().message);
         log_verifier_key = log_signer->verifier_key();
         std::string secret = log_signer->private_text();  // no newline appended: no unwiped copy
-        auto written = storage::write_new_file(config->log_key, secret, 0600);
+        auto written = write_file(config->log_key, secret, 0600, Existing::refuse);
         crypto::wipe(secret);
         if (!written) return fail(written.error().message);
     }
-    if (auto s = storage::write_new_file(config->ca_key, ca->key_pem, 0600); !s) return fail(s.error().message);
-    if (auto s = storage::write_new_file(config->ca_cert, ca->cert_pem, 0644); !s) return fail(s.error().message);
+    if (auto s = write_file(config->ca_key, ca->key_pem, 0600, Existing::refuse); !s) return fail(s.error().message);
+    if (auto s = write_file(config->ca_cert, ca->cert_pem, 0644, Existing::refuse); !s) return fail(s.error().message);
 
     certs::IssueRequest server;
     server.common_name = "serambi-gateway";
@@ -226,7 +227,7 @@ int run_init(const InitOptions& options) {
     if (auto s = issue_pair(*ca, plan->chain, signing, config->signing_cert, config->signing_key); !s)
         return fail("signing certificate: " + s.error().message);
 
-    if (auto s = storage::write_new_file(config->policy, policies::default_policy_text(), 0644); !s)
+    if (auto s = write_file(config->policy, policies::default_policy_text(), 0644, Existing::refuse); !s)
         return fail(s.error().message);
 
     auto master = storage::read_master_key(config->master_key);
@@ -280,48 +281,30 @@ int run_init(const InitOptions& options) {
 }
 
 namespace {
-// Both files written beside their targets first, with the owner the current ones have (the
-// gateway runs as its own account), then renamed in, the key first. If the second rename fails,
-// the old key is put back, so a failure leaves the old pair; the directory is fsynced after.
+// Both files written beside their targets first (AtomicFile: links at the targets are replaced,
+// never followed), given the owner the current files have (the gateway runs as its own account),
+// then renamed in, the key first. If the second rename fails, the old key is put back, so a
+// failure leaves the old pair.
 Status replace_pair(const std::filesystem::path& cert_path, const std::string& cert,
                     const std::filesystem::path& key_path, std::string_view key) {
-    namespace fs = std::filesystem;
-    const auto suffix = ".new-" + crypto::random_hex(4);
-    const fs::path cert_temp = cert_path.string() + suffix, key_temp = key_path.string() + suffix;
-    std::error_code ignored;
-    auto cleanup = [&] {
-        fs::remove(key_temp, ignored);
-        fs::remove(cert_temp, ignored);
-    };
     auto old_key = crypto::read_secret_file(key_path, 1 << 20);
-    if (auto s = storage::write_new_file(key_temp, key, 0600); !s) return s;
-    if (auto s = storage::write_new_file(cert_temp, cert, 0644); !s) {
-        cleanup();
-        return s;
-    }
-    for (const auto& [temp, target] : {std::pair{key_temp, key_path}, std::pair{cert_temp, cert_path}}) {
+    auto key_file = AtomicFile::create(key_path, 0600);
+    if (!key_file) return key_file.error();
+    auto cert_file = AtomicFile::create(cert_path, 0644);
+    if (!cert_file) return cert_file.error();
+    if (auto s = key_file->write(key); !s) return s;
+    if (auto s = cert_file->write(cert); !s) return s;
+    // On the descriptors, so that no name swapped in meanwhile is chowned instead.
+    for (const AtomicFile* file : {&*key_file, &*cert_file}) {
         struct stat current {};
-        if (::stat(target.c_str(), &current) == 0 && ::chown(temp.c_str(), current.st_uid, current.st_gid) != 0 &&
-            errno != EPERM) {
-            cleanup();
-            return make_error(ErrorKind::io_error, "cannot give " + temp.string() + " its owner: " + std::strerror(errno));
-        }
+        if (::lstat(file->path().c_str(), &current) == 0 && ::fchown(file->fd(), current.st_uid, current.st_gid) != 0 &&
+            errno != EPERM)
+            return make_error(ErrorKind::io_error, "cannot give the new " + file->path().string() + " its owner: " + std::strerror(errno));
     }
-    if (::rename(key_temp.c_str(), key_path.c_str()) != 0) {
-        const std::string why = std::strerror(errno);
-        cleanup();
-        return make_error(ErrorKind::io_error, "cannot put " + key_path.string() + " in place: " + why);
-    }
-    if (::rename(cert_temp.c_str(), cert_path.c_str()) != 0) {
-        const std::string why = std::strerror(errno);
-        cleanup();
-        if (old_key) (void)storage::replace_file(key_path, *old_key, 0600);
-        return make_error(ErrorKind::io_error, "cannot put " + cert_path.string() + " in place (the old pair stays): " + why);
-    }
-    const int dir = ::open(cert_path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-        ::fsync(dir);
-        ::close(dir);
+    if (auto s = key_file->commit(); !s) return s;
+    if (auto s = cert_file->commit(); !s) {
+        if (old_key) (void)write_file(key_path, *old_key, 0600);
+        return make_error(s.error().kind, s.error().message + " (the old pair stays)");
     }
     return {};
 }

@@ -41,11 +41,11 @@ void check_log(storage::Store& store, const gateway::Config& config, Findings& f
     else
         findings.ok("access log: " + std::to_string(head->size) + " entries, tree matches them");
 
-    auto log_key = storage::read_small_file(config.log_key, 4096);
+    auto log_key = crypto::read_secret_file(config.log_key, 4096);
     if (!log_key) return findings.problem("access log: cannot read the log key: " + log_key.error().message);
-    while (!log_key->empty() && (log_key->back() == '\n' || log_key->back() == '\r')) log_key->pop_back();
+    while (!log_key->empty() && (log_key->view().back() == '\n' || log_key->view().back() == '\r'))
+        log_key->shrink(log_key->size() - 1);
     auto signer = crypto::tlog::NoteSigner::from_private(*log_key);
-    crypto::wipe(*log_key);
     if (!signer) return findings.problem("access log: the log key does not load: " + signer.error().message);
     auto note = store.latest_checkpoint();
     if (!note) {

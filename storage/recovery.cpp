@@ -23,12 +23,17 @@ bool is_shard_name(const std::string& name) {
 
 // A name in quarantine/ that no earlier orphan took: the same package id can be quarantined
 // twice (restored twice), and the first copy must survive the second.
+// Empty when the folder cannot be looked at, or is absurdly full: a disk that fails must stop the
+// start, not spin it.
 std::filesystem::path free_name(const std::filesystem::path& dir, const std::string& name) {
-    std::error_code ec;
-    auto candidate = dir / name;
-    for (unsigned n = 1; std::filesystem::exists(candidate, ec) || ec; ++n)
-        candidate = dir / (name + "." + std::to_string(n));
-    return candidate;
+    for (unsigned n = 0; n < 10000; ++n) {
+        const auto candidate = n == 0 ? dir / name : dir / (name + "." + std::to_string(n));
+        std::error_code ec;
+        const bool taken = std::filesystem::exists(std::filesystem::symlink_status(candidate, ec));
+        if (ec && ec != std::errc::no_such_file_or_directory) return {};
+        if (!taken) return candidate;
+    }
+    return {};
 }
 
 // The placed blob files: every regular file inside a two-hex-digit shard folder.
@@ -95,7 +100,7 @@ Result<Store::Recovery> Store::recover() {
         bool created = false;
         const int made = impl_->env->create_directories(quarantine, created);
         const auto target = free_name(quarantine, path.filename().string());
-        if (made != 0 || impl_->env->rename(path, target) != 0)
+        if (made != 0 || target.empty() || impl_->env->rename(path, target) != 0)
             return make_error(ErrorKind::io_error, "cannot move " + path.string() + " to quarantine");
         recovery.quarantined.push_back(target);
         emptied.push_back(path.parent_path());

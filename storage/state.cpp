@@ -92,8 +92,14 @@ Status StateFile::write_locked(const Contents& next) {
 
 Status StateFile::record_checkpoint(std::uint64_t size, const crypto::tlog::Hash& root) {
     std::lock_guard lock(mutex_);
-    if (size < contents_.checkpoint_size || (size == contents_.checkpoint_size && root == contents_.checkpoint_root))
-        return {};
+    // The log only grows: a smaller tree, or another tree of the same size, is a fork, and is
+    // not to be signed.
+    if (size < contents_.checkpoint_size)
+        return make_error(ErrorKind::conflict, "the log is smaller than the checkpoint already published");
+    if (size == contents_.checkpoint_size) {
+        if (root == contents_.checkpoint_root) return {};
+        return make_error(ErrorKind::conflict, "the log differs from the checkpoint already published at its size");
+    }
     Contents next = contents_;
     next.checkpoint_size = size;
     next.checkpoint_root = root;

@@ -62,10 +62,10 @@ bool has_column(sqlite3* db, const char* table_info_sql, std::string_view column
 
 Error db_error(const char* what) { return make_error(ErrorKind::unavailable, what); }
 
-// The first table of the schema the database lacks, or "".
+// The first table of the first release's schema that the database lacks, or "". Tables added
+// since are created at open, so a database from any release passes.
 std::string missing_tables(sqlite3* db) {
-    for (const char* table : {"principals", "datasets", "packages", "audit_entries", "audit_nodes",
-                              "audit_checkpoints", "agreements", "approvals", "revocations"}) {
+    for (const char* table : {"principals", "datasets", "packages"}) {
         sql::Statement s(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
         if (s.bind(1, table).step() != SQLITE_ROW) return table;
     }
@@ -153,7 +153,10 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
 
     std::error_code ec;
     bool created = false;
-    if (impl->env->create_directories(impl->temp_dir, created) != 0) return make_error(ErrorKind::io_error, "cannot create the blob directory");
+    // An inspection creates nothing (run as another user, it would leave folders the gateway
+    // cannot write to).
+    if (!options.read_only && impl->env->create_directories(impl->temp_dir, created) != 0)
+        return make_error(ErrorKind::io_error, "cannot create the blob directory");
 
     if (!options.create && !std::filesystem::exists(options.database, ec))
         return make_error(ErrorKind::not_found,
@@ -164,7 +167,8 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(
         options.database.c_str(), &raw,
-        SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX,
+        (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0)) |
+            SQLITE_OPEN_FULLMUTEX,
         options.sqlite_vfs.empty() ? nullptr : options.sqlite_vfs.c_str());
     impl->db.reset(raw);
     if (rc != SQLITE_OK) return db_error("cannot open the database file");
@@ -228,8 +232,8 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
                          "ALTER TABLE principals ADD COLUMN age_recipient TEXT NOT NULL DEFAULT '';"},
              AddedColumn{"PRAGMA table_info(packages);", "recipients",
                          "ALTER TABLE packages ADD COLUMN recipients TEXT NOT NULL DEFAULT '';"}})
-        if (!has_column(impl->db.get(), column.table_info, column.name) &&
-            (options.read_only || !sql::exec(impl->db.get(), column.alter)))
+        if (!options.read_only && !has_column(impl->db.get(), column.table_info, column.name) &&
+            !sql::exec(impl->db.get(), column.alter))
             return make_error(ErrorKind::unavailable, std::string("cannot add the ") + column.name + " column to an older database");
 
     if (auto loaded = impl->load_audit_tail(); !loaded) return loaded.error();

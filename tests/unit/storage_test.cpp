@@ -307,7 +307,8 @@ TEST_CASE("the state file round-trips, only grows, and a damaged one is an error
     REQUIRE(state.record_revoked("0A1B2C").ok());
     CHECK_FALSE(state.record_revoked("not hex").ok());
     crypto::tlog::Hash older{};
-    REQUIRE(state.record_checkpoint(5, older).ok());  // smaller: ignored
+    CHECK_FALSE(state.record_checkpoint(5, older).ok());   // smaller: a fork, refused
+    CHECK_FALSE(state.record_checkpoint(12, older).ok());  // same size, another root: refused
     auto back = StateFile::read(path);
     REQUIRE(back.ok());
     REQUIRE(back->has_value());

@@ -948,7 +948,7 @@ int refuse_revoked(int preverify_ok, X509_STORE_CTX* store) {
 
 Status configure_tls(ssl::context& tls, const Config& config, std::string* loaded_cert) {
     auto cert = storage::read_small_file(config.tls_cert, 1 << 20);
-    auto key = storage::read_small_file(config.tls_key, 1 << 20);
+    auto key = crypto::read_secret_file(config.tls_key, 1 << 20);
     auto ca = storage::read_small_file(config.ca_cert, 1 << 20);
     if (!cert) return cert.error();
     if (!key) return key.error();
@@ -970,8 +970,7 @@ Status configure_tls(ssl::context& tls, const Config& config, std::string* loade
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
     boost::system::error_code ec;
     tls.use_certificate_chain(net::buffer(*cert), ec);
-    if (!ec) tls.use_private_key(net::buffer(*key), ssl::context::pem, ec);
-    crypto::wipe(*key);
+    if (!ec) tls.use_private_key(net::buffer(key->view().data(), key->size()), ssl::context::pem, ec);
     if (!ec) tls.add_certificate_authority(net::buffer(*ca), ec);
     if (ec) return make_error(ErrorKind::invalid_argument, "the gateway TLS certificate, key or CA cannot be loaded");
     // A client certificate from our CA, fit for client authentication, is required at the handshake.
@@ -1036,11 +1035,10 @@ Result<std::shared_ptr<ssl::context>> make_tls(const Config& config, RevokedSeri
 
 Result<std::shared_ptr<const certs::ManifestSigner>> load_signer(const Config& config, std::string& loaded_cert) {
     auto cert = storage::read_small_file(config.signing_cert, 1 << 20);
-    auto key = storage::read_small_file(config.signing_key, 1 << 20);
+    auto key = crypto::read_secret_file(config.signing_key, 1 << 20);
     if (!cert) return cert.error();
     if (!key) return key.error();
-    auto signer = certs::ManifestSigner::load(*cert, *key);
-    crypto::wipe(*key);
+    auto signer = certs::ManifestSigner::load(*cert, key->view());
     if (!signer) return make_error(signer.error().kind, "signing certificate: " + signer.error().message);
     loaded_cert = std::move(*cert);
     return std::shared_ptr<const certs::ManifestSigner>(std::make_shared<certs::ManifestSigner>(std::move(signer).value()));
@@ -1083,9 +1081,9 @@ int serve(const Config& config, const ServeOptions& options) {
     if (!policy) return fail(policy.error().message);
 
     auto ca_cert = storage::read_small_file(config.ca_cert, 1 << 20);
-    auto ca_key = storage::read_small_file(config.ca_key, 1 << 20);
-    for (const auto* file : {&ca_cert, &ca_key})
-        if (!*file) return fail(file->error().message);
+    if (!ca_cert) return fail(ca_cert.error().message);
+    auto ca_key = crypto::read_secret_file(config.ca_key, 1 << 20);
+    if (!ca_key) return fail(ca_key.error().message);
     std::string signing_pem, tls_pem;
     auto signer = load_signer(config, signing_pem);
     if (!signer) return fail(signer.error().message);
@@ -1095,11 +1093,11 @@ int serve(const Config& config, const ServeOptions& options) {
     if (!perms_error && (key_perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) !=
                             std::filesystem::perms::none)
         return fail("the access-log key " + config.log_key.string() + " may be read by others; chmod 600 it");
-    auto log_key = storage::read_small_file(config.log_key, 4096);
+    auto log_key = crypto::read_secret_file(config.log_key, 4096);
     if (!log_key) return fail("the access-log key: " + log_key.error().message);
-    while (!log_key->empty() && (log_key->back() == '\n' || log_key->back() == '\r')) log_key->pop_back();
-    auto log_signer = crypto::tlog::NoteSigner::from_private(*log_key);
-    crypto::wipe(*log_key);
+    auto log_text = log_key->view();
+    while (!log_text.empty() && (log_text.back() == '\n' || log_text.back() == '\r')) log_text.remove_suffix(1);
+    auto log_signer = crypto::tlog::NoteSigner::from_private(log_text);
     if (!log_signer) return fail("the access-log key " + config.log_key.string() + ": " + log_signer.error().message);
     if (log_signer->name() != config.audit_origin)
         return fail("the access-log key " + config.log_key.string() + " is for the log '" + log_signer->name() +

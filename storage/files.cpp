@@ -97,12 +97,11 @@ Result<crypto::SecretKey> read_master_key(const std::filesystem::path& path) {
         return make_error(ErrorKind::permission_denied,
                           "master key file " + path.string() +
                               " may be read by group or others; run chmod 600 on it");
-    auto text = read_small_file(path, 256);
+    auto text = crypto::read_secret_file(path, 256);
     if (!text) return text.error();
-    std::string& hex = text.value();
-    while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.pop_back();
+    auto hex = text->view();
+    while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.remove_suffix(1);
     auto bytes = crypto::from_hex(hex);
-    crypto::wipe(hex);
     if (!bytes || bytes->size() != crypto::SecretKey::kBytes)
         return make_error(ErrorKind::invalid_argument,
                           "master key file " + path.string() + " is not 64 hex digits");

@@ -65,10 +65,16 @@ def idle_sockets(args):
             held.append(socket.create_connection((args.host, args.port), timeout=5, source_address=(args.source, 0)))
         except OSError:
             pass
-    time.sleep(1.0)
+    # Counted 3 s after the last connect: long enough for a loaded gateway to have accepted and
+    # sorted them all, short enough that its 5 s handshake deadline has not closed the kept ones.
+    time.sleep(3.0)
     open_now = sum(1 for s in held if not is_closed(s, 0.05))
     print(open_now, flush=True)
-    # Keep holding them while the caller checks that others still get in.
+    # The caller waits for this file before it checks that others still get in, so a slow
+    # machine cannot turn the check into a race with sockets still being opened.
+    if args.ready:
+        with open(args.ready, "w") as marker:
+            marker.write("ready\n")
     time.sleep(args.hold)
 
 
@@ -163,6 +169,7 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--source", default="127.0.0.1")
+    parser.add_argument("--ready", help="file written once the sockets are open")
     parser.add_argument("--profile")
     parser.add_argument("--extra-profile")
     parser.add_argument("--count", type=int, default=1)

@@ -17,9 +17,9 @@ Q=$WORK/bi-malut
 PUSH=/v1/datasets/dinkes-malut/imunisasi/packages
 
 # ---- Sockets that never start a handshake, from another network.
-$HOSTILE idle-sockets --source 127.0.1.2 --count 60 --hold 6 > "$WORK/idle.out" &
+$HOSTILE idle-sockets --source 127.0.1.2 --count 60 --hold 6 --ready "$WORK/idle.ready" > "$WORK/idle.out" &
 HOLDER=$!
-sleep 1.5
+wait_for 30 test -e "$WORK/idle.ready"
 check "while 60 sockets hold back their handshake, a client with a certificate still gets in" \
     api "$ADMIN" --fail -o /dev/null --max-time 5 "$URL/healthz"
 check "and pushes" "$SERAMBI" push dinkes-malut/imunisasi /etc/hostname --profile "$P"
@@ -35,10 +35,14 @@ set_config max_pending_handshakes 32
 start_gateway
 HOLDERS=()
 for net in $(seq 10 49); do
-    $HOSTILE idle-sockets --source "127.0.$net.1" --count 8 --hold 6 > "$WORK/idle-$net.out" &
+    $HOSTILE idle-sockets --source "127.0.$net.1" --count 8 --hold 6 --ready "$WORK/idle-$net.ready" \
+        > "$WORK/idle-$net.out" &
     HOLDERS+=($!)
 done
-sleep 2
+# Only once every flooder holds its sockets: a client arriving mid-flood may rightly be the
+# oldest pending socket and give way, which says nothing about the bound.
+all_flooders_ready() { [ "$(find "$WORK" -maxdepth 1 -name 'idle-*.ready' | wc -l)" -eq 40 ]; }
+wait_for 60 all_flooders_ready
 check "while 320 sockets from 40 networks hold back their handshake, a client still gets in" \
     api "$ADMIN" --fail -o /dev/null --max-time 5 "$URL/healthz"
 wait "${HOLDERS[@]}"

@@ -69,7 +69,7 @@ int main() {
     const auto master = crypto::SecretKey::random();
     auto store = std::move(storage::Store::open({base / "db", base / "blobs", crypto::Aead::aes_256_gcm, true}, master)).value();
     auto policy = policies::Policy::parse(policies::default_policy_text(), "default").value();
-    const std::int64_t now = gateway::now_seconds();
+    const std::int64_t now = serambi::now_seconds();
 
     // ---- The fixture.
     const auto build = Clock::now();

@@ -9,6 +9,7 @@
 #include <optional>
 #include <utility>
 
+#include "base/time.h"
 #include "cli/commands.h"
 #include "cli/files.h"
 #include "storage/store.h"
@@ -117,7 +118,7 @@ std::string identity_file_text(const age::Identity& id, const std::string& recip
     std::string text;
     text.reserve(256);
     text += "# created: ";
-    text += storage::utc_now();
+    text += utc_now();
     text += "\n# public key: ";
     text += recipient;
     text += "\n";

@@ -9,25 +9,6 @@
 #include <new>
 #include <stdexcept>
 
-namespace serambi {
-
-const char* to_string(ErrorKind kind) noexcept {
-    switch (kind) {
-        case ErrorKind::invalid_argument: return "invalid argument";
-        case ErrorKind::not_found: return "not found";
-        case ErrorKind::permission_denied: return "permission denied";
-        case ErrorKind::conflict: return "conflict";
-        case ErrorKind::too_large: return "too large";
-        case ErrorKind::corruption: return "corruption";
-        case ErrorKind::io_error: return "I/O error";
-        case ErrorKind::unavailable: return "unavailable";
-        case ErrorKind::internal: return "internal error";
-    }
-    return "unknown error";
-}
-
-}  // namespace serambi
-
 namespace serambi::crypto {
 
 Status initialise() {

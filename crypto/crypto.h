@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/result.h"
+#include "base/result.h"
 
 namespace serambi::crypto {
 

@@ -16,40 +16,6 @@ std::string clean(std::string_view text, std::size_t max = 512) {
     return out;
 }
 
-// What a request asked for, named by its route; the handler may have named it already.
-std::string action_of(const RequestHead& head) {
-    std::string_view path = head.target;
-    path = path.substr(0, path.find('?'));
-    const bool get = head.method == "GET", post = head.method == "POST";
-    if (path == "/healthz") return "health";
-    if (path == "/metrics") return "metrics";
-    if (path == "/v1/whoami") return "whoami";
-    if (path == "/v1/principals") return post ? "principal.create" : "principal.list";
-    if (path.starts_with("/v1/principals/") && path.ends_with("/recipient")) return post ? "principal.recipient" : "principal.recipient.get";
-    if (path == "/v1/datasets") return post ? "dataset.create" : "dataset.list";
-    if (path.starts_with("/v1/datasets/")) {
-        if (path.ends_with("/packages")) return post ? "package.push" : "package.list";
-        return "dataset.get";
-    }
-    if (path.starts_with("/v1/packages/")) {
-        if (path.ends_with("/manifest")) return "package.manifest";
-        if (path.ends_with("/manifest.p7s")) return "package.signature";
-        if (path.ends_with("/approvals")) return "approval.create";
-        return get ? "package.pull" : "package.other";
-    }
-    if (path.starts_with("/v1/audit/")) return "audit." + clean(path.substr(10), 40);
-    if (path == "/v1/agreements") return post ? "agreement.create" : "agreement.list";
-    if (path.starts_with("/v1/agreements/")) return path.ends_with("/revoke") ? "agreement.revoke" : "agreement.get";
-    if (path == "/v1/approvals") return "approval.list";
-    if (path.starts_with("/v1/approvals/")) return "approval.withdraw";
-    if (path == "/v1/policy/explain") return "policy.explain";
-    if (path == "/v1/pki/crl") return "pki.crl";
-    if (path.starts_with("/v1/principals/") && path.ends_with("/renew")) return "certificate.renew";
-    if (path.starts_with("/v1/principals/") && path.ends_with("/remove")) return "principal.remove";
-    if (path == "/v1/pki/revoke" || (path.starts_with("/v1/principals/") && path.ends_with("/revoke"))) return "certificate.revoke";
-    return "request";
-}
-
 std::string resource_of(const RequestHead& head) {
     std::string_view path = head.target;
     path = path.substr(0, path.find('?'));
@@ -116,13 +82,13 @@ boost::json::object entry_object(const RequestHead& head, const Response& respon
                                  std::uint64_t bytes_out) {
     const auto& a = response.audit;
     return boost::json::object{
-        {"time", storage::utc_now()},
+        {"time", utc_now()},
         {"request_id", head.request_id},
         {"principal", response.principal.empty() ? clean(head.cert_principal_id, 64) : response.principal},
         {"cert_serial", clean(head.cert_serial, 80)},
         {"remote", clean(head.remote, 64)},
         {"method", clean(head.method, 16)},
-        {"action", a.action.empty() ? action_of(head) : a.action},
+        {"action", a.action.empty() ? std::string(route_action(head.method, head.target)) : a.action},
         {"resource", a.resource.empty() ? resource_of(head) : a.resource},
         {"classification", a.classification},
         {"status", response.status},
@@ -159,7 +125,7 @@ std::string AuditTrail::incomplete_entry(const RequestHead& head, const Response
 
 std::string AuditTrail::refused_entry(const std::string& remote, const std::string& subject,
                                       const std::string& reason) {
-    boost::json::object o{{"time", storage::utc_now()},
+    boost::json::object o{{"time", utc_now()},
                           {"action", "tls.handshake"},
                           {"decision", "deny"},
                           {"remote", clean(remote, 64)},
@@ -170,7 +136,7 @@ std::string AuditTrail::refused_entry(const std::string& remote, const std::stri
 
 std::string AuditTrail::event_entry(const std::string& action, const std::string& resource,
                                     const std::string& decision, const std::string& reason) {
-    const boost::json::object o{{"time", storage::utc_now()},
+    const boost::json::object o{{"time", utc_now()},
                                 {"action", clean(action, 64)},
                                 {"resource", clean(resource, 300)},
                                 {"decision", clean(decision, 16)},
@@ -180,7 +146,7 @@ std::string AuditTrail::event_entry(const std::string& action, const std::string
 
 std::string AuditTrail::reload_entry(const std::string& tls_serial, const std::string& signing_serial,
                                      const std::string& failure) {
-    boost::json::object o{{"time", storage::utc_now()},
+    boost::json::object o{{"time", utc_now()},
                           {"action", "gateway.reload"},
                           {"resource", "pki/gateway"},
                           {"decision", failure.empty() ? "allow" : "error"}};
@@ -191,7 +157,7 @@ std::string AuditTrail::reload_entry(const std::string& tls_serial, const std::s
 }
 
 std::string AuditTrail::refused_count_entry(std::uint64_t count, unsigned per_minute) {
-    const boost::json::object o{{"time", storage::utc_now()},
+    const boost::json::object o{{"time", utc_now()},
                                 {"action", "tls.handshake"},
                                 {"decision", "deny"},
                                 {"count", count},
@@ -234,13 +200,13 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
     const auto& rid = head.request_id;
     const auto decision = services_.policy->decide(caller.subject, policies::Action::read_audit, nullptr);
     if (!decision.allow) {
-        auto hidden = problem(404, "", "no such route", rid);
+        auto hidden = problem(ErrorKind::not_found, "no such route", rid);
         hidden.audit.reason = decision.reason;
         return hidden;
     }
     auto& trail = *services_.audit;
     auto& store = trail.store();
-    auto bad_query = [&](const Error& e) { return problem(400, "", e.message, rid); };
+    auto bad_query = [&](const Error& e) { return problem(ErrorKind::invalid_argument, e.message, rid); };
     Response r;
     if (what == "checkpoint") {
         auto note = trail.checkpoint();
@@ -310,7 +276,7 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
                               {"old", *old_size}, {"new", *new_size}, {"hashes", base64_hashes(*proof)}}) + "\n",
                           "application/json");
     } else {
-        return problem(404, "", "no such route", rid);
+        return problem(ErrorKind::not_found, "no such route", rid);
     }
     r.audit.reason = decision.reason;
     return r;

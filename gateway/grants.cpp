@@ -12,42 +12,6 @@ namespace serambi::gateway {
 
 using policies::Action;
 
-Result<std::int64_t> parse_time(std::string_view text) {
-    auto bad = [&] {
-        return make_error(ErrorKind::invalid_argument,
-                          "a time is YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), not '" + std::string(text.substr(0, 40)) + "'");
-    };
-    auto number = [&](std::size_t at, std::size_t len, int& out) {
-        if (at + len > text.size()) return false;
-        const auto [end, ec] = std::from_chars(text.data() + at, text.data() + at + len, out);
-        return ec == std::errc() && end == text.data() + at + len && text[at] != '-' && text[at] != '+';
-    };
-    std::tm tm{};
-    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-    if (!(text.size() == 10 || text.size() == 20) || !number(0, 4, year) || text[4] != '-' || !number(5, 2, month) ||
-        text[7] != '-' || !number(8, 2, day))
-        return bad();
-    if (text.size() == 20 && (text[10] != 'T' || !number(11, 2, hour) || text[13] != ':' || !number(14, 2, minute) ||
-                              text[16] != ':' || !number(17, 2, second) || text[19] != 'Z'))
-        return bad();
-    if (year < 2000 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59)
-        return bad();
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = minute;
-    tm.tm_sec = second;
-    const std::int64_t t = timegm(&tm);
-    // timegm normalises 2026-02-31 into March: a date that moved was not a date.
-    if (tm.tm_mday != day || tm.tm_mon != month - 1) return bad();
-    return t;
-}
-
-std::string format_time(std::int64_t unix_seconds) { return storage::utc_time(unix_seconds); }
-
-std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
-
 policies::Agreement agreement_view(const storage::AgreementRecord& r) {
     policies::Agreement a{r.id, r.partner, r.patterns, policies::Classification::biasa, r.valid_from, r.valid_until, r.revoked_at};
     if (auto level = policies::parse_classification(r.max_classification)) a.max_classification = *level;
@@ -180,7 +144,7 @@ Result<std::string> canonical_recipient(std::string_view text) {
 }
 
 Response Handler::get_recipient(const RequestHead& head, const Caller&, const std::string& id) {
-    auto hidden = [&] { return problem(404, "", "no such principal, or it has no age recipient", head.request_id); };
+    auto hidden = [&] { return problem(ErrorKind::not_found, "no such principal, or it has no age recipient", head.request_id); };
     if (!is_slug(id)) return hidden();
     auto p = services_.store->principal(id);
     if (!p) return p.error().kind == ErrorKind::not_found ? hidden() : problem_of(p.error(), head.request_id);
@@ -197,7 +161,7 @@ Dispatch Handler::set_recipient(const RequestHead& head, const Caller& caller, c
     // Only the principal itself: a recipient another could replace would let that other (an
     // admin, or whoever holds the gateway) read what producers seal to it.
     if (caller.subject.id != id || !is_slug(id)) {
-        auto refused = problem(404, "", "no such route", head.request_id);
+        auto refused = problem(ErrorKind::not_found, "no such route", head.request_id);
         refused.audit.reason = "only the principal itself replaces its age recipient";
         return {std::move(refused), nullptr};
     }
@@ -208,7 +172,7 @@ Dispatch Handler::set_recipient(const RequestHead& head, const Caller& caller, c
                 if (auto s = only_members(*object, {"recipient"}); !s) return problem_of(s.error(), rid);
                 auto text = string_member(*object, "recipient", 100);
                 auto recipient = text ? canonical_recipient(*text) : Result<std::string>(text.error());
-                if (!recipient) return problem(400, "", "recipient must be a usable age X25519 recipient (age1…)", rid);
+                if (!recipient) return problem(ErrorKind::invalid_argument, "recipient must be a usable age X25519 recipient (age1…)", rid);
                 auto before = services_.store->principal(id);
                 if (!before) return problem_of(before.error(), rid);
                 auto done = change_record(caller.subject.id, "principal.recipient", "principals/" + id + "/recipient",
@@ -227,7 +191,7 @@ Dispatch Handler::set_recipient(const RequestHead& head, const Caller& caller, c
 Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const std::string& principal_id) {
     const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
     if (!decision.allow || (!principal_id.empty() && !is_slug(principal_id))) {
-        auto hidden = problem(404, "", "no such route", head.request_id);
+        auto hidden = problem(ErrorKind::not_found, "no such route", head.request_id);
         hidden.audit.reason = decision.reason;
         return {std::move(hidden), nullptr};
     }
@@ -245,20 +209,20 @@ Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const st
                 r.revoked_by = caller.subject.id;
                 if (!principal_id.empty()) {
                     auto p = services_.store->principal(principal_id);
-                    if (!p) return problem(404, "", "no such principal", rid);
+                    if (!p) return problem(ErrorKind::not_found, "no such principal", rid);
                     r.serial_hex = p->cert_serial;
                     r.principal = p->id;
                 } else {
                     auto serial = string_member(*object, "serial", 64);
                     if (!serial || serial->find_first_not_of("0123456789ABCDEF") != std::string::npos)
-                        return problem(400, "", "serial must be the certificate's serial in uppercase hex", rid);
+                        return problem(ErrorKind::invalid_argument, "serial must be the certificate's serial in uppercase hex", rid);
                     r.serial_hex = *serial;
                     if (auto all = services_.store->principals(); all)
                         for (const auto& p : *all)
                             if (p.cert_serial == r.serial_hex) r.principal = p.id;
                 }
                 if (r.principal == caller.subject.id)
-                    return problem(409, "", "you cannot revoke your own certificate: another admin must", rid);
+                    return problem(ErrorKind::conflict, "you cannot revoke your own certificate: another admin must", rid);
                 auto done = change_record(caller.subject.id, "certificate.revoke", "pki/certificates/" + r.serial_hex,
                                           "revoked (" + std::string(certs::revocation_reason_name(r.reason)) + ")" +
                                               (r.principal.empty() ? std::string() : ", the certificate of " + r.principal));
@@ -279,7 +243,7 @@ Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const st
 Dispatch Handler::remove_principal(const RequestHead& head, const Caller& caller, const std::string& id) {
     const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
     if (!decision.allow || !is_slug(id)) {
-        auto hidden = problem(404, "", "no such route", head.request_id);
+        auto hidden = problem(ErrorKind::not_found, "no such route", head.request_id);
         hidden.audit.reason = decision.allow ? "not a principal id" : decision.reason;
         return {std::move(hidden), nullptr};
     }
@@ -296,11 +260,11 @@ Dispatch Handler::remove_principal(const RequestHead& head, const Caller& caller
                     reason_code = *reason;
                 }
                 auto p = services_.store->principal(id);
-                if (!p) return p.error().kind == ErrorKind::not_found ? problem(404, "", "no such principal", rid)
+                if (!p) return p.error().kind == ErrorKind::not_found ? problem(ErrorKind::not_found, "no such principal", rid)
                                                                       : problem_of(p.error(), rid);
                 if (id == caller.subject.id)
-                    return problem(409, "", "you cannot remove yourself: another admin must", rid);
-                if (!p->removed_at.empty()) return problem(409, "", "principal " + id + " was removed at " + p->removed_at, rid);
+                    return problem(ErrorKind::conflict, "you cannot remove yourself: another admin must", rid);
+                if (!p->removed_at.empty()) return problem(ErrorKind::conflict, "principal " + id + " was removed at " + p->removed_at, rid);
                 storage::Revocation r;
                 r.serial_hex = p->cert_serial;
                 r.principal = id;
@@ -329,7 +293,7 @@ Dispatch Handler::remove_principal(const RequestHead& head, const Caller& caller
 // same key or a new one; the certificate it authenticated with is revoked as superseded.
 Dispatch Handler::renew(const RequestHead& head, const Caller& caller, const std::string& id) {
     if (caller.subject.id != id) {
-        auto refused = problem(404, "", "no such route", head.request_id);
+        auto refused = problem(ErrorKind::not_found, "no such route", head.request_id);
         refused.audit.reason = "a principal renews only its own certificate";
         return {std::move(refused), nullptr};
     }
@@ -340,10 +304,10 @@ Dispatch Handler::renew(const RequestHead& head, const Caller& caller, const std
                 if (auto s = only_members(*object, {"csr"}); !s) return problem_of(s.error(), rid);
                 const auto* csr_value = object->if_contains("csr");  // PEM: lines, so not a plain string member
                 if (csr_value == nullptr || !csr_value->is_string() || csr_value->get_string().size() > 8192)
-                    return problem(400, "", "csr must be a PEM certificate request", rid);
+                    return problem(ErrorKind::invalid_argument, "csr must be a PEM certificate request", rid);
                 auto csr = certs::read_csr(std::string(csr_value->get_string()));
                 if (!csr) return problem_of(csr.error(), rid);
-                if (csr->common_name != id) return problem(400, "", "the request's common name must be your principal id", rid);
+                if (csr->common_name != id) return problem(ErrorKind::invalid_argument, "the request's common name must be your principal id", rid);
                 certs::IssueRequest request;
                 request.common_name = id;
                 request.usage = certs::Usage::client;
@@ -391,7 +355,7 @@ Response Handler::get_crl(const RequestHead& head, const Caller&) {
 Dispatch Handler::create_agreement(const RequestHead& head, const Caller& caller) {
     const auto decision = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr);
     if (!decision.allow) {
-        auto hidden = problem(404, "", "no such route", head.request_id);
+        auto hidden = problem(ErrorKind::not_found, "no such route", head.request_id);
         hidden.audit.reason = decision.reason;
         return {std::move(hidden), nullptr};
     }
@@ -416,29 +380,29 @@ Response Handler::create_agreement_from(const RequestHead& head, const Caller& c
     for (const auto* r : {&partner, &level_name, &purpose, &from_text, &until_text})
         if (!*r) return problem_of(r->error(), rid);
     auto level = policies::parse_classification(*level_name);
-    if (!level) return problem(400, "", "max_classification: " + level.error().message, rid);
+    if (!level) return problem(ErrorKind::invalid_argument, "max_classification: " + level.error().message, rid);
     auto from = parse_time(*from_text);
     auto until = parse_time(*until_text);
-    if (!from) return problem(400, "", "valid_from: " + from.error().message, rid);
-    if (!until) return problem(400, "", "valid_until: " + until.error().message, rid);
-    if (*until <= *from) return problem(400, "", "valid_until must be after valid_from", rid);
+    if (!from) return problem(ErrorKind::invalid_argument, "valid_from: " + from.error().message, rid);
+    if (!until) return problem(ErrorKind::invalid_argument, "valid_until: " + until.error().message, rid);
+    if (*until <= *from) return problem(ErrorKind::invalid_argument, "valid_until must be after valid_from", rid);
     auto who = services_.store->principal(*partner);
     if (!who || !who->removed_at.empty() || std::find(who->roles.begin(), who->roles.end(), "partner") == who->roles.end())
-        return problem(400, "", "partner: " + *partner + " is not a registered principal with the partner role", rid);
+        return problem(ErrorKind::invalid_argument, "partner: " + *partner + " is not a registered principal with the partner role", rid);
     storage::AgreementRecord a;
     const auto* datasets = object->if_contains("datasets");
     if (datasets == nullptr || !datasets->is_array() || datasets->as_array().empty() || datasets->as_array().size() > 100)
-        return problem(400, "", "datasets must be a list of 1 to 100 patterns", rid);
+        return problem(ErrorKind::invalid_argument, "datasets must be a list of 1 to 100 patterns", rid);
     for (const auto& item : datasets->as_array()) {
         if (!item.is_string() || !policies::is_dataset_pattern(item.get_string()))
-            return problem(400, "", "datasets: each pattern is OWNER/NAME, OWNER/* or *", rid);
+            return problem(ErrorKind::invalid_argument, "datasets: each pattern is OWNER/NAME, OWNER/* or *", rid);
         a.patterns.emplace_back(item.get_string());
     }
     if (object->contains("document_name") || object->contains("document_sha256")) {
         auto name = string_member(*object, "document_name", 255);
         auto digest = string_member(*object, "document_sha256", 64);
-        if (!name || !is_safe_filename(*name)) return problem(400, "", "document_name must be a plain file name", rid);
-        if (!digest || !is_hex64(*digest)) return problem(400, "", "document_sha256 must be 64 lowercase hex digits", rid);
+        if (!name || !is_safe_filename(*name)) return problem(ErrorKind::invalid_argument, "document_name must be a plain file name", rid);
+        if (!digest || !is_hex64(*digest)) return problem(ErrorKind::invalid_argument, "document_sha256 must be 64 lowercase hex digits", rid);
         a.document_name = *name;
         a.document_sha256 = *digest;
     }
@@ -466,7 +430,7 @@ Response Handler::create_agreement_from(const RequestHead& head, const Caller& c
 
 Response Handler::list_agreements(const RequestHead& head, const Caller& caller) {
     const bool custodian = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr).allow;
-    if (!custodian && !caller.subject.has(policies::Role::partner)) return problem(404, "", "no such route", head.request_id);
+    if (!custodian && !caller.subject.has(policies::Role::partner)) return problem(ErrorKind::not_found, "no such route", head.request_id);
     // A partner sees its own agreements; custodians see all.
     auto rows = services_.store->agreements(custodian ? std::string() : caller.subject.id);
     if (!rows) return problem_of(rows.error(), head.request_id);
@@ -476,7 +440,7 @@ Response Handler::list_agreements(const RequestHead& head, const Caller& caller)
 }
 
 Response Handler::get_agreement(const RequestHead& head, const Caller& caller, const std::string& id) {
-    auto hidden = [&] { return problem(404, "", "no such agreement", head.request_id); };
+    auto hidden = [&] { return problem(ErrorKind::not_found, "no such agreement", head.request_id); };
     if (!is_grant_id(id, "mou-")) return hidden();
     auto a = services_.store->agreement(id);
     if (!a) return a.error().kind == ErrorKind::not_found ? hidden() : problem_of(a.error(), head.request_id);
@@ -488,7 +452,7 @@ Response Handler::get_agreement(const RequestHead& head, const Caller& caller, c
 Dispatch Handler::revoke_agreement(const RequestHead& head, const Caller& caller, const std::string& id) {
     const auto decision = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr);
     if (!decision.allow || !is_grant_id(id, "mou-")) {
-        auto hidden = problem(404, "", "no such agreement", head.request_id);
+        auto hidden = problem(ErrorKind::not_found, "no such agreement", head.request_id);
         if (!decision.allow) hidden.audit.reason = decision.reason;
         return {std::move(hidden), nullptr};
     }
@@ -512,7 +476,7 @@ Dispatch Handler::revoke_agreement(const RequestHead& head, const Caller& caller
 // ---- Approvals
 
 Dispatch Handler::create_approval(const RequestHead& head, const Caller& caller, const std::string& package) {
-    auto hidden = [&] { return Dispatch{problem(404, "", "no such package", head.request_id), nullptr}; };
+    auto hidden = [&] { return Dispatch{problem(ErrorKind::not_found, "no such package", head.request_id), nullptr}; };
     if (!storage::is_package_id(package)) return hidden();
     auto record = services_.store->package(package);
     if (!record) return record.error().kind == ErrorKind::not_found ? hidden() : Dispatch{problem_of(record.error(), head.request_id), nullptr};
@@ -520,7 +484,7 @@ Dispatch Handler::create_approval(const RequestHead& head, const Caller& caller,
     if (!facts) return {problem_of(facts.error(), head.request_id), nullptr};
     const auto decision = services_.policy->decide(caller.subject, Action::approve, &*facts);
     if (!decision.allow) {
-        auto refused = decision.reveal ? problem(409, "", decision.reason, head.request_id) : std::move(hidden().response);
+        auto refused = decision.reveal ? problem(ErrorKind::conflict, decision.reason, head.request_id) : std::move(hidden().response);
         refused.audit.resource = "datasets/" + record->dataset + "/packages/" + package + "/approvals";
         refused.audit.classification = record->classification;
         refused.audit.reason = decision.reason;
@@ -545,10 +509,10 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
     if (!facts) return problem_of(facts.error(), rid);
     // A custodian who is also the reader would release to their own organisation.
     if (*partner == caller.subject.id)
-        return problem(409, "", "a custodian cannot approve a release to their own organisation", rid);
+        return problem(ErrorKind::conflict, "a custodian cannot approve a release to their own organisation", rid);
     auto reader = services_.store->principal(*partner);
     if (!reader || !reader->removed_at.empty())
-        return problem(400, "", "partner: " + *partner + " is not a registered principal (or was removed)", rid);
+        return problem(ErrorKind::invalid_argument, "partner: " + *partner + " is not a registered principal (or was removed)", rid);
 
     const std::int64_t now = now_seconds();
     storage::ApprovalRecord a;
@@ -561,9 +525,9 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
     if (object->contains("expires_at")) {
         auto text = string_member(*object, "expires_at", 20);
         auto at = text ? parse_time(*text) : Result<std::int64_t>(text.error());
-        if (!at) return problem(400, "", "expires_at: " + at.error().message, rid);
+        if (!at) return problem(ErrorKind::invalid_argument, "expires_at: " + at.error().message, rid);
         if (*at <= now || *at > now + 366 * 86400)
-            return problem(400, "", "expires_at must be in the future and within a year", rid);
+            return problem(ErrorKind::invalid_argument, "expires_at must be in the future and within a year", rid);
         a.expires_at = *at;
     }
     // The policy's cap is the default and the ceiling: a custodian may allow fewer downloads,
@@ -574,7 +538,7 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
         auto cap = count_member(*object, "max_downloads", 1000000);
         if (!cap) return problem_of(cap.error(), rid);
         if (policy_cap != 0 && (*cap == 0 || *cap > policy_cap))
-            return problem(400, "", "max_downloads must be from 1 to " + std::to_string(policy_cap) +
+            return problem(ErrorKind::invalid_argument, "max_downloads must be from 1 to " + std::to_string(policy_cap) +
                                         ", the policy's cap for " + record->classification + " data", rid);
         a.max_downloads = static_cast<std::uint32_t>(*cap);
     }
@@ -589,7 +553,7 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
     std::vector<policies::Approval> hypothetical;
     for (const auto& e : *existing) {
         if (e.custodian == caller.subject.id && approval_state(e, now) == "standing")
-            return problem(409, "", "you already approved this package for " + *partner + " (" + e.id + ")", rid);
+            return problem(ErrorKind::conflict, "you already approved this package for " + *partner + " (" + e.id + ")", rid);
         hypothetical.push_back(approval_view(e));
     }
     for (unsigned i = 0; i < services_.policy->approvals_needed(facts->classification); ++i)
@@ -599,7 +563,7 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
         for (const auto& r : *rows) agreements.push_back(agreement_view(r));
     const auto trial = services_.policy->decide(subject, Action::read, &*facts, policies::Context{now, agreements, hypothetical});
     if (!trial.allow)
-        return problem(409, "", "this approval would release nothing: even with every approval it needs, " + *partner +
+        return problem(ErrorKind::conflict, "this approval would release nothing: even with every approval it needs, " + *partner +
                                     " may not read the package (" + trial.reason + ")", rid);
 
     auto done = change_record(caller.subject.id, "approval.create",
@@ -614,11 +578,11 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
 
 Response Handler::list_approvals(const RequestHead& head, const Caller& caller, std::string_view query) {
     const bool custodian = services_.policy->decide(caller.subject, Action::approve, nullptr).allow;
-    if (!custodian && !caller.subject.has(policies::Role::partner)) return problem(404, "", "no such route", head.request_id);
+    if (!custodian && !caller.subject.has(policies::Role::partner)) return problem(ErrorKind::not_found, "no such route", head.request_id);
     const auto package = query_text(query, "package").value_or("");
     auto partner = query_text(query, "partner").value_or("");
     if (!custodian) partner = caller.subject.id;  // a partner sees the approvals given to it
-    if (!package.empty() && !storage::is_package_id(package)) return problem(400, "", "package must be a package id", head.request_id);
+    if (!package.empty() && !storage::is_package_id(package)) return problem(ErrorKind::invalid_argument, "package must be a package id", head.request_id);
     auto rows = services_.store->approvals(package, partner);
     if (!rows) return problem_of(rows.error(), head.request_id);
     boost::json::array out;
@@ -629,7 +593,7 @@ Response Handler::list_approvals(const RequestHead& head, const Caller& caller, 
 Dispatch Handler::withdraw_approval(const RequestHead& head, const Caller& caller, const std::string& id) {
     const auto decision = services_.policy->decide(caller.subject, Action::approve, nullptr);
     if (!decision.allow || !is_grant_id(id, "apv-")) {
-        auto hidden = problem(404, "", "no such approval", head.request_id);
+        auto hidden = problem(ErrorKind::not_found, "no such approval", head.request_id);
         hidden.audit.reason = decision.reason;
         return {std::move(hidden), nullptr};
     }
@@ -654,7 +618,7 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
     // see; an admin runs the gateway and learns nothing of the data from it.
     const auto allowed = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr);
     if (!allowed.allow) {
-        auto hidden = problem(404, "", "no such route", rid);
+        auto hidden = problem(ErrorKind::not_found, "no such route", rid);
         hidden.audit.reason = allowed.reason;
         return hidden;
     }
@@ -663,11 +627,11 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
     const auto package = query_text(query, "package");
     const auto dataset_id = query_text(query, "dataset");
     if (!principal_id || (!package == !dataset_id))
-        return problem(400, "", "give principal= and either package= or dataset=", rid);
+        return problem(ErrorKind::invalid_argument, "give principal= and either package= or dataset=", rid);
     auto action = policies::parse_action(action_name);
-    if (!action || *action == Action::list) return problem(400, "", "action must be pull or push", rid);
+    if (!action || *action == Action::list) return problem(ErrorKind::invalid_argument, "action must be pull or push", rid);
     auto who = services_.store->principal(*principal_id);
-    if (!who) return problem(404, "", "no such principal", rid);
+    if (!who) return problem(ErrorKind::not_found, "no such principal", rid);
     Caller subject;
     subject.subject.id = who->id;
     for (const auto& name : who->roles)
@@ -679,7 +643,7 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
     if (package) {
         auto record = storage::is_package_id(*package) ? services_.store->package(*package)
                                                        : Result<storage::PackageRecord>(make_error(ErrorKind::not_found, ""));
-        if (!record) return problem(404, "", "no such package", rid);
+        if (!record) return problem(ErrorKind::not_found, "no such package", rid);
         auto f = package_facts(*record);
         if (!f) return problem_of(f.error(), rid);
         facts = *f;
@@ -688,7 +652,7 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
         approvals = std::move(a).value();
     } else {
         auto d = services_.store->dataset(*dataset_id);
-        if (!d) return problem(404, "", "no such dataset", rid);
+        if (!d) return problem(ErrorKind::not_found, "no such dataset", rid);
         auto level = policies::parse_classification(d->classification);
         if (!level) return problem_of(level.error(), rid);
         facts = policies::DatasetFacts{d->owner, *level, d->id, "", {}, ""};

@@ -51,19 +51,6 @@ Status only_members(const boost::json::object& o, std::initializer_list<std::str
 
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view path) {
-    std::vector<std::string_view> parts;
-    std::size_t start = 1;
-    while (start <= path.size()) {
-        const auto slash = path.find('/', start);
-        const auto end = slash == std::string_view::npos ? path.size() : slash;
-        parts.push_back(path.substr(start, end - start));
-        if (slash == std::string_view::npos) break;
-        start = slash + 1;
-    }
-    return parts;
-}
-
 boost::json::object principal_json(const storage::Principal& p) {
     boost::json::array roles;
     for (const auto& r : p.roles) roles.emplace_back(r);
@@ -112,8 +99,8 @@ std::shared_ptr<const certs::ManifestSigner> Handler::signer() const {
     return services_.signer;
 }
 
-Result<Handler::Caller> Handler::authenticate(const RequestHead& head) {
-    const auto denied = make_error(ErrorKind::permission_denied,
+Result<Caller> Handler::authenticate(const RequestHead& head) {
+    const auto denied = make_error(ErrorKind::unauthenticated,
                                    "the client certificate does not belong to a registered principal");
     if (head.cert_principal_id.empty()) return denied;
     auto principal = services_.store->principal(head.cert_principal_id);
@@ -128,9 +115,9 @@ Result<Handler::Caller> Handler::authenticate(const RequestHead& head) {
         principal->cert_fingerprint != head.cert_fingerprint)
         return denied;
     if (!principal->removed_at.empty())
-        return make_error(ErrorKind::permission_denied, "the principal was removed at " + principal->removed_at);
+        return make_error(ErrorKind::unauthenticated, "the principal was removed at " + principal->removed_at);
     if (services_.revoked != nullptr && services_.revoked->contains(head.cert_serial))
-        return make_error(ErrorKind::permission_denied, "the client certificate has been revoked");
+        return make_error(ErrorKind::unauthenticated, "the client certificate has been revoked");
     Caller caller;
     caller.subject.id = principal->id;
     for (const auto& name : principal->roles)
@@ -147,136 +134,40 @@ Result<Handler::Caller> Handler::authenticate(const RequestHead& head) {
 Dispatch Handler::dispatch(const RequestHead& head) {
     const auto& rid = head.request_id;
     auto respond = [](Response r) { return Dispatch{std::move(r), nullptr}; };
-    std::string_view target = head.target;
+    const std::string_view target = head.target;
     if (target.empty() || target.front() != '/')
-        return respond(problem(400, "", "the request target must be an absolute path", rid));
-    const auto query = target.find('?');
-    const std::string_view path = target.substr(0, query);
+        return respond(problem(ErrorKind::invalid_argument, "the request target must be an absolute path", rid));
+    const std::string_view path = target.substr(0, target.find('?'));
     if (path.find('%') != std::string_view::npos || path.find("..") != std::string_view::npos)
-        return respond(problem(400, "", "the path contains characters no route uses", rid));
-    const auto parts = split_path(path);
-    const auto& method = head.method;
-    auto not_allowed = [&] { return respond(problem(405, "", "method not allowed on this route", rid)); };
-
-    if (parts.size() == 1 && parts[0] == "healthz") {
-        if (method != "GET") return not_allowed();
-        return respond(json_response(200, {{"status", "ok"}}));
-    }
+        return respond(problem(ErrorKind::invalid_argument, "the path contains characters no route uses", rid));
+    const auto match = match_route(head.method, target);
+    auto not_allowed = [&] {
+        auto r = protocol_problem(405, "method not allowed on this route", rid);
+        r.headers.emplace_back("Allow", match.allow);
+        return respond(std::move(r));
+    };
+    if (match.route != nullptr && !match.route->authenticated)
+        return match.route->handle(*this, head, Caller{}, match.args);
+    if (match.route == nullptr && match.on_path != nullptr && !match.on_path->authenticated) return not_allowed();
 
     auto caller = authenticate(head);
-    if (!caller) {
-        auto r = caller.error().kind == ErrorKind::permission_denied
-                     ? problem(401, "", caller.error().message, rid)
-                     : problem_of(caller.error(), rid);
-        return respond(std::move(r));
-    }
+    if (!caller) return respond(problem_of(caller.error(), rid));
     auto tag = [&](Dispatch d) {
         d.response.principal = caller->subject.id;
         return d;
     };
-
-    if (parts.size() == 1 && parts[0] == "metrics") return tag(respond(get_metrics(head, *caller)));
-
-    if (parts.size() < 2 || parts[0] != "v1")
-        return tag(respond(problem(404, "", "no such route", rid)));
-    const auto n = parts.size();
-    const auto& p1 = parts[1];
-
-    if (n == 2 && p1 == "whoami") {
-        if (method != "GET") return tag(not_allowed());
-        return tag(respond(get_whoami(head, *caller)));
-    }
-    if (n == 4 && p1 == "principals" && parts[3] == "revoke") {
-        if (method != "POST") return tag(not_allowed());
-        return tag(revoke(head, *caller, std::string(parts[2])));
-    }
-    if (n == 4 && p1 == "principals" && parts[3] == "remove") {
-        if (method != "POST") return tag(not_allowed());
-        return tag(remove_principal(head, *caller, std::string(parts[2])));
-    }
-    if (n == 4 && p1 == "principals" && parts[3] == "renew") {
-        if (method != "POST") return tag(not_allowed());
-        return tag(renew(head, *caller, std::string(parts[2])));
-    }
-    if (n == 3 && p1 == "pki" && parts[2] == "revoke") {
-        if (method != "POST") return tag(not_allowed());
-        return tag(revoke(head, *caller, ""));
-    }
-    if (n == 3 && p1 == "pki" && parts[2] == "crl") {
-        if (method != "GET") return tag(not_allowed());
-        return tag(respond(get_crl(head, *caller)));
-    }
-    if (n == 4 && p1 == "principals" && parts[3] == "recipient") {
-        const std::string id(parts[2]);
-        if (method == "GET") return tag(respond(get_recipient(head, *caller, id)));
-        if (method == "POST") return tag(set_recipient(head, *caller, id));
-        return tag(not_allowed());
-    }
-    if (n == 2 && p1 == "principals") {
-        if (method == "GET") return tag(respond(list_principals(head, *caller)));
-        if (method == "POST") return tag(create_principal(head, *caller));
-        return tag(not_allowed());
-    }
-    if (n == 2 && p1 == "datasets") {
-        if (method == "GET") return tag(respond(list_datasets(head, *caller)));
-        if (method == "POST") return tag(create_dataset(head, *caller));
-        return tag(not_allowed());
-    }
-    if ((n == 4 || n == 5) && p1 == "datasets") {
-        if (!is_slug(parts[2]) || !is_slug(parts[3]))
-            return tag(respond(problem(400, "", "dataset names are lowercase letters, digits and hyphens", rid)));
-        const std::string id = std::string(parts[2]) + "/" + std::string(parts[3]);
-        if (n == 4) {
-            if (method != "GET") return tag(not_allowed());
-            return tag(respond(get_dataset(head, *caller, id)));
+    if (match.route != nullptr) return tag(match.route->handle(*this, head, *caller, match.args));
+    if (match.on_path == nullptr) return tag(respond(problem(ErrorKind::not_found, "no such route", rid)));
+    if (match.on_path->hidden && match.on_path->decides) {
+        // Those who may not take the action learn nothing, not even which methods the route takes.
+        const auto decision = services_.policy->decide(caller->subject, *match.on_path->decides, nullptr);
+        if (!decision.allow) {
+            auto hidden = problem(ErrorKind::not_found, "no such route", rid);
+            hidden.audit.reason = decision.reason;
+            return tag(respond(std::move(hidden)));
         }
-        if (parts[4] != "packages") return tag(respond(problem(404, "", "no such route", rid)));
-        if (method == "GET") return tag(respond(list_packages(head, *caller, id)));
-        if (method == "POST") return tag(push_package(head, *caller, id));
-        return tag(not_allowed());
     }
-    if (n >= 3 && p1 == "audit") {
-        // Non-readers learn nothing, not even which methods the routes take.
-        if (method != "GET") {
-            if (!services_.policy->decide(caller->subject, Action::read_audit, nullptr).allow)
-                return tag(respond(problem(404, "", "no such route", rid)));
-            return tag(not_allowed());
-        }
-        const auto what = path.substr(std::string_view("/v1/audit/").size());
-        const auto q = query == std::string_view::npos ? std::string_view() : target.substr(query + 1);
-        return tag(respond(get_audit(head, *caller, what, q)));
-    }
-    if (p1 == "agreements") {
-        if (n == 2 && method == "GET") return tag(respond(list_agreements(head, *caller)));
-        if (n == 2 && method == "POST") return tag(create_agreement(head, *caller));
-        if (n == 3 && method == "GET") return tag(respond(get_agreement(head, *caller, std::string(parts[2]))));
-        if (n == 4 && parts[3] == "revoke" && method == "POST") return tag(revoke_agreement(head, *caller, std::string(parts[2])));
-        return tag(respond(problem(n <= 4 ? 405 : 404, "", n <= 4 ? "method not allowed on this route" : "no such route", rid)));
-    }
-    if (p1 == "approvals") {
-        const auto q = query == std::string_view::npos ? std::string_view() : target.substr(query + 1);
-        if (n == 2 && method == "GET") return tag(respond(list_approvals(head, *caller, q)));
-        if (n == 4 && parts[3] == "withdraw" && method == "POST") return tag(withdraw_approval(head, *caller, std::string(parts[2])));
-        return tag(respond(problem(404, "", "no such route", rid)));
-    }
-    if (n == 3 && p1 == "policy" && parts[2] == "explain") {
-        if (method != "GET") return tag(not_allowed());
-        const auto q = query == std::string_view::npos ? std::string_view() : target.substr(query + 1);
-        return tag(respond(explain(head, *caller, q)));
-    }
-    if (n == 4 && p1 == "packages" && parts[3] == "approvals") {
-        if (method != "POST") return tag(not_allowed());
-        return tag(create_approval(head, *caller, std::string(parts[2])));
-    }
-    if ((n == 3 || n == 4) && p1 == "packages") {
-        const std::string id(parts[2]);
-        const std::string part = n == 4 ? std::string(parts[3]) : std::string();
-        if (n == 4 && part != "manifest" && part != "manifest.p7s")
-            return tag(respond(problem(404, "", "no such route", rid)));
-        if (method != "GET") return tag(not_allowed());
-        return tag(respond(get_package(head, *caller, id, part)));
-    }
-    return tag(respond(problem(404, "", "no such route", rid)));
+    return tag(not_allowed());
 }
 
 Response Handler::get_whoami(const RequestHead& head, const Caller& caller) {
@@ -287,7 +178,7 @@ Response Handler::get_whoami(const RequestHead& head, const Caller& caller) {
 
 Response Handler::list_principals(const RequestHead& head, const Caller& caller) {
     const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
-    if (!decision.allow) return problem(404, "", "no such route", head.request_id);
+    if (!decision.allow) return problem(ErrorKind::not_found, "no such route", head.request_id);
     auto all = services_.store->principals();
     if (!all) return problem_of(all.error(), head.request_id);
     boost::json::array out;
@@ -297,7 +188,7 @@ Response Handler::list_principals(const RequestHead& head, const Caller& caller)
 
 Dispatch Handler::create_principal(const RequestHead& head, const Caller& caller) {
     const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
-    if (!decision.allow) return {problem(404, "", "no such route", head.request_id), nullptr};
+    if (!decision.allow) return {problem(ErrorKind::not_found, "no such route", head.request_id), nullptr};
     return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes,
                                            [this, head, caller](const std::string& body) {
                                                return create_principal_from(head, caller, body);
@@ -314,7 +205,7 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     if (object->contains("age_recipient")) {
         auto text = string_member(*object, "age_recipient", 100);
         auto canonical = text ? canonical_recipient(*text) : Result<std::string>(text.error());
-        if (!canonical) return problem(400, "", "age_recipient must be an age X25519 recipient (age1…)", rid);
+        if (!canonical) return problem(ErrorKind::invalid_argument, "age_recipient must be an age X25519 recipient (age1…)", rid);
         age_recipient = *canonical;
     }
     auto id = string_member(*object, "id", 63);
@@ -322,13 +213,13 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     const auto* csr_value = object->if_contains("csr");
     const auto* roles_value = object->if_contains("roles");
     if (!id) return problem_of(id.error(), rid);
-    if (!is_slug(*id)) return problem(400, "", "id must be lowercase letters, digits and hyphens", rid);
+    if (!is_slug(*id)) return problem(ErrorKind::invalid_argument, "id must be lowercase letters, digits and hyphens", rid);
     if (!name) return problem_of(name.error(), rid);
     if (csr_value == nullptr || !csr_value->is_string() || csr_value->get_string().size() > 8192)
-        return problem(400, "", "csr must be a PEM certificate request", rid);
+        return problem(ErrorKind::invalid_argument, "csr must be a PEM certificate request", rid);
     if (roles_value == nullptr || !roles_value->is_array() || roles_value->get_array().empty() ||
         roles_value->get_array().size() > 5)
-        return problem(400, "", "roles must be a non-empty list of role names", rid);
+        return problem(ErrorKind::invalid_argument, "roles must be a non-empty list of role names", rid);
     std::vector<std::string> roles;
     for (const auto& r : roles_value->get_array()) {
         auto role = r.is_string() ? policies::parse_role(r.get_string()) : Result<policies::Role>(
@@ -340,9 +231,9 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     auto csr = certs::read_csr(std::string(csr_value->get_string()));
     if (!csr) return problem_of(csr.error(), rid);
     if (csr->common_name != *id)
-        return problem(400, "", "the certificate request's common name must be the principal id", rid);
+        return problem(ErrorKind::invalid_argument, "the certificate request's common name must be the principal id", rid);
     if (auto existing = services_.store->principal(*id); existing.ok())
-        return problem(409, "",
+        return problem(ErrorKind::conflict,
                        existing->removed_at.empty() ? "principal " + *id + " already exists"
                                                     : "principal " + *id + " was removed at " + existing->removed_at +
                                                           "; an id is never given again, so that the access log stays unambiguous",
@@ -379,7 +270,7 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
 
 Dispatch Handler::create_dataset(const RequestHead& head, const Caller& caller) {
     const auto decision = services_.policy->decide(caller.subject, Action::create_dataset, nullptr);
-    if (!decision.allow) return {problem(403, "", decision.reason, head.request_id), nullptr};
+    if (!decision.allow) return {problem(ErrorKind::permission_denied, decision.reason, head.request_id), nullptr};
     return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes,
                                            [this, head, caller](const std::string& body) {
                                                return create_dataset_from(head, caller, body);
@@ -401,14 +292,14 @@ Response Handler::create_dataset_from(const RequestHead& head, const Caller& cal
     if (!level_name) return problem_of(level_name.error(), rid);
     const auto slash = id->find('/');
     if (slash == std::string::npos || !is_slug(id->substr(0, slash)) || !is_slug(id->substr(slash + 1)))
-        return problem(400, "", "a dataset id is OWNER/NAME in lowercase letters, digits and hyphens", rid);
+        return problem(ErrorKind::invalid_argument, "a dataset id is OWNER/NAME in lowercase letters, digits and hyphens", rid);
     const std::string owner = id->substr(0, slash);
     if (const auto* o = object->if_contains("owner"); o != nullptr && (!o->is_string() || o->get_string() != owner))
-        return problem(400, "", "owner must be the first part of the dataset id", rid);
+        return problem(ErrorKind::invalid_argument, "owner must be the first part of the dataset id", rid);
     auto level = policies::parse_classification(*level_name);
     if (!level) return problem_of(level.error(), rid);
     if (auto p = services_.store->principal(owner); !p || !p->removed_at.empty())
-        return problem(400, "", "the owner " + owner + " is not a registered principal (or was removed)", rid);
+        return problem(ErrorKind::invalid_argument, "the owner " + owner + " is not a registered principal (or was removed)", rid);
     storage::Dataset dataset;
     dataset.id = *id;
     dataset.owner = owner;

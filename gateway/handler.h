@@ -18,10 +18,12 @@
 
 #include <boost/json.hpp>
 
+#include "base/time.h"
 #include "certs/certs.h"
 #include "crypto/crypto.h"
 #include "gateway/connections.h"
 #include "gateway/gateway.h"
+#include "gateway/routes.h"
 #include "policies/policy.h"
 #include "storage/store.h"
 
@@ -167,12 +169,16 @@ Status only_members(const boost::json::object& o, std::initializer_list<std::str
 // The value of `name` in a query string, cleaned of control characters; no percent-decoding.
 std::optional<std::string> query_text(std::string_view query, std::string_view name);
 
-// Builds an application/problem+json response (RFC 9457).
-Response problem(int status, std::string_view title, std::string_view detail,
-                 const std::string& request_id);
-// The one place an error kind becomes an HTTP status.
-int http_status_of(ErrorKind kind) noexcept;
+// An application/problem+json response (RFC 9457). Its status comes from the error kind, in one
+// place (http_status_of); `detail` is shown to the client as written.
+Response problem(ErrorKind kind, std::string_view detail, const std::string& request_id);
+// The same for an Error from below; a server-side failure shows a generic detail and keeps the
+// real one for the server log.
 Response problem_of(const Error& error, const std::string& request_id);
+// The few statuses HTTP itself defines for a request that cannot be routed or framed (405, 411,
+// 416, 431, and 400 for broken framing): only the router and the framing code use this.
+Response protocol_problem(int status, std::string_view detail, const std::string& request_id);
+int http_status_of(ErrorKind kind) noexcept;
 
 // The serials revoked so far, consulted at every handshake and every request. A revocation is
 // added here as it commits, so it takes effect at the next handshake without a restart.
@@ -219,6 +225,12 @@ private:
     std::unordered_set<std::string> serials_;
 };
 
+// Who is asking, as authenticated at this request.
+struct Caller {
+    policies::Subject subject;
+    std::vector<policies::Agreement> agreements;  // a partner's, as they stand at this request
+};
+
 class Handler {
 public:
     struct Services {
@@ -242,10 +254,7 @@ public:
     void set_served_signing_certificate(std::string pem);
 
 private:
-    struct Caller {
-        policies::Subject subject;
-        std::vector<policies::Agreement> agreements;  // a partner's, as they stand at this request
-    };
+    friend std::span<const Route> routes();  // the route table calls the route methods below
     Result<Caller> authenticate(const RequestHead& head);
 
     Response get_whoami(const RequestHead& head, const Caller& caller);
@@ -307,10 +316,6 @@ private:
 // An age X25519 recipient in its one canonical spelling, or an error.
 Result<std::string> canonical_recipient(std::string_view text);
 
-// Times on the wire: "2026-11-25" (midnight UTC) or "2026-11-25T08:00:00Z"; and back as RFC 3339.
-Result<std::int64_t> parse_time(std::string_view text);
-std::string format_time(std::int64_t unix_seconds);
-std::int64_t now_seconds();
 policies::Agreement agreement_view(const storage::AgreementRecord& record);
 policies::Approval approval_view(const storage::ApprovalRecord& record);
 

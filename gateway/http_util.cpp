@@ -23,6 +23,7 @@ std::optional<std::string> RequestHead::header(std::string_view name) const {
 int http_status_of(ErrorKind kind) noexcept {
     switch (kind) {
         case ErrorKind::invalid_argument: return 400;
+        case ErrorKind::unauthenticated: return 401;
         case ErrorKind::permission_denied: return 403;
         case ErrorKind::not_found: return 404;
         case ErrorKind::conflict: return 409;
@@ -56,11 +57,10 @@ std::string_view title_of(int status) {
 }
 }  // namespace
 
-Response problem(int status, std::string_view title, std::string_view detail,
-                 const std::string& request_id) {
+Response protocol_problem(int status, std::string_view detail, const std::string& request_id) {
     boost::json::object body;
     body["type"] = "about:blank";
-    body["title"] = title.empty() ? title_of(status) : title;
+    body["title"] = title_of(status);
     body["status"] = status;
     body["detail"] = detail;
     body["request_id"] = request_id;
@@ -72,13 +72,17 @@ Response problem(int status, std::string_view title, std::string_view detail,
     return r;
 }
 
+Response problem(ErrorKind kind, std::string_view detail, const std::string& request_id) {
+    return protocol_problem(http_status_of(kind), detail, request_id);
+}
+
 Response problem_of(const Error& error, const std::string& request_id) {
     const int status = http_status_of(error.kind);
     // Server-side failures are described generically: their detail belongs in the server log.
     const std::string detail = status >= 500 && error.kind != ErrorKind::unavailable
                                    ? "the gateway could not complete the request; quote the request id to the operator"
                                    : error.message;
-    Response r = problem(status, title_of(status), detail, request_id);
+    Response r = protocol_problem(status, detail, request_id);
     if (status >= 500) r.log_detail = error.message;
     return r;
 }

@@ -65,12 +65,11 @@ struct Expiry {
 
 Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
     const auto decision = services_.policy->decide(caller.subject, policies::Action::read_metrics, nullptr);
-    if (!decision.allow) {  // before the method: the route's existence is not revealed either
-        auto hidden = problem(404, "", "no such route", head.request_id);
+    if (!decision.allow) {  // the route's existence is not revealed either
+        auto hidden = problem(ErrorKind::not_found, "no such route", head.request_id);
         hidden.audit.reason = decision.reason;
         return hidden;
     }
-    if (head.method != "GET") return problem(405, "", "method not allowed on this route", head.request_id);
     const auto now = now_seconds();
     std::vector<Expiry> expiries;
     std::vector<std::string> unreadable;

@@ -83,8 +83,8 @@ public:
     std::uint64_t limit() const override { return limit_; }
 
     Response finish() override {
-        if (writer_->size() == 0) return problem(400, "", "the package is empty", request_id_);
-        if (require_age_ && magic_ != kAgeMagic) return problem(400, "", "the payload is too short to be an age file", request_id_);
+        if (writer_->size() == 0) return problem(ErrorKind::invalid_argument, "the package is empty", request_id_);
+        if (require_age_ && magic_ != kAgeMagic) return problem(ErrorKind::invalid_argument, "the payload is too short to be an age file", request_id_);
         auto sealed = writer_->finish();
         if (!sealed) return problem_of(sealed.error(), request_id_);
         auto manifest =
@@ -241,22 +241,22 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
 
     const auto filename = head.header("Serambi-Filename");
     if (!filename || !is_safe_filename(*filename))
-        return fail(problem(400, "",
+        return fail(problem(ErrorKind::invalid_argument,
                             "Serambi-Filename must name the file: 1 to 255 bytes of UTF-8 with no "
                             "path separators, control or quoting characters, not starting with a dot",
                             rid));
     std::string media_type = head.header("Content-Type").value_or("application/octet-stream");
     if (!is_media_type(media_type))
-        return fail(problem(400, "", "Content-Type must be a media type such as application/pdf", rid));
+        return fail(problem(ErrorKind::invalid_argument, "Content-Type must be a media type such as application/pdf", rid));
 
     auto dataset_level = policies::parse_classification(dataset->classification);
     if (!dataset_level) return fail(problem_of(dataset_level.error(), rid));
     auto level = *dataset_level;
     if (const auto asked = head.header("Serambi-Classification")) {
         auto parsed = policies::parse_classification(*asked);
-        if (!parsed) return fail(problem(400, "", "Serambi-Classification: " + parsed.error().message, rid));
+        if (!parsed) return fail(problem(ErrorKind::invalid_argument, "Serambi-Classification: " + parsed.error().message, rid));
         if (*parsed < *dataset_level)
-            return fail(problem(400, "",
+            return fail(problem(ErrorKind::invalid_argument,
                                 "Serambi-Classification may not be lower than the dataset's (" +
                                     dataset->classification + ")",
                                 rid));
@@ -271,30 +271,30 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
             std::string one = named->substr(at, comma == std::string::npos ? std::string::npos : comma - at);
             one.erase(0, one.find_first_not_of(' '));
             one.erase(one.find_last_not_of(' ') + 1);
-            if (!is_slug(one)) return fail(problem(400, "", "Serambi-Recipients is a comma-separated list of principal ids", rid));
+            if (!is_slug(one)) return fail(problem(ErrorKind::invalid_argument, "Serambi-Recipients is a comma-separated list of principal ids", rid));
             if (std::find(recipients.begin(), recipients.end(), one) == recipients.end()) recipients.push_back(one);
             if (comma == std::string::npos) break;
             at = comma + 1;
         }
-        if (recipients.size() > 50) return fail(problem(400, "", "Serambi-Recipients names at most 50 principals", rid));
+        if (recipients.size() > 50) return fail(problem(ErrorKind::invalid_argument, "Serambi-Recipients names at most 50 principals", rid));
         for (const auto& r : recipients) {
             auto recipient = services_.store->principal(r);
             if (!recipient || !recipient->removed_at.empty())
-                return fail(problem(400, "", "Serambi-Recipients: " + r + " is not a registered principal (or was removed)", rid));
+                return fail(problem(ErrorKind::invalid_argument, "Serambi-Recipients: " + r + " is not a registered principal (or was removed)", rid));
         }
     }
     if (services_.policy->names_readers(level) && recipients.empty())
-        return fail(problem(400, "", std::string(policies::name_of(level)) +
+        return fail(problem(ErrorKind::invalid_argument, std::string(policies::name_of(level)) +
                                          " packages are read only by recipients the producer names: send Serambi-Recipients", rid));
     if (!services_.policy->names_readers(level) && !recipients.empty())
-        return fail(problem(400, "", "Serambi-Recipients applies only to levels read by named recipients (the policy's "
+        return fail(problem(ErrorKind::invalid_argument, "Serambi-Recipients applies only to levels read by named recipients (the policy's "
                                      "\"named\" readers), not to " + std::string(policies::name_of(level)), rid));
     const bool sealed_by_producer = services_.policy->names_readers(level);
     if (sealed_by_producer && media_type != "application/age")
-        return fail(problem(400, "", std::string(policies::name_of(level)) +
+        return fail(problem(ErrorKind::invalid_argument, std::string(policies::name_of(level)) +
                                          " payloads are age files the producer encrypts to the named recipients "
                                          "(Content-Type: application/age; serambi push --to does it)", rid));
-    if (!head.has_body) return fail(problem(411, "", "the package payload is missing", rid));
+    if (!head.has_body) return fail(protocol_problem(411, "the package payload is missing", rid));
 
     storage::PackageDraft draft{id, caller.subject.id, std::string(policies::name_of(level)),
                                 *filename, media_type, recipients};
@@ -310,7 +310,7 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
 Response Handler::get_package(const RequestHead& head, const Caller& caller, const std::string& id,
                               const std::string& part) {
     const auto& rid = head.request_id;
-    auto hidden = [&] { return problem(404, "", "no such package", rid); };
+    auto hidden = [&] { return problem(ErrorKind::not_found, "no such package", rid); };
     if (!storage::is_package_id(id)) return hidden();
     auto record = services_.store->package(id);
     if (!record) return record.error().kind == ErrorKind::not_found ? hidden() : problem_of(record.error(), rid);
@@ -354,7 +354,7 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
         auto parsed = me->age_recipient.empty() ? Result<crypto::age::Recipient>(make_error(ErrorKind::not_found, ""))
                                                 : crypto::age::parse_recipient(me->age_recipient);
         if (!parsed) {
-            auto refused = problem(409, "", record->classification + " packages are delivered age-encrypted to the reader; "
+            auto refused = problem(ErrorKind::conflict, record->classification + " packages are delivered age-encrypted to the reader; "
                                             "register your age recipient first (serambi recipient set age1…)", rid);
             refused.audit = r.audit;
             refused.audit.reason = decision.reason + "; but the reader has no age recipient to deliver to";
@@ -385,7 +385,7 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     if (const auto range_header = recipient ? std::nullopt : head.header("Range")) {
         auto range = parse_range(*range_header, size);
         if (!range) {
-            auto p = problem(416, "", "the requested range is outside the payload", rid);
+            auto p = protocol_problem(416, "the requested range is outside the payload", rid);
             p.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
             return p;
         }

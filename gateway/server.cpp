@@ -62,7 +62,7 @@ std::string printable(std::string_view text, std::size_t max = 200) {
 
 void log_line(const std::string& line) {
     std::lock_guard lock(log_mutex);
-    std::cerr << storage::utc_now() << " " << line << std::endl;
+    std::cerr << utc_now() << " " << line << std::endl;
 }
 
 // A refused handshake costs its sender nothing, so its entries are budgeted per minute: beyond
@@ -606,7 +606,7 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
                 // header was one, cut short.
                 const auto pending = beast::buffers_to_string(buffer.data());
                 if (parser.got_some() || pending.find_first_not_of(" \t\r\n") != std::string::npos) {
-                    Response cut = problem(400, "", "the connection ended inside the request header: " + printable(ec.message()),
+                    Response cut = problem(ErrorKind::invalid_argument, "the connection ended inside the request header: " + printable(ec.message()),
                                            head.request_id);
                     cut.audit.action = "request.incomplete";
                     cut.audit.failed = true;
@@ -617,7 +617,7 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
             const int status = ec == http::error::header_limit ? 431 : 400;
             const bool cut = ec == http::error::partial_message;
             log_line("request " + head.request_id + " from " + remote + ": malformed: " + printable(ec.message()));
-            Response bad = problem(status, "", status == 431 ? "the request header is too large"
+            Response bad = protocol_problem(status, status == 431 ? "the request header is too large"
                                                : cut         ? "the connection ended inside the request header"
                                                              : "the request is not valid HTTP/1.1",
                                    head.request_id);
@@ -644,9 +644,9 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
         if (const auto te = req.find(http::field::transfer_encoding);
             te != req.end() && (!beast::iequals(te->value(), "chunked") || req.count(http::field::transfer_encoding) != 1 ||
                                 req.version() < 11))
-            refused = problem(400, "", "the request's Transfer-Encoding is not supported (only chunked, alone, on HTTP/1.1)", head.request_id);
+            refused = problem(ErrorKind::invalid_argument, "the request's Transfer-Encoding is not supported (only chunked, alone, on HTTP/1.1)", head.request_id);
         else if (admission.result != ConnectionTable::Admit::ok) {
-            refused = problem(503, "", admission.result == ConnectionTable::Admit::full
+            refused = problem(ErrorKind::unavailable, admission.result == ConnectionTable::Admit::full
                                            ? "the gateway is serving as many connections as it can; try again shortly"
                                            : "this principal already holds as many connections as it may, all busy; "
                                              "try again shortly",
@@ -671,7 +671,7 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
             Offload route(stream.get_executor(), shared.offload);
             route.start([&shared, &head, &dispatched] { dispatched = shared.handler.dispatch(head); });
             co_await route.wait();
-            if (route.failed()) dispatched = Dispatch{problem(500, "", "internal error", head.request_id), nullptr};
+            if (route.failed()) dispatched = Dispatch{problem(ErrorKind::internal, "internal error", head.request_id), nullptr};
         }
         Response response;
         std::uint64_t received = 0;
@@ -681,7 +681,7 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
             // Refused before a byte of the body is read; the connection cannot be reused.
             dispatched.upload.reset();
             auto who = std::move(dispatched.response.principal);
-            dispatched.response = problem(413, "", "the body is larger than this gateway accepts",
+            dispatched.response = problem(ErrorKind::too_large, "the body is larger than this gateway accepts",
                                           head.request_id);
             dispatched.response.principal = std::move(who);
         }
@@ -691,7 +691,7 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
                 http::response<http::empty_body> go_on{http::status::continue_, req.version()};
                 conn.expires_after(std::chrono::seconds(config.io_timeout_seconds));
                 if (auto [wec, wn] = co_await http::async_write(stream, go_on, use_tuple); wec) {
-                    Response gone = problem(400, "", "the connection failed before the body was sent: " + wec.message() +
+                    Response gone = problem(ErrorKind::invalid_argument, "the connection failed before the body was sent: " + wec.message() +
                                                          "; nothing was kept", head.request_id);
                     gone.audit.action = "request.incomplete";
                     gone.audit.failed = true;
@@ -780,13 +780,13 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
             co_await offload.wait();
             if (offload.failed()) sink_status = make_error(ErrorKind::internal, "sealing the upload failed");
             if (read_error == http::error::body_limit) {
-                response = problem(413, "", "the body is larger than this gateway accepts", head.request_id);
+                response = problem(ErrorKind::too_large, "the body is larger than this gateway accepts", head.request_id);
                 keep_alive = false;
             } else if (read_error && read_error.category() == http::make_error_code(http::error::bad_chunk).category() &&
                        read_error != http::error::partial_message) {
                 // The chunked framing itself is wrong (or a chunk line outgrew the buffer): the
                 // client is still there to be told, and nothing was kept.
-                response = problem(400, "", "the body's chunked framing is not valid: " + read_error.message() +
+                response = problem(ErrorKind::invalid_argument, "the body's chunked framing is not valid: " + read_error.message() +
                                                 "; nothing was kept", head.request_id);
                 response.audit.failed = true;
                 keep_alive = false;
@@ -795,7 +795,7 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
                 log_line("request " + head.request_id + " from " + remote + " " + head.method + " " +
                          printable(head.target) + ": body incomplete after " + std::to_string(received) +
                          " bytes: " + printable(read_error.message()) + (conn.timed_out ? " (too slow)" : "") + "; discarded");
-                Response gone = problem(400, "", (conn.timed_out ? std::string("the body arrived slower than the gateway's minimum rate, or stalled")
+                Response gone = problem(ErrorKind::invalid_argument, (conn.timed_out ? std::string("the body arrived slower than the gateway's minimum rate, or stalled")
                                                                  : "the body ended early: " + read_error.message()) +
                                                      "; nothing was kept",
                                         head.request_id);
@@ -815,7 +815,7 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
                 // finish() fsyncs, signs and commits: keep it off the network thread too.
                 offload.start([sink, &response] { response = sink->finish(); });
                 co_await offload.wait();
-                if (offload.failed()) response = problem(500, "", "internal error", head.request_id);
+                if (offload.failed()) response = problem(ErrorKind::internal, "internal error", head.request_id);
             }
             response.principal = dispatched.response.principal;
             dispatched.upload.reset();  // an unfinished package is removed here
@@ -831,7 +831,7 @@ Awaitable<void> session(Shared& shared, Socket socket, std::string address) {
             if (!co_await record_audit(shared, stream.get_executor(),
                                        AuditTrail::entry(head, response, received, sent_bytes))) {
                 auto who = std::move(response.principal);
-                response = problem(503, "", "the access log cannot be written; the request was not served", head.request_id);
+                response = problem(ErrorKind::unavailable, "the access log cannot be written; the request was not served", head.request_id);
                 response.principal = std::move(who);
                 keep_alive = false;
             }

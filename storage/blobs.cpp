@@ -10,6 +10,7 @@
 #include <cstring>
 #include <new>
 
+#include "base/time.h"
 #include "storage/background_io.h"
 #include "storage/store_impl.h"
 
@@ -73,7 +74,7 @@ PackageWriter::PackageWriter(Store& store, PackageDraft draft, std::string id)
     : store_(store),
       draft_(std::move(draft)),
       id_(std::move(id)),
-      created_at_(utc_time(store.impl_->env->now())),
+      created_at_(format_time(store.impl_->env->now())),
       data_key_(crypto::SecretKey::random()) {
     const auto context = blob_context(id_);
     sealer_ = std::make_unique<crypto::StreamSealer>(store_.impl_->aead, data_key_,

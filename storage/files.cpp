@@ -110,15 +110,4 @@ Result<crypto::SecretKey> read_master_key(const std::filesystem::path& path) {
     return key;
 }
 
-std::string utc_time(std::int64_t unix_seconds) {
-    const std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-std::string utc_now() { return utc_time(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())); }
-
 }  // namespace serambi::storage

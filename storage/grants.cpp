@@ -3,6 +3,7 @@
 #include <boost/algorithm/string/join.hpp>
 #include <boost/algorithm/string/split.hpp>
 
+#include "base/time.h"
 #include "storage/store_impl.h"
 
 namespace serambi::storage {
@@ -88,7 +89,7 @@ Result<std::optional<std::uint64_t>> Store::add_agreement(const AgreementRecord&
                                 .bind(8, a.document_name)
                                 .bind(9, a.document_sha256)
                                 .bind(10, a.created_by)
-                                .bind(11, a.created_at.empty() ? utc_time(impl_->env->now()) : a.created_at)
+                                .bind(11, a.created_at.empty() ? format_time(impl_->env->now()) : a.created_at)
                                 .step(),
                             "agreement " + a.id);
     }, audit_entry);
@@ -212,7 +213,7 @@ Result<std::optional<std::uint64_t>> Store::remove_principal(const std::string& 
         // the caller read it would otherwise leave the new certificate off the CRL.
         sql::Statement mark(impl_->db.get(),
                             "UPDATE principals SET removed_at = ?2 WHERE id = ?1 AND removed_at = '' AND cert_serial = ?3");
-        if (mark.bind(1, id).bind(2, utc_time(revocation.revoked_at)).bind(3, revocation.serial_hex).step() != SQLITE_DONE)
+        if (mark.bind(1, id).bind(2, format_time(revocation.revoked_at)).bind(3, revocation.serial_hex).step() != SQLITE_DONE)
             return db_error("the database refused the write");
         if (sqlite3_changes(impl_->db.get()) != 1)
             return make_error(ErrorKind::conflict, "principal " + id + " was removed or renewed meanwhile; look again");

@@ -3,6 +3,7 @@
 #include <boost/algorithm/string/join.hpp>
 #include <boost/algorithm/string/split.hpp>
 
+#include "base/time.h"
 #include "storage/store_impl.h"
 
 namespace serambi::storage {
@@ -275,7 +276,7 @@ Result<std::optional<std::uint64_t>> Store::add_principal(const Principal& p, co
                              .bind(3, boost::algorithm::join(p.roles, ","))
                              .bind(4, p.cert_serial)
                              .bind(5, p.cert_fingerprint)
-                             .bind(6, p.created_at.empty() ? utc_time(impl_->env->now()) : p.created_at)
+                             .bind(6, p.created_at.empty() ? format_time(impl_->env->now()) : p.created_at)
                              .bind(7, p.age_recipient)
                              .bind(8, p.cert_not_after)
                              .step(),
@@ -325,7 +326,7 @@ Result<std::optional<std::uint64_t>> Store::add_dataset(const Dataset& d, const 
                              .bind(3, d.classification)
                              .bind(4, d.title)
                              .bind(5, d.created_by)
-                             .bind(6, d.created_at.empty() ? utc_time(impl_->env->now()) : d.created_at)
+                             .bind(6, d.created_at.empty() ? format_time(impl_->env->now()) : d.created_at)
                              .step(),
                          "dataset " + d.id);
     }, audit_entry);

@@ -49,10 +49,6 @@ Result<std::string> canonical_json(const boost::json::value& value);
 // nothing else may ever be used as one.
 bool is_package_id(std::string_view text) noexcept;
 
-// Current time as RFC 3339 UTC with second precision, e.g. 2026-11-24T06:22:25Z.
-std::string utc_now();
-std::string utc_time(std::int64_t unix_seconds);  // ISO 8601, UTC, to the second
-
 struct Principal {
     std::string id;
     std::string name;

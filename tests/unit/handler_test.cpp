@@ -214,7 +214,12 @@ TEST_CASE("unknown or replaced certificates are unauthenticated, odd paths are r
     CHECK(w.send(w.head("dinkes-malut", "GET", "/v1/datasets/%2e%2e/x")).status == 400);
     CHECK(w.send(w.head("dinkes-malut", "GET", "/v1/datasets/Dinkes/x")).status == 400);
     CHECK(w.send(w.head("dinkes-malut", "GET", "/v1/packages/zzz")).status == 404);
-    CHECK(w.send(w.head("dinkes-malut", "DELETE", "/v1/datasets")).status == 405);
+    const auto wrong_method = w.send(w.head("dinkes-malut", "DELETE", "/v1/datasets"));
+    CHECK(wrong_method.status == 405);
+    CHECK(header(wrong_method, "Allow") == "GET, POST");
+    const auto health_post = w.send(w.head("nobody", "POST", "/healthz"));
+    CHECK(health_post.status == 405);
+    CHECK(header(health_post, "Allow") == "GET");
     CHECK(w.send(w.head("dinkes-malut", "GET", "relative")).status == 400);
 }
 

@@ -11,6 +11,7 @@ namespace serambi {
 
 enum class ErrorKind {
     invalid_argument,   // the caller's input is malformed or out of range
+    unauthenticated,    // the caller could not be identified (no known, current certificate)
     not_found,          // no such thing, or the caller may not know it exists
     permission_denied,  // the caller is known and may see the thing, but not do this to it
     conflict,           // the thing already exists or is in the wrong state

@@ -1,5 +1,5 @@
 // Internal: the request handler, a plain object from request to response that knows nothing of
-// sockets, so that unit tests call it directly. The server (server.cpp) only moves bytes:
+// sockets, so that unit tests call it directly. The session (session.cpp) only moves bytes:
 // it reads the head, asks dispatch() what to do, streams a body into an UploadSink if one is
 // returned, and streams a PayloadSource out.
 #pragma once

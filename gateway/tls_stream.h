@@ -1,5 +1,5 @@
 // A TLS stream for the gateway's connections: OpenSSL reads and writes the non-blocking socket
-// itself, and Asio only waits for the socket to become ready. Internal to gateway/ (server.cpp).
+// itself, and Asio only waits for the socket to become ready. Internal to gateway/ (session.cpp).
 //
 // Why not asio::ssl::stream: it moves ciphertext through a 17 KiB BIO pair, so every TLS record
 // costs its own socket read or write, a copy, and a trip through the reactor. Here one recv fills

@@ -1,4 +1,4 @@
-// HTTP/1.1 request framing exactly as gateway/server.cpp sets Beast up: a request_parser with a
+// HTTP/1.1 request framing exactly as gateway/session.cpp sets Beast up: a request_parser with a
 // buffer_body, the configured header limit and no body limit until the route is known, then the
 // route's limit while a chunked body is read through a fixed buffer; a Content-Length body is
 // taken raw past the parser, and the next request of the connection is parsed from what is left.

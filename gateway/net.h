@@ -1,0 +1,56 @@
+// Internal to gateway/: the Asio types the network layer is built on, the server log, and what
+// every connection shares. No Beast here: only session.cpp includes it.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "gateway/tls_stream.h"
+
+namespace serambi::gateway {
+
+class AuditTrail;
+class ConnectionTable;
+class Handler;
+class RefusalBudget;
+class TlsContexts;
+struct Config;
+struct GatewayCounters;
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = net::ip::tcp;
+// Each worker thread runs its own io_context, so a connection's operations never cross threads:
+// no strands, no polymorphic executors, no cross-thread wake-ups on the hot path.
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, Executor>;
+using Stream = TlsStream<Socket>;
+template <class T>
+using Awaitable = net::awaitable<T, Executor>;
+inline constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<Executor>{});
+
+// The server log (standard error), one timestamped line at a time from any thread.
+void log_line(const std::string& line);
+// Log fields may carry bytes a client chose; keep them printable and short.
+std::string printable(std::string_view text, std::size_t max = 200);
+
+struct Shared {
+    const Config& config;
+    Handler& handler;
+    AuditTrail& audit;
+    TlsContexts& tls;
+    net::thread_pool::executor_type offload;  // routes, hashing, sealing and disk writes
+    RefusalBudget& refusals;
+    GatewayCounters& counters;
+    // Outlives the io_contexts: sessions still suspended at shutdown are destroyed with them and
+    // give their slot back as they go.
+    ConnectionTable& connections;
+};
+
+}  // namespace serambi::gateway

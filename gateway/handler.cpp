@@ -1,7 +1,6 @@
-// Routing, authentication and the administrative routes. Every route asks the policy.
+// Routing, authentication, whoami and the dataset routes. Every route asks the policy.
 #include "gateway/handler.h"
 
-#include <boost/algorithm/string/join.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -50,19 +49,6 @@ Status only_members(const boost::json::object& o, std::initializer_list<std::str
 }
 
 namespace {
-
-boost::json::object principal_json(const storage::Principal& p) {
-    boost::json::array roles;
-    for (const auto& r : p.roles) roles.emplace_back(r);
-    return {{"id", p.id},
-            {"name", p.name},
-            {"roles", roles},
-            {"certificate_serial", p.cert_serial},
-            {"age_recipient", p.age_recipient},
-            {"certificate_not_after", p.cert_not_after},
-            {"created_at", p.created_at},
-            {"removed_at", p.removed_at}};
-}
 
 boost::json::object dataset_json(const storage::Dataset& d) {
     return {{"id", d.id},
@@ -168,104 +154,6 @@ Dispatch Handler::dispatch(const RequestHead& head) {
         }
     }
     return tag(not_allowed());
-}
-
-Response Handler::get_whoami(const RequestHead& head, const Caller& caller) {
-    auto principal = services_.store->principal(caller.subject.id);
-    if (!principal) return problem_of(principal.error(), head.request_id);
-    return json_response(200, principal_json(*principal));
-}
-
-Response Handler::list_principals(const RequestHead& head, const Caller& caller) {
-    const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
-    if (!decision.allow) return problem(ErrorKind::not_found, "no such route", head.request_id);
-    auto all = services_.store->principals();
-    if (!all) return problem_of(all.error(), head.request_id);
-    boost::json::array out;
-    for (const auto& p : *all) out.push_back(principal_json(p));
-    return json_response(200, out);
-}
-
-Dispatch Handler::create_principal(const RequestHead& head, const Caller& caller) {
-    const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
-    if (!decision.allow) return {problem(ErrorKind::not_found, "no such route", head.request_id), nullptr};
-    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes,
-                                           [this, head, caller](const std::string& body) {
-                                               return create_principal_from(head, caller, body);
-                                           })};
-}
-
-Response Handler::create_principal_from(const RequestHead& head, const Caller& caller,
-                                        const std::string& body) {
-    const auto& rid = head.request_id;
-    auto object = parse_object(body);
-    if (!object) return problem_of(object.error(), rid);
-    if (auto s = only_members(*object, {"id", "name", "roles", "csr", "age_recipient"}); !s) return problem_of(s.error(), rid);
-    std::string age_recipient;
-    if (object->contains("age_recipient")) {
-        auto text = string_member(*object, "age_recipient", 100);
-        auto canonical = text ? canonical_recipient(*text) : Result<std::string>(text.error());
-        if (!canonical) return problem(ErrorKind::invalid_argument, "age_recipient must be an age X25519 recipient (age1…)", rid);
-        age_recipient = *canonical;
-    }
-    auto id = string_member(*object, "id", 63);
-    auto name = string_member(*object, "name", 200);
-    const auto* csr_value = object->if_contains("csr");
-    const auto* roles_value = object->if_contains("roles");
-    if (!id) return problem_of(id.error(), rid);
-    if (!is_slug(*id)) return problem(ErrorKind::invalid_argument, "id must be lowercase letters, digits and hyphens", rid);
-    if (!name) return problem_of(name.error(), rid);
-    if (csr_value == nullptr || !csr_value->is_string() || csr_value->get_string().size() > 8192)
-        return problem(ErrorKind::invalid_argument, "csr must be a PEM certificate request", rid);
-    if (roles_value == nullptr || !roles_value->is_array() || roles_value->get_array().empty() ||
-        roles_value->get_array().size() > 5)
-        return problem(ErrorKind::invalid_argument, "roles must be a non-empty list of role names", rid);
-    std::vector<std::string> roles;
-    for (const auto& r : roles_value->get_array()) {
-        auto role = r.is_string() ? policies::parse_role(r.get_string()) : Result<policies::Role>(
-                                                                                make_error(ErrorKind::invalid_argument, "roles must be strings"));
-        if (!role) return problem_of(role.error(), rid);
-        std::string role_name(policies::name_of(*role));
-        if (std::find(roles.begin(), roles.end(), role_name) == roles.end()) roles.push_back(role_name);
-    }
-    auto csr = certs::read_csr(std::string(csr_value->get_string()));
-    if (!csr) return problem_of(csr.error(), rid);
-    if (csr->common_name != *id)
-        return problem(ErrorKind::invalid_argument, "the certificate request's common name must be the principal id", rid);
-    if (auto existing = services_.store->principal(*id); existing.ok())
-        return problem(ErrorKind::conflict,
-                       existing->removed_at.empty() ? "principal " + *id + " already exists"
-                                                    : "principal " + *id + " was removed at " + existing->removed_at +
-                                                          "; an id is never given again, so that the access log stays unambiguous",
-                       rid);
-
-    certs::IssueRequest request;
-    request.common_name = *id;
-    request.usage = certs::Usage::client;
-    request.uri = "serambi:principal:" + *id;
-    request.days = static_cast<int>(services_.config->principal_days);
-    auto cert = certs::issue(services_.ca, csr->public_key_pem, request);
-    if (!cert) return problem_of(cert.error(), rid);
-    auto info = certs::inspect(*cert);
-    if (!info) return problem_of(info.error(), rid);
-    storage::Principal principal{*id, *name, roles, info->serial_hex, info->fingerprint_sha256_hex, {}, age_recipient,
-                                 info->not_after, {}};
-    Response done;
-    done.status = 201;
-    done.principal = caller.subject.id;
-    done.audit.resource = "principals/" + *id;
-    done.audit.reason = "the caller's role may manage principals; roles " + boost::algorithm::join(roles, ",") +
-                        ", certificate " + info->serial_hex;
-    auto added = services_.store->add_principal(principal, AuditTrail::entry(head, done, body.size(), 0));
-    if (!added) return problem_of(added.error(), rid);
-    auto stored = services_.store->principal(*id);
-    if (!stored) return problem_of(stored.error(), rid);
-    auto r = json_response(201, {{"principal", principal_json(*stored)},
-                                 {"certificate", *cert},
-                                 {"ca_certificate", services_.ca.cert_pem}});
-    r.audit = done.audit;
-    r.audit.committed_index = *added;
-    return r;
 }
 
 Dispatch Handler::create_dataset(const RequestHead& head, const Caller& caller) {

@@ -180,6 +180,11 @@ Response problem_of(const Error& error, const std::string& request_id);
 Response protocol_problem(int status, std::string_view detail, const std::string& request_id);
 int http_status_of(ErrorKind kind) noexcept;
 
+// A change's access-log facts (action, resource, the policy's reason), and the answer that
+// carries them once the change has committed with its entry at `index`.
+Response change_record(const std::string& principal, std::string action, std::string resource, std::string reason);
+Response committed(Response body, const Response& done, std::optional<std::uint64_t> index);
+
 // The serials revoked so far, consulted at every handshake and every request. A revocation is
 // added here as it commits, so it takes effect at the next handshake without a restart.
 // What the server counts for /metrics; relaxed atomics, read at scrape time.

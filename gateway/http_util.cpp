@@ -87,6 +87,23 @@ Response problem_of(const Error& error, const std::string& request_id) {
     return r;
 }
 
+// What a committed change records: its action, resource and the policy's reason.
+Response change_record(const std::string& principal, std::string action, std::string resource, std::string reason) {
+    Response done;
+    done.status = 200;
+    done.principal = principal;
+    done.audit.action = std::move(action);
+    done.audit.resource = std::move(resource);
+    done.audit.reason = std::move(reason);
+    return done;
+}
+
+Response committed(Response body, const Response& done, std::optional<std::uint64_t> index) {
+    body.audit = done.audit;
+    body.audit.committed_index = index;
+    return body;
+}
+
 bool is_slug(std::string_view text) noexcept { return policies::is_slug_like(text); }
 
 bool is_safe_filename(std::string_view name) noexcept {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "crypto/crypto.h"
+#include "crypto/tlog.h"
 #include "storage/store.h"
 
 using namespace serambi;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/tlog.h"
 #include "gateway/handler.h"
 
 using namespace serambi;

@@ -12,6 +12,7 @@
 #include "base/time.h"
 #include "cli/commands.h"
 #include "cli/files.h"
+#include "crypto/age.h"
 #include "storage/store.h"
 
 namespace serambi::cli {

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/files.h"
+#include "crypto/tlog.h"
 #include "storage/audit_export.h"
 #include "storage/store.h"
 

@@ -16,6 +16,7 @@
 #include "certs/certs.h"
 #include "cli/client.h"
 #include "cli/files.h"
+#include "crypto/age.h"
 #include "policies/policy.h"
 #include "storage/store.h"
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/client.h"
+#include "crypto/age.h"
 
 namespace serambi::cli {
 

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "crypto/tlog.h"
 #include "gateway/gateway.h"
 #include "storage/store.h"
 

@@ -15,6 +15,7 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/files.h"
+#include "crypto/tlog.h"
 #include "gateway/gateway.h"
 #include "policies/policy.h"
 #include "storage/store.h"

@@ -11,7 +11,7 @@
 #include <optional>
 #include <stdexcept>
 
-#include "crypto/crypto.h"
+#include "crypto/age.h"
 
 namespace serambi::crypto::age {
 namespace {
@@ -26,32 +26,9 @@ constexpr std::size_t kMaxHeaderBytes = 1 << 20;  // far above any real header; 
 Error header_error(const std::string& what) { return make_error(ErrorKind::invalid_argument, "age header: " + what); }
 Error payload_error(const std::string& what) { return make_error(ErrorKind::corruption, "age payload: " + what); }
 
-// HKDF-SHA-256 (RFC 5869) with a salt, as age derives every key.
-void hkdf(ByteView ikm, ByteView salt, std::string_view info, std::span<std::uint8_t> out) {
-    EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
-    EVP_KDF_CTX* ctx = kdf != nullptr ? EVP_KDF_CTX_new(kdf) : nullptr;
-    EVP_KDF_free(kdf);
-    if (ctx == nullptr) throw std::runtime_error("HKDF unavailable");
-    char digest[] = "SHA256";
-    // OpenSSL takes non-const pointers but does not write through them.
-    // An empty salt is left out: OpenSSL refuses a zero-length one, and HKDF's default (a block
-    // of zeros) is what RFC 5869 means by an empty salt.
-    OSSL_PARAM params[5];
-    std::size_t n = 0;
-    params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
-    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(ikm.data()), ikm.size());
-    if (!salt.empty())
-        params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<std::uint8_t*>(salt.data()), salt.size());
-    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
-    params[n] = OSSL_PARAM_construct_end();
-    const int rc = EVP_KDF_derive(ctx, out.data(), out.size(), params);
-    EVP_KDF_CTX_free(ctx);
-    if (rc != 1) throw std::runtime_error("HKDF failed");
-}
-
 SecretKey hkdf_key(ByteView ikm, ByteView salt, std::string_view info) {
     std::array<std::uint8_t, SecretKey::kBytes> out{};
-    hkdf(ikm, salt, info, out);
+    hkdf_sha256(ikm, salt, info, out);
     auto key = SecretKey::from_bytes(out);
     wipe(out);
     return std::move(key).value();
@@ -217,7 +194,7 @@ bool is_argument(std::string_view a) {
 
 std::array<std::uint8_t, 32> header_mac(ByteView file_key, ByteView header_through_dashes) {
     std::array<std::uint8_t, 32> mac_key{};
-    hkdf(file_key, {}, "header", mac_key);
+    hkdf_sha256(file_key, {}, "header", mac_key);
     std::array<std::uint8_t, 32> mac{};
     crypto_auth_hmacsha256(mac.data(), header_through_dashes.data(), header_through_dashes.size(), mac_key.data());
     wipe(mac_key);

@@ -49,24 +49,31 @@ Result<SecretKey> SecretKey::from_bytes(ByteView bytes) {
     return key;
 }
 
-SecretKey derive_key(const SecretKey& master, std::string_view label) {
-    std::array<std::uint8_t, SecretKey::kBytes> out{};
+void hkdf_sha256(ByteView ikm, ByteView salt, std::string_view info, std::span<std::uint8_t> out) {
     EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
     EVP_KDF_CTX* ctx = kdf != nullptr ? EVP_KDF_CTX_new(kdf) : nullptr;
     EVP_KDF_free(kdf);
     if (ctx == nullptr) throw std::runtime_error("HKDF unavailable");
     char digest[] = "SHA256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-                                          const_cast<std::uint8_t*>(master.bytes().data()),
-                                          SecretKey::kBytes),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(label.data()),
-                                          label.size()),
-        OSSL_PARAM_construct_end()};
+    // OpenSSL takes non-const pointers but does not write through them. An empty salt is left
+    // out: OpenSSL refuses a zero-length one, and HKDF's default (a block of zeros) is what
+    // RFC 5869 means by an empty salt.
+    OSSL_PARAM params[5];
+    std::size_t n = 0;
+    params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(ikm.data()), ikm.size());
+    if (!salt.empty())
+        params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<std::uint8_t*>(salt.data()), salt.size());
+    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
+    params[n] = OSSL_PARAM_construct_end();
     const int rc = EVP_KDF_derive(ctx, out.data(), out.size(), params);
     EVP_KDF_CTX_free(ctx);
     if (rc != 1) throw std::runtime_error("HKDF failed");
+}
+
+SecretKey derive_key(const SecretKey& master, std::string_view label) {
+    std::array<std::uint8_t, SecretKey::kBytes> out{};
+    hkdf_sha256(master.bytes(), {}, label, out);
     auto key = SecretKey::from_bytes(out);
     wipe(out);
     return std::move(key).value();

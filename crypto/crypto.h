@@ -1,6 +1,7 @@
-// Serambi's cryptographic primitives behind our own interface, so that algorithms can be swapped
-// as Peraturan BSSN 11/2024 requires without touching the callers. OpenSSL and libsodium stay
-// private to this library.
+// Serambi's cryptographic primitives (keys, hashes, AEAD streams, encodings) behind our own
+// interface, so that algorithms can be swapped as Peraturan BSSN 11/2024 requires without touching
+// the callers; the transparency log is in crypto/tlog.h and age in crypto/age.h. OpenSSL and
+// libsodium stay private to this library.
 //
 // Thread safety: free functions are safe to call concurrently; objects are not shared between
 // threads without outside locking.
@@ -95,6 +96,8 @@ private:
 // regular files, at most `limit` bytes; a file that grows while it is read is refused.
 Result<SecretBuffer> read_secret_file(const std::filesystem::path& path, std::size_t limit);
 
+// HKDF-SHA-256 (RFC 5869); an empty salt is HKDF's default.
+void hkdf_sha256(ByteView ikm, ByteView salt, std::string_view info, std::span<std::uint8_t> out);
 // Derives an independent key for one purpose from a master key (HKDF-SHA-256, label as info).
 SecretKey derive_key(const SecretKey& master, std::string_view label);
 
@@ -195,169 +198,5 @@ private:
 // `associated_data` so that a wrapped key moved to another record does not unwrap.
 Bytes wrap_key(const SecretKey& kek, const SecretKey& data_key, ByteView associated_data);
 Result<SecretKey> unwrap_key(const SecretKey& kek, ByteView wrapped, ByteView associated_data);
-
-// ---- Transparency log: RFC 6962 / RFC 9162 Merkle trees, C2SP tlog-checkpoint and signed-note.
-// Interoperable with the Go ecosystem (golang.org/x/mod/sumdb/note, transparency-dev), so that any
-// standard witness or verifier can check what we publish.
-namespace tlog {
-
-using Hash = std::array<std::uint8_t, 32>;
-
-Hash leaf_hash(ByteView entry);                       // SHA-256(0x00 || entry)
-Hash node_hash(const Hash& left, const Hash& right);  // SHA-256(0x01 || left || right)
-Hash empty_root();                                    // SHA-256 of nothing
-
-// The root of a tree grown one leaf at a time: O(log n) memory, for verifying an export.
-class TreeBuilder {
-public:
-    void add(const Hash& leaf);
-    std::uint64_t size() const noexcept;
-    Hash root() const;  // empty_root() for size 0
-
-private:
-    std::vector<Hash> stack_;  // roots of perfect subtrees, largest (leftmost) first
-    std::uint64_t size_ = 0;
-};
-
-// RFC 9162 section 2.1.3.2 / 2.1.4.2 verification algorithms. False on any malformed input
-// (index >= size, wrong proof length, old > new, ...), never throws. A tree of size 0 is consistent
-// with any tree, given the empty root and an empty proof.
-bool verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf,
-                      std::span<const Hash> proof, const Hash& root);
-bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Hash& old_root,
-                        const Hash& new_root, std::span<const Hash> proof);
-
-// C2SP tlog-checkpoint body: "<origin>\n<size decimal>\n<base64 std root>\n". No extension lines
-// are written; the parser accepts and ignores non-empty extension lines after the third. Origin:
-// non-empty printable ASCII without leading or trailing space; size: decimal without leading zeros
-// (except "0") that fits uint64; root: canonical base64 of exactly 32 bytes.
-struct Checkpoint {
-    std::string origin;
-    std::uint64_t size = 0;
-    Hash root{};
-};
-std::string checkpoint_body(const Checkpoint& checkpoint);  // the origin is the caller's to check
-Result<Checkpoint> parse_checkpoint_body(std::string_view body);
-
-// C2SP signed-note with an Ed25519 key, key formats as golang.org/x/mod/sumdb/note:
-//   signer key   "PRIVATE+KEY+<name>+<hash8hex>+<base64(0x01 || 32-byte seed)>"
-//   verifier key "<name>+<hash8hex>+<base64(0x01 || 32-byte public key)>"
-//   key hash = first 4 bytes (big-endian, printed %08x) of SHA-256(name || "\n" || 0x01 || key)
-//   note = body (ending in "\n") + "\n" + per signature: "— " + name + " " +
-//          base64(4-byte key hash || 64-byte Ed25519 signature over the body) + "\n"
-// Key names: non-empty printable ASCII without spaces or '+'.
-class NoteSigner {
-public:
-    static Result<NoteSigner> generate(std::string name);          // random seed
-    static Result<NoteSigner> from_private(std::string_view text);  // parses the signer key text
-
-    NoteSigner(NoteSigner&&) noexcept = default;
-    NoteSigner& operator=(NoteSigner&&) noexcept = default;
-    NoteSigner(const NoteSigner&) = delete;
-    NoteSigner& operator=(const NoteSigner&) = delete;
-    ~NoteSigner() = default;
-
-    const std::string& name() const noexcept;
-    std::string private_text() const;  // the signer key text (secret: the caller stores it 0600)
-    std::string verifier_key() const;  // the verifier key text
-    // The whole signed note. Throws std::invalid_argument if `body` does not end in "\n", since
-    // that is a bug in the caller rather than bad input from outside.
-    std::string sign(std::string_view body) const;
-
-private:
-    struct SecretFree {
-        void operator()(std::uint8_t* p) const noexcept;  // sodium_free: wipes, then releases
-    };
-    NoteSigner() = default;
-
-    std::string name_;
-    std::uint32_t key_hash_ = 0;
-    std::array<std::uint8_t, 32> public_key_{};
-    // libsodium's 64-byte secret key (seed || public key) in guarded, locked memory.
-    std::unique_ptr<std::uint8_t, SecretFree> secret_key_;
-};
-
-// Checks that `note` carries a valid signature by the key `verifier_key` and returns the body.
-// Signature lines by other keys are parsed but not verified; a line by our key that does not
-// verify rejects the note (as Go's note.Open does). Malformed notes or keys fail with
-// invalid_argument, notes over 1 MiB with too_large, missing or bad signatures with corruption.
-Result<std::string> verify_note(std::string_view note, std::string_view verifier_key);
-
-}  // namespace tlog
-
-// ---- age v1 (age-encryption.org/v1) with X25519 recipients: a header of recipient stanzas
-// and an HMAC, then a 16-byte nonce and the payload in the STREAM above (ChaCha20-Poly1305,
-// 64 KiB chunks, no associated data). Interoperable with the age and rage tools. Streaming both
-// ways: memory does not grow with the payload.
-namespace age {
-
-using Recipient = std::array<std::uint8_t, 32>;  // an X25519 public key
-
-// "age1…" (Bech32, lowercase) to and from the public key.
-Result<Recipient> parse_recipient(std::string_view text);
-std::string encode_recipient(const Recipient& recipient);
-
-// An X25519 identity: the secret scalar, held in guarded memory and wiped on destruction.
-class Identity {
-public:
-    static Identity generate();
-    // "AGE-SECRET-KEY-1…" (Bech32, all upper or all lower case).
-    static Result<Identity> parse(std::string_view text);
-    // The identity's text, a secret: store it 0600 and wipe the string after use.
-    std::string encode() const;
-    const Recipient& recipient() const noexcept { return recipient_; }
-    const SecretKey& secret() const noexcept { return secret_; }
-
-private:
-    Identity(SecretKey secret, Recipient recipient);
-    SecretKey secret_;
-    Recipient recipient_{};
-};
-
-// Identity files as age-keygen writes them: one identity per line, '#' comments, blank lines,
-// CRLF or LF. An error's message starts with the number of the first line that is no identity.
-Result<std::vector<Identity>> parse_identity_file(std::string_view text);
-
-// Encrypts one file to one or more recipients. header() is written first, then what update()
-// and finish() append. Each call to finish() ends the file; the object is then spent.
-class Encryptor {
-public:
-    static Result<Encryptor> create(std::span<const Recipient> recipients);
-    Encryptor(Encryptor&&) noexcept;
-    Encryptor& operator=(Encryptor&&) noexcept;
-    ~Encryptor();
-
-    const Bytes& header() const noexcept;  // the text header, its HMAC and the payload nonce
-    Status update(ByteView plaintext, Bytes& out);
-    Status finish(Bytes& out);
-
-private:
-    struct State;
-    explicit Encryptor(std::unique_ptr<State> state);
-    std::unique_ptr<State> state_;
-};
-
-// Decrypts a file fed in pieces of any size. Errors say which stage failed, by message prefix
-// and kind: "age header: …" (invalid_argument: malformed, unsupported, or an unusable X25519
-// share), "age: no identity matches" (not_found), "age header MAC …" (corruption), "age
-// payload: …" (corruption). Plaintext is released only chunk by chunk once each authenticates;
-// a stream that fails later has released the authenticated part before it.
-class Decryptor {
-public:
-    explicit Decryptor(std::span<const Identity* const> identities);
-    Decryptor(Decryptor&&) noexcept;
-    Decryptor& operator=(Decryptor&&) noexcept;
-    ~Decryptor();
-
-    Status update(ByteView ciphertext, Bytes& plaintext);
-    // The end of the input: the last chunk is opened and must be marked last.
-    Status finish(Bytes& plaintext);
-
-private:
-    struct State;
-    std::unique_ptr<State> state_;
-};
-
-}  // namespace age
 
 }  // namespace serambi::crypto

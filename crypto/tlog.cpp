@@ -8,7 +8,7 @@
 #include <new>
 #include <stdexcept>
 
-#include "crypto/crypto.h"
+#include "crypto/tlog.h"
 
 namespace serambi::crypto::tlog {
 

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "crypto/tlog.h"
 #include "gateway/handler.h"
 
 namespace serambi::gateway {

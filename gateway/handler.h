@@ -21,6 +21,7 @@
 #include "base/time.h"
 #include "certs/certs.h"
 #include "crypto/crypto.h"
+#include "crypto/tlog.h"
 #include "gateway/connections.h"
 #include "gateway/gateway.h"
 #include "gateway/routes.h"

@@ -2,6 +2,7 @@
 // opener on the way out; the gateway never holds a whole payload in memory.
 #include <boost/json.hpp>
 
+#include "crypto/age.h"
 #include "gateway/handler.h"
 
 namespace serambi::gateway {

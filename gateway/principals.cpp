@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "crypto/age.h"
 #include "gateway/handler.h"
 
 namespace serambi::gateway {

@@ -9,6 +9,7 @@
 #include <thread>
 #include <tuple>
 
+#include "crypto/tlog.h"
 #include "gateway/handler.h"
 #include "gateway/net.h"
 #include "gateway/refusals.h"

@@ -5,6 +5,7 @@
 #include <future>
 #include <map>
 
+#include "crypto/tlog.h"
 #include "storage/store_impl.h"
 
 namespace serambi::storage {
@@ -12,7 +13,6 @@ namespace {
 
 using crypto::tlog::Hash;
 
-Error db_error(const char* what) { return make_error(ErrorKind::unavailable, what); }
 
 // Largest power of two strictly below n (n >= 2), the split point of RFC 6962.
 std::uint64_t split_point(std::uint64_t n) { return std::bit_floor(n - 1); }
@@ -55,7 +55,7 @@ public:
         if (!run) return run.error();
         const std::size_t at = static_cast<std::size_t>(first % kRun);
         const std::size_t width = std::size_t{1} << fold;
-        if (at + width > (*run)->size()) return db_error("an access-log node is missing");
+        if (at + width > (*run)->size()) return sql::db_error("an access-log node is missing");
         std::vector<Hash> layer((*run)->begin() + static_cast<std::ptrdiff_t>(at),
                                 (*run)->begin() + static_cast<std::ptrdiff_t>(at + width));
         while (layer.size() > 1) {
@@ -125,7 +125,7 @@ private:
             std::copy(bytes.begin(), bytes.end(), h.begin());
             run.push_back(h);
         }
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error("cannot read the access log");
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sql::db_error("cannot read the access log");
         return &run;
     }
 
@@ -139,7 +139,7 @@ Status Store::Impl::load_audit_tail() {
     // The size comes from the nodes, which only appends write: an edited or deleted entry row
     // does not move it, and shows up where it must, in the auditor's check of an export.
     sql::Statement size_query(db.get(), "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_nodes WHERE level = 0");
-    if (size_query.step() != SQLITE_ROW) return db_error("cannot read the access log");
+    if (size_query.step() != SQLITE_ROW) return sql::db_error("cannot read the access log");
     const auto size = static_cast<std::uint64_t>(size_query.integer(0));
     auto run_query = cached(kRunQuery);
     NodeReader reader(*run_query);
@@ -157,7 +157,7 @@ Status Store::Impl::load_audit_tail() {
 
 Result<std::uint64_t> Store::Impl::append_audit_locked(const std::vector<std::string>& entries) {
     if (audit_tail_stale) reload_audit_tail_after_rollback();
-    if (audit_tail_stale) return db_error("the access log's tail could not be reloaded");
+    if (audit_tail_stale) return sql::db_error("the access log's tail could not be reloaded");
     sql::Statement insert_entry(db.get(), "INSERT INTO audit_entries(idx, entry) VALUES(?1, ?2)");
     sql::Statement insert_node(db.get(), "INSERT INTO audit_nodes(level, idx, hash) VALUES(?1, ?2, ?3)");
     const std::uint64_t first = audit_size;
@@ -165,7 +165,7 @@ Result<std::uint64_t> Store::Impl::append_audit_locked(const std::vector<std::st
         const std::uint64_t index = audit_size;
         insert_entry.reset();
         if (insert_entry.bind(1, static_cast<std::int64_t>(index)).bind(2, entry).step() != SQLITE_DONE)
-            return db_error("cannot write the access log");
+            return sql::db_error("cannot write the access log");
         // The new leaf, then every subtree it completes: while the node is a right child, it
         // joins its waiting left sibling one level up.
         Hash h = crypto::tlog::leaf_hash(crypto::as_bytes(entry));
@@ -176,7 +176,7 @@ Result<std::uint64_t> Store::Impl::append_audit_locked(const std::vector<std::st
                 insert_node.reset();
                 if (insert_node.bind(1, std::int64_t{level}).bind(2, static_cast<std::int64_t>(at))
                         .bind(3, crypto::ByteView(h)).step() != SQLITE_DONE)
-                    return db_error("cannot write the access log");
+                    return sql::db_error("cannot write the access log");
             }
             if ((at & 1) == 0) break;
             h = crypto::tlog::node_hash(audit_frontier[static_cast<std::size_t>(level)], h);
@@ -212,7 +212,7 @@ void Store::Impl::run_audit_committer() {
             if (!ok) {
                 sql::exec(db.get(), "ROLLBACK;");
                 reload_audit_tail_after_rollback();
-                results.assign(group.size(), db_error("the access log could not be written"));
+                results.assign(group.size(), sql::db_error("the access log could not be written"));
             }
         }
         for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
@@ -276,7 +276,7 @@ Result<std::vector<std::string>> Store::audit_entries(std::uint64_t start, std::
     // is the auditor's check against a signed checkpoint, not something to take our word for.
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(1));
-    if (rc != SQLITE_DONE) return db_error("cannot read the access log");
+    if (rc != SQLITE_DONE) return sql::db_error("cannot read the access log");
     return out;
 }
 
@@ -307,7 +307,7 @@ Status Store::save_checkpoint(std::uint64_t size, const std::string& note) {
     std::lock_guard lock(impl_->mutex);
     sql::Statement s(impl_->db.get(), "INSERT OR IGNORE INTO audit_checkpoints(size, note) VALUES(?1, ?2)");
     if (s.bind(1, static_cast<std::int64_t>(size)).bind(2, note).step() != SQLITE_DONE)
-        return db_error("cannot record the checkpoint");
+        return sql::db_error("cannot record the checkpoint");
     return {};
 }
 
@@ -316,7 +316,7 @@ Result<std::string> Store::latest_checkpoint() {
     sql::Statement s(impl_->db.get(), "SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1");
     const int rc = s.step();
     if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no checkpoint has been issued yet");
-    if (rc != SQLITE_ROW) return db_error("cannot read the checkpoints");
+    if (rc != SQLITE_ROW) return sql::db_error("cannot read the checkpoints");
     return s.text(0);
 }
 

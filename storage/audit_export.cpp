@@ -1,3 +1,4 @@
+#include "crypto/tlog.h"
 #include "storage/audit_export.h"
 
 #include <boost/json.hpp>

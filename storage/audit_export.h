@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "crypto/crypto.h"
+#include "crypto/tlog.h"
 
 namespace serambi::storage {
 

@@ -9,7 +9,6 @@
 namespace serambi::storage {
 namespace {
 
-Error db_error(const char* what) { return make_error(ErrorKind::unavailable, what); }
 
 constexpr const char* kAgreementColumns =
     "SELECT id, partner, patterns, max_classification, purpose, valid_from, valid_until, document_name, "
@@ -54,19 +53,12 @@ ApprovalRecord approval_from(const sql::Statement& s) {
     return a;
 }
 
-Status write_result(int rc, const std::string& what) {
-    if (rc == SQLITE_DONE) return {};
-    if (rc == SQLITE_CONSTRAINT)
-        return make_error(ErrorKind::conflict, what + " already exists or refers to something unknown");
-    return db_error("the database refused the write");
-}
-
 template <typename Record, typename From>
 Result<std::vector<Record>> all_rows(sql::Statement& s, From from) {
     std::vector<Record> out;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) out.push_back(from(s));
-    if (rc != SQLITE_DONE) return db_error("the database could not be read");
+    if (rc != SQLITE_DONE) return sql::db_error("the database could not be read");
     return out;
 }
 
@@ -79,7 +71,7 @@ Result<std::optional<std::uint64_t>> Store::add_agreement(const AgreementRecord&
                          "INSERT INTO agreements(id, partner, patterns, max_classification, purpose, valid_from, "
                          "valid_until, document_name, document_sha256, created_by, created_at) "
                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-        return write_result(s.bind(1, a.id)
+        return sql::write_result(s.bind(1, a.id)
                                 .bind(2, a.partner)
                                 .bind(3, boost::algorithm::join(a.patterns, ","))
                                 .bind(4, a.max_classification)
@@ -101,7 +93,7 @@ Result<AgreementRecord> Store::agreement(const std::string& id) {
     const int rc = s.bind(1, id).step();
     if (rc == SQLITE_ROW) return agreement_from(s);
     if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such agreement");
-    return db_error("the database could not be read");
+    return sql::db_error("the database could not be read");
 }
 
 Result<std::vector<AgreementRecord>> Store::agreements(const std::string& partner) {
@@ -125,7 +117,7 @@ Result<std::optional<std::uint64_t>> Store::revoke_agreement(const std::string& 
         sql::Statement s(impl_->db.get(),
                          "UPDATE agreements SET revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4 "
                          "WHERE id = ?1 AND revoked_at = 0");
-        if (auto w = write_result(s.bind(1, id).bind(2, at).bind(3, by).bind(4, reason).step(), "agreement " + id); !w)
+        if (auto w = sql::write_result(s.bind(1, id).bind(2, at).bind(3, by).bind(4, reason).step(), "agreement " + id); !w)
             return w;
         if (sqlite3_changes(impl_->db.get()) == 1) return {};
         sql::Statement exists(impl_->db.get(), "SELECT 1 FROM agreements WHERE id = ?1");
@@ -142,13 +134,13 @@ Result<std::optional<std::uint64_t>> Store::add_approval(const ApprovalRecord& a
         sql::Statement producer(impl_->db.get(), "SELECT producer FROM packages WHERE id = ?1");
         const int found = producer.bind(1, a.package).step();
         if (found == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
-        if (found != SQLITE_ROW) return db_error("the database could not be read");
+        if (found != SQLITE_ROW) return sql::db_error("the database could not be read");
         if (producer.text(0) == a.custodian)
             return make_error(ErrorKind::conflict, "the package's producer cannot approve its release");
         sql::Statement s(impl_->db.get(),
                          "INSERT INTO approvals(id, package, partner, custodian, created_at, expires_at, max_downloads) "
                          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-        return write_result(s.bind(1, a.id)
+        return sql::write_result(s.bind(1, a.id)
                                 .bind(2, a.package)
                                 .bind(3, a.partner)
                                 .bind(4, a.custodian)
@@ -166,7 +158,7 @@ Result<ApprovalRecord> Store::approval(const std::string& id) {
     const int rc = s.bind(1, id).step();
     if (rc == SQLITE_ROW) return approval_from(s);
     if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such approval");
-    return db_error("the database could not be read");
+    return sql::db_error("the database could not be read");
 }
 
 Result<std::vector<ApprovalRecord>> Store::approvals(const std::string& package, const std::string& partner) {
@@ -186,7 +178,7 @@ Result<std::optional<std::uint64_t>> Store::withdraw_approval(const std::string&
     return insert_with_audit([&]() -> Status {
         sql::Statement s(impl_->db.get(),
                          "UPDATE approvals SET withdrawn_at = ?2, withdrawn_by = ?3 WHERE id = ?1 AND withdrawn_at = 0");
-        if (auto w = write_result(s.bind(1, id).bind(2, at).bind(3, by).step(), "approval " + id); !w) return w;
+        if (auto w = sql::write_result(s.bind(1, id).bind(2, at).bind(3, by).step(), "approval " + id); !w) return w;
         if (sqlite3_changes(impl_->db.get()) == 1) return {};
         sql::Statement exists(impl_->db.get(), "SELECT 1 FROM approvals WHERE id = ?1");
         if (exists.bind(1, id).step() == SQLITE_ROW)
@@ -202,7 +194,7 @@ Result<std::optional<std::uint64_t>> Store::revoke_certificate(const Revocation&
         const int rc = s.bind(1, r.serial_hex).bind(2, r.principal).bind(3, std::int64_t{r.reason}).bind(4, r.revoked_at)
                            .bind(5, r.revoked_by).step();
         if (rc == SQLITE_CONSTRAINT) return make_error(ErrorKind::conflict, "certificate " + r.serial_hex + " is already revoked");
-        return write_result(rc, "revocation " + r.serial_hex);
+        return sql::write_result(rc, "revocation " + r.serial_hex);
     }, audit_entry);
 }
 
@@ -214,14 +206,14 @@ Result<std::optional<std::uint64_t>> Store::remove_principal(const std::string& 
         sql::Statement mark(impl_->db.get(),
                             "UPDATE principals SET removed_at = ?2 WHERE id = ?1 AND removed_at = '' AND cert_serial = ?3");
         if (mark.bind(1, id).bind(2, format_time(revocation.revoked_at)).bind(3, revocation.serial_hex).step() != SQLITE_DONE)
-            return db_error("the database refused the write");
+            return sql::db_error("the database refused the write");
         if (sqlite3_changes(impl_->db.get()) != 1)
             return make_error(ErrorKind::conflict, "principal " + id + " was removed or renewed meanwhile; look again");
         // Already revoked (a lost key revoked at once, removed later) keeps its first reason and date.
         sql::Statement revoke(impl_->db.get(),
                               "INSERT OR IGNORE INTO revocations(serial, principal, reason, revoked_at, revoked_by) "
                               "VALUES(?1, ?2, ?3, ?4, ?5)");
-        return write_result(revoke.bind(1, revocation.serial_hex).bind(2, id).bind(3, std::int64_t{revocation.reason})
+        return sql::write_result(revoke.bind(1, revocation.serial_hex).bind(2, id).bind(3, std::int64_t{revocation.reason})
                                 .bind(4, revocation.revoked_at).bind(5, revocation.revoked_by).step(),
                             "revocation " + revocation.serial_hex);
     }, audit_entry);
@@ -235,12 +227,12 @@ Result<std::optional<std::uint64_t>> Store::replace_certificate(const std::strin
                               "UPDATE principals SET cert_serial = ?2, cert_fingerprint = ?3, cert_not_after = ?5 "
                               "WHERE id = ?1 AND cert_serial = ?4 AND removed_at = ''");
         if (update.bind(1, id).bind(2, serial_hex).bind(3, fingerprint).bind(4, old.serial_hex).bind(5, not_after).step() != SQLITE_DONE)
-            return db_error("the database refused the write");
+            return sql::db_error("the database refused the write");
         if (sqlite3_changes(impl_->db.get()) != 1)
             return make_error(ErrorKind::conflict, "the principal's certificate changed meanwhile");
         sql::Statement revoke(impl_->db.get(),
                               "INSERT INTO revocations(serial, principal, reason, revoked_at, revoked_by) VALUES(?1, ?2, ?3, ?4, ?5)");
-        return write_result(revoke.bind(1, old.serial_hex).bind(2, old.principal).bind(3, std::int64_t{old.reason})
+        return sql::write_result(revoke.bind(1, old.serial_hex).bind(2, old.principal).bind(3, std::int64_t{old.reason})
                                 .bind(4, old.revoked_at).bind(5, old.revoked_by).step(),
                             "revocation " + old.serial_hex);
     }, audit_entry);
@@ -257,7 +249,7 @@ Result<std::vector<Revocation>> Store::revocations() {
 Status Store::spend_downloads(const std::vector<std::string>& approval_ids, std::int64_t now) {
     if (approval_ids.empty()) return {};
     std::lock_guard lock(impl_->mutex);
-    if (!sql::exec(impl_->db.get(), "BEGIN IMMEDIATE;")) return db_error("the database is not available for writing");
+    if (!sql::exec(impl_->db.get(), "BEGIN IMMEDIATE;")) return sql::db_error("the database is not available for writing");
     sql::Statement s(impl_->db.get(),
                      "UPDATE approvals SET downloads = downloads + 1 "
                      "WHERE id = ?1 AND withdrawn_at = 0 AND expires_at > ?2 AND (max_downloads = 0 OR downloads < max_downloads)");
@@ -270,7 +262,7 @@ Status Store::spend_downloads(const std::vector<std::string>& approval_ids, std:
     }
     if (!sql::exec(impl_->db.get(), "COMMIT;")) {
         sql::exec(impl_->db.get(), "ROLLBACK;");
-        return db_error("the download could not be counted");
+        return sql::db_error("the download could not be counted");
     }
     return {};
 }

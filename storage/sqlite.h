@@ -83,4 +83,16 @@ inline bool exec(sqlite3* db, const char* sql) {
     return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
 }
 
+// A database failure as callers see it: the store cannot serve now. The SQLite detail goes to
+// no client.
+inline Error db_error(const char* what) { return make_error(ErrorKind::unavailable, what); }
+
+// The outcome of an INSERT or UPDATE step: a constraint names `what` as a conflict.
+inline Status write_result(int rc, const std::string& what) {
+    if (rc == SQLITE_DONE) return {};
+    if (rc == SQLITE_CONSTRAINT)
+        return make_error(ErrorKind::conflict, what + " already exists or refers to something unknown");
+    return db_error("the database refused the write");
+}
+
 }  // namespace serambi::storage::sql

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <sstream>
 
+#include "crypto/tlog.h"
 #include "storage/store_impl.h"
 
 namespace serambi::storage {

@@ -61,7 +61,6 @@ bool has_column(sqlite3* db, const char* table_info_sql, std::string_view column
     return false;
 }
 
-Error db_error(const char* what) { return make_error(ErrorKind::unavailable, what); }
 
 // The first table of the first release's schema that the database lacks, or "". Tables added
 // since are created at open, so a database from any release passes.
@@ -115,13 +114,6 @@ PackageRecord package_from(const sql::Statement& s) {
     return p;
 }
 
-Status insert_result(int rc, const std::string& what) {
-    if (rc == SQLITE_DONE) return {};
-    if (rc == SQLITE_CONSTRAINT)
-        return make_error(ErrorKind::conflict, what + " already exists or refers to something unknown");
-    return db_error("the database refused the write");
-}
-
 }  // namespace
 
 bool is_package_id(std::string_view text) noexcept {
@@ -172,7 +164,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
             SQLITE_OPEN_FULLMUTEX,
         options.sqlite_vfs.empty() ? nullptr : options.sqlite_vfs.c_str());
     impl->db.reset(raw);
-    if (rc != SQLITE_OK) return db_error("cannot open the database file");
+    if (rc != SQLITE_OK) return sql::db_error("cannot open the database file");
 
     {
         // SQLCipher takes a raw key as the literal x'…'; no passphrase KDF runs at open.
@@ -180,7 +172,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
         std::string literal = "x'" + crypto::to_hex(db_key.bytes()) + "'";
         const int key_rc = sqlite3_key(impl->db.get(), literal.data(), static_cast<int>(literal.size()));
         crypto::wipe(literal);
-        if (key_rc != SQLITE_OK) return db_error("cannot key the database");
+        if (key_rc != SQLITE_OK) return sql::db_error("cannot key the database");
     }
     if (!sql::exec(impl->db.get(), "SELECT count(*) FROM sqlite_master;"))
         return make_error(ErrorKind::permission_denied,
@@ -207,7 +199,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
     }
     if (options.read_only) {
         if (!sql::exec(impl->db.get(), "PRAGMA query_only=ON;"))
-            return db_error("cannot open the database for reading");
+            return sql::db_error("cannot open the database for reading");
     } else if (!sql::exec(impl->db.get(), "PRAGMA journal_mode=WAL;") ||
                !sql::exec(impl->db.get(), "PRAGMA synchronous=FULL;") ||
                !sql::exec(impl->db.get(), "PRAGMA foreign_keys=ON;") ||
@@ -216,7 +208,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
                // memory instead of being read back and decrypted again on every append.
                !sql::exec(impl->db.get(), "PRAGMA cache_size=-32768;") ||
                !sql::exec(impl->db.get(), kSchema)) {
-        return db_error("cannot prepare the database schema");
+        return sql::db_error("cannot prepare the database schema");
     }
     // Columns added after the first release: an older database gets them, empty, on open.
     struct AddedColumn {
@@ -253,7 +245,7 @@ Result<std::optional<std::uint64_t>> Store::insert_with_audit(const std::functio
         if (auto s = insert(); !s) return s.error();
         return std::optional<std::uint64_t>{};
     }
-    if (!sql::exec(impl_->db.get(), "BEGIN IMMEDIATE;")) return db_error("the database is not available for writing");
+    if (!sql::exec(impl_->db.get(), "BEGIN IMMEDIATE;")) return sql::db_error("the database is not available for writing");
     Status inserted = insert();
     Result<std::uint64_t> index = make_error(ErrorKind::unavailable, "not reached");
     if (inserted) index = impl_->append_audit_locked({audit_entry});
@@ -261,7 +253,7 @@ Result<std::optional<std::uint64_t>> Store::insert_with_audit(const std::functio
         sql::exec(impl_->db.get(), "ROLLBACK;");
         impl_->reload_audit_tail_after_rollback();
         if (!inserted) return inserted.error();
-        return db_error("the change and its access-log entry could not be recorded");
+        return sql::db_error("the change and its access-log entry could not be recorded");
     }
     return std::optional<std::uint64_t>{*index};
 }
@@ -271,7 +263,7 @@ Result<std::optional<std::uint64_t>> Store::add_principal(const Principal& p, co
     sql::Statement s(impl_->db.get(),
                      "INSERT INTO principals(id, name, roles, cert_serial, cert_fingerprint, "
                      "created_at, age_recipient, cert_not_after) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    return insert_result(s.bind(1, p.id)
+    return sql::write_result(s.bind(1, p.id)
                              .bind(2, p.name)
                              .bind(3, boost::algorithm::join(p.roles, ","))
                              .bind(4, p.cert_serial)
@@ -288,7 +280,7 @@ Result<std::optional<std::uint64_t>> Store::set_age_recipient(const std::string&
                                                               const std::string& audit_entry) {
     return insert_with_audit([&]() -> Status {
         sql::Statement s(impl_->db.get(), "UPDATE principals SET age_recipient = ?2 WHERE id = ?1");
-        if (s.bind(1, id).bind(2, recipient).step() != SQLITE_DONE) return db_error("the database refused the write");
+        if (s.bind(1, id).bind(2, recipient).step() != SQLITE_DONE) return sql::db_error("the database refused the write");
         if (sqlite3_changes(impl_->db.get()) != 1) return make_error(ErrorKind::not_found, "no such principal");
         return {};
     }, audit_entry);
@@ -301,7 +293,7 @@ Result<Principal> Store::principal(const std::string& id) {
     const int rc = s->bind(1, id).step();
     if (rc == SQLITE_ROW) return principal_from(*s);
     if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such principal");
-    return db_error("the database could not be read");
+    return sql::db_error("the database could not be read");
 }
 
 Result<std::vector<Principal>> Store::principals() {
@@ -312,7 +304,7 @@ Result<std::vector<Principal>> Store::principals() {
     std::vector<Principal> out;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) out.push_back(principal_from(s));
-    if (rc != SQLITE_DONE) return db_error("the database could not be read");
+    if (rc != SQLITE_DONE) return sql::db_error("the database could not be read");
     return out;
 }
 
@@ -321,7 +313,7 @@ Result<std::optional<std::uint64_t>> Store::add_dataset(const Dataset& d, const 
     sql::Statement s(impl_->db.get(),
                      "INSERT INTO datasets(id, owner, classification, title, created_by, "
                      "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-    return insert_result(s.bind(1, d.id)
+    return sql::write_result(s.bind(1, d.id)
                              .bind(2, d.owner)
                              .bind(3, d.classification)
                              .bind(4, d.title)
@@ -339,7 +331,7 @@ Result<Dataset> Store::dataset(const std::string& id) {
     const int rc = s->bind(1, id).step();
     if (rc == SQLITE_ROW) return dataset_from(*s);
     if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such dataset");
-    return db_error("the database could not be read");
+    return sql::db_error("the database could not be read");
 }
 
 Result<std::vector<Dataset>> Store::datasets() {
@@ -350,7 +342,7 @@ Result<std::vector<Dataset>> Store::datasets() {
     std::vector<Dataset> out;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) out.push_back(dataset_from(s));
-    if (rc != SQLITE_DONE) return db_error("the database could not be read");
+    if (rc != SQLITE_DONE) return sql::db_error("the database could not be read");
     return out;
 }
 
@@ -360,7 +352,7 @@ Result<PackageRecord> Store::package(const std::string& id) {
     const int rc = s->bind(1, id).step();
     if (rc == SQLITE_ROW) return package_from(*s);
     if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
-    return db_error("the database could not be read");
+    return sql::db_error("the database could not be read");
 }
 
 Result<std::vector<PackageRecord>> Store::packages_in(const std::string& dataset) {
@@ -371,7 +363,7 @@ Result<std::vector<PackageRecord>> Store::packages_in(const std::string& dataset
     std::vector<PackageRecord> out;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) out.push_back(package_from(s));
-    if (rc != SQLITE_DONE) return db_error("the database could not be read");
+    if (rc != SQLITE_DONE) return sql::db_error("the database could not be read");
     return out;
 }
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "crypto/crypto.h"
+#include "crypto/tlog.h"
 #include "storage/env.h"
 
 namespace serambi::storage {

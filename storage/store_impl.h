@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "crypto/tlog.h"
 #include "storage/sqlite.h"
 #include "storage/store.h"
 

@@ -2,6 +2,7 @@
 // --decrypt-to` read them: the header's lines, stanzas, base64 and MAC, then the payload chunks.
 // The first byte sets how the file is cut into update() calls. The identity is fixed, so that
 // seeds made for it (corpus/age_header) reach the payload.
+#include "crypto/age.h"
 #include "crypto/crypto.h"
 
 using namespace serambi::crypto;

@@ -3,6 +3,7 @@
 // exactly one spelling, so a stored recipient compares equal to what a client sends.
 #include <algorithm>
 
+#include "crypto/age.h"
 #include "crypto/crypto.h"
 #include "gateway/handler.h"
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "crypto/crypto.h"
+#include "crypto/tlog.h"
 #include "storage/audit_export.h"
 
 using namespace serambi;

@@ -2,6 +2,7 @@
 // input, and the CLI's whole check (storage::verified_checkpoint) on the input signed with the
 // fixed log key, so that the parser is reached past the signature. Both must agree.
 #include "crypto/crypto.h"
+#include "crypto/tlog.h"
 #include "log_key.h"
 #include "storage/audit_export.h"
 

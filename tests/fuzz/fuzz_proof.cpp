@@ -5,6 +5,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include "crypto/crypto.h"
+#include "crypto/tlog.h"
 #include "storage/audit_export.h"
 
 using namespace serambi;

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "crypto/crypto.h"
+#include "crypto/tlog.h"
 #include "log_key.h"
 
 using namespace serambi::crypto;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "crypto/tlog.h"
 #include "gateway/handler.h"
 
 namespace serambi::fuzz {

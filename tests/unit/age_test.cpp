@@ -8,6 +8,7 @@
 #include <map>
 #include <sstream>
 
+#include "crypto/age.h"
 #include "crypto/crypto.h"
 
 using namespace serambi;

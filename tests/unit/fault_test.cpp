@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "crypto/tlog.h"
 #include "faulty_env.h"
 #include "storage/store.h"
 #include "temp_dir.h"

@@ -2,6 +2,8 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include "crypto/age.h"
+#include "crypto/tlog.h"
 #include "gateway/handler.h"
 #include "temp_dir.h"
 

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "base/time.h"
+#include "crypto/tlog.h"
 #include "storage/store.h"
 #include "temp_dir.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "crypto/crypto.h"
+#include "crypto/tlog.h"
 
 using namespace serambi;
 using namespace serambi::crypto;

@@ -3,12 +3,12 @@
 // may read it and every scrape is in the access log like any other request.
 #include <string>
 
+#include "gateway/expiry.h"
 #include "gateway/handler.h"
 
 namespace serambi::gateway {
 namespace {
 
-constexpr std::int64_t kExpiryWarningSeconds = 30 * 86400;
 
 // A label value, escaped as the text format requires. Names come from certificates we issued
 // or adopted (a common name is at most 64 characters), so nothing is cut.
@@ -52,14 +52,9 @@ private:
     std::string text_;
 };
 
-struct Expiry {
-    std::string kind;  // gateway, ca, principal
-    std::string name;
-    std::string serial;  // hex; tells apart two CAs of one name
-    std::int64_t not_after = 0;
-
-    std::string labels() const { return "kind=\"" + kind + "\",name=\"" + label(name) + "\",serial=\"" + label(serial) + "\""; }
-};
+std::string labels(const CertificateEnd& e) {
+    return "kind=\"" + e.kind + "\",name=\"" + label(e.name) + "\",serial=\"" + label(e.serial) + "\"";
+}
 
 }  // namespace
 
@@ -71,7 +66,7 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
         return hidden;
     }
     const auto now = now_seconds();
-    std::vector<Expiry> expiries;
+    std::vector<CertificateEnd> expiries;
     std::vector<std::string> unreadable;
     // The gateway's own certificates as in use now; files replaced but not yet reloaded do not count.
     std::string served_tls, served_signing;
@@ -80,31 +75,13 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
         served_tls = served_tls_pem_;
         served_signing = served_signing_pem_;
     }
-    for (const auto& [name, pem] : {std::pair<std::string, const std::string*>{"tls", &served_tls}, {"signing", &served_signing}}) {
-        auto info = certs::inspect(*pem);
-        auto when = info ? parse_time(info->not_after) : Result<std::int64_t>(info.error());
-        if (when) expiries.push_back({"gateway", name, info->serial_hex, *when});
-        else unreadable.push_back(name);
-    }
-    if (auto bundle = certs::split_bundle(services_.ca.cert_pem)) {
-        for (const auto& pem : *bundle) {
-            auto info = certs::inspect(pem);
-            auto when = info ? parse_time(info->not_after) : Result<std::int64_t>(info.error());
-            if (when) expiries.push_back({"ca", info->common_name, info->serial_hex, *when});
-        }
-    }
-    auto principals = services_.store->principals();
-    if (!principals) return problem_of(principals.error(), head.request_id);
+    for (const auto& [name, pem] : {std::pair<std::string, const std::string*>{"tls", &served_tls}, {"signing", &served_signing}})
+        if (!bundle_ends("gateway", name, *pem, expiries)) unreadable.push_back(name);
+    (void)bundle_ends("ca", "", services_.ca.cert_pem, expiries);
     std::size_t revoked_principals = 0;
-    for (const auto& p : *principals) {
-        // A revoked certificate no longer matters, whenever it would have ended.
-        if (services_.revoked && services_.revoked->contains(p.cert_serial)) {
-            ++revoked_principals;
-            continue;
-        }
-        if (p.cert_not_after.empty()) continue;
-        if (auto when = parse_time(p.cert_not_after)) expiries.push_back({"principal", p.id, p.cert_serial, *when});
-    }
+    const RevokedSerials none;
+    auto principals = principal_ends(*services_.store, services_.revoked ? *services_.revoked : none, expiries, &revoked_principals);
+    if (!principals) return problem_of(principals.error(), head.request_id);
     auto revocations = services_.store->revocations();
     if (!revocations) return problem_of(revocations.error(), head.request_id);
     auto log_head = services_.store->audit_head();
@@ -150,7 +127,7 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
     out.family("serambi_access_log_entries", "gauge", "Entries in the access log (its tree size).");
     out.sample("serambi_access_log_entries", "", static_cast<std::int64_t>(log_head->size));
     out.family("serambi_principals", "gauge", "Registered principals, by whether their certificate is revoked.");
-    out.sample("serambi_principals", "revoked=\"false\"", static_cast<std::int64_t>(principals->size() - revoked_principals));
+    out.sample("serambi_principals", "revoked=\"false\"", static_cast<std::int64_t>(*principals - revoked_principals));
     out.sample("serambi_principals", "revoked=\"true\"", static_cast<std::int64_t>(revoked_principals));
     out.family("serambi_revoked_certificates", "gauge", "Certificates on the CRL.");
     out.sample("serambi_revoked_certificates", "", static_cast<std::int64_t>(revocations->size()));
@@ -159,16 +136,16 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
                "When each certificate in use ends, Unix time (gateway: tls, signing; ca: the bundle; principal: by id).");
     std::int64_t soon = 0, expired = 0;
     for (const auto& e : expiries) {
-        out.sample("serambi_certificate_not_after_seconds", e.labels(), e.not_after);
+        out.sample("serambi_certificate_not_after_seconds", labels(e), e.not_after);
         if (e.not_after <= now) ++expired;
-        else if (e.not_after <= now + kExpiryWarningSeconds) ++soon;
+        else if (ends_soon(e.not_after, now)) ++soon;
     }
     out.family("serambi_certificate_expiry_warning", "gauge",
                "1 for each certificate that has ended or ends within 30 days: renew it (serambi renew) or replace it.");
     for (const auto& e : expiries)
-        if (e.not_after <= now + kExpiryWarningSeconds)
+        if (ends_soon(e.not_after, now))
             out.sample("serambi_certificate_expiry_warning",
-                       e.labels() + ",state=\"" + (e.not_after <= now ? "expired" : "expiring") + "\"", 1);
+                       labels(e) + ",state=\"" + (e.not_after <= now ? "expired" : "expiring") + "\"", 1);
     out.family("serambi_certificates_expiring", "gauge", "Certificates that end within 30 days.");
     out.sample("serambi_certificates_expiring", "", soon);
     out.family("serambi_certificates_expired", "gauge", "Certificates in use that have ended.");

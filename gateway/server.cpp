@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "crypto/tlog.h"
+#include "gateway/expiry.h"
 #include "gateway/handler.h"
 #include "gateway/net.h"
 #include "gateway/refusals.h"
@@ -67,40 +68,32 @@ Awaitable<void> accept_loop(Shared& shared, Acceptor& acceptor,
     }
 }
 
-// Certificates that expire within 30 days, or have expired, are named in the log: the gateway's
-// own and its CA's, and principals' (not revoked), so that they are renewed while they still can be.
+// Certificates that end within 30 days, or have ended, are named in the log: the gateway's own
+// and its CA's, as the files now say, and principals' (not revoked), so that they are renewed
+// while they still can be.
 void warn_expiring_certificates(storage::Store& store, const RevokedSerials& revoked, const Config& config) {
     const auto now = now_seconds();
-    auto warn = [now](const std::string& what, std::int64_t expiry, const std::string& iso, const std::string& remedy) {
-        if (expiry > now + 30 * 86400) return;
-        log_line("warning: " + what + (expiry <= now ? " expired at " : " expires at ") + iso + "; " + remedy);
-    };
+    std::vector<CertificateEnd> ends;
     // The gateway's own: a lapsed TLS certificate stops every client, a lapsed CA every certificate.
-    for (const auto& [what, path, remedy] :
-         {std::tuple<std::string, std::filesystem::path, std::string>{
-              "the gateway's TLS certificate", config.tls_cert, "issue a new one and send SIGHUP"},
-          {"the gateway's signing certificate", config.signing_cert, "issue a new one and send SIGHUP"},
-          {"the CA certificate", config.ca_cert, "plan a new CA before it ends"}}) {
+    for (const auto& [name, path] : {std::pair<std::string, std::filesystem::path>{"tls", config.tls_cert},
+                                     {"signing", config.signing_cert},
+                                     {"", config.ca_cert}}) {
         auto text = storage::read_small_file(path, 1 << 20);
-        auto parts = text ? certs::split_bundle(*text) : Result<std::vector<std::string>>(text.error());
-        if (!parts) {
-            log_line("cannot check the expiry of " + what + ": " + parts.error().message);
-            continue;
-        }
-        for (const auto& pem : *parts) {
-            auto info = certs::inspect(pem);
-            auto expiry = info ? parse_time(info->not_after) : Result<std::int64_t>(info.error());
-            if (expiry) warn(what + " (" + info->common_name + ")", *expiry, info->not_after, remedy);
-        }
+        if (!text || !bundle_ends(name.empty() ? "ca" : "gateway", name, *text, ends))
+            log_line("cannot check the expiry of " + path.string() + ": " + (text ? "no certificate in it" : text.error().message));
     }
-    auto principals = store.principals();
-    if (!principals) return log_line("cannot check certificate expiry: " + principals.error().message);
-    for (const auto& p : *principals) {
-        if (p.cert_not_after.empty() || revoked.contains(p.cert_serial)) continue;
-        auto expiry = parse_time(p.cert_not_after);
-        if (!expiry) continue;
-        warn("the certificate of " + p.id, *expiry, p.cert_not_after,
-             *expiry <= now ? "register the unit again" : "have it run serambi renew");
+    if (auto counted = principal_ends(store, revoked, ends); !counted)
+        log_line("cannot check certificate expiry: " + counted.error().message);
+    for (const auto& e : ends) {
+        if (!ends_soon(e.not_after, now)) continue;
+        const bool ended = e.not_after <= now;
+        const std::string what = e.kind == "principal" ? "the certificate of " + e.name
+                                 : e.kind == "ca"      ? "the CA certificate (" + e.name + ")"
+                                                       : "the gateway's " + std::string(e.name == "tls" ? "TLS" : "signing") + " certificate";
+        const std::string remedy = e.kind == "principal" ? (ended ? "register the unit again" : "have it run serambi renew")
+                                   : e.kind == "ca"      ? "plan a new CA before it ends"
+                                                         : "issue a new one and send SIGHUP";
+        log_line("warning: " + what + (ended ? " expired at " : " expires at ") + e.not_after_text + "; " + remedy);
     }
 }
 

@@ -13,7 +13,7 @@ DEMO_LISTEN ?= 127.0.0.1:8443
 # Debian 12 packages needed to build, test and run (nginx only for bench/).
 DEPS := build-essential cmake ninja-build pkg-config git ca-certificates curl openssl python3 \
         libssl-dev libsodium-dev libsqlcipher-dev sqlcipher libboost1.81-dev libboost-json1.81-dev \
-        catch2 libcli11-dev libtomlplusplus-dev zlib1g-dev age
+        catch2 libcli11-dev libtomlplusplus-dev zlib1g-dev age clang-format
 # Only `make fuzz` needs these (tests/fuzz): Debian 12's clang 14, its libFuzzer, and the sanitizer
 # runtimes, which clang only recommends.
 FUZZ_DEPS := clang libfuzzer-14-dev libclang-rt-14-dev

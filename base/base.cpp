@@ -10,16 +10,26 @@ namespace serambi {
 
 const char* to_string(ErrorKind kind) noexcept {
     switch (kind) {
-        case ErrorKind::invalid_argument: return "invalid argument";
-        case ErrorKind::unauthenticated: return "unauthenticated";
-        case ErrorKind::not_found: return "not found";
-        case ErrorKind::permission_denied: return "permission denied";
-        case ErrorKind::conflict: return "conflict";
-        case ErrorKind::too_large: return "too large";
-        case ErrorKind::corruption: return "corruption";
-        case ErrorKind::io_error: return "I/O error";
-        case ErrorKind::unavailable: return "unavailable";
-        case ErrorKind::internal: return "internal error";
+        case ErrorKind::invalid_argument:
+            return "invalid argument";
+        case ErrorKind::unauthenticated:
+            return "unauthenticated";
+        case ErrorKind::not_found:
+            return "not found";
+        case ErrorKind::permission_denied:
+            return "permission denied";
+        case ErrorKind::conflict:
+            return "conflict";
+        case ErrorKind::too_large:
+            return "too large";
+        case ErrorKind::corruption:
+            return "corruption";
+        case ErrorKind::io_error:
+            return "I/O error";
+        case ErrorKind::unavailable:
+            return "unavailable";
+        case ErrorKind::internal:
+            return "internal error";
     }
     return "unknown error";
 }
@@ -35,8 +45,8 @@ Result<std::int64_t> parse_time(std::string_view text) {
         return ec == std::errc() && end == text.data() + at + len && text[at] != '-' && text[at] != '+';
     };
     int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-    if (!(text.size() == 10 || text.size() == 20) || !number(0, 4, year) || text[4] != '-' ||
-        !number(5, 2, month) || text[7] != '-' || !number(8, 2, day))
+    if (!(text.size() == 10 || text.size() == 20) || !number(0, 4, year) || text[4] != '-' || !number(5, 2, month) ||
+        text[7] != '-' || !number(8, 2, day))
         return bad();
     if (text.size() == 20 && (text[10] != 'T' || !number(11, 2, hour) || text[13] != ':' || !number(14, 2, minute) ||
                               text[16] != ':' || !number(17, 2, second) || text[19] != 'Z'))

@@ -31,8 +31,8 @@ struct Error {
 
 template <class T>
 class [[nodiscard]] Result {
-public:
-    Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  public:
+    Result(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
     Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
     bool ok() const noexcept { return state_.index() == 0; }
@@ -47,23 +47,25 @@ public:
 
     const Error& error() const { return std::get<1>(state_); }
 
-private:
+  private:
     std::variant<T, Error> state_;
 };
 
 // A Result with nothing in it but success or an error.
 class [[nodiscard]] Status {
-public:
+  public:
     Status() = default;
     Status(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT
     template <class T>
-    static Status of(const Result<T>& r) { return r.ok() ? Status() : Status(r.error()); }
+    static Status of(const Result<T>& r) {
+        return r.ok() ? Status() : Status(r.error());
+    }
 
     bool ok() const noexcept { return !failed_; }
     explicit operator bool() const noexcept { return ok(); }
     const Error& error() const { return error_; }
 
-private:
+  private:
     Error error_{ErrorKind::internal, {}};
     bool failed_ = false;
 };

@@ -8,13 +8,13 @@
 //              AUDIT_BENCH_DIR (default /tmp), AUDIT_BENCH_SECONDS (append run, default 5).
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -35,9 +35,7 @@ std::uint64_t env_number(const char* name, std::uint64_t fallback) {
     return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // An entry of the size and shape the gateway writes (about 420 bytes).
 std::string entry(std::uint64_t n) {
@@ -45,7 +43,8 @@ std::string entry(std::uint64_t n) {
            "\"5C1E0F36A1B2C3D4E5F60718293A4B5C\",\"classification\":\"terbatas\",\"decision\":\"allow\","
            "\"method\":\"GET\",\"principal\":\"dinkes-malut\",\"reason\":\"the policy lets the caller read "
            "terbatas data of this dataset\",\"remote\":\"10.20.30.40:51234\",\"request_id\":\"" +
-           std::to_string(1000000000000ULL + n) + "\",\"resource\":\"packages/0123456789abcdef0123456789abcdef\","
+           std::to_string(1000000000000ULL + n) +
+           "\",\"resource\":\"packages/0123456789abcdef0123456789abcdef\","
            "\"sha256\":\"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\",\"status\":200,"
            "\"time\":\"2026-11-25T10:00:00Z\"}";
 }
@@ -130,9 +129,9 @@ int main(int argc, char** argv) {
             auto t0 = Clock::now();
             auto proof = store->audit_inclusion(index, tree_size);
             inclusion.push_back(seconds_since(t0) * 1e6);
-            if (!proof || !crypto::tlog::verify_inclusion(index, tree_size,
-                                                          crypto::tlog::leaf_hash(crypto::as_bytes(entry(index))),
-                                                          *proof, head->root)) {
+            if (!proof ||
+                !crypto::tlog::verify_inclusion(
+                    index, tree_size, crypto::tlog::leaf_hash(crypto::as_bytes(entry(index))), *proof, head->root)) {
                 std::fprintf(stderr, "an inclusion proof did not verify\n");
                 return 1;
             }
@@ -167,16 +166,17 @@ int main(int argc, char** argv) {
             }
         }
         auto signer = crypto::tlog::NoteSigner::generate("bench.local/log").value();
-        std::ofstream(dir / "log.checkpoint") << signer.sign(crypto::tlog::checkpoint_body({"bench.local/log", tree.size(), tree.root()}));
+        std::ofstream(dir / "log.checkpoint")
+            << signer.sign(crypto::tlog::checkpoint_body({"bench.local/log", tree.size(), tree.root()}));
         std::ofstream(dir / "log.vkey") << signer.verifier_key() << "\n";
         const auto size_mb = static_cast<double>(fs::file_size(dir / "log.jsonl")) / 1e6;
         double best = 1e9;
         for (int round = 0; round < 3; ++round) {
             const auto start = Clock::now();
             if (argc > 1) {
-                const std::string command = std::string(argv[1]) + " audit verify --export " + (dir / "log.jsonl").string() +
-                                            " --checkpoint " + (dir / "log.checkpoint").string() + " --key " +
-                                            (dir / "log.vkey").string() + " >/dev/null";
+                const std::string command =
+                    std::string(argv[1]) + " audit verify --export " + (dir / "log.jsonl").string() + " --checkpoint " +
+                    (dir / "log.checkpoint").string() + " --key " + (dir / "log.vkey").string() + " >/dev/null";
                 if (std::system(command.c_str()) != 0) {
                     std::fprintf(stderr, "serambi audit verify refused a good export\n");
                     return 1;
@@ -184,7 +184,8 @@ int main(int argc, char** argv) {
             } else {
                 crypto::tlog::TreeBuilder again;
                 std::ifstream in(dir / "log.jsonl", std::ios::binary);
-                for (std::string line; std::getline(in, line);) again.add(crypto::tlog::leaf_hash(crypto::as_bytes(line)));
+                for (std::string line; std::getline(in, line);)
+                    again.add(crypto::tlog::leaf_hash(crypto::as_bytes(line)));
                 if (again.root() != tree.root()) return 1;
             }
             best = std::min(best, seconds_since(start));

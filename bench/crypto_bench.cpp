@@ -17,9 +17,7 @@ namespace {
 constexpr std::size_t kTotal = 512u << 20;  // bytes processed per measurement
 constexpr std::size_t kPiece = 256u << 10;  // as the gateway receives them
 
-double mbps(Clock::duration d) {
-    return static_cast<double>(kTotal) / 1e6 / std::chrono::duration<double>(d).count();
-}
+double mbps(Clock::duration d) { return static_cast<double>(kTotal) / 1e6 / std::chrono::duration<double>(d).count(); }
 
 template <class F>
 double best_of_three(F&& run) {
@@ -63,13 +61,14 @@ int main() {
             StreamOpener opener(aead, key, as_bytes("bench"));
             for (std::size_t done = 0; done < kTotal; done += kPiece)
                 for (std::size_t i = 0; i < chunks; ++i)
-                    (void)opener.open_chunk(i, i + 1 == chunks,
-                                            ByteView(sealed).subspan(i * kSealedChunkBytes,
-                                                                     std::min(kSealedChunkBytes, sealed.size() - i * kSealedChunkBytes)),
-                                            plain);
+                    (void)opener.open_chunk(
+                        i, i + 1 == chunks,
+                        ByteView(sealed).subspan(i * kSealedChunkBytes,
+                                                 std::min(kSealedChunkBytes, sealed.size() - i * kSealedChunkBytes)),
+                        plain);
         });
-        std::printf("STREAM seal, %-31s %10.0f\nSTREAM open, %-31s %10.0f\n", aead_name(aead), seal,
-                    aead_name(aead), open);
+        std::printf("STREAM seal, %-31s %10.0f\nSTREAM open, %-31s %10.0f\n", aead_name(aead), seal, aead_name(aead),
+                    open);
     }
 
     const double sha = best_of_three([&] {
@@ -87,8 +86,8 @@ int main() {
         unsigned char header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
         crypto_secretstream_xchacha20poly1305_init_push(&st, header, key);
         for (std::size_t done = 0; done < kTotal; done += kStreamChunkBytes)
-            crypto_secretstream_xchacha20poly1305_push(&st, out.data(), nullptr,
-                                                       input.data(), kStreamChunkBytes, nullptr, 0, 0);
+            crypto_secretstream_xchacha20poly1305_push(&st, out.data(), nullptr, input.data(), kStreamChunkBytes,
+                                                       nullptr, 0, 0);
     });
     std::printf("%-44s %10.0f\n", "libsodium secretstream push (peer)", sodium);
     sodium_memzero(key, sizeof key);

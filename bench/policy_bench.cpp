@@ -26,11 +26,11 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int kProducers = 100;
-constexpr int kDatasetsPerProducer = 100;   // 10,000 datasets
+constexpr int kDatasetsPerProducer = 100;  // 10,000 datasets
 constexpr int kPartners = 1000;
-constexpr int kAgreementsPerPartner = 10;   // 10,000 agreements
+constexpr int kAgreementsPerPartner = 10;  // 10,000 agreements
 constexpr int kPackages = 1000;
-constexpr int kApprovalsPerPackage = 100;   // 100,000 approvals
+constexpr int kApprovalsPerPackage = 100;  // 100,000 approvals
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -68,13 +68,15 @@ int main() {
     } cleanup{base};
 
     const auto master = crypto::SecretKey::random();
-    auto store = std::move(storage::Store::open({base / "db", base / "blobs", crypto::Aead::aes_256_gcm, true}, master)).value();
+    auto store =
+        std::move(storage::Store::open({base / "db", base / "blobs", crypto::Aead::aes_256_gcm, true}, master)).value();
     auto policy = policies::Policy::parse(policies::default_policy_text(), "default").value();
     const std::int64_t now = serambi::now_seconds();
 
     // ---- The fixture.
     const auto build = Clock::now();
-    must(store->add_principal({"walidata", "walidata", {"custodian"}, "S-WALI", "fp", {}, {}, {}, {}}).ok(), "custodian");
+    must(store->add_principal({"walidata", "walidata", {"custodian"}, "S-WALI", "fp", {}, {}, {}, {}}).ok(),
+         "custodian");
     for (int p = 0; p < kProducers; ++p) {
         const auto id = name("opd", p);
         must(store->add_principal({id, id, {"producer"}, "S-" + id, "fp", {}, {}, {}, {}}).ok(), "producer");
@@ -108,7 +110,9 @@ int main() {
     std::vector<std::string> packages;
     for (int k = 0; k < kPackages; ++k) {
         const std::string dataset = name("opd", k % kProducers) + "/" + name("data", 2);  // rahasia
-        auto writer = std::move(store->begin_package({dataset, name("opd", k % kProducers), "rahasia", "a.csv", "text/csv", {}})).value();
+        auto writer =
+            std::move(store->begin_package({dataset, name("opd", k % kProducers), "rahasia", "a.csv", "text/csv", {}}))
+                .value();
         must(writer->write(crypto::as_bytes("kabupaten,jumlah\n")).ok(), "write");
         must(writer->finish().ok(), "finish");
         auto record = writer->commit("{}", crypto::Bytes{1}, "{\"bench\":1}");
@@ -134,7 +138,8 @@ int main() {
     const std::string package = packages[0];
     const auto record = store->package(package).value();
     const auto dataset = store->dataset(record.dataset).value();
-    const policies::DatasetFacts facts{dataset.owner, policies::Classification::rahasia, record.dataset, package, {}, record.producer};
+    const policies::DatasetFacts facts{dataset.owner,  policies::Classification::rahasia, record.dataset, package, {},
+                                       record.producer};
     const policies::Subject subject{partner, {policies::Role::partner}};
 
     // ---- 1. decide() alone.
@@ -142,7 +147,8 @@ int main() {
     const auto partner_agreements = store->agreements(partner).value();
     for (const auto& r : partner_agreements) agreements.push_back(gateway::agreement_view(r));
     // The agreement that covers the package's producer.
-    agreements.push_back({"mou-cover", partner, {dataset.owner + "/*"}, policies::Classification::rahasia, now - 1, now + 86400, 0});
+    agreements.push_back(
+        {"mou-cover", partner, {dataset.owner + "/*"}, policies::Classification::rahasia, now - 1, now + 86400, 0});
     std::vector<policies::Approval> approvals;
     const auto package_approvals = store->approvals(package, partner).value();
     for (const auto& r : package_approvals) approvals.push_back(gateway::approval_view(r));
@@ -174,7 +180,8 @@ int main() {
         for (const auto& r : *agreement_rows) a.push_back(gateway::agreement_view(r));
         std::vector<policies::Approval> p;
         for (const auto& r : *approval_rows) p.push_back(gateway::approval_view(r));
-        const policies::DatasetFacts f{dataset.owner, policies::Classification::rahasia, record.dataset, which, {}, record.producer};
+        const policies::DatasetFacts f{dataset.owner,  policies::Classification::rahasia, record.dataset, which, {},
+                                       record.producer};
         const auto d = policy->decide({who, {policies::Role::partner}}, policies::Action::read, &f, {now, a, p});
         times.push_back(seconds_since(t) * 1e6);
         allowed += d.allow;
@@ -190,10 +197,13 @@ int main() {
         t0 = Clock::now();
         for (int i = 0; i < kFull; ++i) {
             const auto who = name("mitra", static_cast<int>(random() % kPartners));
-            if (which == 0) must(store->agreements(who).ok(), "agreements");
-            else must(store->approvals(packages[random() % packages.size()], who).ok(), "approvals");
+            if (which == 0)
+                must(store->agreements(who).ok(), "agreements");
+            else
+                must(store->approvals(packages[random() % packages.size()], who).ok(), "approvals");
         }
-        std::printf("  of which reading %s: %.1f us\n", which == 0 ? "the partner's agreements" : "the package's approvals for it",
+        std::printf("  of which reading %s: %.1f us\n",
+                    which == 0 ? "the partner's agreements" : "the package's approvals for it",
                     seconds_since(t0) / kFull * 1e6);
     }
 

@@ -1,7 +1,6 @@
 #include "certs/certs.h"
 
-#include <algorithm>
-#include <array>
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/ec.h>
@@ -11,7 +10,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <arpa/inet.h>
+#include <algorithm>
+#include <array>
 #include <ctime>
 
 namespace serambi::certs {
@@ -20,7 +20,9 @@ namespace {
 template <auto Free>
 struct Deleter {
     template <class T>
-    void operator()(T* p) const noexcept { Free(p); }
+    void operator()(T* p) const noexcept {
+        Free(p);
+    }
 };
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
@@ -38,9 +40,7 @@ Error openssl_error(std::string what) {
     return make_error(ErrorKind::invalid_argument, std::move(what));
 }
 
-BioPtr memory_bio(std::string_view text) {
-    return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
+BioPtr memory_bio(std::string_view text) { return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))); }
 
 std::string bio_to_string(BIO* bio) {
     char* data = nullptr;
@@ -128,12 +128,10 @@ bool set_serial_and_validity(X509* cert, int days) {
 
 bool set_name(X509_NAME* name, std::string_view cn) {
     const std::string value(cn);
-    return X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-                                      reinterpret_cast<const unsigned char*>("Serambi"), -1, -1,
-                                      0) == 1 &&
-           X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                      reinterpret_cast<const unsigned char*>(value.c_str()), -1,
-                                      -1, 0) == 1;
+    return X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("Serambi"), -1,
+                                      -1, 0) == 1 &&
+           X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.c_str()),
+                                      -1, -1, 0) == 1;
 }
 
 // A certificate never outlives its issuer: verifiers would refuse it from that day anyway, and
@@ -156,8 +154,7 @@ Result<CertificateInfo> describe(X509* cert) {
     char cn[256] = {};
     if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0)
         info.common_name = cn;
-    NamesPtr names(static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+    NamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
     constexpr std::string_view kPrefix = "serambi:principal:";
     for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
         const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
@@ -227,17 +224,16 @@ Result<Authority> make_authority(std::string_view name, int days, const Authorit
     CertPtr cert(X509_new());
     X509* signer_cert = issuer ? issuer_cert.get() : cert.get();
     EVP_PKEY* signer_key = issuer ? issuer_key.get() : key.get();
-    if (!cert || !key || X509_set_version(cert.get(), 2) != 1 ||
-        !set_serial_and_validity(cert.get(), days) ||
+    if (!cert || !key || X509_set_version(cert.get(), 2) != 1 || !set_serial_and_validity(cert.get(), days) ||
         !set_name(X509_get_subject_name(cert.get()), name) ||
         X509_set_issuer_name(cert.get(), X509_get_subject_name(signer_cert)) != 1 ||
         X509_set_pubkey(cert.get(), key.get()) != 1 ||
-        !add_ext(cert.get(), signer_cert, NID_basic_constraints, issuer ? "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE") ||
+        !add_ext(cert.get(), signer_cert, NID_basic_constraints,
+                 issuer ? "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE") ||
         !add_ext(cert.get(), signer_cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
         !add_ext(cert.get(), signer_cert, NID_subject_key_identifier, "hash") ||
         (issuer && !add_ext(cert.get(), signer_cert, NID_authority_key_identifier, "keyid:always")) ||
-        (issuer && !within_issuer(cert.get(), signer_cert)) ||
-        X509_sign(cert.get(), signer_key, EVP_sha256()) == 0)
+        (issuer && !within_issuer(cert.get(), signer_cert)) || X509_sign(cert.get(), signer_key, EVP_sha256()) == 0)
         return openssl_error("could not create the certificate authority");
     return Authority{cert_pem(cert.get()), std::move(key_pem).value()};
 }
@@ -315,7 +311,8 @@ Result<AuthorityInfo> check_authority(const Authority& ca) {
     for (std::size_t i = 0; i < bundle.size(); ++i) {
         X509* cert = bundle[i].get();
         const auto flags = X509_get_extension_flags(cert);
-        const std::string which = i == 0 ? "the first certificate" : "certificate " + std::to_string(i + 1) + " of the file";
+        const std::string which =
+            i == 0 ? "the first certificate" : "certificate " + std::to_string(i + 1) + " of the file";
         if (X509_get_version(cert) != 2 || (flags & EXFLAG_BCONS) == 0 || (flags & EXFLAG_CA) == 0)
             return bad(which + " is not a CA certificate (X.509 v3 with basicConstraints CA:TRUE)");
         if ((flags & EXFLAG_KUSAGE) == 0 || (X509_get_key_usage(cert) & KU_KEY_CERT_SIGN) == 0)
@@ -324,8 +321,9 @@ Result<AuthorityInfo> check_authority(const Authority& ca) {
         if (X509_check_issued(next, cert) != X509_V_OK || X509_verify(cert, X509_get0_pubkey(next)) != 1) {
             ERR_clear_error();
             return bad(i + 1 < bundle.size()
-                           ? which + " is not issued by the one after it; put the CA certificate first, then each "
-                                     "certificate above it up to the root, and nothing else"
+                           ? which +
+                                 " is not issued by the one after it; put the CA certificate first, then each "
+                                 "certificate above it up to the root, and nothing else"
                            : "the last certificate is not a self-signed root; put the CA certificate first, then each "
                              "certificate above it up to the root");
         }
@@ -338,7 +336,8 @@ Result<AuthorityInfo> check_authority(const Authority& ca) {
     auto key = read_private_key(ca.key_pem);
     if (!key) return openssl_error("the CA key is not a PEM private key");
     if (auto problem = describe_key_problem(key.get()); !problem.empty()) return bad(std::move(problem));
-    if (X509_check_private_key(cert, key.get()) != 1) return openssl_error("the CA key does not belong to the CA certificate");
+    if (X509_check_private_key(cert, key.get()) != 1)
+        return openssl_error("the CA key does not belong to the CA certificate");
     auto store = trust_store(bundle);
     StoreCtxPtr ctx(X509_STORE_CTX_new());
     if (!store || !ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert, nullptr) != 1)
@@ -365,8 +364,7 @@ Result<AuthorityInfo> check_authority(const Authority& ca) {
     return info;
 }
 
-Result<std::string> issue(const Authority& ca, std::string_view public_key_pem,
-                          const IssueRequest& request) {
+Result<std::string> issue(const Authority& ca, std::string_view public_key_pem, const IssueRequest& request) {
     auto ca_cert = read_cert(ca.cert_pem);
     auto ca_key = read_private_key(ca.key_pem);
     if (!ca_cert || !ca_key) return openssl_error("the certificate authority cannot be read");
@@ -396,8 +394,7 @@ Result<std::string> issue(const Authority& ca, std::string_view public_key_pem,
     }
 
     CertPtr cert(X509_new());
-    if (!cert || X509_set_version(cert.get(), 2) != 1 ||
-        !set_serial_and_validity(cert.get(), request.days) ||
+    if (!cert || X509_set_version(cert.get(), 2) != 1 || !set_serial_and_validity(cert.get(), request.days) ||
         !set_name(X509_get_subject_name(cert.get()), request.common_name) ||
         X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get())) != 1 ||
         X509_set_pubkey(cert.get(), subject_key.get()) != 1 ||
@@ -417,8 +414,7 @@ Result<std::string> make_csr(std::string_view private_key_pem, std::string_view 
     ReqPtr req(X509_REQ_new());
     if (!key || !req || X509_REQ_set_version(req.get(), 0) != 1 ||
         !set_name(X509_REQ_get_subject_name(req.get()), common_name) ||
-        X509_REQ_set_pubkey(req.get(), key.get()) != 1 ||
-        X509_REQ_sign(req.get(), key.get(), EVP_sha256()) == 0)
+        X509_REQ_set_pubkey(req.get(), key.get()) != 1 || X509_REQ_sign(req.get(), key.get(), EVP_sha256()) == 0)
         return openssl_error("could not create the certificate request");
     BioPtr out(BIO_new(BIO_s_mem()));
     PEM_write_bio_X509_REQ(out.get(), req.get());
@@ -436,8 +432,7 @@ Result<CsrContents> read_csr(std::string_view csr_pem) {
         return openssl_error("the certificate request's signature does not verify");
     CsrContents out;
     char cn[256] = {};
-    if (X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req.get()), NID_commonName, cn,
-                                  sizeof cn) > 0)
+    if (X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req.get()), NID_commonName, cn, sizeof cn) > 0)
         out.common_name = cn;
     BioPtr pub(BIO_new(BIO_s_mem()));
     PEM_write_bio_PUBKEY(pub.get(), key);
@@ -447,21 +442,24 @@ Result<CsrContents> read_csr(std::string_view csr_pem) {
 
 namespace {
 constexpr std::array<std::string_view, 11> kReasonNames = {
-    "unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded", "cessationOfOperation",
-    "certificateHold", "", "removeFromCRL", "privilegeWithdrawn", "aACompromise"};
+    "unspecified",   "keyCompromise",        "cACompromise",    "affiliationChanged",
+    "superseded",    "cessationOfOperation", "certificateHold", "",
+    "removeFromCRL", "privilegeWithdrawn",   "aACompromise"};
 }  // namespace
 
 Result<int> parse_revocation_reason(std::string_view name) {
     for (std::size_t i = 0; i < kReasonNames.size(); ++i)
         if (!name.empty() && kReasonNames[i] == name) return static_cast<int>(i);
-    return make_error(ErrorKind::invalid_argument,
-                      "unknown revocation reason (RFC 5280: unspecified, keyCompromise, cACompromise, affiliationChanged, "
-                      "superseded, cessationOfOperation, certificateHold, removeFromCRL, privilegeWithdrawn, aACompromise)");
+    return make_error(
+        ErrorKind::invalid_argument,
+        "unknown revocation reason (RFC 5280: unspecified, keyCompromise, cACompromise, affiliationChanged, "
+        "superseded, cessationOfOperation, certificateHold, removeFromCRL, privilegeWithdrawn, aACompromise)");
 }
 
 std::string_view revocation_reason_name(int code) noexcept {
-    return code >= 0 && static_cast<std::size_t>(code) < kReasonNames.size() ? kReasonNames[static_cast<std::size_t>(code)]
-                                                                             : std::string_view("unspecified");
+    return code >= 0 && static_cast<std::size_t>(code) < kReasonNames.size()
+               ? kReasonNames[static_cast<std::size_t>(code)]
+               : std::string_view("unspecified");
 }
 
 Result<crypto::Bytes> make_crl(const Authority& ca, const std::vector<RevokedCertificate>& revoked, std::int64_t now,
@@ -489,7 +487,8 @@ Result<crypto::Bytes> make_crl(const Authority& ca, const std::vector<RevokedCer
         TimePtr when(ASN1_TIME_set(nullptr, static_cast<time_t>(r.revoked_at)));
         std::unique_ptr<ASN1_ENUMERATED, Deleter<ASN1_ENUMERATED_free>> reason(ASN1_ENUMERATED_new());
         if (!serial || !when || !reason || X509_REVOKED_set_serialNumber(entry.get(), serial.get()) != 1 ||
-            X509_REVOKED_set_revocationDate(entry.get(), when.get()) != 1 || ASN1_ENUMERATED_set(reason.get(), r.reason) != 1 ||
+            X509_REVOKED_set_revocationDate(entry.get(), when.get()) != 1 ||
+            ASN1_ENUMERATED_set(reason.get(), r.reason) != 1 ||
             X509_REVOKED_add1_ext_i2d(entry.get(), NID_crl_reason, reason.get(), 0, 0) != 1 ||
             X509_CRL_add0_revoked(crl.get(), entry.get()) != 1)
             return openssl_error("cannot add a revoked certificate to the CRL");
@@ -526,8 +525,7 @@ Result<CertificateInfo> inspect_der(crypto::ByteView der) {
     return describe(cert.get());
 }
 
-Status check_pair(std::string_view cert_pem_text, std::string_view key_pem,
-                  std::string_view ca_pem) {
+Status check_pair(std::string_view cert_pem_text, std::string_view key_pem, std::string_view ca_pem) {
     auto cert = read_cert(cert_pem_text);
     auto key = read_private_key(key_pem);
     auto store = trust_store(read_bundle(ca_pem));
@@ -546,7 +544,7 @@ struct ManifestSigner::State {
     KeyPtr key;
     // Certificates between the signer and the root, carried in every signature so that a
     // verifier holding only the root can build the chain.
-    std::unique_ptr<STACK_OF(X509), decltype([](STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); })> chain{
+    std::unique_ptr<STACK_OF(X509), decltype([](STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); })> chain{
         sk_X509_new_null()};
 };
 
@@ -555,8 +553,7 @@ ManifestSigner::ManifestSigner(ManifestSigner&&) noexcept = default;
 ManifestSigner& ManifestSigner::operator=(ManifestSigner&&) noexcept = default;
 ManifestSigner::~ManifestSigner() = default;
 
-Result<ManifestSigner> ManifestSigner::load(std::string_view cert_pem_text,
-                                            std::string_view key_pem) {
+Result<ManifestSigner> ManifestSigner::load(std::string_view cert_pem_text, std::string_view key_pem) {
     ManifestSigner signer;
     auto bundle = read_bundle(cert_pem_text);
     if (!bundle.empty()) signer.state_->cert = std::move(bundle.front());
@@ -574,18 +571,16 @@ Result<ManifestSigner> ManifestSigner::load(std::string_view cert_pem_text,
 
 Result<crypto::Bytes> ManifestSigner::sign(crypto::ByteView content) const {
     BioPtr in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
-    CmsPtr cms(CMS_sign(state_->cert.get(), state_->key.get(), state_->chain.get(), in.get(),
-                        CMS_DETACHED | CMS_BINARY));
+    CmsPtr cms(
+        CMS_sign(state_->cert.get(), state_->key.get(), state_->chain.get(), in.get(), CMS_DETACHED | CMS_BINARY));
     if (!cms) return make_error(ErrorKind::internal, "signing the manifest failed");
     BioPtr out(BIO_new(BIO_s_mem()));
-    if (i2d_CMS_bio(out.get(), cms.get()) != 1)
-        return make_error(ErrorKind::internal, "encoding the signature failed");
+    if (i2d_CMS_bio(out.get(), cms.get()) != 1) return make_error(ErrorKind::internal, "encoding the signature failed");
     const std::string der = bio_to_string(out.get());
     return crypto::Bytes(der.begin(), der.end());
 }
 
-Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature,
-                        std::string_view ca_pem) {
+Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature, std::string_view ca_pem) {
     auto anchors = read_bundle(ca_pem);
     auto store = trust_store(anchors);
     if (anchors.empty() || !store) return openssl_error("the CA certificate cannot be read");
@@ -603,7 +598,7 @@ Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature
     // Chaining to the CA is not enough when the CA's root also anchors other CAs, or issues other
     // S/MIME certificates: the signer must be the gateway's signing certificate, from our CA.
     // CMS_get0_signers takes no references on the certificates: the stack alone is ours to free.
-    std::unique_ptr<STACK_OF(X509), decltype([](STACK_OF(X509)* s) { sk_X509_free(s); })> signers(
+    std::unique_ptr<STACK_OF(X509), decltype([](STACK_OF(X509) * s) { sk_X509_free(s); })> signers(
         CMS_get0_signers(cms.get()));
     if (!signers || sk_X509_num(signers.get()) != 1)
         return make_error(ErrorKind::corruption, "the manifest signature must have exactly one signer");

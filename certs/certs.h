@@ -48,7 +48,7 @@ struct CertificateInfo {
     std::string principal_id;  // from the serambi:principal: SAN URI, empty if none
     std::string serial_hex;
     std::string fingerprint_sha256_hex;
-    std::string not_after;  // ISO 8601, UTC
+    std::string not_after;                  // ISO 8601, UTC
     std::vector<std::string> dns_names;     // SAN DNS entries
     std::vector<std::string> ip_addresses;  // SAN IP entries, as text
 };
@@ -81,9 +81,9 @@ std::unordered_set<std::string> issuing_fingerprints(std::string_view bundle_pem
 bool leaf_issued_by(x509_store_ctx_st* verified, const std::unordered_set<std::string>& issuers);
 
 struct AuthorityInfo {
-    CertificateInfo certificate;  // of the issuing CA
-    std::string subject;          // its distinguished name, one line
-    std::size_t chain_length = 0; // certificates in the bundle
+    CertificateInfo certificate;   // of the issuing CA
+    std::string subject;           // its distinguished name, one line
+    std::size_t chain_length = 0;  // certificates in the bundle
 };
 // Checks a CA brought from elsewhere before the gateway adopts it: a CA certificate allowed to
 // sign certificates and CRLs, an unprotected RSA (>= 2048) or ECDSA (P-256, P-384) key that
@@ -91,8 +91,7 @@ struct AuthorityInfo {
 Result<AuthorityInfo> check_authority(const Authority& ca);
 
 // Issues a certificate for `public_key_pem` signed by `ca`; it ends no later than the CA does.
-Result<std::string> issue(const Authority& ca, std::string_view public_key_pem,
-                          const IssueRequest& request);
+Result<std::string> issue(const Authority& ca, std::string_view public_key_pem, const IssueRequest& request);
 
 // A certificate signing request (PKCS#10) for the key, with the common name set.
 Result<std::string> make_csr(std::string_view private_key_pem, std::string_view common_name);
@@ -117,17 +116,17 @@ Result<int> parse_revocation_reason(std::string_view name);
 std::string_view revocation_reason_name(int code) noexcept;
 
 struct RevokedCertificate {
-    std::string serial_hex;  // as CertificateInfo::serial_hex
+    std::string serial_hex;       // as CertificateInfo::serial_hex
     std::int64_t revoked_at = 0;  // Unix seconds
     int reason = 0;               // CRLReason code
 };
 // A CRL (v2, DER) signed by the CA, listing `revoked`, with a CRL number and a next update.
-Result<crypto::Bytes> make_crl(const Authority& ca, const std::vector<RevokedCertificate>& revoked,
-                               std::int64_t now, std::int64_t crl_number, int next_update_days);
+Result<crypto::Bytes> make_crl(const Authority& ca, const std::vector<RevokedCertificate>& revoked, std::int64_t now,
+                               std::int64_t crl_number, int next_update_days);
 
 // Signs manifests with the gateway's signing certificate. Thread-safe after load.
 class ManifestSigner {
-public:
+  public:
     // `cert_pem` is the signing certificate, optionally followed by the intermediates above it.
     static Result<ManifestSigner> load(std::string_view cert_pem, std::string_view key_pem);
     ManifestSigner(ManifestSigner&&) noexcept;
@@ -137,7 +136,7 @@ public:
     // A detached CMS SignedData (DER) over `content`, binary mode, signer certificate included.
     Result<crypto::Bytes> sign(crypto::ByteView content) const;
 
-private:
+  private:
     ManifestSigner();
     struct State;
     std::unique_ptr<State> state_;
@@ -148,7 +147,6 @@ private:
 // certificate does not qualify), chaining to `ca_pem`. With a bundle of more than the root, the
 // signer must be issued by its first certificate; with a root alone, through any intermediates
 // the signature carries (whoever trusts a root alone trusts every CA under it).
-Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature,
-                        std::string_view ca_pem);
+Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature, std::string_view ca_pem);
 
 }  // namespace serambi::certs

@@ -58,7 +58,7 @@ namespace {
 // Where the output goes: a temporary file beside the target, renamed into place only when the
 // whole input went through (for decryption: only once every chunk authenticated), or stdout.
 class Output {
-public:
+  public:
     static Result<Output> open(const std::string& path) {
         Output o;
         if (path.empty() || path == "-") return o;
@@ -79,7 +79,7 @@ public:
         return {};
     }
 
-private:
+  private:
     std::optional<AtomicFile> file_;  // none: standard output
 };
 
@@ -181,13 +181,16 @@ Status age_encrypt_file(const std::vector<std::string>& recipient_texts, const s
     auto encryptor = age::Encryptor::create(recipients);
     if (!encryptor) return encryptor.error();
     if (auto s = out->write(encryptor->header()); !s) return s;
-    auto s = pump(in->get(), *out, [&](crypto::ByteView piece, crypto::Bytes& produced) { return encryptor->update(piece, produced); },
-                  [&](crypto::Bytes& produced) { return encryptor->finish(produced); });
+    auto s = pump(
+        in->get(), *out,
+        [&](crypto::ByteView piece, crypto::Bytes& produced) { return encryptor->update(piece, produced); },
+        [&](crypto::Bytes& produced) { return encryptor->finish(produced); });
     if (!s) return s;
     return out->commit();
 }
 
-Status age_decrypt_file(const std::vector<std::string>& identity_files, const std::string& input, const std::string& output) {
+Status age_decrypt_file(const std::vector<std::string>& identity_files, const std::string& input,
+                        const std::string& output) {
     auto ids = load_age_identities(identity_files);
     if (!ids) return ids.error();
     std::vector<const age::Identity*> pointers;
@@ -197,19 +200,23 @@ Status age_decrypt_file(const std::vector<std::string>& identity_files, const st
     auto out = Output::open(output);
     if (!out) return out.error();
     age::Decryptor decryptor(pointers);
-    auto s = pump(in->get(), *out, [&](crypto::ByteView piece, crypto::Bytes& produced) { return decryptor.update(piece, produced); },
-                  [&](crypto::Bytes& produced) { return decryptor.finish(produced); });
+    auto s = pump(
+        in->get(), *out,
+        [&](crypto::ByteView piece, crypto::Bytes& produced) { return decryptor.update(piece, produced); },
+        [&](crypto::Bytes& produced) { return decryptor.finish(produced); });
     if (!s) return s;
     return out->commit();
 }
 
 int run_age_encrypt(const AgeOptions& options) {
-    if (auto s = age_encrypt_file(options.recipients, options.input, options.output); !s) return report("age encrypt", s.error());
+    if (auto s = age_encrypt_file(options.recipients, options.input, options.output); !s)
+        return report("age encrypt", s.error());
     return 0;
 }
 
 int run_age_decrypt(const AgeOptions& options) {
-    if (auto s = age_decrypt_file(options.identities, options.input, options.output); !s) return report("age decrypt", s.error());
+    if (auto s = age_decrypt_file(options.identities, options.input, options.output); !s)
+        return report("age decrypt", s.error());
     return 0;
 }
 

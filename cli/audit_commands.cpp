@@ -1,7 +1,6 @@
 // The auditor's commands: fetch the log key, checkpoints, entries and proofs from the gateway,
 // and verify an export offline with nothing but the files given.
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -29,7 +28,8 @@ std::string trimmed(std::string text) {
 Result<std::string> fetch(Client& client, const std::string& target) {
     auto reply = client.request("GET", target, "");
     if (!reply) return reply.error();
-    if (reply->status != 200) return make_error(ErrorKind::unavailable, "the gateway refused: " + describe_failure(*reply));
+    if (reply->status != 200)
+        return make_error(ErrorKind::unavailable, "the gateway refused: " + describe_failure(*reply));
     return reply->body;
 }
 
@@ -45,17 +45,23 @@ Result<std::string> push_in_export(const LogEvidence& evidence, const tlog::Chec
     std::optional<std::uint64_t> found;
     std::string line;
     while (tree.size() < checkpoint.size && std::getline(in, line)) {
-        if (!found && (!evidence.index || *evidence.index == tree.size()) && storage::records_push(line, push.package_id, push.dataset, push.sha256_hex))
+        if (!found && (!evidence.index || *evidence.index == tree.size()) &&
+            storage::records_push(line, push.package_id, push.dataset, push.sha256_hex))
             found = tree.size();
         tree.add(tlog::leaf_hash(crypto::as_bytes(line)));
     }
     if (tree.size() < checkpoint.size)
-        return failed("the export has " + std::to_string(tree.size()) + " entries, the checkpoint " + std::to_string(checkpoint.size));
+        return failed("the export has " + std::to_string(tree.size()) + " entries, the checkpoint " +
+                      std::to_string(checkpoint.size));
     if (tree.root() != checkpoint.root)
-        return failed("the export does not hash to the checkpoint's root: an entry was changed, removed, added or reordered");
+        return failed(
+            "the export does not hash to the checkpoint's root: an entry was changed, removed, added or reordered");
     if (!found)
-        return failed(evidence.index ? "entry " + std::to_string(*evidence.index) + " of the log does not record the push of package " + push.package_id + " with this digest"
-                                     : "no entry of the log up to the checkpoint records the push of package " + push.package_id + " with this digest");
+        return failed(evidence.index ? "entry " + std::to_string(*evidence.index) +
+                                           " of the log does not record the push of package " + push.package_id +
+                                           " with this digest"
+                                     : "no entry of the log up to the checkpoint records the push of package " +
+                                           push.package_id + " with this digest");
     return "its push is entry " + std::to_string(*found) + " of the log " + checkpoint.origin + " (tree of size " +
            std::to_string(checkpoint.size) + " recomputed from " + evidence.export_file + ")";
 }
@@ -67,7 +73,8 @@ Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string
     if (!text) return text.error();
     boost::system::error_code ec;
     auto value = boost::json::parse(*text, ec);
-    if (ec || !value.is_object()) return bad(evidence.proof + " is not a proof file (JSON) from `serambi audit proof inclusion -o`");
+    if (ec || !value.is_object())
+        return bad(evidence.proof + " is not a proof file (JSON) from `serambi audit proof inclusion -o`");
     const auto& o = value.as_object();
     const auto* index = o.if_contains("index");
     const auto* size = o.if_contains("size");
@@ -88,30 +95,36 @@ Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string
         if (!saved) return saved.error();
         note_text = *saved;
     }
-    auto checkpoint = verified_checkpoint(note_text, key, evidence.checkpoint.empty() ? "the proof's checkpoint" : "the checkpoint");
+    auto checkpoint =
+        verified_checkpoint(note_text, key, evidence.checkpoint.empty() ? "the proof's checkpoint" : "the checkpoint");
     if (!checkpoint) return checkpoint.error();
     if (*tree_size != checkpoint->size)
         return bad("the proof is for a tree of size " + std::to_string(*tree_size) + ", the checkpoint's is " +
                    std::to_string(checkpoint->size) + ": fetch a proof for that checkpoint");
     if (evidence.index && *evidence.index != *leaf_index)
-        return failed("the proof is for entry " + std::to_string(*leaf_index) + ", the receipt names entry " + std::to_string(*evidence.index));
+        return failed("the proof is for entry " + std::to_string(*leaf_index) + ", the receipt names entry " +
+                      std::to_string(*evidence.index));
     auto hashes = storage::proof_hashes(*text);
     if (!hashes) return hashes.error();
     const std::string line(entry->get_string());
     if (!storage::records_push(line, push.package_id, push.dataset, push.sha256_hex))
         return failed("the proof's entry does not record the push of package " + push.package_id + " with this digest");
-    if (!tlog::verify_inclusion(*leaf_index, *tree_size, tlog::leaf_hash(crypto::as_bytes(line)), *hashes, checkpoint->root))
-        return failed("entry " + std::to_string(*leaf_index) + " is not in the signed tree of size " + std::to_string(*tree_size));
-    return "its push is entry " + std::to_string(*leaf_index) + " of the log " + checkpoint->origin + ", proven in the signed tree of size " +
-           std::to_string(*tree_size);
+    if (!tlog::verify_inclusion(*leaf_index, *tree_size, tlog::leaf_hash(crypto::as_bytes(line)), *hashes,
+                                checkpoint->root))
+        return failed("entry " + std::to_string(*leaf_index) + " is not in the signed tree of size " +
+                      std::to_string(*tree_size));
+    return "its push is entry " + std::to_string(*leaf_index) + " of the log " + checkpoint->origin +
+           ", proven in the signed tree of size " + std::to_string(*tree_size);
 }
 
 }  // namespace
 
 Result<std::string> check_push_logged(const LogEvidence& evidence, const PushFacts& push) {
     if (evidence.key.empty()) return bad("--log-key (the log's verifier key) is needed to check the access log");
-    if (evidence.export_file.empty() == evidence.proof.empty()) return bad("give either --export or --proof to check the access log");
-    if (!evidence.export_file.empty() && evidence.checkpoint.empty()) return bad("--export needs --checkpoint, the checkpoint the export matches");
+    if (evidence.export_file.empty() == evidence.proof.empty())
+        return bad("give either --export or --proof to check the access log");
+    if (!evidence.export_file.empty() && evidence.checkpoint.empty())
+        return bad("--export needs --checkpoint, the checkpoint the export matches");
     auto key = storage::read_small_file(evidence.key, 4096);
     if (!key) return key.error();
     if (!evidence.proof.empty()) return push_by_proof(evidence, *key, push);
@@ -159,8 +172,8 @@ int run_audit_export(const AuditOptions& options) {
         if (auto s = out->write(storage::audit_csv_header() + "\n"); !s) return report(command, s.error());
     std::uint64_t start = 0, lines = 0;
     while (start < checkpoint->size) {
-        auto reply = (*client)->request("GET", "/v1/audit/entries?start=" + std::to_string(start) +
-                                                   "&end=" + std::to_string(checkpoint->size), "");
+        auto reply = (*client)->request(
+            "GET", "/v1/audit/entries?start=" + std::to_string(start) + "&end=" + std::to_string(checkpoint->size), "");
         if (!reply) return report(command, reply.error());
         if (reply->status != 200) return report_reply(command, *reply);
         std::size_t at = 0;
@@ -176,7 +189,8 @@ int run_audit_export(const AuditOptions& options) {
         std::uint64_t next = 0;
         const auto header = reply->headers.find("serambi-next-start");
         if (header == reply->headers.end() || !(std::istringstream(header->second) >> next) || next <= start)
-            return report(command, make_error(ErrorKind::corruption, "the gateway did not say where the next page starts"));
+            return report(command,
+                          make_error(ErrorKind::corruption, "the gateway did not say where the next page starts"));
         start = next;
     }
     if (auto s = out->commit(); !s) return report(command, s.error());
@@ -240,9 +254,8 @@ int run_audit_verify(const AuditOptions& options) {
                   << previous->size << "): its history was rewritten or forked\n";
         return 1;
     }
-    std::cout << "OK: " << checkpoint->size << " entries of " << checkpoint->origin
-              << " match the signed checkpoint" << (previous ? " and extend the previous one (size " + std::to_string(previous->size) + ")" : "")
-              << "\n";
+    std::cout << "OK: " << checkpoint->size << " entries of " << checkpoint->origin << " match the signed checkpoint"
+              << (previous ? " and extend the previous one (size " + std::to_string(previous->size) + ")" : "") << "\n";
     return 0;
 }
 
@@ -256,24 +269,31 @@ int run_audit_inclusion(const AuditOptions& options) {
     if (!note) return report(command, note.error());
     auto checkpoint = verified_checkpoint(*note, *key, "the gateway's checkpoint");
     if (!checkpoint) return report(command, checkpoint.error());
-    if (options.index >= checkpoint->size) return report(command, bad("the log has only " + std::to_string(checkpoint->size) + " entries"));
-    auto entry = fetch(**client, "/v1/audit/entries?start=" + std::to_string(options.index) + "&end=" + std::to_string(options.index + 1));
+    if (options.index >= checkpoint->size)
+        return report(command, bad("the log has only " + std::to_string(checkpoint->size) + " entries"));
+    auto entry = fetch(**client, "/v1/audit/entries?start=" + std::to_string(options.index) +
+                                     "&end=" + std::to_string(options.index + 1));
     if (!entry) return report(command, entry.error());
-    auto proof_json = fetch(**client, "/v1/audit/proof/inclusion?index=" + std::to_string(options.index) + "&size=" + std::to_string(checkpoint->size));
+    auto proof_json = fetch(**client, "/v1/audit/proof/inclusion?index=" + std::to_string(options.index) +
+                                          "&size=" + std::to_string(checkpoint->size));
     if (!proof_json) return report(command, proof_json.error());
     auto proof = storage::proof_hashes(*proof_json);
     if (!proof) return report(command, proof.error());
     const std::string line = trimmed(*entry);
-    if (!tlog::verify_inclusion(options.index, checkpoint->size, tlog::leaf_hash(crypto::as_bytes(line)), *proof, checkpoint->root)) {
-        std::cerr << "serambi " << command << ": FAILED: entry " << options.index << " is not in the signed tree of size "
-                  << checkpoint->size << "\n";
+    if (!tlog::verify_inclusion(options.index, checkpoint->size, tlog::leaf_hash(crypto::as_bytes(line)), *proof,
+                                checkpoint->root)) {
+        std::cerr << "serambi " << command << ": FAILED: entry " << options.index
+                  << " is not in the signed tree of size " << checkpoint->size << "\n";
         return 1;
     }
     if (!options.proof_output.empty()) {
         boost::json::array hashes;
         for (const auto& h : *proof) hashes.emplace_back(crypto::to_base64(h));
-        const boost::json::object file{{"index", options.index}, {"size", checkpoint->size}, {"hashes", std::move(hashes)},
-                                       {"entry", line}, {"checkpoint", *note}};
+        const boost::json::object file{{"index", options.index},
+                                       {"size", checkpoint->size},
+                                       {"hashes", std::move(hashes)},
+                                       {"entry", line},
+                                       {"checkpoint", *note}};
         if (auto s = write_file(options.proof_output, boost::json::serialize(file) + "\n", 0600); !s)
             return report(command, s.error());
     }
@@ -297,10 +317,13 @@ int run_audit_consistency(const AuditOptions& options) {
     auto now = verified_checkpoint(*note, *key, "the gateway's checkpoint");
     if (!now) return report(command, now.error());
     bool ok = old->size <= now->size;
-    if (ok && old->size == 0) ok = old->root == tlog::empty_root();
-    else if (ok && old->size == now->size) ok = old->root == now->root;
+    if (ok && old->size == 0)
+        ok = old->root == tlog::empty_root();
+    else if (ok && old->size == now->size)
+        ok = old->root == now->root;
     else if (ok && old->size > 0) {
-        auto proof_json = fetch(**client, "/v1/audit/proof/consistency?old=" + std::to_string(old->size) + "&new=" + std::to_string(now->size));
+        auto proof_json = fetch(**client, "/v1/audit/proof/consistency?old=" + std::to_string(old->size) +
+                                              "&new=" + std::to_string(now->size));
         if (!proof_json) return report(command, proof_json.error());
         auto proof = storage::proof_hashes(*proof_json);
         if (!proof) return report(command, proof.error());
@@ -308,10 +331,12 @@ int run_audit_consistency(const AuditOptions& options) {
     }
     if (!ok) {
         std::cerr << "serambi " << command << ": FAILED: the log of size " << now->size
-                  << " does not extend the saved checkpoint of size " << old->size << " (rolled back, rewritten or forked)\n";
+                  << " does not extend the saved checkpoint of size " << old->size
+                  << " (rolled back, rewritten or forked)\n";
         return 1;
     }
-    std::cout << *note << "OK: the current log (size " << now->size << ") extends the saved checkpoint (size " << old->size << ")\n";
+    std::cout << *note << "OK: the current log (size " << now->size << ") extends the saved checkpoint (size "
+              << old->size << ")\n";
     return 0;
 }
 
@@ -328,7 +353,8 @@ int run_audit_tail(const AuditOptions& options) {
         std::istringstream(reply->headers["serambi-log-size"]) >> size;
         if (next == UINT64_MAX) next = size > options.count ? size - options.count : 0;
         while (next < size) {
-            auto page = (*client)->request("GET", "/v1/audit/entries?start=" + std::to_string(next) + "&end=" + std::to_string(size), "");
+            auto page = (*client)->request(
+                "GET", "/v1/audit/entries?start=" + std::to_string(next) + "&end=" + std::to_string(size), "");
             if (!page) return report(command, page.error());
             if (page->status != 200) return report_reply(command, *page);
             std::cout << page->body << std::flush;

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
+#include <toml++/toml.h>
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -14,7 +15,6 @@
 #include <cstdlib>
 #include <future>
 #include <unordered_set>
-#include <toml++/toml.h>
 
 #include "certs/certs.h"
 #include "cli/files.h"
@@ -68,7 +68,7 @@ void lowercase_headers(const http::fields& fields, std::map<std::string, std::st
 // every 16 KiB record through a BIO pair and a system call of its own, which made a 1 GiB pull
 // several times slower than curl's.
 class BlockingTls {
-public:
+  public:
     explicit BlockingTls(SSL_CTX* context) : ssl_(SSL_new(context)) {
         if (ssl_ == nullptr) throw std::bad_alloc();
         SSL_set_read_ahead(ssl_, 1);
@@ -159,7 +159,7 @@ public:
         return n;
     }
 
-private:
+  private:
     static constexpr std::size_t kGatherBytes = 16 * 1024;
 
     boost::system::error_code failure(int result) {
@@ -195,9 +195,9 @@ class TlsClient final : public Client {
     static int only_our_issuers(int preverify_ok, X509_STORE_CTX* store) {
         if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return preverify_ok;
         auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-        const auto* issuers =
-            ssl ? static_cast<const std::unordered_set<std::string>*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), issuers_index()))
-                : nullptr;
+        const auto* issuers = ssl ? static_cast<const std::unordered_set<std::string>*>(
+                                        SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), issuers_index()))
+                                  : nullptr;
         if (issuers == nullptr || !certs::leaf_issued_by(store, *issuers)) {
             X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_UNTRUSTED);
             return 0;
@@ -205,7 +205,7 @@ class TlsClient final : public Client {
         return 1;
     }
 
-public:
+  public:
     TlsClient(const Profile& profile) : profile_(profile), tls_(ssl::context::tls_client) {}
 
     Status open() {
@@ -252,13 +252,13 @@ public:
             const long verdict = SSL_get_verify_result(stream_->native_handle());
             return make_error(ErrorKind::unavailable,
                               "TLS handshake with " + profile_.gateway_url + " failed: " + ec.message() +
-                                  (verdict == X509_V_OK ? std::string() : std::string(": ") + X509_verify_cert_error_string(verdict)));
+                                  (verdict == X509_V_OK ? std::string()
+                                                        : std::string(": ") + X509_verify_cert_error_string(verdict)));
         }
         return {};
     }
 
-    Result<Reply> request(const std::string& method, const std::string& target,
-                          const std::string& json_body) override {
+    Result<Reply> request(const std::string& method, const std::string& target, const std::string& json_body) override {
         http::request<http::string_body> req{http::string_to_verb(method), target, 11};
         set_common(req);
         if (!json_body.empty() || method == "POST") {
@@ -273,8 +273,7 @@ public:
     }
 
     Result<Reply> upload(const std::string& target, const std::filesystem::path& file,
-                         const std::map<std::string, std::string>& headers,
-                         const Progress& progress) override {
+                         const std::map<std::string, std::string>& headers, const Progress& progress) override {
         std::FILE* in = std::fopen(file.c_str(), "rb");
         if (in == nullptr) return make_error(ErrorKind::not_found, "cannot open " + file.string());
         std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(in, &std::fclose);
@@ -325,8 +324,7 @@ public:
         return read_reply();
     }
 
-    Result<Reply> download(const std::string& target,
-                           const std::function<Status(crypto::ByteView)>& sink,
+    Result<Reply> download(const std::string& target, const std::function<Status(crypto::ByteView)>& sink,
                            const Progress& progress) override {
         http::request<http::empty_body> req{http::verb::get, target, 11};
         set_common(req);
@@ -364,20 +362,21 @@ public:
         return reply;
     }
 
-private:
+  private:
     // Reads a Content-Length body straight from the TLS stream, past Beast's parser, and hands
     // each part to `sink` on a second thread, so that hashing and writing one part overlaps
     // with receiving the next.
     Result<Reply> receive_payload(beast::flat_buffer& head_rest, std::uint64_t total,
-                                  const std::function<Status(crypto::ByteView)>& sink,
-                                  const Progress& progress, Reply& reply) {
+                                  const std::function<Status(crypto::ByteView)>& sink, const Progress& progress,
+                                  Reply& reply) {
         std::vector<std::uint8_t> chunk(kChunk), in_sink(kChunk);
         net::thread_pool worker(1);
         std::future<Status> pending;
         auto sink_done = [&]() -> Status { return pending.valid() ? pending.get() : Status{}; };
         boost::system::error_code ec;
         while (reply.bytes < total) {
-            const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), total - reply.bytes));
+            const std::size_t want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), total - reply.bytes));
             std::size_t got = 0;
             if (head_rest.size() > 0) {
                 got = net::buffer_copy(net::buffer(chunk.data(), want), head_rest.data());
@@ -465,29 +464,26 @@ Result<Profile> load_profile(const std::filesystem::path& dir) {
     profile.host = parts->first;
     profile.port = parts->second;
     for (const char* file : {"client.crt", "client.key", "ca.crt"})
-        if (!std::filesystem::exists(dir / file))
-            return bad("the profile " + dir.string() + " has no " + file);
+        if (!std::filesystem::exists(dir / file)) return bad("the profile " + dir.string() + " has no " + file);
     return profile;
 }
 
 Result<Profile> find_profile(const std::string& flag) {
     if (!flag.empty()) return load_profile(flag);
-    if (const char* env = std::getenv("SERAMBI_PROFILE"); env != nullptr && *env != '\0')
-        return load_profile(env);
+    if (const char* env = std::getenv("SERAMBI_PROFILE"); env != nullptr && *env != '\0') return load_profile(env);
     return bad("no profile: pass --profile DIR or set SERAMBI_PROFILE");
 }
 
-Status write_profile(const std::filesystem::path& dir, const std::string& gateway_url,
-                     const std::string& principal, const std::string& cert_pem,
-                     std::string_view key_pem, const std::string& ca_pem) {
+Status write_profile(const std::filesystem::path& dir, const std::string& gateway_url, const std::string& principal,
+                     const std::string& cert_pem, std::string_view key_pem, const std::string& ca_pem) {
     std::error_code ec;
     if (std::filesystem::exists(dir / "profile.toml"))
         return make_error(ErrorKind::conflict, "a profile already exists in " + dir.string());
     std::filesystem::create_directories(dir, ec);
     if (ec) return make_error(ErrorKind::io_error, "cannot create " + dir.string());
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
-    const std::string toml = "# Serambi client profile\ngateway = \"" + gateway_url +
-                             "\"\nprincipal = \"" + principal + "\"\n";
+    const std::string toml =
+        "# Serambi client profile\ngateway = \"" + gateway_url + "\"\nprincipal = \"" + principal + "\"\n";
     // Without a key: a profile for a unit that enrolled with its own key (serambi enroll), which
     // it completes by putting its client.key beside these files.
     if (!key_pem.empty())

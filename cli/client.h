@@ -26,9 +26,8 @@ Result<Profile> load_profile(const std::filesystem::path& dir);
 // Resolves --profile, then SERAMBI_PROFILE.
 Result<Profile> find_profile(const std::string& flag);
 // `key_pem` may be empty: a profile for a unit that keeps its own key (serambi enroll).
-Status write_profile(const std::filesystem::path& dir, const std::string& gateway_url,
-                     const std::string& principal, const std::string& cert_pem,
-                     std::string_view key_pem, const std::string& ca_pem);
+Status write_profile(const std::filesystem::path& dir, const std::string& gateway_url, const std::string& principal,
+                     const std::string& cert_pem, std::string_view key_pem, const std::string& ca_pem);
 
 struct Reply {
     int status = 0;
@@ -41,7 +40,7 @@ struct Reply {
 using Progress = std::function<void(std::uint64_t, std::uint64_t)>;
 
 class Client {
-public:
+  public:
     static Result<std::unique_ptr<Client>> connect(const Profile& profile);
     virtual ~Client() = default;
 
@@ -49,11 +48,9 @@ public:
                                   const std::string& json_body) = 0;
     // Streams `file` as the body of a POST. `headers` are added as given.
     virtual Result<Reply> upload(const std::string& target, const std::filesystem::path& file,
-                                 const std::map<std::string, std::string>& headers,
-                                 const Progress& progress) = 0;
+                                 const std::map<std::string, std::string>& headers, const Progress& progress) = 0;
     // Streams the body of a 200 reply to `sink`; other replies come back with their body.
-    virtual Result<Reply> download(const std::string& target,
-                                   const std::function<Status(crypto::ByteView)>& sink,
+    virtual Result<Reply> download(const std::string& target, const std::function<Status(crypto::ByteView)>& sink,
                                    const Progress& progress) = 0;
 };
 

@@ -67,9 +67,10 @@ std::string human_bytes(double n) {
 
 // Shows progress on a terminal only; scripts and pipes see nothing.
 class ProgressMeter {
-public:
+  public:
     ProgressMeter(std::string label, bool quiet)
-        : label_(std::move(label)), enabled_(!quiet && ::isatty(STDERR_FILENO) == 1),
+        : label_(std::move(label)),
+          enabled_(!quiet && ::isatty(STDERR_FILENO) == 1),
           start_(std::chrono::steady_clock::now()) {}
     void operator()(std::uint64_t done, std::uint64_t total) {
         if (!enabled_) return;
@@ -78,10 +79,11 @@ public:
         last_ = now;
         const double seconds = std::chrono::duration<double>(now - start_).count();
         const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
-        const int percent = total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
+        const int percent =
+            total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
         std::fprintf(stderr, "\r%s  %s / %s  %3d%%  %s/s   ", label_.c_str(),
-                     human_bytes(static_cast<double>(done)).c_str(),
-                     human_bytes(static_cast<double>(total)).c_str(), percent, human_bytes(rate).c_str());
+                     human_bytes(static_cast<double>(done)).c_str(), human_bytes(static_cast<double>(total)).c_str(),
+                     percent, human_bytes(rate).c_str());
         drawn_ = true;
     }
     // Ends the progress line so that what is printed next starts on its own line.
@@ -91,7 +93,7 @@ public:
     }
     ~ProgressMeter() { done(); }
 
-private:
+  private:
     std::string label_;
     bool enabled_;
     bool drawn_ = false;
@@ -103,9 +105,14 @@ std::string guess_media_type(const std::filesystem::path& file) {
     std::string ext = file.extension().string();
     for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     static const std::pair<const char*, const char*> table[] = {
-        {".csv", "text/csv"}, {".json", "application/json"}, {".pdf", "application/pdf"},
-        {".txt", "text/plain"}, {".xml", "application/xml"}, {".zip", "application/zip"},
-        {".gz", "application/gzip"}, {".parquet", "application/vnd.apache.parquet"},
+        {".csv", "text/csv"},
+        {".json", "application/json"},
+        {".pdf", "application/pdf"},
+        {".txt", "text/plain"},
+        {".xml", "application/xml"},
+        {".zip", "application/zip"},
+        {".gz", "application/gzip"},
+        {".parquet", "application/vnd.apache.parquet"},
         {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
         {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
         {".age", "application/age"}};
@@ -124,7 +131,8 @@ struct ManifestFacts {
 Result<ManifestFacts> verified_manifest(const std::string& manifest, const std::string& signature,
                                         const std::string& ca_pem) {
     if (auto s = certs::verify_signature(crypto::as_bytes(manifest), crypto::as_bytes(signature), ca_pem); !s)
-        return make_error(ErrorKind::corruption, "the manifest signature does not verify against the CA: " + s.error().message);
+        return make_error(ErrorKind::corruption,
+                          "the manifest signature does not verify against the CA: " + s.error().message);
     boost::system::error_code ec;
     auto value = boost::json::parse(manifest, ec);
     if (ec || !value.is_object()) return make_error(ErrorKind::corruption, "the manifest is not a JSON object");
@@ -137,8 +145,8 @@ Result<ManifestFacts> verified_manifest(const std::string& manifest, const std::
     };
     const auto* size = o.if_contains("size");
     if (!text("id", facts.id) || !text("dataset", facts.dataset) || !text("sha256", facts.sha256_hex) ||
-        !text("classification", facts.classification) || !text("filename", facts.filename) ||
-        size == nullptr || !(size->is_uint64() || size->is_int64()))
+        !text("classification", facts.classification) || !text("filename", facts.filename) || size == nullptr ||
+        !(size->is_uint64() || size->is_int64()))
         return make_error(ErrorKind::corruption, "the manifest lacks id, dataset, size or sha256");
     facts.size = size->is_uint64() ? size->get_uint64() : static_cast<std::uint64_t>(size->get_int64());
     return facts;
@@ -148,7 +156,7 @@ Result<ManifestFacts> verified_manifest(const std::string& manifest, const std::
 // (AtomicFile: a link at the output is replaced, never written through). A pipe or device named
 // as the output is written in place, since it cannot be renamed over.
 class VerifiedFile {
-public:
+  public:
     explicit VerifiedFile(std::filesystem::path output) : output_(std::move(output)) {}
     Status open() {
         auto file = AtomicFile::create(output_, 0600);  // the payload is the user's alone
@@ -175,7 +183,7 @@ public:
     std::string finish_digest() { return crypto::to_hex(digest_.finish()); }
     Status keep() { return file_->commit(); }
 
-private:
+  private:
     std::filesystem::path output_;
     std::optional<AtomicFile> file_;
     crypto::Sha256 digest_;
@@ -189,7 +197,8 @@ private:
 int run_principal_add(const PrincipalAddOptions& options) {
     const std::string command = "principal add";
     if (!policies::is_slug_like(options.id))
-        return report(command, make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
+        return report(command,
+                      make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
     if (std::filesystem::exists(std::filesystem::path(options.out) / "profile.toml"))
         return report(command, make_error(ErrorKind::conflict, "a profile already exists in " + options.out));
     Profile admin;
@@ -205,8 +214,9 @@ int run_principal_add(const PrincipalAddOptions& options) {
         auto contents = certs::read_csr(*csr);
         if (!contents) return report(command, contents.error());
         if (contents->common_name != options.id)
-            return report(command, make_error(ErrorKind::invalid_argument, options.csr + " is a request for '" +
-                                                                              contents->common_name + "', not " + options.id));
+            return report(command,
+                          make_error(ErrorKind::invalid_argument, options.csr + " is a request for '" +
+                                                                      contents->common_name + "', not " + options.id));
     } else {
         key = certs::generate_private_key();
         if (!key) return report(command, key.error());
@@ -226,7 +236,8 @@ int run_principal_add(const PrincipalAddOptions& options) {
         if (!made) return report(command, made.error());
         age_recipient = *made;
     } else if (!age_recipient.empty() && !crypto::age::parse_recipient(age_recipient)) {
-        return report(command, make_error(ErrorKind::invalid_argument, "--age-recipient must be an age X25519 recipient (age1…)"));
+        return report(command, make_error(ErrorKind::invalid_argument,
+                                          "--age-recipient must be an age X25519 recipient (age1…)"));
     }
     boost::json::object body{{"id", options.id}, {"name", options.name}, {"roles", roles}, {"csr", *csr}};
     if (!age_recipient.empty()) body["age_recipient"] = age_recipient;
@@ -248,9 +259,9 @@ int run_principal_add(const PrincipalAddOptions& options) {
     if (ec || !answer.is_object() || !answer.as_object().contains("certificate"))
         return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
     const auto& o = answer.as_object();
-    auto status = write_profile(options.out, admin.gateway_url, options.id,
-                                std::string(o.at("certificate").as_string()), *key,
-                                std::string(o.at("ca_certificate").as_string()));
+    auto status =
+        write_profile(options.out, admin.gateway_url, options.id, std::string(o.at("certificate").as_string()), *key,
+                      std::string(o.at("ca_certificate").as_string()));
     if (!status) return report(command, status.error());
     std::cout << boost::json::serialize(o.at("principal")) << "\n";
     if (enrolled)
@@ -258,8 +269,9 @@ int run_principal_add(const PrincipalAddOptions& options) {
                   << " without a key: hand it to the unit, which puts it beside its own client.key\n";
     else
         std::cerr << "profile for " << options.id << " written to " << options.out
-                  << (options.age_recipient.empty() ? " (client.key and age.key are secret: hand them over on a trusted channel)\n"
-                                                    : " (client.key is secret: hand it over on a trusted channel)\n");
+                  << (options.age_recipient.empty()
+                          ? " (client.key and age.key are secret: hand them over on a trusted channel)\n"
+                          : " (client.key is secret: hand it over on a trusted channel)\n");
     return 0;
 }
 
@@ -268,7 +280,8 @@ int run_recipient_show(const RecipientOptions& options) {
     auto client = connect(options.profile, &me);
     if (!client) return report("recipient show", client.error());
     const auto who = options.principal.empty() ? me.principal : options.principal;
-    if (!policies::is_slug_like(who)) return report("recipient show", make_error(ErrorKind::invalid_argument, "not a principal id"));
+    if (!policies::is_slug_like(who))
+        return report("recipient show", make_error(ErrorKind::invalid_argument, "not a principal id"));
     auto reply = (*client)->request("GET", "/v1/principals/" + who + "/recipient", "");
     if (!reply) return report("recipient show", reply.error());
     if (reply->status != 200) return report_reply("recipient show", *reply);
@@ -296,13 +309,15 @@ int run_recipient_set(const RecipientOptions& options) {
 int run_enroll(const EnrollOptions& options) {
     const std::string command = "enroll";
     if (!policies::is_slug_like(options.id))
-        return report(command, make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
+        return report(command,
+                      make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
     const std::filesystem::path dir(options.out);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
     if (std::filesystem::exists(dir / "client.key") || std::filesystem::exists(dir / "age.key"))
-        return report(command, make_error(ErrorKind::conflict, dir.string() + " already holds a key; enrol into an empty directory"));
+        return report(command, make_error(ErrorKind::conflict,
+                                          dir.string() + " already holds a key; enrol into an empty directory"));
     auto key = certs::generate_private_key();
     if (!key) return report(command, key.error());
     auto csr = certs::make_csr(*key, options.id);
@@ -311,7 +326,8 @@ int run_enroll(const EnrollOptions& options) {
     if (auto s = write_file(dir / "client.csr", *csr, 0644, Existing::refuse); !s) return report(command, s.error());
     auto recipient = create_age_identity_file(dir / "age.key");
     if (!recipient) return report(command, recipient.error());
-    if (auto s = write_file(dir / "age.recipient", *recipient + "\n", 0644, Existing::refuse); !s) return report(command, s.error());
+    if (auto s = write_file(dir / "age.recipient", *recipient + "\n", 0644, Existing::refuse); !s)
+        return report(command, s.error());
     std::cout << "Made in " << dir.string() << ": client.key and age.key (secret, 0600: they stay here), "
               << "client.csr and age.recipient (public: send both to the gateway's admin).\n"
               << "The admin runs:  serambi principal add " << options.id << " --role ROLE --name NAME --csr client.csr "
@@ -321,13 +337,16 @@ int run_enroll(const EnrollOptions& options) {
 }
 
 int run_revoke(const RevokeOptions& options) {
-    const std::string command = options.remove ? "principal remove" : options.principal.empty() ? "cert revoke" : "principal revoke";
+    const std::string command = options.remove              ? "principal remove"
+                                : options.principal.empty() ? "cert revoke"
+                                                            : "principal revoke";
     if (certs::parse_revocation_reason(options.reason).ok() == false)
         return report(command, certs::parse_revocation_reason(options.reason).error());
     boost::json::object body{{"reason", options.reason}};
     std::string target;
     if (!options.principal.empty()) {
-        if (!policies::is_slug_like(options.principal)) return report(command, make_error(ErrorKind::invalid_argument, "not a principal id"));
+        if (!policies::is_slug_like(options.principal))
+            return report(command, make_error(ErrorKind::invalid_argument, "not a principal id"));
         target = "/v1/principals/" + options.principal + (options.remove ? "/remove" : "/revoke");
     } else {
         body["serial"] = options.serial;
@@ -357,7 +376,8 @@ int run_renew(const RenewOptions& options) {
     Profile me;
     auto client = connect(options.profile, &me);
     if (!client) return report(command, client.error());
-    auto key = options.new_key ? certs::generate_private_key() : crypto::read_secret_file(me.dir / "client.key", 1 << 16);
+    auto key =
+        options.new_key ? certs::generate_private_key() : crypto::read_secret_file(me.dir / "client.key", 1 << 16);
     if (!key) return report(command, key.error());
     auto csr = certs::make_csr(*key, me.principal);
     if (!csr) return report(command, csr.error());
@@ -373,11 +393,13 @@ int run_renew(const RenewOptions& options) {
     Status written = options.new_key ? write_file(me.dir / "client.key", *key, 0600) : Status{};
     if (written) written = write_file(me.dir / "client.crt", std::string(o.at("certificate").as_string()), 0644);
     if (!written)
-        return report(command, make_error(ErrorKind::io_error, written.error().message + "; the new certificate is in the gateway's "
-                                                                                      "answer below, put it in client.crt by hand\n" + reply->body));
-    std::cout << "renewed " << me.principal << ": certificate " << std::string(o.at("serial").as_string()) << " valid until "
-              << std::string(o.at("not_after").as_string()) << (options.new_key ? ", with a new key" : "")
-              << "; the previous certificate is revoked\n";
+        return report(command, make_error(ErrorKind::io_error, written.error().message +
+                                                                   "; the new certificate is in the gateway's "
+                                                                   "answer below, put it in client.crt by hand\n" +
+                                                                   reply->body));
+    std::cout << "renewed " << me.principal << ": certificate " << std::string(o.at("serial").as_string())
+              << " valid until " << std::string(o.at("not_after").as_string())
+              << (options.new_key ? ", with a new key" : "") << "; the previous certificate is revoked\n";
     return 0;
 }
 
@@ -389,14 +411,13 @@ int run_dataset_create(const DatasetCreateOptions& options) {
     const auto slash = options.id.find('/');
     const std::string owner_part = slash == std::string::npos ? "" : options.id.substr(0, slash);
     if (!options.owner.empty() && options.owner != owner_part)
-        return report("dataset create", make_error(ErrorKind::invalid_argument,
-                                                   "--owner must match the OWNER part of OWNER/NAME"));
+        return report("dataset create",
+                      make_error(ErrorKind::invalid_argument, "--owner must match the OWNER part of OWNER/NAME"));
     const boost::json::object body{{"id", options.id},
                                    {"owner", owner_part},
                                    {"classification", options.classification},
                                    {"title", options.title}};
-    return simple_request("dataset create", options.profile, "POST", "/v1/datasets",
-                          boost::json::serialize(body), 201);
+    return simple_request("dataset create", options.profile, "POST", "/v1/datasets", boost::json::serialize(body), 201);
 }
 
 int run_dataset_list(const std::string& profile) {
@@ -411,9 +432,7 @@ int run_package_list(const std::string& profile, const std::string& dataset) {
     return simple_request("dataset packages", profile, "GET", "/v1/datasets/" + dataset + "/packages", "", 200);
 }
 
-int run_whoami(const std::string& profile) {
-    return simple_request("whoami", profile, "GET", "/v1/whoami", "", 200);
-}
+int run_whoami(const std::string& profile) { return simple_request("whoami", profile, "GET", "/v1/whoami", "", 200); }
 
 namespace {
 
@@ -478,8 +497,10 @@ int run_push(const PushOptions& options) {
         bool pins_changed = false;
         for (const auto& r : readers) {
             if (!policies::is_slug_like(r))
-                return report(command, make_error(ErrorKind::invalid_argument, "--to takes principal ids, not '" + r + "'"));
-            if (r != me.principal || std::find(options.recipients.begin(), options.recipients.end(), r) != options.recipients.end())
+                return report(command,
+                              make_error(ErrorKind::invalid_argument, "--to takes principal ids, not '" + r + "'"));
+            if (r != me.principal ||
+                std::find(options.recipients.begin(), options.recipients.end(), r) != options.recipients.end())
                 named += (named.empty() ? "" : ",") + r;
             std::string text;
             if (r == me.principal && std::filesystem::exists(me.dir / "age.key")) {
@@ -491,15 +512,21 @@ int run_push(const PushOptions& options) {
                 auto got = (*client)->request("GET", "/v1/principals/" + r + "/recipient", "");
                 if (!got) return report(command, got.error());
                 if (got->status != 200)
-                    return report(command, make_error(ErrorKind::invalid_argument, r + " has no age recipient registered; it cannot be sent sangat-rahasia data"));
+                    return report(
+                        command,
+                        make_error(ErrorKind::invalid_argument,
+                                   r + " has no age recipient registered; it cannot be sent sangat-rahasia data"));
                 text = got->body;
                 while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-                if (!crypto::age::parse_recipient(text)) return report(command, make_error(ErrorKind::corruption, "the gateway gave a malformed recipient for " + r));
+                if (!crypto::age::parse_recipient(text))
+                    return report(command,
+                                  make_error(ErrorKind::corruption, "the gateway gave a malformed recipient for " + r));
                 const auto pinned = pins.find(r);
                 if (pinned != pins.end() && pinned->second != text && !options.accept_new_recipients)
                     return report(command, make_error(ErrorKind::conflict,
-                                                      "the age recipient of " + r + " changed from " + pinned->second + " to " + text +
-                                                          "; if " + r + " told you so, push again with --accept-new-recipients"));
+                                                      "the age recipient of " + r + " changed from " + pinned->second +
+                                                          " to " + text + "; if " + r +
+                                                          " told you so, push again with --accept-new-recipients"));
                 if (pinned == pins.end() || pinned->second != text) {
                     pins[r] = text;
                     pins_changed = true;
@@ -518,7 +545,8 @@ int run_push(const PushOptions& options) {
         if (f != nullptr) std::fclose(f);
         if (!is_age) {
             temp.p = std::filesystem::temp_directory_path() / ("serambi-push-" + crypto::random_hex(8) + ".age");
-            if (auto s = age_encrypt_file(age_recipients, options.file, temp.p.string()); !s) return report(command, s.error());
+            if (auto s = age_encrypt_file(age_recipients, options.file, temp.p.string()); !s)
+                return report(command, s.error());
             upload_file = temp.p;
             headers["Serambi-Filename"] = file.filename().string() + ".age";
         }
@@ -563,8 +591,9 @@ int run_pull(const PullOptions& options) {
     if (age_delivery) {
         const auto key_file = profile.dir / "age.key";
         if (!std::filesystem::exists(key_file))
-            return report(command, make_error(ErrorKind::not_found, "the package comes age-encrypted to your recipient, and " +
-                                                                        key_file.string() + " is missing"));
+            return report(command,
+                          make_error(ErrorKind::not_found, "the package comes age-encrypted to your recipient, and " +
+                                                               key_file.string() + " is missing"));
         auto ids = load_age_identities({key_file.string()});
         if (!ids) return report(command, ids.error());
         identity.emplace(std::move(ids->front()));
@@ -592,17 +621,25 @@ int run_pull(const PullOptions& options) {
     }
     const std::string digest = out.finish_digest();
     if (out.size() != facts->size || digest != facts->sha256_hex)
-        return report(command, make_error(ErrorKind::corruption,
-                                          out.in_place() ? "the payload does not match its signed manifest (size or SHA-256 differ); "
-                                                           "the bytes already written to " + options.output + " must not be used"
-                                                         : "the payload does not match its signed manifest (size or SHA-256 differ); nothing was written"));
-    if (auto d = crypto::from_hex(digest); !age_delivery && d && reply->headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
+        return report(
+            command,
+            make_error(
+                ErrorKind::corruption,
+                out.in_place()
+                    ? "the payload does not match its signed manifest (size or SHA-256 differ); "
+                      "the bytes already written to " +
+                          options.output + " must not be used"
+                    : "the payload does not match its signed manifest (size or SHA-256 differ); nothing was written"));
+    if (auto d = crypto::from_hex(digest);
+        !age_delivery && d && reply->headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
         return report(command, make_error(ErrorKind::corruption, "the Repr-Digest header does not match the payload"));
     if (auto s = out.keep(); !s) return report(command, s.error());
     if (options.keep_manifest) {
         // Evidence about a package that may be classified: the user's alone, like the payload.
-        if (auto s = write_file(options.output + ".manifest.json", manifest->body, 0600); !s) return report(command, s.error());
-        if (auto s = write_file(options.output + ".manifest.p7s", signature->body, 0600); !s) return report(command, s.error());
+        if (auto s = write_file(options.output + ".manifest.json", manifest->body, 0600); !s)
+            return report(command, s.error());
+        if (auto s = write_file(options.output + ".manifest.p7s", signature->body, 0600); !s)
+            return report(command, s.error());
     }
     std::cout << manifest->body << "\n";
     std::cerr << "verified " << options.output << ": " << facts->size << " bytes, sha256 " << digest
@@ -613,7 +650,8 @@ int run_pull(const PullOptions& options) {
         // opens to with this profile's identity, put in place only once all of it authenticated.
         if (auto s = age_decrypt_file({(profile.dir / "age.key").string()}, options.output, options.decrypt_to); !s)
             return report(command, s.error());
-        std::cerr << "decrypted " << options.output << " to " << options.decrypt_to << " with " << (profile.dir / "age.key").string() << "\n";
+        std::cerr << "decrypted " << options.output << " to " << options.decrypt_to << " with "
+                  << (profile.dir / "age.key").string() << "\n";
     }
     return 0;
 }
@@ -642,9 +680,8 @@ int run_verify(const VerifyOptions& options) {
     if (!read_ok) return report(command, make_error(ErrorKind::io_error, "cannot read " + options.file));
     const std::string hex = crypto::to_hex(digest.finish());
     if (size != facts->size || hex != facts->sha256_hex) {
-        std::cerr << "serambi verify: FAILED: " << options.file
-                  << " does not match the signed manifest (size " << size << " vs " << facts->size
-                  << ", sha256 " << hex << " vs " << facts->sha256_hex << ")\n";
+        std::cerr << "serambi verify: FAILED: " << options.file << " does not match the signed manifest (size " << size
+                  << " vs " << facts->size << ", sha256 " << hex << " vs " << facts->sha256_hex << ")\n";
         return 1;
     }
     std::string logged;

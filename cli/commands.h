@@ -29,11 +29,11 @@ struct InitOptions {
     std::string admin = "admin";
     std::string province = "Serambi";
     std::vector<std::string> public_names;
-    int ca_days = 3650;             // the generated root CA
-    bool intermediate = false;      // issue from an intermediate; the root key leaves the deployment
-    std::string root_key_out;       // where the root key goes with --intermediate (outside the deployment)
-    std::string import_ca;          // an existing CA: its certificate, then any above it up to the root
-    std::string import_ca_key;      // and its private key
+    int ca_days = 3650;         // the generated root CA
+    bool intermediate = false;  // issue from an intermediate; the root key leaves the deployment
+    std::string root_key_out;   // where the root key goes with --intermediate (outside the deployment)
+    std::string import_ca;      // an existing CA: its certificate, then any above it up to the root
+    std::string import_ca_key;  // and its private key
 };
 int run_init(const InitOptions& options);
 int run_serve(const std::string& config_file, bool accept_rollback);
@@ -69,8 +69,8 @@ struct RevokeOptions {
     std::string principal;  // principal revoke
     std::string serial;     // cert revoke
     std::string reason = "unspecified";
-    std::string output;     // pki crl
-    bool remove = false;    // principal remove: revoke and mark removed
+    std::string output;   // pki crl
+    bool remove = false;  // principal remove: revoke and mark removed
 };
 int run_revoke(const RevokeOptions& options);
 int run_crl(const RevokeOptions& options);
@@ -108,7 +108,7 @@ struct PushOptions {
     std::string classification;
     std::string media_type;
     std::vector<std::string> recipients;  // --to: the readers named for a sangat-rahasia package
-    bool accept_new_recipients = false;    // a named reader's recipient changed since it was pinned
+    bool accept_new_recipients = false;   // a named reader's recipient changed since it was pinned
     bool quiet = false;
 };
 int run_push(const PushOptions& options);
@@ -127,11 +127,13 @@ int run_pull(const PullOptions& options);
 // the log's key, with either an auditor's export or a proof file (`audit proof inclusion -o`).
 struct LogEvidence {
     std::string key;
-    std::string checkpoint;   // with --export required; with --proof optional (the file holds one)
+    std::string checkpoint;  // with --export required; with --proof optional (the file holds one)
     std::string export_file;
     std::string proof;
     std::optional<std::uint64_t> index;  // the receipt's audit_index, when the caller has it
-    bool requested() const { return !key.empty() || !checkpoint.empty() || !export_file.empty() || !proof.empty() || index; }
+    bool requested() const {
+        return !key.empty() || !checkpoint.empty() || !export_file.empty() || !proof.empty() || index;
+    }
 };
 // What a push entry must say: this package, into this dataset, with this payload digest.
 struct PushFacts {
@@ -156,16 +158,16 @@ int run_verify(const VerifyOptions& options);
 
 struct AuditOptions {
     std::string profile;
-    std::string output;          // export
-    bool csv = false;            // export as CSV for spreadsheets
-    std::string export_file;     // verify
-    std::string checkpoint;      // verify, proof consistency: a saved checkpoint
-    std::string key;             // verify, proofs: the verifier key
-    std::string previous;        // verify: an older saved checkpoint
-    std::uint64_t index = 0;     // proof inclusion
-    std::string proof_output;    // proof inclusion: save an offline proof file
-    std::uint64_t count = 20;    // tail
-    bool follow = false;         // tail
+    std::string output;        // export
+    bool csv = false;          // export as CSV for spreadsheets
+    std::string export_file;   // verify
+    std::string checkpoint;    // verify, proof consistency: a saved checkpoint
+    std::string key;           // verify, proofs: the verifier key
+    std::string previous;      // verify: an older saved checkpoint
+    std::uint64_t index = 0;   // proof inclusion
+    std::string proof_output;  // proof inclusion: save an offline proof file
+    std::uint64_t count = 20;  // tail
+    bool follow = false;       // tail
 };
 int run_audit_key(const AuditOptions& options);
 int run_audit_checkpoint(const AuditOptions& options);
@@ -238,8 +240,10 @@ int run_age_recipient(const AgeOptions& options);
 int run_age_encrypt(const AgeOptions& options);
 // The same as functions: output "-" or empty is standard output; a file is put in place only
 // when complete (for decryption: only once every chunk authenticated).
-Status age_encrypt_file(const std::vector<std::string>& recipients, const std::string& input, const std::string& output);
-Status age_decrypt_file(const std::vector<std::string>& identity_files, const std::string& input, const std::string& output);
+Status age_encrypt_file(const std::vector<std::string>& recipients, const std::string& input,
+                        const std::string& output);
+Status age_decrypt_file(const std::vector<std::string>& identity_files, const std::string& input,
+                        const std::string& output);
 int run_age_decrypt(const AgeOptions& options);
 
 }  // namespace serambi::cli

@@ -62,17 +62,19 @@ Result<AtomicFile> AtomicFile::create(const std::filesystem::path& path, unsigne
     if (::lstat(path.c_str(), &st) == 0) {
         if (S_ISDIR(st.st_mode)) return make_error(ErrorKind::invalid_argument, name + " is a directory");
         if (existing == Existing::refuse)
-            return make_error(ErrorKind::conflict, name + " already exists" +
-                                                       (S_ISLNK(st.st_mode) ? std::string(" (as a link)") : std::string()) +
-                                                       "; refusing to overwrite it");
+            return make_error(ErrorKind::conflict,
+                              name + " already exists" +
+                                  (S_ISLNK(st.st_mode) ? std::string(" (as a link)") : std::string()) +
+                                  "; refusing to overwrite it");
         if (S_ISLNK(st.st_mode)) {
             // A link to a file (or to nothing) is replaced by the rename; one to anything else is
             // refused rather than followed.
             struct stat target {};
             if ((::stat(path.c_str(), &target) == 0 && !S_ISREG(target.st_mode)) || links_into_proc(path))
                 return make_error(ErrorKind::invalid_argument,
-                                  name + " is a link to a pipe, a device or a folder; links are not followed: name the "
-                                         "file itself");
+                                  name +
+                                      " is a link to a pipe, a device or a folder; links are not followed: name the "
+                                      "file itself");
         } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
             // O_NOFOLLOW: a link swapped in since lstat is not followed either.
             out.fd_ = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
@@ -160,7 +162,8 @@ Status AtomicFile::commit() {
         if (errno != EINVAL && errno != ENOSYS) return io_error("cannot put " + name + " in place", errno);
         // A file system without RENAME_NOREPLACE: link(2) never replaces a name either.
         if (::link(temp_.c_str(), path_.c_str()) != 0) {
-            if (errno == EEXIST) return make_error(ErrorKind::conflict, name + " already exists; refusing to overwrite it");
+            if (errno == EEXIST)
+                return make_error(ErrorKind::conflict, name + " already exists; refusing to overwrite it");
             return io_error("cannot put " + name + " in place", errno);
         }
         ::unlink(temp_.c_str());

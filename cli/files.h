@@ -30,7 +30,7 @@ enum class Existing {
 // An output being written; nothing is at its path until commit(). Dropping it uncommitted
 // removes the temporary file.
 class AtomicFile {
-public:
+  public:
     static Result<AtomicFile> create(const std::filesystem::path& path, unsigned mode,
                                      Existing existing = Existing::replace);
     AtomicFile(AtomicFile&& other) noexcept;
@@ -49,7 +49,7 @@ public:
     // Flushes, fsyncs, puts the file in place and fsyncs its folder. Call once.
     Status commit();
 
-private:
+  private:
     AtomicFile() = default;
     Status flush();
 

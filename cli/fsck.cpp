@@ -11,7 +11,7 @@ namespace serambi::cli {
 namespace {
 
 class Findings {
-public:
+  public:
     void ok(const std::string& what) { std::cout << "ok       " << what << "\n"; }
     void note(const std::string& what) { std::cout << "note     " << what << "\n"; }
     void problem(const std::string& what) {
@@ -20,7 +20,7 @@ public:
     }
     unsigned problems() const noexcept { return problems_; }
 
-private:
+  private:
     unsigned problems_ = 0;
 };
 
@@ -54,8 +54,11 @@ void check_log(storage::Store& store, const gateway::Config& config, Findings& f
         return findings.problem("access log: cannot read the latest checkpoint: " + note.error().message);
     }
     auto body = crypto::tlog::verify_note(*note, signer->verifier_key());
-    auto checkpoint = body ? crypto::tlog::parse_checkpoint_body(*body) : Result<crypto::tlog::Checkpoint>(body.error());
-    if (!checkpoint) return findings.problem("access log: the latest checkpoint does not verify with the log key: " + checkpoint.error().message);
+    auto checkpoint =
+        body ? crypto::tlog::parse_checkpoint_body(*body) : Result<crypto::tlog::Checkpoint>(body.error());
+    if (!checkpoint)
+        return findings.problem("access log: the latest checkpoint does not verify with the log key: " +
+                                checkpoint.error().message);
     if (checkpoint->size > head->size)
         return findings.problem("access log: the latest checkpoint covers " + std::to_string(checkpoint->size) +
                                 " entries, more than the log holds (" + std::to_string(head->size) + ")");
@@ -70,7 +73,8 @@ void check_state(storage::Store& store, const gateway::Config& config, Findings&
     auto state = storage::StateFile::read(config.state);
     if (!state) return findings.problem("state file: " + state.error().message);
     if (!state->has_value())
-        return findings.problem("state file: " + config.state.string() + " is missing (the gateway makes a new one at start, "
+        return findings.problem("state file: " + config.state.string() +
+                                " is missing (the gateway makes a new one at start, "
                                 "and cannot then tell an older database from the newest)");
     const auto& known = **state;
     auto head = store.audit_head();
@@ -82,10 +86,12 @@ void check_state(storage::Store& store, const gateway::Config& config, Findings&
         findings.problem("state file: the log at size " + std::to_string(known.checkpoint_size) +
                          " differs from what the gateway published");
     } else {
-        findings.ok("state file: the database holds the published checkpoint (size " + std::to_string(known.checkpoint_size) + ")");
+        findings.ok("state file: the database holds the published checkpoint (size " +
+                    std::to_string(known.checkpoint_size) + ")");
     }
     auto revocations = store.revocations();
-    if (!revocations) return findings.problem("state file: cannot read the revocations: " + revocations.error().message);
+    if (!revocations)
+        return findings.problem("state file: cannot read the revocations: " + revocations.error().message);
     std::set<std::string> in_database;
     for (const auto& r : *revocations) in_database.insert(r.serial_hex);
     unsigned lost = 0;
@@ -94,7 +100,9 @@ void check_state(storage::Store& store, const gateway::Config& config, Findings&
             findings.problem("state file: certificate " + serial + " was revoked, but the database does not say so");
             ++lost;
         }
-    if (lost == 0) findings.ok("state file: all " + std::to_string(known.revoked.size()) + " recorded revocations are in the database");
+    if (lost == 0)
+        findings.ok("state file: all " + std::to_string(known.revoked.size()) +
+                    " recorded revocations are in the database");
 }
 
 }  // namespace
@@ -112,10 +120,12 @@ int run_fsck(const FsckOptions& options) {
         findings.problem("database: " + store.error().message);
     } else {
         auto damage = (*store)->integrity_problems();
-        if (!damage) findings.problem("database: " + damage.error().message);
+        if (!damage)
+            findings.problem("database: " + damage.error().message);
         else if (!damage->empty())
             for (const auto& line : *damage) findings.problem("database: " + line);
-        else findings.ok("database: integrity check passed");
+        else
+            findings.ok("database: integrity check passed");
 
         if (auto blobs = (*store)->check_blobs(options.deep); !blobs) {
             findings.problem("blobs: " + blobs.error().message);
@@ -123,7 +133,8 @@ int run_fsck(const FsckOptions& options) {
             for (const auto& id : blobs->missing) findings.problem("blobs: package " + id + " has no blob");
             for (const auto& why : blobs->damaged) findings.problem("blobs: package " + why);
             for (const auto& path : blobs->unknown)
-                findings.problem("blobs: " + path.string() + " belongs to no package (the next start moves it to quarantine)");
+                findings.problem("blobs: " + path.string() +
+                                 " belongs to no package (the next start moves it to quarantine)");
             for (const auto& path : blobs->quarantined)
                 findings.note("blobs: in quarantine, to review: " + path.string());
             if (blobs->missing.empty() && blobs->damaged.empty() && blobs->unknown.empty())

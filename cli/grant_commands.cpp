@@ -1,7 +1,6 @@
 // The custodian's commands (MOU agreements, release approvals), the policy check an admin runs
 // before deploying a policy, and the explanation of a decision.
 #include <boost/json.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -55,10 +54,12 @@ int run_policy_explain(const ExplainOptions& options) {
     const std::string command = "policy explain";
     if (options.package.empty() == options.dataset.empty())
         return report(command, bad("give either --package or --dataset"));
-    for (const auto* value : {&options.principal, &options.action, options.package.empty() ? &options.dataset : &options.package})
+    for (const auto* value :
+         {&options.principal, &options.action, options.package.empty() ? &options.dataset : &options.package})
         if (!is_query_safe(*value)) return report(command, bad("'" + *value + "' is not an id"));
-    const std::string target = "/v1/policy/explain?principal=" + options.principal + "&action=" + options.action +
-                               (options.package.empty() ? "&dataset=" + options.dataset : "&package=" + options.package);
+    const std::string target =
+        "/v1/policy/explain?principal=" + options.principal + "&action=" + options.action +
+        (options.package.empty() ? "&dataset=" + options.dataset : "&package=" + options.package);
     return simple_request(command, options.profile, "GET", target, "", 200);
 }
 
@@ -66,7 +67,8 @@ int run_agreement_add(const AgreementOptions& options) {
     const std::string command = "agreement add";
     boost::json::array datasets;
     for (const auto& d : options.datasets) {
-        if (!policies::is_dataset_pattern(d)) return report(command, bad("--datasets: '" + d + "' is not OWNER/NAME, OWNER/* or *"));
+        if (!policies::is_dataset_pattern(d))
+            return report(command, bad("--datasets: '" + d + "' is not OWNER/NAME, OWNER/* or *"));
         datasets.emplace_back(d);
     }
     boost::json::object body{{"partner", options.partner},
@@ -94,14 +96,16 @@ int run_agreement_show(const AgreementOptions& options) {
 }
 
 int run_agreement_revoke(const AgreementOptions& options) {
-    if (!is_query_safe(options.id)) return report("agreement revoke", bad("'" + options.id + "' is not an agreement id"));
+    if (!is_query_safe(options.id))
+        return report("agreement revoke", bad("'" + options.id + "' is not an agreement id"));
     const boost::json::object body{{"reason", options.reason}};
     return simple_request("agreement revoke", options.profile, "POST", "/v1/agreements/" + options.id + "/revoke",
                           boost::json::serialize(body), 200);
 }
 
 int run_approve(const ApprovalOptions& options) {
-    if (!storage::is_package_id(options.package)) return report("approve", bad("'" + options.package + "' is not a package id"));
+    if (!storage::is_package_id(options.package))
+        return report("approve", bad("'" + options.package + "' is not a package id"));
     boost::json::object body{{"partner", options.partner}};
     if (!options.expires.empty()) body["expires_at"] = options.expires;
     if (options.max_downloads) body["max_downloads"] = *options.max_downloads;
@@ -112,19 +116,24 @@ int run_approve(const ApprovalOptions& options) {
 int run_approvals_list(const ApprovalOptions& options) {
     std::string query;
     if (!options.package.empty()) {
-        if (!storage::is_package_id(options.package)) return report("approvals list", bad("'" + options.package + "' is not a package id"));
+        if (!storage::is_package_id(options.package))
+            return report("approvals list", bad("'" + options.package + "' is not a package id"));
         query += "package=" + options.package;
     }
     if (!options.partner.empty()) {
-        if (!policies::is_slug_like(options.partner)) return report("approvals list", bad("'" + options.partner + "' is not a principal id"));
+        if (!policies::is_slug_like(options.partner))
+            return report("approvals list", bad("'" + options.partner + "' is not a principal id"));
         query += (query.empty() ? "" : "&") + std::string("partner=") + options.partner;
     }
-    return simple_request("approvals list", options.profile, "GET", "/v1/approvals" + (query.empty() ? "" : "?" + query), "", 200);
+    return simple_request("approvals list", options.profile, "GET",
+                          "/v1/approvals" + (query.empty() ? "" : "?" + query), "", 200);
 }
 
 int run_approval_withdraw(const ApprovalOptions& options) {
-    if (!is_query_safe(options.id)) return report("approvals withdraw", bad("'" + options.id + "' is not an approval id"));
-    return simple_request("approvals withdraw", options.profile, "POST", "/v1/approvals/" + options.id + "/withdraw", "", 200);
+    if (!is_query_safe(options.id))
+        return report("approvals withdraw", bad("'" + options.id + "' is not an approval id"));
+    return simple_request("approvals withdraw", options.profile, "POST", "/v1/approvals/" + options.id + "/withdraw",
+                          "", 200);
 }
 
 }  // namespace serambi::cli

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <cerrno>
 #include <cstring>
-#include <boost/asio/ip/address.hpp>
 #include <iostream>
 
 #include "certs/certs.h"
@@ -58,8 +58,8 @@ bool inside(const std::filesystem::path& dir, const std::filesystem::path& file)
 // The CA the deployment will issue from, decided and checked before anything is written, so that
 // a refused import or a bad --root-key-out leaves no half deployment behind.
 struct CaPlan {
-    certs::Authority issuing;   // cert_pem is the bundle up to the root
-    std::string chain;          // intermediates to send after an end-entity certificate
+    certs::Authority issuing;       // cert_pem is the bundle up to the root
+    std::string chain;              // intermediates to send after an end-entity certificate
     crypto::SecretBuffer root_key;  // --intermediate only: written to --root-key-out
     std::string description;
 };
@@ -81,13 +81,15 @@ Result<CaPlan> plan_ca(const InitOptions& options, const std::filesystem::path& 
         if (!key) return bad("--import-ca-key: " + key.error().message);
         auto parts = certs::split_bundle(*text);
         if (!parts) return bad("--import-ca: " + parts.error().message);
-        for (const auto& part : *parts) plan.issuing.cert_pem += part;  // certificates only, never a key that came along
+        for (const auto& part : *parts)
+            plan.issuing.cert_pem += part;  // certificates only, never a key that came along
         plan.issuing.key_pem = std::move(*key);
         auto info = certs::check_authority(plan.issuing);
         if (!info) return bad("--import-ca: " + info.error().message);
         for (std::size_t i = 0; i + 1 < parts->size(); ++i) plan.chain += (*parts)[i];
         plan.description = "imported " + info->subject + " (until " + info->certificate.not_after + ", " +
-                           std::to_string(info->chain_length) + " certificate(s) to the root); certificates it issues end "
+                           std::to_string(info->chain_length) +
+                           " certificate(s) to the root); certificates it issues end "
                            "no later than it does";
         return plan;
     }
@@ -96,11 +98,16 @@ Result<CaPlan> plan_ca(const InitOptions& options, const std::filesystem::path& 
         std::error_code ec;
         if (fs::exists(fs::symlink_status(out, ec)))
             return bad("--root-key-out " + out.string() + " exists (or is a link); refusing to overwrite it");
-        if (inside(dir, out)) return bad("--root-key-out must be outside the deployment directory: the point is that the gateway never holds it");
-        if (!fs::is_directory(out.parent_path(), ec)) return bad("--root-key-out: " + out.parent_path().string() + " is not a directory");
+        if (inside(dir, out))
+            return bad(
+                "--root-key-out must be outside the deployment directory: the point is that the gateway never holds "
+                "it");
+        if (!fs::is_directory(out.parent_path(), ec))
+            return bad("--root-key-out: " + out.parent_path().string() + " is not a directory");
         auto root = certs::create_authority("Serambi Root CA " + options.province, options.ca_days);
         if (!root) return root.error();
-        auto issuing = certs::create_intermediate(*root, "Serambi CA " + options.province, std::min(options.ca_days, 1825));
+        auto issuing =
+            certs::create_intermediate(*root, "Serambi CA " + options.province, std::min(options.ca_days, 1825));
         if (!issuing) return issuing.error();
         auto parts = certs::split_bundle(issuing->cert_pem);
         if (!parts) return parts.error();
@@ -123,8 +130,7 @@ int run_init(const InitOptions& options) {
     namespace fs = std::filesystem;
     const fs::path dir = fs::absolute(options.dir);
     std::error_code ec;
-    if (fs::exists(dir / "serambi.toml") || fs::exists(dir / "master.key") ||
-        fs::exists(dir / "serambi.db"))
+    if (fs::exists(dir / "serambi.toml") || fs::exists(dir / "master.key") || fs::exists(dir / "serambi.db"))
         return fail(dir.string() + " already holds a deployment; refusing to overwrite it");
     const auto colon = options.listen.rfind(':');
     std::string host = colon == std::string::npos ? "" : options.listen.substr(0, colon);
@@ -136,8 +142,7 @@ int run_init(const InitOptions& options) {
     }
     if (host.empty() || !is_ip(host) || port == 0 || port > 65535)
         return fail("--listen must be IP:PORT, e.g. 127.0.0.1:8443 or 0.0.0.0:8443");
-    if (!policies::is_slug_like(options.admin))
-        return fail("--admin must be lowercase letters, digits and hyphens");
+    if (!policies::is_slug_like(options.admin)) return fail("--admin must be lowercase letters, digits and hyphens");
 
     auto plan = plan_ca(options, dir);
     if (!plan) return fail(plan.error().message);
@@ -214,8 +219,7 @@ int run_init(const InitOptions& options) {
     server.days = 825;
     server.dns_names = {"localhost"};
     server.ip_addresses = {"127.0.0.1", "::1"};
-    if (host != "0.0.0.0" && host != "::" && host != "127.0.0.1" && host != "::1")
-        server.ip_addresses.push_back(host);
+    if (host != "0.0.0.0" && host != "::" && host != "127.0.0.1" && host != "::1") server.ip_addresses.push_back(host);
     for (const auto& name : options.public_names)
         (is_ip(name) ? server.ip_addresses : server.dns_names).push_back(name);
     if (auto s = issue_pair(*ca, plan->chain, server, config->tls_cert, config->tls_key); !s)
@@ -249,15 +253,23 @@ int run_init(const InitOptions& options) {
     if (!cert) return fail(cert.error().message);
     auto info = certs::inspect(*cert);
     if (!info) return fail(info.error().message);
-    storage::Principal principal{options.admin, "Persandian administrator", {"admin"},
-                                 info->serial_hex, info->fingerprint_sha256_hex, {}, {}, info->not_after, {}};
+    storage::Principal principal{options.admin,
+                                 "Persandian administrator",
+                                 {"admin"},
+                                 info->serial_hex,
+                                 info->fingerprint_sha256_hex,
+                                 {},
+                                 {},
+                                 info->not_after,
+                                 {}};
     if (auto s = (*store)->add_principal(principal); !s) return fail(s.error().message);
     // The state file starts with the deployment, so that at every later start its absence is
     // itself worth an entry.
     if (auto s = storage::StateFile(config->state, {}).replace({}); !s) return fail("state file: " + s.error().message);
     const std::string dial_host = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host;
-    const std::string url = "https://" + (dial_host.find(':') != std::string::npos ? "[" + dial_host + "]" : dial_host) +
-                            ":" + std::to_string(port);
+    const std::string url = "https://" +
+                            (dial_host.find(':') != std::string::npos ? "[" + dial_host + "]" : dial_host) + ":" +
+                            std::to_string(port);
     const auto profile_dir = dir / "profiles" / options.admin;
     if (auto status = write_profile(profile_dir, url, options.admin, *cert, *key, ca->cert_pem); !status)
         return fail(status.error().message);
@@ -272,10 +284,11 @@ int run_init(const InitOptions& options) {
               << "  CA certificate  " << config->ca_cert.string() << "\n"
               << "                  " << plan->description << "\n"
               << "  admin profile   " << profile_dir.string() << "\n"
-              << (options.intermediate ? "  ROOT CA KEY     " + fs::absolute(options.root_key_out).string() +
-                                             "\n                  move it to offline media now and delete it here; it is needed only"
-                                             "\n                  to issue a new intermediate CA\n"
-                                       : std::string())
+              << (options.intermediate
+                      ? "  ROOT CA KEY     " + fs::absolute(options.root_key_out).string() +
+                            "\n                  move it to offline media now and delete it here; it is needed only"
+                            "\n                  to issue a new intermediate CA\n"
+                      : std::string())
               << "Start it with:    serambi serve --config " << (dir / "serambi.toml").string() << "\n";
     undo.done = true;
     return 0;
@@ -300,7 +313,8 @@ Status replace_pair(const std::filesystem::path& cert_path, const std::string& c
         struct stat current {};
         if (::lstat(file->path().c_str(), &current) == 0 && ::fchown(file->fd(), current.st_uid, current.st_gid) != 0 &&
             errno != EPERM)
-            return make_error(ErrorKind::io_error, "cannot give the new " + file->path().string() + " its owner: " + std::strerror(errno));
+            return make_error(ErrorKind::io_error,
+                              "cannot give the new " + file->path().string() + " its owner: " + std::strerror(errno));
     }
     if (auto s = key_file->commit(); !s) return s;
     if (auto s = cert_file->commit(); !s) {
@@ -345,14 +359,16 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
     const int lock = ::open(config->tls_cert.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
         if (lock >= 0) ::close(lock);
-        return fail("another renew-gateway is running on " + config->tls_cert.parent_path().string() + ", or it cannot be opened");
+        return fail("another renew-gateway is running on " + config->tls_cert.parent_path().string() +
+                    ", or it cannot be opened");
     }
     struct Unlock {
         int fd;
         ~Unlock() { ::close(fd); }
     } unlock{lock};
     // The CA must be usable as it is today (a bundle that is a path, a key that belongs to it).
-    if (auto checked = certs::check_authority(ca); !checked) return fail("the CA in " + config->ca_cert.string() + ": " + checked.error().message);
+    if (auto checked = certs::check_authority(ca); !checked)
+        return fail("the CA in " + config->ca_cert.string() + ": " + checked.error().message);
     auto bundle = certs::split_bundle(ca.cert_pem);
     if (!bundle) return fail(bundle.error().message);
     std::string chain;
@@ -366,7 +382,8 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
         // The names clients dial today stay; new ones are added.
         auto current = storage::read_small_file(config->tls_cert, 1 << 20);
         auto info = current ? certs::inspect(*current) : Result<certs::CertificateInfo>(current.error());
-        if (!info) return fail("the current TLS certificate " + config->tls_cert.string() + ": " + info.error().message);
+        if (!info)
+            return fail("the current TLS certificate " + config->tls_cert.string() + ": " + info.error().message);
         server.dns_names = info->dns_names;
         server.ip_addresses = info->ip_addresses;
         for (const auto& name : options.public_names) {

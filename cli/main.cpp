@@ -1,8 +1,8 @@
 // serambi: one binary for the gateway and for every user of it, in the manner of git or vault.
-#include <CLI/CLI.hpp>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
     serve_cmd->callback([&] { code = run_serve(config_file, accept_rollback); });
 
     FsckOptions fsck;
-    auto* fsck_cmd = app.add_subcommand("fsck", "check the database, the blobs, the access log and the state file against each other");
+    auto* fsck_cmd = app.add_subcommand(
+        "fsck", "check the database, the blobs, the access log and the state file against each other");
     fsck_cmd->add_option("--config", fsck.config_file, "path to serambi.toml")->required();
     fsck_cmd->add_flag("--deep", fsck.deep, "also read and authenticate every blob (slow: reads all data)");
     fsck_cmd->callback([&] { code = run_fsck(fsck); });
@@ -78,14 +79,22 @@ int main(int argc, char** argv) {
         ->delimiter(',');
     padd_cmd->add_option("--name", padd.name, "display name")->required();
     padd_cmd->add_option("--out", padd.out, "directory for the new principal's profile")->required();
-    padd_cmd->add_option("--age-recipient", padd.age_recipient, "the unit's own age1… (otherwise an age.key is made into the profile)");
-    padd_cmd->add_option("--csr", padd.csr, "the unit's certificate request from `serambi enroll`: no key is made or written")->check(CLI::ExistingFile);
+    padd_cmd->add_option("--age-recipient", padd.age_recipient,
+                         "the unit's own age1… (otherwise an age.key is made into the profile)");
+    padd_cmd
+        ->add_option("--csr", padd.csr,
+                     "the unit's certificate request from `serambi enroll`: no key is made or written")
+        ->check(CLI::ExistingFile);
     padd_cmd->add_option("--profile", padd.profile, profile_help);
     padd_cmd->callback([&] { code = run_principal_add(padd); });
     RevokeOptions revoke;
-    auto* prevoke_cmd = principal_cmd->add_subcommand("revoke", "revoke a principal's certificate: refused from the next handshake");
+    auto* prevoke_cmd =
+        principal_cmd->add_subcommand("revoke", "revoke a principal's certificate: refused from the next handshake");
     prevoke_cmd->add_option("id", revoke.principal, "principal id")->required();
-    prevoke_cmd->add_option("--reason", revoke.reason, "RFC 5280 reason: keyCompromise, affiliationChanged, superseded, cessationOfOperation, …")->capture_default_str();
+    prevoke_cmd
+        ->add_option("--reason", revoke.reason,
+                     "RFC 5280 reason: keyCompromise, affiliationChanged, superseded, cessationOfOperation, …")
+        ->capture_default_str();
     prevoke_cmd->add_option("--profile", revoke.profile, profile_help);
     prevoke_cmd->callback([&] { code = run_revoke(revoke); });
     RevokeOptions removal;
@@ -123,15 +132,18 @@ int main(int argc, char** argv) {
     plist_cmd->callback([&] { code = run_principal_list(profile); });
 
     RenewOptions renew;
-    auto* renew_cmd = app.add_subcommand("renew", "get a new certificate for your profile before it expires; the old one is revoked");
+    auto* renew_cmd =
+        app.add_subcommand("renew", "get a new certificate for your profile before it expires; the old one is revoked");
     renew_cmd->add_flag("--new-key", renew.new_key, "with a new key as well (default: the same key)");
     renew_cmd->add_option("--profile", renew.profile, profile_help);
     renew_cmd->callback([&] { code = run_renew(renew); });
 
     EnrollOptions enroll;
-    auto* enroll_cmd = app.add_subcommand("enroll", "on a unit's machine: make its key, age identity and certificate request");
+    auto* enroll_cmd =
+        app.add_subcommand("enroll", "on a unit's machine: make its key, age identity and certificate request");
     enroll_cmd->add_option("--id", enroll.id, "the principal id the admin will register")->required();
-    enroll_cmd->add_option("--out", enroll.out, "directory for the keys and the request (becomes the profile)")->required();
+    enroll_cmd->add_option("--out", enroll.out, "directory for the keys and the request (becomes the profile)")
+        ->required();
     enroll_cmd->callback([&] { code = run_enroll(enroll); });
 
     auto* dataset_cmd = app.add_subcommand("dataset", "manage datasets");
@@ -140,7 +152,8 @@ int main(int argc, char** argv) {
     auto* dcreate_cmd = dataset_cmd->add_subcommand("create", "create a dataset (admin or custodian)");
     dcreate_cmd->add_option("id", dcreate.id, "OWNER/NAME")->required();
     dcreate_cmd->add_option("--owner", dcreate.owner, "owning principal (defaults to OWNER)");
-    dcreate_cmd->add_option("--class", dcreate.classification, "biasa, terbatas, rahasia or sangat-rahasia")->required();
+    dcreate_cmd->add_option("--class", dcreate.classification, "biasa, terbatas, rahasia or sangat-rahasia")
+        ->required();
     dcreate_cmd->add_option("--title", dcreate.title, "title")->required();
     dcreate_cmd->add_option("--profile", dcreate.profile, profile_help);
     dcreate_cmd->callback([&] { code = run_dataset_create(dcreate); });
@@ -163,8 +176,13 @@ int main(int argc, char** argv) {
     push_cmd->add_option("file", push.file, "file to upload")->required()->check(CLI::ExistingFile);
     push_cmd->add_option("--class", push.classification, "classify above the dataset's level");
     push_cmd->add_option("--type", push.media_type, "media type (guessed from the extension otherwise)");
-    push_cmd->add_option("--to", push.recipients, "sangat-rahasia: the principals who may read it (comma-separated); the file is age-encrypted here to them and to you")->delimiter(',');
-    push_cmd->add_flag("--accept-new-recipients", push.accept_new_recipients, "--to: accept recipients that changed since this profile pinned them");
+    push_cmd
+        ->add_option("--to", push.recipients,
+                     "sangat-rahasia: the principals who may read it (comma-separated); the file is age-encrypted here "
+                     "to them and to you")
+        ->delimiter(',');
+    push_cmd->add_flag("--accept-new-recipients", push.accept_new_recipients,
+                       "--to: accept recipients that changed since this profile pinned them");
     push_cmd->add_flag("--quiet,-q", push.quiet, "no progress display");
     push_cmd->add_option("--profile", push.profile, profile_help);
     push_cmd->callback([&] { code = run_push(push); });
@@ -175,7 +193,8 @@ int main(int argc, char** argv) {
     pull_cmd->add_option("-o,--output", pull.output, "where to write the payload")->required();
     bool no_manifest = false;
     pull_cmd->add_flag("--no-manifest", no_manifest, "do not keep FILE.manifest.json and FILE.manifest.p7s");
-    pull_cmd->add_option("--decrypt-to", pull.decrypt_to, "an age package (sangat-rahasia): also decrypt it to this file with the profile's age.key");
+    pull_cmd->add_option("--decrypt-to", pull.decrypt_to,
+                         "an age package (sangat-rahasia): also decrypt it to this file with the profile's age.key");
     pull_cmd->add_flag("--quiet,-q", pull.quiet, "no progress display");
     pull_cmd->add_option("--profile", pull.profile, profile_help);
     pull_cmd->callback([&] {
@@ -187,23 +206,34 @@ int main(int argc, char** argv) {
     auto* verify_cmd = app.add_subcommand("verify", "verify a pulled file offline against its signed manifest");
     verify_cmd->add_option("file", verify.file, "the payload")->required()->check(CLI::ExistingFile);
     verify_cmd->add_option("--manifest", verify.manifest, "manifest JSON")->required()->check(CLI::ExistingFile);
-    verify_cmd->add_option("--signature", verify.signature, "detached DER CMS signature (.p7s)")->required()->check(CLI::ExistingFile);
+    verify_cmd->add_option("--signature", verify.signature, "detached DER CMS signature (.p7s)")
+        ->required()
+        ->check(CLI::ExistingFile);
     verify_cmd->add_option("--ca", verify.ca, "the gateway CA certificate")->required()->check(CLI::ExistingFile);
-    verify_cmd->add_option("--log-key", verify.log.key, "the access log's verifier key: also check that the push is logged")->check(CLI::ExistingFile);
-    verify_cmd->add_option("--checkpoint", verify.log.checkpoint, "a signed log checkpoint the push must be in")->check(CLI::ExistingFile);
-    auto* verify_export = verify_cmd->add_option("--export", verify.log.export_file, "an auditor's export matching the checkpoint")->check(CLI::ExistingFile);
-    verify_cmd->add_option("--proof", verify.log.proof, "a proof file from `audit proof inclusion -o`")->check(CLI::ExistingFile)->excludes(verify_export);
+    verify_cmd
+        ->add_option("--log-key", verify.log.key, "the access log's verifier key: also check that the push is logged")
+        ->check(CLI::ExistingFile);
+    verify_cmd->add_option("--checkpoint", verify.log.checkpoint, "a signed log checkpoint the push must be in")
+        ->check(CLI::ExistingFile);
+    auto* verify_export =
+        verify_cmd->add_option("--export", verify.log.export_file, "an auditor's export matching the checkpoint")
+            ->check(CLI::ExistingFile);
+    verify_cmd->add_option("--proof", verify.log.proof, "a proof file from `audit proof inclusion -o`")
+        ->check(CLI::ExistingFile)
+        ->excludes(verify_export);
     verify_cmd->add_option("--audit-index", verify.log.index, "the receipt's audit_index: the push must be that entry");
     verify_cmd->callback([&] { code = run_verify(verify); });
 
     auto* policy_cmd = app.add_subcommand("policy", "the classification policy");
     policy_cmd->require_subcommand(1);
     std::string policy_file;
-    auto* pcheck_cmd = policy_cmd->add_subcommand("check", "validate a policy file before the gateway uses it (offline)");
+    auto* pcheck_cmd =
+        policy_cmd->add_subcommand("check", "validate a policy file before the gateway uses it (offline)");
     pcheck_cmd->add_option("file", policy_file, "policy TOML")->required()->check(CLI::ExistingFile);
     pcheck_cmd->callback([&] { code = run_policy_check(policy_file); });
     ExplainOptions explain;
-    auto* pexplain_cmd = policy_cmd->add_subcommand("explain", "what the policy decides for a principal, and why (custodian)");
+    auto* pexplain_cmd =
+        policy_cmd->add_subcommand("explain", "what the policy decides for a principal, and why (custodian)");
     pexplain_cmd->add_option("--principal", explain.principal, "principal id")->required();
     pexplain_cmd->add_option("--action", explain.action, "pull or push")->capture_default_str();
     pexplain_cmd->add_option("--package", explain.package, "package id");
@@ -216,12 +246,16 @@ int main(int argc, char** argv) {
     agreement_cmd->require_subcommand(1);
     auto* agadd_cmd = agreement_cmd->add_subcommand("add", "register an agreement; prints it as JSON with its id");
     agadd_cmd->add_option("--partner", agreement.partner, "the partner's principal id")->required();
-    agadd_cmd->add_option("--datasets", agreement.datasets, "PATTERN[,PATTERN…]: OWNER/NAME, OWNER/* or *")->required()->delimiter(',');
+    agadd_cmd->add_option("--datasets", agreement.datasets, "PATTERN[,PATTERN…]: OWNER/NAME, OWNER/* or *")
+        ->required()
+        ->delimiter(',');
     agadd_cmd->add_option("--max-class", agreement.max_classification, "highest classification covered")->required();
     agadd_cmd->add_option("--purpose", agreement.purpose, "what the partner uses the data for")->required();
     agadd_cmd->add_option("--valid-from", agreement.valid_from, "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)")->required();
-    agadd_cmd->add_option("--valid-until", agreement.valid_until, "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), exclusive")->required();
-    agadd_cmd->add_option("--document", agreement.document, "the signed MOU (its name and SHA-256 are recorded)")->check(CLI::ExistingFile);
+    agadd_cmd->add_option("--valid-until", agreement.valid_until, "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), exclusive")
+        ->required();
+    agadd_cmd->add_option("--document", agreement.document, "the signed MOU (its name and SHA-256 are recorded)")
+        ->check(CLI::ExistingFile);
     agadd_cmd->add_option("--profile", agreement.profile, profile_help);
     agadd_cmd->callback([&] { code = run_agreement_add(agreement); });
     auto* aglist_cmd = agreement_cmd->add_subcommand("list", "list agreements (a partner sees its own)");
@@ -231,18 +265,23 @@ int main(int argc, char** argv) {
     agshow_cmd->add_option("id", agreement.id, "agreement id (mou-…)")->required();
     agshow_cmd->add_option("--profile", agreement.profile, profile_help);
     agshow_cmd->callback([&] { code = run_agreement_show(agreement); });
-    auto* agrevoke_cmd = agreement_cmd->add_subcommand("revoke", "revoke an agreement: access stops at the next request");
+    auto* agrevoke_cmd =
+        agreement_cmd->add_subcommand("revoke", "revoke an agreement: access stops at the next request");
     agrevoke_cmd->add_option("id", agreement.id, "agreement id (mou-…)")->required();
     agrevoke_cmd->add_option("--reason", agreement.reason, "why, for the record")->required();
     agrevoke_cmd->add_option("--profile", agreement.profile, profile_help);
     agrevoke_cmd->callback([&] { code = run_agreement_revoke(agreement); });
 
     ApprovalOptions approval;
-    auto* approve_cmd = app.add_subcommand("approve", "release a rahasia or sangat-rahasia package to a partner (custodian)");
+    auto* approve_cmd =
+        app.add_subcommand("approve", "release a rahasia or sangat-rahasia package to a partner (custodian)");
     approve_cmd->add_option("package", approval.package, "package id")->required();
-    approve_cmd->add_option("--for", approval.partner, "the partner (or named recipient) it is released to")->required();
-    approve_cmd->add_option("--expires", approval.expires, "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (default: the policy's approval_days)");
-    approve_cmd->add_option("--max-downloads", approval.max_downloads, "how many downloads it allows (default: no cap)");
+    approve_cmd->add_option("--for", approval.partner, "the partner (or named recipient) it is released to")
+        ->required();
+    approve_cmd->add_option("--expires", approval.expires,
+                            "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (default: the policy's approval_days)");
+    approve_cmd->add_option("--max-downloads", approval.max_downloads,
+                            "how many downloads it allows (default: no cap)");
     approve_cmd->add_option("--profile", approval.profile, profile_help);
     approve_cmd->callback([&] { code = run_approve(approval); });
     auto* approvals_cmd = app.add_subcommand("approvals", "release approvals");
@@ -252,7 +291,8 @@ int main(int argc, char** argv) {
     aplist_cmd->add_option("--partner", approval.partner, "only those for this partner");
     aplist_cmd->add_option("--profile", approval.profile, profile_help);
     aplist_cmd->callback([&] { code = run_approvals_list(approval); });
-    auto* apwithdraw_cmd = approvals_cmd->add_subcommand("withdraw", "withdraw an approval: downloads stop at the next request");
+    auto* apwithdraw_cmd =
+        approvals_cmd->add_subcommand("withdraw", "withdraw an approval: downloads stop at the next request");
     apwithdraw_cmd->add_option("id", approval.id, "approval id (apv-…)")->required();
     apwithdraw_cmd->add_option("--profile", approval.profile, profile_help);
     apwithdraw_cmd->callback([&] { code = run_approval_withdraw(approval); });
@@ -260,11 +300,14 @@ int main(int argc, char** argv) {
     AgeOptions age_options;
     auto* age_cmd = app.add_subcommand("age", "the age file format (X25519), as the age tool reads and writes it");
     age_cmd->require_subcommand(1);
-    auto* akeygen_cmd = age_cmd->add_subcommand("keygen", "make an identity (AGE-SECRET-KEY-1…); its recipient goes to stderr");
+    auto* akeygen_cmd =
+        age_cmd->add_subcommand("keygen", "make an identity (AGE-SECRET-KEY-1…); its recipient goes to stderr");
     akeygen_cmd->add_option("-o,--output", age_options.output, "identity file to create (0600; never overwritten)");
     akeygen_cmd->callback([&] { code = run_age_keygen(age_options); });
     auto* arecipient_cmd = age_cmd->add_subcommand("recipient", "print the recipient (age1…) of identity files");
-    arecipient_cmd->add_option("-i,--identity", age_options.identities, "identity file (repeatable)")->required()->check(CLI::ExistingFile);
+    arecipient_cmd->add_option("-i,--identity", age_options.identities, "identity file (repeatable)")
+        ->required()
+        ->check(CLI::ExistingFile);
     arecipient_cmd->callback([&] { code = run_age_recipient(age_options); });
     auto* aencrypt_cmd = age_cmd->add_subcommand("encrypt", "encrypt a file to recipients");
     aencrypt_cmd->add_option("-r,--recipient", age_options.recipients, "age1… (repeatable)")->required();
@@ -272,13 +315,18 @@ int main(int argc, char** argv) {
     aencrypt_cmd->add_option("input", age_options.input, "the file to encrypt (default: standard input)");
     aencrypt_cmd->callback([&] { code = run_age_encrypt(age_options); });
     auto* adecrypt_cmd = age_cmd->add_subcommand("decrypt", "decrypt a file with identity files");
-    adecrypt_cmd->add_option("-i,--identity", age_options.identities, "identity file (repeatable)")->required()->check(CLI::ExistingFile);
-    adecrypt_cmd->add_option("-o,--output", age_options.output, "the decrypted file, put in place only once all of it authenticated (default: standard output)");
+    adecrypt_cmd->add_option("-i,--identity", age_options.identities, "identity file (repeatable)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    adecrypt_cmd->add_option(
+        "-o,--output", age_options.output,
+        "the decrypted file, put in place only once all of it authenticated (default: standard output)");
     adecrypt_cmd->add_option("input", age_options.input, "the file to decrypt (default: standard input)");
     adecrypt_cmd->callback([&] { code = run_age_decrypt(age_options); });
 
     RecipientOptions recipient;
-    auto* recipient_cmd = app.add_subcommand("recipient", "age recipients that sangat-rahasia packages are encrypted to");
+    auto* recipient_cmd =
+        app.add_subcommand("recipient", "age recipients that sangat-rahasia packages are encrypted to");
     recipient_cmd->require_subcommand(1);
     auto* rshow_cmd = recipient_cmd->add_subcommand("show", "print a principal's age recipient");
     rshow_cmd->add_option("principal", recipient.principal, "principal id (default: your own)");
@@ -292,29 +340,36 @@ int main(int argc, char** argv) {
     AuditOptions audit;
     auto* audit_cmd = app.add_subcommand("audit", "the access log: checkpoints, exports, proofs (auditor)");
     audit_cmd->require_subcommand(1);
-    auto* akey_cmd = audit_cmd->add_subcommand("key", "print the log's verifier key (keep a copy obtained out of band)");
+    auto* akey_cmd =
+        audit_cmd->add_subcommand("key", "print the log's verifier key (keep a copy obtained out of band)");
     akey_cmd->add_option("--profile", audit.profile, profile_help);
     akey_cmd->callback([&] { code = run_audit_key(audit); });
     auto* acp_cmd = audit_cmd->add_subcommand("checkpoint", "print the latest signed checkpoint");
     acp_cmd->add_option("--profile", audit.profile, profile_help);
     acp_cmd->callback([&] { code = run_audit_checkpoint(audit); });
-    auto* aexport_cmd = audit_cmd->add_subcommand("export", "write every entry up to the current checkpoint, and the checkpoint");
-    aexport_cmd->add_option("-o,--output", audit.output, "JSON Lines file (the checkpoint goes to FILE.checkpoint)")->required();
+    auto* aexport_cmd =
+        audit_cmd->add_subcommand("export", "write every entry up to the current checkpoint, and the checkpoint");
+    aexport_cmd->add_option("-o,--output", audit.output, "JSON Lines file (the checkpoint goes to FILE.checkpoint)")
+        ->required();
     aexport_cmd->add_flag("--csv", audit.csv, "write CSV for spreadsheets instead (not verifiable)");
     aexport_cmd->add_option("--profile", audit.profile, profile_help);
     aexport_cmd->callback([&] { code = run_audit_export(audit); });
     auto* averify_cmd = audit_cmd->add_subcommand("verify", "check an export against signed checkpoints, offline");
     averify_cmd->add_option("--export", audit.export_file, "JSON Lines export")->required()->check(CLI::ExistingFile);
-    averify_cmd->add_option("--checkpoint", audit.checkpoint, "the checkpoint the export claims to match")->required()->check(CLI::ExistingFile);
+    averify_cmd->add_option("--checkpoint", audit.checkpoint, "the checkpoint the export claims to match")
+        ->required()
+        ->check(CLI::ExistingFile);
     averify_cmd->add_option("--key", audit.key, "the log's verifier key")->required()->check(CLI::ExistingFile);
-    averify_cmd->add_option("--previous", audit.previous, "a checkpoint saved earlier: the log must extend it")->check(CLI::ExistingFile);
+    averify_cmd->add_option("--previous", audit.previous, "a checkpoint saved earlier: the log must extend it")
+        ->check(CLI::ExistingFile);
     averify_cmd->callback([&] { code = run_audit_verify(audit); });
     auto* aproof_cmd = audit_cmd->add_subcommand("proof", "fetch and check a proof against the signed checkpoint");
     aproof_cmd->require_subcommand(1);
     auto* ainc_cmd = aproof_cmd->add_subcommand("inclusion", "that entry INDEX is in the current tree");
     ainc_cmd->add_option("--index", audit.index, "leaf index (receipts carry it as audit_index)")->required();
     ainc_cmd->add_option("--key", audit.key, "the log's verifier key")->required()->check(CLI::ExistingFile);
-    ainc_cmd->add_option("-o,--output", audit.proof_output, "save the entry, proof and checkpoint for offline `verify --proof`");
+    ainc_cmd->add_option("-o,--output", audit.proof_output,
+                         "save the entry, proof and checkpoint for offline `verify --proof`");
     ainc_cmd->add_option("--profile", audit.profile, profile_help);
     ainc_cmd->callback([&] { code = run_audit_inclusion(audit); });
     auto* acons_cmd = aproof_cmd->add_subcommand("consistency", "that the current tree extends a saved checkpoint");

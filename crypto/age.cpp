@@ -2,6 +2,8 @@
 // stream.cpp with ChaCha20-Poly1305 and no associated data, which is exactly age's; this file adds
 // the header: Bech32 keys, X25519 stanzas, the header HMAC, and the strict text format whose
 // corner cases the C2SP test vectors (tests/unit/age_test.cpp) pin down.
+#include "crypto/age.h"
+
 #include <openssl/core_names.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
@@ -10,8 +12,6 @@
 #include <algorithm>
 #include <optional>
 #include <stdexcept>
-
-#include "crypto/age.h"
 
 namespace serambi::crypto::age {
 namespace {
@@ -215,7 +215,8 @@ Result<Recipient> parse_recipient(std::string_view text) {
     probe[0] = 9;
     const bool usable = crypto_scalarmult(shared.data(), probe.data(), r.data()) == 0 && !is_zero(shared);
     wipe(shared);
-    if (!usable) return make_error(ErrorKind::invalid_argument, "not a usable age X25519 recipient (a low-order point)");
+    if (!usable)
+        return make_error(ErrorKind::invalid_argument, "not a usable age X25519 recipient (a low-order point)");
     return r;
 }
 
@@ -293,7 +294,8 @@ Result<Encryptor> Encryptor::create(std::span<const Recipient> recipients) {
         Recipient share;
         crypto_scalarmult_base(share.data(), ephemeral.data());
         std::array<std::uint8_t, 32> shared{};
-        const bool usable = crypto_scalarmult(shared.data(), ephemeral.data(), recipient.data()) == 0 && !is_zero(shared);
+        const bool usable =
+            crypto_scalarmult(shared.data(), ephemeral.data(), recipient.data()) == 0 && !is_zero(shared);
         wipe(ephemeral);
         if (!usable) {
             wipe(shared);
@@ -347,8 +349,8 @@ Status Encryptor::finish(Bytes& out) {
 
 struct Decryptor::State {
     std::vector<const Identity*> identities;
-    Bytes in;              // input not yet consumed
-    std::size_t at = 0;    // consumed prefix of `in`
+    Bytes in;            // input not yet consumed
+    std::size_t at = 0;  // consumed prefix of `in`
     // The header, line by line, until its MAC line.
     bool seen_version = false;
     std::vector<Stanza> stanzas;
@@ -408,7 +410,8 @@ struct Decryptor::State {
             if (stanzas.empty()) return header_error("no recipient stanzas");
             if (line.size() < 4 || line[3] != ' ') return header_error("the MAC line is malformed");
             auto mac_bytes = unb64(line.substr(4));
-            if (!mac_bytes || mac_bytes->size() != 32) return header_error("the MAC is not 32 bytes of canonical base64");
+            if (!mac_bytes || mac_bytes->size() != 32)
+                return header_error("the MAC is not 32 bytes of canonical base64");
             std::array<std::uint8_t, 32> m{};
             std::copy(mac_bytes->begin(), mac_bytes->end(), m.begin());
             mac = m;
@@ -425,14 +428,16 @@ struct Decryptor::State {
             if (stanza.args[0] != "X25519") continue;  // other types (and "x25519") are not ours
             if (stanza.args.size() != 2) return header_error("an X25519 stanza must have exactly one argument");
             auto share_bytes = unb64(stanza.args[1]);
-            if (!share_bytes || share_bytes->size() != 32) return header_error("an X25519 share is not 32 bytes of canonical base64");
+            if (!share_bytes || share_bytes->size() != 32)
+                return header_error("an X25519 share is not 32 bytes of canonical base64");
             if (stanza.body.size() != kFileKeyBytes + crypto_aead_chacha20poly1305_ietf_ABYTES)
                 return header_error("an X25519 stanza's body is not a 16-byte file key and its tag");
             Recipient share;
             std::copy(share_bytes->begin(), share_bytes->end(), share.begin());
             for (const auto* identity : identities) {
                 std::array<std::uint8_t, 32> shared{};
-                if (crypto_scalarmult(shared.data(), identity->secret().bytes().data(), share.data()) != 0 || is_zero(shared)) {
+                if (crypto_scalarmult(shared.data(), identity->secret().bytes().data(), share.data()) != 0 ||
+                    is_zero(shared)) {
                     wipe(shared);
                     return header_error("an X25519 share is a low-order point");
                 }
@@ -500,7 +505,8 @@ struct Decryptor::State {
         }
         if (!n) {
             plaintext.resize(before);
-            return payload_error("chunk " + std::to_string(chunk) + " does not authenticate (altered, truncated or extended)");
+            return payload_error("chunk " + std::to_string(chunk) +
+                                 " does not authenticate (altered, truncated or extended)");
         }
         plaintext.resize(before + *n);
         ++chunk;
@@ -535,7 +541,8 @@ Status Decryptor::update(ByteView ciphertext, Bytes& plaintext) {
     // Chunks are released as soon as they authenticate; only the last one may be short.
     while (s.in.size() - s.at >= kSealedChunkBytes || (s.saw_last && s.in.size() > s.at)) {
         if (s.saw_last) return s.fail(payload_error("data follows the final chunk"));
-        if (auto st = s.open(ByteView(s.in.data() + s.at, kSealedChunkBytes), true, plaintext); !st) return s.fail(st.error());
+        if (auto st = s.open(ByteView(s.in.data() + s.at, kSealedChunkBytes), true, plaintext); !st)
+            return s.fail(st.error());
         s.at += kSealedChunkBytes;
     }
     s.compact();
@@ -548,13 +555,16 @@ Status Decryptor::finish(Bytes& plaintext) {
     if (!s.opener) {
         auto done = s.read_header();
         if (!done) return s.fail(done.error());
-        if (!*done) return s.fail(header_error(s.mac ? "the file ends before the payload nonce" : "the file ends inside the header"));
+        if (!*done)
+            return s.fail(
+                header_error(s.mac ? "the file ends before the payload nonce" : "the file ends inside the header"));
     }
     // update() opened every full chunk; what is left is a short final chunk, or nothing after one.
     const std::size_t left = s.in.size() - s.at;
     if (s.saw_last && left > 0) return s.fail(payload_error("data follows the final chunk"));
     if (!s.saw_last) {
-        if (left == 0) return s.fail(payload_error(s.chunk == 0 ? "there is no payload" : "the final chunk is missing"));
+        if (left == 0)
+            return s.fail(payload_error(s.chunk == 0 ? "there is no payload" : "the final chunk is missing"));
         if (auto st = s.open(ByteView(s.in.data() + s.at, left), false, plaintext); !st) return s.fail(st.error());
     }
     s.at = s.in.size();

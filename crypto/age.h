@@ -18,7 +18,7 @@ std::string encode_recipient(const Recipient& recipient);
 
 // An X25519 identity: the secret scalar, held in guarded memory and wiped on destruction.
 class Identity {
-public:
+  public:
     static Identity generate();
     // "AGE-SECRET-KEY-1…" (Bech32, all upper or all lower case).
     static Result<Identity> parse(std::string_view text);
@@ -27,7 +27,7 @@ public:
     const Recipient& recipient() const noexcept { return recipient_; }
     const SecretKey& secret() const noexcept { return secret_; }
 
-private:
+  private:
     Identity(SecretKey secret, Recipient recipient);
     SecretKey secret_;
     Recipient recipient_{};
@@ -40,7 +40,7 @@ Result<std::vector<Identity>> parse_identity_file(std::string_view text);
 // Encrypts one file to one or more recipients. header() is written first, then what update()
 // and finish() append. Each call to finish() ends the file; the object is then spent.
 class Encryptor {
-public:
+  public:
     static Result<Encryptor> create(std::span<const Recipient> recipients);
     Encryptor(Encryptor&&) noexcept;
     Encryptor& operator=(Encryptor&&) noexcept;
@@ -50,7 +50,7 @@ public:
     Status update(ByteView plaintext, Bytes& out);
     Status finish(Bytes& out);
 
-private:
+  private:
     struct State;
     explicit Encryptor(std::unique_ptr<State> state);
     std::unique_ptr<State> state_;
@@ -62,7 +62,7 @@ private:
 // payload: …" (corruption). Plaintext is released only chunk by chunk once each authenticates;
 // a stream that fails later has released the authenticated part before it.
 class Decryptor {
-public:
+  public:
     explicit Decryptor(std::span<const Identity* const> identities);
     Decryptor(Decryptor&&) noexcept;
     Decryptor& operator=(Decryptor&&) noexcept;
@@ -72,7 +72,7 @@ public:
     // The end of the input: the last chunk is opened and must be marked last.
     Status finish(Bytes& plaintext);
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -61,9 +61,11 @@ void hkdf_sha256(ByteView ikm, ByteView salt, std::string_view info, std::span<s
     OSSL_PARAM params[5];
     std::size_t n = 0;
     params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
-    params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(ikm.data()), ikm.size());
+    params[n++] =
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(ikm.data()), ikm.size());
     if (!salt.empty())
-        params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<std::uint8_t*>(salt.data()), salt.size());
+        params[n++] =
+            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<std::uint8_t*>(salt.data()), salt.size());
     params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
     params[n] = OSSL_PARAM_construct_end();
     const int rc = EVP_KDF_derive(ctx, out.data(), out.size(), params);
@@ -102,8 +104,7 @@ Result<Bytes> from_hex(std::string_view hex) {
     Bytes out(hex.size() / 2);
     std::size_t written = 0;
     const char* end = nullptr;
-    if (sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &written, &end) !=
-            0 ||
+    if (sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), nullptr, &written, &end) != 0 ||
         end != hex.data() + hex.size() || written != out.size())
         return make_error(ErrorKind::invalid_argument, "not hexadecimal");
     return out;
@@ -121,8 +122,8 @@ Result<Bytes> from_base64(std::string_view text) {
     Bytes out(text.size() / 4 * 3 + 3);
     std::size_t written = 0;
     const char* end = nullptr;
-    if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &written,
-                          &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+    if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &written, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
         end != text.data() + text.size())
         return make_error(ErrorKind::invalid_argument, "not base64");
     out.resize(written);

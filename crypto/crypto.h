@@ -24,9 +24,7 @@ namespace serambi::crypto {
 using Bytes = std::vector<std::uint8_t>;
 using ByteView = std::span<const std::uint8_t>;
 
-inline ByteView as_bytes(std::string_view s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
+inline ByteView as_bytes(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
 
 // Must be called once before any other function here (initialises libsodium).
 Status initialise();
@@ -34,7 +32,7 @@ Status initialise();
 // 256-bit symmetric key held in guarded, locked memory, wiped on destruction. Move-only so that a
 // key is never copied by accident; it has no operator<< and no way to print it.
 class SecretKey {
-public:
+  public:
     static constexpr std::size_t kBytes = 32;
 
     static SecretKey random();
@@ -48,7 +46,7 @@ public:
 
     ByteView bytes() const noexcept { return {data_, kBytes}; }
 
-private:
+  private:
     SecretKey();
     std::uint8_t* data_ = nullptr;
 };
@@ -58,7 +56,7 @@ private:
 // copy() is the one deliberate way to duplicate it. It reads as a string_view so that PEM
 // parsers take it in place, and has no operator<<.
 class SecretBuffer {
-public:
+  public:
     SecretBuffer() noexcept = default;
     // `size` zero bytes. Throws std::bad_alloc if the memory cannot be had.
     explicit SecretBuffer(std::size_t size);
@@ -85,7 +83,7 @@ public:
     // Drops trailing bytes (a newline, say), wiping them; never grows.
     void shrink(std::size_t size) noexcept;
 
-private:
+  private:
     std::uint8_t* data_ = nullptr;
     std::size_t size_ = 0;
     std::size_t capacity_ = 0;
@@ -118,7 +116,7 @@ void wipe(std::string& text) noexcept;
 
 // SHA-256, streaming. update() any number of times, then finish() once.
 class Sha256 {
-public:
+  public:
     using Digest = std::array<std::uint8_t, 32>;
     Sha256();
     ~Sha256();
@@ -128,7 +126,7 @@ public:
     Digest finish();
     static Digest of(ByteView data);
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> state_;
 };
@@ -152,7 +150,7 @@ inline constexpr std::size_t kSealedChunkBytes = kStreamChunkBytes + kStreamTagB
 std::uint64_t sealed_size(std::uint64_t plaintext_size) noexcept;
 
 class StreamSealer {
-public:
+  public:
     StreamSealer(Aead aead, const SecretKey& key, ByteView associated_data);
     ~StreamSealer();
     StreamSealer(const StreamSealer&) = delete;
@@ -170,14 +168,14 @@ public:
     Result<std::size_t> update(ByteView plaintext, std::span<std::uint8_t> out);
     Result<std::size_t> finish(std::span<std::uint8_t> out);
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> state_;
 };
 
 // Opens sealed chunks in any order, so that a ranged read starts at the chunk it needs.
 class StreamOpener {
-public:
+  public:
     StreamOpener(Aead aead, const SecretKey& key, ByteView associated_data);
     ~StreamOpener();
     StreamOpener(const StreamOpener&) = delete;
@@ -186,10 +184,9 @@ public:
     // Opens chunk `index`; `last` says whether the caller expects it to be the final chunk.
     // Writes the plaintext to `out` (at least kStreamChunkBytes) and returns its length. Fails with
     // ErrorKind::corruption, saying nothing about why, if the chunk does not authenticate.
-    Result<std::size_t> open_chunk(std::uint64_t index, bool last, ByteView sealed,
-                                   std::span<std::uint8_t> out);
+    Result<std::size_t> open_chunk(std::uint64_t index, bool last, ByteView sealed, std::span<std::uint8_t> out);
 
-private:
+  private:
     struct State;
     std::unique_ptr<State> state_;
 };

@@ -65,7 +65,9 @@ Result<SecretBuffer> read_secret_file(const std::filesystem::path& path, std::si
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         const int e = errno;
-        return make_error(e == ENOENT ? ErrorKind::not_found : e == EACCES ? ErrorKind::permission_denied : ErrorKind::io_error,
+        return make_error(e == ENOENT   ? ErrorKind::not_found
+                          : e == EACCES ? ErrorKind::permission_denied
+                                        : ErrorKind::io_error,
                           "cannot read " + name + ": " + std::strerror(e));
     }
     struct Close {
@@ -73,7 +75,8 @@ Result<SecretBuffer> read_secret_file(const std::filesystem::path& path, std::si
         ~Close() { ::close(fd); }
     } close_fd{fd};
     struct stat st {};
-    if (::fstat(fd, &st) != 0) return make_error(ErrorKind::io_error, "cannot read " + name + ": " + std::strerror(errno));
+    if (::fstat(fd, &st) != 0)
+        return make_error(ErrorKind::io_error, "cannot read " + name + ": " + std::strerror(errno));
     // A FIFO or a device has no size to go by, and could feed us without end.
     if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::invalid_argument, name + " is not a regular file");
     if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > limit)

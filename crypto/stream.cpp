@@ -33,33 +33,26 @@ std::array<std::uint8_t, kNonceBytes> stream_nonce(std::uint64_t index, bool las
 }
 
 // Seals `plaintext` into out (ciphertext ‖ tag). The context already holds cipher and key.
-bool seal(EVP_CIPHER_CTX* ctx, const std::uint8_t* nonce, ByteView aad, ByteView plaintext,
-          std::uint8_t* out) {
+bool seal(EVP_CIPHER_CTX* ctx, const std::uint8_t* nonce, ByteView aad, ByteView plaintext, std::uint8_t* out) {
     int len = 0;
     if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) != 1) return false;
-    if (!aad.empty() &&
-        EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1)
+    if (!aad.empty() && EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1)
         return false;
-    if (!plaintext.empty() && EVP_EncryptUpdate(ctx, out, &len, plaintext.data(),
-                                                static_cast<int>(plaintext.size())) != 1)
+    if (!plaintext.empty() &&
+        EVP_EncryptUpdate(ctx, out, &len, plaintext.data(), static_cast<int>(plaintext.size())) != 1)
         return false;
     if (EVP_EncryptFinal_ex(ctx, out + plaintext.size(), &len) != 1) return false;
-    return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kStreamTagBytes,
-                               out + plaintext.size()) == 1;
+    return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kStreamTagBytes, out + plaintext.size()) == 1;
 }
 
-bool open(EVP_CIPHER_CTX* ctx, const std::uint8_t* nonce, ByteView aad, ByteView sealed,
-          std::uint8_t* out) {
+bool open(EVP_CIPHER_CTX* ctx, const std::uint8_t* nonce, ByteView aad, ByteView sealed, std::uint8_t* out) {
     if (sealed.size() < kStreamTagBytes) return false;
     const std::size_t body = sealed.size() - kStreamTagBytes;
     int len = 0;
     if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) != 1) return false;
-    if (!aad.empty() &&
-        EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1)
+    if (!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1)
         return false;
-    if (body > 0 &&
-        EVP_DecryptUpdate(ctx, out, &len, sealed.data(), static_cast<int>(body)) != 1)
-        return false;
+    if (body > 0 && EVP_DecryptUpdate(ctx, out, &len, sealed.data(), static_cast<int>(body)) != 1) return false;
     if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kStreamTagBytes,
                             const_cast<std::uint8_t*>(sealed.data() + body)) != 1)
         return false;
@@ -69,8 +62,7 @@ bool open(EVP_CIPHER_CTX* ctx, const std::uint8_t* nonce, ByteView aad, ByteView
 void init_cipher(EVP_CIPHER_CTX* ctx, Aead aead, const SecretKey& key, bool encrypt) {
     const int ok = encrypt ? EVP_EncryptInit_ex(ctx, cipher_for(aead), nullptr, nullptr, nullptr)
                            : EVP_DecryptInit_ex(ctx, cipher_for(aead), nullptr, nullptr, nullptr);
-    if (ok != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, kNonceBytes, nullptr) != 1 ||
+    if (ok != 1 || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, kNonceBytes, nullptr) != 1 ||
         (encrypt ? EVP_EncryptInit_ex(ctx, nullptr, nullptr, key.bytes().data(), nullptr)
                  : EVP_DecryptInit_ex(ctx, nullptr, nullptr, key.bytes().data(), nullptr)) != 1)
         throw std::runtime_error("AEAD unavailable");
@@ -81,8 +73,7 @@ void init_cipher(EVP_CIPHER_CTX* ctx, Aead aead, const SecretKey& key, bool encr
 Result<Aead> aead_from_name(std::string_view name) {
     if (name == "aes-256-gcm") return Aead::aes_256_gcm;
     if (name == "chacha20-poly1305") return Aead::chacha20_poly1305;
-    return make_error(ErrorKind::invalid_argument,
-                      "unknown AEAD (expected aes-256-gcm or chacha20-poly1305)");
+    return make_error(ErrorKind::invalid_argument, "unknown AEAD (expected aes-256-gcm or chacha20-poly1305)");
 }
 
 const char* aead_name(Aead aead) noexcept {
@@ -90,8 +81,7 @@ const char* aead_name(Aead aead) noexcept {
 }
 
 std::uint64_t sealed_size(std::uint64_t plaintext_size) noexcept {
-    const std::uint64_t chunks =
-        plaintext_size == 0 ? 1 : (plaintext_size + kStreamChunkBytes - 1) / kStreamChunkBytes;
+    const std::uint64_t chunks = plaintext_size == 0 ? 1 : (plaintext_size + kStreamChunkBytes - 1) / kStreamChunkBytes;
     return plaintext_size + chunks * kStreamTagBytes;
 }
 
@@ -137,8 +127,7 @@ Result<std::size_t> StreamSealer::update(ByteView plaintext, std::span<std::uint
         }
         if (s.pending.empty() && plaintext.size() > kStreamChunkBytes) {
             // Whole chunks straight from the input, without a copy through `pending`.
-            if (!emit(plaintext.first(kStreamChunkBytes)))
-                return make_error(ErrorKind::internal, "sealing failed");
+            if (!emit(plaintext.first(kStreamChunkBytes))) return make_error(ErrorKind::internal, "sealing failed");
             plaintext = plaintext.subspan(kStreamChunkBytes);
             continue;
         }
@@ -225,8 +214,7 @@ Result<SecretKey> unwrap_key(const SecretKey& kek, ByteView wrapped, ByteView as
     CipherCtx cipher;
     init_cipher(cipher.ctx, Aead::aes_256_gcm, kek, false);
     std::array<std::uint8_t, SecretKey::kBytes> plain{};
-    const bool ok = open(cipher.ctx, wrapped.data(), associated_data,
-                         wrapped.subspan(kNonceBytes), plain.data());
+    const bool ok = open(cipher.ctx, wrapped.data(), associated_data, wrapped.subspan(kNonceBytes), plain.data());
     if (!ok) {
         wipe(plain);
         return make_error(ErrorKind::corruption, "wrapped key failed authentication");

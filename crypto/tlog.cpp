@@ -1,5 +1,7 @@
 // Transparency-log primitives: RFC 6962 / RFC 9162 Merkle tree hashing and proof verification,
 // C2SP tlog-checkpoint bodies and C2SP signed-notes with Ed25519 keys.
+#include "crypto/tlog.h"
+
 #include <sodium.h>
 
 #include <algorithm>
@@ -7,8 +9,6 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
-
-#include "crypto/tlog.h"
 
 namespace serambi::crypto::tlog {
 
@@ -22,8 +22,8 @@ constexpr std::size_t kMaxSignatureLines = 100;
 constexpr std::string_view kSignaturePrefix = "\xE2\x80\x94 ";  // U+2014 EM DASH, then a space
 constexpr std::string_view kPrivatePrefix = "PRIVATE+KEY+";
 
-static_assert(crypto_sign_PUBLICKEYBYTES == 32 && crypto_sign_SEEDBYTES == 32 &&
-              crypto_sign_SECRETKEYBYTES == 64 && crypto_sign_BYTES == 64);
+static_assert(crypto_sign_PUBLICKEYBYTES == 32 && crypto_sign_SEEDBYTES == 32 && crypto_sign_SECRETKEYBYTES == 64 &&
+              crypto_sign_BYTES == 64);
 
 Hash to_hash(const Sha256::Digest& digest) {
     Hash h;
@@ -51,9 +51,8 @@ std::pair<std::string_view, std::string_view> chop(std::string_view s, char sep)
 }
 
 bool valid_key_name(std::string_view name) {
-    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-        return c > ' ' && c < 0x7F && c != '+';
-    });
+    return !name.empty() &&
+           std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c < 0x7F && c != '+'; });
 }
 
 // Exactly eight hexadecimal digits (either case, as Go's strconv.ParseUint accepts).
@@ -62,10 +61,14 @@ bool parse_key_hash(std::string_view text, std::uint32_t& out) {
     std::uint32_t value = 0;
     for (const char c : text) {
         std::uint32_t digit = 0;
-        if (c >= '0' && c <= '9') digit = static_cast<std::uint32_t>(c - '0');
-        else if (c >= 'a' && c <= 'f') digit = static_cast<std::uint32_t>(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') digit = static_cast<std::uint32_t>(c - 'A' + 10);
-        else return false;
+        if (c >= '0' && c <= '9')
+            digit = static_cast<std::uint32_t>(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            digit = static_cast<std::uint32_t>(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            digit = static_cast<std::uint32_t>(c - 'A' + 10);
+        else
+            return false;
         value = (value << 4) | digit;
     }
     out = value;
@@ -87,8 +90,8 @@ std::uint32_t compute_key_hash(std::string_view name, const std::array<std::uint
     h.update(ByteView(&alg, 1));
     h.update(public_key);
     const auto digest = h.finish();
-    return (std::uint32_t{digest[0]} << 24) | (std::uint32_t{digest[1]} << 16) |
-           (std::uint32_t{digest[2]} << 8) | std::uint32_t{digest[3]};
+    return (std::uint32_t{digest[0]} << 24) | (std::uint32_t{digest[1]} << 16) | (std::uint32_t{digest[2]} << 8) |
+           std::uint32_t{digest[3]};
 }
 
 // Base64 that decodes and re-encodes to the same text, so that one value has one spelling.
@@ -136,10 +139,20 @@ bool valid_note_text(std::string_view text) {
         }
         std::size_t extra = 0;
         std::uint32_t cp = 0, min = 0;
-        if ((c & 0xE0U) == 0xC0U) { extra = 1; cp = c & 0x1FU; min = 0x80; }
-        else if ((c & 0xF0U) == 0xE0U) { extra = 2; cp = c & 0x0FU; min = 0x800; }
-        else if ((c & 0xF8U) == 0xF0U) { extra = 3; cp = c & 0x07U; min = 0x10000; }
-        else return false;
+        if ((c & 0xE0U) == 0xC0U) {
+            extra = 1;
+            cp = c & 0x1FU;
+            min = 0x80;
+        } else if ((c & 0xF0U) == 0xE0U) {
+            extra = 2;
+            cp = c & 0x0FU;
+            min = 0x800;
+        } else if ((c & 0xF8U) == 0xF0U) {
+            extra = 3;
+            cp = c & 0x07U;
+            min = 0x10000;
+        } else
+            return false;
         if (static_cast<std::size_t>(end - p) <= extra) return false;
         for (std::size_t i = 1; i <= extra; ++i) {
             if ((p[i] & 0xC0U) != 0x80U) return false;
@@ -196,8 +209,8 @@ Hash TreeBuilder::root() const {
 
 // ---- Proof verification (RFC 9162 sections 2.1.3.2 and 2.1.4.2)
 
-bool verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf,
-                      std::span<const Hash> proof, const Hash& root) {
+bool verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf, std::span<const Hash> proof,
+                      const Hash& root) {
     if (index >= size) return false;
     std::uint64_t fn = index;
     std::uint64_t sn = size - 1;
@@ -216,8 +229,8 @@ bool verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf,
     return sn == 0 && r == root;
 }
 
-bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Hash& old_root,
-                        const Hash& new_root, std::span<const Hash> proof) {
+bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Hash& old_root, const Hash& new_root,
+                        std::span<const Hash> proof) {
     if (old_size > new_size) return false;
     if (old_size == 0) return proof.empty() && old_root == empty_root();
     if (old_size == new_size) return proof.empty() && old_root == new_root;
@@ -335,15 +348,13 @@ Result<NoteSigner> NoteSigner::from_private(std::string_view text) {
 
     // Decode straight into guarded memory so the seed never sits in an ordinary heap buffer.
     constexpr std::size_t kRawBytes = 1 + crypto_sign_SEEDBYTES;
-    std::unique_ptr<std::uint8_t, SecretFree> raw(
-        static_cast<std::uint8_t*>(sodium_malloc(kRawBytes + 3)));
+    std::unique_ptr<std::uint8_t, SecretFree> raw(static_cast<std::uint8_t*>(sodium_malloc(kRawBytes + 3)));
     if (!raw) throw std::bad_alloc();
     std::size_t written = 0;
     const char* end = nullptr;
-    if (sodium_base642bin(raw.get(), kRawBytes + 3, key_text.data(), key_text.size(), nullptr,
-                          &written, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        end != key_text.data() + key_text.size() || written != kRawBytes ||
-        raw.get()[0] != kAlgEd25519)
+    if (sodium_base642bin(raw.get(), kRawBytes + 3, key_text.data(), key_text.size(), nullptr, &written, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != key_text.data() + key_text.size() || written != kRawBytes || raw.get()[0] != kAlgEd25519)
         return bad;
 
     NoteSigner s;
@@ -352,12 +363,10 @@ Result<NoteSigner> NoteSigner::from_private(std::string_view text) {
     crypto_sign_seed_keypair(s.public_key_.data(), s.secret_key_.get(), raw.get() + 1);
     s.name_ = std::string(name);
     s.key_hash_ = compute_key_hash(s.name_, s.public_key_);
-    if (s.key_hash_ != hash)
-        return make_error(ErrorKind::invalid_argument, "signer key hash does not match its key");
+    if (s.key_hash_ != hash) return make_error(ErrorKind::invalid_argument, "signer key hash does not match its key");
     // One seed, one spelling: the key text must be the canonical base64 of what it decodes to.
     std::string canonical = s.private_text();
-    const bool same = std::string_view(canonical).substr(kPrivatePrefix.size() + name.size() + 10) ==
-                      key_text;
+    const bool same = std::string_view(canonical).substr(kPrivatePrefix.size() + name.size() + 10) == key_text;
     wipe(canonical);
     if (!same) return bad;
     return s;
@@ -386,8 +395,7 @@ std::string NoteSigner::verifier_key() const {
 }
 
 std::string NoteSigner::sign(std::string_view body) const {
-    if (body.empty() || body.back() != '\n')
-        throw std::invalid_argument("a signed note's body must end in a newline");
+    if (body.empty() || body.back() != '\n') throw std::invalid_argument("a signed note's body must end in a newline");
     std::array<std::uint8_t, 4 + crypto_sign_BYTES> sig{};
     sig[0] = static_cast<std::uint8_t>(key_hash_ >> 24);
     sig[1] = static_cast<std::uint8_t>(key_hash_ >> 16);
@@ -436,14 +444,12 @@ Result<std::string> verify_note(std::string_view note, std::string_view verifier
         auto raw = from_canonical_base64(b64);
         if (!raw || raw->size() < 5) return malformed;
 
-        const std::uint32_t hash = (std::uint32_t{(*raw)[0]} << 24) |
-                                   (std::uint32_t{(*raw)[1]} << 16) |
+        const std::uint32_t hash = (std::uint32_t{(*raw)[0]} << 24) | (std::uint32_t{(*raw)[1]} << 16) |
                                    (std::uint32_t{(*raw)[2]} << 8) | std::uint32_t{(*raw)[3]};
         if (name != key->name || hash != key->hash) continue;  // someone else's signature
         if (raw->size() != 4 + crypto_sign_BYTES) return malformed;
         const auto message = as_bytes(body);
-        if (crypto_sign_verify_detached(raw->data() + 4, message.data(), message.size(),
-                                        key->public_key.data()) != 0)
+        if (crypto_sign_verify_detached(raw->data() + 4, message.data(), message.size(), key->public_key.data()) != 0)
             return make_error(ErrorKind::corruption, "signed note has an invalid signature");
         verified = true;
     }

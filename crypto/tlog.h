@@ -17,12 +17,12 @@ Hash empty_root();                                    // SHA-256 of nothing
 
 // The root of a tree grown one leaf at a time: O(log n) memory, for verifying an export.
 class TreeBuilder {
-public:
+  public:
     void add(const Hash& leaf);
     std::uint64_t size() const noexcept;
     Hash root() const;  // empty_root() for size 0
 
-private:
+  private:
     std::vector<Hash> stack_;  // roots of perfect subtrees, largest (leftmost) first
     std::uint64_t size_ = 0;
 };
@@ -30,10 +30,10 @@ private:
 // RFC 9162 section 2.1.3.2 / 2.1.4.2 verification algorithms. False on any malformed input
 // (index >= size, wrong proof length, old > new, ...), never throws. A tree of size 0 is consistent
 // with any tree, given the empty root and an empty proof.
-bool verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf,
-                      std::span<const Hash> proof, const Hash& root);
-bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Hash& old_root,
-                        const Hash& new_root, std::span<const Hash> proof);
+bool verify_inclusion(std::uint64_t index, std::uint64_t size, const Hash& leaf, std::span<const Hash> proof,
+                      const Hash& root);
+bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Hash& old_root, const Hash& new_root,
+                        std::span<const Hash> proof);
 
 // C2SP tlog-checkpoint body: "<origin>\n<size decimal>\n<base64 std root>\n". No extension lines
 // are written; the parser accepts and ignores non-empty extension lines after the third. Origin:
@@ -55,8 +55,8 @@ Result<Checkpoint> parse_checkpoint_body(std::string_view body);
 //          base64(4-byte key hash || 64-byte Ed25519 signature over the body) + "\n"
 // Key names: non-empty printable ASCII without spaces or '+'.
 class NoteSigner {
-public:
-    static Result<NoteSigner> generate(std::string name);          // random seed
+  public:
+    static Result<NoteSigner> generate(std::string name);           // random seed
     static Result<NoteSigner> from_private(std::string_view text);  // parses the signer key text
 
     NoteSigner(NoteSigner&&) noexcept = default;
@@ -72,7 +72,7 @@ public:
     // that is a bug in the caller rather than bad input from outside.
     std::string sign(std::string_view body) const;
 
-private:
+  private:
     struct SecretFree {
         void operator()(std::uint8_t* p) const noexcept;  // sodium_free: wipes, then releases
     };

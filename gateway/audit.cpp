@@ -1,10 +1,10 @@
 // The access log as the gateway writes and serves it: one canonical-JSON entry per request,
 // checkpoints signed with the log key, and the auditor's routes. No Beast here.
 #include <boost/json.hpp>
-
 #include <charconv>
 
 #include "crypto/tlog.h"
+#include "gateway/canonical_json.h"
 #include "gateway/handler.h"
 
 namespace serambi::gateway {
@@ -20,8 +20,10 @@ std::string clean(std::string_view text, std::size_t max = 512) {
 std::string resource_of(const RequestHead& head) {
     std::string_view path = head.target;
     path = path.substr(0, path.find('?'));
-    if (path.starts_with("/v1/")) path.remove_prefix(4);
-    else if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    if (path.starts_with("/v1/"))
+        path.remove_prefix(4);
+    else if (!path.empty() && path.front() == '/')
+        path.remove_prefix(1);
     return clean(path, 300);
 }
 
@@ -93,7 +95,9 @@ boost::json::object entry_object(const RequestHead& head, const Response& respon
         {"resource", a.resource.empty() ? resource_of(head) : a.resource},
         {"classification", a.classification},
         {"status", response.status},
-        {"decision", a.failed || response.status >= 500 ? "error" : response.status < 400 ? "allow" : "deny"},
+        {"decision", a.failed || response.status >= 500 ? "error"
+                     : response.status < 400            ? "allow"
+                                                        : "deny"},
         {"reason", clean(a.reason)},
         {"bytes_in", bytes_in},
         {"bytes_out", bytes_out},
@@ -102,14 +106,14 @@ boost::json::object entry_object(const RequestHead& head, const Response& respon
 
 std::string canonical(const boost::json::object& o) {
     // Every value is a string or an integer, so canonicalisation cannot fail.
-    auto text = storage::canonical_json(o);
+    auto text = canonical_json(o);
     return text ? *text : std::string("{}");
 }
 
 }  // namespace
 
-std::string AuditTrail::entry(const RequestHead& head, const Response& response,
-                              std::uint64_t bytes_in, std::uint64_t bytes_out) {
+std::string AuditTrail::entry(const RequestHead& head, const Response& response, std::uint64_t bytes_in,
+                              std::uint64_t bytes_out) {
     return canonical(entry_object(head, response, bytes_in, bytes_out));
 }
 
@@ -119,8 +123,8 @@ std::string AuditTrail::incomplete_entry(const RequestHead& head, const Response
     // Its own action, so that counting pulls by action and status counts this one once.
     o["action"] = std::string(o["action"].as_string()) + ".incomplete";
     o["decision"] = "error";
-    o["reason"] = clean("incomplete: " + std::to_string(sent) + " of " + std::to_string(expected) +
-                        " bytes sent; " + cause);
+    o["reason"] =
+        clean("incomplete: " + std::to_string(sent) + " of " + std::to_string(expected) + " bytes sent; " + cause);
     return canonical(o);
 }
 
@@ -135,8 +139,8 @@ std::string AuditTrail::refused_entry(const std::string& remote, const std::stri
     return canonical(o);
 }
 
-std::string AuditTrail::event_entry(const std::string& action, const std::string& resource,
-                                    const std::string& decision, const std::string& reason) {
+std::string AuditTrail::event_entry(const std::string& action, const std::string& resource, const std::string& decision,
+                                    const std::string& reason) {
     const boost::json::object o{{"time", utc_now()},
                                 {"action", clean(action, 64)},
                                 {"resource", clean(resource, 300)},
@@ -158,12 +162,15 @@ std::string AuditTrail::reload_entry(const std::string& tls_serial, const std::s
 }
 
 std::string AuditTrail::refused_count_entry(std::uint64_t count, unsigned per_minute) {
-    const boost::json::object o{{"time", utc_now()},
-                                {"action", "tls.handshake"},
-                                {"decision", "deny"},
-                                {"count", count},
-                                {"reason", std::to_string(count) + " further handshakes refused, counted but not recorded one by one "
-                                           "(over " + std::to_string(per_minute) + " refusal entries a minute, or a tenth of that from one address)"}};
+    const boost::json::object o{
+        {"time", utc_now()},
+        {"action", "tls.handshake"},
+        {"decision", "deny"},
+        {"count", count},
+        {"reason", std::to_string(count) +
+                       " further handshakes refused, counted but not recorded one by one "
+                       "(over " +
+                       std::to_string(per_minute) + " refusal entries a minute, or a tenth of that from one address)"}};
     return canonical(o);
 }
 
@@ -264,7 +271,8 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         auto proof = store.audit_inclusion(*index, *size);
         if (!proof) return problem_of(proof.error(), rid);
         r = text_response(boost::json::serialize(boost::json::object{
-                              {"index", *index}, {"size", *size}, {"hashes", base64_hashes(*proof)}}) + "\n",
+                              {"index", *index}, {"size", *size}, {"hashes", base64_hashes(*proof)}}) +
+                              "\n",
                           "application/json");
     } else if (what == "proof/consistency") {
         auto old_size = query_number(query, "old");
@@ -274,7 +282,8 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         auto proof = store.audit_consistency(*old_size, *new_size);
         if (!proof) return problem_of(proof.error(), rid);
         r = text_response(boost::json::serialize(boost::json::object{
-                              {"old", *old_size}, {"new", *new_size}, {"hashes", base64_hashes(*proof)}}) + "\n",
+                              {"old", *old_size}, {"new", *new_size}, {"hashes", base64_hashes(*proof)}}) +
+                              "\n",
                           "application/json");
     } else {
         return problem(ErrorKind::not_found, "no such route", rid);

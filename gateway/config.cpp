@@ -1,6 +1,7 @@
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "gateway/gateway.h"
 
@@ -19,14 +20,14 @@ struct Reader {
     const std::filesystem::path& file;
     const std::filesystem::path base;
 
-    Status integer(const toml::node& node, const std::string& key, std::uint64_t min,
-                   std::uint64_t max, auto& out) const {
+    Status integer(const toml::node& node, const std::string& key, std::uint64_t min, std::uint64_t max,
+                   auto& out) const {
         // Exact: toml++ would convert a float such as 1e300 to an integer with undefined behaviour.
         const auto v = node.value_exact<std::int64_t>();
         if (!node.is_integer() || !v || *v < 0 || static_cast<std::uint64_t>(*v) < min ||
             static_cast<std::uint64_t>(*v) > max)
-            return bad(at(file, node, key) + ": expected an integer from " + std::to_string(min) +
-                       " to " + std::to_string(max));
+            return bad(at(file, node, key) + ": expected an integer from " + std::to_string(min) + " to " +
+                       std::to_string(max));
         out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
         return {};
     }
@@ -44,8 +45,7 @@ Status parse_listen(const std::filesystem::path& file, const toml::node& node, C
     const std::string key = "server.listen";
     if (!v) return bad(at(file, node, key) + ": expected \"HOST:PORT\"");
     const auto colon = v->rfind(':');
-    if (colon == std::string::npos || colon == 0)
-        return bad(at(file, node, key) + ": expected \"HOST:PORT\"");
+    if (colon == std::string::npos || colon == 0) return bad(at(file, node, key) + ": expected \"HOST:PORT\"");
     std::string host = v->substr(0, colon);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     const std::string port = v->substr(colon + 1);
@@ -71,9 +71,9 @@ Result<Config> load_config(const std::filesystem::path& file) {
     const auto base = config.config_file.parent_path();
     Reader r{config.config_file, base};
     // Path defaults are relative to the deployment directory.
-    for (auto* p : {&config.database, &config.blobs, &config.state, &config.master_key, &config.log_key, &config.ca_cert,
-                    &config.ca_key, &config.tls_cert, &config.tls_key, &config.signing_cert,
-                    &config.signing_key, &config.policy})
+    for (auto* p :
+         {&config.database, &config.blobs, &config.state, &config.master_key, &config.log_key, &config.ca_cert,
+          &config.ca_key, &config.tls_cert, &config.tls_key, &config.signing_cert, &config.signing_key, &config.policy})
         *p = base / *p;
 
     toml::table table;
@@ -93,40 +93,57 @@ Result<Config> load_config(const std::filesystem::path& file) {
             const std::string name(entry_key.str());
             const std::string key = section + "." + name;
             Status s;
-            if (key == "server.listen") s = parse_listen(file, node, config);
-            else if (key == "server.threads") s = r.integer(node, key, 1, 64, config.threads);
-            else if (key == "limits.max_package_bytes") s = r.integer(node, key, 1, 1ULL << 40, config.max_package_bytes);
-            else if (key == "limits.max_json_bytes") s = r.integer(node, key, 1024, 16ULL << 20, config.max_json_bytes);
-            else if (key == "limits.max_header_bytes") s = r.integer(node, key, 1024, 1ULL << 20, config.max_header_bytes);
-            else if (key == "limits.handshake_timeout_seconds") s = r.integer(node, key, 1, 600, config.handshake_timeout_seconds);
-            else if (key == "limits.idle_timeout_seconds") s = r.integer(node, key, 1, 3600, config.idle_timeout_seconds);
-            else if (key == "limits.io_timeout_seconds") s = r.integer(node, key, 1, 3600, config.io_timeout_seconds);
-            else if (key == "limits.max_connections") s = r.integer(node, key, 1, 100000, config.max_connections);
-            else if (key == "limits.max_connections_per_principal") s = r.integer(node, key, 1, 100000, config.max_connections_per_principal);
-            else if (key == "limits.max_pending_handshakes") s = r.integer(node, key, 1, 100000, config.max_pending_handshakes);
+            if (key == "server.listen")
+                s = parse_listen(file, node, config);
+            else if (key == "server.threads")
+                s = r.integer(node, key, 1, 64, config.threads);
+            else if (key == "limits.max_package_bytes")
+                s = r.integer(node, key, 1, 1ULL << 40, config.max_package_bytes);
+            else if (key == "limits.max_json_bytes")
+                s = r.integer(node, key, 1024, 16ULL << 20, config.max_json_bytes);
+            else if (key == "limits.max_header_bytes")
+                s = r.integer(node, key, 1024, 1ULL << 20, config.max_header_bytes);
+            else if (key == "limits.handshake_timeout_seconds")
+                s = r.integer(node, key, 1, 600, config.handshake_timeout_seconds);
+            else if (key == "limits.idle_timeout_seconds")
+                s = r.integer(node, key, 1, 3600, config.idle_timeout_seconds);
+            else if (key == "limits.io_timeout_seconds")
+                s = r.integer(node, key, 1, 3600, config.io_timeout_seconds);
+            else if (key == "limits.max_connections")
+                s = r.integer(node, key, 1, 100000, config.max_connections);
+            else if (key == "limits.max_connections_per_principal")
+                s = r.integer(node, key, 1, 100000, config.max_connections_per_principal);
+            else if (key == "limits.max_pending_handshakes")
+                s = r.integer(node, key, 1, 100000, config.max_pending_handshakes);
             else if (key == "limits.max_pending_handshakes_per_address")
                 s = r.integer(node, key, 1, 100000, config.max_pending_handshakes_per_address);
             else if (key == "limits.min_transfer_bytes_per_second")
                 s = r.integer(node, key, 0, 1ULL << 30, config.min_transfer_bytes_per_second);
-            else if (key == "storage.database") s = r.path(node, key, config.database);
-            else if (key == "storage.blobs") s = r.path(node, key, config.blobs);
-            else if (key == "storage.state") s = r.path(node, key, config.state);
+            else if (key == "storage.database")
+                s = r.path(node, key, config.database);
+            else if (key == "storage.blobs")
+                s = r.path(node, key, config.blobs);
+            else if (key == "storage.state")
+                s = r.path(node, key, config.state);
             else if (key == "storage.aead") {
                 const auto v = node.value<std::string>();
                 auto aead = v ? crypto::aead_from_name(*v) : Result<crypto::Aead>(bad(""));
-                if (!aead) s = bad(at(file, node, key) + ": expected \"aes-256-gcm\" or \"chacha20-poly1305\"");
-                else config.aead = *aead;
-            }
-            else if (key == "keys.master_key") s = r.path(node, key, config.master_key);
-            else if (key == "keys.log_key") s = r.path(node, key, config.log_key);
+                if (!aead)
+                    s = bad(at(file, node, key) + ": expected \"aes-256-gcm\" or \"chacha20-poly1305\"");
+                else
+                    config.aead = *aead;
+            } else if (key == "keys.master_key")
+                s = r.path(node, key, config.master_key);
+            else if (key == "keys.log_key")
+                s = r.path(node, key, config.log_key);
             else if (key == "audit.origin") {
                 const auto v = node.value<std::string>();
                 if (!v || !is_log_origin(*v))
                     s = bad(at(file, node, key) +
                             ": expected 1 to 128 of letters, digits and . _ / : - (like example.go.id/serambi)");
-                else config.audit_origin = *v;
-            }
-            else if (key == "audit.refused_handshake_entries_per_minute")
+                else
+                    config.audit_origin = *v;
+            } else if (key == "audit.refused_handshake_entries_per_minute")
                 s = r.integer(node, key, 10, 1000000, config.refused_handshake_entries_per_minute);
             else if (key == "audit.refused_handshake_entries_per_second") {
                 // Written by init before the budget became per minute; still accepted, so that an
@@ -134,16 +151,24 @@ Result<Config> load_config(const std::filesystem::path& file) {
                 unsigned per_second = 0;
                 s = r.integer(node, key, 1, 100000, per_second);
                 if (s) config.refused_handshake_entries_per_minute = std::clamp(per_second * 6U, 10U, 1000000U);
-            }
-            else if (key == "pki.ca_cert") s = r.path(node, key, config.ca_cert);
-            else if (key == "pki.ca_key") s = r.path(node, key, config.ca_key);
-            else if (key == "pki.tls_cert") s = r.path(node, key, config.tls_cert);
-            else if (key == "pki.tls_key") s = r.path(node, key, config.tls_key);
-            else if (key == "pki.signing_cert") s = r.path(node, key, config.signing_cert);
-            else if (key == "pki.signing_key") s = r.path(node, key, config.signing_key);
-            else if (key == "pki.principal_days") s = r.integer(node, key, 1, 3650, config.principal_days);
-            else if (key == "policy.file") s = r.path(node, key, config.policy);
-            else s = bad(at(file, node, key) + ": unknown key");
+            } else if (key == "pki.ca_cert")
+                s = r.path(node, key, config.ca_cert);
+            else if (key == "pki.ca_key")
+                s = r.path(node, key, config.ca_key);
+            else if (key == "pki.tls_cert")
+                s = r.path(node, key, config.tls_cert);
+            else if (key == "pki.tls_key")
+                s = r.path(node, key, config.tls_key);
+            else if (key == "pki.signing_cert")
+                s = r.path(node, key, config.signing_cert);
+            else if (key == "pki.signing_key")
+                s = r.path(node, key, config.signing_key);
+            else if (key == "pki.principal_days")
+                s = r.integer(node, key, 1, 3650, config.principal_days);
+            else if (key == "policy.file")
+                s = r.path(node, key, config.policy);
+            else
+                s = bad(at(file, node, key) + ": unknown key");
             if (!s) return s.error();
         }
     }
@@ -151,22 +176,21 @@ Result<Config> load_config(const std::filesystem::path& file) {
 }
 
 bool is_log_origin(std::string_view text) noexcept {
-    return !text.empty() && text.size() <= 128 &&
-           std::all_of(text.begin(), text.end(), [](char c) {
-               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '.' || c == '_' || c == '/' || c == ':' || c == '-';
-           });
+    return !text.empty() && text.size() <= 128 && std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+               c == '/' || c == ':' || c == '-';
+    });
 }
 
-std::string default_config_text(const std::string& listen_host, std::uint16_t listen_port,
-                                const std::string& origin) {
+std::string default_config_text(const std::string& listen_host, std::uint16_t listen_port, const std::string& origin) {
     const bool v6 = listen_host.find(':') != std::string::npos;
     const std::string host = v6 ? "[" + listen_host + "]" : listen_host;
     return R"(# Serambi gateway configuration. Relative paths are relative to this file's directory.
 # Every key may be left out; the value shown is then the default.
 
 [server]
-listen = ")" + host + ":" + std::to_string(listen_port) + R"("
+listen = ")" +
+           host + ":" + std::to_string(listen_port) + R"("
 threads = 4                        # worker threads serving connections
 
 [limits]
@@ -194,7 +218,8 @@ master_key = "master.key"          # 0600; back it up offline: without it nothin
 log_key = "log.key"                # 0600; signs the access log's checkpoints (Ed25519)
 
 [audit]
-origin = ")" + origin + R"("   # names this access log in every checkpoint; never change it once in use
+origin = ")" +
+           origin + R"("   # names this access log in every checkpoint; never change it once in use
 refused_handshake_entries_per_minute = 120  # beyond this, refused handshakes are counted in one entry
 
 [pki]

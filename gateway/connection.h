@@ -47,9 +47,10 @@ Awaitable<void> watchdog(std::shared_ptr<Connection> conn);
 // timeouts (each starting with one timeout's grace), so that a trickle (a byte every timeout − 1
 // seconds) ends instead of pinning a slot for ever, and fast bytes early earn no lasting credit.
 class TransferClock {
-public:
+  public:
     explicit TransferClock(const Config& config)
-        : window_start_(std::chrono::steady_clock::now()), step_(config.io_timeout_seconds),
+        : window_start_(std::chrono::steady_clock::now()),
+          step_(config.io_timeout_seconds),
           min_rate_(config.min_transfer_bytes_per_second) {}
     // `moved`: the bytes of this transfer moved so far.
     std::chrono::steady_clock::time_point next_deadline(std::uint64_t moved) {
@@ -59,11 +60,12 @@ public:
             window_start_ = now;
             window_moved_ = moved;
         }
-        const auto earned = std::min<std::uint64_t>((moved - window_moved_) / min_rate_, 4 * static_cast<std::uint64_t>(step_.count()));
+        const auto earned =
+            std::min<std::uint64_t>((moved - window_moved_) / min_rate_, 4 * static_cast<std::uint64_t>(step_.count()));
         return std::min(now + step_, window_start_ + step_ + std::chrono::seconds(earned));
     }
 
-private:
+  private:
     std::chrono::steady_clock::time_point window_start_;
     std::uint64_t window_moved_ = 0;
     std::chrono::seconds step_;
@@ -72,7 +74,7 @@ private:
 
 // Holds a pending handshake's place in the table until the handshake ends, whichever way.
 class PendingHandshake {
-public:
+  public:
     PendingHandshake(ConnectionTable& table, ConnectionTable::Id id) : table_(table), id_(id) {}
     ~PendingHandshake() { done(); }
     PendingHandshake(const PendingHandshake&) = delete;
@@ -82,14 +84,14 @@ public:
         id_ = 0;
     }
 
-private:
+  private:
     ConnectionTable& table_;
     ConnectionTable::Id id_;
 };
 
 // An authenticated connection's slot, given back when the session ends.
 class ConnectionSlot {
-public:
+  public:
     ConnectionSlot(ConnectionTable& table, ConnectionTable::Id id) : table_(table), id_(id) {}
     ~ConnectionSlot() {
         if (id_ != 0) table_.release(id_);
@@ -100,7 +102,7 @@ public:
         if (id_ != 0) table_.set_idle(id_, now);
     }
 
-private:
+  private:
     ConnectionTable& table_;
     ConnectionTable::Id id_;
 };

@@ -36,7 +36,8 @@ ConnectionTable::Id ConnectionTable::begin_handshake(const std::string& address,
             auto victim = oldest_pending_locked(whose);
             if (victim == pending_.end()) return;
             to_close.push_back(std::move(victim->second.close));
-            if (auto n = pending_by_network_.find(victim->second.network); n != pending_by_network_.end() && --n->second == 0)
+            if (auto n = pending_by_network_.find(victim->second.network);
+                n != pending_by_network_.end() && --n->second == 0)
                 pending_by_network_.erase(n);
             pending_.erase(victim);
             refused_pending_.fetch_add(1, std::memory_order_relaxed);

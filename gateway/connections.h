@@ -4,10 +4,10 @@
 // handshakes are bounded in all and per network (an IPv4 /24, an IPv6 /64, since one host
 // commands a whole /64), and when a bound is reached the oldest pending handshake there is
 // closed to make room. A real client finishes its handshake in milliseconds, so idle sockets,
-// from however many addresses, only push each other out. A connection that authenticated takes a slot, bounded in all and per
-// principal; when a bound is reached, the connection idle the longest (waiting for its next
-// request) is closed to make room, so idle keep-alive connections can never lock anyone out.
-// Only when every connection is busy is the newcomer refused.
+// from however many addresses, only push each other out. A connection that authenticated takes a slot, bounded in all
+// and per principal; when a bound is reached, the connection idle the longest (waiting for its next request) is closed
+// to make room, so idle keep-alive connections can never lock anyone out. Only when every connection is busy is the
+// newcomer refused.
 //
 // No Beast here: connections are named by an id and closed through a callback.
 #pragma once
@@ -24,7 +24,7 @@
 namespace serambi::gateway {
 
 class ConnectionTable {
-public:
+  public:
     struct Limits {
         unsigned max_connections = 1000;
         unsigned per_principal = 64;
@@ -64,7 +64,7 @@ public:
     // Pending handshakes closed to make room for newer ones.
     std::uint64_t refused_pending() const noexcept { return refused_pending_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     struct Entry {
         std::string principal;
         bool idle = false;

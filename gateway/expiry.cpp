@@ -21,8 +21,8 @@ bool bundle_ends(const std::string& kind, const std::string& name, const std::st
     return any;
 }
 
-Result<std::size_t> principal_ends(storage::Store& store, const RevokedSerials& revoked, std::vector<CertificateEnd>& out,
-                      std::size_t* revoked_count) {
+Result<std::size_t> principal_ends(storage::Store& store, const RevokedSerials& revoked,
+                                   std::vector<CertificateEnd>& out, std::size_t* revoked_count) {
     auto principals = store.principals();
     if (!principals) return principals.error();
     for (const auto& p : *principals) {

@@ -36,7 +36,7 @@ bool bundle_ends(const std::string& kind, const std::string& name, const std::st
 // The principals' certificates that still count: a revoked one no longer matters, whenever it
 // would have ended. `revoked_count` learns how many were left out for that. Returns how many
 // principals there are.
-Result<std::size_t> principal_ends(storage::Store& store, const RevokedSerials& revoked, std::vector<CertificateEnd>& out,
-                      std::size_t* revoked_count = nullptr);
+Result<std::size_t> principal_ends(storage::Store& store, const RevokedSerials& revoked,
+                                   std::vector<CertificateEnd>& out, std::size_t* revoked_count = nullptr);
 
 }  // namespace serambi::gateway

@@ -69,8 +69,7 @@ struct Config {
 Result<Config> load_config(const std::filesystem::path& file);
 
 // The configuration file `init` writes, with every default spelled out and explained.
-std::string default_config_text(const std::string& listen_host, std::uint16_t listen_port,
-                                const std::string& origin);
+std::string default_config_text(const std::string& listen_host, std::uint16_t listen_port, const std::string& origin);
 // An access-log origin: what checkpoints and the log key are named by.
 bool is_log_origin(std::string_view text) noexcept;
 

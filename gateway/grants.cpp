@@ -13,9 +13,12 @@ namespace serambi::gateway {
 using policies::Action;
 
 policies::Agreement agreement_view(const storage::AgreementRecord& r) {
-    policies::Agreement a{r.id, r.partner, r.patterns, policies::Classification::biasa, r.valid_from, r.valid_until, r.revoked_at};
-    if (auto level = policies::parse_classification(r.max_classification)) a.max_classification = *level;
-    else a.revoked_at = 1;  // a row that does not parse grants nothing
+    policies::Agreement a{r.id,         r.partner,     r.patterns,  policies::Classification::biasa,
+                          r.valid_from, r.valid_until, r.revoked_at};
+    if (auto level = policies::parse_classification(r.max_classification))
+        a.max_classification = *level;
+    else
+        a.revoked_at = 1;  // a row that does not parse grants nothing
     return a;
 }
 
@@ -82,7 +85,8 @@ boost::json::object approval_json(const storage::ApprovalRecord& a) {
 }
 
 bool is_hex64(std::string_view s) {
-    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    return s.size() == 64 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 // Ids of agreements and approvals: a prefix and 64 random bits in hex.
@@ -97,7 +101,8 @@ Result<std::uint64_t> count_member(const boost::json::object& o, std::string_vie
     if (v != nullptr && v->is_uint64() && v->get_uint64() <= max) return v->get_uint64();
     if (v != nullptr && v->is_int64() && v->get_int64() >= 0 && static_cast<std::uint64_t>(v->get_int64()) <= max)
         return static_cast<std::uint64_t>(v->get_int64());
-    return make_error(ErrorKind::invalid_argument, std::string(key) + " must be a whole number from 0 to " + std::to_string(max));
+    return make_error(ErrorKind::invalid_argument,
+                      std::string(key) + " must be a whole number from 0 to " + std::to_string(max));
 }
 
 }  // namespace
@@ -115,7 +120,8 @@ Result<policies::DatasetFacts> Handler::package_facts(const storage::PackageReco
     auto dataset = services_.store->dataset(record.dataset);
     auto level = policies::parse_classification(record.classification);
     if (!dataset || !level) return make_error(ErrorKind::corruption, "inconsistent package");
-    return policies::DatasetFacts{dataset->owner, *level, record.dataset, record.id, record.recipients, record.producer};
+    return policies::DatasetFacts{dataset->owner,    *level,         record.dataset, record.id,
+                                  record.recipients, record.producer};
 }
 
 // ---- Agreements
@@ -127,7 +133,8 @@ Dispatch Handler::create_agreement(const RequestHead& head, const Caller& caller
         hidden.audit.reason = decision.reason;
         return {std::move(hidden), nullptr};
     }
-    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller](const std::string& body) {
+    return {{},
+            std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller](const std::string& body) {
                 return create_agreement_from(head, caller, body);
             })};
 }
@@ -155,11 +162,14 @@ Response Handler::create_agreement_from(const RequestHead& head, const Caller& c
     if (!until) return problem(ErrorKind::invalid_argument, "valid_until: " + until.error().message, rid);
     if (*until <= *from) return problem(ErrorKind::invalid_argument, "valid_until must be after valid_from", rid);
     auto who = services_.store->principal(*partner);
-    if (!who || !who->removed_at.empty() || std::find(who->roles.begin(), who->roles.end(), "partner") == who->roles.end())
-        return problem(ErrorKind::invalid_argument, "partner: " + *partner + " is not a registered principal with the partner role", rid);
+    if (!who || !who->removed_at.empty() ||
+        std::find(who->roles.begin(), who->roles.end(), "partner") == who->roles.end())
+        return problem(ErrorKind::invalid_argument,
+                       "partner: " + *partner + " is not a registered principal with the partner role", rid);
     storage::AgreementRecord a;
     const auto* datasets = object->if_contains("datasets");
-    if (datasets == nullptr || !datasets->is_array() || datasets->as_array().empty() || datasets->as_array().size() > 100)
+    if (datasets == nullptr || !datasets->is_array() || datasets->as_array().empty() ||
+        datasets->as_array().size() > 100)
         return problem(ErrorKind::invalid_argument, "datasets must be a list of 1 to 100 patterns", rid);
     for (const auto& item : datasets->as_array()) {
         if (!item.is_string() || !policies::is_dataset_pattern(item.get_string()))
@@ -169,8 +179,10 @@ Response Handler::create_agreement_from(const RequestHead& head, const Caller& c
     if (object->contains("document_name") || object->contains("document_sha256")) {
         auto name = string_member(*object, "document_name", 255);
         auto digest = string_member(*object, "document_sha256", 64);
-        if (!name || !is_safe_filename(*name)) return problem(ErrorKind::invalid_argument, "document_name must be a plain file name", rid);
-        if (!digest || !is_hex64(*digest)) return problem(ErrorKind::invalid_argument, "document_sha256 must be 64 lowercase hex digits", rid);
+        if (!name || !is_safe_filename(*name))
+            return problem(ErrorKind::invalid_argument, "document_name must be a plain file name", rid);
+        if (!digest || !is_hex64(*digest))
+            return problem(ErrorKind::invalid_argument, "document_sha256 must be 64 lowercase hex digits", rid);
         a.document_name = *name;
         a.document_sha256 = *digest;
     }
@@ -184,9 +196,9 @@ Response Handler::create_agreement_from(const RequestHead& head, const Caller& c
     std::string patterns;
     for (const auto& p : a.patterns) patterns += (patterns.empty() ? "" : ",") + p;
     auto done = change_record(caller.subject.id, "agreement.create", "agreements/" + a.id,
-                              "the caller's role may manage MOU agreements; partner " + a.partner + ", datasets " + patterns +
-                                  ", up to " + a.max_classification + ", from " + format_time(a.valid_from) + " until " +
-                                  format_time(a.valid_until));
+                              "the caller's role may manage MOU agreements; partner " + a.partner + ", datasets " +
+                                  patterns + ", up to " + a.max_classification + ", from " + format_time(a.valid_from) +
+                                  " until " + format_time(a.valid_until));
     done.status = 201;
     done.audit.classification = a.max_classification;
     auto added = services_.store->add_agreement(a, AuditTrail::entry(head, done, body.size(), 0));
@@ -198,7 +210,8 @@ Response Handler::create_agreement_from(const RequestHead& head, const Caller& c
 
 Response Handler::list_agreements(const RequestHead& head, const Caller& caller) {
     const bool custodian = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr).allow;
-    if (!custodian && !caller.subject.has(policies::Role::partner)) return problem(ErrorKind::not_found, "no such route", head.request_id);
+    if (!custodian && !caller.subject.has(policies::Role::partner))
+        return problem(ErrorKind::not_found, "no such route", head.request_id);
     // A partner sees its own agreements; custodians see all.
     auto rows = services_.store->agreements(custodian ? std::string() : caller.subject.id);
     if (!rows) return problem_of(rows.error(), head.request_id);
@@ -224,21 +237,23 @@ Dispatch Handler::revoke_agreement(const RequestHead& head, const Caller& caller
         if (!decision.allow) hidden.audit.reason = decision.reason;
         return {std::move(hidden), nullptr};
     }
-    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id](const std::string& body) {
-                const auto& rid = head.request_id;
-                auto object = parse_object(body);
-                if (!object) return problem_of(object.error(), rid);
-                if (auto s = only_members(*object, {"reason"}); !s) return problem_of(s.error(), rid);
-                auto reason = string_member(*object, "reason", 500);
-                if (!reason) return problem_of(reason.error(), rid);
-                auto done = change_record(caller.subject.id, "agreement.revoke", "agreements/" + id, "revoked: " + *reason);
-                auto revoked = services_.store->revoke_agreement(id, caller.subject.id, *reason, now_seconds(),
-                                                                 AuditTrail::entry(head, done, body.size(), 0));
-                if (!revoked) return problem_of(revoked.error(), rid);
-                auto stored = services_.store->agreement(id);
-                if (!stored) return problem_of(stored.error(), rid);
-                return committed(json_response(200, agreement_json(*stored)), done, *revoked);
-            })};
+    return {
+        {},
+        std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id](const std::string& body) {
+            const auto& rid = head.request_id;
+            auto object = parse_object(body);
+            if (!object) return problem_of(object.error(), rid);
+            if (auto s = only_members(*object, {"reason"}); !s) return problem_of(s.error(), rid);
+            auto reason = string_member(*object, "reason", 500);
+            if (!reason) return problem_of(reason.error(), rid);
+            auto done = change_record(caller.subject.id, "agreement.revoke", "agreements/" + id, "revoked: " + *reason);
+            auto revoked = services_.store->revoke_agreement(id, caller.subject.id, *reason, now_seconds(),
+                                                             AuditTrail::entry(head, done, body.size(), 0));
+            if (!revoked) return problem_of(revoked.error(), rid);
+            auto stored = services_.store->agreement(id);
+            if (!stored) return problem_of(stored.error(), rid);
+            return committed(json_response(200, agreement_json(*stored)), done, *revoked);
+        })};
 }
 
 // ---- Approvals
@@ -247,20 +262,26 @@ Dispatch Handler::create_approval(const RequestHead& head, const Caller& caller,
     auto hidden = [&] { return Dispatch{problem(ErrorKind::not_found, "no such package", head.request_id), nullptr}; };
     if (!storage::is_package_id(package)) return hidden();
     auto record = services_.store->package(package);
-    if (!record) return record.error().kind == ErrorKind::not_found ? hidden() : Dispatch{problem_of(record.error(), head.request_id), nullptr};
+    if (!record)
+        return record.error().kind == ErrorKind::not_found
+                   ? hidden()
+                   : Dispatch{problem_of(record.error(), head.request_id), nullptr};
     auto facts = package_facts(*record);
     if (!facts) return {problem_of(facts.error(), head.request_id), nullptr};
     const auto decision = services_.policy->decide(caller.subject, Action::approve, &*facts);
     if (!decision.allow) {
-        auto refused = decision.reveal ? problem(ErrorKind::conflict, decision.reason, head.request_id) : std::move(hidden().response);
+        auto refused = decision.reveal ? problem(ErrorKind::conflict, decision.reason, head.request_id)
+                                       : std::move(hidden().response);
         refused.audit.resource = "datasets/" + record->dataset + "/packages/" + package + "/approvals";
         refused.audit.classification = record->classification;
         refused.audit.reason = decision.reason;
         return {std::move(refused), nullptr};
     }
-    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, package](const std::string& body) {
-                return create_approval_from(head, caller, package, body);
-            })};
+    return {{},
+            std::make_unique<JsonBody>(services_.config->max_json_bytes,
+                                       [this, head, caller, package](const std::string& body) {
+                                           return create_approval_from(head, caller, package, body);
+                                       })};
 }
 
 Response Handler::create_approval_from(const RequestHead& head, const Caller& caller, const std::string& package,
@@ -268,7 +289,8 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
     const auto& rid = head.request_id;
     auto object = parse_object(body);
     if (!object) return problem_of(object.error(), rid);
-    if (auto s = only_members(*object, {"partner", "expires_at", "max_downloads"}); !s) return problem_of(s.error(), rid);
+    if (auto s = only_members(*object, {"partner", "expires_at", "max_downloads"}); !s)
+        return problem_of(s.error(), rid);
     auto partner = string_member(*object, "partner", 63);
     if (!partner) return problem_of(partner.error(), rid);
     auto record = services_.store->package(package);
@@ -280,7 +302,8 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
         return problem(ErrorKind::conflict, "a custodian cannot approve a release to their own organisation", rid);
     auto reader = services_.store->principal(*partner);
     if (!reader || !reader->removed_at.empty())
-        return problem(ErrorKind::invalid_argument, "partner: " + *partner + " is not a registered principal (or was removed)", rid);
+        return problem(ErrorKind::invalid_argument,
+                       "partner: " + *partner + " is not a registered principal (or was removed)", rid);
 
     const std::int64_t now = now_seconds();
     storage::ApprovalRecord a;
@@ -306,8 +329,10 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
         auto cap = count_member(*object, "max_downloads", 1000000);
         if (!cap) return problem_of(cap.error(), rid);
         if (policy_cap != 0 && (*cap == 0 || *cap > policy_cap))
-            return problem(ErrorKind::invalid_argument, "max_downloads must be from 1 to " + std::to_string(policy_cap) +
-                                        ", the policy's cap for " + record->classification + " data", rid);
+            return problem(ErrorKind::invalid_argument,
+                           "max_downloads must be from 1 to " + std::to_string(policy_cap) + ", the policy's cap for " +
+                               record->classification + " data",
+                           rid);
         a.max_downloads = static_cast<std::uint32_t>(*cap);
     }
 
@@ -321,18 +346,23 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
     std::vector<policies::Approval> hypothetical;
     for (const auto& e : *existing) {
         if (e.custodian == caller.subject.id && approval_state(e, now) == "standing")
-            return problem(ErrorKind::conflict, "you already approved this package for " + *partner + " (" + e.id + ")", rid);
+            return problem(ErrorKind::conflict, "you already approved this package for " + *partner + " (" + e.id + ")",
+                           rid);
         hypothetical.push_back(approval_view(e));
     }
     for (unsigned i = 0; i < services_.policy->approvals_needed(facts->classification); ++i)
-        hypothetical.push_back({"trial-" + std::to_string(i), package, *partner, "trial-custodian-" + std::to_string(i), now + 60, 0, 0, 0});
+        hypothetical.push_back({"trial-" + std::to_string(i), package, *partner, "trial-custodian-" + std::to_string(i),
+                                now + 60, 0, 0, 0});
     std::vector<policies::Agreement> agreements;
     if (auto rows = services_.store->agreements(*partner); rows)
         for (const auto& r : *rows) agreements.push_back(agreement_view(r));
-    const auto trial = services_.policy->decide(subject, Action::read, &*facts, policies::Context{now, agreements, hypothetical});
+    const auto trial =
+        services_.policy->decide(subject, Action::read, &*facts, policies::Context{now, agreements, hypothetical});
     if (!trial.allow)
-        return problem(ErrorKind::conflict, "this approval would release nothing: even with every approval it needs, " + *partner +
-                                    " may not read the package (" + trial.reason + ")", rid);
+        return problem(ErrorKind::conflict,
+                       "this approval would release nothing: even with every approval it needs, " + *partner +
+                           " may not read the package (" + trial.reason + ")",
+                       rid);
 
     auto done = change_record(caller.subject.id, "approval.create",
                               "datasets/" + record->dataset + "/packages/" + package + "/approvals/" + a.id,
@@ -346,11 +376,13 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
 
 Response Handler::list_approvals(const RequestHead& head, const Caller& caller, std::string_view query) {
     const bool custodian = services_.policy->decide(caller.subject, Action::approve, nullptr).allow;
-    if (!custodian && !caller.subject.has(policies::Role::partner)) return problem(ErrorKind::not_found, "no such route", head.request_id);
+    if (!custodian && !caller.subject.has(policies::Role::partner))
+        return problem(ErrorKind::not_found, "no such route", head.request_id);
     const auto package = query_text(query, "package").value_or("");
     auto partner = query_text(query, "partner").value_or("");
     if (!custodian) partner = caller.subject.id;  // a partner sees the approvals given to it
-    if (!package.empty() && !storage::is_package_id(package)) return problem(ErrorKind::invalid_argument, "package must be a package id", head.request_id);
+    if (!package.empty() && !storage::is_package_id(package))
+        return problem(ErrorKind::invalid_argument, "package must be a package id", head.request_id);
     auto rows = services_.store->approvals(package, partner);
     if (!rows) return problem_of(rows.error(), head.request_id);
     boost::json::array out;
@@ -367,11 +399,11 @@ Dispatch Handler::withdraw_approval(const RequestHead& head, const Caller& calle
     }
     auto existing = services_.store->approval(id);
     if (!existing) return {problem_of(existing.error(), head.request_id), nullptr};
-    auto done = change_record(caller.subject.id, "approval.withdraw",
-                              "packages/" + existing->package + "/approvals/" + id,
-                              "withdrawn by a custodian; it released the package to " + existing->partner);
-    auto withdrawn = services_.store->withdraw_approval(id, caller.subject.id, now_seconds(),
-                                                        AuditTrail::entry(head, done, 0, 0));
+    auto done =
+        change_record(caller.subject.id, "approval.withdraw", "packages/" + existing->package + "/approvals/" + id,
+                      "withdrawn by a custodian; it released the package to " + existing->partner);
+    auto withdrawn =
+        services_.store->withdraw_approval(id, caller.subject.id, now_seconds(), AuditTrail::entry(head, done, 0, 0));
     if (!withdrawn) return {problem_of(withdrawn.error(), head.request_id), nullptr};
     auto stored = services_.store->approval(id);
     if (!stored) return {problem_of(stored.error(), head.request_id), nullptr};
@@ -397,7 +429,8 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
     if (!principal_id || (!package == !dataset_id))
         return problem(ErrorKind::invalid_argument, "give principal= and either package= or dataset=", rid);
     auto action = policies::parse_action(action_name);
-    if (!action || *action == Action::list) return problem(ErrorKind::invalid_argument, "action must be pull or push", rid);
+    if (!action || *action == Action::list)
+        return problem(ErrorKind::invalid_argument, "action must be pull or push", rid);
     auto who = services_.store->principal(*principal_id);
     if (!who) return problem(ErrorKind::not_found, "no such principal", rid);
     Caller subject;
@@ -409,8 +442,9 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
     policies::DatasetFacts facts;
     std::vector<policies::Approval> approvals;
     if (package) {
-        auto record = storage::is_package_id(*package) ? services_.store->package(*package)
-                                                       : Result<storage::PackageRecord>(make_error(ErrorKind::not_found, ""));
+        auto record = storage::is_package_id(*package)
+                          ? services_.store->package(*package)
+                          : Result<storage::PackageRecord>(make_error(ErrorKind::not_found, ""));
         if (!record) return problem(ErrorKind::not_found, "no such package", rid);
         auto f = package_facts(*record);
         if (!f) return problem_of(f.error(), rid);
@@ -429,16 +463,18 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
                                                    policies::Context{now_seconds(), subject.agreements, approvals});
     boost::json::array obligations;
     for (const auto& o : decision.obligations) obligations.emplace_back(o);
-    Response r = json_response(200, boost::json::object{{"principal", who->id},
-                                                        {"action", action_name},
-                                                        {"resource", package ? "packages/" + *package : "datasets/" + *dataset_id},
-                                                        {"classification", std::string(policies::name_of(facts.classification))},
-                                                        {"decision", decision.allow ? "allow" : "deny"},
-                                                        {"reason", decision.reason},
-                                                        {"obligations", obligations}});
+    Response r = json_response(
+        200, boost::json::object{{"principal", who->id},
+                                 {"action", action_name},
+                                 {"resource", package ? "packages/" + *package : "datasets/" + *dataset_id},
+                                 {"classification", std::string(policies::name_of(facts.classification))},
+                                 {"decision", decision.allow ? "allow" : "deny"},
+                                 {"reason", decision.reason},
+                                 {"obligations", obligations}});
     r.audit.resource = package ? "packages/" + *package : "datasets/" + *dataset_id;
     r.audit.classification = std::string(policies::name_of(facts.classification));
-    r.audit.reason = "explained " + action_name + " for " + who->id + ": " + (decision.allow ? "allow, " : "deny, ") + decision.reason;
+    r.audit.reason = "explained " + action_name + " for " + who->id + ": " + (decision.allow ? "allow, " : "deny, ") +
+                     decision.reason;
     return r;
 }
 

@@ -1,9 +1,8 @@
 // Routing, authentication, whoami and the dataset routes. Every route asks the policy.
 #include "gateway/handler.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 
 namespace serambi::gateway {
 
@@ -20,43 +19,35 @@ Response json_response(int status, const boost::json::value& body) {
 Result<boost::json::object> parse_object(const std::string& body) {
     boost::system::error_code ec;
     auto value = boost::json::parse(body, ec);
-    if (ec || !value.is_object())
-        return make_error(ErrorKind::invalid_argument, "the body must be a JSON object");
+    if (ec || !value.is_object()) return make_error(ErrorKind::invalid_argument, "the body must be a JSON object");
     return std::move(value.as_object());
 }
 
 // A required string member, with a length limit and no control characters.
-Result<std::string> string_member(const boost::json::object& o, std::string_view key,
-                                  std::size_t max) {
+Result<std::string> string_member(const boost::json::object& o, std::string_view key, std::size_t max) {
     const auto* v = o.if_contains(key);
     if (v == nullptr || !v->is_string())
         return make_error(ErrorKind::invalid_argument, std::string(key) + " must be a string");
     std::string s(v->get_string());
     if (s.empty() || s.size() > max ||
         std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
-        return make_error(ErrorKind::invalid_argument,
-                          std::string(key) + " must be 1 to " + std::to_string(max) +
-                              " bytes without control characters");
+        return make_error(ErrorKind::invalid_argument, std::string(key) + " must be 1 to " + std::to_string(max) +
+                                                           " bytes without control characters");
     return s;
 }
 
 Status only_members(const boost::json::object& o, std::initializer_list<std::string_view> known) {
     for (const auto& kv : o)
         if (std::find(known.begin(), known.end(), kv.key()) == known.end())
-            return make_error(ErrorKind::invalid_argument,
-                              "unknown member " + std::string(kv.key()));
+            return make_error(ErrorKind::invalid_argument, "unknown member " + std::string(kv.key()));
     return {};
 }
 
 namespace {
 
 boost::json::object dataset_json(const storage::Dataset& d) {
-    return {{"id", d.id},
-            {"owner", d.owner},
-            {"classification", d.classification},
-            {"title", d.title},
-            {"created_by", d.created_by},
-            {"created_at", d.created_at}};
+    return {{"id", d.id},       {"owner", d.owner},           {"classification", d.classification},
+            {"title", d.title}, {"created_by", d.created_by}, {"created_at", d.created_at}};
 }
 
 }  // namespace
@@ -86,8 +77,8 @@ std::shared_ptr<const certs::ManifestSigner> Handler::signer() const {
 }
 
 Result<Caller> Handler::authenticate(const RequestHead& head) {
-    const auto denied = make_error(ErrorKind::unauthenticated,
-                                   "the client certificate does not belong to a registered principal");
+    const auto denied =
+        make_error(ErrorKind::unauthenticated, "the client certificate does not belong to a registered principal");
     if (head.cert_principal_id.empty()) return denied;
     auto principal = services_.store->principal(head.cert_principal_id);
     if (!principal) {
@@ -159,14 +150,13 @@ Dispatch Handler::dispatch(const RequestHead& head) {
 Dispatch Handler::create_dataset(const RequestHead& head, const Caller& caller) {
     const auto decision = services_.policy->decide(caller.subject, Action::create_dataset, nullptr);
     if (!decision.allow) return {problem(ErrorKind::permission_denied, decision.reason, head.request_id), nullptr};
-    return {{}, std::make_unique<JsonBody>(services_.config->max_json_bytes,
-                                           [this, head, caller](const std::string& body) {
-                                               return create_dataset_from(head, caller, body);
-                                           })};
+    return {{},
+            std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller](const std::string& body) {
+                return create_dataset_from(head, caller, body);
+            })};
 }
 
-Response Handler::create_dataset_from(const RequestHead& head, const Caller& caller,
-                                      const std::string& body) {
+Response Handler::create_dataset_from(const RequestHead& head, const Caller& caller, const std::string& body) {
     const auto& rid = head.request_id;
     auto object = parse_object(body);
     if (!object) return problem_of(object.error(), rid);
@@ -180,14 +170,16 @@ Response Handler::create_dataset_from(const RequestHead& head, const Caller& cal
     if (!level_name) return problem_of(level_name.error(), rid);
     const auto slash = id->find('/');
     if (slash == std::string::npos || !is_slug(id->substr(0, slash)) || !is_slug(id->substr(slash + 1)))
-        return problem(ErrorKind::invalid_argument, "a dataset id is OWNER/NAME in lowercase letters, digits and hyphens", rid);
+        return problem(ErrorKind::invalid_argument,
+                       "a dataset id is OWNER/NAME in lowercase letters, digits and hyphens", rid);
     const std::string owner = id->substr(0, slash);
     if (const auto* o = object->if_contains("owner"); o != nullptr && (!o->is_string() || o->get_string() != owner))
         return problem(ErrorKind::invalid_argument, "owner must be the first part of the dataset id", rid);
     auto level = policies::parse_classification(*level_name);
     if (!level) return problem_of(level.error(), rid);
     if (auto p = services_.store->principal(owner); !p || !p->removed_at.empty())
-        return problem(ErrorKind::invalid_argument, "the owner " + owner + " is not a registered principal (or was removed)", rid);
+        return problem(ErrorKind::invalid_argument,
+                       "the owner " + owner + " is not a registered principal (or was removed)", rid);
     storage::Dataset dataset;
     dataset.id = *id;
     dataset.owner = owner;
@@ -210,8 +202,8 @@ Response Handler::create_dataset_from(const RequestHead& head, const Caller& cal
     return r;
 }
 
-Result<storage::Dataset> Handler::dataset_for(const Caller& caller, Action action,
-                                              const std::string& id, AuditFacts& audit) {
+Result<storage::Dataset> Handler::dataset_for(const Caller& caller, Action action, const std::string& id,
+                                              AuditFacts& audit) {
     auto dataset = services_.store->dataset(id);
     if (!dataset) return dataset.error();
     auto level = policies::parse_classification(dataset->classification);
@@ -237,7 +229,8 @@ Response Handler::list_datasets(const RequestHead& head, const Caller& caller) {
         auto level = policies::parse_classification(d.classification);
         if (!level) continue;  // a row that does not parse is shown to nobody
         const policies::DatasetFacts facts{d.owner, *level, d.id, "", {}, ""};
-        if (services_.policy->decide(caller.subject, Action::read, &facts, context).allow) out.push_back(dataset_json(d));
+        if (services_.policy->decide(caller.subject, Action::read, &facts, context).allow)
+            out.push_back(dataset_json(d));
     }
     auto r = json_response(200, out);
     r.audit.reason = "listed the " + std::to_string(out.size()) + " of " + std::to_string(all->size()) +
@@ -274,7 +267,8 @@ Response Handler::list_packages(const RequestHead& head, const Caller& caller, c
         // A package may be classified above its dataset; list only what the caller may read.
         auto level = policies::parse_classification(p.classification);
         const policies::DatasetFacts facts{dataset->owner, level ? *level : policies::Classification::sangat_rahasia,
-                                           p.dataset, p.id, p.recipients, p.producer};
+                                           p.dataset,      p.id,
+                                           p.recipients,   p.producer};
         if (services_.policy->decide(caller.subject, Action::read, &facts, context).allow)
             out.push_back(package_json(p));
     }

@@ -5,18 +5,17 @@
 #pragma once
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
-#include <unordered_set>
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
-
-#include <boost/json.hpp>
 
 #include "base/time.h"
 #include "certs/certs.h"
@@ -47,7 +46,7 @@ struct RequestHead {
 };
 
 class PayloadSource {
-public:
+  public:
     virtual ~PayloadSource() = default;
     // Fills `out` as far as it can; 0 means the end. An error ends the response abruptly.
     virtual Result<std::size_t> read(std::span<std::uint8_t> out) = 0;
@@ -82,18 +81,17 @@ struct Response {
 
 // The access log as the gateway uses it: entries in, checkpoints signed with the log key.
 class AuditTrail {
-public:
+  public:
     AuditTrail(storage::Store& store, crypto::tlog::NoteSigner signer);
     // The canonical-JSON entry (RFC 8785) recording one request.
-    static std::string entry(const RequestHead& head, const Response& response,
-                             std::uint64_t bytes_in, std::uint64_t bytes_out);
+    static std::string entry(const RequestHead& head, const Response& response, std::uint64_t bytes_in,
+                             std::uint64_t bytes_out);
     // The follow-up to a streamed answer that stopped after `sent` of `expected` bytes: same
     // request id, decision "error", and why.
     static std::string incomplete_entry(const RequestHead& head, const Response& response, std::uint64_t bytes_in,
                                         std::uint64_t sent, std::uint64_t expected, const std::string& cause);
     // The entry for a connection refused at the TLS handshake.
-    static std::string refused_entry(const std::string& remote, const std::string& subject,
-                                     const std::string& reason);
+    static std::string refused_entry(const std::string& remote, const std::string& subject, const std::string& reason);
     // A SIGHUP reload: the serials put in use (empty: that one not replaced) and, if something
     // did not load, why.
     static std::string reload_entry(const std::string& tls_serial, const std::string& signing_serial,
@@ -102,8 +100,8 @@ public:
     static std::string refused_count_entry(std::uint64_t count, unsigned per_minute);
     // A start-up event of the gateway itself (no request): `action` such as gateway.rollback,
     // what it concerns, the decision, and why.
-    static std::string event_entry(const std::string& action, const std::string& resource,
-                                   const std::string& decision, const std::string& reason);
+    static std::string event_entry(const std::string& action, const std::string& resource, const std::string& decision,
+                                   const std::string& reason);
     // From now on every checkpoint is recorded in `state` before it is issued.
     void keep_state(storage::StateFile* state) noexcept { state_ = state; }
     // Durable before it returns; an error means the request must fail (fail closed).
@@ -116,7 +114,7 @@ public:
     std::string verifier_key() const { return signer_.verifier_key(); }
     storage::Store& store() noexcept { return store_; }
 
-private:
+  private:
     storage::Store& store_;
     crypto::tlog::NoteSigner signer_;
     std::mutex mutex_;  // one issuer at a time
@@ -126,7 +124,7 @@ private:
 };
 
 class UploadSink {
-public:
+  public:
     virtual ~UploadSink() = default;
     virtual Status write(crypto::ByteView data) = 0;
     // The body arrived whole.
@@ -136,13 +134,13 @@ public:
 };
 
 struct Dispatch {
-    Response response;                    // used when `upload` is empty
-    std::unique_ptr<UploadSink> upload;   // the body goes here, then upload->finish()
+    Response response;                   // used when `upload` is empty
+    std::unique_ptr<UploadSink> upload;  // the body goes here, then upload->finish()
 };
 
 // Collects a small JSON body, then hands it to `done`.
 class JsonBody final : public UploadSink {
-public:
+  public:
     JsonBody(std::uint64_t limit, std::function<Response(const std::string&)> done)
         : limit_(limit), done_(std::move(done)) {}
     Status write(crypto::ByteView data) override {
@@ -154,12 +152,11 @@ public:
     Response finish() override { return done_(body_); }
     std::uint64_t limit() const override { return limit_; }
 
-private:
+  private:
     std::uint64_t limit_;
     std::string body_;
     std::function<Response(const std::string&)> done_;
 };
-
 
 // Helpers of the JSON routes.
 Response json_response(int status, const boost::json::value& body);
@@ -190,7 +187,7 @@ Response committed(Response body, const Response& done, std::optional<std::uint6
 // added here as it commits, so it takes effect at the next handshake without a restart.
 // What the server counts for /metrics; relaxed atomics, read at scrape time.
 struct GatewayCounters {
-    std::int64_t started_at = 0;  // Unix seconds
+    std::int64_t started_at = 0;                   // Unix seconds
     std::atomic<std::uint64_t> responses[6] = {};  // by status class: [1] 1xx … [5] 5xx, [0] other
     std::atomic<std::uint64_t> handshakes_refused{0};
     std::atomic<std::uint64_t> handshakes_counted{0};  // recorded in count entries, not one by one
@@ -210,7 +207,7 @@ struct GatewayCounters {
 };
 
 class RevokedSerials {
-public:
+  public:
     bool contains(const std::string& serial) const {
         std::shared_lock lock(mutex_);
         return serials_.count(serial) != 0;
@@ -225,7 +222,7 @@ public:
     }
     void persist_with(std::function<void(const std::string&)> persist) { persist_ = std::move(persist); }
 
-private:
+  private:
     std::function<void(const std::string&)> persist_;
     mutable std::shared_mutex mutex_;
     std::unordered_set<std::string> serials_;
@@ -238,12 +235,12 @@ struct Caller {
 };
 
 class Handler {
-public:
+  public:
     struct Services {
         storage::Store* store;
         std::shared_ptr<const policies::Policy> policy;
         std::shared_ptr<const certs::ManifestSigner> signer;  // replaced on reload (SIGHUP)
-        certs::Authority ca;  // issues principal certificates
+        certs::Authority ca;                                  // issues principal certificates
         const Config* config;
         AuditTrail* audit;
         RevokedSerials* revoked = nullptr;
@@ -259,7 +256,7 @@ public:
     void set_served_tls_certificate(std::string pem);
     void set_served_signing_certificate(std::string pem);
 
-private:
+  private:
     friend std::span<const Route> routes();  // the route table calls the route methods below
     Result<Caller> authenticate(const RequestHead& head);
 
@@ -271,10 +268,8 @@ private:
     Response get_dataset(const RequestHead& head, const Caller& caller, const std::string& id);
     Response list_packages(const RequestHead& head, const Caller& caller, const std::string& id);
     Dispatch push_package(const RequestHead& head, const Caller& caller, const std::string& id);
-    Response get_package(const RequestHead& head, const Caller& caller, const std::string& id,
-                         const std::string& part);
-    Response get_audit(const RequestHead& head, const Caller& caller, std::string_view what,
-                       std::string_view query);
+    Response get_package(const RequestHead& head, const Caller& caller, const std::string& id, const std::string& part);
+    Response get_audit(const RequestHead& head, const Caller& caller, std::string_view what, std::string_view query);
     // MOU agreements, release approvals and the policy's explanations (grants.cpp).
     Dispatch create_agreement(const RequestHead& head, const Caller& caller);
     Response create_agreement_from(const RequestHead& head, const Caller& caller, const std::string& body);
@@ -292,8 +287,7 @@ private:
     // The facts of a package the policy decides on.
     Result<policies::DatasetFacts> package_facts(const storage::PackageRecord& record);
 
-    Response create_principal_from(const RequestHead& head, const Caller& caller,
-                                   const std::string& body);
+    Response create_principal_from(const RequestHead& head, const Caller& caller, const std::string& body);
     // A principal's age recipient: anyone may read it (it is a public key); the principal itself
     // or a principal manager replaces it.
     Response get_recipient(const RequestHead& head, const Caller& caller, const std::string& id);
@@ -304,12 +298,11 @@ private:
     Dispatch renew(const RequestHead& head, const Caller& caller, const std::string& id);
     Dispatch remove_principal(const RequestHead& head, const Caller& caller, const std::string& id);
     Dispatch set_recipient(const RequestHead& head, const Caller& caller, const std::string& id);
-    Response create_dataset_from(const RequestHead& head, const Caller& caller,
-                                 const std::string& body);
+    Response create_dataset_from(const RequestHead& head, const Caller& caller, const std::string& body);
     // Reads a dataset and decides `action` on it; a denial the caller may not see is not_found.
     // `audit` learns the decision's reason, whatever it was.
-    Result<storage::Dataset> dataset_for(const Caller& caller, policies::Action action,
-                                         const std::string& id, AuditFacts& audit);
+    Result<storage::Dataset> dataset_for(const Caller& caller, policies::Action action, const std::string& id,
+                                         AuditFacts& audit);
 
     std::shared_ptr<const certs::ManifestSigner> signer() const;
 

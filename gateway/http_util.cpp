@@ -1,7 +1,6 @@
 // Boundary checks and the problem+json error shape.
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <charconv>
 
 #include "gateway/handler.h"
@@ -10,10 +9,8 @@ namespace serambi::gateway {
 
 std::optional<std::string> RequestHead::header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
-        if (k.size() == name.size() &&
-            std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) ==
-                       std::tolower(static_cast<unsigned char>(b));
+        if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
             }))
             return v;
     }
@@ -22,16 +19,26 @@ std::optional<std::string> RequestHead::header(std::string_view name) const {
 
 int http_status_of(ErrorKind kind) noexcept {
     switch (kind) {
-        case ErrorKind::invalid_argument: return 400;
-        case ErrorKind::unauthenticated: return 401;
-        case ErrorKind::permission_denied: return 403;
-        case ErrorKind::not_found: return 404;
-        case ErrorKind::conflict: return 409;
-        case ErrorKind::too_large: return 413;
-        case ErrorKind::corruption: return 500;
-        case ErrorKind::io_error: return 500;
-        case ErrorKind::unavailable: return 503;
-        case ErrorKind::internal: return 500;
+        case ErrorKind::invalid_argument:
+            return 400;
+        case ErrorKind::unauthenticated:
+            return 401;
+        case ErrorKind::permission_denied:
+            return 403;
+        case ErrorKind::not_found:
+            return 404;
+        case ErrorKind::conflict:
+            return 409;
+        case ErrorKind::too_large:
+            return 413;
+        case ErrorKind::corruption:
+            return 500;
+        case ErrorKind::io_error:
+            return 500;
+        case ErrorKind::unavailable:
+            return 503;
+        case ErrorKind::internal:
+            return 500;
     }
     return 500;
 }
@@ -39,20 +46,34 @@ int http_status_of(ErrorKind kind) noexcept {
 namespace {
 std::string_view title_of(int status) {
     switch (status) {
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 409: return "Conflict";
-        case 411: return "Length Required";
-        case 413: return "Content Too Large";
-        case 415: return "Unsupported Media Type";
-        case 416: return "Range Not Satisfiable";
-        case 417: return "Expectation Failed";
-        case 431: return "Request Header Fields Too Large";
-        case 503: return "Service Unavailable";
-        default: return status >= 500 ? "Internal Server Error" : "Bad Request";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 409:
+            return "Conflict";
+        case 411:
+            return "Length Required";
+        case 413:
+            return "Content Too Large";
+        case 415:
+            return "Unsupported Media Type";
+        case 416:
+            return "Range Not Satisfiable";
+        case 417:
+            return "Expectation Failed";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return status >= 500 ? "Internal Server Error" : "Bad Request";
     }
 }
 }  // namespace
@@ -107,15 +128,14 @@ Response committed(Response body, const Response& done, std::optional<std::uint6
 bool is_slug(std::string_view text) noexcept { return policies::is_slug_like(text); }
 
 bool is_safe_filename(std::string_view name) noexcept {
-    if (name.empty() || name.size() > 255 || name.front() == '.' || name.front() == ' ' ||
-        name.back() == ' ')
+    if (name.empty() || name.size() > 255 || name.front() == '.' || name.front() == ' ' || name.back() == ' ')
         return false;
     // Printable, no separators or quoting characters, valid UTF-8.
     for (std::size_t i = 0; i < name.size();) {
         const auto c = static_cast<unsigned char>(name[i]);
         if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '"' || c == ':' ||
-                c == '*' || c == '?' || c == '<' || c == '>' || c == '|')
+            if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '"' || c == ':' || c == '*' || c == '?' ||
+                c == '<' || c == '>' || c == '|')
                 return false;
             ++i;
             continue;
@@ -153,9 +173,8 @@ bool is_media_type(std::string_view text) noexcept {
         if (i != slash && !token(essence[i])) return false;
     if (params == std::string_view::npos) return true;
     // Parameters: printable ASCII only, no quoting tricks.
-    return std::all_of(text.begin() + static_cast<std::ptrdiff_t>(params), text.end(), [](char c) {
-        return c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
-    });
+    return std::all_of(text.begin() + static_cast<std::ptrdiff_t>(params), text.end(),
+                       [](char c) { return c >= 0x20 && c < 0x7f && c != '\\' && c != '"'; });
 }
 
 Result<std::optional<ByteRange>> parse_range(std::string_view header, std::uint64_t size) {

@@ -9,21 +9,22 @@
 namespace serambi::gateway {
 namespace {
 
-
 // A label value, escaped as the text format requires. Names come from certificates we issued
 // or adopted (a common name is at most 64 characters), so nothing is cut.
 std::string label(std::string_view value) {
     std::string out;
     for (const char c : value) {
         if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') out += "\\n";
-        else if (static_cast<unsigned char>(c) >= 0x20) out += c;
+        if (c == '\n')
+            out += "\\n";
+        else if (static_cast<unsigned char>(c) >= 0x20)
+            out += c;
     }
     return out;
 }
 
 class Exposition {
-public:
+  public:
     void family(std::string_view name, std::string_view type, std::string_view help) {
         text_ += "# HELP ";
         text_ += name;
@@ -48,7 +49,7 @@ public:
     }
     std::string take() { return std::move(text_); }
 
-private:
+  private:
     std::string text_;
 };
 
@@ -75,12 +76,14 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
         served_tls = served_tls_pem_;
         served_signing = served_signing_pem_;
     }
-    for (const auto& [name, pem] : {std::pair<std::string, const std::string*>{"tls", &served_tls}, {"signing", &served_signing}})
+    for (const auto& [name, pem] :
+         {std::pair<std::string, const std::string*>{"tls", &served_tls}, {"signing", &served_signing}})
         if (!bundle_ends("gateway", name, *pem, expiries)) unreadable.push_back(name);
     (void)bundle_ends("ca", "", services_.ca.cert_pem, expiries);
     std::size_t revoked_principals = 0;
     const RevokedSerials none;
-    auto principals = principal_ends(*services_.store, services_.revoked ? *services_.revoked : none, expiries, &revoked_principals);
+    auto principals =
+        principal_ends(*services_.store, services_.revoked ? *services_.revoked : none, expiries, &revoked_principals);
     if (!principals) return problem_of(principals.error(), head.request_id);
     auto revocations = services_.store->revocations();
     if (!revocations) return problem_of(revocations.error(), head.request_id);
@@ -100,29 +103,38 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
             out.family("serambi_connections_refused_total", "counter",
                        "Connections refused: pending handshakes closed to make room for newer ones; after the "
                        "handshake, when every slot (in all or for the principal) was busy.");
-            out.sample("serambi_connections_refused_total", "stage=\"handshake\"", static_cast<std::int64_t>(table->refused_pending()));
-            out.sample("serambi_connections_refused_total", "stage=\"slot\"", static_cast<std::int64_t>(table->refused_busy()));
-            out.family("serambi_connections_evicted_total", "counter", "Idle keep-alive connections closed to make room.");
+            out.sample("serambi_connections_refused_total", "stage=\"handshake\"",
+                       static_cast<std::int64_t>(table->refused_pending()));
+            out.sample("serambi_connections_refused_total", "stage=\"slot\"",
+                       static_cast<std::int64_t>(table->refused_busy()));
+            out.family("serambi_connections_evicted_total", "counter",
+                       "Idle keep-alive connections closed to make room.");
             out.sample("serambi_connections_evicted_total", "", static_cast<std::int64_t>(table->evicted()));
         }
         out.family("serambi_responses_total", "counter", "Responses sent, by status class.");
         for (std::size_t cls = 1; cls < 6; ++cls)
             out.sample("serambi_responses_total", "code=\"" + std::to_string(cls) + "xx\"",
                        static_cast<std::int64_t>(counters->responses[cls].load(std::memory_order_relaxed)));
-        out.family("serambi_handshakes_refused_total", "counter", "TLS handshakes refused (bad, expired, revoked or missing client certificate).");
-        out.sample("serambi_handshakes_refused_total", "", static_cast<std::int64_t>(counters->handshakes_refused.load()));
-        out.family("serambi_handshakes_refused_unrecorded_total", "counter",
-                   "Refused handshakes over the access log's per-minute budget: recorded as counts, not one entry each.");
-        out.sample("serambi_handshakes_refused_unrecorded_total", "", static_cast<std::int64_t>(counters->handshakes_counted.load()));
+        out.family("serambi_handshakes_refused_total", "counter",
+                   "TLS handshakes refused (bad, expired, revoked or missing client certificate).");
+        out.sample("serambi_handshakes_refused_total", "",
+                   static_cast<std::int64_t>(counters->handshakes_refused.load()));
+        out.family(
+            "serambi_handshakes_refused_unrecorded_total", "counter",
+            "Refused handshakes over the access log's per-minute budget: recorded as counts, not one entry each.");
+        out.sample("serambi_handshakes_refused_unrecorded_total", "",
+                   static_cast<std::int64_t>(counters->handshakes_counted.load()));
         out.family("serambi_transfers_incomplete_total", "counter", "Downloads that stopped before their last byte.");
-        out.sample("serambi_transfers_incomplete_total", "", static_cast<std::int64_t>(counters->transfers_incomplete.load()));
+        out.sample("serambi_transfers_incomplete_total", "",
+                   static_cast<std::int64_t>(counters->transfers_incomplete.load()));
         out.family("serambi_received_bytes_total", "counter", "Request body bytes received.");
         out.sample("serambi_received_bytes_total", "", static_cast<std::int64_t>(counters->bytes_received.load()));
         out.family("serambi_sent_bytes_total", "counter", "Response body bytes sent.");
         out.sample("serambi_sent_bytes_total", "", static_cast<std::int64_t>(counters->bytes_sent.load()));
         out.family("serambi_reloads_total", "counter", "SIGHUP reloads of the gateway's certificates, by result.");
         out.sample("serambi_reloads_total", "result=\"ok\"", static_cast<std::int64_t>(counters->reloads.load()));
-        out.sample("serambi_reloads_total", "result=\"refused\"", static_cast<std::int64_t>(counters->reloads_failed.load()));
+        out.sample("serambi_reloads_total", "result=\"refused\"",
+                   static_cast<std::int64_t>(counters->reloads_failed.load()));
     }
     out.family("serambi_access_log_entries", "gauge", "Entries in the access log (its tree size).");
     out.sample("serambi_access_log_entries", "", static_cast<std::int64_t>(log_head->size));
@@ -132,13 +144,16 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
     out.family("serambi_revoked_certificates", "gauge", "Certificates on the CRL.");
     out.sample("serambi_revoked_certificates", "", static_cast<std::int64_t>(revocations->size()));
 
-    out.family("serambi_certificate_not_after_seconds", "gauge",
-               "When each certificate in use ends, Unix time (gateway: tls, signing; ca: the bundle; principal: by id).");
+    out.family(
+        "serambi_certificate_not_after_seconds", "gauge",
+        "When each certificate in use ends, Unix time (gateway: tls, signing; ca: the bundle; principal: by id).");
     std::int64_t soon = 0, expired = 0;
     for (const auto& e : expiries) {
         out.sample("serambi_certificate_not_after_seconds", labels(e), e.not_after);
-        if (e.not_after <= now) ++expired;
-        else if (ends_soon(e.not_after, now)) ++soon;
+        if (e.not_after <= now)
+            ++expired;
+        else if (ends_soon(e.not_after, now))
+            ++soon;
     }
     out.family("serambi_certificate_expiry_warning", "gauge",
                "1 for each certificate that has ended or ends within 30 days: renew it (serambi renew) or replace it.");

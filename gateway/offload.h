@@ -15,7 +15,7 @@ namespace serambi::gateway {
 // Contract: whoever starts a job must co_await wait() before the Offload is destroyed; the job
 // works on the caller's buffers, so it cannot be abandoned part-way.
 class Offload {
-public:
+  public:
     Offload(Executor home, net::thread_pool::executor_type pool) : home_(home), pool_(pool), timer_(home) {}
     Offload(const Offload&) = delete;
     Offload& operator=(const Offload&) = delete;
@@ -27,7 +27,7 @@ public:
     Awaitable<void> wait();
     bool failed() const noexcept { return failed_; }
 
-private:
+  private:
     Executor home_;
     net::thread_pool::executor_type pool_;
     Timer timer_;

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "crypto/age.h"
+#include "gateway/canonical_json.h"
 #include "gateway/handler.h"
 
 namespace serambi::gateway {
@@ -30,8 +31,7 @@ using policies::Action;
 
 // The manifest is the signed statement of what the gateway received (RFC 8785 canonical JSON).
 Result<std::string> manifest_of(const storage::PackageDraft& draft, const std::string& id,
-                                const std::string& created_at, std::uint64_t size,
-                                const std::string& sha256_hex) {
+                                const std::string& created_at, std::uint64_t size, const std::string& sha256_hex) {
     const boost::json::object manifest{{"version", 1},
                                        {"id", id},
                                        {"dataset", draft.dataset},
@@ -47,13 +47,13 @@ Result<std::string> manifest_of(const storage::PackageDraft& draft, const std::s
         for (const auto& r : draft.recipients) named.emplace_back(r);
         auto with_recipients = manifest;
         with_recipients["recipients"] = std::move(named);
-        return storage::canonical_json(with_recipients);
+        return canonical_json(with_recipients);
     }
-    return storage::canonical_json(manifest);
+    return canonical_json(manifest);
 }
 
 class PackageUpload final : public UploadSink {
-public:
+  public:
     PackageUpload(std::unique_ptr<storage::PackageWriter> writer, storage::PackageDraft draft,
                   std::shared_ptr<const certs::ManifestSigner> signer, std::uint64_t limit, RequestHead head,
                   std::string principal, std::string reason)
@@ -75,9 +75,10 @@ public:
             const auto take = std::min(data.size(), kAgeMagic.size() - magic_.size());
             magic_.append(reinterpret_cast<const char*>(data.data()), take);
             if (kAgeMagic.substr(0, magic_.size()) != magic_)
-                return make_error(ErrorKind::invalid_argument,
-                                  "this level's payloads are age files encrypted by the producer to the named recipients "
-                                  "(serambi push --to does it); this one is not");
+                return make_error(
+                    ErrorKind::invalid_argument,
+                    "this level's payloads are age files encrypted by the producer to the named recipients "
+                    "(serambi push --to does it); this one is not");
         }
         return writer_->write(data);
     }
@@ -85,11 +86,11 @@ public:
 
     Response finish() override {
         if (writer_->size() == 0) return problem(ErrorKind::invalid_argument, "the package is empty", request_id_);
-        if (require_age_ && magic_ != kAgeMagic) return problem(ErrorKind::invalid_argument, "the payload is too short to be an age file", request_id_);
+        if (require_age_ && magic_ != kAgeMagic)
+            return problem(ErrorKind::invalid_argument, "the payload is too short to be an age file", request_id_);
         auto sealed = writer_->finish();
         if (!sealed) return problem_of(sealed.error(), request_id_);
-        auto manifest =
-            manifest_of(draft_, writer_->id(), writer_->created_at(), sealed->size, sealed->sha256_hex);
+        auto manifest = manifest_of(draft_, writer_->id(), writer_->created_at(), sealed->size, sealed->sha256_hex);
         if (!manifest) return problem_of(manifest.error(), request_id_);
         auto signature = signer_->sign(crypto::as_bytes(*manifest));
         if (!signature) return problem_of(signature.error(), request_id_);
@@ -119,7 +120,7 @@ public:
         return r;
     }
 
-private:
+  private:
     static constexpr std::string_view kAgeMagic = "age-encryption.org/v1\n";
     bool require_age_ = false;
     std::string magic_;
@@ -134,7 +135,7 @@ private:
 };
 
 class RangeSource final : public PayloadSource {
-public:
+  public:
     RangeSource(std::unique_ptr<storage::PackageReader> reader, std::uint64_t length)
         : reader_(std::move(reader)), remaining_(length) {}
     Result<std::size_t> read(std::span<std::uint8_t> out) override {
@@ -146,7 +147,7 @@ public:
         return n;
     }
 
-private:
+  private:
     std::unique_ptr<storage::PackageReader> reader_;
     std::uint64_t remaining_;
 };
@@ -154,7 +155,7 @@ private:
 // The payload opened from its blob and sealed again, in the same pass, to the reader's age
 // recipient: what leaves the gateway is readable only with the reader's identity.
 class AgeSource final : public PayloadSource {
-public:
+  public:
     AgeSource(std::unique_ptr<storage::PackageReader> reader, crypto::age::Encryptor encryptor)
         : reader_(std::move(reader)), encryptor_(std::move(encryptor)), pending_(encryptor_.header()) {}
     ~AgeSource() override { crypto::wipe(plain_); }
@@ -171,7 +172,8 @@ public:
         while (filled < out.size()) {
             if (at_ < pending_.size()) {
                 const auto n = std::min(out.size() - filled, pending_.size() - at_);
-                std::copy_n(pending_.begin() + static_cast<std::ptrdiff_t>(at_), n, out.begin() + static_cast<std::ptrdiff_t>(filled));
+                std::copy_n(pending_.begin() + static_cast<std::ptrdiff_t>(at_), n,
+                            out.begin() + static_cast<std::ptrdiff_t>(filled));
                 at_ += n;
                 filled += n;
                 continue;
@@ -197,7 +199,7 @@ public:
         return filled;
     }
 
-private:
+  private:
     static constexpr std::size_t kPiece = 256 * 1024;
     std::unique_ptr<storage::PackageReader> reader_;
     crypto::age::Encryptor encryptor_;
@@ -212,8 +214,8 @@ std::string content_disposition(const std::string& filename) {
     static const char* hex = "0123456789ABCDEF";
     for (const char ch : filename) {
         const auto c = static_cast<unsigned char>(ch);
-        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                           (c >= '0' && c <= '9') || ch == '.' || ch == '-' || ch == '_';
+        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || ch == '.' ||
+                           ch == '-' || ch == '_';
         ascii += c < 0x80 && c != '%' ? ch : '_';
         if (plain) {
             encoded += ch;
@@ -248,19 +250,20 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
                             rid));
     std::string media_type = head.header("Content-Type").value_or("application/octet-stream");
     if (!is_media_type(media_type))
-        return fail(problem(ErrorKind::invalid_argument, "Content-Type must be a media type such as application/pdf", rid));
+        return fail(
+            problem(ErrorKind::invalid_argument, "Content-Type must be a media type such as application/pdf", rid));
 
     auto dataset_level = policies::parse_classification(dataset->classification);
     if (!dataset_level) return fail(problem_of(dataset_level.error(), rid));
     auto level = *dataset_level;
     if (const auto asked = head.header("Serambi-Classification")) {
         auto parsed = policies::parse_classification(*asked);
-        if (!parsed) return fail(problem(ErrorKind::invalid_argument, "Serambi-Classification: " + parsed.error().message, rid));
+        if (!parsed)
+            return fail(problem(ErrorKind::invalid_argument, "Serambi-Classification: " + parsed.error().message, rid));
         if (*parsed < *dataset_level)
-            return fail(problem(ErrorKind::invalid_argument,
-                                "Serambi-Classification may not be lower than the dataset's (" +
-                                    dataset->classification + ")",
-                                rid));
+            return fail(problem(
+                ErrorKind::invalid_argument,
+                "Serambi-Classification may not be lower than the dataset's (" + dataset->classification + ")", rid));
         level = *parsed;
     }
     // Readers named by the producer: required where the policy reads by name, refused elsewhere.
@@ -272,33 +275,45 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
             std::string one = named->substr(at, comma == std::string::npos ? std::string::npos : comma - at);
             one.erase(0, one.find_first_not_of(' '));
             one.erase(one.find_last_not_of(' ') + 1);
-            if (!is_slug(one)) return fail(problem(ErrorKind::invalid_argument, "Serambi-Recipients is a comma-separated list of principal ids", rid));
+            if (!is_slug(one))
+                return fail(problem(ErrorKind::invalid_argument,
+                                    "Serambi-Recipients is a comma-separated list of principal ids", rid));
             if (std::find(recipients.begin(), recipients.end(), one) == recipients.end()) recipients.push_back(one);
             if (comma == std::string::npos) break;
             at = comma + 1;
         }
-        if (recipients.size() > 50) return fail(problem(ErrorKind::invalid_argument, "Serambi-Recipients names at most 50 principals", rid));
+        if (recipients.size() > 50)
+            return fail(problem(ErrorKind::invalid_argument, "Serambi-Recipients names at most 50 principals", rid));
         for (const auto& r : recipients) {
             auto recipient = services_.store->principal(r);
             if (!recipient || !recipient->removed_at.empty())
-                return fail(problem(ErrorKind::invalid_argument, "Serambi-Recipients: " + r + " is not a registered principal (or was removed)", rid));
+                return fail(problem(ErrorKind::invalid_argument,
+                                    "Serambi-Recipients: " + r + " is not a registered principal (or was removed)",
+                                    rid));
         }
     }
     if (services_.policy->names_readers(level) && recipients.empty())
-        return fail(problem(ErrorKind::invalid_argument, std::string(policies::name_of(level)) +
-                                         " packages are read only by recipients the producer names: send Serambi-Recipients", rid));
+        return fail(problem(ErrorKind::invalid_argument,
+                            std::string(policies::name_of(level)) +
+                                " packages are read only by recipients the producer names: send Serambi-Recipients",
+                            rid));
     if (!services_.policy->names_readers(level) && !recipients.empty())
-        return fail(problem(ErrorKind::invalid_argument, "Serambi-Recipients applies only to levels read by named recipients (the policy's "
-                                     "\"named\" readers), not to " + std::string(policies::name_of(level)), rid));
+        return fail(problem(ErrorKind::invalid_argument,
+                            "Serambi-Recipients applies only to levels read by named recipients (the policy's "
+                            "\"named\" readers), not to " +
+                                std::string(policies::name_of(level)),
+                            rid));
     const bool sealed_by_producer = services_.policy->names_readers(level);
     if (sealed_by_producer && media_type != "application/age")
-        return fail(problem(ErrorKind::invalid_argument, std::string(policies::name_of(level)) +
-                                         " payloads are age files the producer encrypts to the named recipients "
-                                         "(Content-Type: application/age; serambi push --to does it)", rid));
+        return fail(problem(ErrorKind::invalid_argument,
+                            std::string(policies::name_of(level)) +
+                                " payloads are age files the producer encrypts to the named recipients "
+                                "(Content-Type: application/age; serambi push --to does it)",
+                            rid));
     if (!head.has_body) return fail(protocol_problem(411, "the package payload is missing", rid));
 
-    storage::PackageDraft draft{id, caller.subject.id, std::string(policies::name_of(level)),
-                                *filename, media_type, recipients};
+    storage::PackageDraft draft{id,        caller.subject.id, std::string(policies::name_of(level)),
+                                *filename, media_type,        recipients};
     auto writer = services_.store->begin_package(draft);
     if (!writer) return fail(problem_of(writer.error(), rid));
     auto upload = std::make_unique<PackageUpload>(std::move(writer).value(), std::move(draft), signer(),
@@ -326,7 +341,8 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     // Fail closed: an obligation this gateway does not know how to carry out refuses the read.
     bool to_reader = false;
     for (const auto& obligation : decision.obligations) {
-        if (obligation == "encrypt-to-recipient") to_reader = true;
+        if (obligation == "encrypt-to-recipient")
+            to_reader = true;
         else if (obligation != "max-downloads" && decision.allow) {
             decision.allow = false;
             decision.reason += "; but this gateway cannot carry out the obligation " + obligation;
@@ -355,8 +371,11 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
         auto parsed = me->age_recipient.empty() ? Result<crypto::age::Recipient>(make_error(ErrorKind::not_found, ""))
                                                 : crypto::age::parse_recipient(me->age_recipient);
         if (!parsed) {
-            auto refused = problem(ErrorKind::conflict, record->classification + " packages are delivered age-encrypted to the reader; "
-                                            "register your age recipient first (serambi recipient set age1…)", rid);
+            auto refused = problem(ErrorKind::conflict,
+                                   record->classification +
+                                       " packages are delivered age-encrypted to the reader; "
+                                       "register your age recipient first (serambi recipient set age1…)",
+                                   rid);
             refused.audit = r.audit;
             refused.audit.reason = decision.reason + "; but the reader has no age recipient to deliver to";
             return refused;
@@ -395,8 +414,7 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
             length = (*range)->last - first + 1;
             r.status = 206;
             r.headers.emplace_back("Content-Range", "bytes " + std::to_string(first) + "-" +
-                                                        std::to_string((*range)->last) + "/" +
-                                                        std::to_string(size));
+                                                        std::to_string((*range)->last) + "/" + std::to_string(size));
         }
     }
     if (auto s = (*reader)->seek(first); !s) return problem_of(s.error(), rid);

@@ -19,7 +19,7 @@ struct GatewayCounters;
 // A tenth of the budget is the most one remote address may use, so that one flooding address
 // cannot turn another's refusal, say a revoked certificate's, into an anonymous count.
 class RefusalBudget {
-public:
+  public:
     explicit RefusalBudget(unsigned per_minute) : per_minute_(per_minute) {}
     // True when this refusal gets an entry of its own; otherwise it has been counted.
     bool admit(const std::string& address) {
@@ -51,10 +51,11 @@ public:
     }
     unsigned per_minute() const noexcept { return per_minute_; }
 
-private:
+  private:
     void roll_locked() {
-        const auto minute = std::chrono::duration_cast<std::chrono::minutes>(
-                                std::chrono::steady_clock::now().time_since_epoch()).count();
+        const auto minute =
+            std::chrono::duration_cast<std::chrono::minutes>(std::chrono::steady_clock::now().time_since_epoch())
+                .count();
         if (minute == window_) return;
         window_ = minute;
         used_ = 0;

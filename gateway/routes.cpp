@@ -130,7 +130,9 @@ std::span<const Route> routes() {
              return respond(h.get_audit(r, c, "checkpoint", a.query));
          }},
         {"GET", "/v1/audit/key", "audit.key", Action::read_audit, true, true,
-         [](H& h, const RequestHead& r, const Caller& c, const A& a) { return respond(h.get_audit(r, c, "key", a.query)); }},
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) {
+             return respond(h.get_audit(r, c, "key", a.query));
+         }},
         {"GET", "/v1/audit/entries", "audit.entries", Action::read_audit, true, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) {
              return respond(h.get_audit(r, c, "entries", a.query));
@@ -159,7 +161,9 @@ std::span<const Route> routes() {
              return respond(h.list_approvals(r, c, a.query));
          }},
         {"POST", "/v1/approvals/{id}/withdraw", "approval.withdraw", Action::approve, false, true,
-         [](H& h, const RequestHead& r, const Caller& c, const A& a) { return h.withdraw_approval(r, c, param(a, 0)); }},
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) {
+             return h.withdraw_approval(r, c, param(a, 0));
+         }},
         {"GET", "/v1/policy/explain", "policy.explain", Action::manage_agreements, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) { return respond(h.explain(r, c, a.query)); }},
     };

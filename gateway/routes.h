@@ -43,7 +43,7 @@ std::span<const Route> routes();
 struct RouteMatch {
     const Route* route = nullptr;  // the route for this method and path, if any
     RouteArgs args;
-    std::string allow;             // when only the method is wrong: the methods the path takes
+    std::string allow;               // when only the method is wrong: the methods the path takes
     const Route* on_path = nullptr;  // when only the method is wrong: one route of the path
 };
 

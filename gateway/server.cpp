@@ -25,8 +25,7 @@ std::mutex log_mutex;
 
 std::string printable(std::string_view text, std::size_t max) {
     std::string out;
-    for (const char c : text.substr(0, max))
-        out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    for (const char c : text.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
     return out;
 }
 
@@ -57,14 +56,15 @@ Awaitable<void> accept_loop(Shared& shared, Acceptor& acceptor,
         std::string address = peer.address().to_string();
         socket.set_option(tcp::no_delay(true), ec);
         auto executor = socket.get_executor();
-        net::co_spawn(executor, serve_connection(shared, std::move(socket), std::move(address)), [](std::exception_ptr e) {
-            if (!e) return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                log_line(std::string("session ended by an unexpected error: ") + printable(ex.what()));
-            }
-        });
+        net::co_spawn(executor, serve_connection(shared, std::move(socket), std::move(address)),
+                      [](std::exception_ptr e) {
+                          if (!e) return;
+                          try {
+                              std::rethrow_exception(e);
+                          } catch (const std::exception& ex) {
+                              log_line(std::string("session ended by an unexpected error: ") + printable(ex.what()));
+                          }
+                      });
     }
 }
 
@@ -80,19 +80,22 @@ void warn_expiring_certificates(storage::Store& store, const RevokedSerials& rev
                                      {"", config.ca_cert}}) {
         auto text = storage::read_small_file(path, 1 << 20);
         if (!text || !bundle_ends(name.empty() ? "ca" : "gateway", name, *text, ends))
-            log_line("cannot check the expiry of " + path.string() + ": " + (text ? "no certificate in it" : text.error().message));
+            log_line("cannot check the expiry of " + path.string() + ": " +
+                     (text ? "no certificate in it" : text.error().message));
     }
     if (auto counted = principal_ends(store, revoked, ends); !counted)
         log_line("cannot check certificate expiry: " + counted.error().message);
     for (const auto& e : ends) {
         if (!ends_soon(e.not_after, now)) continue;
         const bool ended = e.not_after <= now;
-        const std::string what = e.kind == "principal" ? "the certificate of " + e.name
-                                 : e.kind == "ca"      ? "the CA certificate (" + e.name + ")"
-                                                       : "the gateway's " + std::string(e.name == "tls" ? "TLS" : "signing") + " certificate";
-        const std::string remedy = e.kind == "principal" ? (ended ? "register the unit again" : "have it run serambi renew")
-                                   : e.kind == "ca"      ? "plan a new CA before it ends"
-                                                         : "issue a new one and send SIGHUP";
+        const std::string what =
+            e.kind == "principal" ? "the certificate of " + e.name
+            : e.kind == "ca"      ? "the CA certificate (" + e.name + ")"
+                             : "the gateway's " + std::string(e.name == "tls" ? "TLS" : "signing") + " certificate";
+        const std::string remedy = e.kind == "principal"
+                                       ? (ended ? "register the unit again" : "have it run serambi renew")
+                                   : e.kind == "ca" ? "plan a new CA before it ends"
+                                                    : "issue a new one and send SIGHUP";
         log_line("warning: " + what + (ended ? " expired at " : " expires at ") + e.not_after_text + "; " + remedy);
     }
 }
@@ -109,8 +112,9 @@ void raise_descriptor_limit(const Config& config) {
     }
     const rlim_t wanted = rlim_t{config.max_connections} + config.max_pending_handshakes + 2 * config.threads + 64;
     if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted)
-        log_line("warning: only " + std::to_string(limit.rlim_cur) + " file descriptors may be open, but the connection limits need about " +
-                 std::to_string(wanted) + "; raise LimitNOFILE (systemd) or ulimit -n");
+        log_line("warning: only " + std::to_string(limit.rlim_cur) +
+                 " file descriptors may be open, but the connection limits need about " + std::to_string(wanted) +
+                 "; raise LimitNOFILE (systemd) or ulimit -n");
 }
 
 // SIGHUP: the gateway's TLS and manifest-signing certificates are read again. New connections
@@ -202,18 +206,20 @@ int serve(const Config& config, const ServeOptions& options) {
     audit.keep_state(state->get());
     revoked.persist_with([&state](const std::string& serial) {
         if (auto s = (*state)->record_revoked(serial); !s)
-            log_line("warning: revoked serial " + serial + " is in the database but not in the state file: " + s.error().message);
+            log_line("warning: revoked serial " + serial +
+                     " is in the database but not in the state file: " + s.error().message);
     });
     auto quarantined = recover_storage(*store->get(), audit, log_line);
     if (!quarantined) return fail("crash recovery: " + quarantined.error().message);
-    if (auto note = audit.checkpoint(); !note) return fail("cannot issue the first checkpoint: " + note.error().message);
+    if (auto note = audit.checkpoint(); !note)
+        return fail("cannot issue the first checkpoint: " + note.error().message);
     auto first_tls = make_tls(config, revoked, tls_pem);
     if (!first_tls) return fail(first_tls.error().message);
     TlsContexts tls(std::move(first_tls).value());
     GatewayCounters counters;
     counters.started_at = now_seconds();
-    Handler handler({store->get(), *policy, *signer,
-                     certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit, &revoked, &counters});
+    Handler handler({store->get(), *policy, *signer, certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit,
+                     &revoked, &counters});
 
     // Declared before the io_contexts: sessions destroyed with them give their slots back here.
     ConnectionTable connections({config.max_connections, config.max_connections_per_principal,
@@ -233,8 +239,9 @@ int serve(const Config& config, const ServeOptions& options) {
     if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) return fail("cannot listen on " + config.listen_host + ":" +
-                        std::to_string(config.listen_port) + ": " + ec.message());
+    if (ec)
+        return fail("cannot listen on " + config.listen_host + ":" + std::to_string(config.listen_port) + ": " +
+                    ec.message());
 
     net::thread_pool offload_pool(config.threads);
     RefusalBudget refusals(config.refused_handshake_entries_per_minute);
@@ -274,7 +281,8 @@ int serve(const Config& config, const ServeOptions& options) {
     await_reload();
     Timer expiry_timer(main_context.get_executor());
     std::function<void()> check_expiry = [&] {
-        net::post(offload_pool, [&store, &revoked, &config] { warn_expiring_certificates(*store->get(), revoked, config); });
+        net::post(offload_pool,
+                  [&store, &revoked, &config] { warn_expiring_certificates(*store->get(), revoked, config); });
         expiry_timer.expires_after(std::chrono::hours(24));
         expiry_timer.async_wait([&](const boost::system::error_code& wait_error) {
             if (!wait_error) check_expiry();
@@ -291,11 +299,10 @@ int serve(const Config& config, const ServeOptions& options) {
         for (auto& w : workers) w->stop();
     });
 
-    log_line("serambi gateway listening on https://" + config.listen_host + ":" +
-             std::to_string(config.listen_port) + " (blobs quarantined at start: " + std::to_string(*quarantined) + ")");
+    log_line("serambi gateway listening on https://" + config.listen_host + ":" + std::to_string(config.listen_port) +
+             " (blobs quarantined at start: " + std::to_string(*quarantined) + ")");
     std::vector<std::thread> threads;
-    for (std::size_t i = 1; i < workers.size(); ++i)
-        threads.emplace_back([&workers, i] { workers[i]->run(); });
+    for (std::size_t i = 1; i < workers.size(); ++i) threads.emplace_back([&workers, i] { workers[i]->run(); });
     main_context.run();
     for (auto& t : threads) t.join();
     offload_pool.join();

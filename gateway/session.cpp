@@ -29,8 +29,7 @@ constexpr std::size_t kDownloadPartBytes = 1024 * 1024;
 constexpr std::size_t kUploadPartBytes = 1024 * 1024;
 
 template <class Message>
-void apply_headers(Message& message, const Response& response, const std::string& request_id,
-                   bool keep_alive) {
+void apply_headers(Message& message, const Response& response, const std::string& request_id, bool keep_alive) {
     for (const auto& [k, v] : response.headers) message.set(k, v);
     message.set(http::field::server, "serambi");
     message.set("Serambi-Request-Id", request_id);
@@ -46,9 +45,9 @@ struct Delivery {
 
 // Writes a response; returns false when the connection is no longer usable. For a streamed
 // payload, `delivery` (when given) learns how much of it was written.
-Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& response,
-                                const std::string& request_id, unsigned version, bool keep_alive,
-                                std::vector<std::uint8_t>& io, Delivery* delivery = nullptr) {
+Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& response, const std::string& request_id,
+                               unsigned version, bool keep_alive, std::vector<std::uint8_t>& io,
+                               Delivery* delivery = nullptr) {
     Delivery ignored_delivery;
     if (delivery == nullptr) delivery = &ignored_delivery;
     auto& stream = conn.stream;
@@ -69,13 +68,12 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     if (io.size() < kIoBufferBytes) io.resize(kIoBufferBytes);
     auto first = response.payload->read(io);
     if (!first || (*first == 0 && remaining > 0)) {
-        log_line("request " + request_id + ": payload unreadable: " +
-                 (first ? std::string("empty") : first.error().message));
+        log_line("request " + request_id +
+                 ": payload unreadable: " + (first ? std::string("empty") : first.error().message));
         delivery->failure = "the payload could not be read, so an error was answered instead: " +
                             (first ? std::string("empty") : first.error().message);
-        Response failure = problem_of(first ? make_error(ErrorKind::corruption, "short payload")
-                                            : first.error(),
-                                      request_id);
+        Response failure =
+            problem_of(first ? make_error(ErrorKind::corruption, "short payload") : first.error(), request_id);
         failure.payload.reset();
         co_return co_await write_response(conn, shared, failure, request_id, version, false, io);
     }
@@ -106,7 +104,8 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
         boost::system::error_code ec;
         for (std::size_t written = 0; written < filled;) {
             conn.expires_at(clock.next_deadline(delivery->sent));
-            auto [wec, wn] = co_await stream.async_write_some(net::buffer(io.data() + written, filled - written), use_tuple);
+            auto [wec, wn] =
+                co_await stream.async_write_some(net::buffer(io.data() + written, filled - written), use_tuple);
             written += wn;
             delivery->sent += wn;
             if (wec) {
@@ -124,9 +123,10 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
         if (remaining == 0) break;
         if (!next || *next == 0) {
             // Headers are gone: the only honest signal left is to cut the connection short.
-            log_line("request " + request_id + ": payload failed mid-stream: " +
-                     (next ? std::string("short read") : next.error().message));
-            delivery->failure = "the payload could not be read: " + (next ? std::string("short read") : next.error().message);
+            log_line("request " + request_id +
+                     ": payload failed mid-stream: " + (next ? std::string("short read") : next.error().message));
+            delivery->failure =
+                "the payload could not be read: " + (next ? std::string("short read") : next.error().message);
             conn.stream.cut();  // no close_notify: the client must not take this for a clean end
             co_return false;
         }
@@ -161,31 +161,37 @@ struct Exchange {
 };
 
 class Session {
-public:
+  public:
     // `remote` is "address:port", for the logs.
     Session(Shared& shared, Socket socket, std::string address, std::string remote)
-        : shared_(shared), config_(shared.config), address_(std::move(address)), remote_(std::move(remote)),
-          conn_(std::make_shared<Connection>(std::move(socket), shared.tls.get())), stream_(conn_->stream),
+        : shared_(shared),
+          config_(shared.config),
+          address_(std::move(address)),
+          remote_(std::move(remote)),
+          conn_(std::make_shared<Connection>(std::move(socket), shared.tls.get())),
+          stream_(conn_->stream),
           // Bounded: outside bytes must never grow it past a header and a read's worth (a chunk
           // line with a 300 MiB extension would otherwise be buffered whole).
           buffer_(static_cast<std::size_t>(config_.max_header_bytes) + 64 * 1024) {}
 
     Awaitable<void> run();
 
-private:
+  private:
     // Closing a connection to make room happens on the connection's own thread.
     std::function<void()> on_own_thread(std::function<void(Connection&)> action);
     Awaitable<bool> handshake();
     void admit();
     Awaitable<bool> serve_request();
-    Awaitable<void> refuse_header(const boost::system::error_code& ec, const http::request_parser<http::buffer_body>& parser,
-                                  RequestHead& head);
+    Awaitable<void> refuse_header(const boost::system::error_code& ec,
+                                  const http::request_parser<http::buffer_body>& parser, RequestHead& head);
     std::optional<Response> refusal(const http::request<http::buffer_body>& req, const RequestHead& head) const;
     Awaitable<Dispatch> route(const RequestHead& head);
-    Awaitable<std::optional<Response>> receive_body(http::request_parser<http::buffer_body>& parser, Dispatch& dispatched,
-                                                    Exchange& x);
+    Awaitable<std::optional<Response>> receive_body(http::request_parser<http::buffer_body>& parser,
+                                                    Dispatch& dispatched, Exchange& x);
     Awaitable<bool> answer(Exchange& x, Response& response);
-    Awaitable<bool> record(std::string entry) { return record_audit(shared_, stream_.get_executor(), std::move(entry)); }
+    Awaitable<bool> record(std::string entry) {
+        return record_audit(shared_, stream_.get_executor(), std::move(entry));
+    }
 
     Shared& shared_;
     const Config& config_;
@@ -214,8 +220,8 @@ std::function<void()> Session::on_own_thread(std::function<void(Connection&)> ac
 Awaitable<void> Session::run() {
     // An unauthenticated socket costs only its share of the pending-handshake bounds, and the
     // oldest pending one gives way when they are reached.
-    handshaking_.emplace(shared_.connections,
-                         shared_.connections.begin_handshake(address_, on_own_thread([](Connection& c) { c.stream.cut(); })));
+    handshaking_.emplace(shared_.connections, shared_.connections.begin_handshake(
+                                                  address_, on_own_thread([](Connection& c) { c.stream.cut(); })));
     struct StopWatchdog {
         Connection& c;
         ~StopWatchdog() {
@@ -258,15 +264,18 @@ void Session::admit() {
     auto& table = shared_.connections;
     const auto admission = table.admit(identity_.cert_principal_id, on_own_thread([&table](Connection& c) {
                                            c.close_after_request = true;
-                                           if (c.idle) c.stream.cut();
-                                           else table.reinstate(c.slot);
+                                           if (c.idle)
+                                               c.stream.cut();
+                                           else
+                                               table.reinstate(c.slot);
                                        }));
     conn_->slot = admission.id;
     admitted_ = admission.result;
     slot_.emplace(table, admission.id);
     // Refused, it stays among the pending handshakes until it has had its 503: bounded there,
     // and the first to give way.
-    if (admitted_ == ConnectionTable::Admit::ok) handshaking_->done();
+    if (admitted_ == ConnectionTable::Admit::ok)
+        handshaking_->done();
     else
         log_line("connection from " + remote_ + " (" + printable(identity_.cert_principal_id, 64) + ") refused: " +
                  (admitted_ == ConnectionTable::Admit::full ? "every connection slot is busy"
@@ -303,7 +312,8 @@ Awaitable<bool> Session::serve_request() {
     auto& req = parser.get();
     x.head.method = std::string(req.method_string());
     x.head.target = std::string(req.target());
-    for (const auto& field : req) x.head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    for (const auto& field : req)
+        x.head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     x.head.has_body = !parser.is_done();
     x.unread_body = x.head.has_body;
     x.version = req.version();
@@ -315,7 +325,8 @@ Awaitable<bool> Session::serve_request() {
         refused->principal = identity_.cert_principal_id;
         co_await record(AuditTrail::entry(x.head, *refused, 0, refused->body.size()));
         log_line("request " + x.head.request_id + " " + remote_ + " " + printable(x.head.method, 16) + " " +
-                 printable(x.head.target) + " " + std::to_string(refused->status) + " refused: " + printable(refused->body));
+                 printable(x.head.target) + " " + std::to_string(refused->status) +
+                 " refused: " + printable(refused->body));
         co_await write_response(*conn_, shared_, *refused, x.head.request_id, x.version, false, io_);
         if (x.head.has_body) co_await drain(*conn_, io_);
         co_return false;
@@ -342,9 +353,9 @@ Awaitable<void> Session::refuse_header(const boost::system::error_code& ec,
         ec == net::error::operation_aborted || ec == net::error::bad_descriptor || ec == net::error::connection_reset) {
         const auto pending = beast::buffers_to_string(buffer_.data());
         if (parser.got_some() || pending.find_first_not_of(" \t\r\n") != std::string::npos) {
-            Response cut = problem(ErrorKind::invalid_argument,
-                                   "the connection ended inside the request header: " + printable(ec.message()),
-                                   head.request_id);
+            Response cut =
+                problem(ErrorKind::invalid_argument,
+                        "the connection ended inside the request header: " + printable(ec.message()), head.request_id);
             cut.audit.action = "request.incomplete";
             cut.audit.failed = true;
             co_await record(AuditTrail::entry(head, cut, pending.size(), 0));
@@ -371,8 +382,8 @@ std::optional<Response> Session::refusal(const http::request<http::buffer_body>&
     // Beast would read it as having no body, and the body would be parsed as the next request:
     // refused, and the connection closed.
     if (const auto te = req.find(http::field::transfer_encoding);
-        te != req.end() &&
-        (!beast::iequals(te->value(), "chunked") || req.count(http::field::transfer_encoding) != 1 || req.version() < 11))
+        te != req.end() && (!beast::iequals(te->value(), "chunked") || req.count(http::field::transfer_encoding) != 1 ||
+                            req.version() < 11))
         return problem(ErrorKind::invalid_argument,
                        "the request's Transfer-Encoding is not supported (only chunked, alone, on HTTP/1.1)",
                        head.request_id);
@@ -414,16 +425,18 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
     if (declared && *declared > dispatched.upload->limit()) {
         // Refused before a byte of the body is read; the connection cannot be reused.
         x.keep_alive = false;
-        co_return answered(problem(ErrorKind::too_large, "the body is larger than this gateway accepts", head.request_id));
+        co_return answered(
+            problem(ErrorKind::too_large, "the body is larger than this gateway accepts", head.request_id));
     }
     parser.body_limit(dispatched.upload->limit());  // bounds chunked bodies as they arrive
     if (const auto expect = head.header("Expect"); expect && beast::iequals(*expect, "100-continue")) {
         http::response<http::empty_body> go_on{http::status::continue_, req.version()};
         conn_->expires_after(std::chrono::seconds(config_.io_timeout_seconds));
         if (auto [wec, wn] = co_await http::async_write(stream_, go_on, use_tuple); wec) {
-            Response gone = problem(ErrorKind::invalid_argument,
-                                    "the connection failed before the body was sent: " + wec.message() + "; nothing was kept",
-                                    head.request_id);
+            Response gone =
+                problem(ErrorKind::invalid_argument,
+                        "the connection failed before the body was sent: " + wec.message() + "; nothing was kept",
+                        head.request_id);
             gone.audit.action = "request.incomplete";
             gone.audit.failed = true;
             gone.principal = principal;
@@ -468,7 +481,8 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
                 // its progress, not by the part size.
                 while (got < want) {
                     conn_->expires_at(clock.next_deadline(x.received + got));
-                    auto [rec, read_n] = co_await stream_.async_read_some(net::buffer(io_.data() + got, want - got), use_tuple);
+                    auto [rec, read_n] =
+                        co_await stream_.async_read_some(net::buffer(io_.data() + got, want - got), use_tuple);
                     got += read_n;
                     if (rec) {
                         read_error = rec;
@@ -501,7 +515,8 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
 
     if (read_error == http::error::body_limit) {
         x.keep_alive = false;
-        co_return answered(problem(ErrorKind::too_large, "the body is larger than this gateway accepts", head.request_id));
+        co_return answered(
+            problem(ErrorKind::too_large, "the body is larger than this gateway accepts", head.request_id));
     }
     if (read_error && read_error.category() == http::make_error_code(http::error::bad_chunk).category() &&
         read_error != http::error::partial_message) {
@@ -517,13 +532,14 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
     if (read_error) {
         // The client went away or stalled mid-body: nothing is kept, nobody to answer.
         log_line("request " + head.request_id + " from " + remote_ + " " + head.method + " " + printable(head.target) +
-                 ": body incomplete after " + std::to_string(x.received) + " bytes: " + printable(read_error.message()) +
-                 (conn_->timed_out ? " (too slow)" : "") + "; discarded");
-        Response gone = problem(ErrorKind::invalid_argument,
-                                (conn_->timed_out ? std::string("the body arrived slower than the gateway's minimum rate, or stalled")
-                                                  : "the body ended early: " + read_error.message()) +
-                                    "; nothing was kept",
-                                head.request_id);
+                 ": body incomplete after " + std::to_string(x.received) + " bytes: " +
+                 printable(read_error.message()) + (conn_->timed_out ? " (too slow)" : "") + "; discarded");
+        Response gone = problem(
+            ErrorKind::invalid_argument,
+            (conn_->timed_out ? std::string("the body arrived slower than the gateway's minimum rate, or stalled")
+                              : "the body ended early: " + read_error.message()) +
+                "; nothing was kept",
+            head.request_id);
         gone.audit.failed = true;
         gone.principal = principal;
         dispatched.upload.reset();
@@ -540,7 +556,8 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
     conn_->expires_after(std::chrono::seconds(config_.io_timeout_seconds));
     // finish() fsyncs, signs and commits: off the network thread too.
     Response finished;
-    if (!co_await run_offloaded(stream_.get_executor(), shared_.offload, [sink, &finished] { finished = sink->finish(); }))
+    if (!co_await run_offloaded(stream_.get_executor(), shared_.offload,
+                                [sink, &finished] { finished = sink->finish(); }))
         finished = problem(ErrorKind::internal, "internal error", head.request_id);
     co_return answered(std::move(finished));
 }
@@ -567,12 +584,14 @@ Awaitable<bool> Session::answer(Exchange& x, Response& response) {
     const auto sent = response.payload ? response.payload_length : response.body.size();
     const bool streamed = response.payload != nullptr;
     Delivery delivery;
-    const bool again = co_await write_response(*conn_, shared_, response, head.request_id, x.version, x.keep_alive, io_, &delivery);
+    const bool again =
+        co_await write_response(*conn_, shared_, response, head.request_id, x.version, x.keep_alive, io_, &delivery);
     if (streamed && (delivery.sent < sent || !delivery.failure.empty())) {
         // The entry written before the transfer promised all of it; this one, with the same
         // request id, says how much went and why the rest did not.
         shared_.counters.transfers_incomplete.fetch_add(1, std::memory_order_relaxed);
-        co_await record(AuditTrail::incomplete_entry(head, response, x.received, delivery.sent, sent, delivery.failure));
+        co_await record(
+            AuditTrail::incomplete_entry(head, response, x.received, delivery.sent, sent, delivery.failure));
     }
     shared_.counters.count_response(status, x.received, streamed ? delivery.sent : sent);
     const auto ms =

@@ -25,7 +25,9 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
     auto head = store.audit_head();
     if (!head) return head.error();
     auto revocations = store.revocations();
-    if (!revocations) return make_error(revocations.error().kind, "cannot read the revoked certificates: " + revocations.error().message);
+    if (!revocations)
+        return make_error(revocations.error().kind,
+                          "cannot read the revoked certificates: " + revocations.error().message);
     std::set<std::string> in_database;
     for (const auto& r : *revocations) in_database.insert(r.serial_hex);
 
@@ -36,18 +38,21 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
         // operator's word, which is recorded.
         if (head->size > 0 && !accept_rollback)
             return make_error(ErrorKind::conflict,
-                              "the state file " + config.state.string() + " is missing, so the database cannot be checked "
-                              "against what this gateway already published (an older copy would bring back revoked "
-                              "certificates). Put it back; or, for a deployment made before it existed or restored "
-                              "after losing it, start once with --accept-rollback (recorded in the access log)");
+                              "the state file " + config.state.string() +
+                                  " is missing, so the database cannot be checked "
+                                  "against what this gateway already published (an older copy would bring back revoked "
+                                  "certificates). Put it back; or, for a deployment made before it existed or restored "
+                                  "after losing it, start once with --accept-rollback (recorded in the access log)");
         storage::StateFile::Contents first;
         first.checkpoint_size = head->size;
         first.checkpoint_root = head->root;
         first.revoked = in_database;
         auto state = std::make_unique<storage::StateFile>(config.state, first);
-        if (auto s = state->replace(first); !s) return make_error(s.error().kind, "cannot write the state file: " + s.error().message);
+        if (auto s = state->replace(first); !s)
+            return make_error(s.error().kind, "cannot write the state file: " + s.error().message);
         const std::string why = "the state file " + config.state.filename().string() +
-                                " was absent and was made from the database (access log size " + std::to_string(head->size) +
+                                " was absent and was made from the database (access log size " +
+                                std::to_string(head->size) +
                                 (head->size > 0 ? ", accepted by the operator with --accept-rollback" : "") +
                                 "); the database could not be checked against what was published before";
         log("warning: " + why);
@@ -60,7 +65,8 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
     const auto& known = **recorded;
     std::vector<std::string> problems;
     if (head->size < known.checkpoint_size) {
-        problems.push_back("its access log has " + std::to_string(head->size) + " entries, but this gateway already signed a checkpoint of " +
+        problems.push_back("its access log has " + std::to_string(head->size) +
+                           " entries, but this gateway already signed a checkpoint of " +
                            std::to_string(known.checkpoint_size));
     } else {
         auto root = store.audit_root(known.checkpoint_size);
@@ -87,12 +93,14 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
         for (const auto& serial : known.revoked) revoked.add(serial);
         return state;
     }
-    const std::string what = "the database " + config.database.filename().string() + " is behind this gateway's state file: " +
-                             joined(problems, problems.size());
+    const std::string what = "the database " + config.database.filename().string() +
+                             " is behind this gateway's state file: " + joined(problems, problems.size());
     if (!accept_rollback)
-        return make_error(ErrorKind::conflict,
-                          what + ". Was an older copy restored? Put the newest copy back; or, to accept what was lost, start "
-                                 "once with --accept-rollback (recorded in the access log; revoked certificates stay revoked)");
+        return make_error(
+            ErrorKind::conflict,
+            what +
+                ". Was an older copy restored? Put the newest copy back; or, to accept what was lost, start "
+                "once with --accept-rollback (recorded in the access log; revoked certificates stay revoked)");
 
     // Accepted: recorded first, so that nothing after it happens unrecorded.
     log("warning: " + what + "; starting anyway (--accept-rollback)");
@@ -104,8 +112,9 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
     // A revocation is never undone by a restore: each one the database lost is made again.
     for (const auto& serial : unrevoked) {
         const storage::Revocation again{serial, "", 0, now_seconds(), "gateway.rollback"};
-        auto entry = AuditTrail::event_entry("certificate.revoke", "certificates/" + serial, "allow",
-                                             "revoked again after an accepted rollback: the state file records its revocation");
+        auto entry =
+            AuditTrail::event_entry("certificate.revoke", "certificates/" + serial, "allow",
+                                    "revoked again after an accepted rollback: the state file records its revocation");
         if (auto done = store.revoke_certificate(again, entry); !done && done.error().kind != ErrorKind::conflict)
             return make_error(done.error().kind, "cannot revoke " + serial + " again: " + done.error().message);
     }
@@ -118,7 +127,8 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
     next.checkpoint_root = after->root;
     next.revoked = known.revoked;
     next.revoked.insert(in_database.begin(), in_database.end());
-    if (auto s = state->replace(next); !s) return make_error(s.error().kind, "cannot rewrite the state file: " + s.error().message);
+    if (auto s = state->replace(next); !s)
+        return make_error(s.error().kind, "cannot rewrite the state file: " + s.error().message);
     return state;
 }
 
@@ -132,8 +142,8 @@ Result<std::size_t> recover_storage(storage::Store& store, AuditTrail& audit, co
                                 moved.parent_path().filename().string() + "/" + moved.filename().string() +
                                 "; it was not deleted: restore the database it belongs to, or remove it after review";
         log("warning: " + why);
-        if (auto index = audit.record(AuditTrail::event_entry("storage.quarantine", "blobs/" + moved.filename().string(),
-                                                              "error", why));
+        if (auto index = audit.record(
+                AuditTrail::event_entry("storage.quarantine", "blobs/" + moved.filename().string(), "error", why));
             !index)
             return index.error();
     }

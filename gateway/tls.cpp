@@ -12,7 +12,9 @@ namespace {
 
 // The subject and serial of the client certificate the verify callback saw, kept on the SSL
 // object: OpenSSL does not keep a certificate it refused, and the access log wants to name it.
-void free_seen_certificate(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<std::string*>(ptr); }
+void free_seen_certificate(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+    delete static_cast<std::string*>(ptr);
+}
 int seen_certificate_index() {
     static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_seen_certificate);
     return index;
@@ -29,7 +31,8 @@ int revoked_serials_index() {
 using IssuerSet = std::unordered_set<std::string>;
 int issuers_index() {
     static const int index = SSL_CTX_get_ex_new_index(
-        0, nullptr, nullptr, nullptr, [](void*, void* set, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<IssuerSet*>(set); });
+        0, nullptr, nullptr, nullptr,
+        [](void*, void* set, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<IssuerSet*>(set); });
     return index;
 }
 
@@ -74,8 +77,7 @@ Status configure_tls(ssl::context& tls, const Config& config, std::string* loade
     if (!ca) return ca.error();
     SSL_CTX* native = tls.native_handle();
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                                    SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     // TLS 1.2 only with forward-secret AEAD suites; TLS 1.3 suites are all AEAD.
     SSL_CTX_set_cipher_list(native,
                             "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
@@ -137,7 +139,8 @@ void identify_peer(Stream& stream, RequestHead& head) {
     head.cert_fingerprint = info->fingerprint_sha256_hex;
 }
 
-Result<std::shared_ptr<ssl::context>> make_tls(const Config& config, RevokedSerials& revoked, std::string& loaded_cert) {
+Result<std::shared_ptr<ssl::context>> make_tls(const Config& config, RevokedSerials& revoked,
+                                               std::string& loaded_cert) {
     auto tls = std::make_shared<ssl::context>(ssl::context::tls_server);
     if (auto s = configure_tls(*tls, config, &loaded_cert); !s) return s.error();
     SSL_CTX_set_ex_data(tls->native_handle(), revoked_serials_index(), &revoked);
@@ -152,7 +155,8 @@ Result<std::shared_ptr<const certs::ManifestSigner>> load_signer(const Config& c
     auto signer = certs::ManifestSigner::load(*cert, key->view());
     if (!signer) return make_error(signer.error().kind, "signing certificate: " + signer.error().message);
     loaded_cert = std::move(*cert);
-    return std::shared_ptr<const certs::ManifestSigner>(std::make_shared<certs::ManifestSigner>(std::move(signer).value()));
+    return std::shared_ptr<const certs::ManifestSigner>(
+        std::make_shared<certs::ManifestSigner>(std::move(signer).value()));
 }
 
 }  // namespace serambi::gateway

@@ -26,7 +26,7 @@ struct RequestHead;
 // The TLS context new connections get. A reload (SIGHUP) puts a new one in place; connections
 // already open keep theirs, so none is dropped.
 class TlsContexts {
-public:
+  public:
     explicit TlsContexts(std::shared_ptr<ssl::context> first) : current_(std::move(first)) {}
     std::shared_ptr<ssl::context> get() const {
         std::lock_guard lock(mutex_);
@@ -37,7 +37,7 @@ public:
         current_ = std::move(next);
     }
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::shared_ptr<ssl::context> current_;
 };

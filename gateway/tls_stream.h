@@ -1,5 +1,5 @@
-// A TLS stream for the gateway's connections: OpenSSL reads and writes the non-blocking socket
-// itself, and Asio only waits for the socket to become ready. Internal to gateway/ (session.cpp).
+// Internal to gateway/: a TLS stream for the gateway's connections. OpenSSL reads and writes the
+// non-blocking socket itself, and Asio only waits for the socket to become ready.
 //
 // Why not asio::ssl::stream: it moves ciphertext through a 17 KiB BIO pair, so every TLS record
 // costs its own socket read or write, a copy, and a trip through the reactor. Here one recv fills
@@ -24,7 +24,7 @@ namespace serambi::gateway {
 
 template <class Socket>
 class TlsStream {
-public:
+  public:
     using executor_type = typename Socket::executor_type;
     using error_code = boost::system::error_code;
 
@@ -48,8 +48,8 @@ public:
         // scratch buffer), and may finish part of its records before the socket is full.
         // Until the handshake authenticates the peer, buffers are released whenever empty, so
         // that idle strangers do not hold them; see handshake_done().
-        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                               SSL_MODE_RELEASE_BUFFERS);
+        SSL_set_mode(ssl_,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
         SSL_set_accept_state(ssl_);
     }
     ~TlsStream() { SSL_free(ssl_); }
@@ -94,7 +94,7 @@ public:
         return async_run(Write<Buffers>{buffers}, std::forward<Token>(token));
     }
 
-private:
+  private:
     enum class Need { nothing, readable, writable };
     struct Step {
         error_code ec;
@@ -107,23 +107,26 @@ private:
     Step failure(int result) {
         const int kind = SSL_get_error(ssl_, result);
         switch (kind) {
-        case SSL_ERROR_WANT_READ: return {{}, 0, Need::readable};
-        case SSL_ERROR_WANT_WRITE: return {{}, 0, Need::writable};
-        case SSL_ERROR_ZERO_RETURN: return {boost::asio::error::eof};
-        case SSL_ERROR_SYSCALL: {
-            const int saved = errno;
-            ERR_clear_error();
-            if (saved == 0) return {boost::asio::ssl::error::stream_truncated};
-            return {error_code(saved, boost::system::system_category())};
-        }
-        default: {
-            const unsigned long code = ERR_peek_last_error();
-            ERR_clear_error();
-            if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
-                return {boost::asio::ssl::error::stream_truncated};
-            if (code == 0) return {boost::asio::error::connection_aborted};
-            return {error_code(static_cast<int>(code), boost::asio::error::get_ssl_category())};
-        }
+            case SSL_ERROR_WANT_READ:
+                return {{}, 0, Need::readable};
+            case SSL_ERROR_WANT_WRITE:
+                return {{}, 0, Need::writable};
+            case SSL_ERROR_ZERO_RETURN:
+                return {boost::asio::error::eof};
+            case SSL_ERROR_SYSCALL: {
+                const int saved = errno;
+                ERR_clear_error();
+                if (saved == 0) return {boost::asio::ssl::error::stream_truncated};
+                return {error_code(saved, boost::system::system_category())};
+            }
+            default: {
+                const unsigned long code = ERR_peek_last_error();
+                ERR_clear_error();
+                if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+                    return {boost::asio::ssl::error::stream_truncated};
+                if (code == 0) return {boost::asio::error::connection_aborted};
+                return {error_code(static_cast<int>(code), boost::asio::error::get_ssl_category())};
+            }
         }
     }
 
@@ -158,8 +161,8 @@ private:
             // An error met after bytes that were handed over; OpenSSL would not say it again.
             if (s.read_error_) return {s.read_error_};
             std::size_t total = 0;
-            for (auto it = boost::asio::buffer_sequence_begin(buffers);
-                 it != boost::asio::buffer_sequence_end(buffers); ++it) {
+            for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers);
+                 ++it) {
                 boost::asio::mutable_buffer b = *it;
                 auto* at = static_cast<char*>(b.data());
                 std::size_t left = b.size();
@@ -240,14 +243,14 @@ private:
             else
                 result = action(stream);
             switch (result.need) {
-            case Need::readable:
-                state = State::waiting;
-                return stream.socket_.async_wait(Socket::wait_read, std::move(self));
-            case Need::writable:
-                state = State::waiting;
-                return stream.socket_.async_wait(Socket::wait_write, std::move(self));
-            case Need::nothing:
-                break;
+                case Need::readable:
+                    state = State::waiting;
+                    return stream.socket_.async_wait(Socket::wait_read, std::move(self));
+                case Need::writable:
+                    state = State::waiting;
+                    return stream.socket_.async_wait(Socket::wait_write, std::move(self));
+                case Need::nothing:
+                    break;
             }
             if (initiating) {
                 state = State::posted;

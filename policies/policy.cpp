@@ -1,16 +1,15 @@
 #include "policies/policy.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace serambi::policies {
 namespace {
 
-constexpr std::array<std::string_view, 4> kLevelNames = {"biasa", "terbatas", "rahasia",
-                                                         "sangat-rahasia"};
-constexpr std::array<std::string_view, 5> kRoleNames = {"producer", "custodian", "partner",
-                                                        "auditor", "admin"};
+constexpr std::array<std::string_view, 4> kLevelNames = {"biasa", "terbatas", "rahasia", "sangat-rahasia"};
+constexpr std::array<std::string_view, 5> kRoleNames = {"producer", "custodian", "partner", "auditor", "admin"};
 
 std::string where(std::string_view source, const toml::node& node, std::string_view key) {
     std::ostringstream out;
@@ -20,23 +19,25 @@ std::string where(std::string_view source, const toml::node& node, std::string_v
 
 Error bad(std::string message) { return make_error(ErrorKind::invalid_argument, std::move(message)); }
 
-Result<std::vector<Role>> role_list(std::string_view source, const toml::node& node,
-                                    std::string_view key) {
+Result<std::vector<Role>> role_list(std::string_view source, const toml::node& node, std::string_view key) {
     const auto* array = node.as_array();
     if (array == nullptr) return bad(where(source, node, key) + ": expected a list of role names");
     std::vector<Role> roles;
     for (const auto& item : *array) {
         const auto* text = item.as_string();
         auto role = text ? parse_role(text->get()) : Result<Role>(bad(""));
-        if (!role) return bad(where(source, item, key) + ": unknown role (expected producer, "
-                                                         "custodian, partner, auditor or admin)");
+        if (!role)
+            return bad(where(source, item, key) +
+                       ": unknown role (expected producer, "
+                       "custodian, partner, auditor or admin)");
         roles.push_back(*role);
     }
     return roles;
 }
 
 // A table whose only key is `readers`, a list of roles: [audit] and [metrics].
-Status readers_table(std::string_view source, const toml::node& node, std::string_view table, std::vector<Role>& readers) {
+Status readers_table(std::string_view source, const toml::node& node, std::string_view table,
+                     std::vector<Role>& readers) {
     const auto* entries = node.as_table();
     if (!entries) return bad(where(source, node, table) + ": expected a table");
     for (const auto& [what, list] : *entries) {
@@ -57,9 +58,7 @@ Result<Classification> parse_classification(std::string_view name) {
     return bad("unknown classification (expected biasa, terbatas, rahasia or sangat-rahasia)");
 }
 
-std::string_view name_of(Classification level) noexcept {
-    return kLevelNames[static_cast<std::size_t>(level)];
-}
+std::string_view name_of(Classification level) noexcept { return kLevelNames[static_cast<std::size_t>(level)]; }
 
 Result<Role> parse_role(std::string_view name) {
     for (std::size_t i = 0; i < kRoleNames.size(); ++i)
@@ -71,14 +70,11 @@ std::string_view name_of(Role role) noexcept { return kRoleNames[static_cast<std
 
 bool is_slug_like(std::string_view text) noexcept {
     if (text.empty() || text.size() > 63 || text.front() == '-' || text.back() == '-') return false;
-    return std::all_of(text.begin(), text.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-    });
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
 
-bool Subject::has(Role role) const noexcept {
-    return std::find(roles.begin(), roles.end(), role) != roles.end();
-}
+bool Subject::has(Role role) const noexcept { return std::find(roles.begin(), roles.end(), role) != roles.end(); }
 
 // Reads one level's rule, a `[levels.NAME]` table.
 struct PolicyParser {
@@ -90,11 +86,16 @@ struct PolicyParser {
         for (const auto& item : *list) {
             const auto* word = item.as_string();
             const std::string w = word ? word->get() : std::string();
-            if (w == "any") rule.any = true;
-            else if (w == "owner") rule.owner = true;
-            else if (w == "agreement") rule.agreement = true;
-            else if (w == "named") rule.named = true;
-            else if (auto role = parse_role(w); role) rule.roles.push_back(*role);
+            if (w == "any")
+                rule.any = true;
+            else if (w == "owner")
+                rule.owner = true;
+            else if (w == "agreement")
+                rule.agreement = true;
+            else if (w == "named")
+                rule.named = true;
+            else if (auto role = parse_role(w); role)
+                rule.roles.push_back(*role);
             else
                 return bad(where(source, item, dotted) +
                            ": unknown reader (expected any, owner, agreement, named or a role name)");
@@ -124,27 +125,33 @@ struct PolicyParser {
             if (key == "readers") {
                 s = readers(value, name, rule);
                 seen_readers = true;
-            } else if (key == "approvals") s = count(0, 2, rule.approvals);
-            else if (key == "approval_days") s = count(1, 366, rule.approval_days);
-            else if (key == "max_downloads") s = count(0, 1000000, rule.max_downloads);
+            } else if (key == "approvals")
+                s = count(0, 2, rule.approvals);
+            else if (key == "approval_days")
+                s = count(1, 366, rule.approval_days);
+            else if (key == "max_downloads")
+                s = count(0, 1000000, rule.max_downloads);
             else if (key == "obligations") {
                 const auto* list = value.as_array();
                 if (!list) return bad(where(source, value, name) + ": expected a list");
                 for (const auto& item : *list) {
                     const auto* word = item.as_string();
-                    if (word && word->get() == "encrypt-to-recipient") rule.encrypt_to_recipient = true;
-                    else return bad(where(source, item, name) + ": unknown obligation (expected encrypt-to-recipient)");
+                    if (word && word->get() == "encrypt-to-recipient")
+                        rule.encrypt_to_recipient = true;
+                    else
+                        return bad(where(source, item, name) + ": unknown obligation (expected encrypt-to-recipient)");
                 }
-            } else return bad(where(source, value, name) + ": unknown key");
+            } else
+                return bad(where(source, value, name) + ": unknown key");
             if (!s) return s;
         }
         if (!seen_readers) return bad(where(source, node, dotted) + ": readers is missing");
         if (rule.approvals > 0 && !rule.agreement && !rule.named)
-            return bad(where(source, node, dotted) + ": approvals apply to readers by agreement or named; neither is listed");
+            return bad(where(source, node, dotted) +
+                       ": approvals apply to readers by agreement or named; neither is listed");
         return {};
     }
 };
-
 
 Result<Action> parse_action(std::string_view name) {
     if (name == "pull" || name == "read") return Action::read;
@@ -170,8 +177,7 @@ bool pattern_matches(std::string_view pattern, std::string_view dataset) noexcep
     return pattern == dataset;
 }
 
-Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
-                                                    std::string_view source_name) {
+Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text, std::string_view source_name) {
     const std::string source(source_name);
     toml::table table;
     try {
@@ -220,11 +226,16 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
                 const std::string dotted = "manage." + std::string(what.str());
                 auto roles = role_list(source, list, dotted);
                 if (!roles) return roles.error();
-                if (what == "datasets") policy->dataset_creators_ = std::move(roles).value();
-                else if (what == "principals") policy->principal_managers_ = std::move(roles).value();
-                else if (what == "agreements") policy->agreement_managers_ = std::move(roles).value();
-                else if (what == "approvals") policy->approvers_ = std::move(roles).value();
-                else return bad(where(source, list, dotted) + ": unknown key");
+                if (what == "datasets")
+                    policy->dataset_creators_ = std::move(roles).value();
+                else if (what == "principals")
+                    policy->principal_managers_ = std::move(roles).value();
+                else if (what == "agreements")
+                    policy->agreement_managers_ = std::move(roles).value();
+                else if (what == "approvals")
+                    policy->approvers_ = std::move(roles).value();
+                else
+                    return bad(where(source, list, dotted) + ": unknown key");
             }
         } else if (key == "audit") {
             if (auto s = readers_table(source, node, "audit", policy->audit_readers_); !s) return s.error();
@@ -235,16 +246,14 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text,
         }
     }
     for (std::size_t i = 0; i < 4; ++i)
-        if (!seen_levels[i])
-            return bad(source + ": " + levels_key + "." + std::string(kLevelNames[i]) + " is missing");
+        if (!seen_levels[i]) return bad(source + ": " + levels_key + "." + std::string(kLevelNames[i]) + " is missing");
     return std::shared_ptr<const Policy>(std::move(policy));
 }
 
 Result<std::shared_ptr<const Policy>> Policy::load(const std::filesystem::path& path) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(path, ec);
-    if (ec || size > 1024 * 1024)
-        return bad(path.string() + ": cannot read the policy file");
+    if (ec || size > 1024 * 1024) return bad(path.string() + ": cannot read the policy file");
     std::string text(size, '\0');
     FILE* f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) return bad(path.string() + ": cannot read the policy file");
@@ -262,7 +271,9 @@ unsigned Policy::approvals_needed(Classification level) const noexcept {
     return levels_[static_cast<std::size_t>(level)].approvals;
 }
 
-bool Policy::names_readers(Classification level) const noexcept { return levels_[static_cast<std::size_t>(level)].named; }
+bool Policy::names_readers(Classification level) const noexcept {
+    return levels_[static_cast<std::size_t>(level)].named;
+}
 
 std::uint32_t Policy::max_downloads(Classification level) const noexcept {
     return levels_[static_cast<std::size_t>(level)].max_downloads;
@@ -292,9 +303,12 @@ Gap agreement_gap(const Agreement& a, const DatasetFacts& dataset, std::int64_t 
                                     [&](const std::string& p) { return pattern_matches(p, dataset.dataset); });
     const bool reaches = dataset.classification <= a.max_classification;
     std::string lapse;
-    if (a.revoked_at != 0) lapse = "agreement " + a.id + " was revoked";
-    else if (now < a.valid_from) lapse = "agreement " + a.id + " is not in force yet";
-    else if (now >= a.valid_until) lapse = "agreement " + a.id + " has expired";
+    if (a.revoked_at != 0)
+        lapse = "agreement " + a.id + " was revoked";
+    else if (now < a.valid_from)
+        lapse = "agreement " + a.id + " is not in force yet";
+    else if (now >= a.valid_until)
+        lapse = "agreement " + a.id + " has expired";
     if (!covers) return {0, "agreement " + a.id + " does not cover dataset " + dataset.dataset};
     if (!reaches) {
         std::string ceiling = "agreement " + a.id + " covers data up to " + std::string(name_of(a.max_classification)) +
@@ -322,13 +336,18 @@ Decision Policy::by_approvals(const Subject& subject, const DatasetFacts& datase
     std::size_t expired = 0, exhausted = 0, withdrawn = 0, by_producer = 0;
     for (const auto& a : context.approvals) {
         if (a.package != dataset.package || a.partner != subject.id) continue;
-        if (a.withdrawn_at != 0) ++withdrawn;
-        else if (context.now >= a.expires_at) ++expired;
-        else if (a.max_downloads != 0 && a.downloads >= a.max_downloads) ++exhausted;
-        else if (a.custodian == subject.id) continue;  // never counts: nobody approves their own release
+        if (a.withdrawn_at != 0)
+            ++withdrawn;
+        else if (context.now >= a.expires_at)
+            ++expired;
+        else if (a.max_downloads != 0 && a.downloads >= a.max_downloads)
+            ++exhausted;
+        else if (a.custodian == subject.id)
+            continue;  // never counts: nobody approves their own release
         // Nor does the producer's, however it was stored (approvals made before the gateway refused
         // them, or written around it): the rule asks for judgement other than the producer's own.
-        else if (!dataset.producer.empty() && a.custodian == dataset.producer) ++by_producer;
+        else if (!dataset.producer.empty() && a.custodian == dataset.producer)
+            ++by_producer;
         else if (std::none_of(standing.begin(), standing.end(),
                               [&](const Approval* s) { return s->custodian == a.custodian; }))
             standing.push_back(&a);
@@ -343,19 +362,22 @@ Decision Policy::by_approvals(const Subject& subject, const DatasetFacts& datase
             capped = capped || a->max_downloads != 0;
         }
         if (capped) d.obligations.push_back("max-downloads");
-        d.reason = granted_by + ", released by " +
-                   (rule.approvals == 1 ? "approval " + standing[0]->id + " of " + standing[0]->custodian
-                                        : "approvals of " + plural(standing.size(), "custodian", "different custodians"));
+        d.reason =
+            granted_by + ", released by " +
+            (rule.approvals == 1 ? "approval " + standing[0]->id + " of " + standing[0]->custodian
+                                 : "approvals of " + plural(standing.size(), "custodian", "different custodians"));
         return d;
     }
     d.reason = granted_by + ", but " + level + " data needs " +
-               (rule.approvals == 1 ? std::string("a custodian's approval") : plural(rule.approvals, "approval", "approvals") + " from different custodians") +
+               (rule.approvals == 1 ? std::string("a custodian's approval")
+                                    : plural(rule.approvals, "approval", "approvals") + " from different custodians") +
                " for this package and this partner; " + std::to_string(standing.size()) + " standing";
     if (expired) d.reason += ", " + plural(expired, "expired", "expired");
     if (exhausted) d.reason += ", " + plural(exhausted, "with its downloads used up", "with their downloads used up");
     if (withdrawn) d.reason += ", " + plural(withdrawn, "withdrawn", "withdrawn");
-    if (by_producer) d.reason += ", " + plural(by_producer, "by the package's producer, which does not count",
-                                               "by the package's producer, which do not count");
+    if (by_producer)
+        d.reason += ", " + plural(by_producer, "by the package's producer, which does not count",
+                                  "by the package's producer, which do not count");
     return d;
 }
 
@@ -371,7 +393,8 @@ Decision Policy::decide_read(const Subject& subject, const DatasetFacts& dataset
     for (const Role r : rule.roles)
         if (subject.has(r)) return allow("the policy lets a " + std::string(name_of(r)) + " read " + level + " data");
     if (rule.any) return allow("any authenticated principal may read " + level + " data");
-    if (rule.named && std::find(dataset.recipients.begin(), dataset.recipients.end(), subject.id) != dataset.recipients.end())
+    if (rule.named &&
+        std::find(dataset.recipients.begin(), dataset.recipients.end(), subject.id) != dataset.recipients.end())
         return by_approvals(subject, dataset, rule, context, "the producer named the caller as a recipient");
     if (rule.agreement && subject.has(Role::partner)) {
         std::string gap;
@@ -396,7 +419,8 @@ Decision Policy::decide_read(const Subject& subject, const DatasetFacts& dataset
                 gap += "; " + found.why;  // every agreement that nearly applies is named
             }
         }
-        if (rank < 0) return {false, false, "no agreement lets the caller read " + level + " data of this dataset", {}, {}, {}};
+        if (rank < 0)
+            return {false, false, "no agreement lets the caller read " + level + " data of this dataset", {}, {}, {}};
         return {false, false, gap, {}, {}, {}};
     }
     return {false, false, "the policy does not let the caller read " + level + " data of this dataset", {}, {}, {}};
@@ -407,7 +431,9 @@ Decision Policy::decide(const Subject& subject, Action action, const DatasetFact
     auto any_role = [&](const std::vector<Role>& allowed) {
         return std::any_of(allowed.begin(), allowed.end(), [&](Role r) { return subject.has(r); });
     };
-    auto answer = [](bool allow, bool reveal, std::string reason) { return Decision{allow, reveal, std::move(reason), {}, {}, {}}; };
+    auto answer = [](bool allow, bool reveal, std::string reason) {
+        return Decision{allow, reveal, std::move(reason), {}, {}, {}};
+    };
     switch (action) {
         case Action::create_dataset:
             if (any_role(dataset_creators_)) return answer(true, true, "the caller's role may create datasets");
@@ -421,7 +447,8 @@ Decision Policy::decide(const Subject& subject, Action action, const DatasetFact
         case Action::list:
             return answer(true, true, "any authenticated principal may list what it can read");
         case Action::read_metrics:
-            if (any_role(metrics_readers_)) return answer(true, true, "the caller's role may read the gateway's metrics");
+            if (any_role(metrics_readers_))
+                return answer(true, true, "the caller's role may read the gateway's metrics");
             return answer(false, false, "only an admin or an auditor may read the gateway's metrics");
         case Action::read_audit:
             if (any_role(audit_readers_)) return answer(true, true, "the caller's role may read the access log");
@@ -444,13 +471,15 @@ Decision Policy::decide(const Subject& subject, Action action, const DatasetFact
         // custodian would otherwise release its own rahasia push alone, and be one of the two
         // for sangat-rahasia.
         if (!dataset->producer.empty() && subject.id == dataset->producer)
-            return answer(false, true, "the package's producer (" + subject.id +
-                                           ") cannot approve its release; another custodian must");
+            return answer(
+                false, true,
+                "the package's producer (" + subject.id + ") cannot approve its release; another custodian must");
         return answer(true, true, "the caller's role may approve releases");
     }
     if (action == Action::read) return decide_read(subject, *dataset, context);
     if (subject.id == dataset->owner) return answer(true, true, "the caller owns the dataset");
-    if (decide_read(subject, *dataset, context).allow) return answer(false, true, "only the dataset's owner may push packages to it");
+    if (decide_read(subject, *dataset, context).allow)
+        return answer(false, true, "only the dataset's owner may push packages to it");
     return answer(false, false, "the caller may neither read nor push to this dataset");
 }
 

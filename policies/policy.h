@@ -27,7 +27,17 @@ enum class Role { producer, custodian, partner, auditor, admin };
 Result<Role> parse_role(std::string_view name);
 std::string_view name_of(Role role) noexcept;
 
-enum class Action { read, push, list, create_dataset, manage_principals, read_audit, manage_agreements, approve, read_metrics };
+enum class Action {
+    read,
+    push,
+    list,
+    create_dataset,
+    manage_principals,
+    read_audit,
+    manage_agreements,
+    approve,
+    read_metrics
+};
 Result<Action> parse_action(std::string_view name);  // pull, push, list, …
 
 struct Subject {
@@ -63,17 +73,17 @@ struct Approval {
     std::string package;
     std::string partner;
     std::string custodian;
-    std::int64_t expires_at = 0;     // Unix seconds, exclusive
-    std::uint32_t max_downloads = 0; // 0: no cap
+    std::int64_t expires_at = 0;      // Unix seconds, exclusive
+    std::uint32_t max_downloads = 0;  // 0: no cap
     std::uint32_t downloads = 0;
-    std::int64_t withdrawn_at = 0;   // 0 while it stands
+    std::int64_t withdrawn_at = 0;  // 0 while it stands
 };
 
 // What a decision may depend on besides the caller and the resource.
 struct Context {
-    std::int64_t now = 0;                    // Unix seconds
-    std::span<const Agreement> agreements;   // the caller's (others are ignored)
-    std::span<const Approval> approvals;     // for this package and the caller (others are ignored)
+    std::int64_t now = 0;                   // Unix seconds
+    std::span<const Agreement> agreements;  // the caller's (others are ignored)
+    std::span<const Approval> approvals;    // for this package and the caller (others are ignored)
 };
 
 // An agreement's dataset pattern: a dataset id, "owner/*", or "*".
@@ -100,10 +110,9 @@ bool is_slug_like(std::string_view text) noexcept;
 std::string_view default_policy_text() noexcept;
 
 class Policy {
-public:
+  public:
     // Parses and validates a policy; errors name the source, line and key.
-    static Result<std::shared_ptr<const Policy>> parse(std::string_view text,
-                                                       std::string_view source_name);
+    static Result<std::shared_ptr<const Policy>> parse(std::string_view text, std::string_view source_name);
     static Result<std::shared_ptr<const Policy>> load(const std::filesystem::path& path);
 
     // The one decision function. `dataset` is null for actions that are not about one dataset
@@ -122,7 +131,7 @@ public:
     // Whether the level's payloads go to readers age-encrypted to their recipient.
     bool encrypts_to_reader(Classification level) const noexcept;
 
-private:
+  private:
     // Who reads one level, and on what terms.
     struct LevelRule {
         bool any = false;        // any authenticated principal

@@ -13,7 +13,6 @@ namespace {
 
 using crypto::tlog::Hash;
 
-
 // Largest power of two strictly below n (n >= 2), the split point of RFC 6962.
 std::uint64_t split_point(std::uint64_t n) { return std::bit_floor(n - 1); }
 
@@ -30,7 +29,7 @@ constexpr const char* kRunQuery =
 
 // Reads nodes for one root or proof with a statement of kRunQuery, keeping the runs it has read.
 class NodeReader {
-public:
+  public:
     explicit NodeReader(sql::Statement& run_query) : run_query_(run_query) {}
 
     // MTH of leaves [begin, end), from the stored complete subtrees.
@@ -59,7 +58,8 @@ public:
         std::vector<Hash> layer((*run)->begin() + static_cast<std::ptrdiff_t>(at),
                                 (*run)->begin() + static_cast<std::ptrdiff_t>(at + width));
         while (layer.size() > 1) {
-            for (std::size_t i = 0; i < layer.size() / 2; ++i) layer[i] = crypto::tlog::node_hash(layer[2 * i], layer[2 * i + 1]);
+            for (std::size_t i = 0; i < layer.size() / 2; ++i)
+                layer[i] = crypto::tlog::node_hash(layer[2 * i], layer[2 * i + 1]);
             layer.resize(layer.size() / 2);
         }
         return layer.front();
@@ -84,8 +84,7 @@ public:
     }
 
     // RFC 9162 2.1.4.1: SUBPROOF(m, D[begin:end], whole).
-    Status subproof(std::uint64_t m, std::uint64_t begin, std::uint64_t end, bool whole,
-                    std::vector<Hash>& out) {
+    Status subproof(std::uint64_t m, std::uint64_t begin, std::uint64_t end, bool whole, std::vector<Hash>& out) {
         const std::uint64_t n = end - begin;
         if (m == n) {
             if (whole) return {};
@@ -108,19 +107,22 @@ public:
         return {};
     }
 
-private:
+  private:
     // Stored nodes [first, first + kRun) of `level`, as many as exist in a row from `first`.
     Result<const std::vector<Hash>*> stored_run(int level, std::uint64_t first) {
         auto& run = runs_[{level, first}];
         if (!run.empty()) return &run;
         auto* s = &run_query_;
         s->reset();
-        s->bind(1, std::int64_t{level}).bind(2, static_cast<std::int64_t>(first)).bind(3, static_cast<std::int64_t>(first + kRun));
+        s->bind(1, std::int64_t{level})
+            .bind(2, static_cast<std::int64_t>(first))
+            .bind(3, static_cast<std::int64_t>(first + kRun));
         int rc;
         while ((rc = s->step()) == SQLITE_ROW) {
             if (static_cast<std::uint64_t>(s->integer(0)) != first + run.size()) break;  // a gap ends the run
             const auto bytes = s->blob(1);
-            if (bytes.size() != Hash{}.size()) return make_error(ErrorKind::corruption, "an access-log node is malformed");
+            if (bytes.size() != Hash{}.size())
+                return make_error(ErrorKind::corruption, "an access-log node is malformed");
             Hash h;
             std::copy(bytes.begin(), bytes.end(), h.begin());
             run.push_back(h);
@@ -174,8 +176,10 @@ Result<std::uint64_t> Store::Impl::append_audit_locked(const std::vector<std::st
         for (;;) {
             if (level % kBand == 0) {
                 insert_node.reset();
-                if (insert_node.bind(1, std::int64_t{level}).bind(2, static_cast<std::int64_t>(at))
-                        .bind(3, crypto::ByteView(h)).step() != SQLITE_DONE)
+                if (insert_node.bind(1, std::int64_t{level})
+                        .bind(2, static_cast<std::int64_t>(at))
+                        .bind(3, crypto::ByteView(h))
+                        .step() != SQLITE_DONE)
                     return sql::db_error("cannot write the access log");
             }
             if ((at & 1) == 0) break;
@@ -264,8 +268,7 @@ Result<Hash> Store::audit_root(std::uint64_t size) {
     return NodeReader(*run_query).subtree(0, size);
 }
 
-Result<std::vector<std::string>> Store::audit_entries(std::uint64_t start, std::uint64_t end,
-                                                      std::size_t limit) {
+Result<std::vector<std::string>> Store::audit_entries(std::uint64_t start, std::uint64_t end, std::size_t limit) {
     std::lock_guard lock(impl_->mutex);
     end = std::min({end, impl_->audit_size, start + limit});
     std::vector<std::string> out;
@@ -283,7 +286,8 @@ Result<std::vector<std::string>> Store::audit_entries(std::uint64_t start, std::
 Result<std::vector<Hash>> Store::audit_inclusion(std::uint64_t index, std::uint64_t size) {
     std::lock_guard lock(impl_->mutex);
     if (size > impl_->audit_size || index >= size)
-        return make_error(ErrorKind::invalid_argument, "the index must be below the size, and the size at most the log's");
+        return make_error(ErrorKind::invalid_argument,
+                          "the index must be below the size, and the size at most the log's");
     std::vector<Hash> proof;
     auto run_query = impl_->cached(kRunQuery);
     NodeReader reader(*run_query);

@@ -1,14 +1,15 @@
-#include "crypto/tlog.h"
 #include "storage/audit_export.h"
 
 #include <boost/json.hpp>
 
+#include "crypto/tlog.h"
+
 namespace serambi::storage {
 namespace {
 
-constexpr const char* kColumns[] = {"time", "request_id", "principal", "cert_serial", "remote", "action", "resource",
-                                    "classification", "status", "decision", "reason", "bytes_in", "bytes_out",
-                                    "sha256", "refused_subject", "count"};
+constexpr const char* kColumns[] = {
+    "time",   "request_id", "principal", "cert_serial", "remote",    "action", "resource",        "classification",
+    "status", "decision",   "reason",    "bytes_in",    "bytes_out", "sha256", "refused_subject", "count"};
 
 // Quoted, and a cell that starts like a formula is defused.
 std::string csv_cell(std::string text) {
@@ -94,7 +95,8 @@ Result<crypto::tlog::Checkpoint> verified_checkpoint(std::string_view note, std:
         return make_error(ErrorKind::corruption,
                           what + ": the signature does not verify with the log key (" + body.error().message + ")");
     auto checkpoint = crypto::tlog::parse_checkpoint_body(*body);
-    if (!checkpoint) return make_error(ErrorKind::corruption, what + ": not a checkpoint: " + checkpoint.error().message);
+    if (!checkpoint)
+        return make_error(ErrorKind::corruption, what + ": not a checkpoint: " + checkpoint.error().message);
     const auto plus = key.find('+');
     if (plus == std::string_view::npos || checkpoint->origin != key.substr(0, plus))
         return make_error(ErrorKind::corruption, what + ": names the log '" + checkpoint->origin + "', not the key's");

@@ -14,7 +14,7 @@
 namespace serambi::storage {
 
 class BackgroundIo {
-public:
+  public:
     BackgroundIo() : thread_([this] { run(); }) {}
     ~BackgroundIo() {
         {
@@ -46,7 +46,7 @@ public:
         return ok;
     }
 
-private:
+  private:
     void run() {
         std::unique_lock lock(mutex_);
         for (;;) {

@@ -1,10 +1,10 @@
 // Sealed payload blobs: written to a temporary name, fsynced, renamed into place, and only then
 // recorded; read back chunk by chunk with every chunk authenticated before use.
-#include <boost/algorithm/string/join.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/algorithm/string/join.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -18,12 +18,11 @@ namespace serambi::storage {
 namespace {
 
 constexpr std::size_t kFlushBytes = 1024 * 1024;
-constexpr std::uint64_t kReadBatchChunks = 64;       // 4 MiB of sealed chunks per read
-constexpr std::uint64_t kReadAheadBytes = 8 << 20;    // asked of the kernel ahead of the reader
-constexpr std::size_t kAlign = 4096;  // O_DIRECT alignment of buffer, length and offset
+constexpr std::uint64_t kReadBatchChunks = 64;      // 4 MiB of sealed chunks per read
+constexpr std::uint64_t kReadAheadBytes = 8 << 20;  // asked of the kernel ahead of the reader
+constexpr std::size_t kAlign = 4096;                // O_DIRECT alignment of buffer, length and offset
 // A batch plus the unaligned head before it and the block rounding after it.
-constexpr std::size_t kReadBufferBytes =
-    (kReadBatchChunks * crypto::kSealedChunkBytes + 2 * kAlign) / kAlign * kAlign;
+constexpr std::size_t kReadBufferBytes = (kReadBatchChunks * crypto::kSealedChunkBytes + 2 * kAlign) / kAlign * kAlign;
 constexpr std::size_t kBufferBytes = 2 * kFlushBytes;
 // A write fills the buffer up to the flush mark with sealed input; the sealer may add the
 // partial chunk it held back and the tags; the last block is padded.
@@ -77,13 +76,11 @@ PackageWriter::PackageWriter(Store& store, PackageDraft draft, std::string id)
       created_at_(format_time(store.impl_->env->now())),
       data_key_(crypto::SecretKey::random()) {
     const auto context = blob_context(id_);
-    sealer_ = std::make_unique<crypto::StreamSealer>(store_.impl_->aead, data_key_,
-                                                     crypto::as_bytes(context));
+    sealer_ = std::make_unique<crypto::StreamSealer>(store_.impl_->aead, data_key_, crypto::as_bytes(context));
     buffer_ = aligned_buffer(kBufferBytes);
     spare_ = aligned_buffer(kBufferBytes);
     io_ = std::make_unique<BackgroundIo>();
 }
-
 
 PackageWriter::~PackageWriter() {
     io_.reset();  // a write in flight finishes before its buffer and descriptor go
@@ -109,12 +106,10 @@ Status PackageWriter::flush(bool final) {
     }
     if (!io_->wait()) return io_failure("cannot write the package blob");
     if (final) {
-        if (len > 0 && !write_all(*file_, buffer_.get(), len))
-            return io_failure("cannot write the package blob");
+        if (len > 0 && !write_all(*file_, buffer_.get(), len)) return io_failure("cannot write the package blob");
         blob_bytes_ += buffered_;
         buffered_ = 0;
-        if (direct_io_ && file_->truncate(blob_bytes_) != 0)
-            return io_failure("cannot size the package blob");
+        if (direct_io_ && file_->truncate(blob_bytes_) != 0) return io_failure("cannot size the package blob");
         return {};
     }
     if (len == 0) return {};
@@ -177,12 +172,10 @@ Result<PackageWriter::Sealed> PackageWriter::finish() {
     return Sealed{size_, sha256_hex_};
 }
 
-Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes signature,
-                                           std::string audit_entry) {
+Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes signature, std::string audit_entry) {
     if (!finished_ || failed_ || committed_) return make_error(ErrorKind::internal, "package not ready to commit");
     const auto context = blob_context(id_);
-    const auto wrapped =
-        crypto::wrap_key(store_.impl_->wrapping_key, data_key_, crypto::as_bytes(context));
+    const auto wrapped = crypto::wrap_key(store_.impl_->wrapping_key, data_key_, crypto::as_bytes(context));
     auto& impl = *store_.impl_;
     std::lock_guard lock(impl.mutex);
     if (!sql::exec(impl.db.get(), "BEGIN IMMEDIATE;"))
@@ -322,9 +315,8 @@ Status PackageReader::ensure_batch(std::uint64_t index) {
 }
 
 std::size_t PackageReader::plain_length(std::uint64_t index) const noexcept {
-    return index + 1 == chunk_count_
-               ? static_cast<std::size_t>(size_ - index * crypto::kStreamChunkBytes)
-               : crypto::kStreamChunkBytes;
+    return index + 1 == chunk_count_ ? static_cast<std::size_t>(size_ - index * crypto::kStreamChunkBytes)
+                                     : crypto::kStreamChunkBytes;
 }
 
 Result<std::size_t> PackageReader::open_chunk(std::uint64_t index, std::span<std::uint8_t> out) {
@@ -378,8 +370,7 @@ Result<std::unique_ptr<PackageReader>> Store::open_package(const std::string& id
     crypto::Bytes wrapped;
     {
         std::lock_guard lock(impl_->mutex);
-        sql::Statement s(impl_->db.get(),
-                         "SELECT size, aead, key_id, wrapped_key FROM packages WHERE id = ?1");
+        sql::Statement s(impl_->db.get(), "SELECT size, aead, key_id, wrapped_key FROM packages WHERE id = ?1");
         const int rc = s.bind(1, id).step();
         if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
         if (rc != SQLITE_ROW) return make_error(ErrorKind::unavailable, "the database could not be read");

@@ -13,7 +13,7 @@ namespace serambi::storage {
 namespace {
 
 class PosixFile final : public File {
-public:
+  public:
     explicit PosixFile(int fd) : fd_(fd) {}
     ~PosixFile() override { ::close(fd_); }
     PosixFile(const PosixFile&) = delete;
@@ -46,19 +46,20 @@ public:
         ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_WILLNEED);
     }
 
-private:
+  private:
     int fd_;
 };
 
 class PosixEnv final : public Env {
-public:
+  public:
     int open(const std::filesystem::path& path, Open how, bool direct, unsigned mode,
              std::unique_ptr<File>& out) override {
         int flags = O_CLOEXEC | (direct ? O_DIRECT : 0);
         flags |= how == Open::read ? O_RDONLY : O_WRONLY | O_CREAT | O_EXCL;
         const int fd = ::open(path.c_str(), flags, static_cast<mode_t>(mode));
         if (fd < 0) return errno;
-        if (how == Open::new_file) ::fchmod(fd, static_cast<mode_t>(mode));  // the umask must not widen or narrow what we asked
+        if (how == Open::new_file)
+            ::fchmod(fd, static_cast<mode_t>(mode));  // the umask must not widen or narrow what we asked
         out = std::make_unique<PosixFile>(fd);
         return 0;
     }
@@ -79,7 +80,8 @@ public:
         return rc;
     }
     std::int64_t now() override {
-        return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+        return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     }
 };
 

@@ -18,7 +18,7 @@ namespace serambi::storage {
 // An open file. Its methods may be called from another thread than the one that opened it, but
 // never from two at once.
 class File {
-public:
+  public:
     virtual ~File() = default;  // closes
     // As write(2) and pread(2): the bytes moved, or -errno. A short count is not an error.
     virtual std::int64_t write(const std::uint8_t* data, std::size_t len) = 0;
@@ -32,7 +32,7 @@ public:
 };
 
 class Env {
-public:
+  public:
     virtual ~Env() = default;
 
     enum class Open {

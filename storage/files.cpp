@@ -12,14 +12,11 @@
 
 namespace serambi::storage {
 
-Status write_new_file(Env& env, const std::filesystem::path& path, std::string_view contents,
-                      unsigned mode) {
+Status write_new_file(Env& env, const std::filesystem::path& path, std::string_view contents, unsigned mode) {
     std::unique_ptr<File> file;
     if (const int rc = env.open(path, Env::Open::new_file, false, mode, file); rc != 0) {
-        if (rc == EEXIST)
-            return make_error(ErrorKind::conflict, path.filename().string() + " already exists");
-        return make_error(ErrorKind::io_error, "cannot create " + path.filename().string() + ": " +
-                                                   std::strerror(rc));
+        if (rc == EEXIST) return make_error(ErrorKind::conflict, path.filename().string() + " already exists");
+        return make_error(ErrorKind::io_error, "cannot create " + path.filename().string() + ": " + std::strerror(rc));
     }
     const auto* data = reinterpret_cast<const std::uint8_t*>(contents.data());
     std::size_t done = 0;
@@ -95,16 +92,14 @@ Result<crypto::SecretKey> read_master_key(const std::filesystem::path& path) {
         return make_error(ErrorKind::not_found, "master key file " + path.string() + " is missing");
     if ((st.st_mode & 077) != 0)
         return make_error(ErrorKind::permission_denied,
-                          "master key file " + path.string() +
-                              " may be read by group or others; run chmod 600 on it");
+                          "master key file " + path.string() + " may be read by group or others; run chmod 600 on it");
     auto text = crypto::read_secret_file(path, 256);
     if (!text) return text.error();
     auto hex = text->view();
     while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.remove_suffix(1);
     auto bytes = crypto::from_hex(hex);
     if (!bytes || bytes->size() != crypto::SecretKey::kBytes)
-        return make_error(ErrorKind::invalid_argument,
-                          "master key file " + path.string() + " is not 64 hex digits");
+        return make_error(ErrorKind::invalid_argument, "master key file " + path.string() + " is not 64 hex digits");
     auto key = crypto::SecretKey::from_bytes(*bytes);
     crypto::wipe(*bytes);
     return key;

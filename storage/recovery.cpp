@@ -16,9 +16,8 @@ namespace serambi::storage {
 namespace {
 
 bool is_shard_name(const std::string& name) {
-    return name.size() == 2 && std::all_of(name.begin(), name.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
+    return name.size() == 2 && std::all_of(name.begin(), name.end(),
+                                           [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 // A name in quarantine/ that no earlier orphan took: the same package id can be quarantined
@@ -57,7 +56,8 @@ Result<std::vector<std::string>> integrity_check(sqlite3* db) {
     while ((rc = s.step()) == SQLITE_ROW)
         if (const auto line = s.text(0); line != "ok" && problems.size() < 100) problems.push_back(line);
     if (rc != SQLITE_DONE)
-        return make_error(ErrorKind::corruption, "the database could not be read whole (" + std::string(sqlite3_errmsg(db)) +
+        return make_error(ErrorKind::corruption, "the database could not be read whole (" +
+                                                     std::string(sqlite3_errmsg(db)) +
                                                      "); it is damaged or not a Serambi database");
     return problems;
 }
@@ -75,8 +75,8 @@ Result<Store::Recovery> Store::recover() {
         // One that cannot be removed is reported, not skipped: the disk is failing, and a start
         // that says all is well on a failing disk is the worse outcome.
         if (const int rc = impl_->env->remove(entry.path()); rc != 0 && rc != ENOENT)
-            return make_error(ErrorKind::io_error, "cannot remove the temporary upload " + entry.path().string() +
-                                                       ": " + std::strerror(rc));
+            return make_error(ErrorKind::io_error,
+                              "cannot remove the temporary upload " + entry.path().string() + ": " + std::strerror(rc));
         ++recovery.temporary_removed;
     }
     const auto blobs = placed_blobs(impl_->blob_dir, ec);
@@ -91,9 +91,8 @@ Result<Store::Recovery> Store::recover() {
             auto s = impl_->cached("SELECT 1 FROM packages WHERE id = ?1");
             const int rc = s->bind(1, id).step();
             if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-                return make_error(ErrorKind::corruption,
-                                  "the database could not say whether package " + id +
-                                      " exists; nothing was moved (run serambi fsck)");
+                return make_error(ErrorKind::corruption, "the database could not say whether package " + id +
+                                                             " exists; nothing was moved (run serambi fsck)");
             known = rc == SQLITE_ROW;
         }
         if (known) continue;

@@ -23,7 +23,7 @@ struct FinalizeStmt {
 using DbPtr = std::unique_ptr<sqlite3, CloseDb>;
 
 class Statement {
-public:
+  public:
     Statement(sqlite3* db, std::string_view sql) {
         sqlite3_stmt* raw = nullptr;
         rc_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
@@ -33,8 +33,7 @@ public:
 
     Statement& bind(int index, std::string_view text) {
         if (rc_ == SQLITE_OK)
-            rc_ = sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()),
-                                    SQLITE_TRANSIENT);
+            rc_ = sqlite3_bind_text(stmt_.get(), index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
         return *this;
     }
     Statement& bind(int index, std::int64_t value) {
@@ -43,8 +42,7 @@ public:
     }
     Statement& bind(int index, crypto::ByteView blob) {
         if (rc_ == SQLITE_OK)
-            rc_ = sqlite3_bind_blob(stmt_.get(), index, blob.data(), static_cast<int>(blob.size()),
-                                    SQLITE_TRANSIENT);
+            rc_ = sqlite3_bind_blob(stmt_.get(), index, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
         return *this;
     }
 
@@ -74,14 +72,12 @@ public:
         return p ? crypto::Bytes(p, p + n) : crypto::Bytes();
     }
 
-private:
+  private:
     std::unique_ptr<sqlite3_stmt, FinalizeStmt> stmt_;
     int rc_ = SQLITE_OK;
 };
 
-inline bool exec(sqlite3* db, const char* sql) {
-    return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
-}
+inline bool exec(sqlite3* db, const char* sql) { return sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
 
 // A database failure as callers see it: the store cannot serve now. The SQLite detail goes to
 // no client.

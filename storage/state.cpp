@@ -18,8 +18,8 @@ constexpr std::string_view kMagic = "serambi-state v1";
 
 bool is_serial(std::string_view text) {
     return !text.empty() && text.size() <= 64 && std::all_of(text.begin(), text.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
-           });
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+    });
 }
 
 Error damaged(const std::filesystem::path& path, std::size_t line, const std::string& why) {
@@ -57,9 +57,11 @@ Result<std::optional<StateFile::Contents>> StateFile::read(const std::filesystem
         if (view.starts_with("checkpoint ")) {
             view.remove_prefix(11);
             const auto space = view.find(' ');
-            if (space == std::string_view::npos || has_checkpoint) return damaged(path, number, "a bad checkpoint line");
+            if (space == std::string_view::npos || has_checkpoint)
+                return damaged(path, number, "a bad checkpoint line");
             const auto size_text = view.substr(0, space);
-            const auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), contents.checkpoint_size);
+            const auto [end, ec] =
+                std::from_chars(size_text.data(), size_text.data() + size_text.size(), contents.checkpoint_size);
             auto root = crypto::from_base64(view.substr(space + 1));
             if (ec != std::errc() || end != size_text.data() + size_text.size() || !root || root->size() != 32)
                 return damaged(path, number, "a bad checkpoint line");

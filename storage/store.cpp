@@ -1,5 +1,4 @@
 #include <algorithm>
-
 #include <boost/algorithm/string/join.hpp>
 #include <boost/algorithm/string/split.hpp>
 
@@ -61,7 +60,6 @@ bool has_column(sqlite3* db, const char* table_info_sql, std::string_view column
     return false;
 }
 
-
 // The first table of the first release's schema that the database lacks, or "". Tables added
 // since are created at open, so a database from any release passes.
 std::string missing_tables(sqlite3* db) {
@@ -79,7 +77,8 @@ std::vector<std::string> split_roles(const std::string& text) {
 }
 
 Principal principal_from(const sql::Statement& s) {
-    return Principal{s.text(0), s.text(1), split_roles(s.text(2)), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7), s.text(8)};
+    return Principal{s.text(0), s.text(1), split_roles(s.text(2)), s.text(3), s.text(4), s.text(5), s.text(6),
+                     s.text(7), s.text(8)};
 }
 
 Dataset dataset_from(const sql::Statement& s) {
@@ -117,9 +116,8 @@ PackageRecord package_from(const sql::Statement& s) {
 }  // namespace
 
 bool is_package_id(std::string_view text) noexcept {
-    return text.size() == 32 && std::all_of(text.begin(), text.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
+    return text.size() == 32 && std::all_of(text.begin(), text.end(),
+                                            [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -134,8 +132,7 @@ Store::~Store() {
     }
 }
 
-Result<std::unique_ptr<Store>> Store::open(const Options& options,
-                                           const crypto::SecretKey& master_key) {
+Result<std::unique_ptr<Store>> Store::open(const Options& options, const crypto::SecretKey& master_key) {
     auto key_id_source = crypto::derive_key(master_key, "serambi/key-id/v1");
     auto impl = std::make_unique<Impl>(crypto::derive_key(master_key, "serambi/wrap/v1"),
                                        crypto::to_hex(key_id_source.bytes()).substr(0, 16));
@@ -152,11 +149,10 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
         return make_error(ErrorKind::io_error, "cannot create the blob directory");
 
     if (!options.create && !std::filesystem::exists(options.database, ec))
-        return make_error(ErrorKind::not_found,
-                          "the database " + options.database.string() +
-                              " is missing; restore it from the backup taken with the blobs (the "
-                              "gateway will not start on an empty database, which would discard "
-                              "every stored package)");
+        return make_error(ErrorKind::not_found, "the database " + options.database.string() +
+                                                    " is missing; restore it from the backup taken with the blobs (the "
+                                                    "gateway will not start on an empty database, which would discard "
+                                                    "every stored package)");
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(
         options.database.c_str(), &raw,
@@ -176,26 +172,27 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
     }
     if (!sql::exec(impl->db.get(), "SELECT count(*) FROM sqlite_master;"))
         return make_error(ErrorKind::permission_denied,
-                          "the database " + options.database.string() + " cannot be read with this master key: "
-                          "the key is wrong, or the file is damaged or not a Serambi database (run serambi fsck; "
-                          "restore it from a backup)");
+                          "the database " + options.database.string() +
+                              " cannot be read with this master key: "
+                              "the key is wrong, or the file is damaged or not a Serambi database (run serambi fsck; "
+                              "restore it from a backup)");
     // Nothing is trusted before the whole file has been read back: SQLCipher authenticates
     // every page, so a flipped bit anywhere shows up here rather than as a missing row later,
     // when a missing row would make a stored package look like an orphan.
     if (auto problems = options.read_only ? std::vector<std::string>{} : integrity_check(impl->db.get()); !problems)
         return problems.error();
     else if (!problems->empty())
-        return make_error(ErrorKind::corruption,
-                          "the database " + options.database.string() + " is damaged (integrity check: " +
-                              problems->front() + "); restore it from a backup, run serambi fsck, and "
-                              "start again");
+        return make_error(ErrorKind::corruption, "the database " + options.database.string() +
+                                                     " is damaged (integrity check: " + problems->front() +
+                                                     "); restore it from a backup, run serambi fsck, and "
+                                                     "start again");
     // Only `init` may lay down the schema: a file without it (emptied, truncated to nothing, or
     // another SQLCipher database under the same key) is refused rather than filled anew.
     if (!options.create) {
         if (auto missing = missing_tables(impl->db.get()); !missing.empty())
-            return make_error(ErrorKind::corruption,
-                              "the database " + options.database.string() + " lacks the Serambi schema (no table " +
-                                  missing + "); restore it from the backup taken with the blobs");
+            return make_error(ErrorKind::corruption, "the database " + options.database.string() +
+                                                         " lacks the Serambi schema (no table " + missing +
+                                                         "); restore it from the backup taken with the blobs");
     }
     if (options.read_only) {
         if (!sql::exec(impl->db.get(), "PRAGMA query_only=ON;"))
@@ -206,8 +203,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
                !sql::exec(impl->db.get(), "PRAGMA secure_delete=ON;") ||
                // 32 MiB of decrypted pages: the tree's right edge and the newest entries stay in
                // memory instead of being read back and decrypted again on every append.
-               !sql::exec(impl->db.get(), "PRAGMA cache_size=-32768;") ||
-               !sql::exec(impl->db.get(), kSchema)) {
+               !sql::exec(impl->db.get(), "PRAGMA cache_size=-32768;") || !sql::exec(impl->db.get(), kSchema)) {
         return sql::db_error("cannot prepare the database schema");
     }
     // Columns added after the first release: an older database gets them, empty, on open.
@@ -216,36 +212,39 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options,
         const char* name;
         const char* alter;
     };
-    for (const auto& column : {
-             AddedColumn{"PRAGMA table_info(principals);", "cert_not_after",
-                         "ALTER TABLE principals ADD COLUMN cert_not_after TEXT NOT NULL DEFAULT '';"},
-             AddedColumn{"PRAGMA table_info(principals);", "removed_at",
-                         "ALTER TABLE principals ADD COLUMN removed_at TEXT NOT NULL DEFAULT '';"},
-             AddedColumn{"PRAGMA table_info(principals);", "age_recipient",
-                         "ALTER TABLE principals ADD COLUMN age_recipient TEXT NOT NULL DEFAULT '';"},
-             AddedColumn{"PRAGMA table_info(packages);", "recipients",
-                         "ALTER TABLE packages ADD COLUMN recipients TEXT NOT NULL DEFAULT '';"}})
+    for (const auto& column :
+         {AddedColumn{"PRAGMA table_info(principals);", "cert_not_after",
+                      "ALTER TABLE principals ADD COLUMN cert_not_after TEXT NOT NULL DEFAULT '';"},
+          AddedColumn{"PRAGMA table_info(principals);", "removed_at",
+                      "ALTER TABLE principals ADD COLUMN removed_at TEXT NOT NULL DEFAULT '';"},
+          AddedColumn{"PRAGMA table_info(principals);", "age_recipient",
+                      "ALTER TABLE principals ADD COLUMN age_recipient TEXT NOT NULL DEFAULT '';"},
+          AddedColumn{"PRAGMA table_info(packages);", "recipients",
+                      "ALTER TABLE packages ADD COLUMN recipients TEXT NOT NULL DEFAULT '';"}})
         if (!options.read_only && !has_column(impl->db.get(), column.table_info, column.name) &&
             !sql::exec(impl->db.get(), column.alter))
-            return make_error(ErrorKind::unavailable, std::string("cannot add the ") + column.name + " column to an older database");
+            return make_error(ErrorKind::unavailable,
+                              std::string("cannot add the ") + column.name + " column to an older database");
 
     if (auto loaded = impl->load_audit_tail(); !loaded) return loaded.error();
 
     std::unique_ptr<Store> store(new Store(std::move(impl)));
-    if (!options.read_only) store->impl_->audit_committer = std::thread([raw = store->impl_.get()] { raw->run_audit_committer(); });
+    if (!options.read_only)
+        store->impl_->audit_committer = std::thread([raw = store->impl_.get()] { raw->run_audit_committer(); });
 
     return store;
 }
 
 // Runs `insert` and, when `audit_entry` is given, appends it in the same transaction.
 Result<std::optional<std::uint64_t>> Store::insert_with_audit(const std::function<Status()>& insert,
-                                                               const std::string& audit_entry) {
+                                                              const std::string& audit_entry) {
     std::lock_guard lock(impl_->mutex);
     if (audit_entry.empty()) {
         if (auto s = insert(); !s) return s.error();
         return std::optional<std::uint64_t>{};
     }
-    if (!sql::exec(impl_->db.get(), "BEGIN IMMEDIATE;")) return sql::db_error("the database is not available for writing");
+    if (!sql::exec(impl_->db.get(), "BEGIN IMMEDIATE;"))
+        return sql::db_error("the database is not available for writing");
     Status inserted = insert();
     Result<std::uint64_t> index = make_error(ErrorKind::unavailable, "not reached");
     if (inserted) index = impl_->append_audit_locked({audit_entry});
@@ -259,37 +258,43 @@ Result<std::optional<std::uint64_t>> Store::insert_with_audit(const std::functio
 }
 
 Result<std::optional<std::uint64_t>> Store::add_principal(const Principal& p, const std::string& audit_entry) {
-    return insert_with_audit([&]() -> Status {
-    sql::Statement s(impl_->db.get(),
-                     "INSERT INTO principals(id, name, roles, cert_serial, cert_fingerprint, "
-                     "created_at, age_recipient, cert_not_after) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-    return sql::write_result(s.bind(1, p.id)
-                             .bind(2, p.name)
-                             .bind(3, boost::algorithm::join(p.roles, ","))
-                             .bind(4, p.cert_serial)
-                             .bind(5, p.cert_fingerprint)
-                             .bind(6, p.created_at.empty() ? format_time(impl_->env->now()) : p.created_at)
-                             .bind(7, p.age_recipient)
-                             .bind(8, p.cert_not_after)
-                             .step(),
-                         "principal " + p.id);
-    }, audit_entry);
+    return insert_with_audit(
+        [&]() -> Status {
+            sql::Statement s(impl_->db.get(),
+                             "INSERT INTO principals(id, name, roles, cert_serial, cert_fingerprint, "
+                             "created_at, age_recipient, cert_not_after) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+            return sql::write_result(s.bind(1, p.id)
+                                         .bind(2, p.name)
+                                         .bind(3, boost::algorithm::join(p.roles, ","))
+                                         .bind(4, p.cert_serial)
+                                         .bind(5, p.cert_fingerprint)
+                                         .bind(6, p.created_at.empty() ? format_time(impl_->env->now()) : p.created_at)
+                                         .bind(7, p.age_recipient)
+                                         .bind(8, p.cert_not_after)
+                                         .step(),
+                                     "principal " + p.id);
+        },
+        audit_entry);
 }
 
 Result<std::optional<std::uint64_t>> Store::set_age_recipient(const std::string& id, const std::string& recipient,
                                                               const std::string& audit_entry) {
-    return insert_with_audit([&]() -> Status {
-        sql::Statement s(impl_->db.get(), "UPDATE principals SET age_recipient = ?2 WHERE id = ?1");
-        if (s.bind(1, id).bind(2, recipient).step() != SQLITE_DONE) return sql::db_error("the database refused the write");
-        if (sqlite3_changes(impl_->db.get()) != 1) return make_error(ErrorKind::not_found, "no such principal");
-        return {};
-    }, audit_entry);
+    return insert_with_audit(
+        [&]() -> Status {
+            sql::Statement s(impl_->db.get(), "UPDATE principals SET age_recipient = ?2 WHERE id = ?1");
+            if (s.bind(1, id).bind(2, recipient).step() != SQLITE_DONE)
+                return sql::db_error("the database refused the write");
+            if (sqlite3_changes(impl_->db.get()) != 1) return make_error(ErrorKind::not_found, "no such principal");
+            return {};
+        },
+        audit_entry);
 }
 
 Result<Principal> Store::principal(const std::string& id) {
     std::lock_guard lock(impl_->mutex);
-    auto s = impl_->cached("SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient, cert_not_after, removed_at "
-                           "FROM principals WHERE id = ?1");
+    auto s = impl_->cached(
+        "SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient, cert_not_after, removed_at "
+        "FROM principals WHERE id = ?1");
     const int rc = s->bind(1, id).step();
     if (rc == SQLITE_ROW) return principal_from(*s);
     if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such principal");
@@ -298,9 +303,10 @@ Result<Principal> Store::principal(const std::string& id) {
 
 Result<std::vector<Principal>> Store::principals() {
     std::lock_guard lock(impl_->mutex);
-    sql::Statement s(impl_->db.get(),
-                     "SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient, cert_not_after, removed_at "
-                     "FROM principals ORDER BY id");
+    sql::Statement s(
+        impl_->db.get(),
+        "SELECT id, name, roles, cert_serial, cert_fingerprint, created_at, age_recipient, cert_not_after, removed_at "
+        "FROM principals ORDER BY id");
     std::vector<Principal> out;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) out.push_back(principal_from(s));
@@ -309,25 +315,28 @@ Result<std::vector<Principal>> Store::principals() {
 }
 
 Result<std::optional<std::uint64_t>> Store::add_dataset(const Dataset& d, const std::string& audit_entry) {
-    return insert_with_audit([&]() -> Status {
-    sql::Statement s(impl_->db.get(),
-                     "INSERT INTO datasets(id, owner, classification, title, created_by, "
-                     "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-    return sql::write_result(s.bind(1, d.id)
-                             .bind(2, d.owner)
-                             .bind(3, d.classification)
-                             .bind(4, d.title)
-                             .bind(5, d.created_by)
-                             .bind(6, d.created_at.empty() ? format_time(impl_->env->now()) : d.created_at)
-                             .step(),
-                         "dataset " + d.id);
-    }, audit_entry);
+    return insert_with_audit(
+        [&]() -> Status {
+            sql::Statement s(impl_->db.get(),
+                             "INSERT INTO datasets(id, owner, classification, title, created_by, "
+                             "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+            return sql::write_result(s.bind(1, d.id)
+                                         .bind(2, d.owner)
+                                         .bind(3, d.classification)
+                                         .bind(4, d.title)
+                                         .bind(5, d.created_by)
+                                         .bind(6, d.created_at.empty() ? format_time(impl_->env->now()) : d.created_at)
+                                         .step(),
+                                     "dataset " + d.id);
+        },
+        audit_entry);
 }
 
 Result<Dataset> Store::dataset(const std::string& id) {
     std::lock_guard lock(impl_->mutex);
-    auto s = impl_->cached("SELECT id, owner, classification, title, created_by, created_at "
-                           "FROM datasets WHERE id = ?1");
+    auto s = impl_->cached(
+        "SELECT id, owner, classification, title, created_by, created_at "
+        "FROM datasets WHERE id = ?1");
     const int rc = s->bind(1, id).step();
     if (rc == SQLITE_ROW) return dataset_from(*s);
     if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such dataset");
@@ -357,8 +366,7 @@ Result<PackageRecord> Store::package(const std::string& id) {
 
 Result<std::vector<PackageRecord>> Store::packages_in(const std::string& dataset) {
     std::lock_guard lock(impl_->mutex);
-    sql::Statement s(impl_->db.get(),
-                     std::string(kPackageColumns) + "WHERE dataset = ?1 ORDER BY created_at, id");
+    sql::Statement s(impl_->db.get(), std::string(kPackageColumns) + "WHERE dataset = ?1 ORDER BY created_at, id");
     s.bind(1, dataset);
     std::vector<PackageRecord> out;
     int rc;

@@ -11,7 +11,6 @@
 // PackageWriter and PackageReader belong to one request at a time.
 #pragma once
 
-#include <boost/json/value.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -35,16 +34,11 @@ Status write_master_key(const std::filesystem::path& path);
 Result<crypto::SecretKey> read_master_key(const std::filesystem::path& path);
 
 // Writes `contents` to a new file with the given mode, fsynced; refuses to overwrite.
-Status write_new_file(const std::filesystem::path& path, std::string_view contents,
-                      unsigned mode);
+Status write_new_file(const std::filesystem::path& path, std::string_view contents, unsigned mode);
 // Puts `contents` in place of `path` with `mode`: written and fsynced beside it, then renamed over
 // it, so a reader sees the old file or the new one, never a mix.
 Status replace_file(const std::filesystem::path& path, std::string_view contents, unsigned mode);
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit);
-
-// RFC 8785 JSON Canonicalization Scheme. Numbers must be integers (the only numbers our
-// documents hold); anything else is rejected rather than serialised differently from the RFC.
-Result<std::string> canonical_json(const boost::json::value& value);
 
 // Package ids are 128 random bits as 32 lowercase hex digits; they also name blob files, so
 // nothing else may ever be used as one.
@@ -57,7 +51,7 @@ struct Principal {
     std::string cert_serial;
     std::string cert_fingerprint;
     std::string created_at;
-    std::string age_recipient;  // "age1…": what classified packages for this principal are encrypted to
+    std::string age_recipient;   // "age1…": what classified packages for this principal are encrypted to
     std::string cert_not_after;  // when its certificate expires (ISO 8601 UTC); empty if unknown
     std::string removed_at;      // ISO 8601 UTC once removed; a removed id is kept and never reused
 };
@@ -108,7 +102,7 @@ struct ApprovalRecord {
     std::int64_t expires_at = 0;
     std::uint32_t max_downloads = 0;  // 0: no cap
     std::uint32_t downloads = 0;
-    std::int64_t withdrawn_at = 0;    // 0 while it stands
+    std::int64_t withdrawn_at = 0;  // 0 while it stands
     std::string withdrawn_by;
 };
 
@@ -122,9 +116,9 @@ struct PackageRecord {
     std::uint64_t size = 0;
     std::string sha256_hex;
     std::string created_at;
-    std::string manifest;          // canonical JSON, exactly the bytes that were signed
-    crypto::Bytes signature;       // detached DER CMS over manifest
-    std::uint64_t audit_index = 0; // leaf of the access-log entry committed with the package
+    std::string manifest;                 // canonical JSON, exactly the bytes that were signed
+    crypto::Bytes signature;              // detached DER CMS over manifest
+    std::uint64_t audit_index = 0;        // leaf of the access-log entry committed with the package
     std::vector<std::string> recipients;  // sangat-rahasia: the readers the producer named
 };
 
@@ -151,7 +145,7 @@ struct PackageDraft {
 //
 // Thread safety: safe to share; changes are written one at a time.
 class StateFile {
-public:
+  public:
     struct Contents {
         std::uint64_t checkpoint_size = 0;
         crypto::tlog::Hash checkpoint_root = crypto::tlog::empty_root();
@@ -171,7 +165,7 @@ public:
     // Puts `contents` in place whatever was there: for an explicit, logged rollback only.
     Status replace(Contents contents);
 
-private:
+  private:
     Status write_locked(const Contents& next);
     std::filesystem::path path_;
     std::shared_ptr<Env> env_;
@@ -192,7 +186,7 @@ using AlignedBuffer = std::unique_ptr<std::uint8_t, FreeAligned>;
 class BackgroundIo;
 
 class PackageWriter {
-public:
+  public:
     ~PackageWriter();
     PackageWriter(const PackageWriter&) = delete;
     PackageWriter& operator=(const PackageWriter&) = delete;
@@ -213,10 +207,9 @@ public:
 
     // Records the package, its manifest and signature, and its access-log entry in one
     // transaction: the package exists exactly when its entry does.
-    Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature,
-                                 std::string audit_entry);
+    Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature, std::string audit_entry);
 
-private:
+  private:
     friend class Store;
     PackageWriter(Store& store, PackageDraft draft, std::string id);
     Status flush(bool final);
@@ -249,7 +242,7 @@ private:
 
 // Reads one payload back, authenticating every chunk before any of its bytes are returned.
 class PackageReader {
-public:
+  public:
     ~PackageReader();
     PackageReader(const PackageReader&) = delete;
     PackageReader& operator=(const PackageReader&) = delete;
@@ -259,7 +252,7 @@ public:
     // Returns 0 at the end; ErrorKind::corruption if the blob was tampered with.
     Result<std::size_t> read(std::span<std::uint8_t> out);
 
-private:
+  private:
     friend class Store;
     PackageReader(std::unique_ptr<File> file, std::uint64_t size, std::unique_ptr<crypto::StreamOpener> opener);
     // A run of sealed chunks read with one (direct) pread.
@@ -280,7 +273,7 @@ private:
     std::unique_ptr<crypto::StreamOpener> opener_;
     AlignedBuffer sealed_;  // the batch being opened
     Batch batch_;
-    AlignedBuffer ahead_;   // the next batch, being read by io_ while this one is opened
+    AlignedBuffer ahead_;  // the next batch, being read by io_ while this one is opened
     Batch ahead_batch_;
     bool prefetching_ = false;
     std::unique_ptr<BackgroundIo> io_;
@@ -292,7 +285,7 @@ private:
 };
 
 class Store {
-public:
+  public:
     struct Options {
         std::filesystem::path database;
         std::filesystem::path blob_dir;
@@ -312,8 +305,7 @@ public:
 
     // Opens the database and blob directory, checks that the key opens the database, that
     // every page reads back (integrity check) and that the schema is there. Changes no blob.
-    static Result<std::unique_ptr<Store>> open(const Options& options,
-                                               const crypto::SecretKey& master_key);
+    static Result<std::unique_ptr<Store>> open(const Options& options, const crypto::SecretKey& master_key);
     ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
@@ -335,8 +327,8 @@ public:
     struct BlobReport {
         std::uint64_t packages = 0;
         std::uint64_t blobs = 0;
-        std::vector<std::string> missing;   // package ids
-        std::vector<std::string> damaged;   // package ids, with why after a colon
+        std::vector<std::string> missing;  // package ids
+        std::vector<std::string> damaged;  // package ids, with why after a colon
         std::vector<std::filesystem::path> unknown;
         std::vector<std::filesystem::path> quarantined;
     };
@@ -344,16 +336,14 @@ public:
 
     // With `audit_entry`, the change and its access-log entry commit together (the entry's
     // index is returned): a change is never kept without its entry.
-    Result<std::optional<std::uint64_t>> add_principal(const Principal& principal,
-                                                       const std::string& audit_entry = {});
+    Result<std::optional<std::uint64_t>> add_principal(const Principal& principal, const std::string& audit_entry = {});
     Result<Principal> principal(const std::string& id);
     // Replaces a principal's age recipient, with its access-log entry.
     Result<std::optional<std::uint64_t>> set_age_recipient(const std::string& id, const std::string& recipient,
                                                            const std::string& audit_entry = {});
     Result<std::vector<Principal>> principals();
 
-    Result<std::optional<std::uint64_t>> add_dataset(const Dataset& dataset,
-                                                     const std::string& audit_entry = {});
+    Result<std::optional<std::uint64_t>> add_dataset(const Dataset& dataset, const std::string& audit_entry = {});
     Result<Dataset> dataset(const std::string& id);
     Result<std::vector<Dataset>> datasets();
 
@@ -380,8 +370,8 @@ public:
     // Renewal: the principal's certificate becomes the new one and the old serial is revoked
     // (superseded) in the same transaction as the entry.
     Result<std::optional<std::uint64_t>> replace_certificate(const std::string& id, const std::string& serial_hex,
-                                                             const std::string& fingerprint, const std::string& not_after,
-                                                             const Revocation& old,
+                                                             const std::string& fingerprint,
+                                                             const std::string& not_after, const Revocation& old,
                                                              const std::string& audit_entry = {});
     // Removal: the principal is marked removed and its certificate revoked (unless it already is),
     // with the entry, in one transaction; conflict if it was removed already.
@@ -414,18 +404,16 @@ public:
     Result<AuditHead> audit_head();
     Result<crypto::tlog::Hash> audit_root(std::uint64_t size);
     // Entries [start, end), at most `limit` of them, exactly as hashed.
-    Result<std::vector<std::string>> audit_entries(std::uint64_t start, std::uint64_t end,
-                                                   std::size_t limit);
+    Result<std::vector<std::string>> audit_entries(std::uint64_t start, std::uint64_t end, std::size_t limit);
     // RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves.
     Result<std::vector<crypto::tlog::Hash>> audit_inclusion(std::uint64_t index, std::uint64_t size);
     // RFC 9162 consistency proof between the trees of `old_size` and `new_size` leaves.
-    Result<std::vector<crypto::tlog::Hash>> audit_consistency(std::uint64_t old_size,
-                                                              std::uint64_t new_size);
+    Result<std::vector<crypto::tlog::Hash>> audit_consistency(std::uint64_t old_size, std::uint64_t new_size);
     // Signed checkpoints as issued, for auditors who ask later.
     Status save_checkpoint(std::uint64_t size, const std::string& note);
     Result<std::string> latest_checkpoint();  // not_found before the first
 
-private:
+  private:
     friend class PackageWriter;
     Result<std::optional<std::uint64_t>> insert_with_audit(const std::function<Status()>& insert,
                                                            const std::string& audit_entry);

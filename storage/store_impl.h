@@ -59,7 +59,7 @@ struct Store::Impl {
     // the lookups themselves. With `mutex` held; the handle resets the statement when it goes,
     // so no read transaction stays open behind a half-read result.
     class CachedStatement {
-    public:
+      public:
         explicit CachedStatement(sql::Statement& s) : s_(s) {}
         ~CachedStatement() { s_.reset(); }
         CachedStatement(const CachedStatement&) = delete;
@@ -67,12 +67,13 @@ struct Store::Impl {
         sql::Statement& operator*() noexcept { return s_; }
         sql::Statement* operator->() noexcept { return &s_; }
 
-    private:
+      private:
         sql::Statement& s_;
     };
     CachedStatement cached(const std::string& sql) {
         auto& slot = statements[sql];
-        if (!slot || !slot->prepared()) slot = std::make_unique<sql::Statement>(db.get(), sql);  // a failed prepare is retried
+        if (!slot || !slot->prepared())
+            slot = std::make_unique<sql::Statement>(db.get(), sql);  // a failed prepare is retried
         return CachedStatement(*slot);
     }
     std::unordered_map<std::string, std::unique_ptr<sql::Statement>> statements;
@@ -87,9 +88,7 @@ struct Store::Impl {
 };
 
 // Associated data binding a blob and its wrapped key to one package.
-inline std::string blob_context(const std::string& package_id) {
-    return "serambi/blob/v1/" + package_id;
-}
+inline std::string blob_context(const std::string& package_id) { return "serambi/blob/v1/" + package_id; }
 
 Status fsync_directory(Env& env, const std::filesystem::path& dir);
 // write_new_file and replace_file of store.h, through `env`.

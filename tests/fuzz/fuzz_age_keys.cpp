@@ -11,7 +11,8 @@ using namespace serambi::crypto;
 
 namespace {
 std::string upper(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; });
     return s;
 }
 }  // namespace

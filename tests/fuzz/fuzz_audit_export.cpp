@@ -21,7 +21,11 @@ bool cells(std::string_view row, std::vector<std::string>& out) {
         for (;; ++i) {
             if (i >= row.size()) return false;
             if (row[i] == '"') {
-                if (i + 1 < row.size() && row[i + 1] == '"') { cell += '"'; ++i; continue; }
+                if (i + 1 < row.size() && row[i + 1] == '"') {
+                    cell += '"';
+                    ++i;
+                    continue;
+                }
                 break;
             }
             cell += row[i];
@@ -48,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!cells(storage::audit_csv_row(line), row) || row.size() != columns) __builtin_trap();
         for (const auto& cell : row) {
             const auto first = cell.find_first_not_of(" \t\r\n");
-            if (first != std::string::npos && std::string_view("=+-@").find(cell[first]) != std::string_view::npos) __builtin_trap();
+            if (first != std::string::npos && std::string_view("=+-@").find(cell[first]) != std::string_view::npos)
+                __builtin_trap();
         }
         (void)storage::records_push(line, "0123456789abcdef0123456789abcdef", "dinkes-malut/imunisasi",
                                     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

@@ -30,7 +30,9 @@ void crl(std::string_view text) {
         text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
         const auto space = line.find(' ');
         const auto serial = line.substr(0, space);
-        if (serial.empty() || serial.size() > 64 || serial.find_first_not_of("0123456789ABCDEF") != std::string_view::npos) continue;
+        if (serial.empty() || serial.size() > 64 ||
+            serial.find_first_not_of("0123456789ABCDEF") != std::string_view::npos)
+            continue;
         auto reason = certs::parse_revocation_reason(space == std::string_view::npos ? "" : line.substr(space + 1));
         revoked.push_back({std::string(serial), 1800000000, reason ? *reason : 0});
     }
@@ -65,9 +67,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             auto from_pem = certs::inspect(pem("CERTIFICATE", der));
             auto from_der = certs::inspect_der(der);
             // The gateway names a TLS peer from DER and a stored certificate from PEM: one reading.
-            if (from_pem && from_der && (from_pem->serial_hex != from_der->serial_hex ||
-                                         from_pem->principal_id != from_der->principal_id ||
-                                         from_pem->fingerprint_sha256_hex != from_der->fingerprint_sha256_hex))
+            if (from_pem && from_der &&
+                (from_pem->serial_hex != from_der->serial_hex || from_pem->principal_id != from_der->principal_id ||
+                 from_pem->fingerprint_sha256_hex != from_der->fingerprint_sha256_hex))
                 __builtin_trap();
             break;
         }

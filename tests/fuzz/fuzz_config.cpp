@@ -7,7 +7,8 @@
 #include "gateway/gateway.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static const auto file = std::filesystem::temp_directory_path() / ("serambi-fuzz-config-" + std::to_string(::getpid()) + ".toml");
+    static const auto file =
+        std::filesystem::temp_directory_path() / ("serambi-fuzz-config-" + std::to_string(::getpid()) + ".toml");
     {
         std::ofstream out(file, std::ios::binary | std::ios::trunc);
         out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));

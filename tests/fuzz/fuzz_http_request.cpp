@@ -4,11 +4,10 @@
 // taken raw past the parser, and the next request of the connection is parsed from what is left.
 // Each head is turned into a RequestHead and its access-log entry, as the server does.
 // Its own translation unit: Beast is slow to compile.
+#include <algorithm>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
-#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -24,7 +23,7 @@ namespace {
 // The client: hands out the input in reads of at most `step` bytes, so that every split of the
 // stream between reads is tried.
 class Stream {
-public:
+  public:
     Stream(const std::uint8_t* data, std::size_t size, std::size_t step) : data_(data), left_(size), step_(step) {}
     template <class Buffers>
     std::size_t read_some(const Buffers& buffers, boost::system::error_code& ec) {
@@ -44,7 +43,7 @@ public:
         return read_some(buffers, ec);
     }
 
-private:
+  private:
     const std::uint8_t* data_;
     std::size_t left_;
     std::size_t step_;
@@ -69,7 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         RequestHead head;
         head.method = std::string(req.method_string());
         head.target = std::string(req.target());
-        for (const auto& field : req) head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+        for (const auto& field : req)
+            head.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
         head.has_body = !parser.is_done();
         bool keep_alive = req.keep_alive() && req.method() != http::verb::head;
         (void)head.header("Expect");
@@ -87,11 +87,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             while (left > 0) {
                 std::size_t got = 0;
                 if (buffer.size() > 0) {
-                    got = net::buffer_copy(net::buffer(io.data(), static_cast<std::size_t>(std::min<std::uint64_t>(io.size(), left))),
-                                           buffer.data());
+                    got = net::buffer_copy(
+                        net::buffer(io.data(), static_cast<std::size_t>(std::min<std::uint64_t>(io.size(), left))),
+                        buffer.data());
                     buffer.consume(got);
                 } else {
-                    got = stream.read_some(net::buffer(io.data(), static_cast<std::size_t>(std::min<std::uint64_t>(io.size(), left))), ec);
+                    got = stream.read_some(
+                        net::buffer(io.data(), static_cast<std::size_t>(std::min<std::uint64_t>(io.size(), left))), ec);
                     if (ec) break;
                 }
                 left -= got;

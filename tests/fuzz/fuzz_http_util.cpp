@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                   : in.ConsumeIntegral<std::uint64_t>();
             const auto range = parse_range(in.ConsumeRemainingBytesAsString(), payload);
             // A range served is inside the payload; the server computes last - first + 1 from it.
-            if (range && range.value()) check(range.value()->first <= range.value()->last && range.value()->last < payload);
+            if (range && range.value())
+                check(range.value()->first <= range.value()->last && range.value()->last < payload);
             break;
         }
         case 1: {  // header lookup is case-insensitive and takes the first of repeated fields
@@ -30,7 +31,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             while (in.remaining_bytes() > 0)
                 head.headers.emplace_back(in.ConsumeRandomLengthString(64), in.ConsumeRandomLengthString(256));
             const auto found = head.header(name);
-            if (found) check(std::any_of(head.headers.begin(), head.headers.end(), [&](const auto& h) { return h.second == *found; }));
+            if (found)
+                check(std::any_of(head.headers.begin(), head.headers.end(),
+                                  [&](const auto& h) { return h.second == *found; }));
             break;
         }
         case 2: {

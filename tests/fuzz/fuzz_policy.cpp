@@ -7,7 +7,8 @@ using namespace serambi::policies;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     auto policy = Policy::parse(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.toml");
     if (!policy) return 0;
-    static const Agreement agreements[] = {{"mou-1", "bi-malut", {"dinkes-malut/*"}, Classification::rahasia, 0, 4102444800, 0}};
+    static const Agreement agreements[] = {
+        {"mou-1", "bi-malut", {"dinkes-malut/*"}, Classification::rahasia, 0, 4102444800, 0}};
     static const Approval approvals[] = {{"apv-1", "p1", "bi-malut", "walidata", 4102444800, 2, 1, 0},
                                          {"apv-2", "p1", "bi-malut", "walidata-dua", 4102444800, 0, 0, 0}};
     const Context context{1800000000, agreements, approvals};

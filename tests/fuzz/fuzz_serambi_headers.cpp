@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static fuzz::HandlerWorld world;
     static const char* const kDatasets[] = {"fasilitas", "imunisasi", "rahasia", "sr"};
-    static const char* const kNames[] = {"Serambi-Filename", "Content-Type", "Serambi-Classification", "Serambi-Recipients"};
+    static const char* const kNames[] = {"Serambi-Filename", "Content-Type", "Serambi-Classification",
+                                         "Serambi-Recipients"};
     if (size < 1) return 0;
     // The first byte picks the dataset and which headers are sent; the rest, split at newlines,
     // are their values in order.

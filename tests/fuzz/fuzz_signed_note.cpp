@@ -38,7 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 const auto hash_at = std::string_view("PRIVATE+KEY+").size() + signer->name().size() + 1;
                 if (written.size() != text.size()) __builtin_trap();
                 for (std::size_t i = 0; i < written.size(); ++i)
-                    if (written[i] != text[i] && (i < hash_at || i >= hash_at + 8 || std::tolower(static_cast<unsigned char>(text[i])) != written[i]))
+                    if (written[i] != text[i] && (i < hash_at || i >= hash_at + 8 ||
+                                                  std::tolower(static_cast<unsigned char>(text[i])) != written[i]))
                         __builtin_trap();
                 if (!tlog::verify_note(signer->sign("x\n"), signer->verifier_key())) __builtin_trap();
             }

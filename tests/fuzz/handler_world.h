@@ -13,7 +13,7 @@
 namespace serambi::fuzz {
 
 class HandlerWorld {
-public:
+  public:
     // A copy of the pristine world's files, opened afresh.
     HandlerWorld() : dir_(scratch_root() / ("serambi-fuzz-" + crypto::random_hex(8))) {
         const auto& base = pristine();
@@ -59,12 +59,13 @@ public:
     const std::string& package_id() const { return package_id_; }
     const std::string& agreement_id() const { return agreement_id_; }
 
-private:
+  private:
     struct Populate {};
     explicit HandlerWorld(Populate) : dir_(scratch_root() / ("serambi-fuzz-base-" + crypto::random_hex(8))) {
         open(true);
         for (const auto& [id, role] : kPrincipals)
-            store_->add_principal({id, id, {role}, std::string("S-") + id, std::string("fp-") + id, {}, {}, {}, {}}).value();
+            store_->add_principal({id, id, {role}, std::string("S-") + id, std::string("fp-") + id, {}, {}, {}, {}})
+                .value();
         for (const auto& [name, level] : kDatasets)
             store_->add_dataset({std::string("dinkes-malut/") + name, "dinkes-malut", level, "t", "admin", {}}).value();
         storage::AgreementRecord a;
@@ -85,12 +86,14 @@ private:
 
     void open(bool create) {
         std::filesystem::create_directories(dir_);
-        store_ = std::move(storage::Store::open({dir_ / "db", dir_ / "blobs", crypto::Aead::aes_256_gcm, create}, master()))
-                     .value();
+        store_ =
+            std::move(storage::Store::open({dir_ / "db", dir_ / "blobs", crypto::Aead::aes_256_gcm, create}, master()))
+                .value();
         auto policy = policies::Policy::parse(policies::default_policy_text(), "default").value();
         const auto& pki = shared_pki();
         config_.max_package_bytes = 1 << 20;
-        audit_ = std::make_unique<gateway::AuditTrail>(*store_, crypto::tlog::NoteSigner::generate("fuzz.local/log").value());
+        audit_ = std::make_unique<gateway::AuditTrail>(*store_,
+                                                       crypto::tlog::NoteSigner::generate("fuzz.local/log").value());
         handler_ = std::make_unique<gateway::Handler>(gateway::Handler::Services{
             store_.get(), policy, pki.signer, certs::Authority{pki.ca.cert_pem, copy_of(pki.ca.key_pem)}, &config_,
             audit_.get(), &revoked_, nullptr});
@@ -128,8 +131,10 @@ private:
     // The CA key is a plain string or a move-only secret buffer, depending on the certs version.
     template <class Key>
     static Key copy_of(const Key& key) {
-        if constexpr (requires { key.copy(); }) return key.copy();
-        else return key;
+        if constexpr (requires { key.copy(); })
+            return key.copy();
+        else
+            return key;
     }
     struct Pki {
         certs::Authority ca;
@@ -151,8 +156,8 @@ private:
         return pki;
     }
     static constexpr std::pair<const char*, const char*> kPrincipals[] = {
-        {"admin", "admin"},         {"dinkes-malut", "producer"}, {"pemkab-halut", "producer"},
-        {"walidata", "custodian"},  {"walidata-dua", "custodian"}, {"bi-malut", "partner"},
+        {"admin", "admin"},        {"dinkes-malut", "producer"},  {"pemkab-halut", "producer"},
+        {"walidata", "custodian"}, {"walidata-dua", "custodian"}, {"bi-malut", "partner"},
         {"auditor", "auditor"}};
     static constexpr std::pair<const char*, const char*> kDatasets[] = {
         {"fasilitas", "biasa"}, {"imunisasi", "terbatas"}, {"rahasia", "rahasia"}, {"sr", "sangat-rahasia"}};

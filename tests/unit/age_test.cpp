@@ -1,5 +1,7 @@
 // age v1 against the C2SP test vectors (tests/vectors/age, from c2sp.org/CCTV/age), and round
 // trips of our own encryption. Interoperability with the stock age tool is in tests/e2e/test_age.sh.
+#include "crypto/age.h"
+
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
@@ -8,7 +10,6 @@
 #include <map>
 #include <sstream>
 
-#include "crypto/age.h"
 #include "crypto/crypto.h"
 
 using namespace serambi;
@@ -40,12 +41,18 @@ Vector read_vector(const fs::path& path) {
         const auto colon = line.find(": ");
         REQUIRE(colon != std::string::npos);
         const auto key = line.substr(0, colon), value = line.substr(colon + 2);
-        if (key == "expect") v.expect = value;
-        else if (key == "payload") v.payload_sha256 = value;
-        else if (key == "identity") v.identities.push_back(value);
-        else if (key == "compressed") v.compressed = value == "zlib";
-        else if (key == "armored") v.armored = value == "yes";
-        else if (key == "passphrase") v.passphrase = true;
+        if (key == "expect")
+            v.expect = value;
+        else if (key == "payload")
+            v.payload_sha256 = value;
+        else if (key == "identity")
+            v.identities.push_back(value);
+        else if (key == "compressed")
+            v.compressed = value == "zlib";
+        else if (key == "armored")
+            v.armored = value == "yes";
+        else if (key == "passphrase")
+            v.passphrase = true;
     }
     v.file.assign(all.begin() + static_cast<std::ptrdiff_t>(blank + 2), all.end());
     return v;
@@ -102,17 +109,29 @@ TEST_CASE("age: every C2SP vector for X25519, stanzas, header, HMAC and STREAM")
         auto v = read_vector(entry.path());
         // Not implemented, on purpose: ASCII armor (Serambi moves binary files), passphrase
         // (scrypt) recipients, and the post-quantum hybrid recipients.
-        if (v.armored) { skipped[v.name] = "armor"; continue; }
-        if (v.passphrase) { skipped[v.name] = "scrypt"; continue; }
+        if (v.armored) {
+            skipped[v.name] = "armor";
+            continue;
+        }
+        if (v.passphrase) {
+            skipped[v.name] = "scrypt";
+            continue;
+        }
         std::vector<age::Identity> identities;
         bool ours = true;
         if (v.identities.empty()) identities.push_back(age::Identity::generate());  // nothing to match
         for (const auto& text : v.identities) {
             auto id = age::Identity::parse(text);
-            if (!id) { ours = false; break; }
+            if (!id) {
+                ours = false;
+                break;
+            }
             identities.push_back(std::move(id).value());
         }
-        if (!ours) { skipped[v.name] = "hybrid identity"; continue; }
+        if (!ours) {
+            skipped[v.name] = "hybrid identity";
+            continue;
+        }
         std::vector<const age::Identity*> ids;
         for (const auto& id : identities) ids.push_back(&id);
         const auto file = v.compressed ? inflate_all(v.file) : v.file;
@@ -158,7 +177,8 @@ TEST_CASE("age: keys round-trip in their Bech32 forms") {
     // The published example identity and its recipient (age-encryption.org/v1).
     auto known = age::Identity::parse("AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX");
     REQUIRE(known.ok());
-    CHECK(age::encode_recipient(known->recipient()) == "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj");
+    CHECK(age::encode_recipient(known->recipient()) ==
+          "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj");
 }
 
 TEST_CASE("age: our files decrypt, to every recipient, at every size around chunk boundaries") {
@@ -166,8 +186,9 @@ TEST_CASE("age: our files decrypt, to every recipient, at every size around chun
     const auto bob = age::Identity::generate();
     const auto mallory = age::Identity::generate();
     const std::vector<age::Recipient> to{alice.recipient(), bob.recipient()};
-    for (const std::size_t size : {std::size_t{0}, std::size_t{1}, crypto::kStreamChunkBytes - 1, crypto::kStreamChunkBytes,
-                                   crypto::kStreamChunkBytes + 1, 3 * crypto::kStreamChunkBytes}) {
+    for (const std::size_t size :
+         {std::size_t{0}, std::size_t{1}, crypto::kStreamChunkBytes - 1, crypto::kStreamChunkBytes,
+          crypto::kStreamChunkBytes + 1, 3 * crypto::kStreamChunkBytes}) {
         INFO("payload of " << size << " bytes");
         crypto::Bytes payload(size);
         crypto::random_bytes(payload);

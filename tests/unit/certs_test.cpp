@@ -1,7 +1,7 @@
+#include "certs/certs.h"
+
 #include <catch2/catch.hpp>
 #include <type_traits>
-
-#include "certs/certs.h"
 
 using namespace serambi;
 using namespace serambi::certs;
@@ -182,9 +182,11 @@ TEST_CASE("a CA brought from elsewhere is checked before it is adopted") {
     CHECK(not_ca.error().message.find("not a CA") != std::string::npos);
 
     CHECK_FALSE(check_authority({"", root->key_pem.copy()}).ok());
-    CHECK_FALSE(check_authority({root->cert_pem, crypto::SecretBuffer::copy_of(
-                                                     "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")})
-                    .ok());
+    CHECK_FALSE(
+        check_authority(
+            {root->cert_pem, crypto::SecretBuffer::copy_of(
+                                 "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")})
+            .ok());
 }
 
 TEST_CASE("split_bundle keeps certificates only and refuses damaged text") {
@@ -212,7 +214,8 @@ TEST_CASE("a manifest verifies only with the gateway's signing certificate from 
         REQUIRE(signer.ok());
         return signer->sign(crypto::as_bytes(manifest)).value();
     };
-    CHECK(verify_signature(crypto::as_bytes(manifest), sign_with(*ours, "serambi-manifest-signing"), ours->cert_pem).ok());
+    CHECK(verify_signature(crypto::as_bytes(manifest), sign_with(*ours, "serambi-manifest-signing"), ours->cert_pem)
+              .ok());
     // A staff member's S/MIME certificate from our own CA is not the gateway's.
     auto staff = verify_signature(crypto::as_bytes(manifest), sign_with(*ours, "pegawai-diskominfo"), ours->cert_pem);
     REQUIRE_FALSE(staff.ok());
@@ -241,7 +244,8 @@ TEST_CASE("a CA bundle must be exactly a path to its root") {
     const auto leaf = issue_for(*intermediate, "self", Usage::client);
     auto with_leaf = check_authority({intermediate->cert_pem + leaf.cert, intermediate->key_pem.copy()});
     REQUIRE_FALSE(with_leaf.ok());
-    CHECK(with_leaf.error().message.find("certificate 2 of the file is not issued by the one after it") != std::string::npos);
+    CHECK(with_leaf.error().message.find("certificate 2 of the file is not issued by the one after it") !=
+          std::string::npos);
     auto leaf_first = check_authority({leaf.cert + intermediate->cert_pem, crypto::SecretBuffer::copy_of(leaf.key)});
     REQUIRE_FALSE(leaf_first.ok());
     CHECK(leaf_first.error().message.find("not a CA certificate") != std::string::npos);

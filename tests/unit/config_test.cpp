@@ -31,7 +31,8 @@ TEST_CASE("a bad configuration value stops the start with the file, line and key
     CHECK(error_for("[server]\nthreads = 0\n").find("server.threads") != std::string::npos);
     CHECK(error_for("[limits]\nmax_body = 5\n").find("limits.max_body: unknown key") != std::string::npos);
     CHECK(error_for("[storage]\naead = \"rot13\"\n").find("storage.aead") != std::string::npos);
-    CHECK(error_for("[limits]\nio_timeout_seconds = \"soon\"\n").find("limits.io_timeout_seconds") != std::string::npos);
+    CHECK(error_for("[limits]\nio_timeout_seconds = \"soon\"\n").find("limits.io_timeout_seconds") !=
+          std::string::npos);
     CHECK(error_for("listen = 1\n").find("listen") != std::string::npos);
     CHECK(error_for("[server\n").find("serambi.toml:1") != std::string::npos);
 }

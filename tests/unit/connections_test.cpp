@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "gateway/connections.h"
+
+#include <catch2/catch.hpp>
 
 using serambi::gateway::ConnectionTable;
 

@@ -1,10 +1,11 @@
+#include "crypto/crypto.h"
+
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <type_traits>
 
-#include "crypto/crypto.h"
 #include "temp_dir.h"
 
 using namespace serambi;
@@ -33,8 +34,8 @@ Result<Bytes> open_all(Aead aead, const SecretKey& key, ByteView aad, ByteView s
     Bytes out, chunk(kStreamChunkBytes);
     const std::size_t chunks = (sealed.size() + kSealedChunkBytes - 1) / kSealedChunkBytes;
     for (std::size_t i = 0; i < std::max<std::size_t>(chunks, 1); ++i) {
-        const auto piece = sealed.subspan(i * kSealedChunkBytes,
-                                          std::min(kSealedChunkBytes, sealed.size() - i * kSealedChunkBytes));
+        const auto piece =
+            sealed.subspan(i * kSealedChunkBytes, std::min(kSealedChunkBytes, sealed.size() - i * kSealedChunkBytes));
         auto n = opener.open_chunk(i, i + 1 == chunks, piece, chunk);
         if (!n) return n.error();
         out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(*n));
@@ -45,10 +46,8 @@ Result<Bytes> open_all(Aead aead, const SecretKey& key, ByteView aad, ByteView s
 }  // namespace
 
 TEST_CASE("SHA-256 matches the FIPS 180-2 known answers") {
-    CHECK(to_hex(Sha256::of(as_bytes(""))) ==
-          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    CHECK(to_hex(Sha256::of(as_bytes("abc"))) ==
-          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(to_hex(Sha256::of(as_bytes(""))) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(to_hex(Sha256::of(as_bytes("abc"))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     Sha256 streamed;
     streamed.update(as_bytes("ab"));
     streamed.update(as_bytes("c"));
@@ -142,7 +141,8 @@ TEST_CASE("a wrapped data key unwraps only with its key-encryption key and conte
 TEST_CASE("a secret file is read whole into guarded memory, and only a regular file of bounded size") {
     TempDir dir;
     const auto key = dir.path / "client.key";
-    const std::string text = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n";
+    const std::string text =
+        "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n";
     std::ofstream(key, std::ios::binary) << text;
     auto read = read_secret_file(key, 1 << 16);
     REQUIRE(read.ok());

@@ -2,9 +2,9 @@
 // push, a commit, an access-log append, a start-up recovery and a state-file update is made to
 // fail in turn (EIO, ENOSPC, a torn write). After each: the failure was reported, nothing
 // committed is lost, nothing half-written is visible, and a reopened store recovers and works.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
-#include <algorithm>
 #include <map>
 #include <set>
 
@@ -62,8 +62,8 @@ struct World {
     TempDir dir;
     crypto::SecretKey master = crypto::SecretKey::random();
     std::shared_ptr<FaultyEnv> env = std::make_shared<FaultyEnv>();
-    std::map<std::string, std::string> committed;       // package id -> payload
-    std::map<std::uint64_t, std::string> entries;       // acknowledged access-log entries
+    std::map<std::string, std::string> committed;  // package id -> payload
+    std::map<std::uint64_t, std::string> entries;  // acknowledged access-log entries
     std::uint32_t seed = 7;
 
     World() { serambi::testing::use_faulty_vfs(env.get()); }
@@ -91,7 +91,8 @@ struct World {
             REQUIRE(created.ok());
         }
         auto store = open(true);
-        REQUIRE((*store).add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}, {}, {}, {}}).ok());
+        REQUIRE(
+            (*store).add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}, {}, {}, {}}).ok());
         Dataset d{kDataset, "dinkes-malut", "terbatas", "Imunisasi", "admin", {}};
         REQUIRE(store->add_dataset(d).ok());
         for (int i = 0; i < 2; ++i) {
@@ -117,7 +118,8 @@ struct World {
     // begin, several writes (the payload crosses the 1 MiB flush mark twice), finish, commit.
     Pushed push(Store& store, const std::string& body) {
         Pushed out;
-        auto writer = store.begin_package({kDataset, "dinkes-malut", "terbatas", "a.bin", "application/octet-stream", {}});
+        auto writer =
+            store.begin_package({kDataset, "dinkes-malut", "terbatas", "a.bin", "application/octet-stream", {}});
         if (!writer) return {{}, "begin: " + writer.error().message};
         out.id = (*writer)->id();
         for (std::size_t at = 0; at < body.size(); at += 700001) {
@@ -278,7 +280,8 @@ int every_step(std::initializer_list<Op> ops, Step step) {
     int fired = 0;
     for (const auto& c : cases(ops)) {
         for (std::uint64_t n = 1;; ++n) {
-            INFO("the " << n << "th " << serambi::testing::name_of(c.op) << " fails with " << serambi::testing::name_of(c.fault));
+            INFO("the " << n << "th " << serambi::testing::name_of(c.op) << " fails with "
+                        << serambi::testing::name_of(c.fault));
             if (!step(c.op, n, c.fault)) break;
             ++fired;
             REQUIRE(n < 200);  // a step that never stops reaching the operation is a bug of its own
@@ -290,30 +293,30 @@ int every_step(std::initializer_list<Op> ops, Step step) {
 }  // namespace
 
 TEST_CASE("a push fails whole at any failed write, fsync, rename or database write", "[fault]") {
-    const int fired = every_step(
-        {Op::create, Op::write, Op::sync, Op::truncate, Op::mkdir, Op::rename, Op::sync_dir, Op::db_write, Op::db_sync,
-         Op::db_truncate},
-        [](Op op, std::uint64_t n, Fault fault) {
-            World w;
-            auto store = w.populated();
-            const std::string body = varied(2 * 1024 * 1024 + 300007, 99);
-            w.env->arm(op, n, fault);
-            const auto pushed = w.push(*store, body);
-            w.env->disarm();
-            if (!w.env->fired()) {
-                REQUIRE(pushed.error == "");  // nothing failed: it must have worked
-                return false;
-            }
-            INFO("push: " << pushed.error);
-            CHECK(pushed.error != "");  // never a success with a failed write under it
-            if (pushed.error.empty()) w.committed[pushed.id] = body;
-            w.check(*store, pushed.error.empty() ? std::string() : pushed.id);
-            const auto crashed = w.crash_now(pushed.id, body);
-            CHECK(crashed.log_size == w.entries.size() + (crashed.listed.size() - w.committed.size()));
-            store.reset();
-            w.reopen_and_check(pushed.error.empty() ? std::string() : pushed.id);
-            return true;
-        });
+    const int fired =
+        every_step({Op::create, Op::write, Op::sync, Op::truncate, Op::mkdir, Op::rename, Op::sync_dir, Op::db_write,
+                    Op::db_sync, Op::db_truncate},
+                   [](Op op, std::uint64_t n, Fault fault) {
+                       World w;
+                       auto store = w.populated();
+                       const std::string body = varied(2 * 1024 * 1024 + 300007, 99);
+                       w.env->arm(op, n, fault);
+                       const auto pushed = w.push(*store, body);
+                       w.env->disarm();
+                       if (!w.env->fired()) {
+                           REQUIRE(pushed.error == "");  // nothing failed: it must have worked
+                           return false;
+                       }
+                       INFO("push: " << pushed.error);
+                       CHECK(pushed.error != "");  // never a success with a failed write under it
+                       if (pushed.error.empty()) w.committed[pushed.id] = body;
+                       w.check(*store, pushed.error.empty() ? std::string() : pushed.id);
+                       const auto crashed = w.crash_now(pushed.id, body);
+                       CHECK(crashed.log_size == w.entries.size() + (crashed.listed.size() - w.committed.size()));
+                       store.reset();
+                       w.reopen_and_check(pushed.error.empty() ? std::string() : pushed.id);
+                       return true;
+                   });
     CHECK(fired > 20);
 }
 
@@ -349,114 +352,121 @@ TEST_CASE("an access-log append fails whole at any failed database write", "[fau
 }
 
 TEST_CASE("start-up recovery stops at any failed unlink, rename or fsync, and a later one finishes", "[fault]") {
-    const int fired = every_step(
-        {Op::remove, Op::mkdir, Op::rename, Op::sync_dir, Op::db_write, Op::db_sync, Op::db_truncate},
-        [](Op op, std::uint64_t n, Fault fault) {
-            World w;
-            std::map<fs::path, std::string> orphans;
-            {
-                auto store = w.populated();
-                // What a crash leaves: blobs renamed into place whose rows never committed (two in one
-                // shard, one alone), and uploads still under their temporary names.
-                for (const char* shard : {"ab", "ab", "cd"}) {
-                    const std::string id = shard + crypto::random_hex(15);
-                    fs::create_directories(w.dir.path / "blobs" / shard);
-                    const auto path = w.dir.path / "blobs" / shard / (id + ".blob");
-                    const std::string bytes = varied(5000, ++w.seed);
-                    REQUIRE(write_new_file(path, bytes, 0600).ok());
-                    orphans[path] = bytes;
-                }
-                for (int i = 0; i < 2; ++i)
-                    REQUIRE(write_new_file(w.dir.path / "blobs" / "tmp" / (crypto::random_hex(16) + ".part"), "half", 0600).ok());
-            }
-            w.env->arm(op, n, fault);
-            auto opened = Store::open(w.options(true), w.master);
-            Result<Store::Recovery> recovered = make_error(ErrorKind::internal, "not run");
-            if (opened.ok()) recovered = (*opened)->recover();
-            w.env->disarm();
-            if (!w.env->fired()) {
-                REQUIRE(opened.ok());
-                REQUIRE(recovered.ok());
-                CHECK(recovered->quarantined.size() == 3);
-                CHECK(recovered->temporary_removed == 2);
-                return false;
-            }
-            CHECK_FALSE((opened.ok() && recovered.ok()));
-            // Not one orphan's bytes were lost: each is where it was or in quarantine, once.
-            auto find = [&](const std::string& bytes) {
-                int copies = 0;
-                for (const auto& e : fs::recursive_directory_iterator(w.dir.path / "blobs"))
-                    if (e.is_regular_file() && e.file_size() == bytes.size() && slurp(e.path()) == bytes) ++copies;
-                return copies;
-            };
-            for (const auto& [path, bytes] : orphans) CHECK(find(bytes) == 1);
-            if (opened.ok()) w.check(**opened);
-            opened = make_error(ErrorKind::internal, "closed");
-            w.reopen_and_check({});
-            for (const auto& [path, bytes] : orphans) {
-                CHECK_FALSE(fs::exists(path));
-                CHECK(find(bytes) == 1);
-            }
-            CHECK(fs::is_empty(w.dir.path / "blobs" / "tmp"));
-            return true;
-        });
+    const int fired =
+        every_step({Op::remove, Op::mkdir, Op::rename, Op::sync_dir, Op::db_write, Op::db_sync, Op::db_truncate},
+                   [](Op op, std::uint64_t n, Fault fault) {
+                       World w;
+                       std::map<fs::path, std::string> orphans;
+                       {
+                           auto store = w.populated();
+                           // What a crash leaves: blobs renamed into place whose rows never committed (two in one
+                           // shard, one alone), and uploads still under their temporary names.
+                           for (const char* shard : {"ab", "ab", "cd"}) {
+                               const std::string id = shard + crypto::random_hex(15);
+                               fs::create_directories(w.dir.path / "blobs" / shard);
+                               const auto path = w.dir.path / "blobs" / shard / (id + ".blob");
+                               const std::string bytes = varied(5000, ++w.seed);
+                               REQUIRE(write_new_file(path, bytes, 0600).ok());
+                               orphans[path] = bytes;
+                           }
+                           for (int i = 0; i < 2; ++i)
+                               REQUIRE(write_new_file(w.dir.path / "blobs" / "tmp" / (crypto::random_hex(16) + ".part"),
+                                                      "half", 0600)
+                                           .ok());
+                       }
+                       w.env->arm(op, n, fault);
+                       auto opened = Store::open(w.options(true), w.master);
+                       Result<Store::Recovery> recovered = make_error(ErrorKind::internal, "not run");
+                       if (opened.ok()) recovered = (*opened)->recover();
+                       w.env->disarm();
+                       if (!w.env->fired()) {
+                           REQUIRE(opened.ok());
+                           REQUIRE(recovered.ok());
+                           CHECK(recovered->quarantined.size() == 3);
+                           CHECK(recovered->temporary_removed == 2);
+                           return false;
+                       }
+                       CHECK_FALSE((opened.ok() && recovered.ok()));
+                       // Not one orphan's bytes were lost: each is where it was or in quarantine, once.
+                       auto find = [&](const std::string& bytes) {
+                           int copies = 0;
+                           for (const auto& e : fs::recursive_directory_iterator(w.dir.path / "blobs"))
+                               if (e.is_regular_file() && e.file_size() == bytes.size() && slurp(e.path()) == bytes)
+                                   ++copies;
+                           return copies;
+                       };
+                       for (const auto& [path, bytes] : orphans) CHECK(find(bytes) == 1);
+                       if (opened.ok()) w.check(**opened);
+                       opened = make_error(ErrorKind::internal, "closed");
+                       w.reopen_and_check({});
+                       for (const auto& [path, bytes] : orphans) {
+                           CHECK_FALSE(fs::exists(path));
+                           CHECK(find(bytes) == 1);
+                       }
+                       CHECK(fs::is_empty(w.dir.path / "blobs" / "tmp"));
+                       return true;
+                   });
     CHECK(fired > 8);
 }
 
 TEST_CASE("a state-file update fails whole at any failed step and leaves the old file or the new", "[fault]") {
-    const int fired = every_step(
-        {Op::create, Op::write, Op::sync, Op::rename, Op::remove, Op::sync_dir}, [](Op op, std::uint64_t n, Fault fault) {
-            TempDir dir;
-            auto env = std::make_shared<FaultyEnv>();
-            const auto path = dir.path / "state";
-            StateFile::Contents first;
-            first.checkpoint_size = 10;
-            first.checkpoint_root[0] = 1;
-            first.revoked = {"0A", "0B"};
-            REQUIRE(StateFile(path, {}, env).replace(first).ok());
-            StateFile state(path, first, env);
-            env->arm(op, n, fault);
-            const bool checkpoint = n % 2 == 0;  // both kinds of change, turn about
-            crypto::tlog::Hash root{};
-            root[0] = 2;
-            const Status s = checkpoint ? state.record_checkpoint(20, root) : state.record_revoked("0C");
-            env->disarm();
-            StateFile::Contents wanted = first;
-            if (checkpoint) {
-                wanted.checkpoint_size = 20;
-                wanted.checkpoint_root = root;
-            } else {
-                wanted.revoked.insert("0C");
-            }
-            auto same = [](const StateFile::Contents& a, const StateFile::Contents& b) {
-                return a.checkpoint_size == b.checkpoint_size && a.checkpoint_root == b.checkpoint_root && a.revoked == b.revoked;
-            };
-            auto on_disk = StateFile::read(path);
-            REQUIRE(on_disk.ok());
-            REQUIRE(on_disk->has_value());
-            if (!env->fired()) {
-                REQUIRE(s.ok());
-                CHECK(same(**on_disk, wanted));
-                CHECK(same(state.contents(), wanted));
-                return false;
-            }
-            CHECK_FALSE(s.ok());
-            CHECK(same(state.contents(), first));  // memory changes only once the file has
-            CHECK((same(**on_disk, first) || same(**on_disk, wanted)));
-            for (const auto& e : fs::directory_iterator(dir.path)) CHECK(e.path().filename() == "state");  // no temporary left
-            // A restart reads whatever is there, and goes on from it.
-            StateFile again(path, **on_disk);
-            REQUIRE(again.record_revoked("0D").ok());
-            auto later = StateFile::read(path);
-            REQUIRE(later.ok());
-            CHECK((*later)->revoked.count("0D") == 1);
-            CHECK((*later)->revoked.count("0A") == 1);
-            return true;
-        });
+    const int fired = every_step({Op::create, Op::write, Op::sync, Op::rename, Op::remove, Op::sync_dir},
+                                 [](Op op, std::uint64_t n, Fault fault) {
+                                     TempDir dir;
+                                     auto env = std::make_shared<FaultyEnv>();
+                                     const auto path = dir.path / "state";
+                                     StateFile::Contents first;
+                                     first.checkpoint_size = 10;
+                                     first.checkpoint_root[0] = 1;
+                                     first.revoked = {"0A", "0B"};
+                                     REQUIRE(StateFile(path, {}, env).replace(first).ok());
+                                     StateFile state(path, first, env);
+                                     env->arm(op, n, fault);
+                                     const bool checkpoint = n % 2 == 0;  // both kinds of change, turn about
+                                     crypto::tlog::Hash root{};
+                                     root[0] = 2;
+                                     const Status s =
+                                         checkpoint ? state.record_checkpoint(20, root) : state.record_revoked("0C");
+                                     env->disarm();
+                                     StateFile::Contents wanted = first;
+                                     if (checkpoint) {
+                                         wanted.checkpoint_size = 20;
+                                         wanted.checkpoint_root = root;
+                                     } else {
+                                         wanted.revoked.insert("0C");
+                                     }
+                                     auto same = [](const StateFile::Contents& a, const StateFile::Contents& b) {
+                                         return a.checkpoint_size == b.checkpoint_size &&
+                                                a.checkpoint_root == b.checkpoint_root && a.revoked == b.revoked;
+                                     };
+                                     auto on_disk = StateFile::read(path);
+                                     REQUIRE(on_disk.ok());
+                                     REQUIRE(on_disk->has_value());
+                                     if (!env->fired()) {
+                                         REQUIRE(s.ok());
+                                         CHECK(same(**on_disk, wanted));
+                                         CHECK(same(state.contents(), wanted));
+                                         return false;
+                                     }
+                                     CHECK_FALSE(s.ok());
+                                     CHECK(same(state.contents(), first));  // memory changes only once the file has
+                                     CHECK((same(**on_disk, first) || same(**on_disk, wanted)));
+                                     for (const auto& e : fs::directory_iterator(dir.path))
+                                         CHECK(e.path().filename() == "state");  // no temporary left
+                                     // A restart reads whatever is there, and goes on from it.
+                                     StateFile again(path, **on_disk);
+                                     REQUIRE(again.record_revoked("0D").ok());
+                                     auto later = StateFile::read(path);
+                                     REQUIRE(later.ok());
+                                     CHECK((*later)->revoked.count("0D") == 1);
+                                     CHECK((*later)->revoked.count("0A") == 1);
+                                     return true;
+                                 });
     CHECK(fired > 10);
 }
 
-TEST_CASE("a blob in a new shard directory is durable before its row commits: the shard's own name is fsynced", "[fault]") {
+TEST_CASE("a blob in a new shard directory is durable before its row commits: the shard's own name is fsynced",
+          "[fault]") {
     World w;
     auto store = w.populated();
     // A shard no package uses yet: push until a blob lands in a new one (almost always the first).
@@ -468,13 +478,15 @@ TEST_CASE("a blob in a new shard directory is durable before its row commits: th
         REQUIRE(pushed.error == "");
         w.committed[pushed.id] = body;
         const auto shard = (w.dir.path / "blobs" / pushed.id.substr(0, 2)).string();
-        if (w.committed.size() > 2 &&
-            std::count_if(w.committed.begin(), w.committed.end(),
-                          [&](const auto& p) { return p.first.substr(0, 2) == pushed.id.substr(0, 2); }) > 1)
+        if (w.committed.size() > 2 && std::count_if(w.committed.begin(), w.committed.end(), [&](const auto& p) {
+                                          return p.first.substr(0, 2) == pushed.id.substr(0, 2);
+                                      }) > 1)
             continue;  // the shard existed already
         const auto log = w.env->log();
         auto at = [&](const std::string& line) { return std::find(log.begin(), log.end(), line) - log.begin(); };
-        const auto first_db_write = std::find_if(log.begin(), log.end(), [](const std::string& l) { return l.starts_with("db_write"); }) - log.begin();
+        const auto first_db_write =
+            std::find_if(log.begin(), log.end(), [](const std::string& l) { return l.starts_with("db_write"); }) -
+            log.begin();
         INFO("operations: " << Catch::Detail::stringify(log));
         CHECK(at("sync_dir " + (w.dir.path / "blobs").string()) < first_db_write);
         CHECK(at("sync_dir " + shard) < first_db_write);

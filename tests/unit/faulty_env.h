@@ -20,10 +20,10 @@
 namespace serambi::testing {
 
 enum class Op {
-    create,       // a new file (Env::open for writing)
-    write,        // File::write
-    sync,         // File::sync
-    truncate,     // File::truncate
+    create,    // a new file (Env::open for writing)
+    write,     // File::write
+    sync,      // File::sync
+    truncate,  // File::truncate
     rename,
     remove,
     mkdir,        // Env::create_directories
@@ -36,8 +36,9 @@ enum class Op {
 constexpr std::size_t kOps = static_cast<std::size_t>(Op::count_);
 
 inline const char* name_of(Op op) {
-    static constexpr std::array<const char*, kOps> names{"create", "write", "sync", "truncate", "rename", "remove",
-                                                         "mkdir", "sync_dir", "db_write", "db_sync", "db_truncate"};
+    static constexpr std::array<const char*, kOps> names{"create",   "write",   "sync",       "truncate",
+                                                         "rename",   "remove",  "mkdir",      "sync_dir",
+                                                         "db_write", "db_sync", "db_truncate"};
     return names[static_cast<std::size_t>(op)];
 }
 
@@ -46,7 +47,7 @@ inline const char* name_of(Fault f) { return f == Fault::eio ? "EIO" : f == Faul
 inline bool tears(Op op) { return op == Op::write || op == Op::db_write; }
 
 class FaultyEnv final : public storage::Env {
-public:
+  public:
     // From now on, the `nth` (1-based) operation of kind `op` fails with `fault`, once.
     void arm(Op op, std::uint64_t nth, Fault fault) {
         std::lock_guard lock(mutex_);
@@ -120,9 +121,9 @@ public:
 
     std::atomic<std::int64_t> clock{1780000000};  // a fixed, settable time
 
-private:
+  private:
     class FaultyFile final : public storage::File {
-    public:
+      public:
         FaultyFile(FaultyEnv& env, std::unique_ptr<storage::File> real, std::string name, bool direct)
             : env_(env), real_(std::move(real)), name_(std::move(name)), direct_(direct) {}
         std::int64_t write(const std::uint8_t* data, std::size_t len) override {
@@ -148,7 +149,7 @@ private:
         }
         int size(std::uint64_t& out) override { return real_->size(out); }
 
-    private:
+      private:
         FaultyEnv& env_;
         std::unique_ptr<storage::File> real_;
         std::string name_;
@@ -202,7 +203,9 @@ inline int x_close(sqlite3_file* f) {
     f->pMethods = nullptr;
     return rc;
 }
-inline int x_read(sqlite3_file* f, void* p, int n, sqlite3_int64 off) { return real(f)->pMethods->xRead(real(f), p, n, off); }
+inline int x_read(sqlite3_file* f, void* p, int n, sqlite3_int64 off) {
+    return real(f)->pMethods->xRead(real(f), p, n, off);
+}
 inline int x_write(sqlite3_file* f, const void* p, int n, sqlite3_int64 off) {
     bool tear = false;
     if (const int rc = ask(Op::db_write, f, &tear); rc != 0) {
@@ -223,22 +226,30 @@ inline int x_file_size(sqlite3_file* f, sqlite3_int64* size) { return real(f)->p
 inline int x_lock(sqlite3_file* f, int l) { return real(f)->pMethods->xLock(real(f), l); }
 inline int x_unlock(sqlite3_file* f, int l) { return real(f)->pMethods->xUnlock(real(f), l); }
 inline int x_check_reserved(sqlite3_file* f, int* out) { return real(f)->pMethods->xCheckReservedLock(real(f), out); }
-inline int x_file_control(sqlite3_file* f, int op, void* arg) { return real(f)->pMethods->xFileControl(real(f), op, arg); }
+inline int x_file_control(sqlite3_file* f, int op, void* arg) {
+    return real(f)->pMethods->xFileControl(real(f), op, arg);
+}
 inline int x_sector_size(sqlite3_file* f) { return real(f)->pMethods->xSectorSize(real(f)); }
 inline int x_device(sqlite3_file* f) { return real(f)->pMethods->xDeviceCharacteristics(real(f)); }
 inline int x_shm_map(sqlite3_file* f, int pg, int sz, int extend, void volatile** pp) {
     return real(f)->pMethods->xShmMap(real(f), pg, sz, extend, pp);
 }
-inline int x_shm_lock(sqlite3_file* f, int offset, int n, int flags) { return real(f)->pMethods->xShmLock(real(f), offset, n, flags); }
+inline int x_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
+    return real(f)->pMethods->xShmLock(real(f), offset, n, flags);
+}
 inline void x_shm_barrier(sqlite3_file* f) { real(f)->pMethods->xShmBarrier(real(f)); }
 inline int x_shm_unmap(sqlite3_file* f, int del) { return real(f)->pMethods->xShmUnmap(real(f), del); }
-inline int x_fetch(sqlite3_file* f, sqlite3_int64 off, int n, void** pp) { return real(f)->pMethods->xFetch(real(f), off, n, pp); }
-inline int x_unfetch(sqlite3_file* f, sqlite3_int64 off, void* p) { return real(f)->pMethods->xUnfetch(real(f), off, p); }
+inline int x_fetch(sqlite3_file* f, sqlite3_int64 off, int n, void** pp) {
+    return real(f)->pMethods->xFetch(real(f), off, n, pp);
+}
+inline int x_unfetch(sqlite3_file* f, sqlite3_int64 off, void* p) {
+    return real(f)->pMethods->xUnfetch(real(f), off, p);
+}
 
 inline const sqlite3_io_methods kMethods = {
-    3,          x_close,  x_read,    x_write,         x_truncate,    x_sync,      x_file_size,
-    x_lock,     x_unlock, x_check_reserved, x_file_control, x_sector_size, x_device,
-    x_shm_map,  x_shm_lock, x_shm_barrier, x_shm_unmap, x_fetch,       x_unfetch,
+    3,          x_close,       x_read,           x_write,        x_truncate,    x_sync,   x_file_size,
+    x_lock,     x_unlock,      x_check_reserved, x_file_control, x_sector_size, x_device, x_shm_map,
+    x_shm_lock, x_shm_barrier, x_shm_unmap,      x_fetch,        x_unfetch,
 };
 
 inline sqlite3_vfs* base_vfs() { return sqlite3_vfs_find(nullptr); }

@@ -1,12 +1,13 @@
 // The CLI's file writer: links at a target are replaced, never written through; outputs that must
 // not replace anything refuse atomically; nothing half-written is left behind.
+#include "cli/files.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <fstream>
 
-#include "cli/files.h"
 #include "temp_dir.h"
 
 using namespace serambi;

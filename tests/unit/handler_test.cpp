@@ -1,10 +1,12 @@
 // The request handler without a socket: what each caller gets for each kind of request.
+#include "gateway/handler.h"
+
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
 #include "crypto/age.h"
 #include "crypto/tlog.h"
-#include "gateway/handler.h"
+#include "gateway/canonical_json.h"
 #include "temp_dir.h"
 
 using namespace serambi;
@@ -25,7 +27,9 @@ struct World {
     int next_request = 0;
 
     World() {
-        store = std::move(storage::Store::open({dir.path / "db", dir.path / "blobs", crypto::Aead::aes_256_gcm, true}, master)).value();
+        store = std::move(storage::Store::open({dir.path / "db", dir.path / "blobs", crypto::Aead::aes_256_gcm, true},
+                                               master))
+                    .value();
         policy = policies::Policy::parse(policies::default_policy_text(), "default").value();
         ca = certs::create_authority("Test CA", 10).value();
         auto key = certs::generate_private_key().value();
@@ -36,8 +40,8 @@ struct World {
         signer = std::make_shared<certs::ManifestSigner>(std::move(certs::ManifestSigner::load(cert, key)).value());
         config.max_package_bytes = 1 << 20;
         audit = std::make_unique<AuditTrail>(*store, crypto::tlog::NoteSigner::generate("test.local/log").value());
-        handler = std::make_unique<Handler>(
-            Handler::Services{store.get(), policy, signer, certs::Authority{ca.cert_pem, ca.key_pem.copy()}, &config, audit.get()});
+        handler = std::make_unique<Handler>(Handler::Services{
+            store.get(), policy, signer, certs::Authority{ca.cert_pem, ca.key_pem.copy()}, &config, audit.get()});
         add("admin", "admin", "S-ADMIN");
         add("dinkes-malut", "producer", "S-DINKES");
         add("pemkab-halut", "producer", "S-HALUT");
@@ -116,7 +120,7 @@ TEST_CASE("the owner pushes a package and gets a receipt with a verifiable signe
     const std::string manifest(receipt.at("manifest").as_string());
     const auto signature = crypto::from_base64(std::string(receipt.at("manifest_signature").as_string())).value();
     CHECK(certs::verify_signature(crypto::as_bytes(manifest), signature, w.ca.cert_pem).ok());
-    CHECK(manifest == storage::canonical_json(boost::json::parse(manifest)).value());
+    CHECK(manifest == gateway::canonical_json(boost::json::parse(manifest)).value());
     CHECK(boost::json::parse(manifest).at("sha256").as_string() ==
           crypto::to_hex(crypto::Sha256::of(crypto::as_bytes("kabupaten,jumlah\nhalut,10\n"))));
 }
@@ -129,7 +133,8 @@ TEST_CASE("readers get the payload with its digest; strangers to a terbatas pack
     for (const auto* reader : {"dinkes-malut", "walidata"}) {
         auto r = w.send(w.head(reader, "GET", "/v1/packages/" + id));
         REQUIRE(r.status == 200);
-        CHECK(header(r, "Repr-Digest") == "sha-256=:" + crypto::to_base64(crypto::Sha256::of(crypto::as_bytes(body))) + ":");
+        CHECK(header(r, "Repr-Digest") ==
+              "sha-256=:" + crypto::to_base64(crypto::Sha256::of(crypto::as_bytes(body))) + ":");
         CHECK(drain(r) == body);
     }
     for (const auto* stranger : {"pemkab-halut", "bi-malut", "admin"}) {
@@ -167,12 +172,12 @@ TEST_CASE("a range request returns 206 with exactly the bytes asked for") {
 
 TEST_CASE("pushes that break a rule are refused before any byte is stored") {
     World w;
-    CHECK(w.push("pemkab-halut", "dinkes-malut/imunisasi", "x").status == 404);   // may not see it
-    CHECK(w.push("pemkab-halut", "dinkes-malut/fasilitas", "x").status == 403);   // sees it, not owner
+    CHECK(w.push("pemkab-halut", "dinkes-malut/imunisasi", "x").status == 404);  // may not see it
+    CHECK(w.push("pemkab-halut", "dinkes-malut/fasilitas", "x").status == 403);  // sees it, not owner
     CHECK(w.push("walidata", "dinkes-malut/imunisasi", "x").status == 403);
     CHECK(w.push("dinkes-malut", "dinkes-malut/nothing", "x").status == 404);
-    for (const auto* name : {"../etc/passwd", "a/b.csv", ".hidden", "", "a\x01.csv", "a\"b.csv",
-                             "bad\xff.csv", "evil\xe2\x80\xaegpj.exe"}) {
+    for (const auto* name : {"../etc/passwd", "a/b.csv", ".hidden", "", "a\x01.csv", "a\"b.csv", "bad\xff.csv",
+                             "evil\xe2\x80\xaegpj.exe"}) {
         INFO(name);
         CHECK(w.push("dinkes-malut", "dinkes-malut/imunisasi", "x", name).status == 400);
     }
@@ -247,7 +252,9 @@ TEST_CASE("a removed principal is refused even with a certificate no list has re
 TEST_CASE("only an admin registers principals, from a CSR whose name matches") {
     World w;
     auto key = certs::generate_private_key().value();
-    const boost::json::object body{{"id", "telkom-malut"}, {"name", "Telkom"}, {"roles", boost::json::array{"partner"}},
+    const boost::json::object body{{"id", "telkom-malut"},
+                                   {"name", "Telkom"},
+                                   {"roles", boost::json::array{"partner"}},
                                    {"csr", certs::make_csr(key, "telkom-malut").value()}};
     const auto text = boost::json::serialize(body);
     CHECK(w.send(w.head("walidata", "POST", "/v1/principals"), text).status == 404);
@@ -280,13 +287,15 @@ TEST_CASE("datasets are created by custodians with a known owner and classificat
     CHECK(create("admin", R"({"id":"ghost/x","classification":"biasa","title":"x"})") == 400);
     CHECK(create("admin", R"({"id":"pemkab-halut/y","classification":"top-secret","title":"x"})") == 400);
     CHECK(create("admin", R"({"id":"pemkab-halut/../y","classification":"biasa","title":"x"})") == 400);
-    CHECK(create("admin", R"({"id":"pemkab-halut/z","owner":"dinkes-malut","classification":"biasa","title":"x"})") == 400);
+    CHECK(create("admin", R"({"id":"pemkab-halut/z","owner":"dinkes-malut","classification":"biasa","title":"x"})") ==
+          400);
     CHECK(w.store->datasets()->size() == 3);
 }
 
 TEST_CASE("a producer that is also a custodian cannot approve its own package, at any layer") {
     World w;
-    REQUIRE(w.store->add_principal({"bappeda", "Bappeda", {"producer", "custodian"}, "S-BAPPEDA", "fp", {}, {}, {}, {}}).ok());
+    REQUIRE(w.store->add_principal({"bappeda", "Bappeda", {"producer", "custodian"}, "S-BAPPEDA", "fp", {}, {}, {}, {}})
+                .ok());
     w.dataset("bappeda/anggaran", "rahasia");
     storage::AgreementRecord mou;
     mou.id = "mou-0000000000000001";

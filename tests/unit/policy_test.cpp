@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "policies/policy.h"
+
+#include <catch2/catch.hpp>
 
 using namespace serambi;
 using namespace serambi::policies;
@@ -26,8 +26,8 @@ TEST_CASE("classification levels are ordered and parsed by their Indonesian name
 TEST_CASE("the owner pushes and reads every level; nobody else pushes") {
     const auto policy = default_policy();
     const auto owner = subject("dinkes-malut", {Role::producer});
-    for (auto level : {Classification::biasa, Classification::terbatas, Classification::rahasia,
-                       Classification::sangat_rahasia}) {
+    for (auto level :
+         {Classification::biasa, Classification::terbatas, Classification::rahasia, Classification::sangat_rahasia}) {
         const DatasetFacts dataset{"dinkes-malut", level, "dinkes-malut/imunisasi", "p1", {}, "dinkes-malut"};
         INFO("level " << name_of(level));
         CHECK(policy->decide(owner, Action::read, &dataset).allow);
@@ -47,13 +47,25 @@ constexpr std::int64_t kNow = 1'800'000'000;
 std::vector<Agreement> agreements_in(AgreementState state, const std::string& partner) {
     Agreement a{"mou-1", partner, {"dinkes-malut/*"}, Classification::sangat_rahasia, kNow - 86400, kNow + 86400, 0};
     switch (state) {
-        case AgreementState::none: return {};
-        case AgreementState::valid: break;
-        case AgreementState::expired: a.valid_until = kNow; break;  // until is exclusive
-        case AgreementState::revoked: a.revoked_at = kNow - 1; break;
-        case AgreementState::not_yet_valid: a.valid_from = kNow + 1; break;
-        case AgreementState::other_dataset: a.patterns = {"bps-malut/*", "dinkes-malut/gizi"}; break;
-        case AgreementState::ceiling_too_low: a.max_classification = Classification::biasa; break;
+        case AgreementState::none:
+            return {};
+        case AgreementState::valid:
+            break;
+        case AgreementState::expired:
+            a.valid_until = kNow;
+            break;  // until is exclusive
+        case AgreementState::revoked:
+            a.revoked_at = kNow - 1;
+            break;
+        case AgreementState::not_yet_valid:
+            a.valid_from = kNow + 1;
+            break;
+        case AgreementState::other_dataset:
+            a.patterns = {"bps-malut/*", "dinkes-malut/gizi"};
+            break;
+        case AgreementState::ceiling_too_low:
+            a.max_classification = Classification::biasa;
+            break;
     }
     // Another partner's agreement is never the caller's.
     return {a, Agreement{"mou-2", "telkom", {"*"}, Classification::sangat_rahasia, 0, kNow * 2, 0}};
@@ -68,13 +80,33 @@ std::vector<Approval> approvals_in(ApprovalState state, const std::string& partn
     std::vector<Approval> out{Approval{"ap-x", "p2", partner, "walidata-3", kNow + 3600, 0, 0, 0},
                               Approval{"ap-y", "p1", "telkom", "walidata-3", kNow + 3600, 0, 0, 0}};
     switch (state) {
-        case ApprovalState::none: break;
-        case ApprovalState::one: out.push_back(a); break;
-        case ApprovalState::two_same_custodian: b.custodian = a.custodian; out.push_back(a); out.push_back(b); break;
-        case ApprovalState::two_different: out.push_back(a); out.push_back(b); break;
-        case ApprovalState::expired: b.expires_at = kNow; out.push_back(b); break;
-        case ApprovalState::exhausted: b.max_downloads = 3; b.downloads = 3; out.push_back(b); break;
-        case ApprovalState::withdrawn: b.withdrawn_at = kNow - 5; out.push_back(b); break;
+        case ApprovalState::none:
+            break;
+        case ApprovalState::one:
+            out.push_back(a);
+            break;
+        case ApprovalState::two_same_custodian:
+            b.custodian = a.custodian;
+            out.push_back(a);
+            out.push_back(b);
+            break;
+        case ApprovalState::two_different:
+            out.push_back(a);
+            out.push_back(b);
+            break;
+        case ApprovalState::expired:
+            b.expires_at = kNow;
+            out.push_back(b);
+            break;
+        case ApprovalState::exhausted:
+            b.max_downloads = 3;
+            b.downloads = 3;
+            out.push_back(b);
+            break;
+        case ApprovalState::withdrawn:
+            b.withdrawn_at = kNow - 5;
+            out.push_back(b);
+            break;
     }
     return out;
 }
@@ -84,12 +116,15 @@ bool expected(Role role, bool named, Classification level, AgreementState agreem
     const bool one_standing = approval == ApprovalState::one || approval == ApprovalState::two_same_custodian ||
                               approval == ApprovalState::two_different;
     switch (level) {
-        case Classification::biasa: return true;
+        case Classification::biasa:
+            return true;
         case Classification::terbatas:
             return role == Role::custodian || (role == Role::partner && agreement == AgreementState::valid);
         case Classification::rahasia:
-            return role == Role::custodian || (role == Role::partner && agreement == AgreementState::valid && one_standing);
-        case Classification::sangat_rahasia: return named && approval == ApprovalState::two_different;
+            return role == Role::custodian ||
+                   (role == Role::partner && agreement == AgreementState::valid && one_standing);
+        case Classification::sangat_rahasia:
+            return named && approval == ApprovalState::two_different;
     }
     return false;
 }
@@ -99,13 +134,16 @@ bool expected(Role role, bool named, Classification level, AgreementState agreem
 TEST_CASE("the full matrix: role x classification x agreement x approval") {
     const auto policy = default_policy();
     const std::array roles{Role::producer, Role::custodian, Role::partner, Role::auditor, Role::admin};
-    const std::array levels{Classification::biasa, Classification::terbatas, Classification::rahasia, Classification::sangat_rahasia};
-    const std::array agreement_states{AgreementState::none, AgreementState::valid, AgreementState::expired,
-                                      AgreementState::revoked, AgreementState::not_yet_valid,
-                                      AgreementState::other_dataset, AgreementState::ceiling_too_low};
-    const std::array approval_states{ApprovalState::none, ApprovalState::one, ApprovalState::two_same_custodian,
-                                     ApprovalState::two_different, ApprovalState::expired, ApprovalState::exhausted,
-                                     ApprovalState::withdrawn};
+    const std::array levels{Classification::biasa, Classification::terbatas, Classification::rahasia,
+                            Classification::sangat_rahasia};
+    const std::array agreement_states{AgreementState::none,           AgreementState::valid,
+                                      AgreementState::expired,        AgreementState::revoked,
+                                      AgreementState::not_yet_valid,  AgreementState::other_dataset,
+                                      AgreementState::ceiling_too_low};
+    const std::array approval_states{
+        ApprovalState::none,          ApprovalState::one,     ApprovalState::two_same_custodian,
+        ApprovalState::two_different, ApprovalState::expired, ApprovalState::exhausted,
+        ApprovalState::withdrawn};
     std::size_t cases = 0, allowed = 0;
     for (const Role role : roles)
         for (const bool named : {false, true})
@@ -115,13 +153,14 @@ TEST_CASE("the full matrix: role x classification x agreement x approval") {
                         const std::string id = "caller-" + std::string(name_of(role));
                         const auto agreements = agreements_in(agreement, id);
                         const auto approvals = approvals_in(approval, id);
-                        DatasetFacts dataset{"dinkes-malut", level, "dinkes-malut/imunisasi", "p1", {"telkom"}, "dinkes-malut"};
+                        DatasetFacts dataset{"dinkes-malut", level,      "dinkes-malut/imunisasi",
+                                             "p1",           {"telkom"}, "dinkes-malut"};
                         if (named) dataset.recipients.push_back(id);
                         const Context context{kNow, agreements, approvals};
                         const auto d = policy->decide(subject(id, {role}), Action::read, &dataset, context);
-                        INFO(name_of(role) << (named ? " (named)" : "") << ", " << name_of(level) << ", agreement state "
-                                           << static_cast<int>(agreement) << ", approval state " << static_cast<int>(approval)
-                                           << ": " << d.reason);
+                        INFO(name_of(role) << (named ? " (named)" : "") << ", " << name_of(level)
+                                           << ", agreement state " << static_cast<int>(agreement) << ", approval state "
+                                           << static_cast<int>(approval) << ": " << d.reason);
                         CHECK(d.allow == expected(role, named, level, agreement, approval));
                         CHECK_FALSE(d.reason.empty());
                         if (!d.allow) CHECK_FALSE(d.reveal);  // a denied read never reveals the package exists
@@ -144,11 +183,16 @@ TEST_CASE("a denial says which condition failed") {
     };
     using Catch::Matchers::Contains;
     CHECK_THAT(reason(Classification::terbatas, AgreementState::none, ApprovalState::none), Contains("no agreement"));
-    CHECK_THAT(reason(Classification::terbatas, AgreementState::expired, ApprovalState::none), Contains("mou-1 has expired"));
-    CHECK_THAT(reason(Classification::terbatas, AgreementState::revoked, ApprovalState::none), Contains("mou-1 was revoked"));
-    CHECK_THAT(reason(Classification::terbatas, AgreementState::not_yet_valid, ApprovalState::none), Contains("not in force yet"));
-    CHECK_THAT(reason(Classification::terbatas, AgreementState::other_dataset, ApprovalState::none), Contains("does not cover dataset"));
-    CHECK_THAT(reason(Classification::terbatas, AgreementState::ceiling_too_low, ApprovalState::none), Contains("up to biasa"));
+    CHECK_THAT(reason(Classification::terbatas, AgreementState::expired, ApprovalState::none),
+               Contains("mou-1 has expired"));
+    CHECK_THAT(reason(Classification::terbatas, AgreementState::revoked, ApprovalState::none),
+               Contains("mou-1 was revoked"));
+    CHECK_THAT(reason(Classification::terbatas, AgreementState::not_yet_valid, ApprovalState::none),
+               Contains("not in force yet"));
+    CHECK_THAT(reason(Classification::terbatas, AgreementState::other_dataset, ApprovalState::none),
+               Contains("does not cover dataset"));
+    CHECK_THAT(reason(Classification::terbatas, AgreementState::ceiling_too_low, ApprovalState::none),
+               Contains("up to biasa"));
     CHECK_THAT(reason(Classification::rahasia, AgreementState::valid, ApprovalState::none), Contains("approval"));
     CHECK_THAT(reason(Classification::rahasia, AgreementState::valid, ApprovalState::expired), Contains("1 expired"));
     CHECK_THAT(reason(Classification::rahasia, AgreementState::valid, ApprovalState::exhausted), Contains("used up"));
@@ -158,12 +202,14 @@ TEST_CASE("a denial says which condition failed") {
 
 TEST_CASE("with several agreements, the reason names the one that nearly applies") {
     const auto policy = default_policy();
-    const DatasetFacts dataset{"dinkes-malut", Classification::terbatas, "dinkes-malut/imunisasi", "p1", {}, "dinkes-malut"};
+    const DatasetFacts dataset{"dinkes-malut", Classification::terbatas, "dinkes-malut/imunisasi", "p1", {},
+                               "dinkes-malut"};
     const std::vector<Agreement> agreements{
         {"mou-other", "bi-malut", {"bps-malut/*"}, Classification::rahasia, kNow - 10, kNow + 10, 0},
         {"mou-low", "bi-malut", {"dinkes-malut/*"}, Classification::biasa, kNow - 10, kNow + 10, 0},
         {"mou-old", "bi-malut", {"dinkes-malut/imunisasi"}, Classification::rahasia, kNow - 20, kNow - 10, 0}};
-    const auto d = policy->decide(subject("bi-malut", {Role::partner}), Action::read, &dataset, Context{kNow, agreements, {}});
+    const auto d =
+        policy->decide(subject("bi-malut", {Role::partner}), Action::read, &dataset, Context{kNow, agreements, {}});
     CHECK_FALSE(d.allow);
     CHECK(d.reason == "agreement mou-old has expired");
 }
@@ -174,7 +220,8 @@ TEST_CASE("an approval's download cap is an obligation, and names the approvals 
     auto approvals = approvals_in(ApprovalState::one, "bi-malut");
     approvals.back().max_downloads = 2;
     approvals.back().downloads = 1;
-    const DatasetFacts dataset{"dinkes-malut", Classification::rahasia, "dinkes-malut/imunisasi", "p1", {}, "dinkes-malut"};
+    const DatasetFacts dataset{"dinkes-malut", Classification::rahasia, "dinkes-malut/imunisasi", "p1", {},
+                               "dinkes-malut"};
     const auto d = policy->decide(subject("bi-malut", {Role::partner}), Action::read, &dataset,
                                   Context{kNow, agreements, approvals});
     REQUIRE(d.allow);
@@ -183,7 +230,8 @@ TEST_CASE("an approval's download cap is an obligation, and names the approvals 
     CHECK(std::find(d.obligations.begin(), d.obligations.end(), "max-downloads") != d.obligations.end());
     // Without a package (the dataset's own metadata) a covering agreement is enough.
     const DatasetFacts whole{"dinkes-malut", Classification::rahasia, "dinkes-malut/imunisasi", "", {}, ""};
-    CHECK(policy->decide(subject("bi-malut", {Role::partner}), Action::read, &whole, Context{kNow, agreements, {}}).allow);
+    CHECK(policy->decide(subject("bi-malut", {Role::partner}), Action::read, &whole, Context{kNow, agreements, {}})
+              .allow);
 }
 
 TEST_CASE("approvals by the package's producer never count, however they were stored") {
@@ -203,7 +251,8 @@ TEST_CASE("approvals by the package's producer never count, however they were st
 
     const auto alone = decide(Classification::rahasia, {own});
     CHECK_FALSE(alone.allow);
-    CHECK_THAT(alone.reason, Catch::Matchers::Contains("0 standing, 1 by the package's producer, which does not count"));
+    CHECK_THAT(alone.reason,
+               Catch::Matchers::Contains("0 standing, 1 by the package's producer, which does not count"));
     const auto with_another = decide(Classification::rahasia, {own, first});
     REQUIRE(with_another.allow);
     CHECK(with_another.approvals_used == std::vector<std::string>{"ap-1"});  // the producer's is not spent either
@@ -282,8 +331,9 @@ TEST_CASE("admins and auditors read the metrics by default; [metrics] readers ch
         CHECK_FALSE(d.reveal);
         CHECK(d.reason.find("metrics") != std::string::npos);
     }
-    const std::string base = "version = 2\n[levels.biasa]\nreaders = [\"any\"]\n[levels.terbatas]\nreaders = [\"owner\"]\n"
-                             "[levels.rahasia]\nreaders = [\"owner\"]\n[levels.sangat-rahasia]\nreaders = [\"owner\"]\n";
+    const std::string base =
+        "version = 2\n[levels.biasa]\nreaders = [\"any\"]\n[levels.terbatas]\nreaders = [\"owner\"]\n"
+        "[levels.rahasia]\nreaders = [\"owner\"]\n[levels.sangat-rahasia]\nreaders = [\"owner\"]\n";
     auto custom = Policy::parse(base + "[metrics]\nreaders = [\"custodian\"]\n", "p.toml");
     REQUIRE(custom.ok());
     CHECK((*custom)->decide(subject("c", {Role::custodian}), Action::read_metrics, nullptr).allow);
@@ -295,8 +345,9 @@ TEST_CASE("admins and auditors read the metrics by default; [metrics] readers ch
 }
 
 TEST_CASE("a bad policy is refused with the file, line and key named") {
-    const std::string base = "version = 2\n[levels.biasa]\nreaders = [\"any\"]\n[levels.terbatas]\nreaders = [\"owner\"]\n"
-                             "[levels.rahasia]\nreaders = [\"owner\"]\n[levels.sangat-rahasia]\nreaders = [\"owner\"]\n";
+    const std::string base =
+        "version = 2\n[levels.biasa]\nreaders = [\"any\"]\n[levels.terbatas]\nreaders = [\"owner\"]\n"
+        "[levels.rahasia]\nreaders = [\"owner\"]\n[levels.sangat-rahasia]\nreaders = [\"owner\"]\n";
     CHECK(Policy::parse(base, "p.toml").ok());
 
     auto unknown_key = Policy::parse("colour = 1\n" + base, "p.toml");
@@ -326,9 +377,10 @@ TEST_CASE("a bad policy is refused with the file, line and key named") {
 
     CHECK_FALSE(Policy::parse("version = 2\n", "p.toml").ok());
     CHECK_FALSE(Policy::parse("version = 3\n", "p.toml").ok());
-    const std::string v2 = "version = 2\n[levels.biasa]\nreaders = [\"any\"]\n[levels.terbatas]\nreaders = [\"owner\"]\n"
-                           "[levels.rahasia]\nreaders = [\"owner\", \"agreement\"]\napprovals = 1\n"
-                           "[levels.sangat-rahasia]\nreaders = [\"owner\"]\n";
+    const std::string v2 =
+        "version = 2\n[levels.biasa]\nreaders = [\"any\"]\n[levels.terbatas]\nreaders = [\"owner\"]\n"
+        "[levels.rahasia]\nreaders = [\"owner\", \"agreement\"]\napprovals = 1\n"
+        "[levels.sangat-rahasia]\nreaders = [\"owner\"]\n";
     CHECK(Policy::parse(v2, "p.toml").ok());
     auto bad_obligation = Policy::parse(v2 + "[levels.x]\n", "p.toml");
     CHECK_FALSE(bad_obligation.ok());
@@ -339,14 +391,17 @@ TEST_CASE("a bad policy is refused with the file, line and key named") {
     auto too_many = Policy::parse(std::string(v2).replace(v2.find("approvals = 1"), 13, "approvals = 3"), "p.toml");
     REQUIRE_FALSE(too_many.ok());
     CHECK(too_many.error().message.find("levels.rahasia.approvals") != std::string::npos);
-    auto unknown_rule_key = Policy::parse(std::string(v2).replace(v2.find("approvals = 1"), 13, "aprovals = 1"), "p.toml");
+    auto unknown_rule_key =
+        Policy::parse(std::string(v2).replace(v2.find("approvals = 1"), 13, "aprovals = 1"), "p.toml");
     REQUIRE_FALSE(unknown_rule_key.ok());
     CHECK(unknown_rule_key.error().message.find("levels.rahasia.aprovals: unknown key") != std::string::npos);
     CHECK_FALSE(Policy::parse("version = [", "p.toml").ok());
     auto bad_manage = Policy::parse(base + "[manage]\ndatasets = [\"janitor\"]\n", "p.toml");
-    auto no_named_reader = Policy::parse(std::string(base).replace(base.rfind("readers = [\"owner\"]"), 19,
-                                                                  "readers = [\"owner\"]\napprovals = 2"), "p.toml");
+    auto no_named_reader = Policy::parse(
+        std::string(base).replace(base.rfind("readers = [\"owner\"]"), 19, "readers = [\"owner\"]\napprovals = 2"),
+        "p.toml");
     REQUIRE_FALSE(no_named_reader.ok());
-    CHECK(no_named_reader.error().message.find("approvals apply to readers by agreement or named") != std::string::npos);
+    CHECK(no_named_reader.error().message.find("approvals apply to readers by agreement or named") !=
+          std::string::npos);
     CHECK_FALSE(bad_manage.ok());
 }

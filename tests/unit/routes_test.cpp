@@ -1,13 +1,12 @@
 // The route table is the one source of dispatch, access-log actions, 405's Allow and the API
 // document: these tests hold the document and the table to each other.
-#include <catch2/catch.hpp>
+#include "gateway/routes.h"
 
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <regex>
 #include <set>
 #include <string>
-
-#include "gateway/routes.h"
 
 using namespace serambi::gateway;
 

@@ -1,13 +1,14 @@
 #include <sys/stat.h>
 
+#include <atomic>
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
 #include <set>
 #include <thread>
-#include <atomic>
-#include <catch2/catch.hpp>
 
 #include "base/time.h"
 #include "crypto/tlog.h"
+#include "gateway/canonical_json.h"
 #include "storage/store.h"
 #include "temp_dir.h"
 
@@ -20,7 +21,9 @@ namespace {
 struct Fixture {
     TempDir dir;
     crypto::SecretKey master = crypto::SecretKey::random();
-    Store::Options options() const { return {dir.path / "serambi.db", dir.path / "blobs", crypto::Aead::aes_256_gcm, true}; }
+    Store::Options options() const {
+        return {dir.path / "serambi.db", dir.path / "blobs", crypto::Aead::aes_256_gcm, true};
+    }
     std::unique_ptr<Store> open() {
         auto store = Store::open(options(), master);
         REQUIRE(store.ok());
@@ -61,8 +64,7 @@ std::string varied_payload(std::size_t n) {
     return s;
 }
 
-std::string commit_package(Store& store, const std::string& body,
-                           const std::vector<std::size_t>& writes = {7000}) {
+std::string commit_package(Store& store, const std::string& body, const std::vector<std::size_t>& writes = {7000}) {
     auto writer = store.begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}});
     REQUIRE(writer.ok());
     // The write sizes are used in turn, the last one repeated until the body is written.
@@ -81,8 +83,7 @@ std::string commit_package(Store& store, const std::string& body,
     return record->id;
 }
 
-std::string read_back(Store& store, const std::string& id, std::uint64_t from = 0,
-                      std::size_t buffer_bytes = 10007) {
+std::string read_back(Store& store, const std::string& id, std::uint64_t from = 0, std::size_t buffer_bytes = 10007) {
     auto reader = store.open_package(id);
     REQUIRE(reader.ok());
     REQUIRE((*reader)->seek(from).ok());
@@ -131,7 +132,7 @@ TEST_CASE("writes and reads of any size, megabytes at once included, keep every 
     const std::string body = varied_payload(11 * 1024 * 1024 + 12345);
     const auto id = commit_package(*store, body, {1, 1 << 20, (3 << 20) + 17, 700000, 1 << 20});
     CHECK(read_back(*store, id) == body);
-    CHECK(read_back(*store, id, 0, 1 << 20) == body);             // whole chunks opened in place
+    CHECK(read_back(*store, id, 0, 1 << 20) == body);  // whole chunks opened in place
     CHECK(read_back(*store, id, 65536, 3 << 20) == body.substr(65536));
     CHECK(read_back(*store, id, (9 << 20) + 5, 65536) == body.substr((9 << 20) + 5));
 
@@ -139,8 +140,8 @@ TEST_CASE("writes and reads of any size, megabytes at once included, keep every 
     auto reader = store->open_package(id);
     REQUIRE(reader.ok());
     std::vector<std::uint8_t> buf(100000);
-    for (const std::uint64_t at : {std::uint64_t{8} << 20, std::uint64_t{1000}, std::uint64_t{5} << 20,
-                                   std::uint64_t{4} << 20}) {
+    for (const std::uint64_t at :
+         {std::uint64_t{8} << 20, std::uint64_t{1000}, std::uint64_t{5} << 20, std::uint64_t{4} << 20}) {
         REQUIRE((*reader)->seek(at).ok());
         auto n = (*reader)->read(buf);
         REQUIRE(n.ok());
@@ -166,7 +167,10 @@ TEST_CASE("no plaintext payload byte reaches the disk, in blobs or in the databa
 
 TEST_CASE("the database does not open without the right master key") {
     Fixture f;
-    { auto store = f.open(); seed(*store); }
+    {
+        auto store = f.open();
+        seed(*store);
+    }
     auto wrong = crypto::SecretKey::random();
     auto refused = Store::open(f.options(), wrong);
     REQUIRE_FALSE(refused.ok());
@@ -177,7 +181,11 @@ TEST_CASE("the database does not open without the right master key") {
 
 TEST_CASE("a missing database is an error, not a fresh start that discards the blobs") {
     Fixture f;
-    { auto store = f.open(); seed(*store); commit_package(*store, payload(1000)); }
+    {
+        auto store = f.open();
+        seed(*store);
+        commit_package(*store, payload(1000));
+    }
     fs::rename(f.dir.path / "serambi.db", f.dir.path / "elsewhere.db");
     auto options = f.options();
     options.create = false;
@@ -186,7 +194,8 @@ TEST_CASE("a missing database is an error, not a fresh start that discards the b
     CHECK(refused.error().kind == ErrorKind::not_found);
     CHECK(refused.error().message.find("missing") != std::string::npos);
     std::size_t blobs = 0;
-    for (const auto& e : fs::recursive_directory_iterator(f.dir.path / "blobs")) blobs += e.path().extension() == ".blob";
+    for (const auto& e : fs::recursive_directory_iterator(f.dir.path / "blobs"))
+        blobs += e.path().extension() == ".blob";
     CHECK(blobs == 1);
     CHECK_FALSE(fs::exists(f.dir.path / "serambi.db"));
 }
@@ -196,7 +205,8 @@ TEST_CASE("an abandoned upload leaves nothing behind") {
     auto store = f.open();
     seed(*store);
     {
-        auto writer = store->begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}});
+        auto writer =
+            store->begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}});
         REQUIRE(writer.ok());
         REQUIRE((*writer)->write(crypto::as_bytes(payload(100000))).ok());
         REQUIRE((*writer)->finish().ok());  // placed on disk, never committed
@@ -256,7 +266,8 @@ TEST_CASE("an emptied, schema-less or damaged database is refused and no blob is
     }
     auto blob_count = [&] {
         std::size_t n = 0;
-        for (const auto& e : fs::recursive_directory_iterator(f.dir.path / "blobs")) n += e.path().extension() == ".blob";
+        for (const auto& e : fs::recursive_directory_iterator(f.dir.path / "blobs"))
+            n += e.path().extension() == ".blob";
         return n;
     };
     REQUIRE(blob_count() == 40);
@@ -319,8 +330,8 @@ TEST_CASE("the state file round-trips, only grows, and a damaged one is an error
     CHECK((*back)->revoked == std::set<std::string>{"0A1B2C"});
 
     auto text = slurp(path);
-    for (const std::string& bad : {std::string("garbage\n"), text.substr(0, text.find('\n') + 1),
-                                  text + "revoked zz\n", text + "checkpoint 1 AAAA\n", text + "extra line\n"}) {
+    for (const std::string& bad : {std::string("garbage\n"), text.substr(0, text.find('\n') + 1), text + "revoked zz\n",
+                                   text + "checkpoint 1 AAAA\n", text + "extra line\n"}) {
         std::ofstream(path, std::ios::trunc) << bad;
         auto damaged = StateFile::read(path);
         CHECK_FALSE(damaged.ok());
@@ -369,7 +380,8 @@ TEST_CASE("duplicate principals and datasets are conflicts, unknown owners are r
     Fixture f;
     auto store = f.open();
     seed(*store);
-    CHECK(store->add_principal({"dinkes-malut", "x", {"producer"}, "02", "ee", {}, {}, {}, {}}).error().kind == ErrorKind::conflict);
+    CHECK(store->add_principal({"dinkes-malut", "x", {"producer"}, "02", "ee", {}, {}, {}, {}}).error().kind ==
+          ErrorKind::conflict);
     Dataset d;
     d.id = "nobody/x";
     d.owner = "nobody";
@@ -403,16 +415,16 @@ TEST_CASE("canonical JSON follows RFC 8785: UTF-16 member order, minimal escapes
     auto value = boost::json::parse(
         R"({"\u20ac":"Euro Sign","\r":"Carriage Return","\ufb33":"Hebrew Letter Dalet With Dagesh",)"
         R"("1":"One","\ud83d\ude00":"Emoji: Grinning Face","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis"})");
-    auto text = canonical_json(value);
+    auto text = gateway::canonical_json(value);
     REQUIRE(text.ok());
     const std::string expected =
         "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\",\"\xc3\xb6\":\"Latin Small Letter O With "
         "Diaeresis\",\"\xe2\x82\xac\":\"Euro Sign\",\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\",\"\xef\xac\xb3\":"
         "\"Hebrew Letter Dalet With Dagesh\"}";
     CHECK(*text == expected);
-    CHECK(canonical_json(boost::json::parse(R"({"b":[1,true,null,"x\u0001\"\\"],"a":-5})")).value() ==
+    CHECK(gateway::canonical_json(boost::json::parse(R"({"b":[1,true,null,"x\u0001\"\\"],"a":-5})")).value() ==
           "{\"a\":-5,\"b\":[1,true,null,\"x\\u0001\\\"\\\\\"]}");
-    CHECK_FALSE(canonical_json(boost::json::parse("1.5")).ok());
+    CHECK_FALSE(gateway::canonical_json(boost::json::parse("1.5")).ok());
 }
 
 TEST_CASE("the access log's roots and proofs agree with a tree computed from its entries") {
@@ -440,8 +452,8 @@ TEST_CASE("the access log's roots and proofs agree with a tree computed from its
             auto proof = store->audit_inclusion(index, size);
             REQUIRE(proof.ok());
             const std::string entry = "{\"n\":" + std::to_string(index) + "}";
-            CHECK(crypto::tlog::verify_inclusion(index, size, crypto::tlog::leaf_hash(crypto::as_bytes(entry)),
-                                                 *proof, roots[size]));
+            CHECK(crypto::tlog::verify_inclusion(index, size, crypto::tlog::leaf_hash(crypto::as_bytes(entry)), *proof,
+                                                 roots[size]));
         }
         for (std::uint64_t old_size = 0; old_size <= size; ++old_size) {
             auto proof = store->audit_consistency(old_size, size);
@@ -488,7 +500,8 @@ TEST_CASE("a tree past several bands of stored levels: roots and proofs at every
         REQUIRE(root.ok());
         CHECK(*root == roots[size]);
         if (size == 0) continue;
-        for (const std::uint64_t index : {std::uint64_t{0}, size / 3, size / 2 + 1 < size ? size / 2 + 1 : 0, size - 1}) {
+        for (const std::uint64_t index :
+             {std::uint64_t{0}, size / 3, size / 2 + 1 < size ? size / 2 + 1 : 0, size - 1}) {
             auto proof = store->audit_inclusion(index, size);
             REQUIRE(proof.ok());
             CHECK(crypto::tlog::verify_inclusion(index, size, leaves[index], *proof, roots[size]));
@@ -545,7 +558,8 @@ TEST_CASE("a committed package's access-log entry is committed with it, and only
 
     // An upload abandoned before commit leaves no entry.
     {
-        auto writer = store->begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "b.csv", "text/csv", {}});
+        auto writer =
+            store->begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "b.csv", "text/csv", {}});
         REQUIRE(writer.ok());
         REQUIRE((*writer)->write(crypto::as_bytes(std::string("abc"))).ok());
     }
@@ -555,12 +569,14 @@ TEST_CASE("a committed package's access-log entry is committed with it, and only
 TEST_CASE("an administrative change and its access-log entry commit together or not at all") {
     Fixture f;
     auto store = f.open();
-    auto added = store->add_principal({"walidata", "Walidata", {"custodian"}, "0A", "aa", {}, {}, {}, {}}, "{\"add\":\"walidata\"}");
+    auto added = store->add_principal({"walidata", "Walidata", {"custodian"}, "0A", "aa", {}, {}, {}, {}},
+                                      "{\"add\":\"walidata\"}");
     REQUIRE(added.ok());
     REQUIRE(added->has_value());
     CHECK(**added == 0);
     // Refused (the id exists): neither the change nor its entry is kept.
-    auto again = store->add_principal({"walidata", "Other", {"admin"}, "0B", "bb", {}, {}, {}, {}}, "{\"add\":\"again\"}");
+    auto again =
+        store->add_principal({"walidata", "Other", {"admin"}, "0B", "bb", {}, {}, {}, {}}, "{\"add\":\"again\"}");
     REQUIRE_FALSE(again.ok());
     CHECK(again.error().kind == ErrorKind::conflict);
     CHECK(store->audit_head()->size == 1);

@@ -1,11 +1,10 @@
-#include <catch2/catch.hpp>
+#include "crypto/tlog.h"
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "crypto/tlog.h"
 
 using namespace serambi;
 using namespace serambi::crypto;
@@ -26,8 +25,7 @@ Hash hash_from_hex(std::string_view hex) {
 // proof/verify_test.go (formerly google/certificate-transparency-go merkle tests): eight leaf
 // entries and the tree heads of their first n = 1..8 entries.
 const char* const kCtEntries[] = {
-    "", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-    "606162636465666768696a6b6c6d6e6f",
+    "", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f",
 };
 const char* const kCtRoots[] = {
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
@@ -130,8 +128,7 @@ std::vector<Hash> with_first(std::vector<Hash> p, const Hash& h) {
 }
 
 // ---- The example from the golang.org/x/mod/sumdb/note package documentation (note.go).
-const std::string kPeterSigner =
-    "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+const std::string kPeterSigner = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
 const std::string kPeterVerifier = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 const std::string kPeterText =
     "If you think cryptography is the answer to your problem,\n"
@@ -151,8 +148,7 @@ std::string replace_all(std::string s, std::string_view from, std::string_view t
 
 // ---- Merkle trees
 
-TEST_CASE("Merkle tree heads match the RFC 6962 known answers used by certificate transparency",
-          "[tlog]") {
+TEST_CASE("Merkle tree heads match the RFC 6962 known answers used by certificate transparency", "[tlog]") {
     CHECK(to_hex(empty_root()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     CHECK(to_hex(leaf_hash({})) == kCtRoots[0]);
 
@@ -169,38 +165,53 @@ TEST_CASE("Merkle tree heads match the RFC 6962 known answers used by certificat
     }
 }
 
-TEST_CASE("the published RFC 6962 inclusion and consistency proofs verify and match the reference",
-          "[tlog]") {
+TEST_CASE("the published RFC 6962 inclusion and consistency proofs verify and match the reference", "[tlog]") {
     // Proofs from transparency-dev/merkle proof/verify_test.go over the leaves above.
     const auto leaves = ct_leaves();
     struct Known {
         std::uint64_t a, b;
         std::vector<const char*> proof;
     };
-    const std::vector<Known> inclusion = {  // leaf index, tree size
-        {0, 8, {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-        {5, 8, {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+    const std::vector<Known> inclusion = {
+        // leaf index, tree size
+        {0,
+         8,
+         {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+          "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+          "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
+        {5,
+         8,
+         {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+          "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+          "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
         {2, 3, {"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
-        {1, 5, {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
+        {1,
+         5,
+         {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+          "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+          "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
     };
-    const std::vector<Known> consistency = {  // old size, new size
-        {1, 8, {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-        {6, 8, {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
-        {2, 5, {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
-        {6, 7, {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-                "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
-                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+    const std::vector<Known> consistency = {
+        // old size, new size
+        {1,
+         8,
+         {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+          "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+          "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
+        {6,
+         8,
+         {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+          "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+          "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+        {2,
+         5,
+         {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+          "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
+        {6,
+         7,
+         {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+          "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+          "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
     };
     for (const auto& k : inclusion) {
         INFO("inclusion of leaf " << k.a << " in tree size " << k.b);
@@ -214,13 +225,14 @@ TEST_CASE("the published RFC 6962 inclusion and consistency proofs verify and ma
         std::vector<Hash> proof;
         for (const char* hex : k.proof) proof.push_back(hash_from_hex(hex));
         CHECK(consistency_proof(k.a, Leaves(leaves).first(k.b)) == proof);
-        CHECK(verify_consistency(k.a, k.b, hash_from_hex(kCtRoots[k.a - 1]),
-                                 hash_from_hex(kCtRoots[k.b - 1]), proof));
+        CHECK(verify_consistency(k.a, k.b, hash_from_hex(kCtRoots[k.a - 1]), hash_from_hex(kCtRoots[k.b - 1]), proof));
     }
 }
 
-TEST_CASE("every inclusion proof from the RFC 6962 reference verifies, and every corruption of it is "
-          "refused", "[tlog]") {
+TEST_CASE(
+    "every inclusion proof from the RFC 6962 reference verifies, and every corruption of it is "
+    "refused",
+    "[tlog]") {
     const auto all = numbered_leaves(24);
     const Hash other = leaf_hash(as_bytes("not in the tree"));
     for (std::size_t size = 0; size <= 9; ++size) {
@@ -264,8 +276,10 @@ TEST_CASE("every inclusion proof from the RFC 6962 reference verifies, and every
     }
 }
 
-TEST_CASE("every consistency proof from the RFC 6962 reference verifies, and every corruption of it "
-          "is refused", "[tlog]") {
+TEST_CASE(
+    "every consistency proof from the RFC 6962 reference verifies, and every corruption of it "
+    "is refused",
+    "[tlog]") {
     const auto all = numbered_leaves(24);
     const Hash other = leaf_hash(as_bytes("not a root"));
     for (std::size_t new_size = 0; new_size <= 9; ++new_size) {
@@ -283,10 +297,9 @@ TEST_CASE("every consistency proof from the RFC 6962 reference verifies, and eve
 
             CHECK_FALSE(verify_consistency(old_size, new_size, other, new_root, proof));
             CHECK_FALSE(verify_consistency(old_size, new_size, old_root, other, proof));
-            if (old_size != new_size)
-                CHECK_FALSE(verify_consistency(old_size, new_size, new_root, old_root, proof));
-            CHECK_FALSE(verify_consistency(new_size, old_size == new_size ? 0 : old_size, new_root,
-                                           old_root, proof));  // backwards
+            if (old_size != new_size) CHECK_FALSE(verify_consistency(old_size, new_size, new_root, old_root, proof));
+            CHECK_FALSE(verify_consistency(new_size, old_size == new_size ? 0 : old_size, new_root, old_root,
+                                           proof));  // backwards
             for (std::size_t i = 0; i < proof.size(); ++i)
                 for (std::size_t bit = 0; bit < 256; ++bit) {
                     auto flipped = proof;
@@ -297,8 +310,7 @@ TEST_CASE("every consistency proof from the RFC 6962 reference verifies, and eve
             // same reasoning as for inclusion), and always when the old size grows past the new.
             for (std::size_t wrong_old = 1; wrong_old <= new_size + 2; ++wrong_old) {
                 if (wrong_old == old_size) continue;
-                if (wrong_old > new_size ||
-                    consistency_proof(wrong_old, tree).size() != proof.size())
+                if (wrong_old > new_size || consistency_proof(wrong_old, tree).size() != proof.size())
                     CHECK_FALSE(verify_consistency(wrong_old, new_size, old_root, new_root, proof));
             }
             for (std::size_t wrong_new = old_size; wrong_new <= 2 * new_size + 2; ++wrong_new) {
@@ -310,8 +322,8 @@ TEST_CASE("every consistency proof from the RFC 6962 reference verifies, and eve
             if (!proof.empty()) {
                 CHECK_FALSE(verify_consistency(old_size, new_size, old_root, new_root, without_last(proof)));
                 CHECK_FALSE(verify_consistency(old_size, new_size, old_root, new_root, without_first(proof)));
-                CHECK_FALSE(verify_consistency(old_size, new_size, old_root, new_root,
-                                               with_first(proof, proof.front())));
+                CHECK_FALSE(
+                    verify_consistency(old_size, new_size, old_root, new_root, with_first(proof, proof.front())));
             }
             CHECK_FALSE(verify_consistency(old_size, new_size, old_root, new_root, with_last(proof, other)));
             CHECK_FALSE(verify_consistency(old_size, new_size, old_root, new_root, with_last(proof, old_root)));
@@ -397,14 +409,14 @@ TEST_CASE("malformed checkpoint bodies are refused", "[tlog]") {
         "",
         "origin\n",
         "origin\n5\n",
-        "origin\n5\n" + root,                       // no final newline
-        "\n5\n" + root + "\n",                      // empty origin
-        " origin\n5\n" + root + "\n",               // leading space
-        "origin \n5\n" + root + "\n",               // trailing space
-        "ori\tgin\n5\n" + root + "\n",              // control character
-        "origin\xC3\xA9\n5\n" + root + "\n",        // not ASCII
-        "origin\n\n" + root + "\n",                 // empty size
-        "origin\n05\n" + root + "\n",               // leading zero
+        "origin\n5\n" + root,                 // no final newline
+        "\n5\n" + root + "\n",                // empty origin
+        " origin\n5\n" + root + "\n",         // leading space
+        "origin \n5\n" + root + "\n",         // trailing space
+        "ori\tgin\n5\n" + root + "\n",        // control character
+        "origin\xC3\xA9\n5\n" + root + "\n",  // not ASCII
+        "origin\n\n" + root + "\n",           // empty size
+        "origin\n05\n" + root + "\n",         // leading zero
         "origin\n00\n" + root + "\n",
         "origin\n-5\n" + root + "\n",
         "origin\n+5\n" + root + "\n",
@@ -418,8 +430,8 @@ TEST_CASE("malformed checkpoint bodies are refused", "[tlog]") {
         "origin\n5\n" + to_base64(short_hash) + "\n",
         "origin\n5\n" + to_base64(long_hash) + "\n",
         "origin\n5\n\n",
-        "origin\n5\n" + root + "\n\n",              // empty extension line
-        "origin\n5\n" + root + "\nextension",       // unterminated extension line
+        "origin\n5\n" + root + "\n\n",         // empty extension line
+        "origin\n5\n" + root + "\nextension",  // unterminated extension line
         "origin\n5\n" + non_canonical + "\n",
     };
     for (const auto& body : bad) {
@@ -432,8 +444,7 @@ TEST_CASE("malformed checkpoint bodies are refused", "[tlog]") {
 
 // ---- Signed notes
 
-TEST_CASE("the sumdb/note documentation key reproduces its published signed note byte for byte",
-          "[tlog]") {
+TEST_CASE("the sumdb/note documentation key reproduces its published signed note byte for byte", "[tlog]") {
     auto signer = NoteSigner::from_private(kPeterSigner);
     REQUIRE(signer.ok());
     CHECK(signer->name() == "PeterNeumann");
@@ -485,14 +496,12 @@ TEST_CASE("verify_note refuses edited, foreign-signed and malformed notes", "[tl
                 ErrorKind::invalid_argument);
         refused(kPeterText + "\n" + replace_all(kPeterSignatureLine, "PeterNeumann ", "PeterNeumann"),
                 ErrorKind::invalid_argument);
-        refused(kPeterText + "\n" + replace_all(kPeterSignatureLine, "x08go/", "x08go!"),
-                ErrorKind::invalid_argument);
+        refused(kPeterText + "\n" + replace_all(kPeterSignatureLine, "x08go/", "x08go!"), ErrorKind::invalid_argument);
         refused(kPeterText + "\n" + replace_all(kPeterSignatureLine, "PeterNeumann", "Peter+Neumann"),
                 ErrorKind::invalid_argument);
         // The signatures start after the last blank line, so here the body includes the first
         // signature line and our signature no longer matches it.
-        refused(kPeterText + "\n" + kPeterSignatureLine + "\n" + kPeterSignatureLine,
-                ErrorKind::corruption);
+        refused(kPeterText + "\n" + kPeterSignatureLine + "\n" + kPeterSignatureLine, ErrorKind::corruption);
         refused(kPeterText + "\n" + kPeterSignatureLine + "trailing", ErrorKind::invalid_argument);
         refused(kPeterText + "\n", ErrorKind::invalid_argument);
         refused(kPeterText + "\n\n", ErrorKind::invalid_argument);
@@ -502,15 +511,14 @@ TEST_CASE("verify_note refuses edited, foreign-signed and malformed notes", "[tl
     }
     SECTION("a signature by our key of the wrong length is refused") {
         // Our name and key hash, followed by a 63-byte signature.
-        auto raw = from_base64("x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=");
+        auto raw =
+            from_base64("x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=");
         REQUIRE(raw.ok());
         REQUIRE(raw->size() == 68);
         Bytes shorter(raw->begin(), raw->end() - 1), longer(*raw);
         longer.push_back(0);
-        refused(kPeterText + "\n\xE2\x80\x94 PeterNeumann " + to_base64(shorter) + "\n",
-                ErrorKind::invalid_argument);
-        refused(kPeterText + "\n\xE2\x80\x94 PeterNeumann " + to_base64(longer) + "\n",
-                ErrorKind::invalid_argument);
+        refused(kPeterText + "\n\xE2\x80\x94 PeterNeumann " + to_base64(shorter) + "\n", ErrorKind::invalid_argument);
+        refused(kPeterText + "\n\xE2\x80\x94 PeterNeumann " + to_base64(longer) + "\n", ErrorKind::invalid_argument);
         refused(kPeterText + "\n\xE2\x80\x94 PeterNeumann " + to_base64(Bytes(raw->begin(), raw->begin() + 4)) + "\n",
                 ErrorKind::invalid_argument);
     }
@@ -574,10 +582,10 @@ TEST_CASE("malformed names and signer keys are refused", "[tlog]") {
 
     const std::string seed = "AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
     for (const std::string& key : std::vector<std::string>{
-             "PRIVATE+KEY+PeterNeumann+c74f20a4+" + seed,              // hash of another key
-             "PRIVATE+KEY+PeterNeumann+c74f20a+" + seed,               // short hash
-             "PRIVATE+KEY+PeterNeumanX+c74f20a3+" + seed,              // name not in the hash
-             "PRIVATE+KEY+PeterNeumann+c74f20a3+" + seed.substr(1),   // not base64 of 33 bytes
+             "PRIVATE+KEY+PeterNeumann+c74f20a4+" + seed,            // hash of another key
+             "PRIVATE+KEY+PeterNeumann+c74f20a+" + seed,             // short hash
+             "PRIVATE+KEY+PeterNeumanX+c74f20a3+" + seed,            // name not in the hash
+             "PRIVATE+KEY+PeterNeumann+c74f20a3+" + seed.substr(1),  // not base64 of 33 bytes
              "PRIVATE+KEY+PeterNeumann+c74f20a3+AoEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz",  // algorithm 2
              "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDF0",  // another seed
              "PRIVATE+KEY+PeterNeumann+c74f20a3",

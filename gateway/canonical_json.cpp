@@ -1,13 +1,12 @@
 // RFC 8785 (JCS). Our documents hold only strings, integers, booleans, null, arrays and objects,
 // so the ECMAScript number formatting reduces to plain integers; other numbers are refused.
-#include <boost/json.hpp>
+#include "gateway/canonical_json.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdio>
 
-#include "storage/store.h"
-
-namespace serambi::storage {
+namespace serambi::gateway {
 namespace {
 
 // Object members are ordered by their names as UTF-16 code units (RFC 8785 §3.2.3).
@@ -17,15 +16,32 @@ std::u16string utf16_of(std::string_view s, bool& valid) {
         const auto c = static_cast<unsigned char>(s[i]);
         std::uint32_t cp = 0;
         std::size_t len = 0;
-        if (c < 0x80) { cp = c; len = 1; }
-        else if ((c >> 5) == 0x6) { cp = c & 0x1f; len = 2; }
-        else if ((c >> 4) == 0xe) { cp = c & 0x0f; len = 3; }
-        else if ((c >> 3) == 0x1e) { cp = c & 0x07; len = 4; }
-        else { valid = false; return out; }
-        if (i + len > s.size()) { valid = false; return out; }
+        if (c < 0x80) {
+            cp = c;
+            len = 1;
+        } else if ((c >> 5) == 0x6) {
+            cp = c & 0x1f;
+            len = 2;
+        } else if ((c >> 4) == 0xe) {
+            cp = c & 0x0f;
+            len = 3;
+        } else if ((c >> 3) == 0x1e) {
+            cp = c & 0x07;
+            len = 4;
+        } else {
+            valid = false;
+            return out;
+        }
+        if (i + len > s.size()) {
+            valid = false;
+            return out;
+        }
         for (std::size_t k = 1; k < len; ++k) {
             const auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc >> 6) != 0x2) { valid = false; return out; }
+            if ((cc >> 6) != 0x2) {
+                valid = false;
+                return out;
+            }
             cp = (cp << 6) | (cc & 0x3f);
         }
         i += len;
@@ -45,13 +61,27 @@ void write_string(std::string_view s, std::string& out) {
     for (const char ch : s) {
         const auto c = static_cast<unsigned char>(ch);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     char buf[8];
@@ -67,11 +97,20 @@ void write_string(std::string_view s, std::string& out) {
 
 bool write_value(const boost::json::value& v, std::string& out) {
     switch (v.kind()) {
-        case boost::json::kind::null: out += "null"; return true;
-        case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; return true;
-        case boost::json::kind::int64: out += std::to_string(v.get_int64()); return true;
-        case boost::json::kind::uint64: out += std::to_string(v.get_uint64()); return true;
-        case boost::json::kind::double_: return false;
+        case boost::json::kind::null:
+            out += "null";
+            return true;
+        case boost::json::kind::bool_:
+            out += v.get_bool() ? "true" : "false";
+            return true;
+        case boost::json::kind::int64:
+            out += std::to_string(v.get_int64());
+            return true;
+        case boost::json::kind::uint64:
+            out += std::to_string(v.get_uint64());
+            return true;
+        case boost::json::kind::double_:
+            return false;
         case boost::json::kind::string: {
             bool valid = true;
             (void)utf16_of(v.get_string(), valid);
@@ -129,4 +168,4 @@ Result<std::string> canonical_json(const boost::json::value& value) {
     return out;
 }
 
-}  // namespace serambi::storage
+}  // namespace serambi::gateway

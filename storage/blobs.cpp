@@ -1,5 +1,7 @@
 // Sealed payload blobs: written to a temporary name, fsynced, renamed into place, and only then
 // recorded; read back chunk by chunk with every chunk authenticated before use.
+#include "storage/blobs.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,7 +71,7 @@ Status fsync_directory(Env& env, const std::filesystem::path& dir) {
     return {};
 }
 
-PackageWriter::PackageWriter(Store& store, PackageDraft draft, std::string id)
+BlobWriter::BlobWriter(Store& store, PackageDraft draft, std::string id)
     : store_(store),
       draft_(std::move(draft)),
       id_(std::move(id)),
@@ -82,7 +84,7 @@ PackageWriter::PackageWriter(Store& store, PackageDraft draft, std::string id)
     io_ = std::make_unique<BackgroundIo>();
 }
 
-PackageWriter::~PackageWriter() {
+BlobWriter::~BlobWriter() {
     io_.reset();  // a write in flight finishes before its buffer and descriptor go
     file_.reset();
     if (!committed_) {
@@ -98,7 +100,7 @@ PackageWriter::~PackageWriter() {
 // where the last block is padded and the file then cut to its exact length. Intermediate
 // flushes are written in the background while the caller seals the next megabyte; a failed
 // write is reported by the flush after it.
-Status PackageWriter::flush(bool final) {
+Status BlobWriter::flush(bool final) {
     std::size_t len = buffered_;
     if (direct_io_) {
         len = final ? (buffered_ + kAlign - 1) / kAlign * kAlign : buffered_ / kAlign * kAlign;
@@ -123,7 +125,7 @@ Status PackageWriter::flush(bool final) {
     return {};
 }
 
-Status PackageWriter::write(crypto::ByteView data) {
+Status BlobWriter::write(crypto::ByteView data) {
     if (finished_) return make_error(ErrorKind::internal, "package already finished");
     if (failed_) return make_error(ErrorKind::internal, "package already failed");
     // Any failure below leaves the digest, the size and the file out of step: the writer is
@@ -146,7 +148,7 @@ Status PackageWriter::write(crypto::ByteView data) {
     return {};
 }
 
-Result<PackageWriter::Sealed> PackageWriter::finish() {
+Result<PackageWriter::Sealed> BlobWriter::finish() {
     if (finished_) return make_error(ErrorKind::internal, "package already finished");
     if (failed_) return make_error(ErrorKind::internal, "package already failed");
     failed_ = true;  // until the blob is in place
@@ -172,7 +174,7 @@ Result<PackageWriter::Sealed> PackageWriter::finish() {
     return Sealed{size_, sha256_hex_};
 }
 
-Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes signature, std::string audit_entry) {
+Result<PackageRecord> BlobWriter::commit(std::string manifest, crypto::Bytes signature, std::string audit_entry) {
     if (!finished_ || failed_ || committed_) return make_error(ErrorKind::internal, "package not ready to commit");
     const auto context = blob_context(id_);
     const auto wrapped = crypto::wrap_key(store_.impl_->wrapping_key, data_key_, crypto::as_bytes(context));
@@ -232,7 +234,7 @@ Result<PackageRecord> PackageWriter::commit(std::string manifest, crypto::Bytes 
 
 Result<std::unique_ptr<PackageWriter>> Store::begin_package(PackageDraft draft) {
     const std::string id = crypto::random_hex(16);
-    std::unique_ptr<PackageWriter> writer(new PackageWriter(*this, std::move(draft), id));
+    auto writer = std::make_unique<BlobWriter>(*this, std::move(draft), id);
     writer->final_path_ = impl_->blob_path(id);
     auto& env = *impl_->env;
     bool created = false;
@@ -245,11 +247,10 @@ Result<std::unique_ptr<PackageWriter>> Store::begin_package(PackageDraft draft) 
         rc = env.open(temp_path, Env::Open::new_file, false, 0600, writer->file_);
     if (rc != 0) return io_failure("cannot create a temporary blob");
     writer->temp_path_ = temp_path;  // ours now, for the destructor to remove
-    return writer;
+    return std::unique_ptr<PackageWriter>(std::move(writer));
 }
 
-PackageReader::PackageReader(std::unique_ptr<File> file, std::uint64_t size,
-                             std::unique_ptr<crypto::StreamOpener> opener)
+BlobReader::BlobReader(std::unique_ptr<File> file, std::uint64_t size, std::unique_ptr<crypto::StreamOpener> opener)
     : file_(std::move(file)),
       size_(size),
       chunk_count_(size == 0 ? 1 : (size + crypto::kStreamChunkBytes - 1) / crypto::kStreamChunkBytes),
@@ -259,13 +260,13 @@ PackageReader::PackageReader(std::unique_ptr<File> file, std::uint64_t size,
       io_(std::make_unique<BackgroundIo>()),
       plain_(crypto::kStreamChunkBytes) {}
 
-PackageReader::~PackageReader() {
+BlobReader::~BlobReader() {
     io_.reset();  // a read in flight finishes before its buffer and file go
     file_.reset();
     crypto::wipe(plain_);
 }
 
-Status PackageReader::seek(std::uint64_t offset) {
+Status BlobReader::seek(std::uint64_t offset) {
     if (offset > size_) return make_error(ErrorKind::invalid_argument, "offset beyond the payload");
     position_ = offset;
     return {};
@@ -274,7 +275,7 @@ Status PackageReader::seek(std::uint64_t offset) {
 // Reads the chunks from `index` on, as many as a batch holds, into `buffer`. The read covers
 // whole aligned blocks around them, as direct I/O requires. Touches no member but constants:
 // it runs on the background thread too.
-bool PackageReader::read_batch(std::uint8_t* buffer, std::uint64_t index, Batch& batch) const {
+bool BlobReader::read_batch(std::uint8_t* buffer, std::uint64_t index, Batch& batch) const {
     const std::uint64_t count = std::min<std::uint64_t>(kReadBatchChunks, chunk_count_ - index);
     const std::uint64_t offset = index * crypto::kSealedChunkBytes;
     const std::uint64_t end = std::min(crypto::sealed_size(size_), offset + count * crypto::kSealedChunkBytes);
@@ -289,7 +290,7 @@ bool PackageReader::read_batch(std::uint8_t* buffer, std::uint64_t index, Batch&
 
 // Makes the batch holding chunk `index` current, from the read-ahead when it is the one
 // wanted, and starts reading the batch after it, so that the disk works while we decrypt.
-Status PackageReader::ensure_batch(std::uint64_t index) {
+Status BlobReader::ensure_batch(std::uint64_t index) {
     if (index >= batch_.first && index < batch_.first + batch_.chunks) return {};
     bool have = false;
     if (prefetching_) {
@@ -314,12 +315,12 @@ Status PackageReader::ensure_batch(std::uint64_t index) {
     return {};
 }
 
-std::size_t PackageReader::plain_length(std::uint64_t index) const noexcept {
+std::size_t BlobReader::plain_length(std::uint64_t index) const noexcept {
     return index + 1 == chunk_count_ ? static_cast<std::size_t>(size_ - index * crypto::kStreamChunkBytes)
                                      : crypto::kStreamChunkBytes;
 }
 
-Result<std::size_t> PackageReader::open_chunk(std::uint64_t index, std::span<std::uint8_t> out) {
+Result<std::size_t> BlobReader::open_chunk(std::uint64_t index, std::span<std::uint8_t> out) {
     if (auto s = ensure_batch(index); !s) return s.error();
     const bool last = index + 1 == chunk_count_;
     const std::uint64_t start = batch_.skew + (index - batch_.first) * crypto::kSealedChunkBytes;
@@ -331,7 +332,7 @@ Result<std::size_t> PackageReader::open_chunk(std::uint64_t index, std::span<std
     return *n;
 }
 
-Status PackageReader::load_chunk(std::uint64_t index) {
+Status BlobReader::load_chunk(std::uint64_t index) {
     loaded_chunk_ = UINT64_MAX;
     auto n = open_chunk(index, plain_);
     if (!n) return n.error();
@@ -340,7 +341,7 @@ Status PackageReader::load_chunk(std::uint64_t index) {
     return {};
 }
 
-Result<std::size_t> PackageReader::read(std::span<std::uint8_t> out) {
+Result<std::size_t> BlobReader::read(std::span<std::uint8_t> out) {
     std::size_t done = 0;
     while (done < out.size() && position_ < size_) {
         const std::uint64_t index = position_ / crypto::kStreamChunkBytes;
@@ -399,14 +400,14 @@ Result<std::unique_ptr<PackageReader>> Store::open_package(const std::string& id
         return make_error(ErrorKind::corruption, "the package blob has the wrong length");
     if (!direct) file->advise_sequential();
     auto opener = std::make_unique<crypto::StreamOpener>(aead, *data_key, crypto::as_bytes(context));
-    std::unique_ptr<PackageReader> reader;
+    std::unique_ptr<BlobReader> reader;
     try {
-        reader.reset(new PackageReader(std::move(file), size, std::move(opener)));
+        reader = std::make_unique<BlobReader>(std::move(file), size, std::move(opener));
     } catch (...) {  // buffers or the I/O thread could not be had
         return make_error(ErrorKind::unavailable, "the gateway is short of memory or threads");
     }
     reader->direct_io_ = direct;
-    return reader;
+    return std::unique_ptr<PackageReader>(std::move(reader));
 }
 
 }  // namespace serambi::storage

@@ -1,0 +1,116 @@
+// Internal to storage/: the package writer and reader over sealed blob files, with direct I/O
+// into page-aligned buffers and a background thread for the disk.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "storage/store.h"
+
+namespace serambi::storage {
+
+class BackgroundIo;
+
+// Owns memory from std::aligned_alloc (direct I/O needs page-aligned buffers).
+struct FreeAligned {
+    void operator()(std::uint8_t* p) const noexcept;
+};
+using AlignedBuffer = std::unique_ptr<std::uint8_t, FreeAligned>;
+
+// The writer of one package's blob: sealed chunk by chunk, written by a background thread.
+class BlobWriter final : public PackageWriter {
+  public:
+    BlobWriter(Store& store, PackageDraft draft, std::string id);
+    ~BlobWriter() override;
+    BlobWriter(const BlobWriter&) = delete;
+    BlobWriter& operator=(const BlobWriter&) = delete;
+
+    const std::string& id() const noexcept override { return id_; }
+    const std::string& created_at() const noexcept override { return created_at_; }
+    std::uint64_t size() const noexcept override { return size_; }
+
+    Status write(crypto::ByteView data) override;
+
+    // Seals the final chunk, fsyncs and renames the blob into place. The package is not yet
+    // visible: commit() makes it so.
+    Result<Sealed> finish() override;
+
+    // Records the package, its manifest and signature, and its access-log entry in one
+    // transaction: the package exists exactly when its entry does.
+    Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature, std::string audit_entry);
+
+  private:
+    friend class Store;  // sets up the file and the direct-I/O choice
+    Status flush(bool final);
+
+    Store& store_;
+    PackageDraft draft_;
+    std::string id_;
+    std::string created_at_;
+    std::filesystem::path temp_path_;
+    std::filesystem::path final_path_;
+    std::unique_ptr<File> file_;
+    crypto::SecretKey data_key_;
+    std::unique_ptr<crypto::StreamSealer> sealer_;
+    crypto::Sha256 digest_;
+    // Sealed bytes not yet written; page-aligned so the blob can be written with O_DIRECT, which
+    // skips the page-cache copy that otherwise costs more CPU than sealing and hashing together.
+    AlignedBuffer buffer_;
+    AlignedBuffer spare_;  // the previous flush, being written by io_
+    std::unique_ptr<BackgroundIo> io_;
+    std::size_t buffered_ = 0;
+    std::uint64_t blob_bytes_ = 0;  // sealed bytes handed to the file so far
+    bool direct_io_ = false;
+    std::uint64_t size_ = 0;
+    std::string sha256_hex_;
+    bool finished_ = false;
+    bool failed_ = false;  // a write or finish failed: nothing more may be done with this package
+    bool committed_ = false;
+    bool outcome_unknown_ = false;  // a COMMIT failed: the row may yet be on disk
+};
+
+// The reader of one package's blob: batches of sealed chunks read ahead while one is opened.
+class BlobReader final : public PackageReader {
+  public:
+    BlobReader(std::unique_ptr<File> file, std::uint64_t size, std::unique_ptr<crypto::StreamOpener> opener);
+    ~BlobReader() override;
+    BlobReader(const BlobReader&) = delete;
+    BlobReader& operator=(const BlobReader&) = delete;
+
+    std::uint64_t size() const noexcept override { return size_; }
+    Status seek(std::uint64_t offset) override;
+    // Returns 0 at the end; ErrorKind::corruption if the blob was tampered with.
+    Result<std::size_t> read(std::span<std::uint8_t> out) override;
+
+  private:
+    friend class Store;  // sets up the file and the direct-I/O choice
+    // A run of sealed chunks read with one (direct) pread.
+    struct Batch {
+        std::uint64_t first = 0;
+        std::uint64_t chunks = 0;
+        std::size_t skew = 0;  // where chunk `first` starts in the buffer
+    };
+    bool read_batch(std::uint8_t* buffer, std::uint64_t index, Batch& batch) const;
+    Status ensure_batch(std::uint64_t index);
+    std::size_t plain_length(std::uint64_t index) const noexcept;
+    Result<std::size_t> open_chunk(std::uint64_t index, std::span<std::uint8_t> out);
+    Status load_chunk(std::uint64_t index);
+
+    std::unique_ptr<File> file_;
+    std::uint64_t size_;
+    std::uint64_t chunk_count_;
+    std::unique_ptr<crypto::StreamOpener> opener_;
+    AlignedBuffer sealed_;  // the batch being opened
+    Batch batch_;
+    AlignedBuffer ahead_;  // the next batch, being read by io_ while this one is opened
+    Batch ahead_batch_;
+    bool prefetching_ = false;
+    std::unique_ptr<BackgroundIo> io_;
+    bool direct_io_ = false;
+    crypto::Bytes plain_;
+    std::uint64_t loaded_chunk_ = UINT64_MAX;
+    std::size_t plain_len_ = 0;
+    std::uint64_t position_ = 0;
+};
+
+}  // namespace serambi::storage

@@ -66,7 +66,11 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     // start becomes a clean error instead of a truncated 200.
     std::uint64_t remaining = response.payload_length;
     if (io.size() < kIoBufferBytes) io.resize(kIoBufferBytes);
-    auto first = response.payload->read(io);
+    // A disk read and the opening of its chunks: on the offload pool, like every later part.
+    Result<std::size_t> first = std::size_t{0};
+    if (!co_await run_offloaded(conn.stream.get_executor(), shared.offload,
+                                [&first, &io, source = response.payload.get()] { first = source->read(io); }))
+        first = make_error(ErrorKind::internal, "reading the payload failed");
     if (!first || (*first == 0 && remaining > 0)) {
         log_line("request " + request_id +
                  ": payload unreadable: " + (first ? std::string("empty") : first.error().message));

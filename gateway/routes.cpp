@@ -94,7 +94,7 @@ std::span<const Route> routes() {
          [](H& h, const RequestHead& r, const Caller& c, const A&) { return respond(h.list_datasets(r, c)); }},
         {"POST", "/v1/datasets", "dataset.create", Action::create_dataset, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A&) { return h.create_dataset(r, c); }},
-        {"GET", "/v1/datasets/{owner}/{name}", "dataset.get", Action::list, false, true,
+        {"GET", "/v1/datasets/{owner}/{name}", "dataset.get", Action::read, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) {
              auto id = dataset_id(a);
              return respond(id ? h.get_dataset(r, c, *id) : problem_of(id.error(), r.request_id));

@@ -73,7 +73,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         head.has_body = !parser.is_done();
         bool keep_alive = req.keep_alive() && req.method() != http::verb::head;
         (void)head.header("Expect");
-        serambi::gateway::Response refused = serambi::gateway::problem(ErrorKind::invalid_argument, "fuzz", "fuzz");
+        serambi::gateway::Response refused =
+            serambi::gateway::problem(serambi::ErrorKind::invalid_argument, "fuzz", "fuzz");
         const auto entry = AuditTrail::entry(head, refused, buffer.size(), 0);
         if (!boost::json::parse(entry).is_object()) __builtin_trap();  // a log line is always an object
         if (!head.has_body) {

@@ -51,8 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         case 4: {  // times: what parses prints back to the same instant
             const auto text = in.ConsumeRemainingBytesAsString();
-            if (auto t = parse_time(text)) {
-                const auto again = parse_time(format_time(*t));
+            if (auto t = serambi::parse_time(text)) {
+                const auto again = serambi::parse_time(serambi::format_time(*t));
                 check(again && again.value() == t.value());
             }
             break;

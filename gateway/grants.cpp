@@ -237,14 +237,10 @@ Dispatch Handler::revoke_agreement(const RequestHead& head, const Caller& caller
         if (!decision.allow) hidden.audit.reason = decision.reason;
         return {std::move(hidden), nullptr};
     }
-    return {
-        {},
-        std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id](const std::string& body) {
+    return json_body(
+        head, {"reason"}, [this, head, caller, id](const boost::json::object& object, const std::string& body) {
             const auto& rid = head.request_id;
-            auto object = parse_object(body);
-            if (!object) return problem_of(object.error(), rid);
-            if (auto s = only_members(*object, {"reason"}); !s) return problem_of(s.error(), rid);
-            auto reason = string_member(*object, "reason", 500);
+            auto reason = string_member(object, "reason", 500);
             if (!reason) return problem_of(reason.error(), rid);
             auto done = change_record(caller.subject.id, "agreement.revoke", "agreements/" + id, "revoked: " + *reason);
             auto revoked = services_.store->revoke_agreement(id, caller.subject.id, *reason, now_seconds(),
@@ -253,7 +249,7 @@ Dispatch Handler::revoke_agreement(const RequestHead& head, const Caller& caller
             auto stored = services_.store->agreement(id);
             if (!stored) return problem_of(stored.error(), rid);
             return committed(json_response(200, agreement_json(*stored)), done, *revoked);
-        })};
+        });
 }
 
 // ---- Approvals

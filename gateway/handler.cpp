@@ -76,6 +76,22 @@ std::shared_ptr<const certs::ManifestSigner> Handler::signer() const {
     return services_.signer;
 }
 
+Dispatch Handler::json_body(const RequestHead& head, std::initializer_list<std::string_view> members,
+                            std::function<Response(const boost::json::object&, const std::string&)> respond) {
+    std::vector<std::string_view> known(members);  // string literals: they outlive the request
+    return {{},
+            std::make_unique<JsonBody>(
+                services_.config->max_json_bytes, [rid = head.request_id, known = std::move(known),
+                                                   respond = std::move(respond)](const std::string& body) {
+                    auto object = parse_object(body);
+                    if (!object) return problem_of(object.error(), rid);
+                    for (const auto& kv : *object)
+                        if (std::find(known.begin(), known.end(), kv.key()) == known.end())
+                            return problem(ErrorKind::invalid_argument, "unknown member " + std::string(kv.key()), rid);
+                    return respond(*object, body);
+                })};
+}
+
 Result<Caller> Handler::authenticate(const RequestHead& head) {
     const auto denied =
         make_error(ErrorKind::unauthenticated, "the client certificate does not belong to a registered principal");

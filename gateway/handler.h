@@ -259,6 +259,11 @@ class Handler {
   private:
     friend std::span<const Route> routes();  // the route table calls the route methods below
     Result<Caller> authenticate(const RequestHead& head);
+    // A route whose body is one JSON object with only `members`: `respond` gets the object (and the
+    // body it came from) once the body has arrived and parsed; any other body is answered 400
+    // before `respond` sees it.
+    Dispatch json_body(const RequestHead& head, std::initializer_list<std::string_view> members,
+                       std::function<Response(const boost::json::object&, const std::string&)> respond);
 
     Response get_whoami(const RequestHead& head, const Caller& caller);
     Response list_principals(const RequestHead& head, const Caller& caller);

@@ -165,14 +165,10 @@ Dispatch Handler::set_recipient(const RequestHead& head, const Caller& caller, c
         refused.audit.reason = "only the principal itself replaces its age recipient";
         return {std::move(refused), nullptr};
     }
-    return {
-        {},
-        std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id](const std::string& body) {
+    return json_body(
+        head, {"recipient"}, [this, head, caller, id](const boost::json::object& object, const std::string& body) {
             const auto& rid = head.request_id;
-            auto object = parse_object(body);
-            if (!object) return problem_of(object.error(), rid);
-            if (auto s = only_members(*object, {"recipient"}); !s) return problem_of(s.error(), rid);
-            auto text = string_member(*object, "recipient", 100);
+            auto text = string_member(object, "recipient", 100);
             auto recipient = text ? canonical_recipient(*text) : Result<std::string>(text.error());
             if (!recipient)
                 return problem(ErrorKind::invalid_argument, "recipient must be a usable age X25519 recipient (age1…)",
@@ -189,7 +185,7 @@ Dispatch Handler::set_recipient(const RequestHead& head, const Caller& caller, c
             if (!changed) return problem_of(changed.error(), rid);
             Response r = json_response(200, boost::json::object{{"id", id}, {"age_recipient", *recipient}});
             return committed(std::move(r), done, *changed);
-        })};
+        });
 }
 
 // ---- Revocation
@@ -201,15 +197,11 @@ Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const st
         hidden.audit.reason = decision.reason;
         return {std::move(hidden), nullptr};
     }
-    return {
-        {},
-        std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller,
-                                                                      principal_id](const std::string& body) {
+    return json_body(
+        head, {"reason", "serial"},
+        [this, head, caller, principal_id](const boost::json::object& object, const std::string& body) {
             const auto& rid = head.request_id;
-            auto object = parse_object(body);
-            if (!object) return problem_of(object.error(), rid);
-            if (auto s = only_members(*object, {"reason", "serial"}); !s) return problem_of(s.error(), rid);
-            auto reason_name = string_member(*object, "reason", 40);
+            auto reason_name = string_member(object, "reason", 40);
             auto reason = reason_name ? certs::parse_revocation_reason(*reason_name) : Result<int>(reason_name.error());
             if (!reason) return problem_of(reason.error(), rid);
             storage::Revocation r;
@@ -222,7 +214,7 @@ Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const st
                 r.serial_hex = p->cert_serial;
                 r.principal = p->id;
             } else {
-                auto serial = string_member(*object, "serial", 64);
+                auto serial = string_member(object, "serial", 64);
                 if (!serial || serial->find_first_not_of("0123456789ABCDEF") != std::string::npos)
                     return problem(ErrorKind::invalid_argument,
                                    "serial must be the certificate's serial in uppercase hex", rid);
@@ -246,7 +238,7 @@ Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const st
                                                        {"reason", std::string(certs::revocation_reason_name(r.reason))},
                                                        {"revoked_at", format_time(r.revoked_at)}});
             return committed(std::move(out), done, *added);
-        })};
+        });
 }
 
 // Removal: a unit that leaves for good. Its certificate is revoked (cessationOfOperation unless
@@ -259,16 +251,12 @@ Dispatch Handler::remove_principal(const RequestHead& head, const Caller& caller
         hidden.audit.reason = decision.allow ? "not a principal id" : decision.reason;
         return {std::move(hidden), nullptr};
     }
-    return {
-        {},
-        std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id](const std::string& body) {
+    return json_body(
+        head, {"reason"}, [this, head, caller, id](const boost::json::object& object, const std::string& body) {
             const auto& rid = head.request_id;
-            auto object = parse_object(body);
-            if (!object) return problem_of(object.error(), rid);
-            if (auto s = only_members(*object, {"reason"}); !s) return problem_of(s.error(), rid);
             int reason_code = 5;  // cessationOfOperation
-            if (object->contains("reason")) {
-                auto reason_name = string_member(*object, "reason", 40);
+            if (object.contains("reason")) {
+                auto reason_name = string_member(object, "reason", 40);
                 auto reason =
                     reason_name ? certs::parse_revocation_reason(*reason_name) : Result<int>(reason_name.error());
                 if (!reason) return problem_of(reason.error(), rid);
@@ -303,7 +291,7 @@ Dispatch Handler::remove_principal(const RequestHead& head, const Caller& caller
                                                                   {"revoked_serial", r.serial_hex},
                                                                   {"reason", revocation_text}});
             return committed(std::move(out), done, *removed);
-        })};
+        });
 }
 
 // Renewal from a profile: the principal itself sends a request for its own id, made with the
@@ -314,14 +302,10 @@ Dispatch Handler::renew(const RequestHead& head, const Caller& caller, const std
         refused.audit.reason = "a principal renews only its own certificate";
         return {std::move(refused), nullptr};
     }
-    return {
-        {},
-        std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id](const std::string& body) {
+    return json_body(
+        head, {"csr"}, [this, head, caller, id](const boost::json::object& object, const std::string& body) {
             const auto& rid = head.request_id;
-            auto object = parse_object(body);
-            if (!object) return problem_of(object.error(), rid);
-            if (auto s = only_members(*object, {"csr"}); !s) return problem_of(s.error(), rid);
-            const auto* csr_value = object->if_contains("csr");  // PEM: lines, so not a plain string member
+            const auto* csr_value = object.if_contains("csr");  // PEM: lines, so not a plain string member
             if (csr_value == nullptr || !csr_value->is_string() || csr_value->get_string().size() > 8192)
                 return problem(ErrorKind::invalid_argument, "csr must be a PEM certificate request", rid);
             auto csr = certs::read_csr(std::string(csr_value->get_string()));
@@ -351,7 +335,7 @@ Dispatch Handler::renew(const RequestHead& head, const Caller& caller, const std
                                                                 {"serial", info->serial_hex},
                                                                 {"not_after", info->not_after}});
             return committed(std::move(r), done, *changed);
-        })};
+        });
 }
 
 Response Handler::get_crl(const RequestHead& head, const Caller&) {

@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
                 cv.wait(lock, [&] { return outstanding < in_flight; });
                 ++outstanding;
                 lock.unlock();
-                store->append_audit_async({entry(submitted++)}, [&](serambi::Result<std::uint64_t> r) {
+                store->log().append_async({entry(submitted++)}, [&](serambi::Result<std::uint64_t> r) {
                     std::lock_guard inner(m);
                     if (!r) failed = true;
                     --outstanding;
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
                     cv.notify_all();
                 });
             }
-            store->flush_audit();
+            store->log().flush();
             const double s = seconds_since(start);
             std::printf("appends, %4u in flight:   %9.0f appends/s (%llu in %.1f s)%s\n", in_flight,
                         static_cast<double>(done) / s, static_cast<unsigned long long>(done), s,
@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
         for (std::uint64_t at = 0; at < tree_size; at += kBatch) {
             std::vector<std::string> batch;
             for (std::uint64_t i = at; i < std::min(tree_size, at + kBatch); ++i) batch.push_back(entry(i));
-            if (!store->append_audit(std::move(batch))) {
+            if (!store->log().append(std::move(batch))) {
                 std::fprintf(stderr, "building the tree failed\n");
                 return 1;
             }
@@ -120,14 +120,14 @@ int main(int argc, char** argv) {
         std::printf("built a tree of %llu entries in %.1f s (%.0f appends/s in batches of %llu)\n",
                     static_cast<unsigned long long>(tree_size), seconds_since(start),
                     static_cast<double>(tree_size) / seconds_since(start), static_cast<unsigned long long>(kBatch));
-        auto head = store->audit_head();
+        auto head = store->log().head();
         if (!head) return 1;
         std::mt19937_64 random(42);
         std::vector<double> inclusion, consistency;
         for (int i = 0; i < 2000; ++i) {
             const std::uint64_t index = random() % tree_size;
             auto t0 = Clock::now();
-            auto proof = store->audit_inclusion(index, tree_size);
+            auto proof = store->log().inclusion(index, tree_size);
             inclusion.push_back(seconds_since(t0) * 1e6);
             if (!proof ||
                 !crypto::tlog::verify_inclusion(
@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
             }
             const std::uint64_t old_size = 1 + random() % (tree_size - 1);
             t0 = Clock::now();
-            auto cproof = store->audit_consistency(old_size, tree_size);
+            auto cproof = store->log().consistency(old_size, tree_size);
             consistency.push_back(seconds_since(t0) * 1e6);
             if (!cproof) return 1;
         }

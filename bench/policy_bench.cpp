@@ -75,11 +75,11 @@ int main() {
 
     // ---- The fixture.
     const auto build = Clock::now();
-    must(store->add_principal({"walidata", "walidata", {"custodian"}, "S-WALI", "fp", {}, {}, {}, {}}).ok(),
+    must(store->registry().add_principal({"walidata", "walidata", {"custodian"}, "S-WALI", "fp", {}, {}, {}, {}}).ok(),
          "custodian");
     for (int p = 0; p < kProducers; ++p) {
         const auto id = name("opd", p);
-        must(store->add_principal({id, id, {"producer"}, "S-" + id, "fp", {}, {}, {}, {}}).ok(), "producer");
+        must(store->registry().add_principal({id, id, {"producer"}, "S-" + id, "fp", {}, {}, {}, {}}).ok(), "producer");
         for (int d = 0; d < kDatasetsPerProducer; ++d) {
             storage::Dataset ds;
             ds.id = id + "/" + name("data", d);
@@ -87,13 +87,13 @@ int main() {
             ds.classification = level_of(d);
             ds.title = "t";
             ds.created_by = "walidata";
-            must(store->add_dataset(ds).ok(), "dataset");
+            must(store->registry().add_dataset(ds).ok(), "dataset");
         }
     }
     std::mt19937 random(7);
     for (int p = 0; p < kPartners; ++p) {
         const auto id = name("mitra", p);
-        must(store->add_principal({id, id, {"partner"}, "S-" + id, "fp", {}, {}, {}, {}}).ok(), "partner");
+        must(store->registry().add_principal({id, id, {"partner"}, "S-" + id, "fp", {}, {}, {}, {}}).ok(), "partner");
         for (int a = 0; a < kAgreementsPerPartner; ++a) {
             storage::AgreementRecord r;
             r.id = "mou-" + crypto::random_hex(8);
@@ -104,15 +104,15 @@ int main() {
             r.valid_from = now - 86400;
             r.valid_until = now + 86400 * 365;
             r.created_by = "walidata";
-            must(store->add_agreement(r).ok(), "agreement");
+            must(store->grants().add_agreement(r).ok(), "agreement");
         }
     }
     std::vector<std::string> packages;
     for (int k = 0; k < kPackages; ++k) {
         const std::string dataset = name("opd", k % kProducers) + "/" + name("data", 2);  // rahasia
-        auto writer =
-            std::move(store->begin_package({dataset, name("opd", k % kProducers), "rahasia", "a.csv", "text/csv", {}}))
-                .value();
+        auto writer = std::move(store->packages().begin_package(
+                                    {dataset, name("opd", k % kProducers), "rahasia", "a.csv", "text/csv", {}}))
+                          .value();
         must(writer->write(crypto::as_bytes("kabupaten,jumlah\n")).ok(), "write");
         must(writer->finish().ok(), "finish");
         auto record = writer->commit("{}", crypto::Bytes{1}, "{\"bench\":1}");
@@ -126,7 +126,7 @@ int main() {
             r.custodian = "walidata";
             r.created_at = now;
             r.expires_at = now + 86400;
-            must(store->add_approval(r).ok(), "approval");
+            must(store->grants().add_approval(r).ok(), "approval");
         }
     }
     std::printf("fixture: %d datasets, %d agreements, %d approvals over %d packages in %.1f s\n",
@@ -136,21 +136,21 @@ int main() {
     // A partner, a package it holds an approval for, and its facts.
     const std::string partner = name("mitra", 0);  // (k*7 + a*10) % 1000 == 0 at k = 0, a = 0
     const std::string package = packages[0];
-    const auto record = store->package(package).value();
-    const auto dataset = store->dataset(record.dataset).value();
+    const auto record = store->packages().package(package).value();
+    const auto dataset = store->registry().dataset(record.dataset).value();
     const policies::DatasetFacts facts{dataset.owner,  policies::Classification::rahasia, record.dataset, package, {},
                                        record.producer};
     const policies::Subject subject{partner, {policies::Role::partner}};
 
     // ---- 1. decide() alone.
     std::vector<policies::Agreement> agreements;
-    const auto partner_agreements = store->agreements(partner).value();
+    const auto partner_agreements = store->grants().agreements(partner).value();
     for (const auto& r : partner_agreements) agreements.push_back(gateway::agreement_view(r));
     // The agreement that covers the package's producer.
     agreements.push_back(
         {"mou-cover", partner, {dataset.owner + "/*"}, policies::Classification::rahasia, now - 1, now + 86400, 0});
     std::vector<policies::Approval> approvals;
-    const auto package_approvals = store->approvals(package, partner).value();
+    const auto package_approvals = store->grants().approvals(package, partner).value();
     for (const auto& r : package_approvals) approvals.push_back(gateway::approval_view(r));
     must(!approvals.empty(), "the partner's approval");
     const policies::Context context{now, agreements, approvals};
@@ -173,8 +173,8 @@ int main() {
         const auto& who = name("mitra", static_cast<int>(random() % kPartners));
         const auto& which = packages[random() % packages.size()];
         const auto t = Clock::now();
-        auto agreement_rows = store->agreements(who);
-        auto approval_rows = store->approvals(which, who);
+        auto agreement_rows = store->grants().agreements(who);
+        auto approval_rows = store->grants().approvals(which, who);
         must(agreement_rows.ok() && approval_rows.ok(), "reading the grants");
         std::vector<policies::Agreement> a;
         for (const auto& r : *agreement_rows) a.push_back(gateway::agreement_view(r));
@@ -198,9 +198,9 @@ int main() {
         for (int i = 0; i < kFull; ++i) {
             const auto who = name("mitra", static_cast<int>(random() % kPartners));
             if (which == 0)
-                must(store->agreements(who).ok(), "agreements");
+                must(store->grants().agreements(who).ok(), "agreements");
             else
-                must(store->approvals(packages[random() % packages.size()], who).ok(), "approvals");
+                must(store->grants().approvals(packages[random() % packages.size()], who).ok(), "approvals");
         }
         std::printf("  of which reading %s: %.1f us\n",
                     which == 0 ? "the partner's agreements" : "the package's approvals for it",

@@ -25,12 +25,12 @@ class Findings {
 };
 
 void check_log(storage::Store& store, const gateway::Config& config, Findings& findings) {
-    auto head = store.audit_head();
+    auto head = store.log().head();
     if (!head) return findings.problem("access log: cannot read its head: " + head.error().message);
     // The stored tree nodes are a cache of the entries: recompute the root from the entries.
     crypto::tlog::TreeBuilder tree;
     for (std::uint64_t start = 0; start < head->size;) {
-        auto page = store.audit_entries(start, head->size, 10000);
+        auto page = store.log().entries(start, head->size, 10000);
         if (!page || page->empty())
             return findings.problem("access log: entries from " + std::to_string(start) + " cannot be read" +
                                     (page ? std::string() : ": " + page.error().message));
@@ -48,7 +48,7 @@ void check_log(storage::Store& store, const gateway::Config& config, Findings& f
         log_key->shrink(log_key->size() - 1);
     auto signer = crypto::tlog::NoteSigner::from_private(*log_key);
     if (!signer) return findings.problem("access log: the log key does not load: " + signer.error().message);
-    auto note = store.latest_checkpoint();
+    auto note = store.log().latest_checkpoint();
     if (!note) {
         if (note.error().kind == ErrorKind::not_found) return findings.note("access log: no checkpoint issued yet");
         return findings.problem("access log: cannot read the latest checkpoint: " + note.error().message);
@@ -62,7 +62,7 @@ void check_log(storage::Store& store, const gateway::Config& config, Findings& f
     if (checkpoint->size > head->size)
         return findings.problem("access log: the latest checkpoint covers " + std::to_string(checkpoint->size) +
                                 " entries, more than the log holds (" + std::to_string(head->size) + ")");
-    auto root = store.audit_root(checkpoint->size);
+    auto root = store.log().root(checkpoint->size);
     if (!root || *root != checkpoint->root)
         return findings.problem("access log: the latest checkpoint (size " + std::to_string(checkpoint->size) +
                                 ") does not match the log's tree at that size");
@@ -77,19 +77,19 @@ void check_state(storage::Store& store, const gateway::Config& config, Findings&
                                 " is missing (the gateway makes a new one at start, "
                                 "and cannot then tell an older database from the newest)");
     const auto& known = **state;
-    auto head = store.audit_head();
+    auto head = store.log().head();
     if (!head) return findings.problem("state file: cannot read the access log's head");
     if (head->size < known.checkpoint_size) {
         findings.problem("state file: the gateway published a checkpoint of " + std::to_string(known.checkpoint_size) +
                          " entries, but this database's log holds " + std::to_string(head->size) + " (an older copy?)");
-    } else if (auto root = store.audit_root(known.checkpoint_size); !root || *root != known.checkpoint_root) {
+    } else if (auto root = store.log().root(known.checkpoint_size); !root || *root != known.checkpoint_root) {
         findings.problem("state file: the log at size " + std::to_string(known.checkpoint_size) +
                          " differs from what the gateway published");
     } else {
         findings.ok("state file: the database holds the published checkpoint (size " +
                     std::to_string(known.checkpoint_size) + ")");
     }
-    auto revocations = store.revocations();
+    auto revocations = store.registry().revocations();
     if (!revocations)
         return findings.problem("state file: cannot read the revocations: " + revocations.error().message);
     std::set<std::string> in_database;
@@ -127,7 +127,7 @@ int run_fsck(const FsckOptions& options) {
         else
             findings.ok("database: integrity check passed");
 
-        if (auto blobs = (*store)->check_blobs(options.deep); !blobs) {
+        if (auto blobs = (*store)->packages().check_blobs(options.deep); !blobs) {
             findings.problem("blobs: " + blobs.error().message);
         } else {
             for (const auto& id : blobs->missing) findings.problem("blobs: package " + id + " has no blob");

@@ -262,7 +262,7 @@ int run_init(const InitOptions& options) {
                                  {},
                                  info->not_after,
                                  {}};
-    if (auto s = (*store)->add_principal(principal); !s) return fail(s.error().message);
+    if (auto s = (*store)->registry().add_principal(principal); !s) return fail(s.error().message);
     // The state file starts with the deployment, so that at every later start its absence is
     // itself worth an entry.
     if (auto s = storage::StateFile(config->state, {}).replace({}); !s) return fail("state file: " + s.error().message);

@@ -177,18 +177,18 @@ std::string AuditTrail::refused_count_entry(std::uint64_t count, unsigned per_mi
 Result<std::uint64_t> AuditTrail::record(std::string entry) {
     std::vector<std::string> one;
     one.push_back(std::move(entry));
-    return store_.append_audit(std::move(one));
+    return store_.log().append(std::move(one));
 }
 
-void AuditTrail::record_async(std::string entry, storage::Store::AuditDone done) {
+void AuditTrail::record_async(std::string entry, storage::AccessLog::Done done) {
     std::vector<std::string> one;
     one.push_back(std::move(entry));
-    store_.append_audit_async(std::move(one), std::move(done));
+    store_.log().append_async(std::move(one), std::move(done));
 }
 
 Result<std::string> AuditTrail::checkpoint() {
     std::lock_guard lock(mutex_);
-    auto head = store_.audit_head();
+    auto head = store_.log().head();
     if (!head) return head.error();
     if (head->size == issued_size_) return issued_;
     // Recorded outside the database before anyone can see it: a database later restored from
@@ -197,7 +197,7 @@ Result<std::string> AuditTrail::checkpoint() {
         if (auto s = state_->record_checkpoint(head->size, head->root); !s)
             return make_error(ErrorKind::unavailable, "the state file cannot be written: " + s.error().message);
     const auto note = signer_.sign(crypto::tlog::checkpoint_body({signer_.name(), head->size, head->root}));
-    if (auto s = store_.save_checkpoint(head->size, note); !s) return s.error();
+    if (auto s = store_.log().save_checkpoint(head->size, note); !s) return s.error();
     issued_size_ = head->size;
     issued_ = note;
     return note;
@@ -223,7 +223,7 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
     } else if (what == "key") {
         r = text_response(trail.verifier_key() + "\n", "text/plain; charset=utf-8");
     } else if (what == "entries") {
-        auto head_now = store.audit_head();
+        auto head_now = store.log().head();
         if (!head_now) return problem_of(head_now.error(), rid);
         auto start = query_number(query, "start");
         auto end = query_number(query, "end");
@@ -232,7 +232,7 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         const std::uint64_t from = start ? *start : 0;
         const std::uint64_t to = end ? std::min(*end, head_now->size) : head_now->size;
         constexpr std::size_t kPage = 10000;
-        auto rows = store.audit_entries(from, to, kPage);
+        auto rows = store.log().entries(from, to, kPage);
         if (!rows) return problem_of(rows.error(), rid);
         const auto principal = query_text(query, "principal"), dataset = query_text(query, "dataset"),
                    action = query_text(query, "action"), decided = query_text(query, "decision"),
@@ -268,7 +268,7 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         auto size = query_number(query, "size");
         if (!index) return bad_query(index.error());
         if (!size) return bad_query(size.error());
-        auto proof = store.audit_inclusion(*index, *size);
+        auto proof = store.log().inclusion(*index, *size);
         if (!proof) return problem_of(proof.error(), rid);
         r = text_response(boost::json::serialize(boost::json::object{
                               {"index", *index}, {"size", *size}, {"hashes", base64_hashes(*proof)}}) +
@@ -279,7 +279,7 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         auto new_size = query_number(query, "new");
         if (!old_size) return bad_query(old_size.error());
         if (!new_size) return bad_query(new_size.error());
-        auto proof = store.audit_consistency(*old_size, *new_size);
+        auto proof = store.log().consistency(*old_size, *new_size);
         if (!proof) return problem_of(proof.error(), rid);
         r = text_response(boost::json::serialize(boost::json::object{
                               {"old", *old_size}, {"new", *new_size}, {"hashes", base64_hashes(*proof)}}) +

@@ -23,7 +23,7 @@ bool bundle_ends(const std::string& kind, const std::string& name, const std::st
 
 Result<std::size_t> principal_ends(storage::Store& store, const RevokedSerials& revoked,
                                    std::vector<CertificateEnd>& out, std::size_t* revoked_count) {
-    auto principals = store.principals();
+    auto principals = store.registry().principals();
     if (!principals) return principals.error();
     for (const auto& p : *principals) {
         if (revoked.contains(p.cert_serial)) {

@@ -110,14 +110,14 @@ Result<std::uint64_t> count_member(const boost::json::object& o, std::string_vie
 Result<std::vector<policies::Approval>> Handler::approvals_for(const Caller& caller, const std::string& package) {
     std::vector<policies::Approval> out;
     if (package.empty()) return out;
-    auto rows = services_.store->approvals(package, caller.subject.id);
+    auto rows = services_.store->grants().approvals(package, caller.subject.id);
     if (!rows) return rows.error();
     for (const auto& r : *rows) out.push_back(approval_view(r));
     return out;
 }
 
 Result<policies::DatasetFacts> Handler::package_facts(const storage::PackageRecord& record) {
-    auto dataset = services_.store->dataset(record.dataset);
+    auto dataset = services_.store->registry().dataset(record.dataset);
     auto level = policies::parse_classification(record.classification);
     if (!dataset || !level) return make_error(ErrorKind::corruption, "inconsistent package");
     return policies::DatasetFacts{dataset->owner,    *level,         record.dataset, record.id,
@@ -161,7 +161,7 @@ Response Handler::create_agreement_from(const RequestHead& head, const Caller& c
     if (!from) return problem(ErrorKind::invalid_argument, "valid_from: " + from.error().message, rid);
     if (!until) return problem(ErrorKind::invalid_argument, "valid_until: " + until.error().message, rid);
     if (*until <= *from) return problem(ErrorKind::invalid_argument, "valid_until must be after valid_from", rid);
-    auto who = services_.store->principal(*partner);
+    auto who = services_.store->registry().principal(*partner);
     if (!who || !who->removed_at.empty() ||
         std::find(who->roles.begin(), who->roles.end(), "partner") == who->roles.end())
         return problem(ErrorKind::invalid_argument,
@@ -201,9 +201,9 @@ Response Handler::create_agreement_from(const RequestHead& head, const Caller& c
                                   " until " + format_time(a.valid_until));
     done.status = 201;
     done.audit.classification = a.max_classification;
-    auto added = services_.store->add_agreement(a, AuditTrail::entry(head, done, body.size(), 0));
+    auto added = services_.store->grants().add_agreement(a, AuditTrail::entry(head, done, body.size(), 0));
     if (!added) return problem_of(added.error(), rid);
-    auto stored = services_.store->agreement(a.id);
+    auto stored = services_.store->grants().agreement(a.id);
     if (!stored) return problem_of(stored.error(), rid);
     return committed(json_response(201, agreement_json(*stored)), done, *added);
 }
@@ -213,7 +213,7 @@ Response Handler::list_agreements(const RequestHead& head, const Caller& caller)
     if (!custodian && !caller.subject.has(policies::Role::partner))
         return problem(ErrorKind::not_found, "no such route", head.request_id);
     // A partner sees its own agreements; custodians see all.
-    auto rows = services_.store->agreements(custodian ? std::string() : caller.subject.id);
+    auto rows = services_.store->grants().agreements(custodian ? std::string() : caller.subject.id);
     if (!rows) return problem_of(rows.error(), head.request_id);
     boost::json::array out;
     for (const auto& a : *rows) out.push_back(agreement_json(a));
@@ -223,7 +223,7 @@ Response Handler::list_agreements(const RequestHead& head, const Caller& caller)
 Response Handler::get_agreement(const RequestHead& head, const Caller& caller, const std::string& id) {
     auto hidden = [&] { return problem(ErrorKind::not_found, "no such agreement", head.request_id); };
     if (!is_grant_id(id, "mou-")) return hidden();
-    auto a = services_.store->agreement(id);
+    auto a = services_.store->grants().agreement(id);
     if (!a) return a.error().kind == ErrorKind::not_found ? hidden() : problem_of(a.error(), head.request_id);
     const bool custodian = services_.policy->decide(caller.subject, Action::manage_agreements, nullptr).allow;
     if (!custodian && a->partner != caller.subject.id) return hidden();
@@ -243,10 +243,10 @@ Dispatch Handler::revoke_agreement(const RequestHead& head, const Caller& caller
             auto reason = string_member(object, "reason", 500);
             if (!reason) return problem_of(reason.error(), rid);
             auto done = change_record(caller.subject.id, "agreement.revoke", "agreements/" + id, "revoked: " + *reason);
-            auto revoked = services_.store->revoke_agreement(id, caller.subject.id, *reason, now_seconds(),
-                                                             AuditTrail::entry(head, done, body.size(), 0));
+            auto revoked = services_.store->grants().revoke_agreement(id, caller.subject.id, *reason, now_seconds(),
+                                                                      AuditTrail::entry(head, done, body.size(), 0));
             if (!revoked) return problem_of(revoked.error(), rid);
-            auto stored = services_.store->agreement(id);
+            auto stored = services_.store->grants().agreement(id);
             if (!stored) return problem_of(stored.error(), rid);
             return committed(json_response(200, agreement_json(*stored)), done, *revoked);
         });
@@ -257,7 +257,7 @@ Dispatch Handler::revoke_agreement(const RequestHead& head, const Caller& caller
 Dispatch Handler::create_approval(const RequestHead& head, const Caller& caller, const std::string& package) {
     auto hidden = [&] { return Dispatch{problem(ErrorKind::not_found, "no such package", head.request_id), nullptr}; };
     if (!storage::is_package_id(package)) return hidden();
-    auto record = services_.store->package(package);
+    auto record = services_.store->packages().package(package);
     if (!record)
         return record.error().kind == ErrorKind::not_found
                    ? hidden()
@@ -289,14 +289,14 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
         return problem_of(s.error(), rid);
     auto partner = string_member(*object, "partner", 63);
     if (!partner) return problem_of(partner.error(), rid);
-    auto record = services_.store->package(package);
+    auto record = services_.store->packages().package(package);
     if (!record) return problem_of(record.error(), rid);
     auto facts = package_facts(*record);
     if (!facts) return problem_of(facts.error(), rid);
     // A custodian who is also the reader would release to their own organisation.
     if (*partner == caller.subject.id)
         return problem(ErrorKind::conflict, "a custodian cannot approve a release to their own organisation", rid);
-    auto reader = services_.store->principal(*partner);
+    auto reader = services_.store->registry().principal(*partner);
     if (!reader || !reader->removed_at.empty())
         return problem(ErrorKind::invalid_argument,
                        "partner: " + *partner + " is not a registered principal (or was removed)", rid);
@@ -337,7 +337,7 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
     policies::Subject subject{reader->id, {}};
     for (const auto& name : reader->roles)
         if (auto role = policies::parse_role(name)) subject.roles.push_back(*role);
-    auto existing = services_.store->approvals(package, *partner);
+    auto existing = services_.store->grants().approvals(package, *partner);
     if (!existing) return problem_of(existing.error(), rid);
     std::vector<policies::Approval> hypothetical;
     for (const auto& e : *existing) {
@@ -350,7 +350,7 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
         hypothetical.push_back({"trial-" + std::to_string(i), package, *partner, "trial-custodian-" + std::to_string(i),
                                 now + 60, 0, 0, 0});
     std::vector<policies::Agreement> agreements;
-    if (auto rows = services_.store->agreements(*partner); rows)
+    if (auto rows = services_.store->grants().agreements(*partner); rows)
         for (const auto& r : *rows) agreements.push_back(agreement_view(r));
     const auto trial =
         services_.policy->decide(subject, Action::read, &*facts, policies::Context{now, agreements, hypothetical});
@@ -365,7 +365,7 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
                               "the caller's role may approve releases; released to " + *partner);
     done.status = 201;
     done.audit.classification = record->classification;
-    auto added = services_.store->add_approval(a, AuditTrail::entry(head, done, body.size(), 0));
+    auto added = services_.store->grants().add_approval(a, AuditTrail::entry(head, done, body.size(), 0));
     if (!added) return problem_of(added.error(), rid);
     return committed(json_response(201, approval_json(a)), done, *added);
 }
@@ -379,7 +379,7 @@ Response Handler::list_approvals(const RequestHead& head, const Caller& caller, 
     if (!custodian) partner = caller.subject.id;  // a partner sees the approvals given to it
     if (!package.empty() && !storage::is_package_id(package))
         return problem(ErrorKind::invalid_argument, "package must be a package id", head.request_id);
-    auto rows = services_.store->approvals(package, partner);
+    auto rows = services_.store->grants().approvals(package, partner);
     if (!rows) return problem_of(rows.error(), head.request_id);
     boost::json::array out;
     for (const auto& a : *rows) out.push_back(approval_json(a));
@@ -393,15 +393,15 @@ Dispatch Handler::withdraw_approval(const RequestHead& head, const Caller& calle
         hidden.audit.reason = decision.reason;
         return {std::move(hidden), nullptr};
     }
-    auto existing = services_.store->approval(id);
+    auto existing = services_.store->grants().approval(id);
     if (!existing) return {problem_of(existing.error(), head.request_id), nullptr};
     auto done =
         change_record(caller.subject.id, "approval.withdraw", "packages/" + existing->package + "/approvals/" + id,
                       "withdrawn by a custodian; it released the package to " + existing->partner);
-    auto withdrawn =
-        services_.store->withdraw_approval(id, caller.subject.id, now_seconds(), AuditTrail::entry(head, done, 0, 0));
+    auto withdrawn = services_.store->grants().withdraw_approval(id, caller.subject.id, now_seconds(),
+                                                                 AuditTrail::entry(head, done, 0, 0));
     if (!withdrawn) return {problem_of(withdrawn.error(), head.request_id), nullptr};
-    auto stored = services_.store->approval(id);
+    auto stored = services_.store->grants().approval(id);
     if (!stored) return {problem_of(stored.error(), head.request_id), nullptr};
     return {committed(json_response(200, approval_json(*stored)), done, *withdrawn), nullptr};
 }
@@ -427,19 +427,19 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
     auto action = policies::parse_action(action_name);
     if (!action || *action == Action::list)
         return problem(ErrorKind::invalid_argument, "action must be pull or push", rid);
-    auto who = services_.store->principal(*principal_id);
+    auto who = services_.store->registry().principal(*principal_id);
     if (!who) return problem(ErrorKind::not_found, "no such principal", rid);
     Caller subject;
     subject.subject.id = who->id;
     for (const auto& name : who->roles)
         if (auto role = policies::parse_role(name)) subject.subject.roles.push_back(*role);
-    if (auto rows = services_.store->agreements(who->id); rows)
+    if (auto rows = services_.store->grants().agreements(who->id); rows)
         for (const auto& r : *rows) subject.agreements.push_back(agreement_view(r));
     policies::DatasetFacts facts;
     std::vector<policies::Approval> approvals;
     if (package) {
         auto record = storage::is_package_id(*package)
-                          ? services_.store->package(*package)
+                          ? services_.store->packages().package(*package)
                           : Result<storage::PackageRecord>(make_error(ErrorKind::not_found, ""));
         if (!record) return problem(ErrorKind::not_found, "no such package", rid);
         auto f = package_facts(*record);
@@ -449,7 +449,7 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
         if (!a) return problem_of(a.error(), rid);
         approvals = std::move(a).value();
     } else {
-        auto d = services_.store->dataset(*dataset_id);
+        auto d = services_.store->registry().dataset(*dataset_id);
         if (!d) return problem(ErrorKind::not_found, "no such dataset", rid);
         auto level = policies::parse_classification(d->classification);
         if (!level) return problem_of(level.error(), rid);

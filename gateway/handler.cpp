@@ -96,7 +96,7 @@ Result<Caller> Handler::authenticate(const RequestHead& head) {
     const auto denied =
         make_error(ErrorKind::unauthenticated, "the client certificate does not belong to a registered principal");
     if (head.cert_principal_id.empty()) return denied;
-    auto principal = services_.store->principal(head.cert_principal_id);
+    auto principal = services_.store->registry().principal(head.cert_principal_id);
     if (!principal) {
         if (principal.error().kind == ErrorKind::not_found) return denied;
         return principal.error();
@@ -117,7 +117,7 @@ Result<Caller> Handler::authenticate(const RequestHead& head) {
         if (auto role = policies::parse_role(name)) caller.subject.roles.push_back(*role);
     // Read at every request, so that a revoked or lapsed agreement stops access at once.
     if (caller.subject.has(policies::Role::partner)) {
-        auto agreements = services_.store->agreements(caller.subject.id);
+        auto agreements = services_.store->grants().agreements(caller.subject.id);
         if (!agreements) return agreements.error();
         for (const auto& a : *agreements) caller.agreements.push_back(agreement_view(a));
     }
@@ -193,7 +193,7 @@ Response Handler::create_dataset_from(const RequestHead& head, const Caller& cal
         return problem(ErrorKind::invalid_argument, "owner must be the first part of the dataset id", rid);
     auto level = policies::parse_classification(*level_name);
     if (!level) return problem_of(level.error(), rid);
-    if (auto p = services_.store->principal(owner); !p || !p->removed_at.empty())
+    if (auto p = services_.store->registry().principal(owner); !p || !p->removed_at.empty())
         return problem(ErrorKind::invalid_argument,
                        "the owner " + owner + " is not a registered principal (or was removed)", rid);
     storage::Dataset dataset;
@@ -208,9 +208,9 @@ Response Handler::create_dataset_from(const RequestHead& head, const Caller& cal
     done.audit.resource = "datasets/" + *id;
     done.audit.classification = dataset.classification;
     done.audit.reason = "the caller's role may create datasets";
-    auto added = services_.store->add_dataset(dataset, AuditTrail::entry(head, done, body.size(), 0));
+    auto added = services_.store->registry().add_dataset(dataset, AuditTrail::entry(head, done, body.size(), 0));
     if (!added) return problem_of(added.error(), rid);
-    auto stored = services_.store->dataset(*id);
+    auto stored = services_.store->registry().dataset(*id);
     if (!stored) return problem_of(stored.error(), rid);
     auto r = json_response(201, dataset_json(*stored));
     r.audit = done.audit;
@@ -220,7 +220,7 @@ Response Handler::create_dataset_from(const RequestHead& head, const Caller& cal
 
 Result<storage::Dataset> Handler::dataset_for(const Caller& caller, Action action, const std::string& id,
                                               AuditFacts& audit) {
-    auto dataset = services_.store->dataset(id);
+    auto dataset = services_.store->registry().dataset(id);
     if (!dataset) return dataset.error();
     auto level = policies::parse_classification(dataset->classification);
     if (!level) return make_error(ErrorKind::corruption, "stored dataset has an unknown classification");
@@ -237,7 +237,7 @@ Result<storage::Dataset> Handler::dataset_for(const Caller& caller, Action actio
 }
 
 Response Handler::list_datasets(const RequestHead& head, const Caller& caller) {
-    auto all = services_.store->datasets();
+    auto all = services_.store->registry().datasets();
     if (!all) return problem_of(all.error(), head.request_id);
     const policies::Context context{now_seconds(), caller.agreements, {}};
     boost::json::array out;
@@ -270,11 +270,11 @@ Response Handler::list_packages(const RequestHead& head, const Caller& caller, c
         denied.audit = decided;
         return denied;
     }
-    auto packages = services_.store->packages_in(id);
+    auto packages = services_.store->packages().packages_in(id);
     if (!packages) return problem_of(packages.error(), head.request_id);
     // The caller's approvals, read once for the whole listing.
     std::vector<policies::Approval> approvals;
-    auto rows = services_.store->approvals("", caller.subject.id);
+    auto rows = services_.store->grants().approvals("", caller.subject.id);
     if (!rows) return problem_of(rows.error(), head.request_id);
     for (const auto& r : *rows) approvals.push_back(approval_view(r));
     const policies::Context context{now_seconds(), caller.agreements, approvals};

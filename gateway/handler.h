@@ -107,7 +107,7 @@ class AuditTrail {
     // Durable before it returns; an error means the request must fail (fail closed).
     Result<std::uint64_t> record(std::string entry);
     // The same without holding a thread; `done` runs on the store's committer thread.
-    void record_async(std::string entry, storage::Store::AuditDone done);
+    void record_async(std::string entry, storage::AccessLog::Done done);
     // The signed checkpoint of the current tree, issuing a new one if the log grew since the last.
     Result<std::string> checkpoint();
     const std::string& origin() const noexcept { return signer_.name(); }

@@ -85,9 +85,9 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
     auto principals =
         principal_ends(*services_.store, services_.revoked ? *services_.revoked : none, expiries, &revoked_principals);
     if (!principals) return problem_of(principals.error(), head.request_id);
-    auto revocations = services_.store->revocations();
+    auto revocations = services_.store->registry().revocations();
     if (!revocations) return problem_of(revocations.error(), head.request_id);
-    auto log_head = services_.store->audit_head();
+    auto log_head = services_.store->log().head();
     if (!log_head) return problem_of(log_head.error(), head.request_id);
 
     Exposition out;

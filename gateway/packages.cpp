@@ -285,7 +285,7 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
         if (recipients.size() > 50)
             return fail(problem(ErrorKind::invalid_argument, "Serambi-Recipients names at most 50 principals", rid));
         for (const auto& r : recipients) {
-            auto recipient = services_.store->principal(r);
+            auto recipient = services_.store->registry().principal(r);
             if (!recipient || !recipient->removed_at.empty())
                 return fail(problem(ErrorKind::invalid_argument,
                                     "Serambi-Recipients: " + r + " is not a registered principal (or was removed)",
@@ -314,7 +314,7 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
 
     storage::PackageDraft draft{id,        caller.subject.id, std::string(policies::name_of(level)),
                                 *filename, media_type,        recipients};
-    auto writer = services_.store->begin_package(draft);
+    auto writer = services_.store->packages().begin_package(draft);
     if (!writer) return fail(problem_of(writer.error(), rid));
     auto upload = std::make_unique<PackageUpload>(std::move(writer).value(), std::move(draft), signer(),
                                                   services_.config->max_package_bytes, head, caller.subject.id,
@@ -328,7 +328,7 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     const auto& rid = head.request_id;
     auto hidden = [&] { return problem(ErrorKind::not_found, "no such package", rid); };
     if (!storage::is_package_id(id)) return hidden();
-    auto record = services_.store->package(id);
+    auto record = services_.store->packages().package(id);
     if (!record) return record.error().kind == ErrorKind::not_found ? hidden() : problem_of(record.error(), rid);
     auto facts = package_facts(*record);
     if (!facts) return problem_of(facts.error(), rid);
@@ -366,7 +366,7 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     // none registered is told how to get one rather than sent the payload without it.
     std::optional<crypto::age::Recipient> recipient;
     if (to_reader) {
-        auto me = services_.store->principal(caller.subject.id);
+        auto me = services_.store->registry().principal(caller.subject.id);
         if (!me) return problem_of(me.error(), rid);
         auto parsed = me->age_recipient.empty() ? Result<crypto::age::Recipient>(make_error(ErrorKind::not_found, ""))
                                                 : crypto::age::parse_recipient(me->age_recipient);
@@ -395,7 +395,7 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
         return r;
     }
 
-    auto reader = services_.store->open_package(id);
+    auto reader = services_.store->packages().open_package(id);
     if (!reader) return problem_of(reader.error(), rid);
     const std::uint64_t size = record->size;
     std::uint64_t first = 0, length = size;
@@ -427,7 +427,7 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     // Each download spends one of every approval it rests on (the manifest is free to fetch),
     // once the request is known to be servable.
     if (!decision.approvals_used.empty()) {
-        if (auto spent = services_.store->spend_downloads(decision.approvals_used, now_seconds()); !spent) {
+        if (auto spent = services_.store->grants().spend_downloads(decision.approvals_used, now_seconds()); !spent) {
             if (spent.error().kind != ErrorKind::conflict) return problem_of(spent.error(), rid);
             auto denied = hidden();
             denied.audit.resource = resource;

@@ -30,7 +30,7 @@ boost::json::object principal_json(const storage::Principal& p) {
 }  // namespace
 
 Response Handler::get_whoami(const RequestHead& head, const Caller& caller) {
-    auto principal = services_.store->principal(caller.subject.id);
+    auto principal = services_.store->registry().principal(caller.subject.id);
     if (!principal) return problem_of(principal.error(), head.request_id);
     return json_response(200, principal_json(*principal));
 }
@@ -38,7 +38,7 @@ Response Handler::get_whoami(const RequestHead& head, const Caller& caller) {
 Response Handler::list_principals(const RequestHead& head, const Caller& caller) {
     const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
     if (!decision.allow) return problem(ErrorKind::not_found, "no such route", head.request_id);
-    auto all = services_.store->principals();
+    auto all = services_.store->registry().principals();
     if (!all) return problem_of(all.error(), head.request_id);
     boost::json::array out;
     for (const auto& p : *all) out.push_back(principal_json(p));
@@ -95,7 +95,7 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     if (csr->common_name != *id)
         return problem(ErrorKind::invalid_argument, "the certificate request's common name must be the principal id",
                        rid);
-    if (auto existing = services_.store->principal(*id); existing.ok())
+    if (auto existing = services_.store->registry().principal(*id); existing.ok())
         return problem(ErrorKind::conflict,
                        existing->removed_at.empty()
                            ? "principal " + *id + " already exists"
@@ -120,9 +120,9 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     done.audit.resource = "principals/" + *id;
     done.audit.reason = "the caller's role may manage principals; roles " + boost::algorithm::join(roles, ",") +
                         ", certificate " + info->serial_hex;
-    auto added = services_.store->add_principal(principal, AuditTrail::entry(head, done, body.size(), 0));
+    auto added = services_.store->registry().add_principal(principal, AuditTrail::entry(head, done, body.size(), 0));
     if (!added) return problem_of(added.error(), rid);
-    auto stored = services_.store->principal(*id);
+    auto stored = services_.store->registry().principal(*id);
     if (!stored) return problem_of(stored.error(), rid);
     auto r = json_response(
         201,
@@ -145,7 +145,7 @@ Response Handler::get_recipient(const RequestHead& head, const Caller&, const st
         return problem(ErrorKind::not_found, "no such principal, or it has no age recipient", head.request_id);
     };
     if (!is_slug(id)) return hidden();
-    auto p = services_.store->principal(id);
+    auto p = services_.store->registry().principal(id);
     if (!p) return p.error().kind == ErrorKind::not_found ? hidden() : problem_of(p.error(), head.request_id);
     if (p->age_recipient.empty() || !p->removed_at.empty())
         return hidden();  // nothing more is sealed for a removed unit
@@ -173,15 +173,15 @@ Dispatch Handler::set_recipient(const RequestHead& head, const Caller& caller, c
             if (!recipient)
                 return problem(ErrorKind::invalid_argument, "recipient must be a usable age X25519 recipient (age1…)",
                                rid);
-            auto before = services_.store->principal(id);
+            auto before = services_.store->registry().principal(id);
             if (!before) return problem_of(before.error(), rid);
             auto done =
                 change_record(caller.subject.id, "principal.recipient", "principals/" + id + "/recipient",
                               "the principal replaced its age recipient " +
                                   (before->age_recipient.empty() ? std::string("(none)") : before->age_recipient) +
                                   " with " + *recipient);
-            auto changed =
-                services_.store->set_age_recipient(id, *recipient, AuditTrail::entry(head, done, body.size(), 0));
+            auto changed = services_.store->registry().set_age_recipient(id, *recipient,
+                                                                         AuditTrail::entry(head, done, body.size(), 0));
             if (!changed) return problem_of(changed.error(), rid);
             Response r = json_response(200, boost::json::object{{"id", id}, {"age_recipient", *recipient}});
             return committed(std::move(r), done, *changed);
@@ -209,7 +209,7 @@ Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const st
             r.revoked_at = now_seconds();
             r.revoked_by = caller.subject.id;
             if (!principal_id.empty()) {
-                auto p = services_.store->principal(principal_id);
+                auto p = services_.store->registry().principal(principal_id);
                 if (!p) return problem(ErrorKind::not_found, "no such principal", rid);
                 r.serial_hex = p->cert_serial;
                 r.principal = p->id;
@@ -219,7 +219,7 @@ Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const st
                     return problem(ErrorKind::invalid_argument,
                                    "serial must be the certificate's serial in uppercase hex", rid);
                 r.serial_hex = *serial;
-                if (auto all = services_.store->principals(); all)
+                if (auto all = services_.store->registry().principals(); all)
                     for (const auto& p : *all)
                         if (p.cert_serial == r.serial_hex) r.principal = p.id;
             }
@@ -229,7 +229,8 @@ Dispatch Handler::revoke(const RequestHead& head, const Caller& caller, const st
                 change_record(caller.subject.id, "certificate.revoke", "pki/certificates/" + r.serial_hex,
                               "revoked (" + std::string(certs::revocation_reason_name(r.reason)) + ")" +
                                   (r.principal.empty() ? std::string() : ", the certificate of " + r.principal));
-            auto added = services_.store->revoke_certificate(r, AuditTrail::entry(head, done, body.size(), 0));
+            auto added =
+                services_.store->registry().revoke_certificate(r, AuditTrail::entry(head, done, body.size(), 0));
             if (!added) return problem_of(added.error(), rid);
             if (services_.revoked != nullptr) services_.revoked->add(r.serial_hex);
             Response out =
@@ -262,7 +263,7 @@ Dispatch Handler::remove_principal(const RequestHead& head, const Caller& caller
                 if (!reason) return problem_of(reason.error(), rid);
                 reason_code = *reason;
             }
-            auto p = services_.store->principal(id);
+            auto p = services_.store->registry().principal(id);
             if (!p)
                 return p.error().kind == ErrorKind::not_found ? problem(ErrorKind::not_found, "no such principal", rid)
                                                               : problem_of(p.error(), rid);
@@ -283,7 +284,8 @@ Dispatch Handler::remove_principal(const RequestHead& head, const Caller& caller
             auto done = change_record(caller.subject.id, "principal.remove", "principals/" + id,
                                       "removed; certificate " + r.serial_hex + " " +
                                           (already ? revocation_text : "revoked (" + revocation_text + ")"));
-            auto removed = services_.store->remove_principal(id, r, AuditTrail::entry(head, done, body.size(), 0));
+            auto removed =
+                services_.store->registry().remove_principal(id, r, AuditTrail::entry(head, done, body.size(), 0));
             if (!removed) return problem_of(removed.error(), rid);
             if (services_.revoked != nullptr) services_.revoked->add(r.serial_hex);
             Response out = json_response(200, boost::json::object{{"id", id},
@@ -325,9 +327,9 @@ Dispatch Handler::renew(const RequestHead& head, const Caller& caller, const std
             auto done = change_record(caller.subject.id, "certificate.renew", "principals/" + id,
                                       "renewed: certificate " + info->serial_hex + " until " + info->not_after +
                                           " replaces " + head.cert_serial + ", revoked as superseded");
-            auto changed = services_.store->replace_certificate(id, info->serial_hex, info->fingerprint_sha256_hex,
-                                                                info->not_after, old,
-                                                                AuditTrail::entry(head, done, body.size(), 0));
+            auto changed = services_.store->registry().replace_certificate(
+                id, info->serial_hex, info->fingerprint_sha256_hex, info->not_after, old,
+                AuditTrail::entry(head, done, body.size(), 0));
             if (!changed) return problem_of(changed.error(), rid);
             if (services_.revoked != nullptr) services_.revoked->add(old.serial_hex);
             Response r = json_response(200, boost::json::object{{"certificate", *cert},
@@ -339,7 +341,7 @@ Dispatch Handler::renew(const RequestHead& head, const Caller& caller, const std
 }
 
 Response Handler::get_crl(const RequestHead& head, const Caller&) {
-    auto rows = services_.store->revocations();
+    auto rows = services_.store->registry().revocations();
     if (!rows) return problem_of(rows.error(), head.request_id);
     std::vector<certs::RevokedCertificate> revoked;
     for (const auto& r : *rows) revoked.push_back({r.serial_hex, r.revoked_at, r.reason});

@@ -306,7 +306,7 @@ int serve(const Config& config, const ServeOptions& options) {
     main_context.run();
     for (auto& t : threads) t.join();
     offload_pool.join();
-    (*store)->flush_audit();  // entries still queued are written while their io_contexts exist
+    (*store)->log().flush();  // entries still queued are written while their io_contexts exist
     record_counted_refusals(audit, refusals, counters, true);
     if (auto note = audit.checkpoint(); !note)
         log_line("access log: cannot issue the last checkpoint: " + note.error().message);

@@ -22,9 +22,9 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
         return make_error(recorded.error().kind, recorded.error().message +
                                                      "; put back an intact copy, or move it away and start with "
                                                      "--accept-rollback");
-    auto head = store.audit_head();
+    auto head = store.log().head();
     if (!head) return head.error();
-    auto revocations = store.revocations();
+    auto revocations = store.registry().revocations();
     if (!revocations)
         return make_error(revocations.error().kind,
                           "cannot read the revoked certificates: " + revocations.error().message);
@@ -69,7 +69,7 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
                            " entries, but this gateway already signed a checkpoint of " +
                            std::to_string(known.checkpoint_size));
     } else {
-        auto root = store.audit_root(known.checkpoint_size);
+        auto root = store.log().root(known.checkpoint_size);
         if (!root) return root.error();
         if (*root != known.checkpoint_root)
             problems.push_back("its access log differs from the one this gateway published at size " +
@@ -115,12 +115,13 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
         auto entry =
             AuditTrail::event_entry("certificate.revoke", "certificates/" + serial, "allow",
                                     "revoked again after an accepted rollback: the state file records its revocation");
-        if (auto done = store.revoke_certificate(again, entry); !done && done.error().kind != ErrorKind::conflict)
+        if (auto done = store.registry().revoke_certificate(again, entry);
+            !done && done.error().kind != ErrorKind::conflict)
             return make_error(done.error().kind, "cannot revoke " + serial + " again: " + done.error().message);
     }
     for (const auto& serial : in_database) revoked.add(serial);
     for (const auto& serial : known.revoked) revoked.add(serial);
-    auto after = store.audit_head();
+    auto after = store.log().head();
     if (!after) return after.error();
     storage::StateFile::Contents next;
     next.checkpoint_size = after->size;
@@ -133,7 +134,7 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
 }
 
 Result<std::size_t> recover_storage(storage::Store& store, AuditTrail& audit, const LogLine& log) {
-    auto recovery = store.recover();
+    auto recovery = store.packages().recover();
     if (!recovery) return recovery.error();
     if (recovery->temporary_removed > 0)
         log("removed " + std::to_string(recovery->temporary_removed) + " unfinished upload(s) left by a stop");

@@ -1,12 +1,17 @@
 // The access log's storage: entries as RFC 6962 leaves, and the hash of every complete subtree
 // at every fourth level (node `idx` at `level` covers leaves [idx·2^level, (idx+1)·2^level)), so
 // that any root or proof is a handful of lookups however long the log grows.
+#include <algorithm>
 #include <bit>
+#include <condition_variable>
+#include <deque>
 #include <future>
 #include <map>
+#include <thread>
 
 #include "crypto/tlog.h"
-#include "storage/store_impl.h"
+#include "storage/database.h"
+#include "storage/store.h"
 
 namespace serambi::storage {
 namespace {
@@ -137,13 +142,13 @@ class NodeReader {
 
 }  // namespace
 
-Status Store::Impl::load_audit_tail() {
+Status LogTail::load(Connection& writer) {
     // The size comes from the nodes, which only appends write: an edited or deleted entry row
     // does not move it, and shows up where it must, in the auditor's check of an export.
-    sql::Statement size_query(db.get(), "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_nodes WHERE level = 0");
+    sql::Statement size_query(writer.get(), "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_nodes WHERE level = 0");
     if (size_query.step() != SQLITE_ROW) return sql::db_error("cannot read the access log");
     const auto size = static_cast<std::uint64_t>(size_query.integer(0));
-    auto run_query = cached(kRunQuery);
+    auto run_query = writer.cached(kRunQuery);
     NodeReader reader(*run_query);
     std::vector<Hash> frontier(64);
     for (int level = 0; level < 64; ++level) {
@@ -152,21 +157,21 @@ Status Store::Impl::load_audit_tail() {
         if (!h) return h.error();
         frontier[static_cast<std::size_t>(level)] = *h;
     }
-    audit_size = size;
-    audit_frontier = std::move(frontier);
+    size_ = size;
+    frontier_ = std::move(frontier);
     return {};
 }
 
-Result<std::uint64_t> Store::Impl::append_audit_locked(const std::vector<std::string>& entries) {
-    if (audit_tail_stale) reload_audit_tail_after_rollback();
-    if (audit_tail_stale) return sql::db_error("the access log's tail could not be reloaded");
-    sql::Statement insert_entry(db.get(), "INSERT INTO audit_entries(idx, entry) VALUES(?1, ?2)");
-    sql::Statement insert_node(db.get(), "INSERT INTO audit_nodes(level, idx, hash) VALUES(?1, ?2, ?3)");
-    const std::uint64_t first = audit_size;
+Result<std::uint64_t> LogTail::append(Connection& writer, const std::vector<std::string>& entries) {
+    if (stale_) reload_after_rollback(writer);
+    if (stale_) return sql::db_error("the access log's tail could not be reloaded");
+    auto insert_entry = writer.cached("INSERT INTO audit_entries(idx, entry) VALUES(?1, ?2)");
+    auto insert_node = writer.cached("INSERT INTO audit_nodes(level, idx, hash) VALUES(?1, ?2, ?3)");
+    const std::uint64_t first = size_;
     for (const auto& entry : entries) {
-        const std::uint64_t index = audit_size;
-        insert_entry.reset();
-        if (insert_entry.bind(1, static_cast<std::int64_t>(index)).bind(2, entry).step() != SQLITE_DONE)
+        const std::uint64_t index = size_;
+        insert_entry->reset();
+        if (insert_entry->bind(1, static_cast<std::int64_t>(index)).bind(2, entry).step() != SQLITE_DONE)
             return sql::db_error("cannot write the access log");
         // The new leaf, then every subtree it completes: while the node is a right child, it
         // joins its waiting left sibling one level up.
@@ -175,153 +180,182 @@ Result<std::uint64_t> Store::Impl::append_audit_locked(const std::vector<std::st
         int level = 0;
         for (;;) {
             if (level % kBand == 0) {
-                insert_node.reset();
-                if (insert_node.bind(1, std::int64_t{level})
+                insert_node->reset();
+                if (insert_node->bind(1, std::int64_t{level})
                         .bind(2, static_cast<std::int64_t>(at))
                         .bind(3, crypto::ByteView(h))
                         .step() != SQLITE_DONE)
                     return sql::db_error("cannot write the access log");
             }
             if ((at & 1) == 0) break;
-            h = crypto::tlog::node_hash(audit_frontier[static_cast<std::size_t>(level)], h);
+            h = crypto::tlog::node_hash(frontier_[static_cast<std::size_t>(level)], h);
             at >>= 1;
             ++level;
         }
-        audit_frontier[static_cast<std::size_t>(level)] = h;
-        ++audit_size;
+        frontier_[static_cast<std::size_t>(level)] = h;
+        ++size_;
     }
     return first;
 }
 
-void Store::Impl::run_audit_committer() {
-    std::unique_lock queue_lock(audit_queue_mutex);
+// Group commit: callers queue entries without holding a thread, and the committer writes
+// whatever is queued in one transaction with one fsync.
+struct AccessLog::Queue {
+    struct Pending {
+        std::vector<std::string> entries;
+        Done done;
+    };
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<Pending> pending;
+    bool committing = false;
+    bool stopping = false;
+    std::thread committer;
+};
+
+AccessLog::AccessLog(Database& db, bool committer) : db_(db), queue_(std::make_unique<Queue>()) {
+    if (committer) queue_->committer = std::thread([this] { run_committer(); });
+}
+
+AccessLog::~AccessLog() {
+    if (!queue_->committer.joinable()) return;
+    {
+        std::lock_guard lock(queue_->mutex);
+        queue_->stopping = true;
+    }
+    queue_->changed.notify_all();
+    queue_->committer.join();  // what was queued is written first
+}
+
+void AccessLog::run_committer() {
+    auto& q = *queue_;
+    std::unique_lock queue_lock(q.mutex);
     for (;;) {
-        audit_queue_changed.wait(queue_lock, [this] { return audit_stopping || !audit_queue.empty(); });
-        if (audit_queue.empty()) return;  // stopping, and nothing left to write
-        std::deque<PendingAudit> group;
-        group.swap(audit_queue);
-        audit_committing = true;
+        q.changed.wait(queue_lock, [&q] { return q.stopping || !q.pending.empty(); });
+        if (q.pending.empty()) return;  // stopping, and nothing left to write
+        std::deque<Queue::Pending> group;
+        group.swap(q.pending);
+        q.committing = true;
         queue_lock.unlock();
         std::vector<Result<std::uint64_t>> results;
         results.reserve(group.size());
-        {
-            std::lock_guard db_lock(mutex);
-            bool ok = sql::exec(db.get(), "BEGIN IMMEDIATE;");
+        const Status written = db_.write([&](Transaction& tx) -> Status {
             for (auto& pending : group) {
-                if (!ok) break;
-                results.push_back(append_audit_locked(pending.entries));
-                ok = results.back().ok();
+                results.push_back(tx.append_log(pending.entries));
+                if (!results.back()) return results.back().error();
             }
-            if (ok) ok = sql::exec(db.get(), "COMMIT;");
-            if (!ok) {
-                sql::exec(db.get(), "ROLLBACK;");
-                reload_audit_tail_after_rollback();
-                results.assign(group.size(), sql::db_error("the access log could not be written"));
-            }
-        }
+            return {};
+        });
+        if (!written) results.assign(group.size(), sql::db_error("the access log could not be written"));
         for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
         queue_lock.lock();
-        audit_committing = false;
-        audit_queue_changed.notify_all();  // for flush_audit()
+        q.committing = false;
+        q.changed.notify_all();  // for flush()
     }
 }
 
-void Store::append_audit_async(std::vector<std::string> entries, AuditDone done) {
+void AccessLog::append_async(std::vector<std::string> entries, Done done) {
     if (entries.empty()) return done(make_error(ErrorKind::invalid_argument, "no access-log entries"));
     {
-        std::unique_lock lock(impl_->audit_queue_mutex);
-        if (impl_->audit_stopping) {
+        std::unique_lock lock(queue_->mutex);
+        if (queue_->stopping || !queue_->committer.joinable()) {
             lock.unlock();
-            return done(make_error(ErrorKind::unavailable, "the access log is closing"));
+            return done(make_error(ErrorKind::unavailable, "the access log is closed for writing"));
         }
-        impl_->audit_queue.push_back({std::move(entries), std::move(done)});
+        queue_->pending.push_back({std::move(entries), std::move(done)});
     }
-    impl_->audit_queue_changed.notify_all();
+    queue_->changed.notify_all();
 }
 
-Result<std::uint64_t> Store::append_audit(std::vector<std::string> entries) {
+Result<std::uint64_t> AccessLog::append(std::vector<std::string> entries) {
     // Shared: set_value may still be returning on the committer when get() wakes us.
     auto promise = std::make_shared<std::promise<Result<std::uint64_t>>>();
     auto future = promise->get_future();
-    append_audit_async(std::move(entries), [promise](Result<std::uint64_t> r) { promise->set_value(std::move(r)); });
+    append_async(std::move(entries), [promise](Result<std::uint64_t> r) { promise->set_value(std::move(r)); });
     return future.get();
 }
 
-void Store::flush_audit() {
-    std::unique_lock lock(impl_->audit_queue_mutex);
-    impl_->audit_queue_changed.wait(lock, [this] { return impl_->audit_queue.empty() && !impl_->audit_committing; });
+void AccessLog::flush() {
+    std::unique_lock lock(queue_->mutex);
+    queue_->changed.wait(lock, [this] { return queue_->pending.empty() && !queue_->committing; });
 }
 
-Result<AuditHead> Store::audit_head() {
-    std::lock_guard lock(impl_->mutex);
-    auto run_query = impl_->cached(kRunQuery);
-    NodeReader reader(*run_query);
-    auto root = reader.subtree(0, impl_->audit_size);
-    if (!root) return root.error();
-    return AuditHead{impl_->audit_size, *root};
+// Reads run on the reader against the committed size: every node below it is visible there.
+Result<AuditHead> AccessLog::head() {
+    const std::uint64_t size = db_.log_size();
+    return db_.read([&](Connection& c) -> Result<AuditHead> {
+        auto run_query = c.cached(kRunQuery);
+        auto root = NodeReader(*run_query).subtree(0, size);
+        if (!root) return root.error();
+        return AuditHead{size, *root};
+    });
 }
 
-Result<Hash> Store::audit_root(std::uint64_t size) {
-    std::lock_guard lock(impl_->mutex);
-    if (size > impl_->audit_size) return make_error(ErrorKind::invalid_argument, "the log is not that large yet");
-    auto run_query = impl_->cached(kRunQuery);
-    return NodeReader(*run_query).subtree(0, size);
+Result<Hash> AccessLog::root(std::uint64_t size) {
+    if (size > db_.log_size()) return make_error(ErrorKind::invalid_argument, "the log is not that large yet");
+    return db_.read([&](Connection& c) -> Result<Hash> {
+        auto run_query = c.cached(kRunQuery);
+        return NodeReader(*run_query).subtree(0, size);
+    });
 }
 
-Result<std::vector<std::string>> Store::audit_entries(std::uint64_t start, std::uint64_t end, std::size_t limit) {
-    std::lock_guard lock(impl_->mutex);
-    end = std::min({end, impl_->audit_size, start + limit});
+Result<std::vector<std::string>> AccessLog::entries(std::uint64_t start, std::uint64_t end, std::size_t limit) {
+    end = std::min({end, db_.log_size(), start + limit});
     std::vector<std::string> out;
     if (start >= end) return out;
-    sql::Statement s(impl_->db.get(), "SELECT idx, entry FROM audit_entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx");
-    s.bind(1, static_cast<std::int64_t>(start)).bind(2, static_cast<std::int64_t>(end));
-    // Rows are returned as stored, a missing or edited one included: proving the log intact
-    // is the auditor's check against a signed checkpoint, not something to take our word for.
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(1));
-    if (rc != SQLITE_DONE) return sql::db_error("cannot read the access log");
-    return out;
+    return db_.read([&](Connection& c) -> Result<std::vector<std::string>> {
+        auto s = c.cached("SELECT idx, entry FROM audit_entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx");
+        s->bind(1, static_cast<std::int64_t>(start)).bind(2, static_cast<std::int64_t>(end));
+        // Rows are returned as stored, a missing or edited one included: proving the log intact
+        // is the auditor's check against a signed checkpoint, not something to take our word for.
+        int rc;
+        while ((rc = s->step()) == SQLITE_ROW) out.push_back(s->text(1));
+        if (rc != SQLITE_DONE) return sql::db_error("cannot read the access log");
+        return out;
+    });
 }
 
-Result<std::vector<Hash>> Store::audit_inclusion(std::uint64_t index, std::uint64_t size) {
-    std::lock_guard lock(impl_->mutex);
-    if (size > impl_->audit_size || index >= size)
+Result<std::vector<Hash>> AccessLog::inclusion(std::uint64_t index, std::uint64_t size) {
+    if (size > db_.log_size() || index >= size)
         return make_error(ErrorKind::invalid_argument,
                           "the index must be below the size, and the size at most the log's");
-    std::vector<Hash> proof;
-    auto run_query = impl_->cached(kRunQuery);
-    NodeReader reader(*run_query);
-    if (auto s = reader.path(index, 0, size, proof); !s) return s.error();
-    return proof;
+    return db_.read([&](Connection& c) -> Result<std::vector<Hash>> {
+        std::vector<Hash> proof;
+        auto run_query = c.cached(kRunQuery);
+        if (auto s = NodeReader(*run_query).path(index, 0, size, proof); !s) return s.error();
+        return proof;
+    });
 }
 
-Result<std::vector<Hash>> Store::audit_consistency(std::uint64_t old_size, std::uint64_t new_size) {
-    std::lock_guard lock(impl_->mutex);
-    if (new_size > impl_->audit_size || old_size > new_size)
+Result<std::vector<Hash>> AccessLog::consistency(std::uint64_t old_size, std::uint64_t new_size) {
+    if (new_size > db_.log_size() || old_size > new_size)
         return make_error(ErrorKind::invalid_argument, "the sizes must satisfy old <= new <= the log's");
     std::vector<Hash> proof;
     if (old_size == 0 || old_size == new_size) return proof;
-    auto run_query = impl_->cached(kRunQuery);
-    NodeReader reader(*run_query);
-    if (auto s = reader.subproof(old_size, 0, new_size, true, proof); !s) return s.error();
-    return proof;
+    return db_.read([&](Connection& c) -> Result<std::vector<Hash>> {
+        auto run_query = c.cached(kRunQuery);
+        if (auto s = NodeReader(*run_query).subproof(old_size, 0, new_size, true, proof); !s) return s.error();
+        return proof;
+    });
 }
 
-Status Store::save_checkpoint(std::uint64_t size, const std::string& note) {
-    std::lock_guard lock(impl_->mutex);
-    sql::Statement s(impl_->db.get(), "INSERT OR IGNORE INTO audit_checkpoints(size, note) VALUES(?1, ?2)");
-    if (s.bind(1, static_cast<std::int64_t>(size)).bind(2, note).step() != SQLITE_DONE)
-        return sql::db_error("cannot record the checkpoint");
-    return {};
+Status AccessLog::save_checkpoint(std::uint64_t size, const std::string& note) {
+    return db_.write([&](Transaction& tx) -> Status {
+        sql::Statement s(tx.get(), "INSERT OR IGNORE INTO audit_checkpoints(size, note) VALUES(?1, ?2)");
+        if (s.bind(1, static_cast<std::int64_t>(size)).bind(2, note).step() != SQLITE_DONE)
+            return sql::db_error("cannot record the checkpoint");
+        return {};
+    });
 }
 
-Result<std::string> Store::latest_checkpoint() {
-    std::lock_guard lock(impl_->mutex);
-    sql::Statement s(impl_->db.get(), "SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1");
-    const int rc = s.step();
-    if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no checkpoint has been issued yet");
-    if (rc != SQLITE_ROW) return sql::db_error("cannot read the checkpoints");
-    return s.text(0);
+Result<std::string> AccessLog::latest_checkpoint() {
+    return db_.read([&](Connection& c) -> Result<std::string> {
+        sql::Statement s(c.get(), "SELECT note FROM audit_checkpoints ORDER BY size DESC LIMIT 1");
+        const int rc = s.step();
+        if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no checkpoint has been issued yet");
+        if (rc != SQLITE_ROW) return sql::db_error("cannot read the checkpoints");
+        return s.text(0);
+    });
 }
 
 }  // namespace serambi::storage

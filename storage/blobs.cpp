@@ -14,7 +14,8 @@
 
 #include "base/time.h"
 #include "storage/background_io.h"
-#include "storage/store_impl.h"
+#include "storage/database.h"
+#include "storage/files.h"
 
 namespace serambi::storage {
 namespace {
@@ -71,14 +72,14 @@ Status fsync_directory(Env& env, const std::filesystem::path& dir) {
     return {};
 }
 
-BlobWriter::BlobWriter(Store& store, PackageDraft draft, std::string id)
-    : store_(store),
+BlobWriter::BlobWriter(Packages& packages, PackageDraft draft, std::string id)
+    : packages_(packages),
       draft_(std::move(draft)),
       id_(std::move(id)),
-      created_at_(format_time(store.impl_->env->now())),
+      created_at_(format_time(packages.env_->now())),
       data_key_(crypto::SecretKey::random()) {
     const auto context = blob_context(id_);
-    sealer_ = std::make_unique<crypto::StreamSealer>(store_.impl_->aead, data_key_, crypto::as_bytes(context));
+    sealer_ = std::make_unique<crypto::StreamSealer>(packages_.config_.aead, data_key_, crypto::as_bytes(context));
     buffer_ = aligned_buffer(kBufferBytes);
     spare_ = aligned_buffer(kBufferBytes);
     io_ = std::make_unique<BackgroundIo>();
@@ -90,7 +91,7 @@ BlobWriter::~BlobWriter() {
     if (!committed_) {
         // A removal that fails leaves a temporary file or an unrecorded blob, which the next
         // start-up removes or quarantines; neither is ever a package.
-        auto& env = *store_.impl_->env;
+        auto& env = *packages_.env_;
         if (!temp_path_.empty()) env.remove(temp_path_);
         if (finished_ && !outcome_unknown_) env.remove(final_path_);
     }
@@ -158,7 +159,7 @@ Result<PackageWriter::Sealed> BlobWriter::finish() {
     if (auto s = flush(true); !s) return s.error();
     if (file_->sync() != 0) return io_failure("cannot fsync the package blob");
     file_.reset();
-    auto& env = *store_.impl_->env;
+    auto& env = *packages_.env_;
     bool created = false;
     if (env.create_directories(final_path_.parent_path(), created) != 0)
         return io_failure("cannot create the blob shard directory");
@@ -177,41 +178,42 @@ Result<PackageWriter::Sealed> BlobWriter::finish() {
 Result<PackageRecord> BlobWriter::commit(std::string manifest, crypto::Bytes signature, std::string audit_entry) {
     if (!finished_ || failed_ || committed_) return make_error(ErrorKind::internal, "package not ready to commit");
     const auto context = blob_context(id_);
-    const auto wrapped = crypto::wrap_key(store_.impl_->wrapping_key, data_key_, crypto::as_bytes(context));
-    auto& impl = *store_.impl_;
-    std::lock_guard lock(impl.mutex);
-    if (!sql::exec(impl.db.get(), "BEGIN IMMEDIATE;"))
-        return make_error(ErrorKind::unavailable, "the database is not available for writing");
-    sql::Statement s(impl.db.get(),
-                     "INSERT INTO packages(id, dataset, producer, classification, filename, "
-                     "media_type, size, sha256, created_at, aead, key_id, wrapped_key, manifest, "
-                     "signature, recipients) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
-    const int rc = s.bind(1, id_)
-                       .bind(2, draft_.dataset)
-                       .bind(3, draft_.producer)
-                       .bind(4, draft_.classification)
-                       .bind(5, draft_.filename)
-                       .bind(6, draft_.media_type)
-                       .bind(7, static_cast<std::int64_t>(size_))
-                       .bind(8, sha256_hex_)
-                       .bind(9, created_at_)
-                       .bind(10, static_cast<std::int64_t>(impl.aead))
-                       .bind(11, impl.key_id)
-                       .bind(12, crypto::ByteView(wrapped))
-                       .bind(13, manifest)
-                       .bind(14, crypto::ByteView(signature))
-                       .bind(15, boost::algorithm::join(draft_.recipients, ","))
-                       .step();
+    const auto wrapped = crypto::wrap_key(packages_.keys_->wrapping_key, data_key_, crypto::as_bytes(context));
     Result<std::uint64_t> audit_index = make_error(ErrorKind::unavailable, "not reached");
-    if (rc == SQLITE_DONE) audit_index = impl.append_audit_locked({audit_entry});
-    const bool staged = rc == SQLITE_DONE && audit_index;
-    if (!staged || !sql::exec(impl.db.get(), "COMMIT;")) {
+    bool commit_failed = false;
+    const Status written = packages_.db_.write(
+        [&](Transaction& tx) -> Status {
+            auto s = tx.connection().cached(
+                "INSERT INTO packages(id, dataset, producer, classification, filename, media_type, size, sha256, "
+                "created_at, aead, key_id, wrapped_key, manifest, signature, recipients) "
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+            const int rc = s->bind(1, id_)
+                               .bind(2, draft_.dataset)
+                               .bind(3, draft_.producer)
+                               .bind(4, draft_.classification)
+                               .bind(5, draft_.filename)
+                               .bind(6, draft_.media_type)
+                               .bind(7, static_cast<std::int64_t>(size_))
+                               .bind(8, sha256_hex_)
+                               .bind(9, created_at_)
+                               .bind(10, static_cast<std::int64_t>(packages_.config_.aead))
+                               .bind(11, packages_.keys_->key_id)
+                               .bind(12, crypto::ByteView(wrapped))
+                               .bind(13, manifest)
+                               .bind(14, crypto::ByteView(signature))
+                               .bind(15, boost::algorithm::join(draft_.recipients, ","))
+                               .step();
+            if (rc != SQLITE_DONE) return make_error(ErrorKind::unavailable, "the package could not be recorded");
+            audit_index = tx.append_log({audit_entry});
+            if (!audit_index) return audit_index.error();
+            return {};
+        },
+        &commit_failed);
+    if (!written) {
         // A COMMIT that fails may still reach the disk: SQLite wrote the WAL frames before the
         // fsync that failed, and after a crash they can count as committed. The blob stays, so
         // that such a package is whole; if its row does not come back, start-up quarantines it.
-        if (staged) outcome_unknown_ = true;
-        sql::exec(impl.db.get(), "ROLLBACK;");
-        impl.reload_audit_tail_after_rollback();
+        if (commit_failed) outcome_unknown_ = true;
         return make_error(ErrorKind::unavailable, "the package could not be recorded");
     }
     committed_ = true;
@@ -232,15 +234,15 @@ Result<PackageRecord> BlobWriter::commit(std::string manifest, crypto::Bytes sig
     return record;
 }
 
-Result<std::unique_ptr<PackageWriter>> Store::begin_package(PackageDraft draft) {
+Result<std::unique_ptr<PackageWriter>> Packages::begin_package(PackageDraft draft) {
     const std::string id = crypto::random_hex(16);
     auto writer = std::make_unique<BlobWriter>(*this, std::move(draft), id);
-    writer->final_path_ = impl_->blob_path(id);
-    auto& env = *impl_->env;
+    writer->final_path_ = blob_path(id);
+    auto& env = *env_;
     bool created = false;
-    if (env.create_directories(impl_->temp_dir, created) != 0)  // an operator may have removed it
+    if (env.create_directories(temp_dir(), created) != 0)  // an operator may have removed it
         return io_failure("cannot create the temporary blob directory");
-    const auto temp_path = impl_->temp_dir / (id + ".part");
+    const auto temp_path = temp_dir() / (id + ".part");
     int rc = env.open(temp_path, Env::Open::new_file, true, 0600, writer->file_);
     writer->direct_io_ = rc == 0;
     if (rc == EINVAL)  // file systems without direct I/O (tmpfs)
@@ -364,35 +366,36 @@ Result<std::size_t> BlobReader::read(std::span<std::uint8_t> out) {
     return done;
 }
 
-Result<std::unique_ptr<PackageReader>> Store::open_package(const std::string& id) {
+Result<std::unique_ptr<PackageReader>> Packages::open_package(const std::string& id) {
     if (!is_package_id(id)) return make_error(ErrorKind::not_found, "no such package");
     std::uint64_t size = 0;
-    crypto::Aead aead;
+    crypto::Aead aead = crypto::Aead::aes_256_gcm;
     crypto::Bytes wrapped;
-    {
-        std::lock_guard lock(impl_->mutex);
-        sql::Statement s(impl_->db.get(), "SELECT size, aead, key_id, wrapped_key FROM packages WHERE id = ?1");
-        const int rc = s.bind(1, id).step();
+    const Status found = db_.read([&](Connection& c) -> Status {
+        auto s = c.cached("SELECT size, aead, key_id, wrapped_key FROM packages WHERE id = ?1");
+        const int rc = s->bind(1, id).step();
         if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
         if (rc != SQLITE_ROW) return make_error(ErrorKind::unavailable, "the database could not be read");
-        size = static_cast<std::uint64_t>(s.integer(0));
-        const auto aead_id = s.integer(1);
+        size = static_cast<std::uint64_t>(s->integer(0));
+        const auto aead_id = s->integer(1);
         if (aead_id != 1 && aead_id != 2) return make_error(ErrorKind::corruption, "unknown AEAD");
         aead = static_cast<crypto::Aead>(aead_id);
-        if (s.text(2) != impl_->key_id)
+        if (s->text(2) != keys_->key_id)
             return make_error(ErrorKind::unavailable, "the package is wrapped by another master key");
-        wrapped = s.blob(3);
-    }
+        wrapped = s->blob(3);
+        return {};
+    });
+    if (!found) return found.error();
     const auto context = blob_context(id);
-    auto data_key = crypto::unwrap_key(impl_->wrapping_key, wrapped, crypto::as_bytes(context));
+    auto data_key = crypto::unwrap_key(keys_->wrapping_key, wrapped, crypto::as_bytes(context));
     if (!data_key) return make_error(ErrorKind::corruption, "the package key failed authentication");
     // Direct I/O: a download does not pay for copying through (and evicting) the page cache.
     bool direct = true;
     std::unique_ptr<File> file;
-    int rc = impl_->env->open(impl_->blob_path(id), Env::Open::read, true, 0, file);
+    int rc = env_->open(blob_path(id), Env::Open::read, true, 0, file);
     if (rc == EINVAL) {
         direct = false;
-        rc = impl_->env->open(impl_->blob_path(id), Env::Open::read, false, 0, file);
+        rc = env_->open(blob_path(id), Env::Open::read, false, 0, file);
     }
     if (rc != 0) return make_error(ErrorKind::corruption, "the package blob is missing");
     std::uint64_t length = 0;

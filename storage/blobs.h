@@ -11,6 +11,16 @@ namespace serambi::storage {
 
 class BackgroundIo;
 
+// Associated data binding a blob and its wrapped key to one package.
+inline std::string blob_context(const std::string& package_id) { return "serambi/blob/v1/" + package_id; }
+
+// The keys blobs are sealed under, derived from the master key.
+struct Packages::Keys {
+    Keys(crypto::SecretKey wrap, std::string id) : wrapping_key(std::move(wrap)), key_id(std::move(id)) {}
+    crypto::SecretKey wrapping_key;  // wraps per-package data keys
+    std::string key_id;              // names the master key generation the wrapping key came from
+};
+
 // Owns memory from std::aligned_alloc (direct I/O needs page-aligned buffers).
 struct FreeAligned {
     void operator()(std::uint8_t* p) const noexcept;
@@ -20,7 +30,7 @@ using AlignedBuffer = std::unique_ptr<std::uint8_t, FreeAligned>;
 // The writer of one package's blob: sealed chunk by chunk, written by a background thread.
 class BlobWriter final : public PackageWriter {
   public:
-    BlobWriter(Store& store, PackageDraft draft, std::string id);
+    BlobWriter(Packages& packages, PackageDraft draft, std::string id);
     ~BlobWriter() override;
     BlobWriter(const BlobWriter&) = delete;
     BlobWriter& operator=(const BlobWriter&) = delete;
@@ -40,10 +50,10 @@ class BlobWriter final : public PackageWriter {
     Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature, std::string audit_entry);
 
   private:
-    friend class Store;  // sets up the file and the direct-I/O choice
+    friend class Packages;  // sets up the file and the direct-I/O choice
     Status flush(bool final);
 
-    Store& store_;
+    Packages& packages_;
     PackageDraft draft_;
     std::string id_;
     std::string created_at_;
@@ -83,7 +93,7 @@ class BlobReader final : public PackageReader {
     Result<std::size_t> read(std::span<std::uint8_t> out) override;
 
   private:
-    friend class Store;  // sets up the file and the direct-I/O choice
+    friend class Packages;  // sets up the file and the direct-I/O choice
     // A run of sealed chunks read with one (direct) pread.
     struct Batch {
         std::uint64_t first = 0;

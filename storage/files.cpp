@@ -1,4 +1,6 @@
 // Files that must be written whole or not at all: the master key, keys and certificates.
+#include "storage/files.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,7 +10,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "storage/store_impl.h"
+#include "storage/store.h"
 
 namespace serambi::storage {
 

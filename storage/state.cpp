@@ -9,7 +9,8 @@
 #include <sstream>
 
 #include "crypto/tlog.h"
-#include "storage/store_impl.h"
+#include "storage/files.h"
+#include "storage/store.h"
 
 namespace serambi::storage {
 namespace {

@@ -4,11 +4,13 @@
 //
 // Durability contract: a package exists only once its blob has been fsynced and renamed into place
 // AND its row committed in one transaction. A blob found without its row at start-up is moved to
-// a quarantine folder by Store::recover, never deleted: the database's word alone is not enough
+// a quarantine folder by Packages::recover, never deleted: the database's word alone is not enough
 // to destroy data (it may be damaged, or an older copy).
 //
-// Thread safety: Store is safe to share between threads (one connection behind a mutex);
-// PackageWriter and PackageReader belong to one request at a time.
+// Thread safety: Store and its four stores are safe to share between threads. Changes go one at a
+// time through one writer connection; lookups go through a second connection that sees every
+// committed change and never waits behind a commit's fsync. PackageWriter and PackageReader
+// belong to one request at a time.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,7 @@
 #include "crypto/crypto.h"
 #include "crypto/tlog.h"
 #include "storage/env.h"
+#include "storage/records.h"
 
 namespace serambi::storage {
 
@@ -43,100 +46,6 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
 // Package ids are 128 random bits as 32 lowercase hex digits; they also name blob files, so
 // nothing else may ever be used as one.
 bool is_package_id(std::string_view text) noexcept;
-
-struct Principal {
-    std::string id;
-    std::string name;
-    std::vector<std::string> roles;
-    std::string cert_serial;
-    std::string cert_fingerprint;
-    std::string created_at;
-    std::string age_recipient;   // "age1…": what classified packages for this principal are encrypted to
-    std::string cert_not_after;  // when its certificate expires (ISO 8601 UTC); empty if unknown
-    std::string removed_at;      // ISO 8601 UTC once removed; a removed id is kept and never reused
-};
-
-struct Dataset {
-    std::string id;  // owner/name
-    std::string owner;
-    std::string classification;
-    std::string title;
-    std::string created_by;
-    std::string created_at;
-};
-
-// An MOU agreement as registered by a custodian. Times are Unix seconds; valid_until is exclusive.
-struct AgreementRecord {
-    std::string id;  // "mou-" and 16 hex digits
-    std::string partner;
-    std::vector<std::string> patterns;
-    std::string max_classification;
-    std::string purpose;
-    std::int64_t valid_from = 0;
-    std::int64_t valid_until = 0;
-    std::string document_name;    // the signed MOU's file name, when given
-    std::string document_sha256;  // and its digest
-    std::string created_by;
-    std::string created_at;
-    std::int64_t revoked_at = 0;  // 0 while in force
-    std::string revoked_by;
-    std::string revoke_reason;
-};
-
-// A certificate taken back before its expiry.
-struct Revocation {
-    std::string serial_hex;
-    std::string principal;  // whose it was
-    int reason = 0;         // RFC 5280 CRLReason
-    std::int64_t revoked_at = 0;
-    std::string revoked_by;
-};
-
-// A custodian's release of one package to one partner.
-struct ApprovalRecord {
-    std::string id;  // "apv-" and 16 hex digits
-    std::string package;
-    std::string partner;
-    std::string custodian;
-    std::int64_t created_at = 0;
-    std::int64_t expires_at = 0;
-    std::uint32_t max_downloads = 0;  // 0: no cap
-    std::uint32_t downloads = 0;
-    std::int64_t withdrawn_at = 0;  // 0 while it stands
-    std::string withdrawn_by;
-};
-
-struct PackageRecord {
-    std::string id;
-    std::string dataset;
-    std::string producer;
-    std::string classification;
-    std::string filename;
-    std::string media_type;
-    std::uint64_t size = 0;
-    std::string sha256_hex;
-    std::string created_at;
-    std::string manifest;                 // canonical JSON, exactly the bytes that were signed
-    crypto::Bytes signature;              // detached DER CMS over manifest
-    std::uint64_t audit_index = 0;        // leaf of the access-log entry committed with the package
-    std::vector<std::string> recipients;  // sangat-rahasia: the readers the producer named
-};
-
-// The head of the access log: its size and RFC 6962 root.
-struct AuditHead {
-    std::uint64_t size = 0;
-    crypto::tlog::Hash root{};
-};
-
-// What is known about a package before its payload arrives.
-struct PackageDraft {
-    std::string dataset;
-    std::string producer;
-    std::string classification;
-    std::string filename;
-    std::string media_type;
-    std::vector<std::string> recipients;
-};
 
 // What the gateway has published or promised, kept outside the database so that a database
 // restored from an older copy is noticed at start: the size and root of the last checkpoint it
@@ -172,8 +81,6 @@ class StateFile {
     mutable std::mutex mutex_;
     Contents contents_;
 };
-
-class Store;
 
 // Receives one payload, sealing it as it arrives. Destroying a writer that has not committed
 // removes everything it wrote.
@@ -211,6 +118,172 @@ class PackageReader {
     virtual Result<std::size_t> read(std::span<std::uint8_t> out) = 0;
 };
 
+class Database;    // the connections under every store (internal)
+class Connection;  // one of them
+
+// Who may act: principals and their certificates, the certificates taken back, and datasets.
+// Every change commits with its access-log entry when one is given (its index is returned): a
+// change is never kept without its entry.
+class Registry {
+  public:
+    explicit Registry(Database& db, std::shared_ptr<Env> env) : db_(db), env_(std::move(env)) {}
+
+    Result<std::optional<std::uint64_t>> add_principal(const Principal& principal, const std::string& audit_entry = {});
+    Result<Principal> principal(const std::string& id);
+    Result<std::vector<Principal>> principals();
+    // Replaces a principal's age recipient.
+    Result<std::optional<std::uint64_t>> set_age_recipient(const std::string& id, const std::string& recipient,
+                                                           const std::string& audit_entry = {});
+    // Renewal: the principal's certificate becomes the new one and the old serial is revoked
+    // (superseded) in the same transaction as the entry.
+    Result<std::optional<std::uint64_t>> replace_certificate(const std::string& id, const std::string& serial_hex,
+                                                             const std::string& fingerprint,
+                                                             const std::string& not_after, const Revocation& old,
+                                                             const std::string& audit_entry = {});
+    // Removal: the principal is marked removed and its certificate revoked (unless it already is),
+    // with the entry, in one transaction; conflict if it was removed already.
+    Result<std::optional<std::uint64_t>> remove_principal(const std::string& id, const Revocation& revocation,
+                                                          const std::string& audit_entry = {});
+    // conflict if that serial is already revoked.
+    Result<std::optional<std::uint64_t>> revoke_certificate(const Revocation& revocation,
+                                                            const std::string& audit_entry = {});
+    Result<std::vector<Revocation>> revocations();
+
+    Result<std::optional<std::uint64_t>> add_dataset(const Dataset& dataset, const std::string& audit_entry = {});
+    Result<Dataset> dataset(const std::string& id);
+    Result<std::vector<Dataset>> datasets();
+
+  private:
+    Database& db_;
+    std::shared_ptr<Env> env_;
+};
+
+// What lets a partner read classified data: MOU agreements and release approvals. Rows are never
+// deleted; revoking or withdrawing stamps them. Every change commits with its access-log entry.
+class Grants {
+  public:
+    Grants(Database& db, std::shared_ptr<Env> env);
+    ~Grants();
+
+    Result<std::optional<std::uint64_t>> add_agreement(const AgreementRecord& agreement,
+                                                       const std::string& audit_entry = {});
+    Result<AgreementRecord> agreement(const std::string& id);
+    // Every agreement, or one partner's (an empty partner means all).
+    Result<std::vector<AgreementRecord>> agreements(const std::string& partner = {});
+    // not_found if there is no such agreement, conflict if it was already revoked.
+    Result<std::optional<std::uint64_t>> revoke_agreement(const std::string& id, const std::string& by,
+                                                          const std::string& reason, std::int64_t at,
+                                                          const std::string& audit_entry = {});
+    Result<std::optional<std::uint64_t>> add_approval(const ApprovalRecord& approval,
+                                                      const std::string& audit_entry = {});
+    Result<ApprovalRecord> approval(const std::string& id);
+    // Filtered by package and partner when given (empty means any).
+    Result<std::vector<ApprovalRecord>> approvals(const std::string& package, const std::string& partner);
+    Result<std::optional<std::uint64_t>> withdraw_approval(const std::string& id, const std::string& by,
+                                                           std::int64_t at, const std::string& audit_entry = {});
+    // Spends one download of each approval, all or none: conflict if any no longer stands at
+    // `now` (withdrawn, expired or used up meanwhile).
+    Status spend_downloads(const std::vector<std::string>& approval_ids, std::int64_t now);
+
+  private:
+    Result<std::optional<std::uint64_t>> change_agreements(const std::function<Status(Connection&)>& change,
+                                                           const std::string& audit_entry);
+    Database& db_;
+    std::shared_ptr<Env> env_;
+    struct AgreementCache;
+    std::unique_ptr<AgreementCache> cache_;
+};
+
+// Packages: their rows and their sealed blobs, written and read back, and the start-up recovery
+// and checks that keep the two in agreement.
+class Packages {
+  public:
+    struct Config {
+        std::filesystem::path blob_dir;
+        crypto::Aead aead = crypto::Aead::aes_256_gcm;
+    };
+    Packages(Database& db, std::shared_ptr<Env> env, Config config, const crypto::SecretKey& master_key);
+    ~Packages();
+
+    Result<PackageRecord> package(const std::string& id);
+    Result<std::vector<PackageRecord>> packages_in(const std::string& dataset);
+
+    Result<std::unique_ptr<PackageWriter>> begin_package(PackageDraft draft);
+    Result<std::unique_ptr<PackageReader>> open_package(const std::string& id);
+
+    // Crash recovery, run once the database has been judged trustworthy: temporary uploads (never
+    // packages) are removed; placed blobs without a committed row move to blobs/quarantine/ for
+    // an operator to review. A failed lookup stops the recovery instead of counting as "no row".
+    struct Recovery {
+        std::size_t temporary_removed = 0;
+        std::vector<std::filesystem::path> quarantined;  // where each orphan now is
+    };
+    Result<Recovery> recover();
+
+    // The database's packages against the blob directory: rows whose blob is missing or of the
+    // wrong length (or, with `authenticate`, fails authentication), blobs without a row, and
+    // what is in quarantine. For fsck; reads only.
+    struct BlobReport {
+        std::uint64_t packages = 0;
+        std::uint64_t blobs = 0;
+        std::vector<std::string> missing;  // package ids
+        std::vector<std::string> damaged;  // package ids, with why after a colon
+        std::vector<std::filesystem::path> unknown;
+        std::vector<std::filesystem::path> quarantined;
+    };
+    Result<BlobReport> check_blobs(bool authenticate);
+
+  private:
+    friend class BlobWriter;
+    struct Keys;
+    Database& db_;
+    std::shared_ptr<Env> env_;
+    Config config_;
+    std::unique_ptr<Keys> keys_;
+    std::filesystem::path blob_path(const std::string& package_id) const;
+    std::filesystem::path temp_dir() const { return config_.blob_dir / "tmp"; }
+};
+
+// The access log: entries are the leaves of an RFC 6962 Merkle tree. The hash of every complete
+// subtree at every fourth level is stored beside them, so a root or a proof costs O(log n) short
+// range reads. Appends are group-committed by one thread: callers arriving while a commit runs
+// share the next one (one fsync per group).
+class AccessLog {
+  public:
+    // `committer`: start the thread that appends (not for a read-only inspection).
+    AccessLog(Database& db, bool committer);
+    ~AccessLog();  // what was queued is written first
+
+    // Appends `entries` as consecutive leaves and returns the first one's index once they are
+    // durable.
+    Result<std::uint64_t> append(std::vector<std::string> entries);
+    // The same without holding a thread: `done` runs on the committer thread once the entries
+    // are durable (or failed); it must be quick and must not call back into the store.
+    using Done = std::function<void(Result<std::uint64_t>)>;
+    void append_async(std::vector<std::string> entries, Done done);
+    // Waits until every queued entry is committed and its `done` has run.
+    void flush();
+
+    Result<AuditHead> head();
+    Result<crypto::tlog::Hash> root(std::uint64_t size);
+    // Entries [start, end), at most `limit` of them, exactly as hashed.
+    Result<std::vector<std::string>> entries(std::uint64_t start, std::uint64_t end, std::size_t limit);
+    // RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves.
+    Result<std::vector<crypto::tlog::Hash>> inclusion(std::uint64_t index, std::uint64_t size);
+    // RFC 9162 consistency proof between the trees of `old_size` and `new_size` leaves.
+    Result<std::vector<crypto::tlog::Hash>> consistency(std::uint64_t old_size, std::uint64_t new_size);
+    // Signed checkpoints as issued, for auditors who ask later.
+    Status save_checkpoint(std::uint64_t size, const std::string& note);
+    Result<std::string> latest_checkpoint();  // not_found before the first
+
+  private:
+    void run_committer();
+    Database& db_;
+    struct Queue;
+    std::unique_ptr<Queue> queue_;
+};
+
+// The whole of what the gateway keeps: one database under four stores with one job each.
 class Store {
   public:
     struct Options {
@@ -237,116 +310,21 @@ class Store {
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    // Crash recovery, run once the database has been judged trustworthy: temporary uploads (never
-    // packages) are removed; placed blobs without a committed row move to blobs/quarantine/ for
-    // an operator to review. A failed lookup stops the recovery instead of counting as "no row".
-    struct Recovery {
-        std::size_t temporary_removed = 0;
-        std::vector<std::filesystem::path> quarantined;  // where each orphan now is
-    };
-    Result<Recovery> recover();
+    Registry& registry() noexcept { return *registry_; }
+    Grants& grants() noexcept { return *grants_; }
+    Packages& packages() noexcept { return *packages_; }
+    AccessLog& log() noexcept { return *log_; }
 
     // What `PRAGMA integrity_check` reports (empty: none).
     Result<std::vector<std::string>> integrity_problems();
-    // The database's packages against the blob directory: rows whose blob is missing or of the
-    // wrong length (or, with `authenticate`, fails authentication), blobs without a row, and
-    // what is in quarantine. For fsck; reads only.
-    struct BlobReport {
-        std::uint64_t packages = 0;
-        std::uint64_t blobs = 0;
-        std::vector<std::string> missing;  // package ids
-        std::vector<std::string> damaged;  // package ids, with why after a colon
-        std::vector<std::filesystem::path> unknown;
-        std::vector<std::filesystem::path> quarantined;
-    };
-    Result<BlobReport> check_blobs(bool authenticate);
-
-    // With `audit_entry`, the change and its access-log entry commit together (the entry's
-    // index is returned): a change is never kept without its entry.
-    Result<std::optional<std::uint64_t>> add_principal(const Principal& principal, const std::string& audit_entry = {});
-    Result<Principal> principal(const std::string& id);
-    // Replaces a principal's age recipient, with its access-log entry.
-    Result<std::optional<std::uint64_t>> set_age_recipient(const std::string& id, const std::string& recipient,
-                                                           const std::string& audit_entry = {});
-    Result<std::vector<Principal>> principals();
-
-    Result<std::optional<std::uint64_t>> add_dataset(const Dataset& dataset, const std::string& audit_entry = {});
-    Result<Dataset> dataset(const std::string& id);
-    Result<std::vector<Dataset>> datasets();
-
-    Result<PackageRecord> package(const std::string& id);
-    Result<std::vector<PackageRecord>> packages_in(const std::string& dataset);
-
-    // ---- MOU agreements and release approvals. Every change commits with its access-log entry.
-    Result<std::optional<std::uint64_t>> add_agreement(const AgreementRecord& agreement,
-                                                       const std::string& audit_entry = {});
-    Result<AgreementRecord> agreement(const std::string& id);
-    // Every agreement, or one partner's (an empty partner means all).
-    Result<std::vector<AgreementRecord>> agreements(const std::string& partner = {});
-    // not_found if there is no such agreement, conflict if it was already revoked.
-    Result<std::optional<std::uint64_t>> revoke_agreement(const std::string& id, const std::string& by,
-                                                          const std::string& reason, std::int64_t at,
-                                                          const std::string& audit_entry = {});
-    Result<std::optional<std::uint64_t>> add_approval(const ApprovalRecord& approval,
-                                                      const std::string& audit_entry = {});
-    Result<ApprovalRecord> approval(const std::string& id);
-    // Filtered by package and partner when given (empty means any).
-    Result<std::vector<ApprovalRecord>> approvals(const std::string& package, const std::string& partner);
-    Result<std::optional<std::uint64_t>> withdraw_approval(const std::string& id, const std::string& by,
-                                                           std::int64_t at, const std::string& audit_entry = {});
-    // Renewal: the principal's certificate becomes the new one and the old serial is revoked
-    // (superseded) in the same transaction as the entry.
-    Result<std::optional<std::uint64_t>> replace_certificate(const std::string& id, const std::string& serial_hex,
-                                                             const std::string& fingerprint,
-                                                             const std::string& not_after, const Revocation& old,
-                                                             const std::string& audit_entry = {});
-    // Removal: the principal is marked removed and its certificate revoked (unless it already is),
-    // with the entry, in one transaction; conflict if it was removed already.
-    Result<std::optional<std::uint64_t>> remove_principal(const std::string& id, const Revocation& revocation,
-                                                          const std::string& audit_entry = {});
-    // conflict if that serial is already revoked.
-    Result<std::optional<std::uint64_t>> revoke_certificate(const Revocation& revocation,
-                                                            const std::string& audit_entry = {});
-    Result<std::vector<Revocation>> revocations();
-    // Spends one download of each approval, all or none: conflict if any no longer stands at
-    // `now` (withdrawn, expired or used up meanwhile).
-    Status spend_downloads(const std::vector<std::string>& approval_ids, std::int64_t now);
-
-    Result<std::unique_ptr<PackageWriter>> begin_package(PackageDraft draft);
-    Result<std::unique_ptr<PackageReader>> open_package(const std::string& id);
-
-    // ---- The access log: entries are the leaves of an RFC 6962 Merkle tree. The hash of every
-    // complete subtree at every fourth level is stored beside them, so a root or a proof costs
-    // O(log n) short range reads.
-
-    // Appends `entries` as consecutive leaves and returns the first one's index once they are
-    // durable. Callers arriving while a commit runs share the next one (one fsync per group).
-    Result<std::uint64_t> append_audit(std::vector<std::string> entries);
-    // The same without holding a thread: `done` runs on the committer thread once the entries
-    // are durable (or failed); it must be quick and must not call back into the store.
-    using AuditDone = std::function<void(Result<std::uint64_t>)>;
-    void append_audit_async(std::vector<std::string> entries, AuditDone done);
-    // Waits until every queued entry is committed and its `done` has run.
-    void flush_audit();
-    Result<AuditHead> audit_head();
-    Result<crypto::tlog::Hash> audit_root(std::uint64_t size);
-    // Entries [start, end), at most `limit` of them, exactly as hashed.
-    Result<std::vector<std::string>> audit_entries(std::uint64_t start, std::uint64_t end, std::size_t limit);
-    // RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves.
-    Result<std::vector<crypto::tlog::Hash>> audit_inclusion(std::uint64_t index, std::uint64_t size);
-    // RFC 9162 consistency proof between the trees of `old_size` and `new_size` leaves.
-    Result<std::vector<crypto::tlog::Hash>> audit_consistency(std::uint64_t old_size, std::uint64_t new_size);
-    // Signed checkpoints as issued, for auditors who ask later.
-    Status save_checkpoint(std::uint64_t size, const std::string& note);
-    Result<std::string> latest_checkpoint();  // not_found before the first
 
   private:
-    friend class BlobWriter;
-    Result<std::optional<std::uint64_t>> insert_with_audit(const std::function<Status()>& insert,
-                                                           const std::string& audit_entry);
-    struct Impl;
-    explicit Store(std::unique_ptr<Impl> impl);
-    std::unique_ptr<Impl> impl_;
+    Store() = default;
+    std::unique_ptr<Database> db_;  // outlives the stores, declared first
+    std::unique_ptr<Registry> registry_;
+    std::unique_ptr<Grants> grants_;
+    std::unique_ptr<Packages> packages_;
+    std::unique_ptr<AccessLog> log_;
 };
 
 }  // namespace serambi::storage

@@ -64,10 +64,13 @@ class HandlerWorld {
     explicit HandlerWorld(Populate) : dir_(scratch_root() / ("serambi-fuzz-base-" + crypto::random_hex(8))) {
         open(true);
         for (const auto& [id, role] : kPrincipals)
-            store_->add_principal({id, id, {role}, std::string("S-") + id, std::string("fp-") + id, {}, {}, {}, {}})
+            store_->registry()
+                .add_principal({id, id, {role}, std::string("S-") + id, std::string("fp-") + id, {}, {}, {}, {}})
                 .value();
         for (const auto& [name, level] : kDatasets)
-            store_->add_dataset({std::string("dinkes-malut/") + name, "dinkes-malut", level, "t", "admin", {}}).value();
+            store_->registry()
+                .add_dataset({std::string("dinkes-malut/") + name, "dinkes-malut", level, "t", "admin", {}})
+                .value();
         storage::AgreementRecord a;
         a.id = agreement_id_ = "mou-" + crypto::random_hex(8);
         a.partner = "bi-malut";
@@ -77,7 +80,7 @@ class HandlerWorld {
         a.valid_from = 0;
         a.valid_until = 4102444800;  // 2100
         a.created_by = "walidata";
-        store_->add_agreement(a).value();
+        store_->grants().add_agreement(a).value();
         auto pushed = send(head("dinkes-malut", "POST", "/v1/datasets/dinkes-malut/rahasia/packages",
                                 {{"Serambi-Filename", "data.csv"}, {"Content-Type", "text/csv"}}),
                            "a,b\n1,2\n");

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <future>
 #include <map>
 #include <set>
 
@@ -38,7 +39,7 @@ std::string varied(std::size_t n, std::uint32_t seed) {
 }
 
 std::string read_all(Store& store, const std::string& id, std::string& error) {
-    auto reader = store.open_package(id);
+    auto reader = store.packages().open_package(id);
     if (!reader) {
         error = reader.error().message;
         return {};
@@ -91,10 +92,12 @@ struct World {
             REQUIRE(created.ok());
         }
         auto store = open(true);
-        REQUIRE(
-            (*store).add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}, {}, {}, {}}).ok());
+        REQUIRE((*store)
+                    .registry()
+                    .add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}, {}, {}, {}})
+                    .ok());
         Dataset d{kDataset, "dinkes-malut", "terbatas", "Imunisasi", "admin", {}};
-        REQUIRE(store->add_dataset(d).ok());
+        REQUIRE(store->registry().add_dataset(d).ok());
         for (int i = 0; i < 2; ++i) {
             std::string body = varied(150000 + static_cast<std::size_t>(i) * 70001, ++seed);
             auto pushed = push(*store, body);
@@ -103,7 +106,7 @@ struct World {
         }
         for (int i = 0; i < 3; ++i) {
             const std::string entry = "{\"seed\":" + std::to_string(i) + "}";
-            auto index = store->append_audit({entry});
+            auto index = store->log().append({entry});
             REQUIRE(index.ok());
             entries[*index] = entry;
         }
@@ -118,8 +121,8 @@ struct World {
     // begin, several writes (the payload crosses the 1 MiB flush mark twice), finish, commit.
     Pushed push(Store& store, const std::string& body) {
         Pushed out;
-        auto writer =
-            store.begin_package({kDataset, "dinkes-malut", "terbatas", "a.bin", "application/octet-stream", {}});
+        auto writer = store.packages().begin_package(
+            {kDataset, "dinkes-malut", "terbatas", "a.bin", "application/octet-stream", {}});
         if (!writer) return {{}, "begin: " + writer.error().message};
         out.id = (*writer)->id();
         for (std::size_t at = 0; at < body.size(); at += 700001) {
@@ -149,7 +152,7 @@ struct World {
     // read back byte for byte, `absent` is nowhere, and the access log's root is the one its
     // entries give, every acknowledged entry in its place.
     void check(Store& store, const std::string& absent = {}) {
-        auto listed = store.packages_in(kDataset);
+        auto listed = store.packages().packages_in(kDataset);
         REQUIRE(listed.ok());
         std::set<std::string> ids;
         for (const auto& p : *listed) ids.insert(p.id);
@@ -163,12 +166,12 @@ struct World {
             CHECK((back == body));
         }
         if (!absent.empty()) {
-            CHECK_FALSE(store.open_package(absent).ok());
-            CHECK_FALSE(store.package(absent).ok());
+            CHECK_FALSE(store.packages().open_package(absent).ok());
+            CHECK_FALSE(store.packages().package(absent).ok());
         }
-        auto head = store.audit_head();
+        auto head = store.log().head();
         REQUIRE(head.ok());
-        auto all = store.audit_entries(0, head->size, head->size + 1);
+        auto all = store.log().entries(0, head->size, head->size + 1);
         REQUIRE(all.ok());
         REQUIRE(all->size() == head->size);
         crypto::tlog::TreeBuilder tree;
@@ -199,8 +202,8 @@ struct World {
         {
             auto store = Store::open({copy / "serambi.db", copy / "blobs", crypto::Aead::aes_256_gcm, false}, master);
             REQUIRE(store.ok());
-            REQUIRE((*store)->recover().ok());
-            auto listed = (*store)->packages_in(kDataset);
+            REQUIRE((*store)->packages().recover().ok());
+            auto listed = (*store)->packages().packages_in(kDataset);
             REQUIRE(listed.ok());
             for (const auto& p : *listed) out.listed.insert(p.id);
             for (const auto& [id, body] : committed) {
@@ -217,9 +220,9 @@ struct World {
                 CHECK(read_all(**store, id, error) == uncertain_body);
                 CHECK(error == "");
             }
-            auto head = (*store)->audit_head();
+            auto head = (*store)->log().head();
             REQUIRE(head.ok());
-            auto all = (*store)->audit_entries(0, head->size, head->size + 1);
+            auto all = (*store)->log().entries(0, head->size, head->size + 1);
             REQUIRE(all.ok());
             crypto::tlog::TreeBuilder tree;
             for (const auto& e : *all) tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(e)));
@@ -240,7 +243,7 @@ struct World {
         env->disarm();
         auto store = Store::open(options(false), master);
         REQUIRE(store.ok());
-        auto recovered = (*store)->recover();
+        auto recovered = (*store)->packages().recover();
         REQUIRE(recovered.ok());
         check(**store, absent);
         if (!absent.empty()) {
@@ -252,7 +255,7 @@ struct World {
         auto pushed = push(**store, body);
         REQUIRE(pushed.error == "");
         committed[pushed.id] = body;
-        auto index = (*store)->append_audit({"{\"after\":1}"});
+        auto index = (*store)->log().append({"{\"after\":1}"});
         REQUIRE(index.ok());
         entries[*index] = "{\"after\":1}";
         check(**store);
@@ -325,7 +328,7 @@ TEST_CASE("an access-log append fails whole at any failed database write", "[fau
         World w;
         auto store = w.populated();
         w.env->arm(op, n, fault);
-        auto index = store->append_audit({"{\"a\":1}", "{\"a\":2}"});
+        auto index = store->log().append({"{\"a\":1}", "{\"a\":2}"});
         w.env->disarm();
         if (!w.env->fired()) {
             REQUIRE(index.ok());
@@ -340,7 +343,7 @@ TEST_CASE("an access-log append fails whole at any failed database write", "[fau
         const auto crashed = w.crash_now({}, {});
         CHECK((crashed.log_size == w.entries.size() || crashed.log_size == w.entries.size() + 2));
         // The same store goes on: its tree in memory did not run ahead of the database.
-        auto next = store->append_audit({"{\"b\":1}"});
+        auto next = store->log().append({"{\"b\":1}"});
         REQUIRE(next.ok());
         w.entries[*next] = "{\"b\":1}";
         w.check(*store);
@@ -376,8 +379,8 @@ TEST_CASE("start-up recovery stops at any failed unlink, rename or fsync, and a 
                        }
                        w.env->arm(op, n, fault);
                        auto opened = Store::open(w.options(true), w.master);
-                       Result<Store::Recovery> recovered = make_error(ErrorKind::internal, "not run");
-                       if (opened.ok()) recovered = (*opened)->recover();
+                       Result<Packages::Recovery> recovered = make_error(ErrorKind::internal, "not run");
+                       if (opened.ok()) recovered = (*opened)->packages().recover();
                        w.env->disarm();
                        if (!w.env->fired()) {
                            REQUIRE(opened.ok());
@@ -493,4 +496,46 @@ TEST_CASE("a blob in a new shard directory is durable before its row commits: th
         return;
     }
     FAIL("no push landed in a new shard");
+}
+
+TEST_CASE("lookups do not wait behind a commit whose fsync hangs, and never see it before it commits", "[fault]") {
+    World w;
+    auto store = w.populated();
+    const auto size_before = store->log().head().value().size;
+    w.env->stall(Op::db_sync);
+    // A change that will hang in its commit's fsync, holding the writer.
+    auto change = std::async(std::launch::async, [&] {
+        return store->registry().add_dataset({"dinkes-malut/gizi", "dinkes-malut", "biasa", "Gizi", "admin", {}},
+                                             "{\"action\":\"dataset.create\"}");
+    });
+    REQUIRE(w.env->wait_stalled(std::chrono::seconds(10)));
+
+    // Meanwhile every kind of lookup answers, from what was committed before.
+    auto lookups = std::async(std::launch::async, [&] {
+        std::vector<std::string> problems;
+        if (!store->registry().principal("dinkes-malut")) problems.push_back("principal");
+        if (auto d = store->registry().dataset("dinkes-malut/gizi"); d || d.error().kind != ErrorKind::not_found)
+            problems.push_back("the uncommitted dataset is visible");
+        if (auto rows = store->packages().packages_in(kDataset); !rows || rows->size() != w.committed.size())
+            problems.push_back("packages_in");
+        if (auto head = store->log().head(); !head || head->size != size_before)
+            problems.push_back("the log's head moved before its commit");
+        if (!store->grants().agreements("dinkes-malut")) problems.push_back("agreements");
+        for (const auto& [id, body] : w.committed) {
+            std::string error;
+            if (read_all(*store, id, error) != body) problems.push_back("package " + id + ": " + error);
+        }
+        return problems;
+    });
+    const bool answered = lookups.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    w.env->release();
+    REQUIRE(answered);
+    CHECK(lookups.get() == std::vector<std::string>{});
+
+    auto index = change.get();
+    REQUIRE(index.ok());
+    REQUIRE(index->has_value());
+    CHECK(**index == size_before);
+    CHECK(store->registry().dataset("dinkes-malut/gizi").ok());
+    CHECK(store->log().head().value().size == size_before + 1);
 }

@@ -10,6 +10,8 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -77,13 +79,38 @@ class FaultyEnv final : public storage::Env {
         return log_;
     }
 
+    // The next operation of kind `op` stalls until release(), as on a disk that hangs.
+    void stall(Op op) {
+        std::lock_guard lock(mutex_);
+        stall_armed_ = true;
+        stall_op_ = op;
+        stalled_ = false;
+        released_ = false;
+    }
+    // Whether the stalled operation has begun within `timeout`.
+    bool wait_stalled(std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mutex_);
+        return stall_changed_.wait_for(lock, timeout, [this] { return stalled_; });
+    }
+    void release() {
+        std::lock_guard lock(mutex_);
+        released_ = true;
+        stall_changed_.notify_all();
+    }
+
     // Counts one operation; 0 to let it through, or the errno it fails with. `tear` is set when
     // it should move half of its bytes first.
     int hit(Op op, const std::string& what, bool* tear = nullptr) {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         auto& n = counts_[static_cast<std::size_t>(op)];
         ++n;
         log_.push_back(std::string(name_of(op)) + " " + what);
+        if (stall_armed_ && op == stall_op_) {
+            stall_armed_ = false;
+            stalled_ = true;
+            stall_changed_.notify_all();
+            stall_changed_.wait(lock, [this] { return released_; });
+        }
         if (!armed_ || fired_ || op != op_ || n != nth_) return 0;
         fired_ = true;
         if (fault_ == Fault::tear && tears(op) && tear != nullptr) *tear = true;
@@ -165,6 +192,11 @@ class FaultyEnv final : public storage::Env {
     Op op_ = Op::write;
     std::uint64_t nth_ = 0;
     Fault fault_ = Fault::eio;
+    std::condition_variable stall_changed_;
+    bool stall_armed_ = false;
+    Op stall_op_ = Op::db_sync;
+    bool stalled_ = false;
+    bool released_ = false;
 };
 
 // ---- The SQLite side: a VFS named kFaultyVfs that delegates to the default one ("unix") and

@@ -51,7 +51,7 @@ struct World {
         dataset("dinkes-malut/fasilitas", "biasa");
     }
     void add(const std::string& id, const std::string& role, const std::string& serial) {
-        REQUIRE(store->add_principal({id, id, {role}, serial, "fp", {}, {}, {}, {}}).ok());
+        REQUIRE(store->registry().add_principal({id, id, {role}, serial, "fp", {}, {}, {}, {}}).ok());
     }
     void dataset(const std::string& id, const std::string& level) {
         storage::Dataset d;
@@ -60,7 +60,7 @@ struct World {
         d.classification = level;
         d.title = "t";
         d.created_by = "admin";
-        REQUIRE(store->add_dataset(d).ok());
+        REQUIRE(store->registry().add_dataset(d).ok());
     }
     RequestHead head(const std::string& who, const std::string& method, const std::string& target) {
         RequestHead h;
@@ -68,7 +68,7 @@ struct World {
         h.target = target;
         h.request_id = "req-" + std::to_string(++next_request);
         h.cert_principal_id = who;
-        auto p = store->principal(who);
+        auto p = store->registry().principal(who);
         h.cert_serial = p ? p->cert_serial : "none";
         h.cert_fingerprint = p ? p->cert_fingerprint : "none";
         return h;
@@ -189,7 +189,7 @@ TEST_CASE("pushes that break a rule are refused before any byte is stored") {
     h.headers = {{"Serambi-Filename", "a.csv"}, {"Content-Type", "text/csv\r\nX: y"}};
     CHECK(w.send(h, "x").status == 400);
     CHECK(w.push("dinkes-malut", "dinkes-malut/imunisasi", "").status == 411);
-    CHECK(w.store->packages_in("dinkes-malut/imunisasi")->empty());
+    CHECK(w.store->packages().packages_in("dinkes-malut/imunisasi")->empty());
 }
 
 TEST_CASE("a package classified above its dataset is hidden from readers of the dataset's level") {
@@ -233,20 +233,22 @@ TEST_CASE("unknown or replaced certificates are unauthenticated, odd paths are r
 TEST_CASE("a removed principal is refused even with a certificate no list has revoked yet") {
     World w;
     CHECK(w.send(w.head("dinkes-malut", "GET", "/v1/whoami")).status == 200);
-    const auto p = w.store->principal("dinkes-malut");
+    const auto p = w.store->registry().principal("dinkes-malut");
     REQUIRE(p.ok());
     // Removed in the database, its serial not in the gateway's in-memory list: the row decides.
-    REQUIRE(w.store->remove_principal("dinkes-malut", {p->cert_serial, "dinkes-malut", 5, 1795660000, "admin"}).ok());
+    REQUIRE(w.store->registry()
+                .remove_principal("dinkes-malut", {p->cert_serial, "dinkes-malut", 5, 1795660000, "admin"})
+                .ok());
     const auto refused = w.send(w.head("dinkes-malut", "GET", "/v1/whoami"));
     CHECK(refused.status == 401);
     CHECK(std::string(refused.body).find("removed") != std::string::npos);
     // And its serial changing meanwhile makes a removal refuse rather than revoke the wrong one.
-    const auto other = w.store->principal("walidata");
+    const auto other = w.store->registry().principal("walidata");
     REQUIRE(other.ok());
-    auto stale = w.store->remove_principal("walidata", {"00STALE", "walidata", 5, 1795660000, "admin"});
+    auto stale = w.store->registry().remove_principal("walidata", {"00STALE", "walidata", 5, 1795660000, "admin"});
     REQUIRE_FALSE(stale.ok());
     CHECK(stale.error().kind == ErrorKind::conflict);
-    CHECK(w.store->principal("walidata")->removed_at.empty());
+    CHECK(w.store->registry().principal("walidata")->removed_at.empty());
 }
 
 TEST_CASE("only an admin registers principals, from a CSR whose name matches") {
@@ -262,7 +264,7 @@ TEST_CASE("only an admin registers principals, from a CSR whose name matches") {
     REQUIRE(r.status == 201);
     const std::string cert(json_of(r).at("certificate").as_string());
     CHECK(certs::inspect(cert)->principal_id == "telkom-malut");
-    CHECK(w.store->principal("telkom-malut")->cert_serial == certs::inspect(cert)->serial_hex);
+    CHECK(w.store->registry().principal("telkom-malut")->cert_serial == certs::inspect(cert)->serial_hex);
     CHECK(w.send(w.head("admin", "POST", "/v1/principals"), text).status == 409);
 
     auto mismatched = body;
@@ -289,12 +291,13 @@ TEST_CASE("datasets are created by custodians with a known owner and classificat
     CHECK(create("admin", R"({"id":"pemkab-halut/../y","classification":"biasa","title":"x"})") == 400);
     CHECK(create("admin", R"({"id":"pemkab-halut/z","owner":"dinkes-malut","classification":"biasa","title":"x"})") ==
           400);
-    CHECK(w.store->datasets()->size() == 3);
+    CHECK(w.store->registry().datasets()->size() == 3);
 }
 
 TEST_CASE("a producer that is also a custodian cannot approve its own package, at any layer") {
     World w;
-    REQUIRE(w.store->add_principal({"bappeda", "Bappeda", {"producer", "custodian"}, "S-BAPPEDA", "fp", {}, {}, {}, {}})
+    REQUIRE(w.store->registry()
+                .add_principal({"bappeda", "Bappeda", {"producer", "custodian"}, "S-BAPPEDA", "fp", {}, {}, {}, {}})
                 .ok());
     w.dataset("bappeda/anggaran", "rahasia");
     storage::AgreementRecord mou;
@@ -306,9 +309,10 @@ TEST_CASE("a producer that is also a custodian cannot approve its own package, a
     mou.valid_from = now_seconds() - 60;
     mou.valid_until = now_seconds() + 86400;
     mou.created_by = "walidata";
-    REQUIRE(w.store->add_agreement(mou).ok());
+    REQUIRE(w.store->grants().add_agreement(mou).ok());
     const auto reader_key = crypto::age::Identity::generate();  // rahasia goes to the reader age-encrypted
-    REQUIRE(w.store->set_age_recipient("bi-malut", crypto::age::encode_recipient(reader_key.recipient())).ok());
+    REQUIRE(
+        w.store->registry().set_age_recipient("bi-malut", crypto::age::encode_recipient(reader_key.recipient())).ok());
     auto pushed = w.push("bappeda", "bappeda/anggaran", "pos,pagu\n");
     REQUIRE(pushed.status == 201);
     const std::string id(json_of(pushed).at("package_id").as_string());
@@ -322,7 +326,7 @@ TEST_CASE("a producer that is also a custodian cannot approve its own package, a
     CHECK(refused.audit.resource.find(id) != std::string::npos);
     CHECK(refused.audit.classification == "rahasia");
     CHECK(refused.audit.reason.find("producer") != std::string::npos);
-    CHECK(w.store->approvals(id, "")->empty());
+    CHECK(w.store->grants().approvals(id, "")->empty());
     CHECK(w.send(w.head("bi-malut", "GET", "/v1/packages/" + id)).status == 404);
 
     // The store refuses it too, for any path that does not ask the policy first.
@@ -333,10 +337,10 @@ TEST_CASE("a producer that is also a custodian cannot approve its own package, a
     own.custodian = "bappeda";
     own.created_at = now_seconds();
     own.expires_at = now_seconds() + 3600;
-    auto stored = w.store->add_approval(own);
+    auto stored = w.store->grants().add_approval(own);
     REQUIRE_FALSE(stored.ok());
     CHECK(stored.error().kind == ErrorKind::conflict);
-    CHECK(w.store->approvals(id, "")->empty());
+    CHECK(w.store->grants().approvals(id, "")->empty());
 
     CHECK(w.send(w.head("walidata", "POST", "/v1/packages/" + id + "/approvals"), body).status == 201);
     CHECK(w.send(w.head("bi-malut", "GET", "/v1/packages/" + id)).status == 200);

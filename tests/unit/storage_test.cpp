@@ -32,14 +32,16 @@ struct Fixture {
 };
 
 void seed(Store& store) {
-    REQUIRE(store.add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}, {}, {}, {}}).ok());
+    REQUIRE(store.registry()
+                .add_principal({"dinkes-malut", "Dinas Kesehatan", {"producer"}, "01", "ff", {}, {}, {}, {}})
+                .ok());
     Dataset d;
     d.id = "dinkes-malut/imunisasi";
     d.owner = "dinkes-malut";
     d.classification = "terbatas";
     d.title = "Imunisasi";
     d.created_by = "admin";
-    REQUIRE(store.add_dataset(d).ok());
+    REQUIRE(store.registry().add_dataset(d).ok());
 }
 
 std::string payload(std::size_t n) {
@@ -65,7 +67,8 @@ std::string varied_payload(std::size_t n) {
 }
 
 std::string commit_package(Store& store, const std::string& body, const std::vector<std::size_t>& writes = {7000}) {
-    auto writer = store.begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}});
+    auto writer =
+        store.packages().begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}});
     REQUIRE(writer.ok());
     // The write sizes are used in turn, the last one repeated until the body is written.
     std::size_t at = 0;
@@ -84,7 +87,7 @@ std::string commit_package(Store& store, const std::string& body, const std::vec
 }
 
 std::string read_back(Store& store, const std::string& id, std::uint64_t from = 0, std::size_t buffer_bytes = 10007) {
-    auto reader = store.open_package(id);
+    auto reader = store.packages().open_package(id);
     REQUIRE(reader.ok());
     REQUIRE((*reader)->seek(from).ok());
     std::string out;
@@ -117,11 +120,11 @@ TEST_CASE("a committed package reads back whole and from any offset") {
     CHECK(read_back(*store, id, 65536) == body.substr(65536));
     CHECK(read_back(*store, id, 131071) == body.substr(131071));
     CHECK(read_back(*store, id, body.size()) == "");
-    auto record = store->package(id);
+    auto record = store->packages().package(id);
     REQUIRE(record.ok());
     CHECK(record->size == body.size());
     CHECK(record->manifest == "{\"manifest\":1}");
-    CHECK(store->packages_in("dinkes-malut/imunisasi")->size() == 1);
+    CHECK(store->packages().packages_in("dinkes-malut/imunisasi")->size() == 1);
 }
 
 TEST_CASE("writes and reads of any size, megabytes at once included, keep every byte in place") {
@@ -137,7 +140,7 @@ TEST_CASE("writes and reads of any size, megabytes at once included, keep every 
     CHECK(read_back(*store, id, (9 << 20) + 5, 65536) == body.substr((9 << 20) + 5));
 
     // Seeking back and forth discards the read-ahead and still returns the right bytes.
-    auto reader = store->open_package(id);
+    auto reader = store->packages().open_package(id);
     REQUIRE(reader.ok());
     std::vector<std::uint8_t> buf(100000);
     for (const std::uint64_t at :
@@ -176,7 +179,7 @@ TEST_CASE("the database does not open without the right master key") {
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().kind == ErrorKind::permission_denied);
     auto again = f.open();
-    CHECK(again->principal("dinkes-malut").ok());
+    CHECK(again->registry().principal("dinkes-malut").ok());
 }
 
 TEST_CASE("a missing database is an error, not a fresh start that discards the blobs") {
@@ -205,8 +208,8 @@ TEST_CASE("an abandoned upload leaves nothing behind") {
     auto store = f.open();
     seed(*store);
     {
-        auto writer =
-            store->begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}});
+        auto writer = store->packages().begin_package(
+            {"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}});
         REQUIRE(writer.ok());
         REQUIRE((*writer)->write(crypto::as_bytes(payload(100000))).ok());
         REQUIRE((*writer)->finish().ok());  // placed on disk, never committed
@@ -214,7 +217,7 @@ TEST_CASE("an abandoned upload leaves nothing behind") {
     std::size_t files = 0;
     for (const auto& e : fs::recursive_directory_iterator(f.dir.path / "blobs")) files += e.is_regular_file();
     CHECK(files == 0);
-    CHECK(store->packages_in("dinkes-malut/imunisasi")->empty());
+    CHECK(store->packages().packages_in("dinkes-malut/imunisasi")->empty());
 }
 
 TEST_CASE("recovery removes temporary files and quarantines blobs without a committed row, deleting none") {
@@ -232,7 +235,7 @@ TEST_CASE("recovery removes temporary files and quarantines blobs without a comm
     auto store = f.open();
     // Opening alone moves nothing: recovery waits until the database is judged trustworthy.
     CHECK(fs::exists(f.dir.path / "blobs" / "ab" / "abababababababababababababababab.blob"));
-    auto recovery = store->recover();
+    auto recovery = store->packages().recover();
     REQUIRE(recovery.ok());
     CHECK(recovery->temporary_removed == 1);
     REQUIRE(recovery->quarantined.size() == 1);
@@ -242,13 +245,13 @@ TEST_CASE("recovery removes temporary files and quarantines blobs without a comm
 
     // The same orphan again (a second restore) does not overwrite the first copy.
     std::ofstream(f.dir.path / "blobs" / "ab" / "abababababababababababababababab.blob") << "second";
-    auto again = store->recover();
+    auto again = store->packages().recover();
     REQUIRE(again.ok());
     REQUIRE(again->quarantined.size() == 1);
     CHECK(slurp(f.dir.path / "blobs" / "quarantine" / "abababababababababababababababab.blob") == "orphan");
     CHECK(slurp(again->quarantined.front()) == "second");
     // fsck's view: the committed package is whole, the quarantined ones are listed.
-    auto report = store->check_blobs(true);
+    auto report = store->packages().check_blobs(true);
     REQUIRE(report.ok());
     CHECK(report->packages == 1);
     CHECK(report->missing.empty());
@@ -349,7 +352,7 @@ TEST_CASE("a tampered, truncated or swapped blob is reported as corruption, neve
     SECTION("a flipped byte") {
         bytes[70000] = static_cast<char>(bytes[70000] ^ 0x01);
         std::ofstream(blob, std::ios::binary | std::ios::trunc) << bytes;
-        auto reader = store->open_package(id);
+        auto reader = store->packages().open_package(id);
         REQUIRE(reader.ok());
         std::vector<std::uint8_t> buf(200000);
         auto n = (*reader)->read(buf);
@@ -359,7 +362,7 @@ TEST_CASE("a tampered, truncated or swapped blob is reported as corruption, neve
     SECTION("a truncated blob") {
         bytes.resize(bytes.size() - 100);
         std::ofstream(blob, std::ios::binary | std::ios::trunc) << bytes;
-        auto reader = store->open_package(id);
+        auto reader = store->packages().open_package(id);
         REQUIRE_FALSE(reader.ok());
         CHECK(reader.error().kind == ErrorKind::corruption);
     }
@@ -369,7 +372,7 @@ TEST_CASE("a tampered, truncated or swapped blob is reported as corruption, neve
         for (const auto& e : fs::recursive_directory_iterator(f.dir.path / "blobs"))
             if (e.path().stem() == other) other_blob = e.path();
         fs::copy_file(other_blob, blob, fs::copy_options::overwrite_existing);
-        auto reader = store->open_package(id);
+        auto reader = store->packages().open_package(id);
         REQUIRE(reader.ok());
         std::vector<std::uint8_t> buf(1000);
         CHECK_FALSE((*reader)->read(buf).ok());
@@ -380,18 +383,19 @@ TEST_CASE("duplicate principals and datasets are conflicts, unknown owners are r
     Fixture f;
     auto store = f.open();
     seed(*store);
-    CHECK(store->add_principal({"dinkes-malut", "x", {"producer"}, "02", "ee", {}, {}, {}, {}}).error().kind ==
-          ErrorKind::conflict);
+    CHECK(
+        store->registry().add_principal({"dinkes-malut", "x", {"producer"}, "02", "ee", {}, {}, {}, {}}).error().kind ==
+        ErrorKind::conflict);
     Dataset d;
     d.id = "nobody/x";
     d.owner = "nobody";
     d.classification = "biasa";
     d.title = "t";
     d.created_by = "admin";
-    CHECK_FALSE(store->add_dataset(d).ok());
-    CHECK(store->dataset("dinkes-malut/imunisasi")->classification == "terbatas");
-    CHECK(store->dataset("x'; DROP TABLE datasets; --").error().kind == ErrorKind::not_found);
-    CHECK(store->datasets()->size() == 1);
+    CHECK_FALSE(store->registry().add_dataset(d).ok());
+    CHECK(store->registry().dataset("dinkes-malut/imunisasi")->classification == "terbatas");
+    CHECK(store->registry().dataset("x'; DROP TABLE datasets; --").error().kind == ErrorKind::not_found);
+    CHECK(store->registry().datasets()->size() == 1);
 }
 
 TEST_CASE("the master key file is written 0600 and refused when others may read it") {
@@ -434,46 +438,46 @@ TEST_CASE("the access log's roots and proofs agree with a tree computed from its
     std::vector<crypto::tlog::Hash> roots{crypto::tlog::empty_root()};
     for (int i = 0; i < 37; ++i) {
         const std::string entry = "{\"n\":" + std::to_string(i) + "}";
-        auto index = store->append_audit({entry});
+        auto index = store->log().append({entry});
         REQUIRE(index.ok());
         CHECK(*index == static_cast<std::uint64_t>(i));
         reference.add(crypto::tlog::leaf_hash(crypto::as_bytes(entry)));
         roots.push_back(reference.root());
     }
-    auto head = store->audit_head();
+    auto head = store->log().head();
     REQUIRE(head.ok());
     CHECK(head->size == 37);
     CHECK(head->root == reference.root());
     for (std::uint64_t size = 0; size <= 37; ++size) {
-        auto root = store->audit_root(size);
+        auto root = store->log().root(size);
         REQUIRE(root.ok());
         CHECK(*root == roots[size]);
         for (std::uint64_t index = 0; index < size; ++index) {
-            auto proof = store->audit_inclusion(index, size);
+            auto proof = store->log().inclusion(index, size);
             REQUIRE(proof.ok());
             const std::string entry = "{\"n\":" + std::to_string(index) + "}";
             CHECK(crypto::tlog::verify_inclusion(index, size, crypto::tlog::leaf_hash(crypto::as_bytes(entry)), *proof,
                                                  roots[size]));
         }
         for (std::uint64_t old_size = 0; old_size <= size; ++old_size) {
-            auto proof = store->audit_consistency(old_size, size);
+            auto proof = store->log().consistency(old_size, size);
             REQUIRE(proof.ok());
             if (old_size > 0)
                 CHECK(crypto::tlog::verify_consistency(old_size, size, roots[old_size], roots[size], *proof));
         }
     }
-    CHECK_FALSE(store->audit_inclusion(37, 37).ok());
-    CHECK_FALSE(store->audit_consistency(5, 38).ok());
-    auto rows = store->audit_entries(35, 100, 10);
+    CHECK_FALSE(store->log().inclusion(37, 37).ok());
+    CHECK_FALSE(store->log().consistency(5, 38).ok());
+    auto rows = store->log().entries(35, 100, 10);
     REQUIRE(rows.ok());
     CHECK(*rows == std::vector<std::string>{"{\"n\":35}", "{\"n\":36}"});
 
     // The tail survives a reopen: appends continue the same tree.
     store.reset();
     store = f.open();
-    REQUIRE(store->append_audit({"{\"n\":37}"}).ok());
+    REQUIRE(store->log().append({"{\"n\":37}"}).ok());
     reference.add(crypto::tlog::leaf_hash(crypto::as_bytes(std::string("{\"n\":37}"))));
-    CHECK(store->audit_head()->root == reference.root());
+    CHECK(store->log().head()->root == reference.root());
 }
 
 TEST_CASE("a tree past several bands of stored levels: roots and proofs at every size agree") {
@@ -493,22 +497,22 @@ TEST_CASE("a tree past several bands of stored levels: roots and proofs at every
             reference.add(leaves.back());
             roots.push_back(reference.root());
         }
-        REQUIRE(store->append_audit(std::move(batch)).ok());
+        REQUIRE(store->log().append(std::move(batch)).ok());
     }
     for (std::uint64_t size = 0; size <= kSize; ++size) {
-        auto root = store->audit_root(size);
+        auto root = store->log().root(size);
         REQUIRE(root.ok());
         CHECK(*root == roots[size]);
         if (size == 0) continue;
         for (const std::uint64_t index :
              {std::uint64_t{0}, size / 3, size / 2 + 1 < size ? size / 2 + 1 : 0, size - 1}) {
-            auto proof = store->audit_inclusion(index, size);
+            auto proof = store->log().inclusion(index, size);
             REQUIRE(proof.ok());
             CHECK(crypto::tlog::verify_inclusion(index, size, leaves[index], *proof, roots[size]));
         }
         for (const std::uint64_t old_size : {std::uint64_t{1}, size / 2 + 1, size - 1}) {
             if (old_size == 0 || old_size > size) continue;
-            auto proof = store->audit_consistency(old_size, size);
+            auto proof = store->log().consistency(old_size, size);
             REQUIRE(proof.ok());
             CHECK(crypto::tlog::verify_consistency(old_size, size, roots[old_size], roots[size], *proof));
         }
@@ -516,9 +520,9 @@ TEST_CASE("a tree past several bands of stored levels: roots and proofs at every
     // The tail is rebuilt from folded nodes at a reopen, and appends continue the same tree.
     store.reset();
     store = f.open();
-    REQUIRE(store->append_audit({"{\"m\":700}"}).ok());
+    REQUIRE(store->log().append({"{\"m\":700}"}).ok());
     reference.add(crypto::tlog::leaf_hash(crypto::as_bytes(std::string("{\"m\":700}"))));
-    CHECK(store->audit_head()->root == reference.root());
+    CHECK(store->log().head()->root == reference.root());
 }
 
 TEST_CASE("concurrent appends share commits and every entry lands exactly once") {
@@ -529,60 +533,60 @@ TEST_CASE("concurrent appends share commits and every entry lands exactly once")
     for (int t = 0; t < 8; ++t)
         threads.emplace_back([&, t] {
             for (int i = 0; i < 50; ++i)
-                if (!store->append_audit({"{\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}"}).ok())
+                if (!store->log().append({"{\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}"}).ok())
                     ++failures;
         });
     for (auto& th : threads) th.join();
     CHECK(failures == 0);
-    auto rows = store->audit_entries(0, 1000, 1000);
+    auto rows = store->log().entries(0, 1000, 1000);
     REQUIRE(rows.ok());
     REQUIRE(rows->size() == 400);
     std::set<std::string> distinct(rows->begin(), rows->end());
     CHECK(distinct.size() == 400);
     crypto::tlog::TreeBuilder reference;
     for (const auto& row : *rows) reference.add(crypto::tlog::leaf_hash(crypto::as_bytes(row)));
-    CHECK(store->audit_head()->root == reference.root());
+    CHECK(store->log().head()->root == reference.root());
 }
 
 TEST_CASE("a committed package's access-log entry is committed with it, and only then") {
     Fixture f;
     auto store = f.open();
     seed(*store);
-    REQUIRE(store->append_audit({"{\"first\":true}"}).ok());
+    REQUIRE(store->log().append({"{\"first\":true}"}).ok());
     const auto id = commit_package(*store, payload(1000));
-    auto rows = store->audit_entries(0, 10, 10);
+    auto rows = store->log().entries(0, 10, 10);
     REQUIRE(rows.ok());
     REQUIRE(rows->size() == 2);
     CHECK((*rows)[1] == "{\"action\":\"package.push\"}");
-    CHECK(store->package(id).ok());
+    CHECK(store->packages().package(id).ok());
 
     // An upload abandoned before commit leaves no entry.
     {
-        auto writer =
-            store->begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "b.csv", "text/csv", {}});
+        auto writer = store->packages().begin_package(
+            {"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "b.csv", "text/csv", {}});
         REQUIRE(writer.ok());
         REQUIRE((*writer)->write(crypto::as_bytes(std::string("abc"))).ok());
     }
-    CHECK(store->audit_head()->size == 2);
+    CHECK(store->log().head()->size == 2);
 }
 
 TEST_CASE("an administrative change and its access-log entry commit together or not at all") {
     Fixture f;
     auto store = f.open();
-    auto added = store->add_principal({"walidata", "Walidata", {"custodian"}, "0A", "aa", {}, {}, {}, {}},
-                                      "{\"add\":\"walidata\"}");
+    auto added = store->registry().add_principal({"walidata", "Walidata", {"custodian"}, "0A", "aa", {}, {}, {}, {}},
+                                                 "{\"add\":\"walidata\"}");
     REQUIRE(added.ok());
     REQUIRE(added->has_value());
     CHECK(**added == 0);
     // Refused (the id exists): neither the change nor its entry is kept.
-    auto again =
-        store->add_principal({"walidata", "Other", {"admin"}, "0B", "bb", {}, {}, {}, {}}, "{\"add\":\"again\"}");
+    auto again = store->registry().add_principal({"walidata", "Other", {"admin"}, "0B", "bb", {}, {}, {}, {}},
+                                                 "{\"add\":\"again\"}");
     REQUIRE_FALSE(again.ok());
     CHECK(again.error().kind == ErrorKind::conflict);
-    CHECK(store->audit_head()->size == 1);
-    CHECK(store->principal("walidata")->name == "Walidata");
+    CHECK(store->log().head()->size == 1);
+    CHECK(store->registry().principal("walidata")->name == "Walidata");
     // The log still grows from where it was.
-    auto next = store->append_audit({"{\"next\":1}"});
+    auto next = store->log().append({"{\"next\":1}"});
     REQUIRE(next.ok());
     CHECK(*next == 1);
 }
@@ -590,31 +594,32 @@ TEST_CASE("an administrative change and its access-log entry commit together or 
 TEST_CASE("removing a principal marks it, revokes its certificate and logs it, once") {
     Fixture f;
     auto store = f.open();
-    REQUIRE(store->add_principal({"opd-lama", "OPD Lama", {"producer"}, "0C", "cc", {}, {}, {}, {}}).ok());
-    REQUIRE(store->add_principal({"opd-hilang", "OPD Hilang", {"producer"}, "0D", "dd", {}, {}, {}, {}}).ok());
+    REQUIRE(store->registry().add_principal({"opd-lama", "OPD Lama", {"producer"}, "0C", "cc", {}, {}, {}, {}}).ok());
+    REQUIRE(
+        store->registry().add_principal({"opd-hilang", "OPD Hilang", {"producer"}, "0D", "dd", {}, {}, {}, {}}).ok());
     storage::Revocation r{"0C", "opd-lama", 5, 1795660000, "admin"};
-    auto removed = store->remove_principal("opd-lama", r, "{\"remove\":\"opd-lama\"}");
+    auto removed = store->registry().remove_principal("opd-lama", r, "{\"remove\":\"opd-lama\"}");
     REQUIRE(removed.ok());
-    CHECK(store->principal("opd-lama")->removed_at == format_time(1795660000));
-    CHECK(store->principal("opd-hilang")->removed_at.empty());
-    auto revoked = store->revocations();
+    CHECK(store->registry().principal("opd-lama")->removed_at == format_time(1795660000));
+    CHECK(store->registry().principal("opd-hilang")->removed_at.empty());
+    auto revoked = store->registry().revocations();
     REQUIRE(revoked.ok());
     REQUIRE(revoked->size() == 1);
     CHECK(revoked->front().serial_hex == "0C");
     CHECK(revoked->front().reason == 5);
-    const auto log_size = store->audit_head()->size;
+    const auto log_size = store->log().head()->size;
     // A second removal is refused and leaves no entry.
-    auto twice = store->remove_principal("opd-lama", r, "{\"remove\":\"again\"}");
+    auto twice = store->registry().remove_principal("opd-lama", r, "{\"remove\":\"again\"}");
     REQUIRE_FALSE(twice.ok());
     CHECK(twice.error().kind == ErrorKind::conflict);
-    CHECK(store->audit_head()->size == log_size);
+    CHECK(store->log().head()->size == log_size);
     // A certificate revoked earlier (a lost key) keeps its first reason when the unit is removed.
-    REQUIRE(store->revoke_certificate({"0D", "opd-hilang", 1, 1795650000, "admin"}).ok());
-    REQUIRE(store->remove_principal("opd-hilang", {"0D", "opd-hilang", 5, 1795670000, "admin"}).ok());
-    auto after = store->revocations();
+    REQUIRE(store->registry().revoke_certificate({"0D", "opd-hilang", 1, 1795650000, "admin"}).ok());
+    REQUIRE(store->registry().remove_principal("opd-hilang", {"0D", "opd-hilang", 5, 1795670000, "admin"}).ok());
+    auto after = store->registry().revocations();
     REQUIRE(after.ok());
     REQUIRE(after->size() == 2);
     for (const auto& rev : *after)
         if (rev.serial_hex == "0D") CHECK(rev.reason == 1);
-    CHECK_FALSE(store->principal("opd-hilang")->removed_at.empty());
+    CHECK_FALSE(store->registry().principal("opd-hilang")->removed_at.empty());
 }

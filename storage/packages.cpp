@@ -1,4 +1,5 @@
-// Start-up recovery and consistency checks between the database and the blob directory.
+// Packages: their rows, and the start-up recovery and consistency checks between the database
+// and the blob directory.
 //
 // The rule throughout: a blob is never deleted on the database's word. A database can be damaged
 // or restored from an older copy, and then its silence about a package proves nothing; moving the
@@ -6,11 +7,15 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <boost/algorithm/string/split.hpp>
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
-#include "storage/store_impl.h"
+#include "storage/blobs.h"
+#include "storage/database.h"
+#include "storage/files.h"
+#include "storage/store.h"
 
 namespace serambi::storage {
 namespace {
@@ -47,49 +52,84 @@ std::vector<std::filesystem::path> placed_blobs(const std::filesystem::path& blo
     return out;
 }
 
+constexpr const char* kPackageColumns =
+    "SELECT id, dataset, producer, classification, filename, media_type, size, sha256, "
+    "created_at, manifest, signature, recipients FROM packages ";
+
+PackageRecord package_from(const sql::Statement& s) {
+    PackageRecord p;
+    p.id = s.text(0);
+    p.dataset = s.text(1);
+    p.producer = s.text(2);
+    p.classification = s.text(3);
+    p.filename = s.text(4);
+    p.media_type = s.text(5);
+    p.size = static_cast<std::uint64_t>(s.integer(6));
+    p.sha256_hex = s.text(7);
+    p.created_at = s.text(8);
+    p.manifest = s.text(9);
+    p.signature = s.blob(10);
+    if (const auto recipients = s.text(11); !recipients.empty())
+        boost::split(p.recipients, recipients, [](char c) { return c == ','; });
+    return p;
+}
+
 }  // namespace
 
-Result<std::vector<std::string>> integrity_check(sqlite3* db) {
-    sql::Statement s(db, "PRAGMA integrity_check;");
-    std::vector<std::string> problems;
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW)
-        if (const auto line = s.text(0); line != "ok" && problems.size() < 100) problems.push_back(line);
-    if (rc != SQLITE_DONE)
-        return make_error(ErrorKind::corruption, "the database could not be read whole (" +
-                                                     std::string(sqlite3_errmsg(db)) +
-                                                     "); it is damaged or not a Serambi database");
-    return problems;
+Packages::Packages(Database& db, std::shared_ptr<Env> env, Config config, const crypto::SecretKey& master_key)
+    : db_(db), env_(std::move(env)), config_(std::move(config)) {
+    const auto key_id_source = crypto::derive_key(master_key, "serambi/key-id/v1");
+    keys_ = std::make_unique<Keys>(crypto::derive_key(master_key, "serambi/wrap/v1"),
+                                   crypto::to_hex(key_id_source.bytes()).substr(0, 16));
+}
+Packages::~Packages() = default;
+
+std::filesystem::path Packages::blob_path(const std::string& package_id) const {
+    return config_.blob_dir / package_id.substr(0, 2) / (package_id + ".blob");
 }
 
-Result<std::vector<std::string>> Store::integrity_problems() {
-    std::lock_guard lock(impl_->mutex);
-    return integrity_check(impl_->db.get());
+Result<PackageRecord> Packages::package(const std::string& id) {
+    return db_.read([&](Connection& c) -> Result<PackageRecord> {
+        auto s = c.cached(std::string(kPackageColumns) + "WHERE id = ?1");
+        const int rc = s->bind(1, id).step();
+        if (rc == SQLITE_ROW) return package_from(*s);
+        if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
+        return sql::db_error("the database could not be read");
+    });
 }
 
-Result<Store::Recovery> Store::recover() {
+Result<std::vector<PackageRecord>> Packages::packages_in(const std::string& dataset) {
+    return db_.read([&](Connection& c) {
+        auto s = c.cached(std::string(kPackageColumns) + "WHERE dataset = ?1 ORDER BY created_at, id");
+        s->bind(1, dataset);
+        return all_rows<PackageRecord>(*s, package_from);
+    });
+}
+
+Result<Packages::Recovery> Packages::recover() {
     Recovery recovery;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(impl_->temp_dir, ec)) {
+    for (const auto& entry : std::filesystem::directory_iterator(temp_dir(), ec)) {
         // Uploads still under their temporary name were never acknowledged to anyone.
         // One that cannot be removed is reported, not skipped: the disk is failing, and a start
         // that says all is well on a failing disk is the worse outcome.
-        if (const int rc = impl_->env->remove(entry.path()); rc != 0 && rc != ENOENT)
+        if (const int rc = env_->remove(entry.path()); rc != 0 && rc != ENOENT)
             return make_error(ErrorKind::io_error,
                               "cannot remove the temporary upload " + entry.path().string() + ": " + std::strerror(rc));
         ++recovery.temporary_removed;
     }
-    const auto blobs = placed_blobs(impl_->blob_dir, ec);
+    const auto blobs = placed_blobs(config_.blob_dir, ec);
     if (ec) return make_error(ErrorKind::io_error, "cannot list the blob directory: " + ec.message());
-    const auto quarantine = impl_->blob_dir / "quarantine";
+    const auto quarantine = config_.blob_dir / "quarantine";
     std::vector<std::filesystem::path> emptied;  // shards a blob left
     for (const auto& path : blobs) {
         const std::string id = path.stem().string();
         bool known = false;
         if (is_package_id(id) && path.extension() == ".blob") {
-            std::lock_guard lock(impl_->mutex);
-            auto s = impl_->cached("SELECT 1 FROM packages WHERE id = ?1");
-            const int rc = s->bind(1, id).step();
+            const int rc = db_.read([&](Connection& c) {
+                auto s = c.cached("SELECT 1 FROM packages WHERE id = ?1");
+                return s->bind(1, id).step();
+            });
             if (rc != SQLITE_ROW && rc != SQLITE_DONE)
                 return make_error(ErrorKind::corruption, "the database could not say whether package " + id +
                                                              " exists; nothing was moved (run serambi fsck)");
@@ -97,38 +137,38 @@ Result<Store::Recovery> Store::recover() {
         }
         if (known) continue;
         bool created = false;
-        const int made = impl_->env->create_directories(quarantine, created);
+        const int made = env_->create_directories(quarantine, created);
         const auto target = free_name(quarantine, path.filename().string());
-        if (made != 0 || target.empty() || impl_->env->rename(path, target) != 0)
+        if (made != 0 || target.empty() || env_->rename(path, target) != 0)
             return make_error(ErrorKind::io_error, "cannot move " + path.string() + " to quarantine");
         recovery.quarantined.push_back(target);
         emptied.push_back(path.parent_path());
     }
     if (!recovery.quarantined.empty()) {
         // The moves must outlive a crash, or a blob could come back and be judged again.
-        if (auto s = fsync_directory(*impl_->env, quarantine); !s) return s.error();
+        if (auto s = fsync_directory(*env_, quarantine); !s) return s.error();
         emptied.erase(std::unique(emptied.begin(), emptied.end()), emptied.end());
         for (const auto& shard : emptied)
-            if (auto s = fsync_directory(*impl_->env, shard); !s) return s.error();
+            if (auto s = fsync_directory(*env_, shard); !s) return s.error();
     }
     return recovery;
 }
 
-Result<Store::BlobReport> Store::check_blobs(bool authenticate) {
+Result<Packages::BlobReport> Packages::check_blobs(bool authenticate) {
     BlobReport report;
     std::vector<std::pair<std::string, std::uint64_t>> rows;
-    {
-        std::lock_guard lock(impl_->mutex);
-        sql::Statement s(impl_->db.get(), "SELECT id, size FROM packages ORDER BY id");
-        int rc;
-        while ((rc = s.step()) == SQLITE_ROW) rows.emplace_back(s.text(0), static_cast<std::uint64_t>(s.integer(1)));
-        if (rc != SQLITE_DONE) return make_error(ErrorKind::corruption, "the packages table cannot be read whole");
-    }
+    const int rc = db_.read([&](Connection& c) {
+        sql::Statement s(c.get(), "SELECT id, size FROM packages ORDER BY id");
+        int step;
+        while ((step = s.step()) == SQLITE_ROW) rows.emplace_back(s.text(0), static_cast<std::uint64_t>(s.integer(1)));
+        return step;
+    });
+    if (rc != SQLITE_DONE) return make_error(ErrorKind::corruption, "the packages table cannot be read whole");
     report.packages = rows.size();
     std::vector<std::uint8_t> buffer(1 << 20);
     for (const auto& [id, size] : rows) {
         struct stat st {};
-        const auto path = impl_->blob_path(id);
+        const auto path = blob_path(id);
         if (!is_package_id(id)) {
             report.damaged.push_back(id + ": not a package id");
             continue;
@@ -157,7 +197,7 @@ Result<Store::BlobReport> Store::check_blobs(bool authenticate) {
         }
     }
     std::error_code ec;
-    const auto blobs = placed_blobs(impl_->blob_dir, ec);
+    const auto blobs = placed_blobs(config_.blob_dir, ec);
     if (ec) return make_error(ErrorKind::io_error, "cannot list the blob directory: " + ec.message());
     report.blobs = blobs.size();
     for (const auto& path : blobs) {
@@ -167,7 +207,7 @@ Result<Store::BlobReport> Store::check_blobs(bool authenticate) {
                                               [](const auto& a, const auto& b) { return a.first < b.first; });
         if (!known) report.unknown.push_back(path);
     }
-    for (const auto& entry : std::filesystem::directory_iterator(impl_->blob_dir / "quarantine", ec))
+    for (const auto& entry : std::filesystem::directory_iterator(config_.blob_dir / "quarantine", ec))
         report.quarantined.push_back(entry.path());
     std::sort(report.quarantined.begin(), report.quarantined.end());
     return report;

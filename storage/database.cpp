@@ -1,0 +1,230 @@
+// The connection layer: opening, keying and checking the database, and the writer's transactions.
+#include "storage/database.h"
+
+#include <string>
+
+namespace serambi::storage {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS principals(
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, roles TEXT NOT NULL,
+  cert_serial TEXT NOT NULL, cert_fingerprint TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS datasets(
+  id TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES principals(id),
+  classification TEXT NOT NULL, title TEXT NOT NULL,
+  created_by TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS packages(
+  id TEXT PRIMARY KEY, dataset TEXT NOT NULL REFERENCES datasets(id),
+  producer TEXT NOT NULL REFERENCES principals(id), classification TEXT NOT NULL,
+  filename TEXT NOT NULL, media_type TEXT NOT NULL, size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL, created_at TEXT NOT NULL, aead INTEGER NOT NULL,
+  key_id TEXT NOT NULL, wrapped_key BLOB NOT NULL, manifest TEXT NOT NULL,
+  signature BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS packages_by_dataset ON packages(dataset, created_at);
+CREATE TABLE IF NOT EXISTS audit_entries(idx INTEGER PRIMARY KEY, entry TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_nodes(
+  level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+  PRIMARY KEY(level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS agreements(
+  id TEXT PRIMARY KEY, partner TEXT NOT NULL REFERENCES principals(id), patterns TEXT NOT NULL,
+  max_classification TEXT NOT NULL, purpose TEXT NOT NULL,
+  valid_from INTEGER NOT NULL, valid_until INTEGER NOT NULL,
+  document_name TEXT NOT NULL, document_sha256 TEXT NOT NULL,
+  created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0, revoked_by TEXT NOT NULL DEFAULT '',
+  revoke_reason TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS agreements_by_partner ON agreements(partner, created_at, id);
+CREATE TABLE IF NOT EXISTS approvals(
+  id TEXT PRIMARY KEY, package TEXT NOT NULL REFERENCES packages(id),
+  partner TEXT NOT NULL REFERENCES principals(id), custodian TEXT NOT NULL REFERENCES principals(id),
+  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  max_downloads INTEGER NOT NULL, downloads INTEGER NOT NULL DEFAULT 0,
+  withdrawn_at INTEGER NOT NULL DEFAULT 0, withdrawn_by TEXT NOT NULL DEFAULT '',
+  CHECK (max_downloads = 0 OR downloads <= max_downloads));
+CREATE INDEX IF NOT EXISTS approvals_by_grant ON approvals(package, partner, created_at, id);
+CREATE INDEX IF NOT EXISTS approvals_by_partner ON approvals(partner, created_at, id);
+CREATE TABLE IF NOT EXISTS revocations(
+  serial TEXT PRIMARY KEY, principal TEXT NOT NULL, reason INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL, revoked_by TEXT NOT NULL);
+)sql";
+
+// Columns added after the first release: a database made before them gains them at open.
+bool has_column(sqlite3* db, const char* table_info_sql, std::string_view column) {
+    sql::Statement s(db, table_info_sql);
+    while (s.step() == SQLITE_ROW)
+        if (s.text(1) == column) return true;
+    return false;
+}
+
+// The first table of the first release's schema that the database lacks, or "". Tables added
+// since are created at open, so a database from any release passes.
+std::string missing_tables(sqlite3* db) {
+    for (const char* table : {"principals", "datasets", "packages"}) {
+        sql::Statement s(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+        if (s.bind(1, table).step() != SQLITE_ROW) return table;
+    }
+    return "";
+}
+
+// Opens and keys one connection. SQLCipher takes a raw key as the literal x'…'; no passphrase
+// KDF runs at open.
+Result<std::unique_ptr<Connection>> connect(const Database::Options& options, const crypto::SecretKey& db_key,
+                                            bool create) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(
+        options.path.c_str(), &raw,
+        (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)) |
+            SQLITE_OPEN_FULLMUTEX,
+        options.sqlite_vfs.empty() ? nullptr : options.sqlite_vfs.c_str());
+    sql::DbPtr db(raw);
+    if (rc != SQLITE_OK) return sql::db_error("cannot open the database file");
+    std::string literal = "x'" + crypto::to_hex(db_key.bytes()) + "'";
+    const int key_rc = sqlite3_key(db.get(), literal.data(), static_cast<int>(literal.size()));
+    crypto::wipe(literal);
+    if (key_rc != SQLITE_OK) return sql::db_error("cannot key the database");
+    return std::make_unique<Connection>(std::move(db));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> Database::open(const Options& options, const crypto::SecretKey& master_key) {
+    std::error_code ec;
+    if (!options.create && !std::filesystem::exists(options.path, ec))
+        return make_error(ErrorKind::not_found, "the database " + options.path.string() +
+                                                    " is missing; restore it from the backup taken with the blobs (the "
+                                                    "gateway will not start on an empty database, which would discard "
+                                                    "every stored package)");
+    const auto db_key = crypto::derive_key(master_key, "serambi/sqlcipher/v1");
+    std::unique_ptr<Database> db(new Database());
+    auto writer = connect(options, db_key, options.create);
+    if (!writer) return writer.error();
+    db->writer_ = std::move(*writer);
+    sqlite3* w = db->writer_->get();
+
+    if (!sql::exec(w, "SELECT count(*) FROM sqlite_master;"))
+        return make_error(ErrorKind::permission_denied,
+                          "the database " + options.path.string() +
+                              " cannot be read with this master key: "
+                              "the key is wrong, or the file is damaged or not a Serambi database (run serambi fsck; "
+                              "restore it from a backup)");
+    // Nothing is trusted before the whole file has been read back: SQLCipher authenticates
+    // every page, so a flipped bit anywhere shows up here rather than as a missing row later,
+    // when a missing row would make a stored package look like an orphan.
+    if (auto problems = options.read_only ? std::vector<std::string>{} : integrity_check(w); !problems)
+        return problems.error();
+    else if (!problems->empty())
+        return make_error(ErrorKind::corruption, "the database " + options.path.string() +
+                                                     " is damaged (integrity check: " + problems->front() +
+                                                     "); restore it from a backup, run serambi fsck, and "
+                                                     "start again");
+    // Only `init` may lay down the schema: a file without it (emptied, truncated to nothing, or
+    // another SQLCipher database under the same key) is refused rather than filled anew.
+    if (!options.create) {
+        if (auto missing = missing_tables(w); !missing.empty())
+            return make_error(ErrorKind::corruption, "the database " + options.path.string() +
+                                                         " lacks the Serambi schema (no table " + missing +
+                                                         "); restore it from the backup taken with the blobs");
+    }
+    if (options.read_only) {
+        if (!sql::exec(w, "PRAGMA query_only=ON;")) return sql::db_error("cannot open the database for reading");
+    } else if (!sql::exec(w, "PRAGMA journal_mode=WAL;") || !sql::exec(w, "PRAGMA synchronous=FULL;") ||
+               !sql::exec(w, "PRAGMA foreign_keys=ON;") || !sql::exec(w, "PRAGMA secure_delete=ON;") ||
+               // 32 MiB of decrypted pages: the tree's right edge and the newest entries stay in
+               // memory instead of being read back and decrypted again on every append.
+               !sql::exec(w, "PRAGMA cache_size=-32768;") || !sql::exec(w, kSchema)) {
+        return sql::db_error("cannot prepare the database schema");
+    }
+    // Columns added after the first release: an older database gets them, empty, on open.
+    struct AddedColumn {
+        const char* table_info;
+        const char* name;
+        const char* alter;
+    };
+    for (const auto& column :
+         {AddedColumn{"PRAGMA table_info(principals);", "cert_not_after",
+                      "ALTER TABLE principals ADD COLUMN cert_not_after TEXT NOT NULL DEFAULT '';"},
+          AddedColumn{"PRAGMA table_info(principals);", "removed_at",
+                      "ALTER TABLE principals ADD COLUMN removed_at TEXT NOT NULL DEFAULT '';"},
+          AddedColumn{"PRAGMA table_info(principals);", "age_recipient",
+                      "ALTER TABLE principals ADD COLUMN age_recipient TEXT NOT NULL DEFAULT '';"},
+          AddedColumn{"PRAGMA table_info(packages);", "recipients",
+                      "ALTER TABLE packages ADD COLUMN recipients TEXT NOT NULL DEFAULT '';"}})
+        if (!options.read_only && !has_column(w, column.table_info, column.name) && !sql::exec(w, column.alter))
+            return make_error(ErrorKind::unavailable,
+                              std::string("cannot add the ") + column.name + " column to an older database");
+
+    if (auto loaded = db->tail_.load(*db->writer_); !loaded) return loaded.error();
+    db->committed_log_size_.store(db->tail_.size(), std::memory_order_release);
+
+    // The reader opens once the writer has put the file in WAL mode and laid down the schema.
+    auto reader = connect(options, db_key, false);
+    if (!reader) return reader.error();
+    db->reader_ = std::move(*reader);
+    sqlite3* r = db->reader_->get();
+    if (!sql::exec(r, "PRAGMA query_only=ON;") || !sql::exec(r, "PRAGMA cache_size=-16384;") ||
+        !sql::exec(r, "SELECT count(*) FROM sqlite_master;"))
+        return sql::db_error("cannot open the database for reading");
+    return db;
+}
+
+Status Database::write(const std::function<Status(Transaction&)>& change, bool* commit_failed) {
+    std::lock_guard lock(write_mutex_);
+    sqlite3* w = writer_->get();
+    if (!sql::exec(w, "BEGIN IMMEDIATE;")) return sql::db_error("the database is not available for writing");
+    Transaction transaction(*writer_, tail_);
+    Status changed = change(transaction);
+    const bool committed = changed && sql::exec(w, "COMMIT;");
+    if (!committed) {
+        sql::exec(w, "ROLLBACK;");
+        tail_.reload_after_rollback(*writer_);
+        if (!changed) return changed;
+        if (commit_failed) *commit_failed = true;
+        return sql::db_error("the change could not be committed");
+    }
+    committed_log_size_.store(tail_.size(), std::memory_order_release);
+    return {};
+}
+
+Result<std::optional<std::uint64_t>> Database::write_with_entry(const std::function<Status(Connection&)>& change,
+                                                                const std::string& entry) {
+    std::optional<std::uint64_t> index;
+    bool change_failed = false;
+    Status written = write([&](Transaction& tx) -> Status {
+        if (auto s = change(tx.connection()); !s) {
+            change_failed = true;
+            return s;
+        }
+        if (entry.empty()) return {};
+        auto appended = tx.append_log({entry});
+        if (!appended) return appended.error();
+        index = *appended;
+        return {};
+    });
+    if (!written) {
+        if (change_failed) return written.error();
+        return sql::db_error("the change and its access-log entry could not be recorded");
+    }
+    return index;
+}
+
+Result<std::vector<std::string>> Database::integrity_problems() {
+    std::lock_guard lock(write_mutex_);
+    return integrity_check(writer_->get());
+}
+
+Result<std::vector<std::string>> integrity_check(sqlite3* db) {
+    sql::Statement s(db, "PRAGMA integrity_check;");
+    std::vector<std::string> problems;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+        if (const auto line = s.text(0); line != "ok" && problems.size() < 100) problems.push_back(line);
+    if (rc != SQLITE_DONE)
+        return make_error(ErrorKind::corruption, "the database could not be read whole (" +
+                                                     std::string(sqlite3_errmsg(db)) +
+                                                     "); it is damaged or not a Serambi database");
+    return problems;
+}
+
+}  // namespace serambi::storage

@@ -1,0 +1,157 @@
+// Internal: the connection layer under the four stores. One SQLCipher database, two connections:
+// a writer, through which every change goes in a transaction that also appends its access-log
+// entries, and a reader, which in WAL mode sees the last committed state without waiting for a
+// commit's fsync. Each connection has its own lock and its own prepared statements.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "crypto/tlog.h"
+#include "storage/env.h"
+#include "storage/sqlite.h"
+
+namespace serambi::storage {
+
+// One connection and the statements prepared on it. Not thread-safe: the Database lock that
+// hands it out guards it.
+class Connection {
+  public:
+    explicit Connection(sql::DbPtr db) : db_(std::move(db)) {}
+    sqlite3* get() const noexcept { return db_.get(); }
+
+    // A statement prepared once and kept: preparing costs more than the lookups the gateway runs
+    // at every request. The handle resets it when it goes, so no read transaction stays open
+    // behind a half-read result.
+    class Cached {
+      public:
+        explicit Cached(sql::Statement& s) : s_(s) {}
+        ~Cached() { s_.reset(); }
+        Cached(const Cached&) = delete;
+        Cached& operator=(const Cached&) = delete;
+        sql::Statement& operator*() noexcept { return s_; }
+        sql::Statement* operator->() noexcept { return &s_; }
+
+      private:
+        sql::Statement& s_;
+    };
+    Cached cached(const std::string& sql) {
+        auto& slot = statements_[sql];
+        if (!slot || !slot->prepared())
+            slot = std::make_unique<sql::Statement>(db_.get(), sql);  // a failed prepare is retried
+        return Cached(*slot);
+    }
+    // Rows changed by the last INSERT or UPDATE.
+    int changes() const noexcept { return sqlite3_changes(db_.get()); }
+
+  private:
+    sql::DbPtr db_;
+    std::unordered_map<std::string, std::unique_ptr<sql::Statement>> statements_;
+};
+
+// The access log's right edge on the writer: its size, and for every level where the next node
+// will be a right child, its left sibling's hash. Kept in step with the writer's transaction.
+class LogTail {
+  public:
+    Status load(Connection& writer);
+    // In the writer's open transaction: appends leaves and their complete subtrees; the first
+    // leaf's index.
+    Result<std::uint64_t> append(Connection& writer, const std::vector<std::string>& entries);
+    std::uint64_t size() const noexcept { return size_; }
+    // After a rollback: reload, or refuse every append until a reload succeeds, so that the
+    // tree in memory never runs ahead of the database.
+    void reload_after_rollback(Connection& writer) { stale_ = !load(writer); }
+
+  private:
+    std::uint64_t size_ = 0;
+    std::vector<crypto::tlog::Hash> frontier_;
+    bool stale_ = false;
+};
+
+// What a change sees inside the writer's transaction.
+class Transaction {
+  public:
+    Transaction(Connection& connection, LogTail& tail) : connection_(connection), tail_(tail) {}
+    Connection& connection() noexcept { return connection_; }
+    sqlite3* get() const noexcept { return connection_.get(); }
+    // Appends access-log entries in this transaction; the first one's index.
+    Result<std::uint64_t> append_log(const std::vector<std::string>& entries) {
+        return tail_.append(connection_, entries);
+    }
+
+  private:
+    Connection& connection_;
+    LogTail& tail_;
+};
+
+class Database {
+  public:
+    struct Options {
+        std::filesystem::path path;
+        bool create = false;
+        bool read_only = false;
+        std::string sqlite_vfs;
+    };
+    // Opens and keys both connections, reads every page back (integrity check), checks the
+    // schema (lays it down only with `create`) and loads the access log's tail.
+    static Result<std::unique_ptr<Database>> open(const Options& options, const crypto::SecretKey& master_key);
+    Database(const Database&) = delete;
+    Database& operator=(const Database&) = delete;
+
+    // Runs `change` in one writer transaction: committed if it succeeds, rolled back (with its
+    // log entries) if it fails or the commit does. `commit_failed` is set when it was the
+    // COMMIT that failed: such a change may still reach the disk (SQLite wrote the WAL frames
+    // before the fsync that failed), so its outcome is unknown.
+    Status write(const std::function<Status(Transaction&)>& change, bool* commit_failed = nullptr);
+
+    // A change committed with its one access-log entry (none when `entry` is empty): the entry's
+    // index, or nullopt without one. The change's own error is returned as it is.
+    Result<std::optional<std::uint64_t>> write_with_entry(const std::function<Status(Connection&)>& change,
+                                                          const std::string& entry);
+
+    // Runs `query` on the reader, which sees every change committed before it starts.
+    template <typename Query>
+    auto read(Query&& query) {
+        std::lock_guard lock(read_mutex_);
+        return query(*reader_);
+    }
+
+    // Entries committed to the access log: the reader sees at least these.
+    std::uint64_t log_size() const noexcept { return committed_log_size_.load(std::memory_order_acquire); }
+
+    // What `PRAGMA integrity_check` reports wrong (empty: nothing).
+    Result<std::vector<std::string>> integrity_problems();
+
+  private:
+    Database() = default;
+    std::mutex write_mutex_;  // held through a whole transaction, its fsync included
+    std::unique_ptr<Connection> writer_;
+    LogTail tail_;
+    std::mutex read_mutex_;
+    std::unique_ptr<Connection> reader_;
+    std::atomic<std::uint64_t> committed_log_size_{0};
+};
+
+// What `PRAGMA integrity_check` reports wrong (empty: nothing); an error when the file cannot be
+// read whole, which SQLCipher's page authentication turns any flipped bit into.
+Result<std::vector<std::string>> integrity_check(sqlite3* db);
+
+// Reads every row of a statement into records.
+template <typename Record, typename From>
+Result<std::vector<Record>> all_rows(sql::Statement& s, From from) {
+    std::vector<Record> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(from(s));
+    if (rc != SQLITE_DONE) return sql::db_error("the database could not be read");
+    return out;
+}
+
+}  // namespace serambi::storage

@@ -1,0 +1,109 @@
+// The records Serambi keeps: who may act (principals, their certificates, datasets), what they
+// exchanged (packages), what lets partners read (agreements, approvals), and the access log's head.
+// Plain values, as the stores return them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crypto/crypto.h"
+#include "crypto/tlog.h"
+
+namespace serambi::storage {
+
+struct Principal {
+    std::string id;
+    std::string name;
+    std::vector<std::string> roles;
+    std::string cert_serial;
+    std::string cert_fingerprint;
+    std::string created_at;
+    std::string age_recipient;   // "age1…": what classified packages for this principal are encrypted to
+    std::string cert_not_after;  // when its certificate expires (ISO 8601 UTC); empty if unknown
+    std::string removed_at;      // ISO 8601 UTC once removed; a removed id is kept and never reused
+};
+
+struct Dataset {
+    std::string id;  // owner/name
+    std::string owner;
+    std::string classification;
+    std::string title;
+    std::string created_by;
+    std::string created_at;
+};
+
+// An MOU agreement as registered by a custodian. Times are Unix seconds; valid_until is exclusive.
+struct AgreementRecord {
+    std::string id;  // "mou-" and 16 hex digits
+    std::string partner;
+    std::vector<std::string> patterns;
+    std::string max_classification;
+    std::string purpose;
+    std::int64_t valid_from = 0;
+    std::int64_t valid_until = 0;
+    std::string document_name;    // the signed MOU's file name, when given
+    std::string document_sha256;  // and its digest
+    std::string created_by;
+    std::string created_at;
+    std::int64_t revoked_at = 0;  // 0 while in force
+    std::string revoked_by;
+    std::string revoke_reason;
+};
+
+// A certificate taken back before its expiry.
+struct Revocation {
+    std::string serial_hex;
+    std::string principal;  // whose it was
+    int reason = 0;         // RFC 5280 CRLReason
+    std::int64_t revoked_at = 0;
+    std::string revoked_by;
+};
+
+// A custodian's release of one package to one partner.
+struct ApprovalRecord {
+    std::string id;  // "apv-" and 16 hex digits
+    std::string package;
+    std::string partner;
+    std::string custodian;
+    std::int64_t created_at = 0;
+    std::int64_t expires_at = 0;
+    std::uint32_t max_downloads = 0;  // 0: no cap
+    std::uint32_t downloads = 0;
+    std::int64_t withdrawn_at = 0;  // 0 while it stands
+    std::string withdrawn_by;
+};
+
+struct PackageRecord {
+    std::string id;
+    std::string dataset;
+    std::string producer;
+    std::string classification;
+    std::string filename;
+    std::string media_type;
+    std::uint64_t size = 0;
+    std::string sha256_hex;
+    std::string created_at;
+    std::string manifest;                 // canonical JSON, exactly the bytes that were signed
+    crypto::Bytes signature;              // detached DER CMS over manifest
+    std::uint64_t audit_index = 0;        // leaf of the access-log entry committed with the package
+    std::vector<std::string> recipients;  // sangat-rahasia: the readers the producer named
+};
+
+// The head of the access log: its size and RFC 6962 root.
+struct AuditHead {
+    std::uint64_t size = 0;
+    crypto::tlog::Hash root{};
+};
+
+// What is known about a package before its payload arrives.
+struct PackageDraft {
+    std::string dataset;
+    std::string producer;
+    std::string classification;
+    std::string filename;
+    std::string media_type;
+    std::vector<std::string> recipients;
+};
+
+}  // namespace serambi::storage

@@ -27,26 +27,6 @@ std::string resource_of(const RequestHead& head) {
     return clean(path, 300);
 }
 
-Result<std::uint64_t> query_number(std::string_view query, std::string_view name) {
-    std::size_t at = 0;
-    while (at <= query.size()) {
-        const auto amp = query.find('&', at);
-        const auto pair = query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
-        const auto eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
-            const auto text = pair.substr(eq + 1);
-            std::uint64_t value = 0;
-            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-            if (ec != std::errc() || end != text.data() + text.size() || text.empty())
-                return make_error(ErrorKind::invalid_argument, std::string(name) + " must be a whole number");
-            return value;
-        }
-        if (amp == std::string_view::npos) break;
-        at = amp + 1;
-    }
-    return make_error(ErrorKind::not_found, std::string(name) + " is missing");
-}
-
 boost::json::array base64_hashes(const std::vector<crypto::tlog::Hash>& hashes) {
     boost::json::array out;
     for (const auto& h : hashes) out.emplace_back(crypto::to_base64(h));
@@ -62,19 +42,6 @@ Response text_response(std::string body, const char* type) {
 }
 
 }  // namespace
-
-std::optional<std::string> query_text(std::string_view query, std::string_view name) {
-    std::size_t at = 0;
-    while (at <= query.size()) {
-        const auto amp = query.find('&', at);
-        const auto pair = query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
-        const auto eq = pair.find('=');
-        if (eq != std::string_view::npos && pair.substr(0, eq) == name) return clean(pair.substr(eq + 1), 200);
-        if (amp == std::string_view::npos) break;
-        at = amp + 1;
-    }
-    return std::nullopt;
-}
 
 AuditTrail::AuditTrail(storage::Store& store, crypto::tlog::NoteSigner signer)
     : store_(store), signer_(std::move(signer)) {}
@@ -203,8 +170,7 @@ Result<std::string> AuditTrail::checkpoint() {
     return note;
 }
 
-Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::string_view what,
-                            std::string_view query) {
+Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::string_view what, const Query& query) {
     const auto& rid = head.request_id;
     const auto decision = services_.policy->decide(caller.subject, policies::Action::read_audit, nullptr);
     if (!decision.allow) {
@@ -225,8 +191,8 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
     } else if (what == "entries") {
         auto head_now = store.log().head();
         if (!head_now) return problem_of(head_now.error(), rid);
-        auto start = query_number(query, "start");
-        auto end = query_number(query, "end");
+        auto start = query.number("start");
+        auto end = query.number("end");
         if (!start && start.error().kind != ErrorKind::not_found) return bad_query(start.error());
         if (!end && end.error().kind != ErrorKind::not_found) return bad_query(end.error());
         const std::uint64_t from = start ? *start : 0;
@@ -234,9 +200,8 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         constexpr std::size_t kPage = 10000;
         auto rows = store.log().entries(from, to, kPage);
         if (!rows) return problem_of(rows.error(), rid);
-        const auto principal = query_text(query, "principal"), dataset = query_text(query, "dataset"),
-                   action = query_text(query, "action"), decided = query_text(query, "decision"),
-                   since = query_text(query, "since"), until = query_text(query, "until");
+        const auto principal = query.text("principal"), dataset = query.text("dataset"), action = query.text("action"),
+                   decided = query.text("decision"), since = query.text("since"), until = query.text("until");
         const bool filtered = principal || dataset || action || decided || since || until;
         std::string body;
         for (auto& row : *rows) {
@@ -264,8 +229,8 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         r.headers.emplace_back("Serambi-Next-Start", std::to_string(std::min<std::uint64_t>(to, from + kPage)));
         r.headers.emplace_back("Serambi-Log-Size", std::to_string(head_now->size));
     } else if (what == "proof/inclusion") {
-        auto index = query_number(query, "index");
-        auto size = query_number(query, "size");
+        auto index = query.number("index");
+        auto size = query.number("size");
         if (!index) return bad_query(index.error());
         if (!size) return bad_query(size.error());
         auto proof = store.log().inclusion(*index, *size);
@@ -275,8 +240,8 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
                               "\n",
                           "application/json");
     } else if (what == "proof/consistency") {
-        auto old_size = query_number(query, "old");
-        auto new_size = query_number(query, "new");
+        auto old_size = query.number("old");
+        auto new_size = query.number("new");
         if (!old_size) return bad_query(old_size.error());
         if (!new_size) return bad_query(new_size.error());
         auto proof = store.log().consistency(*old_size, *new_size);

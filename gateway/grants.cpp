@@ -370,12 +370,12 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
     return committed(json_response(201, approval_json(a)), done, *added);
 }
 
-Response Handler::list_approvals(const RequestHead& head, const Caller& caller, std::string_view query) {
+Response Handler::list_approvals(const RequestHead& head, const Caller& caller, const Query& query) {
     const bool custodian = services_.policy->decide(caller.subject, Action::approve, nullptr).allow;
     if (!custodian && !caller.subject.has(policies::Role::partner))
         return problem(ErrorKind::not_found, "no such route", head.request_id);
-    const auto package = query_text(query, "package").value_or("");
-    auto partner = query_text(query, "partner").value_or("");
+    const auto package = query.text("package").value_or("");
+    auto partner = query.text("partner").value_or("");
     if (!custodian) partner = caller.subject.id;  // a partner sees the approvals given to it
     if (!package.empty() && !storage::is_package_id(package))
         return problem(ErrorKind::invalid_argument, "package must be a package id", head.request_id);
@@ -408,7 +408,7 @@ Dispatch Handler::withdraw_approval(const RequestHead& head, const Caller& calle
 
 // ---- Explanations: what the policy would decide for someone else, and why.
 
-Response Handler::explain(const RequestHead& head, const Caller& caller, std::string_view query) {
+Response Handler::explain(const RequestHead& head, const Caller& caller, const Query& query) {
     const auto& rid = head.request_id;
     // Custodians manage the grants and approve releases, so what the policy decides is theirs to
     // see; an admin runs the gateway and learns nothing of the data from it.
@@ -418,10 +418,10 @@ Response Handler::explain(const RequestHead& head, const Caller& caller, std::st
         hidden.audit.reason = allowed.reason;
         return hidden;
     }
-    const auto principal_id = query_text(query, "principal");
-    const auto action_name = query_text(query, "action").value_or("pull");
-    const auto package = query_text(query, "package");
-    const auto dataset_id = query_text(query, "dataset");
+    const auto principal_id = query.text("principal");
+    const auto action_name = query.text("action").value_or("pull");
+    const auto package = query.text("package");
+    const auto dataset_id = query.text("dataset");
     if (!principal_id || (!package == !dataset_id))
         return problem(ErrorKind::invalid_argument, "give principal= and either package= or dataset=", rid);
     auto action = policies::parse_action(action_name);

@@ -133,7 +133,12 @@ Dispatch Handler::dispatch(const RequestHead& head) {
     const std::string_view path = target.substr(0, target.find('?'));
     if (path.find('%') != std::string_view::npos || path.find("..") != std::string_view::npos)
         return respond(problem(ErrorKind::invalid_argument, "the path contains characters no route uses", rid));
-    const auto match = match_route(head.method, target);
+    // Parsed before any route is looked up, so a malformed query says nothing about which paths exist.
+    const auto question = target.find('?');
+    auto query = Query::parse(question == std::string_view::npos ? std::string_view() : target.substr(question + 1));
+    if (!query) return respond(problem_of(query.error(), rid));
+    auto match = match_route(head.method, target);
+    match.args.query = std::move(*query);
     auto not_allowed = [&] {
         auto r = protocol_problem(405, "method not allowed on this route", rid);
         r.headers.emplace_back("Allow", match.allow);

@@ -164,8 +164,6 @@ Result<boost::json::object> parse_object(const std::string& body);
 // A required string member, with a length limit and no control characters.
 Result<std::string> string_member(const boost::json::object& o, std::string_view key, std::size_t max);
 Status only_members(const boost::json::object& o, std::initializer_list<std::string_view> known);
-// The value of `name` in a query string, cleaned of control characters; no percent-decoding.
-std::optional<std::string> query_text(std::string_view query, std::string_view name);
 
 // An application/problem+json response (RFC 9457). Its status comes from the error kind, in one
 // place (http_status_of); `detail` is shown to the client as written.
@@ -274,7 +272,7 @@ class Handler {
     Response list_packages(const RequestHead& head, const Caller& caller, const std::string& id);
     Dispatch push_package(const RequestHead& head, const Caller& caller, const std::string& id);
     Response get_package(const RequestHead& head, const Caller& caller, const std::string& id, const std::string& part);
-    Response get_audit(const RequestHead& head, const Caller& caller, std::string_view what, std::string_view query);
+    Response get_audit(const RequestHead& head, const Caller& caller, std::string_view what, const Query& query);
     // MOU agreements, release approvals and the policy's explanations (grants.cpp).
     Dispatch create_agreement(const RequestHead& head, const Caller& caller);
     Response create_agreement_from(const RequestHead& head, const Caller& caller, const std::string& body);
@@ -284,9 +282,9 @@ class Handler {
     Dispatch create_approval(const RequestHead& head, const Caller& caller, const std::string& package);
     Response create_approval_from(const RequestHead& head, const Caller& caller, const std::string& package,
                                   const std::string& body);
-    Response list_approvals(const RequestHead& head, const Caller& caller, std::string_view query);
+    Response list_approvals(const RequestHead& head, const Caller& caller, const Query& query);
     Dispatch withdraw_approval(const RequestHead& head, const Caller& caller, const std::string& id);
-    Response explain(const RequestHead& head, const Caller& caller, std::string_view query);
+    Response explain(const RequestHead& head, const Caller& caller, const Query& query);
     // The grants a decision about `package` (empty: none) may rest on, read at this request.
     Result<std::vector<policies::Approval>> approvals_for(const Caller& caller, const std::string& package);
     // The facts of a package the policy decides on.

@@ -180,7 +180,7 @@ RouteMatch match_route(std::string_view method, std::string_view target) {
         if (route.method == method) {
             found.route = &route;
             found.args = args;
-            if (query != std::string_view::npos) found.args.query = target.substr(query + 1);
+            if (query != std::string_view::npos) found.args.raw_query = target.substr(query + 1);
             return found;
         }
         if (!found.allow.empty()) found.allow += ", ";

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/query.h"
 #include "policies/policy.h"
 
 namespace serambi::gateway {
@@ -18,10 +19,11 @@ struct Caller;
 struct Dispatch;
 struct RequestHead;
 
-// What a matched route's handler is given: the path's {parameters} in order, and the raw query.
+// What a matched route's handler is given: the path's {parameters} in order, and the query.
 struct RouteArgs {
     std::array<std::string_view, 2> params{};
-    std::string_view query;
+    std::string_view raw_query;  // as sent, after the '?'
+    Query query;                 // decoded by dispatch
 };
 
 struct Route {

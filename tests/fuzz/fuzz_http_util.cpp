@@ -43,10 +43,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (is_slug(text)) check(text.size() <= 63);
             break;
         }
-        case 3: {  // query strings: the value is cleaned before anyone sees it
+        case 3: {  // query strings: what parses decodes to printable ASCII within the limits
             const auto name = in.ConsumeRandomLengthString(16);
-            const auto value = query_text(in.ConsumeRemainingBytesAsString(), name);
-            if (value) check(std::all_of(value->begin(), value->end(), [](char c) { return c >= 0x20 && c < 0x7f; }));
+            const auto query = Query::parse(in.ConsumeRemainingBytesAsString());
+            if (!query) break;
+            if (const auto value = query->text(name)) {
+                check(value->size() <= 512);
+                check(std::all_of(value->begin(), value->end(), [](char c) { return c >= 0x20 && c < 0x7f; }));
+            }
+            if (auto n = query->number(name); !n)
+                check(n.error().kind == serambi::ErrorKind::not_found ||
+                      n.error().kind == serambi::ErrorKind::invalid_argument);
             break;
         }
         case 4: {  // times: what parses prints back to the same instant

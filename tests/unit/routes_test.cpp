@@ -9,6 +9,7 @@
 #include <string>
 
 using namespace serambi::gateway;
+using serambi::ErrorKind;
 
 namespace {
 
@@ -89,5 +90,31 @@ TEST_CASE("a path known under another method names the methods it takes") {
     REQUIRE(m.route != nullptr);
     CHECK(m.args.params[0] == "a");
     CHECK(m.args.params[1] == "b");
-    CHECK(m.args.query == "since=1");
+    CHECK(m.args.raw_query == "since=1");
+}
+
+TEST_CASE("a query is percent-decoded once, and refused whole when malformed", "[routes]") {
+    auto q = Query::parse("principal=dinkes%2Dmalut&name=laporan+bulanan%20mei&start=12&empty=");
+    REQUIRE(q.ok());
+    CHECK(q->text("principal") == "dinkes-malut");
+    CHECK(q->text("name") == "laporan bulanan mei");
+    CHECK(q->text("empty") == "");
+    CHECK_FALSE(q->text("missing").has_value());
+    CHECK(q->number("start").value() == 12);
+    CHECK(q->number("missing").error().kind == ErrorKind::not_found);
+    CHECK(q->number("name").error().kind == ErrorKind::invalid_argument);
+    CHECK(q->number("empty").error().kind == ErrorKind::invalid_argument);
+
+    for (const char* bad : {"a=%ZZ", "a=%4", "a=b%00c", "a=%0d%0aSet-Cookie:x", "a=%C3%A9", "a=\x01"}) {
+        INFO(bad);
+        auto refused = Query::parse(bad);
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().kind == ErrorKind::invalid_argument);
+    }
+    CHECK_FALSE(Query::parse("a=" + std::string(513, 'x')).ok());
+    CHECK(Query::parse("a=" + std::string(512, 'x')).ok());
+    std::string many;
+    for (int i = 0; i < 33; ++i) many += "k" + std::to_string(i) + "=v&";
+    CHECK_FALSE(Query::parse(many).ok());
+    CHECK(Query::parse("").ok());
 }

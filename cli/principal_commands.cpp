@@ -1,0 +1,232 @@
+// The principal verbs: registering units and partners, their certificates (enrol, renew, revoke,
+// the CRL) and age recipients, and whoami.
+#include <boost/json.hpp>
+#include <iostream>
+#include <sstream>
+
+#include "certs/certs.h"
+#include "cli/client.h"
+#include "cli/commands.h"
+#include "cli/files.h"
+#include "crypto/age.h"
+#include "policies/policy.h"
+#include "storage/store.h"
+
+namespace serambi::cli {
+
+int run_principal_add(const PrincipalAddOptions& options) {
+    const std::string command = "principal add";
+    if (!policies::is_slug_like(options.id))
+        return report(command,
+                      make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
+    if (std::filesystem::exists(std::filesystem::path(options.out) / "profile.toml"))
+        return report(command, make_error(ErrorKind::conflict, "a profile already exists in " + options.out));
+    Profile admin;
+    auto client = connect(options.profile, &admin);
+    if (!client) return report(command, client.error());
+    // With --csr the unit made its key itself (serambi enroll) and it never reaches us.
+    const bool enrolled = !options.csr.empty();
+    Result<crypto::SecretBuffer> key = crypto::SecretBuffer();
+    Result<std::string> csr = make_error(ErrorKind::internal, "");
+    if (enrolled) {
+        csr = storage::read_small_file(options.csr, 8192);
+        if (!csr) return report(command, csr.error());
+        auto contents = certs::read_csr(*csr);
+        if (!contents) return report(command, contents.error());
+        if (contents->common_name != options.id)
+            return report(command,
+                          make_error(ErrorKind::invalid_argument, options.csr + " is a request for '" +
+                                                                      contents->common_name + "', not " + options.id));
+    } else {
+        key = certs::generate_private_key();
+        if (!key) return report(command, key.error());
+        csr = certs::make_csr(*key, options.id);
+        if (!csr) return report(command, csr.error());
+    }
+    boost::json::array roles;
+    for (const auto& r : options.roles) roles.emplace_back(r);
+    // The age identity is made beside the profile unless the unit brought its own recipient,
+    // so that its secret never leaves its machine.
+    std::string age_recipient = options.age_recipient;
+    const auto identity_path = std::filesystem::path(options.out) / "age.key";
+    if (age_recipient.empty() && !enrolled) {
+        std::error_code ec;
+        std::filesystem::create_directories(options.out, ec);
+        auto made = create_age_identity_file(identity_path);
+        if (!made) return report(command, made.error());
+        age_recipient = *made;
+    } else if (!age_recipient.empty() && !crypto::age::parse_recipient(age_recipient)) {
+        return report(command, make_error(ErrorKind::invalid_argument,
+                                          "--age-recipient must be an age X25519 recipient (age1…)"));
+    }
+    boost::json::object body{{"id", options.id}, {"name", options.name}, {"roles", roles}, {"csr", *csr}};
+    if (!age_recipient.empty()) body["age_recipient"] = age_recipient;
+    auto reply = (*client)->request("POST", "/v1/principals", boost::json::serialize(body));
+    auto forget_identity = [&] {
+        std::error_code ec;
+        if (options.age_recipient.empty() && !enrolled) std::filesystem::remove(identity_path, ec);
+    };
+    if (!reply) {
+        forget_identity();
+        return report(command, reply.error());
+    }
+    if (reply->status != 201) {
+        forget_identity();
+        return report_reply(command, *reply);
+    }
+    boost::system::error_code ec;
+    auto answer = boost::json::parse(reply->body, ec);
+    if (ec || !answer.is_object() || !answer.as_object().contains("certificate"))
+        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
+    const auto& o = answer.as_object();
+    auto status =
+        write_profile(options.out, admin.gateway_url, options.id, std::string(o.at("certificate").as_string()), *key,
+                      std::string(o.at("ca_certificate").as_string()));
+    if (!status) return report(command, status.error());
+    std::cout << boost::json::serialize(o.at("principal")) << "\n";
+    if (enrolled)
+        std::cerr << "profile for " << options.id << " written to " << options.out
+                  << " without a key: hand it to the unit, which puts it beside its own client.key\n";
+    else
+        std::cerr << "profile for " << options.id << " written to " << options.out
+                  << (options.age_recipient.empty()
+                          ? " (client.key and age.key are secret: hand them over on a trusted channel)\n"
+                          : " (client.key is secret: hand it over on a trusted channel)\n");
+    return 0;
+}
+
+int run_recipient_show(const RecipientOptions& options) {
+    Profile me;
+    auto client = connect(options.profile, &me);
+    if (!client) return report("recipient show", client.error());
+    const auto who = options.principal.empty() ? me.principal : options.principal;
+    if (!policies::is_slug_like(who))
+        return report("recipient show", make_error(ErrorKind::invalid_argument, "not a principal id"));
+    auto reply = (*client)->request("GET", "/v1/principals/" + who + "/recipient", "");
+    if (!reply) return report("recipient show", reply.error());
+    if (reply->status != 200) return report_reply("recipient show", *reply);
+    std::cout << reply->body;
+    return 0;
+}
+
+int run_recipient_set(const RecipientOptions& options) {
+    Profile me;
+    auto client = connect(options.profile, &me);
+    if (!client) return report("recipient set", client.error());
+    const auto& who = me.principal;
+    if (!crypto::age::parse_recipient(options.recipient))
+        return report("recipient set", make_error(ErrorKind::invalid_argument, "not an age X25519 recipient (age1…)"));
+    const boost::json::object body{{"recipient", options.recipient}};
+    auto reply = (*client)->request("POST", "/v1/principals/" + who + "/recipient", boost::json::serialize(body));
+    if (!reply) return report("recipient set", reply.error());
+    if (reply->status != 200) return report_reply("recipient set", *reply);
+    std::cout << reply->body;
+    return 0;
+}
+
+// On the unit's own machine: its key and age identity are made here and never leave it; the
+// certificate request and the age recipient go to the admin.
+int run_enroll(const EnrollOptions& options) {
+    const std::string command = "enroll";
+    if (!policies::is_slug_like(options.id))
+        return report(command,
+                      make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
+    const std::filesystem::path dir(options.out);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    if (std::filesystem::exists(dir / "client.key") || std::filesystem::exists(dir / "age.key"))
+        return report(command, make_error(ErrorKind::conflict,
+                                          dir.string() + " already holds a key; enrol into an empty directory"));
+    auto key = certs::generate_private_key();
+    if (!key) return report(command, key.error());
+    auto csr = certs::make_csr(*key, options.id);
+    auto written = csr ? write_file(dir / "client.key", *key, 0600, Existing::refuse) : Status(csr.error());
+    if (!written) return report(command, written.error());
+    if (auto s = write_file(dir / "client.csr", *csr, 0644, Existing::refuse); !s) return report(command, s.error());
+    auto recipient = create_age_identity_file(dir / "age.key");
+    if (!recipient) return report(command, recipient.error());
+    if (auto s = write_file(dir / "age.recipient", *recipient + "\n", 0644, Existing::refuse); !s)
+        return report(command, s.error());
+    std::cout << "Made in " << dir.string() << ": client.key and age.key (secret, 0600: they stay here), "
+              << "client.csr and age.recipient (public: send both to the gateway's admin).\n"
+              << "The admin runs:  serambi principal add " << options.id << " --role ROLE --name NAME --csr client.csr "
+              << "--age-recipient " << *recipient << " --out DIR\n"
+              << "and sends back DIR's client.crt, ca.crt and profile.toml; put them in " << dir.string() << ".\n";
+    return 0;
+}
+
+int run_revoke(const RevokeOptions& options) {
+    const std::string command = options.remove              ? "principal remove"
+                                : options.principal.empty() ? "cert revoke"
+                                                            : "principal revoke";
+    if (certs::parse_revocation_reason(options.reason).ok() == false)
+        return report(command, certs::parse_revocation_reason(options.reason).error());
+    boost::json::object body{{"reason", options.reason}};
+    std::string target;
+    if (!options.principal.empty()) {
+        if (!policies::is_slug_like(options.principal))
+            return report(command, make_error(ErrorKind::invalid_argument, "not a principal id"));
+        target = "/v1/principals/" + options.principal + (options.remove ? "/remove" : "/revoke");
+    } else {
+        body["serial"] = options.serial;
+        target = "/v1/pki/revoke";
+    }
+    return simple_request(command, options.profile, "POST", target, boost::json::serialize(body), 200);
+}
+
+int run_crl(const RevokeOptions& options) {
+    const std::string command = "pki crl";
+    auto client = connect(options.profile);
+    if (!client) return report(command, client.error());
+    auto reply = (*client)->request("GET", "/v1/pki/crl", "");
+    if (!reply) return report(command, reply.error());
+    if (reply->status != 200) return report_reply(command, *reply);
+    if (options.output.empty() || options.output == "-") {
+        std::cout << reply->body << std::flush;
+        return 0;
+    }
+    if (auto s = write_file(options.output, reply->body, 0644); !s) return report(command, s.error());
+    std::cerr << "CRL (DER) written to " << options.output << "\n";
+    return 0;
+}
+
+int run_renew(const RenewOptions& options) {
+    const std::string command = "renew";
+    Profile me;
+    auto client = connect(options.profile, &me);
+    if (!client) return report(command, client.error());
+    auto key =
+        options.new_key ? certs::generate_private_key() : crypto::read_secret_file(me.dir / "client.key", 1 << 16);
+    if (!key) return report(command, key.error());
+    auto csr = certs::make_csr(*key, me.principal);
+    if (!csr) return report(command, csr.error());
+    const boost::json::object body{{"csr", *csr}};
+    auto reply = (*client)->request("POST", "/v1/principals/" + me.principal + "/renew", boost::json::serialize(body));
+    if (!reply || reply->status != 200) return reply ? report_reply(command, *reply) : report(command, reply.error());
+    boost::system::error_code ec;
+    auto answer = boost::json::parse(reply->body, ec);
+    if (ec || !answer.is_object() || !answer.as_object().contains("certificate"))
+        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
+    const auto& o = answer.as_object();
+    // The old certificate is already revoked: the new one (and its key) must land now.
+    Status written = options.new_key ? write_file(me.dir / "client.key", *key, 0600) : Status{};
+    if (written) written = write_file(me.dir / "client.crt", std::string(o.at("certificate").as_string()), 0644);
+    if (!written)
+        return report(command, make_error(ErrorKind::io_error, written.error().message +
+                                                                   "; the new certificate is in the gateway's "
+                                                                   "answer below, put it in client.crt by hand\n" +
+                                                                   reply->body));
+    std::cout << "renewed " << me.principal << ": certificate " << std::string(o.at("serial").as_string())
+              << " valid until " << std::string(o.at("not_after").as_string())
+              << (options.new_key ? ", with a new key" : "") << "; the previous certificate is revoked\n";
+    return 0;
+}
+
+int run_principal_list(const std::string& profile) {
+    return simple_request("principal list", profile, "GET", "/v1/principals", "", 200);
+}
+
+int run_whoami(const std::string& profile) { return simple_request("whoami", profile, "GET", "/v1/whoami", "", 200); }
+
+}  // namespace serambi::cli

@@ -28,6 +28,8 @@ inline ByteView as_bytes(std::string_view s) { return {reinterpret_cast<const st
 
 // Must be called once before any other function here (initialises libsodium).
 Status initialise();
+// The cryptographic libraries in use, as they name themselves: "OpenSSL 3.0.…, libsodium 1.0.…".
+std::string library_versions();
 
 // 256-bit symmetric key held in guarded, locked memory, wiped on destruction. Move-only so that a
 // key is never copied by accident; it has no operator<< and no way to print it.
@@ -93,6 +95,12 @@ class SecretBuffer {
 // SecretBuffer: sized from fstat, read in place, with no other buffer holding any of it. Only
 // regular files, at most `limit` bytes; a file that grows while it is read is refused.
 Result<SecretBuffer> read_secret_file(const std::filesystem::path& path, std::size_t limit);
+
+// The same for a key the gateway holds (its CA, TLS, signing, access-log and master keys), which
+// must also be private, as seen on the descriptor that is read: owned by the user the process
+// runs as (any owner when that is root), and readable by no one else (mode 0600 or stricter). permission_denied
+// otherwise, with the command that fixes it.
+Result<SecretBuffer> read_private_key_file(const std::filesystem::path& path, std::size_t limit);
 
 // HKDF-SHA-256 (RFC 5869); an empty salt is HKDF's default.
 void hkdf_sha256(ByteView ikm, ByteView salt, std::string_view info, std::span<std::uint8_t> out);

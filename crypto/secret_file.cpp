@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <new>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "crypto/crypto.h"
@@ -58,7 +61,26 @@ void SecretBuffer::shrink(std::size_t size) noexcept {
     size_ = size;
 }
 
-Result<SecretBuffer> read_secret_file(const std::filesystem::path& path, std::size_t limit) {
+namespace {
+
+// What a private key's file must be, given its fstat: nothing when it is.
+std::optional<Error> not_private(const std::string& name, const struct stat& st) {
+    // Root reads every file anyway (fsck run by an administrator): refusing it would protect nothing.
+    if (st.st_uid != ::geteuid() && ::geteuid() != 0)
+        return make_error(ErrorKind::permission_denied, name + " belongs to uid " + std::to_string(st.st_uid) +
+                                                            ", not to the user the gateway runs as (uid " +
+                                                            std::to_string(::geteuid()) + "); run: chown " +
+                                                            std::to_string(::geteuid()) + " " + name);
+    if ((st.st_mode & 077) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return make_error(ErrorKind::permission_denied,
+                          name + " may be read by group or others (mode " + mode + "); run: chmod 600 " + name);
+    }
+    return std::nullopt;
+}
+
+Result<SecretBuffer> read_file(const std::filesystem::path& path, std::size_t limit, bool must_be_private) {
     const std::string name = path.string();
     // Non-blocking so that opening a FIFO planted at the path returns at once (and is refused
     // below) instead of waiting for a writer; it changes nothing for a regular file.
@@ -79,6 +101,8 @@ Result<SecretBuffer> read_secret_file(const std::filesystem::path& path, std::si
         return make_error(ErrorKind::io_error, "cannot read " + name + ": " + std::strerror(errno));
     // A FIFO or a device has no size to go by, and could feed us without end.
     if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::invalid_argument, name + " is not a regular file");
+    if (must_be_private)
+        if (auto refused = not_private(name, st)) return *refused;
     if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > limit)
         return make_error(ErrorKind::too_large, name + " is larger than expected");
     // One byte more than fstat promised, so that a file still growing is noticed in place rather
@@ -96,6 +120,16 @@ Result<SecretBuffer> read_secret_file(const std::filesystem::path& path, std::si
     if (done > expected) return make_error(ErrorKind::io_error, name + " changed while it was being read");
     out.shrink(done);
     return out;
+}
+
+}  // namespace
+
+Result<SecretBuffer> read_secret_file(const std::filesystem::path& path, std::size_t limit) {
+    return read_file(path, limit, false);
+}
+
+Result<SecretBuffer> read_private_key_file(const std::filesystem::path& path, std::size_t limit) {
+    return read_file(path, limit, true);
 }
 
 }  // namespace serambi::crypto

@@ -176,18 +176,13 @@ int serve(const Config& config, const ServeOptions& options) {
 
     auto ca_cert = storage::read_small_file(config.ca_cert, 1 << 20);
     if (!ca_cert) return fail(ca_cert.error().message);
-    auto ca_key = crypto::read_secret_file(config.ca_key, 1 << 20);
+    auto ca_key = crypto::read_private_key_file(config.ca_key, 1 << 20);
     if (!ca_key) return fail(ca_key.error().message);
     std::string signing_pem, tls_pem;
     auto signer = load_signer(config, signing_pem);
     if (!signer) return fail(signer.error().message);
 
-    std::error_code perms_error;
-    const auto key_perms = std::filesystem::status(config.log_key, perms_error).permissions();
-    if (!perms_error && (key_perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) !=
-                            std::filesystem::perms::none)
-        return fail("the access-log key " + config.log_key.string() + " may be read by others; chmod 600 it");
-    auto log_key = crypto::read_secret_file(config.log_key, 4096);
+    auto log_key = crypto::read_private_key_file(config.log_key, 4096);
     if (!log_key) return fail("the access-log key: " + log_key.error().message);
     auto log_text = log_key->view();
     while (!log_text.empty() && (log_text.back() == '\n' || log_text.back() == '\r')) log_text.remove_suffix(1);

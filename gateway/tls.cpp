@@ -70,7 +70,7 @@ int refuse_revoked(int preverify_ok, X509_STORE_CTX* store) {
 
 Status configure_tls(ssl::context& tls, const Config& config, std::string* loaded_cert) {
     auto cert = storage::read_small_file(config.tls_cert, 1 << 20);
-    auto key = crypto::read_secret_file(config.tls_key, 1 << 20);
+    auto key = crypto::read_private_key_file(config.tls_key, 1 << 20);
     auto ca = storage::read_small_file(config.ca_cert, 1 << 20);
     if (!cert) return cert.error();
     if (!key) return key.error();
@@ -149,7 +149,7 @@ Result<std::shared_ptr<ssl::context>> make_tls(const Config& config, RevokedSeri
 
 Result<std::shared_ptr<const certs::ManifestSigner>> load_signer(const Config& config, std::string& loaded_cert) {
     auto cert = storage::read_small_file(config.signing_cert, 1 << 20);
-    auto key = crypto::read_secret_file(config.signing_key, 1 << 20);
+    auto key = crypto::read_private_key_file(config.signing_key, 1 << 20);
     if (!cert) return cert.error();
     if (!key) return key.error();
     auto signer = certs::ManifestSigner::load(*cert, key->view());

@@ -89,14 +89,10 @@ Status write_master_key(const std::filesystem::path& path) {
 }
 
 Result<crypto::SecretKey> read_master_key(const std::filesystem::path& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
+    auto text = crypto::read_private_key_file(path, 256);
+    if (!text && text.error().kind == ErrorKind::not_found)
         return make_error(ErrorKind::not_found, "master key file " + path.string() + " is missing");
-    if ((st.st_mode & 077) != 0)
-        return make_error(ErrorKind::permission_denied,
-                          "master key file " + path.string() + " may be read by group or others; run chmod 600 on it");
-    auto text = crypto::read_secret_file(path, 256);
-    if (!text) return text.error();
+    if (!text) return make_error(text.error().kind, "master key file: " + text.error().message);
     auto hex = text->view();
     while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r')) hex.remove_suffix(1);
     auto bytes = crypto::from_hex(hex);

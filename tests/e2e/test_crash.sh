@@ -67,6 +67,13 @@ cp "$WORK/master.key.good" "$DEP/master.key"; chmod 644 "$DEP/master.key"
 check "the gateway refuses a master key others may read" test "$rc" -ne 0
 contains "and names the fix" "chmod 600" "$(cat "$WORK/mode.log")"
 chmod 600 "$DEP/master.key"
+for k in log.key pki/ca.key pki/gateway.key pki/signing.key; do
+    chmod 640 "$DEP/$k"
+    "$SERAMBI" serve --config "$DEP/serambi.toml" >"$WORK/mode.log" 2>&1; rc=$?
+    check "the gateway refuses $k when its group may read it" test "$rc" -ne 0
+    contains "and names the fix for $k" "run: chmod 600 $DEP/$k" "$(cat "$WORK/mode.log")"
+    chmod 600 "$DEP/$k"
+done
 start_gateway
 check "with the right key everything is back" "$SERAMBI" pull "$KEPT" -o "$WORK/again.csv" --profile "$P" -q
 

@@ -192,3 +192,27 @@ TEST_CASE("a secret buffer is move-only, wipes what it drops, and takes over a s
     CHECK(taken.view() == "PRIVATE+KEY+serambi.local/x+01234567+AAAA");
     CHECK(text.empty());  // NOLINT(bugprone-use-after-move): wiped and cleared, by contract
 }
+
+TEST_CASE("a key the gateway holds must be readable by its owner only, checked on the descriptor it reads") {
+    TempDir dir;
+    const auto key = dir.path / "gateway.key";
+    std::ofstream(key, std::ios::binary) << "secret\n";
+    namespace fs = std::filesystem;
+    for (const auto mode : {fs::perms::owner_read | fs::perms::owner_write, fs::perms::owner_read}) {
+        fs::permissions(key, mode);
+        CHECK(read_private_key_file(key, 1 << 10).ok());
+    }
+    for (const auto loose :
+         {fs::perms::group_read, fs::perms::others_read, fs::perms::group_write, fs::perms::others_exec}) {
+        fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write | loose);
+        auto refused = read_private_key_file(key, 1 << 10);
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().kind == ErrorKind::permission_denied);
+        CHECK_THAT(refused.error().message, Catch::Contains("run: chmod 600 " + key.string()));
+        CHECK(read_secret_file(key, 1 << 10).ok());  // an identity the user reads is not held to it
+    }
+    // A symlink is followed to the file it names, and that file is judged.
+    fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+    fs::create_symlink(key, dir.path / "link.key");
+    CHECK(read_private_key_file(dir.path / "link.key", 1 << 10).error().kind == ErrorKind::permission_denied);
+}

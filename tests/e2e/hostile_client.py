@@ -4,6 +4,7 @@ Each subcommand prints one line of results that the calling script checks. Every
 in count and time, and every address is on the loopback range.
 """
 import argparse
+import os
 import socket
 import ssl
 import sys
@@ -65,16 +66,27 @@ def idle_sockets(args):
             held.append(socket.create_connection((args.host, args.port), timeout=5, source_address=(args.source, 0)))
         except OSError:
             pass
-    # Counted 3 s after the last connect: long enough for a loaded gateway to have accepted and
-    # sorted them all, short enough that its 5 s handshake deadline has not closed the kept ones.
-    time.sleep(3.0)
-    open_now = sum(1 for s in held if not is_closed(s, 0.05))
-    print(open_now, flush=True)
-    # The caller waits for this file before it checks that others still get in, so a slow
-    # machine cannot turn the check into a race with sockets still being opened.
-    if args.ready:
+    if args.go:
+        # Many flooders, started one by one on a loaded machine, connect over several seconds.
+        # Each says when its sockets are open and counts only once the caller says all are, so
+        # that every count is taken at the same moment: when the bound must hold for all of them.
         with open(args.ready, "w") as marker:
-            marker.write("ready\n")
+            marker.write("connected\n")
+        deadline = time.monotonic() + 120
+        while not os.path.exists(args.go) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # for the gateway to accept and sort the last of them
+        print(sum(1 for s in held if not is_closed(s, 0.05)), flush=True)
+    else:
+        # Counted 3 s after the last connect: long enough for a loaded gateway to have accepted and
+        # sorted them all, short enough that its handshake deadline has not closed the kept ones.
+        time.sleep(3.0)
+        print(sum(1 for s in held if not is_closed(s, 0.05)), flush=True)
+        # The caller waits for this file before it checks that others still get in, so a slow
+        # machine cannot turn the check into a race with sockets still being opened.
+        if args.ready:
+            with open(args.ready, "w") as marker:
+                marker.write("ready\n")
     time.sleep(args.hold)
 
 
@@ -170,6 +182,7 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--source", default="127.0.0.1")
     parser.add_argument("--ready", help="file written once the sockets are open")
+    parser.add_argument("--go", help="with --ready: count the sockets kept only once this file exists")
     parser.add_argument("--profile")
     parser.add_argument("--extra-profile")
     parser.add_argument("--count", type=int, default=1)

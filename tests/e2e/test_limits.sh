@@ -36,13 +36,17 @@ start_gateway
 HOLDERS=()
 for net in $(seq 10 49); do
     $HOSTILE idle-sockets --source "127.0.$net.1" --count 8 --hold 6 --ready "$WORK/idle-$net.ready" \
-        > "$WORK/idle-$net.out" &
+        --go "$WORK/idle.go" > "$WORK/idle-$net.out" &
     HOLDERS+=($!)
 done
 # Only once every flooder holds its sockets: a client arriving mid-flood may rightly be the
-# oldest pending socket and give way, which says nothing about the bound.
+# oldest pending socket and give way, which says nothing about the bound. The flooders count the
+# sockets kept all at once, after the last has connected: counted one by one as each finished,
+# an early count saw sockets that later ones then pushed out.
 all_flooders_ready() { [ "$(find "$WORK" -maxdepth 1 -name 'idle-*.ready' | wc -l)" -eq 40 ]; }
-wait_for 60 all_flooders_ready
+wait_for 120 all_flooders_ready
+touch "$WORK/idle.go"  # every flooder counts what the gateway kept at the same moment
+sleep 1
 check "while 320 sockets from 40 networks hold back their handshake, a client still gets in" \
     api "$ADMIN" --fail -o /dev/null --max-time 5 "$URL/healthz"
 wait "${HOLDERS[@]}"

@@ -7,6 +7,8 @@
 
 #include "cli/commands.h"
 #include "crypto/crypto.h"
+#include "serambi_version.h"
+#include "storage/store.h"
 
 namespace {
 
@@ -29,6 +31,10 @@ int main(int argc, char** argv) {
         return 1;
     }
     CLI::App app{"Serambi: secure exchange of official data packages (persandian gateway)"};
+    app.set_version_flag("--version", [] {
+        return std::string("serambi ") + SERAMBI_VERSION + " (commit " + SERAMBI_COMMIT + ")\n" +
+               serambi::crypto::library_versions() + ", " + serambi::storage::database_library_version();
+    });
     app.require_subcommand(1);
     std::string profile;
     const char* profile_help = "client profile directory (default: $SERAMBI_PROFILE)";

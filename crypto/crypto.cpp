@@ -1,6 +1,7 @@
 #include "crypto/crypto.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <sodium.h>
@@ -14,6 +15,10 @@ namespace serambi::crypto {
 Status initialise() {
     if (sodium_init() < 0) return make_error(ErrorKind::internal, "libsodium failed to initialise");
     return {};
+}
+
+std::string library_versions() {
+    return std::string(OpenSSL_version(OPENSSL_VERSION)) + ", libsodium " + sodium_version_string();
 }
 
 SecretKey::SecretKey() {

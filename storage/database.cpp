@@ -214,6 +214,17 @@ Result<std::vector<std::string>> Database::integrity_problems() {
     return integrity_check(writer_->get());
 }
 
+std::string database_library_version() {
+    std::string cipher = "unknown";
+    sqlite3* raw = nullptr;
+    if (sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
+        sql::Statement s(raw, "PRAGMA cipher_version;");
+        if (s.step() == SQLITE_ROW) cipher = s.text(0);
+    }
+    sql::DbPtr close(raw);
+    return "SQLCipher " + cipher + " (SQLite " + sqlite3_libversion() + ")";
+}
+
 Result<std::vector<std::string>> integrity_check(sqlite3* db) {
     sql::Statement s(db, "PRAGMA integrity_check;");
     std::vector<std::string> problems;

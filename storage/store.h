@@ -43,6 +43,9 @@ Status write_new_file(const std::filesystem::path& path, std::string_view conten
 Status replace_file(const std::filesystem::path& path, std::string_view contents, unsigned mode);
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit);
 
+// The database library in use: "SQLCipher 4.5.… community (SQLite 3.40.…)".
+std::string database_library_version();
+
 // Package ids are 128 random bits as 32 lowercase hex digits; they also name blob files, so
 // nothing else may ever be used as one.
 bool is_package_id(std::string_view text) noexcept;

@@ -70,7 +70,7 @@ struct Response {
     int status = 200;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
-    std::unique_ptr<PayloadSource> payload;  // when set, `payload_length` bytes are streamed
+    std::shared_ptr<PayloadSource> payload;  // when set, `payload_length` bytes are streamed
     std::uint64_t payload_length = 0;
     // For the server log: who asked, as decided by authentication, and for a server-side failure
     // the detail that the client is not shown.
@@ -135,7 +135,7 @@ class UploadSink {
 
 struct Dispatch {
     Response response;                   // used when `upload` is empty
-    std::unique_ptr<UploadSink> upload;  // the body goes here, then upload->finish()
+    std::shared_ptr<UploadSink> upload;  // the body goes here, then upload->finish()
 };
 
 // Collects a small JSON body, then hands it to `done`.

@@ -1,43 +1,66 @@
 #include "gateway/offload.h"
 
+#include <atomic>
 #include <memory>
 
 #include "gateway/handler.h"
 
 namespace serambi::gateway {
 
+// Shared by the Offload and its job's completion, which may arrive after the Offload is gone;
+// touched only on `home`, except `failed`, which the pool writes before it posts the completion.
+struct Offload::State {
+    explicit State(Executor executor) : home(executor), timer(executor) {}
+    Executor home;
+    Timer timer;
+    bool busy = false;
+    bool done = false;
+    bool abandoned = false;  // a wait gave up on the job
+    std::atomic<bool> failed{false};
+};
+
+Offload::Offload(Executor home, net::thread_pool::executor_type pool)
+    : state_(std::make_shared<State>(home)), pool_(pool) {}
+
+bool Offload::failed() const noexcept { return state_->failed.load(); }
+
 void Offload::start(std::function<void()> job) {
-    busy_ = true;
-    done_ = false;
-    failed_ = false;
-    timer_.expires_at(Timer::time_point::max());
-    net::post(pool_, [this, job = std::move(job)] {
+    auto& state = *state_;
+    if (state.abandoned) return;  // the caller was told; nothing new goes after a stuck job
+    state.busy = true;
+    state.done = false;
+    state.failed = false;
+    net::post(pool_, [state = state_, job = std::move(job)] {
         try {
             job();
         } catch (const std::exception& e) {
             log_line(std::string("offloaded job failed: ") + e.what());
-            failed_ = true;
+            state->failed = true;
         } catch (...) {
             log_line("offloaded job failed");
-            failed_ = true;
+            state->failed = true;
         }
-        net::post(home_, [this] {
-            done_ = true;
-            timer_.cancel();
+        net::post(state->home, [state] {
+            state->done = true;
+            state->timer.cancel();
         });
     });
 }
 
-Awaitable<void> Offload::wait() {
-    while (busy_ && !done_) co_await timer_.async_wait(use_tuple);
-    busy_ = false;
-}
-
-Awaitable<bool> run_offloaded(Executor home, net::thread_pool::executor_type pool, std::function<void()> job) {
-    Offload offload(home, pool);
-    offload.start(std::move(job));
-    co_await offload.wait();
-    co_return !offload.failed();
+Awaitable<bool> Offload::wait(std::chrono::steady_clock::duration patience) {
+    auto state = state_;
+    if (state->abandoned) co_return false;
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    while (state->busy && !state->done) {
+        state->timer.expires_at(deadline);
+        co_await state->timer.async_wait(use_tuple);
+        if (!state->done && std::chrono::steady_clock::now() >= deadline) {
+            state->abandoned = true;
+            co_return false;
+        }
+    }
+    state->busy = false;
+    co_return true;
 }
 
 Awaitable<bool> record_audit(Shared& shared, Executor home, std::string entry, std::chrono::seconds patience) {

@@ -37,6 +37,27 @@ void apply_headers(Message& message, const Response& response, const std::string
     message.keep_alive(keep_alive);
 }
 
+// One part of a payload, read and opened on the offload pool; the job that fills it owns it.
+struct PayloadPart {
+    std::vector<std::uint8_t> bytes;
+    Result<std::size_t> got = std::size_t{0};
+};
+
+// One part of an upload, sealed and written on the offload pool; the job owns it.
+struct UploadPart {
+    std::vector<std::uint8_t> bytes;
+    Status status;
+};
+
+// The disk or the database did not answer within kStoragePatience: said plainly, logged once.
+Error storage_timeout(const char* doing, const char* advice = "try again later") {
+    log_line(std::string("storage: no answer within ") + std::to_string(kStoragePatience.count()) + " s while " +
+             doing + "; is the disk failing?");
+    return make_error(ErrorKind::unavailable, std::string("the gateway's storage did not answer within ") +
+                                                  std::to_string(kStoragePatience.count()) + " s while " + doing +
+                                                  "; " + advice);
+}
+
 // How much of a streamed payload reached the socket, and why it stopped short if it did.
 struct Delivery {
     std::uint64_t sent = 0;
@@ -67,10 +88,20 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     std::uint64_t remaining = response.payload_length;
     if (io.size() < kIoBufferBytes) io.resize(kIoBufferBytes);
     // A disk read and the opening of its chunks: on the offload pool, like every later part.
+    std::shared_ptr<PayloadSource> source = response.payload;
+    auto part = std::make_shared<PayloadPart>();
+    part->bytes.resize(kIoBufferBytes);
+    Offload reading(conn.stream.get_executor(), shared.offload);
+    reading.start([part, source] { part->got = source->read(part->bytes); });
     Result<std::size_t> first = std::size_t{0};
-    if (!co_await run_offloaded(conn.stream.get_executor(), shared.offload,
-                                [&first, &io, source = response.payload.get()] { first = source->read(io); }))
+    if (!co_await reading.wait()) {
+        first = storage_timeout("reading the payload");
+    } else if (reading.failed()) {
         first = make_error(ErrorKind::internal, "reading the payload failed");
+    } else {
+        first = part->got;
+        std::swap(io, part->bytes);
+    }
     if (!first || (*first == 0 && remaining > 0)) {
         log_line("request " + request_id +
                  ": payload unreadable: " + (first ? std::string("empty") : first.error().message));
@@ -94,15 +125,17 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     std::size_t filled = *first;
     // While one part is encrypted and sent, the next is read and opened on the offload pool.
     // Larger parts than the connection's buffer: each part costs one disk read on the pool.
-    std::vector<std::uint8_t> ahead(kDownloadPartBytes);
+    auto ahead = std::make_shared<PayloadPart>();
+    ahead->bytes.resize(kDownloadPartBytes);
     io.resize(kDownloadPartBytes);
     Offload offload(stream.get_executor(), shared.offload);
-    PayloadSource* source = response.payload.get();
     TransferClock clock(shared.config);
     for (;;) {
         remaining -= filled;
-        Result<std::size_t> next = std::size_t{0};
-        if (remaining > 0) offload.start([source, &next, &ahead] { next = source->read(ahead); });
+        if (remaining > 0) {
+            ahead->got = std::size_t{0};
+            offload.start([ahead, source] { ahead->got = source->read(ahead->bytes); });
+        }
         // Written as the socket takes it, the deadline moved at each write, so that a slow but
         // steady reader is judged by its rate, not by the size of a part.
         boost::system::error_code ec;
@@ -117,8 +150,13 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
                 break;
             }
         }
-        co_await offload.wait();
-        if (offload.failed()) next = make_error(ErrorKind::internal, "reading the payload failed");
+        Result<std::size_t> next = std::size_t{0};
+        if (!co_await offload.wait())
+            next = storage_timeout("reading the payload");
+        else if (offload.failed())
+            next = make_error(ErrorKind::internal, "reading the payload failed");
+        else if (remaining > 0)
+            next = ahead->got;
         if (ec) {
             delivery->failure = conn.timed_out ? "the reader took less than the gateway's minimum rate, or stalled"
                                                : "the connection failed: " + ec.message();
@@ -134,7 +172,7 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
             conn.stream.cut();  // no close_notify: the client must not take this for a clean end
             co_return false;
         }
-        std::swap(io, ahead);
+        std::swap(io, ahead->bytes);
         filled = *next;
     }
     co_return keep_alive;
@@ -405,11 +443,20 @@ std::optional<Response> Session::refusal(const http::request<http::buffer_body>&
 // Routes read the database (an audit page can be 10,000 rows): off the network thread, so one
 // slow answer does not hold up the other connections of this thread.
 Awaitable<Dispatch> Session::route(const RequestHead& head) {
-    Dispatch dispatched;
-    if (!co_await run_offloaded(stream_.get_executor(), shared_.offload,
-                                [this, &head, &dispatched] { dispatched = shared_.handler.dispatch(head); }))
-        dispatched = Dispatch{problem(ErrorKind::internal, "internal error", head.request_id), nullptr};
-    co_return dispatched;
+    // The job owns its copy of the head and its result (see Offload).
+    auto asked = std::make_shared<const RequestHead>(head);
+    auto dispatched = std::make_shared<Dispatch>();
+    Handler* handler = &shared_.handler;
+    Offload routing(stream_.get_executor(), shared_.offload);
+    routing.start([handler, asked, dispatched] { *dispatched = handler->dispatch(*asked); });
+    Dispatch out;
+    if (!co_await routing.wait())
+        out = Dispatch{problem_of(storage_timeout("answering"), head.request_id), nullptr};
+    else if (routing.failed())
+        out = Dispatch{problem(ErrorKind::internal, "internal error", head.request_id), nullptr};
+    else
+        out = std::move(*dispatched);
+    co_return out;
 }
 
 // The upload path: the body goes part by part into the route's sink, on the offload pool, while
@@ -452,22 +499,32 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
 
     Status sink_status;
     boost::system::error_code read_error;
-    // Two buffers: the network fills one while the offload job consumes the other.
+    // Two buffers: the network fills one while the offload job consumes the other, which the job
+    // owns, with the sink, until it is done (see Offload).
     io_.resize(kUploadPartBytes);
-    std::vector<std::uint8_t> in_flight(io_.size());
+    auto in_flight = std::make_shared<UploadPart>();
+    in_flight->bytes.resize(io_.size());
     Offload offload(stream_.get_executor(), shared_.offload);
     TransferClock clock(config_);
-    UploadSink* sink = dispatched.upload.get();
+    std::shared_ptr<UploadSink> sink = dispatched.upload;
+    // The previous part's outcome, once it is known.
+    auto taken = [&]() -> Awaitable<void> {
+        if (!co_await offload.wait())
+            sink_status = storage_timeout("sealing the upload");
+        else if (offload.failed())
+            sink_status = make_error(ErrorKind::internal, "sealing the upload failed");
+        else if (sink_status && !in_flight->status)
+            sink_status = in_flight->status;
+    };
     // Waits for the previous part to be taken, then hands this one over; false once the sink
     // has refused (the rest of the body is not read).
     auto hand_over = [&](std::size_t got) -> Awaitable<bool> {
         x.received += got;
-        co_await offload.wait();
-        if (offload.failed()) sink_status = make_error(ErrorKind::internal, "sealing the upload failed");
+        co_await taken();
         if (!sink_status) co_return false;
         if (got == 0) co_return true;
-        std::swap(io_, in_flight);
-        offload.start([sink, &sink_status, data = in_flight.data(), got] { sink_status = sink->write({data, got}); });
+        std::swap(io_, in_flight->bytes);
+        offload.start([part = in_flight, sink, got] { part->status = sink->write({part->bytes.data(), got}); });
         co_return true;
     };
     if (declared) {
@@ -514,8 +571,7 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
             if (!co_await hand_over(io_.size() - req.body().size)) break;
         }
     }
-    co_await offload.wait();
-    if (offload.failed()) sink_status = make_error(ErrorKind::internal, "sealing the upload failed");
+    co_await taken();
 
     if (read_error == http::error::body_limit) {
         x.keep_alive = false;
@@ -559,11 +615,21 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
     // would push it again for want of its receipt.
     conn_->expires_after(std::chrono::seconds(config_.io_timeout_seconds));
     // finish() fsyncs, signs and commits: off the network thread too.
-    Response finished;
-    if (!co_await run_offloaded(stream_.get_executor(), shared_.offload,
-                                [sink, &finished] { finished = sink->finish(); }))
-        finished = problem(ErrorKind::internal, "internal error", head.request_id);
-    co_return answered(std::move(finished));
+    auto finished = std::make_shared<Response>();
+    Offload finishing(stream_.get_executor(), shared_.offload);
+    finishing.start([sink, finished] { *finished = sink->finish(); });
+    const bool finished_in_time = co_await finishing.wait();
+    if (finished_in_time && finishing.failed())
+        *finished = problem(ErrorKind::internal, "internal error", head.request_id);
+    if (!finished_in_time) {
+        x.keep_alive = false;
+        *finished = problem_of(storage_timeout("committing the package",
+                                               "it may yet be stored: look for it among the dataset's packages "
+                                               "before pushing it again"),
+                               head.request_id);
+    }
+    auto out = answered(std::move(*finished));
+    co_return out;
 }
 
 // The answer: its access-log entry made durable first (fail closed), then the response or the

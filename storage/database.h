@@ -1,7 +1,8 @@
 // Internal: the connection layer under the four stores. One SQLCipher database, two connections:
 // a writer, through which every change goes in a transaction that also appends its access-log
 // entries, and a reader, which in WAL mode sees the last committed state without waiting for a
-// commit's fsync. Each connection has its own lock and its own prepared statements.
+// commit's fsync. Each connection has its own lock and its own prepared statements; lookups use
+// the writer when it is idle and the reader when it is not.
 #pragma once
 
 #include <atomic>
@@ -117,9 +118,15 @@ class Database {
     Result<std::optional<std::uint64_t>> write_with_entry(const std::function<Status(Connection&)>& change,
                                                           const std::string& entry);
 
-    // Runs `query` on the reader, which sees every change committed before it starts.
+    // Runs `query` where it is answered soonest; either connection sees every change committed
+    // before it starts. The writer's page cache is warm and current, so an idle writer answers.
+    // While a change is being committed on it (an fsync can take milliseconds, or hang), the
+    // reader answers instead of waiting; its cache is cold after any commit (SQLite resets a WAL
+    // reader's cache when the log has changed, and SQLCipher decrypts every page read again).
     template <typename Query>
     auto read(Query&& query) {
+        if (std::unique_lock idle_writer(write_mutex_, std::try_to_lock); idle_writer.owns_lock())
+            return query(*writer_);
         std::lock_guard lock(read_mutex_);
         return query(*reader_);
     }

@@ -509,12 +509,13 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
     std::shared_ptr<UploadSink> sink = dispatched.upload;
     // The previous part's outcome, once it is known.
     auto taken = [&]() -> Awaitable<void> {
-        if (!co_await offload.wait())
-            sink_status = storage_timeout("sealing the upload");
-        else if (offload.failed())
+        if (!co_await offload.wait()) {
+            if (sink_status) sink_status = storage_timeout("sealing the upload");  // said once
+        } else if (offload.failed()) {
             sink_status = make_error(ErrorKind::internal, "sealing the upload failed");
-        else if (sink_status && !in_flight->status)
+        } else if (sink_status && !in_flight->status) {
             sink_status = in_flight->status;
+        }
     };
     // Waits for the previous part to be taken, then hands this one over; false once the sink
     // has refused (the rest of the body is not read).

@@ -151,6 +151,16 @@ class Database {
 // read whole, which SQLCipher's page authentication turns any flipped bit into.
 Result<std::vector<std::string>> integrity_check(sqlite3* db);
 
+// The one row `query` selects with ?1 bound to `key`, or not_found saying `missing`.
+template <typename Record, typename From>
+Result<Record> one_row(Connection& c, const std::string& query, std::string_view key, From from, const char* missing) {
+    auto s = c.cached(query);
+    const int rc = s->bind(1, key).step();
+    if (rc == SQLITE_ROW) return from(*s);
+    if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, missing);
+    return sql::db_error("the database could not be read");
+}
+
 // Reads every row of a statement into records.
 template <typename Record, typename From>
 Result<std::vector<Record>> all_rows(sql::Statement& s, From from) {

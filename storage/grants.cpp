@@ -104,12 +104,9 @@ Result<std::optional<std::uint64_t>> Grants::add_agreement(const AgreementRecord
 }
 
 Result<AgreementRecord> Grants::agreement(const std::string& id) {
-    return db_.read([&](Connection& c) -> Result<AgreementRecord> {
-        auto s = c.cached(std::string(kAgreementColumns) + "WHERE id = ?1");
-        const int rc = s->bind(1, id).step();
-        if (rc == SQLITE_ROW) return agreement_from(*s);
-        if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such agreement");
-        return sql::db_error("the database could not be read");
+    return db_.read([&](Connection& c) {
+        return one_row<AgreementRecord>(c, std::string(kAgreementColumns) + "WHERE id = ?1", id, agreement_from,
+                                        "no such agreement");
     });
 }
 
@@ -186,12 +183,9 @@ Result<std::optional<std::uint64_t>> Grants::add_approval(const ApprovalRecord& 
 }
 
 Result<ApprovalRecord> Grants::approval(const std::string& id) {
-    return db_.read([&](Connection& c) -> Result<ApprovalRecord> {
-        auto s = c.cached(std::string(kApprovalColumns) + "WHERE id = ?1");
-        const int rc = s->bind(1, id).step();
-        if (rc == SQLITE_ROW) return approval_from(*s);
-        if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such approval");
-        return sql::db_error("the database could not be read");
+    return db_.read([&](Connection& c) {
+        return one_row<ApprovalRecord>(c, std::string(kApprovalColumns) + "WHERE id = ?1", id, approval_from,
+                                       "no such approval");
     });
 }
 

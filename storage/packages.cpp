@@ -89,12 +89,9 @@ std::filesystem::path Packages::blob_path(const std::string& package_id) const {
 }
 
 Result<PackageRecord> Packages::package(const std::string& id) {
-    return db_.read([&](Connection& c) -> Result<PackageRecord> {
-        auto s = c.cached(std::string(kPackageColumns) + "WHERE id = ?1");
-        const int rc = s->bind(1, id).step();
-        if (rc == SQLITE_ROW) return package_from(*s);
-        if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
-        return sql::db_error("the database could not be read");
+    return db_.read([&](Connection& c) {
+        return one_row<PackageRecord>(c, std::string(kPackageColumns) + "WHERE id = ?1", id, package_from,
+                                      "no such package");
     });
 }
 

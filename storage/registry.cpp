@@ -74,12 +74,9 @@ Result<std::optional<std::uint64_t>> Registry::set_age_recipient(const std::stri
 }
 
 Result<Principal> Registry::principal(const std::string& id) {
-    return db_.read([&](Connection& c) -> Result<Principal> {
-        auto s = c.cached(std::string(kPrincipalColumns) + "WHERE id = ?1");
-        const int rc = s->bind(1, id).step();
-        if (rc == SQLITE_ROW) return principal_from(*s);
-        if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such principal");
-        return sql::db_error("the database could not be read");
+    return db_.read([&](Connection& c) {
+        return one_row<Principal>(c, std::string(kPrincipalColumns) + "WHERE id = ?1", id, principal_from,
+                                  "no such principal");
     });
 }
 
@@ -109,12 +106,8 @@ Result<std::optional<std::uint64_t>> Registry::add_dataset(const Dataset& d, con
 }
 
 Result<Dataset> Registry::dataset(const std::string& id) {
-    return db_.read([&](Connection& c) -> Result<Dataset> {
-        auto s = c.cached(std::string(kDatasetColumns) + "WHERE id = ?1");
-        const int rc = s->bind(1, id).step();
-        if (rc == SQLITE_ROW) return dataset_from(*s);
-        if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such dataset");
-        return sql::db_error("the database could not be read");
+    return db_.read([&](Connection& c) {
+        return one_row<Dataset>(c, std::string(kDatasetColumns) + "WHERE id = ?1", id, dataset_from, "no such dataset");
     });
 }
 

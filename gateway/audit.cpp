@@ -201,10 +201,19 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         auto rows = store.log().entries(from, to, kPage);
         if (!rows) return problem_of(rows.error(), rid);
         const auto principal = query.text("principal"), dataset = query.text("dataset"), action = query.text("action"),
-                   decided = query.text("decision"), since = query.text("since"), until = query.text("until");
-        const bool filtered = principal || dataset || action || decided || since || until;
+                   decided = query.text("decision"), since = query.text("since"), until = query.text("until"),
+                   package = query.text("package");
+        const bool filtered = principal || dataset || action || decided || since || until || package;
+        // With indexed=true each line is {"index": N, "entry": "the entry as logged"}, so that a
+        // filtered view still names each entry's place in the tree and its exact bytes.
+        const auto indexed = query.text("indexed");
+        if (indexed && *indexed != "true" && *indexed != "false")
+            return problem(ErrorKind::invalid_argument, "indexed is true or false", rid);
+        const bool with_index = indexed && *indexed == "true";
         std::string body;
+        std::uint64_t index = from;
         for (auto& row : *rows) {
+            const std::uint64_t at = index++;
             if (filtered) {
                 boost::system::error_code ec;
                 auto v = boost::json::parse(row, ec);
@@ -218,10 +227,15 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
                 if (action && field("action") != *action) continue;
                 if (decided && field("decision") != *decided) continue;
                 if (dataset && field("resource").find(*dataset) == std::string::npos) continue;
+                if (package && field("resource").find("packages/" + *package) == std::string::npos) continue;
                 if (since && field("time") < *since) continue;
                 if (until && field("time") >= *until) continue;
             }
-            body += row;
+            if (with_index) {
+                body += boost::json::serialize(boost::json::object{{"index", at}, {"entry", row}});
+            } else {
+                body += row;
+            }
             body += '\n';
         }
         r = text_response(std::move(body), "application/jsonl");

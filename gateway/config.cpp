@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "gateway/gateway.h"
+#include "gateway/portal.h"
 
 namespace serambi::gateway {
 namespace {
@@ -167,7 +168,20 @@ Result<Config> load_config(const std::filesystem::path& file) {
                 s = r.integer(node, key, 1, 3650, config.principal_days);
             else if (key == "policy.file")
                 s = r.path(node, key, config.policy);
-            else
+            else if (key == "portal.enabled") {
+                const auto v = node.value<bool>();
+                if (!v || !node.is_boolean())
+                    s = bad(at(file, node, key) + ": expected true or false");
+                else
+                    config.portal_enabled = *v;
+            } else if (key == "portal.time_zone") {
+                const auto v = node.value<std::string>();
+                if (!v || !is_time_zone(*v))
+                    s = bad(at(file, node, key) + ": expected a time zone name such as \"Asia/Jayapura\" (WIT), " +
+                            "\"Asia/Makassar\" (WITA), \"Asia/Jakarta\" (WIB) or \"UTC\"");
+                else
+                    config.portal_time_zone = *v;
+            } else
                 s = bad(at(file, node, key) + ": unknown key");
             if (!s) return s.error();
         }
@@ -233,6 +247,10 @@ principal_days = 365               # validity of certificates issued to principa
 
 [policy]
 file = "policy.toml"
+
+[portal]
+enabled = true                     # the web portal at https://HOST:PORT/ (same certificates, same policy)
+time_zone = "Asia/Jayapura"        # times in the portal: Asia/Jayapura (WIT), Asia/Makassar (WITA), Asia/Jakarta (WIB)
 )";
 }
 

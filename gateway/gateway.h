@@ -62,6 +62,11 @@ struct Config {
     unsigned principal_days = 365;
 
     std::filesystem::path policy = "policy.toml";
+
+    // The web portal on the same listener (/ and /assets/); the API answers either way.
+    bool portal_enabled = true;
+    // The deployment's time zone, in which the portal shows times (UTC on hover); an IANA name.
+    std::string portal_time_zone = "Asia/Jayapura";
 };
 
 // Reads and validates the configuration. An unknown key, a wrong type or an out-of-range value

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "gateway/portal.h"
+
 namespace serambi::gateway {
 
 using policies::Action;
@@ -144,8 +146,16 @@ Dispatch Handler::dispatch(const RequestHead& head) {
         r.headers.emplace_back("Allow", match.allow);
         return respond(std::move(r));
     };
-    if (match.route != nullptr && !match.route->authenticated)
+    // Refused before anything is looked up or changed, and recorded like any other refusal.
+    auto cross_site = [&](const std::string& why) {
+        auto r = problem(ErrorKind::permission_denied, why, rid);
+        r.audit.reason = "cross-site request refused: " + why;
+        return respond(std::move(r));
+    };
+    if (match.route != nullptr && !match.route->authenticated) {
+        if (auto refusal = cross_site_refusal(head, match.route->pattern == "/")) return cross_site(*refusal);
         return match.route->handle(*this, head, Caller{}, match.args);
+    }
     if (match.route == nullptr && match.on_path != nullptr && !match.on_path->authenticated) return not_allowed();
 
     auto caller = authenticate(head);
@@ -154,6 +164,8 @@ Dispatch Handler::dispatch(const RequestHead& head) {
         d.response.principal = caller->subject.id;
         return d;
     };
+    // After authentication, so that the entry names whose browser was misused.
+    if (auto refusal = cross_site_refusal(head, false)) return tag(cross_site(*refusal));
     if (match.route != nullptr) return tag(match.route->handle(*this, head, *caller, match.args));
     if (match.on_path == nullptr) return tag(respond(problem(ErrorKind::not_found, "no such route", rid)));
     if (match.on_path->hidden && match.on_path->decides) {

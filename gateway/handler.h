@@ -264,6 +264,8 @@ class Handler {
                        std::function<Response(const boost::json::object&, const std::string&)> respond);
 
     Response get_whoami(const RequestHead& head, const Caller& caller);
+    Response get_portal_page(const RequestHead& head);
+    Response get_portal_asset(const RequestHead& head, std::string_view version, std::string_view file);
     Response list_principals(const RequestHead& head, const Caller& caller);
     Dispatch create_principal(const RequestHead& head, const Caller& caller);
     Dispatch create_dataset(const RequestHead& head, const Caller& caller);
@@ -324,6 +326,8 @@ policies::Approval approval_view(const storage::ApprovalRecord& record);
 // Exposed for tests: input checks at the boundary.
 bool is_slug(std::string_view text) noexcept;
 bool is_safe_filename(std::string_view name) noexcept;
+// An RFC 8187 value in UTF-8 (UTF-8''na%C3%AFve.csv) decoded; nullopt if it is not one.
+std::optional<std::string> decode_extended_value(std::string_view value);
 bool is_media_type(std::string_view text) noexcept;
 struct ByteRange {
     std::uint64_t first;

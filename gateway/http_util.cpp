@@ -127,6 +127,36 @@ Response committed(Response body, const Response& done, std::optional<std::uint6
 
 bool is_slug(std::string_view text) noexcept { return policies::is_slug_like(text); }
 
+std::optional<std::string> decode_extended_value(std::string_view value) {
+    constexpr std::string_view prefix = "UTF-8''";
+    if (value.size() < prefix.size() || value.size() > 3 * 255 + prefix.size()) return std::nullopt;
+    for (std::size_t i = 0; i < prefix.size(); ++i)
+        if (std::toupper(static_cast<unsigned char>(value[i])) != prefix[i]) return std::nullopt;
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    for (std::size_t i = prefix.size(); i < value.size(); ++i) {
+        const char c = value[i];
+        if (c == '%') {
+            if (i + 2 >= value.size()) return std::nullopt;
+            const int hi = hex(value[i + 1]), lo = hex(value[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            out += static_cast<char>(hi * 16 + lo);
+            i += 2;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   std::string_view("!#$&+-.^_`|~").find(c) != std::string_view::npos) {
+            out += c;  // RFC 8187's attr-char
+        } else {
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
 bool is_safe_filename(std::string_view name) noexcept {
     if (name.empty() || name.size() > 255 || name.front() == '.' || name.front() == ' ' || name.back() == ' ')
         return false;

@@ -242,7 +242,9 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
         return fail(std::move(denied));
     }
 
-    const auto filename = head.header("Serambi-Filename");
+    // Browsers cannot send UTF-8 in a header: the portal sends the name as an RFC 8187 value.
+    auto filename = head.header("Serambi-Filename");
+    if (const auto extended = head.header("Serambi-Filename*")) filename = decode_extended_value(*extended);
     if (!filename || !is_safe_filename(*filename))
         return fail(problem(ErrorKind::invalid_argument,
                             "Serambi-Filename must name the file: 1 to 255 bytes of UTF-8 with no "

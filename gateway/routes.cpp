@@ -64,6 +64,12 @@ std::span<const Route> routes() {
          [](H&, const RequestHead&, const Caller&, const A&) {
              return respond(json_response(200, {{"status", "ok"}}));
          }},
+        {"GET", "/", "portal.page", std::nullopt, false, false,
+         [](H& h, const RequestHead& r, const Caller&, const A&) { return respond(h.get_portal_page(r)); }},
+        {"GET", "/assets/{version}/{file}", "portal.asset", std::nullopt, false, false,
+         [](H& h, const RequestHead& r, const Caller&, const A& a) {
+             return respond(h.get_portal_asset(r, a.params[0], a.params[1]));
+         }},
         {"GET", "/metrics", "metrics", Action::read_metrics, true, true,
          [](H& h, const RequestHead& r, const Caller& c, const A&) { return respond(h.get_metrics(r, c)); }},
         {"GET", "/v1/whoami", "whoami", std::nullopt, false, true,

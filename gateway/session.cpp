@@ -13,6 +13,7 @@
 #include "gateway/connection.h"
 #include "gateway/handler.h"
 #include "gateway/offload.h"
+#include "gateway/portal.h"
 #include "gateway/refusals.h"
 #include "gateway/tls.h"
 
@@ -34,6 +35,8 @@ void apply_headers(Message& message, const Response& response, const std::string
     message.set(http::field::server, "serambi");
     message.set("Serambi-Request-Id", request_id);
     message.set("X-Content-Type-Options", "nosniff");
+    for (const auto& [name, value] : security_headers())
+        if (message.find(name) == message.end()) message.set(name, value);
     message.keep_alive(keep_alive);
 }
 

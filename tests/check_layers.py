@@ -14,7 +14,8 @@ DEPENDS = {
     "certs": {"base", "crypto"},
     "storage": {"base", "crypto"},
     "policies": {"base"},
-    "gateway": {"base", "crypto", "certs", "storage", "policies"},
+    "web": set(),
+    "gateway": {"base", "crypto", "certs", "storage", "policies", "web"},
     "cli": {"base", "crypto", "certs", "storage", "policies", "gateway"},
 }
 EXEMPT = {"tests", "bench"}

@@ -1,0 +1,58 @@
+// The packages the caller may read (or, for "my packages", those the caller sent), searchable by
+// name, dataset, classification and date; downloads go straight to the API.
+import { getJson } from './api.js';
+import { el, clear, size, time, levelBadge, number } from './format.js';
+import { t } from './i18n.js';
+
+const LEVELS = ['biasa', 'terbatas', 'rahasia', 'sangat-rahasia'];
+
+export async function packagesPage(main, me, mine) {
+  main.append(el('h1', {}, t(mine ? 'mine.title' : 'packages.title')));
+  const datasets = await getJson('/v1/datasets');
+  const all = [];
+  for (const d of datasets) {
+    const [owner, name] = d.id.split('/');
+    // eslint-disable-next-line no-await-in-loop
+    const packages = await getJson(`/v1/datasets/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/packages`);
+    for (const p of packages) if (!mine || p.producer === me.id) all.push(p);
+  }
+  all.sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+
+  const search = el('input', { type: 'search', id: 'filter-name' });
+  const dataset = el('select', { id: 'filter-dataset' }, el('option', { value: '' }, t('packages.all')),
+    datasets.map((d) => el('option', { value: d.id }, d.id)));
+  const level = el('select', { id: 'filter-level' }, el('option', { value: '' }, t('packages.all')),
+    LEVELS.map((l) => el('option', { value: l }, t(`level.${l}`))));
+  const from = el('input', { type: 'date', id: 'filter-from' });
+  const until = el('input', { type: 'date', id: 'filter-until' });
+  const count = el('p', { id: 'packages-count' });
+  const body = el('tbody');
+  const table = el('table', { id: 'packages' }, el('thead', {}, el('tr', {},
+    el('th', {}, t('packages.file')), el('th', {}, t('packages.dataset')), el('th', {}, t('packages.level')),
+    el('th', {}, t('packages.size')), el('th', {}, t('packages.time')), el('th', {}, t('packages.producer')), el('th'))), body);
+
+  const show = () => {
+    const needle = search.value.trim().toLowerCase();
+    const shown = all.filter((p) => (!needle || p.filename.toLowerCase().includes(needle))
+      && (!dataset.value || p.dataset === dataset.value)
+      && (!level.value || p.classification === level.value)
+      && (!from.value || p.created_at.slice(0, 10) >= from.value)
+      && (!until.value || p.created_at.slice(0, 10) <= until.value));
+    clear(body);
+    for (const p of shown) {
+      const encrypted = p.recipients && p.recipients.length > 0;
+      body.append(el('tr', { 'data-package': p.package_id },
+        el('td', { class: 'filename' }, p.filename, encrypted ? el('div', { class: 'notice' }, t('packages.age_note')) : null),
+        el('td', {}, p.dataset), el('td', {}, levelBadge(p.classification, t)),
+        el('td', { class: 'num' }, size(p.size)), el('td', {}, time(p.created_at)), el('td', {}, p.producer),
+        el('td', {}, el('a', { href: `/v1/packages/${encodeURIComponent(p.package_id)}`, download: '', class: 'download' }, t('packages.download')))));
+    }
+    clear(count).append(shown.length === 0 ? t('packages.none') : t('packages.count', { shown: number(shown.length), total: number(all.length) }));
+  };
+  for (const input of [search, dataset, level, from, until]) input.addEventListener('input', show);
+  main.append(el('form', { class: 'filters', on: { submit: (e) => e.preventDefault() } },
+    el('label', {}, t('packages.search'), search), el('label', {}, t('packages.dataset'), dataset),
+    el('label', {}, t('packages.level'), level), el('label', {}, t('packages.from'), from),
+    el('label', {}, t('packages.until'), until)), count, table);
+  show();
+}

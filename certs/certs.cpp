@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -510,6 +511,46 @@ Result<crypto::Bytes> make_crl(const Authority& ca, const std::vector<RevokedCer
     unsigned char* p = der.data();
     i2d_X509_CRL(crl.get(), &p);
     return der;
+}
+
+Result<crypto::Bytes> make_pkcs12(std::string_view key_pem, std::string_view cert_pem, std::string_view ca_pem,
+                                  std::string_view friendly_name, const crypto::SecretBuffer& password, bool legacy) {
+    auto key = read_private_key(key_pem);
+    if (!key) return openssl_error("the profile's key is not a PEM private key");
+    auto cert = read_cert(cert_pem);
+    if (!cert) return openssl_error("the profile's certificate is not a PEM certificate");
+    if (X509_check_private_key(cert.get(), key.get()) != 1)
+        return openssl_error("the profile's key does not belong to its certificate");
+    auto bundle = read_bundle(ca_pem);
+    if (bundle.empty()) return openssl_error("the profile's CA file holds no PEM certificate");
+    // The stack only borrows the certificates, which `bundle` owns.
+    struct FreeStack {
+        void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_free(s); }
+    };
+    std::unique_ptr<STACK_OF(X509), FreeStack> chain(sk_X509_new_null());
+    if (!chain) return make_error(ErrorKind::internal, "out of memory");
+    for (const auto& c : bundle)
+        if (sk_X509_push(chain.get(), c.get()) <= 0) return make_error(ErrorKind::internal, "out of memory");
+    // The password is NUL-terminated for OpenSSL in a secret buffer of its own.
+    crypto::SecretBuffer pass(password.size() + 1);
+    std::copy(password.bytes().begin(), password.bytes().end(), pass.bytes().begin());
+    const std::string name(friendly_name);
+    const int nid = legacy ? NID_pbe_WithSHA1And3_Key_TripleDES_CBC : NID_aes_256_cbc;
+    using P12Ptr = std::unique_ptr<PKCS12, Deleter<PKCS12_free>>;
+    const auto* text = reinterpret_cast<const char*>(pass.bytes().data());
+    // mac_iter -1: no MAC yet; PKCS12_create's own would be HMAC-SHA1.
+    P12Ptr p12(PKCS12_create_ex(text, name.c_str(), key.get(), cert.get(), chain.get(), nid, nid,
+                                legacy ? 2048 : 600000, -1, 0, nullptr, nullptr));
+    if (!p12) return openssl_error("could not build the PKCS#12 file");
+    if (PKCS12_set_mac(p12.get(), text, static_cast<int>(password.size()), nullptr, 0, legacy ? 2048 : 600000,
+                       legacy ? EVP_sha1() : EVP_sha256()) != 1)
+        return openssl_error("could not MAC the PKCS#12 file");
+    unsigned char* der = nullptr;
+    const int len = i2d_PKCS12(p12.get(), &der);
+    if (len <= 0) return openssl_error("could not encode the PKCS#12 file");
+    crypto::Bytes out(der, der + len);
+    OPENSSL_free(der);
+    return out;
 }
 
 Result<CertificateInfo> inspect(std::string_view cert_pem_text) {

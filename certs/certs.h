@@ -109,6 +109,14 @@ Result<CertificateInfo> inspect_der(crypto::ByteView der);
 // Checks that the certificate chains to the `ca_pem` bundle and that `key_pem` is its private key.
 Status check_pair(std::string_view cert_pem, std::string_view key_pem, std::string_view ca_pem);
 
+// A password-protected PKCS#12 file of a key, its certificate and the CA bundle, for importing a
+// profile into a browser or an operating system's certificate store. Keys and certificates are
+// encrypted with PBES2 (AES-256-CBC, PBKDF2-SHA256) and the file is MACed with HMAC-SHA256, as
+// Windows 10 1709 and later, macOS, Chrome and Firefox read it; `legacy` uses 3DES and SHA-1
+// instead, for older systems that cannot.
+Result<crypto::Bytes> make_pkcs12(std::string_view key_pem, std::string_view cert_pem, std::string_view ca_pem,
+                                  std::string_view friendly_name, const crypto::SecretBuffer& password, bool legacy);
+
 // ---- Revocation (RFC 5280 section 5).
 
 // RFC 5280 reason names (keyCompromise, superseded, …) to their CRLReason codes, and back.

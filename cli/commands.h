@@ -36,6 +36,14 @@ struct InitOptions {
     std::string import_ca_key;  // and its private key
 };
 int run_init(const InitOptions& options);
+
+struct ExportP12Options {
+    std::string profile;
+    std::string out;
+    std::string password_file;  // first line; otherwise asked twice on the terminal
+    bool legacy = false;        // 3DES and SHA-1, for systems older than Windows 10 1709
+};
+int run_export_p12(const ExportP12Options& options);
 int run_serve(const std::string& config_file, bool accept_rollback);
 
 // Run on the gateway host: the database, the blobs, the access log and the state file checked

@@ -172,6 +172,17 @@ int main(int argc, char** argv) {
     dpk_cmd->add_option("--profile", profile, profile_help);
     dpk_cmd->callback([&] { code = run_package_list(profile, dataset_id); });
 
+    auto* profile_cmd = app.add_subcommand("profile", "your profile: the key and certificate the CLI uses");
+    profile_cmd->require_subcommand(1);
+    ExportP12Options p12;
+    auto* p12_cmd = profile_cmd->add_subcommand(
+        "export-p12", "write the profile as a password-protected PKCS#12 file, to import into a browser");
+    p12_cmd->add_option("--out", p12.out, "the .p12 file to write (never over an existing one)")->required();
+    p12_cmd->add_option("--password-file", p12.password_file, "read the password from FILE's first line (mode 0600)");
+    p12_cmd->add_flag("--legacy", p12.legacy, "3DES and SHA-1, for Windows older than 10 (1709)");
+    p12_cmd->add_option("--profile", p12.profile, profile_help);
+    p12_cmd->callback([&] { code = run_export_p12(p12); });
+
     auto* whoami_cmd = app.add_subcommand("whoami", "show the principal of a profile");
     whoami_cmd->add_option("--profile", profile, profile_help);
     whoami_cmd->callback([&] { code = run_whoami(profile); });

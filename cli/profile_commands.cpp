@@ -1,0 +1,104 @@
+// `serambi profile export-p12`: a profile as one password-protected file that a browser or an
+// operating system imports, so that a clerk can use the portal with the unit's certificate.
+#include <termios.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "certs/certs.h"
+#include "cli/commands.h"
+#include "cli/files.h"
+#include "storage/store.h"
+
+namespace serambi::cli {
+
+namespace {
+
+constexpr std::size_t kMinPassword = 8;
+constexpr std::size_t kMaxPassword = 1024;
+
+// One line from the terminal without echo; the terminal is restored whatever happens.
+Result<crypto::SecretBuffer> ask(const char* prompt) {
+    std::cerr << prompt << std::flush;
+    termios old{};
+    const bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    crypto::SecretBuffer line(kMaxPassword + 1);
+    std::size_t n = 0;
+    char c = 0;
+    while (read(STDIN_FILENO, &c, 1) == 1 && c != '\n') {
+        if (n < line.size()) line.bytes()[n] = static_cast<std::uint8_t>(c);
+        ++n;
+    }
+    if (tty) tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    std::cerr << "\n";
+    if (n > kMaxPassword) return make_error(ErrorKind::invalid_argument, "the password is longer than 1024 bytes");
+    crypto::SecretBuffer out(n);
+    std::copy_n(line.bytes().begin(), n, out.bytes().begin());
+    return out;
+}
+
+Result<crypto::SecretBuffer> password_from(const ExportP12Options& options) {
+    if (!options.password_file.empty()) {
+        auto text = crypto::read_private_key_file(options.password_file, kMaxPassword + 2);
+        if (!text) return text.error();
+        std::string_view view(reinterpret_cast<const char*>(text->bytes().data()), text->size());
+        if (const auto nl = view.find('\n'); nl != std::string_view::npos) view = view.substr(0, nl);
+        if (view.ends_with('\r')) view.remove_suffix(1);
+        return crypto::SecretBuffer::copy_of(view);
+    }
+    if (!isatty(STDIN_FILENO))
+        return make_error(ErrorKind::invalid_argument,
+                          "no terminal to ask for the password on: give --password-file FILE (mode 0600)");
+    auto first = ask("Password for the .p12 file (asked again when importing it): ");
+    if (!first) return first;
+    auto second = ask("The same password again: ");
+    if (!second) return second;
+    if (first->size() != second->size() ||
+        !std::equal(first->bytes().begin(), first->bytes().end(), second->bytes().begin()))
+        return make_error(ErrorKind::invalid_argument, "the two passwords differ; nothing was written");
+    return std::move(*first);
+}
+
+}  // namespace
+
+int run_export_p12(const ExportP12Options& options) {
+    const std::string command = "profile export-p12";
+    auto profile = find_profile(options.profile);
+    if (!profile) return report(command, profile.error());
+    auto key = crypto::read_private_key_file(profile->dir / "client.key", 64 * 1024);
+    if (!key) {
+        if (key.error().kind == ErrorKind::not_found)
+            return report(command, make_error(ErrorKind::not_found,
+                                              "this profile has no client.key: its key stays on the unit's own "
+                                              "machine (serambi enroll); export the .p12 there"));
+        return report(command, key.error());
+    }
+    auto cert = storage::read_small_file(profile->dir / "client.crt", 1 << 20);
+    if (!cert) return report(command, cert.error());
+    auto ca = storage::read_small_file(profile->dir / "ca.crt", 1 << 20);
+    if (!ca) return report(command, ca.error());
+    auto password = password_from(options);
+    if (!password) return report(command, password.error());
+    if (password->size() < kMinPassword)
+        return report(command, make_error(ErrorKind::invalid_argument,
+                                          "the password must be at least 8 characters: the file holds the "
+                                          "unit's private key"));
+    const std::string_view key_pem(reinterpret_cast<const char*>(key->bytes().data()), key->size());
+    auto p12 = certs::make_pkcs12(key_pem, *cert, *ca, "Serambi " + profile->principal, *password, options.legacy);
+    if (!p12) return report(command, p12.error());
+    // Never over an existing file: an old export may be the only copy someone relies on.
+    if (auto s = write_file(options.out, std::string_view(reinterpret_cast<const char*>(p12->data()), p12->size()),
+                            0600, Existing::refuse);
+        !s)
+        return report(command, s.error());
+    std::cerr << "Wrote " << options.out << " (mode 0600): the key and certificate of " << profile->principal
+              << " and the gateway's CA. Import it into the browser (see the user guide), then delete this file.\n";
+    return 0;
+}
+
+}  // namespace serambi::cli

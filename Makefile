@@ -10,10 +10,12 @@ FUZZ_SECONDS ?= 15
 DEMO ?= var/demo
 DEMO_LISTEN ?= 127.0.0.1:8443
 
-# Debian 12 packages needed to build, test and run (nginx only for bench/).
+# Debian 12 packages needed to build, test and run (nginx only for bench/). The portal's tests drive
+# Debian's headless Chromium with selenium, and import client certificates with NSS's tools.
 DEPS := build-essential cmake ninja-build pkg-config git ca-certificates curl openssl python3 \
         libssl-dev libsodium-dev libsqlcipher-dev sqlcipher libboost1.81-dev libboost-json1.81-dev \
-        catch2 libcli11-dev libtomlplusplus-dev zlib1g-dev age clang-format
+        catch2 libcli11-dev libtomlplusplus-dev zlib1g-dev age clang-format \
+        chromium chromium-driver python3-selenium libnss3-tools
 # Only `make fuzz` needs these (tests/fuzz): Debian 12's clang 14, its libFuzzer, and the sanitizer
 # runtimes, which clang only recommends.
 FUZZ_DEPS := clang libfuzzer-14-dev libclang-rt-14-dev

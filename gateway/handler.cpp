@@ -302,8 +302,14 @@ Response Handler::list_packages(const RequestHead& head, const Caller& caller, c
         const policies::DatasetFacts facts{dataset->owner, level ? *level : policies::Classification::sangat_rahasia,
                                            p.dataset,      p.id,
                                            p.recipients,   p.producer};
-        if (services_.policy->decide(caller.subject, Action::read, &facts, context).allow)
-            out.push_back(package_json(p));
+        const auto decision = services_.policy->decide(caller.subject, Action::read, &facts, context);
+        if (!decision.allow) continue;
+        // How a pull will come, so that a browser can say so before the download.
+        auto listed = package_json(p);
+        const bool age = std::find(decision.obligations.begin(), decision.obligations.end(), "encrypt-to-recipient") !=
+                         decision.obligations.end();
+        listed["delivery"] = age ? "age" : "plain";
+        out.push_back(std::move(listed));
     }
     auto r = json_response(200, out);
     r.audit = decided;

@@ -36,11 +36,14 @@ std::optional<std::string> cross_site_refusal(const RequestHead& head, bool page
     const auto origin = head.header("Origin");
     const auto site = head.header("Sec-Fetch-Site");
     const auto mode = head.header("Sec-Fetch-Mode");
-    const bool from_browser = origin || site || mode || head.header("Sec-Fetch-Dest");
+    const auto dest = head.header("Sec-Fetch-Dest");
+    const bool from_browser = origin || site || mode || dest;
     if (!from_browser) return std::nullopt;
 
     // A link from another site (an e-mail, the province's intranet) may open the portal itself.
-    const bool navigation = page && is_safe_method(head.method) && mode && lower(*mode) == "navigate";
+    // Only as the whole page: in another site's frame it could be dressed up to mislead.
+    const bool navigation = page && is_safe_method(head.method) && mode && lower(*mode) == "navigate" &&
+                            (!dest || lower(*dest) == "document");
     if (site) {
         const auto s = lower(*site);
         if (s != "same-origin" && s != "none" && !navigation)

@@ -1,6 +1,8 @@
 // The portal is a client of the public API, like the CLI: no route of its own beyond its files.
 // Every request carries Serambi-Client: portal, which the gateway requires of a browser's changes
 // and which another site's page cannot send.
+import { t } from './i18n.js';
+
 const PORTAL = { 'Serambi-Client': 'portal' };
 
 export class ApiError extends Error {
@@ -17,6 +19,15 @@ async function failure(response) {
     if (problem && typeof problem.detail === 'string') detail = problem.detail;
   } catch { /* not JSON: the status says enough */ }
   return new ApiError(response.status, detail);
+}
+
+// What went wrong, in the user's language, then the gateway's own words (in English).
+export function explain(error) {
+  if (!(error instanceof ApiError)) return error.message;
+  const known = [0, 400, 401, 403, 404, 409, 413, 422, 429, 503, 507];
+  const status = known.includes(error.status) ? error.status : error.status >= 500 ? 500 : 400;
+  const detail = error.status === 0 ? '' : ` (${error.message})`;
+  return `${t(`status.${status}`)}${detail}`;
 }
 
 export async function get(path) {

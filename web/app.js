@@ -1,6 +1,6 @@
 // The portal's frame: who is signed in, the language, the menu for the caller's roles, and the
 // page named by the address (#/upload, #/packages, …).
-import { getJson } from './api.js';
+import { getJson, explain } from './api.js';
 import { el, clear, timeZone } from './format.js';
 import { t, language, setLanguage } from './i18n.js';
 import { homePage } from './page_home.js';
@@ -48,7 +48,7 @@ async function render() {
   try {
     await page.render(main, me);
   } catch (error) {
-    main.append(el('div', { class: 'error', role: 'alert' }, `${t('app.error')}: ${error.message}`));
+    main.append(el('div', { class: 'error', role: 'alert' }, `${t('app.error')}: ${explain(error)}`));
   }
 }
 

@@ -1,6 +1,6 @@
 // The auditor's view of the access log: search, each entry with its index, CSV export, a chart of
 // pulls and denials per day, and verification in this browser against a key pasted once.
-import { getJson, getText } from './api.js';
+import { getJson, getText, explain } from './api.js';
 import { el, clear, time, number } from './format.js';
 import { t } from './i18n.js';
 import {
@@ -14,7 +14,7 @@ const KEY_ITEM = 'serambi.log_key';
 function stored(name) { try { return localStorage.getItem(name); } catch { return null; } }
 function store(name, value) { try { localStorage.setItem(name, value); } catch { /* this page only */ } }
 
-function why(error) { return error instanceof VerifyError ? t(error.key, error.params) : error.message; }
+function why(error) { return error instanceof VerifyError ? t(error.key, error.params) : explain(error); }
 
 // Checks entry `index` (its exact text `entry`) against a fresh checkpoint, and that the log
 // extends the last checkpoint this browser saw. Returns the message to show.
@@ -68,7 +68,7 @@ function chart(rows) {
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', t('audit.chart'));
   const max = Math.max(1, ...list.map(([, d]) => Math.max(d.pulls, d.denials)));
-  const width = 600 / Math.max(1, list.length);
+  const width = Math.min(48, 600 / Math.max(1, list.length));
   list.forEach(([day, d], i) => {
     for (const [k, value, colour, offset] of [['pulls', d.pulls, '#1d6b2f', 0], ['denials', d.denials, '#a01414', 0.5]]) {
       const bar = document.createElementNS(ns, 'rect');
@@ -184,7 +184,7 @@ export async function auditPage(main) {
   });
   const older_ = el('button', { type: 'button', class: 'secondary', id: 'audit-older' }, t('audit.older'));
   older_.addEventListener('click', () => search(true).catch(showError));
-  const showError = (error) => { clear(result).append(el('div', { class: 'error', role: 'alert' }, error.message)); };
+  const showError = (error) => { clear(result).append(el('div', { class: 'error', role: 'alert' }, explain(error))); };
 
   const form = el('form', { class: 'filters', id: 'audit-form' },
     field('principal'), field('dataset'), field('package'), field('action'), el('label', {}, t('audit.decision'), decision),

@@ -40,7 +40,7 @@ export async function packagesPage(main, me, mine) {
       && (!until.value || p.created_at.slice(0, 10) <= until.value));
     clear(body);
     for (const p of shown) {
-      const encrypted = p.recipients && p.recipients.length > 0;
+      const encrypted = p.delivery === 'age';
       body.append(el('tr', { 'data-package': p.package_id },
         el('td', { class: 'filename' }, p.filename, encrypted ? el('div', { class: 'notice' }, t('packages.age_note')) : null),
         el('td', {}, p.dataset), el('td', {}, levelBadge(p.classification, t)),

@@ -1,6 +1,6 @@
 // A producer's upload: pick one of the unit's datasets, drop files, watch each one go, and keep
 // the receipt of each.
-import { getJson, upload } from './api.js';
+import { getJson, upload, explain } from './api.js';
 import { el, clear, size, time, levelBadge } from './format.js';
 import { t } from './i18n.js';
 
@@ -52,13 +52,13 @@ export async function uploadPage(main, me) {
       const state = el('span', { class: 'state' }, t('upload.waiting'));
       const row = el('div', { class: 'file-row' }, el('span', { class: 'name' }, file.name, ' (', size(file.size), ')'), bar, state);
       rows.append(row);
-      queue.push({ file, bar, stateNode: state, state: 'waiting' });
+      queue.push({ file, bar, row, stateNode: state, state: 'waiting' });
     }
     refresh();
   };
   input.addEventListener('change', () => { add(input.files); input.value = ''; });
   const drop = el('div', { class: 'drop', id: 'upload-drop' }, t('upload.drop'), ' ',
-    el('label', { class: 'inline' }, input, t('upload.choose')));
+    el('label', { class: 'inline' }, input, el('span', {}, t('upload.choose'))));
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); add(e.dataTransfer.files); });
@@ -80,7 +80,8 @@ export async function uploadPage(main, me) {
         receipts.prepend(receipt(r));
       } catch (error) {
         item.state = 'failed';
-        clear(item.stateNode).append(el('span', { class: 'failed', role: 'alert' }, `${t('upload.failed')}: ${error.message}`));
+        clear(item.stateNode).append(t('upload.failed'));
+        item.row.append(el('p', { class: 'error', role: 'alert' }, explain(error)));
       }
     }
     select.disabled = false;

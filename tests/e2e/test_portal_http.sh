@@ -68,13 +68,15 @@ code=$(status "$P" -H 'Sec-Fetch-Site: same-site' "$URL/v1/whoami")
 same "nor can a sibling site read the API" 403 "$code"
 same "a link from another site may open the portal itself" 200 \
     "$(status "$P" -H 'Sec-Fetch-Site: cross-site' -H 'Sec-Fetch-Mode: navigate' -H 'Sec-Fetch-Dest: document' "$URL/")"
+same "but not into another site's frame" 403 \
+    "$(status "$P" -H 'Sec-Fetch-Site: cross-site' -H 'Sec-Fetch-Mode: navigate' -H 'Sec-Fetch-Dest: iframe' "$URL/")"
 same "but another site cannot load its scripts" 403 \
     "$(status "$P" -H 'Sec-Fetch-Site: cross-site' -H 'Sec-Fetch-Mode: cors' -H 'Sec-Fetch-Dest: script' "$URL/assets/$VERSION/app.js")"
 same "a same-origin download is served" 200 \
     "$(status "$P" -H 'Sec-Fetch-Site: same-origin' -H 'Sec-Fetch-Mode: navigate' "$URL/v1/packages/$PKG")"
 same "the CLI (no browser headers) is unaffected" 200 "$(status "$P" "$URL/v1/packages/$PKG")"
 refusals=$(api "$WORK/auditor" "$URL/v1/audit/entries?decision=deny" | grep -c 'cross-site request refused')
-same "each refused cross-site request is in the access log" 7 "$refusals"
+same "each refused cross-site request is in the access log" 8 "$refusals"
 contains "naming the principal whose browser was used" '"principal":"admin"' \
     "$(api "$WORK/auditor" "$URL/v1/audit/entries?decision=deny&principal=admin")"
 

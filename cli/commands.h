@@ -225,6 +225,19 @@ int run_approve(const ApprovalOptions& options);
 int run_approvals_list(const ApprovalOptions& options);
 int run_approval_withdraw(const ApprovalOptions& options);
 
+// Release requests: a partner asks for a package that waits for approvals; custodians answer.
+struct RequestOptions {
+    std::string profile;
+    std::string package;
+    std::string purpose;
+    std::string state;  // list: open, released or refused (default: all)
+    std::string id;     // refuse
+    std::string reason;
+};
+int run_request(const RequestOptions& options);
+int run_requests_list(const RequestOptions& options);
+int run_request_refuse(const RequestOptions& options);
+
 // `serambi age`: the age v1 format (X25519), interoperable with the age tool.
 struct AgeOptions {
     std::string output;                   // "-" or empty: standard output

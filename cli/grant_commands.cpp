@@ -136,4 +136,25 @@ int run_approval_withdraw(const ApprovalOptions& options) {
                           "", 200);
 }
 
+int run_request(const RequestOptions& options) {
+    if (!storage::is_package_id(options.package))
+        return report("request", bad("'" + options.package + "' is not a package id"));
+    return simple_request("request", options.profile, "POST", "/v1/packages/" + options.package + "/requests",
+                          boost::json::serialize(boost::json::object{{"purpose", options.purpose}}), 201);
+}
+
+int run_requests_list(const RequestOptions& options) {
+    if (!options.state.empty() && options.state != "open" && options.state != "released" && options.state != "refused")
+        return report("requests list", bad("--state is open, released or refused"));
+    return simple_request("requests list", options.profile, "GET",
+                          "/v1/requests" + (options.state.empty() ? std::string() : "?state=" + options.state), "",
+                          200);
+}
+
+int run_request_refuse(const RequestOptions& options) {
+    if (!is_query_safe(options.id)) return report("requests refuse", bad("'" + options.id + "' is not a request id"));
+    return simple_request("requests refuse", options.profile, "POST", "/v1/requests/" + options.id + "/refuse",
+                          boost::json::serialize(boost::json::object{{"reason", options.reason}}), 200);
+}
+
 }  // namespace serambi::cli

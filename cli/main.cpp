@@ -301,6 +301,24 @@ int main(int argc, char** argv) {
                             "how many downloads it allows (default: no cap)");
     approve_cmd->add_option("--profile", approval.profile, profile_help);
     approve_cmd->callback([&] { code = run_approve(approval); });
+    RequestOptions request;
+    auto* request_cmd =
+        app.add_subcommand("request", "ask custodians to release a package your agreement covers (partner)");
+    request_cmd->add_option("package", request.package, "package id")->required();
+    request_cmd->add_option("--purpose", request.purpose, "what the data is for; custodians decide on it")->required();
+    request_cmd->add_option("--profile", request.profile, profile_help);
+    request_cmd->callback([&] { code = run_request(request); });
+    auto* requests_cmd = app.add_subcommand("requests", "release requests (custodians answer them)");
+    requests_cmd->require_subcommand(1);
+    auto* rqlist_cmd = requests_cmd->add_subcommand("list", "list release requests (a partner sees its own)");
+    rqlist_cmd->add_option("--state", request.state, "open, released or refused (default: all)");
+    rqlist_cmd->add_option("--profile", request.profile, profile_help);
+    rqlist_cmd->callback([&] { code = run_requests_list(request); });
+    auto* rqrefuse_cmd = requests_cmd->add_subcommand("refuse", "refuse a release request, saying why (custodian)");
+    rqrefuse_cmd->add_option("id", request.id, "request id (req-…)")->required();
+    rqrefuse_cmd->add_option("--reason", request.reason, "why; the partner and the auditors read it")->required();
+    rqrefuse_cmd->add_option("--profile", request.profile, profile_help);
+    rqrefuse_cmd->callback([&] { code = run_request_refuse(request); });
     auto* approvals_cmd = app.add_subcommand("approvals", "release approvals");
     approvals_cmd->require_subcommand(1);
     auto* aplist_cmd = approvals_cmd->add_subcommand("list", "list approvals (a partner sees its own)");

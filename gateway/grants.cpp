@@ -60,6 +60,22 @@ boost::json::object agreement_json(const storage::AgreementRecord& a) {
     return o;
 }
 
+bool is_hex64(std::string_view s) {
+    return s.size() == 64 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+Result<std::uint64_t> count_member(const boost::json::object& o, std::string_view key, std::uint64_t max) {
+    const auto* v = o.if_contains(key);
+    if (v != nullptr && v->is_uint64() && v->get_uint64() <= max) return v->get_uint64();
+    if (v != nullptr && v->is_int64() && v->get_int64() >= 0 && static_cast<std::uint64_t>(v->get_int64()) <= max)
+        return static_cast<std::uint64_t>(v->get_int64());
+    return make_error(ErrorKind::invalid_argument,
+                      std::string(key) + " must be a whole number from 0 to " + std::to_string(max));
+}
+
+}  // namespace
+
 std::string approval_state(const storage::ApprovalRecord& a, std::int64_t now) {
     if (a.withdrawn_at != 0) return "withdrawn";
     if (now >= a.expires_at) return "expired";
@@ -84,28 +100,12 @@ boost::json::object approval_json(const storage::ApprovalRecord& a) {
     return o;
 }
 
-bool is_hex64(std::string_view s) {
-    return s.size() == 64 &&
-           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
 // Ids of agreements and approvals: a prefix and 64 random bits in hex.
 bool is_grant_id(std::string_view id, std::string_view prefix) {
     if (!id.starts_with(prefix) || id.size() != prefix.size() + 16) return false;
     id.remove_prefix(prefix.size());
     return std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
-
-Result<std::uint64_t> count_member(const boost::json::object& o, std::string_view key, std::uint64_t max) {
-    const auto* v = o.if_contains(key);
-    if (v != nullptr && v->is_uint64() && v->get_uint64() <= max) return v->get_uint64();
-    if (v != nullptr && v->is_int64() && v->get_int64() >= 0 && static_cast<std::uint64_t>(v->get_int64()) <= max)
-        return static_cast<std::uint64_t>(v->get_int64());
-    return make_error(ErrorKind::invalid_argument,
-                      std::string(key) + " must be a whole number from 0 to " + std::to_string(max));
-}
-
-}  // namespace
 
 Result<std::vector<policies::Approval>> Handler::approvals_for(const Caller& caller, const std::string& package) {
     std::vector<policies::Approval> out;
@@ -365,7 +365,13 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
                               "the caller's role may approve releases; released to " + *partner);
     done.status = 201;
     done.audit.classification = record->classification;
-    auto added = services_.store->grants().add_approval(a, AuditTrail::entry(head, done, body.size(), 0));
+    // Does this approval complete the release? Then the partner's open requests are answered.
+    std::vector<policies::Approval> actual;
+    for (const auto& e : *existing) actual.push_back(approval_view(e));
+    actual.push_back(approval_view(a));
+    const bool releases =
+        services_.policy->decide(subject, Action::read, &*facts, policies::Context{now, agreements, actual}).allow;
+    auto added = services_.store->grants().add_approval(a, AuditTrail::entry(head, done, body.size(), 0), releases);
     if (!added) return problem_of(added.error(), rid);
     return committed(json_response(201, approval_json(a)), done, *added);
 }

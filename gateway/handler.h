@@ -285,6 +285,17 @@ class Handler {
     Response create_approval_from(const RequestHead& head, const Caller& caller, const std::string& package,
                                   const std::string& body);
     Response list_approvals(const RequestHead& head, const Caller& caller, const Query& query);
+    Dispatch create_request(const RequestHead& head, const Caller& caller, const std::string& package);
+    Response create_request_from(const RequestHead& head, const Caller& caller, const std::string& package,
+                                 const std::string& body);
+    Response list_requests(const RequestHead& head, const Caller& caller, const Query& query);
+    Dispatch refuse_request(const RequestHead& head, const Caller& caller, const std::string& id);
+    // Whether a partner whose read was denied only for want of approvals may see the package
+    // listed, and ask for its release.
+    bool listed_before_release(const policies::Decision& decision, const policies::DatasetFacts& facts,
+                               const Caller& caller) const;
+    // Whether a dataset of a level read by named recipients holds a package that names the caller.
+    bool names_caller(const storage::Dataset& dataset, policies::Classification level, const Caller& caller);
     Dispatch withdraw_approval(const RequestHead& head, const Caller& caller, const std::string& id);
     Response explain(const RequestHead& head, const Caller& caller, const Query& query);
     // The grants a decision about `package` (empty: none) may rest on, read at this request.
@@ -322,6 +333,11 @@ Result<std::string> canonical_recipient(std::string_view text);
 
 policies::Agreement agreement_view(const storage::AgreementRecord& record);
 policies::Approval approval_view(const storage::ApprovalRecord& record);
+// standing, withdrawn, expired or used up
+std::string approval_state(const storage::ApprovalRecord& approval, std::int64_t now);
+boost::json::object approval_json(const storage::ApprovalRecord& approval);
+// Ids of agreements, approvals and requests: a prefix and 64 random bits in hex.
+bool is_grant_id(std::string_view id, std::string_view prefix);
 
 // Exposed for tests: input checks at the boundary.
 bool is_slug(std::string_view text) noexcept;

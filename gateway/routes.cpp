@@ -170,6 +170,14 @@ std::span<const Route> routes() {
          [](H& h, const RequestHead& r, const Caller& c, const A& a) {
              return h.withdraw_approval(r, c, param(a, 0));
          }},
+        {"POST", "/v1/packages/{id}/requests", "request.create", Action::read, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) { return h.create_request(r, c, param(a, 0)); }},
+        {"GET", "/v1/requests", "request.list", Action::approve, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) {
+             return respond(h.list_requests(r, c, a.query));
+         }},
+        {"POST", "/v1/requests/{id}/refuse", "request.refuse", Action::approve, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) { return h.refuse_request(r, c, param(a, 0)); }},
         {"GET", "/v1/policy/explain", "policy.explain", Action::manage_agreements, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) { return respond(h.explain(r, c, a.query)); }},
     };

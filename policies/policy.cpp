@@ -131,7 +131,13 @@ struct PolicyParser {
                 s = count(1, 366, rule.approval_days);
             else if (key == "max_downloads")
                 s = count(0, 1000000, rule.max_downloads);
-            else if (key == "obligations") {
+            else if (key == "list_before_release") {
+                const auto v = value.value<bool>();
+                if (!value.is_boolean() || !v)
+                    s = bad(where(source, value, name) + ": expected true or false");
+                else
+                    rule.list_before_release = *v;
+            } else if (key == "obligations") {
                 const auto* list = value.as_array();
                 if (!list) return bad(where(source, value, name) + ": expected a list");
                 for (const auto& item : *list) {
@@ -214,6 +220,8 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text, std::
                 auto level = parse_classification(level_key.str());
                 if (!level) return bad(where(source, rule_node, dotted) + ": unknown classification");
                 LevelRule rule;
+                // Never shown before release at the top level unless the policy says so.
+                rule.list_before_release = *level != Classification::sangat_rahasia;
                 auto s = parser.level(rule_node, dotted, rule);
                 if (!s) return s.error();
                 policy->levels_[static_cast<std::size_t>(*level)] = std::move(rule);
@@ -281,6 +289,10 @@ std::uint32_t Policy::max_downloads(Classification level) const noexcept {
 
 bool Policy::encrypts_to_reader(Classification level) const noexcept {
     return levels_[static_cast<std::size_t>(level)].encrypt_to_recipient;
+}
+
+bool Policy::lists_before_release(Classification level) const noexcept {
+    return levels_[static_cast<std::size_t>(level)].list_before_release;
 }
 
 namespace {
@@ -368,6 +380,7 @@ Decision Policy::by_approvals(const Subject& subject, const DatasetFacts& datase
                                  : "approvals of " + plural(standing.size(), "custodian", "different custodians"));
         return d;
     }
+    d.release_needed = true;
     d.reason = granted_by + ", but " + level + " data needs " +
                (rule.approvals == 1 ? std::string("a custodian's approval")
                                     : plural(rule.approvals, "approval", "approvals") + " from different custodians") +
@@ -397,7 +410,7 @@ Decision Policy::decide_read(const Subject& subject, const DatasetFacts& dataset
         std::find(dataset.recipients.begin(), dataset.recipients.end(), subject.id) != dataset.recipients.end())
         return by_approvals(subject, dataset, rule, context, "the producer named the caller as a recipient");
     if (rule.agreement && subject.has(Role::partner)) {
-        std::string gap;
+        std::string gap, awaiting;
         int rank = -1;
         for (const auto& a : context.agreements) {
             if (a.partner != subject.id) continue;
@@ -410,6 +423,7 @@ Decision Policy::decide_read(const Subject& subject, const DatasetFacts& dataset
                 if (d.allow) return d;
                 gap = std::move(d.reason);
                 rank = 4;
+                awaiting = a.id;
                 continue;
             }
             if (found.rank > rank) {
@@ -421,7 +435,12 @@ Decision Policy::decide_read(const Subject& subject, const DatasetFacts& dataset
         }
         if (rank < 0)
             return {false, false, "no agreement lets the caller read " + level + " data of this dataset", {}, {}, {}};
-        return {false, false, gap, {}, {}, {}};
+        Decision denied{false, false, gap, {}, {}, {}};
+        if (rank == 4) {
+            denied.release_needed = true;
+            denied.agreement_used = awaiting;
+        }
+        return denied;
     }
     return {false, false, "the policy does not let the caller read " + level + " data of this dataset", {}, {}, {}};
 }

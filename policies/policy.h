@@ -100,6 +100,8 @@ struct Decision {
     // The approvals this read relies on: each download spends one of each capped one.
     std::vector<std::string> approvals_used;
     std::string agreement_used;
+    // Denied only for want of custodians' approvals: the reader may ask for a release.
+    bool release_needed = false;
 };
 
 // An identifier for principals and dataset parts: 1 to 63 of [a-z0-9-], not starting or ending
@@ -130,6 +132,9 @@ class Policy {
     bool names_readers(Classification level) const noexcept;
     // Whether the level's payloads go to readers age-encrypted to their recipient.
     bool encrypts_to_reader(Classification level) const noexcept;
+    // Whether a partner whose read waits only for approvals sees the package's name, date and size
+    // before its release (and so can ask for it). Readers the producer named always do.
+    bool lists_before_release(Classification level) const noexcept;
 
   private:
     // Who reads one level, and on what terms.
@@ -143,6 +148,7 @@ class Policy {
         unsigned approval_days = 7;
         std::uint32_t max_downloads = 0;  // default cap of an approval; 0: none
         bool encrypt_to_recipient = false;
+        bool list_before_release = true;  // the parser's default is false for sangat-rahasia
     };
     std::array<LevelRule, 4> levels_;
     std::vector<Role> dataset_creators_;

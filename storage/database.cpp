@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS approvals(
   CHECK (max_downloads = 0 OR downloads <= max_downloads));
 CREATE INDEX IF NOT EXISTS approvals_by_grant ON approvals(package, partner, created_at, id);
 CREATE INDEX IF NOT EXISTS approvals_by_partner ON approvals(partner, created_at, id);
+CREATE TABLE IF NOT EXISTS access_requests(
+  id TEXT PRIMARY KEY, package TEXT NOT NULL REFERENCES packages(id),
+  partner TEXT NOT NULL REFERENCES principals(id), purpose TEXT NOT NULL, created_at INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'released', 'refused')),
+  decided_by TEXT NOT NULL DEFAULT '', decided_at INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS access_requests_by_state ON access_requests(state, created_at, id);
+CREATE INDEX IF NOT EXISTS access_requests_by_partner ON access_requests(partner, created_at, id);
 CREATE TABLE IF NOT EXISTS revocations(
   serial TEXT PRIMARY KEY, principal TEXT NOT NULL, reason INTEGER NOT NULL,
   revoked_at INTEGER NOT NULL, revoked_by TEXT NOT NULL);

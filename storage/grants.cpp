@@ -154,7 +154,8 @@ Result<std::optional<std::uint64_t>> Grants::revoke_agreement(const std::string&
         audit_entry);
 }
 
-Result<std::optional<std::uint64_t>> Grants::add_approval(const ApprovalRecord& a, const std::string& audit_entry) {
+Result<std::optional<std::uint64_t>> Grants::add_approval(const ApprovalRecord& a, const std::string& audit_entry,
+                                                          bool releases) {
     return db_.write_with_entry(
         [&](Connection& c) -> Status {
             // The policy refuses a producer's approval of its own package before it gets here; checked
@@ -169,15 +170,105 @@ Result<std::optional<std::uint64_t>> Grants::add_approval(const ApprovalRecord& 
                 c.get(),
                 "INSERT INTO approvals(id, package, partner, custodian, created_at, expires_at, max_downloads) "
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-            return sql::write_result(s.bind(1, a.id)
-                                         .bind(2, a.package)
-                                         .bind(3, a.partner)
-                                         .bind(4, a.custodian)
-                                         .bind(5, a.created_at)
-                                         .bind(6, a.expires_at)
-                                         .bind(7, std::int64_t{a.max_downloads})
-                                         .step(),
-                                     "approval " + a.id);
+            if (auto w = sql::write_result(s.bind(1, a.id)
+                                               .bind(2, a.package)
+                                               .bind(3, a.partner)
+                                               .bind(4, a.custodian)
+                                               .bind(5, a.created_at)
+                                               .bind(6, a.expires_at)
+                                               .bind(7, std::int64_t{a.max_downloads})
+                                               .step(),
+                                           "approval " + a.id);
+                !w || !releases)
+                return w;
+            sql::Statement released(c.get(),
+                                    "UPDATE access_requests SET state = 'released', decided_by = ?3, decided_at = ?4 "
+                                    "WHERE package = ?1 AND partner = ?2 AND state = 'open'");
+            return sql::write_result(
+                released.bind(1, a.package).bind(2, a.partner).bind(3, a.custodian).bind(4, a.created_at).step(),
+                "the release requests of " + a.partner);
+        },
+        audit_entry);
+}
+
+namespace {
+
+constexpr const char* kRequestColumns =
+    "SELECT id, package, partner, purpose, created_at, state, decided_by, decided_at, reason FROM access_requests ";
+
+AccessRequestRecord request_from(const sql::Statement& s) {
+    AccessRequestRecord r;
+    r.id = s.text(0);
+    r.package = s.text(1);
+    r.partner = s.text(2);
+    r.purpose = s.text(3);
+    r.created_at = s.integer(4);
+    r.state = s.text(5);
+    r.decided_by = s.text(6);
+    r.decided_at = s.integer(7);
+    r.reason = s.text(8);
+    return r;
+}
+
+}  // namespace
+
+Result<std::optional<std::uint64_t>> Grants::add_request(const AccessRequestRecord& r, const std::string& audit_entry) {
+    return db_.write_with_entry(
+        [&](Connection& c) -> Status {
+            // Checked in the insert's transaction, so that two clicks cannot open two requests.
+            sql::Statement open(
+                c.get(), "SELECT id FROM access_requests WHERE package = ?1 AND partner = ?2 AND state = 'open'");
+            const int found = open.bind(1, r.package).bind(2, r.partner).step();
+            if (found == SQLITE_ROW)
+                return make_error(ErrorKind::conflict,
+                                  "you already asked for this package's release (" + open.text(0) + "), still open");
+            if (found != SQLITE_DONE) return sql::db_error("the database could not be read");
+            sql::Statement s(c.get(),
+                             "INSERT INTO access_requests(id, package, partner, purpose, created_at) "
+                             "VALUES(?1, ?2, ?3, ?4, ?5)");
+            return sql::write_result(
+                s.bind(1, r.id).bind(2, r.package).bind(3, r.partner).bind(4, r.purpose).bind(5, r.created_at).step(),
+                "request " + r.id);
+        },
+        audit_entry);
+}
+
+Result<AccessRequestRecord> Grants::request(const std::string& id) {
+    return db_.read([&](Connection& c) {
+        return one_row<AccessRequestRecord>(c, std::string(kRequestColumns) + "WHERE id = ?1", id, request_from,
+                                            "no such request");
+    });
+}
+
+Result<std::vector<AccessRequestRecord>> Grants::requests(const std::string& partner, const std::string& state) {
+    const char* where = partner.empty()
+                            ? (state.empty() ? "" : "WHERE state = ?2 ")
+                            : (state.empty() ? "WHERE partner = ?1 " : "WHERE partner = ?1 AND state = ?2 ");
+    return db_.read([&](Connection& c) {
+        auto s = c.cached(std::string(kRequestColumns) + where + "ORDER BY created_at, id");
+        if (!partner.empty()) s->bind(1, partner);
+        if (!state.empty()) s->bind(2, state);
+        return all_rows<AccessRequestRecord>(*s, request_from);
+    });
+}
+
+Result<std::optional<std::uint64_t>> Grants::refuse_request(const std::string& id, const std::string& by,
+                                                            const std::string& reason, std::int64_t at,
+                                                            const std::string& audit_entry) {
+    return db_.write_with_entry(
+        [&](Connection& c) -> Status {
+            sql::Statement s(c.get(),
+                             "UPDATE access_requests SET state = 'refused', decided_by = ?2, decided_at = ?3, "
+                             "reason = ?4 WHERE id = ?1 AND state = 'open'");
+            if (auto w =
+                    sql::write_result(s.bind(1, id).bind(2, by).bind(3, at).bind(4, reason).step(), "request " + id);
+                !w)
+                return w;
+            if (c.changes() == 1) return {};
+            sql::Statement exists(c.get(), "SELECT state FROM access_requests WHERE id = ?1");
+            if (exists.bind(1, id).step() == SQLITE_ROW)
+                return make_error(ErrorKind::conflict, "request " + id + " is already " + exists.text(0));
+            return make_error(ErrorKind::not_found, "no such request");
         },
         audit_entry);
 }

@@ -74,6 +74,20 @@ struct ApprovalRecord {
     std::string withdrawn_by;
 };
 
+// A partner's request that a package be released to it, with the purpose it gives; custodians
+// answer it with approvals (which release it) or a refusal with a reason.
+struct AccessRequestRecord {
+    std::string id;  // "req-" and 16 hex digits
+    std::string package;
+    std::string partner;
+    std::string purpose;
+    std::int64_t created_at = 0;
+    std::string state = "open";  // open, released or refused
+    std::string decided_by;
+    std::int64_t decided_at = 0;
+    std::string reason;  // a refusal's
+};
+
 struct PackageRecord {
     std::string id;
     std::string dataset;

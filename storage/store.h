@@ -177,13 +177,25 @@ class Grants {
     Result<std::optional<std::uint64_t>> revoke_agreement(const std::string& id, const std::string& by,
                                                           const std::string& reason, std::int64_t at,
                                                           const std::string& audit_entry = {});
+    // With `releases`, the partner's open requests for the package are marked released in the
+    // same transaction (the caller judged that this approval completes the release).
     Result<std::optional<std::uint64_t>> add_approval(const ApprovalRecord& approval,
-                                                      const std::string& audit_entry = {});
+                                                      const std::string& audit_entry = {}, bool releases = false);
     Result<ApprovalRecord> approval(const std::string& id);
     // Filtered by package and partner when given (empty means any).
     Result<std::vector<ApprovalRecord>> approvals(const std::string& package, const std::string& partner);
     Result<std::optional<std::uint64_t>> withdraw_approval(const std::string& id, const std::string& by,
                                                            std::int64_t at, const std::string& audit_entry = {});
+    // conflict if the partner already has an open request for the package.
+    Result<std::optional<std::uint64_t>> add_request(const AccessRequestRecord& request,
+                                                     const std::string& audit_entry = {});
+    Result<AccessRequestRecord> request(const std::string& id);
+    // Filtered by partner and state when given (empty means any), oldest first.
+    Result<std::vector<AccessRequestRecord>> requests(const std::string& partner, const std::string& state);
+    // not_found if there is no such request, conflict if it is no longer open.
+    Result<std::optional<std::uint64_t>> refuse_request(const std::string& id, const std::string& by,
+                                                        const std::string& reason, std::int64_t at,
+                                                        const std::string& audit_entry = {});
     // Spends one download of each approval, all or none: conflict if any no longer stands at
     // `now` (withdrawn, expired or used up meanwhile).
     Status spend_downloads(const std::vector<std::string>& approval_ids, std::int64_t now);

@@ -7,12 +7,18 @@ import { homePage } from './page_home.js';
 import { uploadPage } from './page_upload.js';
 import { packagesPage } from './page_packages.js';
 import { auditPage } from './page_audit.js';
+import { requestsPage } from './page_requests.js';
+import { agreementsPage } from './page_agreements.js';
+import { adminPage } from './page_admin.js';
 
 const pages = {
   '': { key: 'nav.home', show: () => true, render: homePage },
   upload: { key: 'nav.upload', show: (me) => me.roles.includes('producer'), render: uploadPage },
   mine: { key: 'nav.mine', show: (me) => me.roles.includes('producer'), render: (main, me) => packagesPage(main, me, true) },
   packages: { key: 'nav.packages', show: () => true, render: (main, me) => packagesPage(main, me, false) },
+  requests: { key: 'nav.requests', show: (me) => me.roles.includes('custodian'), render: requestsPage },
+  agreements: { key: 'nav.agreements', show: (me) => me.roles.includes('custodian'), render: agreementsPage },
+  admin: { key: 'nav.admin', show: (me) => me.roles.includes('admin'), render: adminPage },
   audit: { key: 'nav.audit', show: (me) => me.roles.includes('auditor'), render: auditPage },
 };
 

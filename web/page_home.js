@@ -21,6 +21,11 @@ export function homePage(main, me) {
   const can = [];
   if (me.roles.includes('producer')) can.push(el('li', {}, el('a', { href: '#/upload' }, t('home.can_upload'))));
   can.push(el('li', {}, el('a', { href: '#/packages' }, t('home.can_read'))));
+  if (me.roles.includes('custodian')) {
+    can.push(el('li', {}, el('a', { href: '#/requests' }, t('home.can_release'))));
+    can.push(el('li', {}, el('a', { href: '#/agreements' }, t('home.can_agree'))));
+  }
+  if (me.roles.includes('admin')) can.push(el('li', {}, el('a', { href: '#/admin' }, t('home.can_admin'))));
   if (me.roles.includes('auditor')) can.push(el('li', {}, el('a', { href: '#/audit' }, t('home.can_audit'))));
   main.append(el('h2', {}, t('home.what_next')), el('ul', {}, can));
 }

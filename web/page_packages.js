@@ -1,10 +1,35 @@
 // The packages the caller may read (or, for "my packages", those the caller sent), searchable by
 // name, dataset, classification and date; downloads go straight to the API.
-import { getJson } from './api.js';
+import { getJson, postJson, explain } from './api.js';
 import { el, clear, size, time, levelBadge, number } from './format.js';
 import { t } from './i18n.js';
 
 const LEVELS = ['biasa', 'terbatas', 'rahasia', 'sangat-rahasia'];
+
+// A package the caller's agreement covers but that waits for a custodian's release: ask for it.
+function releaseCell(p) {
+  const cell = el('div', { class: 'release' });
+  if (p.request) {
+    cell.append(el('span', { class: 'requested' }, t('packages.requested')));
+    return cell;
+  }
+  const purpose = el('textarea', { rows: 2, cols: 30, maxlength: 500, class: 'request-purpose', placeholder: t('packages.purpose') });
+  const ask = el('button', { type: 'button', class: 'secondary request-release' }, t('packages.request'));
+  const status = el('div', { role: 'status' });
+  ask.addEventListener('click', async () => {
+    if (!purpose.value.trim()) { clear(status).append(el('p', { class: 'error' }, t('packages.purpose_needed'))); purpose.focus(); return; }
+    ask.disabled = true;
+    try {
+      await postJson(`/v1/packages/${encodeURIComponent(p.package_id)}/requests`, { purpose: purpose.value.trim() });
+      clear(cell).append(el('span', { class: 'requested' }, t('packages.requested')));
+    } catch (error) {
+      ask.disabled = false;
+      clear(status).append(el('p', { class: 'error', role: 'alert' }, explain(error)));
+    }
+  });
+  cell.append(el('p', {}, t('packages.awaiting')), purpose, ask, status);
+  return cell;
+}
 
 export async function packagesPage(main, me, mine) {
   main.append(el('h1', {}, t(mine ? 'mine.title' : 'packages.title')));
@@ -41,11 +66,13 @@ export async function packagesPage(main, me, mine) {
     clear(body);
     for (const p of shown) {
       const encrypted = p.delivery === 'age';
+      const action = p.access === 'request' ? releaseCell(p)
+        : el('a', { href: `/v1/packages/${encodeURIComponent(p.package_id)}`, download: '', class: 'download' }, t('packages.download'));
       body.append(el('tr', { 'data-package': p.package_id },
         el('td', { class: 'filename' }, p.filename, encrypted ? el('div', { class: 'notice' }, t('packages.age_note')) : null),
         el('td', {}, p.dataset), el('td', {}, levelBadge(p.classification, t)),
         el('td', { class: 'num' }, size(p.size)), el('td', {}, time(p.created_at)), el('td', {}, p.producer),
-        el('td', {}, el('a', { href: `/v1/packages/${encodeURIComponent(p.package_id)}`, download: '', class: 'download' }, t('packages.download')))));
+        el('td', {}, action)));
     }
     clear(count).append(shown.length === 0 ? t('packages.none') : t('packages.count', { shown: number(shown.length), total: number(all.length) }));
   };

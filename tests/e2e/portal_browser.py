@@ -103,7 +103,11 @@ def shot(driver, name):
 
 
 def open_portal(driver, page=""):
-    driver.get(f"{URL}/#/{page}")
+    target = f"{URL}/#/{page}"
+    if driver.current_url == target:
+        driver.refresh()  # the same address again would not reload the page
+    else:
+        driver.get(target)
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#nav a") or d.find_elements(By.ID, "no-certificate"))
 
 
@@ -169,17 +173,59 @@ try:
 finally:
     producer.quit()
 
-# ---- A custodian releases the rahasia package; the partner downloads it in the browser
+# ---- The partner finds the rahasia package, asks for its release; a custodian approves it in
+# the inbox; the partner downloads it
 package, digest = by_name.get("Laporan gizi – Ternate.csv", ("", ""))
-approved = cli("approve", package, "--for", "bi-malut", "--profile", str(WORK / "walidata"))
-check("the custodian approves the release (CLI)", approved.returncode == 0, approved.stderr)
+purpose = '<script>alert(2)</script> kajian inflasi pangan'
 partner = browser("bi-malut")
+custodian = browser("walidata")
 try:
     open_portal(partner, "packages")
     wait(partner, lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-package="{package}"]'))
     row = partner.find_element(By.CSS_SELECTOR, f'tr[data-package="{package}"]')
-    check("the partner sees the released package with its name", "Laporan gizi – Ternate.csv" in row.text)
+    check("the partner sees the rahasia package before release, by name", "Laporan gizi – Ternate.csv" in row.text)
+    check("with no download link yet", not row.find_elements(By.CSS_SELECTOR, "a.download"))
     check("the partner has no upload page", not partner.find_elements(By.ID, "nav-upload"))
+    row.find_element(By.CSS_SELECTOR, ".request-purpose").send_keys(purpose)
+    row.find_element(By.CSS_SELECTOR, ".request-release").click()
+    wait(partner, lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-package="{package}"] .requested'))
+    check("the request is sent", True)
+    shot(partner, "paket-mitra-minta-rilis")
+
+    open_portal(custodian, "requests")
+    card = wait(custodian, lambda d: d.find_element(By.CSS_SELECTOR, ".request"))
+    check("the custodian's inbox shows the request with its purpose as text",
+          card.find_element(By.CSS_SELECTOR, ".request-purpose").text == purpose)
+    check("naming the partner", card.find_element(By.CSS_SELECTOR, ".request-partner").text == "bi-malut")
+    check("no script ran from the purpose", no_alert(custodian))
+    shot(custodian, "permintaan-rilis")
+    card.find_element(By.CSS_SELECTOR, ".approve-cap").send_keys("2")
+    card.find_element(By.CSS_SELECTOR, "button.approve").click()
+    wait(custodian, lambda d: d.find_elements(By.ID, "requests-empty"))
+    check("approving empties the inbox", True)
+    open_portal(custodian, "agreements")
+    wait(custodian, lambda d: d.find_elements(By.CSS_SELECTOR, "#agreements tbody tr"))
+    check("the custodian sees the agreement", "bi-malut" in text_of(custodian, "#agreements"))
+    mou = WORK / "MOU BI Malut.pdf"
+    mou.write_bytes(b"%PDF-1.4 MOU Dinkes Malut - BI Malut\n")
+    custodian.find_element(By.ID, "agreement-partner").send_keys("bi-malut")
+    custodian.find_element(By.ID, "agreement-datasets").send_keys("dinkes-malut/faskes")
+    custodian.find_element(By.ID, "agreement-purpose").send_keys("statistik fasilitas")
+    for field, days in (("agreement-from", -1), ("agreement-until", 90)):
+        custodian.execute_script("arguments[0].value = arguments[1]", custodian.find_element(By.ID, field),
+                                 time.strftime("%Y-%m-%d", time.gmtime(time.time() + days * 86400)))
+    custodian.find_element(By.ID, "agreement-document").send_keys(str(mou))
+    custodian.find_element(By.ID, "agreement-add").click()
+    wait(custodian, lambda d: d.find_elements(By.ID, "agreement-added") or d.find_elements(By.CSS_SELECTOR, "#agreements-status .error"))
+    check("an agreement is added from the browser", bool(custodian.find_elements(By.ID, "agreement-added")),
+          text_of(custodian, "#agreements-status"))
+    check("with the MOU's SHA-256 computed in the browser", sha256(mou) in text_of(custodian, "#agreements"))
+    shot(custodian, "perjanjian")
+
+    open_portal(partner, "packages")
+    wait(partner, lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-package="{package}"] a.download'))
+    row = partner.find_element(By.CSS_SELECTOR, f'tr[data-package="{package}"]')
+    check("once approved, the partner may download it", True)
     shot(partner, "paket-mitra")
     check("the page says the rahasia delivery comes age-encrypted and how to open it",
           "age -d" in row.find_element(By.CSS_SELECTOR, ".filename .notice").text)
@@ -194,6 +240,7 @@ try:
     check("and the bytes match what the producer sent", opened.returncode == 0 and sha256(WORK / "opened.csv") == digest)
 finally:
     partner.quit()
+    custodian.quit()
 
 # ---- The auditor verifies in the browser, and notices a tampered checkpoint
 auditor = browser("inspektorat")
@@ -300,7 +347,12 @@ server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 admin = browser("admin")
 try:
-    open_portal(admin)  # the admin is signed in to the portal in this browser
+    open_portal(admin, "admin")  # the admin is signed in to the portal in this browser
+    wait(admin, lambda d: d.find_elements(By.CSS_SELECTOR, '#principals tr[data-principal="dinkes-malut"]'))
+    check("the admin page lists the principals", True)
+    check("and the datasets it may read", "Fasilitas kesehatan" in text_of(admin, "#datasets"))
+    check("no untranslated key on the admin page", not untranslated(admin))
+    shot(admin, "administrasi")
     admin.get(f"http://127.0.0.1:{server.server_address[1]}/")
     try:
         wait(admin, lambda d: d.current_url.startswith(URL), 20)  # the form navigates to the gateway

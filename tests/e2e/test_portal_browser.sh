@@ -22,7 +22,7 @@ add_principal inspektorat auditor
     { echo "FAIL - cannot add the agreement"; exit 1; }
 printf 'kata-sandi-uji\n' > "$WORK/p12.pass"
 chmod 600 "$WORK/p12.pass"
-for who in dinkes-malut bi-malut inspektorat; do
+for who in dinkes-malut bi-malut walidata inspektorat; do
     "$SERAMBI" profile export-p12 --profile "$WORK/$who" --out "$WORK/$who.p12" --password-file "$WORK/p12.pass" 2>/dev/null ||
         { echo "FAIL - export-p12 for $who"; exit 1; }
 done

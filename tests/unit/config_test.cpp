@@ -36,3 +36,31 @@ TEST_CASE("a bad configuration value stops the start with the file, line and key
     CHECK(error_for("listen = 1\n").find("listen") != std::string::npos);
     CHECK(error_for("[server\n").find("serambi.toml:1") != std::string::npos);
 }
+
+TEST_CASE("the portal's settings: on by default in WIT, a misspelt zone stops the start") {
+    TempDir dir;
+    const auto file = dir.path / "serambi.toml";
+    std::ofstream(file) << gateway::default_config_text("127.0.0.1", 9443, "test.local/log");
+    auto defaults = gateway::load_config(file);
+    REQUIRE(defaults.ok());
+    CHECK(defaults->portal_enabled);
+    CHECK(defaults->portal_time_zone == "Asia/Jayapura");
+    auto load = [&](const std::string& text) {
+        std::ofstream(file, std::ios::trunc) << text;
+        return gateway::load_config(file);
+    };
+    auto makassar = load("[portal]\ntime_zone = \"Asia/Makassar\"\nenabled = false\n");
+    REQUIRE(makassar.ok());
+    CHECK(makassar->portal_time_zone == "Asia/Makassar");
+    CHECK_FALSE(makassar->portal_enabled);
+    for (const char* bad :
+         {"\"Asia/Jaypura\"", "\"../../etc/passwd\"", "\"Asia/Jayapura\\\"><script>\"", "\"\"", "9"}) {
+        INFO(bad);
+        auto config = load(std::string("[portal]\ntime_zone = ") + bad + "\n");
+        REQUIRE_FALSE(config.ok());
+        CHECK(config.error().message.find("portal.time_zone") != std::string::npos);
+    }
+    auto not_bool = load("[portal]\nenabled = \"yes\"\n");
+    REQUIRE_FALSE(not_bool.ok());
+    CHECK(not_bool.error().message.find("portal.enabled: expected true or false") != std::string::npos);
+}

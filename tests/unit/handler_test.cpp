@@ -365,3 +365,93 @@ TEST_CASE("boundary checks: filenames, media types and ranges") {
     CHECK(http_status_of(ErrorKind::not_found) == 404);
     CHECK(http_status_of(ErrorKind::too_large) == 413);
 }
+
+TEST_CASE("RFC 8187 file names are decoded once, then judged like plain ones") {
+    CHECK(decode_extended_value("UTF-8''laporan%20gizi%E2%80%93Ternate.csv").value() ==
+          "laporan gizi\xe2\x80\x93Ternate.csv");
+    CHECK(decode_extended_value("utf-8''a.csv").value() == "a.csv");
+    CHECK_FALSE(decode_extended_value("laporan.csv").has_value());  // no charset
+    CHECK_FALSE(decode_extended_value("ISO-8859-1''a.csv").has_value());
+    CHECK_FALSE(decode_extended_value("UTF-8''%zz.csv").has_value());
+    CHECK_FALSE(decode_extended_value("UTF-8''a%2").has_value());      // cut escape
+    CHECK_FALSE(decode_extended_value("UTF-8''a b.csv").has_value());  // a space must be escaped
+    CHECK_FALSE(decode_extended_value("UTF-8''" + std::string(800, 'a')).has_value());
+    // Decoding never makes a forbidden name acceptable.
+    CHECK_FALSE(is_safe_filename(decode_extended_value("UTF-8''..%2Fserambi.toml").value()));
+    CHECK_FALSE(is_safe_filename(decode_extended_value("UTF-8''a%00b").value()));
+    CHECK_FALSE(is_safe_filename(decode_extended_value("UTF-8''%3Cimg%3E.csv").value()));
+    CHECK_FALSE(is_safe_filename(decode_extended_value("UTF-8''%C0%AF").value()));  // overlong '/'
+}
+
+TEST_CASE("a browser's request from another site changes nothing and is refused before its route") {
+    World w;
+    auto from_browser = [&](const std::string& method, const std::string& target,
+                            std::vector<std::pair<std::string, std::string>> headers) {
+        auto h = w.head("admin", method, target);
+        h.headers = std::move(headers);
+        h.headers.emplace_back("Host", "gw.example:8443");
+        return h;
+    };
+    const std::string dataset = R"({"id":"admin/x","classification":"biasa","title":"x"})";
+    struct Case {
+        const char* what;
+        std::vector<std::pair<std::string, std::string>> headers;
+        int status;
+    };
+    const std::vector<Case> cases = {
+        {"another origin", {{"Origin", "https://evil.example"}}, 403},
+        {"a lookalike origin", {{"Origin", "https://gw.example:8443.evil.example"}}, 403},
+        {"http, not https", {{"Origin", "http://gw.example:8443"}}, 403},
+        {"an opaque origin", {{"Origin", "null"}}, 403},
+        {"a cross-site fetch", {{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Mode", "no-cors"}}, 403},
+        {"a sibling site", {{"Sec-Fetch-Site", "same-site"}}, 403},
+        {"own origin, no portal header",
+         {{"Origin", "https://gw.example:8443"}, {"Sec-Fetch-Site", "same-origin"}},
+         403},
+        {"a wrong portal header", {{"Origin", "https://GW.example:8443"}, {"Serambi-Client", "cli"}}, 403},
+        {"the portal itself",
+         {{"Origin", "https://GW.example:8443"}, {"Sec-Fetch-Site", "same-origin"}, {"Serambi-Client", "portal"}},
+         201},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        auto r = w.send(from_browser("POST", "/v1/datasets", c.headers), dataset);
+        CHECK(r.status == c.status);
+        if (c.status == 403) {
+            CHECK(r.audit.reason.starts_with("cross-site request refused"));
+            CHECK(r.principal == "admin");  // the entry names whose browser was used
+            CHECK(w.store->registry().datasets()->size() == 2);
+        }
+    }
+    CHECK(w.store->registry().datasets()->size() == 3);
+    // Reads too: a pull spends downloads. The portal's page alone may be opened from a link.
+    CHECK(w.send(from_browser("GET", "/v1/whoami", {{"Sec-Fetch-Site", "cross-site"}})).status == 403);
+    CHECK(w.send(from_browser("GET", "/", {{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Mode", "navigate"}})).status ==
+          200);
+    CHECK(w.send(from_browser(
+                     "GET", "/",
+                     {{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Mode", "navigate"}, {"Sec-Fetch-Dest", "iframe"}}))
+              .status == 403);
+    CHECK(
+        w.send(from_browser("POST", "/", {{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Mode", "navigate"}})).status ==
+        405);  // no such method: nothing to refuse
+    // No browser marks at all: the CLI and scripts.
+    CHECK(w.send(w.head("admin", "GET", "/v1/whoami")).status == 200);
+}
+
+TEST_CASE("the portal's files: the start page names the zone, assets only under this build's version") {
+    World w;
+    w.config.portal_time_zone = "Asia/Makassar";
+    auto page = w.send(w.head("nobody", "GET", "/"));
+    REQUIRE(page.status == 200);
+    CHECK(page.body.find("content=\"Asia/Makassar\"") != std::string::npos);
+    CHECK(header(page, "Content-Security-Policy").find("script-src 'self';") != std::string::npos);
+    const auto version = page.body.substr(page.body.find("/assets/") + 8, 16);
+    CHECK(w.send(w.head("nobody", "GET", "/assets/" + version + "/app.js")).status == 200);
+    CHECK(w.send(w.head("nobody", "GET", "/assets/" + version + "/index.html")).status == 404);
+    CHECK(w.send(w.head("nobody", "GET", "/assets/" + version + "/nothing.js")).status == 404);
+    CHECK(w.send(w.head("nobody", "GET", "/assets/0123456789abcdef/app.js")).status == 404);
+    w.config.portal_enabled = false;
+    CHECK(w.send(w.head("nobody", "GET", "/")).status == 404);
+    CHECK(w.send(w.head("nobody", "GET", "/assets/" + version + "/app.js")).status == 404);
+}

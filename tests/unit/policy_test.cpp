@@ -405,3 +405,50 @@ TEST_CASE("a bad policy is refused with the file, line and key named") {
           std::string::npos);
     CHECK_FALSE(bad_manage.ok());
 }
+
+TEST_CASE("a read that waits only for approvals says so, and the level says whether it is listed") {
+    const auto policy = default_policy();
+    const auto partner = subject("bi-malut", {Role::partner});
+    const Agreement mou{"mou-1", "bi-malut", {"dinkes-malut/*"}, Classification::rahasia, 0, 4102444800, 0};
+    const std::vector<Agreement> agreements{mou};
+    const DatasetFacts rahasia{"dinkes-malut", Classification::rahasia, "dinkes-malut/gizi", "p1", {}, "dinkes-malut"};
+    auto d = policy->decide(partner, Action::read, &rahasia, Context{1000, agreements, {}});
+    CHECK_FALSE(d.allow);
+    CHECK(d.release_needed);
+    CHECK(d.agreement_used == "mou-1");
+    CHECK(policy->lists_before_release(Classification::rahasia));
+    CHECK_FALSE(policy->lists_before_release(Classification::sangat_rahasia));
+    // Another dataset, or no agreement at all: nothing to ask for.
+    const DatasetFacts other{"bappeda", Classification::rahasia, "bappeda/anggaran", "p2", {}, "bappeda"};
+    CHECK_FALSE(policy->decide(partner, Action::read, &other, Context{1000, agreements, {}}).release_needed);
+    CHECK_FALSE(policy->decide(partner, Action::read, &rahasia, Context{1000, {}, {}}).release_needed);
+    // A lapsed agreement is not a release away.
+    const std::vector<Agreement> lapsed{{"mou-2", "bi-malut", {"dinkes-malut/*"}, Classification::rahasia, 0, 500, 0}};
+    CHECK_FALSE(policy->decide(partner, Action::read, &rahasia, Context{1000, lapsed, {}}).release_needed);
+    // A named recipient of sangat-rahasia waits for its two approvals.
+    const DatasetFacts secret{
+        "dinkes-malut", Classification::sangat_rahasia, "dinkes-malut/rujukan", "p3", {"bi-malut"}, "dinkes-malut"};
+    CHECK(policy->decide(partner, Action::read, &secret, Context{1000, {}, {}}).release_needed);
+    // The policy file may turn the listing off, or on for sangat-rahasia.
+    auto custom = Policy::parse(R"(version = 2
+[levels.biasa]
+readers = ["any"]
+[levels.terbatas]
+readers = ["owner"]
+[levels.rahasia]
+readers = ["owner", "agreement"]
+approvals = 1
+list_before_release = false
+[levels.sangat-rahasia]
+readers = ["owner", "named"]
+approvals = 2
+list_before_release = true
+)",
+                                "custom.toml");
+    REQUIRE(custom.ok());
+    CHECK_FALSE((*custom)->lists_before_release(Classification::rahasia));
+    CHECK((*custom)->lists_before_release(Classification::sangat_rahasia));
+    auto bad = Policy::parse("version = 2\n[levels.biasa]\nreaders = [\"any\"]\nlist_before_release = 1\n", "bad.toml");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message.find("list_before_release: expected true or false") != std::string::npos);
+}

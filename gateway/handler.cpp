@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <unordered_map>
 
 #include "gateway/portal.h"
 
@@ -278,83 +277,6 @@ Response Handler::get_dataset(const RequestHead& head, const Caller& caller, con
     auto dataset = dataset_for(caller, Action::read, id, decided);
     auto r = dataset ? json_response(200, dataset_json(*dataset)) : problem_of(dataset.error(), head.request_id);
     r.audit = decided;
-    return r;
-}
-
-bool Handler::names_caller(const storage::Dataset& dataset, policies::Classification level, const Caller& caller) {
-    if (!services_.policy->names_readers(level)) return false;
-    auto packages = services_.store->packages().packages_in(dataset.id);
-    if (!packages) return false;  // fail closed: not listed
-    return std::any_of(packages->begin(), packages->end(), [&](const storage::PackageRecord& p) {
-        return std::find(p.recipients.begin(), p.recipients.end(), caller.subject.id) != p.recipients.end();
-    });
-}
-
-Response Handler::list_packages(const RequestHead& head, const Caller& caller, const std::string& id) {
-    AuditFacts decided;
-    auto dataset = dataset_for(caller, Action::read, id, decided);
-    if (!dataset) {
-        // A level whose readers the producer names: a recipient lists the dataset for the packages
-        // that name it (each is still decided on its own below).
-        auto stored = services_.store->registry().dataset(id);
-        auto level = stored ? policies::parse_classification(stored->classification)
-                            : Result<policies::Classification>(stored.error());
-        if (dataset.error().kind == ErrorKind::not_found && stored && level && names_caller(*stored, *level, caller)) {
-            dataset = std::move(*stored);
-            decided.reason = "the producer named the caller as a recipient of packages in this dataset";
-        } else {
-            auto denied = problem_of(dataset.error(), head.request_id);
-            denied.audit = decided;
-            return denied;
-        }
-    }
-    auto packages = services_.store->packages().packages_in(id);
-    if (!packages) return problem_of(packages.error(), head.request_id);
-    // The caller's approvals, read once for the whole listing.
-    std::vector<policies::Approval> approvals;
-    auto rows = services_.store->grants().approvals("", caller.subject.id);
-    if (!rows) return problem_of(rows.error(), head.request_id);
-    for (const auto& r : *rows) approvals.push_back(approval_view(r));
-    const policies::Context context{now_seconds(), caller.agreements, approvals};
-    // The partner's open release requests, so that the listing says which it already asked for.
-    std::unordered_map<std::string, std::string> open_requests;
-    if (caller.subject.has(policies::Role::partner)) {
-        auto requests = services_.store->grants().requests(caller.subject.id, "open");
-        if (!requests) return problem_of(requests.error(), head.request_id);
-        for (const auto& r : *requests) open_requests[r.package] = r.id;
-    }
-    boost::json::array out;
-    for (const auto& p : *packages) {
-        // A package may be classified above its dataset; list only what the caller may read.
-        auto level = policies::parse_classification(p.classification);
-        const policies::DatasetFacts facts{dataset->owner, level ? *level : policies::Classification::sangat_rahasia,
-                                           p.dataset,      p.id,
-                                           p.recipients,   p.producer};
-        const auto decision = services_.policy->decide(caller.subject, Action::read, &facts, context);
-        if (!decision.allow) {
-            // Listed by name, date and size only, so that the partner can ask for its release.
-            if (!listed_before_release(decision, facts, caller)) continue;
-            boost::json::object waiting{{"package_id", p.id},         {"dataset", p.dataset},
-                                        {"producer", p.producer},     {"classification", p.classification},
-                                        {"filename", p.filename},     {"size", p.size},
-                                        {"created_at", p.created_at}, {"access", "request"}};
-            if (const auto open = open_requests.find(p.id); open != open_requests.end())
-                waiting["request"] = boost::json::object{{"id", open->second}, {"state", "open"}};
-            out.push_back(std::move(waiting));
-            continue;
-        }
-        // How a pull will come, so that a browser can say so before the download.
-        auto listed = package_json(p);
-        const bool age = std::find(decision.obligations.begin(), decision.obligations.end(), "encrypt-to-recipient") !=
-                         decision.obligations.end();
-        listed["delivery"] = age ? "age" : "plain";
-        listed["access"] = "released";
-        out.push_back(std::move(listed));
-    }
-    auto r = json_response(200, out);
-    r.audit = decided;
-    r.audit.reason += "; listed the " + std::to_string(out.size()) + " of " + std::to_string(packages->size()) +
-                      " packages the policy lets the caller read";
     return r;
 }
 

@@ -271,7 +271,8 @@ class Handler {
     Dispatch create_dataset(const RequestHead& head, const Caller& caller);
     Response list_datasets(const RequestHead& head, const Caller& caller);
     Response get_dataset(const RequestHead& head, const Caller& caller, const std::string& id);
-    Response list_packages(const RequestHead& head, const Caller& caller, const std::string& id);
+    Response list_packages(const RequestHead& head, const Caller& caller, const std::string& id, const Query& query);
+    Response list_all_packages(const RequestHead& head, const Caller& caller, const Query& query);
     Dispatch push_package(const RequestHead& head, const Caller& caller, const std::string& id);
     Response get_package(const RequestHead& head, const Caller& caller, const std::string& id, const std::string& part);
     Response get_audit(const RequestHead& head, const Caller& caller, std::string_view what, const Query& query);
@@ -294,6 +295,7 @@ class Handler {
     // listed, and ask for its release.
     bool listed_before_release(const policies::Decision& decision, const policies::DatasetFacts& facts,
                                const Caller& caller) const;
+    class PackageLister;  // listing.cpp
     // Whether a dataset of a level read by named recipients holds a package that names the caller.
     bool names_caller(const storage::Dataset& dataset, policies::Classification level, const Caller& caller);
     Dispatch withdraw_approval(const RequestHead& head, const Caller& caller, const std::string& id);

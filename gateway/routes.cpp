@@ -108,14 +108,17 @@ std::span<const Route> routes() {
         {"GET", "/v1/datasets/{owner}/{name}/packages", "package.list", Action::list, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) {
              auto id = dataset_id(a);
-             return respond(id ? h.list_packages(r, c, *id) : problem_of(id.error(), r.request_id));
+             return respond(id ? h.list_packages(r, c, *id, a.query) : problem_of(id.error(), r.request_id));
          }},
         {"POST", "/v1/datasets/{owner}/{name}/packages", "package.push", Action::push, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) {
              auto id = dataset_id(a);
              return id ? h.push_package(r, c, *id) : respond(problem_of(id.error(), r.request_id));
          }},
-
+        {"GET", "/v1/packages", "package.list", Action::list, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) {
+             return respond(h.list_all_packages(r, c, a.query));
+         }},
         {"GET", "/v1/packages/{id}", "package.pull", Action::read, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) {
              return respond(h.get_package(r, c, param(a, 0), ""));

@@ -138,13 +138,19 @@ export async function auditPage(main) {
     return q;
   };
 
+  let generation = 0;
   const search = async (older) => {
+    // A search started later wins: an earlier answer arriving after it is dropped.
+    const mine = ++generation;
+    let stop = end;
     if (!older) {
       const note = await getText('/v1/audit/checkpoint');
-      end = Number(note.split('\n')[1]) || 0;
+      stop = Number(note.split('\n')[1]) || 0;
     }
-    const start = Math.max(0, end - WINDOW);
-    const text = await getText(`/v1/audit/entries?${query(start, end)}`);
+    const start = Math.max(0, stop - WINDOW);
+    const text = await getText(`/v1/audit/entries?${query(start, stop)}`);
+    if (mine !== generation) return;
+    end = stop;
     const page = text.split('\n').filter((l) => l).map((l) => { const o = JSON.parse(l); return { index: o.index, raw: o.entry, entry: JSON.parse(o.entry) }; });
     page.reverse();
     rows = older ? rows.concat(page) : page;

@@ -1,6 +1,6 @@
 // The packages the caller may read (or, for "my packages", those the caller sent), searchable by
 // name, dataset, classification and date; downloads go straight to the API.
-import { getJson, postJson, explain } from './api.js';
+import { get, getJson, postJson, explain } from './api.js';
 import { el, clear, size, time, levelBadge, number } from './format.js';
 import { t } from './i18n.js';
 
@@ -31,18 +31,11 @@ function releaseCell(p) {
   return cell;
 }
 
+const PAGE = 200;
+
 export async function packagesPage(main, me, mine) {
   main.append(el('h1', {}, t(mine ? 'mine.title' : 'packages.title')));
   const datasets = await getJson('/v1/datasets');
-  const all = [];
-  for (const d of datasets) {
-    const [owner, name] = d.id.split('/');
-    // eslint-disable-next-line no-await-in-loop
-    const packages = await getJson(`/v1/datasets/${encodeURIComponent(owner)}/${encodeURIComponent(name)}/packages`);
-    for (const p of packages) if (!mine || p.producer === me.id) all.push(p);
-  }
-  all.sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
-
   const search = el('input', { type: 'search', id: 'filter-name' });
   const dataset = el('select', { id: 'filter-dataset' }, el('option', { value: '' }, t('packages.all')),
     datasets.map((d) => el('option', { value: d.id }, d.id)));
@@ -50,21 +43,33 @@ export async function packagesPage(main, me, mine) {
     LEVELS.map((l) => el('option', { value: l }, t(`level.${l}`))));
   const from = el('input', { type: 'date', id: 'filter-from' });
   const until = el('input', { type: 'date', id: 'filter-until' });
-  const count = el('p', { id: 'packages-count' });
+  const count = el('p', { id: 'packages-count', role: 'status' });
   const body = el('tbody');
+  const more = el('button', { type: 'button', class: 'secondary', id: 'packages-more' }, t('packages.more'));
   const table = el('table', { id: 'packages' }, el('thead', {}, el('tr', {},
     el('th', {}, t('packages.file')), el('th', {}, t('packages.dataset')), el('th', {}, t('packages.level')),
     el('th', {}, t('packages.size')), el('th', {}, t('packages.time')), el('th', {}, t('packages.producer')), el('th'))), body);
 
-  const show = () => {
-    const needle = search.value.trim().toLowerCase();
-    const shown = all.filter((p) => (!needle || p.filename.toLowerCase().includes(needle))
-      && (!dataset.value || p.dataset === dataset.value)
-      && (!level.value || p.classification === level.value)
-      && (!from.value || p.created_at.slice(0, 10) >= from.value)
-      && (!until.value || p.created_at.slice(0, 10) <= until.value));
-    clear(body);
-    for (const p of shown) {
+  // The gateway filters and pages: on a weak link one small answer beats the whole list.
+  let shown = 0, total = 0, generation = 0;
+  const query = (offset) => {
+    const q = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
+    if (mine) q.set('producer', me.id);
+    if (search.value.trim()) q.set('name', search.value.trim());
+    if (dataset.value) q.set('dataset', dataset.value);
+    if (level.value) q.set('classification', level.value);
+    if (from.value) q.set('since', from.value);
+    if (until.value) q.set('until', until.value);
+    return `/v1/packages?${q}`;
+  };
+  const load = async (append) => {
+    const mine_ = ++generation;
+    const response = await get(query(append ? shown : 0));
+    const page = await response.json();
+    if (mine_ !== generation) return;  // a newer search has started
+    total = Number(response.headers.get('Serambi-Total')) || page.length;
+    if (!append) { clear(body); shown = 0; }
+    for (const p of page) {
       const encrypted = p.delivery === 'age';
       const action = p.access === 'request' ? releaseCell(p)
         : el('a', { href: `/v1/packages/${encodeURIComponent(p.package_id)}`, download: '', class: 'download' }, t('packages.download'));
@@ -74,12 +79,22 @@ export async function packagesPage(main, me, mine) {
         el('td', { class: 'num' }, size(p.size)), el('td', {}, time(p.created_at)), el('td', {}, p.producer),
         el('td', {}, action)));
     }
-    clear(count).append(shown.length === 0 ? t('packages.none') : t('packages.count', { shown: number(shown.length), total: number(all.length) }));
+    shown += page.length;
+    clear(count).append(total === 0 ? t('packages.none') : t('packages.count', { shown: number(shown), total: number(total) }));
+    more.hidden = shown >= total;
   };
-  for (const input of [search, dataset, level, from, until]) input.addEventListener('input', show);
+  const failed = (error) => clear(count).append(el('span', { class: 'error', role: 'alert' }, explain(error)));
+  let timer = null;
+  for (const input of [search, dataset, level, from, until]) {
+    input.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => load(false).catch(failed), 300);
+    });
+  }
+  more.addEventListener('click', () => load(true).catch(failed));
   main.append(el('form', { class: 'filters', on: { submit: (e) => e.preventDefault() } },
     el('label', {}, t('packages.search'), search), el('label', {}, t('packages.dataset'), dataset),
     el('label', {}, t('packages.level'), level), el('label', {}, t('packages.from'), from),
-    el('label', {}, t('packages.until'), until)), count, table);
-  show();
+    el('label', {}, t('packages.until'), until)), count, table, el('p', {}, more));
+  await load(false);
 }

@@ -42,8 +42,13 @@ export class VerifyError extends Error {
 
 // A verifier key: NAME+HASH+BASE64(0x01 || Ed25519 public key), the hash binding name and key.
 export async function parseVerifierKey(text) {
-  const parts = text.trim().split('+');
-  if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1]) || parts[0] === '') throw new Error('NAME+HASH+KEY');
+  // The name holds no '+', but the base64 key may: split at the first two only.
+  const trimmed = text.trim();
+  const first = trimmed.indexOf('+');
+  const second = first < 0 ? -1 : trimmed.indexOf('+', first + 1);
+  if (first <= 0 || second < 0) throw new Error('NAME+HASH+KEY');
+  const parts = [trimmed.slice(0, first), trimmed.slice(first + 1, second), trimmed.slice(second + 1)];
+  if (!/^[0-9a-f]{8}$/.test(parts[1]) || /\s/.test(parts[0])) throw new Error('NAME+HASH+KEY');
   let key;
   try { key = fromBase64(parts[2]); } catch { throw new Error('base64'); }
   if (key.length !== 33 || key[0] !== 1) throw new Error('Ed25519');

@@ -27,7 +27,9 @@ for who in dinkes-malut bi-malut walidata inspektorat; do
         { echo "FAIL - export-p12 for $who"; exit 1; }
 done
 "$SERAMBI" profile export-p12 --profile "$ADMIN" --out "$WORK/admin.p12" --password-file "$WORK/p12.pass" 2>/dev/null
-"$SERAMBI" audit key --profile "$WORK/inspektorat" > "$WORK/log.vkey"
+"$SERAMBI" audit key --profile "$WORK/inspektorat" > "$WORK/log.vkey" ||
+    { echo "FAIL - the auditor cannot fetch the verifier key"; exit 1; }
+grep -q '+' "$WORK/log.vkey" || { echo "FAIL - the verifier key is empty: $(cat "$WORK/log.vkey")"; exit 1; }
 
 export PORTAL_URL=$URL PORTAL_WORK=$WORK PORTAL_CA=$ADMIN/ca.crt PORTAL_PASSWORD=kata-sandi-uji SERAMBI
 export PORTAL_SCREENSHOTS=${PORTAL_SCREENSHOTS:-$PWD/portal-screenshots}

@@ -168,10 +168,18 @@ export async function auditPage(main) {
           result.append(el('div', { class: 'error', id: 'verify-failed', role: 'alert' }, t('audit.verify_fail', { why: why(error) })));
         }
       });
+      // The entry exactly as logged, under its index: what an inclusion proof is about.
+      const detail = el('tr', { class: 'entry-detail', hidden: true },
+        el('td', { colspan: 8 }, el('pre', { class: 'mono' }, row.raw)));
+      const open = el('button', { type: 'button', class: 'link', 'aria-expanded': 'false', title: t('audit.entry', { index: row.index }) }, String(row.index));
+      open.addEventListener('click', () => {
+        detail.hidden = !detail.hidden;
+        open.setAttribute('aria-expanded', String(!detail.hidden));
+      });
       body.append(el('tr', { 'data-index': row.index },
-        el('td', { class: 'num mono' }, row.index), el('td', {}, e.time ? time(e.time) : ''), el('td', {}, e.principal || ''),
+        el('td', { class: 'num mono' }, open), el('td', {}, e.time ? time(e.time) : ''), el('td', {}, e.principal || ''),
         el('td', {}, e.action || ''), el('td', { class: 'mono' }, e.resource || ''),
-        el('td', {}, e.decision ? t(`decision.${e.decision}`) : ''), el('td', {}, e.reason || ''), el('td', {}, verify)));
+        el('td', {}, e.decision ? t(`decision.${e.decision}`) : ''), el('td', {}, e.reason || ''), el('td', {}, verify)), detail);
     }
     clear(chartBox).append(chart(rows));
     older_.disabled = start === 0;

@@ -269,10 +269,15 @@ try:
     auditor.find_element(By.ID, "audit-package").send_keys(package)
     auditor.find_element(By.ID, "audit-search").click()
     # The filtered answer: every row names the package.
-    wait(auditor, lambda d: 2 <= len(d.find_elements(By.CSS_SELECTOR, "#audit-entries tbody tr")) <= 6 and all(
-        package in r.text for r in d.find_elements(By.CSS_SELECTOR, "#audit-entries tbody tr")))
-    actions = [r.find_elements(By.TAG_NAME, "td")[3].text for r in auditor.find_elements(By.CSS_SELECTOR, "#audit-entries tbody tr")]
+    wait(auditor, lambda d: 2 <= len(d.find_elements(By.CSS_SELECTOR, "#audit-entries tbody tr[data-index]")) <= 6 and all(
+        package in r.text for r in d.find_elements(By.CSS_SELECTOR, "#audit-entries tbody tr[data-index]")))
+    actions = [r.find_elements(By.TAG_NAME, "td")[3].text
+               for r in auditor.find_elements(By.CSS_SELECTOR, "#audit-entries tbody tr[data-index]")]
     check("the search finds the package's push and pull", "package.push" in actions and "package.pull" in actions, str(actions))
+    first = auditor.find_element(By.CSS_SELECTOR, "#audit-entries tbody tr[data-index]")
+    first.find_element(By.CSS_SELECTOR, "button.link").click()
+    shown_entry = auditor.find_element(By.CSS_SELECTOR, ".entry-detail:not([hidden]) pre").text
+    check("an entry opens with its exact text", json.loads(shown_entry).get("resource", "").find(package) >= 0, shown_entry)
 
     def verify_first_row():
         for old in auditor.find_elements(By.CSS_SELECTOR, "#verify-ok, #verify-failed"):

@@ -59,6 +59,11 @@ In another terminal:
       --profile $DEMO/profiles/walidata
   serambi pull PACKAGE_ID -o x.csv --profile $DEMO/profiles/bi-malut     # now allowed
 
+The web portal, in a browser on this machine:
+  serambi profile export-p12 --profile $DEMO/profiles/dinkes-malut --out dinkes-malut.p12
+  import dinkes-malut.p12 and $DEMO/pki/ca.crt into the browser (docs/user-guide.md, section 11),
+  then open $URL/
+
 Press Ctrl-C to stop the gateway.
 EOT
 wait $GATEWAY

@@ -531,6 +531,8 @@ Result<crypto::Bytes> make_pkcs12(std::string_view key_pem, std::string_view cer
     if (!chain) return make_error(ErrorKind::internal, "out of memory");
     for (const auto& c : bundle)
         if (sk_X509_push(chain.get(), c.get()) <= 0) return make_error(ErrorKind::internal, "out of memory");
+    if (std::find(password.bytes().begin(), password.bytes().end(), std::uint8_t{0}) != password.bytes().end())
+        return make_error(ErrorKind::invalid_argument, "the password may not contain a NUL byte");
     // The password is NUL-terminated for OpenSSL in a secret buffer of its own.
     crypto::SecretBuffer pass(password.size() + 1);
     std::copy(password.bytes().begin(), password.bytes().end(), pass.bytes().begin());

@@ -3,6 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "certs/certs.h"
@@ -84,6 +85,10 @@ int run_export_p12(const ExportP12Options& options) {
     if (!ca) return report(command, ca.error());
     auto password = password_from(options);
     if (!password) return report(command, password.error());
+    // OpenSSL reads the password as a C string for the encryption and by length for the MAC: a
+    // NUL would encrypt the key under the part before it.
+    if (std::find(password->bytes().begin(), password->bytes().end(), std::uint8_t{0}) != password->bytes().end())
+        return report(command, make_error(ErrorKind::invalid_argument, "the password may not contain a NUL byte"));
     if (password->size() < kMinPassword)
         return report(command, make_error(ErrorKind::invalid_argument,
                                           "the password must be at least 8 characters: the file holds the "

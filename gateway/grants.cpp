@@ -365,12 +365,14 @@ Response Handler::create_approval_from(const RequestHead& head, const Caller& ca
                               "the caller's role may approve releases; released to " + *partner);
     done.status = 201;
     done.audit.classification = record->classification;
-    // Does this approval complete the release? Then the partner's open requests are answered.
-    std::vector<policies::Approval> actual;
-    for (const auto& e : *existing) actual.push_back(approval_view(e));
-    actual.push_back(approval_view(a));
-    const bool releases =
-        services_.policy->decide(subject, Action::read, &*facts, policies::Context{now, agreements, actual}).allow;
+    // Does this approval complete the release? Judged in the approval's transaction, against every
+    // approval then stored; then the partner's open requests are answered.
+    auto releases = [&](const std::vector<storage::ApprovalRecord>& stored) {
+        std::vector<policies::Approval> actual;
+        for (const auto& e : stored) actual.push_back(approval_view(e));
+        return services_.policy->decide(subject, Action::read, &*facts, policies::Context{now, agreements, actual})
+            .allow;
+    };
     auto added = services_.store->grants().add_approval(a, AuditTrail::entry(head, done, body.size(), 0), releases);
     if (!added) return problem_of(added.error(), rid);
     return committed(json_response(201, approval_json(a)), done, *added);

@@ -45,8 +45,11 @@ std::optional<std::string> cross_site_refusal(const RequestHead& head, bool page
     const bool navigation = page && is_safe_method(head.method) && mode && lower(*mode) == "navigate" &&
                             (!dest || lower(*dest) == "document");
     if (site) {
+        // "none": the user opened the address from outside any page (a bookmark, a link in an
+        // e-mail client). Fine for the portal's page, but a link to a package must not spend a
+        // download, so the API answers only the portal's own pages.
         const auto s = lower(*site);
-        if (s != "same-origin" && s != "none" && !navigation)
+        if (s != "same-origin" && !(s == "none" && page) && !navigation)
             return "a request from another site (Sec-Fetch-Site: " + s + ") may not use the gateway's API";
     }
     if (origin && !navigation) {

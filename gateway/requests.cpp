@@ -116,7 +116,20 @@ Response Handler::list_requests(const RequestHead& head, const Caller& caller, c
     boost::json::array out;
     for (const auto& r : *rows) {
         auto o = request_json(r);
-        if (auto p = services_.store->packages().package(r.package); p) {
+        auto p = services_.store->packages().package(r.package);
+        // A partner sees the package's details only while it may still see the package listed
+        // (its agreement may have lapsed since it asked).
+        if (p && !custodian) {
+            auto facts = package_facts(*p);
+            auto approvals = approvals_for(caller, r.package);
+            const auto d = facts && approvals
+                               ? services_.policy->decide(caller.subject, Action::read, &*facts,
+                                                          policies::Context{now, caller.agreements, *approvals})
+                               : policies::Decision{};
+            if (!facts || !approvals || (!d.allow && !listed_before_release(d, *facts, caller)))
+                p = make_error(ErrorKind::not_found, "no longer visible");
+        }
+        if (p) {
             o["package"] = boost::json::object{
                 {"filename", p->filename}, {"dataset", p->dataset},       {"classification", p->classification},
                 {"size", p->size},         {"created_at", p->created_at}, {"producer", p->producer}};

@@ -155,7 +155,7 @@ Result<std::optional<std::uint64_t>> Grants::revoke_agreement(const std::string&
 }
 
 Result<std::optional<std::uint64_t>> Grants::add_approval(const ApprovalRecord& a, const std::string& audit_entry,
-                                                          bool releases) {
+                                                          const ReleaseTest& releases) {
     return db_.write_with_entry(
         [&](Connection& c) -> Status {
             // The policy refuses a producer's approval of its own package before it gets here; checked
@@ -181,6 +181,12 @@ Result<std::optional<std::uint64_t>> Grants::add_approval(const ApprovalRecord& 
                                            "approval " + a.id);
                 !w || !releases)
                 return w;
+            sql::Statement standing(
+                c.get(), std::string(kApprovalColumns) + "WHERE package = ?1 AND partner = ?2 ORDER BY created_at, id");
+            standing.bind(1, a.package).bind(2, a.partner);
+            auto all = all_rows<ApprovalRecord>(standing, approval_from);
+            if (!all) return all.error();
+            if (!releases(*all)) return {};
             sql::Statement released(c.get(),
                                     "UPDATE access_requests SET state = 'released', decided_by = ?3, decided_at = ?4 "
                                     "WHERE package = ?1 AND partner = ?2 AND state = 'open'");

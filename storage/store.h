@@ -177,10 +177,13 @@ class Grants {
     Result<std::optional<std::uint64_t>> revoke_agreement(const std::string& id, const std::string& by,
                                                           const std::string& reason, std::int64_t at,
                                                           const std::string& audit_entry = {});
-    // With `releases`, the partner's open requests for the package are marked released in the
-    // same transaction (the caller judged that this approval completes the release).
+    // Judges, inside the approval's transaction, whether the package's approvals for the partner
+    // (this one included) now release it; if so, the partner's open requests are marked released
+    // in the same transaction, so that two custodians approving at once cannot both miss it.
+    using ReleaseTest = std::function<bool(const std::vector<ApprovalRecord>&)>;
     Result<std::optional<std::uint64_t>> add_approval(const ApprovalRecord& approval,
-                                                      const std::string& audit_entry = {}, bool releases = false);
+                                                      const std::string& audit_entry = {},
+                                                      const ReleaseTest& releases = {});
     Result<ApprovalRecord> approval(const std::string& id);
     // Filtered by package and partner when given (empty means any).
     Result<std::vector<ApprovalRecord>> approvals(const std::string& package, const std::string& partner);

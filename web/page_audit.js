@@ -24,7 +24,8 @@ export async function verifyEntry(index, entry) {
   const key = await parseVerifierKey(keyText);
   const note = await getText('/v1/audit/checkpoint');
   const checkpoint = await verifyCheckpoint(note, key);
-  const seenItem = `serambi.seen:${checkpoint.origin}`;
+  // Kept per key (its name and hash), so that nothing the gateway says chooses which record is compared.
+  const seenItem = `serambi.seen:${keyText.trim().split('+').slice(0, 2).join('+')}`;
   const seen = stored(seenItem) ? JSON.parse(stored(seenItem)) : null;
   const proof = await getJson(`/v1/audit/proof/inclusion?index=${index}&size=${checkpoint.size}`);
   if (!await verifyInclusion(index, checkpoint.size, await leafHash(entry), decodeHashes(proof.hashes), checkpoint.root))
@@ -45,7 +46,8 @@ export async function verifyEntry(index, entry) {
 function csvCell(value) {
   let text = value === undefined || value === null ? '' : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  // Quoted when it holds a separator: a comma, or the semicolon that Excel uses in Indonesian settings.
+  return /[",;\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 const COLUMNS = ['time', 'principal', 'action', 'resource', 'classification', 'decision', 'status', 'reason', 'remote', 'request_id', 'sha256'];

@@ -71,7 +71,10 @@ export async function verifyCheckpoint(note, key) {
   if (split < 0) throw new VerifyError('verify.bad_note');
   const body = note.slice(0, split + 1);
   const lines = body.split('\n');
-  if (lines.length < 4 || !/^[0-9]+$/.test(lines[1])) throw new VerifyError('verify.bad_note');
+  if (lines.length < 4 || !/^(0|[1-9][0-9]{0,15})$/.test(lines[1]) || !Number.isSafeInteger(Number(lines[1])))
+    throw new VerifyError('verify.bad_note');
+  // The origin is the key's name: a checkpoint of another log, even signed by this key, is not this log's.
+  if (lines[0] !== key.name) throw new VerifyError('verify.wrong_origin', { origin: lines[0] });
   let verified = false;
   for (const line of note.slice(split + 2).split('\n')) {
     const match = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
@@ -135,5 +138,12 @@ export async function verifyConsistency(first, second, firstRoot, secondRoot, pr
   return sn === 0 && equal(fr, firstRoot) && equal(sr, secondRoot);
 }
 
-export function decodeHashes(list) { return list.map(fromBase64); }
+export function decodeHashes(list) {
+  if (!Array.isArray(list) || list.length > 64) throw new VerifyError('verify.bad_note');
+  return list.map((h) => {
+    const bytes = fromBase64(String(h));
+    if (bytes.length !== 32) throw new VerifyError('verify.bad_note');
+    return bytes;
+  });
+}
 export { toBase64, fromBase64 };

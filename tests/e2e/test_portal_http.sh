@@ -72,11 +72,15 @@ same "but not into another site's frame" 403 \
     "$(status "$P" -H 'Sec-Fetch-Site: cross-site' -H 'Sec-Fetch-Mode: navigate' -H 'Sec-Fetch-Dest: iframe' "$URL/")"
 same "but another site cannot load its scripts" 403 \
     "$(status "$P" -H 'Sec-Fetch-Site: cross-site' -H 'Sec-Fetch-Mode: cors' -H 'Sec-Fetch-Dest: script' "$URL/assets/$VERSION/app.js")"
+same "a link to a package opened from outside any page (an e-mail) spends nothing" 403 \
+    "$(status "$P" -H 'Sec-Fetch-Site: none' -H 'Sec-Fetch-Mode: navigate' -H 'Sec-Fetch-Dest: document' "$URL/v1/packages/$PKG")"
+same "while a bookmark opens the portal" 200 \
+    "$(status "$P" -H 'Sec-Fetch-Site: none' -H 'Sec-Fetch-Mode: navigate' -H 'Sec-Fetch-Dest: document' "$URL/")"
 same "a same-origin download is served" 200 \
     "$(status "$P" -H 'Sec-Fetch-Site: same-origin' -H 'Sec-Fetch-Mode: navigate' "$URL/v1/packages/$PKG")"
 same "the CLI (no browser headers) is unaffected" 200 "$(status "$P" "$URL/v1/packages/$PKG")"
 refusals=$(api "$WORK/auditor" "$URL/v1/audit/entries?decision=deny" | grep -c 'cross-site request refused')
-same "each refused cross-site request is in the access log" 8 "$refusals"
+same "each refused cross-site request is in the access log" 9 "$refusals"
 contains "naming the principal whose browser was used" '"principal":"admin"' \
     "$(api "$WORK/auditor" "$URL/v1/audit/entries?decision=deny&principal=admin")"
 
@@ -100,6 +104,30 @@ same "an encoded path separator is refused like a plain one" 400 "$(status "$P" 
     -H "Serambi-Filename*: UTF-8''..%2Fserambi.toml" --data-binary @"$WORK/gizi.csv" "$URL/v1/datasets/dinkes-malut/faskes/packages")"
 same "an encoded markup name is refused too" 400 "$(status "$P" -X POST \
     -H "Serambi-Filename*: UTF-8''%3Cimg%20src%3Dx%3E.csv" --data-binary @"$WORK/gizi.csv" "$URL/v1/datasets/dinkes-malut/faskes/packages")"
+
+# ---- export-p12 refuses what would weaken the file
+printf 'abc\0defghijk\n' > "$WORK/nul.pass"; chmod 600 "$WORK/nul.pass"
+refuse_saying "a password with a NUL byte is refused" "NUL" \
+    "$SERAMBI" profile export-p12 --profile "$P" --out "$WORK/nul.p12" --password-file "$WORK/nul.pass"
+printf 'pendek\n' > "$WORK/short.pass"; chmod 600 "$WORK/short.pass"
+refuse_saying "a password under 8 characters is refused" "at least 8" \
+    "$SERAMBI" profile export-p12 --profile "$P" --out "$WORK/short.p12" --password-file "$WORK/short.pass"
+printf 'kata-sandi-panjang\n' > "$WORK/open.pass"; chmod 644 "$WORK/open.pass"
+refuse_saying "a password file others can read is refused" "chmod 600" \
+    "$SERAMBI" profile export-p12 --profile "$P" --out "$WORK/open.p12" --password-file "$WORK/open.pass"
+chmod 600 "$WORK/open.pass"
+check "the export succeeds with a good password" \
+    "$SERAMBI" profile export-p12 --profile "$P" --out "$WORK/good.p12" --password-file "$WORK/open.pass"
+same "it is written 0600" 600 "$(stat -c %a "$WORK/good.p12")"
+check "openssl reads it with that password (MAC and key)" \
+    openssl pkcs12 -in "$WORK/good.p12" -passin pass:kata-sandi-panjang -nodes -out "$WORK/good.pem"
+contains "it holds the unit's key and certificate" "PRIVATE KEY" "$(cat "$WORK/good.pem")"
+refuse "a wrong password does not open it" openssl pkcs12 -in "$WORK/good.p12" -passin pass:salah -nodes -out /dev/null
+refuse_saying "an existing file is never overwritten" "already exists" \
+    "$SERAMBI" profile export-p12 --profile "$P" --out "$WORK/good.p12" --password-file "$WORK/open.pass"
+check "the legacy form for old Windows reads too" \
+    "$SERAMBI" profile export-p12 --profile "$P" --out "$WORK/legacy.p12" --password-file "$WORK/open.pass" --legacy
+contains "with 3DES" "TripleDES" "$(openssl pkcs12 -in "$WORK/legacy.p12" -passin pass:kata-sandi-panjang -info -noout -legacy 2>&1)"
 
 # ---- Configuration
 stop_gateway

@@ -101,6 +101,13 @@ refuse_saying "a request is answered once" "already refused" "$SERAMBI" requests
 same "an unknown request is 404" 404 "$(status "$C" -X POST -d '{"reason":"x"}' "$URL/v1/requests/req-0000000000000000/refuse")"
 check "after a refusal the partner may ask again" "$SERAMBI" request "$R2" --purpose "kajian harga" --profile "$WORK/telkom"
 
+# ---- A lapsed agreement hides the package from the partner's own request list too
+TMOU=$(api "$C" "$URL/v1/agreements" | python3 -c 'import json,sys; print([a["id"] for a in json.load(sys.stdin) if a["partner"]=="telkom"][0])')
+"$SERAMBI" agreement revoke "$TMOU" --reason "MOU berakhir" --profile "$C" >/dev/null
+same "the partner's requests no longer name the package's file" "" \
+    "$(api "$WORK/telkom" "$URL/v1/requests" | python3 -c 'import json,sys; print("".join(r.get("package", {}).get("filename", "") for r in json.load(sys.stdin)))')"
+same "nor does its listing show it" absent "$(listing "$WORK/telkom" dinkes-malut/gizi | field_of "$R2" access)"
+
 # ---- Every step is in the access log
 add_principal inspektorat auditor
 count_of() { api "$WORK/inspektorat" "$URL/v1/audit/entries?action=$1&decision=$2" | grep -c . || true; }

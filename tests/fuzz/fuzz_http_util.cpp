@@ -1,9 +1,11 @@
 // The request-boundary helpers of gateway/http_util.cpp and friends: the Range header, header
-// lookup, file names, media types, query strings and the times routes accept. Each is checked
+// lookup, file names (plain and RFC 8187), media types, query strings, the times routes accept
+// and the cross-site check. Each is checked
 // against what its callers rely on, not only for crashes.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include "gateway/handler.h"
+#include "gateway/portal.h"
 
 using namespace serambi::gateway;
 
@@ -15,7 +17,7 @@ void check(bool ok) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     FuzzedDataProvider in(data, size);
-    switch (in.ConsumeIntegralInRange(0, 4)) {
+    switch (in.ConsumeIntegralInRange(0, 6)) {
         case 0: {  // Range against a payload size
             const auto payload = in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint64_t>(0, 1 << 20)
                                                   : in.ConsumeIntegral<std::uint64_t>();
@@ -61,6 +63,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (auto t = serambi::parse_time(text)) {
                 const auto again = serambi::parse_time(serambi::format_time(*t));
                 check(again && again.value() == t.value());
+            }
+            break;
+        }
+        case 5: {  // RFC 8187 names: decoded once, never longer than the bound, never a forbidden name
+            const auto text = in.ConsumeRemainingBytesAsString();
+            if (const auto name = decode_extended_value(text)) {
+                check(name->size() <= 3 * 255);
+                if (is_safe_filename(*name))
+                    check(name->find('/') == std::string::npos && name->find('\0') == std::string::npos);
+            }
+            break;
+        }
+        case 6: {  // the cross-site check: a browser's change never passes without the portal's header
+            RequestHead head;
+            head.method = in.ConsumeBool() ? "GET" : "POST";
+            while (in.remaining_bytes() > 0)
+                head.headers.emplace_back(in.ConsumeRandomLengthString(24), in.ConsumeRandomLengthString(80));
+            const bool page = in.ConsumeBool();
+            if (!cross_site_refusal(head, page)) {
+                const bool browser = head.header("Origin") || head.header("Sec-Fetch-Site") ||
+                                     head.header("Sec-Fetch-Mode") || head.header("Sec-Fetch-Dest");
+                if (browser && head.method == "POST") check(head.header("Serambi-Client") == std::string("portal"));
             }
             break;
         }

@@ -405,6 +405,7 @@ TEST_CASE("a browser's request from another site changes nothing and is refused 
         {"an opaque origin", {{"Origin", "null"}}, 403},
         {"a cross-site fetch", {{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Mode", "no-cors"}}, 403},
         {"a sibling site", {{"Sec-Fetch-Site", "same-site"}}, 403},
+        {"an address opened from outside any page", {{"Sec-Fetch-Site", "none"}}, 403},
         {"own origin, no portal header",
          {{"Origin", "https://gw.example:8443"}, {"Sec-Fetch-Site", "same-origin"}},
          403},

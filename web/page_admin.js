@@ -16,7 +16,7 @@ function metric(text, name) {
   return total;
 }
 
-export async function adminPage(main) {
+export async function adminPage(main, me) {
   main.append(el('h1', {}, t('admin.title')));
   const status = el('div', { role: 'status', id: 'admin-status' });
   const say = (node) => clear(status).append(node);
@@ -47,7 +47,8 @@ export async function adminPage(main) {
       const soon = ends && !p.removed_at && ends.getTime() - Date.now() < 30 * DAY;
       if (soon) ending.append(el('li', {}, `${p.id}: `, time(p.certificate_not_after)));
       const actions = [];
-      if (!p.removed_at) {
+      // Never offered on one's own row: the gateway refuses it, and a slip would lock the admin out.
+      if (!p.removed_at && p.id !== me.id) {
         const revoke = el('button', { type: 'button', class: 'secondary revoke' }, t('admin.revoke'));
         revoke.addEventListener('click', async () => {
           if (!window.confirm(t('admin.revoke_confirm', { id: p.id }))) return;

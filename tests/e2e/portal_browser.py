@@ -381,6 +381,9 @@ try:
     open_portal(admin, "admin")  # the admin is signed in to the portal in this browser
     wait(admin, lambda d: d.find_elements(By.CSS_SELECTOR, '#principals tr[data-principal="dinkes-malut"]'))
     check("the admin page lists the principals", True)
+    own = admin.find_element(By.CSS_SELECTOR, '#principals tr[data-principal="admin"]')
+    check("with no revoke or remove on the admin's own row", not own.find_elements(By.CSS_SELECTOR, "button"))
+    check("but on the others'", bool(admin.find_elements(By.CSS_SELECTOR, '#principals tr[data-principal="dinkes-malut"] button.revoke')))
     check("and the datasets it may read", "Fasilitas kesehatan" in text_of(admin, "#datasets"))
     check("no untranslated key on the admin page", not untranslated(admin))
     shot(admin, "administrasi")

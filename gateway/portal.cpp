@@ -50,7 +50,8 @@ std::optional<std::string> cross_site_refusal(const RequestHead& head, bool page
         // download, so the API answers only the portal's own pages.
         const auto s = lower(*site);
         if (s != "same-origin" && !(s == "none" && page) && !navigation)
-            return "a request from another site (Sec-Fetch-Site: " + s + ") may not use the gateway's API";
+            return "a request from another site (Sec-Fetch-Site: " + s.substr(0, 40) +
+                   ") may not use the gateway's API";
     }
     if (origin && !navigation) {
         const auto host = head.header("Host");

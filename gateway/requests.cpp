@@ -178,28 +178,23 @@ Dispatch Handler::refuse_request(const RequestHead& head, const Caller& caller, 
     const auto decision = services_.policy->decide(caller.subject, Action::approve, nullptr);
     if (!decision.allow) return fail(problem(ErrorKind::not_found, "no such route", rid));
     if (!is_grant_id(id, "req-")) return fail(problem(ErrorKind::not_found, "no such request", rid));
-    return {
-        {},
-        std::make_unique<JsonBody>(services_.config->max_json_bytes, [this, head, caller, id](const std::string& body) {
-            auto object = parse_object(body);
-            if (!object) return problem_of(object.error(), head.request_id);
-            if (auto s = only_members(*object, {"reason"}); !s) return problem_of(s.error(), head.request_id);
-            auto reason = string_member(*object, "reason", kMaxPurpose);
+    return json_body(
+        head, {"reason"}, [this, head, caller, id](const boost::json::object& object, const std::string& body) {
+            auto reason = string_member(object, "reason", kMaxPurpose);
             if (!reason) return problem_of(reason.error(), head.request_id);
             if (reason->find_first_not_of(" \t") == std::string::npos)
                 return problem(ErrorKind::invalid_argument, "reason: say why, for the partner and the auditors",
                                head.request_id);
-            auto request = services_.store->grants().request(id);
-            if (!request) return problem_of(request.error(), head.request_id);
             auto done = change_record(caller.subject.id, "request.refuse", "requests/" + id,
                                       "the caller's role may answer release requests");
+            // not_found and "already answered" come from the change itself, in its transaction.
             auto refused = services_.store->grants().refuse_request(id, caller.subject.id, *reason, now_seconds(),
                                                                     AuditTrail::entry(head, done, body.size(), 0));
             if (!refused) return problem_of(refused.error(), head.request_id);
             auto updated = services_.store->grants().request(id);
             if (!updated) return problem_of(updated.error(), head.request_id);
             return committed(json_response(200, request_json(*updated)), done, *refused);
-        })};
+        });
 }
 
 }  // namespace serambi::gateway

@@ -181,7 +181,13 @@ Result<Config> load_config(const std::filesystem::path& file) {
                             "\"Asia/Makassar\" (WITA), \"Asia/Jakarta\" (WIB) or \"UTC\"");
                 else
                     config.portal_time_zone = *v;
-            } else
+            } else if (key == "uploads.expire_hours")
+                s = r.integer(node, key, 1, 24 * 30, config.uploads_expire_hours);
+            else if (key == "uploads.max_open_per_principal")
+                s = r.integer(node, key, 1, 1000, config.uploads_max_open);
+            else if (key == "uploads.max_bytes_per_principal")
+                s = r.integer(node, key, 1, 1ULL << 44, config.uploads_max_bytes);
+            else
                 s = bad(at(file, node, key) + ": unknown key");
             if (!s) return s.error();
         }
@@ -251,6 +257,11 @@ file = "policy.toml"
 [portal]
 enabled = true                     # the web portal at https://HOST:PORT/ (same certificates, same policy)
 time_zone = "Asia/Jayapura"        # times in the portal: Asia/Jayapura (WIT), Asia/Makassar (WITA), Asia/Jakarta (WIB)
+
+[uploads]
+expire_hours = 24                  # an unfinished resumable upload is removed this long after it began
+max_open_per_principal = 16        # unfinished uploads each principal may hold at once
+max_bytes_per_principal = 34359738368   # and their declared sizes together (32 GiB)
 )";
 }
 

@@ -67,6 +67,12 @@ struct Config {
     bool portal_enabled = true;
     // The deployment's time zone, in which the portal shows times (UTC on hover); an IANA name.
     std::string portal_time_zone = "Asia/Jayapura";
+
+    // Resumable uploads (tus): how long an unfinished one is kept, and how many unfinished ones,
+    // of how many bytes in all, each principal may hold.
+    unsigned uploads_expire_hours = 24;
+    std::size_t uploads_max_open = 16;
+    std::uint64_t uploads_max_bytes = 32ULL << 30;  // 32 GiB
 };
 
 // Reads and validates the configuration. An unknown key, a wrong type or an out-of-range value

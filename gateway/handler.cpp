@@ -56,7 +56,7 @@ boost::json::object dataset_json(const storage::Dataset& d) {
 
 boost::json::object package_json(const storage::PackageRecord& p);
 
-Handler::Handler(Services services) : services_(std::move(services)) {}
+Handler::Handler(Services services) : live_uploads_(new_live_uploads()), services_(std::move(services)) {}
 
 void Handler::replace_signer(std::shared_ptr<const certs::ManifestSigner> signer) {
     std::lock_guard lock(signer_mutex_);

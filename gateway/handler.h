@@ -131,6 +131,9 @@ class UploadSink {
     virtual Response finish() = 0;
     // Largest body this sink accepts.
     virtual std::uint64_t limit() const = 0;
+    // What became of the bytes that arrived when the body was cut short, for the client's
+    // answer and the access log.
+    virtual std::string kept_when_cut() const { return "nothing was kept"; }
 };
 
 struct Dispatch {
@@ -274,6 +277,41 @@ class Handler {
     Response list_packages(const RequestHead& head, const Caller& caller, const std::string& id, const Query& query);
     Response list_all_packages(const RequestHead& head, const Caller& caller, const Query& query);
     Dispatch push_package(const RequestHead& head, const Caller& caller, const std::string& id);
+    // What a push names, from its headers or from a resumable upload's metadata.
+    struct PushAsked {
+        std::optional<std::string> filename;
+        std::string media_type = "application/octet-stream";
+        std::optional<std::string> classification;
+        std::optional<std::string> recipients;
+    };
+    struct PushPlan {
+        storage::PackageDraft draft;
+        bool sealed_by_producer = false;  // the payload must be an age file
+    };
+    // Every check a push passes before its first byte, however it arrives: the dataset and the
+    // policy's decision, the file name, media type, level and named readers. False with the
+    // refusal to answer.
+    bool plan_push(const RequestHead& head, const Caller& caller, const std::string& dataset_id, const PushAsked& asked,
+                   PushPlan& plan, Response& refusal);
+    // Resumable uploads, the tus 1.0.0 protocol (uploads.cpp).
+    Response upload_options(const RequestHead& head, const Caller& caller);
+    Dispatch create_upload(const RequestHead& head, const Caller& caller);
+    Response upload_offset(const RequestHead& head, const Caller& caller, const std::string& id);
+    Dispatch append_upload(const RequestHead& head, const Caller& caller, const std::string& id);
+    Response remove_upload(const RequestHead& head, const Caller& caller, const std::string& id);
+    Response get_upload(const RequestHead& head, const Caller& caller, const std::string& id);
+    Response finish_upload(storage::UploadWriter& writer, const RequestHead& head, const std::string& principal,
+                           const Response& created);
+
+  public:
+    class LiveUploads;  // uploads.cpp; public for the request sinks there
+    // Removes uploads past their expiry, with an access-log entry for each unfinished one; what
+    // went wrong, for the server log.
+    std::vector<std::string> expire_uploads();
+
+  private:
+    static std::shared_ptr<LiveUploads> new_live_uploads();
+    std::shared_ptr<LiveUploads> live_uploads_;
     Response get_package(const RequestHead& head, const Caller& caller, const std::string& id, const std::string& part);
     Response get_audit(const RequestHead& head, const Caller& caller, std::string_view what, const Query& query);
     // MOU agreements, release approvals and the policy's explanations (grants.cpp).
@@ -329,6 +367,15 @@ class Handler {
     std::string served_tls_pem_;
     std::string served_signing_pem_;
 };
+
+// The receipt of a stored package, as a push answers it.
+boost::json::object receipt_json(const storage::PackageRecord& record, std::uint64_t audit_index);
+// What every push ends with, in one request or as a resumable upload: the last chunk sealed, the
+// manifest signed, the package and its access-log entry committed together. The receipt (201,
+// saying which package it repeats if the dataset's newest has the same digest), or the refusal.
+Response commit_push(storage::PackageWriter& writer, storage::Packages& packages, const storage::PackageDraft& draft,
+                     const certs::ManifestSigner& signer, const RequestHead& head, const std::string& principal,
+                     const std::string& reason);
 
 // An age X25519 recipient in its one canonical spelling, or an error.
 Result<std::string> canonical_recipient(std::string_view text);

@@ -68,6 +68,14 @@ std::string_view title_of(int status) {
             return "Range Not Satisfiable";
         case 417:
             return "Expectation Failed";
+        case 412:
+            return "Precondition Failed";
+        case 422:
+            return "Unprocessable Content";
+        case 429:
+            return "Too Many Requests";
+        case 460:
+            return "Checksum Mismatch";  // tus 1.0.0, checksum extension
         case 431:
             return "Request Header Fields Too Large";
         case 503:

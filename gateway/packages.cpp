@@ -54,10 +54,11 @@ Result<std::string> manifest_of(const storage::PackageDraft& draft, const std::s
 
 class PackageUpload final : public UploadSink {
   public:
-    PackageUpload(std::unique_ptr<storage::PackageWriter> writer, storage::PackageDraft draft,
-                  std::shared_ptr<const certs::ManifestSigner> signer, std::uint64_t limit, RequestHead head,
-                  std::string principal, std::string reason)
-        : writer_(std::move(writer)),
+    PackageUpload(storage::Packages& packages, std::unique_ptr<storage::PackageWriter> writer,
+                  storage::PackageDraft draft, std::shared_ptr<const certs::ManifestSigner> signer, std::uint64_t limit,
+                  RequestHead head, std::string principal, std::string reason)
+        : packages_(packages),
+          writer_(std::move(writer)),
           draft_(std::move(draft)),
           signer_(std::move(signer)),
           limit_(limit),
@@ -88,42 +89,14 @@ class PackageUpload final : public UploadSink {
         if (writer_->size() == 0) return problem(ErrorKind::invalid_argument, "the package is empty", request_id_);
         if (require_age_ && magic_ != kAgeMagic)
             return problem(ErrorKind::invalid_argument, "the payload is too short to be an age file", request_id_);
-        auto sealed = writer_->finish();
-        if (!sealed) return problem_of(sealed.error(), request_id_);
-        auto manifest = manifest_of(draft_, writer_->id(), writer_->created_at(), sealed->size, sealed->sha256_hex);
-        if (!manifest) return problem_of(manifest.error(), request_id_);
-        auto signature = signer_->sign(crypto::as_bytes(*manifest));
-        if (!signature) return problem_of(signature.error(), request_id_);
-        const std::string signature_b64 = crypto::to_base64(*signature);
-        // The access-log entry is written in the package's own transaction: the package exists
-        // exactly when its entry does.
-        Response r;
-        r.status = 201;
-        r.principal = principal_;
-        r.audit.action = "package.push";
-        r.audit.resource = "datasets/" + draft_.dataset + "/packages/" + writer_->id();
-        r.audit.classification = draft_.classification;
-        r.audit.reason = reason_;
-        r.audit.sha256 = sealed->sha256_hex;
-        auto entry = AuditTrail::entry(head_, r, sealed->size, 0);
-        auto record = writer_->commit(*manifest, std::move(signature).value(), std::move(entry));
-        if (!record) return problem_of(record.error(), request_id_);
-        r.audit.committed_index = record->audit_index;
-
-        boost::json::object receipt = package_json(*record);
-        receipt["manifest"] = record->manifest;
-        receipt["manifest_signature"] = signature_b64;
-        receipt["audit_index"] = record->audit_index;
-        r.headers.emplace_back("Content-Type", "application/json");
-        r.headers.emplace_back("Location", "/v1/packages/" + record->id);
-        r.body = boost::json::serialize(receipt) + "\n";
-        return r;
+        return commit_push(*writer_, packages_, draft_, *signer_, head_, principal_, reason_);
     }
 
   private:
     static constexpr std::string_view kAgeMagic = "age-encryption.org/v1\n";
     bool require_age_ = false;
     std::string magic_;
+    storage::Packages& packages_;
     std::unique_ptr<storage::PackageWriter> writer_;
     storage::PackageDraft draft_;
     std::shared_ptr<const certs::ManifestSigner> signer_;  // the one in force when the push began
@@ -228,100 +201,242 @@ std::string content_disposition(const std::string& filename) {
     return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
 }
 
+// A retry of a push already stored under the same Idempotency-Key: the body is read and hashed,
+// never stored, and the first receipt is answered if it is the same file.
+class PushReplay final : public UploadSink {
+  public:
+    PushReplay(storage::PackageRecord first, std::uint64_t audit_index, std::uint64_t limit, std::string request_id)
+        : first_(std::move(first)), audit_index_(audit_index), limit_(limit), request_id_(std::move(request_id)) {}
+    Status write(crypto::ByteView data) override {
+        digest_.update(data);
+        size_ += data.size();
+        return {};
+    }
+    std::uint64_t limit() const override { return limit_; }
+    Response finish() override {
+        if (size_ != first_.size || crypto::to_hex(digest_.finish()) != first_.sha256_hex) {
+            auto r = protocol_problem(422,
+                                      "this Idempotency-Key was used for another file (package " + first_.id +
+                                          "); a new push needs a new key. Nothing was stored",
+                                      request_id_);
+            r.audit.action = "package.push";
+            return r;
+        }
+        Response r = json_response(200, receipt_json(first_, audit_index_));
+        r.headers.emplace_back("Location", "/v1/packages/" + first_.id);
+        r.headers.emplace_back("Idempotent-Replayed", "true");
+        r.audit.action = "package.push";
+        r.audit.resource = "datasets/" + first_.dataset + "/packages/" + first_.id;
+        r.audit.classification = first_.classification;
+        r.audit.sha256 = first_.sha256_hex;
+        r.audit.reason = "a retry of the push with the same Idempotency-Key (audit index " +
+                         std::to_string(audit_index_) + "); nothing new was stored";
+        return r;
+    }
+
+  private:
+    storage::PackageRecord first_;
+    std::uint64_t audit_index_;
+    std::uint64_t limit_;
+    std::string request_id_;
+    crypto::Sha256 digest_;
+    std::uint64_t size_ = 0;
+};
+
+// Printable ASCII, as the IETF draft's examples and every client library's keys are.
+bool is_idempotency_key(std::string_view key) {
+    return !key.empty() && key.size() <= 255 &&
+           std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
 }  // namespace
 
-Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, const std::string& id) {
+boost::json::object receipt_json(const storage::PackageRecord& record, std::uint64_t audit_index) {
+    boost::json::object receipt = package_json(record);
+    receipt["manifest"] = record.manifest;
+    receipt["manifest_signature"] = crypto::to_base64(record.signature);
+    receipt["audit_index"] = audit_index;
+    return receipt;
+}
+
+Response commit_push(storage::PackageWriter& writer, storage::Packages& packages, const storage::PackageDraft& draft,
+                     const certs::ManifestSigner& signer, const RequestHead& head, const std::string& principal,
+                     const std::string& reason) {
     const auto& rid = head.request_id;
-    auto fail = [](Response r) { return Dispatch{std::move(r), nullptr}; };
+    auto sealed = writer.finish();
+    if (!sealed) return problem_of(sealed.error(), rid);
+    auto manifest = manifest_of(draft, writer.id(), writer.created_at(), sealed->size, sealed->sha256_hex);
+    if (!manifest) return problem_of(manifest.error(), rid);
+    auto signature = signer.sign(crypto::as_bytes(*manifest));
+    if (!signature) return problem_of(signature.error(), rid);
+    // Told in the receipt, never refused: sending a file again can be what the producer meant.
+    std::string repeats;
+    if (auto newest = packages.newest_in(draft.dataset);
+        newest && *newest && (*newest)->sha256_hex == sealed->sha256_hex)
+        repeats = (*newest)->id;
+    // The access-log entry is written in the package's own transaction: the package exists
+    // exactly when its entry does.
+    Response r;
+    r.status = 201;
+    r.principal = principal;
+    r.audit.action = "package.push";
+    r.audit.resource = "datasets/" + draft.dataset + "/packages/" + writer.id();
+    r.audit.classification = draft.classification;
+    r.audit.reason = reason;
+    r.audit.sha256 = sealed->sha256_hex;
+    auto entry = AuditTrail::entry(head, r, sealed->size, 0);
+    auto record = writer.commit(*manifest, std::move(signature).value(), std::move(entry));
+    if (!record) {
+        auto refused = problem_of(record.error(), rid);
+        refused.audit.action = "package.push";
+        return refused;
+    }
+    r.audit.committed_index = record->audit_index;
+    auto receipt = receipt_json(*record, record->audit_index);
+    if (!repeats.empty()) receipt["repeats"] = repeats;
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.headers.emplace_back("Location", "/v1/packages/" + record->id);
+    r.body = boost::json::serialize(receipt) + "\n";
+    return r;
+}
+
+bool Handler::plan_push(const RequestHead& head, const Caller& caller, const std::string& dataset_id,
+                        const PushAsked& asked, PushPlan& plan, Response& refusal) {
+    const auto& rid = head.request_id;
+    auto refuse = [&](Response r) {
+        refusal = std::move(r);
+        return false;
+    };
     AuditFacts decided;
-    auto dataset = dataset_for(caller, Action::push, id, decided);
+    auto dataset = dataset_for(caller, Action::push, dataset_id, decided);
     if (!dataset) {
         auto denied = problem_of(dataset.error(), rid);
         denied.audit = decided;
         denied.audit.action = "package.push";
-        return fail(std::move(denied));
+        return refuse(std::move(denied));
     }
-
-    // Browsers cannot send UTF-8 in a header: the portal sends the name as an RFC 8187 value.
-    auto filename = head.header("Serambi-Filename");
-    if (const auto extended = head.header("Serambi-Filename*")) filename = decode_extended_value(*extended);
-    if (!filename || !is_safe_filename(*filename))
-        return fail(problem(ErrorKind::invalid_argument,
-                            "Serambi-Filename must name the file: 1 to 255 bytes of UTF-8 with no "
-                            "path separators, control or quoting characters, not starting with a dot",
-                            rid));
-    std::string media_type = head.header("Content-Type").value_or("application/octet-stream");
-    if (!is_media_type(media_type))
-        return fail(
-            problem(ErrorKind::invalid_argument, "Content-Type must be a media type such as application/pdf", rid));
+    if (!asked.filename || !is_safe_filename(*asked.filename))
+        return refuse(problem(ErrorKind::invalid_argument,
+                              "the file name (Serambi-Filename, or an upload's filename) must be 1 to 255 bytes "
+                              "of UTF-8 with no path separators, control or quoting characters, not starting "
+                              "with a dot",
+                              rid));
+    if (!is_media_type(asked.media_type))
+        return refuse(problem(ErrorKind::invalid_argument,
+                              "the media type (Content-Type, or an upload's filetype) must be a media type such as "
+                              "application/pdf",
+                              rid));
 
     auto dataset_level = policies::parse_classification(dataset->classification);
-    if (!dataset_level) return fail(problem_of(dataset_level.error(), rid));
+    if (!dataset_level) return refuse(problem_of(dataset_level.error(), rid));
     auto level = *dataset_level;
-    if (const auto asked = head.header("Serambi-Classification")) {
-        auto parsed = policies::parse_classification(*asked);
+    if (asked.classification) {
+        auto parsed = policies::parse_classification(*asked.classification);
         if (!parsed)
-            return fail(problem(ErrorKind::invalid_argument, "Serambi-Classification: " + parsed.error().message, rid));
+            return refuse(
+                problem(ErrorKind::invalid_argument, "Serambi-Classification: " + parsed.error().message, rid));
         if (*parsed < *dataset_level)
-            return fail(problem(
+            return refuse(problem(
                 ErrorKind::invalid_argument,
                 "Serambi-Classification may not be lower than the dataset's (" + dataset->classification + ")", rid));
         level = *parsed;
     }
     // Readers named by the producer: required where the policy reads by name, refused elsewhere.
     std::vector<std::string> recipients;
-    if (const auto named = head.header("Serambi-Recipients")) {
+    if (asked.recipients) {
+        const auto& named = *asked.recipients;
         std::size_t at = 0;
-        while (at <= named->size()) {
-            const auto comma = named->find(',', at);
-            std::string one = named->substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+        while (at <= named.size()) {
+            const auto comma = named.find(',', at);
+            std::string one = named.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
             one.erase(0, one.find_first_not_of(' '));
             one.erase(one.find_last_not_of(' ') + 1);
             if (!is_slug(one))
-                return fail(problem(ErrorKind::invalid_argument,
-                                    "Serambi-Recipients is a comma-separated list of principal ids", rid));
+                return refuse(problem(ErrorKind::invalid_argument,
+                                      "Serambi-Recipients is a comma-separated list of principal ids", rid));
             if (std::find(recipients.begin(), recipients.end(), one) == recipients.end()) recipients.push_back(one);
             if (comma == std::string::npos) break;
             at = comma + 1;
         }
         if (recipients.size() > 50)
-            return fail(problem(ErrorKind::invalid_argument, "Serambi-Recipients names at most 50 principals", rid));
+            return refuse(problem(ErrorKind::invalid_argument, "Serambi-Recipients names at most 50 principals", rid));
         for (const auto& r : recipients) {
             auto recipient = services_.store->registry().principal(r);
             if (!recipient || !recipient->removed_at.empty())
-                return fail(problem(ErrorKind::invalid_argument,
-                                    "Serambi-Recipients: " + r + " is not a registered principal (or was removed)",
-                                    rid));
+                return refuse(problem(ErrorKind::invalid_argument,
+                                      "Serambi-Recipients: " + r + " is not a registered principal (or was removed)",
+                                      rid));
         }
     }
     if (services_.policy->names_readers(level) && recipients.empty())
-        return fail(problem(ErrorKind::invalid_argument,
-                            std::string(policies::name_of(level)) +
-                                " packages are read only by recipients the producer names: send Serambi-Recipients",
-                            rid));
+        return refuse(problem(ErrorKind::invalid_argument,
+                              std::string(policies::name_of(level)) +
+                                  " packages are read only by recipients the producer names: send Serambi-Recipients",
+                              rid));
     if (!services_.policy->names_readers(level) && !recipients.empty())
-        return fail(problem(ErrorKind::invalid_argument,
-                            "Serambi-Recipients applies only to levels read by named recipients (the policy's "
-                            "\"named\" readers), not to " +
-                                std::string(policies::name_of(level)),
-                            rid));
-    const bool sealed_by_producer = services_.policy->names_readers(level);
-    if (sealed_by_producer && media_type != "application/age")
-        return fail(problem(ErrorKind::invalid_argument,
-                            std::string(policies::name_of(level)) +
-                                " payloads are age files the producer encrypts to the named recipients "
-                                "(Content-Type: application/age; serambi push --to does it)",
-                            rid));
+        return refuse(problem(ErrorKind::invalid_argument,
+                              "Serambi-Recipients applies only to levels read by named recipients (the policy's "
+                              "\"named\" readers), not to " +
+                                  std::string(policies::name_of(level)),
+                              rid));
+    plan.sealed_by_producer = services_.policy->names_readers(level);
+    if (plan.sealed_by_producer && asked.media_type != "application/age")
+        return refuse(problem(ErrorKind::invalid_argument,
+                              std::string(policies::name_of(level)) +
+                                  " payloads are age files the producer encrypts to the named recipients "
+                                  "(Content-Type: application/age; serambi push --to does it)",
+                              rid));
+    plan.draft.dataset = dataset_id;
+    plan.draft.producer = caller.subject.id;
+    plan.draft.classification = policies::name_of(level);
+    plan.draft.filename = *asked.filename;
+    plan.draft.media_type = asked.media_type;
+    plan.draft.recipients = std::move(recipients);
+    return true;
+}
+
+Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, const std::string& id) {
+    const auto& rid = head.request_id;
+    auto fail = [](Response r) { return Dispatch{std::move(r), nullptr}; };
+    PushAsked asked;
+    // Browsers cannot send UTF-8 in a header: the portal sends the name as an RFC 8187 value.
+    asked.filename = head.header("Serambi-Filename");
+    if (const auto extended = head.header("Serambi-Filename*")) asked.filename = decode_extended_value(*extended);
+    asked.media_type = head.header("Content-Type").value_or("application/octet-stream");
+    asked.classification = head.header("Serambi-Classification");
+    asked.recipients = head.header("Serambi-Recipients");
+    PushPlan plan;
+    Response refusal;
+    if (!plan_push(head, caller, id, asked, plan, refusal)) return fail(std::move(refusal));
     if (!head.has_body) return fail(protocol_problem(411, "the package payload is missing", rid));
 
-    storage::PackageDraft draft{id,        caller.subject.id, std::string(policies::name_of(level)),
-                                *filename, media_type,        recipients};
-    auto writer = services_.store->packages().begin_package(draft);
+    auto& packages = services_.store->packages();
+    if (const auto key = head.header("Idempotency-Key")) {
+        if (!is_idempotency_key(*key))
+            return fail(problem(ErrorKind::invalid_argument,
+                                "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces", rid));
+        auto earlier = packages.pushed_with_key(caller.subject.id, *key);
+        if (!earlier) return fail(problem_of(earlier.error(), rid));
+        if (*earlier) {
+            auto first = packages.package((*earlier)->package_id);
+            if (!first) return fail(problem_of(first.error(), rid));
+            if (first->dataset != plan.draft.dataset || first->filename != plan.draft.filename)
+                return fail(protocol_problem(422,
+                                             "this Idempotency-Key was used for another push (package " + first->id +
+                                                 " in " + first->dataset + "); a new push needs a new key",
+                                             rid));
+            return {{},
+                    std::make_shared<PushReplay>(std::move(first).value(), (*earlier)->audit_index,
+                                                 services_.config->max_package_bytes, rid)};
+        }
+        plan.draft.idempotency_key = *key;
+    }
+    auto writer = packages.begin_package(plan.draft);
     if (!writer) return fail(problem_of(writer.error(), rid));
-    auto upload = std::make_unique<PackageUpload>(std::move(writer).value(), std::move(draft), signer(),
+    auto upload = std::make_unique<PackageUpload>(packages, std::move(writer).value(), std::move(plan.draft), signer(),
                                                   services_.config->max_package_bytes, head, caller.subject.id,
                                                   "the caller owns the dataset");
-    if (sealed_by_producer) upload->require_age();
+    if (plan.sealed_by_producer) upload->require_age();
     return {{}, std::move(upload)};
 }
 

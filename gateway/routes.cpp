@@ -115,6 +115,25 @@ std::span<const Route> routes() {
              auto id = dataset_id(a);
              return id ? h.push_package(r, c, *id) : respond(problem_of(id.error(), r.request_id));
          }},
+        // Resumable uploads (tus 1.0.0): the same checks as a push, over several requests.
+        {"OPTIONS", "/v1/uploads", "upload.options", std::nullopt, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A&) { return respond(h.upload_options(r, c)); }},
+        {"POST", "/v1/uploads", "upload.create", Action::push, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A&) { return h.create_upload(r, c); }},
+        {"HEAD", "/v1/uploads/{id}", "upload.offset", Action::push, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) {
+             return respond(h.upload_offset(r, c, param(a, 0)));
+         }},
+        {"PATCH", "/v1/uploads/{id}", "upload.append", Action::push, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) { return h.append_upload(r, c, param(a, 0)); }},
+        {"DELETE", "/v1/uploads/{id}", "upload.remove", Action::push, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) {
+             return respond(h.remove_upload(r, c, param(a, 0)));
+         }},
+        {"GET", "/v1/uploads/{id}", "upload.get", Action::push, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) {
+             return respond(h.get_upload(r, c, param(a, 0)));
+         }},
         {"GET", "/v1/packages", "package.list", Action::list, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) {
              return respond(h.list_all_packages(r, c, a.query));

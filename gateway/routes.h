@@ -27,7 +27,7 @@ struct RouteArgs {
 };
 
 struct Route {
-    std::string_view method;   // GET or POST
+    std::string_view method;   // GET, POST, or for resumable uploads HEAD, PATCH, DELETE, OPTIONS
     std::string_view pattern;  // e.g. /v1/datasets/{owner}/{name}: a {parameter} is one segment
     std::string_view action;   // the access log's name for what the request asked
     // What the policy decides for this route, for people and for the documentation. The handler

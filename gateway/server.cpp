@@ -248,14 +248,19 @@ int serve(const Config& config, const ServeOptions& options) {
     // A signed checkpoint at least every second while entries arrive (signing when nothing
     // changed is skipped inside).
     Timer checkpoint_timer(main_context.get_executor());
+    std::uint64_t ticks = 0;
     std::function<void()> issue_checkpoints = [&] {
         checkpoint_timer.expires_after(std::chrono::seconds(1));
         checkpoint_timer.async_wait([&](const boost::system::error_code& wait_error) {
             if (wait_error) return;
-            net::post(offload_pool, [&audit, &refusals, &counters] {
+            // Expired uploads are looked for once a minute: they expire by the hour.
+            const bool sweep_uploads = ++ticks % 60 == 0;
+            net::post(offload_pool, [&audit, &refusals, &counters, &handler, sweep_uploads] {
                 record_counted_refusals(audit, refusals, counters);
                 if (auto note = audit.checkpoint(); !note)
                     log_line("access log: cannot issue a checkpoint: " + note.error().message);
+                if (sweep_uploads)
+                    for (const auto& problem : handler.expire_uploads()) log_line("uploads: " + problem);
             });
             issue_checkpoints();
         });

@@ -362,9 +362,7 @@ Awaitable<bool> Session::serve_request() {
     x.head.has_body = !parser.is_done();
     x.unread_body = x.head.has_body;
     x.version = req.version();
-    // No route serves HEAD; its refusal carries a body the client will not read, so the
-    // connection cannot be reused after it.
-    x.keep_alive = req.keep_alive() && req.method() != http::verb::head && !conn_->close_after_request;
+    x.keep_alive = req.keep_alive() && !conn_->close_after_request;
 
     if (auto refused = refusal(req, x.head)) {
         refused->principal = identity_.cert_principal_id;
@@ -386,6 +384,11 @@ Awaitable<bool> Session::serve_request() {
     } else {
         response = std::move(dispatched.response);
         if (x.head.has_body) x.keep_alive = false;  // the body was not read: the framing is lost
+    }
+    // An answer to HEAD has a header only (the upload routes' offsets, or a refusal).
+    if (req.method() == http::verb::head) {
+        response.body.clear();
+        response.payload.reset();
     }
     co_return co_await answer(x, response);
 }
@@ -595,14 +598,15 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
     }
     if (read_error) {
         // The client went away or stalled mid-body: nothing is kept, nobody to answer.
+        const auto kept = sink->kept_when_cut();
         log_line("request " + head.request_id + " from " + remote_ + " " + head.method + " " + printable(head.target) +
-                 ": body incomplete after " + std::to_string(x.received) + " bytes: " +
-                 printable(read_error.message()) + (conn_->timed_out ? " (too slow)" : "") + "; discarded");
+                 ": body incomplete after " + std::to_string(x.received) +
+                 " bytes: " + printable(read_error.message()) + (conn_->timed_out ? " (too slow)" : "") + "; " + kept);
         Response gone = problem(
             ErrorKind::invalid_argument,
             (conn_->timed_out ? std::string("the body arrived slower than the gateway's minimum rate, or stalled")
                               : "the body ended early: " + read_error.message()) +
-                "; nothing was kept",
+                "; " + kept,
             head.request_id);
         gone.audit.failed = true;
         gone.principal = principal;

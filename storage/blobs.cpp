@@ -72,6 +72,57 @@ Status fsync_directory(Env& env, const std::filesystem::path& dir) {
     return {};
 }
 
+Status place_blob(Env& env, const std::filesystem::path& temp, const std::filesystem::path& final, bool& moved) {
+    bool created = false;
+    if (env.create_directories(final.parent_path(), created) != 0)
+        return io_failure("cannot create the blob shard directory");
+    // A new shard's own name must be durable too, or a crash can take it, and the blob renamed
+    // into it, away from under a committed row.
+    if (created)
+        if (auto s = fsync_directory(env, final.parent_path().parent_path()); !s) return s.error();
+    if (env.rename(temp, final) != 0) return io_failure("cannot move the package blob into place");
+    moved = true;
+    return fsync_directory(env, final.parent_path());
+}
+
+Status insert_package(Transaction& tx, const PackageRow& row) {
+    auto s = tx.connection().cached(
+        "INSERT INTO packages(id, dataset, producer, classification, filename, media_type, size, sha256, "
+        "created_at, aead, key_id, wrapped_key, manifest, signature, recipients) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+    const int rc = s->bind(1, row.id)
+                       .bind(2, row.draft.dataset)
+                       .bind(3, row.draft.producer)
+                       .bind(4, row.draft.classification)
+                       .bind(5, row.draft.filename)
+                       .bind(6, row.draft.media_type)
+                       .bind(7, static_cast<std::int64_t>(row.size))
+                       .bind(8, row.sha256_hex)
+                       .bind(9, row.created_at)
+                       .bind(10, static_cast<std::int64_t>(row.aead))
+                       .bind(11, row.key_id)
+                       .bind(12, crypto::ByteView(row.wrapped_key))
+                       .bind(13, row.manifest)
+                       .bind(14, crypto::ByteView(row.signature))
+                       .bind(15, boost::algorithm::join(row.draft.recipients, ","))
+                       .step();
+    if (rc != SQLITE_DONE) return make_error(ErrorKind::unavailable, "the package could not be recorded");
+    return {};
+}
+
+Status insert_push_key(Transaction& tx, const PackageDraft& draft, const std::string& package_id,
+                       std::uint64_t audit_index) {
+    auto s = tx.connection().cached(
+        "INSERT INTO push_keys(principal, key, package_id, audit_index, created_at) "
+        "VALUES(?1, ?2, ?3, ?4, strftime('%s','now'))");
+    const int rc = s->bind(1, draft.producer)
+                       .bind(2, draft.idempotency_key)
+                       .bind(3, package_id)
+                       .bind(4, static_cast<std::int64_t>(audit_index))
+                       .step();
+    return sql::write_result(rc, "a push with this Idempotency-Key");
+}
+
 BlobWriter::BlobWriter(Packages& packages, PackageDraft draft, std::string id)
     : packages_(packages),
       draft_(std::move(draft)),
@@ -159,17 +210,7 @@ Result<PackageWriter::Sealed> BlobWriter::finish() {
     if (auto s = flush(true); !s) return s.error();
     if (file_->sync() != 0) return io_failure("cannot fsync the package blob");
     file_.reset();
-    auto& env = *packages_.env_;
-    bool created = false;
-    if (env.create_directories(final_path_.parent_path(), created) != 0)
-        return io_failure("cannot create the blob shard directory");
-    // A new shard's own name must be durable too, or a crash can take it, and the blob renamed
-    // into it, away from under a committed row.
-    if (created)
-        if (auto s = fsync_directory(env, final_path_.parent_path().parent_path()); !s) return s.error();
-    if (env.rename(temp_path_, final_path_) != 0) return io_failure("cannot move the package blob into place");
-    finished_ = true;
-    if (auto s = fsync_directory(env, final_path_.parent_path()); !s) return s.error();
+    if (auto s = place_blob(*packages_.env_, temp_path_, final_path_, finished_); !s) return s.error();
     failed_ = false;
     sha256_hex_ = crypto::to_hex(digest_.finish());
     return Sealed{size_, sha256_hex_};
@@ -183,29 +224,13 @@ Result<PackageRecord> BlobWriter::commit(std::string manifest, crypto::Bytes sig
     bool commit_failed = false;
     const Status written = packages_.db_.write(
         [&](Transaction& tx) -> Status {
-            auto s = tx.connection().cached(
-                "INSERT INTO packages(id, dataset, producer, classification, filename, media_type, size, sha256, "
-                "created_at, aead, key_id, wrapped_key, manifest, signature, recipients) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
-            const int rc = s->bind(1, id_)
-                               .bind(2, draft_.dataset)
-                               .bind(3, draft_.producer)
-                               .bind(4, draft_.classification)
-                               .bind(5, draft_.filename)
-                               .bind(6, draft_.media_type)
-                               .bind(7, static_cast<std::int64_t>(size_))
-                               .bind(8, sha256_hex_)
-                               .bind(9, created_at_)
-                               .bind(10, static_cast<std::int64_t>(packages_.config_.aead))
-                               .bind(11, packages_.keys_->key_id)
-                               .bind(12, crypto::ByteView(wrapped))
-                               .bind(13, manifest)
-                               .bind(14, crypto::ByteView(signature))
-                               .bind(15, boost::algorithm::join(draft_.recipients, ","))
-                               .step();
-            if (rc != SQLITE_DONE) return make_error(ErrorKind::unavailable, "the package could not be recorded");
+            const PackageRow row{
+                id_,     draft_,   size_,    sha256_hex_, created_at_, packages_.config_.aead, packages_.keys_->key_id,
+                wrapped, manifest, signature};
+            if (auto s = insert_package(tx, row); !s) return s;
             audit_index = tx.append_log({audit_entry});
             if (!audit_index) return audit_index.error();
+            if (!draft_.idempotency_key.empty()) return insert_push_key(tx, draft_, id_, *audit_index);
             return {};
         },
         &commit_failed);
@@ -214,6 +239,7 @@ Result<PackageRecord> BlobWriter::commit(std::string manifest, crypto::Bytes sig
         // fsync that failed, and after a crash they can count as committed. The blob stays, so
         // that such a package is whole; if its row does not come back, start-up quarantines it.
         if (commit_failed) outcome_unknown_ = true;
+        if (written.error().kind == ErrorKind::conflict) return written.error();
         return make_error(ErrorKind::unavailable, "the package could not be recorded");
     }
     committed_ = true;

@@ -10,6 +10,7 @@
 namespace serambi::storage {
 
 class BackgroundIo;
+class Transaction;
 
 // Associated data binding a blob and its wrapped key to one package.
 inline std::string blob_context(const std::string& package_id) { return "serambi/blob/v1/" + package_id; }
@@ -20,6 +21,28 @@ struct Packages::Keys {
     crypto::SecretKey wrapping_key;  // wraps per-package data keys
     std::string key_id;              // names the master key generation the wrapping key came from
 };
+
+// A package's row as both writers record it.
+struct PackageRow {
+    const std::string& id;
+    const PackageDraft& draft;
+    std::uint64_t size;
+    const std::string& sha256_hex;
+    const std::string& created_at;
+    crypto::Aead aead;
+    const std::string& key_id;
+    const crypto::Bytes& wrapped_key;
+    const std::string& manifest;
+    const crypto::Bytes& signature;
+};
+Status insert_package(Transaction& tx, const PackageRow& row);
+// Records that the producer's push with draft.idempotency_key became `package_id`; conflict if
+// that key was used already.
+Status insert_push_key(Transaction& tx, const PackageDraft& draft, const std::string& package_id,
+                       std::uint64_t audit_index);
+// Renames a fsynced blob from its temporary name into its shard, making both names durable;
+// `moved` is set once the rename is done (the blob is then under its final name).
+Status place_blob(Env& env, const std::filesystem::path& temp, const std::filesystem::path& final, bool& moved);
 
 // Owns memory from std::aligned_alloc (direct I/O needs page-aligned buffers).
 struct FreeAligned {

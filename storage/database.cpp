@@ -52,6 +52,17 @@ CREATE TABLE IF NOT EXISTS access_requests(
   decided_by TEXT NOT NULL DEFAULT '', decided_at INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS access_requests_by_state ON access_requests(state, created_at, id);
 CREATE INDEX IF NOT EXISTS access_requests_by_partner ON access_requests(partner, created_at, id);
+CREATE TABLE IF NOT EXISTS push_keys(
+  principal TEXT NOT NULL, key TEXT NOT NULL, package_id TEXT NOT NULL REFERENCES packages(id),
+  audit_index INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(principal, key));
+CREATE TABLE IF NOT EXISTS uploads(
+  id TEXT PRIMARY KEY, package_id TEXT NOT NULL UNIQUE, dataset TEXT NOT NULL, producer TEXT NOT NULL,
+  classification TEXT NOT NULL, filename TEXT NOT NULL, media_type TEXT NOT NULL, recipients TEXT NOT NULL,
+  length INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  aead INTEGER NOT NULL, key_id TEXT NOT NULL, wrapped_key BLOB NOT NULL, epoch INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'complete')),
+  audit_index INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS uploads_by_producer ON uploads(producer, state);
 CREATE TABLE IF NOT EXISTS revocations(
   serial TEXT PRIMARY KEY, principal TEXT NOT NULL, reason INTEGER NOT NULL,
   revoked_at INTEGER NOT NULL, revoked_by TEXT NOT NULL);

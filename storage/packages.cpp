@@ -103,6 +103,17 @@ Result<std::vector<PackageRecord>> Packages::packages_in(const std::string& data
     });
 }
 
+Result<std::optional<PackageRecord>> Packages::newest_in(const std::string& dataset) {
+    return db_.read([&](Connection& c) -> Result<std::optional<PackageRecord>> {
+        auto s =
+            c.cached(std::string(kPackageColumns) + "WHERE dataset = ?1 ORDER BY created_at DESC, id DESC LIMIT 1");
+        const int rc = s->bind(1, dataset).step();
+        if (rc == SQLITE_ROW) return std::optional<PackageRecord>(package_from(*s));
+        if (rc == SQLITE_DONE) return std::optional<PackageRecord>();
+        return sql::db_error("the database could not be read");
+    });
+}
+
 Result<Packages::Recovery> Packages::recover() {
     Recovery recovery;
     std::error_code ec;
@@ -115,6 +126,8 @@ Result<Packages::Recovery> Packages::recover() {
                               "cannot remove the temporary upload " + entry.path().string() + ": " + std::strerror(rc));
         ++recovery.temporary_removed;
     }
+    // Resumable uploads keep their current part file; earlier epochs' and removed uploads' go.
+    if (auto s = sweep_part_files(); !s) return s.error();
     const auto blobs = placed_blobs(config_.blob_dir, ec);
     if (ec) return make_error(ErrorKind::io_error, "cannot list the blob directory: " + ec.message());
     const auto quarantine = config_.blob_dir / "quarantine";

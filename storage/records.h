@@ -118,6 +118,22 @@ struct PackageDraft {
     std::string filename;
     std::string media_type;
     std::vector<std::string> recipients;
+    // A single-request push's Idempotency-Key: recorded with the package, so that a retry with
+    // the same key finds it instead of storing a second copy.
+    std::string idempotency_key;
+};
+
+// A package that arrives over several requests (the tus protocol). Its package id is chosen at
+// creation, since the blob is sealed to it from the first byte.
+struct UploadRecord {
+    std::string id;  // 32 hex digits, like a package id, and never the same as its package's
+    std::string package_id;
+    PackageDraft draft;
+    std::uint64_t length = 0;
+    std::int64_t created_at = 0;  // Unix seconds
+    std::int64_t expires_at = 0;  // an upload still open then is removed
+    bool complete = false;
+    std::uint64_t audit_index = 0;  // of the package's entry, once complete
 };
 
 }  // namespace serambi::storage

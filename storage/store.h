@@ -110,6 +110,20 @@ class PackageWriter {
     virtual Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature, std::string audit_entry) = 0;
 };
 
+// A package that arrives over several requests (the tus protocol), sealed as it arrives exactly
+// like a single-request push. What it wrote stays on disk between requests and across a restart:
+// Packages::resume_upload picks it up from the last whole sealed chunk. Destroying one that has
+// not committed keeps what it wrote, for the next request to continue.
+class UploadWriter : public PackageWriter {
+  public:
+    virtual const UploadRecord& record() const noexcept = 0;
+    // size() is the upload's offset: every byte written so far, some of them (less than one
+    // chunk) still in memory until the next chunk fills.
+    std::uint64_t length() const noexcept { return record().length; }
+    // Makes what is sealed so far durable (fsync), at the end of each request.
+    virtual Status sync() = 0;
+};
+
 // Reads one payload back, authenticating every chunk before any of its bytes are returned.
 class PackageReader {
   public:
@@ -228,6 +242,31 @@ class Packages {
 
     Result<std::unique_ptr<PackageWriter>> begin_package(PackageDraft draft);
     Result<std::unique_ptr<PackageReader>> open_package(const std::string& id);
+    // The package a producer's earlier push with this Idempotency-Key became, if any, and the
+    // index of the push's access-log entry.
+    struct PushKey {
+        std::string package_id;
+        std::uint64_t audit_index = 0;
+    };
+    Result<std::optional<PushKey>> pushed_with_key(const std::string& producer, const std::string& key);
+    // The newest package of a dataset, if it has any.
+    Result<std::optional<PackageRecord>> newest_in(const std::string& dataset);
+
+    // Resumable uploads. An upload's row and its sealed part file are made before the first
+    // byte; each later request resumes it. After a restart (or a failed request) it is opened
+    // again under a new data key: the chunks that authenticate are sealed again into a new part
+    // file, so that no chunk is ever sealed twice under one key and nonce, whatever the client
+    // sends the second time.
+    Result<std::unique_ptr<UploadWriter>> begin_upload(PackageDraft draft, std::uint64_t length,
+                                                       std::int64_t expires_at);
+    Result<std::unique_ptr<UploadWriter>> resume_upload(const std::string& id);
+    Result<UploadRecord> upload(const std::string& id);
+    // The open uploads of a producer (empty: everyone's), oldest first.
+    Result<std::vector<UploadRecord>> open_uploads(const std::string& producer);
+    // Uploads whose expiry is at or before `now`, open or complete.
+    Result<std::vector<UploadRecord>> expired_uploads(std::int64_t now);
+    // Removes an upload's row (with its access-log entry, when given) and then its part files.
+    Result<std::optional<std::uint64_t>> remove_upload(const std::string& id, const std::string& audit_entry = {});
 
     // Crash recovery, run once the database has been judged trustworthy: temporary uploads (never
     // packages) are removed; placed blobs without a committed row move to blobs/quarantine/ for
@@ -253,6 +292,7 @@ class Packages {
 
   private:
     friend class BlobWriter;
+    friend class ResumableWriter;
     struct Keys;
     Database& db_;
     std::shared_ptr<Env> env_;
@@ -260,6 +300,17 @@ class Packages {
     std::unique_ptr<Keys> keys_;
     std::filesystem::path blob_path(const std::string& package_id) const;
     std::filesystem::path temp_dir() const { return config_.blob_dir / "tmp"; }
+    std::filesystem::path upload_dir() const { return config_.blob_dir / "uploads"; }
+    std::filesystem::path part_path(const std::string& upload_id, std::int64_t epoch) const {
+        return upload_dir() / (upload_id + "." + std::to_string(epoch) + ".part");
+    }
+    // Writes an upload's part file for a new epoch: the chunks of `from` (if any) that
+    // authenticate, sealed again under a new key, then records the key in the upload's row.
+    Result<std::unique_ptr<UploadWriter>> open_epoch(UploadRecord record, std::int64_t epoch,
+                                                     const std::filesystem::path* from,
+                                                     const crypto::SecretKey* old_key, crypto::Aead old_aead);
+    // Removes the files in uploads/ that no open upload's current epoch owns.
+    Status sweep_part_files();
 };
 
 // The access log: entries are the leaves of an RFC 6962 Merkle tree. The hash of every complete

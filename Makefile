@@ -37,6 +37,11 @@ all: build
 
 deps:
 	$(call install_missing,$(DEPS))
+	@# The tus interoperability test runs the reference tus client with Node and npm. A machine
+	@# that has them already (from NodeSource, say) keeps its own; otherwise Debian's.
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends nodejs npm; }
 
 build: deps
 	@[ -f $(BUILD)/build.ninja ] || cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo

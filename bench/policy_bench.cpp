@@ -111,7 +111,7 @@ int main() {
     for (int k = 0; k < kPackages; ++k) {
         const std::string dataset = name("opd", k % kProducers) + "/" + name("data", 2);  // rahasia
         auto writer = std::move(store->packages().begin_package(
-                                    {dataset, name("opd", k % kProducers), "rahasia", "a.csv", "text/csv", {}}))
+                                    {dataset, name("opd", k % kProducers), "rahasia", "a.csv", "text/csv", {}, {}}))
                           .value();
         must(writer->write(crypto::as_bytes("kabupaten,jumlah\n")).ok(), "write");
         must(writer->finish().ok(), "finish");

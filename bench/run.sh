@@ -257,7 +257,7 @@ serambi_pull_curl() { timed "serambi pull (curl)" "$GW_PID" "${CURL_GW[@]}" -o /
 # Pulls go to /dev/null, like curl's: the CLI still hashes the stream and checks the digest and
 # the signed manifest, but the figure is not about the page cache filling a 1 GiB file.
 serambi_push_cli() {
-    timed "serambi push (CLI)" "$GW_PID" timeout "$MAXT" "$SERAMBI" push bench-opd/data "$PAYLOAD" -q --profile "$P"
+    timed "serambi push (CLI)" "$GW_PID" timeout "$MAXT" "$SERAMBI" push bench-opd/data "$PAYLOAD" -q --allow-duplicate --profile "$P"
     ID_CLI=$(check_receipt "serambi push (CLI)" "$LAST_OUT")
 }
 serambi_pull_cli() {

@@ -258,10 +258,12 @@ class TlsClient final : public Client {
         return {};
     }
 
-    Result<Reply> request(const std::string& method, const std::string& target, const std::string& json_body) override {
+    Result<Reply> request(const std::string& method, const std::string& target, const std::string& json_body,
+                          const std::map<std::string, std::string>& headers) override {
         http::request<http::string_body> req{http::string_to_verb(method), target, 11};
         set_common(req);
-        if (!json_body.empty() || method == "POST") {
+        for (const auto& [k, v] : headers) req.set(k, v);
+        if (!json_body.empty() || (method == "POST" && headers.empty())) {
             req.set(http::field::content_type, "application/json");
             req.body() = json_body;
         }
@@ -269,23 +271,27 @@ class TlsClient final : public Client {
         boost::system::error_code ec;
         http::write(*stream_, req, ec);
         if (ec) return transport("sending the request", ec);
-        return read_reply();
+        return read_reply(method == "HEAD");
     }
 
     Result<Reply> upload(const std::string& target, const std::filesystem::path& file,
-                         const std::map<std::string, std::string>& headers, const Progress& progress) override {
+                         const std::map<std::string, std::string>& headers, const Progress& progress,
+                         const std::string& method, std::uint64_t offset) override {
         std::FILE* in = std::fopen(file.c_str(), "rb");
         if (in == nullptr) return make_error(ErrorKind::not_found, "cannot open " + file.string());
         std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(in, &std::fclose);
         std::error_code fec;
         const std::uint64_t total = std::filesystem::file_size(file, fec);
         if (fec) return make_error(ErrorKind::io_error, "cannot size " + file.string());
+        if (offset > total) return make_error(ErrorKind::invalid_argument, file.string() + " is shorter than before");
+        if (offset > 0 && std::fseek(in, static_cast<long>(offset), SEEK_SET) != 0)
+            return make_error(ErrorKind::io_error, "cannot read " + file.string());
 
-        http::request<http::buffer_body> req{http::verb::post, target, 11};
+        http::request<http::buffer_body> req{http::string_to_verb(method), target, 11};
         set_common(req);
         for (const auto& [k, v] : headers) req.set(k, v);
         req.set(http::field::expect, "100-continue");
-        req.content_length(total);
+        req.content_length(total - offset);
         req.body().data = nullptr;
         req.body().more = true;
         http::request_serializer<http::buffer_body> serializer{req};
@@ -311,7 +317,7 @@ class TlsClient final : public Client {
         // The body goes straight to the TLS stream: with a Content-Length there is no framing
         // for a serializer to add.
         std::vector<char> chunk(kChunk);
-        std::uint64_t sent = 0;
+        std::uint64_t sent = offset;
         while (sent < total) {
             const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), total - sent));
             const std::size_t n = std::fread(chunk.data(), 1, want, in);
@@ -413,8 +419,9 @@ class TlsClient final : public Client {
         return make_error(ErrorKind::unavailable, std::string(what) + " failed: " + ec.message());
     }
 
-    Result<Reply> read_reply() {
+    Result<Reply> read_reply(bool head = false) {
         http::response_parser<http::string_body> parser;
+        parser.skip(head);  // an answer to HEAD has no body, whatever its Content-Length says
         parser.body_limit(16 << 20);
         boost::system::error_code ec;
         http::read(*stream_, buffer_, parser, ec);

@@ -44,11 +44,14 @@ class Client {
     static Result<std::unique_ptr<Client>> connect(const Profile& profile);
     virtual ~Client() = default;
 
-    virtual Result<Reply> request(const std::string& method, const std::string& target,
-                                  const std::string& json_body) = 0;
-    // Streams `file` as the body of a POST. `headers` are added as given.
+    // `headers` are added as given (a resumable upload's Tus-Resumable and Upload-*).
+    virtual Result<Reply> request(const std::string& method, const std::string& target, const std::string& json_body,
+                                  const std::map<std::string, std::string>& headers = {}) = 0;
+    // Streams `file` from byte `offset` on as the body of a POST (or, resuming an upload, a
+    // PATCH). `headers` are added as given. Progress counts from `offset`.
     virtual Result<Reply> upload(const std::string& target, const std::filesystem::path& file,
-                                 const std::map<std::string, std::string>& headers, const Progress& progress) = 0;
+                                 const std::map<std::string, std::string>& headers, const Progress& progress,
+                                 const std::string& method = "POST", std::uint64_t offset = 0) = 0;
     // Streams the body of a 200 reply to `sink`; other replies come back with their body.
     virtual Result<Reply> download(const std::string& target, const std::function<Status(crypto::ByteView)>& sink,
                                    const Progress& progress) = 0;

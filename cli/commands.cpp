@@ -17,6 +17,7 @@
 #include "certs/certs.h"
 #include "cli/client.h"
 #include "cli/files.h"
+#include "cli/transfer.h"
 #include "crypto/age.h"
 #include "policies/policy.h"
 #include "storage/store.h"
@@ -53,54 +54,6 @@ int simple_request(const std::string& command, const std::string& profile, const
 }
 
 namespace {
-
-std::string human_bytes(double n) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (n >= 1024 && u < 4) {
-        n /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", n, units[u]);
-    return buf;
-}
-
-// Shows progress on a terminal only; scripts and pipes see nothing.
-class ProgressMeter {
-  public:
-    ProgressMeter(std::string label, bool quiet)
-        : label_(std::move(label)),
-          enabled_(!quiet && ::isatty(STDERR_FILENO) == 1),
-          start_(std::chrono::steady_clock::now()) {}
-    void operator()(std::uint64_t done, std::uint64_t total) {
-        if (!enabled_) return;
-        const auto now = std::chrono::steady_clock::now();
-        if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
-        last_ = now;
-        const double seconds = std::chrono::duration<double>(now - start_).count();
-        const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
-        const int percent =
-            total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
-        std::fprintf(stderr, "\r%s  %s / %s  %3d%%  %s/s   ", label_.c_str(),
-                     human_bytes(static_cast<double>(done)).c_str(), human_bytes(static_cast<double>(total)).c_str(),
-                     percent, human_bytes(rate).c_str());
-        drawn_ = true;
-    }
-    // Ends the progress line so that what is printed next starts on its own line.
-    void done() {
-        if (drawn_) std::fputs("\n", stderr);
-        drawn_ = false;
-    }
-    ~ProgressMeter() { done(); }
-
-  private:
-    std::string label_;
-    bool enabled_;
-    bool drawn_ = false;
-    std::chrono::steady_clock::time_point start_;
-    std::chrono::steady_clock::time_point last_{};
-};
 
 std::string guess_media_type(const std::filesystem::path& file) {
     std::string ext = file.extension().string();
@@ -245,6 +198,47 @@ Status write_recipient_pins(const std::filesystem::path& profile_dir, const std:
 
 }  // namespace
 
+namespace {
+
+Result<std::string> sha256_of_file(const std::filesystem::path& file) {
+    std::FILE* in = std::fopen(file.c_str(), "rb");
+    if (in == nullptr) return make_error(ErrorKind::io_error, "cannot read " + file.string());
+    crypto::Sha256 digest;
+    std::vector<std::uint8_t> buf(1 << 20);
+    for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), in)) > 0;) digest.update({buf.data(), n});
+    const bool ok = std::ferror(in) == 0;
+    std::fclose(in);
+    if (!ok) return make_error(ErrorKind::io_error, "cannot read " + file.string());
+    return crypto::to_hex(digest.finish());
+}
+
+// The id of the dataset's newest package if it has this digest, else empty.
+Result<std::string> newest_with_digest(Client& client, const std::string& dataset, const std::string& sha256_hex) {
+    auto reply = client.request("GET", "/v1/packages?dataset=" + dataset + "&limit=1", "");
+    if (!reply) return reply.error();
+    if (reply->status != 200) return std::string();  // the push itself will say what is wrong
+    boost::system::error_code ec;
+    auto v = boost::json::parse(reply->body, ec);
+    if (ec || !v.is_array() || v.as_array().empty() || !v.as_array()[0].is_object()) return std::string();
+    const auto& newest = v.as_array()[0].as_object();
+    const auto* sha = newest.if_contains("sha256");
+    const auto* id = newest.if_contains("package_id");
+    if (sha && sha->is_string() && id && id->is_string() && sha->as_string() == sha256_hex)
+        return std::string(id->as_string());
+    return std::string();
+}
+
+// Asks on the terminal; without one (a script), the answer is no.
+bool confirm(const std::string& question) {
+    if (::isatty(STDIN_FILENO) != 1 || ::isatty(STDERR_FILENO) != 1) return false;
+    std::cerr << question << " [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    return answer == "y" || answer == "Y" || answer == "yes" || answer == "ya";
+}
+
+}  // namespace
+
 int run_push(const PushOptions& options) {
     const std::string command = "push";
     const auto slash = options.dataset.find('/');
@@ -257,6 +251,10 @@ int run_push(const PushOptions& options) {
     Profile me;
     auto client = connect(options.profile, &me);
     if (!client) return report(command, client.error());
+    // The file's digest names the push across runs (a resumed upload) and tells a repeat of the
+    // dataset's newest package before a byte is sent.
+    auto file_digest = sha256_of_file(file);
+    if (!file_digest) return report(command, file_digest.error());
     std::map<std::string, std::string> headers{
         {"Serambi-Filename", file.filename().string()},
         {"Content-Type", options.media_type.empty() ? guess_media_type(file) : options.media_type}};
@@ -264,6 +262,13 @@ int run_push(const PushOptions& options) {
     // Named recipients: the payload is age-encrypted here, to them and to the producer, so that the
     // gateway only ever holds ciphertext. A file that is already an age file goes as it is.
     std::filesystem::path upload_file = file;
+    std::error_code size_ec;
+    const bool resumable = options.resumable || std::filesystem::file_size(file, size_ec) >= kResumableBytes;
+    const std::string resume_key =
+        crypto::to_hex(crypto::Sha256::of(
+                           crypto::as_bytes(options.dataset + "\n" + *file_digest + "\n" + file.filename().string())))
+            .substr(0, 32);
+    std::filesystem::path kept_age;
     struct RemoveTemp {
         std::filesystem::path p;
         ~RemoveTemp() {
@@ -330,20 +335,52 @@ int run_push(const PushOptions& options) {
                             magic == "age-encryption.org/v1\n";
         if (f != nullptr) std::fclose(f);
         if (!is_age) {
-            temp.p = std::filesystem::temp_directory_path() / ("serambi-push-" + crypto::random_hex(8) + ".age");
-            if (auto s = age_encrypt_file(age_recipients, options.file, temp.p.string()); !s)
-                return report(command, s.error());
-            upload_file = temp.p;
+            if (resumable) {
+                // A resumed upload must send the very bytes the first run began with: the
+                // encryption is kept beside the upload's state until the push completes.
+                kept_age = upload_state_dir(me) / (resume_key + ".age");
+                std::error_code ec;
+                if (!std::filesystem::exists(kept_age, ec)) {
+                    std::filesystem::remove(upload_state_dir(me) / (resume_key + ".json"), ec);
+                    std::filesystem::create_directories(upload_state_dir(me), ec);
+                    temp.p = kept_age;  // removed if this run fails before the upload begins
+                    if (auto s = age_encrypt_file(age_recipients, options.file, kept_age.string()); !s)
+                        return report(command, s.error());
+                    temp.p.clear();
+                }
+                upload_file = kept_age;
+            } else {
+                temp.p = std::filesystem::temp_directory_path() / ("serambi-push-" + crypto::random_hex(8) + ".age");
+                if (auto s = age_encrypt_file(age_recipients, options.file, temp.p.string()); !s)
+                    return report(command, s.error());
+                upload_file = temp.p;
+            }
             headers["Serambi-Filename"] = file.filename().string() + ".age";
         }
+    } else if (!options.allow_duplicate) {
+        if (auto repeat = newest_with_digest(**client, options.dataset, *file_digest); !repeat) {
+            return report(command, repeat.error());
+        } else if (!repeat->empty() && !confirm("the dataset's newest package (" + *repeat +
+                                                ") is this same file. "
+                                                "Send it again?")) {
+            return report(command, make_error(ErrorKind::conflict,
+                                              file.filename().string() + " is the same file as the newest package of " +
+                                                  options.dataset + " (" + *repeat +
+                                                  "); nothing was sent. To store it again, push with "
+                                                  "--allow-duplicate"));
+        }
     }
+    client->reset();  // send_push connects (and reconnects) on its own
     ProgressMeter meter("pushing " + file.filename().string(), options.quiet);
-    auto reply = (*client)->upload("/v1/datasets/" + options.dataset + "/packages", upload_file, headers,
-                                   [&](std::uint64_t d, std::uint64_t t) { meter(d, t); });
+    PushTransfer push{me, options.dataset, upload_file, resume_key, headers, resumable};
+    auto receipt = send_push(push, meter);
     meter.done();
-    if (!reply) return report(command, reply.error());
-    if (reply->status != 201) return report_reply(command, *reply);
-    std::cout << reply->body;
+    if (!receipt) return report(command, receipt.error());
+    if (!kept_age.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(kept_age, ec);
+    }
+    std::cout << *receipt;
     return 0;
 }
 

@@ -118,7 +118,12 @@ struct PushOptions {
     std::vector<std::string> recipients;  // --to: the readers named for a sangat-rahasia package
     bool accept_new_recipients = false;   // a named reader's recipient changed since it was pinned
     bool quiet = false;
+    bool allow_duplicate = false;  // send even if the dataset's newest package is the same file
+    // A resumable upload (tus) instead of one request: always, or (by default) for files of at
+    // least kResumableBytes.
+    bool resumable = false;
 };
+inline constexpr std::uint64_t kResumableBytes = 8ULL << 20;
 int run_push(const PushOptions& options);
 
 struct PullOptions {

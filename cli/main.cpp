@@ -201,6 +201,11 @@ int main(int argc, char** argv) {
     push_cmd->add_flag("--accept-new-recipients", push.accept_new_recipients,
                        "--to: accept recipients that changed since this profile pinned them");
     push_cmd->add_flag("--quiet,-q", push.quiet, "no progress display");
+    push_cmd->add_flag("--resumable", push.resumable,
+                       "send as a resumable upload whatever the size (the default from 8 MiB): a cut link "
+                       "resumes, and so does running the same command again");
+    push_cmd->add_flag("--allow-duplicate", push.allow_duplicate,
+                       "send even if the dataset's newest package is the same file");
     push_cmd->add_option("--profile", push.profile, profile_help);
     push_cmd->callback([&] { code = run_push(push); });
 

@@ -147,6 +147,8 @@ namespace {
 // One page of the entries, in their order or newest first; the total before paging goes in a
 // header.
 Response page_of(std::vector<boost::json::object> entries, const ListingQuery& q, bool newest_first) {
+    // Within one second, the order the packages were stored in (packages_in's), reversed.
+    if (newest_first) std::reverse(entries.begin(), entries.end());
     if (newest_first)
         std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
             return a.at("created_at").as_string() > b.at("created_at").as_string();

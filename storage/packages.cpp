@@ -97,7 +97,7 @@ Result<PackageRecord> Packages::package(const std::string& id) {
 
 Result<std::vector<PackageRecord>> Packages::packages_in(const std::string& dataset) {
     return db_.read([&](Connection& c) {
-        auto s = c.cached(std::string(kPackageColumns) + "WHERE dataset = ?1 ORDER BY created_at, id");
+        auto s = c.cached(std::string(kPackageColumns) + "WHERE dataset = ?1 ORDER BY created_at, rowid");
         s->bind(1, dataset);
         return all_rows<PackageRecord>(*s, package_from);
     });
@@ -106,7 +106,7 @@ Result<std::vector<PackageRecord>> Packages::packages_in(const std::string& data
 Result<std::optional<PackageRecord>> Packages::newest_in(const std::string& dataset) {
     return db_.read([&](Connection& c) -> Result<std::optional<PackageRecord>> {
         auto s =
-            c.cached(std::string(kPackageColumns) + "WHERE dataset = ?1 ORDER BY created_at DESC, id DESC LIMIT 1");
+            c.cached(std::string(kPackageColumns) + "WHERE dataset = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1");
         const int rc = s->bind(1, dataset).step();
         if (rc == SQLITE_ROW) return std::optional<PackageRecord>(package_from(*s));
         if (rc == SQLITE_DONE) return std::optional<PackageRecord>();

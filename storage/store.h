@@ -238,6 +238,7 @@ class Packages {
     ~Packages();
 
     Result<PackageRecord> package(const std::string& id);
+    // Oldest first, in the order they were stored.
     Result<std::vector<PackageRecord>> packages_in(const std::string& dataset);
 
     Result<std::unique_ptr<PackageWriter>> begin_package(PackageDraft draft);

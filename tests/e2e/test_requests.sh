@@ -89,7 +89,7 @@ same "which releases it" released "$(api "$BI" "$URL/v1/requests" | python3 -c \
     'import json,sys; print([r for r in json.load(sys.stdin) if r["id"]==sys.argv[1]][0]["state"])' "$SREQ")"
 
 # ---- Refused, with a reason
-R2=$("$SERAMBI" push dinkes-malut/gizi "$WORK/gizi.csv" -q --profile "$P" | json_field package_id)
+R2=$("$SERAMBI" push dinkes-malut/gizi "$WORK/gizi.csv" -q --allow-duplicate --profile "$P" | json_field package_id)
 TREQ=$("$SERAMBI" request "$R2" --purpose "iklan" --profile "$WORK/telkom" | json_field id)
 refuse_saying "a refusal needs a reason" "reason" "$SERAMBI" requests refuse "$TREQ" --reason " " --profile "$C"
 same "a partner cannot refuse (404)" 404 "$(status "$WORK/telkom" -X POST -d '{"reason":"x"}' "$URL/v1/requests/$TREQ/refuse")"

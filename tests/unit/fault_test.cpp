@@ -122,7 +122,7 @@ struct World {
     Pushed push(Store& store, const std::string& body) {
         Pushed out;
         auto writer = store.packages().begin_package(
-            {kDataset, "dinkes-malut", "terbatas", "a.bin", "application/octet-stream", {}});
+            {kDataset, "dinkes-malut", "terbatas", "a.bin", "application/octet-stream", {}, {}});
         if (!writer) return {{}, "begin: " + writer.error().message};
         out.id = (*writer)->id();
         for (std::size_t at = 0; at < body.size(); at += 700001) {

@@ -456,3 +456,52 @@ TEST_CASE("the portal's files: the start page names the zone, assets only under 
     CHECK(w.send(w.head("nobody", "GET", "/")).status == 404);
     CHECK(w.send(w.head("nobody", "GET", "/assets/" + version + "/app.js")).status == 404);
 }
+
+TEST_CASE("expired uploads are removed with an access-log entry; finished ones quietly") {
+    World w;
+    storage::PackageDraft draft{"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}, {}};
+    auto stale = w.store->packages().begin_upload(draft, 100, 1000);
+    auto current = w.store->packages().begin_upload(draft, 100, 4102444800);
+    REQUIRE(stale.ok());
+    REQUIRE(current.ok());
+    const auto stale_id = (*stale)->record().id;
+    stale->reset();
+    const auto before = w.store->log().head()->size;
+    CHECK(w.handler->expire_uploads().empty());
+    CHECK(w.store->packages().upload(stale_id).error().kind == ErrorKind::not_found);
+    CHECK(w.store->packages().upload((*current)->record().id).ok());
+    REQUIRE(w.store->log().head()->size == before + 1);
+    const auto entry = w.store->log().entries(before, before + 1, 1).value().front();
+    CHECK(entry.find("upload.expire") != std::string::npos);
+    CHECK(entry.find("uploads/" + stale_id) != std::string::npos);
+}
+
+TEST_CASE("an upload is appended to by its producer alone, and becomes a package at its last byte") {
+    World w;
+    auto create = w.head("dinkes-malut", "POST", "/v1/uploads");
+    create.headers = {{"Tus-Resumable", "1.0.0"},
+                      {"Upload-Length", "6"},
+                      {"Upload-Metadata", "dataset ZGlua2VzLW1hbHV0L2ltdW5pc2FzaQ==,filename YS5jc3Y="}};
+    auto created = w.send(create);
+    REQUIRE(created.status == 201);
+    const auto location = header(created, "Location");
+    REQUIRE(location.starts_with("/v1/uploads/"));
+    auto patch = [&](const std::string& who, const std::string& offset, const std::string& body) {
+        auto h = w.head(who, "PATCH", location);
+        h.headers = {
+            {"Tus-Resumable", "1.0.0"}, {"Upload-Offset", offset}, {"Content-Type", "application/offset+octet-stream"}};
+        return w.send(h, body);
+    };
+    CHECK(patch("pemkab-halut", "0", "abc").status == 404);
+    auto first = patch("dinkes-malut", "0", "abc");
+    CHECK(first.status == 204);
+    CHECK(header(first, "Upload-Offset") == "3");
+    CHECK(w.store->packages().packages_in("dinkes-malut/imunisasi")->empty());
+    auto last = patch("dinkes-malut", "3", "def");
+    REQUIRE(last.status == 204);
+    const auto package = header(last, "Serambi-Package-Id");
+    REQUIRE(package.size() == 32);
+    auto pulled = w.send(w.head("dinkes-malut", "GET", "/v1/packages/" + package));
+    REQUIRE(pulled.status == 200);
+    CHECK(drain(pulled) == "abcdef");
+}

@@ -67,8 +67,8 @@ std::string varied_payload(std::size_t n) {
 }
 
 std::string commit_package(Store& store, const std::string& body, const std::vector<std::size_t>& writes = {7000}) {
-    auto writer =
-        store.packages().begin_package({"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}});
+    auto writer = store.packages().begin_package(
+        {"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}, {}});
     REQUIRE(writer.ok());
     // The write sizes are used in turn, the last one repeated until the body is written.
     std::size_t at = 0;
@@ -209,7 +209,7 @@ TEST_CASE("an abandoned upload leaves nothing behind") {
     seed(*store);
     {
         auto writer = store->packages().begin_package(
-            {"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}});
+            {"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}, {}});
         REQUIRE(writer.ok());
         REQUIRE((*writer)->write(crypto::as_bytes(payload(100000))).ok());
         REQUIRE((*writer)->finish().ok());  // placed on disk, never committed
@@ -563,7 +563,7 @@ TEST_CASE("a committed package's access-log entry is committed with it, and only
     // An upload abandoned before commit leaves no entry.
     {
         auto writer = store->packages().begin_package(
-            {"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "b.csv", "text/csv", {}});
+            {"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "b.csv", "text/csv", {}, {}});
         REQUIRE(writer.ok());
         REQUIRE((*writer)->write(crypto::as_bytes(std::string("abc"))).ok());
     }

@@ -1,0 +1,288 @@
+// How a push's bytes reach the gateway over a link that may drop: retried with backoff, resumed
+// from the gateway's offset (tus) for large files, sent again under the same Idempotency-Key for
+// small ones, so that a clerk never sends the same bytes twice and the gateway never stores two
+// copies.
+#include "cli/transfer.h"
+
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "cli/files.h"
+#include "crypto/crypto.h"
+#include "storage/store.h"
+
+namespace serambi::cli {
+
+std::string human_bytes(double n) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (n >= 1024 && u < 4) {
+        n /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", n, units[u]);
+    return buf;
+}
+
+ProgressMeter::ProgressMeter(std::string label, bool quiet)
+    : label_(std::move(label)),
+      enabled_(!quiet && ::isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()) {}
+
+void ProgressMeter::resumed_at(std::uint64_t offset) {
+    if (!started_) resumed_ = offset;
+    first_offset_ = offset;
+    started_ = true;
+    start_ = std::chrono::steady_clock::now();
+}
+
+void ProgressMeter::operator()(std::uint64_t done, std::uint64_t total) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const double sent = static_cast<double>(done - std::min(done, first_offset_));
+    const double rate = seconds > 0 ? sent / seconds : 0;
+    const int percent = total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
+    const std::string resumed = resumed_ > 0 ? "  (resumed at " + human_bytes(static_cast<double>(resumed_)) + ")" : "";
+    std::fprintf(stderr, "\r%s  %s / %s  %3d%%  %s/s%s   ", label_.c_str(),
+                 human_bytes(static_cast<double>(done)).c_str(), human_bytes(static_cast<double>(total)).c_str(),
+                 percent, human_bytes(rate).c_str(), resumed.c_str());
+    drawn_ = true;
+}
+
+void ProgressMeter::done() {
+    if (drawn_) std::fputs("\n", stderr);
+    drawn_ = false;
+}
+
+std::filesystem::path upload_state_dir(const Profile& profile) { return profile.dir / "uploads"; }
+
+namespace {
+
+constexpr int kAttempts = 12;
+
+// Waits before the next attempt: half a second after an attempt that moved bytes (the link
+// works, it just dropped), doubling after each attempt that did not, up to 30 seconds.
+void back_off(int fruitless, const std::string& why) {
+    const auto wait = std::chrono::milliseconds(std::min<long>(500L << std::min(fruitless, 6), 30000));
+    std::cerr << "serambi push: " << why << "; trying again in " << std::chrono::duration<double>(wait).count()
+              << " s\n";
+    std::this_thread::sleep_for(wait);
+}
+
+// Transport failures (and a gateway that says it cannot serve now) are worth another attempt;
+// a refusal is not.
+bool transient(const Error& e) { return e.kind == ErrorKind::unavailable; }
+
+Error refused(const Reply& reply) {
+    return make_error(ErrorKind::invalid_argument, "the gateway refused: " + describe_failure(reply));
+}
+
+std::string header(const Reply& reply, const std::string& name) {
+    const auto it = reply.headers.find(name);
+    return it == reply.headers.end() ? std::string() : it->second;
+}
+
+Result<std::string> single_request(const PushTransfer& push, ProgressMeter& meter) {
+    auto headers = push.headers;
+    // The same key on every attempt: a retry after a lost answer gets the first receipt.
+    headers["Idempotency-Key"] = crypto::random_hex(16);
+    int fruitless = 0;
+    for (int attempt = 1;; ++attempt) {
+        std::uint64_t moved = 0;
+        auto client = Client::connect(push.profile);
+        Result<Reply> reply = client
+                                  ? (*client)->upload("/v1/datasets/" + push.dataset + "/packages", push.file, headers,
+                                                      [&](std::uint64_t d, std::uint64_t t) {
+                                                          moved = d;
+                                                          meter(d, t);
+                                                      })
+                                  : Result<Reply>(client.error());
+        if (reply && (reply->status == 201 || reply->status == 200)) return reply->body;
+        if (reply && reply->status != 503) return refused(*reply);
+        const Error error = reply ? refused(*reply) : reply.error();
+        if (!transient(error) || attempt == kAttempts) return error;
+        fruitless = moved > 0 ? 0 : fruitless + 1;
+        meter.done();
+        back_off(fruitless, error.message);
+    }
+}
+
+std::string metadata_pair(const std::string& key, const std::string& value) {
+    return key + " " + crypto::to_base64(crypto::as_bytes(value));
+}
+
+struct UploadState {
+    std::string location;  // /v1/uploads/ID
+    std::uint64_t size = 0;
+    std::string dataset;
+};
+
+std::optional<UploadState> read_state(const std::filesystem::path& path) {
+    auto text = storage::read_small_file(path, 4096);
+    if (!text) return std::nullopt;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(*text, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    const auto& o = v.as_object();
+    const auto* location = o.if_contains("upload");
+    const auto* size = o.if_contains("size");
+    const auto* dataset = o.if_contains("dataset");
+    if (!location || !location->is_string() || !size || !dataset || !dataset->is_string()) return std::nullopt;
+    boost::system::error_code number_ec;
+    const auto bytes = size->to_number<std::uint64_t>(number_ec);
+    if (number_ec) return std::nullopt;
+    UploadState s{std::string(location->as_string()), bytes, std::string(dataset->as_string())};
+    // Only our own gateway's upload paths: a state file edited by someone else leads nowhere.
+    if (!s.location.starts_with("/v1/uploads/") || !storage::is_package_id(s.location.substr(12))) return std::nullopt;
+    return s;
+}
+
+Result<std::string> resumable(const PushTransfer& push, ProgressMeter& meter) {
+    std::error_code fec;
+    const std::uint64_t size = std::filesystem::file_size(push.file, fec);
+    if (fec) return make_error(ErrorKind::io_error, "cannot size " + push.file.string());
+    const auto dir = upload_state_dir(push.profile);
+    const auto state_path = dir / (push.resume_key + ".json");
+    std::optional<UploadState> state = read_state(state_path);
+    if (state && (state->size != size || state->dataset != push.dataset)) state.reset();
+    auto forget = [&] {
+        std::error_code ec;
+        std::filesystem::remove(state_path, ec);
+        state.reset();
+    };
+    const std::map<std::string, std::string> tus{{"Tus-Resumable", "1.0.0"}};
+
+    std::unique_ptr<Client> client;
+    int fruitless = 0;
+    bool told_resume = false;
+    for (int attempt = 1;; ++attempt) {
+        std::uint64_t moved = 0;
+        auto fail_or_retry = [&](const Error& error) -> std::optional<Error> {
+            client.reset();  // a connection that failed mid-request is not reused
+            if (!transient(error) || attempt == kAttempts) return error;
+            fruitless = moved > 0 ? 0 : fruitless + 1;
+            meter.done();
+            back_off(fruitless, error.message);
+            return std::nullopt;
+        };
+        if (!client) {
+            auto connected = Client::connect(push.profile);
+            if (!connected) {
+                if (auto e = fail_or_retry(connected.error())) return *e;
+                continue;
+            }
+            client = std::move(connected).value();
+        }
+        std::uint64_t offset = 0;
+        if (!state) {
+            auto headers = tus;
+            headers["Upload-Length"] = std::to_string(size);
+            std::string metadata = metadata_pair("dataset", push.dataset);
+            for (const auto& [from, to] : {std::pair<const char*, const char*>{"Serambi-Filename", "filename"},
+                                           {"Content-Type", "filetype"},
+                                           {"Serambi-Classification", "classification"},
+                                           {"Serambi-Recipients", "recipients"}})
+                if (const auto it = push.headers.find(from); it != push.headers.end())
+                    metadata += "," + metadata_pair(to, it->second);
+            headers["Upload-Metadata"] = metadata;
+            auto created = client->request("POST", "/v1/uploads", "", headers);
+            if (!created) {
+                if (auto e = fail_or_retry(created.error())) return *e;
+                continue;
+            }
+            if (created->status != 201) {
+                if (created->status == 503)
+                    if (auto e = fail_or_retry(refused(*created)); !e) continue;
+                return refused(*created);
+            }
+            state = UploadState{header(*created, "location"), size, push.dataset};
+            if (!state->location.starts_with("/v1/uploads/"))
+                return make_error(ErrorKind::corruption, "the gateway gave no upload location");
+            boost::json::object saved{
+                {"upload", state->location}, {"size", size}, {"dataset", push.dataset}, {"file", push.file.string()}};
+            std::error_code ec;
+            std::filesystem::create_directories(dir, ec);
+            if (auto s = write_file(state_path, boost::json::serialize(saved) + "\n", 0600); !s) return s.error();
+        } else {
+            auto head = client->request("HEAD", state->location, "", tus);
+            if (!head) {
+                if (auto e = fail_or_retry(head.error())) return *e;
+                continue;
+            }
+            if (head->status == 404) {
+                // Expired or abandoned at the gateway: start again from the first byte.
+                std::cerr << "serambi push: the gateway no longer has the earlier upload; starting again\n";
+                forget();
+                continue;
+            }
+            if (head->status != 200) return refused(*head);
+            if (!header(*head, "serambi-package-id").empty()) break;  // finished, its answer lost
+            const auto given = header(*head, "upload-offset");
+            if (given.empty() || given.find_first_not_of("0123456789") != std::string::npos || given.size() > 19)
+                return make_error(ErrorKind::corruption, "the gateway gave no valid Upload-Offset");
+            offset = std::stoull(given);
+            if (offset > size) return make_error(ErrorKind::corruption, "the gateway holds more than the file");
+            if (offset > 0 && !told_resume) {
+                std::cerr << "serambi push: resuming at " << human_bytes(static_cast<double>(offset)) << " of "
+                          << human_bytes(static_cast<double>(size)) << "\n";
+                told_resume = true;
+            }
+        }
+        meter.resumed_at(offset);
+        auto headers = tus;
+        headers["Upload-Offset"] = std::to_string(offset);
+        headers["Content-Type"] = "application/offset+octet-stream";
+        auto patched = client->upload(
+            state->location, push.file, headers,
+            [&](std::uint64_t d, std::uint64_t t) {
+                moved = d - offset;
+                meter(d, t);
+            },
+            "PATCH", offset);
+        if (!patched) {
+            if (auto e = fail_or_retry(patched.error())) return *e;
+            continue;
+        }
+        if (patched->status == 409) continue;  // another offset than ours: HEAD tells it
+        if (patched->status == 503) {
+            if (auto e = fail_or_retry(refused(*patched))) return *e;
+            continue;
+        }
+        if (patched->status != 204) return refused(*patched);
+        if (!header(*patched, "serambi-package-id").empty()) break;
+        fruitless = 0;
+    }
+    // Complete: the receipt, kept by the gateway with the upload.
+    for (int attempt = 1;; ++attempt) {
+        auto connected = client ? Result<std::unique_ptr<Client>>(std::move(client)) : Client::connect(push.profile);
+        Result<Reply> got = connected ? (*connected)->request("GET", state->location, "") : connected.error();
+        if (got && got->status == 200) {
+            boost::system::error_code ec;
+            auto v = boost::json::parse(got->body, ec);
+            const auto* receipt = !ec && v.is_object() ? v.as_object().if_contains("receipt") : nullptr;
+            if (receipt == nullptr || !receipt->is_object())
+                return make_error(ErrorKind::corruption, "the gateway's upload record has no receipt");
+            forget();
+            return boost::json::serialize(*receipt) + "\n";
+        }
+        const Error error = got ? refused(*got) : got.error();
+        if (!transient(error) || attempt == kAttempts) return error;
+        back_off(attempt, error.message);
+    }
+}
+
+}  // namespace
+
+Result<std::string> send_push(const PushTransfer& push, ProgressMeter& meter) {
+    return push.resumable ? resumable(push, meter) : single_request(push, meter);
+}
+
+}  // namespace serambi::cli

@@ -1,0 +1,62 @@
+// Internal to the CLI: how a push's bytes reach the gateway over a link that may drop, and the
+// progress line shown while they do.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "cli/client.h"
+
+namespace serambi::cli {
+
+std::string human_bytes(double n);
+
+// Shows progress on a terminal only; scripts and pipes see nothing. Bytes the gateway already
+// had (a resumed upload) are shown as such and left out of the rate.
+class ProgressMeter {
+  public:
+    ProgressMeter(std::string label, bool quiet);
+    ~ProgressMeter() { done(); }
+    void operator()(std::uint64_t done, std::uint64_t total);
+    // The transfer continues from `offset`: what is below it was sent earlier.
+    void resumed_at(std::uint64_t offset);
+    // Ends the progress line so that what is printed next starts on its own line.
+    void done();
+
+  private:
+    std::string label_;
+    bool enabled_;
+    bool drawn_ = false;
+    std::uint64_t resumed_ = 0;       // bytes the gateway had when this run began
+    std::uint64_t first_offset_ = 0;  // where this run's sending began
+    bool started_ = false;
+    std::chrono::steady_clock::time_point start_;
+    std::chrono::steady_clock::time_point last_{};
+};
+
+// What a push sends and where.
+struct PushTransfer {
+    Profile profile;
+    std::string dataset;
+    std::filesystem::path file;  // the bytes sent (the producer's file, or its age encryption)
+    // Names the push across runs of the command: the dataset and the digest of the producer's
+    // file, so that running the same command again resumes instead of starting over.
+    std::string resume_key;
+    std::map<std::string, std::string> headers;  // Serambi-Filename, Content-Type, …
+    bool resumable = false;                      // a resumable upload (tus) rather than one request
+};
+
+// Sends the push and returns the gateway's receipt (the JSON of a stored package). A dropped
+// connection is retried with backoff: a resumable upload continues from the gateway's offset
+// (and, if this process is stopped, the next run of the same command continues it); a
+// single-request push is sent again with the same Idempotency-Key, so the gateway stores it once.
+Result<std::string> send_push(const PushTransfer& push, ProgressMeter& meter);
+
+// Where resumable uploads keep their state between runs: PROFILE/uploads/.
+std::filesystem::path upload_state_dir(const Profile& profile);
+
+}  // namespace serambi::cli

@@ -282,15 +282,32 @@ Encryptor::Encryptor(Encryptor&&) noexcept = default;
 Encryptor& Encryptor::operator=(Encryptor&&) noexcept = default;
 Encryptor::~Encryptor() = default;
 
-Result<Encryptor> Encryptor::create(std::span<const Recipient> recipients) {
+Result<Encryptor> Encryptor::create(std::span<const Recipient> recipients) { return make(recipients, nullptr); }
+
+Result<Encryptor> Encryptor::create_deterministic(const Recipient& recipient, const SecretKey& seed) {
+    return make(std::span(&recipient, 1), &seed);
+}
+
+Status Encryptor::start_at_chunk(std::uint64_t index) { return state_->sealer->start_at(index); }
+
+namespace {
+// Random bytes, or with a seed, bytes derived from it for `purpose`.
+void fill(std::span<std::uint8_t> out, const SecretKey* seed, std::string_view purpose) {
+    if (seed == nullptr) return random_bytes(out);
+    const auto derived = derive_key(*seed, purpose);
+    std::copy_n(derived.bytes().begin(), out.size(), out.begin());
+}
+}  // namespace
+
+Result<Encryptor> Encryptor::make(std::span<const Recipient> recipients, const SecretKey* seed) {
     if (recipients.empty()) return make_error(ErrorKind::invalid_argument, "age: at least one recipient is needed");
     std::array<std::uint8_t, kFileKeyBytes> file_key{};
-    random_bytes(file_key);
+    fill(file_key, seed, "serambi/age/file-key");
     std::string header(kVersionLine);
     header += '\n';
     for (const auto& recipient : recipients) {
         std::array<std::uint8_t, 32> ephemeral{};
-        random_bytes(ephemeral);
+        fill(ephemeral, seed, "serambi/age/ephemeral");
         Recipient share;
         crypto_scalarmult_base(share.data(), ephemeral.data());
         std::array<std::uint8_t, 32> shared{};
@@ -324,7 +341,7 @@ Result<Encryptor> Encryptor::create(std::span<const Recipient> recipients) {
     auto state = std::make_unique<State>();
     state->header.assign(header.begin(), header.end());
     std::array<std::uint8_t, kPayloadNonceBytes> nonce{};
-    random_bytes(nonce);
+    fill(nonce, seed, "serambi/age/nonce");
     state->header.insert(state->header.end(), nonce.begin(), nonce.end());
     const auto payload_key = hkdf_key(file_key, nonce, "payload");
     wipe(file_key);

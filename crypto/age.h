@@ -42,6 +42,11 @@ Result<std::vector<Identity>> parse_identity_file(std::string_view text);
 class Encryptor {
   public:
     static Result<Encryptor> create(std::span<const Recipient> recipients);
+    // The same file on every call for the same recipient and seed: the file key, the X25519
+    // share and the payload nonce are derived from `seed` (a secret unique to what is encrypted
+    // and to whom), so that a download of it can be resumed from any byte. Encrypt only the same
+    // plaintext under one seed.
+    static Result<Encryptor> create_deterministic(const Recipient& recipient, const SecretKey& seed);
     Encryptor(Encryptor&&) noexcept;
     Encryptor& operator=(Encryptor&&) noexcept;
     ~Encryptor();
@@ -49,10 +54,14 @@ class Encryptor {
     const Bytes& header() const noexcept;  // the text header, its HMAC and the payload nonce
     Status update(ByteView plaintext, Bytes& out);
     Status finish(Bytes& out);
+    // The payload from chunk `index` on (64 KiB of plaintext each): for a range of a
+    // deterministic file, fed the plaintext from byte index × 64 KiB. Only before any input.
+    Status start_at_chunk(std::uint64_t index);
 
   private:
     struct State;
     explicit Encryptor(std::unique_ptr<State> state);
+    static Result<Encryptor> make(std::span<const Recipient> recipients, const SecretKey* seed);
     std::unique_ptr<State> state_;
 };
 

@@ -168,6 +168,10 @@ class StreamSealer {
     Status update(ByteView plaintext, Bytes& out);
     // Seals what remains as the final chunk and appends it to `out`. Call exactly once.
     Status finish(Bytes& out);
+    // Makes the first chunk sealed the one at `index`, so that a range of a stream can be sealed
+    // again without the chunks before it (the key and input must be the stream's own). Only
+    // before any input.
+    Status start_at(std::uint64_t index);
 
     // The same into caller-owned memory (e.g. an aligned buffer for direct I/O): `out` must hold
     // max_update_output(plaintext.size()) bytes, or kSealedChunkBytes for finish(). Both return

@@ -153,6 +153,14 @@ Result<std::size_t> StreamSealer::finish(std::span<std::uint8_t> out) {
     return written;
 }
 
+Status StreamSealer::start_at(std::uint64_t index) {
+    auto& s = *state_;
+    if (s.finished || s.index != 0 || !s.pending.empty())
+        return make_error(ErrorKind::internal, "a stream can be started elsewhere only before any input");
+    s.index = index;
+    return {};
+}
+
 Status StreamSealer::update(ByteView plaintext, Bytes& out) {
     const std::size_t at = out.size();
     out.resize(at + max_update_output(plaintext.size()));

@@ -72,6 +72,9 @@ struct Response {
     std::string body;
     std::shared_ptr<PayloadSource> payload;  // when set, `payload_length` bytes are streamed
     std::uint64_t payload_length = 0;
+    // Called (off the network thread) with the payload bytes actually sent, once the transfer
+    // has ended, complete or not.
+    std::function<void(std::uint64_t)> after_payload;
     // For the server log: who asked, as decided by authentication, and for a server-side failure
     // the detail that the client is not shown.
     std::string principal;

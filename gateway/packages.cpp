@@ -126,22 +126,41 @@ class RangeSource final : public PayloadSource {
 };
 
 // The payload opened from its blob and sealed again, in the same pass, to the reader's age
-// recipient: what leaves the gateway is readable only with the reader's identity.
+// recipient: what leaves the gateway is readable only with the reader's identity. The file is
+// the same on every request (a deterministic encryptor), so any range of it can be served: the
+// header's bytes, then the payload sealed from the chunk that holds the range's first byte.
 class AgeSource final : public PayloadSource {
   public:
-    AgeSource(std::unique_ptr<storage::PackageReader> reader, crypto::age::Encryptor encryptor)
-        : reader_(std::move(reader)), encryptor_(std::move(encryptor)), pending_(encryptor_.header()) {}
+    // The length of the whole file: header, nonce and STREAM of a payload of `size` bytes.
+    static std::uint64_t length(const crypto::age::Encryptor& e, std::uint64_t size) {
+        return e.header().size() + crypto::sealed_size(size);
+    }
+    // Bytes [first, first + count) of the file. `reader` must not have been read yet.
+    static Result<std::unique_ptr<AgeSource>> open(std::unique_ptr<storage::PackageReader> reader,
+                                                   crypto::age::Encryptor encryptor, std::uint64_t first,
+                                                   std::uint64_t count) {
+        const auto& header = encryptor.header();
+        std::uint64_t chunk = 0, skip = 0;
+        crypto::Bytes pending;
+        if (first < header.size()) {
+            pending.assign(header.begin() + static_cast<std::ptrdiff_t>(first), header.end());
+        } else {
+            const auto into_payload = first - header.size();
+            chunk = into_payload / crypto::kSealedChunkBytes;
+            skip = into_payload - chunk * crypto::kSealedChunkBytes;
+            if (auto s = encryptor.start_at_chunk(chunk); !s) return s.error();
+            if (auto s = reader->seek(chunk * crypto::kStreamChunkBytes); !s) return s.error();
+        }
+        return std::unique_ptr<AgeSource>(
+            new AgeSource(std::move(reader), std::move(encryptor), std::move(pending), skip, count));
+    }
     ~AgeSource() override { crypto::wipe(plain_); }
     AgeSource(const AgeSource&) = delete;
     AgeSource& operator=(const AgeSource&) = delete;
 
-    // header, nonce and STREAM of a payload of `size` bytes
-    static std::uint64_t length(const crypto::age::Encryptor& e, std::uint64_t size) {
-        return e.header().size() + crypto::sealed_size(size);
-    }
-
     Result<std::size_t> read(std::span<std::uint8_t> out) override {
         std::size_t filled = 0;
+        if (out.size() > remaining_) out = out.first(static_cast<std::size_t>(remaining_));
         while (filled < out.size()) {
             if (at_ < pending_.size()) {
                 const auto n = std::min(out.size() - filled, pending_.size() - at_);
@@ -167,17 +186,31 @@ class AgeSource final : public PayloadSource {
                 crypto::wipe(plain_);
                 return s.error();
             }
+            // The start of the range's first chunk, before the range begins.
+            const auto drop = static_cast<std::size_t>(std::min<std::uint64_t>(skip_, pending_.size()));
+            at_ = drop;
+            skip_ -= drop;
         }
         crypto::wipe(plain_);
+        remaining_ -= filled;
         return filled;
     }
 
   private:
-    static constexpr std::size_t kPiece = 256 * 1024;
+    AgeSource(std::unique_ptr<storage::PackageReader> reader, crypto::age::Encryptor encryptor, crypto::Bytes pending,
+              std::uint64_t skip, std::uint64_t count)
+        : reader_(std::move(reader)),
+          encryptor_(std::move(encryptor)),
+          pending_(std::move(pending)),
+          skip_(skip),
+          remaining_(count) {}
+    static constexpr std::size_t kPiece = 256 * 1024;  // a whole number of chunks
     std::unique_ptr<storage::PackageReader> reader_;
     crypto::age::Encryptor encryptor_;
     crypto::Bytes pending_;  // ciphertext not yet handed out
     std::size_t at_ = 0;
+    std::uint64_t skip_;       // ciphertext still to drop before the range starts
+    std::uint64_t remaining_;  // bytes of the range still to hand out
     crypto::Bytes plain_;
     bool finished_ = false;
 };
@@ -467,6 +500,23 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     }
     if (!decision.allow) {
         auto denied = hidden();
+        // A partner that a custodian released the package to knows it exists: once its approval
+        // is spent, expired or withdrawn it is told so, not that there is no such package.
+        if (!approvals->empty()) {
+            auto rows = services_.store->grants().approvals(id, caller.subject.id);
+            if (rows && !rows->empty()) {
+                const auto& last = rows->back();
+                const auto state = approval_state(last, now_seconds());
+                if (state != "standing")
+                    denied = problem(ErrorKind::permission_denied,
+                                     "the release of this package to you (approval " + last.id + ") is " + state +
+                                         (state == "used up" ? " (" + std::to_string(last.max_downloads) + " download" +
+                                                                   (last.max_downloads == 1 ? "" : "s") + ")"
+                                                             : std::string()) +
+                                         "; ask a custodian for a new release (serambi request)",
+                                     rid);
+            }
+        }
         denied.audit.resource = resource;
         denied.audit.classification = record->classification;
         denied.audit.reason = decision.reason;
@@ -514,16 +564,29 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
 
     auto reader = services_.store->packages().open_package(id);
     if (!reader) return problem_of(reader.error(), rid);
-    const std::uint64_t size = record->size;
-    std::uint64_t first = 0, length = size;
+    std::optional<crypto::age::Encryptor> encryptor;
+    std::string etag = "\"" + record->sha256_hex + "\"";
+    if (recipient) {
+        // The reader's own file, the same at every request: derived from a secret unique to the
+        // package and the recipient, which also names it.
+        const auto seed = services_.store->packages().delivery_seed(id, crypto::age::encode_recipient(*recipient));
+        auto made = crypto::age::Encryptor::create_deterministic(*recipient, seed);
+        if (!made) return problem_of(made.error(), rid);
+        encryptor.emplace(std::move(made).value());
+        etag = "\"age-" + crypto::to_hex(crypto::derive_key(seed, "serambi/age/etag").bytes()).substr(0, 32) + "\"";
+    }
+    // The representation served: the payload, or the reader's age file of it.
+    const std::uint64_t total = encryptor ? AgeSource::length(*encryptor, record->size) : record->size;
+    std::uint64_t first = 0, length = total;
     r.status = 200;
-    // An age-encrypted delivery is one whole file: a Range asks for plaintext bytes it cannot
-    // serve, so it is ignored (RFC 9110 allows that) and the whole file is sent.
-    if (const auto range_header = recipient ? std::nullopt : head.header("Range")) {
-        auto range = parse_range(*range_header, size);
+    // A Range is served only for the representation the client already has part of: If-Range
+    // must name its ETag (a date, or another ETag, gets the whole file).
+    const auto if_range = head.header("If-Range");
+    if (const auto range_header = head.header("Range"); range_header && (!if_range || *if_range == etag)) {
+        auto range = parse_range(*range_header, total);
         if (!range) {
             auto p = protocol_problem(416, "the requested range is outside the payload", rid);
-            p.headers.emplace_back("Content-Range", "bytes */" + std::to_string(size));
+            p.headers.emplace_back("Content-Range", "bytes */" + std::to_string(total));
             return p;
         }
         if (range->has_value()) {
@@ -531,46 +594,47 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
             length = (*range)->last - first + 1;
             r.status = 206;
             r.headers.emplace_back("Content-Range", "bytes " + std::to_string(first) + "-" +
-                                                        std::to_string((*range)->last) + "/" + std::to_string(size));
+                                                        std::to_string((*range)->last) + "/" + std::to_string(total));
         }
     }
-    if (auto s = (*reader)->seek(first); !s) return problem_of(s.error(), rid);
-    std::optional<crypto::age::Encryptor> encryptor;
-    if (recipient) {
-        auto made = crypto::age::Encryptor::create(std::span(&*recipient, 1));
-        if (!made) return problem_of(made.error(), rid);
-        encryptor.emplace(std::move(made).value());
-    }
-    // Each download spends one of every approval it rests on (the manifest is free to fetch),
-    // once the request is known to be servable.
+    // Downloads under an approval are counted in bytes of whole deliveries: these bytes are
+    // reserved now, once the request is known to be servable, and what is not sent is given
+    // back when the transfer ends, so that a cut download resumed later counts once.
     if (!decision.approvals_used.empty()) {
-        if (auto spent = services_.store->grants().spend_downloads(decision.approvals_used, now_seconds()); !spent) {
-            if (spent.error().kind != ErrorKind::conflict) return problem_of(spent.error(), rid);
-            auto denied = hidden();
-            denied.audit.resource = resource;
-            denied.audit.classification = record->classification;
-            denied.audit.reason = decision.reason + "; but " + spent.error().message;
-            return denied;
+        auto& grants = services_.store->grants();
+        if (auto reserved = grants.reserve_delivery(decision.approvals_used, length, total, now_seconds()); !reserved) {
+            if (reserved.error().kind != ErrorKind::conflict) return problem_of(reserved.error(), rid);
+            // The reader could read this package a moment ago: it is told why it no longer can.
+            auto refused = problem(ErrorKind::permission_denied, reserved.error().message, rid);
+            refused.audit.resource = resource;
+            refused.audit.classification = record->classification;
+            refused.audit.reason = decision.reason + "; but " + reserved.error().message;
+            return refused;
         }
+        r.after_payload = [store = services_.store, used = decision.approvals_used, length, total](std::uint64_t sent) {
+            if (sent < length) (void)store->grants().release_delivery(used, length - sent, total);
+        };
     }
-    auto digest = crypto::from_hex(record->sha256_hex);
-    if (!digest) return problem_of(make_error(ErrorKind::corruption, "bad stored digest"), rid);
     r.headers.emplace_back("Serambi-Classification", record->classification);
+    r.headers.emplace_back("Accept-Ranges", "bytes");
+    r.headers.emplace_back("ETag", etag);
+    r.payload_length = length;
     if (encryptor) {
         r.headers.emplace_back("Content-Type", "application/age");
         r.headers.emplace_back("Content-Disposition", content_disposition(record->filename + ".age"));
-        r.payload_length = AgeSource::length(*encryptor, size);
-        r.payload = std::make_unique<AgeSource>(std::move(reader).value(), std::move(encryptor).value());
+        auto source = AgeSource::open(std::move(reader).value(), std::move(encryptor).value(), first, length);
+        if (!source) return problem_of(source.error(), rid);
+        r.payload = std::move(source).value();
         r.audit.reason = decision.reason + "; delivered age-encrypted to the reader's recipient";
         return r;
     }
+    auto digest = crypto::from_hex(record->sha256_hex);
+    if (!digest) return problem_of(make_error(ErrorKind::corruption, "bad stored digest"), rid);
+    if (auto s = (*reader)->seek(first); !s) return problem_of(s.error(), rid);
     r.headers.emplace_back("Content-Type", record->media_type);
     r.headers.emplace_back("Content-Disposition", content_disposition(record->filename));
-    r.headers.emplace_back("Accept-Ranges", "bytes");
-    r.headers.emplace_back("ETag", "\"" + record->sha256_hex + "\"");
     r.headers.emplace_back("Repr-Digest", "sha-256=:" + crypto::to_base64(*digest) + ":");
     r.payload = std::make_unique<RangeSource>(std::move(reader).value(), length);
-    r.payload_length = length;
     return r;
 }
 

@@ -649,6 +649,8 @@ Awaitable<bool> Session::answer(Exchange& x, Response& response) {
     if (!response.audit.committed_index) {
         const auto sent_bytes = response.payload ? response.payload_length : response.body.size();
         if (!co_await record(AuditTrail::entry(head, response, x.received, sent_bytes))) {
+            if (response.after_payload)  // nothing of the payload goes
+                net::post(shared_.offload, [done = std::move(response.after_payload)] { done(0); });
             auto who = std::move(response.principal);
             response = problem(ErrorKind::unavailable, "the access log cannot be written; the request was not served",
                                head.request_id);
@@ -664,6 +666,8 @@ Awaitable<bool> Session::answer(Exchange& x, Response& response) {
     Delivery delivery;
     const bool again =
         co_await write_response(*conn_, shared_, response, head.request_id, x.version, x.keep_alive, io_, &delivery);
+    if (streamed && response.after_payload)
+        net::post(shared_.offload, [done = std::move(response.after_payload), n = delivery.sent] { done(n); });
     if (streamed && (delivery.sent < sent || !delivery.failure.empty())) {
         // The entry written before the transfer promised all of it; this one, with the same
         // request id, says how much went and why the rest did not.

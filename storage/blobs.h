@@ -17,8 +17,10 @@ inline std::string blob_context(const std::string& package_id) { return "serambi
 
 // The keys blobs are sealed under, derived from the master key.
 struct Packages::Keys {
-    Keys(crypto::SecretKey wrap, std::string id) : wrapping_key(std::move(wrap)), key_id(std::move(id)) {}
+    Keys(crypto::SecretKey wrap, crypto::SecretKey delivery, std::string id)
+        : wrapping_key(std::move(wrap)), delivery_key(std::move(delivery)), key_id(std::move(id)) {}
     crypto::SecretKey wrapping_key;  // wraps per-package data keys
+    crypto::SecretKey delivery_key;  // derives the seed of each reader's age delivery
     std::string key_id;              // names the master key generation the wrapping key came from
 };
 

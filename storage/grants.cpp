@@ -181,8 +181,8 @@ Result<std::optional<std::uint64_t>> Grants::add_approval(const ApprovalRecord& 
                                            "approval " + a.id);
                 !w || !releases)
                 return w;
-            sql::Statement standing(
-                c.get(), std::string(kApprovalColumns) + "WHERE package = ?1 AND partner = ?2 ORDER BY created_at, id");
+            sql::Statement standing(c.get(), std::string(kApprovalColumns) +
+                                                 "WHERE package = ?1 AND partner = ?2 ORDER BY created_at, rowid");
             standing.bind(1, a.package).bind(2, a.partner);
             auto all = all_rows<ApprovalRecord>(standing, approval_from);
             if (!all) return all.error();
@@ -293,7 +293,7 @@ Result<std::vector<ApprovalRecord>> Grants::approvals(const std::string& package
                             ? (partner.empty() ? "" : "WHERE partner = ?2 ")
                             : (partner.empty() ? "WHERE package = ?1 " : "WHERE package = ?1 AND partner = ?2 ");
     return db_.read([&](Connection& c) {
-        auto s = c.cached(std::string(kApprovalColumns) + where + "ORDER BY created_at, id");
+        auto s = c.cached(std::string(kApprovalColumns) + where + "ORDER BY created_at, rowid");
         if (!package.empty()) s->bind(1, package);
         if (!partner.empty()) s->bind(2, partner);
         return all_rows<ApprovalRecord>(*s, approval_from);
@@ -318,17 +318,67 @@ Result<std::optional<std::uint64_t>> Grants::withdraw_approval(const std::string
         audit_entry);
 }
 
-Status Grants::spend_downloads(const std::vector<std::string>& approval_ids, std::int64_t now) {
+Status Grants::reserve_delivery(const std::vector<std::string>& approval_ids, std::uint64_t bytes, std::uint64_t total,
+                                std::int64_t now) {
     if (approval_ids.empty()) return {};
-    return db_.write([&](Transaction& tx) -> Status {
+    if (total == 0 || bytes > total) return make_error(ErrorKind::internal, "a delivery range outside its length");
+    std::string refusal;
+    const Status reserved = db_.write([&](Transaction& tx) -> Status {
+        // The cap is in bytes of whole deliveries: a download resumed where it was cut adds only
+        // what it sends, so together they count as the one download they are.
         auto s = tx.connection().cached(
-            "UPDATE approvals SET downloads = downloads + 1 WHERE id = ?1 AND withdrawn_at = 0 AND expires_at > ?2 "
-            "AND (max_downloads = 0 OR downloads < max_downloads)");
+            "UPDATE approvals SET served_bytes = served_bytes + ?3, downloads = (served_bytes + ?3) / ?4 "
+            "WHERE id = ?1 AND withdrawn_at = 0 AND expires_at > ?2 "
+            "AND (max_downloads = 0 OR served_bytes + ?3 <= max_downloads * ?4)");
         for (const auto& id : approval_ids) {
             s->reset();
-            if (s->bind(1, id).bind(2, now).step() != SQLITE_DONE || tx.connection().changes() != 1)
-                return make_error(ErrorKind::conflict,
-                                  "approval " + id + " no longer stands (withdrawn, expired or used up)");
+            const int rc = s->bind(1, id)
+                               .bind(2, now)
+                               .bind(3, static_cast<std::int64_t>(bytes))
+                               .bind(4, static_cast<std::int64_t>(total))
+                               .step();
+            if (rc != SQLITE_DONE) return sql::db_error("the approval could not be updated");
+            if (tx.connection().changes() == 1) continue;
+            auto why = tx.connection().cached(
+                "SELECT withdrawn_at, expires_at, max_downloads, served_bytes FROM approvals WHERE id = ?1");
+            if (why->bind(1, id).step() != SQLITE_ROW)
+                return make_error(ErrorKind::conflict, "approval " + id + " is gone");
+            const auto served = static_cast<std::uint64_t>(why->integer(3));
+            const auto cap = static_cast<std::uint64_t>(why->integer(2));
+            if (why->integer(0) != 0)
+                refusal = "approval " + id + " was withdrawn";
+            else if (why->integer(1) <= now)
+                refusal = "approval " + id + " has expired";
+            else if (served + total > cap * total && served < cap * total)
+                refusal = "approval " + id + " has less than one whole download left (" +
+                          std::to_string(cap * total - served) +
+                          " bytes): resume the cut download from where it stopped (a Range request) instead of "
+                          "starting again";
+            else
+                refusal = "approval " + id + " is used up (" + std::to_string(cap) + " download" +
+                          (cap == 1 ? "" : "s") + ")";
+            return make_error(ErrorKind::conflict, refusal);
+        }
+        return {};
+    });
+    return reserved;
+}
+
+Status Grants::release_delivery(const std::vector<std::string>& approval_ids, std::uint64_t unsent,
+                                std::uint64_t total) {
+    if (approval_ids.empty() || unsent == 0) return {};
+    if (total == 0) return make_error(ErrorKind::internal, "a delivery of no length");
+    return db_.write([&](Transaction& tx) -> Status {
+        auto s = tx.connection().cached(
+            "UPDATE approvals SET served_bytes = max(served_bytes - ?2, 0), "
+            "downloads = max(served_bytes - ?2, 0) / ?3 WHERE id = ?1");
+        for (const auto& id : approval_ids) {
+            s->reset();
+            if (s->bind(1, id)
+                    .bind(2, static_cast<std::int64_t>(unsent))
+                    .bind(3, static_cast<std::int64_t>(total))
+                    .step() != SQLITE_DONE)
+                return sql::db_error("the approval could not be updated");
         }
         return {};
     });

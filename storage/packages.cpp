@@ -80,7 +80,12 @@ Packages::Packages(Database& db, std::shared_ptr<Env> env, Config config, const 
     : db_(db), env_(std::move(env)), config_(std::move(config)) {
     const auto key_id_source = crypto::derive_key(master_key, "serambi/key-id/v1");
     keys_ = std::make_unique<Keys>(crypto::derive_key(master_key, "serambi/wrap/v1"),
+                                   crypto::derive_key(master_key, "serambi/delivery/v1"),
                                    crypto::to_hex(key_id_source.bytes()).substr(0, 16));
+}
+
+crypto::SecretKey Packages::delivery_seed(const std::string& package_id, const std::string& recipient) const {
+    return crypto::derive_key(keys_->delivery_key, package_id + "\n" + recipient);
 }
 Packages::~Packages() = default;
 

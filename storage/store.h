@@ -213,9 +213,14 @@ class Grants {
     Result<std::optional<std::uint64_t>> refuse_request(const std::string& id, const std::string& by,
                                                         const std::string& reason, std::int64_t at,
                                                         const std::string& audit_entry = {});
-    // Spends one download of each approval, all or none: conflict if any no longer stands at
-    // `now` (withdrawn, expired or used up meanwhile).
-    Status spend_downloads(const std::vector<std::string>& approval_ids, std::int64_t now);
+    // Downloads are counted in bytes of whole deliveries, so that a download cut and resumed
+    // counts once: a delivery of `bytes` of a representation `total` bytes long reserves them
+    // against each approval, all or none, before it starts; conflict (saying why) if any no
+    // longer stands at `now` (withdrawn, expired) or has not that many bytes left of its cap.
+    Status reserve_delivery(const std::vector<std::string>& approval_ids, std::uint64_t bytes, std::uint64_t total,
+                            std::int64_t now);
+    // Gives back what a delivery reserved and did not send (a cut connection).
+    Status release_delivery(const std::vector<std::string>& approval_ids, std::uint64_t unsent, std::uint64_t total);
 
   private:
     Result<std::optional<std::uint64_t>> change_agreements(const std::function<Status(Connection&)>& change,
@@ -243,6 +248,10 @@ class Packages {
 
     Result<std::unique_ptr<PackageWriter>> begin_package(PackageDraft draft);
     Result<std::unique_ptr<PackageReader>> open_package(const std::string& id);
+    // The secret a reader's age delivery of a package is derived from: the same for the same
+    // package and recipient under the same master key, so that the delivered file is the same
+    // on every request and a cut download resumes with a Range.
+    crypto::SecretKey delivery_seed(const std::string& package_id, const std::string& recipient) const;
     // The package a producer's earlier push with this Idempotency-Key became, if any, and the
     // index of the push's access-log entry.
     struct PushKey {

@@ -331,9 +331,11 @@ class TlsClient final : public Client {
     }
 
     Result<Reply> download(const std::string& target, const std::function<Status(crypto::ByteView)>& sink,
-                           const Progress& progress) override {
+                           const Progress& progress, const std::map<std::string, std::string>& headers,
+                           const std::function<Status(const Reply&)>& on_head) override {
         http::request<http::empty_body> req{http::verb::get, target, 11};
         set_common(req);
+        for (const auto& [k, v] : headers) req.set(k, v);
         boost::system::error_code ec;
         http::write(*stream_, req, ec);
         if (ec) return transport("sending the request", ec);
@@ -346,6 +348,8 @@ class TlsClient final : public Client {
         reply.status = parser.get().result_int();
         lowercase_headers(parser.get(), reply.headers);
         const bool success = reply.status == 200 || reply.status == 206;
+        if (success && on_head)
+            if (auto s = on_head(reply); !s) return s.error();
         const std::uint64_t total = parser.content_length().value_or(0);
         if (success && parser.content_length() && !parser.is_done())
             return receive_payload(buffer_, total, sink, progress, reply);

@@ -52,9 +52,12 @@ class Client {
     virtual Result<Reply> upload(const std::string& target, const std::filesystem::path& file,
                                  const std::map<std::string, std::string>& headers, const Progress& progress,
                                  const std::string& method = "POST", std::uint64_t offset = 0) = 0;
-    // Streams the body of a 200 reply to `sink`; other replies come back with their body.
+    // Streams the body of a 200 or 206 reply to `sink`; other replies come back with their body.
+    // `headers` are added as given (Range, If-Range); `on_head` (if set) sees a 200 or 206
+    // reply's status and headers before the first byte of its body.
     virtual Result<Reply> download(const std::string& target, const std::function<Status(crypto::ByteView)>& sink,
-                                   const Progress& progress) = 0;
+                                   const Progress& progress, const std::map<std::string, std::string>& headers = {},
+                                   const std::function<Status(const Reply&)>& on_head = {}) = 0;
 };
 
 // "404 Not Found: no such dataset (request 3f2a…)" from a problem+json reply.

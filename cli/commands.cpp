@@ -423,40 +423,111 @@ int run_pull(const PullOptions& options) {
         const crypto::age::Identity* id_list[] = {&*identity};
         decryptor.emplace(id_list);
     }
-    VerifiedFile out(options.output);
-    if (auto s = out.open(); !s) return report(command, s.error());
-    ProgressMeter meter("pulling " + facts->filename, options.quiet);
-    crypto::Bytes plain;
-    auto sink = [&](crypto::ByteView data) -> Status {
-        if (!decryptor) return out.write(data);
-        plain.clear();
-        if (auto s = decryptor->update(data, plain); !s) return s;
-        return out.write(plain);
-    };
-    auto reply = (*client)->download(base, sink, [&](std::uint64_t d, std::uint64_t t) { meter(d, t); });
-    meter.done();
-    if (!reply) return report(command, reply.error());
-    if (reply->status != 200) return report_reply(command, *reply);
-    if (decryptor) {
-        plain.clear();
-        if (auto s = decryptor->finish(plain); !s) return report(command, s.error());
-        if (auto s = out.write(plain); !s) return report(command, s.error());
+    // A regular file is fetched into a partial file beside it first, so that a cut download
+    // resumes (in this run, or the next) and nothing is put in place before it verifies. A pipe
+    // or a device named as the output is streamed to directly, as it cannot be resumed.
+    struct stat target_stat {};
+    const bool streamed = ::stat(options.output.c_str(), &target_stat) == 0 &&
+                          (S_ISFIFO(target_stat.st_mode) || S_ISCHR(target_stat.st_mode));
+    std::string digest;
+    if (!streamed) {
+        const std::filesystem::path partial = options.output + ".serambi-partial";
+        auto forget_partial = [&] {
+            std::error_code ec;
+            std::filesystem::remove(partial, ec);
+            std::filesystem::remove(partial.string() + ".json", ec);
+        };
+        ProgressMeter meter("pulling " + facts->filename, options.quiet);
+        auto fetched = fetch_package(PullTransfer{profile, options.package_id, partial}, meter);
+        meter.done();
+        if (!fetched) {
+            if (fetched.error().kind == ErrorKind::unavailable)
+                std::cerr << "serambi pull: what arrived is kept in " << partial.string()
+                          << "; the same command continues from there\n";
+            return report(command, fetched.error());
+        }
+        auto mismatch = [&](const std::string& what) {
+            forget_partial();
+            return report(command, make_error(ErrorKind::corruption,
+                                              what + "; nothing was written (the partial download was removed: pull "
+                                                     "again)"));
+        };
+        if (!age_delivery) {
+            if (fetched->size != facts->size || fetched->sha256_hex != facts->sha256_hex)
+                return mismatch("the payload does not match its signed manifest (size or SHA-256 differ)");
+            if (auto d = crypto::from_hex(fetched->sha256_hex);
+                d && fetched->last.headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
+                return mismatch("the Repr-Digest header does not match the payload");
+            if (auto s = place_verified(partial, options.output); !s) return report(command, s.error());
+            forget_partial();  // its state file; the partial file itself is the output now
+            digest = fetched->sha256_hex;
+        } else {
+            // The age file is opened here, piece by piece; only the plaintext that the manifest
+            // signs is put in place.
+            VerifiedFile out(options.output);
+            if (auto s = out.open(); !s) return report(command, s.error());
+            std::FILE* in = std::fopen(partial.c_str(), "rb");
+            if (in == nullptr)
+                return report(command, make_error(ErrorKind::io_error, "cannot read " + partial.string()));
+            std::vector<std::uint8_t> buf(1 << 20);
+            crypto::Bytes plain;
+            Status opened;
+            for (std::size_t n; opened && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0;) {
+                plain.clear();
+                opened = decryptor->update({buf.data(), n}, plain);
+                if (opened) opened = out.write(plain);
+            }
+            std::fclose(in);
+            if (opened) {
+                plain.clear();
+                opened = decryptor->finish(plain);
+                if (opened) opened = out.write(plain);
+            }
+            crypto::wipe(plain);
+            if (!opened)
+                return mismatch("the age delivery does not open with your identity: " + opened.error().message);
+            digest = out.finish_digest();
+            if (out.size() != facts->size || digest != facts->sha256_hex)
+                return mismatch("the payload does not match its signed manifest (size or SHA-256 differ)");
+            if (auto s = out.keep(); !s) return report(command, s.error());
+            forget_partial();
+        }
+    } else {
+        VerifiedFile out(options.output);
+        if (auto s = out.open(); !s) return report(command, s.error());
+        ProgressMeter meter("pulling " + facts->filename, options.quiet);
+        crypto::Bytes plain;
+        auto sink = [&](crypto::ByteView data) -> Status {
+            if (!decryptor) return out.write(data);
+            plain.clear();
+            if (auto s = decryptor->update(data, plain); !s) return s;
+            return out.write(plain);
+        };
+        auto reply = (*client)->download(base, sink, [&](std::uint64_t d, std::uint64_t t) { meter(d, t); });
+        meter.done();
+        if (!reply) return report(command, reply.error());
+        if (reply->status != 200) return report_reply(command, *reply);
+        if (decryptor) {
+            plain.clear();
+            if (auto s = decryptor->finish(plain); !s) return report(command, s.error());
+            if (auto s = out.write(plain); !s) return report(command, s.error());
+        }
+        digest = out.finish_digest();
+        if (out.size() != facts->size || digest != facts->sha256_hex)
+            return report(
+                command,
+                make_error(ErrorKind::corruption,
+                           out.in_place() ? "the payload does not match its signed manifest (size or SHA-256 differ); "
+                                            "the bytes already written to " +
+                                                options.output + " must not be used"
+                                          : "the payload does not match its signed manifest (size or SHA-256 differ); "
+                                            "nothing was written"));
+        if (auto d = crypto::from_hex(digest);
+            !age_delivery && d && reply->headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
+            return report(command,
+                          make_error(ErrorKind::corruption, "the Repr-Digest header does not match the payload"));
+        if (auto s = out.keep(); !s) return report(command, s.error());
     }
-    const std::string digest = out.finish_digest();
-    if (out.size() != facts->size || digest != facts->sha256_hex)
-        return report(
-            command,
-            make_error(
-                ErrorKind::corruption,
-                out.in_place()
-                    ? "the payload does not match its signed manifest (size or SHA-256 differ); "
-                      "the bytes already written to " +
-                          options.output + " must not be used"
-                    : "the payload does not match its signed manifest (size or SHA-256 differ); nothing was written"));
-    if (auto d = crypto::from_hex(digest);
-        !age_delivery && d && reply->headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
-        return report(command, make_error(ErrorKind::corruption, "the Repr-Digest header does not match the payload"));
-    if (auto s = out.keep(); !s) return report(command, s.error());
     if (options.keep_manifest) {
         // Evidence about a package that may be classified: the user's alone, like the payload.
         if (auto s = write_file(options.output + ".manifest.json", manifest->body, 0600); !s)

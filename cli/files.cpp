@@ -180,4 +180,17 @@ Status write_file(const std::filesystem::path& path, std::string_view contents, 
     return file->commit();
 }
 
+Status place_verified(const std::filesystem::path& from, const std::filesystem::path& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0)
+        return make_error(ErrorKind::io_error, "cannot put " + to.string() + " in place: " + std::strerror(errno));
+    const auto dir = to.has_parent_path() ? to.parent_path() : std::filesystem::path(".");
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+        if (fd >= 0) ::close(fd);
+        return make_error(ErrorKind::io_error, "cannot fsync the folder of " + to.string());
+    }
+    ::close(fd);
+    return {};
+}
+
 }  // namespace serambi::cli

@@ -63,6 +63,11 @@ class AtomicFile {
     std::string pending_;
 };
 
+// Puts a finished, fsynced file of ours (a verified download's partial file, beside its target)
+// in place of `to` with rename(2), which replaces a link at `to` rather than following it, and
+// fsyncs the folder.
+Status place_verified(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // The whole of `contents` as the file `path`, through an AtomicFile.
 Status write_file(const std::filesystem::path& path, std::string_view contents, unsigned mode,
                   Existing existing = Existing::replace);

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -26,6 +27,9 @@ void keep_keys_out_of_core_dumps() {
 int main(int argc, char** argv) {
     using namespace serambi::cli;
     keep_keys_out_of_core_dumps();
+    // A connection reset by a weak link must be an error the transfer retries, not a signal
+    // that ends the process mid-transfer.
+    std::signal(SIGPIPE, SIG_IGN);
     if (auto s = serambi::crypto::initialise(); !s) {
         std::cerr << "serambi: " << s.error().message << "\n";
         return 1;

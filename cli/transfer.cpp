@@ -4,10 +4,13 @@
 // copies.
 #include "cli/transfer.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -70,10 +73,10 @@ constexpr int kAttempts = 12;
 
 // Waits before the next attempt: half a second after an attempt that moved bytes (the link
 // works, it just dropped), doubling after each attempt that did not, up to 30 seconds.
-void back_off(int fruitless, const std::string& why) {
+void back_off(int fruitless, const std::string& why, const char* command = "push") {
     const auto wait = std::chrono::milliseconds(std::min<long>(500L << std::min(fruitless, 6), 30000));
-    std::cerr << "serambi push: " << why << "; trying again in " << std::chrono::duration<double>(wait).count()
-              << " s\n";
+    std::cerr << "serambi " << command << ": " << why << "; trying again in "
+              << std::chrono::duration<double>(wait).count() << " s\n";
     std::this_thread::sleep_for(wait);
 }
 
@@ -280,6 +283,155 @@ Result<std::string> resumable(const PushTransfer& push, ProgressMeter& meter) {
 }
 
 }  // namespace
+
+namespace {
+
+// The partial file of a pull: ours alone, a regular file we own with no other name, never
+// reached through a link (a folder others can write to may hold a planted one).
+Result<int> open_partial(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return make_error(ErrorKind::io_error,
+                          "cannot open " + path.string() + " (a link there is refused): " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || st.st_nlink != 1 ||
+        (st.st_mode & 077) != 0) {
+        ::close(fd);
+        return make_error(ErrorKind::conflict,
+                          path.string() +
+                              " is there and is not a partial download of yours (a regular file "
+                              "of yours, mode 0600, with no other name); remove it and pull again");
+    }
+    return fd;
+}
+
+bool write_fd(int fd, const std::uint8_t* data, std::size_t len) {
+    while (len > 0) {
+        const auto n = ::write(fd, data, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        data += n;
+        len -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+}  // namespace
+
+Result<Fetched> fetch_package(const PullTransfer& pull, ProgressMeter& meter) {
+    const auto meta_path = std::filesystem::path(pull.partial.string() + ".json");
+    auto opened = open_partial(pull.partial);
+    if (!opened) return opened.error();
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{*opened};
+    const int fd = *opened;
+
+    // What an earlier run fetched, if it was this package: the bytes and the ETag they are of.
+    std::string etag;
+    std::uint64_t offset = 0;
+    if (auto text = storage::read_small_file(meta_path, 4096)) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(*text, ec);
+        const auto* o = !ec && v.is_object() ? &v.as_object() : nullptr;
+        const auto* package = o ? o->if_contains("package") : nullptr;
+        const auto* tag = o ? o->if_contains("etag") : nullptr;
+        struct stat st {};
+        if (package && package->is_string() && package->as_string() == pull.package_id && tag && tag->is_string() &&
+            ::fstat(fd, &st) == 0) {
+            etag = std::string(tag->as_string());
+            offset = static_cast<std::uint64_t>(st.st_size);
+        }
+    }
+    Fetched out;
+    out.resumed_from = offset;
+    crypto::Sha256 digest;
+    if (offset == 0) {
+        if (::ftruncate(fd, 0) != 0) return make_error(ErrorKind::io_error, "cannot reset " + pull.partial.string());
+    } else {
+        // The bytes already here count towards the digest checked at the end.
+        std::vector<std::uint8_t> buf(1 << 20);
+        for (std::uint64_t at = 0; at < offset;) {
+            const auto n =
+                ::pread(fd, buf.data(), std::min<std::uint64_t>(buf.size(), offset - at), static_cast<off_t>(at));
+            if (n <= 0) return make_error(ErrorKind::io_error, "cannot read " + pull.partial.string());
+            digest.update({buf.data(), static_cast<std::size_t>(n)});
+            at += static_cast<std::uint64_t>(n);
+        }
+        std::cerr << "serambi pull: resuming at " << human_bytes(static_cast<double>(offset)) << "\n";
+    }
+    if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0)
+        return make_error(ErrorKind::io_error, "cannot seek " + pull.partial.string());
+
+    int fruitless = 0;
+    const std::string target = "/v1/packages/" + pull.package_id;
+    for (int attempt = 1;; ++attempt) {
+        std::uint64_t moved = 0;
+        std::map<std::string, std::string> headers;
+        if (offset > 0 && !etag.empty()) {
+            headers["Range"] = "bytes=" + std::to_string(offset) + "-";
+            headers["If-Range"] = etag;
+        }
+        meter.resumed_at(offset);
+        std::uint64_t total = 0;
+        auto on_head = [&](const Reply& head) -> Status {
+            const auto tag = head.headers.find("etag");
+            if (head.status == 200 && offset > 0) {
+                // The delivery is not the one the partial file holds part of: start again.
+                if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) < 0)
+                    return make_error(ErrorKind::io_error, "cannot reset " + pull.partial.string());
+                offset = 0;
+                digest = crypto::Sha256();
+                meter.resumed_at(0);
+            }
+            const auto length = head.headers.find("content-length");
+            total = offset + (length == head.headers.end() ? 0 : std::strtoull(length->second.c_str(), nullptr, 10));
+            if (tag != head.headers.end() && tag->second != etag) {
+                etag = tag->second;
+                boost::json::object saved{{"package", pull.package_id}, {"etag", etag}};
+                if (auto s = write_file(meta_path, boost::json::serialize(saved) + "\n", 0600); !s) return s;
+            }
+            return {};
+        };
+        auto sink = [&](crypto::ByteView data) -> Status {
+            if (!write_fd(fd, data.data(), data.size()))
+                return make_error(ErrorKind::io_error, "cannot write " + pull.partial.string());
+            digest.update(data);
+            offset += data.size();
+            moved += data.size();
+            return {};
+        };
+        auto client = Client::connect(pull.profile);
+        Result<Reply> reply =
+            client ? (*client)->download(
+                         target, sink, [&](std::uint64_t d, std::uint64_t) { meter(offset, total ? total : d); },
+                         headers, on_head)
+                   : Result<Reply>(client.error());
+        if (reply && (reply->status == 200 || reply->status == 206)) {
+            if (::fsync(fd) != 0) return make_error(ErrorKind::io_error, "cannot fsync " + pull.partial.string());
+            out.last = std::move(reply).value();
+            out.size = offset;
+            out.sha256_hex = crypto::to_hex(digest.finish());
+            return out;
+        }
+        if (reply && reply->status == 416 && offset > 0) {
+            // Asked from past the end: what is here is not this delivery's prefix. Start over.
+            if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) < 0)
+                return make_error(ErrorKind::io_error, "cannot reset " + pull.partial.string());
+            offset = 0;
+            digest = crypto::Sha256();
+            etag.clear();
+            continue;
+        }
+        Error error = reply ? refused(*reply) : reply.error();
+        if (reply && reply->status == 503) error.kind = ErrorKind::unavailable;
+        if (!transient(error) || attempt == kAttempts) return error;
+        fruitless = moved > 0 ? 0 : fruitless + 1;
+        meter.done();
+        back_off(fruitless, error.message, "pull");
+    }
+}
 
 Result<std::string> send_push(const PushTransfer& push, ProgressMeter& meter) {
     return push.resumable ? resumable(push, meter) : single_request(push, meter);

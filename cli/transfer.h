@@ -56,6 +56,24 @@ struct PushTransfer {
 // single-request push is sent again with the same Idempotency-Key, so the gateway stores it once.
 Result<std::string> send_push(const PushTransfer& push, ProgressMeter& meter);
 
+// A package's payload downloaded into `partial` (a file beside the pull's target), resuming
+// what it already holds with a Range (and If-Range on the delivery's ETag, kept in
+// PARTIAL.json) and retrying a dropped connection with backoff. The partial file is the
+// user's alone (0600), never followed through a link, and holds exactly the delivery's bytes
+// (an age file for an age delivery) once this returns; nothing is put in place here.
+struct PullTransfer {
+    Profile profile;
+    std::string package_id;
+    std::filesystem::path partial;
+};
+struct Fetched {
+    Reply last;                      // the last answer's headers (ETag, Repr-Digest, Content-Type)
+    std::uint64_t size = 0;          // bytes in the partial file: the whole delivery
+    std::uint64_t resumed_from = 0;  // what a run before this one had fetched
+    std::string sha256_hex;          // of the partial file's bytes
+};
+Result<Fetched> fetch_package(const PullTransfer& pull, ProgressMeter& meter);
+
 // Where resumable uploads keep their state between runs: PROFILE/uploads/.
 std::filesystem::path upload_state_dir(const Profile& profile);
 

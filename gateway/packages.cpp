@@ -597,12 +597,13 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
                                                         std::to_string((*range)->last) + "/" + std::to_string(total));
         }
     }
-    // Downloads under an approval are counted in bytes of whole deliveries: these bytes are
-    // reserved now, once the request is known to be servable, and what is not sent is given
-    // back when the transfer ends, so that a cut download resumed later counts once.
+    // Downloads under an approval count when they complete; a download cut and resumed with a
+    // Range is the same download. The range's new bytes are reserved now, once the request is
+    // known to be servable, and settled with what was actually sent when the transfer ends.
     if (!decision.approvals_used.empty()) {
         auto& grants = services_.store->grants();
-        if (auto reserved = grants.reserve_delivery(decision.approvals_used, length, total, now_seconds()); !reserved) {
+        auto reserved = grants.reserve_delivery(decision.approvals_used, first, length, total, now_seconds());
+        if (!reserved) {
             if (reserved.error().kind != ErrorKind::conflict) return problem_of(reserved.error(), rid);
             // The reader could read this package a moment ago: it is told why it no longer can.
             auto refused = problem(ErrorKind::permission_denied, reserved.error().message, rid);
@@ -611,8 +612,8 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
             refused.audit.reason = decision.reason + "; but " + reserved.error().message;
             return refused;
         }
-        r.after_payload = [store = services_.store, used = decision.approvals_used, length, total](std::uint64_t sent) {
-            if (sent < length) (void)store->grants().release_delivery(used, length - sent, total);
+        r.after_payload = [store = services_.store, charges = std::move(reserved).value()](std::uint64_t sent) {
+            (void)store->grants().settle_delivery(charges, sent);
         };
     }
     r.headers.emplace_back("Serambi-Classification", record->classification);

@@ -10,6 +10,10 @@
 #include "storage/store.h"
 
 namespace serambi::storage {
+
+// What a cut link may cost an approval on top of its cap: the bytes in flight when the link
+// dropped, which the resume sends again.
+constexpr std::uint64_t kTransitSlackBytes = 64ULL << 20;
 namespace {
 
 constexpr const char* kAgreementColumns =
@@ -318,65 +322,78 @@ Result<std::optional<std::uint64_t>> Grants::withdraw_approval(const std::string
         audit_entry);
 }
 
-Status Grants::reserve_delivery(const std::vector<std::string>& approval_ids, std::uint64_t bytes, std::uint64_t total,
-                                std::int64_t now) {
-    if (approval_ids.empty()) return {};
-    if (total == 0 || bytes > total) return make_error(ErrorKind::internal, "a delivery range outside its length");
-    std::string refusal;
+Result<std::vector<Grants::DeliveryCharge>> Grants::reserve_delivery(const std::vector<std::string>& approval_ids,
+                                                                     std::uint64_t first, std::uint64_t length,
+                                                                     std::uint64_t total, std::int64_t now) {
+    std::vector<DeliveryCharge> charges;
+    if (approval_ids.empty()) return charges;
+    if (total == 0 || first > total || length > total - first)
+        return make_error(ErrorKind::internal, "a delivery range outside its length");
     const Status reserved = db_.write([&](Transaction& tx) -> Status {
-        // The cap is in bytes of whole deliveries: a download resumed where it was cut adds only
-        // what it sends, so together they count as the one download they are.
-        auto s = tx.connection().cached(
-            "UPDATE approvals SET served_bytes = served_bytes + ?3, downloads = (served_bytes + ?3) / ?4 "
-            "WHERE id = ?1 AND withdrawn_at = 0 AND expires_at > ?2 "
-            "AND (max_downloads = 0 OR served_bytes + ?3 <= max_downloads * ?4)");
+        auto read = tx.connection().cached(
+            "SELECT withdrawn_at, expires_at, max_downloads, downloads, served_bytes FROM approvals WHERE id = ?1");
+        auto charge = tx.connection().cached("UPDATE approvals SET served_bytes = served_bytes + ?2 WHERE id = ?1");
         for (const auto& id : approval_ids) {
-            s->reset();
-            const int rc = s->bind(1, id)
-                               .bind(2, now)
-                               .bind(3, static_cast<std::int64_t>(bytes))
-                               .bind(4, static_cast<std::int64_t>(total))
-                               .step();
-            if (rc != SQLITE_DONE) return sql::db_error("the approval could not be updated");
-            if (tx.connection().changes() == 1) continue;
-            auto why = tx.connection().cached(
-                "SELECT withdrawn_at, expires_at, max_downloads, served_bytes FROM approvals WHERE id = ?1");
-            if (why->bind(1, id).step() != SQLITE_ROW)
+            read->reset();
+            if (read->bind(1, id).step() != SQLITE_ROW)
                 return make_error(ErrorKind::conflict, "approval " + id + " is gone");
-            const auto served = static_cast<std::uint64_t>(why->integer(3));
-            const auto cap = static_cast<std::uint64_t>(why->integer(2));
-            if (why->integer(0) != 0)
-                refusal = "approval " + id + " was withdrawn";
-            else if (why->integer(1) <= now)
-                refusal = "approval " + id + " has expired";
-            else if (served + total > cap * total && served < cap * total)
-                refusal = "approval " + id + " has less than one whole download left (" +
-                          std::to_string(cap * total - served) +
-                          " bytes): resume the cut download from where it stopped (a Range request) instead of "
-                          "starting again";
-            else
-                refusal = "approval " + id + " is used up (" + std::to_string(cap) + " download" +
-                          (cap == 1 ? "" : "s") + ")";
-            return make_error(ErrorKind::conflict, refusal);
+            const auto cap = static_cast<std::uint64_t>(read->integer(2));
+            const auto downloads = static_cast<std::uint64_t>(read->integer(3));
+            const auto served = static_cast<std::uint64_t>(read->integer(4));
+            if (read->integer(0) != 0) return make_error(ErrorKind::conflict, "approval " + id + " was withdrawn");
+            if (read->integer(1) <= now) return make_error(ErrorKind::conflict, "approval " + id + " has expired");
+            // Bytes lost in transit when a link drops are sent again on the resume: the bytes
+            // served may pass the cap by that much (at most one delivery, at most 64 MiB).
+            const std::uint64_t slack = std::min<std::uint64_t>(total, kTransitSlackBytes);
+            const std::uint64_t added = length;
+            if (cap != 0 && downloads >= cap)
+                return make_error(ErrorKind::conflict, "approval " + id + " is used up (" + std::to_string(cap) +
+                                                           " download" + (cap == 1 ? "" : "s") + ")");
+            if (cap != 0 && served + added > cap * total + slack)
+                return make_error(ErrorKind::conflict,
+                                  "approval " + id + " has only " +
+                                      std::to_string(cap * total + slack - std::min(served, cap * total + slack)) +
+                                      " bytes left to send: resume the cut download from where it stopped (a "
+                                      "Range request with If-Range) instead of starting again");
+            charge->reset();
+            if (charge->bind(1, id).bind(2, static_cast<std::int64_t>(added)).step() != SQLITE_DONE)
+                return sql::db_error("the approval could not be updated");
+            charges.push_back({id, first, total, added});
         }
         return {};
     });
-    return reserved;
+    if (!reserved) return reserved.error();
+    return charges;
 }
 
-Status Grants::release_delivery(const std::vector<std::string>& approval_ids, std::uint64_t unsent,
-                                std::uint64_t total) {
-    if (approval_ids.empty() || unsent == 0) return {};
-    if (total == 0) return make_error(ErrorKind::internal, "a delivery of no length");
+Status Grants::settle_delivery(const std::vector<DeliveryCharge>& charges, std::uint64_t sent) {
+    if (charges.empty()) return {};
     return db_.write([&](Transaction& tx) -> Status {
-        auto s = tx.connection().cached(
-            "UPDATE approvals SET served_bytes = max(served_bytes - ?2, 0), "
-            "downloads = max(served_bytes - ?2, 0) / ?3 WHERE id = ?1");
-        for (const auto& id : approval_ids) {
-            s->reset();
-            if (s->bind(1, id)
-                    .bind(2, static_cast<std::int64_t>(unsent))
-                    .bind(3, static_cast<std::int64_t>(total))
+        auto read = tx.connection().cached(
+            "SELECT max_downloads, downloads, served_bytes, covered_bytes FROM approvals WHERE id = ?1");
+        auto update = tx.connection().cached(
+            "UPDATE approvals SET served_bytes = ?2, covered_bytes = ?3, downloads = ?4 WHERE id = ?1");
+        for (const auto& c : charges) {
+            read->reset();
+            if (read->bind(1, c.approval).step() != SQLITE_ROW) continue;  // gone meanwhile: nothing to settle
+            const auto cap = static_cast<std::uint64_t>(read->integer(0));
+            auto downloads = static_cast<std::uint64_t>(read->integer(1));
+            auto served = static_cast<std::uint64_t>(read->integer(2));
+            auto covered = static_cast<std::uint64_t>(read->integer(3));
+            const std::uint64_t end = c.first + sent;
+            served -= std::min(served, c.charged - std::min(c.charged, sent));  // reserved, not sent
+            // The download's covered prefix grows when this range continued it (started inside
+            // it); once it reaches the end, that is one download, and the next begins anew.
+            if (c.first <= covered) covered = std::max(covered, end);
+            if (covered >= c.total) {
+                downloads = cap == 0 ? downloads + 1 : std::min(cap, downloads + 1);
+                covered = 0;
+            }
+            update->reset();
+            if (update->bind(1, c.approval)
+                    .bind(2, static_cast<std::int64_t>(served))
+                    .bind(3, static_cast<std::int64_t>(covered))
+                    .bind(4, static_cast<std::int64_t>(downloads))
                     .step() != SQLITE_DONE)
                 return sql::db_error("the approval could not be updated");
         }

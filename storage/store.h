@@ -213,14 +213,27 @@ class Grants {
     Result<std::optional<std::uint64_t>> refuse_request(const std::string& id, const std::string& by,
                                                         const std::string& reason, std::int64_t at,
                                                         const std::string& audit_entry = {});
-    // Downloads are counted in bytes of whole deliveries, so that a download cut and resumed
-    // counts once: a delivery of `bytes` of a representation `total` bytes long reserves them
-    // against each approval, all or none, before it starts; conflict (saying why) if any no
-    // longer stands at `now` (withdrawn, expired) or has not that many bytes left of its cap.
-    Status reserve_delivery(const std::vector<std::string>& approval_ids, std::uint64_t bytes, std::uint64_t total,
-                            std::int64_t now);
-    // Gives back what a delivery reserved and did not send (a cut connection).
-    Status release_delivery(const std::vector<std::string>& approval_ids, std::uint64_t unsent, std::uint64_t total);
+    // Downloads are counted when they complete, and a download cut and resumed is one download:
+    // each approval keeps the prefix of the delivery its current download has covered; a range
+    // that starts inside it extends it, and reaching the end counts one download. The bytes
+    // sent under an approval are capped at max_downloads whole deliveries, plus what a cut link
+    // sends twice (at most one delivery, at most 64 MiB), so that ranges that never complete
+    // a download cannot fetch more either.
+    struct DeliveryCharge {
+        std::string approval;
+        std::uint64_t first = 0;    // the range's first byte
+        std::uint64_t total = 0;    // the whole delivery's length
+        std::uint64_t charged = 0;  // bytes reserved for the range
+    };
+    // Before a delivery of [first, first + length): reserves its bytes against each approval,
+    // all or none; conflict, saying why, if one no longer stands at `now` (withdrawn, expired,
+    // used up) or has too few bytes left.
+    Result<std::vector<DeliveryCharge>> reserve_delivery(const std::vector<std::string>& approval_ids,
+                                                         std::uint64_t first, std::uint64_t length, std::uint64_t total,
+                                                         std::int64_t now);
+    // Once the delivery ended with `sent` bytes sent: what was not sent goes back, the covered
+    // prefix grows, and a download that reached the end is counted.
+    Status settle_delivery(const std::vector<DeliveryCharge>& charges, std::uint64_t sent);
 
   private:
     Result<std::optional<std::uint64_t>> change_agreements(const std::function<Status(Connection&)>& change,

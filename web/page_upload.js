@@ -73,7 +73,10 @@ export async function uploadPage(main, me) {
       clear(item.stateNode).append(t('upload.sending'));
       try {
         // eslint-disable-next-line no-await-in-loop
-        const r = await upload(select.value, item.file, (loaded) => { item.bar.value = loaded; });
+        const r = await upload(select.value, item.file, (loaded) => {
+          item.bar.value = loaded;
+          clear(item.stateNode).append(t('upload.sending'));
+        }, (seconds) => { clear(item.stateNode).append(t('upload.retrying', { seconds })); });
         item.state = 'done';
         item.bar.value = item.bar.max;
         clear(item.stateNode).append(t('upload.done'));
@@ -88,6 +91,7 @@ export async function uploadPage(main, me) {
     refresh();
   });
 
-  main.append(el('label', {}, t('upload.dataset'), select), warning, drop, rows, el('p', {}, send), receipts);
+  main.append(el('label', {}, t('upload.dataset'), select), warning, drop,
+    el('p', { class: 'hint', id: 'upload-resume-note' }, t('upload.resume_note')), rows, el('p', {}, send), receipts);
   refresh();
 }

@@ -164,6 +164,12 @@ try:
     check("no script ran from a file name", no_alert(producer))
     rows = producer.find_elements(By.CSS_SELECTOR, ".file-row .name")
     check("the hostile name is shown literally", any("<img src=x onerror=alert(1)>.csv" in r.text for r in rows))
+    log = (WORK / "gateway.log").read_text(errors="replace")
+    check("the portal sends files as resumable uploads (tus), as the CLI does",
+          "dinkes-malut POST /v1/uploads 201" in log and "dinkes-malut PATCH /v1/uploads/" in log)
+    check("and forgets an upload's address once it is a package",
+          producer.execute_script("return Object.keys(localStorage).filter(k => k.startsWith('serambi.upload')).length") == 0)
+    check("the page says how a cut upload continues", "dilanjutkan" in text_of(producer, "#upload-resume-note"))
     shot(producer, "unggah")
     open_portal(producer, "mine")
     wait(producer, lambda d: d.find_elements(By.CSS_SELECTOR, "#packages tbody tr"))

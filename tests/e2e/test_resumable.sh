@@ -8,6 +8,7 @@ add_principal dinkes-malut producer
 add_principal dinkes-halut producer
 add_principal walidata custodian
 add_principal inspektorat auditor
+add_principal bi-malut partner
 P=$WORK/dinkes-malut
 Q=$WORK/dinkes-halut
 C=$WORK/walidata
@@ -205,5 +206,64 @@ refuse_saying "the CLI will not send the dataset's newest file again unasked" "a
 same "so nothing more was stored" $((n0 + 1)) "$(package_count "$P" dinkes-malut/gizi)"
 repeat=$("$SERAMBI" push dinkes-malut/gizi "$WORK/k.csv" -q --allow-duplicate --profile "$P" | json_field repeats)
 same "with --allow-duplicate it is, and the receipt says which package it repeats" "$first" "$repeat"
+
+# ---- Downloads through a link that drops: resumed with Range, verified before they are put in place
+PD=$(free_port)
+proxy "$PD" --cut-down $((60 * 1024 * 1024)) --cuts 3
+VIAD=$(through "$P" "$PD")
+BIGID=$(json_field package_id <"$WORK/big.receipt")
+"$SERAMBI" pull "$BIGID" -o "$WORK/big.again" -q --profile "$VIAD" 2>"$WORK/pull.err"
+same "a 200 MB pull cut three times completes" 0 "$?"
+contains "retrying after each cut" "trying again" "$(cat "$WORK/pull.err")"
+same "with the file's bytes" "$(sha "$BIG")" "$(sha "$WORK/big.again")"
+same "and no partial file left" 0 "$(ls "$WORK" | grep -c serambi-partial)"
+kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null
+
+# rahasia: age-encrypted to the partner, under a release capped at one download
+"$SERAMBI" dataset create dinkes-malut/keuangan --class rahasia --title Keuangan --profile "$C" >/dev/null
+"$SERAMBI" agreement add --partner bi-malut --datasets 'dinkes-malut/*' --max-class rahasia --purpose kajian \
+    --valid-from "$(date -u -d yesterday +%F)" --valid-until "$(date -u -d '+30 days' +%F)" --profile "$C" >/dev/null
+head -c $((24 * 1024 * 1024)) /dev/urandom >"$WORK/keuangan.bin"
+RP=$("$SERAMBI" push dinkes-malut/keuangan "$WORK/keuangan.bin" -q --profile "$P" | json_field package_id)
+"$SERAMBI" approve "$RP" --for bi-malut --max-downloads 1 --profile "$C" >/dev/null
+PA=$(free_port)
+proxy "$PA" --cut-down $((7 * 1024 * 1024)) --cuts 2
+VIAB=$(through "$WORK/bi-malut" "$PA")
+"$SERAMBI" pull "$RP" -o "$WORK/keuangan.pulled" -q --profile "$VIAB" 2>"$WORK/pull-age.err"
+same "an age delivery cut twice completes" 0 "$?"
+[ -s "$WORK/keuangan.pulled" ] || cat "$WORK/pull-age.err"
+same "and opens to the producer's file" "$(sha "$WORK/keuangan.bin")" "$(sha "$WORK/keuangan.pulled")"
+rp_downloads() { api "$C" "$URL/v1/approvals?package=$RP" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["downloads"])'; }
+for _ in $(seq 1 50); do [ "$(rp_downloads)" = 1 ] && break; sleep 0.1; done
+same "the cut and resumed download counted once" 1 "$(rp_downloads)"
+same "a second download is refused (403)" 403 "$(status "$WORK/bi-malut" "$URL/v1/packages/$RP")"
+contains "saying the release is used up" "used up" "$(cat "$WORK/last_body")"
+kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null
+
+# The CLI stopped mid-pull, then the same command again
+PR=$(free_port)
+proxy "$PR" --rate $((4 * 1024 * 1024))
+VIAR=$(through "$P" "$PR")
+"$SERAMBI" pull "$BIGID" -o "$WORK/big.third" -q --profile "$VIAR" >/dev/null 2>&1 &
+CLI_PID=$!
+check "the stopped pull leaves a partial file" wait_for 30 bash -c "test \$(stat -c %s '$WORK/big.third.serambi-partial' 2>/dev/null || echo 0) -gt 1000000"
+kill -9 "$CLI_PID"; wait "$CLI_PID" 2>/dev/null
+kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null
+same "which is the user's alone" 600 "$(stat -c %a "$WORK/big.third.serambi-partial")"
+check "and nothing is at the target before it verifies" test ! -e "$WORK/big.third"
+sed -i "s|127.0.0.1:$PR|127.0.0.1:$PORT|" "$VIAR/profile.toml"
+"$SERAMBI" pull "$BIGID" -o "$WORK/big.third" -q --profile "$VIAR" 2>"$WORK/pull3.err"
+same "running the same pull again completes it" 0 "$?"
+contains "from where it stopped" "resuming at" "$(cat "$WORK/pull3.err")"
+same "with the file's bytes" "$(sha "$BIG")" "$(sha "$WORK/big.third")"
+# A partial file that is not this package's prefix is caught by the digest, and removed
+printf 'XXXXX' >"$WORK/k.out.serambi-partial"; chmod 600 "$WORK/k.out.serambi-partial"
+python3 -c 'import json,sys; print(json.dumps({"package": sys.argv[1], "etag": "\"%s\"" % sys.argv[2]}))' \
+    "$first" "$(sha "$WORK/k.csv")" >"$WORK/k.out.serambi-partial.json"
+refuse_saying "a planted partial file does not verify" "does not match" "$SERAMBI" pull "$first" -o "$WORK/k.out" -q --profile "$P"
+check "and is removed" test ! -e "$WORK/k.out.serambi-partial"
+check "so the next pull succeeds" "$SERAMBI" pull "$first" -o "$WORK/k.out" -q --profile "$P"
+ln -s /etc/passwd "$WORK/l.out.serambi-partial"
+refuse_saying "a partial file that is a link is refused" "link" "$SERAMBI" pull "$first" -o "$WORK/l.out" -q --profile "$P"
 
 finish

@@ -264,9 +264,14 @@ int run_push(const PushOptions& options) {
     std::filesystem::path upload_file = file;
     std::error_code size_ec;
     const bool resumable = options.resumable || std::filesystem::file_size(file, size_ec) >= kResumableBytes;
+    // Names the push across runs: everything the upload is created with, so that a run with
+    // other readers, another level or another type never continues an upload made for the first.
+    std::string named_readers;
+    for (const auto& r : options.recipients) named_readers += r + ",";
     const std::string resume_key =
-        crypto::to_hex(crypto::Sha256::of(
-                           crypto::as_bytes(options.dataset + "\n" + *file_digest + "\n" + file.filename().string())))
+        crypto::to_hex(crypto::Sha256::of(crypto::as_bytes(options.dataset + "\n" + *file_digest + "\n" +
+                                                           file.filename().string() + "\n" + named_readers + "\n" +
+                                                           options.classification + "\n" + options.media_type)))
             .substr(0, 32);
     std::filesystem::path kept_age;
     struct RemoveTemp {
@@ -376,6 +381,16 @@ int run_push(const PushOptions& options) {
     auto receipt = send_push(push, meter);
     meter.done();
     if (!receipt) return report(command, receipt.error());
+    // The receipt must be of this file: a plaintext push is checked by its digest here.
+    if (upload_file == file) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(*receipt, ec);
+        const auto* sha = !ec && v.is_object() ? v.as_object().if_contains("sha256") : nullptr;
+        if (sha == nullptr || !sha->is_string() || sha->as_string() != *file_digest)
+            return report(command, make_error(ErrorKind::corruption,
+                                              "the gateway's receipt is not for this file (its SHA-256 differs); "
+                                              "the package it names is not your file"));
+    }
     if (!kept_age.empty()) {
         std::error_code ec;
         std::filesystem::remove(kept_age, ec);
@@ -484,8 +499,14 @@ int run_pull(const PullOptions& options) {
                 if (opened) opened = out.write(plain);
             }
             crypto::wipe(plain);
-            if (!opened)
-                return mismatch("the age delivery does not open with your identity: " + opened.error().message);
+            if (!opened) {
+                // A delivery that does not authenticate is thrown away; a full disk or a missing
+                // identity is not the download's fault: it is kept for the next run.
+                if (opened.error().kind == ErrorKind::corruption || opened.error().kind == ErrorKind::invalid_argument)
+                    return mismatch("the age delivery does not open: " + opened.error().message);
+                std::cerr << "serambi pull: the download is kept in " << partial.string() << "\n";
+                return report(command, opened.error());
+            }
             digest = out.finish_digest();
             if (out.size() != facts->size || digest != facts->sha256_hex)
                 return mismatch("the payload does not match its signed manifest (size or SHA-256 differ)");

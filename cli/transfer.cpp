@@ -71,10 +71,12 @@ namespace {
 
 constexpr int kAttempts = 12;
 
-// Waits before the next attempt: half a second after an attempt that moved bytes (the link
-// works, it just dropped), doubling after each attempt that did not, up to 30 seconds.
+// Waits before the next attempt: a tenth of a second after an attempt that moved bytes (the
+// link works, it just dropped), then half a second, doubling after each attempt that moved
+// nothing, up to 30 seconds.
 void back_off(int fruitless, const std::string& why, const char* command = "push") {
-    const auto wait = std::chrono::milliseconds(std::min<long>(500L << std::min(fruitless, 6), 30000));
+    const auto wait =
+        std::chrono::milliseconds(fruitless == 0 ? 100L : std::min<long>(500L << std::min(fruitless - 1, 6), 30000));
     std::cerr << "serambi " << command << ": " << why << "; trying again in "
               << std::chrono::duration<double>(wait).count() << " s\n";
     std::this_thread::sleep_for(wait);
@@ -109,8 +111,11 @@ Result<std::string> single_request(const PushTransfer& push, ProgressMeter& mete
                                                       })
                                   : Result<Reply>(client.error());
         if (reply && (reply->status == 201 || reply->status == 200)) return reply->body;
-        if (reply && reply->status != 503) return refused(*reply);
-        const Error error = reply ? refused(*reply) : reply.error();
+        // 409: an earlier attempt under this key is being stored right now; asking again gets
+        // its receipt.
+        if (reply && reply->status != 503 && reply->status != 409) return refused(*reply);
+        Error error = reply ? refused(*reply) : reply.error();
+        if (reply) error.kind = ErrorKind::unavailable;
         if (!transient(error) || attempt == kAttempts) return error;
         fruitless = moved > 0 ? 0 : fruitless + 1;
         meter.done();
@@ -166,12 +171,14 @@ Result<std::string> resumable(const PushTransfer& push, ProgressMeter& meter) {
     std::unique_ptr<Client> client;
     int fruitless = 0;
     bool told_resume = false;
-    for (int attempt = 1;; ++attempt) {
+    for (;;) {
         std::uint64_t moved = 0;
         auto fail_or_retry = [&](const Error& error) -> std::optional<Error> {
             client.reset();  // a connection that failed mid-request is not reused
-            if (!transient(error) || attempt == kAttempts) return error;
+            // Attempts that move bytes may go on as long as the link keeps dropping; it is a
+            // run of attempts that move nothing that ends the push.
             fruitless = moved > 0 ? 0 : fruitless + 1;
+            if (!transient(error) || fruitless >= kAttempts) return error;
             meter.done();
             back_off(fruitless, error.message);
             return std::nullopt;
@@ -226,6 +233,13 @@ Result<std::string> resumable(const PushTransfer& push, ProgressMeter& meter) {
                 forget();
                 continue;
             }
+            if (head->status == 409 || head->status == 423 || head->status == 503) {
+                // The gateway is still finishing the request the link cut: a pause, then again.
+                Error busy = refused(*head);
+                busy.kind = ErrorKind::unavailable;
+                if (auto e = fail_or_retry(busy)) return *e;
+                continue;
+            }
             if (head->status != 200) return refused(*head);
             if (!header(*head, "serambi-package-id").empty()) break;  // finished, its answer lost
             const auto given = header(*head, "upload-offset");
@@ -254,7 +268,14 @@ Result<std::string> resumable(const PushTransfer& push, ProgressMeter& meter) {
             if (auto e = fail_or_retry(patched.error())) return *e;
             continue;
         }
-        if (patched->status == 409) continue;  // another offset than ours: HEAD tells it
+        if (patched->status == 409 || patched->status == 423) {
+            // Another offset than ours, or the gateway still finishing the request that was
+            // cut: ask again (HEAD) after a pause.
+            Error busy = refused(*patched);
+            busy.kind = ErrorKind::unavailable;
+            if (auto e = fail_or_retry(busy)) return *e;
+            continue;
+        }
         if (patched->status == 503) {
             if (auto e = fail_or_retry(refused(*patched))) return *e;
             continue;
@@ -292,7 +313,9 @@ Result<int> open_partial(const std::filesystem::path& path) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return make_error(ErrorKind::io_error,
-                          "cannot open " + path.string() + " (a link there is refused): " + std::strerror(errno));
+                          "cannot open " + path.string() + ": " +
+                              (errno == ELOOP ? std::string("it is a link, which is never followed; remove it")
+                                              : std::string(std::strerror(errno))));
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || st.st_nlink != 1 ||
         (st.st_mode & 077) != 0) {
@@ -366,7 +389,7 @@ Result<Fetched> fetch_package(const PullTransfer& pull, ProgressMeter& meter) {
 
     int fruitless = 0;
     const std::string target = "/v1/packages/" + pull.package_id;
-    for (int attempt = 1;; ++attempt) {
+    for (;;) {
         std::uint64_t moved = 0;
         std::map<std::string, std::string> headers;
         if (offset > 0 && !etag.empty()) {
@@ -426,8 +449,8 @@ Result<Fetched> fetch_package(const PullTransfer& pull, ProgressMeter& meter) {
         }
         Error error = reply ? refused(*reply) : reply.error();
         if (reply && reply->status == 503) error.kind = ErrorKind::unavailable;
-        if (!transient(error) || attempt == kAttempts) return error;
         fruitless = moved > 0 ? 0 : fruitless + 1;
+        if (!transient(error) || fruitless >= kAttempts) return error;
         meter.done();
         back_off(fruitless, error.message, "pull");
     }

@@ -303,7 +303,7 @@ class Handler {
     Dispatch append_upload(const RequestHead& head, const Caller& caller, const std::string& id);
     Response remove_upload(const RequestHead& head, const Caller& caller, const std::string& id);
     Response get_upload(const RequestHead& head, const Caller& caller, const std::string& id);
-    Response finish_upload(storage::UploadWriter& writer, const RequestHead& head, const std::string& principal,
+    Response finish_upload(storage::UploadWriter& writer, const RequestHead& head, const Caller& caller,
                            const Response& created);
 
   public:

@@ -72,6 +72,8 @@ std::string_view title_of(int status) {
             return "Precondition Failed";
         case 422:
             return "Unprocessable Content";
+        case 423:
+            return "Locked";
         case 429:
             return "Too Many Requests";
         case 460:

@@ -569,7 +569,8 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     if (recipient) {
         // The reader's own file, the same at every request: derived from a secret unique to the
         // package and the recipient, which also names it.
-        const auto seed = services_.store->packages().delivery_seed(id, crypto::age::encode_recipient(*recipient));
+        const auto seed = services_.store->packages().delivery_seed(id, record->sha256_hex,
+                                                                    crypto::age::encode_recipient(*recipient));
         auto made = crypto::age::Encryptor::create_deterministic(*recipient, seed);
         if (!made) return problem_of(made.error(), rid);
         encryptor.emplace(std::move(made).value());
@@ -597,8 +598,30 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
                                                         std::to_string((*range)->last) + "/" + std::to_string(total));
         }
     }
+    // Everything that can fail is done before the approvals are charged, so that a refusal
+    // charges nothing.
+    r.headers.emplace_back("Serambi-Classification", record->classification);
+    r.headers.emplace_back("Accept-Ranges", "bytes");
+    r.headers.emplace_back("ETag", etag);
+    r.payload_length = length;
+    if (encryptor) {
+        r.headers.emplace_back("Content-Type", "application/age");
+        r.headers.emplace_back("Content-Disposition", content_disposition(record->filename + ".age"));
+        auto source = AgeSource::open(std::move(reader).value(), std::move(encryptor).value(), first, length);
+        if (!source) return problem_of(source.error(), rid);
+        r.payload = std::move(source).value();
+        r.audit.reason = decision.reason + "; delivered age-encrypted to the reader's recipient";
+    } else {
+        auto digest = crypto::from_hex(record->sha256_hex);
+        if (!digest) return problem_of(make_error(ErrorKind::corruption, "bad stored digest"), rid);
+        if (auto s = (*reader)->seek(first); !s) return problem_of(s.error(), rid);
+        r.headers.emplace_back("Content-Type", record->media_type);
+        r.headers.emplace_back("Content-Disposition", content_disposition(record->filename));
+        r.headers.emplace_back("Repr-Digest", "sha-256=:" + crypto::to_base64(*digest) + ":");
+        r.payload = std::make_unique<RangeSource>(std::move(reader).value(), length);
+    }
     // Downloads under an approval count when they complete; a download cut and resumed with a
-    // Range is the same download. The range's new bytes are reserved now, once the request is
+    // Range is the same download. The range's bytes are reserved now, once the request is
     // known to be servable, and settled with what was actually sent when the transfer ends.
     if (!decision.approvals_used.empty()) {
         auto& grants = services_.store->grants();
@@ -616,26 +639,6 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
             (void)store->grants().settle_delivery(charges, sent);
         };
     }
-    r.headers.emplace_back("Serambi-Classification", record->classification);
-    r.headers.emplace_back("Accept-Ranges", "bytes");
-    r.headers.emplace_back("ETag", etag);
-    r.payload_length = length;
-    if (encryptor) {
-        r.headers.emplace_back("Content-Type", "application/age");
-        r.headers.emplace_back("Content-Disposition", content_disposition(record->filename + ".age"));
-        auto source = AgeSource::open(std::move(reader).value(), std::move(encryptor).value(), first, length);
-        if (!source) return problem_of(source.error(), rid);
-        r.payload = std::move(source).value();
-        r.audit.reason = decision.reason + "; delivered age-encrypted to the reader's recipient";
-        return r;
-    }
-    auto digest = crypto::from_hex(record->sha256_hex);
-    if (!digest) return problem_of(make_error(ErrorKind::corruption, "bad stored digest"), rid);
-    if (auto s = (*reader)->seek(first); !s) return problem_of(s.error(), rid);
-    r.headers.emplace_back("Content-Type", record->media_type);
-    r.headers.emplace_back("Content-Disposition", content_disposition(record->filename));
-    r.headers.emplace_back("Repr-Digest", "sha-256=:" + crypto::to_base64(*digest) + ":");
-    r.payload = std::make_unique<RangeSource>(std::move(reader).value(), length);
     return r;
 }
 

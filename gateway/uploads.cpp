@@ -26,6 +26,11 @@ constexpr const char* kOffsetMediaType = "application/offset+octet-stream";
 constexpr std::uint64_t kChecksummedBytes = 16ULL << 20;
 constexpr std::size_t kMetadataBytes = 4096;
 constexpr std::string_view kAgeMagic = "age-encryption.org/v1\n";
+// A request still holds the upload (often the one a dropped link cut, which the gateway has not
+// noticed yet): 423, which tus clients retry.
+constexpr const char* kBusy =
+    "the upload's previous request is still being finished (a dropped link is noticed within the I/O "
+    "timeout); try again shortly";
 
 // RFC 9110 §5.6.7 IMF-fixdate, as Upload-Expires is written.
 std::string http_date(std::int64_t unix_seconds) {
@@ -59,6 +64,18 @@ void upload_headers(Response& r, const storage::UploadRecord& u, std::uint64_t o
 
 Response tus_problem(int status, std::string_view detail, const std::string& rid) {
     auto r = protocol_problem(status, detail, rid);
+    tus_headers(r);
+    return r;
+}
+
+// Why an upload's writer could not be had: busy (423, retry), or what resuming it said.
+Response not_taken(const Error& error, const std::string& rid) {
+    if (error.kind == ErrorKind::conflict && error.message == kBusy) {
+        auto r = tus_problem(423, error.message, rid);
+        r.headers.emplace_back("Retry-After", "1");
+        return r;
+    }
+    auto r = problem_of(error, rid);
     tus_headers(r);
     return r;
 }
@@ -146,10 +163,7 @@ class Handler::LiveUploads {
     Result<Writer> take(const std::string& id, storage::Packages& packages) {
         {
             std::lock_guard lock(mutex_);
-            if (busy_.count(id) != 0)
-                return make_error(ErrorKind::conflict,
-                                  "another request is appending to this upload; wait for it to end (or HEAD the "
-                                  "upload for its offset) and send the rest");
+            if (busy_.count(id) != 0) return make_error(ErrorKind::conflict, kBusy);
             busy_.insert(id);
             if (auto it = idle_.find(id); it != idle_.end()) {
                 Writer writer = std::move(it->second);
@@ -211,10 +225,13 @@ namespace {
 class UploadAppend final : public UploadSink {
   public:
     using Finish = std::function<Response(storage::UploadWriter&)>;
+    // `location`: for a creating POST, the upload's address, answered with whatever came of the
+    // body; empty for a PATCH.
     UploadAppend(std::shared_ptr<Handler::LiveUploads> live, std::unique_ptr<storage::UploadWriter> writer,
                  bool require_age, std::optional<crypto::Sha256::Digest> checksum, Finish finish,
-                 std::string request_id)
-        : live_(std::move(live)),
+                 std::string request_id, std::string location = {})
+        : location_(std::move(location)),
+          live_(std::move(live)),
           writer_(std::move(writer)),
           require_age_(require_age),
           checksum_(checksum),
@@ -235,6 +252,8 @@ class UploadAppend final : public UploadSink {
 
     Status write(crypto::ByteView data) override {
         if (checksum_) {
+            // Reserved once, so that no copy of the plaintext is left behind by a reallocation.
+            if (held_.capacity() == 0) held_.reserve(static_cast<std::size_t>(limit()));
             held_.insert(held_.end(), data.begin(), data.end());
             return {};
         }
@@ -252,7 +271,10 @@ class UploadAppend final : public UploadSink {
         if (checksum_) {
             if (crypto::Sha256::of(held_) != *checksum_) {
                 crypto::wipe(held_);
-                return tus_problem(460, "the data does not match Upload-Checksum; nothing of it was kept", request_id_);
+                auto r =
+                    tus_problem(460, "the data does not match Upload-Checksum; nothing of it was kept", request_id_);
+                if (!location_.empty()) r.headers.emplace_back("Location", location_);
+                return r;
             }
             auto s = append(held_);
             crypto::wipe(held_);
@@ -263,12 +285,18 @@ class UploadAppend final : public UploadSink {
                 usable_ = false;
                 return problem_of(s.error(), request_id_);
             }
+            if (!location_.empty()) {  // a creation that brought only the first bytes
+                auto created = with_offset(bare(201));
+                created.headers.emplace_back("Location", location_);
+                return created;
+            }
             return with_offset(bare(204));
         }
-        // The last byte is in: the package is made now, or the upload waits to be resumed.
-        auto done = finish_(*writer_);
-        if (done.status >= 300) usable_ = false;
-        return done;
+        // The last byte is in: the package is made now, or the upload waits to be resumed. Either
+        // way this writer is done: a finished one holds nothing more, a failed one resumes from
+        // disk.
+        usable_ = false;
+        return finish_(*writer_);
     }
 
   private:
@@ -291,6 +319,7 @@ class UploadAppend final : public UploadSink {
         return r;
     }
 
+    std::string location_;
     std::shared_ptr<Handler::LiveUploads> live_;
     std::unique_ptr<storage::UploadWriter> writer_;
     bool require_age_;
@@ -366,6 +395,16 @@ Dispatch Handler::create_upload(const RequestHead& head, const Caller& caller) {
                                     std::to_string(limits.uploads_max_bytes) +
                                     " bytes, the most this gateway keeps per principal; finish or abandon one first",
                                 rid));
+    // Everything about the body is checked before the upload exists, so that a refusal leaves none.
+    const bool with_body = head.has_body && head.header("Content-Type") == std::string(kOffsetMediaType);
+    if (head.has_body && !with_body)
+        return fail(tus_problem(415, "a body sent with the creation must be application/offset+octet-stream", rid));
+    std::optional<crypto::Sha256::Digest> checksum;
+    if (const auto given = head.header("Upload-Checksum")) {
+        auto parsed = parse_checksum(*given);
+        if (!parsed) return fail(tus_problem(400, parsed.error().message, rid));
+        checksum = *parsed;
+    }
     const auto expires_at = now_seconds() + static_cast<std::int64_t>(limits.uploads_expire_hours) * 3600;
     auto writer = packages.begin_upload(plan.draft, *length, expires_at);
     if (!writer) return fail(problem_of(writer.error(), rid));
@@ -376,39 +415,45 @@ Dispatch Handler::create_upload(const RequestHead& head, const Caller& caller) {
     created.audit.classification = record.draft.classification;
     created.audit.reason = "the caller owns the dataset; package " + record.package_id + " of " +
                            std::to_string(record.length) + " bytes to " + record.draft.dataset;
-    const bool with_body = head.has_body && head.header("Content-Type") == std::string(kOffsetMediaType);
     if (!with_body) {
-        if (head.has_body)
-            return fail(tus_problem(415, "a body sent with the creation must be application/offset+octet-stream", rid));
         upload_headers(created, record, 0);
         live_uploads_->give_back(std::move(writer).value());
         return fail(std::move(created));
     }
     // creation-with-upload: the body is the upload's first bytes.
     live_uploads_->hold(record.id);
-    std::optional<crypto::Sha256::Digest> checksum;
-    if (const auto given = head.header("Upload-Checksum")) {
-        auto parsed = parse_checksum(*given);
-        if (!parsed) {
-            live_uploads_->give_back(std::move(writer).value());
-            return fail(tus_problem(400, parsed.error().message, rid));
-        }
-        checksum = *parsed;
-    }
-    auto finish = [this, head, created, principal = caller.subject.id](storage::UploadWriter& w) {
-        return finish_upload(w, head, principal, created);
+    auto finish = [this, head, created, caller](storage::UploadWriter& w) {
+        return finish_upload(w, head, caller, created);
     };
     return {{},
             std::make_shared<UploadAppend>(live_uploads_, std::move(writer).value(), plan.sealed_by_producer, checksum,
-                                           std::move(finish), rid)};
+                                           std::move(finish), rid, "/v1/uploads/" + record.id)};
 }
 
 // The last byte is in: the package is committed with its entry. A creating POST answers 201 with
 // the receipt; a PATCH answers 204, as tus requires, with the package named in headers (and the
 // receipt at GET /v1/uploads/ID).
-Response Handler::finish_upload(storage::UploadWriter& writer, const RequestHead& head, const std::string& principal,
+Response Handler::finish_upload(storage::UploadWriter& writer, const RequestHead& head, const Caller& caller,
                                 const Response& created) {
+    const auto& principal = caller.subject.id;
     const auto record = writer.record();
+    // The upload may have taken days: everything a push is checked for is checked again now,
+    // against the dataset and the policy as they stand, on what the upload was created with.
+    PushAsked asked;
+    asked.filename = record.draft.filename;
+    asked.media_type = record.draft.media_type;
+    asked.classification = record.draft.classification;
+    if (!record.draft.recipients.empty()) {
+        std::string named;
+        for (const auto& r : record.draft.recipients) named += (named.empty() ? "" : ",") + r;
+        asked.recipients = named;
+    }
+    PushPlan plan;
+    Response refusal;
+    if (!plan_push(head, caller, record.draft.dataset, asked, plan, refusal)) {
+        tus_headers(refusal);
+        return refusal;
+    }
     auto done = commit_push(writer, services_.store->packages(), record.draft, *signer(), head, principal,
                             "the caller owns the dataset (resumable upload " + record.id + ")");
     if (done.status >= 300) {
@@ -452,7 +497,7 @@ Response Handler::upload_offset(const RequestHead& head, const Caller& caller, c
         // Not in memory: resumed from disk now, so that the offset told is the one the next
         // PATCH must send.
         auto writer = live_uploads_->take(id, services_.store->packages());
-        if (!writer) return problem_of(writer.error(), rid);
+        if (!writer) return not_taken(writer.error(), rid);
         offset = (*writer)->size();
         live_uploads_->give_back(std::move(writer).value());
     }
@@ -490,12 +535,11 @@ Dispatch Handler::append_upload(const RequestHead& head, const Caller& caller, c
         tus_headers(denied);
         return fail(std::move(denied));
     }
+    auto level = policies::parse_classification(record->draft.classification);
+    if (!level) return fail(problem_of(level.error(), rid));
+    const bool sealed_by_producer = services_.policy->names_readers(*level);
     auto writer = live_uploads_->take(id, packages);
-    if (!writer) {
-        auto r = problem_of(writer.error(), rid);
-        tus_headers(r);
-        return fail(std::move(r));
-    }
+    if (!writer) return fail(not_taken(writer.error(), rid));
     if ((*writer)->size() != *offset) {
         auto r = tus_problem(409,
                              "Upload-Offset is " + std::to_string(*offset) + " but the upload holds " +
@@ -511,12 +555,8 @@ Dispatch Handler::append_upload(const RequestHead& head, const Caller& caller, c
         live_uploads_->give_back(std::move(writer).value());
         return fail(std::move(r));
     }
-    auto level = policies::parse_classification(record->draft.classification);
-    if (!level) return fail(problem_of(level.error(), rid));
-    const bool sealed_by_producer = services_.policy->names_readers(*level);
-    auto finish = [this, head, principal = caller.subject.id](storage::UploadWriter& w) {
-        return finish_upload(w, head, principal, Response{});
-    };
+
+    auto finish = [this, head, caller](storage::UploadWriter& w) { return finish_upload(w, head, caller, Response{}); };
     Response tag;
     tag.audit.resource = "uploads/" + id;
     return {std::move(tag), std::make_shared<UploadAppend>(live_uploads_, std::move(writer).value(), sealed_by_producer,

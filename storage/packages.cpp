@@ -84,8 +84,10 @@ Packages::Packages(Database& db, std::shared_ptr<Env> env, Config config, const 
                                    crypto::to_hex(key_id_source.bytes()).substr(0, 16));
 }
 
-crypto::SecretKey Packages::delivery_seed(const std::string& package_id, const std::string& recipient) const {
-    return crypto::derive_key(keys_->delivery_key, package_id + "\n" + recipient);
+crypto::SecretKey Packages::delivery_seed(const std::string& package_id, const std::string& sha256_hex,
+                                          const std::string& recipient) const {
+    // The digest too: a seed must never serve two plaintexts, whatever happened to a blob.
+    return crypto::derive_key(keys_->delivery_key, package_id + "\n" + sha256_hex + "\n" + recipient);
 }
 Packages::~Packages() = default;
 

@@ -262,9 +262,10 @@ class Packages {
     Result<std::unique_ptr<PackageWriter>> begin_package(PackageDraft draft);
     Result<std::unique_ptr<PackageReader>> open_package(const std::string& id);
     // The secret a reader's age delivery of a package is derived from: the same for the same
-    // package and recipient under the same master key, so that the delivered file is the same
+    // package (id and content digest) and recipient under the same master key, so that the delivered file is the same
     // on every request and a cut download resumes with a Range.
-    crypto::SecretKey delivery_seed(const std::string& package_id, const std::string& recipient) const;
+    crypto::SecretKey delivery_seed(const std::string& package_id, const std::string& sha256_hex,
+                                    const std::string& recipient) const;
     // The package a producer's earlier push with this Idempotency-Key became, if any, and the
     // index of the push's access-log entry.
     struct PushKey {
@@ -332,7 +333,8 @@ class Packages {
     Result<std::unique_ptr<UploadWriter>> open_epoch(UploadRecord record, std::int64_t epoch,
                                                      const std::filesystem::path* from,
                                                      const crypto::SecretKey* old_key, crypto::Aead old_aead);
-    // Removes the files in uploads/ that no open upload's current epoch owns.
+    // Removes the files in uploads/ that no open upload's current epoch owns. At start-up only:
+    // while the gateway serves, an upload being created has its file before its row.
     Status sweep_part_files();
 };
 

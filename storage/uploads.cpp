@@ -125,6 +125,13 @@ class ResumableWriter final : public UploadWriter {
         if (!write_all(*file_, sealed_.data(), sealed_.size()) || file_->sync() != 0)
             return io_failure("cannot write the upload's last chunk");
         file_.reset();
+        // A blob already under this package's name is an earlier attempt whose commit may have
+        // reached the disk: never replaced. Start-up recovery decides on it.
+        std::error_code exists_ec;
+        if (std::filesystem::exists(final_, exists_ec) || exists_ec)
+            return make_error(ErrorKind::conflict,
+                              "an earlier attempt to finish this upload may have been stored; the operator's "
+                              "restart of the gateway settles it (look for the package before sending again)");
         if (auto s = place_blob(*packages_.env_, part_, final_, moved_); !s) return s.error();
         created_at_ = format_time(packages_.env_->now());
         sha256_hex_ = crypto::to_hex(digest_.finish());
@@ -147,9 +154,13 @@ class ResumableWriter final : public UploadWriter {
                 if (!audit_index) return audit_index.error();
                 // The upload stays as the receipt's pointer until it expires; its key goes.
                 auto s = tx.connection().cached(
-                    "UPDATE uploads SET state = 'complete', audit_index = ?2, wrapped_key = x'' "
-                    "WHERE id = ?1 AND state = 'open'");
-                const int rc = s->bind(1, record_.id).bind(2, static_cast<std::int64_t>(*audit_index)).step();
+                    "UPDATE uploads SET state = 'complete', audit_index = ?2, wrapped_key = x'', "
+                    "expires_at = max(expires_at, ?3) WHERE id = ?1 AND state = 'open'");
+                // The receipt stays at least a day, for a client whose last answer was lost.
+                const int rc = s->bind(1, record_.id)
+                                   .bind(2, static_cast<std::int64_t>(*audit_index))
+                                   .bind(3, packages_.env_->now() + 86400)
+                                   .step();
                 if (rc != SQLITE_DONE) return sql::db_error("the upload could not be marked complete");
                 if (tx.connection().changes() != 1)
                     return make_error(ErrorKind::conflict, "the upload was removed or finished meanwhile");
@@ -378,7 +389,18 @@ Result<std::optional<std::uint64_t>> Packages::remove_upload(const std::string& 
         },
         audit_entry);
     if (!removed) return removed;
-    if (auto s = sweep_part_files(); !s) return s.error();
+    // Only this upload's files: a sweep of the folder here could take another upload's file
+    // that is being made right now (its row not yet written). Stray files go at start-up.
+    std::error_code ec;
+    bool gone = false;
+    for (const auto& entry : std::filesystem::directory_iterator(upload_dir(), ec)) {
+        if (!entry.path().filename().string().starts_with(id + ".")) continue;
+        if (const int r = env_->remove(entry.path()); r != 0 && r != ENOENT)
+            return io_failure("cannot remove the upload file " + entry.path().string());
+        gone = true;
+    }
+    if (gone)
+        if (auto s = fsync_directory(*env_, upload_dir()); !s) return s.error();
     return removed;
 }
 

@@ -100,6 +100,19 @@ code=$(status "$P" -X POST "${TUS[@]}" -H "Upload-Length: 5000" -H "Content-Type
     "$URL/v1/uploads")
 same "a creation with the whole body makes the package at once (201)" 201 "$code"
 same "with its receipt" "$(sha "$WORK/small.bin")" "$(json_field sha256 <"$WORK/last_body")"
+parts_before=$(ls "$DEP/blobs/uploads" | wc -l)
+same "a creation whose body is not application/offset+octet-stream is refused (415)" 415 \
+    "$(status "$P" -X POST "${TUS[@]}" -H "Upload-Length: 5000" -H "Content-Type: text/plain" \
+        -H "Upload-Metadata: $META" --data-binary "@$WORK/small.bin" "$URL/v1/uploads")"
+same "and leaves no upload behind" "$parts_before" "$(ls "$DEP/blobs/uploads" | wc -l)"
+bad460=$(api "$P" -s -D - -o /dev/null -X POST "${TUS[@]}" -H "Upload-Length: 5000" -H "Upload-Metadata: $META" \
+    -H "Content-Type: application/offset+octet-stream" -H "Upload-Checksum: sha256 $bad_sum" \
+    --data-binary "@$WORK/small.bin" "$URL/v1/uploads")
+contains "a creation whose first bytes fail their checksum is answered 460" " 460" "$(echo "$bad460" | head -1)"
+B460=$(echo "$bad460" | hdr location)
+contains "with the upload's address, so that the client can send them again" "/v1/uploads/" "$B460"
+same "where nothing of them was kept" 0 "$(offset "$P" "$B460")"
+status "$P" -X DELETE "${TUS[@]}" "$URL$B460" >/dev/null
 
 # Termination, and the cap on unfinished uploads
 D=$(create "$P" 5000)

@@ -42,6 +42,9 @@ class PosixFile final : public File {
         return 0;
     }
     void advise_sequential() override { ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL); }
+    void start_write_back(std::uint64_t offset, std::uint64_t len) override {
+        ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
+    }
     void advise_will_need(std::uint64_t offset, std::uint64_t len) override {
         ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_WILLNEED);
     }

@@ -29,6 +29,9 @@ class File {
     // Hints to the page cache; nothing depends on them.
     virtual void advise_sequential() {}
     virtual void advise_will_need(std::uint64_t /*offset*/, std::uint64_t /*len*/) {}
+    // Starts writing [offset, offset + len) back to the disk without waiting, so that a later
+    // fsync does not meet a gigabyte of dirty pages at once.
+    virtual void start_write_back(std::uint64_t /*offset*/, std::uint64_t /*len*/) {}
 };
 
 class Env {

@@ -76,7 +76,6 @@ class ResumableWriter final : public UploadWriter {
         sealer_ = std::make_unique<crypto::StreamSealer>(packages_.config_.aead, key_, crypto::as_bytes(context));
     }
     ~ResumableWriter() override {
-        crypto::wipe(sealed_);
         file_.reset();
         // A finished blob that was not recorded goes back to its part name: its last chunk,
         // sealed as the final one, does not authenticate as an inner one, so the upload resumes
@@ -97,11 +96,17 @@ class ResumableWriter final : public UploadWriter {
             return make_error(ErrorKind::invalid_argument, "the data goes beyond the upload's declared length");
         failed_ = true;  // until the bytes are all sealed and handed to the file
         digest_.update(data);
-        sealed_.clear();
-        if (auto s = sealer_->update(data, sealed_); !s) return s;
-        if (!sealed_.empty() && !write_all(*file_, sealed_.data(), sealed_.size()))
-            return io_failure("cannot write the upload's part file");
-        crypto::wipe(sealed_);
+        // Ciphertext only: the buffer is grown, never cleared or wiped between writes.
+        const auto room = sealer_->max_update_output(data.size());
+        if (sealed_.size() < room) sealed_.resize(room);
+        auto n = sealer_->update(data, std::span<std::uint8_t>(sealed_));
+        if (!n) return n.error();
+        if (*n > 0 && !write_all(*file_, sealed_.data(), *n)) return io_failure("cannot write the upload's part file");
+        written_ += *n;
+        if (written_ - flushed_ >= kWriteBackBytes) {
+            file_->start_write_back(flushed_, written_ - flushed_);
+            flushed_ = written_;
+        }
         offset_ += data.size();
         failed_ = false;
         return {};
@@ -203,6 +208,9 @@ class ResumableWriter final : public UploadWriter {
     std::unique_ptr<crypto::StreamSealer> sealer_;
     crypto::Sha256 digest_;
     crypto::Bytes sealed_;  // one write's sealed chunks, on their way to the file
+    static constexpr std::uint64_t kWriteBackBytes = 8 << 20;
+    std::uint64_t written_ = 0;  // sealed bytes in the part file
+    std::uint64_t flushed_ = 0;  // of which handed to write-back
     std::uint64_t offset_ = 0;
     std::string created_at_;
     std::string sha256_hex_;

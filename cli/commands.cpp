@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -212,8 +213,10 @@ Result<std::string> sha256_of_file(const std::filesystem::path& file) {
     return crypto::to_hex(digest.finish());
 }
 
-// The id of the dataset's newest package if it has this digest, else empty.
-Result<std::string> newest_with_digest(Client& client, const std::string& dataset, const std::string& sha256_hex) {
+// The id of the dataset's newest package if it is this file, else empty. The file's digest is
+// waited for only when the sizes agree.
+Result<std::string> newest_if_same(Client& client, const std::string& dataset, std::uint64_t size,
+                                   std::shared_future<Result<std::string>>& digest) {
     auto reply = client.request("GET", "/v1/packages?dataset=" + dataset + "&limit=1", "");
     if (!reply) return reply.error();
     if (reply->status != 200) return std::string();  // the push itself will say what is wrong
@@ -223,9 +226,13 @@ Result<std::string> newest_with_digest(Client& client, const std::string& datase
     const auto& newest = v.as_array()[0].as_object();
     const auto* sha = newest.if_contains("sha256");
     const auto* id = newest.if_contains("package_id");
-    if (sha && sha->is_string() && id && id->is_string() && sha->as_string() == sha256_hex)
-        return std::string(id->as_string());
-    return std::string();
+    const auto* bytes = newest.if_contains("size");
+    if (!sha || !sha->is_string() || !id || !id->is_string() || !bytes || !bytes->is_number()) return std::string();
+    boost::system::error_code number_ec;
+    if (bytes->to_number<std::uint64_t>(number_ec) != size || number_ec) return std::string();
+    auto mine = digest.get();  // a copy: Result has no const access
+    if (!mine) return mine.error();
+    return sha->as_string() == *mine ? std::string(id->as_string()) : std::string();
 }
 
 // Asks on the terminal; without one (a script), the answer is no.
@@ -251,10 +258,13 @@ int run_push(const PushOptions& options) {
     Profile me;
     auto client = connect(options.profile, &me);
     if (!client) return report(command, client.error());
-    // The file's digest names the push across runs (a resumed upload) and tells a repeat of the
-    // dataset's newest package before a byte is sent.
-    auto file_digest = sha256_of_file(file);
-    if (!file_digest) return report(command, file_digest.error());
+    // The file's digest, on a thread of its own while the file is sent: it tells a repeat of the
+    // dataset's newest package (waited for only if the sizes agree) and checks the receipt.
+    std::shared_future<Result<std::string>> file_digest =
+        std::async(std::launch::async, [file] { return sha256_of_file(file); }).share();
+    struct stat identity {};
+    if (::stat(file.c_str(), &identity) != 0)
+        return report(command, make_error(ErrorKind::io_error, "cannot read " + options.file));
     std::map<std::string, std::string> headers{
         {"Serambi-Filename", file.filename().string()},
         {"Content-Type", options.media_type.empty() ? guess_media_type(file) : options.media_type}};
@@ -268,8 +278,15 @@ int run_push(const PushOptions& options) {
     // other readers, another level or another type never continues an upload made for the first.
     std::string named_readers;
     for (const auto& r : options.recipients) named_readers += r + ",";
+    // The file is named by what the file system says of it (device, inode, size, change time):
+    // the same unchanged file, without reading it first.
+    const std::string file_identity = std::to_string(identity.st_dev) + ":" + std::to_string(identity.st_ino) + ":" +
+                                      std::to_string(identity.st_size) + ":" + std::to_string(identity.st_mtim.tv_sec) +
+                                      "." + std::to_string(identity.st_mtim.tv_nsec) + ":" +
+                                      std::to_string(identity.st_ctim.tv_sec) + "." +
+                                      std::to_string(identity.st_ctim.tv_nsec);
     const std::string resume_key =
-        crypto::to_hex(crypto::Sha256::of(crypto::as_bytes(options.dataset + "\n" + *file_digest + "\n" +
+        crypto::to_hex(crypto::Sha256::of(crypto::as_bytes(options.dataset + "\n" + file_identity + "\n" +
                                                            file.filename().string() + "\n" + named_readers + "\n" +
                                                            options.classification + "\n" + options.media_type)))
             .substr(0, 32);
@@ -363,7 +380,9 @@ int run_push(const PushOptions& options) {
             headers["Serambi-Filename"] = file.filename().string() + ".age";
         }
     } else if (!options.allow_duplicate) {
-        if (auto repeat = newest_with_digest(**client, options.dataset, *file_digest); !repeat) {
+        if (auto repeat =
+                newest_if_same(**client, options.dataset, static_cast<std::uint64_t>(identity.st_size), file_digest);
+            !repeat) {
             return report(command, repeat.error());
         } else if (!repeat->empty() && !confirm("the dataset's newest package (" + *repeat +
                                                 ") is this same file. "
@@ -383,10 +402,12 @@ int run_push(const PushOptions& options) {
     if (!receipt) return report(command, receipt.error());
     // The receipt must be of this file: a plaintext push is checked by its digest here.
     if (upload_file == file) {
+        auto digest = file_digest.get();
+        if (!digest) return report(command, digest.error());
         boost::system::error_code ec;
         auto v = boost::json::parse(*receipt, ec);
         const auto* sha = !ec && v.is_object() ? v.as_object().if_contains("sha256") : nullptr;
-        if (sha == nullptr || !sha->is_string() || sha->as_string() != *file_digest)
+        if (sha == nullptr || !sha->is_string() || sha->as_string() != *digest)
             return report(command, make_error(ErrorKind::corruption,
                                               "the gateway's receipt is not for this file (its SHA-256 differs); "
                                               "the package it names is not your file"));

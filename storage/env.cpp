@@ -43,7 +43,18 @@ class PosixFile final : public File {
     }
     void advise_sequential() override { ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL); }
     void start_write_back(std::uint64_t offset, std::uint64_t len) override {
+        // The range before this one has had a window's time to reach the disk: wait for it and
+        // drop it from the page cache, which a stream of sealed bytes never reads back, so that
+        // a large upload does not make every later allocation reclaim cache.
+        if (written_back_len_ > 0) {
+            ::sync_file_range(fd_, static_cast<off_t>(written_back_at_), static_cast<off_t>(written_back_len_),
+                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+            ::posix_fadvise(fd_, static_cast<off_t>(written_back_at_), static_cast<off_t>(written_back_len_),
+                            POSIX_FADV_DONTNEED);
+        }
         ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
+        written_back_at_ = offset;
+        written_back_len_ = len;
     }
     void advise_will_need(std::uint64_t offset, std::uint64_t len) override {
         ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_WILLNEED);
@@ -51,6 +62,8 @@ class PosixFile final : public File {
 
   private:
     int fd_;
+    std::uint64_t written_back_at_ = 0;  // the range start_write_back began last
+    std::uint64_t written_back_len_ = 0;
 };
 
 class PosixEnv final : public Env {

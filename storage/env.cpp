@@ -43,27 +43,24 @@ class PosixFile final : public File {
     }
     void advise_sequential() override { ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL); }
     void start_write_back(std::uint64_t offset, std::uint64_t len) override {
-        // The range before this one has had a window's time to reach the disk: wait for it and
-        // drop it from the page cache, which a stream of sealed bytes never reads back, so that
-        // a large upload does not make every later allocation reclaim cache.
-        if (written_back_len_ > 0) {
-            ::sync_file_range(fd_, static_cast<off_t>(written_back_at_), static_cast<off_t>(written_back_len_),
+        // The range two calls back has had two windows' time to reach the disk: wait for it (rarely
+        // at all) and drop it from the page cache, which a stream of sealed bytes never reads
+        // back, so that a large upload does not make every later allocation reclaim cache.
+        const auto& [at, n] = writing_back_[next_];
+        if (n > 0) {
+            ::sync_file_range(fd_, static_cast<off_t>(at), static_cast<off_t>(n),
                               SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-            ::posix_fadvise(fd_, static_cast<off_t>(written_back_at_), static_cast<off_t>(written_back_len_),
-                            POSIX_FADV_DONTNEED);
+            ::posix_fadvise(fd_, static_cast<off_t>(at), static_cast<off_t>(n), POSIX_FADV_DONTNEED);
         }
         ::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
-        written_back_at_ = offset;
-        written_back_len_ = len;
-    }
-    void advise_will_need(std::uint64_t offset, std::uint64_t len) override {
-        ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), POSIX_FADV_WILLNEED);
+        writing_back_[next_] = {offset, len};
+        next_ = 1 - next_;
     }
 
-  private:
     int fd_;
-    std::uint64_t written_back_at_ = 0;  // the range start_write_back began last
-    std::uint64_t written_back_len_ = 0;
+    // The two ranges start_write_back began last (offset, length), and which one is older.
+    std::pair<std::uint64_t, std::uint64_t> writing_back_[2] = {};
+    int next_ = 0;
 };
 
 class PosixEnv final : public Env {

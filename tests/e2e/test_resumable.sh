@@ -174,8 +174,11 @@ contains "the CLI said it resumed" "resuming at" "$(cat "$WORK/big.err")"
 same "into one package" $((before + 1)) "$(package_count "$P" dinkes-malut/gizi)"
 same "whose digest is the file's" "$(sha "$BIG")" "$(json_field sha256 <"$WORK/big.receipt")"
 sent=$(json_field up <"$WORK/proxy.json")
-ratio=$(python3 -c "print(round($sent / $(stat -c %s "$BIG"), 3))")
-check "the bytes sent were under 1.05x the file ($ratio)" python3 -c "import sys; sys.exit(0 if $ratio < 1.05 else 1)"
+extra=$(python3 -c "print(round(($sent - $(stat -c %s "$BIG")) / 1048576, 1))")
+# What a cut costs is what was in flight (socket buffers on both sides, a few MiB): never more
+# than 8 MiB a cut. (bench/resume.sh measures the 1 GiB case against its 1.05x target.)
+check "each cut cost only the bytes in flight ($extra MiB resent for 5 cuts)" \
+    python3 -c "import sys; sys.exit(0 if $extra <= 5 * 8 else 1)"
 api "$P" -s -o "$WORK/big.pulled" "$URL/v1/packages/$(json_field package_id <"$WORK/big.receipt")"
 same "and it pulls intact" "$(sha "$BIG")" "$(sha "$WORK/big.pulled")"
 same "the CLI's resume state is gone once done" 0 "$(ls "$VIA/uploads" 2>/dev/null | wc -l)"

@@ -13,6 +13,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -392,6 +393,11 @@ boost::json::object approval_json(const storage::ApprovalRecord& approval);
 bool is_grant_id(std::string_view id, std::string_view prefix);
 
 // Exposed for tests: input checks at the boundary.
+// A tus Upload-Metadata header: key to decoded value (empty when the value is absent); refused if
+// malformed, longer than 4 KiB, or naming a key twice.
+Result<std::unordered_map<std::string, std::string>> parse_upload_metadata(std::string_view header);
+// A tus Upload-Checksum header: "sha256 " and 32 bytes in base64.
+Result<crypto::Sha256::Digest> parse_upload_checksum(std::string_view header);
 bool is_slug(std::string_view text) noexcept;
 bool is_safe_filename(std::string_view name) noexcept;
 // An RFC 8187 value in UTF-8 (UTF-8''na%C3%AFve.csv) decoded; nullopt if it is not one.

@@ -96,8 +96,10 @@ std::optional<std::uint64_t> decimal(std::string_view text) {
     return std::stoull(std::string(text));
 }
 
+}  // namespace
+
 // Upload-Metadata: comma-separated "key base64(value)" pairs (the value may be absent).
-Result<std::unordered_map<std::string, std::string>> parse_metadata(std::string_view header) {
+Result<std::unordered_map<std::string, std::string>> parse_upload_metadata(std::string_view header) {
     std::unordered_map<std::string, std::string> out;
     auto bad = [] {
         return make_error(ErrorKind::invalid_argument,
@@ -130,6 +132,8 @@ Result<std::unordered_map<std::string, std::string>> parse_metadata(std::string_
     return out;
 }
 
+namespace {
+
 // The first value among `keys` that the metadata has.
 std::optional<std::string> first_of(const std::unordered_map<std::string, std::string>& metadata,
                                     std::initializer_list<const char*> keys) {
@@ -138,8 +142,10 @@ std::optional<std::string> first_of(const std::unordered_map<std::string, std::s
     return std::nullopt;
 }
 
+}  // namespace
+
 // Upload-Checksum: "sha256 BASE64"; the only algorithm offered.
-Result<crypto::Sha256::Digest> parse_checksum(std::string_view header) {
+Result<crypto::Sha256::Digest> parse_upload_checksum(std::string_view header) {
     const auto space = header.find(' ');
     if (space == std::string_view::npos || header.substr(0, space) != "sha256")
         return make_error(ErrorKind::invalid_argument, "Upload-Checksum: only sha256 is supported");
@@ -150,8 +156,6 @@ Result<crypto::Sha256::Digest> parse_checksum(std::string_view header) {
     std::copy(digest->begin(), digest->end(), out.begin());
     return out;
 }
-
-}  // namespace
 
 // The writers of uploads between their requests: one request at a time holds an upload's writer;
 // between requests it waits here with its in-memory state (the part of a chunk not sealed yet).
@@ -354,7 +358,7 @@ Dispatch Handler::create_upload(const RequestHead& head, const Caller& caller) {
     if (*length == 0) return fail(tus_problem(400, "the package is empty", rid));
     if (*length > services_.config->max_package_bytes)
         return fail(tus_problem(413, "the file is larger than this gateway accepts (Tus-Max-Size)", rid));
-    auto metadata = parse_metadata(head.header("Upload-Metadata").value_or(""));
+    auto metadata = parse_upload_metadata(head.header("Upload-Metadata").value_or(""));
     if (!metadata) return fail(tus_problem(400, metadata.error().message, rid));
     const auto dataset = first_of(*metadata, {"dataset"});
     if (!dataset || dataset->find('/') == std::string::npos || !is_slug(dataset->substr(0, dataset->find('/'))) ||
@@ -401,7 +405,7 @@ Dispatch Handler::create_upload(const RequestHead& head, const Caller& caller) {
         return fail(tus_problem(415, "a body sent with the creation must be application/offset+octet-stream", rid));
     std::optional<crypto::Sha256::Digest> checksum;
     if (const auto given = head.header("Upload-Checksum")) {
-        auto parsed = parse_checksum(*given);
+        auto parsed = parse_upload_checksum(*given);
         if (!parsed) return fail(tus_problem(400, parsed.error().message, rid));
         checksum = *parsed;
     }
@@ -516,7 +520,7 @@ Dispatch Handler::append_upload(const RequestHead& head, const Caller& caller, c
     if (!offset) return fail(tus_problem(400, "Upload-Offset must be the offset the data starts at", rid));
     std::optional<crypto::Sha256::Digest> checksum;
     if (const auto given = head.header("Upload-Checksum")) {
-        auto parsed = parse_checksum(*given);
+        auto parsed = parse_upload_checksum(*given);
         if (!parsed) return fail(tus_problem(400, parsed.error().message, rid));
         checksum = *parsed;
     }

@@ -184,6 +184,18 @@ same "and it pulls intact" "$(sha "$BIG")" "$(sha "$WORK/big.pulled")"
 same "the CLI's resume state is gone once done" 0 "$(ls "$VIA/uploads" 2>/dev/null | wc -l)"
 kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null
 
+# ---- A link that stalls for a while, then goes on: the transfer waits rather than failing
+PT=$(free_port)
+proxy "$PT" --stall-after $((3 * 1024 * 1024)) --stall 3
+VIAT=$(through "$P" "$PT")
+head -c $((10 * 1024 * 1024)) /dev/urandom >"$WORK/stall.bin"
+started=$SECONDS
+"$SERAMBI" push dinkes-malut/gizi "$WORK/stall.bin" -q --profile "$VIAT" >"$WORK/stall.receipt" 2>&1
+same "a push through a link that stalls for 3 s completes" 0 "$?"
+check "after waiting out the stall" test $((SECONDS - started)) -ge 3
+same "with the file's digest" "$(sha "$WORK/stall.bin")" "$(json_field sha256 <"$WORK/stall.receipt")"
+kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null
+
 # ---- The CLI stopped mid-upload, then the same command again
 head -c $((30 * 1024 * 1024)) /dev/urandom >"$WORK/mid.bin"
 PS=$(free_port)
@@ -225,11 +237,12 @@ same "with --allow-duplicate it is, and the receipt says which package it repeat
 
 # ---- Downloads through a link that drops: resumed with Range, verified before they are put in place
 PD=$(free_port)
-proxy "$PD" --cut-down $((60 * 1024 * 1024)) --cuts 3
+proxy "$PD" --cut-down $((40 * 1024 * 1024)) --cuts 5 --stats "$WORK/proxy.json"
 VIAD=$(through "$P" "$PD")
 BIGID=$(json_field package_id <"$WORK/big.receipt")
 "$SERAMBI" pull "$BIGID" -o "$WORK/big.again" -q --profile "$VIAD" 2>"$WORK/pull.err"
-same "a 200 MB pull cut three times completes" 0 "$?"
+same "a 200 MB pull cut five times completes" 0 "$?"
+same "the proxy did cut it five times" 5 "$(json_field cuts <"$WORK/proxy.json")"
 contains "retrying after each cut" "trying again" "$(cat "$WORK/pull.err")"
 same "with the file's bytes" "$(sha "$BIG")" "$(sha "$WORK/big.again")"
 same "and no partial file left" 0 "$(ls "$WORK" | grep -c serambi-partial)"
@@ -239,16 +252,17 @@ kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null
 "$SERAMBI" dataset create dinkes-malut/keuangan --class rahasia --title Keuangan --profile "$C" >/dev/null
 "$SERAMBI" agreement add --partner bi-malut --datasets 'dinkes-malut/*' --max-class rahasia --purpose kajian \
     --valid-from "$(date -u -d yesterday +%F)" --valid-until "$(date -u -d '+30 days' +%F)" --profile "$C" >/dev/null
-head -c $((24 * 1024 * 1024)) /dev/urandom >"$WORK/keuangan.bin"
+head -c $((200 * 1024 * 1024)) /dev/urandom >"$WORK/keuangan.bin"
 RP=$("$SERAMBI" push dinkes-malut/keuangan "$WORK/keuangan.bin" -q --profile "$P" | json_field package_id)
 "$SERAMBI" approve "$RP" --for bi-malut --max-downloads 1 --profile "$C" >/dev/null
 PA=$(free_port)
-proxy "$PA" --cut-down $((7 * 1024 * 1024)) --cuts 2
+proxy "$PA" --cut-down $((40 * 1024 * 1024)) --cuts 5 --stats "$WORK/proxy.json"
 VIAB=$(through "$WORK/bi-malut" "$PA")
 "$SERAMBI" pull "$RP" -o "$WORK/keuangan.pulled" -q --profile "$VIAB" 2>"$WORK/pull-age.err"
-same "an age delivery cut twice completes" 0 "$?"
+same "a 200 MB age delivery cut five times completes" 0 "$?"
 [ -s "$WORK/keuangan.pulled" ] || cat "$WORK/pull-age.err"
 same "and opens to the producer's file" "$(sha "$WORK/keuangan.bin")" "$(sha "$WORK/keuangan.pulled")"
+same "the proxy did cut it five times" 5 "$(json_field cuts <"$WORK/proxy.json")"
 rp_downloads() { api "$C" "$URL/v1/approvals?package=$RP" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["downloads"])'; }
 for _ in $(seq 1 50); do [ "$(rp_downloads)" = 1 ] && break; sleep 0.1; done
 same "the cut and resumed download counted once" 1 "$(rp_downloads)"

@@ -17,7 +17,7 @@ void check(bool ok) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     FuzzedDataProvider in(data, size);
-    switch (in.ConsumeIntegralInRange(0, 6)) {
+    switch (in.ConsumeIntegralInRange(0, 7)) {
         case 0: {  // Range against a payload size
             const auto payload = in.ConsumeBool() ? in.ConsumeIntegralInRange<std::uint64_t>(0, 1 << 20)
                                                   : in.ConsumeIntegral<std::uint64_t>();
@@ -86,6 +86,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                      head.header("Sec-Fetch-Mode") || head.header("Sec-Fetch-Dest");
                 if (browser && head.method == "POST") check(head.header("Serambi-Client") == std::string("portal"));
             }
+            break;
+        }
+        case 7: {  // tus headers: keys as the protocol allows them, values without NUL, bounded
+            const auto text = in.ConsumeRemainingBytesAsString();
+            if (auto metadata = parse_upload_metadata(text)) {
+                check(text.size() <= 4096 && metadata->size() <= text.size() / 2 + 1);
+                for (const auto& [key, value] : *metadata) {
+                    check(!key.empty() && key.size() <= 64 && value.size() <= text.size());
+                    check(std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f && c != ','; }));
+                    check(value.find('\0') == std::string::npos);
+                }
+            }
+            if (auto sum = parse_upload_checksum(text)) check(text.starts_with("sha256 "));
             break;
         }
     }

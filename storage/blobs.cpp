@@ -32,16 +32,6 @@ constexpr std::size_t kBufferBytes = 2 * kFlushBytes;
 static_assert(kBufferBytes >= kFlushBytes + crypto::kSealedChunkBytes +
                                   (kFlushBytes / crypto::kStreamChunkBytes + 1) * crypto::kStreamTagBytes + kAlign);
 
-bool write_all(File& file, const std::uint8_t* data, std::size_t len) {
-    while (len > 0) {
-        const std::int64_t n = file.write(data, len);
-        if (n <= 0) return false;
-        data += n;
-        len -= static_cast<std::size_t>(n);
-    }
-    return true;
-}
-
 // Reads until at least `need` bytes are in, asking for up to `ask` (a whole number of blocks).
 bool read_at_least(File& file, std::uint8_t* data, std::size_t need, std::size_t ask, std::uint64_t offset) {
     std::size_t got = 0;
@@ -56,6 +46,16 @@ bool read_at_least(File& file, std::uint8_t* data, std::size_t need, std::size_t
 Error io_failure(const char* what) { return make_error(ErrorKind::io_error, what); }
 
 }  // namespace
+
+bool write_all(File& file, const std::uint8_t* data, std::size_t len) {
+    while (len > 0) {
+        const std::int64_t n = file.write(data, len);
+        if (n <= 0) return false;
+        data += n;
+        len -= static_cast<std::size_t>(n);
+    }
+    return true;
+}
 
 void FreeAligned::operator()(std::uint8_t* p) const noexcept { std::free(p); }
 

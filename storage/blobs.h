@@ -42,6 +42,8 @@ Status insert_package(Transaction& tx, const PackageRow& row);
 // that key was used already.
 Status insert_push_key(Transaction& tx, const PackageDraft& draft, const std::string& package_id,
                        std::uint64_t audit_index);
+// Writes all of `data`, as many write(2) calls as it takes; false on an error or no progress.
+bool write_all(File& file, const std::uint8_t* data, std::size_t len);
 // Renames a fsynced blob from its temporary name into its shard, making both names durable;
 // `moved` is set once the rename is done (the blob is then under its final name).
 Status place_blob(Env& env, const std::filesystem::path& temp, const std::filesystem::path& final, bool& moved);

@@ -25,16 +25,6 @@ std::string upload_key_context(const std::string& upload_id, std::int64_t epoch)
     return "serambi/upload-key/v1/" + upload_id + "/" + std::to_string(epoch);
 }
 
-bool write_all(File& file, const std::uint8_t* data, std::size_t len) {
-    while (len > 0) {
-        const std::int64_t n = file.write(data, len);
-        if (n <= 0) return false;
-        data += n;
-        len -= static_cast<std::size_t>(n);
-    }
-    return true;
-}
-
 Error io_failure(const std::string& what) { return make_error(ErrorKind::io_error, what); }
 
 constexpr const char* kUploadColumns =

@@ -22,8 +22,11 @@ policies::Agreement agreement_view(const storage::AgreementRecord& r) {
     return a;
 }
 
-policies::Approval approval_view(const storage::ApprovalRecord& r) {
-    return {r.id, r.package, r.partner, r.custodian, r.expires_at, r.max_downloads, r.downloads, r.withdrawn_at};
+policies::Approval approval_view(const storage::ApprovalRecord& r, bool continuing) {
+    // A download that reached its end counts against the cap, except for a request that only
+    // continues it (the reader missed its last bytes when the link dropped).
+    const std::uint32_t downloads = r.downloads + (r.completed_pending && !continuing ? 1 : 0);
+    return {r.id, r.package, r.partner, r.custodian, r.expires_at, r.max_downloads, downloads, r.withdrawn_at};
 }
 
 namespace {
@@ -79,7 +82,7 @@ Result<std::uint64_t> count_member(const boost::json::object& o, std::string_vie
 std::string approval_state(const storage::ApprovalRecord& a, std::int64_t now) {
     if (a.withdrawn_at != 0) return "withdrawn";
     if (now >= a.expires_at) return "expired";
-    if (a.max_downloads != 0 && a.downloads >= a.max_downloads) return "used up";
+    if (a.max_downloads != 0 && a.downloads + (a.completed_pending ? 1 : 0) >= a.max_downloads) return "used up";
     return "standing";
 }
 
@@ -91,7 +94,7 @@ boost::json::object approval_json(const storage::ApprovalRecord& a) {
                           {"created_at", format_time(a.created_at)},
                           {"expires_at", format_time(a.expires_at)},
                           {"max_downloads", a.max_downloads},
-                          {"downloads", a.downloads},
+                          {"downloads", a.downloads + (a.completed_pending ? 1 : 0)},
                           {"state", approval_state(a, now_seconds())}};
     if (a.withdrawn_at != 0) {
         o["withdrawn_at"] = format_time(a.withdrawn_at);
@@ -107,12 +110,13 @@ bool is_grant_id(std::string_view id, std::string_view prefix) {
     return std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-Result<std::vector<policies::Approval>> Handler::approvals_for(const Caller& caller, const std::string& package) {
+Result<std::vector<policies::Approval>> Handler::approvals_for(const Caller& caller, const std::string& package,
+                                                               bool continuing) {
     std::vector<policies::Approval> out;
     if (package.empty()) return out;
     auto rows = services_.store->grants().approvals(package, caller.subject.id);
     if (!rows) return rows.error();
-    for (const auto& r : *rows) out.push_back(approval_view(r));
+    for (const auto& r : *rows) out.push_back(approval_view(r, continuing));
     return out;
 }
 

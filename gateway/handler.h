@@ -343,7 +343,8 @@ class Handler {
     Dispatch withdraw_approval(const RequestHead& head, const Caller& caller, const std::string& id);
     Response explain(const RequestHead& head, const Caller& caller, const Query& query);
     // The grants a decision about `package` (empty: none) may rest on, read at this request.
-    Result<std::vector<policies::Approval>> approvals_for(const Caller& caller, const std::string& package);
+    Result<std::vector<policies::Approval>> approvals_for(const Caller& caller, const std::string& package,
+                                                          bool continuing = false);
     // The facts of a package the policy decides on.
     Result<policies::DatasetFacts> package_facts(const storage::PackageRecord& record);
 
@@ -385,7 +386,9 @@ Response commit_push(storage::PackageWriter& writer, storage::Packages& packages
 Result<std::string> canonical_recipient(std::string_view text);
 
 policies::Agreement agreement_view(const storage::AgreementRecord& record);
-policies::Approval approval_view(const storage::ApprovalRecord& record);
+// `continuing`: for a request that continues a download (a Range from inside it), whose last
+// download reached its end but may not have reached the reader.
+policies::Approval approval_view(const storage::ApprovalRecord& record, bool continuing = false);
 // standing, withdrawn, expired or used up
 std::string approval_state(const storage::ApprovalRecord& approval, std::int64_t now);
 boost::json::object approval_json(const storage::ApprovalRecord& approval);

@@ -215,6 +215,18 @@ class AgeSource final : public PayloadSource {
     bool finished_ = false;
 };
 
+// A single range that starts past the first byte (`bytes=N-…`, N > 0): what a resumed download
+// asks for.
+bool continues_download(const std::optional<std::string>& range) {
+    if (!range || !range->starts_with("bytes=")) return false;
+    const auto spec = std::string_view(*range).substr(6);
+    const auto dash = spec.find('-');
+    if (dash == 0 || dash == std::string_view::npos || spec.find(',') != std::string_view::npos) return false;
+    const auto first = spec.substr(0, dash);
+    return std::all_of(first.begin(), first.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+           first.find_first_not_of('0') != std::string_view::npos;
+}
+
 std::string content_disposition(const std::string& filename) {
     std::string ascii, encoded;
     static const char* hex = "0123456789ABCDEF";
@@ -486,6 +498,16 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     if (!approvals) return problem_of(approvals.error(), rid);
     auto decision = services_.policy->decide(caller.subject, Action::read, &*facts,
                                              policies::Context{now_seconds(), caller.agreements, *approvals});
+    // A download whose last bytes were sent, but lost with the link, may still be finished: a
+    // Range from inside it is decided with that download not yet counted against the cap
+    // (Grants::reserve_delivery checks that it does continue it).
+    if (!decision.allow && part.empty() && continues_download(head.header("Range"))) {
+        auto continuing = approvals_for(caller, id, true);
+        if (!continuing) return problem_of(continuing.error(), rid);
+        auto again = services_.policy->decide(caller.subject, Action::read, &*facts,
+                                              policies::Context{now_seconds(), caller.agreements, *continuing});
+        if (again.allow) decision = std::move(again);
+    }
     // Named with its dataset, so that an auditor's dataset filter finds package activity.
     const std::string resource = "datasets/" + record->dataset + "/packages/" + id + (part.empty() ? "" : "/" + part);
     // Fail closed: an obligation this gateway does not know how to carry out refuses the read.

@@ -172,7 +172,9 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options, const c
           AddedColumn{"PRAGMA table_info(approvals);", "served_bytes",
                       "ALTER TABLE approvals ADD COLUMN served_bytes INTEGER NOT NULL DEFAULT 0;"},
           AddedColumn{"PRAGMA table_info(approvals);", "covered_bytes",
-                      "ALTER TABLE approvals ADD COLUMN covered_bytes INTEGER NOT NULL DEFAULT 0;"}})
+                      "ALTER TABLE approvals ADD COLUMN covered_bytes INTEGER NOT NULL DEFAULT 0;"},
+          AddedColumn{"PRAGMA table_info(approvals);", "completed_pending",
+                      "ALTER TABLE approvals ADD COLUMN completed_pending INTEGER NOT NULL DEFAULT 0;"}})
         if (!options.read_only && !has_column(w, column.table_info, column.name) && !sql::exec(w, column.alter))
             return make_error(ErrorKind::unavailable,
                               std::string("cannot add the ") + column.name + " column to an older database");

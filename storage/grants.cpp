@@ -42,7 +42,7 @@ AgreementRecord agreement_from(const sql::Statement& s) {
 
 constexpr const char* kApprovalColumns =
     "SELECT id, package, partner, custodian, created_at, expires_at, max_downloads, downloads, withdrawn_at, "
-    "withdrawn_by FROM approvals ";
+    "withdrawn_by, completed_pending FROM approvals ";
 
 ApprovalRecord approval_from(const sql::Statement& s) {
     ApprovalRecord a;
@@ -56,6 +56,7 @@ ApprovalRecord approval_from(const sql::Statement& s) {
     a.downloads = static_cast<std::uint32_t>(s.integer(7));
     a.withdrawn_at = s.integer(8);
     a.withdrawn_by = s.text(9);
+    a.completed_pending = s.integer(10) != 0;
     return a;
 }
 
@@ -331,34 +332,53 @@ Result<std::vector<Grants::DeliveryCharge>> Grants::reserve_delivery(const std::
         return make_error(ErrorKind::internal, "a delivery range outside its length");
     const Status reserved = db_.write([&](Transaction& tx) -> Status {
         auto read = tx.connection().cached(
-            "SELECT withdrawn_at, expires_at, max_downloads, downloads, served_bytes FROM approvals WHERE id = ?1");
-        auto charge = tx.connection().cached("UPDATE approvals SET served_bytes = served_bytes + ?2 WHERE id = ?1");
+            "SELECT withdrawn_at, expires_at, max_downloads, downloads, served_bytes, covered_bytes, "
+            "completed_pending FROM approvals WHERE id = ?1");
+        auto update = tx.connection().cached(
+            "UPDATE approvals SET served_bytes = ?2, downloads = ?3, covered_bytes = ?4, completed_pending = ?5 "
+            "WHERE id = ?1");
         for (const auto& id : approval_ids) {
             read->reset();
             if (read->bind(1, id).step() != SQLITE_ROW)
                 return make_error(ErrorKind::conflict, "approval " + id + " is gone");
-            const auto cap = static_cast<std::uint64_t>(read->integer(2));
-            const auto downloads = static_cast<std::uint64_t>(read->integer(3));
-            const auto served = static_cast<std::uint64_t>(read->integer(4));
             if (read->integer(0) != 0) return make_error(ErrorKind::conflict, "approval " + id + " was withdrawn");
             if (read->integer(1) <= now) return make_error(ErrorKind::conflict, "approval " + id + " has expired");
+            const auto cap = static_cast<std::uint64_t>(read->integer(2));
+            auto downloads = static_cast<std::uint64_t>(read->integer(3));
+            const auto served = static_cast<std::uint64_t>(read->integer(4));
+            auto covered = static_cast<std::uint64_t>(read->integer(5));
+            bool pending = read->integer(6) != 0;
+            // A range that starts inside what the current download covered continues it, even
+            // once the gateway sent its last byte: the reader may not have had it when the link
+            // dropped. A range from the first byte begins a new download, and only then does a
+            // finished one count against the cap.
+            const bool continues = first > 0 && first <= covered;
+            if (!continues) {
+                if (pending) ++downloads;
+                pending = false;
+                covered = 0;
+                if (cap != 0 && downloads >= cap)
+                    return make_error(ErrorKind::conflict, "approval " + id + " is used up (" + std::to_string(cap) +
+                                                               " download" + (cap == 1 ? "" : "s") + ")");
+            }
             // Bytes lost in transit when a link drops are sent again on the resume: the bytes
             // served may pass the cap by that much (at most one delivery, at most 64 MiB).
             const std::uint64_t slack = std::min<std::uint64_t>(total, kTransitSlackBytes);
-            const std::uint64_t added = length;
-            if (cap != 0 && downloads >= cap)
-                return make_error(ErrorKind::conflict, "approval " + id + " is used up (" + std::to_string(cap) +
-                                                           " download" + (cap == 1 ? "" : "s") + ")");
-            if (cap != 0 && served + added > cap * total + slack)
+            if (cap != 0 && served + length > cap * total + slack)
                 return make_error(ErrorKind::conflict,
                                   "approval " + id + " has only " +
                                       std::to_string(cap * total + slack - std::min(served, cap * total + slack)) +
                                       " bytes left to send: resume the cut download from where it stopped (a "
                                       "Range request with If-Range) instead of starting again");
-            charge->reset();
-            if (charge->bind(1, id).bind(2, static_cast<std::int64_t>(added)).step() != SQLITE_DONE)
+            update->reset();
+            if (update->bind(1, id)
+                    .bind(2, static_cast<std::int64_t>(served + length))
+                    .bind(3, static_cast<std::int64_t>(downloads))
+                    .bind(4, static_cast<std::int64_t>(covered))
+                    .bind(5, pending ? 1 : 0)
+                    .step() != SQLITE_DONE)
                 return sql::db_error("the approval could not be updated");
-            charges.push_back({id, first, total, added});
+            charges.push_back({id, first, total, length});
         }
         return {};
     });
@@ -369,31 +389,27 @@ Result<std::vector<Grants::DeliveryCharge>> Grants::reserve_delivery(const std::
 Status Grants::settle_delivery(const std::vector<DeliveryCharge>& charges, std::uint64_t sent) {
     if (charges.empty()) return {};
     return db_.write([&](Transaction& tx) -> Status {
-        auto read = tx.connection().cached(
-            "SELECT max_downloads, downloads, served_bytes, covered_bytes FROM approvals WHERE id = ?1");
+        auto read = tx.connection().cached("SELECT served_bytes, covered_bytes FROM approvals WHERE id = ?1");
         auto update = tx.connection().cached(
-            "UPDATE approvals SET served_bytes = ?2, covered_bytes = ?3, downloads = ?4 WHERE id = ?1");
+            "UPDATE approvals SET served_bytes = ?2, covered_bytes = ?3, "
+            "completed_pending = max(completed_pending, ?4) WHERE id = ?1");
         for (const auto& c : charges) {
             read->reset();
             if (read->bind(1, c.approval).step() != SQLITE_ROW) continue;  // gone meanwhile: nothing to settle
-            const auto cap = static_cast<std::uint64_t>(read->integer(0));
-            auto downloads = static_cast<std::uint64_t>(read->integer(1));
-            auto served = static_cast<std::uint64_t>(read->integer(2));
-            auto covered = static_cast<std::uint64_t>(read->integer(3));
-            const std::uint64_t end = c.first + sent;
+            auto served = static_cast<std::uint64_t>(read->integer(0));
+            auto covered = static_cast<std::uint64_t>(read->integer(1));
             served -= std::min(served, c.charged - std::min(c.charged, sent));  // reserved, not sent
             // The download's covered prefix grows when this range continued it (started inside
-            // it); once it reaches the end, that is one download, and the next begins anew.
+            // it); once it reaches the end the download is complete, and counts as soon as
+            // another begins (the approval shows it at once).
+            const std::uint64_t end = c.first + sent;
             if (c.first <= covered) covered = std::max(covered, end);
-            if (covered >= c.total) {
-                downloads = cap == 0 ? downloads + 1 : std::min(cap, downloads + 1);
-                covered = 0;
-            }
+            const bool complete = covered >= c.total;
             update->reset();
             if (update->bind(1, c.approval)
                     .bind(2, static_cast<std::int64_t>(served))
                     .bind(3, static_cast<std::int64_t>(covered))
-                    .bind(4, static_cast<std::int64_t>(downloads))
+                    .bind(4, complete ? 1 : 0)
                     .step() != SQLITE_DONE)
                 return sql::db_error("the approval could not be updated");
         }

@@ -69,7 +69,10 @@ struct ApprovalRecord {
     std::int64_t created_at = 0;
     std::int64_t expires_at = 0;
     std::uint32_t max_downloads = 0;  // 0: no cap
-    std::uint32_t downloads = 0;
+    std::uint32_t downloads = 0;      // completed and counted against the cap
+    // The last download reached its end: it counts once another begins (until then a reader
+    // whose link dropped at the end may still fetch what it missed). Shown as done at once.
+    bool completed_pending = false;
     std::int64_t withdrawn_at = 0;  // 0 while it stands
     std::string withdrawn_by;
 };

@@ -215,7 +215,9 @@ class Grants {
                                                         const std::string& audit_entry = {});
     // Downloads are counted when they complete, and a download cut and resumed is one download:
     // each approval keeps the prefix of the delivery its current download has covered; a range
-    // that starts inside it extends it, and reaching the end counts one download. The bytes
+    // that starts inside it extends it, and reaching the end completes the download, which
+    // counts against the cap once another begins (a range from the first byte): what was sent
+    // at the end may have been lost with the link. The bytes
     // sent under an approval are capped at max_downloads whole deliveries, plus what a cut link
     // sends twice (at most one delivery, at most 64 MiB), so that ranges that never complete
     // a download cannot fetch more either.

@@ -211,6 +211,8 @@ telkom_downloads() { api "$C" "$URL/v1/approvals?package=$RAHASIA" | python3 -c 
 # (counted once the transfer has ended, just after the last byte)
 for _ in $(seq 1 50); do [ "$(telkom_downloads)" = 1 ] && break; sleep 0.1; done
 same "the approval counts them as one download" 1 "$(telkom_downloads)"
+same "a range inside the finished download is still served: its end may not have reached the reader" 206 \
+    "$(status "$WORK/telkom" -H 'Range: bytes=150-' -H "If-Range: $ETAG" "$URL/v1/packages/$RAHASIA")"
 same "the capped approval is then used up (403)" 403 "$(pull "$WORK/telkom" "$RAHASIA")"
 contains "saying so" "used up" "$(cat "$WORK/last_body")"
 # Ranges that never complete a download cannot fetch more than the cap either.

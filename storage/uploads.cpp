@@ -108,6 +108,8 @@ class ResumableWriter final : public UploadWriter {
             failed_ = true;
             return io_failure("cannot fsync the upload's part file");
         }
+        // Between requests an upload keeps only its unsealed tail: the part buffer goes.
+        crypto::Bytes().swap(sealed_);
         return {};
     }
 

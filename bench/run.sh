@@ -21,8 +21,9 @@ MB=${BENCH_MB:-1024}
 RUNS=${BENCH_RUNS:-3}
 WARMUP=${BENCH_WARMUP:-1}
 BASE=${BENCH_DIR:-/tmp/serambi-bench}
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
-die() { echo "bench: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- prerequisites
 [[ $MB =~ ^[1-9][0-9]*$ ]] || die "BENCH_MB must be a positive integer (MiB), not '$MB'"
@@ -50,14 +51,6 @@ avail_kb=$(df -Pk "$BASE" | awk 'NR == 2 {print $4}')
 # Only this directory is ever removed, never BENCH_DIR itself.
 WORK=$(mktemp -d "$BASE/run.XXXXXX")
 GW_PID='' NGX_PID=''
-stop() { # PID: TERM, up to 10 s, then KILL; returns the exit status
-    local pid=$1 i rc=0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || rc=$?
-    return "$rc"
-}
 cleanup() {
     set +e
     [ -n "$GW_PID" ] && stop "$GW_PID"
@@ -69,23 +62,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { # a random loopback port nobody answers on (bounded tries)
-    local i p
-    for ((i = 0; i < 50; i++)); do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-    done
-    die "found no free loopback port"
-}
-wait_port() { # PID PORT LOG: until PORT answers, PID still alive, at most 15 s
-    local pid=$1 port=$2 log=$3 i
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; die "process $pid exited before listening on $port"; }
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    cat "$log" >&2; die "nothing listens on 127.0.0.1:$port after 15 s"
-}
 
 # ---------------------------------------------------------------- payload
 echo "bench: ${MB} MiB random payload, ${RUNS} run(s), work dir $WORK"
@@ -176,25 +152,6 @@ TLS_GW=$(tls_of "${CURL_GW[@]}" "$GW/v1/whoami")
 # CPU time says where a ratio comes from: on 2 cores the client, the server and the disk share
 # the machine, and work one server does that the other does not (hashing, sealing) shows here.
 TICK=$(getconf CLK_TCK)
-children_of() { # PID: the PIDs whose parent is PID
-    local parent=$1 stat f
-    for stat in /proc/[0-9]*/stat; do
-        read -r -a f <<<"$(sed 's/.*) //' "$stat" 2>/dev/null)" || continue
-        # After the ")" that ends the command name, the parent PID is the 2nd field.
-        [ "${f[1]:-}" = "$parent" ] && { stat=${stat#/proc/}; echo "${stat%/stat}"; }
-    done
-    return 0
-}
-cpu_ticks() { # PID...: user + system clock ticks of these processes, all threads
-    local pid sum=0 f
-    for pid in "$@"; do
-        [ -r "/proc/$pid/stat" ] || continue
-        # After the ")" that ends the command name: utime is the 12th field, stime the 13th.
-        read -r -a f <<<"$(sed 's/.*) //' "/proc/$pid/stat")"
-        sum=$((sum + f[11] + f[12]))
-    done
-    echo "$sum"
-}
 children_cpu() { # user + system seconds of this shell's finished children, from `times`
     # `times` runs in this shell (a pipe or $(...) would ask a fresh subshell, whose count is 0).
     times >"$WORK/times"

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <optional>
 
 #include "base/time.h"
 #include "storage/background_io.h"
@@ -27,6 +28,10 @@ constexpr std::size_t kAlign = 4096;                // O_DIRECT alignment of buf
 // A batch plus the unaligned head before it and the block rounding after it.
 constexpr std::size_t kReadBufferBytes = (kReadBatchChunks * crypto::kSealedChunkBytes + 2 * kAlign) / kAlign * kAlign;
 constexpr std::size_t kBufferBytes = 2 * kFlushBytes;
+// Payloads up to one STREAM chunk are kept in the database (package_payloads), not in a file:
+// a file of its own costs an inode, its fsync and its directory's, more than everything else a
+// small push does; in the row, it is committed with the row by the transaction's one fsync.
+constexpr std::size_t kInlineBytes = crypto::kStreamChunkBytes;
 // A write fills the buffer up to the flush mark with sealed input; the sealer may add the
 // partial chunk it held back and the tags; the last block is padded.
 static_assert(kBufferBytes >= kFlushBytes + crypto::kSealedChunkBytes +
@@ -123,6 +128,13 @@ Status insert_push_key(Transaction& tx, const PackageDraft& draft, const std::st
     return sql::write_result(rc, "a push with this Idempotency-Key");
 }
 
+Status insert_payload(Transaction& tx, const std::string& package_id, const crypto::Bytes& sealed) {
+    auto s = tx.connection().cached("INSERT INTO package_payloads(id, sealed) VALUES(?1, ?2)");
+    if (s->bind(1, package_id).bind(2, crypto::ByteView(sealed)).step() != SQLITE_DONE)
+        return make_error(ErrorKind::unavailable, "the package could not be recorded");
+    return {};
+}
+
 BlobWriter::BlobWriter(Packages& packages, PackageDraft draft, std::string id)
     : packages_(packages),
       draft_(std::move(draft)),
@@ -131,14 +143,12 @@ BlobWriter::BlobWriter(Packages& packages, PackageDraft draft, std::string id)
       data_key_(crypto::SecretKey::random()) {
     const auto context = blob_context(id_);
     sealer_ = std::make_unique<crypto::StreamSealer>(packages_.config_.aead, data_key_, crypto::as_bytes(context));
-    buffer_ = aligned_buffer(kBufferBytes);
-    spare_ = aligned_buffer(kBufferBytes);
-    io_ = std::make_unique<BackgroundIo>();
 }
 
 BlobWriter::~BlobWriter() {
     io_.reset();  // a write in flight finishes before its buffer and descriptor go
     file_.reset();
+    crypto::wipe(held_);
     if (!committed_) {
         // A removal that fails leaves a temporary file or an unrecorded blob, which the next
         // start-up removes or quarantines; neither is ever a package.
@@ -185,6 +195,51 @@ Status BlobWriter::write(crypto::ByteView data) {
     failed_ = true;
     digest_.update(data);
     size_ += data.size();
+    if (!on_disk_) {
+        if (held_.size() + data.size() <= kInlineBytes) {
+            // Reserved whole once, so that no reallocation leaves a copy of the payload behind.
+            if (held_.capacity() < kInlineBytes) held_.reserve(kInlineBytes);
+            held_.insert(held_.end(), data.begin(), data.end());
+            failed_ = false;
+            return {};
+        }
+        if (auto s = spill(); !s) return s;
+    }
+    if (auto s = seal(data); !s) return s;
+    failed_ = false;
+    return {};
+}
+
+// The payload outgrew the database: from here on it is a blob file, sealed and written as it
+// comes, beginning with what was held.
+Status BlobWriter::spill() {
+    if (auto s = open_file(); !s) return s;
+    buffer_ = aligned_buffer(kBufferBytes);
+    spare_ = aligned_buffer(kBufferBytes);
+    io_ = std::make_unique<BackgroundIo>();
+    on_disk_ = true;
+    auto sealed = seal(held_);
+    crypto::wipe(held_);
+    held_ = {};
+    return sealed;
+}
+
+Status BlobWriter::open_file() {
+    auto& env = *packages_.env_;
+    bool created = false;
+    if (env.create_directories(packages_.temp_dir(), created) != 0)  // an operator may have removed it
+        return io_failure("cannot create the temporary blob directory");
+    const auto temp_path = packages_.temp_dir() / (id_ + ".part");
+    int rc = env.open(temp_path, Env::Open::new_file, true, 0600, file_);
+    direct_io_ = rc == 0;
+    if (rc == EINVAL)  // file systems without direct I/O (tmpfs)
+        rc = env.open(temp_path, Env::Open::new_file, false, 0600, file_);
+    if (rc != 0) return io_failure("cannot create a temporary blob");
+    temp_path_ = temp_path;  // ours now, for the destructor to remove
+    return {};
+}
+
+Status BlobWriter::seal(crypto::ByteView data) {
     while (!data.empty()) {
         // Never more than what brings the buffer to the flush mark: sealed, that still fits
         // (the sealer may add a held-back partial chunk and the tags).
@@ -196,7 +251,6 @@ Status BlobWriter::write(crypto::ByteView data) {
         if (buffered_ >= kFlushBytes)
             if (auto s = flush(false); !s) return s;
     }
-    failed_ = false;
     return {};
 }
 
@@ -204,6 +258,20 @@ Result<PackageWriter::Sealed> BlobWriter::finish() {
     if (finished_) return make_error(ErrorKind::internal, "package already finished");
     if (failed_) return make_error(ErrorKind::internal, "package already failed");
     failed_ = true;  // until the blob is in place
+    if (!on_disk_) {
+        inline_sealed_.resize(crypto::sealed_size(size_));
+        auto n = sealer_->update(held_, std::span<std::uint8_t>(inline_sealed_));
+        crypto::wipe(held_);
+        held_ = {};
+        if (!n) return n.error();
+        auto m = sealer_->finish(std::span(inline_sealed_).subspan(*n));
+        if (!m) return m.error();
+        if (*n + *m != inline_sealed_.size()) return make_error(ErrorKind::internal, "sealed size mismatch");
+        finished_ = true;
+        failed_ = false;
+        sha256_hex_ = crypto::to_hex(digest_.finish());
+        return Sealed{size_, sha256_hex_};
+    }
     auto n = sealer_->finish({buffer_.get() + buffered_, kBufferBytes - buffered_});
     if (!n) return n.error();
     buffered_ += *n;
@@ -228,6 +296,8 @@ Result<PackageRecord> BlobWriter::commit(std::string manifest, crypto::Bytes sig
                 id_,     draft_,   size_,    sha256_hex_, created_at_, packages_.config_.aead, packages_.keys_->key_id,
                 wrapped, manifest, signature};
             if (auto s = insert_package(tx, row); !s) return s;
+            if (!on_disk_)
+                if (auto s = insert_payload(tx, id_, inline_sealed_); !s) return s;
             audit_index = tx.append_log({audit_entry});
             if (!audit_index) return audit_index.error();
             if (!draft_.idempotency_key.empty()) return insert_push_key(tx, draft_, id_, *audit_index);
@@ -264,17 +334,7 @@ Result<std::unique_ptr<PackageWriter>> Packages::begin_package(PackageDraft draf
     const std::string id = crypto::random_hex(16);
     auto writer = std::make_unique<BlobWriter>(*this, std::move(draft), id);
     writer->final_path_ = blob_path(id);
-    auto& env = *env_;
-    bool created = false;
-    if (env.create_directories(temp_dir(), created) != 0)  // an operator may have removed it
-        return io_failure("cannot create the temporary blob directory");
-    const auto temp_path = temp_dir() / (id + ".part");
-    int rc = env.open(temp_path, Env::Open::new_file, true, 0600, writer->file_);
-    writer->direct_io_ = rc == 0;
-    if (rc == EINVAL)  // file systems without direct I/O (tmpfs)
-        rc = env.open(temp_path, Env::Open::new_file, false, 0600, writer->file_);
-    if (rc != 0) return io_failure("cannot create a temporary blob");
-    writer->temp_path_ = temp_path;  // ours now, for the destructor to remove
+    // No file yet: most packages are small enough never to need one (BlobWriter::spill).
     return std::unique_ptr<PackageWriter>(std::move(writer));
 }
 
@@ -283,9 +343,10 @@ BlobReader::BlobReader(std::unique_ptr<File> file, std::uint64_t size, std::uniq
       size_(size),
       chunk_count_(size == 0 ? 1 : (size + crypto::kStreamChunkBytes - 1) / crypto::kStreamChunkBytes),
       opener_(std::move(opener)),
-      sealed_(aligned_buffer(kReadBufferBytes)),
-      ahead_(aligned_buffer(kReadBufferBytes)),
-      io_(std::make_unique<BackgroundIo>()),
+      // No larger than the blob needs: a 1 MiB package is read with one buffer of about 1 MiB.
+      buffer_bytes_(static_cast<std::size_t>(
+          std::min<std::uint64_t>(kReadBufferBytes, (crypto::sealed_size(size) + 3 * kAlign - 1) / kAlign * kAlign))),
+      sealed_(aligned_buffer(buffer_bytes_)),
       plain_(crypto::kStreamChunkBytes) {}
 
 BlobReader::~BlobReader() {
@@ -336,6 +397,11 @@ Status BlobReader::ensure_batch(std::uint64_t index) {
     }
     const std::uint64_t next = batch_.first + batch_.chunks;
     if (next < chunk_count_) {
+        // Only a payload of more than one batch reads ahead, with a buffer and thread of its own.
+        if (!io_) {
+            ahead_ = aligned_buffer(buffer_bytes_);
+            io_ = std::make_unique<BackgroundIo>();
+        }
         prefetching_ = true;
         ahead_batch_ = {};
         io_->start([this, buffer = ahead_.get(), next] { return read_batch(buffer, next, ahead_batch_); });
@@ -392,13 +458,75 @@ Result<std::size_t> BlobReader::read(std::span<std::uint8_t> out) {
     return done;
 }
 
+namespace {
+
+// A payload kept in the database: already in memory, opened chunk by chunk as it is read.
+class KeptReader final : public PackageReader {
+  public:
+    KeptReader(crypto::Bytes sealed, std::uint64_t size, std::unique_ptr<crypto::StreamOpener> opener)
+        : sealed_(std::move(sealed)), size_(size), opener_(std::move(opener)) {}
+    ~KeptReader() override { crypto::wipe(plain_); }
+    KeptReader(const KeptReader&) = delete;
+    KeptReader& operator=(const KeptReader&) = delete;
+
+    std::uint64_t size() const noexcept override { return size_; }
+    Status seek(std::uint64_t offset) override {
+        if (offset > size_) return make_error(ErrorKind::invalid_argument, "offset beyond the payload");
+        position_ = offset;
+        return {};
+    }
+    Result<std::size_t> read(std::span<std::uint8_t> out) override {
+        std::size_t done = 0;
+        while (done < out.size() && position_ < size_) {
+            const std::uint64_t index = position_ / crypto::kStreamChunkBytes;
+            if (index != loaded_)
+                if (auto s = load(index); !s) return s.error();
+            const auto within = static_cast<std::size_t>(position_ - index * crypto::kStreamChunkBytes);
+            const std::size_t take = std::min(out.size() - done, plain_.size() - within);
+            std::memcpy(out.data() + done, plain_.data() + within, take);
+            done += take;
+            position_ += take;
+        }
+        return done;
+    }
+
+  private:
+    Status load(std::uint64_t index) {
+        loaded_ = UINT64_MAX;
+        const std::uint64_t chunks = (size_ + crypto::kStreamChunkBytes - 1) / crypto::kStreamChunkBytes;
+        const bool last = index + 1 == chunks;
+        const auto start = static_cast<std::size_t>(index * crypto::kSealedChunkBytes);
+        const std::size_t sealed_len = last ? sealed_.size() - start : crypto::kSealedChunkBytes;
+        crypto::wipe(plain_);
+        plain_.resize(last ? static_cast<std::size_t>(size_ - index * crypto::kStreamChunkBytes)
+                           : crypto::kStreamChunkBytes);
+        auto n = opener_->open_chunk(index, last, crypto::ByteView(sealed_.data() + start, sealed_len), plain_);
+        if (!n || *n != plain_.size())
+            return make_error(ErrorKind::corruption, "the package payload failed authentication");
+        loaded_ = index;
+        return {};
+    }
+
+    crypto::Bytes sealed_;
+    std::uint64_t size_;
+    std::unique_ptr<crypto::StreamOpener> opener_;
+    crypto::Bytes plain_;
+    std::uint64_t loaded_ = UINT64_MAX;
+    std::uint64_t position_ = 0;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<PackageReader>> Packages::open_package(const std::string& id) {
     if (!is_package_id(id)) return make_error(ErrorKind::not_found, "no such package");
     std::uint64_t size = 0;
     crypto::Aead aead = crypto::Aead::aes_256_gcm;
     crypto::Bytes wrapped;
+    std::optional<crypto::Bytes> kept;  // the sealed payload, when the database holds it
     const Status found = db_.read([&](Connection& c) -> Status {
-        auto s = c.cached("SELECT size, aead, key_id, wrapped_key FROM packages WHERE id = ?1");
+        auto s = c.cached(
+            "SELECT p.size, p.aead, p.key_id, p.wrapped_key, k.sealed FROM packages p "
+            "LEFT JOIN package_payloads k ON k.id = p.id WHERE p.id = ?1");
         const int rc = s->bind(1, id).step();
         if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
         if (rc != SQLITE_ROW) return make_error(ErrorKind::unavailable, "the database could not be read");
@@ -409,12 +537,20 @@ Result<std::unique_ptr<PackageReader>> Packages::open_package(const std::string&
         if (s->text(2) != keys_->key_id)
             return make_error(ErrorKind::unavailable, "the package is wrapped by another master key");
         wrapped = s->blob(3);
+        if (!s->is_null(4)) kept = s->blob(4);
         return {};
     });
     if (!found) return found.error();
     const auto context = blob_context(id);
     auto data_key = crypto::unwrap_key(keys_->wrapping_key, wrapped, crypto::as_bytes(context));
     if (!data_key) return make_error(ErrorKind::corruption, "the package key failed authentication");
+    if (kept) {
+        if (kept->size() != crypto::sealed_size(size))
+            return make_error(ErrorKind::corruption, "the package payload has the wrong length");
+        return std::unique_ptr<PackageReader>(std::make_unique<KeptReader>(
+            std::move(*kept), size,
+            std::make_unique<crypto::StreamOpener>(aead, *data_key, crypto::as_bytes(context))));
+    }
     // Direct I/O: a download does not pay for copying through (and evicting) the page cache.
     bool direct = true;
     std::unique_ptr<File> file;

@@ -1,5 +1,6 @@
 // Internal to storage/: the package writer and reader over sealed blob files, with direct I/O
-// into page-aligned buffers and a background thread for the disk.
+// into page-aligned buffers and a background thread for the disk; small payloads are sealed the
+// same way and kept in the database instead.
 #pragma once
 
 #include <memory>
@@ -42,6 +43,8 @@ Status insert_package(Transaction& tx, const PackageRow& row);
 // that key was used already.
 Status insert_push_key(Transaction& tx, const PackageDraft& draft, const std::string& package_id,
                        std::uint64_t audit_index);
+// Stores a small package's sealed payload in the database, in the package's transaction.
+Status insert_payload(Transaction& tx, const std::string& package_id, const crypto::Bytes& sealed);
 // Writes all of `data`, as many write(2) calls as it takes; false on an error or no progress.
 bool write_all(File& file, const std::uint8_t* data, std::size_t len);
 // Renames a fsynced blob from its temporary name into its shard, making both names durable;
@@ -77,7 +80,10 @@ class BlobWriter final : public PackageWriter {
     Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature, std::string audit_entry);
 
   private:
-    friend class Packages;  // sets up the file and the direct-I/O choice
+    friend class Packages;  // names the blob
+    Status spill();
+    Status open_file();
+    Status seal(crypto::ByteView data);
     Status flush(bool final);
 
     Packages& packages_;
@@ -104,6 +110,11 @@ class BlobWriter final : public PackageWriter {
     bool failed_ = false;  // a write or finish failed: nothing more may be done with this package
     bool committed_ = false;
     bool outcome_unknown_ = false;  // a COMMIT failed: the row may yet be on disk
+    // Until the payload outgrows kInlineBytes it is held here, and sealed at finish() into
+    // inline_sealed_, which commit() stores in the database; no file is ever made for it.
+    bool on_disk_ = false;
+    crypto::Bytes held_;
+    crypto::Bytes inline_sealed_;
 };
 
 // The reader of one package's blob: batches of sealed chunks read ahead while one is opened.
@@ -137,6 +148,7 @@ class BlobReader final : public PackageReader {
     std::uint64_t size_;
     std::uint64_t chunk_count_;
     std::unique_ptr<crypto::StreamOpener> opener_;
+    std::size_t buffer_bytes_;
     AlignedBuffer sealed_;  // the batch being opened
     Batch batch_;
     AlignedBuffer ahead_;  // the next batch, being read by io_ while this one is opened

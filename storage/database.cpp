@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS packages(
   key_id TEXT NOT NULL, wrapped_key BLOB NOT NULL, manifest TEXT NOT NULL,
   signature BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS packages_by_dataset ON packages(dataset, created_at);
+-- Small payloads, sealed like any blob, kept inside the database: they are committed with their
+-- row and its access-log entry by one fsync, instead of a file, its fsync and its directory's each.
+CREATE TABLE IF NOT EXISTS package_payloads(
+  id TEXT PRIMARY KEY REFERENCES packages(id), sealed BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_entries(idx INTEGER PRIMARY KEY, entry TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_nodes(
   level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
@@ -193,22 +197,94 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options, const c
     return db;
 }
 
+struct Database::Waiting {
+    const std::function<Status(Transaction&)>* change;
+    Status result;
+    bool commit_failed = false;
+    bool done = false;
+};
+
 Status Database::write(const std::function<Status(Transaction&)>& change, bool* commit_failed) {
+    Waiting me{&change, {}, false, false};
+    std::unique_lock lock(queue_mutex_);
+    queue_.push_back(&me);
+    queue_changed_.wait(lock, [&] { return me.done || !leading_; });
+    if (!me.done) {
+        // This thread leads: it commits every change queued so far, its own among them.
+        leading_ = true;
+        std::vector<Waiting*> group;
+        group.swap(queue_);
+        lock.unlock();
+        commit_group(group);
+        lock.lock();
+        leading_ = false;
+        for (auto* waiting : group) waiting->done = true;
+        queue_changed_.notify_all();
+    }
+    if (commit_failed && me.commit_failed) *commit_failed = true;
+    return std::move(me.result);
+}
+
+void Database::commit_group(const std::vector<Waiting*>& group) {
     std::lock_guard lock(write_mutex_);
     sqlite3* w = writer_->get();
-    if (!sql::exec(w, "BEGIN IMMEDIATE;")) return sql::db_error("the database is not available for writing");
+    auto fail_all = [&](const Error& why, bool commit_failed) {
+        for (auto* waiting : group)
+            if (waiting->result) {
+                waiting->result = why;
+                waiting->commit_failed = commit_failed;
+            }
+    };
+    if (!sql::exec(w, "BEGIN IMMEDIATE;")) {
+        fail_all(sql::db_error("the database is not available for writing"), false);
+        return;
+    }
     Transaction transaction(*writer_, tail_);
-    Status changed = change(transaction);
-    const bool committed = changed && sql::exec(w, "COMMIT;");
-    if (!committed) {
+    const bool alone = group.size() == 1;  // no savepoint needed: the transaction is the change's own
+    std::size_t kept = 0;
+    for (auto* waiting : group) {
+        const LogTail before = tail_;
+        if (!alone && !sql::exec(w, "SAVEPOINT change;")) {
+            waiting->result = sql::db_error("the database is not available for writing");
+            continue;
+        }
+        Status changed;
+        try {
+            changed = (*waiting->change)(transaction);
+        } catch (const std::exception&) {  // the caller's, not ours to end the gateway with
+            changed = make_error(ErrorKind::internal, "the change failed unexpectedly");
+        }
+        if (changed) {
+            if (!alone) sql::exec(w, "RELEASE change;");
+            ++kept;
+            continue;
+        }
+        waiting->result = std::move(changed);
+        if (sqlite3_get_autocommit(w)) {
+            // SQLite gave up the whole transaction (an I/O error, a full disk): the changes
+            // before this one went with it, and no later one can join it.
+            tail_.reload_after_rollback(*writer_);
+            fail_all(sql::db_error("the change could not be committed"), false);
+            return;
+        }
+        if (!alone) {
+            sql::exec(w, "ROLLBACK TO change;");
+            sql::exec(w, "RELEASE change;");
+        }
+        tail_ = before;  // its log entries are undone with it
+    }
+    if (kept == 0) {
         sql::exec(w, "ROLLBACK;");
         tail_.reload_after_rollback(*writer_);
-        if (!changed) return changed;
-        if (commit_failed) *commit_failed = true;
-        return sql::db_error("the change could not be committed");
+        return;
+    }
+    if (!sql::exec(w, "COMMIT;")) {
+        sql::exec(w, "ROLLBACK;");
+        tail_.reload_after_rollback(*writer_);
+        fail_all(sql::db_error("the change could not be committed"), true);
+        return;
     }
     committed_log_size_.store(tail_.size(), std::memory_order_release);
-    return {};
 }
 
 Result<std::optional<std::uint64_t>> Database::write_with_entry(const std::function<Status(Connection&)>& change,

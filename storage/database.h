@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -107,10 +108,15 @@ class Database {
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;
 
-    // Runs `change` in one writer transaction: committed if it succeeds, rolled back (with its
+    // Runs `change` in a writer transaction: committed if it succeeds, rolled back (with its
     // log entries) if it fails or the commit does. `commit_failed` is set when it was the
     // COMMIT that failed: such a change may still reach the disk (SQLite wrote the WAL frames
     // before the fsync that failed), so its outcome is unknown.
+    //
+    // Group commit: changes that arrive while one is being committed wait, and the first of them
+    // then commits them all in one transaction with one fsync, each in a savepoint of its own, so
+    // that one change that fails is undone alone. It returns when its own change is durable (or
+    // failed); `change` runs on whichever thread leads the group, while its caller waits.
     Status write(const std::function<Status(Transaction&)>& change, bool* commit_failed = nullptr);
 
     // A change committed with its one access-log entry (none when `entry` is empty): the entry's
@@ -139,7 +145,14 @@ class Database {
 
   private:
     Database() = default;
-    std::mutex write_mutex_;  // held through a whole transaction, its fsync included
+    struct Waiting;  // a change queued for the next group
+    void commit_group(const std::vector<Waiting*>& group);
+
+    std::mutex queue_mutex_;
+    std::condition_variable queue_changed_;
+    std::vector<Waiting*> queue_;  // changes waiting for the group being committed to finish
+    bool leading_ = false;         // a thread is committing a group
+    std::mutex write_mutex_;       // held through a whole transaction, its fsync included
     std::unique_ptr<Connection> writer_;
     LogTail tail_;
     std::mutex read_mutex_;

@@ -174,10 +174,20 @@ Result<Packages::Recovery> Packages::recover() {
 Result<Packages::BlobReport> Packages::check_blobs(bool authenticate) {
     BlobReport report;
     std::vector<std::pair<std::string, std::uint64_t>> rows;
+    std::vector<std::string> kept;  // packages whose payload the database holds (sorted)
+    std::vector<std::uint64_t> kept_lengths;
     const int rc = db_.read([&](Connection& c) {
-        sql::Statement s(c.get(), "SELECT id, size FROM packages ORDER BY id");
+        sql::Statement s(c.get(),
+                         "SELECT p.id, p.size, k.id IS NOT NULL, length(k.sealed) FROM packages p "
+                         "LEFT JOIN package_payloads k ON k.id = p.id ORDER BY p.id");
         int step;
-        while ((step = s.step()) == SQLITE_ROW) rows.emplace_back(s.text(0), static_cast<std::uint64_t>(s.integer(1)));
+        while ((step = s.step()) == SQLITE_ROW) {
+            rows.emplace_back(s.text(0), static_cast<std::uint64_t>(s.integer(1)));
+            if (s.integer(2) != 0) {
+                kept.push_back(s.text(0));
+                kept_lengths.push_back(static_cast<std::uint64_t>(s.integer(3)));
+            }
+        }
         return step;
     });
     if (rc != SQLITE_DONE) return make_error(ErrorKind::corruption, "the packages table cannot be read whole");
@@ -190,11 +200,18 @@ Result<Packages::BlobReport> Packages::check_blobs(bool authenticate) {
             report.damaged.push_back(id + ": not a package id");
             continue;
         }
-        if (::stat(path.c_str(), &st) != 0) {
+        const auto held = std::lower_bound(kept.begin(), kept.end(), id);
+        const bool in_database = held != kept.end() && *held == id;
+        if (in_database) {
+            if (kept_lengths[static_cast<std::size_t>(held - kept.begin())] != crypto::sealed_size(size)) {
+                report.damaged.push_back(id + ": the payload kept in the database has the wrong length");
+                continue;
+            }
+        } else if (::stat(path.c_str(), &st) != 0) {
             report.missing.push_back(id);
             continue;
         }
-        if (static_cast<std::uint64_t>(st.st_size) != crypto::sealed_size(size)) {
+        if (!in_database && static_cast<std::uint64_t>(st.st_size) != crypto::sealed_size(size)) {
             report.damaged.push_back(id + ": the blob has the wrong length");
             continue;
         }

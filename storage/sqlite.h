@@ -66,6 +66,7 @@ class Statement {
                  : std::string();
     }
     std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_.get(), column); }
+    bool is_null(int column) const { return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL; }
     crypto::Bytes blob(int column) const {
         const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_.get(), column));
         const auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), column));

@@ -123,7 +123,8 @@ package_count() { # PROFILE DATASET
     api "$1" "$URL/v1/datasets/$2/packages" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
 }
 
-# Blobs in the store (quarantined ones are not).
+# Blob files in the store (quarantined ones are not). Payloads of up to 64 KiB have none: they
+# are kept, sealed, in the database; package_count counts packages.
 blob_count() {
     find "$DEP/blobs" -path "$DEP/blobs/quarantine" -prune -o -name '*.blob' -print | wc -l
 }

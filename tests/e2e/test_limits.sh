@@ -76,7 +76,7 @@ check "a trickled body is cut within seconds, not kept alive by each byte (took 
     python3 -c "import sys; sys.exit(0 if sys.argv[1] != 'alive' and float(sys.argv[1]) < 8 else 1)" "$ELAPSED"
 wait_for 3 grep -q "too slow" "$WORK/gateway.log"
 contains "the log says why" "too slow" "$(grep 'body incomplete' "$WORK/gateway.log")"
-same "nothing of it was kept" 1 "$(blob_count)"
+same "nothing of it was kept" 1 "$(package_count "$P" dinkes-malut/imunisasi)"
 
 # ---- A chunk line with an endless extension.
 HWM_BEFORE=$(awk '/VmHWM/ {print $2}' "/proc/$GW_PID/status")

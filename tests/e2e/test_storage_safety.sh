@@ -13,7 +13,7 @@ P=$WORK/dinkes-malut
 A=$WORK/inspektorat
 "$SERAMBI" dataset create dinkes-malut/imunisasi --class biasa --title "Imunisasi" --profile "$ADMIN" >/dev/null
 for i in 1 2 3; do
-    head -c $((20000 * i)) /dev/urandom > "$WORK/p$i.bin"
+    head -c $((70000 * i)) /dev/urandom > "$WORK/p$i.bin"
     "$SERAMBI" push dinkes-malut/imunisasi "$WORK/p$i.bin" --profile "$P" | json_field package_id > "$WORK/id$i"
 done
 same "three packages stored" 3 "$(blob_count)"
@@ -54,7 +54,7 @@ cp "$DEP/serambi.db" "$WORK/old.db"
 start_gateway
 BI_SERIAL=$(openssl x509 -in "$WORK/bi-malut/client.crt" -noout -serial | cut -d= -f2)
 check "the partner's certificate is revoked for key compromise" "$SERAMBI" principal revoke bi-malut --reason keyCompromise --profile "$ADMIN"
-head -c 50000 /dev/urandom > "$WORK/p4.bin"
+head -c 90000 /dev/urandom > "$WORK/p4.bin"
 P4=$("$SERAMBI" push dinkes-malut/imunisasi "$WORK/p4.bin" --profile "$P" | json_field package_id)
 "$SERAMBI" audit checkpoint --profile "$A" > "$WORK/published.cp"
 stop_gateway

@@ -323,6 +323,38 @@ TEST_CASE("a push fails whole at any failed write, fsync, rename or database wri
     CHECK(fired > 20);
 }
 
+TEST_CASE("a small push, kept in the database, fails whole at any failed database write and makes no file", "[fault]") {
+    const int fired = every_step(
+        {Op::create, Op::write, Op::sync, Op::rename, Op::sync_dir, Op::db_write, Op::db_sync, Op::db_truncate},
+        [](Op op, std::uint64_t n, Fault fault) {
+            World w;
+            auto store = w.populated();
+            for (const std::size_t size : {std::size_t{1}, std::size_t{4096}, std::size_t{65536}}) {
+                const std::string body = varied(size, ++w.seed);
+                w.env->arm(op, n, fault);
+                const auto pushed = w.push(*store, body);
+                w.env->disarm();
+                if (!w.env->fired()) {
+                    REQUIRE(pushed.error == "");
+                    w.committed[pushed.id] = body;
+                    CHECK_FALSE(fs::exists(w.dir.path / "blobs" / pushed.id.substr(0, 2) / (pushed.id + ".blob")));
+                    continue;
+                }
+                INFO("push of " << size << " bytes: " << pushed.error);
+                CHECK(pushed.error != "");
+                w.check(*store, pushed.id);
+                const auto crashed = w.crash_now(pushed.id, body);
+                CHECK(crashed.log_size == w.entries.size() + (crashed.listed.size() - w.committed.size()));
+                store.reset();
+                w.reopen_and_check(pushed.id);
+                return true;
+            }
+            w.check(*store);
+            return false;
+        });
+    CHECK(fired > 5);
+}
+
 TEST_CASE("an access-log append fails whole at any failed database write", "[fault]") {
     const int fired = every_step({Op::db_write, Op::db_sync, Op::db_truncate}, [](Op op, std::uint64_t n, Fault fault) {
         World w;
@@ -474,8 +506,8 @@ TEST_CASE("a blob in a new shard directory is durable before its row commits: th
     auto store = w.populated();
     // A shard no package uses yet: push until a blob lands in a new one (almost always the first).
     for (int attempt = 0; attempt < 20; ++attempt) {
-        w.env->arm(Op::count_, 0, Fault::eio);  // records, fails nothing
-        const std::string body = varied(1000, ++w.seed);
+        w.env->arm(Op::count_, 0, Fault::eio);             // records, fails nothing
+        const std::string body = varied(70000, ++w.seed);  // above the size kept in the database
         const auto pushed = w.push(*store, body);
         w.env->disarm();
         REQUIRE(pushed.error == "");

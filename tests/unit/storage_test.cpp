@@ -127,6 +127,117 @@ TEST_CASE("a committed package reads back whole and from any offset") {
     CHECK(store->packages().packages_in("dinkes-malut/imunisasi")->size() == 1);
 }
 
+TEST_CASE("a payload of up to 64 KiB is kept in the database, one byte more makes a blob file, both read back") {
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    auto blob_files = [&] {
+        std::size_t n = 0;
+        for (const auto& e : fs::recursive_directory_iterator(f.dir.path / "blobs"))
+            n += e.path().extension() == ".blob";
+        return n;
+    };
+    for (const std::size_t size : {std::size_t{1}, std::size_t{4096}, std::size_t{65535}, std::size_t{65536}}) {
+        const std::string body = varied_payload(size);
+        const auto id = commit_package(*store, body, {1000});
+        CHECK(read_back(*store, id) == body);
+        CHECK(read_back(*store, id, size / 2, 7) == body.substr(size / 2));
+        CHECK(read_back(*store, id, size) == "");
+    }
+    CHECK(blob_files() == 0);
+    const auto temp = f.dir.path / "blobs" / "tmp";
+    CHECK((!fs::exists(temp) || fs::is_empty(temp)));
+    const std::string larger = varied_payload(65537);
+    const auto id = commit_package(*store, larger, {65536, 1});  // spills on its second write
+    CHECK(blob_files() == 1);
+    CHECK(read_back(*store, id) == larger);
+    auto report = store->packages().check_blobs(true);
+    REQUIRE(report.ok());
+    CHECK(report->packages == 5);
+    CHECK(report->missing.empty());
+    CHECK(report->damaged.empty());
+    CHECK(report->unknown.empty());
+    // An abandoned small package leaves nothing anywhere.
+    {
+        auto writer = store->packages().begin_package(
+            {"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}, {}});
+        REQUIRE(writer.ok());
+        REQUIRE((*writer)->write(crypto::as_bytes(std::string_view("abandoned"))).ok());
+    }
+    CHECK(store->packages().packages_in("dinkes-malut/imunisasi")->size() == 5);
+    CHECK(blob_files() == 1);
+}
+
+TEST_CASE("concurrent commits share transactions; a change that fails in a group is undone alone") {
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    const auto log_before = store->log().head()->size;
+    // Eight threads commit at once, so that commits queue behind one another and go in groups.
+    // Every third package reuses its thread's first Idempotency-Key: that commit conflicts and
+    // must fail alone, taking its access-log entry with it, never its group's other packages.
+    constexpr int kThreads = 8, kEach = 24;
+    struct Outcome {
+        std::string id, body, entry, error;
+        std::uint64_t index = 0;
+    };
+    std::vector<std::vector<Outcome>> outcomes(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kEach; ++i) {
+                Outcome o;
+                o.body = "thread " + std::to_string(t) + " package " + std::to_string(i);
+                o.entry = "{\"t\":" + std::to_string(t) + ",\"i\":" + std::to_string(i) + "}";
+                PackageDraft draft{"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}, {}};
+                draft.idempotency_key = "k" + std::to_string(t) + "-" + std::to_string(i % 3 == 2 ? 0 : i);
+                auto writer = store->packages().begin_package(draft);
+                if (!writer) {
+                    o.error = writer.error().message;
+                } else if (auto w = (*writer)->write(crypto::as_bytes(o.body)); !w) {
+                    o.error = w.error().message;
+                } else if (auto sealed = (*writer)->finish(); !sealed) {
+                    o.error = sealed.error().message;
+                } else if (auto record = (*writer)->commit("{}", crypto::Bytes{1}, o.entry); !record) {
+                    o.error = record.error().kind == ErrorKind::conflict ? "conflict" : record.error().message;
+                } else {
+                    o.id = record->id;
+                    o.index = record->audit_index;
+                }
+                outcomes[static_cast<std::size_t>(t)].push_back(std::move(o));
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    std::size_t committed = 0;
+    std::set<std::uint64_t> indexes;
+    for (const auto& mine : outcomes)
+        for (std::size_t i = 0; i < mine.size(); ++i) {
+            const auto& o = mine[i];
+            INFO(o.body << ": " << o.error);
+            if (i % 3 == 2) {
+                CHECK(o.error == "conflict");  // the key of the thread's package 0, used again
+                continue;
+            }
+            REQUIRE(o.error.empty());
+            ++committed;
+            CHECK(indexes.insert(o.index).second);
+            CHECK(read_back(*store, o.id) == o.body);
+            auto entry = store->log().entries(o.index, o.index + 1, 1);
+            REQUIRE(entry.ok());
+            REQUIRE(entry->size() == 1);
+            CHECK(entry->front() == o.entry);
+        }
+    CHECK(committed == static_cast<std::size_t>(kThreads) * (kEach - kEach / 3));
+    CHECK(store->packages().packages_in("dinkes-malut/imunisasi")->size() == committed);
+    // The log holds exactly one entry per committed package, with no gap where a failed one was.
+    const auto head = store->log().head();
+    REQUIRE(head.ok());
+    CHECK(head->size == log_before + committed);
+    CHECK(*indexes.begin() == log_before);
+    CHECK(*indexes.rbegin() == log_before + committed - 1);
+}
+
 TEST_CASE("writes and reads of any size, megabytes at once included, keep every byte in place") {
     // Spans several flushes of the writer and several read-ahead batches of the reader.
     Fixture f;
@@ -159,6 +270,7 @@ TEST_CASE("no plaintext payload byte reaches the disk, in blobs or in the databa
         auto store = f.open();
         seed(*store);
         commit_package(*store, payload(300000));
+        commit_package(*store, payload(3000));  // kept in the database
     }
     for (const auto& e : fs::recursive_directory_iterator(f.dir.path)) {
         if (!e.is_regular_file()) continue;
@@ -187,7 +299,7 @@ TEST_CASE("a missing database is an error, not a fresh start that discards the b
     {
         auto store = f.open();
         seed(*store);
-        commit_package(*store, payload(1000));
+        commit_package(*store, payload(100000));  // large enough for a blob file of its own
     }
     fs::rename(f.dir.path / "serambi.db", f.dir.path / "elsewhere.db");
     auto options = f.options();
@@ -265,7 +377,7 @@ TEST_CASE("an emptied, schema-less or damaged database is refused and no blob is
     {
         auto store = f.open();
         seed(*store);
-        for (int i = 0; i < 40; ++i) commit_package(*store, payload(1000 + static_cast<std::size_t>(i)));
+        for (int i = 0; i < 40; ++i) commit_package(*store, payload(70000 + static_cast<std::size_t>(i)));
     }
     auto blob_count = [&] {
         std::size_t n = 0;

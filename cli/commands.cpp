@@ -256,7 +256,7 @@ int run_push(const PushOptions& options) {
     if (!std::filesystem::is_regular_file(file))
         return report(command, make_error(ErrorKind::invalid_argument, options.file + " is not a regular file"));
     Profile me;
-    auto client = connect(options.profile, &me);
+    auto client = with_retries([&] { return connect(options.profile, &me); }, "push");
     if (!client) return report(command, client.error());
     // The file's digest, on a thread of its own while the file is sent: it tells a repeat of the
     // dataset's newest package (waited for only if the sizes agree) and checks the receipt.
@@ -380,9 +380,18 @@ int run_push(const PushOptions& options) {
             headers["Serambi-Filename"] = file.filename().string() + ".age";
         }
     } else if (!options.allow_duplicate) {
-        if (auto repeat =
+        auto ask = [&]() -> Result<std::string> {
+            if (!*client) {
+                auto again = connect(options.profile, &me);
+                if (!again) return again.error();
+                *client = std::move(*again);
+            }
+            auto newest =
                 newest_if_same(**client, options.dataset, static_cast<std::uint64_t>(identity.st_size), file_digest);
-            !repeat) {
+            if (!newest) client->reset();  // the connection may be gone: the next attempt makes a new one
+            return newest;
+        };
+        if (auto repeat = with_retries(ask, "push"); !repeat) {
             return report(command, repeat.error());
         } else if (!repeat->empty() && !confirm("the dataset's newest package (" + *repeat +
                                                 ") is this same file. "

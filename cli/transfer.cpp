@@ -67,20 +67,18 @@ void ProgressMeter::done() {
 
 std::filesystem::path upload_state_dir(const Profile& profile) { return profile.dir / "uploads"; }
 
-namespace {
-
-constexpr int kAttempts = 12;
-
 // Waits before the next attempt: a tenth of a second after an attempt that moved bytes (the
 // link works, it just dropped), then half a second, doubling after each attempt that moved
 // nothing, up to 30 seconds.
-void back_off(int fruitless, const std::string& why, const char* command = "push") {
+void back_off(int fruitless, const std::string& why, const char* command) {
     const auto wait =
         std::chrono::milliseconds(fruitless == 0 ? 100L : std::min<long>(500L << std::min(fruitless - 1, 6), 30000));
     std::cerr << "serambi " << command << ": " << why << "; trying again in "
               << std::chrono::duration<double>(wait).count() << " s\n";
     std::this_thread::sleep_for(wait);
 }
+
+namespace {
 
 // Transport failures (and a gateway that says it cannot serve now) are worth another attempt;
 // a refusal is not.

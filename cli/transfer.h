@@ -15,6 +15,25 @@ namespace serambi::cli {
 
 std::string human_bytes(double n);
 
+// Attempts in a row that move nothing before a transfer (or a request) gives up.
+inline constexpr int kAttempts = 12;
+
+// Waits before attempt `fruitless` + 1, saying why on stderr: 0.1 s after an attempt that moved
+// bytes (fruitless == 0), then 0.5 s doubling up to 30 s.
+void back_off(int fruitless, const std::string& why, const char* command = "push");
+
+// Runs `attempt` again after a transport failure (ErrorKind::unavailable: a dropped link, a
+// gateway restarting) with the back-off of transfers, up to kAttempts times: for the requests a
+// command makes before its transfer, which must not fail where the transfer would have retried.
+template <typename Attempt>
+auto with_retries(Attempt&& attempt, const char* command) -> decltype(attempt()) {
+    for (int tries = 1;; ++tries) {
+        auto result = attempt();
+        if (result || result.error().kind != ErrorKind::unavailable || tries >= kAttempts) return result;
+        back_off(tries, result.error().message, command);
+    }
+}
+
 // Shows progress on a terminal only; scripts and pipes see nothing. Bytes the gateway already
 // had (a resumed upload) are shown as such and left out of the rate.
 class ProgressMeter {

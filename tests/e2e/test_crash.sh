@@ -31,6 +31,41 @@ same "exactly one blob remains" 1 "$(blob_count)"
 check "the committed package still pulls and verifies" "$SERAMBI" pull "$KEPT" -o "$WORK/kept.csv" --profile "$P" -q
 check "and is identical" cmp "$WORK/marked.csv" "$WORK/kept.csv"
 
+# Small packages are kept in the database and committed in groups. kill -9 among forty pushes
+# sent at once: the CLI retries each under its Idempotency-Key once the gateway is back, so every
+# push ends with a receipt, and every receipt's package is there exactly once, whole.
+for i in $(seq 1 40); do
+    printf 'kecil-%d,RAHASIA-MARKER-SMALL-%d,lengkap\n' "$i" "$i" > "$WORK/small$i.csv"
+done
+PUSHERS=()
+for i in $(seq 1 40); do
+    "$SERAMBI" push dinkes-malut/imunisasi "$WORK/small$i.csv" --profile "$P" -q >"$WORK/small$i.json" 2>"$WORK/small$i.err" &
+    PUSHERS+=($!)
+done
+for _ in $(seq 1 100); do
+    (( $(find "$WORK" -name 'small*.json' -size +10c | wc -l) >= 3 )) && break
+    sleep 0.05
+done
+BEFORE_KILL=$(find "$WORK" -name 'small*.json' -size +10c | wc -l)
+kill -9 "$GW_PID"; wait "$GW_PID" 2>/dev/null; GW_PID=
+check "some small pushes had their receipts before the kill ($BEFORE_KILL), not all" test "$BEFORE_KILL" -lt 40
+start_gateway
+FAILED_PUSHES=0
+for i in $(seq 1 40); do
+    wait "${PUSHERS[$((i - 1))]}" || { FAILED_PUSHES=$((FAILED_PUSHES + 1)); echo "push $i: $(cat "$WORK/small$i.err")"; }
+done
+same "every small push ended with a receipt, retried across the restart" 0 "$FAILED_PUSHES"
+same "each is stored exactly once" 41 "$(package_count "$P" dinkes-malut/imunisasi)"
+same "none of them has a blob file: they are in the database" 1 "$(blob_count)"
+SMALL_OK=0
+for i in $(seq 1 40); do
+    id=$(json_field package_id <"$WORK/small$i.json" 2>/dev/null)
+    "$SERAMBI" pull "$id" -o "$WORK/small$i.back" --profile "$P" -q >/dev/null 2>&1 &&
+        cmp -s "$WORK/small$i.csv" "$WORK/small$i.back" && SMALL_OK=$((SMALL_OK + 1))
+done
+same "every small package pulls back identical" 40 "$SMALL_OK"
+same "no small payload's plaintext is on disk" 0 "$(grep -rl 'RAHASIA-MARKER-SMALL' "$DEP" | wc -l)"
+
 # A blob placed without its row (a crash between rename and commit) is moved aside at start,
 # never deleted: the database's silence alone is no proof it is garbage.
 mkdir -p "$DEP/blobs/ee"

@@ -28,6 +28,8 @@ constexpr std::size_t kDownloadPartBytes = 1024 * 1024;
 // Each part of an upload is one hand-over to the offload pool, and each hand-over wakes a thread:
 // large parts keep that cost small next to the hashing and sealing of the part.
 constexpr std::size_t kUploadPartBytes = 1024 * 1024;
+// What a connection may keep between requests; more is released when the request is done.
+constexpr std::size_t kIdleBufferBytes = 64 * 1024;
 
 template <class Message>
 void apply_headers(Message& message, const Response& response, const std::string& request_id, bool keep_alive) {
@@ -89,11 +91,14 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     // Read ahead before committing to a status, so a payload that fails authentication at its
     // start becomes a clean error instead of a truncated 200.
     std::uint64_t remaining = response.payload_length;
-    if (io.size() < kIoBufferBytes) io.resize(kIoBufferBytes);
+    // Buffers no larger than the payload: a 4 KiB package is read into 4 KiB.
+    auto part_for = [&remaining](std::size_t most) {
+        return static_cast<std::size_t>(std::clamp<std::uint64_t>(remaining, 1, most));
+    };
     // A disk read and the opening of its chunks: on the offload pool, like every later part.
     std::shared_ptr<PayloadSource> source = response.payload;
     auto part = std::make_shared<PayloadPart>();
-    part->bytes.resize(kIoBufferBytes);
+    part->bytes.resize(part_for(kIoBufferBytes));
     Offload reading(conn.stream.get_executor(), shared.offload);
     reading.start([part, source] { part->got = source->read(part->bytes); });
     Result<std::size_t> first = std::size_t{0};
@@ -129,8 +134,12 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     // While one part is encrypted and sent, the next is read and opened on the offload pool.
     // Larger parts than the connection's buffer: each part costs one disk read on the pool.
     auto ahead = std::make_shared<PayloadPart>();
-    ahead->bytes.resize(kDownloadPartBytes);
-    io.resize(kDownloadPartBytes);
+    if (remaining > filled) {
+        const std::size_t later =
+            static_cast<std::size_t>(std::min<std::uint64_t>(remaining - filled, kDownloadPartBytes));
+        ahead->bytes.resize(later);
+        if (io.size() < later) io.resize(later);  // it holds the first part: never shrunk
+    }
     Offload offload(stream.get_executor(), shared.offload);
     TransferClock clock(shared.config);
     for (;;) {
@@ -507,9 +516,14 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
     boost::system::error_code read_error;
     // Two buffers: the network fills one while the offload job consumes the other, which the job
     // owns, with the sink, until it is done (see Offload).
-    io_.resize(kUploadPartBytes);
+    // Sized to the body when it is declared: a 4 KiB push does not zero (and map, and unmap) two
+    // megabytes.
+    const std::size_t part_bytes =
+        declared ? static_cast<std::size_t>(std::clamp<std::uint64_t>(*declared, 1, kUploadPartBytes))
+                 : kUploadPartBytes;
+    io_.resize(part_bytes);
     auto in_flight = std::make_shared<UploadPart>();
-    in_flight->bytes.resize(io_.size());
+    in_flight->bytes.resize(part_bytes);
     Offload offload(stream_.get_executor(), shared_.offload);
     TransferClock clock(config_);
     std::shared_ptr<UploadSink> sink = dispatched.upload;
@@ -682,6 +696,13 @@ Awaitable<bool> Session::answer(Exchange& x, Response& response) {
              printable(head.target) + " " + std::to_string(status) + " in=" + std::to_string(x.received) +
              " out=" + std::to_string(sent) + " " + std::to_string(ms) + "ms" + detail);
     if (!again && x.unread_body) co_await drain(*conn_, io_);
+    // An idle connection keeps no body buffer: a thousand kept-alive clients between requests
+    // must not hold a megabyte each.
+    if (io_.capacity() > kIdleBufferBytes) std::vector<std::uint8_t>().swap(io_);
+    if (again) {
+        if (buffer_.size() == 0) buffer_.shrink_to_fit();
+        stream_.release_idle_buffers();
+    }
     co_return again;
 }
 

@@ -7,8 +7,10 @@
 #include <sodium.h>
 
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <stdexcept>
+#include <vector>
 
 namespace serambi::crypto {
 
@@ -21,8 +23,58 @@ std::string library_versions() {
     return std::string(OpenSSL_version(OPENSSL_VERSION)) + ", libsodium " + sodium_version_string();
 }
 
+namespace {
+
+// Where short-lived keys live: one region from sodium_malloc (locked, left out of core dumps,
+// guard pages around it), cut into slots. A sodium_malloc of its own for every key costs an
+// mmap, three mprotects, an mlock and their undoing (and, in a threaded process, a TLB shootdown
+// on every core) for each package pushed or pulled, more than sealing a small package. What the
+// region gives up is a guard page between one key and the next. When every slot is taken, keys
+// get their own sodium_malloc as before.
+class KeySlots {
+  public:
+    static KeySlots& instance() {
+        static KeySlots* const slots = new KeySlots();  // never destroyed: keys may outlive statics
+        return *slots;
+    }
+    std::uint8_t* take() {
+        std::lock_guard lock(mutex_);
+        if (free_.empty()) return nullptr;
+        std::uint8_t* p = free_.back();
+        free_.pop_back();
+        return p;
+    }
+    // Wipes and keeps `p` if it is one of ours.
+    bool give_back(std::uint8_t* p) {
+        if (base_ == nullptr || p < base_ || p >= base_ + kSlots * SecretKey::kBytes) return false;
+        sodium_memzero(p, SecretKey::kBytes);
+        std::lock_guard lock(mutex_);
+        free_.push_back(p);
+        return true;
+    }
+
+  private:
+    static constexpr std::size_t kSlots = 1024;  // 32 KiB: within the smallest RLIMIT_MEMLOCK
+    KeySlots() : base_(static_cast<std::uint8_t*>(sodium_malloc(kSlots * SecretKey::kBytes))) {
+        if (base_ == nullptr) return;
+        free_.reserve(kSlots);
+        for (std::size_t i = kSlots; i-- > 0;) free_.push_back(base_ + i * SecretKey::kBytes);
+    }
+    std::uint8_t* const base_;
+    std::mutex mutex_;
+    std::vector<std::uint8_t*> free_;
+};
+
+void release_key(std::uint8_t* data) noexcept {
+    if (data == nullptr) return;
+    if (!KeySlots::instance().give_back(data)) sodium_free(data);  // sodium_free wipes before releasing
+}
+
+}  // namespace
+
 SecretKey::SecretKey() {
-    data_ = static_cast<std::uint8_t*>(sodium_malloc(kBytes));
+    data_ = KeySlots::instance().take();
+    if (data_ == nullptr) data_ = static_cast<std::uint8_t*>(sodium_malloc(kBytes));
     if (data_ == nullptr) throw std::bad_alloc();
 }
 
@@ -30,16 +82,14 @@ SecretKey::SecretKey(SecretKey&& other) noexcept : data_(other.data_) { other.da
 
 SecretKey& SecretKey::operator=(SecretKey&& other) noexcept {
     if (this != &other) {
-        if (data_ != nullptr) sodium_free(data_);
+        release_key(data_);
         data_ = other.data_;
         other.data_ = nullptr;
     }
     return *this;
 }
 
-SecretKey::~SecretKey() {
-    if (data_ != nullptr) sodium_free(data_);  // sodium_free wipes before releasing
-}
+SecretKey::~SecretKey() { release_key(data_); }
 
 SecretKey SecretKey::random() {
     SecretKey key;
@@ -55,9 +105,9 @@ Result<SecretKey> SecretKey::from_bytes(ByteView bytes) {
 }
 
 void hkdf_sha256(ByteView ikm, ByteView salt, std::string_view info, std::span<std::uint8_t> out) {
-    EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+    // Fetched once (see cipher_for in stream.cpp); never freed.
+    static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
     EVP_KDF_CTX* ctx = kdf != nullptr ? EVP_KDF_CTX_new(kdf) : nullptr;
-    EVP_KDF_free(kdf);
     if (ctx == nullptr) throw std::runtime_error("HKDF unavailable");
     char digest[] = "SHA256";
     // OpenSSL takes non-const pointers but does not write through them. An empty salt is left
@@ -152,7 +202,11 @@ struct Sha256::State {
 
 Sha256::Sha256() : state_(std::make_unique<State>()) {
     state_->ctx = EVP_MD_CTX_new();
-    if (state_->ctx == nullptr || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1)
+    static const EVP_MD* const sha256 = [] {
+        const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+        return md != nullptr ? md : EVP_sha256();
+    }();
+    if (state_->ctx == nullptr || EVP_DigestInit_ex(state_->ctx, sha256, nullptr) != 1)
         throw std::runtime_error("SHA-256 unavailable");
 }
 Sha256::~Sha256() = default;

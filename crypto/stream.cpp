@@ -21,8 +21,19 @@ struct CipherCtx {
     CipherCtx& operator=(const CipherCtx&) = delete;
 };
 
+// Fetched once: OpenSSL 3 looks a cipher up in its provider tables (locks, string compares) at
+// every initialisation given EVP_aes_256_gcm(), which costs more than sealing a small package.
+// Never freed: the process's lifetime.
 const EVP_CIPHER* cipher_for(Aead aead) {
-    return aead == Aead::chacha20_poly1305 ? EVP_chacha20_poly1305() : EVP_aes_256_gcm();
+    static const EVP_CIPHER* const aes = [] {
+        const EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+        return c != nullptr ? c : EVP_aes_256_gcm();
+    }();
+    static const EVP_CIPHER* const chacha = [] {
+        const EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "ChaCha20-Poly1305", nullptr);
+        return c != nullptr ? c : EVP_chacha20_poly1305();
+    }();
+    return aead == Aead::chacha20_poly1305 ? chacha : aes;
 }
 
 std::array<std::uint8_t, kNonceBytes> stream_nonce(std::uint64_t index, bool last) {

@@ -238,7 +238,11 @@ int serve(const Config& config, const ServeOptions& options) {
         return fail("cannot listen on " + config.listen_host + ":" + std::to_string(config.listen_port) + ": " +
                     ec.message());
 
-    net::thread_pool offload_pool(config.threads);
+    // More offload threads than network threads: most of an offload job's time is a wait for the
+    // disk or for its group commit, and a commit waited for by more threads is a larger group
+    // (4 KiB pushes from 64 clients: 1,900/s with as many as the network threads, 2,500/s with
+    // four times as many).
+    net::thread_pool offload_pool(config.threads * 4);
     RefusalBudget refusals(config.refused_handshake_entries_per_minute);
     Shared shared{config, handler, audit, tls, offload_pool.get_executor(), refusals, counters, connections};
     counters.connections = &connections;

@@ -215,7 +215,14 @@ Status Database::write(const std::function<Status(Transaction&)>& change, bool* 
         std::vector<Waiting*> group;
         group.swap(queue_);
         lock.unlock();
-        commit_group(group);
+        try {
+            commit_group(group);
+        } catch (...) {
+            // Whatever escaped (memory ran out copying the log tail, say): nothing of the group is
+            // committed, and the next leader finds the writer outside any transaction.
+            std::lock_guard writer(write_mutex_);
+            abandon_group(group, make_error(ErrorKind::unavailable, "the change could not be committed"));
+        }
         lock.lock();
         leading_ = false;
         for (auto* waiting : group) waiting->done = true;
@@ -225,65 +232,62 @@ Status Database::write(const std::function<Status(Transaction&)>& change, bool* 
     return std::move(me.result);
 }
 
+// Rolls back whatever of the group is in the open transaction and fails every change of it
+// that had not failed on its own; `outcome_unknown` when it was the COMMIT that failed.
+void Database::abandon_group(const std::vector<Waiting*>& group, const Error& why, bool outcome_unknown) noexcept {
+    sqlite3* w = writer_->get();
+    if (!sqlite3_get_autocommit(w)) sql::exec(w, "ROLLBACK;");
+    try {
+        tail_.reload_after_rollback(*writer_);
+    } catch (...) {
+    }
+    for (auto* waiting : group)
+        if (waiting->result) {
+            waiting->result = why;
+            waiting->commit_failed = outcome_unknown;
+        }
+}
+
 void Database::commit_group(const std::vector<Waiting*>& group) {
     std::lock_guard lock(write_mutex_);
     sqlite3* w = writer_->get();
-    auto fail_all = [&](const Error& why, bool commit_failed) {
-        for (auto* waiting : group)
-            if (waiting->result) {
-                waiting->result = why;
-                waiting->commit_failed = commit_failed;
-            }
-    };
     if (!sql::exec(w, "BEGIN IMMEDIATE;")) {
-        fail_all(sql::db_error("the database is not available for writing"), false);
+        abandon_group(group, sql::db_error("the database is not available for writing"));
         return;
     }
+    const Error lost = sql::db_error("the change could not be committed");
     Transaction transaction(*writer_, tail_);
     const bool alone = group.size() == 1;  // no savepoint needed: the transaction is the change's own
     std::size_t kept = 0;
     for (auto* waiting : group) {
         const LogTail before = tail_;
-        if (!alone && !sql::exec(w, "SAVEPOINT change;")) {
-            waiting->result = sql::db_error("the database is not available for writing");
-            continue;
-        }
+        if (!alone && !sql::exec(w, "SAVEPOINT change;")) return abandon_group(group, lost);
         Status changed;
         try {
             changed = (*waiting->change)(transaction);
-        } catch (const std::exception&) {  // the caller's, not ours to end the gateway with
+        } catch (...) {  // the caller's, not ours to end the gateway with
             changed = make_error(ErrorKind::internal, "the change failed unexpectedly");
         }
-        if (changed) {
-            if (!alone) sql::exec(w, "RELEASE change;");
+        if (!changed) waiting->result = std::move(changed);
+        // SQLite gives up the whole transaction on some errors (I/O, a full disk), even under a
+        // change that reported success: the changes before went with it.
+        if (sqlite3_get_autocommit(w)) return abandon_group(group, lost);
+        if (waiting->result) {
+            if (!alone && !sql::exec(w, "RELEASE change;")) return abandon_group(group, lost);
             ++kept;
             continue;
         }
-        waiting->result = std::move(changed);
-        if (sqlite3_get_autocommit(w)) {
-            // SQLite gave up the whole transaction (an I/O error, a full disk): the changes
-            // before this one went with it, and no later one can join it.
-            tail_.reload_after_rollback(*writer_);
-            fail_all(sql::db_error("the change could not be committed"), false);
-            return;
-        }
-        if (!alone) {
-            sql::exec(w, "ROLLBACK TO change;");
-            sql::exec(w, "RELEASE change;");
-        }
-        tail_ = before;  // its log entries are undone with it
+        // Undone alone, its log entries with it.
+        if (!alone && (!sql::exec(w, "ROLLBACK TO change;") || !sql::exec(w, "RELEASE change;")))
+            return abandon_group(group, lost);
+        tail_ = before;
     }
     if (kept == 0) {
         sql::exec(w, "ROLLBACK;");
         tail_.reload_after_rollback(*writer_);
         return;
     }
-    if (!sql::exec(w, "COMMIT;")) {
-        sql::exec(w, "ROLLBACK;");
-        tail_.reload_after_rollback(*writer_);
-        fail_all(sql::db_error("the change could not be committed"), true);
-        return;
-    }
+    if (!sql::exec(w, "COMMIT;")) return abandon_group(group, lost, true);
     committed_log_size_.store(tail_.size(), std::memory_order_release);
 }
 

@@ -147,6 +147,7 @@ class Database {
     Database() = default;
     struct Waiting;  // a change queued for the next group
     void commit_group(const std::vector<Waiting*>& group);
+    void abandon_group(const std::vector<Waiting*>& group, const Error& why, bool outcome_unknown = false) noexcept;
 
     std::mutex queue_mutex_;
     std::condition_variable queue_changed_;

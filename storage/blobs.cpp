@@ -22,11 +22,16 @@ namespace serambi::storage {
 namespace {
 
 constexpr std::size_t kFlushBytes = 1024 * 1024;
-constexpr std::uint64_t kReadBatchChunks = 64;      // 4 MiB of sealed chunks per read
+constexpr std::uint64_t kReadBatchChunks = 64;  // 4 MiB of sealed chunks per read
+// Payloads up to this size are read 4 chunks (256 KiB) at a time, on the caller's thread, without
+// read-ahead: a hundred concurrent 1 MiB downloads then hold a quarter of a megabyte each here
+// instead of a megabyte and a thread. Larger ones keep the large batches and the read-ahead thread
+// that let one download keep up with the disk.
+constexpr std::uint64_t kMediumPayloadBytes = 4 << 20;
+constexpr std::uint64_t kMediumBatchChunks = 4;
 constexpr std::uint64_t kReadAheadBytes = 8 << 20;  // asked of the kernel ahead of the reader
 constexpr std::size_t kAlign = 4096;                // O_DIRECT alignment of buffer, length and offset
 // A batch plus the unaligned head before it and the block rounding after it.
-constexpr std::size_t kReadBufferBytes = (kReadBatchChunks * crypto::kSealedChunkBytes + 2 * kAlign) / kAlign * kAlign;
 constexpr std::size_t kBufferBytes = 2 * kFlushBytes;
 // Payloads up to one STREAM chunk are kept in the database (package_payloads), not in a file:
 // a file of its own costs an inode, its fsync and its directory's, more than everything else a
@@ -344,8 +349,10 @@ BlobReader::BlobReader(std::unique_ptr<File> file, std::uint64_t size, std::uniq
       chunk_count_(size == 0 ? 1 : (size + crypto::kStreamChunkBytes - 1) / crypto::kStreamChunkBytes),
       opener_(std::move(opener)),
       // No larger than the blob needs: a 1 MiB package is read with one buffer of about 1 MiB.
+      batch_chunks_(size <= kMediumPayloadBytes ? kMediumBatchChunks : kReadBatchChunks),
       buffer_bytes_(static_cast<std::size_t>(
-          std::min<std::uint64_t>(kReadBufferBytes, (crypto::sealed_size(size) + 3 * kAlign - 1) / kAlign * kAlign))),
+          std::min<std::uint64_t>((batch_chunks_ * crypto::kSealedChunkBytes + 2 * kAlign) / kAlign * kAlign,
+                                  (crypto::sealed_size(size) + 3 * kAlign - 1) / kAlign * kAlign))),
       sealed_(aligned_buffer(buffer_bytes_)),
       plain_(crypto::kStreamChunkBytes) {}
 
@@ -365,7 +372,7 @@ Status BlobReader::seek(std::uint64_t offset) {
 // whole aligned blocks around them, as direct I/O requires. Touches no member but constants:
 // it runs on the background thread too.
 bool BlobReader::read_batch(std::uint8_t* buffer, std::uint64_t index, Batch& batch) const {
-    const std::uint64_t count = std::min<std::uint64_t>(kReadBatchChunks, chunk_count_ - index);
+    const std::uint64_t count = std::min<std::uint64_t>(batch_chunks_, chunk_count_ - index);
     const std::uint64_t offset = index * crypto::kSealedChunkBytes;
     const std::uint64_t end = std::min(crypto::sealed_size(size_), offset + count * crypto::kSealedChunkBytes);
     const std::uint64_t aligned = offset / kAlign * kAlign;
@@ -396,8 +403,8 @@ Status BlobReader::ensure_batch(std::uint64_t index) {
             return make_error(ErrorKind::corruption, "the package blob is truncated");
     }
     const std::uint64_t next = batch_.first + batch_.chunks;
-    if (next < chunk_count_) {
-        // Only a payload of more than one batch reads ahead, with a buffer and thread of its own.
+    if (next < chunk_count_ && batch_chunks_ == kReadBatchChunks) {
+        // Only a large payload reads ahead, with a buffer and thread of its own.
         if (!io_) {
             ahead_ = aligned_buffer(buffer_bytes_);
             io_ = std::make_unique<BackgroundIo>();
@@ -524,9 +531,9 @@ Result<std::unique_ptr<PackageReader>> Packages::open_package(const std::string&
     crypto::Bytes wrapped;
     std::optional<crypto::Bytes> kept;  // the sealed payload, when the database holds it
     const Status found = db_.read([&](Connection& c) -> Status {
-        auto s = c.cached(
-            "SELECT p.size, p.aead, p.key_id, p.wrapped_key, k.sealed FROM packages p "
-            "LEFT JOIN package_payloads k ON k.id = p.id WHERE p.id = ?1");
+        auto s = c.cached(kept_payloads_ ? "SELECT p.size, p.aead, p.key_id, p.wrapped_key, k.sealed FROM packages p "
+                                           "LEFT JOIN package_payloads k ON k.id = p.id WHERE p.id = ?1"
+                                         : "SELECT size, aead, key_id, wrapped_key, NULL FROM packages WHERE id = ?1");
         const int rc = s->bind(1, id).step();
         if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
         if (rc != SQLITE_ROW) return make_error(ErrorKind::unavailable, "the database could not be read");

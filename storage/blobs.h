@@ -148,6 +148,7 @@ class BlobReader final : public PackageReader {
     std::uint64_t size_;
     std::uint64_t chunk_count_;
     std::unique_ptr<crypto::StreamOpener> opener_;
+    std::uint64_t batch_chunks_;  // chunks read at once
     std::size_t buffer_bytes_;
     AlignedBuffer sealed_;  // the batch being opened
     Batch batch_;

@@ -82,6 +82,10 @@ Packages::Packages(Database& db, std::shared_ptr<Env> env, Config config, const 
     keys_ = std::make_unique<Keys>(crypto::derive_key(master_key, "serambi/wrap/v1"),
                                    crypto::derive_key(master_key, "serambi/delivery/v1"),
                                    crypto::to_hex(key_id_source.bytes()).substr(0, 16));
+    kept_payloads_ = db_.read([](Connection& c) {
+        auto s = c.cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'package_payloads'");
+        return s->step() == SQLITE_ROW;
+    });
 }
 
 crypto::SecretKey Packages::delivery_seed(const std::string& package_id, const std::string& sha256_hex,
@@ -177,9 +181,10 @@ Result<Packages::BlobReport> Packages::check_blobs(bool authenticate) {
     std::vector<std::string> kept;  // packages whose payload the database holds (sorted)
     std::vector<std::uint64_t> kept_lengths;
     const int rc = db_.read([&](Connection& c) {
-        sql::Statement s(c.get(),
-                         "SELECT p.id, p.size, k.id IS NOT NULL, length(k.sealed) FROM packages p "
-                         "LEFT JOIN package_payloads k ON k.id = p.id ORDER BY p.id");
+        sql::Statement s(c.get(), kept_payloads_ ? "SELECT p.id, p.size, k.id IS NOT NULL, length(k.sealed) "
+                                                   "FROM packages p LEFT JOIN package_payloads k ON k.id = p.id "
+                                                   "ORDER BY p.id"
+                                                 : "SELECT id, size, 0, 0 FROM packages ORDER BY id");
         int step;
         while ((step = s.step()) == SQLITE_ROW) {
             rows.emplace_back(s.text(0), static_cast<std::uint64_t>(s.integer(1)));

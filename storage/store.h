@@ -324,6 +324,9 @@ class Packages {
     std::shared_ptr<Env> env_;
     Config config_;
     std::unique_ptr<Keys> keys_;
+    // Whether the database has the table of payloads kept in it: a read-only open (fsck) of a
+    // database no writable open has upgraded yet does not, and then every payload is a file.
+    bool kept_payloads_ = true;
     std::filesystem::path blob_path(const std::string& package_id) const;
     std::filesystem::path temp_dir() const { return config_.blob_dir / "tmp"; }
     std::filesystem::path upload_dir() const { return config_.blob_dir / "uploads"; }

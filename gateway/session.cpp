@@ -25,6 +25,7 @@ namespace http = boost::beast::http;
 
 constexpr std::size_t kIoBufferBytes = 256 * 1024;
 constexpr std::size_t kDownloadPartBytes = 1024 * 1024;
+constexpr std::uint64_t kMediumPayloadBytes = 4 << 20;  // and below: parts of kIoBufferBytes
 // Each part of an upload is one hand-over to the offload pool, and each hand-over wakes a thread:
 // large parts keep that cost small next to the hashing and sealing of the part.
 constexpr std::size_t kUploadPartBytes = 1024 * 1024;
@@ -135,8 +136,11 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     // Larger parts than the connection's buffer: each part costs one disk read on the pool.
     auto ahead = std::make_shared<PayloadPart>();
     if (remaining > filled) {
-        const std::size_t later =
-            static_cast<std::size_t>(std::min<std::uint64_t>(remaining - filled, kDownloadPartBytes));
+        // Megabyte parts for large payloads, where each hand-over to the pool must be worth its
+        // cost; a payload of a few megabytes goes in parts of the first one's size, so that a
+        // hundred concurrent downloads of it do not hold two megabytes each.
+        const std::size_t most = response.payload_length > kMediumPayloadBytes ? kDownloadPartBytes : kIoBufferBytes;
+        const std::size_t later = static_cast<std::size_t>(std::min<std::uint64_t>(remaining - filled, most));
         ahead->bytes.resize(later);
         if (io.size() < later) io.resize(later);  // it holds the first part: never shrunk
     }
@@ -698,7 +702,10 @@ Awaitable<bool> Session::answer(Exchange& x, Response& response) {
     if (!again && x.unread_body) co_await drain(*conn_, io_);
     // An idle connection keeps no body buffer: a thousand kept-alive clients between requests
     // must not hold a megabyte each.
-    if (io_.capacity() > kIdleBufferBytes) std::vector<std::uint8_t>().swap(io_);
+    if (io_.capacity() > kIdleBufferBytes) {
+        crypto::wipe(io_);  // it held a payload's plaintext
+        std::vector<std::uint8_t>().swap(io_);
+    }
     if (again) {
         if (buffer_.size() == 0) buffer_.shrink_to_fit();
         stream_.release_idle_buffers();

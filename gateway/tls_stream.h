@@ -11,6 +11,7 @@
 // cut() may be called between operations (the deadline watchdog) and fails what is pending.
 #pragma once
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -81,7 +82,10 @@ class TlsStream {
     // hold nothing, so that a thousand kept-alive clients cost kilobytes each, not a quarter of a
     // megabyte; the next record allocates them again. Buffers holding a pipelined request stay.
     void release_idle_buffers() {
-        SSL_free_buffers(ssl_);
+        // Before 3.0.14, SSL_free_buffers freed a read buffer holding part of a record, which a
+        // client could then have read from (CVE-2024-4741): older libraries keep their buffers.
+        static const bool safe = OpenSSL_version_num() >= 0x300000e0L;
+        if (safe) SSL_free_buffers(ssl_);
         std::vector<char>().swap(gather_);
     }
 

@@ -1,6 +1,7 @@
 // The gateway process: it opens and checks what it keeps, listens, deals connections to the worker
 // threads, and issues checkpoints, reloads certificates on SIGHUP and stops on SIGTERM. What a
 // connection does is in session.cpp; what a request does is the Handler's.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -259,7 +260,11 @@ int serve(const Config& config, const ServeOptions& options) {
             if (wait_error) return;
             // Expired uploads are looked for once a minute: they expire by the hour.
             const bool sweep_uploads = ++ticks % 60 == 0;
-            net::post(offload_pool, [&audit, &refusals, &counters, &handler, sweep_uploads] {
+            const bool trim_memory = ticks % 10 == 0;
+            net::post(offload_pool, [&audit, &refusals, &counters, &handler, sweep_uploads, trim_memory] {
+                // The allocator keeps what a burst of requests freed, in every thread's arena,
+                // unless asked to give it back: after a load, RSS returns to near its start.
+                if (trim_memory) malloc_trim(0);
                 record_counted_refusals(audit, refusals, counters);
                 if (auto note = audit.checkpoint(); !note)
                     log_line("access log: cannot issue a checkpoint: " + note.error().message);

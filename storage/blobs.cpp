@@ -353,8 +353,7 @@ BlobReader::BlobReader(std::unique_ptr<File> file, std::uint64_t size, std::uniq
       buffer_bytes_(static_cast<std::size_t>(
           std::min<std::uint64_t>((batch_chunks_ * crypto::kSealedChunkBytes + 2 * kAlign) / kAlign * kAlign,
                                   (crypto::sealed_size(size) + 3 * kAlign - 1) / kAlign * kAlign))),
-      sealed_(aligned_buffer(buffer_bytes_)),
-      plain_(crypto::kStreamChunkBytes) {}
+      sealed_(aligned_buffer(buffer_bytes_)) {}
 
 BlobReader::~BlobReader() {
     io_.reset();  // a read in flight finishes before its buffer and file go
@@ -435,6 +434,8 @@ Result<std::size_t> BlobReader::open_chunk(std::uint64_t index, std::span<std::u
 
 Status BlobReader::load_chunk(std::uint64_t index) {
     loaded_chunk_ = UINT64_MAX;
+    // Only a read that starts inside a chunk, or wants less than one, needs it.
+    if (plain_.empty()) plain_.resize(crypto::kStreamChunkBytes);
     auto n = open_chunk(index, plain_);
     if (!n) return n.error();
     loaded_chunk_ = index;

@@ -138,8 +138,9 @@ int run_fsck(const FsckOptions& options) {
             for (const auto& path : blobs->quarantined)
                 findings.note("blobs: in quarantine, to review: " + path.string());
             if (blobs->missing.empty() && blobs->damaged.empty() && blobs->unknown.empty())
-                findings.ok("blobs: " + std::to_string(blobs->packages) + " packages, each with its blob" +
-                            (options.deep ? ", every one authenticated" : " of the right length"));
+                findings.ok("blobs: " + std::to_string(blobs->packages) + " packages, each with its payload (" +
+                            std::to_string(blobs->kept) + " of them small enough to be kept in the database)" +
+                            (options.deep ? ", every one authenticated" : ", every one of the right length"));
         }
         check_log(**store, *config, findings);
         check_state(**store, *config, findings);

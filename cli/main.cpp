@@ -76,7 +76,9 @@ int main(int argc, char** argv) {
     auto* fsck_cmd = app.add_subcommand(
         "fsck", "check the database, the blobs, the access log and the state file against each other");
     fsck_cmd->add_option("--config", fsck.config_file, "path to serambi.toml")->required();
-    fsck_cmd->add_flag("--deep", fsck.deep, "also read and authenticate every blob (slow: reads all data)");
+    fsck_cmd->add_flag(
+        "--deep", fsck.deep,
+        "also read and authenticate every payload, in blob files and in the database (slow: reads all data)");
     fsck_cmd->callback([&] { code = run_fsck(fsck); });
 
     auto* principal_cmd = app.add_subcommand("principal", "manage principals (admin)");

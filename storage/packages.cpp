@@ -197,6 +197,7 @@ Result<Packages::BlobReport> Packages::check_blobs(bool authenticate) {
     });
     if (rc != SQLITE_DONE) return make_error(ErrorKind::corruption, "the packages table cannot be read whole");
     report.packages = rows.size();
+    report.kept = kept.size();
     std::vector<std::uint8_t> buffer(1 << 20);
     for (const auto& [id, size] : rows) {
         struct stat st {};

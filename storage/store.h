@@ -309,6 +309,7 @@ class Packages {
     struct BlobReport {
         std::uint64_t packages = 0;
         std::uint64_t blobs = 0;
+        std::uint64_t kept = 0;            // packages whose payload is in the database, not a blob file
         std::vector<std::string> missing;  // package ids
         std::vector<std::string> damaged;  // package ids, with why after a colon
         std::vector<std::filesystem::path> unknown;

@@ -65,6 +65,8 @@ for i in $(seq 1 40); do
 done
 same "every small package pulls back identical" 40 "$SMALL_OK"
 same "no small payload's plaintext is on disk" 0 "$(grep -rl 'RAHASIA-MARKER-SMALL' "$DEP" | wc -l)"
+FSCK=$("$SERAMBI" fsck --config "$DEP/serambi.toml" --deep 2>&1)
+contains "fsck --deep authenticates them where they are" "41 packages, each with its payload (40 of them small enough to be kept in the database), every one authenticated" "$FSCK"
 
 # A blob placed without its row (a crash between rename and commit) is moved aside at start,
 # never deleted: the database's silence alone is no proof it is garbage.

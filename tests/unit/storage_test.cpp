@@ -154,6 +154,8 @@ TEST_CASE("a payload of up to 64 KiB is kept in the database, one byte more make
     auto report = store->packages().check_blobs(true);
     REQUIRE(report.ok());
     CHECK(report->packages == 5);
+    CHECK(report->kept == 4);
+    CHECK(report->blobs == 1);
     CHECK(report->missing.empty());
     CHECK(report->damaged.empty());
     CHECK(report->unknown.empty());

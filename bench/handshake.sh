@@ -18,8 +18,8 @@ SERAMBI=${SERAMBI_BIN:-$ROOT/build/cli/serambi}
 SECS=${BENCH_SECONDS:-10}
 RUNS=${BENCH_RUNS:-3}
 BASE=${BENCH_DIR:-/tmp/serambi-bench-hs}
-
-die() { echo "bench: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 [[ $SECS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS must be a positive integer, not '$SECS'"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, not '$RUNS'"
 [ -x "$SERAMBI" ] || die "no executable serambi binary at $SERAMBI (build it, or set SERAMBI_BIN)"
@@ -38,23 +38,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    local i p
-    for ((i = 0; i < 50; i++)); do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-    done
-    die "found no free loopback port"
-}
-wait_port() { # PID PORT LOG
-    local i
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$1" 2>/dev/null || { cat "$3" >&2; die "process $1 exited before listening on $2"; }
-        (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
-        sleep 0.1
-    done
-    die "nothing listens on 127.0.0.1:$2"
-}
 
 DEP=$WORK/dep
 GW_PORT=$(free_port)

@@ -51,3 +51,53 @@ cpu_ticks() { # PID...: user + system clock ticks of these processes, all thread
     done
     echo "$sum"
 }
+
+start_nginx_webdav() { # DIR [CLIENT_CA]: nginx serving DIR/root over TLS 1.3 (GET, and PUT of new
+                       # files) on a free port, with a fresh P-256 certificate in DIR/cert.pem;
+                       # with CLIENT_CA it requires client certificates from that CA. Sets
+                       # NGX_PORT and NGX_PID.
+    local dir=$1 client_ca=${2:-} verify=''
+    [ -n "$client_ca" ] && verify="ssl_client_certificate $client_ca; ssl_verify_client on;"
+    mkdir -p "$dir"/{root,logs,tmp/body,tmp/proxy,tmp/fastcgi,tmp/uwsgi,tmp/scgi}
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+    NGX_PORT=$(free_port)
+    {
+        [ "$(id -u)" -eq 0 ] && echo 'user root;'   # workers must write into root and tmp
+        cat <<EOF
+worker_processes auto;
+worker_rlimit_nofile 8192;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    default_type application/octet-stream;
+    sendfile on;
+    keepalive_requests 1000000;
+    client_max_body_size 0;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    server {
+        listen 127.0.0.1:$NGX_PORT ssl;
+        ssl_certificate $dir/cert.pem;
+        ssl_certificate_key $dir/key.pem;
+        ssl_protocols TLSv1.3;
+        $verify
+        root $dir/root;
+        location / {
+            dav_methods PUT;
+            create_full_put_path on;
+        }
+    }
+}
+EOF
+    } >"$dir/nginx.conf"
+    nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log" 2>"$dir/logs/stderr.log" &
+    NGX_PID=$!
+    wait_port "$NGX_PID" "$NGX_PORT" "$dir/logs/error.log"
+}

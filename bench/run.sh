@@ -74,45 +74,7 @@ MAXT=$((120 + MB))   # every single transfer must finish within this many second
 
 # ---------------------------------------------------------------- nginx
 NGX=$WORK/nginx
-mkdir -p "$NGX"/{root,logs,tmp/body,tmp/proxy,tmp/fastcgi,tmp/uwsgi,tmp/scgi}
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
-    -addext subjectAltName=IP:127.0.0.1 -keyout "$NGX/key.pem" -out "$NGX/cert.pem" 2>/dev/null
-NGX_PORT=$(free_port)
-{
-    [ "$(id -u)" -eq 0 ] && echo 'user root;'   # workers must write into $NGX/root and tmp
-    cat <<EOF
-worker_processes auto;
-daemon off;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    default_type application/octet-stream;
-    sendfile on;
-    client_max_body_size 0;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NGX_PORT ssl;
-        ssl_certificate $NGX/cert.pem;
-        ssl_certificate_key $NGX/key.pem;
-        ssl_protocols TLSv1.3;
-        root $NGX/root;
-        location / {
-            dav_methods PUT;
-            create_full_put_path on;
-        }
-    }
-}
-EOF
-} >"$NGX/nginx.conf"
-nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" 2>"$NGX/logs/stderr.log" &
-NGX_PID=$!
-wait_port "$NGX_PID" "$NGX_PORT" "$NGX/logs/error.log"
+start_nginx_webdav "$NGX"
 
 # ---------------------------------------------------------------- serambi gateway
 DEP=$WORK/dep

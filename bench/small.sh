@@ -84,48 +84,7 @@ GW_TLS=(--connect "127.0.0.1:$GW_PORT" --ca "$P/ca.crt" --cert "$P/client.crt" -
 
 # ---------------------------------------------------------------- nginx, also verifying the client
 NGX=$WORK/nginx
-mkdir -p "$NGX"/{root,logs,tmp/body,tmp/proxy,tmp/fastcgi,tmp/uwsgi,tmp/scgi}
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
-    -addext subjectAltName=IP:127.0.0.1 -keyout "$NGX/key.pem" -out "$NGX/cert.pem" 2>/dev/null
-NGX_PORT=$(free_port)
-{
-    [ "$(id -u)" -eq 0 ] && echo 'user root;'
-    cat <<EOF
-worker_processes auto;
-worker_rlimit_nofile 8192;
-daemon off;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile on;
-    keepalive_requests 1000000;
-    client_max_body_size 0;
-    client_body_temp_path $NGX/tmp/body;
-    proxy_temp_path $NGX/tmp/proxy;
-    fastcgi_temp_path $NGX/tmp/fastcgi;
-    uwsgi_temp_path $NGX/tmp/uwsgi;
-    scgi_temp_path $NGX/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NGX_PORT ssl;
-        ssl_certificate $NGX/cert.pem;
-        ssl_certificate_key $NGX/key.pem;
-        ssl_client_certificate $P/ca.crt;
-        ssl_verify_client on;
-        ssl_protocols TLSv1.3;
-        root $NGX/root;
-        location / {
-            dav_methods PUT;
-            create_full_put_path on;
-        }
-    }
-}
-EOF
-} >"$NGX/nginx.conf"
-nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" 2>"$NGX/logs/stderr.log" &
-NGX_PID=$!
-wait_port "$NGX_PID" "$NGX_PORT" "$NGX/logs/error.log"
+start_nginx_webdav "$NGX" "$P/ca.crt"
 sleep 0.3
 NGX_PIDS="$NGX_PID $(children_of "$NGX_PID" | tr '\n' ' ')"
 NG_TLS=(--connect "127.0.0.1:$NGX_PORT" --ca "$NGX/cert.pem" --cert "$P/client.crt" --key "$P/client.key")

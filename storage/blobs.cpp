@@ -31,7 +31,6 @@ constexpr std::uint64_t kMediumPayloadBytes = 4 << 20;
 constexpr std::uint64_t kMediumBatchChunks = 4;
 constexpr std::uint64_t kReadAheadBytes = 8 << 20;  // asked of the kernel ahead of the reader
 constexpr std::size_t kAlign = 4096;                // O_DIRECT alignment of buffer, length and offset
-// A batch plus the unaligned head before it and the block rounding after it.
 constexpr std::size_t kBufferBytes = 2 * kFlushBytes;
 // Payloads up to one STREAM chunk are kept in the database (package_payloads), not in a file:
 // a file of its own costs an inode, its fsync and its directory's, more than everything else a
@@ -159,7 +158,7 @@ BlobWriter::~BlobWriter() {
         // start-up removes or quarantines; neither is ever a package.
         auto& env = *packages_.env_;
         if (!temp_path_.empty()) env.remove(temp_path_);
-        if (finished_ && !outcome_unknown_) env.remove(final_path_);
+        if (finished_ && on_disk_ && !outcome_unknown_) env.remove(final_path_);
     }
 }
 
@@ -348,7 +347,8 @@ BlobReader::BlobReader(std::unique_ptr<File> file, std::uint64_t size, std::uniq
       size_(size),
       chunk_count_(size == 0 ? 1 : (size + crypto::kStreamChunkBytes - 1) / crypto::kStreamChunkBytes),
       opener_(std::move(opener)),
-      // No larger than the blob needs: a 1 MiB package is read with one buffer of about 1 MiB.
+      // A batch, the unaligned head before it and the block rounding after it; never more than
+      // the whole blob.
       batch_chunks_(size <= kMediumPayloadBytes ? kMediumBatchChunks : kReadBatchChunks),
       buffer_bytes_(static_cast<std::size_t>(
           std::min<std::uint64_t>((batch_chunks_ * crypto::kSealedChunkBytes + 2 * kAlign) / kAlign * kAlign,

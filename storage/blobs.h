@@ -77,7 +77,7 @@ class BlobWriter final : public PackageWriter {
 
     // Records the package, its manifest and signature, and its access-log entry in one
     // transaction: the package exists exactly when its entry does.
-    Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature, std::string audit_entry);
+    Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature, std::string audit_entry) override;
 
   private:
     friend class Packages;  // names the blob

@@ -26,17 +26,7 @@ BASE=${BENCH_DIR:-/tmp/serambi-bench-hs}
 command -v nginx >/dev/null || die "nginx is missing; install it with: apt-get install -y nginx-light"
 command -v openssl >/dev/null || die "openssl is missing"
 
-mkdir -p "$BASE"
-WORK=$(mktemp -d "$BASE/run.XXXXXX")
-GW_PID='' NGX_PID=''
-cleanup() {
-    set +e
-    for pid in $GW_PID $NGX_PID; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-    rm -rf "$WORK"
-    rmdir "$BASE" 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work_dir run
 
 
 DEP=$WORK/dep

@@ -3,6 +3,24 @@
 
 die() { echo "bench: $*" >&2; exit 1; }
 
+make_work_dir() { # NAME: WORK=$BASE/NAME.XXXXXX, removed at exit with the gateway (GW_PID) and
+                  # nginx (NGX_PID) stopped first; BENCH_KEEP_LOG keeps WORK/gateway.log.
+                  # Only this directory is ever removed, never BASE's other contents.
+    mkdir -p "$BASE"
+    WORK=$(mktemp -d "$BASE/$1.XXXXXX")
+    GW_PID='' NGX_PID=''
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+cleanup() {
+    set +e
+    [ -n "$GW_PID" ] && stop "$GW_PID"
+    [ -n "$NGX_PID" ] && stop "$NGX_PID"
+    [ -n "${BENCH_KEEP_LOG:-}" ] && [ -f "$WORK/gateway.log" ] && cp "$WORK/gateway.log" "$BENCH_KEEP_LOG"
+    rm -rf "$WORK"
+    rmdir "$BASE" 2>/dev/null
+}
+
 stop() { # PID: TERM, up to 10 s, then KILL; returns the exit status
     local pid=$1 i rc=0
     kill -TERM "$pid" 2>/dev/null || true

@@ -48,19 +48,7 @@ need_kb=$(( (2 * (WARMUP + RUNS) + 3) * MB * 1024 * 105 / 100 ))
 avail_kb=$(df -Pk "$BASE" | awk 'NR == 2 {print $4}')
 (( avail_kb >= need_kb )) || die "needs $((need_kb / 1024)) MiB free under $BASE, has $((avail_kb / 1024)) MiB"
 
-# Only this directory is ever removed, never BENCH_DIR itself.
-WORK=$(mktemp -d "$BASE/run.XXXXXX")
-GW_PID='' NGX_PID=''
-cleanup() {
-    set +e
-    [ -n "$GW_PID" ] && stop "$GW_PID"
-    [ -n "$NGX_PID" ] && stop "$NGX_PID"
-    [ -n "${BENCH_KEEP_LOG:-}" ] && [ -f "$WORK/gateway.log" ] && cp "$WORK/gateway.log" "$BENCH_KEEP_LOG"
-    rm -rf "$WORK"
-    rmdir "$BASE" 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work_dir run
 
 
 # ---------------------------------------------------------------- payload

@@ -44,19 +44,7 @@ command -v nginx >/dev/null || die "nginx is missing; install it with: apt-get i
 nginx -V 2>&1 | grep -q -- '--with-http_dav_module' || die "this nginx has no WebDAV module (needed for PUT)"
 (( $(ulimit -n) >= 4096 )) || ulimit -n 4096 2>/dev/null || die "needs 4096 open files (ulimit -n)"
 
-mkdir -p "$BASE"
-WORK=$(mktemp -d "$BASE/small.XXXXXX")
-GW_PID='' NGX_PID=''
-cleanup() {
-    set +e
-    [ -n "$GW_PID" ] && stop "$GW_PID"
-    [ -n "$NGX_PID" ] && stop "$NGX_PID"
-    [ -n "${BENCH_KEEP_LOG:-}" ] && [ -f "$WORK/gateway.log" ] && cp "$WORK/gateway.log" "$BENCH_KEEP_LOG"
-    rm -rf "$WORK"
-    rmdir "$BASE" 2>/dev/null
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work_dir small
 
 # ---------------------------------------------------------------- gateway
 DEP=$WORK/dep

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <optional>
 #include <stdexcept>
 
 namespace serambi::crypto::tlog {
@@ -16,7 +17,6 @@ namespace {
 
 constexpr std::uint8_t kLeafPrefix = 0x00;
 constexpr std::uint8_t kNodePrefix = 0x01;
-constexpr std::uint8_t kAlgEd25519 = 0x01;
 constexpr std::size_t kMaxNoteBytes = 1024 * 1024;
 constexpr std::size_t kMaxSignatureLines = 100;
 constexpr std::string_view kSignaturePrefix = "\xE2\x80\x94 ";  // U+2014 EM DASH, then a space
@@ -81,12 +81,14 @@ std::string key_hash_text(std::uint32_t hash) {
     return std::string(buf, 8);
 }
 
-// The key hash binds the name to the key: SHA-256(name || "\n" || 0x01 || public key)[0:4].
-std::uint32_t compute_key_hash(std::string_view name, const std::array<std::uint8_t, 32>& public_key) {
+// The key hash binds the name to the key and its use: SHA-256(name || "\n" || type || public
+// key)[0:4], type 0x01 for note signatures and 0x04 for cosignatures.
+std::uint32_t compute_key_hash(std::string_view name, const std::array<std::uint8_t, 32>& public_key,
+                               KeyType type = KeyType::note) {
     Sha256 h;
     h.update(as_bytes(name));
     h.update(as_bytes("\n"));
-    const std::uint8_t alg = kAlgEd25519;
+    const auto alg = static_cast<std::uint8_t>(type);
     h.update(ByteView(&alg, 1));
     h.update(public_key);
     const auto digest = h.finish();
@@ -111,16 +113,16 @@ struct VerifierKey {
     std::array<std::uint8_t, 32> public_key{};
 };
 
-Result<VerifierKey> parse_verifier_key(std::string_view text) {
+Result<VerifierKey> parse_verifier_key(std::string_view text, KeyType type = KeyType::note) {
     const auto bad = make_error(ErrorKind::invalid_argument, "malformed verifier key");
     VerifierKey key;
     auto [name, rest] = chop(text, '+');
     auto [hash_text, key_text] = chop(rest, '+');
     if (!valid_key_name(name) || !parse_key_hash(hash_text, key.hash)) return bad;
     auto raw = from_canonical_base64(key_text);
-    if (!raw || raw->size() != 1 + key.public_key.size() || (*raw)[0] != kAlgEd25519) return bad;
+    if (!raw || raw->size() != 1 + key.public_key.size() || (*raw)[0] != static_cast<std::uint8_t>(type)) return bad;
     std::copy(raw->begin() + 1, raw->end(), key.public_key.begin());
-    if (compute_key_hash(name, key.public_key) != key.hash)
+    if (compute_key_hash(name, key.public_key, type) != key.hash)
         return make_error(ErrorKind::invalid_argument, "verifier key hash does not match its key");
     key.name = name;
     return key;
@@ -326,14 +328,15 @@ Result<Checkpoint> parse_checkpoint_body(std::string_view body) {
 
 void NoteSigner::SecretFree::operator()(std::uint8_t* p) const noexcept { sodium_free(p); }
 
-Result<NoteSigner> NoteSigner::generate(std::string name) {
+Result<NoteSigner> NoteSigner::generate(std::string name, KeyType type) {
     if (!valid_key_name(name)) return make_error(ErrorKind::invalid_argument, "invalid key name");
     NoteSigner s;
+    s.type_ = type;
     s.secret_key_.reset(static_cast<std::uint8_t*>(sodium_malloc(crypto_sign_SECRETKEYBYTES)));
     if (!s.secret_key_) throw std::bad_alloc();
     crypto_sign_keypair(s.public_key_.data(), s.secret_key_.get());
     s.name_ = std::move(name);
-    s.key_hash_ = compute_key_hash(s.name_, s.public_key_);
+    s.key_hash_ = compute_key_hash(s.name_, s.public_key_, type);
     return s;
 }
 
@@ -354,15 +357,18 @@ Result<NoteSigner> NoteSigner::from_private(std::string_view text) {
     const char* end = nullptr;
     if (sodium_base642bin(raw.get(), kRawBytes + 3, key_text.data(), key_text.size(), nullptr, &written, &end,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        end != key_text.data() + key_text.size() || written != kRawBytes || raw.get()[0] != kAlgEd25519)
+        end != key_text.data() + key_text.size() || written != kRawBytes ||
+        (raw.get()[0] != static_cast<std::uint8_t>(KeyType::note) &&
+         raw.get()[0] != static_cast<std::uint8_t>(KeyType::cosignature)))
         return bad;
 
     NoteSigner s;
+    s.type_ = static_cast<KeyType>(raw.get()[0]);
     s.secret_key_.reset(static_cast<std::uint8_t*>(sodium_malloc(crypto_sign_SECRETKEYBYTES)));
     if (!s.secret_key_) throw std::bad_alloc();
     crypto_sign_seed_keypair(s.public_key_.data(), s.secret_key_.get(), raw.get() + 1);
     s.name_ = std::string(name);
-    s.key_hash_ = compute_key_hash(s.name_, s.public_key_);
+    s.key_hash_ = compute_key_hash(s.name_, s.public_key_, s.type_);
     if (s.key_hash_ != hash) return make_error(ErrorKind::invalid_argument, "signer key hash does not match its key");
     // One seed, one spelling: the key text must be the canonical base64 of what it decodes to.
     std::string canonical = s.private_text();
@@ -374,10 +380,12 @@ Result<NoteSigner> NoteSigner::from_private(std::string_view text) {
 
 const std::string& NoteSigner::name() const noexcept { return name_; }
 
+KeyType NoteSigner::type() const noexcept { return type_; }
+
 std::string NoteSigner::private_text() const {
     // libsodium's secret key starts with the seed.
     std::array<std::uint8_t, 1 + crypto_sign_SEEDBYTES> raw{};
-    raw[0] = kAlgEd25519;
+    raw[0] = static_cast<std::uint8_t>(type_);
     std::memcpy(raw.data() + 1, secret_key_.get(), crypto_sign_SEEDBYTES);
     std::string out = std::string(kPrivatePrefix) + name_ + '+' + key_hash_text(key_hash_) + '+';
     std::string encoded = to_base64(raw);
@@ -389,13 +397,14 @@ std::string NoteSigner::private_text() const {
 
 std::string NoteSigner::verifier_key() const {
     std::array<std::uint8_t, 1 + crypto_sign_PUBLICKEYBYTES> raw{};
-    raw[0] = kAlgEd25519;
+    raw[0] = static_cast<std::uint8_t>(type_);
     std::copy(public_key_.begin(), public_key_.end(), raw.begin() + 1);
     return name_ + '+' + key_hash_text(key_hash_) + '+' + to_base64(raw);
 }
 
 std::string NoteSigner::sign(std::string_view body) const {
     if (body.empty() || body.back() != '\n') throw std::invalid_argument("a signed note's body must end in a newline");
+    if (type_ != KeyType::note) throw std::invalid_argument("a cosigner key signs cosignatures, not notes");
     std::array<std::uint8_t, 4 + crypto_sign_BYTES> sig{};
     sig[0] = static_cast<std::uint8_t>(key_hash_ >> 24);
     sig[1] = static_cast<std::uint8_t>(key_hash_ >> 16);
@@ -414,28 +423,40 @@ std::string NoteSigner::sign(std::string_view body) const {
     return out;
 }
 
-Result<std::string> verify_note(std::string_view note, std::string_view verifier_key) {
+namespace {
+
+std::uint32_t read_be32(const std::uint8_t* p) {
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+}
+
+struct SignatureLine {
+    std::string_view name;
+    std::uint32_t hash = 0;
+    Bytes raw;  // key hash, then what the key type puts there
+};
+
+// A note split into its body (with its final "\n") and its signature lines, each parsed.
+struct SplitNote {
+    std::string_view body;
+    std::vector<SignatureLine> signatures;
+};
+
+Result<SplitNote> split_note(std::string_view note) {
     const auto malformed = make_error(ErrorKind::invalid_argument, "malformed signed note");
     if (note.size() > kMaxNoteBytes) return make_error(ErrorKind::too_large, "signed note over 1 MiB");
-    auto key = parse_verifier_key(verifier_key);
-    if (!key) return key.error();
     if (!valid_note_text(note)) return malformed;
-
     // The signature block is everything after the last blank line; the body keeps its final "\n".
     const auto split = note.rfind("\n\n");
     if (split == std::string_view::npos) return malformed;
-    const std::string_view body = note.substr(0, split + 1);
+    SplitNote out;
+    out.body = note.substr(0, split + 1);
     std::string_view sigs = note.substr(split + 2);
     if (sigs.empty() || sigs.back() != '\n') return malformed;
-
-    bool verified = false;
-    std::size_t lines = 0;
     while (!sigs.empty()) {
-        if (++lines > kMaxSignatureLines) return malformed;
+        if (out.signatures.size() >= kMaxSignatureLines) return malformed;
         const auto nl = sigs.find('\n');
         std::string_view line = sigs.substr(0, nl);
         sigs.remove_prefix(nl + 1);
-
         if (line.substr(0, kSignaturePrefix.size()) != kSignaturePrefix) return malformed;
         line.remove_prefix(kSignaturePrefix.size());
         const auto [name, b64] = chop(line, ' ');
@@ -443,18 +464,161 @@ Result<std::string> verify_note(std::string_view note, std::string_view verifier
         if (name.empty() || name.find('+') != std::string_view::npos || b64.empty()) return malformed;
         auto raw = from_canonical_base64(b64);
         if (!raw || raw->size() < 5) return malformed;
+        out.signatures.push_back({name, read_be32(raw->data()), std::move(*raw)});
+    }
+    return out;
+}
 
-        const std::uint32_t hash = (std::uint32_t{(*raw)[0]} << 24) | (std::uint32_t{(*raw)[1]} << 16) |
-                                   (std::uint32_t{(*raw)[2]} << 8) | std::uint32_t{(*raw)[3]};
-        if (name != key->name || hash != key->hash) continue;  // someone else's signature
-        if (raw->size() != 4 + crypto_sign_BYTES) return malformed;
-        const auto message = as_bytes(body);
-        if (crypto_sign_verify_detached(raw->data() + 4, message.data(), message.size(), key->public_key.data()) != 0)
+}  // namespace
+
+Result<std::string> verify_note(std::string_view note, std::string_view verifier_key) {
+    auto key = parse_verifier_key(verifier_key);
+    if (!key) return key.error();
+    auto split = split_note(note);
+    if (!split) return split.error();
+    bool verified = false;
+    for (const auto& sig : split->signatures) {
+        if (sig.name != key->name || sig.hash != key->hash) continue;  // someone else's signature
+        if (sig.raw.size() != 4 + crypto_sign_BYTES)
+            return make_error(ErrorKind::invalid_argument, "malformed signed note");
+        const auto message = as_bytes(split->body);
+        if (crypto_sign_verify_detached(sig.raw.data() + 4, message.data(), message.size(), key->public_key.data()) !=
+            0)
             return make_error(ErrorKind::corruption, "signed note has an invalid signature");
         verified = true;
     }
     if (!verified) return make_error(ErrorKind::corruption, "signed note is not signed by this key");
-    return std::string(body);
+    return std::string(split->body);
+}
+
+// ---- Cosignatures (C2SP tlog-cosignature, Ed25519 cosignature/v1)
+
+std::string cosigned_message(std::string_view checkpoint_body, std::uint64_t time) {
+    return "cosignature/v1\ntime " + std::to_string(time) + "\n" + std::string(checkpoint_body);
+}
+
+std::string NoteSigner::cosign(std::string_view checkpoint_body, std::uint64_t time) const {
+    if (type_ != KeyType::cosignature) throw std::invalid_argument("only a cosigner key cosigns");
+    if (checkpoint_body.empty() || checkpoint_body.back() != '\n')
+        throw std::invalid_argument("a checkpoint body ends in a newline");
+    if (time == 0 || time > static_cast<std::uint64_t>(INT64_MAX))
+        throw std::invalid_argument("a cosignature's time is after 1970 and below 2^63");
+    std::array<std::uint8_t, 4 + 8 + crypto_sign_BYTES> sig{};
+    for (int i = 0; i < 4; ++i) sig[i] = static_cast<std::uint8_t>(key_hash_ >> (24 - 8 * i));
+    for (int i = 0; i < 8; ++i) sig[4 + i] = static_cast<std::uint8_t>(time >> (56 - 8 * i));
+    const std::string message = cosigned_message(checkpoint_body, time);
+    const auto bytes = as_bytes(message);
+    crypto_sign_detached(sig.data() + 12, nullptr, bytes.data(), bytes.size(), secret_key_.get());
+    return std::string(kSignaturePrefix) + name_ + ' ' + to_base64(sig) + '\n';
+}
+
+Result<std::uint64_t> verify_cosignature(std::string_view note, std::string_view witness_key) {
+    auto key = parse_verifier_key(witness_key, KeyType::cosignature);
+    if (!key) return make_error(ErrorKind::invalid_argument, "malformed witness key (a cosignature/v1 vkey)");
+    auto split = split_note(note);
+    if (!split) return split.error();
+    std::optional<std::uint64_t> newest;
+    for (const auto& sig : split->signatures) {
+        if (sig.name != key->name || sig.hash != key->hash) continue;
+        if (sig.raw.size() != 4 + 8 + crypto_sign_BYTES)
+            return make_error(ErrorKind::invalid_argument, "malformed cosignature by " + std::string(key->name));
+        std::uint64_t time = 0;
+        for (int i = 0; i < 8; ++i) time = (time << 8) | sig.raw[4 + i];
+        if (time == 0 || time > static_cast<std::uint64_t>(INT64_MAX))
+            return make_error(ErrorKind::invalid_argument,
+                              "a cosignature by " + std::string(key->name) + " has an impossible time");
+        const std::string message = cosigned_message(split->body, time);
+        const auto bytes = as_bytes(message);
+        if (crypto_sign_verify_detached(sig.raw.data() + 12, bytes.data(), bytes.size(), key->public_key.data()) != 0)
+            return make_error(ErrorKind::corruption, "the cosignature by " + std::string(key->name) + " is invalid");
+        newest = std::max(newest.value_or(0), time);
+    }
+    if (!newest) return make_error(ErrorKind::not_found, "not cosigned by " + std::string(key->name));
+    return *newest;
+}
+
+std::string witness_name(std::string_view witness_key) {
+    auto key = parse_verifier_key(witness_key, KeyType::cosignature);
+    return key ? std::string(key->name) : std::string();
+}
+
+Result<std::size_t> count_cosignatures(std::string_view note, std::span<const std::string> witness_keys) {
+    std::size_t valid = 0;
+    std::vector<std::string_view> counted;
+    for (const auto& k : witness_keys) {
+        if (std::find(counted.begin(), counted.end(), k) != counted.end()) continue;  // one key, one vote
+        counted.push_back(k);
+        auto time = verify_cosignature(note, k);
+        if (time) {
+            ++valid;
+        } else if (time.error().kind != ErrorKind::not_found && time.error().kind != ErrorKind::corruption) {
+            return time.error();  // a malformed key or note, not a missing signature
+        }
+    }
+    return valid;
+}
+
+// ---- Proofs (C2SP tlog-proof)
+
+constexpr std::string_view kProofHeader = "c2sp.org/tlog-proof@v1\n";
+
+std::string format_proof(const Proof& proof) {
+    std::string out(kProofHeader);
+    if (!proof.extra.empty()) out += "extra " + to_base64(as_bytes(proof.extra)) + "\n";
+    out += "index " + std::to_string(proof.index) + "\n";
+    for (const auto& h : proof.hashes) out += to_base64(h) + "\n";
+    out += "\n";
+    out += proof.checkpoint;
+    return out;
+}
+
+Result<Proof> parse_proof(std::string_view text) {
+    auto bad = [](const std::string& what) {
+        return make_error(ErrorKind::invalid_argument, "not a C2SP tlog-proof: " + what);
+    };
+    if (text.size() > kMaxNoteBytes + 64 * 1024) return make_error(ErrorKind::too_large, "proof over 1 MiB");
+    if (!text.starts_with(kProofHeader))
+        return bad("it does not start with " + std::string(kProofHeader.substr(0, 22)));
+    text.remove_prefix(kProofHeader.size());
+    auto next_line = [&](std::string_view& line) {
+        const auto nl = text.find('\n');
+        if (nl == std::string_view::npos) return false;
+        line = text.substr(0, nl);
+        text.remove_prefix(nl + 1);
+        return true;
+    };
+    Proof proof;
+    std::string_view line;
+    if (!next_line(line)) return bad("it ends after the header");
+    if (line.starts_with("extra ")) {
+        auto extra = from_canonical_base64(line.substr(6));
+        if (!extra || extra->empty()) return bad("the extra line is not canonical base64");
+        proof.extra.assign(extra->begin(), extra->end());
+        if (!next_line(line)) return bad("it ends after the extra line");
+    }
+    if (!line.starts_with("index ")) return bad("the index line is missing");
+    const auto digits = line.substr(6);
+    if (digits.empty() || digits.size() > 20 || (digits.size() > 1 && digits[0] == '0'))
+        return bad("the index is not canonical decimal");
+    for (const char c : digits) {
+        if (c < '0' || c > '9') return bad("the index is not decimal");
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (proof.index > (UINT64_MAX - digit) / 10) return bad("the index does not fit 64 bits");
+        proof.index = proof.index * 10 + digit;
+    }
+    while (true) {
+        if (!next_line(line)) return bad("the blank line before the checkpoint is missing");
+        if (line.empty()) break;
+        if (proof.hashes.size() >= 64) return bad("more than 64 proof hashes");
+        auto h = from_canonical_base64(line);
+        if (!h || h->size() != 32) return bad("a proof line is not a base64 SHA-256 hash");
+        Hash hash;
+        std::copy(h->begin(), h->end(), hash.begin());
+        proof.hashes.push_back(hash);
+    }
+    if (text.empty()) return bad("the checkpoint is missing");
+    proof.checkpoint = std::string(text);
+    return proof;
 }
 
 }  // namespace serambi::crypto::tlog

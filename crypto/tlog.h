@@ -54,10 +54,15 @@ Result<Checkpoint> parse_checkpoint_body(std::string_view body);
 //   note = body (ending in "\n") + "\n" + per signature: "— " + name + " " +
 //          base64(4-byte key hash || 64-byte Ed25519 signature over the body) + "\n"
 // Key names: non-empty printable ASCII without spaces or '+'.
+//
+// A key of type `cosignature` (0x04 in the key hash and the key texts) is a witness's: it makes
+// C2SP tlog-cosignature lines and nothing else, so that the two uses never share a key.
+enum class KeyType : std::uint8_t { note = 0x01, cosignature = 0x04 };
+
 class NoteSigner {
   public:
-    static Result<NoteSigner> generate(std::string name);           // random seed
-    static Result<NoteSigner> from_private(std::string_view text);  // parses the signer key text
+    static Result<NoteSigner> generate(std::string name, KeyType type = KeyType::note);  // random seed
+    static Result<NoteSigner> from_private(std::string_view text);                       // parses the signer key text
 
     NoteSigner(NoteSigner&&) noexcept = default;
     NoteSigner& operator=(NoteSigner&&) noexcept = default;
@@ -66,11 +71,15 @@ class NoteSigner {
     ~NoteSigner() = default;
 
     const std::string& name() const noexcept;
+    KeyType type() const noexcept;
     std::string private_text() const;  // the signer key text (secret: the caller stores it 0600)
     std::string verifier_key() const;  // the verifier key text
     // The whole signed note. Throws std::invalid_argument if `body` does not end in "\n", since
     // that is a bug in the caller rather than bad input from outside.
     std::string sign(std::string_view body) const;
+    // A cosigner key's C2SP cosignature/v1 line ("— name base64(key hash || time || signature)\n")
+    // over "cosignature/v1\ntime <time>\n" + body. `time` is POSIX seconds, 0 < time < 2^63.
+    std::string cosign(std::string_view checkpoint_body, std::uint64_t time) const;
 
   private:
     struct SecretFree {
@@ -79,6 +88,7 @@ class NoteSigner {
     NoteSigner() = default;
 
     std::string name_;
+    KeyType type_ = KeyType::note;
     std::uint32_t key_hash_ = 0;
     std::array<std::uint8_t, 32> public_key_{};
     // libsodium's 64-byte secret key (seed || public key) in guarded, locked memory.
@@ -90,6 +100,30 @@ class NoteSigner {
 // verify rejects the note (as Go's note.Open does). Malformed notes or keys fail with
 // invalid_argument, notes over 1 MiB with too_large, missing or bad signatures with corruption.
 Result<std::string> verify_note(std::string_view note, std::string_view verifier_key);
+
+// The exact bytes an Ed25519 cosignature/v1 signs.
+std::string cosigned_message(std::string_view checkpoint_body, std::uint64_t time);
+// The time of the newest valid cosignature in `note` by the witness key (a vkey of type 0x04).
+// not_found: no line by that key; corruption: a line by that key that does not verify;
+// invalid_argument: a malformed key or note.
+Result<std::uint64_t> verify_cosignature(std::string_view note, std::string_view witness_key);
+// How many of the distinct `witness_keys` validly cosigned `note`; an error only for malformed
+// keys or notes.
+Result<std::size_t> count_cosignatures(std::string_view note, std::span<const std::string> witness_keys);
+// The name in a witness key, or empty if it is not one.
+std::string witness_name(std::string_view witness_key);
+
+// C2SP tlog-proof: "c2sp.org/tlog-proof@v1\n", an optional "extra <base64>\n" line (here: the
+// access-log entry itself, so that the proof alone is enough to check), "index <n>\n", the
+// inclusion proof's hashes one per line, a blank line, and the checkpoint verbatim.
+struct Proof {
+    std::string extra;  // not authenticated by itself: the inclusion proof binds it to the tree
+    std::uint64_t index = 0;
+    std::vector<Hash> hashes;
+    std::string checkpoint;  // the signed note, cosignatures included
+};
+std::string format_proof(const Proof& proof);
+Result<Proof> parse_proof(std::string_view text);
 
 }  // namespace tlog
 

@@ -600,3 +600,149 @@ TEST_CASE("malformed names and signer keys are refused", "[tlog]") {
         CHECK(signer.error().message.find(seed) == std::string::npos);  // never echoes the secret
     }
 }
+
+// ---- Cosignatures (C2SP tlog-cosignature) and proofs (C2SP tlog-proof)
+
+namespace {
+// The checkpoint body and time of the C2SP tlog-cosignature specification's example.
+const std::string kSofaBody = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+constexpr std::uint64_t kSofaTime = 1679315147;
+// The sumdb/note documentation seed as a cosigner key (type 0x04). The expected line below was
+// computed with `openssl pkeyutl -sign -rawin` and Python's hashlib, not with this code.
+const std::string kWitnessPrivate =
+    "PRIVATE+KEY+witness.example/w1+cc9a7044+BIEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+const std::string kWitnessKey = "witness.example/w1+cc9a7044+BBpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+const std::string kWitnessLine =
+    "\xE2\x80\x94 witness.example/w1 "
+    "zJpwRAAAAABkGFDLJeR//pqzhnEKVvEm2wWbh2RJ6oru5+cUUfm5X9NnlaGr8aSH9QE5RVZD4QGlxl2F5UpVIIi94p178KLfqPPsAA==\n";
+}  // namespace
+
+TEST_CASE("a cosignature/v1 signs the specification's message and matches an independent signer", "[tlog]") {
+    CHECK(cosigned_message(kSofaBody, kSofaTime) ==
+          "cosignature/v1\ntime 1679315147\nexample.com/behind-the-sofa\n20852163\n"
+          "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n");
+    auto witness = NoteSigner::from_private(kWitnessPrivate);
+    REQUIRE(witness.ok());
+    CHECK(witness->type() == KeyType::cosignature);
+    CHECK(witness->verifier_key() == kWitnessKey);
+    CHECK(witness->cosign(kSofaBody, kSofaTime) == kWitnessLine);
+
+    // The specification's example line: key id 8d66cf3f, then the time, big-endian.
+    const std::string spec_line =
+        "jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==";
+    auto raw = from_base64(spec_line);
+    REQUIRE(raw.ok());
+    REQUIRE(raw->size() == 4 + 8 + 64);
+    std::uint64_t time = 0;
+    for (int i = 4; i < 12; ++i) time = (time << 8) | (*raw)[i];
+    CHECK(time == kSofaTime);
+
+    // A note carrying the log's signature and the cosignature verifies for both keys.
+    auto log = NoteSigner::generate("example.com/behind-the-sofa");
+    REQUIRE(log.ok());
+    const std::string note = log->sign(kSofaBody) + kWitnessLine;
+    CHECK(verify_note(note, log->verifier_key()).ok());
+    auto at = verify_cosignature(note, kWitnessKey);
+    REQUIRE(at.ok());
+    CHECK(*at == kSofaTime);
+    const std::vector<std::string> keys{kWitnessKey, kWitnessKey};
+    auto count = count_cosignatures(note, keys);
+    REQUIRE(count.ok());
+    CHECK(*count == 1);  // the same key twice is one witness
+    CHECK(witness_name(kWitnessKey) == "witness.example/w1");
+    CHECK(witness_name(log->verifier_key()).empty());
+}
+
+TEST_CASE("cosignatures are refused when edited, by another key, or of the wrong key type", "[tlog]") {
+    auto log = NoteSigner::generate("serambi.example/log");
+    REQUIRE(log.ok());
+    auto w = NoteSigner::generate("witness.example/a", KeyType::cosignature);
+    REQUIRE(w.ok());
+    auto other = NoteSigner::generate("witness.example/a", KeyType::cosignature);
+    REQUIRE(other.ok());
+    const std::string body = "serambi.example/log\n3\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+    const std::string note = log->sign(body) + w->cosign(body, 1700000000);
+    REQUIRE(verify_cosignature(note, w->verifier_key()).ok());
+
+    // Not cosigned by this key (same name, other key): not found, not valid.
+    auto missing = verify_cosignature(note, other->verifier_key());
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().kind == ErrorKind::not_found);
+
+    // The body changed under the cosignature: the tree size says 4 now.
+    std::string edited = note;
+    edited.replace(edited.find("\n3\n"), 3, "\n4\n");
+    auto bad = verify_cosignature(edited, w->verifier_key());
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().kind == ErrorKind::corruption);
+
+    // The cosignature's time is signed: change it and the line no longer verifies.
+    const std::string line = w->cosign(body, 1700000000);
+    const auto sp = line.rfind(' ');
+    auto raw = from_base64(std::string_view(line).substr(sp + 1, line.size() - sp - 2));
+    REQUIRE(raw.ok());
+    (*raw)[11] ^= 1;
+    const std::string moved_time = log->sign(body) + line.substr(0, sp + 1) + to_base64(*raw) + "\n";
+    CHECK(verify_cosignature(moved_time, w->verifier_key()).error().kind == ErrorKind::corruption);
+
+    // A note key is not a witness key, and each key does only its own job.
+    CHECK(verify_cosignature(note, log->verifier_key()).error().kind == ErrorKind::invalid_argument);
+    CHECK_FALSE(verify_note(note, w->verifier_key()).ok());
+    CHECK_THROWS_AS(w->sign(body), std::invalid_argument);
+    CHECK_THROWS_AS(log->cosign(body, 1700000000), std::invalid_argument);
+    CHECK_THROWS_AS(w->cosign(body, 0), std::invalid_argument);
+
+    // Round trip of the private text keeps the type.
+    auto again = NoteSigner::from_private(w->private_text());
+    REQUIRE(again.ok());
+    CHECK(again->type() == KeyType::cosignature);
+    CHECK(again->cosign(body, 5) == w->cosign(body, 5));
+}
+
+TEST_CASE("tlog-proof files round-trip and the specification's example parses", "[tlog]") {
+    const std::string spec =
+        "c2sp.org/tlog-proof@v1\n"
+        "extra YWdlLXYxLjIuMS1kYXJ3aW4tYXJtNjQudGFyLmd6kYXJ3aW4tYXJ\n"
+        "index 73894\n"
+        "gSKyXoYZUgZ6jduWYrkDOARinOMGJveXjgMkBTcdPlQ=\n"
+        "B95lDa8R83lS8n0eG+o0buTxRKQTYFi//1U8anccXmA=\n"
+        "EKNzoDWG8LGC0Yp9o+sv3qllpMP9uHQ9B20KNL+Q1zs=\n"
+        "RoopEkOdqkYqMB4MJXrbt/hMjOxsVn0IrWjpz1ZMMes=\n"
+        "AHCioX9nLjsrse6YhjRRmk1WUEirVOLLRoOQ6vfO5vk=\n"
+        "\n"
+        "example.com/fancylog\n109482\nsFodV/vSp5O8n9a8QpW6PRY97tfOSW5bsc2Xl/EQi08=\n\n"
+        "\xE2\x80\x94 example.com/fancylog hI2DJw==\n";
+    auto proof = parse_proof(spec);
+    REQUIRE(proof.ok());
+    CHECK(proof->index == 73894);
+    CHECK(proof->hashes.size() == 5);
+    CHECK(proof->extra.starts_with("age-v1.2.1-darwin-arm64.tar.gz"));
+    CHECK(proof->checkpoint.starts_with("example.com/fancylog\n109482\n"));
+    CHECK(format_proof(*proof) == spec);
+
+    Proof mine;
+    mine.index = 0;
+    mine.checkpoint = "log\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n\xE2\x80\x94 log AAAAAA==\n";
+    CHECK(format_proof(mine) == "c2sp.org/tlog-proof@v1\nindex 0\n\n" + mine.checkpoint);
+    auto back = parse_proof(format_proof(mine));
+    REQUIRE(back.ok());
+    CHECK(back->extra.empty());
+    CHECK(back->hashes.empty());
+
+    for (const std::string& bad : std::vector<std::string>{
+             "",
+             "c2sp.org/tlog-proof@v2\nindex 0\n\ncp\n",
+             "c2sp.org/tlog-proof@v1\n",
+             "c2sp.org/tlog-proof@v1\nindex 01\n\ncp\n",
+             "c2sp.org/tlog-proof@v1\nindex -1\n\ncp\n",
+             "c2sp.org/tlog-proof@v1\nindex 99999999999999999999\n\ncp\n",
+             "c2sp.org/tlog-proof@v1\nextra !!\nindex 1\n\ncp\n",
+             "c2sp.org/tlog-proof@v1\nindex 1\nnot-a-hash\n\ncp\n",
+             "c2sp.org/tlog-proof@v1\nindex 1\nAAAA\n\ncp\n",
+             "c2sp.org/tlog-proof@v1\nindex 1\n",
+             "c2sp.org/tlog-proof@v1\nindex 1\n\n",
+         }) {
+        INFO("proof: " << bad);
+        CHECK_FALSE(parse_proof(bad).ok());
+    }
+}

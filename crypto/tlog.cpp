@@ -537,8 +537,8 @@ Result<std::uint64_t> verify_cosignature(std::string_view note, std::string_view
     return *newest;
 }
 
-std::string witness_name(std::string_view witness_key) {
-    auto key = parse_verifier_key(witness_key, KeyType::cosignature);
+std::string verifier_key_name(std::string_view verifier_key, KeyType type) {
+    auto key = parse_verifier_key(verifier_key, type);
     return key ? std::string(key->name) : std::string();
 }
 

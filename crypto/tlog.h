@@ -110,8 +110,8 @@ Result<std::uint64_t> verify_cosignature(std::string_view note, std::string_view
 // How many of the distinct `witness_keys` validly cosigned `note`; an error only for malformed
 // keys or notes.
 Result<std::size_t> count_cosignatures(std::string_view note, std::span<const std::string> witness_keys);
-// The name in a witness key, or empty if it is not one.
-std::string witness_name(std::string_view witness_key);
+// The name in a well-formed verifier key of that type (a log's or a witness's), or empty.
+std::string verifier_key_name(std::string_view verifier_key, KeyType type);
 
 // C2SP tlog-proof: "c2sp.org/tlog-proof@v1\n", an optional "extra <base64>\n" line (here: the
 // access-log entry itself, so that the proof alone is enough to check), "index <n>\n", the

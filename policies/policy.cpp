@@ -472,6 +472,11 @@ Decision Policy::decide(const Subject& subject, Action action, const DatasetFact
         case Action::read_audit:
             if (any_role(audit_readers_)) return answer(true, true, "the caller's role may read the access log");
             return answer(false, false, "only auditors may read the access log");
+        case Action::read_proof:
+            if (any_role(audit_readers_)) return answer(true, true, "the caller's role may read the access log");
+            if (!context.entry_principal.empty() && context.entry_principal == subject.id)
+                return answer(true, true, "the entry records the caller's own request");
+            return answer(false, false, "a principal may have the proofs of its own requests only");
         case Action::approve:
         case Action::read:
         case Action::push:

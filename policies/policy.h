@@ -36,7 +36,10 @@ enum class Action {
     read_audit,
     manage_agreements,
     approve,
-    read_metrics
+    read_metrics,
+    // The inclusion proof of one access-log entry: auditors may have any; anyone else only that
+    // of an entry recording its own request (Context::entry_principal).
+    read_proof
 };
 Result<Action> parse_action(std::string_view name);  // pull, push, list, …
 
@@ -84,6 +87,7 @@ struct Context {
     std::int64_t now = 0;                   // Unix seconds
     std::span<const Agreement> agreements;  // the caller's (others are ignored)
     std::span<const Approval> approvals;    // for this package and the caller (others are ignored)
+    std::string_view entry_principal;       // read_proof: whose request the entry records
 };
 
 // An agreement's dataset pattern: a dataset id, "owner/*", or "*".

@@ -358,4 +358,80 @@ Result<std::string> AccessLog::latest_checkpoint() {
     });
 }
 
+Status AccessLog::save_cosignature(std::uint64_t size, const std::string& witness, const std::string& line) {
+    return db_.write([&](Transaction& tx) -> Status {
+        sql::Statement s(tx.get(), "INSERT OR REPLACE INTO audit_cosignatures(size, witness, line) VALUES(?1, ?2, ?3)");
+        if (s.bind(1, static_cast<std::int64_t>(size)).bind(2, witness).bind(3, line).step() != SQLITE_DONE)
+            return sql::db_error("cannot record the cosignature");
+        return {};
+    });
+}
+
+Result<std::vector<std::string>> AccessLog::cosignatures(std::uint64_t size) {
+    return db_.read([&](Connection& c) -> Result<std::vector<std::string>> {
+        auto s = c.cached("SELECT line FROM audit_cosignatures WHERE size = ?1 ORDER BY witness");
+        s->bind(1, static_cast<std::int64_t>(size));
+        std::vector<std::string> out;
+        int rc;
+        while ((rc = s->step()) == SQLITE_ROW) out.push_back(s->text(0));
+        if (rc != SQLITE_DONE) return sql::db_error("cannot read the cosignatures");
+        return out;
+    });
+}
+
+Result<std::uint64_t> AccessLog::cosigned_size(const std::string& witness) {
+    return db_.read([&](Connection& c) -> Result<std::uint64_t> {
+        auto s = c.cached("SELECT coalesce(max(size), 0) FROM audit_cosignatures WHERE witness = ?1");
+        s->bind(1, witness);
+        if (s->step() != SQLITE_ROW) return sql::db_error("cannot read the cosignatures");
+        return static_cast<std::uint64_t>(s->integer(0));
+    });
+}
+
+Result<AccessLog::CheckpointNote> AccessLog::checkpoint_covering(std::uint64_t index, std::size_t min_cosignatures) {
+    if (index >= static_cast<std::uint64_t>(INT64_MAX)) return make_error(ErrorKind::not_found, "no such entry");
+    return db_.read([&](Connection& c) -> Result<CheckpointNote> {
+        // Without cosignatures asked for, the first checkpoint issued after the entry; with them,
+        // the first that enough witnesses cosigned (a witness may skip checkpoints when behind).
+        auto s = min_cosignatures == 0
+                     ? c.cached("SELECT size, note FROM audit_checkpoints WHERE size > ?1 ORDER BY size LIMIT 1")
+                     : c.cached(
+                           "SELECT k.size, k.note FROM audit_checkpoints k WHERE k.size > ?1 AND "
+                           "(SELECT count(*) FROM audit_cosignatures w WHERE w.size = k.size) >= ?2 "
+                           "ORDER BY k.size LIMIT 1");
+        s->bind(1, static_cast<std::int64_t>(index));
+        if (min_cosignatures != 0) s->bind(2, static_cast<std::int64_t>(min_cosignatures));
+        const int rc = s->step();
+        if (rc == SQLITE_DONE)
+            return make_error(ErrorKind::not_found, min_cosignatures == 0
+                                                        ? "no checkpoint covers that entry yet"
+                                                        : "no checkpoint covering that entry has that many "
+                                                          "cosignatures yet");
+        if (rc != SQLITE_ROW) return sql::db_error("cannot read the checkpoints");
+        CheckpointNote out{static_cast<std::uint64_t>(s->integer(0)), s->text(1)};
+        auto lines = c.cached("SELECT line FROM audit_cosignatures WHERE size = ?1 ORDER BY witness");
+        lines->bind(1, static_cast<std::int64_t>(out.size));
+        int lrc;
+        while ((lrc = lines->step()) == SQLITE_ROW) out.note += lines->text(0);
+        if (lrc != SQLITE_DONE) return sql::db_error("cannot read the cosignatures");
+        return out;
+    });
+}
+
+Result<std::vector<std::uint64_t>> AccessLog::find_recent(const std::string& needle, std::uint64_t window) {
+    const std::uint64_t size = db_.log_size();
+    const std::uint64_t from = size > window ? size - window : 0;
+    return db_.read([&](Connection& c) -> Result<std::vector<std::uint64_t>> {
+        auto s = c.cached(
+            "SELECT idx FROM audit_entries WHERE idx >= ?1 AND idx < ?2 AND instr(entry, ?3) > 0 "
+            "ORDER BY idx DESC LIMIT 16");
+        s->bind(1, static_cast<std::int64_t>(from)).bind(2, static_cast<std::int64_t>(size)).bind(3, needle);
+        std::vector<std::uint64_t> out;
+        int rc;
+        while ((rc = s->step()) == SQLITE_ROW) out.push_back(static_cast<std::uint64_t>(s->integer(0)));
+        if (rc != SQLITE_DONE) return sql::db_error("cannot search the access log");
+        return out;
+    });
+}
+
 }  // namespace serambi::storage

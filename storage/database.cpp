@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS audit_nodes(
   level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
   PRIMARY KEY(level, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+-- Witnesses' cosignature lines (C2SP tlog-cosignature), each over the checkpoint of its size.
+CREATE TABLE IF NOT EXISTS audit_cosignatures(
+  size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL,
+  PRIMARY KEY(witness, size)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS agreements(
   id TEXT PRIMARY KEY, partner TEXT NOT NULL REFERENCES principals(id), patterns TEXT NOT NULL,
   max_classification TEXT NOT NULL, purpose TEXT NOT NULL,

@@ -375,6 +375,21 @@ class AccessLog {
     // Signed checkpoints as issued, for auditors who ask later.
     Status save_checkpoint(std::uint64_t size, const std::string& note);
     Result<std::string> latest_checkpoint();  // not_found before the first
+    // A witness's cosignature line over the checkpoint of `size` leaves (its name the witness's).
+    Status save_cosignature(std::uint64_t size, const std::string& witness, const std::string& line);
+    // The cosignature lines kept for the checkpoint of `size` leaves, in witness order.
+    Result<std::vector<std::string>> cosignatures(std::uint64_t size);
+    // The largest size `witness` cosigned, 0 if none.
+    Result<std::uint64_t> cosigned_size(const std::string& witness);
+    // The first checkpoint that covers entry `index` and carries at least `min_cosignatures`
+    // cosignatures, with them appended: its size and the note. not_found if none does yet.
+    struct CheckpointNote {
+        std::uint64_t size = 0;
+        std::string note;
+    };
+    Result<CheckpointNote> checkpoint_covering(std::uint64_t index, std::size_t min_cosignatures);
+    // The indexes, newest first, of the last `window` entries whose text contains `needle`.
+    Result<std::vector<std::uint64_t>> find_recent(const std::string& needle, std::uint64_t window);
 
   private:
     void run_committer();

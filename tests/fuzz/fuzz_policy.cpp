@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (int role = 0; role < 5; ++role) {
             for (const char* id : {"dinkes-malut", "bi-malut", "walidata"}) {
                 const Subject subject{id, {static_cast<Role>(role)}};
-                for (int action = 0; action <= static_cast<int>(Action::read_metrics); ++action) {
+                for (int action = 0; action <= static_cast<int>(Action::read_proof); ++action) {
                     const auto d = (*policy)->decide(subject, static_cast<Action>(action), &facts, context);
                     (void)(*policy)->decide(subject, static_cast<Action>(action), nullptr, context);
                     if (d.allow && d.reason.empty()) __builtin_trap();  // every grant says why

@@ -452,3 +452,20 @@ list_before_release = true
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().message.find("list_before_release: expected true or false") != std::string::npos);
 }
+
+TEST_CASE("a proof of an access-log entry goes to auditors and to the principal whose request it records") {
+    const auto policy = default_policy();
+    Context own;
+    own.entry_principal = "bi-malut";
+    CHECK(policy->decide(subject("bi-malut", {Role::partner}), Action::read_proof, nullptr, own).allow);
+    CHECK(policy->decide(subject("inspektorat", {Role::auditor}), Action::read_proof, nullptr, own).allow);
+    for (const auto role : {Role::producer, Role::custodian, Role::partner, Role::admin}) {
+        const auto d = policy->decide(subject("telkom", {role}), Action::read_proof, nullptr, own);
+        CHECK_FALSE(d.allow);
+        CHECK_FALSE(d.reveal);  // another's entry is not even said to exist
+    }
+    // An entry no principal made (a refused handshake, a gateway event) is the auditors' alone.
+    Context nobody;
+    CHECK_FALSE(policy->decide(subject("", {Role::partner}), Action::read_proof, nullptr, nobody).allow);
+    CHECK(policy->decide(subject("inspektorat", {Role::auditor}), Action::read_proof, nullptr, nobody).allow);
+}

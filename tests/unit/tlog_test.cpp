@@ -649,8 +649,10 @@ TEST_CASE("a cosignature/v1 signs the specification's message and matches an ind
     auto count = count_cosignatures(note, keys);
     REQUIRE(count.ok());
     CHECK(*count == 1);  // the same key twice is one witness
-    CHECK(witness_name(kWitnessKey) == "witness.example/w1");
-    CHECK(witness_name(log->verifier_key()).empty());
+    CHECK(verifier_key_name(kWitnessKey, KeyType::cosignature) == "witness.example/w1");
+    CHECK(verifier_key_name(log->verifier_key(), KeyType::cosignature).empty());
+    CHECK(verifier_key_name(log->verifier_key(), KeyType::note) == "example.com/behind-the-sofa");
+    CHECK(verifier_key_name(kWitnessKey, KeyType::note).empty());
 }
 
 TEST_CASE("cosignatures are refused when edited, by another key, or of the wrong key type", "[tlog]") {

@@ -66,18 +66,37 @@ Result<std::string> push_in_export(const LogEvidence& evidence, const tlog::Chec
            std::to_string(checkpoint.size) + " recomputed from " + evidence.export_file + ")";
 }
 
-// The proof route: the file names the entry, its index and the audit path, and carries the
-// checkpoint it was made for unless the caller brings their own.
-Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string& key, const PushFacts& push) {
-    auto text = storage::read_small_file(evidence.proof, 1 << 20);
+// A proof file: C2SP tlog-proof (what push and pull keep, the entry in its extra line), or the
+// JSON of `audit proof inclusion -o`.
+struct LoadedProof {
+    std::uint64_t index = 0;
+    std::optional<std::uint64_t> size;  // JSON files name it; a tlog-proof's is its checkpoint's
+    std::string entry;
+    std::string note;
+    std::vector<tlog::Hash> hashes;
+};
+
+Result<LoadedProof> load_proof(const std::string& path) {
+    auto text = storage::read_small_file(path, 2 << 20);
     if (!text) return text.error();
+    LoadedProof out;
+    if (text->starts_with("c2sp.org/tlog-proof@v1\n")) {
+        auto proof = tlog::parse_proof(*text);
+        if (!proof) return bad(path + ": " + proof.error().message);
+        if (proof->extra.empty())
+            return bad(path + " does not carry the entry it proves (Serambi's proofs hold it in the extra line)");
+        out.index = proof->index;
+        out.entry = std::move(proof->extra);
+        out.note = std::move(proof->checkpoint);
+        out.hashes = std::move(proof->hashes);
+        return out;
+    }
     boost::system::error_code ec;
     auto value = boost::json::parse(*text, ec);
     if (ec || !value.is_object())
-        return bad(evidence.proof + " is not a proof file (JSON) from `serambi audit proof inclusion -o`");
+        return bad(path +
+                   " is neither a C2SP tlog-proof nor a proof file (JSON) from `serambi audit proof inclusion -o`");
     const auto& o = value.as_object();
-    const auto* index = o.if_contains("index");
-    const auto* size = o.if_contains("size");
     const auto* entry = o.if_contains("entry");
     const auto* note = o.if_contains("checkpoint");
     auto count = [](const boost::json::value* v) -> std::optional<std::uint64_t> {
@@ -85,11 +104,24 @@ Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string
         if (v != nullptr && v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
         return std::nullopt;
     };
-    const auto leaf_index = count(index);
-    const auto tree_size = count(size);
-    if (!leaf_index || !tree_size || entry == nullptr || !entry->is_string() || note == nullptr || !note->is_string())
-        return bad(evidence.proof + " lacks index, size, entry or checkpoint");
-    std::string note_text(note->get_string());
+    const auto leaf_index = count(o.if_contains("index"));
+    out.size = count(o.if_contains("size"));
+    if (!leaf_index || !out.size || entry == nullptr || !entry->is_string() || note == nullptr || !note->is_string())
+        return bad(path + " lacks index, size, entry or checkpoint");
+    out.index = *leaf_index;
+    out.entry = std::string(entry->get_string());
+    out.note = std::string(note->get_string());
+    auto hashes = storage::proof_hashes(*text);
+    if (!hashes) return hashes.error();
+    out.hashes = std::move(*hashes);
+    return out;
+}
+
+// The proof checked against the log key (and the witnesses, if asked): the entry is in the signed
+// tree. Returns the checkpoint it was proven in.
+Result<tlog::Checkpoint> proven(const LoadedProof& proof, const LogEvidence& evidence, const std::string& key,
+                                std::string& witnessed) {
+    std::string note_text = proof.note;
     if (!evidence.checkpoint.empty()) {
         auto saved = storage::read_small_file(evidence.checkpoint, 1 << 16);
         if (!saved) return saved.error();
@@ -98,26 +130,70 @@ Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string
     auto checkpoint =
         verified_checkpoint(note_text, key, evidence.checkpoint.empty() ? "the proof's checkpoint" : "the checkpoint");
     if (!checkpoint) return checkpoint.error();
-    if (*tree_size != checkpoint->size)
-        return bad("the proof is for a tree of size " + std::to_string(*tree_size) + ", the checkpoint's is " +
+    if (evidence.witnesses.requested()) {
+        auto quorum = check_witnesses(note_text, evidence.witnesses);
+        if (!quorum) return quorum.error();
+        witnessed = ", " + *quorum;
+    }
+    if (proof.size && *proof.size != checkpoint->size)
+        return bad("the proof is for a tree of size " + std::to_string(*proof.size) + ", the checkpoint's is " +
                    std::to_string(checkpoint->size) + ": fetch a proof for that checkpoint");
-    if (evidence.index && *evidence.index != *leaf_index)
-        return failed("the proof is for entry " + std::to_string(*leaf_index) + ", the receipt names entry " +
+    if (evidence.index && *evidence.index != proof.index)
+        return failed("the proof is for entry " + std::to_string(proof.index) + ", the receipt names entry " +
                       std::to_string(*evidence.index));
-    auto hashes = storage::proof_hashes(*text);
-    if (!hashes) return hashes.error();
-    const std::string line(entry->get_string());
-    if (!storage::records_push(line, push.package_id, push.dataset, push.sha256_hex))
+    if (!tlog::verify_inclusion(proof.index, checkpoint->size, tlog::leaf_hash(crypto::as_bytes(proof.entry)),
+                                proof.hashes, checkpoint->root))
+        return failed("entry " + std::to_string(proof.index) + " is not in the signed tree of size " +
+                      std::to_string(checkpoint->size) + " (the proof or the entry was altered)");
+    return checkpoint;
+}
+
+Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string& key, const PushFacts& push) {
+    auto proof = load_proof(evidence.proof);
+    if (!proof) return proof.error();
+    if (!storage::records_push(proof->entry, push.package_id, push.dataset, push.sha256_hex))
         return failed("the proof's entry does not record the push of package " + push.package_id + " with this digest");
-    if (!tlog::verify_inclusion(*leaf_index, *tree_size, tlog::leaf_hash(crypto::as_bytes(line)), *hashes,
-                                checkpoint->root))
-        return failed("entry " + std::to_string(*leaf_index) + " is not in the signed tree of size " +
-                      std::to_string(*tree_size));
-    return "its push is entry " + std::to_string(*leaf_index) + " of the log " + checkpoint->origin +
-           ", proven in the signed tree of size " + std::to_string(*tree_size);
+    std::string witnessed;
+    auto checkpoint = proven(*proof, evidence, key, witnessed);
+    if (!checkpoint) return checkpoint.error();
+    return "its push is entry " + std::to_string(proof->index) + " of the log " + checkpoint->origin +
+           ", proven in the signed tree of size " + std::to_string(checkpoint->size) + witnessed;
+}
+
+Result<std::string> read_key_text(const std::string& key_or_file) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(key_or_file, ec)) {
+        auto text = storage::read_small_file(key_or_file, 4096);
+        if (!text) return text.error();
+        return trimmed(*text);
+    }
+    return key_or_file;
 }
 
 }  // namespace
+
+Result<std::string> check_witnesses(const std::string& note, const WitnessPolicy& policy) {
+    if (policy.keys.empty()) return bad("--quorum needs the witnesses' keys (--witness)");
+    std::vector<std::string> keys;
+    for (const auto& k : policy.keys) {
+        auto text = read_key_text(k);
+        if (!text) return text.error();
+        if (tlog::verifier_key_name(*text, tlog::KeyType::cosignature).empty())
+            return bad("--witness " + k + " is not a witness's verifier key (NAME+HASH+BASE64 of a cosignature key)");
+        keys.push_back(std::move(*text));
+    }
+    const std::size_t needed = policy.quorum == 0 ? keys.size() : policy.quorum;
+    if (needed > keys.size())
+        return bad("--quorum " + std::to_string(needed) + " is more than the " + std::to_string(keys.size()) +
+                   " witnesses given");
+    auto valid = tlog::count_cosignatures(note, keys);
+    if (!valid) return valid.error();
+    if (*valid < needed)
+        return failed("the checkpoint is cosigned by " + std::to_string(*valid) + " of the " +
+                      std::to_string(keys.size()) + " witnesses given; " + std::to_string(needed) +
+                      " are needed (a checkpoint no witness saw may be a view shown to you alone)");
+    return "cosigned by " + std::to_string(*valid) + " of " + std::to_string(keys.size()) + " witnesses";
+}
 
 Result<std::string> check_push_logged(const LogEvidence& evidence, const PushFacts& push) {
     if (evidence.key.empty()) return bad("--log-key (the log's verifier key) is needed to check the access log");
@@ -132,7 +208,15 @@ Result<std::string> check_push_logged(const LogEvidence& evidence, const PushFac
     if (!note) return note.error();
     auto checkpoint = verified_checkpoint(*note, *key, "the checkpoint");
     if (!checkpoint) return checkpoint.error();
-    return push_in_export(evidence, *checkpoint, push);
+    std::string witnessed;
+    if (evidence.witnesses.requested()) {
+        auto quorum = check_witnesses(*note, evidence.witnesses);
+        if (!quorum) return quorum.error();
+        witnessed = ", " + *quorum;
+    }
+    auto found = push_in_export(evidence, *checkpoint, push);
+    if (!found) return found.error();
+    return *found + witnessed;
 }
 
 int run_audit_key(const AuditOptions& options) {
@@ -147,8 +231,17 @@ int run_audit_key(const AuditOptions& options) {
 int run_audit_checkpoint(const AuditOptions& options) {
     auto client = connect(options.profile);
     if (!client) return report("audit checkpoint", client.error());
-    auto note = fetch(**client, "/v1/audit/checkpoint");
+    // With witnesses named: the newest checkpoint that enough of them cosigned, checked here.
+    const auto needed = options.witnesses.quorum == 0 ? options.witnesses.keys.size() : options.witnesses.quorum;
+    auto note =
+        fetch(**client, options.witnesses.requested() ? "/v1/audit/checkpoint?witnessed=" + std::to_string(needed)
+                                                      : std::string("/v1/audit/checkpoint"));
     if (!note) return report("audit checkpoint", note.error());
+    if (options.witnesses.requested()) {
+        auto quorum = check_witnesses(*note, options.witnesses);
+        if (!quorum) return report("audit checkpoint", quorum.error());
+        std::cerr << "serambi audit checkpoint: " << *quorum << "\n";
+    }
     std::cout << *note;
     return 0;
 }
@@ -211,6 +304,12 @@ int run_audit_verify(const AuditOptions& options) {
     if (!note) return report(command, note.error());
     auto checkpoint = verified_checkpoint(*note, *key, "the checkpoint");
     if (!checkpoint) return report(command, checkpoint.error());
+    std::string witnessed;
+    if (options.witnesses.requested()) {
+        auto quorum = check_witnesses(*note, options.witnesses);
+        if (!quorum) return report(command, quorum.error());
+        witnessed = ", " + *quorum;
+    }
     std::optional<tlog::Checkpoint> previous;
     if (!options.previous.empty()) {
         auto old_note = storage::read_small_file(options.previous, 1 << 16);
@@ -255,7 +354,8 @@ int run_audit_verify(const AuditOptions& options) {
         return 1;
     }
     std::cout << "OK: " << checkpoint->size << " entries of " << checkpoint->origin << " match the signed checkpoint"
-              << (previous ? " and extend the previous one (size " + std::to_string(previous->size) + ")" : "") << "\n";
+              << (previous ? " and extend the previous one (size " + std::to_string(previous->size) + ")" : "")
+              << witnessed << "\n";
     return 0;
 }
 
@@ -366,6 +466,83 @@ int run_audit_tail(const AuditOptions& options) {
         if (!options.follow) return 0;
         std::this_thread::sleep_for(std::chrono::seconds(1));
     }
+}
+
+Result<std::string> fetch_own_proof(Client& client, const std::string& which, std::chrono::seconds patience) {
+    const auto deadline = std::chrono::steady_clock::now() + patience;
+    for (;;) {
+        auto reply = client.request("GET", "/v1/log/proof?" + which, "");
+        if (!reply) return reply.error();
+        if (reply->status == 200) {
+            if (!tlog::parse_proof(reply->body))
+                return make_error(ErrorKind::corruption, "the gateway's proof is malformed");
+            return reply->body;
+        }
+        // 503: the entry or its checkpoint is not there yet (they follow within a second).
+        if (reply->status != 503 || std::chrono::steady_clock::now() >= deadline)
+            return make_error(reply->status == 503 ? ErrorKind::unavailable : ErrorKind::not_found,
+                              "no proof: " + describe_failure(*reply));
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+}
+
+void keep_proof(const std::string& proof, const std::filesystem::path& path, bool quiet) {
+    if (auto s = write_file(path.string(), proof, 0644); !s) {
+        std::cerr << "serambi: warning: cannot keep the access-log proof in " << path.string() << ": "
+                  << s.error().message << " (`serambi proof` fetches it again)\n";
+        return;
+    }
+    if (quiet) return;
+    auto parsed = tlog::parse_proof(proof);
+    std::cerr << "serambi: the access log holds this as entry " << (parsed ? std::to_string(parsed->index) : "?")
+              << "; its proof is in " << path.string() << " (check it with `serambi verify " << path.string()
+              << " --log-key KEY`)\n";
+}
+
+int run_proof(const ProofOptions& options) {
+    const std::string command = "proof";
+    if (options.index.has_value() == !options.request.empty())
+        return report(command, bad("name the entry with --index N or --request ID (one of them)"));
+    auto client = connect(options.profile);
+    if (!client) return report(command, client.error());
+    std::string which = options.index ? "index=" + std::to_string(*options.index) : "request=" + options.request;
+    if (options.witnessed != 0) which += "&witnessed=" + std::to_string(options.witnessed);
+    auto proof = fetch_own_proof(**client, which, std::chrono::seconds(options.witnessed != 0 ? 30 : 10));
+    if (!proof) return report(command, proof.error());
+    if (options.output.empty()) {
+        std::cout << *proof;
+        return 0;
+    }
+    if (auto s = write_file(options.output, *proof, 0644); !s) return report(command, s.error());
+    std::cerr << "proof saved to " << options.output << "\n";
+    return 0;
+}
+
+// `serambi verify FILE.tlog-proof --log-key KEY`: the proof alone, offline.
+int run_verify_proof(const VerifyOptions& options) {
+    const std::string command = "verify";
+    if (options.log.key.empty())
+        return report(command, bad("a proof is checked against the log's verifier key: give --log-key"));
+    auto key = storage::read_small_file(options.log.key, 4096);
+    if (!key) return report(command, key.error());
+    auto proof = load_proof(options.file);
+    if (!proof) return report(command, proof.error());
+    std::string witnessed;
+    auto checkpoint = proven(*proof, options.log, *key, witnessed);
+    if (!checkpoint) return report(command, checkpoint.error());
+    boost::system::error_code ec;
+    auto v = boost::json::parse(proof->entry, ec);
+    auto field = [&](const char* name) -> std::string {
+        const auto* f = !ec && v.is_object() ? v.as_object().if_contains(name) : nullptr;
+        if (f == nullptr) return "-";
+        return f->is_string() ? std::string(f->get_string()) : boost::json::serialize(*f);
+    };
+    std::cout << "OK: entry " << proof->index << " of the log " << checkpoint->origin
+              << " is in the signed tree of size " << checkpoint->size << witnessed << "\n"
+              << "  " << field("time") << " " << field("principal") << " " << field("action") << " "
+              << field("resource") << ": " << field("decision") << " (" << field("status") << ")"
+              << (field("sha256") != "-" && !field("sha256").empty() ? ", sha256 " + field("sha256") : "") << "\n";
+    return 0;
 }
 
 }  // namespace serambi::cli

@@ -425,7 +425,29 @@ int run_push(const PushOptions& options) {
         std::error_code ec;
         std::filesystem::remove(kept_age, ec);
     }
-    std::cout << *receipt;
+    std::cout << *receipt << std::flush;
+    // The push's entry in the access log, provable by the producer alone: its tlog-proof, kept
+    // beside the receipt. The push has succeeded whatever happens here.
+    if (!options.no_proof) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(*receipt, ec);
+        const auto* index = !ec && v.is_object() ? v.as_object().if_contains("audit_index") : nullptr;
+        if (index != nullptr && (index->is_uint64() || (index->is_int64() && index->get_int64() >= 0))) {
+            const auto at = index->to_number<std::uint64_t>();
+            const std::filesystem::path out = options.proof_output.empty()
+                                                  ? std::filesystem::path(file.string() + ".tlog-proof")
+                                                  : std::filesystem::path(options.proof_output);
+            auto proof_client = connect(options.profile);
+            auto proof = proof_client
+                             ? fetch_own_proof(**proof_client, "index=" + std::to_string(at), std::chrono::seconds(10))
+                             : Result<std::string>(proof_client.error());
+            if (proof)
+                keep_proof(*proof, out, options.quiet);
+            else
+                std::cerr << "serambi push: warning: no access-log proof yet (" << proof.error().message
+                          << "); fetch it later with `serambi proof --index " << at << " -o " << out.string() << "`\n";
+        }
+    }
     return 0;
 }
 
@@ -475,6 +497,7 @@ int run_pull(const PullOptions& options) {
     const bool streamed = ::stat(options.output.c_str(), &target_stat) == 0 &&
                           (S_ISFIFO(target_stat.st_mode) || S_ISCHR(target_stat.st_mode));
     std::string digest;
+    std::string payload_request;  // the request whose access-log entry records the delivery
     if (!streamed) {
         const std::filesystem::path partial = options.output + ".serambi-partial";
         auto forget_partial = [&] {
@@ -491,6 +514,7 @@ int run_pull(const PullOptions& options) {
                           << "; the same command continues from there\n";
             return report(command, fetched.error());
         }
+        payload_request = fetched->last.headers["serambi-request-id"];
         auto mismatch = [&](const std::string& what) {
             forget_partial();
             return report(command, make_error(ErrorKind::corruption,
@@ -579,6 +603,15 @@ int run_pull(const PullOptions& options) {
                           make_error(ErrorKind::corruption, "the Repr-Digest header does not match the payload"));
         if (auto s = out.keep(); !s) return report(command, s.error());
     }
+    if (options.keep_proof && !streamed && !payload_request.empty()) {
+        // The pull's own entry in the access log, which the partner can prove without an auditor.
+        auto proof = fetch_own_proof(**client, "request=" + payload_request, std::chrono::seconds(10));
+        if (proof)
+            keep_proof(*proof, options.output + ".tlog-proof", options.quiet);
+        else
+            std::cerr << "serambi pull: warning: no access-log proof yet (" << proof.error().message
+                      << "); fetch it later with `serambi proof --request " << payload_request << "`\n";
+    }
     if (options.keep_manifest) {
         // Evidence about a package that may be classified: the user's alone, like the payload.
         if (auto s = write_file(options.output + ".manifest.json", manifest->body, 0600); !s)
@@ -603,6 +636,19 @@ int run_pull(const PullOptions& options) {
 
 int run_verify(const VerifyOptions& options) {
     const std::string command = "verify";
+    if (options.manifest.empty() && options.signature.empty() && options.ca.empty()) {
+        // A proof file needs nothing else but the log's key.
+        std::FILE* probe = std::fopen(options.file.c_str(), "rb");
+        char head[23] = {};
+        const bool is_proof = probe != nullptr && std::fread(head, 1, 23, probe) == 23 &&
+                              std::string_view(head, 23) == "c2sp.org/tlog-proof@v1\n";
+        if (probe != nullptr) std::fclose(probe);
+        if (is_proof) return run_verify_proof(options);
+    }
+    if (options.manifest.empty() || options.signature.empty() || options.ca.empty())
+        return report(command, make_error(ErrorKind::invalid_argument,
+                                          "a payload is verified with --manifest, --signature and --ca (a "
+                                          ".tlog-proof file needs only --log-key)"));
     auto manifest = storage::read_small_file(options.manifest, 1 << 20);
     auto signature = storage::read_small_file(options.signature, 1 << 20);
     auto ca = storage::read_small_file(options.ca, 1 << 20);

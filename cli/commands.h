@@ -2,6 +2,7 @@
 // on stderr in words a user can act on.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -119,6 +120,8 @@ struct PushOptions {
     bool accept_new_recipients = false;   // a named reader's recipient changed since it was pinned
     bool quiet = false;
     bool allow_duplicate = false;  // send even if the dataset's newest package is the same file
+    bool no_proof = false;         // do not fetch and keep the push's tlog-proof
+    std::string proof_output;      // where to keep it (default: FILE.tlog-proof, beside the file)
     // A resumable upload (tus) instead of one request: always, or (by default) for files of at
     // least kResumableBytes.
     bool resumable = false;
@@ -131,6 +134,7 @@ struct PullOptions {
     std::string package_id;
     std::string output;
     bool keep_manifest = true;
+    bool keep_proof = true;  // OUTPUT.tlog-proof: the pull's entry in the access log
     bool quiet = false;
     std::string decrypt_to;  // an age package: also decrypt it here with the profile's age.key
 };
@@ -138,14 +142,26 @@ int run_pull(const PullOptions& options);
 
 // Offline evidence that a package's push is an entry of the signed access log: a checkpoint and
 // the log's key, with either an auditor's export or a proof file (`audit proof inclusion -o`).
+// Witnesses whose cosignatures a checkpoint must carry: their verifier keys (files or the key
+// text itself) and how many of them must have cosigned (0: all of them).
+struct WitnessPolicy {
+    std::vector<std::string> keys;
+    unsigned quorum = 0;
+    bool requested() const { return !keys.empty() || quorum != 0; }
+};
+// "cosigned by K of the N witnesses given" when the note meets the policy; an error otherwise.
+Result<std::string> check_witnesses(const std::string& note, const WitnessPolicy& policy);
+
 struct LogEvidence {
+    WitnessPolicy witnesses;
     std::string key;
     std::string checkpoint;  // with --export required; with --proof optional (the file holds one)
     std::string export_file;
     std::string proof;
     std::optional<std::uint64_t> index;  // the receipt's audit_index, when the caller has it
     bool requested() const {
-        return !key.empty() || !checkpoint.empty() || !export_file.empty() || !proof.empty() || index;
+        return !key.empty() || !checkpoint.empty() || !export_file.empty() || !proof.empty() || index ||
+               witnesses.requested();
     }
 };
 // What a push entry must say: this package, into this dataset, with this payload digest.
@@ -168,8 +184,11 @@ struct VerifyOptions {
     LogEvidence log;
 };
 int run_verify(const VerifyOptions& options);
+// FILE is a C2SP tlog-proof (from push, pull or `serambi proof`): checked alone, offline.
+int run_verify_proof(const VerifyOptions& options);
 
 struct AuditOptions {
+    WitnessPolicy witnesses;  // checkpoint, verify: cosignatures the checkpoint must carry
     std::string profile;
     std::string output;        // export
     bool csv = false;          // export as CSV for spreadsheets
@@ -189,6 +208,30 @@ int run_audit_verify(const AuditOptions& options);
 int run_audit_inclusion(const AuditOptions& options);
 int run_audit_consistency(const AuditOptions& options);
 int run_audit_tail(const AuditOptions& options);
+
+// The C2SP tlog-proof of one of the caller's own access-log entries, named by "index=N" or
+// "request=ID"; waits up to `patience` for the checkpoint that covers it.
+Result<std::string> fetch_own_proof(Client& client, const std::string& which, std::chrono::seconds patience);
+// Saves a fetched proof; a push or pull that succeeded stays successful if this fails (it warns).
+void keep_proof(const std::string& proof, const std::filesystem::path& path, bool quiet);
+struct ProofOptions {
+    std::string profile;
+    std::optional<std::uint64_t> index;
+    std::string request;
+    unsigned witnessed = 0;
+    std::string output;
+};
+int run_proof(const ProofOptions& options);
+
+// A witness of one's own (`serambi witness`): init and serve.
+struct WitnessInitOptions {
+    std::string dir;
+    std::string name;
+    std::string listen = "127.0.0.1:7380";
+    std::vector<std::string> log_keys;  // files with a log's verifier key
+};
+int run_witness_init(const WitnessInitOptions& options);
+int run_witness_serve(const std::string& config);
 
 // The classification policy, MOU agreements and release approvals.
 int run_policy_check(const std::string& file);

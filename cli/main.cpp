@@ -212,6 +212,9 @@ int main(int argc, char** argv) {
                        "resumes, and so does running the same command again");
     push_cmd->add_flag("--allow-duplicate", push.allow_duplicate,
                        "send even if the dataset's newest package is the same file");
+    push_cmd->add_option("--proof", push.proof_output,
+                         "where to keep the push's access-log proof (default: FILE.tlog-proof, beside the file)");
+    push_cmd->add_flag("--no-proof", push.no_proof, "do not fetch the push's access-log proof");
     push_cmd->add_option("--profile", push.profile, profile_help);
     push_cmd->callback([&] { code = run_push(push); });
 
@@ -221,23 +224,29 @@ int main(int argc, char** argv) {
     pull_cmd->add_option("-o,--output", pull.output, "where to write the payload")->required();
     bool no_manifest = false;
     pull_cmd->add_flag("--no-manifest", no_manifest, "do not keep FILE.manifest.json and FILE.manifest.p7s");
+    bool no_proof = false;
+    pull_cmd->add_flag("--no-proof", no_proof, "do not keep FILE.tlog-proof, the pull's access-log proof");
     pull_cmd->add_option("--decrypt-to", pull.decrypt_to,
                          "an age package (sangat-rahasia): also decrypt it to this file with the profile's age.key");
     pull_cmd->add_flag("--quiet,-q", pull.quiet, "no progress display");
     pull_cmd->add_option("--profile", pull.profile, profile_help);
     pull_cmd->callback([&] {
         pull.keep_manifest = !no_manifest;
+        pull.keep_proof = !no_proof;
         code = run_pull(pull);
     });
 
     VerifyOptions verify;
-    auto* verify_cmd = app.add_subcommand("verify", "verify a pulled file offline against its signed manifest");
-    verify_cmd->add_option("file", verify.file, "the payload")->required()->check(CLI::ExistingFile);
-    verify_cmd->add_option("--manifest", verify.manifest, "manifest JSON")->required()->check(CLI::ExistingFile);
-    verify_cmd->add_option("--signature", verify.signature, "detached DER CMS signature (.p7s)")
+    auto* verify_cmd = app.add_subcommand(
+        "verify",
+        "verify a pulled file offline against its signed manifest, or a .tlog-proof file against the log's key");
+    verify_cmd->add_option("file", verify.file, "the payload, or a .tlog-proof file (then only --log-key is needed)")
         ->required()
         ->check(CLI::ExistingFile);
-    verify_cmd->add_option("--ca", verify.ca, "the gateway CA certificate")->required()->check(CLI::ExistingFile);
+    verify_cmd->add_option("--manifest", verify.manifest, "manifest JSON (for a payload)")->check(CLI::ExistingFile);
+    verify_cmd->add_option("--signature", verify.signature, "detached DER CMS signature (.p7s) (for a payload)")
+        ->check(CLI::ExistingFile);
+    verify_cmd->add_option("--ca", verify.ca, "the gateway CA certificate (for a payload)")->check(CLI::ExistingFile);
     verify_cmd
         ->add_option("--log-key", verify.log.key, "the access log's verifier key: also check that the push is logged")
         ->check(CLI::ExistingFile);
@@ -246,10 +255,17 @@ int main(int argc, char** argv) {
     auto* verify_export =
         verify_cmd->add_option("--export", verify.log.export_file, "an auditor's export matching the checkpoint")
             ->check(CLI::ExistingFile);
-    verify_cmd->add_option("--proof", verify.log.proof, "a proof file from `audit proof inclusion -o`")
+    verify_cmd
+        ->add_option("--proof", verify.log.proof,
+                     "a proof of the push: the .tlog-proof push kept, or a file from `audit proof inclusion -o`")
         ->check(CLI::ExistingFile)
         ->excludes(verify_export);
     verify_cmd->add_option("--audit-index", verify.log.index, "the receipt's audit_index: the push must be that entry");
+    verify_cmd->add_option("--witness", verify.log.witnesses.keys,
+                           "a witness's verifier key (a file or the key itself) whose cosignature the checkpoint "
+                           "must carry; repeatable");
+    verify_cmd->add_option("--quorum", verify.log.witnesses.quorum,
+                           "how many of the --witness keys must have cosigned (default: all)");
     verify_cmd->callback([&] { code = run_verify(verify); });
 
     auto* policy_cmd = app.add_subcommand("policy", "the classification policy");
@@ -391,6 +407,10 @@ int main(int argc, char** argv) {
     akey_cmd->add_option("--profile", audit.profile, profile_help);
     akey_cmd->callback([&] { code = run_audit_key(audit); });
     auto* acp_cmd = audit_cmd->add_subcommand("checkpoint", "print the latest signed checkpoint");
+    acp_cmd->add_option("--witness", audit.witnesses.keys,
+                        "a witness's verifier key (a file or the key itself): print the newest checkpoint it "
+                        "cosigned; repeatable");
+    acp_cmd->add_option("--quorum", audit.witnesses.quorum, "how many of the --witness keys (default: all)");
     acp_cmd->add_option("--profile", audit.profile, profile_help);
     acp_cmd->callback([&] { code = run_audit_checkpoint(audit); });
     auto* aexport_cmd =
@@ -408,6 +428,10 @@ int main(int argc, char** argv) {
     averify_cmd->add_option("--key", audit.key, "the log's verifier key")->required()->check(CLI::ExistingFile);
     averify_cmd->add_option("--previous", audit.previous, "a checkpoint saved earlier: the log must extend it")
         ->check(CLI::ExistingFile);
+    averify_cmd->add_option("--witness", audit.witnesses.keys,
+                            "a witness's verifier key (a file or the key itself) whose cosignature the checkpoint "
+                            "must carry; repeatable");
+    averify_cmd->add_option("--quorum", audit.witnesses.quorum, "how many of the --witness keys (default: all)");
     averify_cmd->callback([&] { code = run_audit_verify(audit); });
     auto* aproof_cmd = audit_cmd->add_subcommand("proof", "fetch and check a proof against the signed checkpoint");
     aproof_cmd->require_subcommand(1);
@@ -428,6 +452,38 @@ int main(int argc, char** argv) {
     atail_cmd->add_flag("-f,--follow", audit.follow, "keep printing new entries");
     atail_cmd->add_option("--profile", audit.profile, profile_help);
     atail_cmd->callback([&] { code = run_audit_tail(audit); });
+
+    ProofOptions proof;
+    auto* proof_cmd = app.add_subcommand(
+        "proof", "fetch the C2SP tlog-proof of one of your own requests in the access log (auditors: any)");
+    auto* proof_index = proof_cmd->add_option("--index", proof.index, "the entry's index (a receipt's audit_index)");
+    proof_cmd->add_option("--request", proof.request, "the request's id (its Serambi-Request-Id)")
+        ->excludes(proof_index);
+    proof_cmd->add_option("--witnessed", proof.witnessed,
+                          "against the first checkpoint that this many witnesses cosigned (waits for it)");
+    proof_cmd->add_option("-o,--output", proof.output, "write it here (a .tlog-proof file) instead of to stdout");
+    proof_cmd->add_option("--profile", proof.profile, profile_help);
+    proof_cmd->callback([&] { code = run_proof(proof); });
+
+    auto* witness_cmd = app.add_subcommand(
+        "witness", "run a witness that cosigns a gateway's access-log checkpoints (C2SP tlog-witness)");
+    witness_cmd->require_subcommand(1);
+    WitnessInitOptions witness_init;
+    auto* winit_cmd =
+        witness_cmd->add_subcommand("init", "create a witness: its key, its verifier key and witness.toml");
+    winit_cmd->add_option("dir", witness_init.dir, "the witness's directory")->required();
+    winit_cmd->add_option("--name", witness_init.name, "its key name, e.g. inspektorat.malutprov.go.id/witness")
+        ->required();
+    winit_cmd->add_option("--listen", witness_init.listen, "HOST:PORT to serve on")->capture_default_str();
+    winit_cmd
+        ->add_option("--log-key", witness_init.log_keys,
+                     "a file with the verifier key of a log to follow (`serambi audit key`); repeatable")
+        ->check(CLI::ExistingFile);
+    winit_cmd->callback([&] { code = run_witness_init(witness_init); });
+    std::string witness_config;
+    auto* wserve_cmd = witness_cmd->add_subcommand("serve", "serve add-checkpoint until SIGINT or SIGTERM");
+    wserve_cmd->add_option("--config", witness_config, "the witness.toml")->required()->check(CLI::ExistingFile);
+    wserve_cmd->callback([&] { code = run_witness_serve(witness_config); });
 
     try {
         app.parse(argc, argv);

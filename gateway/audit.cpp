@@ -167,6 +167,7 @@ Result<std::string> AuditTrail::checkpoint() {
     if (auto s = store_.log().save_checkpoint(head->size, note); !s) return s.error();
     issued_size_ = head->size;
     issued_ = note;
+    if (on_issue_) on_issue_();
     return note;
 }
 
@@ -183,9 +184,25 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
     auto bad_query = [&](const Error& e) { return problem(ErrorKind::invalid_argument, e.message, rid); };
     Response r;
     if (what == "checkpoint") {
-        auto note = trail.checkpoint();
-        if (!note) return problem_of(note.error(), rid);
-        r = text_response(*note, "text/plain; charset=utf-8");
+        // With witnessed=N: the newest checkpoint that N witnesses cosigned. Without: the newest,
+        // with the cosignatures it has so far (witnesses answer within seconds of its issue).
+        auto witnessed = query.number("witnessed");
+        if (!witnessed && witnessed.error().kind != ErrorKind::not_found) return bad_query(witnessed.error());
+        std::string note;
+        if (witnessed && *witnessed > 0) {
+            auto cp = store.log().newest_witnessed(static_cast<std::size_t>(std::min<std::uint64_t>(*witnessed, 1000)));
+            if (!cp) return problem_of(cp.error(), rid);
+            note = std::move(cp->note);
+        } else {
+            auto issued = trail.checkpoint();
+            if (!issued) return problem_of(issued.error(), rid);
+            note = std::move(*issued);
+            auto cp = crypto::tlog::parse_checkpoint_body(note.substr(0, note.find("\n\n") + 1));
+            auto lines = cp ? store.log().cosignatures(cp->size) : Result<std::vector<std::string>>(cp.error());
+            if (!lines) return problem_of(lines.error(), rid);
+            for (const auto& line : *lines) note += line;
+        }
+        r = text_response(std::move(note), "text/plain; charset=utf-8");
     } else if (what == "key") {
         r = text_response(trail.verifier_key() + "\n", "text/plain; charset=utf-8");
     } else if (what == "entries") {
@@ -269,6 +286,88 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
     }
     r.audit.reason = decision.reason;
     return r;
+}
+
+Response Handler::get_log_proof(const RequestHead& head, const Caller& caller, const Query& query) {
+    const auto& rid = head.request_id;
+    auto& store = services_.audit->store();
+    auto not_found = [&](const std::string& why) {
+        auto r = problem(ErrorKind::not_found, "no such entry of yours in the access log", rid);
+        r.audit.reason = why;
+        return r;
+    };
+    auto witnessed = query.number("witnessed");
+    if (!witnessed && witnessed.error().kind != ErrorKind::not_found)
+        return problem(ErrorKind::invalid_argument, witnessed.error().message, rid);
+    const std::size_t min_cosignatures =
+        witnessed ? static_cast<std::size_t>(std::min<std::uint64_t>(*witnessed, 1000)) : 0;
+
+    // The entry is named by its index, or by the request it records (Serambi-Request-Id of an
+    // answer), since a pull learns its index only after the transfer.
+    auto index = query.number("index");
+    const auto request = query.text("request");
+    if (index.ok() == request.has_value())
+        return problem(ErrorKind::invalid_argument, "name the entry by index=N or by request=REQUEST-ID (one of them)",
+                       rid);
+    std::vector<std::uint64_t> candidates;
+    if (index) {
+        candidates.push_back(*index);
+    } else {
+        if (request->empty() || request->size() > 64 ||
+            request->find_first_not_of("0123456789abcdef") != std::string::npos)
+            return problem(ErrorKind::invalid_argument, "a request id is lowercase hexadecimal", rid);
+        // Recent entries only: a request's own entry is among the last ones when it is asked for.
+        auto found = store.log().find_recent("\"request_id\":\"" + *request + "\"", 100000);
+        if (!found) return problem_of(found.error(), rid);
+        candidates = std::move(*found);
+        if (candidates.empty()) {
+            auto r =
+                problem(ErrorKind::unavailable, "that request is not in the access log yet; ask again shortly", rid);
+            r.headers.emplace_back("Retry-After", "1");
+            return r;
+        }
+    }
+    for (const auto at : candidates) {
+        auto rows = store.log().entries(at, at + 1, 1);
+        if (!rows) return problem_of(rows.error(), rid);
+        if (rows->empty()) continue;
+        const std::string& entry = rows->front();
+        boost::system::error_code ec;
+        auto v = boost::json::parse(entry, ec);
+        const auto* who = !ec && v.is_object() ? v.as_object().if_contains("principal") : nullptr;
+        const std::string principal = who && who->is_string() ? std::string(who->get_string()) : std::string();
+        policies::Context context;
+        context.entry_principal = principal;
+        const auto decision = services_.policy->decide(caller.subject, policies::Action::read_proof, nullptr, context);
+        if (!decision.allow) {
+            if (index) return not_found(decision.reason);
+            continue;  // the same request id in someone else's entry: not this caller's
+        }
+        auto cp = store.log().checkpoint_covering(at, min_cosignatures);
+        if (!cp && cp.error().kind == ErrorKind::not_found && min_cosignatures == 0) {
+            // Issued now rather than at the next tick: requests arriving together share one
+            // issue (the trail signs once for all that grew), and a receipt's proof is at hand.
+            if (auto issued = services_.audit->checkpoint(); !issued) return problem_of(issued.error(), rid);
+            cp = store.log().checkpoint_covering(at, 0);
+        }
+        if (!cp) {
+            if (cp.error().kind != ErrorKind::not_found) return problem_of(cp.error(), rid);
+            // Checkpoints follow entries within a second; cosignatures within a few more.
+            auto r = problem(ErrorKind::unavailable, cp.error().message + "; ask again shortly", rid);
+            r.headers.emplace_back("Retry-After", "1");
+            r.audit.reason = decision.reason;
+            return r;
+        }
+        auto hashes = store.log().inclusion(at, cp->size);
+        if (!hashes) return problem_of(hashes.error(), rid);
+        crypto::tlog::Proof proof{entry, at, std::move(*hashes), std::move(cp->note)};
+        Response r = text_response(crypto::tlog::format_proof(proof), "text/plain; charset=utf-8");
+        r.headers.emplace_back("Serambi-Audit-Index", std::to_string(at));
+        r.audit.reason = decision.reason;
+        r.audit.resource = "log/entries/" + std::to_string(at);
+        return r;
+    }
+    return not_found(index ? "no entry at that index" : "no entry of the caller's records that request");
 }
 
 }  // namespace serambi::gateway

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <sstream>
 
+#include "crypto/tlog.h"
 #include "gateway/gateway.h"
 #include "gateway/portal.h"
+#include "witness/witness.h"
 
 namespace serambi::gateway {
 namespace {
@@ -88,6 +90,35 @@ Result<Config> load_config(const std::filesystem::path& file) {
 
     for (const auto& [section_key, section_node] : table) {
         const std::string section(section_key.str());
+        if (section == "witness" && section_node.is_array_of_tables()) {
+            for (const auto& item : *section_node.as_array()) {
+                WitnessTarget w;
+                for (const auto& [entry_key, node] : *item.as_table()) {
+                    const std::string key = "witness." + std::string(entry_key.str());
+                    const auto v = node.value<std::string>();
+                    if (key == "witness.url" && v && witness::is_witness_url(*v))
+                        w.url = *v;
+                    else if (key == "witness.url")
+                        return bad(at(file, node, key) +
+                                   ": expected \"http://HOST:PORT\" (the witness's submission prefix)");
+                    else if (key == "witness.key" && v &&
+                             !crypto::tlog::verifier_key_name(*v, crypto::tlog::KeyType::cosignature).empty()) {
+                        w.key = *v;
+                        w.name = crypto::tlog::verifier_key_name(*v, crypto::tlog::KeyType::cosignature);
+                    } else if (key == "witness.key")
+                        return bad(at(file, node, key) +
+                                   ": expected the witness's verifier key (NAME+HASH+BASE64, from its witness.vkey)");
+                    else
+                        return bad(at(file, node, key) + ": unknown key");
+                }
+                if (w.url.empty() || w.key.empty()) return bad(at(file, item, "[[witness]]") + ": needs url and key");
+                for (const auto& other : config.witnesses)
+                    if (other.name == w.name)
+                        return bad(at(file, item, "[[witness]]") + ": witness " + w.name + " is named twice");
+                config.witnesses.push_back(std::move(w));
+            }
+            continue;
+        }
         const auto* entries = section_node.as_table();
         if (entries == nullptr) return bad(at(file, section_node, section) + ": unknown key");
         for (const auto& [entry_key, node] : *entries) {

@@ -6,10 +6,18 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "crypto/crypto.h"
 
 namespace serambi::gateway {
+
+// A witness the gateway submits its checkpoints to ([[witness]] in serambi.toml).
+struct WitnessTarget {
+    std::string url;   // http://host:port[/prefix]: the witness's submission prefix
+    std::string key;   // its verifier key (a cosignature/v1 vkey), which names it
+    std::string name;  // from the key
+};
 
 // Parsed once from serambi.toml; every value has a safe default. Relative paths are resolved
 // against the directory of the configuration file.
@@ -73,6 +81,9 @@ struct Config {
     unsigned uploads_expire_hours = 24;
     std::size_t uploads_max_open = 16;
     std::uint64_t uploads_max_bytes = 32ULL << 30;  // 32 GiB
+
+    // Every new checkpoint goes to these witnesses for their cosignatures.
+    std::vector<WitnessTarget> witnesses;
 };
 
 // Reads and validates the configuration. An unknown key, a wrong type or an out-of-range value

@@ -114,6 +114,8 @@ class AuditTrail {
     void record_async(std::string entry, storage::AccessLog::Done done);
     // The signed checkpoint of the current tree, issuing a new one if the log grew since the last.
     Result<std::string> checkpoint();
+    // Called after each new checkpoint is issued (the witnesses are told).
+    void on_issue(std::function<void()> callback) { on_issue_ = std::move(callback); }
     const std::string& origin() const noexcept { return signer_.name(); }
     std::string verifier_key() const { return signer_.verifier_key(); }
     storage::Store& store() noexcept { return store_; }
@@ -125,6 +127,7 @@ class AuditTrail {
     storage::StateFile* state_ = nullptr;
     std::uint64_t issued_size_ = UINT64_MAX;
     std::string issued_;
+    std::function<void()> on_issue_;
 };
 
 class UploadSink {
@@ -202,6 +205,7 @@ struct GatewayCounters {
     std::atomic<std::uint64_t> reloads{0};
     std::atomic<std::uint64_t> reloads_failed{0};
     const ConnectionTable* connections = nullptr;
+    const class Witnesses* witnesses = nullptr;
 
     void count_response(int status, std::uint64_t in, std::uint64_t out) noexcept {
         const auto cls = status >= 100 && status < 600 ? static_cast<std::size_t>(status / 100) : 0;
@@ -318,6 +322,8 @@ class Handler {
     std::shared_ptr<LiveUploads> live_uploads_;
     Response get_package(const RequestHead& head, const Caller& caller, const std::string& id, const std::string& part);
     Response get_audit(const RequestHead& head, const Caller& caller, std::string_view what, const Query& query);
+    // GET /v1/log/proof: the C2SP tlog-proof of one entry, for auditors or the entry's principal.
+    Response get_log_proof(const RequestHead& head, const Caller& caller, const Query& query);
     // MOU agreements, release approvals and the policy's explanations (grants.cpp).
     Dispatch create_agreement(const RequestHead& head, const Caller& caller);
     Response create_agreement_from(const RequestHead& head, const Caller& caller, const std::string& body);

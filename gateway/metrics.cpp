@@ -5,6 +5,7 @@
 
 #include "gateway/expiry.h"
 #include "gateway/handler.h"
+#include "gateway/witnesses.h"
 
 namespace serambi::gateway {
 namespace {
@@ -135,6 +136,28 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
         out.sample("serambi_reloads_total", "result=\"ok\"", static_cast<std::int64_t>(counters->reloads.load()));
         out.sample("serambi_reloads_total", "result=\"refused\"",
                    static_cast<std::int64_t>(counters->reloads_failed.load()));
+        if (counters->witnesses != nullptr) {
+            const auto witnesses = counters->witnesses->status();
+            if (!witnesses.empty()) {
+                auto each = [&](const char* name, const char* type, const char* help, auto value) {
+                    out.family(name, type, help);
+                    for (const auto& w : witnesses)
+                        out.sample(name, "witness=\"" + label(w.name) + "\"", static_cast<std::int64_t>(value(w)));
+                };
+                each("serambi_witness_cosigned_size", "gauge",
+                     "The largest access-log checkpoint the witness cosigned (its tree size).",
+                     [](const Witnesses::Status& w) { return w.cosigned_size; });
+                each("serambi_witness_failing", "gauge",
+                     "1 while the witness's last answer was not a cosignature (an alert: see the access log).",
+                     [](const Witnesses::Status& w) { return w.failing ? 1 : 0; });
+                each("serambi_witness_refusals_total", "counter",
+                     "Checkpoints the witness refused (409, 422 or another 4xx): a rollback, a fork or a configuration "
+                     "error.",
+                     [](const Witnesses::Status& w) { return w.refusals; });
+                each("serambi_witness_unreachable_total", "counter", "Submissions to the witness that got no answer.",
+                     [](const Witnesses::Status& w) { return w.unreachable; });
+            }
+        }
     }
     out.family("serambi_access_log_entries", "gauge", "Entries in the access log (its tree size).");
     out.sample("serambi_access_log_entries", "", static_cast<std::int64_t>(log_head->size));

@@ -174,6 +174,11 @@ std::span<const Route> routes() {
              return respond(h.get_audit(r, c, "proof/consistency", a.query));
          }},
 
+        {"GET", "/v1/log/proof", "log.proof", Action::read_proof, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) {
+             return respond(h.get_log_proof(r, c, a.query));
+         }},
+
         {"GET", "/v1/agreements", "agreement.list", Action::manage_agreements, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A&) { return respond(h.list_agreements(r, c)); }},
         {"POST", "/v1/agreements", "agreement.create", Action::manage_agreements, false, true,

@@ -18,6 +18,7 @@
 #include "gateway/session.h"
 #include "gateway/startup.h"
 #include "gateway/tls.h"
+#include "gateway/witnesses.h"
 
 namespace serambi::gateway {
 namespace {
@@ -207,13 +208,18 @@ int serve(const Config& config, const ServeOptions& options) {
     });
     auto quarantined = recover_storage(*store->get(), audit, log_line);
     if (!quarantined) return fail("crash recovery: " + quarantined.error().message);
+    // Every new checkpoint goes to the witnesses; their answers arrive on a thread of their own.
+    Witnesses witnesses(config.witnesses, audit);
+    audit.on_issue([&witnesses] { witnesses.checkpoint_issued(); });
     if (auto note = audit.checkpoint(); !note)
         return fail("cannot issue the first checkpoint: " + note.error().message);
+    witnesses.start();
     auto first_tls = make_tls(config, revoked, tls_pem);
     if (!first_tls) return fail(first_tls.error().message);
     TlsContexts tls(std::move(first_tls).value());
     GatewayCounters counters;
     counters.started_at = now_seconds();
+    counters.witnesses = &witnesses;
     Handler handler({store->get(), *policy, *signer, certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit,
                      &revoked, &counters});
 

@@ -87,7 +87,7 @@ struct Context {
     std::int64_t now = 0;                   // Unix seconds
     std::span<const Agreement> agreements;  // the caller's (others are ignored)
     std::span<const Approval> approvals;    // for this package and the caller (others are ignored)
-    std::string_view entry_principal;       // read_proof: whose request the entry records
+    std::string_view entry_principal = {};  // read_proof: whose request the entry records
 };
 
 // An agreement's dataset pattern: a dataset id, "owner/*", or "*".

@@ -418,6 +418,25 @@ Result<AccessLog::CheckpointNote> AccessLog::checkpoint_covering(std::uint64_t i
     });
 }
 
+Result<AccessLog::CheckpointNote> AccessLog::newest_witnessed(std::size_t min_cosignatures) {
+    return db_.read([&](Connection& c) -> Result<CheckpointNote> {
+        auto s = c.cached(
+            "SELECT k.size, k.note FROM audit_checkpoints k WHERE "
+            "(SELECT count(*) FROM audit_cosignatures w WHERE w.size = k.size) >= ?1 ORDER BY k.size DESC LIMIT 1");
+        s->bind(1, static_cast<std::int64_t>(min_cosignatures));
+        const int rc = s->step();
+        if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no checkpoint has that many cosignatures yet");
+        if (rc != SQLITE_ROW) return sql::db_error("cannot read the checkpoints");
+        CheckpointNote out{static_cast<std::uint64_t>(s->integer(0)), s->text(1)};
+        auto lines = c.cached("SELECT line FROM audit_cosignatures WHERE size = ?1 ORDER BY witness");
+        lines->bind(1, static_cast<std::int64_t>(out.size));
+        int lrc;
+        while ((lrc = lines->step()) == SQLITE_ROW) out.note += lines->text(0);
+        if (lrc != SQLITE_DONE) return sql::db_error("cannot read the cosignatures");
+        return out;
+    });
+}
+
 Result<std::vector<std::uint64_t>> AccessLog::find_recent(const std::string& needle, std::uint64_t window) {
     const std::uint64_t size = db_.log_size();
     const std::uint64_t from = size > window ? size - window : 0;

@@ -388,6 +388,8 @@ class AccessLog {
         std::string note;
     };
     Result<CheckpointNote> checkpoint_covering(std::uint64_t index, std::size_t min_cosignatures);
+    // The newest checkpoint with at least `min_cosignatures` cosignatures, with them appended.
+    Result<CheckpointNote> newest_witnessed(std::size_t min_cosignatures);
     // The indexes, newest first, of the last `window` entries whose text contains `needle`.
     Result<std::vector<std::uint64_t>> find_recent(const std::string& needle, std::uint64_t window);
 

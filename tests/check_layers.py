@@ -15,8 +15,9 @@ DEPENDS = {
     "storage": {"base", "crypto"},
     "policies": {"base"},
     "web": set(),
-    "gateway": {"base", "crypto", "certs", "storage", "policies", "web"},
-    "cli": {"base", "crypto", "certs", "storage", "policies", "gateway"},
+    "witness": {"base", "crypto", "storage"},
+    "gateway": {"base", "crypto", "certs", "storage", "policies", "web", "witness"},
+    "cli": {"base", "crypto", "certs", "storage", "policies", "gateway", "witness"},
 }
 EXEMPT = {"tests", "bench"}
 THIRD_PARTY = re.compile(r"#include <(openssl/|sodium|sqlite3|sqlcipher|boost/)")

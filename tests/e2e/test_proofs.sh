@@ -39,8 +39,15 @@ PYEOF
 refuse_saying "an edited entry does not verify" "FAILED" "$SERAMBI" verify "$WORK/forged.tlog-proof" --log-key "$WORK/log.vkey"
 sed "3s/.*/index $((INDEX + 1))/" "$WORK/out/faskes.csv.tlog-proof" > "$WORK/moved.tlog-proof"
 refuse "a proof moved to another index does not verify" "$SERAMBI" verify "$WORK/moved.tlog-proof" --log-key "$WORK/log.vkey"
-"$SERAMBI" init "$WORK/other" --listen 127.0.0.1:1 >/dev/null 2>&1
-refuse "another log's key does not verify it" "$SERAMBI" verify "$WORK/out/faskes.csv.tlog-proof" --log-key "$WORK/other/log.vkey"
+# A key of the same name that is not the log's: a well-formed vkey over random key bytes.
+python3 - "$WORK/log.vkey" "$WORK/other.vkey" <<'PYEOF'
+import base64, hashlib, os, sys
+name = open(sys.argv[1]).read().split("+")[0]
+key = b"\x01" + os.urandom(32)
+digest = hashlib.sha256(name.encode() + b"\n" + key).digest()[:4]
+open(sys.argv[2], "w").write(name + "+" + digest.hex() + "+" + base64.b64encode(key).decode() + "\n")
+PYEOF
+refuse_saying "another key of the log's name does not verify it" "signed" "$SERAMBI" verify "$WORK/out/faskes.csv.tlog-proof" --log-key "$WORK/other.vkey"
 head -c 40 "$WORK/out/faskes.csv.tlog-proof" > "$WORK/cut.tlog-proof"
 refuse_saying "a cut proof is refused with a clear error" "tlog-proof" "$SERAMBI" verify "$WORK/cut.tlog-proof" --log-key "$WORK/log.vkey"
 refuse "a proof of the push without --log-key is refused" "$SERAMBI" verify "$WORK/out/faskes.csv.tlog-proof"

@@ -17,10 +17,21 @@ namespace tlog = crypto::tlog;
 
 namespace {
 
+// The witness's directory, removed when the run ends.
+struct ScratchDir {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("serambi-fuzz-witness-" + std::to_string(::getpid()));
+    ~ScratchDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+
 witness::Witness& the_witness() {
+    static ScratchDir scratch;
     static std::unique_ptr<witness::Witness> w = [] {
-        const auto dir =
-            std::filesystem::temp_directory_path() / ("serambi-fuzz-witness-" + std::to_string(::getpid()));
+        if (!crypto::initialise()) __builtin_trap();
+        const auto& dir = scratch.path;
         std::filesystem::remove_all(dir);
         if (!witness::init({dir, "fuzz.local/witness", "127.0.0.1:7380", {std::string(fuzz::kLogVerifierKey)}}))
             __builtin_trap();

@@ -5,11 +5,34 @@ import { el, clear, time, number } from './format.js';
 import { t } from './i18n.js';
 import {
   parseVerifierKey, verifyCheckpoint, leafHash, verifyInclusion, verifyConsistency, decodeHashes, toBase64, fromBase64,
-  VerifyError,
+  VerifyError, cosignersOf,
 } from './tlog.js';
 
 const WINDOW = 10000;
 const KEY_ITEM = 'serambi.log_key';
+const WITNESS_ITEM = 'serambi.witness_keys';
+
+async function witnessKeys() {
+  const text = stored(WITNESS_ITEM) || '';
+  const keys = [];
+  for (const line of text.split('\n')) if (line.trim()) keys.push(await parseVerifierKey(line, 4)); // eslint-disable-line no-await-in-loop
+  return keys;
+}
+
+// What the witnesses said of the checkpoint just checked, for the auditor to read.
+function witnessLine(cosigners, keys) {
+  const parts = [];
+  if (cosigners.verified.length) {
+    parts.push(t('audit.witnessed', {
+      names: cosigners.verified.map((w) => `${w.name} (${time(new Date(w.time * 1000).toISOString()).textContent})`).join(', '),
+      count: cosigners.verified.length, of: keys.length,
+    }));
+  } else {
+    parts.push(t(keys.length ? 'audit.not_witnessed' : 'audit.no_witness_keys'));
+  }
+  if (cosigners.unchecked.length) parts.push(t('audit.witness_unchecked', { names: cosigners.unchecked.join(', ') }));
+  return parts.join(' ');
+}
 
 function stored(name) { try { return localStorage.getItem(name); } catch { return null; } }
 function store(name, value) { try { localStorage.setItem(name, value); } catch { /* this page only */ } }
@@ -22,8 +45,19 @@ export async function verifyEntry(index, entry) {
   const keyText = stored(KEY_ITEM);
   if (!keyText) throw new VerifyError('audit.key_missing');
   const key = await parseVerifierKey(keyText);
-  const note = await getText('/v1/audit/checkpoint');
+  const keys = await witnessKeys();
+  // With witnesses' keys: the newest checkpoint a witness cosigned, if it covers the entry (the
+  // newest of all may not be cosigned yet); otherwise the newest.
+  let note = null;
+  if (keys.length) {
+    try {
+      const witnessed = await getText('/v1/audit/checkpoint?witnessed=1');
+      if (Number(witnessed.split('\n')[1]) > index) note = witnessed;
+    } catch { /* none cosigned yet: the newest, said to be unwitnessed below */ }
+  }
+  if (note === null) note = await getText('/v1/audit/checkpoint');
   const checkpoint = await verifyCheckpoint(note, key);
+  const cosigners = await cosignersOf(note, keys, key.name);
   // Kept per key (its name and hash), so that nothing the gateway says chooses which record is compared.
   const seenItem = `serambi.seen:${keyText.trim().split('+').slice(0, 2).join('+')}`;
   const seen = stored(seenItem) ? JSON.parse(stored(seenItem)) : null;
@@ -38,8 +72,8 @@ export async function verifyEntry(index, entry) {
       throw new VerifyError('verify.bad_consistency', { seen: seen.size });
   }
   store(seenItem, JSON.stringify({ size: checkpoint.size, root: toBase64(checkpoint.root) }));
-  return seen ? t('audit.verify_ok', { size: checkpoint.size, index, seen: seen.size })
-    : t('audit.verify_first', { size: checkpoint.size, index });
+  return `${seen ? t('audit.verify_ok', { size: checkpoint.size, index, seen: seen.size })
+    : t('audit.verify_first', { size: checkpoint.size, index })} ${witnessLine(cosigners, keys)}`;
 }
 
 // A spreadsheet must not run a cell as a formula: text that starts like one is quoted.
@@ -112,6 +146,21 @@ export async function auditPage(main) {
       keyState.append(el('span', { class: 'ok' }, t('audit.key_saved')));
     } catch (error) {
       keyState.append(el('span', { class: 'error' }, t('audit.key_bad', { why: why(error) })));
+    }
+  });
+
+  const witnessInput = el('textarea', { id: 'audit-witness-keys', rows: 2, cols: 60, spellcheck: 'false' });
+  witnessInput.value = stored(WITNESS_ITEM) || '';
+  const witnessState = el('span', { id: 'audit-witness-state' });
+  const saveWitnesses = el('button', { type: 'button', class: 'secondary', id: 'audit-witness-save' }, t('audit.witness_save'));
+  saveWitnesses.addEventListener('click', async () => {
+    clear(witnessState);
+    try {
+      for (const line of witnessInput.value.split('\n')) if (line.trim()) await parseVerifierKey(line, 4); // eslint-disable-line no-await-in-loop
+      store(WITNESS_ITEM, witnessInput.value.trim());
+      witnessState.append(el('span', { class: 'ok' }, t('audit.witness_saved')));
+    } catch (error) {
+      witnessState.append(el('span', { class: 'error' }, t('audit.key_bad', { why: why(error) })));
     }
   });
 
@@ -209,6 +258,7 @@ export async function auditPage(main) {
   form.addEventListener('submit', (e) => { e.preventDefault(); search(false).catch(showError); });
 
   main.append(el('div', { class: 'card' }, el('label', {}, t('audit.key_label'), keyInput), ' ', saveKey, ' ', keyState),
+    el('div', { class: 'card' }, el('label', {}, t('audit.witness_label'), witnessInput), ' ', saveWitnesses, ' ', witnessState),
     form, result, summary, chartBox, table, el('p', {}, older_));
   await search(false);
 }

@@ -40,8 +40,9 @@ export class VerifyError extends Error {
   }
 }
 
-// A verifier key: NAME+HASH+BASE64(0x01 || Ed25519 public key), the hash binding name and key.
-export async function parseVerifierKey(text) {
+// A verifier key: NAME+HASH+BASE64(TYPE || Ed25519 public key), the hash binding name, type and
+// key; type 0x01 for a log's key, 0x04 for a witness's (C2SP tlog-cosignature).
+export async function parseVerifierKey(text, type = 1) {
   // The name holds no '+', but the base64 key may: split at the first two only.
   const trimmed = text.trim();
   const first = trimmed.indexOf('+');
@@ -51,7 +52,7 @@ export async function parseVerifierKey(text) {
   if (!/^[0-9a-f]{8}$/.test(parts[1]) || /\s/.test(parts[0])) throw new Error('NAME+HASH+KEY');
   let key;
   try { key = fromBase64(parts[2]); } catch { throw new Error('base64'); }
-  if (key.length !== 33 || key[0] !== 1) throw new Error('Ed25519');
+  if (key.length !== 33 || key[0] !== type) throw new Error(type === 1 ? 'Ed25519' : 'cosignature/v1');
   const hash = await sha256(concat(encoder.encode(`${parts[0]}\n`), key));
   const expected = Array.from(hash.slice(0, 4), (b) => b.toString(16).padStart(2, '0')).join('');
   if (expected !== parts[1]) throw new Error('hash');
@@ -90,6 +91,35 @@ export async function verifyCheckpoint(note, key) {
   const root = fromBase64(lines[2]);
   if (root.length !== 32) throw new VerifyError('verify.bad_note');
   return { origin: lines[0], size: Number(lines[1]), root };
+}
+
+// The witnesses among `keys` (parsed with type 4) whose cosignature/v1 over the note's body
+// verifies, with the time each gives; and the names of other signature lines nobody here can check.
+export async function cosignersOf(note, keys, origin) {
+  const split = note.indexOf('\n\n');
+  if (split < 0) throw new VerifyError('verify.bad_note');
+  const body = note.slice(0, split + 1);
+  const verified = new Map();
+  const unchecked = new Set();
+  for (const line of note.slice(split + 2).split('\n')) {
+    const match = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    if (!match || match[1] === origin) continue;
+    let signature;
+    try { signature = fromBase64(match[2]); } catch { continue; }
+    const key = keys.find((k) => k.name === match[1] && equal(signature.slice(0, 4), k.keyHash));
+    if (!key || signature.length !== 76) { if (!verified.has(match[1])) unchecked.add(match[1]); continue; }
+    let time = 0;
+    for (const b of signature.slice(4, 12)) time = time * 256 + b;
+    const message = encoder.encode(`cosignature/v1\ntime ${time}\n${body}`);
+    // eslint-disable-next-line no-await-in-loop
+    if (await crypto.subtle.verify({ name: 'Ed25519' }, key.publicKey, signature.slice(12), message)) {
+      verified.set(key.name, time);
+      unchecked.delete(key.name);
+    } else {
+      throw new VerifyError('verify.bad_cosignature', { name: key.name });
+    }
+  }
+  return { verified: [...verified.entries()].map(([name, time]) => ({ name, time })), unchecked: [...unchecked] };
 }
 
 async function node(left, right) { return sha256(concat(Uint8Array.of(1), left, right)); }

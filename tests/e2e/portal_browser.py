@@ -299,6 +299,22 @@ try:
     cli("whoami", "--profile", str(WORK / "bi-malut"))  # the log grows
     state, message = verify_first_row()
     check("the next check proves the log extends the one seen before", state == "ok" and "kelanjutan" in message, message)
+    check("without witness keys the page says cosignatures were not checked", "saksi" in message, message)
+    # The witness's key, pasted as the log key was: the page then checks its cosignature itself.
+    witness_box = auditor.find_element(By.ID, "audit-witness-keys")
+    auditor.execute_script("arguments[0].value = arguments[1]", witness_box,
+                           (WORK / "witness" / "witness.vkey").read_text().strip())
+    auditor.find_element(By.ID, "audit-witness-save").click()
+    wait(auditor, lambda d: d.find_elements(By.CSS_SELECTOR, "#audit-witness-state .ok"))
+    deadline = time.time() + 20
+    while True:
+        state, message = verify_first_row()
+        if "inspektorat.example.go.id/witness" in message or time.time() > deadline:
+            break
+        time.sleep(1)
+    check("the auditor's page shows which witness cosigned the checkpoint it checked",
+          state == "ok" and "1 dari 1 saksi" in message and "inspektorat.example.go.id/witness" in message, message)
+    shot(auditor, "log-akses-saksi")
     shot(auditor, "log-akses")
     # A checkpoint altered on the way: its root no longer matches the signature.
     auditor.execute_script("""

@@ -30,6 +30,16 @@ done
 "$SERAMBI" audit key --profile "$WORK/inspektorat" > "$WORK/log.vkey" ||
     { echo "FAIL - the auditor cannot fetch the verifier key"; exit 1; }
 grep -q '+' "$WORK/log.vkey" || { echo "FAIL - the verifier key is empty: $(cat "$WORK/log.vkey")"; exit 1; }
+# A witness cosigns the log, so that the auditor's page has cosignatures to check.
+WPORT=$(free_port)
+"$SERAMBI" witness init "$WORK/witness" --name inspektorat.example.go.id/witness --listen "127.0.0.1:$WPORT" \
+    --log-key "$WORK/log.vkey" >/dev/null || { echo "FAIL - witness init"; exit 1; }
+"$SERAMBI" witness serve --config "$WORK/witness/witness.toml" >>"$WORK/witness.log" 2>&1 &
+W_PID=$!
+trap 'kill $W_PID 2>/dev/null; cleanup' EXIT
+stop_gateway
+printf '\n[[witness]]\nurl = "http://127.0.0.1:%s"\nkey = "%s"\n' "$WPORT" "$(cat "$WORK/witness/witness.vkey")" >> "$DEP/serambi.toml"
+start_gateway
 
 export PORTAL_URL=$URL PORTAL_WORK=$WORK PORTAL_CA=$ADMIN/ca.crt PORTAL_PASSWORD=kata-sandi-uji SERAMBI
 export PORTAL_SCREENSHOTS=${PORTAL_SCREENSHOTS:-$PWD/portal-screenshots}

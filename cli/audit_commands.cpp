@@ -487,7 +487,8 @@ Result<std::string> fetch_own_proof(Client& client, const std::string& which, st
 }
 
 void keep_proof(const std::string& proof, const std::filesystem::path& path, bool quiet) {
-    if (auto s = write_file(path.string(), proof, 0644); !s) {
+    // The entry names the dataset, package and digest: the user's alone, like the manifest.
+    if (auto s = write_file(path.string(), proof, 0600); !s) {
         std::cerr << "serambi: warning: cannot keep the access-log proof in " << path.string() << ": "
                   << s.error().message << " (`serambi proof` fetches it again)\n";
         return;
@@ -513,7 +514,7 @@ int run_proof(const ProofOptions& options) {
         std::cout << *proof;
         return 0;
     }
-    if (auto s = write_file(options.output, *proof, 0644); !s) return report(command, s.error());
+    if (auto s = write_file(options.output, *proof, 0600); !s) return report(command, s.error());
     std::cerr << "proof saved to " << options.output << "\n";
     return 0;
 }

@@ -434,9 +434,10 @@ int run_push(const PushOptions& options) {
         const auto* index = !ec && v.is_object() ? v.as_object().if_contains("audit_index") : nullptr;
         if (index != nullptr && (index->is_uint64() || (index->is_int64() && index->get_int64() >= 0))) {
             const auto at = index->to_number<std::uint64_t>();
-            const std::filesystem::path out = options.proof_output.empty()
-                                                  ? std::filesystem::path(file.string() + ".tlog-proof")
-                                                  : std::filesystem::path(options.proof_output);
+            const std::filesystem::path out =
+                options.proof_output.empty()
+                    ? std::filesystem::path(file.string() + "." + std::to_string(at) + ".tlog-proof")
+                    : std::filesystem::path(options.proof_output);
             auto proof_client = connect(options.profile);
             auto proof = proof_client
                              ? fetch_own_proof(**proof_client, "index=" + std::to_string(at), std::chrono::seconds(10))

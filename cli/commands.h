@@ -121,7 +121,7 @@ struct PushOptions {
     bool quiet = false;
     bool allow_duplicate = false;  // send even if the dataset's newest package is the same file
     bool no_proof = false;         // do not fetch and keep the push's tlog-proof
-    std::string proof_output;      // where to keep it (default: FILE.tlog-proof, beside the file)
+    std::string proof_output;      // where to keep it (default: FILE.INDEX.tlog-proof beside it)
     // A resumable upload (tus) instead of one request: always, or (by default) for files of at
     // least kResumableBytes.
     bool resumable = false;

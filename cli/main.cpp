@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
     push_cmd->add_flag("--allow-duplicate", push.allow_duplicate,
                        "send even if the dataset's newest package is the same file");
     push_cmd->add_option("--proof", push.proof_output,
-                         "where to keep the push's access-log proof (default: FILE.tlog-proof, beside the file)");
+                         "where to keep the push's access-log proof (default: FILE.INDEX.tlog-proof, beside the file)");
     push_cmd->add_flag("--no-proof", push.no_proof, "do not fetch the push's access-log proof");
     push_cmd->add_option("--profile", push.profile, profile_help);
     push_cmd->callback([&] { code = run_push(push); });

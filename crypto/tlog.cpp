@@ -544,10 +544,14 @@ std::string verifier_key_name(std::string_view verifier_key, KeyType type) {
 
 Result<std::size_t> count_cosignatures(std::string_view note, std::span<const std::string> witness_keys) {
     std::size_t valid = 0;
-    std::vector<std::string_view> counted;
+    // One public key, one vote: however its text is spelled (hash digits in either case) and
+    // whatever name it is given, since an Ed25519 cosignature does not sign the name.
+    std::vector<std::array<std::uint8_t, 32>> counted;
     for (const auto& k : witness_keys) {
-        if (std::find(counted.begin(), counted.end(), k) != counted.end()) continue;  // one key, one vote
-        counted.push_back(k);
+        auto key = parse_verifier_key(k, KeyType::cosignature);
+        if (!key) return make_error(ErrorKind::invalid_argument, "malformed witness key (a cosignature/v1 vkey)");
+        if (std::find(counted.begin(), counted.end(), key->public_key) != counted.end()) continue;
+        counted.push_back(key->public_key);
         auto time = verify_cosignature(note, k);
         if (time) {
             ++valid;

@@ -167,8 +167,14 @@ Result<std::string> AuditTrail::checkpoint() {
     if (auto s = store_.log().save_checkpoint(head->size, note); !s) return s.error();
     issued_size_ = head->size;
     issued_ = note;
+    issued_at_ = std::chrono::steady_clock::now();
     if (on_issue_) on_issue_();
     return note;
+}
+
+bool AuditTrail::due(std::chrono::milliseconds interval) {
+    std::lock_guard lock(mutex_);
+    return std::chrono::steady_clock::now() - issued_at_ >= interval;
 }
 
 Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::string_view what, const Query& query) {
@@ -317,7 +323,7 @@ Response Handler::get_log_proof(const RequestHead& head, const Caller& caller, c
             request->find_first_not_of("0123456789abcdef") != std::string::npos)
             return problem(ErrorKind::invalid_argument, "a request id is lowercase hexadecimal", rid);
         // Recent entries only: a request's own entry is among the last ones when it is asked for.
-        auto found = store.log().find_recent("\"request_id\":\"" + *request + "\"", 100000);
+        auto found = store.log().find_recent("\"request_id\":\"" + *request + "\"", 20000);
         if (!found) return problem_of(found.error(), rid);
         candidates = std::move(*found);
         if (candidates.empty()) {
@@ -344,9 +350,10 @@ Response Handler::get_log_proof(const RequestHead& head, const Caller& caller, c
             continue;  // the same request id in someone else's entry: not this caller's
         }
         auto cp = store.log().checkpoint_covering(at, min_cosignatures);
-        if (!cp && cp.error().kind == ErrorKind::not_found && min_cosignatures == 0) {
-            // Issued now rather than at the next tick: requests arriving together share one
-            // issue (the trail signs once for all that grew), and a receipt's proof is at hand.
+        if (!cp && cp.error().kind == ErrorKind::not_found && min_cosignatures == 0 &&
+            services_.audit->due(std::chrono::milliseconds(250))) {
+            // Issued now rather than at the next tick, so that a receipt's proof is at hand; at
+            // most four a second, whoever asks, and requests arriving together share one.
             if (auto issued = services_.audit->checkpoint(); !issued) return problem_of(issued.error(), rid);
             cp = store.log().checkpoint_covering(at, 0);
         }

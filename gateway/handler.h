@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -114,6 +115,8 @@ class AuditTrail {
     void record_async(std::string entry, storage::AccessLog::Done done);
     // The signed checkpoint of the current tree, issuing a new one if the log grew since the last.
     Result<std::string> checkpoint();
+    // Whether the last checkpoint was issued at least `interval` ago.
+    bool due(std::chrono::milliseconds interval);
     // Called after each new checkpoint is issued (the witnesses are told).
     void on_issue(std::function<void()> callback) { on_issue_ = std::move(callback); }
     const std::string& origin() const noexcept { return signer_.name(); }
@@ -128,6 +131,7 @@ class AuditTrail {
     std::uint64_t issued_size_ = UINT64_MAX;
     std::string issued_;
     std::function<void()> on_issue_;
+    std::chrono::steady_clock::time_point issued_at_{};
 };
 
 class UploadSink {

@@ -190,6 +190,9 @@ int serve(const Config& config, const ServeOptions& options) {
     while (!log_text.empty() && (log_text.back() == '\n' || log_text.back() == '\r')) log_text.remove_suffix(1);
     auto log_signer = crypto::tlog::NoteSigner::from_private(log_text);
     if (!log_signer) return fail("the access-log key " + config.log_key.string() + ": " + log_signer.error().message);
+    if (log_signer->type() != crypto::tlog::KeyType::note)
+        return fail("the access-log key " + config.log_key.string() +
+                    " is a witness's cosigning key, not a log key (keys.log_key names the wrong file)");
     if (log_signer->name() != config.audit_origin)
         return fail("the access-log key " + config.log_key.string() + " is for the log '" + log_signer->name() +
                     "', but audit.origin says '" + config.audit_origin + "'");

@@ -3,6 +3,8 @@
 // silent skip; the gateway keeps serving and submits again at every new checkpoint.
 #include "gateway/witnesses.h"
 
+#include <charconv>
+
 #include "crypto/tlog.h"
 #include "gateway/handler.h"
 #include "gateway/net.h"
@@ -22,14 +24,14 @@ std::uint64_t size_of(const std::string& note) {
     return cp ? cp->size : 0;
 }
 
-// "N\n" exactly, as a 409's text/x.tlog.size body must be.
+// "N\n" exactly, as a 409's text/x.tlog.size body must be; N fits 64 bits.
 bool parse_size_body(const std::string& body, std::uint64_t& out) {
     if (body.size() < 2 || body.size() > 21 || body.back() != '\n') return false;
-    const std::string digits = body.substr(0, body.size() - 1);
-    if (digits.find_first_not_of("0123456789") != std::string::npos || (digits.size() > 1 && digits[0] == '0'))
+    const std::string_view digits(body.data(), body.size() - 1);
+    if (digits.find_first_not_of("0123456789") != std::string_view::npos || (digits.size() > 1 && digits[0] == '0'))
         return false;
-    out = std::stoull(digits);
-    return true;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
+    return ec == std::errc() && end == digits.data() + digits.size();
 }
 
 }  // namespace
@@ -91,9 +93,15 @@ void Witnesses::run() {
                 bool current = false;
                 {
                     std::lock_guard l(mutex_);
+                    if (stop_) break;
                     current = status_[i].cosigned_size >= size && !status_[i].failing;
                 }
-                if (!current) submit(i, size, *note);
+                // Whatever a witness answers must not take the gateway down with this thread.
+                try {
+                    if (!current) submit(i, size, *note);
+                } catch (const std::exception& e) {
+                    settle(i, Outcome::unreachable, std::string("its answer could not be handled: ") + e.what());
+                }
             }
         }
         lock.lock();
@@ -109,11 +117,18 @@ void Witnesses::submit(std::size_t i, std::uint64_t size, const std::string& not
     }
     // Two tries: a 409 tells the witness's size, and the second names it.
     for (int attempt = 0; attempt < 2; ++attempt) {
-        if (old_size > size)
+        if (old_size > size) {
+            // Only the witness's word (an unsigned 409 over plain HTTP): the next submission asks
+            // again from what it last cosigned for us rather than trusting it for ever.
+            {
+                std::lock_guard lock(mutex_);
+                known_size_[i] = status_[i].cosigned_size;
+            }
             return settle(i, Outcome::refused,
-                          "the witness has cosigned " + std::to_string(old_size) +
+                          "the witness says it has cosigned " + std::to_string(old_size) +
                               " entries of this log, more than its " + std::to_string(size) +
-                              ": the access log was rolled back");
+                              ": if so, the access log was rolled back");
+        }
         auto proof = audit_.store().log().consistency(old_size, size);
         if (!proof) return settle(i, Outcome::unreachable, "cannot make a consistency proof: " + proof.error().message);
         std::string body = "old " + std::to_string(old_size) + "\n";

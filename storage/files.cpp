@@ -48,7 +48,8 @@ Status replace_file(Env& env, const std::filesystem::path& path, std::string_vie
         env.remove(temp);
         return make_error(ErrorKind::io_error, "cannot replace " + path.string() + ": " + std::strerror(rc));
     }
-    return {};
+    // The rename is durable only once the directory is.
+    return fsync_directory(env, path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
 }
 
 Status replace_file(const std::filesystem::path& path, std::string_view contents, unsigned mode) {

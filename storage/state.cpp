@@ -89,9 +89,7 @@ StateFile::Contents StateFile::contents() const {
 }
 
 Status StateFile::write_locked(const Contents& next) {
-    if (auto s = replace_file(*env_, path_, render(next), 0600); !s) return s;
-    // The rename is durable only once the directory is.
-    return fsync_directory(*env_, path_.parent_path().empty() ? std::filesystem::path(".") : path_.parent_path());
+    return replace_file(*env_, path_, render(next), 0600);  // durable, directory included
 }
 
 Status StateFile::record_checkpoint(std::uint64_t size, const crypto::tlog::Hash& root) {

@@ -39,7 +39,8 @@ Result<crypto::SecretKey> read_master_key(const std::filesystem::path& path);
 // Writes `contents` to a new file with the given mode, fsynced; refuses to overwrite.
 Status write_new_file(const std::filesystem::path& path, std::string_view contents, unsigned mode);
 // Puts `contents` in place of `path` with `mode`: written and fsynced beside it, then renamed over
-// it, so a reader sees the old file or the new one, never a mix.
+// it and the directory fsynced, so a reader sees the old file or the new one, never a mix, and
+// the new one survives a crash once this returns.
 Status replace_file(const std::filesystem::path& path, std::string_view contents, unsigned mode);
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit);
 

@@ -4,6 +4,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <iostream>
+#include <map>
 
 #include "witness/witness.h"
 
@@ -18,16 +19,21 @@ using tcp = net::ip::tcp;
 constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;
 constexpr int kMaxConnections = 256;
+constexpr int kMaxPerAddress = 8;  // so that one host cannot hold every slot
+constexpr int kMaxRequestsPerConnection = 100;
 constexpr auto kIoTimeout = std::chrono::seconds(10);
+constexpr auto kIdleTimeout = std::chrono::seconds(5);  // between requests on a kept-alive connection
 
 net::awaitable<void> session(tcp::socket socket, Witness& witness) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     try {
-        for (;;) {
+        for (int served = 0; served < kMaxRequestsPerConnection; ++served) {
             http::request_parser<http::string_body> parser;
             parser.header_limit(kMaxHeaderBytes);
             parser.body_limit(kMaxBodyBytes);
+            stream.expires_after(served == 0 ? kIoTimeout : kIdleTimeout);
+            co_await http::async_read_header(stream, buffer, parser, net::use_awaitable);
             stream.expires_after(kIoTimeout);
             co_await http::async_read(stream, buffer, parser, net::use_awaitable);
             const auto& req = parser.get();
@@ -54,7 +60,7 @@ net::awaitable<void> session(tcp::socket socket, Witness& witness) {
                 res.result(http::status::not_found);
                 res.body() = "no such route (POST /add-checkpoint, GET /key)\n";
             }
-            res.keep_alive(req.keep_alive());
+            res.keep_alive(req.keep_alive() && served + 1 < kMaxRequestsPerConnection);
             res.prepare_payload();
             stream.expires_after(kIoTimeout);
             co_await http::async_write(stream, res, net::use_awaitable);
@@ -69,20 +75,32 @@ net::awaitable<void> session(tcp::socket socket, Witness& witness) {
 
 net::awaitable<void> accept_loop(tcp::acceptor& acceptor, Witness& witness) {
     int open = 0;
+    std::map<net::ip::address, int> per_address;
+    net::steady_timer pause(acceptor.get_executor());
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
         if (ec == net::error::operation_aborted) co_return;
-        if (ec) continue;
-        if (open >= kMaxConnections) {
+        if (ec) {
+            // Out of descriptors, say: wait rather than spin on an error that repeats at once.
+            pause.expires_after(std::chrono::milliseconds(100));
+            co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+            continue;
+        }
+        boost::system::error_code peer_error;
+        const auto peer = socket.remote_endpoint(peer_error).address();
+        if (peer_error || open >= kMaxConnections || per_address[peer] >= kMaxPerAddress) {
             socket.close(ec);  // full: a new client waits for a slot rather than starving the rest
+            if (per_address[peer] == 0) per_address.erase(peer);
             continue;
         }
         ++open;
+        ++per_address[peer];
         net::co_spawn(
             acceptor.get_executor(),
-            [&witness, &open, s = std::move(socket)]() mutable -> net::awaitable<void> {
+            [&witness, &open, &per_address, peer, s = std::move(socket)]() mutable -> net::awaitable<void> {
                 co_await session(std::move(s), witness);
                 --open;
+                if (--per_address[peer] == 0) per_address.erase(peer);
             },
             net::detached);
     }

@@ -22,6 +22,7 @@ Error bad(std::string message) { return make_error(ErrorKind::invalid_argument, 
 
 constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 constexpr std::size_t kMaxProofLines = 63;  // the protocol's limit
+constexpr std::uintmax_t kMaxEvidenceBytes = 16 << 20;
 
 Status parse_host_port(std::string_view text, std::string& host, std::uint16_t& port) {
     const auto colon = text.rfind(':');
@@ -230,11 +231,19 @@ Status Witness::save_locked(const std::vector<std::pair<std::string, Seen>>& nex
     return storage::replace_file(config_.state_file, text, 0600);
 }
 
-void Witness::keep_evidence(const std::string& origin, const std::string& why, std::string_view request) {
+void Witness::keep_evidence(const std::string& origin, std::uint64_t size, const tlog::Hash& root,
+                            const std::string& why, std::string_view note) {
+    const std::string key = origin + "\n" + std::to_string(size) + "\n" + crypto::to_base64(root);
+    if (std::find(evidence_kept_.begin(), evidence_kept_.end(), key) != evidence_kept_.end()) return;
+    evidence_kept_.push_back(key);
     std::cerr << "serambi witness: refused a checkpoint of " << origin << ": " << why << "\n";
-    // Appended, not replaced: each refusal may be the proof that a log misbehaved.
+    // Appended, not replaced: each is the log's own signature on a tree that contradicts another.
+    std::error_code ec;
+    if (std::filesystem::exists(config_.evidence_file, ec) &&
+        std::filesystem::file_size(config_.evidence_file, ec) > kMaxEvidenceBytes)
+        return;
     std::ofstream out(config_.evidence_file, std::ios::app | std::ios::binary);
-    out << "-- " << now_text() << " " << origin << ": " << why << "\n" << request << "\n";
+    out << "-- " << now_text() << " " << origin << ": " << why << "\n" << note << "\n";
 }
 
 Witness::Answer Witness::add_checkpoint(std::string_view request) {
@@ -304,26 +313,25 @@ Witness::Answer Witness::add_checkpoint(std::string_view request) {
         it = next.end() - 1;
     }
     Seen& seen = it->second;
+    // An older checkpoint replayed, or a bad proof, may come from anyone (checkpoints are public):
+    // only two signed checkpoints of one size with different roots are kept as evidence.
     if (old_size != seen.size) {
         Answer a = answer(409, std::to_string(seen.size));
         a.content_type = "text/x.tlog.size";
-        if (old_size < seen.size && checkpoint->size < seen.size)
-            keep_evidence(origin,
-                          "a checkpoint of " + std::to_string(checkpoint->size) + " entries, smaller than the " +
-                              std::to_string(seen.size) + " already cosigned (a rollback?)",
-                          request);
         return a;
     }
     if (old_size == checkpoint->size) {
         if (checkpoint->root != seen.root) {
-            keep_evidence(origin, "the same size " + std::to_string(old_size) + " with another root (a fork)", request);
+            keep_evidence(origin, checkpoint->size, checkpoint->root,
+                          "the same size " + std::to_string(old_size) +
+                              " as the checkpoint cosigned, with another "
+                              "root: the log signed two different trees (a fork)",
+                          note);
             return answer(409, "the same size as the last checkpoint cosigned, with another root hash");
         }
     } else if (!tlog::verify_consistency(old_size, checkpoint->size, seen.root, checkpoint->root, proof)) {
-        keep_evidence(origin,
-                      "no valid consistency proof from " + std::to_string(old_size) + " to " +
-                          std::to_string(checkpoint->size) + " (a fork or a rewritten log?)",
-                      request);
+        std::cerr << "serambi witness: " << origin << ": no valid consistency proof from " << old_size << " to "
+                  << checkpoint->size << " (a fork, or a bad proof)\n";
         return answer(422, "the consistency proof does not verify");
     }
     seen.size = checkpoint->size;

@@ -74,12 +74,15 @@ class Witness {
     };
     Witness(Config config, crypto::tlog::NoteSigner signer) : config_(std::move(config)), signer_(std::move(signer)) {}
     Status save_locked(const std::vector<std::pair<std::string, Seen>>& next);
-    void keep_evidence(const std::string& origin, const std::string& why, std::string_view request);
+    // Under mutex_: a signed checkpoint that contradicts one cosigned, once per (size, root).
+    void keep_evidence(const std::string& origin, std::uint64_t size, const crypto::tlog::Hash& root,
+                       const std::string& why, std::string_view note);
 
     Config config_;
     crypto::tlog::NoteSigner signer_;
     mutable std::mutex mutex_;
     std::vector<std::pair<std::string, Seen>> seen_;  // by origin
+    std::vector<std::string> evidence_kept_;          // origin, size and root of each kept
 };
 
 // Serves the witness over HTTP until SIGINT or SIGTERM; returns the exit code. Cosignatures carry

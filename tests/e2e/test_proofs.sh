@@ -17,19 +17,21 @@ printf 'kode,nama\n1,RSUD Chasan Boesoirie\n' > "$WORK/out/faskes.csv"
 receipt=$("$SERAMBI" push dinkes-malut/faskes "$WORK/out/faskes.csv" --profile "$P" 2>"$WORK/push.err")
 ID=$(echo "$receipt" | json_field package_id)
 INDEX=$(echo "$receipt" | json_field audit_index)
-check "push leaves its proof beside the file" test -s "$WORK/out/faskes.csv.tlog-proof"
-contains "push says where the proof is" "faskes.csv.tlog-proof" "$(cat "$WORK/push.err")"
-same "the proof is a C2SP tlog-proof" "c2sp.org/tlog-proof@v1" "$(head -1 "$WORK/out/faskes.csv.tlog-proof")"
-same "the proof names the receipt's index" "index $INDEX" "$(sed -n 3p "$WORK/out/faskes.csv.tlog-proof")"
-out=$("$SERAMBI" verify "$WORK/out/faskes.csv.tlog-proof" --log-key "$WORK/log.vkey" 2>&1)
+PROOF=$WORK/out/faskes.csv.$INDEX.tlog-proof
+check "push leaves its proof beside the file, named by its entry" test -s "$PROOF"
+same "the proof is the user's alone (0600)" 600 "$(stat -c %a "$PROOF")"
+contains "push says where the proof is" "faskes.csv.$INDEX.tlog-proof" "$(cat "$WORK/push.err")"
+same "the proof is a C2SP tlog-proof" "c2sp.org/tlog-proof@v1" "$(head -1 "$PROOF")"
+same "the proof names the receipt's index" "index $INDEX" "$(sed -n 3p "$PROOF")"
+out=$("$SERAMBI" verify "$PROOF" --log-key "$WORK/log.vkey" 2>&1)
 contains "the producer verifies its push offline from the proof alone" "OK: entry $INDEX" "$out"
 contains "the verified entry is the push" "package.push" "$out"
 check "the proof also checks the package and its push together" "$SERAMBI" verify "$WORK/out/faskes.csv" \
     --manifest <(api "$P" "$URL/v1/packages/$ID/manifest") --signature <(api "$P" "$URL/v1/packages/$ID/manifest.p7s") \
-    --ca "$P/ca.crt" --log-key "$WORK/log.vkey" --proof "$WORK/out/faskes.csv.tlog-proof" --audit-index "$INDEX"
+    --ca "$P/ca.crt" --log-key "$WORK/log.vkey" --proof "$PROOF" --audit-index "$INDEX"
 
 # An altered proof, entry or key fails.
-python3 - "$WORK/out/faskes.csv.tlog-proof" "$WORK/forged.tlog-proof" <<'PYEOF'
+python3 - "$PROOF" "$WORK/forged.tlog-proof" <<'PYEOF'
 import base64, sys
 lines = open(sys.argv[1]).read().split("\n")
 entry = base64.b64decode(lines[1][6:]).replace(b"package.push", b"package.pull")
@@ -37,7 +39,7 @@ lines[1] = "extra " + base64.b64encode(entry).decode()
 open(sys.argv[2], "w").write("\n".join(lines))
 PYEOF
 refuse_saying "an edited entry does not verify" "FAILED" "$SERAMBI" verify "$WORK/forged.tlog-proof" --log-key "$WORK/log.vkey"
-sed "3s/.*/index $((INDEX + 1))/" "$WORK/out/faskes.csv.tlog-proof" > "$WORK/moved.tlog-proof"
+sed "3s/.*/index $((INDEX + 1))/" "$PROOF" > "$WORK/moved.tlog-proof"
 refuse "a proof moved to another index does not verify" "$SERAMBI" verify "$WORK/moved.tlog-proof" --log-key "$WORK/log.vkey"
 # A key of the same name that is not the log's: a well-formed vkey over random key bytes.
 python3 - "$WORK/log.vkey" "$WORK/other.vkey" <<'PYEOF'
@@ -47,10 +49,10 @@ key = b"\x01" + os.urandom(32)
 digest = hashlib.sha256(name.encode() + b"\n" + key).digest()[:4]
 open(sys.argv[2], "w").write(name + "+" + digest.hex() + "+" + base64.b64encode(key).decode() + "\n")
 PYEOF
-refuse_saying "another key of the log's name does not verify it" "signed" "$SERAMBI" verify "$WORK/out/faskes.csv.tlog-proof" --log-key "$WORK/other.vkey"
-head -c 40 "$WORK/out/faskes.csv.tlog-proof" > "$WORK/cut.tlog-proof"
+refuse_saying "another key of the log's name does not verify it" "signed" "$SERAMBI" verify "$PROOF" --log-key "$WORK/other.vkey"
+head -c 40 "$PROOF" > "$WORK/cut.tlog-proof"
 refuse_saying "a cut proof is refused with a clear error" "tlog-proof" "$SERAMBI" verify "$WORK/cut.tlog-proof" --log-key "$WORK/log.vkey"
-refuse "a proof of the push without --log-key is refused" "$SERAMBI" verify "$WORK/out/faskes.csv.tlog-proof"
+refuse "a proof of the push without --log-key is refused" "$SERAMBI" verify "$PROOF"
 
 # A partner's pull leaves the proof of the pull.
 check "a partner pulls" "$SERAMBI" pull "$ID" -o "$WORK/bi.csv" -q --profile "$WORK/bi-malut"
@@ -81,5 +83,9 @@ check "a refused proof is in the access log with the policy's reason" bash -c \
 # --no-proof leaves none.
 printf 'x\n' > "$WORK/out/quiet.csv"
 "$SERAMBI" push dinkes-malut/faskes "$WORK/out/quiet.csv" --no-proof --profile "$P" >/dev/null 2>&1
-refuse "push --no-proof keeps no proof" test -e "$WORK/out/quiet.csv.tlog-proof"
+refuse "push --no-proof keeps no proof" bash -c "ls '$WORK/out' | grep -q '^quiet.csv.*tlog-proof'"
+# A second push of the same file keeps its own proof beside the first.
+INDEX2=$("$SERAMBI" push dinkes-malut/faskes "$WORK/out/faskes.csv" --allow-duplicate -q --profile "$P" | json_field audit_index)
+check "a second push of the same file keeps its own proof" test -s "$WORK/out/faskes.csv.$INDEX2.tlog-proof"
+check "and the first one is still there" test -s "$WORK/out/faskes.csv.$INDEX.tlog-proof"
 finish

@@ -649,6 +649,13 @@ TEST_CASE("a cosignature/v1 signs the specification's message and matches an ind
     auto count = count_cosignatures(note, keys);
     REQUIRE(count.ok());
     CHECK(*count == 1);  // the same key twice is one witness
+    // Spelled with upper-case hash digits it is still the same witness.
+    std::string upper = kWitnessKey;
+    for (auto i = upper.find('+') + 1; upper[i] != '+'; ++i) upper[i] = static_cast<char>(std::toupper(upper[i]));
+    const std::vector<std::string> respelled{kWitnessKey, upper};
+    auto again = count_cosignatures(note, respelled);
+    REQUIRE(again.ok());
+    CHECK(*again == 1);
     CHECK(verifier_key_name(kWitnessKey, KeyType::cosignature) == "witness.example/w1");
     CHECK(verifier_key_name(log->verifier_key(), KeyType::cosignature).empty());
     CHECK(verifier_key_name(log->verifier_key(), KeyType::note) == "example.com/behind-the-sofa");

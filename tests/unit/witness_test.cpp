@@ -126,6 +126,11 @@ TEST_CASE("a witness cosigns only checkpoints that extend the last one it cosign
     std::ifstream evidence(dir.path / "evidence.log");
     std::string text((std::istreambuf_iterator<char>(evidence)), std::istreambuf_iterator<char>());
     CHECK(text.find("a fork") != std::string::npos);
+    // Once per contradicting tree: a replay adds nothing.
+    CHECK(wit.add_checkpoint(request(12, {}, forked.checkpoint(12))).status == 409);
+    std::ifstream again_evidence(dir.path / "evidence.log");
+    std::string text2((std::istreambuf_iterator<char>(again_evidence)), std::istreambuf_iterator<char>());
+    CHECK(text2 == text);
 
     // Restarted from its state file, it remembers what it cosigned and keeps refusing the fork.
     auto again = witness::Witness::open(*loaded);

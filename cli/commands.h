@@ -232,6 +232,7 @@ struct WitnessInitOptions {
 };
 int run_witness_init(const WitnessInitOptions& options);
 int run_witness_serve(const std::string& config);
+int run_witness_add_log(const std::string& config, const std::string& log_key_file);
 
 // The classification policy, MOU agreements and release approvals.
 int run_policy_check(const std::string& file);

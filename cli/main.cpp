@@ -472,8 +472,8 @@ int main(int argc, char** argv) {
     auto* winit_cmd =
         witness_cmd->add_subcommand("init", "create a witness: its key, its verifier key and witness.toml");
     winit_cmd->add_option("dir", witness_init.dir, "the witness's directory")->required();
-    winit_cmd->add_option("--name", witness_init.name, "its key name, e.g. inspektorat.malutprov.go.id/witness")
-        ->required();
+    winit_cmd->add_option("--name", witness_init.name,
+                          "its key name, e.g. inspektorat.malutprov.go.id/witness (default: HOSTNAME/witness)");
     winit_cmd->add_option("--listen", witness_init.listen, "HOST:PORT to serve on")->capture_default_str();
     winit_cmd
         ->add_option("--log-key", witness_init.log_keys,
@@ -481,6 +481,13 @@ int main(int argc, char** argv) {
         ->check(CLI::ExistingFile);
     winit_cmd->callback([&] { code = run_witness_init(witness_init); });
     std::string witness_config;
+    std::string witness_log_key;
+    auto* wadd_cmd = witness_cmd->add_subcommand("add-log", "follow one more log: its verifier key into witness.toml");
+    wadd_cmd->add_option("--config", witness_config, "the witness.toml")->required()->check(CLI::ExistingFile);
+    wadd_cmd->add_option("--log-key", witness_log_key, "a file with the log's verifier key (`serambi audit key`)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    wadd_cmd->callback([&] { code = run_witness_add_log(witness_config, witness_log_key); });
     auto* wserve_cmd = witness_cmd->add_subcommand("serve", "serve add-checkpoint until SIGINT or SIGTERM");
     wserve_cmd->add_option("--config", witness_config, "the witness.toml")->required()->check(CLI::ExistingFile);
     wserve_cmd->callback([&] { code = run_witness_serve(witness_config); });

@@ -1,5 +1,8 @@
 // `serambi witness init` and `serambi witness serve`: a witness is run by someone other than the
 // gateway's operator, on another machine, so it needs nothing of the gateway but its log key.
+#include <unistd.h>
+
+#include <cstring>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -8,18 +11,33 @@
 
 namespace serambi::cli {
 
+namespace {
+
+Result<std::string> read_log_key(const std::string& file) {
+    auto key = storage::read_small_file(file, 4096);
+    if (!key) return key.error();
+    std::string text = *key;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
+}  // namespace
+
 int run_witness_init(const WitnessInitOptions& options) {
     const std::string command = "witness init";
     witness::InitOptions init;
     init.dir = options.dir;
     init.name = options.name;
+    if (init.name.empty()) {
+        char host[256] = {};
+        if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "localhost");
+        init.name = std::string(host) + "/witness";
+    }
     init.listen = options.listen;
     for (const auto& file : options.log_keys) {
-        auto key = storage::read_small_file(file, 4096);
+        auto key = read_log_key(file);
         if (!key) return report(command, key.error());
-        std::string text = *key;
-        while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
-        init.log_keys.push_back(std::move(text));
+        init.log_keys.push_back(std::move(*key));
     }
     if (auto s = witness::init(init); !s) return report(command, s.error());
     const auto dir = std::filesystem::path(options.dir);
@@ -31,13 +49,25 @@ int run_witness_init(const WitnessInitOptions& options) {
     return 0;
 }
 
+int run_witness_add_log(const std::string& config_file, const std::string& log_key_file) {
+    const std::string command = "witness add-log";
+    auto key = read_log_key(log_key_file);
+    if (!key) return report(command, key.error());
+    if (auto s = witness::add_log(config_file, *key); !s) return report(command, s.error());
+    std::cout << "now following " << key->substr(0, key->find('+')) << "; restart the witness to apply\n";
+    return 0;
+}
+
 int run_witness_serve(const std::string& config_file) {
     auto config = witness::load_config(config_file);
     if (!config) return report("witness serve", config.error());
     if (config->logs.empty())
-        return report("witness serve", make_error(ErrorKind::invalid_argument,
-                                                  config_file + " follows no log: add a [[log]] with its origin and "
-                                                                "key (the gateway's `serambi audit key`)"));
+        return report("witness serve",
+                      make_error(ErrorKind::invalid_argument,
+                                 config_file +
+                                     " follows no log: add one with `serambi witness add-log "
+                                     "--config " +
+                                     config_file + " --log-key LOG.vkey` (the gateway's `serambi audit key`)"));
     return witness::serve(*config);
 }
 

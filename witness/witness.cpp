@@ -54,6 +54,16 @@ std::string now_text() {
     return buf;
 }
 
+// A TOML basic string: key names are printable ASCII, so quotes and backslashes are all to escape.
+std::string toml_string(std::string_view text) {
+    std::string out = "\"";
+    for (const char c : text) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
 Status check_log_key(const LogKey& log) {
     // A log's key is a signed-note key (type 0x01) named by the log's origin.
     const auto name = tlog::verifier_key_name(log.verifier_key, tlog::KeyType::note);
@@ -155,15 +165,15 @@ Status init(const InitOptions& options) {
             "# extends the last one it cosigned for that log. Keep witness.key secret (mode 0600)\n"
             "# and witness.state with it: a witness that loses its state forgets what it saw.\n"
             "[witness]\n"
-            "listen = \""
-         << options.listen
-         << "\"\n"
+            "listen = "
+         << toml_string(options.listen)
+         << "\n"
             "key = \"witness.key\"\n"
             "state = \"witness.state\"\n"
-            "evidence = \"evidence.log\"  # checkpoints refused, kept as evidence of a log's misbehaviour\n\n"
+            "evidence = \"evidence.log\"  # signed checkpoints that contradict one cosigned: proof of a fork\n\n"
             "# One [[log]] per log followed: its origin line and its verifier key (GET /v1/audit/key).\n";
     for (const auto& log : logs)
-        toml << "[[log]]\norigin = \"" << log.origin << "\"\nkey = \"" << log.verifier_key << "\"\n";
+        toml << "[[log]]\norigin = " << toml_string(log.origin) << "\nkey = " << toml_string(log.verifier_key) << "\n";
     std::string secret = signer->private_text() + "\n";
     auto written = storage::write_new_file(options.dir / "witness.key", secret, 0600);
     crypto::wipe(secret);
@@ -171,6 +181,29 @@ Status init(const InitOptions& options) {
     if (auto s = storage::write_new_file(options.dir / "witness.vkey", signer->verifier_key() + "\n", 0644); !s)
         return s.error();
     return storage::write_new_file(options.dir / "witness.toml", toml.str(), 0644);
+}
+
+Status add_log(const std::filesystem::path& config_file, const std::string& verifier_key) {
+    auto config = load_config(config_file);
+    if (!config) return config.error();
+    LogKey log{verifier_key.substr(0, verifier_key.find('+')), verifier_key};
+    if (auto s = check_log_key(log); !s) return s;
+    for (const auto& l : config->logs)
+        if (l.origin == log.origin)
+            return make_error(ErrorKind::conflict, "the witness follows " + log.origin + " already");
+    auto text = storage::read_small_file(config_file, 1 << 20);
+    if (!text) return text.error();
+    std::string next = *text;
+    if (!next.empty() && next.back() != '\n') next += '\n';
+    next += "\n[[log]]\norigin = " + toml_string(log.origin) + "\nkey = " + toml_string(log.verifier_key) + "\n";
+    // The file as it would be must load before it replaces the one there.
+    const auto probe = config_file.string() + ".check";
+    if (auto s = storage::replace_file(probe, next, 0644); !s) return s;
+    auto checked = load_config(probe);
+    std::error_code ec;
+    std::filesystem::remove(probe, ec);
+    if (!checked) return checked.error();
+    return storage::replace_file(config_file, next, 0644);
 }
 
 // ---- The witness

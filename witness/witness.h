@@ -45,6 +45,9 @@ struct InitOptions {
     std::vector<std::string> log_keys;  // verifier keys; the origin is the key's name
 };
 Status init(const InitOptions& options);
+// Adds a [[log]] for `verifier_key` (named by its origin) to witness.toml, which must still load;
+// refuses a log it follows already.
+Status add_log(const std::filesystem::path& config_file, const std::string& verifier_key);
 
 // The witness's state machine, independent of HTTP. Thread-safe: the check against the stored
 // state and its update happen under one lock, and the state is on disk before the answer.

@@ -27,7 +27,14 @@ check "witness init creates a witness" "$SERAMBI" witness init "$W" --name inspe
     --listen "127.0.0.1:$WPORT" --log-key "$WORK/log.vkey"
 same "its key is private (0600)" 600 "$(stat -c %a "$W/witness.key")"
 refuse_saying "a second init over it is refused" "exists already" "$SERAMBI" witness init "$W" --name x/y --log-key "$WORK/log.vkey"
-"$SERAMBI" witness init "$WORK/witness2" --name bssn.example.go.id/witness --log-key "$WORK/log.vkey" >/dev/null
+"$SERAMBI" witness init "$WORK/witness2" >/dev/null
+contains "a witness's name defaults to its host's" "$(hostname)/witness+" "$(cat "$WORK/witness2/witness.vkey")"
+refuse_saying "a witness that follows no log does not start, and says how to add one" "witness add-log" \
+    "$SERAMBI" witness serve --config "$WORK/witness2/witness.toml"
+check "witness add-log follows the log" "$SERAMBI" witness add-log --config "$WORK/witness2/witness.toml" --log-key "$WORK/log.vkey"
+refuse_saying "a log followed already is refused" "already" \
+    "$SERAMBI" witness add-log --config "$WORK/witness2/witness.toml" --log-key "$WORK/log.vkey"
+refuse "a witness key is not a log key" "$SERAMBI" witness add-log --config "$WORK/witness2/witness.toml" --log-key "$W/witness.vkey"
 refuse_saying "witness serve refuses a key file others may read" "chmod" bash -c \
     "chmod 644 '$WORK/witness2/witness.key' && '$SERAMBI' witness serve --config '$WORK/witness2/witness.toml'"
 start_witness

@@ -96,6 +96,14 @@ struct EnrollOptions {
 };
 int run_enroll(const EnrollOptions& options);
 int run_principal_add(const PrincipalAddOptions& options);
+// A new certificate for a live principal's new key (its request from `serambi enroll`).
+struct ReissueOptions {
+    std::string profile;
+    std::string id;
+    std::string csr;
+    std::string out;
+};
+int run_principal_reissue(const ReissueOptions& options);
 int run_principal_list(const std::string& profile);
 
 struct DatasetCreateOptions {

@@ -109,6 +109,18 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     prevoke_cmd->add_option("--profile", revoke.profile, profile_help);
     prevoke_cmd->callback([&] { code = run_revoke(revoke); });
+    ReissueOptions reissue;
+    auto* preissue_cmd = principal_cmd->add_subcommand(
+        "reissue",
+        "give a principal a new certificate for its new key (a lost or stolen one): same id, datasets, agreements "
+        "and history; the certificate it had is revoked");
+    preissue_cmd->add_option("id", reissue.id, "principal id")->required();
+    preissue_cmd->add_option("--csr", reissue.csr, "the unit's new certificate request (`serambi enroll --id ID`)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    preissue_cmd->add_option("--out", reissue.out, "where to write the profile to hand back (no key)")->required();
+    preissue_cmd->add_option("--profile", reissue.profile, profile_help);
+    preissue_cmd->callback([&] { code = run_principal_reissue(reissue); });
     RevokeOptions removal;
     removal.reason = "cessationOfOperation";
     removal.remove = true;

@@ -95,6 +95,44 @@ int run_principal_add(const PrincipalAddOptions& options) {
     return 0;
 }
 
+int run_principal_reissue(const ReissueOptions& options) {
+    const std::string command = "principal reissue";
+    if (!policies::is_slug_like(options.id))
+        return report(command,
+                      make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
+    if (std::filesystem::exists(std::filesystem::path(options.out) / "profile.toml"))
+        return report(command, make_error(ErrorKind::conflict, "a profile already exists in " + options.out));
+    auto csr = storage::read_small_file(options.csr, 8192);
+    if (!csr) return report(command, csr.error());
+    auto contents = certs::read_csr(*csr);
+    if (!contents) return report(command, contents.error());
+    if (contents->common_name != options.id)
+        return report(command,
+                      make_error(ErrorKind::invalid_argument,
+                                 options.csr + " is a request for '" + contents->common_name + "', not " + options.id));
+    Profile admin;
+    auto client = connect(options.profile, &admin);
+    if (!client) return report(command, client.error());
+    const boost::json::object body{{"csr", *csr}};
+    auto reply = (*client)->request("POST", "/v1/principals/" + options.id + "/reissue", boost::json::serialize(body));
+    if (!reply) return report(command, reply.error());
+    if (reply->status != 200) return report_reply(command, *reply);
+    boost::system::error_code ec;
+    auto answer = boost::json::parse(reply->body, ec);
+    if (ec || !answer.is_object() || !answer.as_object().contains("certificate"))
+        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
+    const auto& o = answer.as_object();
+    if (auto s = write_profile(options.out, admin.gateway_url, options.id, std::string(o.at("certificate").as_string()),
+                               std::string_view(), std::string(o.at("ca_certificate").as_string()));
+        !s)
+        return report(command, s.error());
+    std::cout << boost::json::serialize(o) << "\n";
+    std::cerr << options.id << " has a new certificate (serial " << o.at("serial").as_string() << "); "
+              << o.at("replaced_serial").as_string() << " is revoked. The profile in " << options.out
+              << " holds no key: hand it to the unit, which puts it beside the client.key it made\n";
+    return 0;
+}
+
 int run_recipient_show(const RecipientOptions& options) {
     Profile me;
     auto client = connect(options.profile, &me);

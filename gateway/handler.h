@@ -367,6 +367,9 @@ class Handler {
     Response get_crl(const RequestHead& head, const Caller& caller);
     Response get_metrics(const RequestHead& head, const Caller& caller);
     Dispatch renew(const RequestHead& head, const Caller& caller, const std::string& id);
+    // An admin gives a live principal a new certificate for the unit's new key (a laptop stolen):
+    // same id, datasets, agreements and history; the certificate it had is revoked if it is not.
+    Dispatch reissue(const RequestHead& head, const Caller& caller, const std::string& id);
     Dispatch remove_principal(const RequestHead& head, const Caller& caller, const std::string& id);
     Dispatch set_recipient(const RequestHead& head, const Caller& caller, const std::string& id);
     Response create_dataset_from(const RequestHead& head, const Caller& caller, const std::string& body);

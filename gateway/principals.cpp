@@ -296,6 +296,78 @@ Dispatch Handler::remove_principal(const RequestHead& head, const Caller& caller
         });
 }
 
+// Reissue: the unit lost its key (a stolen laptop) or its certificate was revoked; it makes a new
+// key and request (serambi enroll) and an admin registers it under the same id.
+Dispatch Handler::reissue(const RequestHead& head, const Caller& caller, const std::string& id) {
+    const auto decision = services_.policy->decide(caller.subject, Action::manage_principals, nullptr);
+    if (!decision.allow || !is_slug(id)) {
+        auto hidden = problem(ErrorKind::not_found, "no such route", head.request_id);
+        hidden.audit.reason = decision.allow ? "not a principal id" : decision.reason;
+        return {std::move(hidden), nullptr};
+    }
+    if (caller.subject.id == id) {
+        // Two people for an admin's own key: a stolen admin certificate must not be able to mint
+        // its thief a fresh one.
+        auto refused = problem(ErrorKind::conflict,
+                               "you cannot reissue your own certificate: another admin must (or use serambi renew)",
+                               head.request_id);
+        return {std::move(refused), nullptr};
+    }
+    return json_body(head, {"csr"},
+                     [this, head, caller, id](const boost::json::object& object, const std::string& body) {
+                         const auto& rid = head.request_id;
+                         const auto* csr_value = object.if_contains("csr");
+                         if (csr_value == nullptr || !csr_value->is_string() || csr_value->get_string().size() > 8192)
+                             return problem(ErrorKind::invalid_argument, "csr must be a PEM certificate request", rid);
+                         auto csr = certs::read_csr(std::string(csr_value->get_string()));
+                         if (!csr) return problem_of(csr.error(), rid);
+                         if (csr->common_name != id)
+                             return problem(ErrorKind::invalid_argument,
+                                            "the request is for '" + csr->common_name + "', not " + id +
+                                                "; the unit makes it with serambi enroll --id " + id,
+                                            rid);
+                         auto principal = services_.store->registry().principal(id);
+                         if (!principal)
+                             return principal.error().kind == ErrorKind::not_found
+                                        ? problem(ErrorKind::not_found, "no principal " + id, rid)
+                                        : problem_of(principal.error(), rid);
+                         if (!principal->removed_at.empty())
+                             return problem(ErrorKind::conflict,
+                                            "principal " + id + " was removed at " + principal->removed_at +
+                                                "; a removed principal is not given certificates again",
+                                            rid);
+                         certs::IssueRequest request;
+                         request.common_name = id;
+                         request.usage = certs::Usage::client;
+                         request.uri = "serambi:principal:" + id;
+                         request.days = static_cast<int>(services_.config->principal_days);
+                         auto cert = certs::issue(services_.ca, csr->public_key_pem, request);
+                         if (!cert) return problem_of(cert.error(), rid);
+                         auto info = certs::inspect(*cert);
+                         if (!info) return problem_of(info.error(), rid);
+                         const bool was_revoked =
+                             services_.revoked != nullptr && services_.revoked->contains(principal->cert_serial);
+                         const storage::Revocation old{principal->cert_serial, id, 4 /* superseded */, now_seconds(),
+                                                       caller.subject.id};
+                         auto done = change_record(caller.subject.id, "certificate.reissue", "principals/" + id,
+                                                   "reissued: certificate " + info->serial_hex + " until " +
+                                                       info->not_after + " replaces " + principal->cert_serial +
+                                                       (was_revoked ? " (revoked before)" : ", revoked as superseded"));
+                         auto changed = services_.store->registry().replace_certificate(
+                             id, info->serial_hex, info->fingerprint_sha256_hex, info->not_after, old,
+                             AuditTrail::entry(head, done, body.size(), 0));
+                         if (!changed) return problem_of(changed.error(), rid);
+                         if (services_.revoked != nullptr) services_.revoked->add(old.serial_hex);
+                         Response r = json_response(200, boost::json::object{{"principal", id},
+                                                                             {"certificate", *cert},
+                                                                             {"ca_certificate", services_.ca.cert_pem},
+                                                                             {"serial", info->serial_hex},
+                                                                             {"replaced_serial", old.serial_hex},
+                                                                             {"not_after", info->not_after}});
+                         return committed(std::move(r), done, *changed);
+                     });
+}
+
 // Renewal from a profile: the principal itself sends a request for its own id, made with the
 // same key or a new one; the certificate it authenticated with is revoked as superseded.
 Dispatch Handler::renew(const RequestHead& head, const Caller& caller, const std::string& id) {

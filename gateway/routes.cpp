@@ -91,6 +91,8 @@ std::span<const Route> routes() {
          [](H& h, const RequestHead& r, const Caller& c, const A& a) { return h.remove_principal(r, c, param(a, 0)); }},
         {"POST", "/v1/principals/{id}/renew", "certificate.renew", std::nullopt, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) { return h.renew(r, c, param(a, 0)); }},
+        {"POST", "/v1/principals/{id}/reissue", "certificate.reissue", Action::manage_principals, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) { return h.reissue(r, c, param(a, 0)); }},
         {"POST", "/v1/pki/revoke", "certificate.revoke", Action::manage_principals, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A&) { return h.revoke(r, c, ""); }},
         {"GET", "/v1/pki/crl", "pki.crl", std::nullopt, false, true,

@@ -186,9 +186,11 @@ Result<std::optional<std::uint64_t>> Registry::replace_certificate(const std::st
                 return sql::db_error("the database refused the write");
             if (c.changes() != 1)
                 return make_error(ErrorKind::conflict, "the principal's certificate changed meanwhile");
-            sql::Statement revoke(c.get(),
-                                  "INSERT INTO revocations(serial, principal, reason, revoked_at, revoked_by) "
-                                  "VALUES(?1, ?2, ?3, ?4, ?5)");
+            // A certificate revoked before (a reissue after keyCompromise) keeps its first reason.
+            sql::Statement revoke(
+                c.get(),
+                "INSERT OR IGNORE INTO revocations(serial, principal, reason, revoked_at, revoked_by) "
+                "VALUES(?1, ?2, ?3, ?4, ?5)");
             return sql::write_result(revoke.bind(1, old.serial_hex)
                                          .bind(2, old.principal)
                                          .bind(3, std::int64_t{old.reason})

@@ -100,8 +100,12 @@ int run_principal_reissue(const ReissueOptions& options) {
     if (!policies::is_slug_like(options.id))
         return report(command,
                       make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
-    if (std::filesystem::exists(std::filesystem::path(options.out) / "profile.toml"))
-        return report(command, make_error(ErrorKind::conflict, "a profile already exists in " + options.out));
+    // Checked before asking: once the gateway answers, the old certificate is revoked already.
+    for (const char* name : {"profile.toml", "client.crt", "ca.crt"})
+        if (std::filesystem::exists(std::filesystem::path(options.out) / name))
+            return report(command,
+                          make_error(ErrorKind::conflict, (std::filesystem::path(options.out) / name).string() +
+                                                              " exists; give an empty --out folder"));
     auto csr = storage::read_small_file(options.csr, 8192);
     if (!csr) return report(command, csr.error());
     auto contents = certs::read_csr(*csr);
@@ -119,16 +123,21 @@ int run_principal_reissue(const ReissueOptions& options) {
     if (reply->status != 200) return report_reply(command, *reply);
     boost::system::error_code ec;
     auto answer = boost::json::parse(reply->body, ec);
-    if (ec || !answer.is_object() || !answer.as_object().contains("certificate"))
+    const auto* o = !ec && answer.is_object() ? &answer.as_object() : nullptr;
+    auto text = [&](const char* name) {
+        const auto* v = o != nullptr ? o->if_contains(name) : nullptr;
+        return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    // The answer first, so that the certificate is not lost if the files cannot be written.
+    std::cout << reply->body << (reply->body.ends_with('\n') ? "" : "\n") << std::flush;
+    if (text("certificate").empty() || text("ca_certificate").empty())
         return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
-    const auto& o = answer.as_object();
-    if (auto s = write_profile(options.out, admin.gateway_url, options.id, std::string(o.at("certificate").as_string()),
-                               std::string_view(), std::string(o.at("ca_certificate").as_string()));
+    if (auto s = write_profile(options.out, admin.gateway_url, options.id, text("certificate"), std::string_view(),
+                               text("ca_certificate"));
         !s)
         return report(command, s.error());
-    std::cout << boost::json::serialize(o) << "\n";
-    std::cerr << options.id << " has a new certificate (serial " << o.at("serial").as_string() << "); "
-              << o.at("replaced_serial").as_string() << " is revoked. The profile in " << options.out
+    std::cerr << options.id << " has a new certificate (serial " << text("serial") << "); " << text("replaced_serial")
+              << " is revoked. The profile in " << options.out
               << " holds no key: hand it to the unit, which puts it beside the client.key it made\n";
     return 0;
 }

@@ -355,7 +355,7 @@ Dispatch Handler::reissue(const RequestHead& head, const Caller& caller, const s
                                                        (was_revoked ? " (revoked before)" : ", revoked as superseded"));
                          auto changed = services_.store->registry().replace_certificate(
                              id, info->serial_hex, info->fingerprint_sha256_hex, info->not_after, old,
-                             AuditTrail::entry(head, done, body.size(), 0));
+                             AuditTrail::entry(head, done, body.size(), 0), true);
                          if (!changed) return problem_of(changed.error(), rid);
                          if (services_.revoked != nullptr) services_.revoked->add(old.serial_hex);
                          Response r = json_response(200, boost::json::object{{"principal", id},

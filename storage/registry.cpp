@@ -171,7 +171,8 @@ Result<std::optional<std::uint64_t>> Registry::remove_principal(const std::strin
 Result<std::optional<std::uint64_t>> Registry::replace_certificate(const std::string& id, const std::string& serial_hex,
                                                                    const std::string& fingerprint,
                                                                    const std::string& not_after, const Revocation& old,
-                                                                   const std::string& audit_entry) {
+                                                                   const std::string& audit_entry,
+                                                                   bool old_may_be_revoked) {
     return db_.write_with_entry(
         [&](Connection& c) -> Status {
             sql::Statement update(c.get(),
@@ -186,18 +187,24 @@ Result<std::optional<std::uint64_t>> Registry::replace_certificate(const std::st
                 return sql::db_error("the database refused the write");
             if (c.changes() != 1)
                 return make_error(ErrorKind::conflict, "the principal's certificate changed meanwhile");
-            // A certificate revoked before (a reissue after keyCompromise) keeps its first reason.
+            // A reissue after a revocation (keyCompromise, say) keeps the first reason. A renewal
+            // whose certificate was revoked while its request was on the way must fail: the key
+            // asking may be the thief's.
             sql::Statement revoke(
                 c.get(),
                 "INSERT OR IGNORE INTO revocations(serial, principal, reason, revoked_at, revoked_by) "
                 "VALUES(?1, ?2, ?3, ?4, ?5)");
-            return sql::write_result(revoke.bind(1, old.serial_hex)
-                                         .bind(2, old.principal)
-                                         .bind(3, std::int64_t{old.reason})
-                                         .bind(4, old.revoked_at)
-                                         .bind(5, old.revoked_by)
-                                         .step(),
-                                     "revocation " + old.serial_hex);
+            if (revoke.bind(1, old.serial_hex)
+                    .bind(2, old.principal)
+                    .bind(3, std::int64_t{old.reason})
+                    .bind(4, old.revoked_at)
+                    .bind(5, old.revoked_by)
+                    .step() != SQLITE_DONE)
+                return sql::db_error("the database refused the write");
+            if (c.changes() != 1 && !old_may_be_revoked)
+                return make_error(ErrorKind::conflict,
+                                  "certificate " + old.serial_hex + " was revoked meanwhile; it cannot renew itself");
+            return {};
         },
         audit_entry);
 }

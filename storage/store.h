@@ -152,12 +152,15 @@ class Registry {
     // Replaces a principal's age recipient.
     Result<std::optional<std::uint64_t>> set_age_recipient(const std::string& id, const std::string& recipient,
                                                            const std::string& audit_entry = {});
-    // Renewal: the principal's certificate becomes the new one and the old serial is revoked
-    // (superseded) in the same transaction as the entry.
+    // Renewal and reissue: the principal's certificate becomes the new one and the old serial is
+    // revoked (superseded) in the same transaction as the entry. A renewal (`old_may_be_revoked`
+    // false) fails with conflict if the old certificate was revoked meanwhile, since a renewal is
+    // the old key speaking; a reissue by an admin keeps an earlier revocation and its reason.
     Result<std::optional<std::uint64_t>> replace_certificate(const std::string& id, const std::string& serial_hex,
                                                              const std::string& fingerprint,
                                                              const std::string& not_after, const Revocation& old,
-                                                             const std::string& audit_entry = {});
+                                                             const std::string& audit_entry = {},
+                                                             bool old_may_be_revoked = false);
     // Removal: the principal is marked removed and its certificate revoked (unless it already is),
     // with the entry, in one transaction; conflict if it was removed already.
     Result<std::optional<std::uint64_t>> remove_principal(const std::string& id, const Revocation& revocation,

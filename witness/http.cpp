@@ -1,5 +1,6 @@
 // The witness over HTTP, both ends: the server that `serambi witness serve` runs and the client
 // the gateway submits its checkpoints with. The only file of the witness that includes Beast.
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -19,7 +20,7 @@ using tcp = net::ip::tcp;
 constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;
 constexpr int kMaxConnections = 256;
-constexpr int kMaxPerAddress = 8;  // so that one host cannot hold every slot
+constexpr int kMaxPerAddress = 8;  // one host (an IPv4 address, an IPv6 /64) cannot hold every slot
 constexpr int kMaxRequestsPerConnection = 100;
 constexpr auto kIoTimeout = std::chrono::seconds(10);
 constexpr auto kIdleTimeout = std::chrono::seconds(5);  // between requests on a kept-alive connection
@@ -87,7 +88,13 @@ net::awaitable<void> accept_loop(tcp::acceptor& acceptor, Witness& witness) {
             continue;
         }
         boost::system::error_code peer_error;
-        const auto peer = socket.remote_endpoint(peer_error).address();
+        auto peer = socket.remote_endpoint(peer_error).address();
+        if (peer.is_v6() && !peer.to_v6().is_v4_mapped()) {
+            // One host commonly holds a whole /64: counted as one address.
+            auto bytes = peer.to_v6().to_bytes();
+            std::fill(bytes.begin() + 8, bytes.end(), 0);
+            peer = net::ip::address_v6(bytes);
+        }
         if (peer_error || open >= kMaxConnections || per_address[peer] >= kMaxPerAddress) {
             socket.close(ec);  // full: a new client waits for a slot rather than starving the rest
             if (per_address[peer] == 0) per_address.erase(peer);

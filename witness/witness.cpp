@@ -198,8 +198,8 @@ Status add_log(const std::filesystem::path& config_file, const std::string& veri
     next += "\n[[log]]\norigin = " + toml_string(log.origin) + "\nkey = " + toml_string(log.verifier_key) + "\n";
     // The file as it would be must load before it replaces the one there.
     const auto probe = config_file.string() + ".check";
-    if (auto s = storage::replace_file(probe, next, 0644); !s) return s;
-    auto checked = load_config(probe);
+    auto written = storage::replace_file(probe, next, 0644);
+    auto checked = written ? load_config(probe) : Result<Config>(written.error());
     std::error_code ec;
     std::filesystem::remove(probe, ec);
     if (!checked) return checked.error();

@@ -512,6 +512,30 @@ TEST_CASE("duplicate principals and datasets are conflicts, unknown owners are r
     CHECK(store->registry().datasets()->size() == 1);
 }
 
+TEST_CASE("a renewal whose certificate was revoked meanwhile fails; a reissue keeps the first revocation") {
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    auto& registry = store->registry();
+    // The admin revokes serial 01 (keyCompromise) while a renewal made with that key is on its way.
+    REQUIRE(registry.revoke_certificate({"01", "dinkes-malut", 1, 1000, "admin"}).ok());
+    auto renewed = registry.replace_certificate("dinkes-malut", "02", "ee", "2027-01-01T00:00:00Z",
+                                                {"01", "dinkes-malut", 4, 1001, "dinkes-malut"});
+    REQUIRE_FALSE(renewed.ok());
+    CHECK(renewed.error().kind == ErrorKind::conflict);
+    CHECK(registry.principal("dinkes-malut")->cert_serial == "01");  // nothing changed
+    // An admin's reissue for the unit's new key goes through, and 01 stays revoked for its first reason.
+    auto reissued = registry.replace_certificate("dinkes-malut", "03", "dd", "2027-01-01T00:00:00Z",
+                                                 {"01", "dinkes-malut", 4, 1002, "admin"}, {}, true);
+    REQUIRE(reissued.ok());
+    CHECK(registry.principal("dinkes-malut")->cert_serial == "03");
+    auto revoked = registry.revocations();
+    REQUIRE(revoked.ok());
+    REQUIRE(revoked->size() == 1);
+    CHECK(revoked->front().reason == 1);
+    CHECK(revoked->front().revoked_by == "admin");
+}
+
 TEST_CASE("the master key file is written 0600 and refused when others may read it") {
     TempDir dir;
     const auto path = dir.path / "master.key";

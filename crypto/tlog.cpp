@@ -269,6 +269,18 @@ bool verify_consistency(std::uint64_t old_size, std::uint64_t new_size, const Ha
 
 // ---- Checkpoints (C2SP tlog-checkpoint)
 
+std::optional<std::uint64_t> parse_decimal(std::string_view text) {
+    if (text.empty() || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+    std::uint64_t value = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+        value = value * 10 + digit;
+    }
+    return value;
+}
+
 std::string checkpoint_body(const Checkpoint& checkpoint) {
     std::string out = checkpoint.origin;
     out += '\n';
@@ -308,14 +320,9 @@ Result<Checkpoint> parse_checkpoint_body(std::string_view body) {
     if (origin.front() == ' ' || origin.back() == ' ') return bad("origin has surrounding spaces");
     cp.origin = std::string(origin);
 
-    const std::string_view size = lines[1];
-    if (size.empty() || (size.size() > 1 && size[0] == '0')) return bad("size is not canonical decimal");
-    for (const char c : size) {
-        if (c < '0' || c > '9') return bad("size is not decimal");
-        const auto digit = static_cast<std::uint64_t>(c - '0');
-        if (cp.size > (UINT64_MAX - digit) / 10) return bad("size does not fit 64 bits");
-        cp.size = cp.size * 10 + digit;
-    }
+    const auto size = parse_decimal(lines[1]);
+    if (!size) return bad("size is not canonical decimal of at most 64 bits");
+    cp.size = *size;
 
     auto root = from_canonical_base64(lines[2]);
     if (!root) return bad("root is not canonical base64");
@@ -601,15 +608,9 @@ Result<Proof> parse_proof(std::string_view text) {
         if (!next_line(line)) return bad("it ends after the extra line");
     }
     if (!line.starts_with("index ")) return bad("the index line is missing");
-    const auto digits = line.substr(6);
-    if (digits.empty() || digits.size() > 20 || (digits.size() > 1 && digits[0] == '0'))
-        return bad("the index is not canonical decimal");
-    for (const char c : digits) {
-        if (c < '0' || c > '9') return bad("the index is not decimal");
-        const auto digit = static_cast<std::uint64_t>(c - '0');
-        if (proof.index > (UINT64_MAX - digit) / 10) return bad("the index does not fit 64 bits");
-        proof.index = proof.index * 10 + digit;
-    }
+    const auto index = parse_decimal(line.substr(6));
+    if (!index) return bad("the index is not canonical decimal of at most 64 bits");
+    proof.index = *index;
     while (true) {
         if (!next_line(line)) return bad("the blank line before the checkpoint is missing");
         if (line.empty()) break;

@@ -3,6 +3,8 @@
 // standard witness or verifier can check what we publish.
 #pragma once
 
+#include <optional>
+
 #include "crypto/crypto.h"
 
 namespace serambi::crypto {
@@ -44,6 +46,9 @@ struct Checkpoint {
     std::uint64_t size = 0;
     Hash root{};
 };
+// A decimal as the C2SP formats spell numbers: digits only, no leading zero (except "0"), at
+// most 2^64 - 1.
+std::optional<std::uint64_t> parse_decimal(std::string_view text);
 std::string checkpoint_body(const Checkpoint& checkpoint);  // the origin is the caller's to check
 Result<Checkpoint> parse_checkpoint_body(std::string_view body);
 

@@ -370,6 +370,12 @@ class Handler {
     // An admin gives a live principal a new certificate for the unit's new key (a laptop stolen):
     // same id, datasets, agreements and history; the certificate it had is revoked if it is not.
     Dispatch reissue(const RequestHead& head, const Caller& caller, const std::string& id);
+    struct IssuedCertificate {
+        std::string pem;
+        certs::CertificateInfo info;
+    };
+    Result<IssuedCertificate> issue_client_certificate(const std::string& id, const std::string& public_key_pem);
+    static Result<certs::CsrContents> csr_for(const boost::json::object& object, const std::string& id);
     Dispatch remove_principal(const RequestHead& head, const Caller& caller, const std::string& id);
     Dispatch set_recipient(const RequestHead& head, const Caller& caller, const std::string& id);
     Response create_dataset_from(const RequestHead& head, const Caller& caller, const std::string& body);

@@ -103,15 +103,10 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
                                  "; an id is never given again, so that the access log stays unambiguous",
                        rid);
 
-    certs::IssueRequest request;
-    request.common_name = *id;
-    request.usage = certs::Usage::client;
-    request.uri = "serambi:principal:" + *id;
-    request.days = static_cast<int>(services_.config->principal_days);
-    auto cert = certs::issue(services_.ca, csr->public_key_pem, request);
-    if (!cert) return problem_of(cert.error(), rid);
-    auto info = certs::inspect(*cert);
-    if (!info) return problem_of(info.error(), rid);
+    auto issued = issue_client_certificate(*id, csr->public_key_pem);
+    if (!issued) return problem_of(issued.error(), rid);
+    const auto& cert = issued->pem;
+    const auto* info = &issued->info;
     storage::Principal principal{
         *id, *name, roles, info->serial_hex, info->fingerprint_sha256_hex, {}, age_recipient, info->not_after, {}};
     Response done;
@@ -126,10 +121,39 @@ Response Handler::create_principal_from(const RequestHead& head, const Caller& c
     if (!stored) return problem_of(stored.error(), rid);
     auto r = json_response(
         201,
-        {{"principal", principal_json(*stored)}, {"certificate", *cert}, {"ca_certificate", services_.ca.cert_pem}});
+        {{"principal", principal_json(*stored)}, {"certificate", cert}, {"ca_certificate", services_.ca.cert_pem}});
     r.audit = done.audit;
     r.audit.committed_index = *added;
     return r;
+}
+
+// A client certificate for principal `id` and the key in its request: what add, renew and
+// reissue give, alike in every field.
+Result<Handler::IssuedCertificate> Handler::issue_client_certificate(const std::string& id,
+                                                                     const std::string& public_key_pem) {
+    certs::IssueRequest request;
+    request.common_name = id;
+    request.usage = certs::Usage::client;
+    request.uri = "serambi:principal:" + id;
+    request.days = static_cast<int>(services_.config->principal_days);
+    auto cert = certs::issue(services_.ca, public_key_pem, request);
+    if (!cert) return cert.error();
+    auto info = certs::inspect(*cert);
+    if (!info) return info.error();
+    return IssuedCertificate{std::move(*cert), std::move(*info)};
+}
+
+// The "csr" member of a renew or reissue body: a PEM request for exactly `id`.
+Result<certs::CsrContents> Handler::csr_for(const boost::json::object& object, const std::string& id) {
+    const auto* value = object.if_contains("csr");  // PEM: lines, so not a plain string member
+    if (value == nullptr || !value->is_string() || value->get_string().size() > 8192)
+        return make_error(ErrorKind::invalid_argument, "csr must be a PEM certificate request");
+    auto csr = certs::read_csr(std::string(value->get_string()));
+    if (!csr) return csr.error();
+    if (csr->common_name != id)
+        return make_error(ErrorKind::invalid_argument, "the request is for '" + csr->common_name + "', not " + id +
+                                                           " (serambi enroll --id " + id + " makes one)");
+    return csr;
 }
 
 // ---- Principals' age recipients
@@ -316,16 +340,8 @@ Dispatch Handler::reissue(const RequestHead& head, const Caller& caller, const s
     return json_body(head, {"csr"},
                      [this, head, caller, id](const boost::json::object& object, const std::string& body) {
                          const auto& rid = head.request_id;
-                         const auto* csr_value = object.if_contains("csr");
-                         if (csr_value == nullptr || !csr_value->is_string() || csr_value->get_string().size() > 8192)
-                             return problem(ErrorKind::invalid_argument, "csr must be a PEM certificate request", rid);
-                         auto csr = certs::read_csr(std::string(csr_value->get_string()));
+                         auto csr = csr_for(object, id);
                          if (!csr) return problem_of(csr.error(), rid);
-                         if (csr->common_name != id)
-                             return problem(ErrorKind::invalid_argument,
-                                            "the request is for '" + csr->common_name + "', not " + id +
-                                                "; the unit makes it with serambi enroll --id " + id,
-                                            rid);
                          auto principal = services_.store->registry().principal(id);
                          if (!principal)
                              return principal.error().kind == ErrorKind::not_found
@@ -336,15 +352,10 @@ Dispatch Handler::reissue(const RequestHead& head, const Caller& caller, const s
                                             "principal " + id + " was removed at " + principal->removed_at +
                                                 "; a removed principal is not given certificates again",
                                             rid);
-                         certs::IssueRequest request;
-                         request.common_name = id;
-                         request.usage = certs::Usage::client;
-                         request.uri = "serambi:principal:" + id;
-                         request.days = static_cast<int>(services_.config->principal_days);
-                         auto cert = certs::issue(services_.ca, csr->public_key_pem, request);
-                         if (!cert) return problem_of(cert.error(), rid);
-                         auto info = certs::inspect(*cert);
-                         if (!info) return problem_of(info.error(), rid);
+                         auto issued = issue_client_certificate(id, csr->public_key_pem);
+                         if (!issued) return problem_of(issued.error(), rid);
+                         const auto& cert = issued->pem;
+                         const auto* info = &issued->info;
                          const bool was_revoked =
                              services_.revoked != nullptr && services_.revoked->contains(principal->cert_serial);
                          const storage::Revocation old{principal->cert_serial, id, 4 /* superseded */, now_seconds(),
@@ -359,7 +370,7 @@ Dispatch Handler::reissue(const RequestHead& head, const Caller& caller, const s
                          if (!changed) return problem_of(changed.error(), rid);
                          if (services_.revoked != nullptr) services_.revoked->add(old.serial_hex);
                          Response r = json_response(200, boost::json::object{{"principal", id},
-                                                                             {"certificate", *cert},
+                                                                             {"certificate", cert},
                                                                              {"ca_certificate", services_.ca.cert_pem},
                                                                              {"serial", info->serial_hex},
                                                                              {"replaced_serial", old.serial_hex},
@@ -379,22 +390,12 @@ Dispatch Handler::renew(const RequestHead& head, const Caller& caller, const std
     return json_body(
         head, {"csr"}, [this, head, caller, id](const boost::json::object& object, const std::string& body) {
             const auto& rid = head.request_id;
-            const auto* csr_value = object.if_contains("csr");  // PEM: lines, so not a plain string member
-            if (csr_value == nullptr || !csr_value->is_string() || csr_value->get_string().size() > 8192)
-                return problem(ErrorKind::invalid_argument, "csr must be a PEM certificate request", rid);
-            auto csr = certs::read_csr(std::string(csr_value->get_string()));
+            auto csr = csr_for(object, id);
             if (!csr) return problem_of(csr.error(), rid);
-            if (csr->common_name != id)
-                return problem(ErrorKind::invalid_argument, "the request's common name must be your principal id", rid);
-            certs::IssueRequest request;
-            request.common_name = id;
-            request.usage = certs::Usage::client;
-            request.uri = "serambi:principal:" + id;
-            request.days = static_cast<int>(services_.config->principal_days);
-            auto cert = certs::issue(services_.ca, csr->public_key_pem, request);
-            if (!cert) return problem_of(cert.error(), rid);
-            auto info = certs::inspect(*cert);
-            if (!info) return problem_of(info.error(), rid);
+            auto issued = issue_client_certificate(id, csr->public_key_pem);
+            if (!issued) return problem_of(issued.error(), rid);
+            const auto& cert = issued->pem;
+            const auto* info = &issued->info;
             const storage::Revocation old{head.cert_serial, id, 4 /* superseded */, now_seconds(), id};
             auto done = change_record(caller.subject.id, "certificate.renew", "principals/" + id,
                                       "renewed: certificate " + info->serial_hex + " until " + info->not_after +
@@ -404,7 +405,7 @@ Dispatch Handler::renew(const RequestHead& head, const Caller& caller, const std
                 AuditTrail::entry(head, done, body.size(), 0));
             if (!changed) return problem_of(changed.error(), rid);
             if (services_.revoked != nullptr) services_.revoked->add(old.serial_hex);
-            Response r = json_response(200, boost::json::object{{"certificate", *cert},
+            Response r = json_response(200, boost::json::object{{"certificate", cert},
                                                                 {"ca_certificate", services_.ca.cert_pem},
                                                                 {"serial", info->serial_hex},
                                                                 {"not_after", info->not_after}});

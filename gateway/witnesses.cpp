@@ -3,8 +3,6 @@
 // silent skip; the gateway keeps serving and submits again at every new checkpoint.
 #include "gateway/witnesses.h"
 
-#include <charconv>
-
 #include "crypto/tlog.h"
 #include "gateway/handler.h"
 #include "gateway/net.h"
@@ -26,12 +24,11 @@ std::uint64_t size_of(const std::string& note) {
 
 // "N\n" exactly, as a 409's text/x.tlog.size body must be; N fits 64 bits.
 bool parse_size_body(const std::string& body, std::uint64_t& out) {
-    if (body.size() < 2 || body.size() > 21 || body.back() != '\n') return false;
-    const std::string_view digits(body.data(), body.size() - 1);
-    if (digits.find_first_not_of("0123456789") != std::string_view::npos || (digits.size() > 1 && digits[0] == '0'))
-        return false;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out);
-    return ec == std::errc() && end == digits.data() + digits.size();
+    if (body.empty() || body.back() != '\n') return false;
+    const auto size = tlog::parse_decimal(std::string_view(body).substr(0, body.size() - 1));
+    if (!size) return false;
+    out = *size;
+    return true;
 }
 
 }  // namespace

@@ -358,6 +358,20 @@ Result<std::string> AccessLog::latest_checkpoint() {
     });
 }
 
+namespace {
+
+// The cosignature lines kept for a checkpoint, appended to its note (witness order).
+Status append_cosignatures(Connection& c, AccessLog::CheckpointNote& checkpoint) {
+    auto lines = c.cached("SELECT line FROM audit_cosignatures WHERE size = ?1 ORDER BY witness");
+    lines->bind(1, static_cast<std::int64_t>(checkpoint.size));
+    int rc;
+    while ((rc = lines->step()) == SQLITE_ROW) checkpoint.note += lines->text(0);
+    if (rc != SQLITE_DONE) return sql::db_error("cannot read the cosignatures");
+    return {};
+}
+
+}  // namespace
+
 Status AccessLog::save_cosignature(std::uint64_t size, const std::string& witness, const std::string& line) {
     return db_.write([&](Transaction& tx) -> Status {
         sql::Statement s(tx.get(), "INSERT OR REPLACE INTO audit_cosignatures(size, witness, line) VALUES(?1, ?2, ?3)");
@@ -409,11 +423,7 @@ Result<AccessLog::CheckpointNote> AccessLog::checkpoint_covering(std::uint64_t i
                                                           "cosignatures yet");
         if (rc != SQLITE_ROW) return sql::db_error("cannot read the checkpoints");
         CheckpointNote out{static_cast<std::uint64_t>(s->integer(0)), s->text(1)};
-        auto lines = c.cached("SELECT line FROM audit_cosignatures WHERE size = ?1 ORDER BY witness");
-        lines->bind(1, static_cast<std::int64_t>(out.size));
-        int lrc;
-        while ((lrc = lines->step()) == SQLITE_ROW) out.note += lines->text(0);
-        if (lrc != SQLITE_DONE) return sql::db_error("cannot read the cosignatures");
+        if (auto added = append_cosignatures(c, out); !added) return added.error();
         return out;
     });
 }
@@ -428,11 +438,7 @@ Result<AccessLog::CheckpointNote> AccessLog::newest_witnessed(std::size_t min_co
         if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no checkpoint has that many cosignatures yet");
         if (rc != SQLITE_ROW) return sql::db_error("cannot read the checkpoints");
         CheckpointNote out{static_cast<std::uint64_t>(s->integer(0)), s->text(1)};
-        auto lines = c.cached("SELECT line FROM audit_cosignatures WHERE size = ?1 ORDER BY witness");
-        lines->bind(1, static_cast<std::int64_t>(out.size));
-        int lrc;
-        while ((lrc = lines->step()) == SQLITE_ROW) out.note += lines->text(0);
-        if (lrc != SQLITE_DONE) return sql::db_error("cannot read the cosignatures");
+        if (auto added = append_cosignatures(c, out); !added) return added.error();
         return out;
     });
 }

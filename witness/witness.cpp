@@ -299,16 +299,9 @@ Witness::Answer Witness::add_checkpoint(std::string_view request) {
     };
     std::string_view line;
     if (!next_line(line) || !line.starts_with("old ")) return answer(400, "the first line must be \"old N\"");
-    const auto digits = line.substr(4);
-    std::uint64_t old_size = 0;
-    if (digits.empty() || digits.size() > 20 || (digits.size() > 1 && digits[0] == '0'))
-        return answer(400, "the old size is not canonical decimal");
-    for (const char c : digits) {
-        if (c < '0' || c > '9') return answer(400, "the old size is not decimal");
-        const auto d = static_cast<std::uint64_t>(c - '0');
-        if (old_size > (UINT64_MAX - d) / 10) return answer(400, "the old size does not fit 64 bits");
-        old_size = old_size * 10 + d;
-    }
+    const auto parsed_old = tlog::parse_decimal(line.substr(4));
+    if (!parsed_old) return answer(400, "the old size is not canonical decimal of at most 64 bits");
+    const std::uint64_t old_size = *parsed_old;
     std::vector<tlog::Hash> proof;
     while (true) {
         if (!next_line(line)) return answer(400, "the blank line before the checkpoint is missing");

@@ -134,7 +134,7 @@ check "beyond the budget they were counted in summary entries" test "$summaries"
 stop_gateway
 DBKEY=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:"$(tr -d '\n' < "$DEP/master.key")" \
         -kdfopt info:serambi/sqlcipher/v1 HKDF | tr -d ':\n' | tr 'A-F' 'a-f')
-sql() { printf "PRAGMA key = \"x'%s'\";\n%s\n" "$DBKEY" "$1" | sqlcipher "$DEP/serambi.db" >/dev/null; }
+sql() { printf "PRAGMA key = \"x'%s'\";\nPRAGMA cipher_page_size = 4096;\n%s\n" "$DBKEY" "$1" | sqlcipher "$DEP/serambi.db" >/dev/null; }
 check "the test can open the database with the derived key" sql "SELECT count(*) FROM audit_entries;"
 cp "$DEP/serambi.db" "$WORK/pristine.db"
 restore() { cp "$WORK/pristine.db" "$DEP/serambi.db"; rm -f "$DEP/serambi.db-wal" "$DEP/serambi.db-shm"; }

@@ -9,6 +9,7 @@
 #include "base/time.h"
 #include "crypto/tlog.h"
 #include "gateway/canonical_json.h"
+#include "storage/sqlite.h"
 #include "storage/store.h"
 #include "temp_dir.h"
 
@@ -294,6 +295,61 @@ TEST_CASE("the database does not open without the right master key") {
     CHECK(refused.error().kind == ErrorKind::permission_denied);
     auto again = f.open();
     CHECK(again->registry().principal("dinkes-malut").ok());
+}
+
+namespace {
+// Runs SQL on a raw connection keyed as the gateway keys its database, with the given page size.
+bool raw_sql(const fs::path& db, const crypto::SecretKey& master, int page_size, const std::string& sql) {
+    sqlite3* raw = nullptr;
+    if (sqlite3_open_v2(db.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+        sqlite3_close_v2(raw);
+        return false;
+    }
+    const auto key = crypto::derive_key(master, "serambi/sqlcipher/v1");
+    const std::string literal = "x'" + crypto::to_hex(key.bytes()) + "'";
+    sqlite3_key(raw, literal.data(), static_cast<int>(literal.size()));
+    const std::string all = "PRAGMA cipher_page_size = " + std::to_string(page_size) + ";" + sql;
+    const bool ok = sqlite3_exec(raw, all.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+    sqlite3_close_v2(raw);
+    return ok;
+}
+}  // namespace
+
+TEST_CASE("a database of the first release's 1 KiB pages opens, takes new packages and keeps its page size") {
+    Fixture f;
+    std::string kept;
+    {
+        auto store = f.open();
+        seed(*store);
+        kept = commit_package(*store, payload(5000));
+    }
+    const auto db = f.dir.path / "serambi.db";
+    const auto old = f.dir.path / "old.db";
+    CHECK(raw_sql(db, f.master, 4096, "SELECT count(*) FROM principals;"));
+    CHECK_FALSE(raw_sql(db, f.master, 1024, "SELECT count(*) FROM principals;"));
+    // The same content re-encrypted in 1 KiB pages, as the first release wrote its databases.
+    const auto key = crypto::derive_key(f.master, "serambi/sqlcipher/v1");
+    REQUIRE(
+        raw_sql(db, f.master, 4096,
+                "ATTACH DATABASE '" + old.string() + "' AS old KEY \"x'" + crypto::to_hex(key.bytes()) +
+                    "'\"; PRAGMA old.cipher_page_size = 1024; SELECT sqlcipher_export('old'); DETACH DATABASE old;"));
+    fs::remove(db);
+    fs::remove(f.dir.path / "serambi.db-wal");
+    fs::remove(f.dir.path / "serambi.db-shm");
+    fs::rename(old, db);
+    REQUIRE(raw_sql(db, f.master, 1024, "SELECT count(*) FROM principals;"));
+
+    auto options = f.options();
+    options.create = false;
+    {
+        auto store = Store::open(options, f.master);
+        REQUIRE(store.ok());
+        CHECK(read_back(**store, kept) == payload(5000));
+        const auto added = commit_package(**store, payload(3000));
+        CHECK(read_back(**store, added) == payload(3000));
+    }
+    CHECK(raw_sql(db, f.master, 1024, "SELECT count(*) FROM packages;"));
+    CHECK_FALSE(raw_sql(db, f.master, 4096, "SELECT count(*) FROM packages;"));
 }
 
 TEST_CASE("a missing database is an error, not a fresh start that discards the blobs") {

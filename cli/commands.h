@@ -55,6 +55,28 @@ struct FsckOptions {
 };
 int run_fsck(const FsckOptions& options);
 
+// Run on the gateway host, beside the running gateway: a consistent copy of the deployment in a
+// new directory, every file listed with its SHA-256 in a manifest the gateway's signing key signs.
+struct BackupOptions {
+    std::string config;
+    std::string out;
+    bool include_secrets = false;         // the secret key files too, age-encrypted
+    std::vector<std::string> recipients;  // --to age1…, required with include_secrets
+};
+int run_backup(const BackupOptions& options);
+
+// Checks a backup file by file against its signed manifest and puts it in a new directory.
+struct RestoreOptions {
+    std::string from;
+    std::string to;
+    bool check_only = false;                      // check the backup, write nothing
+    std::string ca;                               // the CA certificate to check the manifest with
+    std::vector<std::string> identities;          // age identity files for the backup's secrets
+    std::string state;                            // the old deployment's gateway.state, if it survived
+    std::vector<std::string> latest_checkpoints;  // checkpoints auditors kept
+};
+int run_restore(const RestoreOptions& options);
+
 // Run on the gateway host, with the deployment's files: new TLS and/or signing certificates from
 // the CA, put in place for the next SIGHUP.
 struct GatewayCertOptions {

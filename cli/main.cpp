@@ -81,6 +81,37 @@ int main(int argc, char** argv) {
         "also read and authenticate every payload, in blob files and in the database (slow: reads all data)");
     fsck_cmd->callback([&] { code = run_fsck(fsck); });
 
+    BackupOptions backup;
+    auto* backup_cmd = app.add_subcommand(
+        "backup",
+        "copy a running gateway's database, blobs, configuration and certificates into a new directory, "
+        "with a signed manifest");
+    backup_cmd->add_option("--config", backup.config, "path to serambi.toml")->required();
+    backup_cmd->add_option("--out", backup.out, "the backup's directory (new, or empty)")->required();
+    backup_cmd->add_flag("--include-secrets", backup.include_secrets,
+                         "also the secret keys (master.key, log.key, pki/*.key), age-encrypted to --to");
+    backup_cmd->add_option("--to", backup.recipients, "age recipient (age1…) for the secret keys (repeatable)");
+    backup_cmd->callback([&] { code = run_backup(backup); });
+
+    RestoreOptions restore;
+    auto* restore_cmd = app.add_subcommand(
+        "restore",
+        "check a backup against its signed manifest and put it in a new directory; says when it is a "
+        "rollback");
+    restore_cmd->add_option("--from", restore.from, "the backup's directory")->required();
+    restore_cmd->add_option("--to", restore.to, "the new deployment directory (must not exist, or be empty)");
+    restore_cmd->add_flag("--check", restore.check_only, "only check the backup; write nothing");
+    restore_cmd->add_option("--ca", restore.ca,
+                            "CA certificate to check the manifest's signature with (default: the backup's own)");
+    restore_cmd->add_option("--identity", restore.identities,
+                            "age identity file for the backup's encrypted secret keys (repeatable)");
+    restore_cmd->add_option("--state", restore.state,
+                            "the old deployment's gateway.state, if it survived: a newer checkpoint in it is a "
+                            "rollback");
+    restore_cmd->add_option("--latest-checkpoint", restore.latest_checkpoints,
+                            "a checkpoint an auditor kept (repeatable): a newer one is a rollback");
+    restore_cmd->callback([&] { code = run_restore(restore); });
+
     auto* principal_cmd = app.add_subcommand("principal", "manage principals (admin)");
     principal_cmd->require_subcommand(1);
     PrincipalAddOptions padd;

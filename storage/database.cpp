@@ -1,7 +1,14 @@
 // The connection layer: opening, keying and checking the database, and the writer's transactions.
 #include "storage/database.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <string>
+
+#include "storage/files.h"
 
 namespace serambi::storage {
 namespace {
@@ -143,6 +150,8 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options, const c
         if (!writer) return writer.error();
     }
     db->writer_ = std::move(*writer);
+    db->options_ = options;
+    db->page_size_ = page_size;
     sqlite3* w = db->writer_->get();
 
     if (!sql::exec(w, "SELECT count(*) FROM sqlite_master;"))
@@ -336,6 +345,43 @@ Result<std::optional<std::uint64_t>> Database::write_with_entry(const std::funct
 Result<std::vector<std::string>> Database::integrity_problems() {
     std::lock_guard lock(write_mutex_);
     return integrity_check(writer_->get());
+}
+
+Status Database::copy_to(const std::filesystem::path& destination, const crypto::SecretKey& master_key) {
+    // Created here, empty and 0600, so that SQLite never makes it with the umask's mode, and a
+    // file already there is refused rather than overwritten.
+    const int fd = ::open(destination.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return make_error(errno == EEXIST ? ErrorKind::conflict : ErrorKind::unavailable,
+                          "cannot create " + destination.string() + ": " + std::strerror(errno));
+    ::close(fd);
+    auto fail = [&](Error why) -> Status {
+        std::error_code ignored;
+        std::filesystem::remove(destination, ignored);
+        return why;
+    };
+    Options copy_options{destination, false, false, {}};
+    auto copy = connect(copy_options, crypto::derive_key(master_key, "serambi/sqlcipher/v1"), false, page_size_);
+    if (!copy) return fail(copy.error());
+    sqlite3* to = (*copy)->get();
+    {
+        std::lock_guard lock(read_mutex_);
+        sqlite3_backup* backup = sqlite3_backup_init(to, "main", reader_->get(), "main");
+        if (backup == nullptr)
+            return fail(make_error(ErrorKind::unavailable,
+                                   std::string("cannot start copying the database: ") + sqlite3_errmsg(to)));
+        const int rc = sqlite3_backup_step(backup, -1);
+        sqlite3_backup_finish(backup);
+        if (rc != SQLITE_DONE)
+            return fail(
+                make_error(ErrorKind::unavailable, std::string("cannot copy the database: ") + sqlite3_errstr(rc)));
+    }
+    // One self-contained file: the copy's pages leave its write-ahead log before it is closed.
+    if (!sql::exec(to, "PRAGMA journal_mode=DELETE;"))
+        return fail(make_error(ErrorKind::unavailable, "cannot finish the copy of the database"));
+    copy->reset();
+    if (auto s = fsync_directory(*Env::posix(), destination.parent_path()); !s) return fail(s.error());
+    return {};
 }
 
 std::string database_library_version() {

@@ -143,6 +143,11 @@ class Database {
     // What `PRAGMA integrity_check` reports wrong (empty: nothing).
     Result<std::vector<std::string>> integrity_problems();
 
+    // A copy of the committed database in a new file (mode 0600), keyed alike and with the same
+    // page size: SQLite's online backup in one step, so the whole copy is read under one snapshot
+    // and a gateway writing meanwhile neither waits for it nor changes what is copied.
+    Status copy_to(const std::filesystem::path& destination, const crypto::SecretKey& master_key);
+
   private:
     Database() = default;
     struct Waiting;  // a change queued for the next group
@@ -159,6 +164,8 @@ class Database {
     std::mutex read_mutex_;
     std::unique_ptr<Connection> reader_;
     std::atomic<std::uint64_t> committed_log_size_{0};
+    Options options_;
+    int page_size_ = 0;  // SQLCipher's, which a copy must share
 };
 
 // What `PRAGMA integrity_check` reports wrong (empty: nothing); an error when the file cannot be

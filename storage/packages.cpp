@@ -175,6 +175,24 @@ Result<Packages::Recovery> Packages::recover() {
     return recovery;
 }
 
+Result<std::vector<std::filesystem::path>> Packages::blob_files() {
+    std::vector<std::filesystem::path> files;
+    const int rc = db_.read([&](Connection& c) {
+        sql::Statement s(c.get(), kept_payloads_ ? "SELECT p.id FROM packages p WHERE NOT EXISTS "
+                                                   "(SELECT 1 FROM package_payloads k WHERE k.id = p.id) ORDER BY p.id"
+                                                 : "SELECT id FROM packages ORDER BY id");
+        int step;
+        while ((step = s.step()) == SQLITE_ROW) {
+            const auto id = s.text(0);
+            if (!is_package_id(id)) return SQLITE_CORRUPT;  // never a path from a damaged row
+            files.push_back(blob_path(id));
+        }
+        return step;
+    });
+    if (rc != SQLITE_DONE) return make_error(ErrorKind::corruption, "the packages table cannot be read whole");
+    return files;
+}
+
 Result<Packages::BlobReport> Packages::check_blobs(bool authenticate) {
     BlobReport report;
     std::vector<std::pair<std::string, std::uint64_t>> rows;

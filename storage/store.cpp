@@ -38,4 +38,8 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options, const crypto:
 
 Result<std::vector<std::string>> Store::integrity_problems() { return db_->integrity_problems(); }
 
+Status Store::copy_database(const std::filesystem::path& destination, const crypto::SecretKey& master_key) {
+    return db_->copy_to(destination, master_key);
+}
+
 }  // namespace serambi::storage

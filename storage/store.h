@@ -321,6 +321,9 @@ class Packages {
     };
     Result<BlobReport> check_blobs(bool authenticate);
 
+    // The blob file of every package whose payload is not kept in the database, sorted.
+    Result<std::vector<std::filesystem::path>> blob_files();
+
   private:
     friend class BlobWriter;
     friend class ResumableWriter;
@@ -438,6 +441,11 @@ class Store {
 
     // What `PRAGMA integrity_check` reports (empty: none).
     Result<std::vector<std::string>> integrity_problems();
+
+    // A consistent copy of the database at `destination` (a new file, mode 0600), taken beside a
+    // running gateway without stopping it: every committed change up to one moment, none after.
+    // `master_key` is the one this store was opened with.
+    Status copy_database(const std::filesystem::path& destination, const crypto::SecretKey& master_key);
 
   private:
     Store() = default;

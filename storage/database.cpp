@@ -130,6 +130,56 @@ Result<std::unique_ptr<Connection>> connect(const Database::Options& options, co
 constexpr int kPageSize = 4096;
 constexpr int kFirstReleasePageSize = 1024;
 
+// The schema's version, kept in the database's header (PRAGMA user_version). Version 0 is a
+// database made before versions were kept, by any earlier release: the tables and columns it
+// lacks are added. A later change of schema adds a step to upgrade_schema and raises this.
+constexpr int kSchemaVersion = 1;
+
+Result<int> schema_version(sqlite3* db) {
+    sql::Statement s(db, "PRAGMA user_version;");
+    if (s.step() != SQLITE_ROW) return sql::db_error("cannot read the database's schema version");
+    return static_cast<int>(s.integer(0));
+}
+
+// Brings a database from `from` to kSchemaVersion in one transaction: all of it, or nothing.
+Status upgrade_schema(sqlite3* w, int from) {
+    if (!sql::exec(w, "BEGIN IMMEDIATE;")) return sql::db_error("the database is busy");
+    auto fail = [&](const std::string& what) -> Status {
+        sql::exec(w, "ROLLBACK;");
+        return make_error(ErrorKind::unavailable, what);
+    };
+    if (from < 1) {
+        // Tables added since the first release are created; columns added since, empty.
+        if (!sql::exec(w, kSchema)) return fail("cannot create the tables");
+        struct AddedColumn {
+            const char* table_info;
+            const char* name;
+            const char* alter;
+        };
+        for (const auto& column :
+             {AddedColumn{"PRAGMA table_info(principals);", "cert_not_after",
+                          "ALTER TABLE principals ADD COLUMN cert_not_after TEXT NOT NULL DEFAULT '';"},
+              AddedColumn{"PRAGMA table_info(principals);", "removed_at",
+                          "ALTER TABLE principals ADD COLUMN removed_at TEXT NOT NULL DEFAULT '';"},
+              AddedColumn{"PRAGMA table_info(principals);", "age_recipient",
+                          "ALTER TABLE principals ADD COLUMN age_recipient TEXT NOT NULL DEFAULT '';"},
+              AddedColumn{"PRAGMA table_info(packages);", "recipients",
+                          "ALTER TABLE packages ADD COLUMN recipients TEXT NOT NULL DEFAULT '';"},
+              AddedColumn{"PRAGMA table_info(approvals);", "served_bytes",
+                          "ALTER TABLE approvals ADD COLUMN served_bytes INTEGER NOT NULL DEFAULT 0;"},
+              AddedColumn{"PRAGMA table_info(approvals);", "covered_bytes",
+                          "ALTER TABLE approvals ADD COLUMN covered_bytes INTEGER NOT NULL DEFAULT 0;"},
+              AddedColumn{"PRAGMA table_info(approvals);", "completed_pending",
+                          "ALTER TABLE approvals ADD COLUMN completed_pending INTEGER NOT NULL DEFAULT 0;"}})
+            if (!has_column(w, column.table_info, column.name) && !sql::exec(w, column.alter))
+                return fail(std::string("cannot add the ") + column.name + " column");
+    }
+    const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";";
+    if (!sql::exec(w, set_version.c_str())) return fail("cannot record the schema version");
+    if (!sql::exec(w, "COMMIT;")) return fail("cannot commit the upgrade");
+    return {};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Database>> Database::open(const Options& options, const crypto::SecretKey& master_key) {
@@ -178,39 +228,29 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options, const c
                                                          " lacks the Serambi schema (no table " + missing +
                                                          "); restore it from the backup taken with the blobs");
     }
+    auto version = schema_version(w);
+    if (!version) return version.error();
+    if (*version > kSchemaVersion)
+        return make_error(ErrorKind::unavailable,
+                          "the database " + options.path.string() + " has schema version " + std::to_string(*version) +
+                              ", newer than this Serambi knows (" + std::to_string(kSchemaVersion) +
+                              "): a newer release made or upgraded it. Run that release; to go back to this one, "
+                              "restore the backup taken before the upgrade. Nothing was changed");
     if (options.read_only) {
         if (!sql::exec(w, "PRAGMA query_only=ON;")) return sql::db_error("cannot open the database for reading");
     } else if (!sql::exec(w, "PRAGMA journal_mode=WAL;") || !sql::exec(w, "PRAGMA synchronous=FULL;") ||
                !sql::exec(w, "PRAGMA foreign_keys=ON;") || !sql::exec(w, "PRAGMA secure_delete=ON;") ||
                // 32 MiB of decrypted pages: the tree's right edge and the newest entries stay in
                // memory instead of being read back and decrypted again on every append.
-               !sql::exec(w, "PRAGMA cache_size=-32768;") || !sql::exec(w, kSchema)) {
-        return sql::db_error("cannot prepare the database schema");
+               !sql::exec(w, "PRAGMA cache_size=-32768;")) {
+        return sql::db_error("cannot prepare the database");
+    } else if (*version < kSchemaVersion) {
+        if (auto upgraded = upgrade_schema(w, *version); !upgraded)
+            return make_error(upgraded.error().kind,
+                              "the database " + options.path.string() + " could not be upgraded from schema version " +
+                                  std::to_string(*version) + " to " + std::to_string(kSchemaVersion) + " (" +
+                                  upgraded.error().message + "); nothing was changed");
     }
-    // Columns added after the first release: an older database gets them, empty, on open.
-    struct AddedColumn {
-        const char* table_info;
-        const char* name;
-        const char* alter;
-    };
-    for (const auto& column :
-         {AddedColumn{"PRAGMA table_info(principals);", "cert_not_after",
-                      "ALTER TABLE principals ADD COLUMN cert_not_after TEXT NOT NULL DEFAULT '';"},
-          AddedColumn{"PRAGMA table_info(principals);", "removed_at",
-                      "ALTER TABLE principals ADD COLUMN removed_at TEXT NOT NULL DEFAULT '';"},
-          AddedColumn{"PRAGMA table_info(principals);", "age_recipient",
-                      "ALTER TABLE principals ADD COLUMN age_recipient TEXT NOT NULL DEFAULT '';"},
-          AddedColumn{"PRAGMA table_info(packages);", "recipients",
-                      "ALTER TABLE packages ADD COLUMN recipients TEXT NOT NULL DEFAULT '';"},
-          AddedColumn{"PRAGMA table_info(approvals);", "served_bytes",
-                      "ALTER TABLE approvals ADD COLUMN served_bytes INTEGER NOT NULL DEFAULT 0;"},
-          AddedColumn{"PRAGMA table_info(approvals);", "covered_bytes",
-                      "ALTER TABLE approvals ADD COLUMN covered_bytes INTEGER NOT NULL DEFAULT 0;"},
-          AddedColumn{"PRAGMA table_info(approvals);", "completed_pending",
-                      "ALTER TABLE approvals ADD COLUMN completed_pending INTEGER NOT NULL DEFAULT 0;"}})
-        if (!options.read_only && !has_column(w, column.table_info, column.name) && !sql::exec(w, column.alter))
-            return make_error(ErrorKind::unavailable,
-                              std::string("cannot add the ") + column.name + " column to an older database");
 
     if (auto loaded = db->tail_.load(*db->writer_); !loaded) return loaded.error();
     db->committed_log_size_.store(db->tail_.size(), std::memory_order_release);

@@ -1,0 +1,62 @@
+# Upgrading: a deployment made by the previous release (tests/fixtures/deployment-0.1.0.tar.gz,
+# schema without a version, 1 KiB database pages) is started by this binary, which upgrades its
+# database in one transaction; every package and access-log entry is still there. A database
+# whose schema is newer than this binary knows is refused, unchanged.
+source "$(dirname "$0")/lib.sh"
+FIXTURE=$(cd "$(dirname "$0")/../fixtures" && pwd)/deployment-0.1.0.tar.gz
+OLD=$WORK/old
+mkdir -p "$OLD"
+tar -C "$OLD" -xzf "$FIXTURE"
+DEP=$OLD/dep
+ADMIN=$DEP/profiles/admin
+P=$OLD/dinkes-malut
+A=$OLD/inspektorat
+sed -i "s|^listen = .*|listen = \"127.0.0.1:$PORT\"|" "$DEP/serambi.toml"
+for profile in "$ADMIN" "$P" "$A"; do
+    sed -i "s|^gateway = .*|gateway = \"$URL\"|" "$profile/profile.toml"
+done
+if ! openssl x509 -in "$DEP/pki/gateway.crt" -noout -checkend 2592000 >/dev/null; then
+    "$SERAMBI" pki renew-gateway --config "$DEP/serambi.toml" >/dev/null 2>&1 || { echo "cannot renew the fixture's certificates"; exit 1; }
+fi
+
+DBKEY=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:"$(tr -d '\n' < "$DEP/master.key")" \
+        -kdfopt info:serambi/sqlcipher/v1 HKDF | tr -d ':\n' | tr 'A-F' 'a-f')
+# sql PAGE-SIZE SQL: runs SQL on the deployment's database with the sqlcipher shell.
+sql() { printf "PRAGMA key = \"x'%s'\";\nPRAGMA cipher_page_size = %s;\n%s\n" "$DBKEY" "$1" "$2" | sqlcipher "$DEP/serambi.db"; }
+same "the fixture's database has no schema version" 0 "$(sql 1024 "PRAGMA user_version;" | tail -1)"
+
+start_gateway
+same "this binary upgrades it at start: schema version 1" 1 "$(sql 1024 "PRAGMA user_version;" | tail -1)"
+refuse "it keeps its 1 KiB pages (read as 4 KiB ones, it does not open)" sql 4096 "SELECT count(*) FROM principals;"
+check "(read as 1 KiB ones, it does)" sql 1024 "SELECT count(*) FROM principals;"
+check "every column the new release uses is there" bash -c "printf 'PRAGMA key = \"x'\"'\"'%s'\"'\"'\";\nPRAGMA cipher_page_size = 1024;\nPRAGMA table_info(approvals);\n' '$DBKEY' | sqlcipher '$DEP/serambi.db' | grep -q completed_pending"
+for n in 1 2; do
+    id=$(json_field package_id <"$OLD/r$n.json")
+    file=$(json_field filename <"$OLD/r$n.json")
+    check "package $n of the old release pulls after the upgrade" \
+        "$SERAMBI" pull "$id" -o "$WORK/back-$n" -q --no-proof --profile "$P"
+    check "byte for byte ($file)" cmp "$WORK/back-$n" "$OLD/$file"
+done
+check "the auditor exports the upgraded access log" "$SERAMBI" audit export -o "$WORK/log.jsonl" --profile "$A"
+check "it verifies with the log key of before the upgrade, extending the checkpoint saved then" \
+    "$SERAMBI" audit verify --export "$WORK/log.jsonl" --checkpoint "$WORK/log.jsonl.checkpoint" --key "$OLD/log.vkey" --previous "$OLD/checkpoint.txt"
+printf 'kode,nilai\n3,4\n' >"$WORK/baru.csv"
+receipt=$("$SERAMBI" push dinkes-malut/gizi "$WORK/baru.csv" --no-proof -q --profile "$P")
+check "a new package goes in after the upgrade" test -n "$(echo "$receipt" | json_field package_id)"
+check "and comes back" "$SERAMBI" pull "$(echo "$receipt" | json_field package_id)" -o "$WORK/baru-back.csv" -q --no-proof --profile "$P"
+stop_gateway
+check "serambi fsck finds the upgraded deployment consistent" "$SERAMBI" fsck --config "$DEP/serambi.toml"
+start_gateway
+check "a second start finds nothing to upgrade" kill -0 "$GW_PID"
+stop_gateway
+
+# A database a newer release upgraded: this binary refuses it and changes nothing.
+sql 1024 "PRAGMA user_version = 99;" >/dev/null
+before=$(sha256sum <"$DEP/serambi.db")
+"$SERAMBI" serve --config "$DEP/serambi.toml" >"$WORK/newer.log" 2>&1
+same "a schema newer than this binary knows stops the start" 1 "$?"
+contains "saying so, with both versions" "has schema version 99, newer than this Serambi knows (1)" "$(cat "$WORK/newer.log")"
+same "and the database is untouched" "$before" "$(sha256sum <"$DEP/serambi.db")"
+out=$("$SERAMBI" fsck --config "$DEP/serambi.toml" 2>&1)
+contains "fsck says the same" "newer than this Serambi knows" "$out"
+finish

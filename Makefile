@@ -10,12 +10,14 @@ FUZZ_SECONDS ?= 15
 DEMO ?= var/demo
 DEMO_LISTEN ?= 127.0.0.1:8443
 
+PREFIX ?= /usr/local
+
 # Debian 12 packages needed to build, test and run (nginx only for bench/). The portal's tests drive
 # Debian's headless Chromium with selenium, and import client certificates with NSS's tools.
 DEPS := build-essential cmake ninja-build pkg-config git ca-certificates curl openssl python3 \
         libssl-dev libsodium-dev libsqlcipher-dev sqlcipher libboost1.81-dev libboost-json1.81-dev \
         catch2 libcli11-dev libtomlplusplus-dev zlib1g-dev age clang-format \
-        chromium chromium-driver python3-selenium libnss3-tools
+        chromium chromium-driver python3-selenium libnss3-tools systemd dpkg-dev fakeroot
 # Only `make fuzz` needs these (tests/fuzz): Debian 12's clang 14, its libFuzzer, and the sanitizer
 # runtimes, which clang only recommends.
 FUZZ_DEPS := clang libfuzzer-14-dev libclang-rt-14-dev
@@ -31,7 +33,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: all deps build test test-sanitize fuzz run bench clean
+.PHONY: all deps build test test-sanitize fuzz run bench clean install deb
 
 all: build
 
@@ -74,6 +76,14 @@ bench: build
 	@dpkg-query -W -f='$${Status}' nginx-light 2>/dev/null | grep -q 'ok installed' && command -v bc >/dev/null || \
 	  { sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq nginx-light bc; }
 	SERAMBI_BIN=$(BUILD)/cli/serambi bash bench/run.sh
+
+# The binary, the systemd unit, the default policy and the docs under PREFIX (DESTDIR honoured).
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# A Debian package of the same, installing under /usr, that creates the serambi system user.
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD) $(SANITIZE_BUILD) $(FUZZ_BUILD)

@@ -413,6 +413,13 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
 }
 
 int run_serve(const std::string& config_file, bool accept_rollback) {
+    std::error_code ec;
+    if (!std::filesystem::exists(config_file, ec)) {
+        std::cerr << "serambi serve: " << config_file
+                  << " does not exist: give --config DEPLOYMENT/serambi.toml (serambi init makes one), or link the "
+                     "deployment's serambi.toml there\n";
+        return 2;
+    }
     auto config = gateway::load_config(config_file);
     if (!config) {
         std::cerr << "serambi serve: " << config.error().message << "\n";

@@ -63,10 +63,11 @@ int main(int argc, char** argv) {
     init_cmd->add_option("--import-ca-key", init.import_ca_key, "the imported CA's private key (PEM, unprotected)");
     init_cmd->callback([&] { code = run_init(init); });
 
-    std::string config_file;
+    // A packaged install links the deployment's serambi.toml here (the systemd unit gives no --config).
+    std::string config_file = "/etc/serambi/serambi.toml";
     bool accept_rollback = false;
     auto* serve_cmd = app.add_subcommand("serve", "run the gateway");
-    serve_cmd->add_option("--config", config_file, "path to serambi.toml")->required();
+    serve_cmd->add_option("--config", config_file, "path to serambi.toml")->capture_default_str();
     serve_cmd->add_flag("--accept-rollback", accept_rollback,
                         "start although the database is behind what this gateway already published "
                         "(an older copy was restored); recorded in the access log");

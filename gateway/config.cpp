@@ -71,6 +71,12 @@ Status parse_listen(const std::filesystem::path& file, const toml::node& node, C
 Result<Config> load_config(const std::filesystem::path& file) {
     Config config;
     config.config_file = std::filesystem::absolute(file);
+    // /etc/serambi/serambi.toml may be a link to the deployment's own: its paths are relative to
+    // the deployment, where the file really is.
+    if (std::error_code ec; std::filesystem::is_symlink(config.config_file, ec)) {
+        auto real = std::filesystem::canonical(config.config_file, ec);
+        if (!ec) config.config_file = real;
+    }
     const auto base = config.config_file.parent_path();
     Reader r{config.config_file, base};
     // Path defaults are relative to the deployment directory.

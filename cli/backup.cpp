@@ -41,35 +41,65 @@ constexpr std::size_t kManifestLimit = 256u << 20;
 Error bad(const std::string& message) { return make_error(ErrorKind::invalid_argument, message); }
 
 // A path inside the deployment, as the backup names it: relative, without "..", the same on the
-// way back.
+// way back. Judged on the path as configured (a blob directory on a linked volume is inside).
 Result<fs::path> inside(const fs::path& base, const fs::path& path) {
-    const auto relative = fs::weakly_canonical(path).lexically_relative(fs::weakly_canonical(base));
-    if (relative.empty() || relative.is_absolute() || *relative.begin() == "..")
+    const auto relative =
+        fs::absolute(path).lexically_normal().lexically_relative(fs::absolute(base).lexically_normal());
+    if (relative.empty() || relative.is_absolute() || *relative.begin() == ".." || *relative.begin() == ".")
         return bad(path.string() + " is outside the deployment directory " + base.string() +
                    "; serambi backup copies deployments whose files all live under the directory of "
                    "serambi.toml (the layout serambi init makes)");
     return relative;
 }
 
-// A name from a manifest, before it is joined to a directory: relative, plain components only.
+// A name from a manifest, before it is joined to a directory: relative, plain components only,
+// nothing a terminal would interpret.
 bool safe_relative(const std::string& text) {
     if (text.empty() || text.size() > 4096 || text.front() == '/') return false;
+    for (const unsigned char c : text)
+        if (c < 0x20 || c == 0x7f) return false;
     const fs::path p(text);
     for (const auto& part : p) {
         const auto s = part.string();
-        if (s.empty() || s == "." || s == ".." || s.find('\0') != std::string::npos) return false;
+        if (s.empty() || s == "." || s == "..") return false;
     }
     return p.lexically_normal().string() == text;
 }
 
-// Creates `dir` and any missing folder above it, each 0700: a backup holds the whole database.
+Status sync_directory(const fs::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+        const int e = errno;
+        if (fd >= 0) ::close(fd);
+        return make_error(ErrorKind::io_error, "cannot sync the directory " + dir.string() + ": " + std::strerror(e));
+    }
+    ::close(fd);
+    return {};
+}
+
+// Creates `dir` and any missing folder above it, each 0700 (a backup holds the whole database),
+// each new entry made durable in its parent.
 Status make_dirs(const fs::path& dir) {
     std::error_code ec;
     if (dir.empty() || fs::is_directory(dir, ec)) return {};
     if (auto s = make_dirs(dir.parent_path()); !s) return s;
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+        if (errno == EEXIST && fs::is_directory(dir, ec)) return {};
         return make_error(ErrorKind::io_error, "cannot create " + dir.string() + ": " + std::strerror(errno));
-    return {};
+    }
+    return sync_directory(dir.parent_path());
+}
+
+// Opens a regular file for reading: never a link, a FIFO that would block, or a device.
+Result<int> open_regular(const fs::path& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) return make_error(ErrorKind::not_found, "cannot read " + file.string() + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return make_error(ErrorKind::invalid_argument, file.string() + " is not a regular file");
+    }
+    return fd;
 }
 
 struct Copied {
@@ -79,8 +109,9 @@ struct Copied {
 
 // Copies `from` to the new file `to` (mode `mode`), fsynced, hashing what was written.
 Result<Copied> copy_file(const fs::path& from, const fs::path& to, unsigned mode) {
-    const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (in < 0) return make_error(ErrorKind::io_error, "cannot read " + from.string() + ": " + std::strerror(errno));
+    auto opened = open_regular(from);
+    if (!opened) return opened.error();
+    const int in = *opened;
     if (auto s = make_dirs(to.parent_path()); !s) {
         ::close(in);
         return s.error();
@@ -116,8 +147,9 @@ Result<Copied> copy_file(const fs::path& from, const fs::path& to, unsigned mode
 }
 
 Result<Copied> hash_file(const fs::path& file) {
-    const int in = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (in < 0) return make_error(ErrorKind::not_found, std::strerror(errno));
+    auto opened = open_regular(file);
+    if (!opened) return opened.error();
+    const int in = *opened;
     crypto::Sha256 digest;
     Copied seen;
     std::vector<std::uint8_t> buffer(1 << 20);
@@ -155,6 +187,41 @@ Result<Copied> encrypt_file(const fs::path& from, const fs::path& to,
     return Copied{sealed.size(), crypto::to_hex(crypto::Sha256::of(sealed))};
 }
 
+// An output directory: new, or empty. Unless the command finishes, what it wrote goes again; a
+// directory it made goes too, one that was there (empty) stays, emptied.
+class OutputDirectory {
+  public:
+    explicit OutputDirectory(fs::path dir) : dir_(std::move(dir)) {}
+    OutputDirectory(const OutputDirectory&) = delete;
+    OutputDirectory& operator=(const OutputDirectory&) = delete;
+    ~OutputDirectory() {
+        if (!made_ || finished_) return;
+        std::error_code ignored;
+        if (!existed_) {
+            fs::remove_all(dir_, ignored);
+            return;
+        }
+        for (const auto& entry : fs::directory_iterator(dir_, ignored)) fs::remove_all(entry.path(), ignored);
+    }
+    Status make(const std::string& refusal) {
+        std::error_code ec;
+        existed_ = fs::exists(dir_, ec);
+        if (existed_ && !(fs::is_directory(dir_, ec) && !fs::is_symlink(dir_, ec) && fs::is_empty(dir_, ec)))
+            return make_error(ErrorKind::conflict, dir_.string() + " exists and is not empty; " + refusal);
+        if (auto s = make_dirs(dir_); !s) return s;
+        made_ = true;
+        return {};
+    }
+    void finish() { finished_ = true; }
+    const fs::path& path() const noexcept { return dir_; }
+
+  private:
+    fs::path dir_;
+    bool existed_ = false;
+    bool made_ = false;
+    bool finished_ = false;
+};
+
 // The files of a deployment a backup copies as they are, by role.
 struct Part {
     const char* role;
@@ -191,33 +258,31 @@ int run_backup(const BackupOptions& options) {
                                       {"tls-key", config->tls_key},
                                       {"signing-key", config->signing_key}};
     std::vector<std::pair<Part, fs::path>> relative;  // every part and where it goes in the backup
+    json::array secret_paths;                         // where the secret keys belong, included or not
     for (const auto* parts : {&plain, &secret})
         for (const auto& part : *parts) {
             auto rel = inside(base, part.path);
+            if (parts == &secret) {
+                if (rel) secret_paths.push_back(json::string(rel->string()));
+                if (!options.include_secrets) continue;
+            }
             if (!rel) return report(command, rel.error());
             relative.emplace_back(part, *rel);
         }
     auto database_rel = inside(base, config->database);
     auto blobs_rel = inside(base, config->blobs);
+    // Not copied (it is what catches an old restore), but a restore writes a new one in its place.
+    auto state_rel = inside(base, config->state);
     if (!database_rel) return report(command, database_rel.error());
     if (!blobs_rel) return report(command, blobs_rel.error());
+    if (!state_rel) return report(command, state_rel.error());
+    auto config_rel = inside(base, config->config_file);
+    if (!config_rel) return report(command, config_rel.error());
 
     // The destination is new, or an empty directory: a backup never mixes with another.
-    const fs::path out = fs::absolute(options.out);
-    std::error_code ec;
-    if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)))
-        return report(command, make_error(ErrorKind::conflict, out.string() + " exists and is not empty; a backup goes "
-                                                                              "into a new directory"));
-    if (auto s = make_dirs(out); !s) return report(command, s.error());
-    bool finished = false;
-    struct Cleanup {
-        const fs::path& dir;
-        const bool& finished;
-        ~Cleanup() {
-            std::error_code ignored;
-            if (!finished) fs::remove_all(dir, ignored);
-        }
-    } cleanup{out, finished};
+    OutputDirectory out_dir(fs::absolute(options.out));
+    if (auto s = out_dir.make("a backup goes into a new directory"); !s) return report(command, s.error());
+    const fs::path& out = out_dir.path();
 
     auto master = storage::read_master_key(config->master_key);
     if (!master) return report(command, master.error());
@@ -287,8 +352,9 @@ int run_backup(const BackupOptions& options) {
     }
     auto revocations = (*copy)->registry().revocations();
     if (!revocations) return report(command, revocations.error());
-    std::uint64_t packages = 0;
-    if (auto report_blobs = (*copy)->packages().check_blobs(false); report_blobs) packages = report_blobs->packages;
+    auto counted = (*copy)->packages().check_blobs(false);
+    if (!counted) return report(command, counted.error());
+    const std::uint64_t packages = counted->packages;
     copy->reset();
 
     for (const auto& [part, rel] : relative) {
@@ -321,6 +387,8 @@ int run_backup(const BackupOptions& options) {
                                 {"secrets_to", to},
                                 {"revoked", revoked},
                                 {"database", database_rel->string()},
+                                {"config", config_rel->string()},
+                                {"secret_paths", secret_paths},
                                 {"files", files}};
     const std::string text = json::serialize(manifest) + "\n";
     auto signature = signer->sign(crypto::as_bytes(text));
@@ -331,7 +399,8 @@ int run_backup(const BackupOptions& options) {
                             Existing::refuse);
         !s)
         return report(command, s.error());
-    finished = true;
+    if (auto s = sync_directory(out); !s) return report(command, s.error());
+    out_dir.finish();
     std::cout << "backup: " << out.string() << "\n"
               << "  " << files.size() << " files; " << packages << " packages, " << blob_files->size()
               << " of them in blob files; access log of " << head->size << " entries"
@@ -346,61 +415,13 @@ int run_backup(const BackupOptions& options) {
 
 namespace {
 
-struct Checked {
-    json::object manifest;
-    std::vector<std::string> problems;
-};
-
-// The manifest, its signature, and every file it lists against the directory.
-Result<Checked> check_backup(const fs::path& from, const std::string& ca_file, std::string& trusted) {
-    auto text = storage::read_small_file(from / "backup.json", kManifestLimit);
-    if (!text)
-        return make_error(ErrorKind::not_found, (from / "backup.json").string() +
-                                                    " is missing or unreadable: this is not a finished "
-                                                    "serambi backup");
-    auto signature = storage::read_small_file(from / "backup.json.sig", 1 << 20);
-    if (!signature)
-        return make_error(ErrorKind::not_found,
-                          (from / "backup.json.sig").string() + " is missing: the backup's manifest is unsigned");
-    const fs::path ca_path = ca_file.empty() ? from / "pki" / "ca.crt" : fs::path(ca_file);
-    auto ca = storage::read_small_file(ca_path, 1 << 20);
-    if (!ca) return make_error(ErrorKind::not_found, "cannot read the CA certificate " + ca_path.string());
-    if (auto s = certs::verify_signature(crypto::as_bytes(*text), crypto::as_bytes(*signature), *ca); !s)
-        return make_error(ErrorKind::permission_denied,
-                          "backup.json is not signed by this gateway's signing key under " + ca_path.string() + ": " +
-                              s.error().message);
-    trusted = ca_path.string();
-    Checked checked;
-    json::value parsed;
-    try {
-        parsed = json::parse(*text);
-    } catch (...) {
-        return bad("backup.json is not JSON");
-    }
-    if (!parsed.is_object() || !parsed.as_object().contains("format") ||
-        parsed.as_object().at("format") != json::value(kFormat))
-        return bad("backup.json is not a " + std::string(kFormat) + " manifest");
-    checked.manifest = parsed.as_object();
-    const auto* files = checked.manifest.if_contains("files");
-    if (files == nullptr || !files->is_array()) return bad("backup.json lists no files");
-    std::set<std::string> seen;
-    for (const auto& item : files->as_array()) {
-        const auto* entry = item.if_object();
-        const auto* path = entry ? entry->if_contains("path") : nullptr;
-        const auto* size = entry ? entry->if_contains("size") : nullptr;
-        const auto* sha = entry ? entry->if_contains("sha256") : nullptr;
-        if (!path || !path->is_string() || !size || !(size->is_uint64() || size->is_int64()) || !sha ||
-            !sha->is_string() || !safe_relative(std::string(path->as_string())) ||
-            !seen.insert(std::string(path->as_string())).second)
-            return bad("backup.json has a malformed file entry");
-        const std::string name(path->as_string());
-        auto seen_file = hash_file(from / name);
-        if (!seen_file)
-            checked.problems.push_back("missing: " + name);
-        else if (seen_file->size != size->to_number<std::uint64_t>() || seen_file->sha256 != sha->as_string())
-            checked.problems.push_back("damaged (size or SHA-256 differs from the manifest): " + name);
-    }
-    return checked;
+// A manifest's number: a non-negative integer, or nullopt.
+std::optional<std::uint64_t> manifest_count(const json::object& manifest, const char* key) {
+    const auto* v = manifest.if_contains(key);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_uint64()) return v->as_uint64();
+    if (v->is_int64() && v->as_int64() >= 0) return static_cast<std::uint64_t>(v->as_int64());
+    return std::nullopt;
 }
 
 std::string manifest_string(const json::object& manifest, const char* key) {
@@ -408,12 +429,90 @@ std::string manifest_string(const json::object& manifest, const char* key) {
     return v && v->is_string() ? std::string(v->as_string()) : std::string();
 }
 
-// The newest checkpoint anyone has seen beyond the backup: the old deployment's state file, or a
-// checkpoint an auditor kept (verified with the log's key from the manifest).
-struct Newest {
+struct ListedFile {
+    std::string path;
+    std::string role;
+    std::uint64_t size = 0;
+    std::string sha256;
+};
+
+struct Checked {
+    json::object manifest;
+    std::vector<ListedFile> files;
+    std::vector<std::string> problems;  // files missing or damaged
+    std::uint64_t log_size = 0;
+};
+
+// The manifest, its signature under the CA the operator trusts, and every file it lists
+// against the directory.
+Result<Checked> check_backup(const fs::path& from, const fs::path& ca_path) {
+    auto text = storage::read_small_file(from / "backup.json", kManifestLimit);
+    if (!text)
+        return make_error(ErrorKind::not_found, (from / "backup.json").string() +
+                                                    " is missing or unreadable: this is not a finished serambi backup");
+    auto signature = storage::read_small_file(from / "backup.json.sig", 1 << 20);
+    if (!signature)
+        return make_error(ErrorKind::not_found,
+                          (from / "backup.json.sig").string() + " is missing: the backup's manifest is unsigned");
+    auto ca = storage::read_small_file(ca_path, 1 << 20);
+    if (!ca) return make_error(ErrorKind::not_found, "cannot read the CA certificate " + ca_path.string());
+    if (auto s = certs::verify_signature(crypto::as_bytes(*text), crypto::as_bytes(*signature), *ca); !s)
+        return make_error(ErrorKind::permission_denied,
+                          "backup.json is not signed by this gateway's signing key under " + ca_path.string() + ": " +
+                              s.error().message);
+    Checked checked;
+    boost::system::error_code ec;
+    json::value parsed = json::parse(*text, ec);
+    if (ec || !parsed.is_object() || manifest_string(parsed.as_object(), "format") != kFormat)
+        return bad("backup.json is not a " + std::string(kFormat) + " manifest");
+    checked.manifest = parsed.as_object();
+    const auto log_size = manifest_count(checked.manifest, "log_size");
+    const auto* files = checked.manifest.if_contains("files");
+    if (!log_size || files == nullptr || !files->is_array()) return bad("backup.json is malformed (log_size, files)");
+    checked.log_size = *log_size;
+    std::set<std::string> seen;
+    for (const auto& item : files->as_array()) {
+        const auto* entry = item.if_object();
+        if (entry == nullptr) return bad("backup.json has a malformed file entry");
+        ListedFile f{manifest_string(*entry, "path"), manifest_string(*entry, "role"), 0,
+                     manifest_string(*entry, "sha256")};
+        const auto size = manifest_count(*entry, "size");
+        if (!size || !safe_relative(f.path) || f.sha256.size() != 64 || !seen.insert(f.path).second)
+            return bad("backup.json has a malformed file entry");
+        f.size = *size;
+        auto found = hash_file(from / f.path);
+        if (!found)
+            checked.problems.push_back("missing: " + f.path);
+        else if (found->size != f.size || found->sha256 != f.sha256)
+            checked.problems.push_back("damaged (size or SHA-256 differs from the manifest): " + f.path);
+        checked.files.push_back(std::move(f));
+    }
+    return checked;
+}
+
+// Reads a listed file whole, checking it again as read: it may have been swapped since the check.
+Result<std::string> read_listed(const fs::path& from, const ListedFile& file, std::size_t limit) {
+    auto text = storage::read_small_file(from / file.path, limit);
+    if (!text) return text.error();
+    if (crypto::to_hex(crypto::Sha256::of(crypto::as_bytes(*text))) != file.sha256)
+        return make_error(ErrorKind::corruption, file.path + " changed after it was checked");
+    return text;
+}
+
+Result<crypto::tlog::Checkpoint> read_checkpoint(std::string_view note, const std::string& log_key,
+                                                 const std::string& origin) {
+    auto body = crypto::tlog::verify_note(note, log_key);
+    if (!body) return body.error();
+    auto cp = crypto::tlog::parse_checkpoint_body(*body);
+    if (!cp) return cp.error();
+    if (cp->origin != origin) return bad("it is a checkpoint of another log (" + cp->origin + ")");
+    return cp;
+}
+
+// What was published after the backup, as far as the operator and the auditors know.
+struct Evidence {
     std::uint64_t size = 0;
     crypto::tlog::Hash root = crypto::tlog::empty_root();
-    std::set<std::string> revoked;
     std::string source;
 };
 
@@ -422,12 +521,18 @@ struct Newest {
 int run_restore(const RestoreOptions& options) {
     const std::string command = "restore";
     const fs::path from = fs::absolute(options.from);
-    std::string trusted;
-    auto checked = check_backup(from, options.ca, trusted);
+    // Only a CA the operator holds apart from the backup proves where it came from: a forged
+    // backup would carry its own CA, and age does not say who encrypted the keys.
+    if (options.ca.empty() && !options.check_only)
+        return report(command, bad("give --ca FILE: the gateway's CA certificate from a copy you trust (any "
+                                   "principal's profile has it as ca.crt), to check that the backup is this "
+                                   "gateway's"));
+    const fs::path ca_path = options.ca.empty() ? from / "pki" / "ca.crt" : fs::path(options.ca);
+    auto checked = check_backup(from, ca_path);
     if (!checked) return report(command, checked.error());
     const auto& manifest = checked->manifest;
-    std::cout << "restore: backup.json verifies with " << trusted
-              << (options.ca.empty() ? " (the backup's own CA; give --ca to check against a copy you trust)" : "")
+    std::cout << "restore: backup.json verifies under " << ca_path.string()
+              << (options.ca.empty() ? " (the backup's own CA: this finds damage, not forgery; give --ca)" : "")
               << "\n";
     if (!checked->problems.empty()) {
         for (const auto& p : checked->problems) std::cerr << "serambi restore: " << p << "\n";
@@ -435,44 +540,80 @@ int run_restore(const RestoreOptions& options) {
                                           std::to_string(checked->problems.size()) +
                                               " file(s) of the backup are missing or damaged; nothing was restored"));
     }
-    const auto log_size = manifest.contains("log_size") && manifest.at("log_size").is_number()
-                              ? manifest.at("log_size").to_number<std::uint64_t>()
-                              : 0;
+    const std::uint64_t log_size = checked->log_size;
     const std::string log_key = manifest_string(manifest, "log_key");
+    const std::string origin = manifest_string(manifest, "origin");
     const bool has_secrets = manifest.contains("secrets") && manifest.at("secrets") == json::value(true);
 
-    // What was published after the backup was taken, if the operator or an auditor has it.
-    Newest newest;
+    // The backup's own checkpoint: signed by the log's key, of this log, within the copied log.
+    Evidence own;
+    for (const auto& f : checked->files) {
+        if (f.role != "checkpoint") continue;
+        auto note = read_listed(from, f, 1 << 20);
+        if (!note) return report(command, note.error());
+        auto cp = read_checkpoint(*note, log_key, origin);
+        if (!cp || cp->size > log_size)
+            return report(command, make_error(ErrorKind::corruption,
+                                              "the backup's checkpoint does not verify with its log key, or covers "
+                                              "more than its log holds"));
+        own = {cp->size, cp->root, "the backup's checkpoint"};
+    }
+
+    // Evidence of what was published since: the old state file, checkpoints auditors kept.
+    std::vector<Evidence> evidence;
+    std::set<std::string> revoked_since;
+    std::set<std::string> backup_revoked;
+    if (const auto* revoked = manifest.if_contains("revoked"); revoked && revoked->is_array())
+        for (const auto& serial : revoked->as_array())
+            if (serial.is_string()) backup_revoked.insert(std::string(serial.as_string()));
     if (!options.state.empty()) {
         auto state = storage::StateFile::read(options.state);
         if (!state) return report(command, state.error());
         if (!state->has_value()) return report(command, bad(options.state + " does not exist"));
-        newest = {(*state)->checkpoint_size, (*state)->checkpoint_root, (*state)->revoked,
-                  "the state file " + options.state};
+        evidence.push_back({(*state)->checkpoint_size, (*state)->checkpoint_root, "the state file " + options.state});
+        for (const auto& serial : (*state)->revoked)
+            if (!backup_revoked.count(serial)) revoked_since.insert(serial);
     }
     for (const auto& file : options.latest_checkpoints) {
         auto note = storage::read_small_file(file, 1 << 20);
         if (!note) return report(command, note.error());
-        auto body = crypto::tlog::verify_note(*note, log_key);
-        auto cp = body ? crypto::tlog::parse_checkpoint_body(*body) : Result<crypto::tlog::Checkpoint>(body.error());
+        auto cp = read_checkpoint(*note, log_key, origin);
         if (!cp)
             return report(command,
                           bad(file + " is not a checkpoint signed by this gateway's log key: " + cp.error().message));
-        if (cp->origin != manifest_string(manifest, "origin"))
-            return report(command, bad(file + " is a checkpoint of another log (" + cp->origin + ")"));
-        if (cp->size > newest.size) {
-            newest.size = cp->size;
-            newest.root = cp->root;
-            newest.source = "the checkpoint " + file;
-        }
+        evidence.push_back({cp->size, cp->root, "the checkpoint " + file});
     }
-    if (options.check_only) {
-        std::cout << "restore: every one of the " << manifest.at("files").as_array().size()
-                  << " files is present and matches backup.json; access log of " << log_size << " entries\n";
+    // Two checkpoints of one size with different roots are two histories: never restored over.
+    Evidence newest = own;
+    for (const auto& e : evidence) {
+        for (const auto* other : {&own, &newest})
+            if (e.size == other->size && e.size > 0 && e.root != other->root)
+                return report(command, make_error(ErrorKind::corruption,
+                                                  "FORK: " + e.source + " and " + other->source +
+                                                      " are checkpoints of the same size (" + std::to_string(e.size) +
+                                                      ") with different roots; this log was rewritten. Nothing was "
+                                                      "restored: tell the auditors"));
+        if (e.size > newest.size) newest = e;
+    }
+    const bool rollback = newest.size > log_size || !revoked_since.empty();
+    auto say_rollback = [&] {
         if (newest.size > log_size)
-            std::cout << "restore: ROLLBACK: " << newest.source << " shows a checkpoint of " << newest.size
-                      << " entries, but this backup's access log holds " << log_size << "\n";
-        return 0;
+            std::cerr << "serambi restore: ROLLBACK: " << newest.source << " shows a checkpoint of " << newest.size
+                      << " entries, but the backup's access log holds " << log_size << "\n";
+        if (!revoked_since.empty())
+            std::cerr << "serambi restore: ROLLBACK: " << revoked_since.size()
+                      << " certificate revocation(s) made after the backup are not in it (they are made again "
+                         "when the rollback is accepted)\n";
+    };
+    if (evidence.empty())
+        std::cout << "restore: rollback NOT checked: give --state (the old gateway.state) or --latest-checkpoint "
+                     "(a checkpoint an auditor kept) to compare the backup with what was published since\n";
+
+    if (options.check_only) {
+        std::cout << "restore: every one of the " << checked->files.size()
+                  << " files is present and matches backup.json; access log of " << log_size << " entries\n";
+        if (rollback) say_rollback();
+        return rollback ? 3 : 0;
     }
     if (options.to.empty()) return report(command, bad("give --to DIR (a new directory), or --check"));
     if (has_secrets && options.identities.empty())
@@ -487,110 +628,113 @@ int run_restore(const RestoreOptions& options) {
         for (auto& id : *parsed) identities.push_back(std::move(id));
     }
 
-    const fs::path to = fs::absolute(options.to);
-    std::error_code ec;
-    if (fs::exists(to, ec) && !(fs::is_directory(to, ec) && fs::is_empty(to, ec)))
-        return report(command,
-                      make_error(ErrorKind::conflict, to.string() + " exists and is not empty; restore goes into a "
-                                                                    "new directory and never overwrites"));
-    if (auto s = make_dirs(to); !s) return report(command, s.error());
-    bool finished = false;
-    struct Cleanup {
-        const fs::path& dir;
-        const bool& finished;
-        ~Cleanup() {
-            std::error_code ignored;
-            if (!finished) fs::remove_all(dir, ignored);
-        }
-    } cleanup{to, finished};
+    OutputDirectory to_dir(fs::absolute(options.to));
+    if (auto s = to_dir.make("restore goes into a new directory and never overwrites"); !s)
+        return report(command, s.error());
+    const fs::path& to = to_dir.path();
 
-    std::vector<std::string> secrets_restored;
-    for (const auto& item : manifest.at("files").as_array()) {
-        const auto& entry = item.as_object();
-        const std::string name(entry.at("path").as_string());
-        const std::string role = entry.contains("role") && entry.at("role").is_string()
-                                     ? std::string(entry.at("role").as_string())
-                                     : std::string();
-        if (name.rfind("secrets/", 0) == 0) {
-            if (name.size() < 12 || name.substr(name.size() - 4) != ".age")
-                return report(command, bad("backup.json names a secret file without .age: " + name));
-            const std::string target = name.substr(8, name.size() - 12);
-            if (!safe_relative(target)) return report(command, bad("backup.json has a malformed secret name"));
-            auto sealed = storage::read_small_file(from / name, 1 << 20);
+    for (const auto& f : checked->files) {
+        if (f.path.rfind("secrets/", 0) == 0) {
+            const std::string target =
+                f.path.size() > 12 && f.path.ends_with(".age") ? f.path.substr(8, f.path.size() - 12) : std::string();
+            if (!safe_relative(target)) return report(command, bad("backup.json names a malformed secret: " + f.path));
+            auto sealed = read_listed(from, f, 1 << 20);
             if (!sealed) return report(command, sealed.error());
-            // Checked again as read: the file checked above may have been swapped since.
-            if (crypto::to_hex(crypto::Sha256::of(crypto::as_bytes(*sealed))) != entry.at("sha256").as_string())
-                return report(command,
-                              make_error(ErrorKind::corruption, name + " changed while it was being restored"));
             std::vector<const crypto::age::Identity*> ids;
             for (const auto& id : identities) ids.push_back(&id);
             crypto::age::Decryptor decryptor(ids);
             crypto::Bytes plain;
+            plain.reserve(sealed->size());  // never reallocated: no unwiped copy left behind
+            struct Wipe {
+                crypto::Bytes& bytes;
+                ~Wipe() { crypto::wipe(bytes); }
+            } wipe_plain{plain};
             auto s = decryptor.update(crypto::as_bytes(*sealed), plain);
             if (s) s = decryptor.finish(plain);
-            if (!s) {
-                crypto::wipe(plain);
-                return report(command, make_error(s.error().kind, name + ": " + s.error().message));
-            }
+            if (!s) return report(command, make_error(s.error().kind, f.path + ": " + s.error().message));
             if (auto made = make_dirs((to / target).parent_path()); !made) return report(command, made.error());
-            auto written =
-                write_file(to / target, std::string_view(reinterpret_cast<const char*>(plain.data()), plain.size()),
-                           0600, Existing::refuse);
-            crypto::wipe(plain);
-            if (!written) return report(command, written.error());
-            secrets_restored.push_back(target);
+            if (auto written =
+                    write_file(to / target, std::string_view(reinterpret_cast<const char*>(plain.data()), plain.size()),
+                               0600, Existing::refuse);
+                !written)
+                return report(command, written.error());
             continue;
         }
-        const unsigned mode = role == "database" || role == "blob" || role == "config" ? 0600 : 0644;
-        auto c = copy_file(from / name, to / name, mode);
+        const unsigned mode = f.role == "database" || f.role == "blob" || f.role == "config" ? 0600 : 0644;
+        auto c = copy_file(from / f.path, to / f.path, mode);
         if (!c) return report(command, c.error());
-        if (c->sha256 != entry.at("sha256").as_string())
-            return report(command, make_error(ErrorKind::corruption, name + " changed while it was being restored"));
+        if (c->sha256 != f.sha256)
+            return report(command, make_error(ErrorKind::corruption, f.path + " changed while it was being restored"));
     }
-    // The state file the restored gateway starts with: the backup's own checkpoint, or a newer one
-    // published since, in which case the gateway refuses to start until told to accept the
-    // rollback (and records it).
-    storage::StateFile::Contents contents;
-    auto read_note = storage::read_small_file(from / "checkpoint", 1 << 20);
-    const std::string checkpoint_note = read_note ? *read_note : std::string();
-    if (!checkpoint_note.empty()) {
-        auto body = crypto::tlog::verify_note(checkpoint_note, log_key);
-        auto cp = body ? crypto::tlog::parse_checkpoint_body(*body) : Result<crypto::tlog::Checkpoint>(body.error());
-        if (!cp) return report(command, bad("the backup's checkpoint does not verify with its log key"));
-        contents.checkpoint_size = cp->size;
-        contents.checkpoint_root = cp->root;
-    }
-    if (const auto* revoked = manifest.if_contains("revoked"); revoked && revoked->is_array())
-        for (const auto& serial : revoked->as_array())
-            if (serial.is_string()) contents.revoked.insert(std::string(serial.as_string()));
-    const bool rollback = newest.size > log_size;
-    if (newest.size > contents.checkpoint_size) {
-        contents.checkpoint_size = newest.size;
-        contents.checkpoint_root = newest.root;
-    }
-    contents.revoked.insert(newest.revoked.begin(), newest.revoked.end());
-    // The state file's place as the restored configuration names it.
-    fs::path state_path = to / "gateway.state";
-    if (fs::exists(to / "serambi.toml")) {
-        auto restored = gateway::load_config(to / "serambi.toml");
-        if (restored) state_path = restored->state;
-    }
-    storage::StateFile state(state_path, contents);
-    if (auto s = state.replace(contents); !s) return report(command, s.error());
-    finished = true;
 
-    std::cout << "restore: " << manifest.at("files").as_array().size() << " files into " << to.string()
-              << "; access log of " << log_size << " entries\n";
-    if (!has_secrets)
-        std::cout << "restore: the backup holds no secret keys: put master.key, log.key and pki/ca.key, "
-                     "pki/gateway.key, pki/signing.key back from your offline copy (mode 0600) before starting\n";
-    if (rollback)
-        std::cerr << "serambi restore: ROLLBACK: " << newest.source << " shows a checkpoint of " << newest.size
-                  << " entries, but the restored access log holds " << log_size
-                  << ". The gateway will not start on it until you start it once with --accept-rollback, "
-                     "which records the rollback in the access log; tell the auditors\n";
-    std::cout << "restore: next, check it: serambi fsck --config " << (to / "serambi.toml").string() << "\n";
-    return 0;
+    // The restored configuration must keep everything inside the new directory: a path that
+    // leads out of it would write over, or run on, another deployment's files.
+    std::error_code ec;
+    const std::string config_name =
+        manifest_string(manifest, "config").empty() ? std::string("serambi.toml") : manifest_string(manifest, "config");
+    if (!safe_relative(config_name)) return report(command, bad("backup.json names a malformed configuration"));
+    auto restored = gateway::load_config(to / config_name);
+    if (!restored) return report(command, restored.error());
+    for (const auto* path : {&restored->database, &restored->blobs, &restored->state, &restored->master_key,
+                             &restored->log_key, &restored->ca_cert, &restored->ca_key, &restored->tls_cert,
+                             &restored->tls_key, &restored->signing_cert, &restored->signing_key, &restored->policy})
+        if (auto rel = inside(to, *path); !rel)
+            return report(command, bad("the restored " + config_name + " names " + path->string() + ", outside " +
+                                       to.string() + "; nothing was restored"));
+
+    // With the master key back, every checkpoint known within the restored log is compared with
+    // the log itself: one that differs is a rewritten history, whatever its size.
+    if (fs::exists(restored->master_key, ec) && !evidence.empty()) {
+        auto master = storage::read_master_key(restored->master_key);
+        if (!master) return report(command, master.error());
+        storage::Store::Options opened{restored->database, restored->blobs, restored->aead};
+        opened.read_only = true;
+        auto store = storage::Store::open(opened, *master);
+        if (!store) return report(command, store.error());
+        for (const auto& e : evidence) {
+            if (e.size == 0 || e.size > log_size) continue;
+            auto root = (*store)->log().root(e.size);
+            if (!root || *root != e.root)
+                return report(command,
+                              make_error(ErrorKind::corruption,
+                                         "FORK: " + e.source + " is a checkpoint of " + std::to_string(e.size) +
+                                             " entries that the backup's access log does not match; this "
+                                             "log was rewritten. Nothing was restored: tell the auditors"));
+        }
+    }
+
+    // The state file the restored gateway starts with: the newest checkpoint known, so that a
+    // rollback stops the start until it is accepted (and recorded), and every revocation known.
+    storage::StateFile::Contents contents;
+    contents.checkpoint_size = newest.size;
+    contents.checkpoint_root = newest.root;
+    contents.revoked = backup_revoked;
+    contents.revoked.insert(revoked_since.begin(), revoked_since.end());
+    if (fs::exists(restored->state, ec))
+        return report(command, make_error(ErrorKind::conflict, restored->state.string() + " exists already"));
+    if (auto made = make_dirs(restored->state.parent_path()); !made) return report(command, made.error());
+    storage::StateFile state(restored->state, contents);
+    if (auto s = state.replace(contents); !s) return report(command, s.error());
+    if (auto s = sync_directory(to); !s) return report(command, s.error());
+    to_dir.finish();
+
+    std::cout << "restore: " << checked->files.size() << " files into " << to.string() << "; access log of " << log_size
+              << " entries\n";
+    if (!has_secrets) {
+        std::string names;
+        if (const auto* paths = manifest.if_contains("secret_paths"); paths && paths->is_array())
+            for (const auto& p : paths->as_array())
+                if (p.is_string()) names += (names.empty() ? "" : ", ") + std::string(p.as_string());
+        std::cout << "restore: the backup holds no secret keys: put " << (names.empty() ? "the key files" : names)
+                  << " back from your offline copy (mode 0600) before starting\n";
+    }
+    if (rollback) {
+        say_rollback();
+        std::cerr << "serambi restore: the restored gateway will not start until you start it once with "
+                     "--accept-rollback, which records the rollback in the access log; tell the auditors\n";
+    }
+    std::cout << "restore: next, check it: serambi fsck --config " << (to / config_name).string() << "\n";
+    return rollback ? 3 : 0;
 }
 
 }  // namespace serambi::cli

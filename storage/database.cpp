@@ -113,7 +113,13 @@ Result<std::unique_ptr<Connection>> connect(const Database::Options& options, co
         options.sqlite_vfs.empty() ? nullptr : options.sqlite_vfs.c_str());
     sql::DbPtr db(raw);
     if (rc != SQLITE_OK) return sql::db_error("cannot open the database file");
-    std::string literal = "x'" + crypto::to_hex(db_key.bytes()) + "'";
+    // Another process (a backup, fsck) may hold a lock for a moment; wait rather than fail.
+    sqlite3_busy_timeout(db.get(), 5000);
+    std::string hex = crypto::to_hex(db_key.bytes());
+    std::string literal;
+    literal.reserve(hex.size() + 3);
+    literal.append("x'").append(hex).append("'");
+    crypto::wipe(hex);
     const int key_rc = sqlite3_key(db.get(), literal.data(), static_cast<int>(literal.size()));
     crypto::wipe(literal);
     if (key_rc != SQLITE_OK) return sql::db_error("cannot key the database");
@@ -194,10 +200,20 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options, const c
     int page_size = kPageSize;
     auto writer = connect(options, db_key, options.create, page_size);
     if (!writer) return writer.error();
-    if (!sql::exec((*writer)->get(), "SELECT count(*) FROM sqlite_master;")) {
+    // Only a first page that does not authenticate under 4 KiB pages means 1 KiB ones; any other
+    // failure (a lock, an I/O error) is reported as it is, below.
+    if (const int probe =
+            sqlite3_exec((*writer)->get(), "SELECT count(*) FROM sqlite_master;", nullptr, nullptr, nullptr);
+        probe == SQLITE_NOTADB && !options.create) {
         page_size = kFirstReleasePageSize;
         writer = connect(options, db_key, false, page_size);
         if (!writer) return writer.error();
+    } else if (const int primary = probe & 0xff; primary == SQLITE_BUSY || primary == SQLITE_LOCKED ||
+                                                 primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN ||
+                                                 primary == SQLITE_PERM || primary == SQLITE_READONLY) {
+        return make_error(ErrorKind::unavailable, "cannot read the database " + options.path.string() + ": " +
+                                                      sqlite3_errstr(probe) +
+                                                      " (another process holding it, or the disk or permissions)");
     }
     db->writer_ = std::move(*writer);
     db->options_ = options;
@@ -417,8 +433,11 @@ Status Database::copy_to(const std::filesystem::path& destination, const crypto:
                 make_error(ErrorKind::unavailable, std::string("cannot copy the database: ") + sqlite3_errstr(rc)));
     }
     // One self-contained file: the copy's pages leave its write-ahead log before it is closed.
-    if (!sql::exec(to, "PRAGMA journal_mode=DELETE;"))
-        return fail(make_error(ErrorKind::unavailable, "cannot finish the copy of the database"));
+    {
+        sql::Statement mode(to, "PRAGMA journal_mode=DELETE;");
+        if (mode.step() != SQLITE_ROW || mode.text(0) != "delete")
+            return fail(make_error(ErrorKind::unavailable, "cannot finish the copy of the database"));
+    }
     copy->reset();
     if (auto s = fsync_directory(*Env::posix(), destination.parent_path()); !s) return fail(s.error());
     return {};

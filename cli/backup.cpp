@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <set>
@@ -735,6 +736,36 @@ int run_restore(const RestoreOptions& options) {
     }
     std::cout << "restore: next, check it: serambi fsck --config " << (to / config_name).string() << "\n";
     return rollback ? 3 : 0;
+}
+
+int run_rotate_master(const std::string& config_file) {
+    const std::string command = "keys rotate-master";
+    auto config = gateway::load_config(config_file);
+    if (!config) return report(command, config.error());
+    auto lock = storage::DeploymentLock::acquire(config->blobs);
+    if (!lock) return report(command, make_error(lock.error().kind, lock.error().message + ": stop the gateway first"));
+    const storage::MasterKeyFiles files{config->master_key, config->database};
+    auto earlier = storage::finish_master_key_rotation(files);
+    if (!earlier) return report(command, earlier.error());
+    if (!earlier->empty()) std::cout << "keys: " << *earlier << "\n";
+    // Tests stop the rotation after a given step, as a power cut would (no clean-up runs).
+    const char* stop = std::getenv("SERAMBI_TEST_ROTATION_STOP_AFTER");
+    const int stop_after = stop ? std::atoi(stop) : 0;
+    auto rotated = storage::rotate_master_key(files, [&](int step, const std::string& done) {
+        std::cout << "keys: " << step << "/6 " << done << std::endl;
+        if (step == stop_after) std::_Exit(137);
+    });
+    if (!rotated) {
+        std::cerr << "serambi " << command << ": " << rotated.error().message << "\n";
+        auto undone = storage::finish_master_key_rotation(files);
+        if (undone && !undone->empty()) std::cerr << "serambi " << command << ": " << *undone << "\n";
+        return 1;
+    }
+    std::cout << "keys: the master key is rotated. Backups taken before now open only with the old key: keep "
+                 "your offline copy of it with them, and take a new backup (with --include-secrets, or copy the "
+                 "new "
+              << config->master_key.filename().string() << " offline)\n";
+    return 0;
 }
 
 }  // namespace serambi::cli

@@ -77,6 +77,10 @@ struct RestoreOptions {
 };
 int run_restore(const RestoreOptions& options);
 
+// Run on the gateway host with the gateway stopped: a new master key; every data key wrapped
+// again and the database re-keyed; the old key overwritten.
+int run_rotate_master(const std::string& config_file);
+
 // Run on the gateway host, with the deployment's files: new TLS and/or signing certificates from
 // the CA, put in place for the next SIGHUP.
 struct GatewayCertOptions {

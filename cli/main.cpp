@@ -94,6 +94,16 @@ int main(int argc, char** argv) {
     backup_cmd->add_option("--to", backup.recipients, "age recipient (age1…) for the secret keys (repeatable)");
     backup_cmd->callback([&] { code = run_backup(backup); });
 
+    auto* keys_cmd = app.add_subcommand("keys", "the deployment's own keys (on the gateway host)");
+    keys_cmd->require_subcommand(1);
+    std::string rotate_config;
+    auto* rotate_cmd = keys_cmd->add_subcommand(
+        "rotate-master",
+        "with the gateway stopped: a new master key, every package's data key wrapped again and the "
+        "database re-keyed; payloads are not re-encrypted, the old key is overwritten");
+    rotate_cmd->add_option("--config", rotate_config, "path to serambi.toml")->required();
+    rotate_cmd->callback([&] { code = run_rotate_master(rotate_config); });
+
     RestoreOptions restore;
     auto* restore_cmd = app.add_subcommand(
         "restore",

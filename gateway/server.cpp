@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -169,6 +170,14 @@ int serve(const Config& config, const ServeOptions& options) {
         std::cerr << "serambi: cannot start: " << what << "\n";
         return 1;
     };
+    // One gateway per deployment, and never beside a key rotation.
+    if (std::error_code ec; !std::filesystem::exists(config.blobs, ec))
+        std::filesystem::create_directories(config.blobs, ec);
+    auto lock = storage::DeploymentLock::acquire(config.blobs);
+    if (!lock) return fail(lock.error().message);
+    auto rotation = storage::finish_master_key_rotation({config.master_key, config.database});
+    if (!rotation) return fail(rotation.error().message);
+    if (!rotation->empty()) log_line("warning: " + *rotation);
     auto master = storage::read_master_key(config.master_key);
     if (!master) return fail(master.error().message);
     auto store = storage::Store::open({config.database, config.blobs, config.aead}, *master);

@@ -16,6 +16,21 @@ class Transaction;
 // Associated data binding a blob and its wrapped key to one package.
 inline std::string blob_context(const std::string& package_id) { return "serambi/blob/v1/" + package_id; }
 
+// Binds an upload's wrapped key to the upload and its epoch: a key moved to another row, or
+// left from an earlier epoch, does not unwrap.
+inline std::string upload_key_context(const std::string& upload_id, std::int64_t epoch) {
+    return "serambi/upload-key/v1/" + upload_id + "/" + std::to_string(epoch);
+}
+
+// What the master key gives the package store: the key that wraps data keys, and the name of the
+// master key's generation that every wrapped key is recorded with.
+inline crypto::SecretKey wrapping_key_of(const crypto::SecretKey& master_key) {
+    return crypto::derive_key(master_key, "serambi/wrap/v1");
+}
+inline std::string key_id_of(const crypto::SecretKey& master_key) {
+    return crypto::to_hex(crypto::derive_key(master_key, "serambi/key-id/v1").bytes()).substr(0, 16);
+}
+
 // The keys blobs are sealed under, derived from the master key.
 struct Packages::Keys {
     Keys(crypto::SecretKey wrap, crypto::SecretKey delivery, std::string id)

@@ -78,10 +78,8 @@ PackageRecord package_from(const sql::Statement& s) {
 
 Packages::Packages(Database& db, std::shared_ptr<Env> env, Config config, const crypto::SecretKey& master_key)
     : db_(db), env_(std::move(env)), config_(std::move(config)) {
-    const auto key_id_source = crypto::derive_key(master_key, "serambi/key-id/v1");
-    keys_ = std::make_unique<Keys>(crypto::derive_key(master_key, "serambi/wrap/v1"),
-                                   crypto::derive_key(master_key, "serambi/delivery/v1"),
-                                   crypto::to_hex(key_id_source.bytes()).substr(0, 16));
+    keys_ = std::make_unique<Keys>(wrapping_key_of(master_key), crypto::derive_key(master_key, "serambi/delivery/v1"),
+                                   key_id_of(master_key));
     kept_payloads_ = db_.read([](Connection& c) {
         auto s = c.cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'package_payloads'");
         return s->step() == SQLITE_ROW;

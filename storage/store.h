@@ -44,6 +44,37 @@ Status write_new_file(const std::filesystem::path& path, std::string_view conten
 Status replace_file(const std::filesystem::path& path, std::string_view contents, unsigned mode);
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit);
 
+// Held by whatever changes a deployment (serambi serve, keys rotate-master) for as long as it
+// runs: an exclusive lock on the blob directory, so that two never work on one deployment at once.
+class DeploymentLock {
+  public:
+    static Result<DeploymentLock> acquire(const std::filesystem::path& blob_dir);
+    DeploymentLock(DeploymentLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    DeploymentLock& operator=(DeploymentLock&&) = delete;
+    ~DeploymentLock();
+
+  private:
+    explicit DeploymentLock(int fd) : fd_(fd) {}
+    int fd_ = -1;
+};
+
+// Master-key rotation, with the gateway stopped. A new key is written beside the old one as
+// KEY.next; a copy of the database under the new key, every package's and upload's data key
+// wrapped again, is made as DATABASE.next; the copy then takes the database's place, the old key
+// is overwritten and the new one takes its place. Payloads are not re-encrypted: their data keys
+// do not change. Each step is durable before the next begins, and
+// finish_master_key_rotation brings a rotation that stopped anywhere to one end or the other.
+struct MasterKeyFiles {
+    std::filesystem::path key;
+    std::filesystem::path database;
+};
+// `progress` is told each step as it is done (1 to 6), with what it did.
+Status rotate_master_key(const MasterKeyFiles& files,
+                         const std::function<void(int step, const std::string& done)>& progress);
+// Run before the master key is read (every start of the gateway, every rotation): "" when no
+// rotation was under way, else what was done about it ("rolled back", "finished").
+Result<std::string> finish_master_key_rotation(const MasterKeyFiles& files);
+
 // The database library in use: "SQLCipher 4.5.… community (SQLite 3.40.…)".
 std::string database_library_version();
 

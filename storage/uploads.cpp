@@ -19,12 +19,6 @@
 namespace serambi::storage {
 namespace {
 
-// Binds an upload's wrapped key to the upload and its epoch: a key moved to another row, or
-// left from an earlier epoch, does not unwrap.
-std::string upload_key_context(const std::string& upload_id, std::int64_t epoch) {
-    return "serambi/upload-key/v1/" + upload_id + "/" + std::to_string(epoch);
-}
-
 Error io_failure(const std::string& what) { return make_error(ErrorKind::io_error, what); }
 
 constexpr const char* kUploadColumns =

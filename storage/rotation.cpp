@@ -1,0 +1,238 @@
+// Master-key rotation and the deployment lock. The rotation never has the database and the key
+// disagree in a way it cannot undo: until the copy under the new key takes the database's place
+// (one rename), the old key and database stand and the rotation is rolled back; after it, the
+// new key file exists beside the old one and the rotation is finished.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "storage/blobs.h"
+#include "storage/database.h"
+#include "storage/files.h"
+#include "storage/store.h"
+
+namespace serambi::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path with_suffix(const fs::path& path, const char* suffix) { return fs::path(path.string() + suffix); }
+
+Error io(const std::string& what) { return make_error(ErrorKind::io_error, what + ": " + std::strerror(errno)); }
+
+// Whether a file exists; an error other than absence is an error, not a "no".
+Result<bool> file_exists(const fs::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) return true;
+    if (errno == ENOENT) return false;
+    return io("cannot look at " + path.string());
+}
+
+Status remove_if_there(const fs::path& path) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io("cannot remove " + path.string());
+    return {};
+}
+
+// A database file with nothing of SQLite's beside it: a write-ahead log left next to a file that
+// a rename replaced would be replayed into the wrong database.
+Status remove_database(const fs::path& database) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+        if (auto s = remove_if_there(with_suffix(database, suffix)); !s) return s;
+    return fsync_directory(*Env::posix(), database.parent_path());
+}
+
+// Whether `key` opens `database`: a read-only open that authenticates its first pages.
+bool opens_with(const fs::path& database, const crypto::SecretKey& key) {
+    Database::Options options{database, false, true, {}};
+    return Database::open(options, key).ok();
+}
+
+// Overwrites a key file's bytes in place before it is replaced, so that the old key does not
+// stay readable in the file's blocks (as far as the file system rewrites in place).
+Status overwrite(const fs::path& path) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return errno == ENOENT ? Status{} : Status(io("cannot overwrite " + path.string()));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        ::close(fd);
+        return io("cannot overwrite " + path.string());
+    }
+    std::string zeros(static_cast<std::size_t>(st.st_size), '\0');
+    const bool ok =
+        ::pwrite(fd, zeros.data(), zeros.size(), 0) == static_cast<ssize_t>(zeros.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) return io("cannot overwrite " + path.string());
+    return {};
+}
+
+Status place(const fs::path& from, const fs::path& to) {
+    if (::rename(from.c_str(), to.c_str()) != 0) return io("cannot rename " + from.string() + " to " + to.string());
+    return fsync_directory(*Env::posix(), to.parent_path());
+}
+
+// In the copy under the new key: every wrapped data key unwrapped with the old key and wrapped
+// with the new one, in one transaction.
+Result<std::string> rewrap(Database& copy, const crypto::SecretKey& old_key, const crypto::SecretKey& new_key) {
+    const auto old_wrap = wrapping_key_of(old_key);
+    const auto new_wrap = wrapping_key_of(new_key);
+    const auto old_id = key_id_of(old_key);
+    const auto new_id = key_id_of(new_key);
+    std::size_t packages = 0, uploads = 0;
+    auto rewrapped = copy.write([&](Transaction& tx) -> Status {
+        struct Row {
+            std::string id;
+            std::int64_t epoch;
+            std::string key_id;
+            crypto::Bytes wrapped;
+        };
+        for (const bool upload : {false, true}) {
+            std::vector<Row> rows;
+            {
+                sql::Statement s(tx.get(), upload ? "SELECT id, epoch, key_id, wrapped_key FROM uploads"
+                                                  : "SELECT id, 0, key_id, wrapped_key FROM packages");
+                int rc;
+                while ((rc = s.step()) == SQLITE_ROW) rows.push_back({s.text(0), s.integer(1), s.text(2), s.blob(3)});
+                if (rc != SQLITE_DONE) return sql::db_error("the database could not be read");
+            }
+            sql::Statement update(tx.get(), upload ? "UPDATE uploads SET key_id = ?2, wrapped_key = ?3 WHERE id = ?1"
+                                                   : "UPDATE packages SET key_id = ?2, wrapped_key = ?3 WHERE id = ?1");
+            for (const auto& row : rows) {
+                if (row.key_id != old_id)
+                    return make_error(ErrorKind::corruption, std::string(upload ? "upload " : "package ") + row.id +
+                                                                 " is wrapped by another master key (" + row.key_id +
+                                                                 ") than this one (" + old_id + ")");
+                const auto context = upload ? upload_key_context(row.id, row.epoch) : blob_context(row.id);
+                auto data_key = crypto::unwrap_key(old_wrap, row.wrapped, crypto::as_bytes(context));
+                if (!data_key)
+                    return make_error(ErrorKind::corruption, "the data key of " + row.id + " fails authentication");
+                const auto wrapped = crypto::wrap_key(new_wrap, *data_key, crypto::as_bytes(context));
+                update.reset();
+                if (update.bind(1, row.id).bind(2, new_id).bind(3, wrapped).step() != SQLITE_DONE)
+                    return sql::db_error("the database could not be written");
+                ++(upload ? uploads : packages);
+            }
+        }
+        return {};
+    });
+    if (!rewrapped) return rewrapped.error();
+    return std::to_string(packages) + " package keys and " + std::to_string(uploads) + " upload keys wrapped again";
+}
+
+}  // namespace
+
+Result<DeploymentLock> DeploymentLock::acquire(const std::filesystem::path& blob_dir) {
+    const int fd = ::open(blob_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return io("cannot open the blob directory " + blob_dir.string());
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return make_error(ErrorKind::conflict,
+                          "another serambi (a running gateway, or a key rotation) is working on "
+                          "this deployment (its blob directory " +
+                              blob_dir.string() + " is locked)");
+    }
+    return DeploymentLock(fd);
+}
+
+DeploymentLock::~DeploymentLock() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::string> finish_master_key_rotation(const MasterKeyFiles& files) {
+    const auto next_key = with_suffix(files.key, ".next");
+    const auto next_database = with_suffix(files.database, ".next");
+    auto pending = file_exists(next_key);
+    if (!pending) return pending.error();
+    auto copying = file_exists(next_database);
+    if (!copying) return copying.error();
+    if (!*pending) {
+        // A copy without its key: the key is written first, so this is a copy nobody can open.
+        if (*copying)
+            if (auto s = remove_database(next_database); !s) return s.error();
+        return std::string();
+    }
+    if (*copying) {
+        // The copy never took the database's place: the old key and database still stand.
+        if (auto s = remove_database(next_database); !s) return s.error();
+        if (auto s = remove_if_there(next_key); !s) return s.error();
+        if (auto s = fsync_directory(*Env::posix(), next_key.parent_path()); !s) return s.error();
+        return std::string("an unfinished master-key rotation was rolled back: the old key stays");
+    }
+    auto next = read_master_key(next_key);
+    if (!next) return next.error();
+    if (opens_with(files.database, *next)) {
+        // The copy is in place: the new key follows it.
+        if (auto s = overwrite(files.key); !s) return s.error();
+        if (auto s = place(next_key, files.key); !s) return s.error();
+        return std::string("an interrupted master-key rotation was finished: the new key is in place");
+    }
+    auto current = read_master_key(files.key);
+    if (current && opens_with(files.database, *current)) {
+        if (auto s = remove_if_there(next_key); !s) return s.error();
+        if (auto s = fsync_directory(*Env::posix(), next_key.parent_path()); !s) return s.error();
+        return std::string("an unfinished master-key rotation was rolled back: the old key stays");
+    }
+    return make_error(ErrorKind::corruption, "the database " + files.database.string() + " opens with neither " +
+                                                 files.key.string() + " nor " + next_key.string() +
+                                                 "; keep both files and restore the database from a backup");
+}
+
+Status rotate_master_key(const MasterKeyFiles& files,
+                         const std::function<void(int step, const std::string& done)>& progress) {
+    const auto next_key = with_suffix(files.key, ".next");
+    const auto next_database = with_suffix(files.database, ".next");
+    auto old_key = read_master_key(files.key);
+    if (!old_key) return old_key.error();
+
+    // 1. The new key, durable before anything is encrypted under it.
+    if (auto s = write_master_key(next_key); !s) return s;
+    if (auto s = fsync_directory(*Env::posix(), next_key.parent_path()); !s) return s;
+    auto new_key = read_master_key(next_key);
+    if (!new_key) return new_key.error();
+    progress(1, "new key written: " + next_key.string());
+
+    // 2. The database settled: opened as the gateway opens it (every page read back), and closed,
+    //    which folds its write-ahead log back in; then copied under the new key.
+    {
+        auto db = Database::open({files.database, false, false, {}}, *old_key);
+        if (!db) return db.error();
+        if (auto s = (*db)->copy_to(next_database, *new_key); !s) return s;
+    }
+    for (const char* suffix : {"-wal", "-shm"})
+        if (auto there = file_exists(with_suffix(files.database, suffix)); !there || *there)
+            return make_error(ErrorKind::unavailable, "the database " + files.database.string() +
+                                                          " still has a write-ahead log after it was closed; is "
+                                                          "another process using it?");
+    progress(2, "database copied under the new key: " + next_database.string());
+
+    // 3. The copy's data keys wrapped again, committed, and the copy checked whole.
+    {
+        auto copy = Database::open({next_database, false, false, {}}, *new_key);
+        if (!copy) return copy.error();
+        auto done = rewrap(**copy, *old_key, *new_key);
+        if (!done) return done.error();
+        if (auto problems = (*copy)->integrity_problems(); !problems || !problems->empty())
+            return make_error(ErrorKind::corruption, "the copy under the new key does not read back whole");
+        progress(3, *done);
+    }
+    for (const char* suffix : {"-wal", "-shm", "-journal"})
+        if (auto there = file_exists(with_suffix(next_database, suffix)); !there || *there)
+            return make_error(ErrorKind::unavailable, "the copy kept a journal after it was closed");
+    if (auto s = fsync_directory(*Env::posix(), next_database.parent_path()); !s) return s;
+
+    // 4. The copy takes the database's place: from here on the rotation can only be finished.
+    if (auto s = place(next_database, files.database); !s) return s;
+    progress(4, "database under the new key in place: " + files.database.string());
+
+    // 5. The old key overwritten, 6. the new one in its place.
+    if (auto s = overwrite(files.key); !s) return s;
+    progress(5, "old key overwritten");
+    if (auto s = place(next_key, files.key); !s) return s;
+    progress(6, "new key in place: " + files.key.string());
+    return {};
+}
+
+}  // namespace serambi::storage

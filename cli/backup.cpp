@@ -285,6 +285,9 @@ int run_backup(const BackupOptions& options) {
     if (auto s = out_dir.make("a backup goes into a new directory"); !s) return report(command, s.error());
     const fs::path& out = out_dir.path();
 
+    // Beside a running gateway, never beside a key rotation.
+    auto lock = storage::DeploymentLock::acquire(config->blobs, storage::DeploymentLock::Mode::inspect);
+    if (!lock) return report(command, lock.error());
     auto master = storage::read_master_key(config->master_key);
     if (!master) return report(command, master.error());
     auto log_key = crypto::read_secret_file(config->log_key, 4096);
@@ -742,8 +745,8 @@ int run_rotate_master(const std::string& config_file) {
     const std::string command = "keys rotate-master";
     auto config = gateway::load_config(config_file);
     if (!config) return report(command, config.error());
-    auto lock = storage::DeploymentLock::acquire(config->blobs);
-    if (!lock) return report(command, make_error(lock.error().kind, lock.error().message + ": stop the gateway first"));
+    auto lock = storage::DeploymentLock::acquire(config->blobs, storage::DeploymentLock::Mode::rotate);
+    if (!lock) return report(command, make_error(lock.error().kind, lock.error().message + ": stop it first"));
     const storage::MasterKeyFiles files{config->master_key, config->database};
     auto earlier = storage::finish_master_key_rotation(files);
     if (!earlier) return report(command, earlier.error());
@@ -757,14 +760,16 @@ int run_rotate_master(const std::string& config_file) {
     });
     if (!rotated) {
         std::cerr << "serambi " << command << ": " << rotated.error().message << "\n";
-        auto undone = storage::finish_master_key_rotation(files);
-        if (undone && !undone->empty()) std::cerr << "serambi " << command << ": " << *undone << "\n";
-        return 1;
+        // Brought to one end or the other now, rather than at the next start.
+        auto settled = storage::finish_master_key_rotation(files);
+        if (!settled) return report(command, settled.error());
+        if (!settled->empty()) std::cerr << "serambi " << command << ": " << *settled << "\n";
+        if (settled->find("finished") == std::string::npos) return 1;
     }
     std::cout << "keys: the master key is rotated. Backups taken before now open only with the old key: keep "
-                 "your offline copy of it with them, and take a new backup (with --include-secrets, or copy the "
-                 "new "
-              << config->master_key.filename().string() << " offline)\n";
+                 "your offline copy of it with them, and take a new backup now (with --include-secrets, or with "
+                 "the new "
+              << config->master_key.filename().string() << " copied offline)\n";
     return 0;
 }
 

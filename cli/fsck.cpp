@@ -110,6 +110,10 @@ void check_state(storage::Store& store, const gateway::Config& config, Findings&
 int run_fsck(const FsckOptions& options) {
     auto config = gateway::load_config(options.config_file);
     if (!config) return report("fsck", config.error());
+    // Beside a running gateway, never beside a key rotation; a deployment too damaged to lock
+    // (its blob directory gone) is still checked.
+    auto lock = storage::DeploymentLock::acquire(config->blobs, storage::DeploymentLock::Mode::inspect);
+    if (!lock && lock.error().kind == ErrorKind::conflict) return report("fsck", lock.error());
     auto master = storage::read_master_key(config->master_key);
     if (!master) return report("fsck", master.error());
     Findings findings;

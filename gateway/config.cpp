@@ -163,6 +163,8 @@ Result<Config> load_config(const std::filesystem::path& file) {
                 s = r.path(node, key, config.blobs);
             else if (key == "storage.state")
                 s = r.path(node, key, config.state);
+            else if (key == "storage.reserve_bytes")
+                s = r.integer(node, key, 0, 1ULL << 50, config.reserve_bytes);
             else if (key == "storage.aead") {
                 const auto v = node.value<std::string>();
                 auto aead = v ? crypto::aead_from_name(*v) : Result<crypto::Aead>(bad(""));
@@ -269,6 +271,7 @@ blobs = "blobs"                    # sealed package payloads
 state = "gateway.state"            # last published checkpoint and revoked serials: keep it with the
                                    # deployment, NOT in the database backup (it catches an old restore)
 aead = "aes-256-gcm"               # or "chacha20-poly1305"; existing blobs keep their own
+reserve_bytes = 134217728          # refuse a push (507) that would leave less free disk than this
 
 [keys]
 master_key = "master.key"          # 0600; back it up offline: without it nothing can be read

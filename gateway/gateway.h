@@ -29,6 +29,9 @@ struct Config {
     unsigned threads = 4;
 
     std::uint64_t max_package_bytes = 8ULL << 30;  // 8 GiB
+    // A push or upload that would leave less free space than this on the blob store's file
+    // system is refused (507) before it starts: the database and its log need room to commit.
+    std::uint64_t reserve_bytes = 128ULL << 20;
     std::uint64_t max_json_bytes = 64 * 1024;
     std::uint32_t max_header_bytes = 16 * 1024;
     unsigned handshake_timeout_seconds = 10;

@@ -322,6 +322,9 @@ class Handler {
     std::vector<std::string> expire_uploads();
 
   private:
+    // 507 when `incoming` more bytes would leave less free space than the configured reserve on
+    // the blob store's file system (a push is refused before it starts, not when the disk is full).
+    std::optional<Response> disk_refusal(std::uint64_t incoming, const std::string& request_id) const;
     static std::shared_ptr<LiveUploads> new_live_uploads();
     std::shared_ptr<LiveUploads> live_uploads_;
     Response get_package(const RequestHead& head, const Caller& caller, const std::string& id, const std::string& part);

@@ -159,6 +159,19 @@ Response Handler::get_metrics(const RequestHead& head, const Caller& caller) {
             }
         }
     }
+    if (auto disk = services_.store->packages().disk_use(); disk) {
+        out.family("serambi_disk_free_bytes", "gauge",
+                   "Free space on the blob store's file system, as the gateway may use it.");
+        out.sample("serambi_disk_free_bytes", "", static_cast<std::int64_t>(disk->free_bytes));
+        out.family("serambi_disk_reserve_bytes", "gauge",
+                   "Free space kept in reserve (storage.reserve_bytes): pushes that would go below it get 507.");
+        out.sample("serambi_disk_reserve_bytes", "", static_cast<std::int64_t>(services_.config->reserve_bytes));
+        out.family("serambi_blob_store_bytes", "gauge", "Sealed payloads kept in blob files.");
+        out.sample("serambi_blob_store_bytes", "", static_cast<std::int64_t>(disk->blob_bytes));
+        out.family("serambi_database_bytes", "gauge",
+                   "The database file and its write-ahead log (small payloads live in it).");
+        out.sample("serambi_database_bytes", "", static_cast<std::int64_t>(disk->database_bytes));
+    }
     out.family("serambi_access_log_entries", "gauge", "Entries in the access log (its tree size).");
     out.sample("serambi_access_log_entries", "", static_cast<std::int64_t>(log_head->size));
     out.family("serambi_principals", "gauge", "Registered principals, by whether their certificate is revoked.");

@@ -1,6 +1,7 @@
 // Pushing and pulling packages: the payload streams through the sealer on the way in and the
 // opener on the way out; the gateway never holds a whole payload in memory.
 #include <boost/json.hpp>
+#include <charconv>
 
 #include "crypto/age.h"
 #include "gateway/canonical_json.h"
@@ -440,6 +441,22 @@ bool Handler::plan_push(const RequestHead& head, const Caller& caller, const std
     return true;
 }
 
+std::optional<Response> Handler::disk_refusal(std::uint64_t incoming, const std::string& request_id) const {
+    const auto reserve = services_.config->reserve_bytes;
+    if (reserve == 0) return std::nullopt;
+    auto free = services_.store->packages().free_bytes();
+    if (!free) return problem_of(free.error(), request_id);
+    // Sealing adds 16 bytes per 64 KiB chunk: counted as the whole payload again is not needed.
+    const std::uint64_t needed = crypto::sealed_size(incoming);
+    if (*free >= reserve && *free - reserve >= needed) return std::nullopt;
+    return protocol_problem(507,
+                            "the gateway's disk is nearly full: " + std::to_string(*free >> 20) + " MiB free, " +
+                                std::to_string(reserve >> 20) + " MiB kept in reserve, and this needs " +
+                                std::to_string((needed + (1 << 20) - 1) >> 20) +
+                                " MiB; nothing was stored. Try again later, and tell the operator",
+                            request_id);
+}
+
 Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, const std::string& id) {
     const auto& rid = head.request_id;
     auto fail = [](Response r) { return Dispatch{std::move(r), nullptr}; };
@@ -454,6 +471,15 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
     Response refusal;
     if (!plan_push(head, caller, id, asked, plan, refusal)) return fail(std::move(refusal));
     if (!head.has_body) return fail(protocol_problem(411, "the package payload is missing", rid));
+    {
+        // A body without a length (chunked) is checked against the reserve alone.
+        std::uint64_t length = 0;
+        if (const auto text = head.header("Content-Length")) {
+            const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), length);
+            if (ec != std::errc() || end != text->data() + text->size()) length = 0;
+        }
+        if (auto full = disk_refusal(length, rid)) return fail(std::move(*full));
+    }
 
     auto& packages = services_.store->packages();
     if (const auto key = head.header("Idempotency-Key")) {

@@ -358,6 +358,10 @@ Dispatch Handler::create_upload(const RequestHead& head, const Caller& caller) {
     if (*length == 0) return fail(tus_problem(400, "the package is empty", rid));
     if (*length > services_.config->max_package_bytes)
         return fail(tus_problem(413, "the file is larger than this gateway accepts (Tus-Max-Size)", rid));
+    if (auto full = disk_refusal(*length, rid)) {
+        tus_headers(*full);
+        return fail(std::move(*full));
+    }
     auto metadata = parse_upload_metadata(head.header("Upload-Metadata").value_or(""));
     if (!metadata) return fail(tus_problem(400, metadata.error().message, rid));
     const auto dataset = first_of(*metadata, {"dataset"});
@@ -518,6 +522,10 @@ Dispatch Handler::append_upload(const RequestHead& head, const Caller& caller, c
     const auto offset_text = head.header("Upload-Offset");
     const auto offset = offset_text ? decimal(*offset_text) : std::nullopt;
     if (!offset) return fail(tus_problem(400, "Upload-Offset must be the offset the data starts at", rid));
+    if (auto full = disk_refusal(decimal(head.header("Content-Length").value_or("")).value_or(0), rid)) {
+        tus_headers(*full);
+        return fail(std::move(*full));
+    }
     std::optional<crypto::Sha256::Digest> checksum;
     if (const auto given = head.header("Upload-Checksum")) {
         auto parsed = parse_upload_checksum(*given);

@@ -2,6 +2,7 @@
 #include "storage/database.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -441,6 +442,16 @@ Status Database::copy_to(const std::filesystem::path& destination, const crypto:
     copy->reset();
     if (auto s = fsync_directory(*Env::posix(), destination.parent_path()); !s) return fail(s.error());
     return {};
+}
+
+std::uint64_t Database::file_bytes() const {
+    std::uint64_t total = 0;
+    for (const char* suffix : {"", "-wal"}) {
+        struct stat st {};
+        if (::stat((options_.path.string() + suffix).c_str(), &st) == 0)
+            total += static_cast<std::uint64_t>(st.st_size);
+    }
+    return total;
 }
 
 std::string database_library_version() {

@@ -146,6 +146,9 @@ class Database {
     // A copy of the committed database in a new file (mode 0600), keyed alike and with the same
     // page size: SQLite's online backup in one step, so the whole copy is read under one snapshot
     // and a gateway writing meanwhile neither waits for it nor changes what is copied.
+    // The database file and its write-ahead log, in bytes.
+    std::uint64_t file_bytes() const;
+
     // `master_key` keys the copy: this database's own, or a new one (master-key rotation).
     Status copy_to(const std::filesystem::path& destination, const crypto::SecretKey& master_key);
 

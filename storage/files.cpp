@@ -81,12 +81,23 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
     return out;
 }
 
-Status write_master_key(const std::filesystem::path& path) {
-    auto key = crypto::SecretKey::random();
-    std::string hex = crypto::to_hex(key.bytes()) + "\n";
+Status write_master_key(const std::filesystem::path& path, const crypto::SecretKey& key) {
+    // Written digit by digit into one buffer, so that no copy of the key's text is left unwiped.
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(2 * crypto::SecretKey::kBytes + 1);
+    for (const auto byte : key.bytes()) {
+        hex += kDigits[byte >> 4];
+        hex += kDigits[byte & 0x0f];
+    }
+    hex += '\n';
     auto status = write_new_file(path, hex, 0600);
     crypto::wipe(hex);
     return status;
+}
+
+Status write_master_key(const std::filesystem::path& path) {
+    return write_master_key(path, crypto::SecretKey::random());
 }
 
 Result<crypto::SecretKey> read_master_key(const std::filesystem::path& path) {

@@ -5,6 +5,7 @@
 // or restored from an older copy, and then its silence about a package proves nothing; moving the
 // blob aside keeps every byte for an operator to decide on.
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <boost/algorithm/string/split.hpp>
@@ -171,6 +172,32 @@ Result<Packages::Recovery> Packages::recover() {
             if (auto s = fsync_directory(*env_, shard); !s) return s.error();
     }
     return recovery;
+}
+
+Result<std::uint64_t> Packages::free_bytes() {
+    struct statvfs fs {};
+    if (::statvfs(config_.blob_dir.c_str(), &fs) != 0)
+        return make_error(ErrorKind::io_error, "cannot read the free space of " + config_.blob_dir.string());
+    return static_cast<std::uint64_t>(fs.f_bavail) * static_cast<std::uint64_t>(fs.f_frsize);
+}
+
+Result<Packages::DiskUse> Packages::disk_use() {
+    DiskUse use;
+    auto free = free_bytes();
+    if (!free) return free.error();
+    use.free_bytes = *free;
+    use.database_bytes = db_.file_bytes();
+    const int rc = db_.read([&](Connection& c) {
+        auto s = c.cached(kept_payloads_ ? "SELECT p.size FROM packages p WHERE NOT EXISTS "
+                                           "(SELECT 1 FROM package_payloads k WHERE k.id = p.id)"
+                                         : "SELECT size FROM packages");
+        int step;
+        while ((step = s->step()) == SQLITE_ROW)
+            use.blob_bytes += crypto::sealed_size(static_cast<std::uint64_t>(s->integer(0)));
+        return step;
+    });
+    if (rc != SQLITE_DONE) return make_error(ErrorKind::unavailable, "the packages table cannot be read");
+    return use;
 }
 
 Result<std::vector<std::filesystem::path>> Packages::blob_files() {

@@ -45,10 +45,34 @@ Status remove_database(const fs::path& database) {
     return fsync_directory(*Env::posix(), database.parent_path());
 }
 
-// Whether `key` opens `database`: a read-only open that authenticates its first pages.
-bool opens_with(const fs::path& database, const crypto::SecretKey& key) {
+// Whether `key` opens `database` (a read-only open that authenticates its first pages): true,
+// false for another key's database, or an error when it could not be told (a lock, the disk).
+Result<bool> opens_with(const fs::path& database, const crypto::SecretKey& key) {
     Database::Options options{database, false, true, {}};
-    return Database::open(options, key).ok();
+    auto db = Database::open(options, key);
+    if (db) return true;
+    if (db.error().kind == ErrorKind::permission_denied) return false;
+    return make_error(ErrorKind::unavailable, "cannot tell which key opens " + database.string() + " (" +
+                                                  db.error().message + "); nothing was changed: try again");
+}
+
+// The new key, whole or not at all: written under a temporary name, made durable, then renamed.
+Status write_key_atomically(const fs::path& path, const crypto::SecretKey& key) {
+    const auto temp = with_suffix(path, ".tmp");
+    if (auto s = remove_if_there(temp); !s) return s;
+    if (auto s = write_master_key(temp, key); !s) return s;
+    if (::rename(temp.c_str(), path.c_str()) != 0) return io("cannot rename " + temp.string());
+    return fsync_directory(*Env::posix(), path.parent_path());
+}
+
+// A file made in the place of another gets its owner and group, so that a rotation run as root
+// leaves files the gateway's own user can still read.
+Status match_owner(const fs::path& made, const fs::path& like) {
+    struct stat st {};
+    if (::stat(like.c_str(), &st) != 0) return io("cannot look at " + like.string());
+    if (::lchown(made.c_str(), st.st_uid, st.st_gid) != 0)
+        return io("cannot give " + made.string() + " the owner of " + like.string());
+    return {};
 }
 
 // Overwrites a key file's bytes in place before it is replaced, so that the old key does not
@@ -92,7 +116,9 @@ Result<std::string> rewrap(Database& copy, const crypto::SecretKey& old_key, con
         for (const bool upload : {false, true}) {
             std::vector<Row> rows;
             {
-                sql::Statement s(tx.get(), upload ? "SELECT id, epoch, key_id, wrapped_key FROM uploads"
+                // A finished upload's key was cleared when its package was committed.
+                sql::Statement s(tx.get(), upload ? "SELECT id, epoch, key_id, wrapped_key FROM uploads "
+                                                    "WHERE length(wrapped_key) > 0"
                                                   : "SELECT id, 0, key_id, wrapped_key FROM packages");
                 int rc;
                 while ((rc = s.step()) == SQLITE_ROW) rows.push_back({s.text(0), s.integer(1), s.text(2), s.blob(3)});
@@ -124,72 +150,108 @@ Result<std::string> rewrap(Database& copy, const crypto::SecretKey& old_key, con
 
 }  // namespace
 
-Result<DeploymentLock> DeploymentLock::acquire(const std::filesystem::path& blob_dir) {
-    const int fd = ::open(blob_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return io("cannot open the blob directory " + blob_dir.string());
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        ::close(fd);
-        return make_error(ErrorKind::conflict,
-                          "another serambi (a running gateway, or a key rotation) is working on "
-                          "this deployment (its blob directory " +
-                              blob_dir.string() + " is locked)");
+Result<DeploymentLock> DeploymentLock::acquire(const std::filesystem::path& blob_dir, Mode mode) {
+    DeploymentLock lock;
+    auto take = [&](int slot, const fs::path& dir, int how, const std::string& holder) -> Status {
+        const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return io("cannot open " + dir.string() + " to lock the deployment");
+        lock.fds_[slot] = fd;
+        if (::flock(fd, how | LOCK_NB) == 0) return {};
+        if (errno == EWOULDBLOCK)
+            return make_error(ErrorKind::conflict,
+                              holder + " is working on this deployment (" + dir.string() + " is locked)");
+        return io("cannot lock " + dir.string());
+    };
+    switch (mode) {
+        case Mode::serve: {
+            if (auto s = take(0, blob_dir, LOCK_SH, "a key rotation"); !s) return s.error();
+            const auto tmp = blob_dir / "tmp";
+            if (::mkdir(tmp.c_str(), 0700) != 0 && errno != EEXIST) return io("cannot create " + tmp.string());
+            if (auto s = take(1, tmp, LOCK_EX, "another serambi serve"); !s) return s.error();
+            break;
+        }
+        case Mode::inspect:
+            if (auto s = take(0, blob_dir, LOCK_SH, "a key rotation"); !s) return s.error();
+            break;
+        case Mode::rotate:
+            if (auto s = take(0, blob_dir, LOCK_EX, "another serambi (a running gateway, fsck, backup or rotation)");
+                !s)
+                return s.error();
+            break;
     }
-    return DeploymentLock(fd);
+    return lock;
 }
 
 DeploymentLock::~DeploymentLock() {
-    if (fd_ >= 0) ::close(fd_);
+    for (const int fd : fds_)
+        if (fd >= 0) ::close(fd);
 }
 
 Result<std::string> finish_master_key_rotation(const MasterKeyFiles& files) {
     const auto next_key = with_suffix(files.key, ".next");
     const auto next_database = with_suffix(files.database, ".next");
+    if (auto s = remove_if_there(with_suffix(next_key, ".tmp")); !s) return s.error();
     auto pending = file_exists(next_key);
     if (!pending) return pending.error();
     auto copying = file_exists(next_database);
     if (!copying) return copying.error();
+    const std::string rolled_back = "an unfinished master-key rotation was rolled back: the old key stays";
+    auto roll_back = [&]() -> Result<std::string> {
+        if (auto s = remove_database(next_database); !s) return s.error();
+        if (auto s = remove_if_there(next_key); !s) return s.error();
+        if (auto s = fsync_directory(*Env::posix(), next_key.parent_path()); !s) return s.error();
+        return rolled_back;
+    };
     if (!*pending) {
         // A copy without its key: the key is written first, so this is a copy nobody can open.
         if (*copying)
             if (auto s = remove_database(next_database); !s) return s.error();
         return std::string();
     }
-    if (*copying) {
-        // The copy never took the database's place: the old key and database still stand.
-        if (auto s = remove_database(next_database); !s) return s.error();
-        if (auto s = remove_if_there(next_key); !s) return s.error();
-        if (auto s = fsync_directory(*Env::posix(), next_key.parent_path()); !s) return s.error();
-        return std::string("an unfinished master-key rotation was rolled back: the old key stays");
-    }
+    // Until the copy takes the database's place, the old key and database stand.
+    if (*copying) return roll_back();
     auto next = read_master_key(next_key);
-    if (!next) return next.error();
-    if (opens_with(files.database, *next)) {
-        // The copy is in place: the new key follows it.
-        if (auto s = overwrite(files.key); !s) return s.error();
-        if (auto s = place(next_key, files.key); !s) return s.error();
-        return std::string("an interrupted master-key rotation was finished: the new key is in place");
+    if (next) {
+        auto opens = opens_with(files.database, *next);
+        if (!opens) return opens.error();
+        if (*opens) {
+            // The copy is in place: the new key follows it.
+            if (auto s = overwrite(files.key); !s) return s.error();
+            if (auto s = place(next_key, files.key); !s) return s.error();
+            return std::string("an interrupted master-key rotation was finished: the new key is in place");
+        }
     }
     auto current = read_master_key(files.key);
-    if (current && opens_with(files.database, *current)) {
-        if (auto s = remove_if_there(next_key); !s) return s.error();
-        if (auto s = fsync_directory(*Env::posix(), next_key.parent_path()); !s) return s.error();
-        return std::string("an unfinished master-key rotation was rolled back: the old key stays");
+    if (current) {
+        auto opens = opens_with(files.database, *current);
+        if (!opens) return opens.error();
+        if (*opens) return roll_back();
     }
     return make_error(ErrorKind::corruption, "the database " + files.database.string() + " opens with neither " +
                                                  files.key.string() + " nor " + next_key.string() +
-                                                 "; keep both files and restore the database from a backup");
+                                                 "; keep both files, run serambi fsck, and restore the database from "
+                                                 "a backup only if it is damaged");
 }
 
 Status rotate_master_key(const MasterKeyFiles& files,
                          const std::function<void(int step, const std::string& done)>& progress) {
     const auto next_key = with_suffix(files.key, ".next");
     const auto next_database = with_suffix(files.database, ".next");
+    // The files are replaced by rename: a link would be replaced by a plain file, and SQLite keeps
+    // a linked database's journal beside the link's target.
+    for (const auto* path : {&files.key, &files.database}) {
+        struct stat st {};
+        if (::lstat(path->c_str(), &st) != 0) return io("cannot look at " + path->string());
+        if (!S_ISREG(st.st_mode))
+            return make_error(ErrorKind::invalid_argument,
+                              path->string() + " is not a plain file (a link?); point serambi.toml at the file itself");
+    }
     auto old_key = read_master_key(files.key);
     if (!old_key) return old_key.error();
 
     // 1. The new key, durable before anything is encrypted under it.
-    if (auto s = write_master_key(next_key); !s) return s;
-    if (auto s = fsync_directory(*Env::posix(), next_key.parent_path()); !s) return s;
+    if (auto s = write_key_atomically(next_key, crypto::SecretKey::random()); !s) return s;
+    if (auto s = match_owner(next_key, files.key); !s) return s;
     auto new_key = read_master_key(next_key);
     if (!new_key) return new_key.error();
     progress(1, "new key written: " + next_key.string());
@@ -206,24 +268,32 @@ Status rotate_master_key(const MasterKeyFiles& files,
             return make_error(ErrorKind::unavailable, "the database " + files.database.string() +
                                                           " still has a write-ahead log after it was closed; is "
                                                           "another process using it?");
+    if (auto s = match_owner(next_database, files.database); !s) return s;
     progress(2, "database copied under the new key: " + next_database.string());
 
     // 3. The copy's data keys wrapped again, committed, and the copy checked whole.
+    Result<std::string> done = std::string();
     {
         auto copy = Database::open({next_database, false, false, {}}, *new_key);
         if (!copy) return copy.error();
-        auto done = rewrap(**copy, *old_key, *new_key);
+        done = rewrap(**copy, *old_key, *new_key);
         if (!done) return done.error();
         if (auto problems = (*copy)->integrity_problems(); !problems || !problems->empty())
             return make_error(ErrorKind::corruption, "the copy under the new key does not read back whole");
-        progress(3, *done);
     }
     for (const char* suffix : {"-wal", "-shm", "-journal"})
         if (auto there = file_exists(with_suffix(next_database, suffix)); !there || *there)
             return make_error(ErrorKind::unavailable, "the copy kept a journal after it was closed");
     if (auto s = fsync_directory(*Env::posix(), next_database.parent_path()); !s) return s;
+    progress(3, *done);
 
-    // 4. The copy takes the database's place: from here on the rotation can only be finished.
+    // 4. The copy takes the database's place: from here on the rotation can only be finished. A
+    //    journal that appeared beside the old database meanwhile (another process opened it)
+    //    would be replayed into the new one: checked once more, just before.
+    for (const char* suffix : {"-wal", "-shm"})
+        if (auto there = file_exists(with_suffix(files.database, suffix)); !there || *there)
+            return make_error(ErrorKind::unavailable, "another process opened " + files.database.string() +
+                                                          " during the rotation; nothing was changed");
     if (auto s = place(next_database, files.database); !s) return s;
     progress(4, "database under the new key in place: " + files.database.string());
 

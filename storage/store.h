@@ -34,6 +34,7 @@ namespace serambi::storage {
 // The master key file: 32 random bytes as hex on one line, mode 0600. Reading refuses a file that
 // group or others may read, so a copied-with-wrong-mode key is noticed before it is used.
 Status write_master_key(const std::filesystem::path& path);
+Status write_master_key(const std::filesystem::path& path, const crypto::SecretKey& key);
 Result<crypto::SecretKey> read_master_key(const std::filesystem::path& path);
 
 // Writes `contents` to a new file with the given mode, fsynced; refuses to overwrite.
@@ -44,18 +45,26 @@ Status write_new_file(const std::filesystem::path& path, std::string_view conten
 Status replace_file(const std::filesystem::path& path, std::string_view contents, unsigned mode);
 Result<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit);
 
-// Held by whatever changes a deployment (serambi serve, keys rotate-master) for as long as it
-// runs: an exclusive lock on the blob directory, so that two never work on one deployment at once.
+// Held for as long as a command works on a deployment: one gateway at a time, any number of
+// inspections (fsck, backup) beside it, and a key rotation alone. Locks (flock) on the blob
+// directory and its tmp/ folder, so they hold on the local file system the deployment is on.
 class DeploymentLock {
   public:
-    static Result<DeploymentLock> acquire(const std::filesystem::path& blob_dir);
-    DeploymentLock(DeploymentLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    enum class Mode {
+        serve,    // serambi serve: no other gateway, no rotation
+        inspect,  // fsck, backup: no rotation
+        rotate,   // keys rotate-master: nothing else
+    };
+    static Result<DeploymentLock> acquire(const std::filesystem::path& blob_dir, Mode mode);
+    DeploymentLock(DeploymentLock&& other) noexcept : fds_{other.fds_[0], other.fds_[1]} {
+        other.fds_[0] = other.fds_[1] = -1;
+    }
     DeploymentLock& operator=(DeploymentLock&&) = delete;
     ~DeploymentLock();
 
   private:
-    explicit DeploymentLock(int fd) : fd_(fd) {}
-    int fd_ = -1;
+    DeploymentLock() = default;
+    int fds_[2] = {-1, -1};
 };
 
 // Master-key rotation, with the gateway stopped. A new key is written beside the old one as
@@ -351,6 +360,15 @@ class Packages {
         std::vector<std::filesystem::path> quarantined;
     };
     Result<BlobReport> check_blobs(bool authenticate);
+
+    // Space on the blob store's file system, and what the gateway's data takes of it.
+    struct DiskUse {
+        std::uint64_t free_bytes = 0;      // available to the gateway (statvfs f_bavail)
+        std::uint64_t blob_bytes = 0;      // sealed payloads in blob files
+        std::uint64_t database_bytes = 0;  // the database file and its write-ahead log
+    };
+    Result<std::uint64_t> free_bytes();
+    Result<DiskUse> disk_use();
 
     // The blob file of every package whose payload is not kept in the database, sorted.
     Result<std::vector<std::filesystem::path>> blob_files();

@@ -220,6 +220,16 @@ Result<Config> load_config(const std::filesystem::path& file) {
                             "\"Asia/Makassar\" (WITA), \"Asia/Jakarta\" (WIB) or \"UTC\"");
                 else
                     config.portal_time_zone = *v;
+            } else if (key == "log.format" || key == "log.level") {
+                const auto v = node.value<std::string>();
+                const bool format = key == "log.format";
+                if (format && v && (*v == "text" || *v == "json"))
+                    config.log_format = *v;
+                else if (!format && v && (*v == "info" || *v == "warning" || *v == "error"))
+                    config.log_level = *v;
+                else
+                    s = bad(at(file, node, key) + (format ? ": expected \"text\" or \"json\""
+                                                          : ": expected \"info\", \"warning\" or \"error\""));
             } else if (key == "uploads.expire_hours")
                 s = r.integer(node, key, 1, 24 * 30, config.uploads_expire_hours);
             else if (key == "uploads.max_open_per_principal")
@@ -297,6 +307,10 @@ file = "policy.toml"
 [portal]
 enabled = true                     # the web portal at https://HOST:PORT/ (same certificates, same policy)
 time_zone = "Asia/Jayapura"        # times in the portal: Asia/Jayapura (WIT), Asia/Makassar (WITA), Asia/Jakarta (WIB)
+
+[log]
+format = "text"                    # the server log on standard error: "text", or "json" (one object a line)
+level = "info"                     # "info" (every request), "warning" or "error"
 
 [uploads]
 expire_hours = 24                  # an unfinished resumable upload is removed this long after it began

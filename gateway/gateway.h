@@ -78,6 +78,11 @@ struct Config {
     bool portal_enabled = true;
     // The deployment's time zone, in which the portal shows times (UTC on hover); an IANA name.
     std::string portal_time_zone = "Asia/Jayapura";
+    // The server log on standard error: "text" (a timestamp and the message) or "json" (one object
+    // a line: time, level, message), and the least level written: "info" (every request),
+    // "warning", or "error".
+    std::string log_format = "text";
+    std::string log_level = "info";
 
     // Resumable uploads (tus): how long an unfinished one is kept, and how many unfinished ones,
     // of how many bytes in all, each principal may hold.

@@ -36,8 +36,12 @@ template <class T>
 using Awaitable = net::awaitable<T, Executor>;
 inline constexpr auto use_tuple = net::as_tuple(net::use_awaitable_t<Executor>{});
 
-// The server log (standard error), one timestamped line at a time from any thread.
+// The server log (standard error), one timestamped line at a time from any thread. Its level is
+// read from the message: "warning: …" is a warning; "access log: cannot …", "cannot …" and a
+// failed job are errors; the rest (requests, starts, reloads) is information.
 void log_line(const std::string& line);
+// As [log] in serambi.toml says: "text" or "json", and the least level written.
+void configure_log(const std::string& format, const std::string& level);
 // Log fields may carry bytes a client chose; keep them printable and short.
 std::string printable(std::string_view text, std::size_t max = 200);
 

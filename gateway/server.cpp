@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -32,9 +33,38 @@ std::string printable(std::string_view text, std::size_t max) {
     return out;
 }
 
-void log_line(const std::string& line) {
+namespace {
+bool log_json = false;
+int log_threshold = 0;  // 0 info, 1 warning, 2 error
+
+int level_of(std::string_view line) {
+    if (line.starts_with("warning: ")) return 1;
+    if (line.starts_with("access log: cannot") || line.starts_with("cannot ") ||
+        line.starts_with("offloaded job failed") || line.starts_with("access log: an entry was not"))
+        return 2;
+    return 0;
+}
+}  // namespace
+
+void configure_log(const std::string& format, const std::string& level) {
     std::lock_guard lock(log_mutex);
-    std::cerr << utc_now() << " " << line << std::endl;
+    log_json = format == "json";
+    log_threshold = level == "error" ? 2 : level == "warning" ? 1 : 0;
+}
+
+void log_line(const std::string& line) {
+    const int level = level_of(line);
+    std::lock_guard lock(log_mutex);
+    if (level < log_threshold) return;
+    if (!log_json) {
+        std::cerr << utc_now() << " " << line << std::endl;
+        return;
+    }
+    static constexpr const char* kNames[] = {"info", "warning", "error"};
+    const std::string_view message = level == 1 ? std::string_view(line).substr(9) : std::string_view(line);
+    std::cerr << boost::json::serialize(
+                     boost::json::object{{"time", utc_now()}, {"level", kNames[level]}, {"message", message}})
+              << std::endl;
 }
 
 namespace {
@@ -165,6 +195,7 @@ int serve(const Config& config, const ServeOptions& options) {
         return 1;
     }
     ::signal(SIGPIPE, SIG_IGN);
+    configure_log(config.log_format, config.log_level);
     raise_descriptor_limit(config);
     auto fail = [](const std::string& what) {
         std::cerr << "serambi: cannot start: " << what << "\n";

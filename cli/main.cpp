@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
     CLI::App app{"Serambi: secure exchange of official data packages (persandian gateway)"};
     app.set_version_flag("--version", [] {
         return std::string("serambi ") + SERAMBI_VERSION + " (commit " + SERAMBI_COMMIT + ")\n" +
-               serambi::crypto::library_versions() + ", " + serambi::storage::database_library_version();
+               serambi::crypto::library_versions() + ", " + serambi::storage::database_library_version() +
+               "\ndatabase schema version " + std::to_string(serambi::storage::database_schema_version());
     });
     app.require_subcommand(1);
     std::string profile;

@@ -444,6 +444,8 @@ Status Database::copy_to(const std::filesystem::path& destination, const crypto:
     return {};
 }
 
+int database_schema_version() noexcept { return kSchemaVersion; }
+
 std::uint64_t Database::file_bytes() const {
     std::uint64_t total = 0;
     for (const char* suffix : {"", "-wal"}) {

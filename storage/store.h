@@ -84,6 +84,9 @@ Status rotate_master_key(const MasterKeyFiles& files,
 // rotation was under way, else what was done about it ("rolled back", "finished").
 Result<std::string> finish_master_key_rotation(const MasterKeyFiles& files);
 
+// The schema version this binary writes and upgrades older databases to (PRAGMA user_version).
+int database_schema_version() noexcept;
+
 // The database library in use: "SQLCipher 4.5.… community (SQLite 3.40.…)".
 std::string database_library_version();
 

@@ -25,6 +25,7 @@ DBKEY=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:"$(tr -d '\n
 sql() { printf "PRAGMA key = \"x'%s'\";\nPRAGMA cipher_page_size = %s;\n%s\n" "$DBKEY" "$1" "$2" | sqlcipher "$DEP/serambi.db"; }
 same "the fixture's database has no schema version" 0 "$(sql 1024 "PRAGMA user_version;" | tail -1)"
 
+contains "serambi --version names the schema version it writes" "database schema version 1" "$("$SERAMBI" --version)"
 start_gateway
 same "this binary upgrades it at start: schema version 1" 1 "$(sql 1024 "PRAGMA user_version;" | tail -1)"
 refuse "it keeps its 1 KiB pages (read as 4 KiB ones, it does not open)" sql 4096 "SELECT count(*) FROM principals;"

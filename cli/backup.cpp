@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <set>
 
@@ -108,66 +109,43 @@ struct Copied {
     std::string sha256;
 };
 
-// Copies `from` to the new file `to` (mode `mode`), fsynced, hashing what was written.
-Result<Copied> copy_file(const fs::path& from, const fs::path& to, unsigned mode) {
-    auto opened = open_regular(from);
-    if (!opened) return opened.error();
-    const int in = *opened;
-    if (auto s = make_dirs(to.parent_path()); !s) {
-        ::close(in);
-        return s.error();
-    }
-    auto out = AtomicFile::create(to, mode, Existing::refuse);
-    if (!out) {
-        ::close(in);
-        return out.error();
-    }
-    crypto::Sha256 digest;
-    Copied copied;
-    std::vector<std::uint8_t> buffer(1 << 20);
-    for (;;) {
-        const ssize_t n = ::read(in, buffer.data(), buffer.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            ::close(in);
-            return make_error(ErrorKind::io_error, "cannot read " + from.string() + ": " + std::strerror(errno));
-        }
-        if (n == 0) break;
-        const crypto::ByteView piece(buffer.data(), static_cast<std::size_t>(n));
-        digest.update(piece);
-        copied.size += static_cast<std::uint64_t>(n);
-        if (auto s = out->write(piece); !s) {
-            ::close(in);
-            return s.error();
-        }
-    }
-    ::close(in);
-    if (auto s = out->commit(); !s) return s.error();
-    copied.sha256 = crypto::to_hex(digest.finish());
-    return copied;
-}
-
-Result<Copied> hash_file(const fs::path& file) {
+// Reads a regular file through, hashing it and handing each piece to `sink` (if any).
+Result<Copied> read_through(const fs::path& file, const std::function<Status(crypto::ByteView)>& sink) {
     auto opened = open_regular(file);
     if (!opened) return opened.error();
-    const int in = *opened;
+    struct Close {
+        int fd;
+        ~Close() { ::close(fd); }
+    } in{*opened};
     crypto::Sha256 digest;
     Copied seen;
     std::vector<std::uint8_t> buffer(1 << 20);
     for (;;) {
-        const ssize_t n = ::read(in, buffer.data(), buffer.size());
+        const ssize_t n = ::read(in.fd, buffer.data(), buffer.size());
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            ::close(in);
-            return make_error(ErrorKind::io_error, std::strerror(errno));
-        }
+        if (n < 0) return make_error(ErrorKind::io_error, "cannot read " + file.string() + ": " + std::strerror(errno));
         if (n == 0) break;
-        digest.update({buffer.data(), static_cast<std::size_t>(n)});
+        const crypto::ByteView piece(buffer.data(), static_cast<std::size_t>(n));
+        digest.update(piece);
         seen.size += static_cast<std::uint64_t>(n);
+        if (sink)
+            if (auto s = sink(piece); !s) return s.error();
     }
-    ::close(in);
     seen.sha256 = crypto::to_hex(digest.finish());
     return seen;
+}
+
+Result<Copied> hash_file(const fs::path& file) { return read_through(file, nullptr); }
+
+// Copies `from` to the new file `to` (mode `mode`), fsynced, hashing what was written.
+Result<Copied> copy_file(const fs::path& from, const fs::path& to, unsigned mode) {
+    if (auto s = make_dirs(to.parent_path()); !s) return s.error();
+    auto out = AtomicFile::create(to, mode, Existing::refuse);
+    if (!out) return out.error();
+    auto copied = read_through(from, [&](crypto::ByteView piece) { return out->write(piece); });
+    if (!copied) return copied.error();
+    if (auto s = out->commit(); !s) return s.error();
+    return copied;
 }
 
 // Encrypts a secret key file to the recipients as `to`, never writing its plaintext anywhere.

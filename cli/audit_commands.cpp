@@ -302,7 +302,33 @@ int run_audit_verify(const AuditOptions& options) {
     auto note = storage::read_small_file(options.checkpoint, 1 << 16);
     if (!key) return report(command, key.error());
     if (!note) return report(command, note.error());
-    auto checkpoint = verified_checkpoint(*note, *key, "the checkpoint");
+    // Which key signs a checkpoint depends on the hand-overs the export holds before it: the
+    // sizes are read first, the signatures checked once the export has been followed.
+    auto claimed = storage::unverified_checkpoint(*note);
+    if (!claimed) return report(command, failed("the checkpoint: " + claimed.error().message));
+    std::optional<std::string> old_note;
+    std::optional<tlog::Checkpoint> previous;
+    if (!options.previous.empty()) {
+        auto text = storage::read_small_file(options.previous, 1 << 16);
+        if (!text) return report(command, text.error());
+        auto old = storage::unverified_checkpoint(*text);
+        if (!old) return report(command, failed("the previous checkpoint: " + old.error().message));
+        old_note = std::move(*text);
+        previous = *old;
+    }
+    std::ifstream in(options.export_file, std::ios::binary);
+    if (!in) return report(command, make_error(ErrorKind::io_error, "cannot read " + options.export_file));
+    tlog::TreeBuilder tree;
+    storage::KeyChain keys(*key);
+    std::optional<tlog::Hash> previous_root_seen;
+    if (previous && previous->size == 0) previous_root_seen = tlog::empty_root();
+    std::string line;
+    while (tree.size() < claimed->size && std::getline(in, line)) {
+        if (auto s = keys.see(line, tree); !s) return report(command, failed(s.error().message));
+        tree.add(tlog::leaf_hash(crypto::as_bytes(line)));
+        if (previous && tree.size() == previous->size) previous_root_seen = tree.root();
+    }
+    auto checkpoint = verified_checkpoint(*note, keys.key_for(claimed->size), "the checkpoint");
     if (!checkpoint) return report(command, checkpoint.error());
     std::string witnessed;
     if (options.witnesses.requested()) {
@@ -310,28 +336,14 @@ int run_audit_verify(const AuditOptions& options) {
         if (!quorum) return report(command, quorum.error());
         witnessed = ", " + *quorum;
     }
-    std::optional<tlog::Checkpoint> previous;
-    if (!options.previous.empty()) {
-        auto old_note = storage::read_small_file(options.previous, 1 << 16);
-        if (!old_note) return report(command, old_note.error());
-        auto old = verified_checkpoint(*old_note, *key, "the previous checkpoint");
+    if (previous) {
+        auto old = verified_checkpoint(*old_note, keys.key_for(previous->size), "the previous checkpoint");
         if (!old) return report(command, old.error());
         if (old->size > checkpoint->size) {
             std::cerr << "serambi audit verify: FAILED: the log was rolled back: the previous checkpoint has "
                       << old->size << " entries, the new one " << checkpoint->size << "\n";
             return 1;
         }
-        previous = *old;
-    }
-    std::ifstream in(options.export_file, std::ios::binary);
-    if (!in) return report(command, make_error(ErrorKind::io_error, "cannot read " + options.export_file));
-    tlog::TreeBuilder tree;
-    std::optional<tlog::Hash> previous_root_seen;
-    if (previous && previous->size == 0) previous_root_seen = tlog::empty_root();
-    std::string line;
-    while (tree.size() < checkpoint->size && std::getline(in, line)) {
-        tree.add(tlog::leaf_hash(crypto::as_bytes(line)));
-        if (previous && tree.size() == previous->size) previous_root_seen = tree.root();
     }
     if (tree.size() < checkpoint->size) {
         std::cerr << "serambi audit verify: FAILED: the export has " << tree.size() << " entries, the checkpoint "
@@ -353,9 +365,17 @@ int run_audit_verify(const AuditOptions& options) {
                   << previous->size << "): its history was rewritten or forked\n";
         return 1;
     }
+    const auto followed = keys.handovers_followed();
     std::cout << "OK: " << checkpoint->size << " entries of " << checkpoint->origin << " match the signed checkpoint"
               << (previous ? " and extend the previous one (size " + std::to_string(previous->size) + ")" : "")
-              << witnessed << "\n";
+              << witnessed
+              << (followed == 0 ? std::string()
+                                : "; the log key was handed over " + std::to_string(followed) +
+                                      (followed == 1 ? " time" : " times") +
+                                      " from the key given, each hand-over "
+                                      "signed by the key before it; it is now " +
+                                      keys.key_for(checkpoint->size))
+              << "\n";
     return 0;
 }
 

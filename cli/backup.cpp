@@ -332,6 +332,8 @@ int run_backup(const BackupOptions& options) {
     } else if (note.error().kind != ErrorKind::not_found) {
         return report(command, note.error());
     }
+    auto handovers = (*copy)->log().key_handovers();
+    if (!handovers) return report(command, handovers.error());
     auto revocations = (*copy)->registry().revocations();
     if (!revocations) return report(command, revocations.error());
     auto counted = (*copy)->packages().check_blobs(false);
@@ -359,11 +361,15 @@ int run_backup(const BackupOptions& options) {
     for (const auto& r : *revocations) revoked.push_back(json::string(r.serial_hex));
     json::array to;
     for (const auto& r : options.recipients) to.push_back(json::string(r));
+    // Checkpoints auditors kept from before a key rotation are evidence for a restore too.
+    json::array retired;
+    for (const auto& h : *handovers) retired.push_back(json::object{{"key", h.old_key}, {"until", h.size}});
     const json::object manifest{{"format", kFormat},
                                 {"created_at", utc_now()},
                                 {"origin", config->audit_origin},
                                 {"log_size", head->size},
                                 {"log_key", log_signer->verifier_key()},
+                                {"retired_log_keys", retired},
                                 {"packages", packages},
                                 {"secrets", options.include_secrets},
                                 {"secrets_to", to},
@@ -481,13 +487,46 @@ Result<std::string> read_listed(const fs::path& from, const ListedFile& file, st
     return text;
 }
 
-Result<crypto::tlog::Checkpoint> read_checkpoint(std::string_view note, const std::string& log_key,
+// The log's keys as the manifest names them: the current one, and each retired one with the
+// largest checkpoint it signed.
+struct LogKeys {
+    std::string current;
+    std::vector<std::pair<std::string, std::uint64_t>> retired;
+};
+
+LogKeys log_keys_of(const json::object& manifest) {
+    LogKeys keys{manifest_string(manifest, "log_key"), {}};
+    if (const auto* retired = manifest.if_contains("retired_log_keys"); retired && retired->is_array())
+        for (const auto& item : retired->as_array()) {
+            const auto* o = item.if_object();
+            const auto* key = o ? o->if_contains("key") : nullptr;
+            const auto* until = o ? o->if_contains("until") : nullptr;
+            if (key && key->is_string() && until && until->is_uint64())
+                keys.retired.emplace_back(std::string(key->as_string()), until->as_uint64());
+            else if (key && key->is_string() && until && until->is_int64() && until->as_int64() >= 0)
+                keys.retired.emplace_back(std::string(key->as_string()), static_cast<std::uint64_t>(until->as_int64()));
+        }
+    return keys;
+}
+
+// A checkpoint of this log signed by its current key, or by a retired key no later than that
+// key's hand-over (a retired key signs nothing after it).
+Result<crypto::tlog::Checkpoint> read_checkpoint(std::string_view note, const LogKeys& keys,
                                                  const std::string& origin) {
-    auto body = crypto::tlog::verify_note(note, log_key);
+    auto body = crypto::tlog::verify_note(note, keys.current);
+    std::optional<std::uint64_t> until;
+    for (std::size_t i = 0; !body && i < keys.retired.size(); ++i)
+        if (auto by_retired = crypto::tlog::verify_note(note, keys.retired[i].first)) {
+            body = std::move(by_retired);
+            until = keys.retired[i].second;
+        }
     if (!body) return body.error();
     auto cp = crypto::tlog::parse_checkpoint_body(*body);
     if (!cp) return cp.error();
     if (cp->origin != origin) return bad("it is a checkpoint of another log (" + cp->origin + ")");
+    if (until && cp->size > *until)
+        return bad("it is signed by a key the log retired at " + std::to_string(*until) + " entries, for " +
+                   std::to_string(cp->size));
     return cp;
 }
 
@@ -523,7 +562,7 @@ int run_restore(const RestoreOptions& options) {
                                               " file(s) of the backup are missing or damaged; nothing was restored"));
     }
     const std::uint64_t log_size = checked->log_size;
-    const std::string log_key = manifest_string(manifest, "log_key");
+    const LogKeys log_keys = log_keys_of(manifest);
     const std::string origin = manifest_string(manifest, "origin");
     const bool has_secrets = manifest.contains("secrets") && manifest.at("secrets") == json::value(true);
 
@@ -533,7 +572,7 @@ int run_restore(const RestoreOptions& options) {
         if (f.role != "checkpoint") continue;
         auto note = read_listed(from, f, 1 << 20);
         if (!note) return report(command, note.error());
-        auto cp = read_checkpoint(*note, log_key, origin);
+        auto cp = read_checkpoint(*note, log_keys, origin);
         if (!cp || cp->size > log_size)
             return report(command, make_error(ErrorKind::corruption,
                                               "the backup's checkpoint does not verify with its log key, or covers "
@@ -559,7 +598,7 @@ int run_restore(const RestoreOptions& options) {
     for (const auto& file : options.latest_checkpoints) {
         auto note = storage::read_small_file(file, 1 << 20);
         if (!note) return report(command, note.error());
-        auto cp = read_checkpoint(*note, log_key, origin);
+        auto cp = read_checkpoint(*note, log_keys, origin);
         if (!cp)
             return report(command,
                           bad(file + " is not a checkpoint signed by this gateway's log key: " + cp.error().message));
@@ -748,6 +787,40 @@ int run_rotate_master(const std::string& config_file) {
                  "your offline copy of it with them, and take a new backup now (with --include-secrets, or with "
                  "the new "
               << config->master_key.filename().string() << " copied offline)\n";
+    return 0;
+}
+
+int run_rotate_log(const std::string& config_file) {
+    const std::string command = "keys rotate-log";
+    auto config = gateway::load_config(config_file);
+    if (!config) return report(command, config.error());
+    auto lock = storage::DeploymentLock::acquire(config->blobs, storage::DeploymentLock::Mode::rotate);
+    if (!lock) return report(command, make_error(lock.error().kind, lock.error().message + ": stop it first"));
+    // The database is opened: a master-key rotation that stopped is settled first, as a start would.
+    auto earlier = storage::finish_master_key_rotation({config->master_key, config->database});
+    if (!earlier) return report(command, earlier.error());
+    if (!earlier->empty()) std::cout << "keys: " << *earlier << "\n";
+    const char* stop = std::getenv("SERAMBI_TEST_ROTATION_STOP_AFTER");
+    const int stop_after = stop ? std::atoi(stop) : 0;
+    auto rotated = gateway::rotate_log_key(*config, [&](int step, const std::string& done) {
+        if (step == 0)
+            std::cout << "keys: " << done << std::endl;
+        else
+            std::cout << "keys: " << step << "/4 " << done << std::endl;
+        if (stop_after > 0 && step == stop_after) std::_Exit(137);
+    });
+    if (!rotated) {
+        std::cerr << "serambi " << command << ": " << rotated.error().message << "\n";
+        std::cerr << "serambi " << command
+                  << ": the next start (or rotation) settles it: the new key is used only if the log "
+                     "recorded the hand-over\n";
+        return 1;
+    }
+    std::cout << "keys: the access-log key is rotated. Give auditors and witnesses' operators the new verifier "
+                 "key (serambi audit key, once the gateway runs again): `serambi audit verify` follows the "
+                 "hand-over from the old key in an export, and a Serambi witness follows it by itself. Take a new "
+                 "backup now, and keep the new "
+              << config->log_key.filename().string() << " in your offline copy\n";
     return 0;
 }
 

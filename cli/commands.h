@@ -80,6 +80,7 @@ int run_restore(const RestoreOptions& options);
 // Run on the gateway host with the gateway stopped: a new master key; every data key wrapped
 // again and the database re-keyed; the old key overwritten.
 int run_rotate_master(const std::string& config_file);
+int run_rotate_log(const std::string& config_file);
 
 // Run on the gateway host, with the deployment's files: new TLS and/or signing certificates from
 // the CA, put in place for the next SIGHUP.

@@ -104,6 +104,12 @@ int main(int argc, char** argv) {
         "database re-keyed; payloads are not re-encrypted, the old key is overwritten");
     rotate_cmd->add_option("--config", rotate_config, "path to serambi.toml")->required();
     rotate_cmd->callback([&] { code = run_rotate_master(rotate_config); });
+    auto* rotate_log_cmd = keys_cmd->add_subcommand(
+        "rotate-log",
+        "with the gateway stopped: a new access-log key, handed over in the log by a checkpoint that the "
+        "old key and the new one sign; the old key is overwritten");
+    rotate_log_cmd->add_option("--config", rotate_config, "path to serambi.toml")->required();
+    rotate_log_cmd->callback([&] { code = run_rotate_log(rotate_config); });
 
     RestoreOptions restore;
     auto* restore_cmd = app.add_subcommand(

@@ -116,6 +116,28 @@ std::string AuditTrail::event_entry(const std::string& action, const std::string
     return canonical(o);
 }
 
+std::string AuditTrail::key_rotation_entry(const std::string& old_key, const std::string& new_key) {
+    const boost::json::object o{{"time", utc_now()},
+                                {"action", "log.key_rotated"},
+                                {"resource", "audit/key"},
+                                {"decision", "allow"},
+                                {"old_key", old_key},
+                                {"new_key", new_key},
+                                {"reason",
+                                 "the access log's key is rotated (serambi keys rotate-log): checkpoints "
+                                 "after the next entry are signed by the new key"}};
+    return canonical(o);
+}
+
+std::string AuditTrail::key_handover_entry(const std::string& note) {
+    const boost::json::object o{{"time", utc_now()},
+                                {"action", "log.key_handover"},
+                                {"resource", "audit/key"},
+                                {"decision", "allow"},
+                                {"checkpoint", note}};
+    return canonical(o);
+}
+
 std::string AuditTrail::reload_entry(const std::string& tls_serial, const std::string& signing_serial,
                                      const std::string& failure) {
     boost::json::object o{{"time", utc_now()},

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,11 @@ struct ServeOptions {
     // rewritten from the database.
     bool accept_rollback = false;
 };
+
+// `serambi keys rotate-log`, with the gateway stopped: a new access-log key, a hand-over in the
+// log signed by both keys, then the new key in place of the old (overwritten). `progress` is told
+// each step as it is done (1 to 4; 0 for a rotation that stopped earlier and was settled first).
+Status rotate_log_key(const Config& config, const std::function<void(int step, const std::string& done)>& progress);
 
 // Runs the gateway until SIGINT or SIGTERM. Returns the process exit code; start-up problems are
 // reported on stderr with a message an operator can act on.

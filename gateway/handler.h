@@ -107,6 +107,10 @@ class AuditTrail {
     // what it concerns, the decision, and why.
     static std::string event_entry(const std::string& action, const std::string& resource, const std::string& decision,
                                    const std::string& reason);
+    // The two entries of an access-log key hand-over: the announcement naming both verifier keys,
+    // then the entry holding the hand-over checkpoint (signed by both).
+    static std::string key_rotation_entry(const std::string& old_key, const std::string& new_key);
+    static std::string key_handover_entry(const std::string& note);
     // From now on every checkpoint is recorded in `state` before it is issued.
     void keep_state(storage::StateFile* state) noexcept { state_ = state; }
     // Durable before it returns; an error means the request must fail (fail closed).

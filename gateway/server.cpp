@@ -224,18 +224,8 @@ int serve(const Config& config, const ServeOptions& options) {
     auto signer = load_signer(config, signing_pem);
     if (!signer) return fail(signer.error().message);
 
-    auto log_key = crypto::read_private_key_file(config.log_key, 4096);
-    if (!log_key) return fail("the access-log key: " + log_key.error().message);
-    auto log_text = log_key->view();
-    while (!log_text.empty() && (log_text.back() == '\n' || log_text.back() == '\r')) log_text.remove_suffix(1);
-    auto log_signer = crypto::tlog::NoteSigner::from_private(log_text);
-    if (!log_signer) return fail("the access-log key " + config.log_key.string() + ": " + log_signer.error().message);
-    if (log_signer->type() != crypto::tlog::KeyType::note)
-        return fail("the access-log key " + config.log_key.string() +
-                    " is a witness's cosigning key, not a log key (keys.log_key names the wrong file)");
-    if (log_signer->name() != config.audit_origin)
-        return fail("the access-log key " + config.log_key.string() + " is for the log '" + log_signer->name() +
-                    "', but audit.origin says '" + config.audit_origin + "'");
+    auto log_signer = load_log_key(config, *store->get(), log_line);
+    if (!log_signer) return fail(log_signer.error().message);
     AuditTrail audit(*store->get(), std::move(log_signer).value());
 
     // The database is trusted only once it is not behind what was already published; only then

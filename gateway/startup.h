@@ -22,6 +22,10 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
                                                             AuditTrail& audit, RevokedSerials& revoked,
                                                             bool accept_rollback, const LogLine& log);
 
+// The access-log key, once a rotation that stopped is brought to one end or the other: it must be
+// the key the log's last hand-over names (any key of the log's origin when it has none).
+Result<crypto::tlog::NoteSigner> load_log_key(const Config& config, storage::Store& store, const LogLine& log);
+
 // Crash recovery once the database is trusted: leftovers removed, orphaned blobs quarantined,
 // one access-log entry per quarantined blob. Returns how many were quarantined.
 Result<std::size_t> recover_storage(storage::Store& store, AuditTrail& audit, const LogLine& log);

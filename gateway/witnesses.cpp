@@ -84,7 +84,8 @@ void Witnesses::run() {
         pending_ = false;
         lock.unlock();
         auto note = audit_.store().log().latest_checkpoint();
-        if (note) {
+        auto handovers = audit_.store().log().key_handovers();
+        if (note && handovers) {
             const auto size = size_of(*note);
             for (std::size_t i = 0; i < targets_.size(); ++i) {
                 bool current = false;
@@ -95,7 +96,7 @@ void Witnesses::run() {
                 }
                 // Whatever a witness answers must not take the gateway down with this thread.
                 try {
-                    if (!current) submit(i, size, *note);
+                    if (!current && handed_over(i, *handovers, size)) submit(i, size, *note);
                 } catch (const std::exception& e) {
                     settle(i, Outcome::unreachable, std::string("its answer could not be handled: ") + e.what());
                 }
@@ -103,6 +104,24 @@ void Witnesses::run() {
         }
         lock.lock();
     }
+}
+
+bool Witnesses::handed_over(std::size_t i, const std::vector<storage::AccessLog::KeyHandover>& handovers,
+                            std::uint64_t size) {
+    // A witness knows the key the log had when it last cosigned: it learns each later key from
+    // the hand-over checkpoint, signed by the key it knows, so those go first, oldest first.
+    for (const auto& handover : handovers) {
+        std::uint64_t cosigned;
+        {
+            std::lock_guard lock(mutex_);
+            cosigned = status_[i].cosigned_size;
+        }
+        if (handover.size <= cosigned || handover.size >= size) continue;
+        submit(i, handover.size, handover.note);
+        std::lock_guard lock(mutex_);
+        if (status_[i].cosigned_size < handover.size) return false;  // not yet: tried again later
+    }
+    return true;
 }
 
 void Witnesses::submit(std::size_t i, std::uint64_t size, const std::string& note) {

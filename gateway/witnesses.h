@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gateway/gateway.h"
+#include "storage/store.h"
 
 namespace serambi::gateway {
 
@@ -40,6 +41,9 @@ class Witnesses {
   private:
     enum class Outcome { cosigned, refused, unreachable };
     void run();
+    // Submits the log-key hand-overs witness `i` has not cosigned yet; whether it now knows the
+    // key that signs the checkpoint of `size` entries.
+    bool handed_over(std::size_t i, const std::vector<storage::AccessLog::KeyHandover>& handovers, std::uint64_t size);
     void submit(std::size_t i, std::uint64_t size, const std::string& note);
     void settle(std::size_t i, Outcome outcome, const std::string& why);
 

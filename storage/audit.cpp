@@ -162,6 +162,17 @@ Status LogTail::load(Connection& writer) {
     return {};
 }
 
+Hash LogTail::root() const {
+    // Right to left: the smallest complete subtree is the rightmost, and each larger one to its
+    // left takes what is folded so far as its right sibling.
+    std::optional<Hash> folded;
+    for (std::size_t level = 0; level < frontier_.size() && level < 64; ++level) {
+        if (((size_ >> level) & 1) == 0) continue;
+        folded = folded ? crypto::tlog::node_hash(frontier_[level], *folded) : frontier_[level];
+    }
+    return folded ? *folded : crypto::tlog::empty_root();
+}
+
 Result<std::uint64_t> LogTail::append(Connection& writer, const std::vector<std::string>& entries) {
     if (stale_) reload_after_rollback(writer);
     if (stale_) return sql::db_error("the access log's tail could not be reloaded");
@@ -457,6 +468,49 @@ Result<std::vector<std::uint64_t>> AccessLog::find_recent(const std::string& nee
         if (rc != SQLITE_DONE) return sql::db_error("cannot search the access log");
         return out;
     });
+}
+
+Result<std::vector<AccessLog::KeyHandover>> AccessLog::key_handovers() {
+    return db_.read([&](Connection& c) -> Result<std::vector<KeyHandover>> {
+        auto s = c.cached("SELECT size, old_key, new_key, note FROM audit_key_handovers ORDER BY size");
+        std::vector<KeyHandover> out;
+        int rc;
+        while ((rc = s->step()) == SQLITE_ROW)
+            out.push_back({static_cast<std::uint64_t>(s->integer(0)), s->text(1), s->text(2), s->text(3)});
+        if (rc != SQLITE_DONE) return sql::db_error("cannot read the access log's key hand-overs");
+        return out;
+    });
+}
+
+Result<AccessLog::KeyHandover> AccessLog::hand_over_key(const std::string& old_key, const std::string& new_key,
+                                                        const std::string& announcement, const HandoverSigner& sign) {
+    // Whatever the committer has queued goes first, so that the hand-over's entries are the
+    // last the old key's checkpoints could cover.
+    flush();
+    KeyHandover handover{0, old_key, new_key, {}};
+    auto written = db_.write([&](Transaction& tx) -> Status {
+        auto first = tx.append_log({announcement});
+        if (!first) return first.error();
+        handover.size = tx.log_size();
+        auto [note, entry] = sign(handover.size, tx.log_root());
+        handover.note = std::move(note);
+        if (auto held = tx.append_log({entry}); !held) return held.error();
+        sql::Statement record(tx.get(),
+                              "INSERT INTO audit_key_handovers(size, old_key, new_key, note) VALUES(?1, ?2, ?3, ?4)");
+        if (record.bind(1, static_cast<std::int64_t>(handover.size))
+                .bind(2, old_key)
+                .bind(3, new_key)
+                .bind(4, handover.note)
+                .step() != SQLITE_DONE)
+            return sql::db_error("cannot record the key hand-over");
+        // No checkpoint of this size was issued before: the announcement makes the tree new.
+        sql::Statement keep(tx.get(), "INSERT OR REPLACE INTO audit_checkpoints(size, note) VALUES(?1, ?2)");
+        if (keep.bind(1, static_cast<std::int64_t>(handover.size)).bind(2, handover.note).step() != SQLITE_DONE)
+            return sql::db_error("cannot record the hand-over checkpoint");
+        return {};
+    });
+    if (!written) return written.error();
+    return handover;
 }
 
 }  // namespace serambi::storage

@@ -93,7 +93,9 @@ Result<crypto::tlog::Checkpoint> verified_checkpoint(std::string_view note, std:
     auto body = crypto::tlog::verify_note(note, trimmed(key));
     if (!body)
         return make_error(ErrorKind::corruption,
-                          what + ": the signature does not verify with the log key (" + body.error().message + ")");
+                          what + ": the signature does not verify with the log key (" + body.error().message +
+                              "); if the log's key was rotated, `serambi audit key` shows the current one, and "
+                              "`serambi audit verify` follows the hand-over from the old key in an export");
     auto checkpoint = crypto::tlog::parse_checkpoint_body(*body);
     if (!checkpoint)
         return make_error(ErrorKind::corruption, what + ": not a checkpoint: " + checkpoint.error().message);
@@ -101,6 +103,88 @@ Result<crypto::tlog::Checkpoint> verified_checkpoint(std::string_view note, std:
     if (plus == std::string_view::npos || checkpoint->origin != key.substr(0, plus))
         return make_error(ErrorKind::corruption, what + ": names the log '" + checkpoint->origin + "', not the key's");
     return checkpoint;
+}
+
+std::string handover_checkpoint_body(const crypto::tlog::Checkpoint& checkpoint, const std::string& new_key) {
+    return crypto::tlog::checkpoint_body(checkpoint) + std::string(kHandoverExtension) + " " + new_key + "\n";
+}
+
+std::string handed_over_key(std::string_view body) {
+    // The fourth line, the first extension line.
+    std::size_t at = 0;
+    for (int line = 0; line < 3; ++line) {
+        at = body.find('\n', at);
+        if (at == std::string_view::npos) return {};
+        ++at;
+    }
+    const auto end = body.find('\n', at);
+    if (end == std::string_view::npos) return {};
+    const auto line = body.substr(at, end - at);
+    const std::string prefix = std::string(kHandoverExtension) + " ";
+    if (!line.starts_with(prefix)) return {};
+    return std::string(line.substr(prefix.size()));
+}
+
+Result<crypto::tlog::Checkpoint> unverified_checkpoint(std::string_view note) {
+    const auto end = note.find("\n\n");
+    if (end == std::string_view::npos)
+        return make_error(ErrorKind::invalid_argument, "not a signed note (no blank line before the signatures)");
+    return crypto::tlog::parse_checkpoint_body(note.substr(0, end + 1));
+}
+
+KeyChain::KeyChain(std::string trusted_key) { chain_.push_back({0, trimmed(std::move(trusted_key))}); }
+
+Status KeyChain::see(std::string_view entry, const crypto::tlog::TreeBuilder& tree) {
+    // Most entries are not about the key: a cheap look before any parsing.
+    if (entry.find("\"log.key_") == std::string_view::npos) return {};
+    boost::system::error_code ec;
+    auto value = boost::json::parse(entry, ec);
+    if (ec || !value.is_object()) return {};
+    const auto& o = value.as_object();
+    auto text = [&](const char* name) -> std::string {
+        const auto* v = o.if_contains(name);
+        return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+    };
+    const std::string action = text("action");
+    const std::uint64_t index = tree.size();
+    auto broken = [&](const std::string& why) {
+        return make_error(ErrorKind::corruption,
+                          "entry " + std::to_string(index) + " is a log-key hand-over that does not check out: " + why);
+    };
+    if (action == "log.key_rotated") {
+        announced_old_ = text("old_key");
+        announced_new_ = text("new_key");
+        announced_at_ = index;
+        if (announced_old_.empty() || announced_new_.empty()) return broken("it does not name both keys");
+        return {};
+    }
+    if (action != "log.key_handover") return {};
+    if (announced_at_ == UINT64_MAX || announced_at_ + 1 != index)
+        return broken("the entry before it does not announce the rotation");
+    const std::string note = text("checkpoint");
+    for (const auto* key : {&announced_old_, &announced_new_})
+        if (auto body = crypto::tlog::verify_note(note, *key); !body)
+            return broken("its checkpoint is not signed by " +
+                          (key == &announced_old_ ? std::string("the old key") : std::string("the new key")) + " (" +
+                          body.error().message + ")");
+    auto body = crypto::tlog::verify_note(note, announced_old_);
+    auto checkpoint = crypto::tlog::parse_checkpoint_body(*body);
+    if (!checkpoint) return broken(checkpoint.error().message);
+    if (checkpoint->size != index || checkpoint->root != tree.root())
+        return broken("its checkpoint is not the tree of the " + std::to_string(index) + " entries before it");
+    if (handed_over_key(*body) != announced_new_) return broken("its checkpoint does not name the new key");
+    const auto plus = announced_new_.find('+');
+    if (plus == std::string::npos || checkpoint->origin != announced_new_.substr(0, plus))
+        return broken("the new key is not named by the log's origin");
+    if (chain_.back().key == announced_old_) chain_.push_back({index, announced_new_});
+    announced_at_ = UINT64_MAX;
+    return {};
+}
+
+const std::string& KeyChain::key_for(std::uint64_t size) const {
+    for (auto link = chain_.rbegin(); link != chain_.rend(); ++link)
+        if (size > link->from_size || link->from_size == 0) return link->key;
+    return chain_.front().key;
 }
 
 }  // namespace serambi::storage

@@ -29,4 +29,37 @@ Result<std::vector<crypto::tlog::Hash>> proof_hashes(std::string_view json);
 Result<crypto::tlog::Checkpoint> verified_checkpoint(std::string_view note, std::string_view key,
                                                      const std::string& what);
 
+// A key hand-over checkpoint names the log's new verifier key in an extension line, so that a
+// witness that sees it signed by the key it knows (and by the new one) can follow:
+//   "<origin>\n<size>\n<root>\nserambi-log-key-handover <new verifier key>\n"
+inline constexpr std::string_view kHandoverExtension = "serambi-log-key-handover";
+std::string handover_checkpoint_body(const crypto::tlog::Checkpoint& checkpoint, const std::string& new_key);
+// The new key a checkpoint body hands over to (empty: it is not a hand-over).
+std::string handed_over_key(std::string_view body);
+// The body of a note, unverified, for when which key must check it depends on what it says.
+Result<crypto::tlog::Checkpoint> unverified_checkpoint(std::string_view note);
+
+// Follows the log key's hand-overs through an export, entry by entry. It starts from the key
+// the auditor trusts; at each hand-over whose checkpoint that key signed (together with the new
+// key, over the very tree the export has so far), the trust moves to the new key. A hand-over
+// entry that does not check out is an error: a gateway never writes one.
+class KeyChain {
+  public:
+    explicit KeyChain(std::string trusted_key);
+    // Each entry in order, before it is added to `tree` (which holds the entries before it).
+    Status see(std::string_view entry, const crypto::tlog::TreeBuilder& tree);
+    // The key that signs the checkpoint of `size` entries, as far as the entries seen tell.
+    const std::string& key_for(std::uint64_t size) const;
+    std::size_t handovers_followed() const noexcept { return chain_.size() - 1; }
+
+  private:
+    struct Link {
+        std::uint64_t from_size;  // checkpoints larger than this are signed by `key`
+        std::string key;
+    };
+    std::vector<Link> chain_;
+    std::string announced_old_, announced_new_;
+    std::uint64_t announced_at_ = UINT64_MAX;
+};
+
 }  // namespace serambi::storage

@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS audit_nodes(
   level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
   PRIMARY KEY(level, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS audit_checkpoints(size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+-- The access log's key hand-overs: from the checkpoint of `size` entries on, `new_key` signs.
+CREATE TABLE IF NOT EXISTS audit_key_handovers(
+  size INTEGER PRIMARY KEY, old_key TEXT NOT NULL, new_key TEXT NOT NULL, note TEXT NOT NULL);
 -- Witnesses' cosignature lines (C2SP tlog-cosignature), each over the checkpoint of its size.
 CREATE TABLE IF NOT EXISTS audit_cosignatures(
   size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL,
@@ -140,7 +143,7 @@ constexpr int kFirstReleasePageSize = 1024;
 // The schema's version, kept in the database's header (PRAGMA user_version). Version 0 is a
 // database made before versions were kept, by any earlier release: the tables and columns it
 // lacks are added. A later change of schema adds a step to upgrade_schema and raises this.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 Result<int> schema_version(sqlite3* db) {
     sql::Statement s(db, "PRAGMA user_version;");
@@ -181,6 +184,8 @@ Status upgrade_schema(sqlite3* w, int from) {
             if (!has_column(w, column.table_info, column.name) && !sql::exec(w, column.alter))
                 return fail(std::string("cannot add the ") + column.name + " column");
     }
+    // Version 2 added audit_key_handovers (access-log key rotation).
+    if (from == 1 && !sql::exec(w, kSchema)) return fail("cannot create the tables");
     const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";";
     if (!sql::exec(w, set_version.c_str())) return fail("cannot record the schema version");
     if (!sql::exec(w, "COMMIT;")) return fail("cannot commit the upgrade");

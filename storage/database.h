@@ -68,6 +68,8 @@ class LogTail {
     // leaf's index.
     Result<std::uint64_t> append(Connection& writer, const std::vector<std::string>& entries);
     std::uint64_t size() const noexcept { return size_; }
+    // The root of the tree as it stands in the writer's transaction.
+    crypto::tlog::Hash root() const;
     // After a rollback: reload, or refuse every append until a reload succeeds, so that the
     // tree in memory never runs ahead of the database.
     void reload_after_rollback(Connection& writer) { stale_ = !load(writer); }
@@ -88,6 +90,9 @@ class Transaction {
     Result<std::uint64_t> append_log(const std::vector<std::string>& entries) {
         return tail_.append(connection_, entries);
     }
+    // The access log's size and root as this transaction leaves them so far.
+    std::uint64_t log_size() const noexcept { return tail_.size(); }
+    crypto::tlog::Hash log_root() const { return tail_.root(); }
 
   private:
     Connection& connection_;

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "crypto/tlog.h"
 #include "storage/blobs.h"
 #include "storage/database.h"
 #include "storage/files.h"
@@ -303,6 +304,57 @@ Status rotate_master_key(const MasterKeyFiles& files,
     if (auto s = place(next_key, files.key); !s) return s;
     progress(6, "new key in place: " + files.key.string());
     return {};
+}
+
+Status stage_log_key(const std::filesystem::path& key, std::string_view private_text) {
+    struct stat st {};
+    if (::lstat(key.c_str(), &st) != 0) return io("cannot look at " + key.string());
+    if (!S_ISREG(st.st_mode))
+        return make_error(ErrorKind::invalid_argument,
+                          key.string() + " is not a plain file (a link?); point serambi.toml at the file itself");
+    const auto next = with_suffix(key, ".next");
+    const auto temp = with_suffix(next, ".tmp");
+    if (auto s = remove_if_there(temp); !s) return s;
+    std::string contents(private_text);
+    contents += '\n';
+    auto written = write_new_file(temp, contents, 0600);
+    crypto::wipe(contents);
+    if (!written) return written;
+    if (auto s = match_owner(temp, key); !s) return s;
+    if (::rename(temp.c_str(), next.c_str()) != 0) return io("cannot rename " + temp.string());
+    return fsync_directory(*Env::posix(), key.parent_path());
+}
+
+Status install_log_key(const std::filesystem::path& key) {
+    if (auto s = overwrite(key); !s) return s;
+    return place(with_suffix(key, ".next"), key);
+}
+
+Result<std::string> finish_log_key_rotation(const std::filesystem::path& key, const std::string& current) {
+    const auto next = with_suffix(key, ".next");
+    if (auto s = remove_if_there(with_suffix(next, ".tmp")); !s) return s.error();
+    auto pending = file_exists(next);
+    if (!pending) return pending.error();
+    if (!*pending) return std::string();
+    // KEY.next is renamed into place whole, so a file that does not parse was never the key the
+    // database hands over to: it goes like any key the hand-over was not committed for.
+    std::string verifier;
+    if (auto text = crypto::read_secret_file(next, 4096)) {
+        while (!text->empty() && (text->view().back() == '\n' || text->view().back() == '\r'))
+            text->shrink(text->size() - 1);
+        if (auto signer = crypto::tlog::NoteSigner::from_private(text->view())) verifier = signer->verifier_key();
+    } else if (text.error().kind == ErrorKind::io_error || text.error().kind == ErrorKind::permission_denied) {
+        return make_error(ErrorKind::unavailable, "cannot read " + next.string() + " (" + text.error().message +
+                                                      "); nothing was changed: try again");
+    }
+    if (!current.empty() && verifier == current) {
+        if (auto s = install_log_key(key); !s) return s.error();
+        return std::string("an interrupted access-log key rotation was finished: the new key is in place");
+    }
+    if (auto s = overwrite(next); !s) return s.error();
+    if (auto s = remove_if_there(next); !s) return s.error();
+    if (auto s = fsync_directory(*Env::posix(), key.parent_path()); !s) return s.error();
+    return std::string("an unfinished access-log key rotation was rolled back: the old key stays");
 }
 
 }  // namespace serambi::storage

@@ -84,6 +84,16 @@ Status rotate_master_key(const MasterKeyFiles& files,
 // rotation was under way, else what was done about it ("rolled back", "finished").
 Result<std::string> finish_master_key_rotation(const MasterKeyFiles& files);
 
+// Access-log key rotation's files. The new key is written whole as KEY.next before the database
+// records the hand-over to it; once the database does, the old key is overwritten and the new one
+// takes its place. A database's word decides which side of the hand-over a stopped rotation is on.
+Status stage_log_key(const std::filesystem::path& key, std::string_view private_text);
+Status install_log_key(const std::filesystem::path& key);
+// Run before the log key is read (every start, every rotation): `current` is the verifier key of
+// the database's last hand-over (empty: none). A KEY.next that is that key is put in place, any
+// other is destroyed. "" when no rotation was under way, else what was done.
+Result<std::string> finish_log_key_rotation(const std::filesystem::path& key, const std::string& current);
+
 // The schema version this binary writes and upgrades older databases to (PRAGMA user_version).
 int database_schema_version() noexcept;
 
@@ -451,6 +461,24 @@ class AccessLog {
     Result<CheckpointNote> newest_witnessed(std::size_t min_cosignatures);
     // The indexes, newest first, of the last `window` entries whose text contains `needle`.
     Result<std::vector<std::uint64_t>> find_recent(const std::string& needle, std::uint64_t window);
+
+    // The log key's hand-overs, oldest first. A hand-over is two entries: the announcement naming
+    // the old and the new key, then an entry holding the checkpoint of the tree that ends with the
+    // announcement, signed by both keys. Checkpoints of larger trees are signed by the new key.
+    struct KeyHandover {
+        std::uint64_t size = 0;  // the hand-over checkpoint's tree size: the second entry's index
+        std::string old_key;     // verifier keys
+        std::string new_key;
+        std::string note;  // the hand-over checkpoint
+    };
+    Result<std::vector<KeyHandover>> key_handovers();
+    // Writes a hand-over in one transaction: `announcement`, then the entry `sign` makes from the
+    // tree that ends with it (given its size and root, it returns the signed note and the entry
+    // holding it); the note is also kept as that size's checkpoint.
+    using HandoverSigner =
+        std::function<std::pair<std::string, std::string>(std::uint64_t size, const crypto::tlog::Hash& root)>;
+    Result<KeyHandover> hand_over_key(const std::string& old_key, const std::string& new_key,
+                                      const std::string& announcement, const HandoverSigner& sign);
 
   private:
     void run_committer();

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "storage/audit_export.h"
 #include "storage/store.h"
 
 namespace serambi::witness {
@@ -243,6 +244,13 @@ Result<std::unique_ptr<Witness>> Witness::open(const Config& config) {
             Seen s;
             s.size = size->to_number<std::uint64_t>();
             std::copy(hash->begin(), hash->end(), s.root.begin());
+            if (const auto* followed = o->if_contains("key")) {
+                if (!followed->is_string() || !check_log_key({std::string(origin), std::string(followed->as_string())}))
+                    return make_error(ErrorKind::corruption, config.state_file.string() + " is damaged at log '" +
+                                                                 std::string(origin) +
+                                                                 "' (its key); restore it from a backup");
+                s.key = std::string(followed->as_string());
+            }
             w->seen_.emplace_back(std::string(origin), s);
         }
     }
@@ -258,8 +266,11 @@ std::uint64_t Witness::cosigned_size(const std::string& origin) const {
 
 Status Witness::save_locked(const std::vector<std::pair<std::string, Seen>>& next) {
     boost::json::object logs;
-    for (const auto& [origin, s] : next)
-        logs[origin] = boost::json::object{{"size", s.size}, {"root", crypto::to_base64(s.root)}};
+    for (const auto& [origin, s] : next) {
+        boost::json::object o{{"size", s.size}, {"root", crypto::to_base64(s.root)}};
+        if (!s.key.empty()) o["key"] = s.key;
+        logs[origin] = std::move(o);
+    }
     const auto text = boost::json::serialize(boost::json::object{{"logs", std::move(logs)}}) + "\n";
     return storage::replace_file(config_.state_file, text, 0600);
 }
@@ -320,7 +331,12 @@ Witness::Answer Witness::add_checkpoint(std::string_view request) {
     for (const auto& l : config_.logs)
         if (l.origin == origin) log = &l;
     if (log == nullptr) return answer(404, "this witness does not follow a log with that origin");
-    auto body = tlog::verify_note(note, log->verifier_key);
+    // Held to the end: the key a checkpoint is checked with is the one its state is kept under.
+    std::lock_guard lock(mutex_);
+    std::string log_key = log->verifier_key;
+    for (const auto& [o, s] : seen_)
+        if (o == origin && !s.key.empty()) log_key = s.key;
+    auto body = tlog::verify_note(note, log_key);
     if (!body) {
         if (body.error().kind == ErrorKind::invalid_argument || body.error().kind == ErrorKind::too_large)
             return answer(400, "the checkpoint is not a signed note: " + body.error().message);
@@ -330,8 +346,15 @@ Witness::Answer Witness::add_checkpoint(std::string_view request) {
     if (!checkpoint) return answer(400, checkpoint.error().message);
     if (old_size > checkpoint->size) return answer(400, "the old size is larger than the checkpoint's");
     if (old_size == 0 && !proof.empty()) return answer(400, "a proof from size 0 must be empty");
+    // A hand-over: the key it names must have signed it too, and is the log's from now on.
+    const std::string new_key = storage::handed_over_key(*body);
+    if (!new_key.empty()) {
+        if (!check_log_key({origin, new_key}))
+            return answer(400, "the checkpoint hands over to a key that is not the log's origin's signed-note key");
+        if (!tlog::verify_note(note, new_key))
+            return answer(403, "the checkpoint hands over to a key that did not sign it");
+    }
 
-    std::lock_guard lock(mutex_);
     auto next = seen_;
     auto it = std::find_if(next.begin(), next.end(), [&](const auto& p) { return p.first == origin; });
     if (it == next.end()) {
@@ -362,6 +385,11 @@ Witness::Answer Witness::add_checkpoint(std::string_view request) {
     }
     seen.size = checkpoint->size;
     seen.root = checkpoint->root;
+    if (!new_key.empty() && new_key != log_key) {
+        seen.key = new_key;
+        std::cerr << "serambi witness: " << origin << " handed its key over at " << checkpoint->size
+                  << " entries; following " << new_key << "\n";
+    }
     if (auto s = save_locked(next); !s) return answer(500, "the witness cannot record its state: " + s.error().message);
     seen_ = std::move(next);
     Answer a;

@@ -61,6 +61,8 @@ class Witness {
         std::string body;
     };
     // POST /add-checkpoint: "old N\n", consistency proof lines, "\n", the signed checkpoint.
+    // A log-key hand-over (a checkpoint naming a new key, signed by the key known and the new one)
+    // makes the new key the log's for this witness once it is cosigned.
     // 200 with the cosignature line; 400 malformed; 403 not signed by the log's key; 404 unknown
     // origin; 409 (text/x.tlog.size) the old size is not the last cosigned one, or the same size
     // with another root; 422 the consistency proof does not verify.
@@ -74,6 +76,7 @@ class Witness {
     struct Seen {
         std::uint64_t size = 0;
         crypto::tlog::Hash root = crypto::tlog::empty_root();
+        std::string key;  // the log's key since a hand-over this witness cosigned (empty: the configured one)
     };
     Witness(Config config, crypto::tlog::NoteSigner signer) : config_(std::move(config)), signer_(std::move(signer)) {}
     Status save_locked(const std::vector<std::pair<std::string, Seen>>& next);

@@ -25,9 +25,10 @@ DBKEY=$(openssl kdf -keylen 32 -kdfopt digest:SHA256 -kdfopt hexkey:"$(tr -d '\n
 sql() { printf "PRAGMA key = \"x'%s'\";\nPRAGMA cipher_page_size = %s;\n%s\n" "$DBKEY" "$1" "$2" | sqlcipher "$DEP/serambi.db"; }
 same "the fixture's database has no schema version" 0 "$(sql 1024 "PRAGMA user_version;" | tail -1)"
 
-contains "serambi --version names the schema version it writes" "database schema version 1" "$("$SERAMBI" --version)"
+SCHEMA=$("$SERAMBI" --version | sed -n 's/^database schema version \([0-9]*\)$/\1/p')
+check "serambi --version names the schema version it writes" test -n "$SCHEMA"
 start_gateway
-same "this binary upgrades it at start: schema version 1" 1 "$(sql 1024 "PRAGMA user_version;" | tail -1)"
+same "this binary upgrades it at start, to that version" "$SCHEMA" "$(sql 1024 "PRAGMA user_version;" | tail -1)"
 refuse "it keeps its 1 KiB pages (read as 4 KiB ones, it does not open)" sql 4096 "SELECT count(*) FROM principals;"
 check "(read as 1 KiB ones, it does)" sql 1024 "SELECT count(*) FROM principals;"
 check "every column the new release uses is there" bash -c "printf 'PRAGMA key = \"x'\"'\"'%s'\"'\"'\";\nPRAGMA cipher_page_size = 1024;\nPRAGMA table_info(approvals);\n' '$DBKEY' | sqlcipher '$DEP/serambi.db' | grep -q completed_pending"
@@ -51,12 +52,25 @@ start_gateway
 check "a second start finds nothing to upgrade" kill -0 "$GW_PID"
 stop_gateway
 
+# A database of schema version 1 (the release before access-log key rotation): the table of
+# key hand-overs is added, and a rotation then works.
+sql 1024 "DROP TABLE audit_key_handovers; PRAGMA user_version = 1;" >/dev/null
+same "(a database of schema version 1)" 1 "$(sql 1024 "PRAGMA user_version;" | tail -1)"
+start_gateway
+same "is upgraded at start" "$SCHEMA" "$(sql 1024 "PRAGMA user_version;" | tail -1)"
+stop_gateway
+check "and the access-log key can be rotated" "$SERAMBI" keys rotate-log --config "$DEP/serambi.toml"
+start_gateway
+check "the log then verifies across the hand-over from the key of the old release" bash -c \
+    "'$SERAMBI' audit export -o '$WORK/log2.jsonl' --profile '$A' >/dev/null && '$SERAMBI' audit verify --export '$WORK/log2.jsonl' --checkpoint '$WORK/log2.jsonl.checkpoint' --key '$OLD/log.vkey' --previous '$OLD/checkpoint.txt'"
+stop_gateway
+
 # A database a newer release upgraded: this binary refuses it and changes nothing.
 sql 1024 "PRAGMA user_version = 99;" >/dev/null
 before=$(sha256sum <"$DEP/serambi.db")
 "$SERAMBI" serve --config "$DEP/serambi.toml" >"$WORK/newer.log" 2>&1
 same "a schema newer than this binary knows stops the start" 1 "$?"
-contains "saying so, with both versions" "has schema version 99, newer than this Serambi knows (1)" "$(cat "$WORK/newer.log")"
+contains "saying so, with both versions" "has schema version 99, newer than this Serambi knows ($SCHEMA)" "$(cat "$WORK/newer.log")"
 same "and the database is untouched" "$before" "$(sha256sum <"$DEP/serambi.db")"
 out=$("$SERAMBI" fsck --config "$DEP/serambi.toml" 2>&1)
 contains "fsck says the same" "newer than this Serambi knows" "$out"

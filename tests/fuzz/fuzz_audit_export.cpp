@@ -1,10 +1,13 @@
 // Access-log export lines as `audit export --csv`, `audit verify` and `verify --export` read them:
 // each line becomes a CSV row, is checked for recording a push, and is hashed into the tree.
-// A row always has every column, and no cell starts a formula a spreadsheet would run.
+// A row always has every column, and no cell starts a formula a spreadsheet would run. The
+// log-key hand-overs among them are followed as `audit verify` follows them: never a crash, and
+// the key for any size is one the chain holds.
 #include <algorithm>
 
 #include "crypto/crypto.h"
 #include "crypto/tlog.h"
+#include "log_key.h"
 #include "storage/audit_export.h"
 
 using namespace serambi;
@@ -44,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const auto columns = static_cast<std::size_t>(std::count(header.begin(), header.end(), ',') + 1);
     std::string_view text(reinterpret_cast<const char*>(data), size);
     crypto::tlog::TreeBuilder tree;
+    storage::KeyChain chain{std::string(fuzz::kLogVerifierKey)};
     while (!text.empty()) {
         const auto nl = text.find('\n');
         const auto line = text.substr(0, nl);
@@ -57,8 +61,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         (void)storage::records_push(line, "0123456789abcdef0123456789abcdef", "dinkes-malut/imunisasi",
                                     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        (void)chain.see(line, tree);
         tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(line)));
     }
     (void)tree.root();
+    if (chain.key_for(tree.size() + 1).empty()) __builtin_trap();
     return 0;
 }

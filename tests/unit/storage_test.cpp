@@ -9,6 +9,7 @@
 #include "base/time.h"
 #include "crypto/tlog.h"
 #include "gateway/canonical_json.h"
+#include "storage/audit_export.h"
 #include "storage/sqlite.h"
 #include "storage/store.h"
 #include "temp_dir.h"
@@ -816,4 +817,179 @@ TEST_CASE("removing a principal marks it, revokes its certificate and logs it, o
     for (const auto& rev : *after)
         if (rev.serial_hex == "0D") CHECK(rev.reason == 1);
     CHECK_FALSE(store->registry().principal("opd-hilang")->removed_at.empty());
+}
+
+namespace {
+
+// A hand-over as the gateway writes it: the announcement, then the checkpoint of the tree that
+// ends with it, signed by the old key and the new one and naming the new key.
+struct Handover {
+    std::uint64_t size = 0;
+    crypto::tlog::Hash root{};
+};
+
+std::string announcement(const std::string& old_key, const std::string& new_key) {
+    return boost::json::serialize(
+        boost::json::object{{"action", "log.key_rotated"}, {"old_key", old_key}, {"new_key", new_key}});
+}
+
+std::string holding(const std::string& note) {
+    return boost::json::serialize(boost::json::object{{"action", "log.key_handover"}, {"checkpoint", note}});
+}
+
+std::string signed_by(const std::string& body, const std::vector<const crypto::tlog::NoteSigner*>& signers) {
+    std::string note = body + "\n";
+    for (const auto* s : signers) note += s->sign(body).substr(body.size() + 1);
+    return note;
+}
+
+crypto::tlog::NoteSigner log_key(const std::string& origin = "serambi.example/log") {
+    auto k = crypto::tlog::NoteSigner::generate(origin);
+    REQUIRE(k.ok());
+    return std::move(k).value();
+}
+
+}  // namespace
+
+TEST_CASE("a key hand-over is written in one transaction over the tree as it stands, whatever its size") {
+    Fixture f;
+    auto store = f.open();
+    auto first = log_key();
+    auto previous = &first;
+    std::vector<crypto::tlog::NoteSigner> keys;
+    keys.reserve(12);
+    std::uint64_t appended = 0;
+    // Hand-overs at many sizes, each after a different number of plain entries: the root the
+    // writer computes from its tail must be the one the stored nodes give.
+    for (int round = 0; round < 12; ++round) {
+        for (int i = 0; i < round * 3 + 1; ++i)
+            REQUIRE(store->log().append({"{\"n\":" + std::to_string(appended++) + "}"}).ok());
+        keys.push_back(log_key());
+        auto& next = keys.back();
+        Handover seen;
+        auto done = store->log().hand_over_key(
+            previous->verifier_key(), next.verifier_key(), announcement(previous->verifier_key(), next.verifier_key()),
+            [&](std::uint64_t size, const crypto::tlog::Hash& root) {
+                seen = {size, root};
+                const auto body = handover_checkpoint_body({"serambi.example/log", size, root}, next.verifier_key());
+                const auto note = signed_by(body, {previous, &next});
+                return std::make_pair(note, holding(note));
+            });
+        REQUIRE(done.ok());
+        appended += 2;
+        CHECK(done->size == appended - 1);
+        CHECK(seen.size == done->size);
+        auto stored_root = store->log().root(seen.size);
+        REQUIRE(stored_root.ok());
+        CHECK(*stored_root == seen.root);
+        previous = &next;
+    }
+    auto handovers = store->log().key_handovers();
+    REQUIRE(handovers.ok());
+    REQUIRE(handovers->size() == 12);
+    CHECK(handovers->back().new_key == keys.back().verifier_key());
+    auto latest = store->log().latest_checkpoint();
+    REQUIRE(latest.ok());
+    CHECK(*latest == handovers->back().note);
+
+    // An auditor who trusts the first key follows every hand-over in the export.
+    auto entries = store->log().entries(0, appended, appended);
+    REQUIRE(entries.ok());
+    KeyChain chain(first.verifier_key());
+    crypto::tlog::TreeBuilder tree;
+    for (const auto& entry : *entries) {
+        REQUIRE(chain.see(entry, tree).ok());
+        tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(entry)));
+    }
+    CHECK(chain.handovers_followed() == 12);
+    CHECK(chain.key_for(appended) == keys.back().verifier_key());
+    CHECK(chain.key_for(handovers->front().size) == first.verifier_key());
+    CHECK(chain.key_for(handovers->front().size + 1) == keys.front().verifier_key());
+}
+
+TEST_CASE("a hand-over moves an auditor's trust only when the key trusted signed it over the very tree") {
+    auto old_key = log_key();
+    auto new_key = log_key();
+    auto stranger = log_key();
+    auto other_log = log_key("another.example/log");
+    const std::vector<std::string> before{"{\"n\":0}", "{\"n\":1}", "{\"n\":2}"};
+
+    // Walks `entries` (the plain ones, then `extra`) from the old key.
+    auto walk = [&](const std::vector<std::string>& extra, KeyChain& chain) -> Status {
+        crypto::tlog::TreeBuilder tree;
+        auto all = before;
+        all.insert(all.end(), extra.begin(), extra.end());
+        for (const auto& entry : all) {
+            if (auto s = chain.see(entry, tree); !s) return s;
+            tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(entry)));
+        }
+        return {};
+    };
+    auto tree_of = [&](const std::string& last) {
+        crypto::tlog::TreeBuilder tree;
+        for (const auto& e : before) tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(e)));
+        tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(last)));
+        return tree;
+    };
+    const auto a = announcement(old_key.verifier_key(), new_key.verifier_key());
+    const auto body = handover_checkpoint_body({"serambi.example/log", 4, tree_of(a).root()}, new_key.verifier_key());
+
+    SECTION("the real thing is followed") {
+        KeyChain chain(old_key.verifier_key() + "\n");
+        REQUIRE(walk({a, holding(signed_by(body, {&old_key, &new_key}))}, chain).ok());
+        CHECK(chain.key_for(5) == new_key.verifier_key());
+        CHECK(chain.key_for(4) == old_key.verifier_key());
+    }
+    SECTION("without the old key's signature it is refused") {
+        KeyChain chain(old_key.verifier_key());
+        CHECK_FALSE(walk({a, holding(signed_by(body, {&new_key}))}, chain).ok());
+    }
+    SECTION("without the new key's signature it is refused") {
+        KeyChain chain(old_key.verifier_key());
+        CHECK_FALSE(walk({a, holding(signed_by(body, {&old_key}))}, chain).ok());
+    }
+    SECTION("over another tree it is refused") {
+        const auto wrong =
+            handover_checkpoint_body({"serambi.example/log", 4, tree_of("{}").root()}, new_key.verifier_key());
+        KeyChain chain(old_key.verifier_key());
+        auto s = walk({a, holding(signed_by(wrong, {&old_key, &new_key}))}, chain);
+        REQUIRE_FALSE(s.ok());
+        CHECK(s.error().message.find("not the tree") != std::string::npos);
+    }
+    SECTION("a checkpoint that names no new key, or another, is refused") {
+        KeyChain chain(old_key.verifier_key());
+        const auto plain = crypto::tlog::checkpoint_body({"serambi.example/log", 4, tree_of(a).root()});
+        CHECK_FALSE(walk({a, holding(signed_by(plain, {&old_key, &new_key}))}, chain).ok());
+        KeyChain again(old_key.verifier_key());
+        const auto names_stranger =
+            handover_checkpoint_body({"serambi.example/log", 4, tree_of(a).root()}, stranger.verifier_key());
+        CHECK_FALSE(walk({a, holding(signed_by(names_stranger, {&old_key, &new_key}))}, again).ok());
+    }
+    SECTION("a hand-over with no announcement just before it is refused") {
+        KeyChain chain(old_key.verifier_key());
+        CHECK_FALSE(walk({holding(signed_by(body, {&old_key, &new_key}))}, chain).ok());
+    }
+    SECTION("a key of another log is not followed") {
+        const auto to_other = announcement(old_key.verifier_key(), other_log.verifier_key());
+        const auto other_body =
+            handover_checkpoint_body({"serambi.example/log", 4, tree_of(to_other).root()}, other_log.verifier_key());
+        KeyChain chain(old_key.verifier_key());
+        CHECK_FALSE(walk({to_other, holding(signed_by(other_body, {&old_key, &other_log}))}, chain).ok());
+    }
+    SECTION("a hand-over between keys the auditor never trusted moves nothing") {
+        // Whoever holds a stranger key can write a well-formed hand-over from it; the auditor's
+        // trust stays with the old key, and a checkpoint by the stranger's successor fails.
+        const auto forged = announcement(stranger.verifier_key(), new_key.verifier_key());
+        const auto forged_body =
+            handover_checkpoint_body({"serambi.example/log", 4, tree_of(forged).root()}, new_key.verifier_key());
+        KeyChain chain(old_key.verifier_key());
+        REQUIRE(walk({forged, holding(signed_by(forged_body, {&stranger, &new_key}))}, chain).ok());
+        CHECK(chain.handovers_followed() == 0);
+        CHECK(chain.key_for(5) == old_key.verifier_key());
+    }
+    SECTION("entries that only look like one are ignored, broken JSON included") {
+        KeyChain chain(old_key.verifier_key());
+        REQUIRE(walk({"{\"reason\":\"log.key_handover\"}", "{\"log.key_", "not json at all"}, chain).ok());
+        CHECK(chain.key_for(6) == old_key.verifier_key());
+    }
 }

@@ -372,8 +372,8 @@ int run_audit_verify(const AuditOptions& options) {
               << (followed == 0 ? std::string()
                                 : "; the log key was handed over " + std::to_string(followed) +
                                       (followed == 1 ? " time" : " times") +
-                                      " from the key given, each hand-over "
-                                      "signed by the key before it; it is now " +
+                                      " between the key given and the checkpoint's, each hand-over signed by both "
+                                      "keys; the checkpoint's key is " +
                                       keys.key_for(checkpoint->size))
               << "\n";
     return 0;

@@ -334,6 +334,11 @@ int run_backup(const BackupOptions& options) {
     }
     auto handovers = (*copy)->log().key_handovers();
     if (!handovers) return report(command, handovers.error());
+    if (!handovers->empty() && handovers->back().new_key != log_signer->verifier_key())
+        return report(command, make_error(ErrorKind::conflict,
+                                          config->log_key.string() +
+                                              " is not the key the access log names: a key rotation stopped part-way. "
+                                              "Start the gateway (or run serambi keys rotate-log), then back up"));
     auto revocations = (*copy)->registry().revocations();
     if (!revocations) return report(command, revocations.error());
     auto counted = (*copy)->packages().check_blobs(false);

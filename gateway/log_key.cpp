@@ -35,7 +35,9 @@ Result<tlog::NoteSigner> load_log_key(const Config& config, storage::Store& stor
     auto handovers = store.log().key_handovers();
     if (!handovers) return handovers.error();
     const std::string current = handovers->empty() ? std::string() : handovers->back().new_key;
-    auto settled = storage::finish_log_key_rotation(config.log_key, current);
+    // Only the step the database vouches for is taken here; a KEY.next it does not name waits
+    // until the database is checked against the state file (discard_pending_log_key).
+    auto settled = storage::install_pending_log_key(config.log_key, current);
     if (!settled) return settled.error();
     if (!settled->empty()) log("warning: " + *settled);
     auto signer = read_log_key(config);
@@ -51,7 +53,36 @@ Result<tlog::NoteSigner> load_log_key(const Config& config, storage::Store& stor
                                    ". Put the current key back (from the offline copy or the backup taken after "
                                    "the rotation); checkpoints under another key would not verify");
     }
+    // The key must also be the one this database's checkpoints were signed with: a database
+    // restored from before a rotation, started with the rotated key, would be a log whose
+    // checkpoints change key with no hand-over anyone can follow.
+    auto latest = store.log().latest_checkpoint();
+    if (!latest && latest.error().kind != ErrorKind::not_found) return latest.error();
+    if (latest && !tlog::verify_note(*latest, signer->verifier_key()))
+        return bad_key(config,
+                       "did not sign this database's latest checkpoint: the database is from before a key "
+                       "rotation (or of another log). Put back the log key of the database's time, or the "
+                       "newest database");
     return signer;
+}
+
+Status log_within_state(const Config& config, storage::Store& store) {
+    auto state = storage::StateFile::read(config.state);
+    if (!state) return state.error();
+    if (!*state) return {};
+    auto head = store.log().head();
+    if (!head) return head.error();
+    const auto& known = **state;
+    const bool behind = head->size < known.checkpoint_size;
+    auto root = behind ? Result<tlog::Hash>(tlog::Hash{}) : store.log().root(known.checkpoint_size);
+    if (!root) return root.error();
+    if (behind || *root != known.checkpoint_root)
+        return make_error(ErrorKind::conflict,
+                          "the database's access log (" + std::to_string(head->size) +
+                              " entries) does not extend the checkpoint the state file records (" +
+                              std::to_string(known.checkpoint_size) +
+                              " entries): start the gateway to see what it says; nothing was changed");
+    return {};
 }
 
 Status rotate_log_key(const Config& config, const std::function<void(int step, const std::string& done)>& progress) {
@@ -61,6 +92,12 @@ Status rotate_log_key(const Config& config, const std::function<void(int step, c
     if (!store) return store.error();
     auto old_signer = load_log_key(config, **store, [&](const std::string& line) { progress(0, line); });
     if (!old_signer) return old_signer.error();
+    // The old key signs the hand-over over this database's tree: it must be the tree already
+    // published, never an older copy's (that would be a fork under the key auditors trust).
+    if (auto s = log_within_state(config, **store); !s) return s;
+    auto discarded = storage::discard_pending_log_key(config.log_key);
+    if (!discarded) return discarded.error();
+    if (!discarded->empty()) progress(0, *discarded);
 
     // 1. The new key, whole on disk before the log names it.
     auto new_signer = tlog::NoteSigner::generate(old_signer->name());
@@ -106,8 +143,9 @@ Status rotate_log_key(const Config& config, const std::function<void(int step, c
 
     // 4. The old key overwritten and the new one in its place.
     store->reset();
-    if (auto s = storage::install_log_key(config.log_key); !s) return s;
-    progress(4, "new key in place: " + config.log_key.string());
+    auto installed = storage::install_log_key(config.log_key);
+    if (!installed) return installed.error();
+    progress(4, "new key in place: " + config.log_key.string() + (installed->empty() ? "" : " (" + *installed + ")"));
     return {};
 }
 

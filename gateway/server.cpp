@@ -233,6 +233,11 @@ int serve(const Config& config, const ServeOptions& options) {
     RevokedSerials revoked;
     auto state = reconcile_state(config, *store->get(), audit, revoked, options.accept_rollback, log_line);
     if (!state) return fail(state.error().message);
+    // The database is trusted now: a rotation's new key it never recorded is destroyed.
+    if (auto discarded = storage::discard_pending_log_key(config.log_key); !discarded)
+        return fail(discarded.error().message);
+    else if (!discarded->empty())
+        log_line("warning: " + *discarded);
     audit.keep_state(state->get());
     revoked.persist_with([&state](const std::string& serial) {
         if (auto s = (*state)->record_revoked(serial); !s)

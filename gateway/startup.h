@@ -22,9 +22,14 @@ Result<std::unique_ptr<storage::StateFile>> reconcile_state(const Config& config
                                                             AuditTrail& audit, RevokedSerials& revoked,
                                                             bool accept_rollback, const LogLine& log);
 
-// The access-log key, once a rotation that stopped is brought to one end or the other: it must be
-// the key the log's last hand-over names (any key of the log's origin when it has none).
+// The access-log key: it must be the key the log's last hand-over names (any key of the log's
+// origin when it has none).
+// A rotation's KEY.next that the database names is put in place first; one it does not name is
+// left for discard_pending_log_key once reconcile_state has trusted the database. The key must
+// also verify the database's latest checkpoint.
 Result<crypto::tlog::NoteSigner> load_log_key(const Config& config, storage::Store& store, const LogLine& log);
+// Whether the database's log extends the checkpoint the state file records (no state file: yes).
+Status log_within_state(const Config& config, storage::Store& store);
 
 // Crash recovery once the database is trusted: leftovers removed, orphaned blobs quarantined,
 // one access-log entry per quarantined blob. Returns how many were quarantined.

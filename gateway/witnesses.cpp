@@ -96,7 +96,10 @@ void Witnesses::run() {
                 }
                 // Whatever a witness answers must not take the gateway down with this thread.
                 try {
-                    if (!current && handed_over(i, *handovers, size)) submit(i, size, *note);
+                    if (!current) {
+                        hand_over(i, *handovers, size);
+                        submit(i, size, *note);
+                    }
                 } catch (const std::exception& e) {
                     settle(i, Outcome::unreachable, std::string("its answer could not be handled: ") + e.what());
                 }
@@ -106,22 +109,21 @@ void Witnesses::run() {
     }
 }
 
-bool Witnesses::handed_over(std::size_t i, const std::vector<storage::AccessLog::KeyHandover>& handovers,
-                            std::uint64_t size) {
+void Witnesses::hand_over(std::size_t i, const std::vector<storage::AccessLog::KeyHandover>& handovers,
+                          std::uint64_t size) {
     // A witness knows the key the log had when it last cosigned: it learns each later key from
-    // the hand-over checkpoint, signed by the key it knows, so those go first, oldest first.
+    // the hand-over checkpoint, signed by the key it knows, so those go first, oldest first. One
+    // it refuses (it was given a later key, or is past it already) is no reason to hold back the
+    // newest checkpoint, which follows in any case.
     for (const auto& handover : handovers) {
-        std::uint64_t cosigned;
+        std::uint64_t past;
         {
             std::lock_guard lock(mutex_);
-            cosigned = status_[i].cosigned_size;
+            past = std::max(status_[i].cosigned_size, known_size_[i]);
         }
-        if (handover.size <= cosigned || handover.size >= size) continue;
+        if (handover.size <= past || handover.size >= size) continue;
         submit(i, handover.size, handover.note);
-        std::lock_guard lock(mutex_);
-        if (status_[i].cosigned_size < handover.size) return false;  // not yet: tried again later
     }
-    return true;
 }
 
 void Witnesses::submit(std::size_t i, std::uint64_t size, const std::string& note) {

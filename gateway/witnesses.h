@@ -41,9 +41,8 @@ class Witnesses {
   private:
     enum class Outcome { cosigned, refused, unreachable };
     void run();
-    // Submits the log-key hand-overs witness `i` has not cosigned yet; whether it now knows the
-    // key that signs the checkpoint of `size` entries.
-    bool handed_over(std::size_t i, const std::vector<storage::AccessLog::KeyHandover>& handovers, std::uint64_t size);
+    // Submits the log-key hand-overs witness `i` is not past yet, before the checkpoint of `size`.
+    void hand_over(std::size_t i, const std::vector<storage::AccessLog::KeyHandover>& handovers, std::uint64_t size);
     void submit(std::size_t i, std::uint64_t size, const std::string& note);
     void settle(std::size_t i, Outcome outcome, const std::string& why);
 

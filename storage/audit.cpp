@@ -472,8 +472,13 @@ Result<std::vector<std::uint64_t>> AccessLog::find_recent(const std::string& nee
 
 Result<std::vector<AccessLog::KeyHandover>> AccessLog::key_handovers() {
     return db_.read([&](Connection& c) -> Result<std::vector<KeyHandover>> {
-        auto s = c.cached("SELECT size, old_key, new_key, note FROM audit_key_handovers ORDER BY size");
         std::vector<KeyHandover> out;
+        // A database of schema 1 opened for inspection (not upgraded) has no hand-overs.
+        sql::Statement table(
+            c.get(), "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'audit_key_handovers'");
+        if (table.step() != SQLITE_ROW) return sql::db_error("cannot read the access log's key hand-overs");
+        if (table.integer(0) == 0) return out;
+        auto s = c.cached("SELECT size, old_key, new_key, note FROM audit_key_handovers ORDER BY size");
         int rc;
         while ((rc = s->step()) == SQLITE_ROW)
             out.push_back({static_cast<std::uint64_t>(s->integer(0)), s->text(1), s->text(2), s->text(3)});

@@ -132,7 +132,7 @@ Result<crypto::tlog::Checkpoint> unverified_checkpoint(std::string_view note) {
     return crypto::tlog::parse_checkpoint_body(note.substr(0, end + 1));
 }
 
-KeyChain::KeyChain(std::string trusted_key) { chain_.push_back({0, trimmed(std::move(trusted_key))}); }
+KeyChain::KeyChain(std::string trusted_key) : trusted_(trimmed(std::move(trusted_key))) {}
 
 Status KeyChain::see(std::string_view entry, const crypto::tlog::TreeBuilder& tree) {
     // Most entries are not about the key: a cheap look before any parsing.
@@ -176,15 +176,38 @@ Status KeyChain::see(std::string_view entry, const crypto::tlog::TreeBuilder& tr
     const auto plus = announced_new_.find('+');
     if (plus == std::string::npos || checkpoint->origin != announced_new_.substr(0, plus))
         return broken("the new key is not named by the log's origin");
-    if (chain_.back().key == announced_old_) chain_.push_back({index, announced_new_});
+    handovers_.push_back({index, announced_old_, announced_new_});
     announced_at_ = UINT64_MAX;
     return {};
 }
 
-const std::string& KeyChain::key_for(std::uint64_t size) const {
-    for (auto link = chain_.rbegin(); link != chain_.rend(); ++link)
-        if (size > link->from_size || link->from_size == 0) return link->key;
-    return chain_.front().key;
+std::string KeyChain::key_for(std::uint64_t size) const {
+    // Forward: each hand-over the key in hand signed, up to the size asked for.
+    std::string key = trusted_;
+    for (const auto& h : handovers_)
+        if (h.old_key == key && size > h.size) key = h.new_key;
+    if (key != trusted_) return key;
+    // Backward: the hand-over that made the key in hand the log's vouches for the key before it.
+    for (auto h = handovers_.rbegin(); h != handovers_.rend(); ++h)
+        if (h->new_key == key && size <= h->size) key = h->old_key;
+    return key;
+}
+
+std::size_t KeyChain::handovers_followed() const {
+    std::size_t forward = 0, backward = 0;
+    std::string key = trusted_;
+    for (const auto& h : handovers_)
+        if (h.old_key == key) {
+            key = h.new_key;
+            ++forward;
+        }
+    key = trusted_;
+    for (auto h = handovers_.rbegin(); h != handovers_.rend(); ++h)
+        if (h->new_key == key) {
+            key = h->old_key;
+            ++backward;
+        }
+    return forward + backward;
 }
 
 }  // namespace serambi::storage

@@ -39,25 +39,29 @@ std::string handed_over_key(std::string_view body);
 // The body of a note, unverified, for when which key must check it depends on what it says.
 Result<crypto::tlog::Checkpoint> unverified_checkpoint(std::string_view note);
 
-// Follows the log key's hand-overs through an export, entry by entry. It starts from the key
-// the auditor trusts; at each hand-over whose checkpoint that key signed (together with the new
-// key, over the very tree the export has so far), the trust moves to the new key. A hand-over
-// entry that does not check out is an error: a gateway never writes one.
+// Follows the log key's hand-overs through an export, entry by entry. Every hand-over must check
+// out (its checkpoint signed by the announced old and new keys, over exactly the entries before
+// it, naming the new key): a gateway never writes one that does not. Trust starts from the key
+// the auditor holds and moves forward through each hand-over that key (or one it moved to)
+// signed, and backward through each whose new key it is, so that an auditor who saved the new
+// key still checks checkpoints saved before the rotation.
 class KeyChain {
   public:
     explicit KeyChain(std::string trusted_key);
     // Each entry in order, before it is added to `tree` (which holds the entries before it).
     Status see(std::string_view entry, const crypto::tlog::TreeBuilder& tree);
     // The key that signs the checkpoint of `size` entries, as far as the entries seen tell.
-    const std::string& key_for(std::uint64_t size) const;
-    std::size_t handovers_followed() const noexcept { return chain_.size() - 1; }
+    std::string key_for(std::uint64_t size) const;
+    // Hand-overs the trust moved through, forward or backward.
+    std::size_t handovers_followed() const;
 
   private:
-    struct Link {
-        std::uint64_t from_size;  // checkpoints larger than this are signed by `key`
-        std::string key;
+    struct Handover {
+        std::uint64_t size;  // the hand-over checkpoint's: larger ones are signed by `new_key`
+        std::string old_key, new_key;
     };
-    std::vector<Link> chain_;
+    std::string trusted_;
+    std::vector<Handover> handovers_;  // every one that checked out, in order
     std::string announced_old_, announced_new_;
     std::uint64_t announced_at_ = UINT64_MAX;
 };

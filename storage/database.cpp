@@ -185,7 +185,7 @@ Status upgrade_schema(sqlite3* w, int from) {
                 return fail(std::string("cannot add the ") + column.name + " column");
     }
     // Version 2 added audit_key_handovers (access-log key rotation).
-    if (from == 1 && !sql::exec(w, kSchema)) return fail("cannot create the tables");
+    if (from < 2 && !sql::exec(w, kSchema)) return fail("cannot create the tables");
     const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";";
     if (!sql::exec(w, set_version.c_str())) return fail("cannot record the schema version");
     if (!sql::exec(w, "COMMIT;")) return fail("cannot commit the upgrade");

@@ -77,9 +77,12 @@ Status match_owner(const fs::path& made, const fs::path& like) {
 }
 
 // Overwrites a key file's bytes in place before it is replaced, so that the old key does not
-// stay readable in the file's blocks (as far as the file system rewrites in place).
+// stay readable in the file's blocks (as far as the file system rewrites in place). A key kept
+// read-only (0400) is made writable by its owner first.
 Status overwrite(const fs::path& path) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == EACCES && ::chmod(path.c_str(), 0600) == 0)
+        fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return errno == ENOENT ? Status{} : Status(io("cannot overwrite " + path.string()));
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
@@ -92,6 +95,12 @@ Status overwrite(const fs::path& path) {
     ::close(fd);
     if (!ok) return io("cannot overwrite " + path.string());
     return {};
+}
+
+// A file that may hold a secret key, overwritten and then removed.
+Status destroy(const fs::path& path) {
+    if (auto s = overwrite(path); !s) return s;
+    return remove_if_there(path);
 }
 
 Status place(const fs::path& from, const fs::path& to) {
@@ -314,9 +323,10 @@ Status stage_log_key(const std::filesystem::path& key, std::string_view private_
                           key.string() + " is not a plain file (a link?); point serambi.toml at the file itself");
     const auto next = with_suffix(key, ".next");
     const auto temp = with_suffix(next, ".tmp");
-    if (auto s = remove_if_there(temp); !s) return s;
-    std::string contents(private_text);
-    contents += '\n';
+    if (auto s = destroy(temp); !s) return s;
+    std::string contents;
+    contents.reserve(private_text.size() + 1);  // no reallocation to leave a copy behind
+    contents.append(private_text).push_back('\n');
     auto written = write_new_file(temp, contents, 0600);
     crypto::wipe(contents);
     if (!written) return written;
@@ -325,34 +335,57 @@ Status stage_log_key(const std::filesystem::path& key, std::string_view private_
     return fsync_directory(*Env::posix(), key.parent_path());
 }
 
-Status install_log_key(const std::filesystem::path& key) {
-    if (auto s = overwrite(key); !s) return s;
-    return place(with_suffix(key, ".next"), key);
+Result<std::string> install_log_key(const std::filesystem::path& key) {
+    // The old key is wiped first where it can be; where it cannot, the new key goes in place all
+    // the same (the log already names it) and the caller is told.
+    const auto wiped = overwrite(key);
+    if (auto s = place(with_suffix(key, ".next"), key); !s) return s.error();
+    if (!wiped)
+        return "the new key is in place, but the old one could not be overwritten first (" + wiped.error().message +
+               "); its bytes may remain on the disk";
+    return std::string();
 }
 
-Result<std::string> finish_log_key_rotation(const std::filesystem::path& key, const std::string& current) {
+namespace {
+
+// The verifier key of a signer key file, or empty when it does not hold one.
+Result<std::string> verifier_in(const fs::path& file) {
+    auto text = crypto::read_secret_file(file, 4096);
+    if (!text) {
+        if (text.error().kind == ErrorKind::io_error || text.error().kind == ErrorKind::permission_denied)
+            return make_error(ErrorKind::unavailable,
+                              "cannot read " + file.string() + " (" + text.error().message + "); try again");
+        return std::string();
+    }
+    while (!text->empty() && (text->view().back() == '\n' || text->view().back() == '\r'))
+        text->shrink(text->size() - 1);
+    auto signer = crypto::tlog::NoteSigner::from_private(text->view());
+    return signer ? signer->verifier_key() : std::string();
+}
+
+}  // namespace
+
+Result<std::string> install_pending_log_key(const std::filesystem::path& key, const std::string& current) {
     const auto next = with_suffix(key, ".next");
-    if (auto s = remove_if_there(with_suffix(next, ".tmp")); !s) return s.error();
+    if (auto s = destroy(with_suffix(next, ".tmp")); !s) return s.error();
+    auto pending = file_exists(next);
+    if (!pending) return pending.error();
+    if (!*pending || current.empty()) return std::string();
+    auto verifier = verifier_in(next);
+    if (!verifier) return verifier.error();
+    if (*verifier != current) return std::string();
+    auto installed = install_log_key(key);
+    if (!installed) return installed.error();
+    return "an interrupted access-log key rotation was finished: the new key is in place" +
+           (installed->empty() ? std::string() : "; " + *installed);
+}
+
+Result<std::string> discard_pending_log_key(const std::filesystem::path& key) {
+    const auto next = with_suffix(key, ".next");
     auto pending = file_exists(next);
     if (!pending) return pending.error();
     if (!*pending) return std::string();
-    // KEY.next is renamed into place whole, so a file that does not parse was never the key the
-    // database hands over to: it goes like any key the hand-over was not committed for.
-    std::string verifier;
-    if (auto text = crypto::read_secret_file(next, 4096)) {
-        while (!text->empty() && (text->view().back() == '\n' || text->view().back() == '\r'))
-            text->shrink(text->size() - 1);
-        if (auto signer = crypto::tlog::NoteSigner::from_private(text->view())) verifier = signer->verifier_key();
-    } else if (text.error().kind == ErrorKind::io_error || text.error().kind == ErrorKind::permission_denied) {
-        return make_error(ErrorKind::unavailable, "cannot read " + next.string() + " (" + text.error().message +
-                                                      "); nothing was changed: try again");
-    }
-    if (!current.empty() && verifier == current) {
-        if (auto s = install_log_key(key); !s) return s.error();
-        return std::string("an interrupted access-log key rotation was finished: the new key is in place");
-    }
-    if (auto s = overwrite(next); !s) return s.error();
-    if (auto s = remove_if_there(next); !s) return s.error();
+    if (auto s = destroy(next); !s) return s.error();
     if (auto s = fsync_directory(*Env::posix(), key.parent_path()); !s) return s.error();
     return std::string("an unfinished access-log key rotation was rolled back: the old key stays");
 }

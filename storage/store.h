@@ -86,13 +86,18 @@ Result<std::string> finish_master_key_rotation(const MasterKeyFiles& files);
 
 // Access-log key rotation's files. The new key is written whole as KEY.next before the database
 // records the hand-over to it; once the database does, the old key is overwritten and the new one
-// takes its place. A database's word decides which side of the hand-over a stopped rotation is on.
+// takes its place. Only the database decides which side of the hand-over a stopped rotation is
+// on, and only a database already checked against the state file may have a KEY.next destroyed.
 Status stage_log_key(const std::filesystem::path& key, std::string_view private_text);
-Status install_log_key(const std::filesystem::path& key);
-// Run before the log key is read (every start, every rotation): `current` is the verifier key of
-// the database's last hand-over (empty: none). A KEY.next that is that key is put in place, any
-// other is destroyed. "" when no rotation was under way, else what was done.
-Result<std::string> finish_log_key_rotation(const std::filesystem::path& key, const std::string& current);
+// "" or a warning (the old key could not be overwritten; the new one is in place regardless).
+Result<std::string> install_log_key(const std::filesystem::path& key);
+// Before the log key is read: `current` is the verifier key of the database's last hand-over
+// (empty: none). A KEY.next that is that key is put in place; any other is left alone. "" when
+// nothing was done, else what was.
+Result<std::string> install_pending_log_key(const std::filesystem::path& key, const std::string& current);
+// Once the database is trusted: a KEY.next it does not name (the hand-over never committed) is
+// overwritten and removed.
+Result<std::string> discard_pending_log_key(const std::filesystem::path& key);
 
 // The schema version this binary writes and upgrades older databases to (PRAGMA user_version).
 int database_schema_version() noexcept;

@@ -245,11 +245,24 @@ Result<std::unique_ptr<Witness>> Witness::open(const Config& config) {
             s.size = size->to_number<std::uint64_t>();
             std::copy(hash->begin(), hash->end(), s.root.begin());
             if (const auto* followed = o->if_contains("key")) {
-                if (!followed->is_string() || !check_log_key({std::string(origin), std::string(followed->as_string())}))
+                const auto* from = o->if_contains("followed_from");
+                if (!followed->is_string() || from == nullptr || !from->is_string() ||
+                    !check_log_key({std::string(origin), std::string(followed->as_string())}))
                     return make_error(ErrorKind::corruption, config.state_file.string() + " is damaged at log '" +
                                                                  std::string(origin) +
                                                                  "' (its key); restore it from a backup");
                 s.key = std::string(followed->as_string());
+                s.followed_from = std::string(from->as_string());
+                // The operator named a key since (say, the new one, after the followed key leaked):
+                // the configuration wins over what this witness learnt.
+                for (const auto& log : config.logs)
+                    if (log.origin == std::string(origin) && log.verifier_key != s.followed_from) {
+                        std::cerr << "serambi witness: " << std::string(origin)
+                                  << ": witness.toml names another key than the one this witness followed "
+                                     "hand-overs from; using the configured key\n";
+                        s.key.clear();
+                        s.followed_from.clear();
+                    }
             }
             w->seen_.emplace_back(std::string(origin), s);
         }
@@ -268,7 +281,10 @@ Status Witness::save_locked(const std::vector<std::pair<std::string, Seen>>& nex
     boost::json::object logs;
     for (const auto& [origin, s] : next) {
         boost::json::object o{{"size", s.size}, {"root", crypto::to_base64(s.root)}};
-        if (!s.key.empty()) o["key"] = s.key;
+        if (!s.key.empty()) {
+            o["key"] = s.key;
+            o["followed_from"] = s.followed_from;
+        }
         logs[origin] = std::move(o);
     }
     const auto text = boost::json::serialize(boost::json::object{{"logs", std::move(logs)}}) + "\n";
@@ -386,6 +402,7 @@ Witness::Answer Witness::add_checkpoint(std::string_view request) {
     seen.size = checkpoint->size;
     seen.root = checkpoint->root;
     if (!new_key.empty() && new_key != log_key) {
+        if (seen.key.empty()) seen.followed_from = log->verifier_key;
         seen.key = new_key;
         std::cerr << "serambi witness: " << origin << " handed its key over at " << checkpoint->size
                   << " entries; following " << new_key << "\n";

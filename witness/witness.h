@@ -76,7 +76,10 @@ class Witness {
     struct Seen {
         std::uint64_t size = 0;
         crypto::tlog::Hash root = crypto::tlog::empty_root();
-        std::string key;  // the log's key since a hand-over this witness cosigned (empty: the configured one)
+        // The log's key since a hand-over this witness cosigned (empty: the configured one), and the
+        // configured key it followed from: a witness.toml that names another key since wins.
+        std::string key;
+        std::string followed_from;
     };
     Witness(Config config, crypto::tlog::NoteSigner signer) : config_(std::move(config)), signer_(std::move(signer)) {}
     Status save_locked(const std::vector<std::pair<std::string, Seen>>& next);

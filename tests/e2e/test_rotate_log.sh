@@ -109,8 +109,9 @@ check "the witness follows the hand-over and cosigns checkpoints signed by the n
     witnessed_beyond "$(handover_size)"
 contains "the witness says it followed" "handed its key over" "$(cat "$WORK/witness.log")"
 contains "and keeps the new key in its state" "$(cat "$WORK/new.vkey")" "$(cat "$W/witness.state")"
-check "the new key verifies it too" "$SERAMBI" audit verify --export "$WORK/log.jsonl" \
-    --checkpoint "$WORK/log.jsonl.checkpoint" --key "$WORK/new.vkey"
+check "the new key verifies it too, and the checkpoint saved before the rotation" "$SERAMBI" audit verify \
+    --export "$WORK/log.jsonl" --checkpoint "$WORK/log.jsonl.checkpoint" --key "$WORK/new.vkey" \
+    --previous "$WORK/before.checkpoint"
 HANDOVER=$(grep -n '"log.key_handover"' "$WORK/log.jsonl" | cut -d: -f1)
 check "the hand-over is an entry of the log" test -n "$HANDOVER"
 grep -n '"log.key_rotated"' "$WORK/log.jsonl" | grep -qF "$(cat "$WORK/new.vkey")"
@@ -155,8 +156,57 @@ same "the log verifies from the first key across three hand-overs" 0 "$?"
 contains "and says so" "handed over 3 times" "$out"
 "$SERAMBI" push dinkes-malut/gizi "$WORK/a.csv" --allow-duplicate -q --profile "$P" >/dev/null
 check "the witness follows them all" wait_for 20 witnessed_beyond "$(handover_size)"
+
+# A witness set up after the rotations with the current key only: the hand-overs it cannot check
+# are no reason to hold back the newest checkpoint, which it cosigns.
+W2PORT=$(free_port)
+W2=$WORK/witness2
+"$SERAMBI" audit key --profile "$A" >"$WORK/third.vkey"
+"$SERAMBI" witness init "$W2" --name bssn.example.go.id/witness --listen "127.0.0.1:$W2PORT" \
+    --log-key "$WORK/third.vkey" >/dev/null
+"$SERAMBI" witness serve --config "$W2/witness.toml" >>"$WORK/witness2.log" 2>&1 &
+W2_PID=$!
+trap 'stop_witness; kill "$W2_PID" 2>/dev/null; cleanup' EXIT
+wait_for 10 curl -sf "http://127.0.0.1:$W2PORT/key" || { echo "the second witness did not start"; exit 1; }
 stop_gateway
+printf '\n[[witness]]\nurl = "http://127.0.0.1:%s"\nkey = "%s"\n' "$W2PORT" "$(cat "$W2/witness.vkey")" >>"$DEP/serambi.toml"
+start_gateway
+"$SERAMBI" push dinkes-malut/gizi "$WORK/a.csv" --allow-duplicate -q --profile "$P" >/dev/null
+witnessed2() { "$SERAMBI" audit checkpoint --witness "$W2/witness.vkey" --profile "$A" >/dev/null 2>&1; }
+check "a witness given only the current key cosigns the newest checkpoint" wait_for 20 witnessed2
+stop_gateway
+
+# The first witness's operator names a key in witness.toml after it followed hand-overs (say,
+# because the key it followed leaked): the configuration wins, and says so.
+stop_witness
+sed -i "s|^key = \"$(cut -d+ -f1 "$WORK/old.vkey")+.*|key = \"$(cat "$WORK/third.vkey")\"|" "$W/witness.toml"
+start_witness
+contains "a witness whose configuration names another key uses it, and says so" "using the configured key" \
+    "$(cat "$WORK/witness.log")"
 check "serambi fsck finds the deployment consistent" "$SERAMBI" fsck --config "$DEP/serambi.toml" --deep
+
+# The rotation signs with the key auditors trust, so never over a database older than what the
+# state file says was published: an older copy put back is refused, and nothing changes.
+cp "$DEP/serambi.db" "$WORK/older.db"
+start_gateway
+"$SERAMBI" push dinkes-malut/gizi "$WORK/a.csv" --allow-duplicate -q --profile "$P" >/dev/null
+stop_gateway
+cp -a "$DEP" "$WORK/current-dep"
+cp "$WORK/older.db" "$DEP/serambi.db"
+rm -f "$DEP/serambi.db-wal" "$DEP/serambi.db-shm"
+KEY_BEFORE=$(sha256sum <"$DEP/log.key")
+refuse_saying "a rotation over a database behind the state file is refused" "does not extend the checkpoint" \
+    "$SERAMBI" keys rotate-log --config "$DEP/serambi.toml"
+same "and the key is untouched" "$KEY_BEFORE" "$(sha256sum <"$DEP/log.key")"
+check "and no new key is left beside it" test ! -e "$DEP/log.key.next"
+# A whole deployment from before the rotations, started with today's key: its checkpoints were
+# signed by another key, and nothing in its log hands over to this one.
+rm -rf "$DEP" && cp -a "$PRISTINE" "$DEP"
+cp "$WORK/current-dep/log.key" "$DEP/log.key"
+out=$("$SERAMBI" serve --config "$DEP/serambi.toml" 2>&1)
+contains "a database from before a rotation with the rotated key is refused at start" \
+    "did not sign this database's latest checkpoint" "$out"
+rm -rf "$DEP" && mv "$WORK/current-dep" "$DEP"
 
 # A backup after the rotations names the retired keys: an auditor's checkpoint from before them
 # is still evidence for a restore.

@@ -940,6 +940,14 @@ TEST_CASE("a hand-over moves an auditor's trust only when the key trusted signed
         CHECK(chain.key_for(5) == new_key.verifier_key());
         CHECK(chain.key_for(4) == old_key.verifier_key());
     }
+    SECTION("an auditor who holds the new key checks checkpoints from before the hand-over") {
+        KeyChain chain(new_key.verifier_key());
+        REQUIRE(walk({a, holding(signed_by(body, {&old_key, &new_key}))}, chain).ok());
+        CHECK(chain.key_for(3) == old_key.verifier_key());
+        CHECK(chain.key_for(4) == old_key.verifier_key());
+        CHECK(chain.key_for(5) == new_key.verifier_key());
+        CHECK(chain.handovers_followed() == 1);
+    }
     SECTION("without the old key's signature it is refused") {
         KeyChain chain(old_key.verifier_key());
         CHECK_FALSE(walk({a, holding(signed_by(body, {&new_key}))}, chain).ok());

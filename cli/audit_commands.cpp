@@ -1,11 +1,18 @@
 // The auditor's commands: fetch the log key, checkpoints, entries and proofs from the gateway,
 // and verify an export offline with nothing but the files given.
+#include <unistd.h>
+
 #include <boost/json.hpp>
+#include <cctype>
 #include <chrono>
+#include <ctime>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
+#include "base/time.h"
 #include "cli/commands.h"
 #include "cli/files.h"
 #include "crypto/tlog.h"
@@ -35,25 +42,32 @@ Result<std::string> fetch(Client& client, const std::string& target) {
 
 Error failed(std::string message) { return make_error(ErrorKind::corruption, "FAILED: " + std::move(message)); }
 
-// The export route: the tree recomputed from the first `size` lines must be the signed one, and
-// the push must be one of those lines (at the receipt's index when given).
-Result<std::string> push_in_export(const LogEvidence& evidence, const tlog::Checkpoint& checkpoint,
+// The export route: the tree recomputed from the first `size` lines must be the signed one (the
+// key followed through any hand-over in those lines), and the push must be one of those lines
+// (at the receipt's index when given).
+Result<std::string> push_in_export(const LogEvidence& evidence, const std::string& note, const std::string& key,
                                    const PushFacts& push) {
+    auto claimed = storage::unverified_checkpoint(note);
+    if (!claimed) return failed("the checkpoint: " + claimed.error().message);
     std::ifstream in(evidence.export_file, std::ios::binary);
     if (!in) return make_error(ErrorKind::io_error, "cannot read " + evidence.export_file);
     tlog::TreeBuilder tree;
+    storage::KeyChain keys(key);
     std::optional<std::uint64_t> found;
     std::string line;
-    while (tree.size() < checkpoint.size && std::getline(in, line)) {
+    while (tree.size() < claimed->size && std::getline(in, line)) {
         if (!found && (!evidence.index || *evidence.index == tree.size()) &&
             storage::records_push(line, push.package_id, push.dataset, push.sha256_hex))
             found = tree.size();
+        if (auto s = keys.see(line, tree); !s) return failed(s.error().message);
         tree.add(tlog::leaf_hash(crypto::as_bytes(line)));
     }
-    if (tree.size() < checkpoint.size)
+    auto checkpoint = verified_checkpoint(note, keys.key_for(claimed->size), "the checkpoint");
+    if (!checkpoint) return checkpoint.error();
+    if (tree.size() < checkpoint->size)
         return failed("the export has " + std::to_string(tree.size()) + " entries, the checkpoint " +
-                      std::to_string(checkpoint.size));
-    if (tree.root() != checkpoint.root)
+                      std::to_string(checkpoint->size));
+    if (tree.root() != checkpoint->root)
         return failed(
             "the export does not hash to the checkpoint's root: an entry was changed, removed, added or reordered");
     if (!found)
@@ -62,8 +76,8 @@ Result<std::string> push_in_export(const LogEvidence& evidence, const tlog::Chec
                                            " with this digest"
                                      : "no entry of the log up to the checkpoint records the push of package " +
                                            push.package_id + " with this digest");
-    return "its push is entry " + std::to_string(*found) + " of the log " + checkpoint.origin + " (tree of size " +
-           std::to_string(checkpoint.size) + " recomputed from " + evidence.export_file + ")";
+    return "its push is entry " + std::to_string(*found) + " of the log " + checkpoint->origin + " (tree of size " +
+           std::to_string(checkpoint->size) + " recomputed from " + evidence.export_file + ")";
 }
 
 // A proof file: C2SP tlog-proof (what push and pull keep, the entry in its extra line), or the
@@ -206,16 +220,14 @@ Result<std::string> check_push_logged(const LogEvidence& evidence, const PushFac
     if (!evidence.proof.empty()) return push_by_proof(evidence, *key, push);
     auto note = storage::read_small_file(evidence.checkpoint, 1 << 16);
     if (!note) return note.error();
-    auto checkpoint = verified_checkpoint(*note, *key, "the checkpoint");
-    if (!checkpoint) return checkpoint.error();
+    auto found = push_in_export(evidence, *note, *key, push);
+    if (!found) return found.error();
     std::string witnessed;
     if (evidence.witnesses.requested()) {
         auto quorum = check_witnesses(*note, evidence.witnesses);
         if (!quorum) return quorum.error();
         witnessed = ", " + *quorum;
     }
-    auto found = push_in_export(evidence, *checkpoint, push);
-    if (!found) return found.error();
     return *found + witnessed;
 }
 
@@ -263,7 +275,10 @@ int run_audit_export(const AuditOptions& options) {
     if (!out) return report(command, out.error());
     if (options.csv)
         if (auto s = out->write(storage::audit_csv_header() + "\n"); !s) return report(command, s.error());
-    std::uint64_t start = 0, lines = 0;
+    if (options.from > checkpoint->size)
+        return report(command, bad("--from " + std::to_string(options.from) + " is past the log's " +
+                                   std::to_string(checkpoint->size) + " entries"));
+    std::uint64_t start = options.from, lines = 0;
     while (start < checkpoint->size) {
         auto reply = (*client)->request(
             "GET", "/v1/audit/entries?start=" + std::to_string(start) + "&end=" + std::to_string(checkpoint->size), "");
@@ -273,7 +288,8 @@ int run_audit_export(const AuditOptions& options) {
         while (at < reply->body.size()) {
             const auto nl = reply->body.find('\n', at);
             const auto line = reply->body.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
-            if (auto s = out->write((options.csv ? storage::audit_csv_row(line) : line) + "\n"); !s)
+            const std::uint64_t index = options.from + lines;
+            if (auto s = out->write((options.csv ? storage::audit_csv_row(line, index) : line) + "\n"); !s)
                 return report(command, s.error());
             ++lines;
             if (nl == std::string::npos) break;
@@ -289,7 +305,11 @@ int run_audit_export(const AuditOptions& options) {
     if (auto s = out->commit(); !s) return report(command, s.error());
     if (!options.csv)
         if (auto s = write_file(options.output + ".checkpoint", *note, 0644); !s) return report(command, s.error());
-    std::cerr << "exported " << lines << " entries (tree size " << checkpoint->size << ") to " << options.output
+    std::cerr << "exported " << lines << " entries"
+              << (options.from > 0 ? " (" + std::to_string(options.from) + " to " +
+                                         std::to_string(checkpoint->size - 1) + ", an incremental export)"
+                                   : std::string())
+              << " of the tree of size " << checkpoint->size << " to " << options.output
               << (options.csv ? "" : "; checkpoint in " + options.output + ".checkpoint") << "\n";
     return 0;
 }
@@ -316,14 +336,31 @@ int run_audit_verify(const AuditOptions& options) {
         old_note = std::move(*text);
         previous = *old;
     }
-    std::ifstream in(options.export_file, std::ios::binary);
-    if (!in) return report(command, make_error(ErrorKind::io_error, "cannot read " + options.export_file));
+    // The exports in order are one log from entry 0: a full export, then incremental ones.
+    std::vector<std::ifstream> files;
+    for (const auto& file : options.more_exports) {
+        files.emplace_back(file, std::ios::binary);
+        if (!files.back()) return report(command, make_error(ErrorKind::io_error, "cannot read " + file));
+    }
+    std::size_t reading = 0;
+    auto next_line = [&](std::string& out) {
+        while (reading < files.size()) {
+            if (std::getline(files[reading], out)) return true;
+            ++reading;
+        }
+        return false;
+    };
+    auto more_after = [&] {
+        for (std::size_t i = reading; i < files.size(); ++i)
+            if (files[i].peek() != std::ifstream::traits_type::eof()) return true;
+        return false;
+    };
     tlog::TreeBuilder tree;
     storage::KeyChain keys(*key);
     std::optional<tlog::Hash> previous_root_seen;
     if (previous && previous->size == 0) previous_root_seen = tlog::empty_root();
     std::string line;
-    while (tree.size() < claimed->size && std::getline(in, line)) {
+    while (tree.size() < claimed->size && next_line(line)) {
         if (auto s = keys.see(line, tree); !s) return report(command, failed(s.error().message));
         tree.add(tlog::leaf_hash(crypto::as_bytes(line)));
         if (previous && tree.size() == previous->size) previous_root_seen = tree.root();
@@ -350,14 +387,18 @@ int run_audit_verify(const AuditOptions& options) {
                   << checkpoint->size << "\n";
         return 1;
     }
-    if (in.peek() != std::ifstream::traits_type::eof()) {
+    if (more_after()) {
         std::cerr << "serambi audit verify: FAILED: the export holds lines after the checkpoint's " << checkpoint->size
                   << " entries, which no signature covers\n";
         return 1;
     }
     if (tree.root() != checkpoint->root) {
         std::cerr << "serambi audit verify: FAILED: the export does not hash to the checkpoint's root: an entry was "
-                     "changed, removed, added or reordered\n";
+                     "changed, removed, added or reordered"
+                  << (files.size() > 1 ? ", or the exports do not follow each other (give the full export first, "
+                                         "then each incremental one in order, each --from where the one before ended)"
+                                       : "")
+                  << "\n";
         return 1;
     }
     if (previous && (!previous_root_seen || *previous_root_seen != previous->root)) {
@@ -365,7 +406,7 @@ int run_audit_verify(const AuditOptions& options) {
                   << previous->size << "): its history was rewritten or forked\n";
         return 1;
     }
-    const auto followed = keys.handovers_followed();
+    const auto followed = keys.handovers_followed(previous ? previous->size : checkpoint->size, checkpoint->size);
     std::cout << "OK: " << checkpoint->size << " entries of " << checkpoint->origin << " match the signed checkpoint"
               << (previous ? " and extend the previous one (size " + std::to_string(previous->size) + ")" : "")
               << witnessed
@@ -486,6 +527,153 @@ int run_audit_tail(const AuditOptions& options) {
         if (!options.follow) return 0;
         std::this_thread::sleep_for(std::chrono::seconds(1));
     }
+}
+
+namespace {
+
+// A query value, percent-encoded (RFC 3986 unreserved characters kept).
+std::string query_value(std::string_view text) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (const unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+// A --since or --until as the gateway compares times (RFC 3339, UTC): a bare date is midnight
+// where the auditor is; a time is UTC as written.
+Result<std::string> utc_bound(const std::string& text, const char* flag) {
+    auto t = parse_time(text);
+    if (!t)
+        return bad(std::string(flag) +
+                   " takes a date (2026-11-01, local midnight) or a UTC time (2026-11-01T08:00:00Z)");
+    if (text.size() == 10) {
+        std::tm local{};
+        local.tm_year = std::stoi(text.substr(0, 4)) - 1900;
+        local.tm_mon = std::stoi(text.substr(5, 2)) - 1;
+        local.tm_mday = std::stoi(text.substr(8, 2));
+        local.tm_isdst = -1;
+        const std::time_t midnight = std::mktime(&local);
+        if (midnight == static_cast<std::time_t>(-1)) return bad(std::string(flag) + ": no such local date");
+        return format_time(static_cast<std::int64_t>(midnight));
+    }
+    return format_time(*t);
+}
+
+// "2026-11-25T08:00:00Z" in the local zone, to the minute, for people.
+std::string local_time(std::string_view rfc3339) {
+    auto t = parse_time(rfc3339);
+    if (!t) return std::string(rfc3339);
+    const auto seconds = static_cast<std::time_t>(*t);
+    std::tm parts{};
+    char text[32];
+    if (::localtime_r(&seconds, &parts) == nullptr || std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &parts) == 0)
+        return std::string(rfc3339);
+    return text;
+}
+
+// One matching entry as a table row: index, local time, who, what, the decision, and what it
+// concerns (a package by its first 12 hex digits; --json and --csv carry it whole).
+std::string search_row(std::uint64_t index, std::string_view entry) {
+    boost::system::error_code ec;
+    auto value = boost::json::parse(entry, ec);
+    const boost::json::object* o = !ec && value.is_object() ? &value.as_object() : nullptr;
+    auto field = [&](const char* name) -> std::string {
+        const auto* v = o ? o->if_contains(name) : nullptr;
+        return v && v->is_string() ? std::string(v->get_string()) : std::string("-");
+    };
+    std::string what = field("resource");
+    if (what.starts_with("datasets/")) what.erase(0, 9);
+    if (const auto at = what.find("/packages/"); at != std::string::npos) {
+        auto package = what.substr(at + 10);
+        if (package.size() > 12) package = package.substr(0, 12) + "…";
+        what = what.substr(0, at) + " paket " + package;
+    }
+    std::ostringstream row;
+    row << std::left << std::setw(8) << index << "  " << std::setw(16) << local_time(field("time")) << "  "
+        << std::setw(18) << field("principal") << "  " << std::setw(18) << field("action") << "  " << std::setw(8)
+        << field("decision") << "  " << std::setw(14) << field("classification") << "  " << what;
+    return row.str();
+}
+
+}  // namespace
+
+int run_audit_search(const AuditOptions& options) {
+    const std::string command = "audit search";
+    std::string filters;
+    for (const auto& [name, value] :
+         {std::pair{"principal", &options.principal}, std::pair{"dataset", &options.dataset},
+          std::pair{"package", &options.package}, std::pair{"action", &options.action},
+          std::pair{"decision", &options.decision}, std::pair{"classification", &options.classification}})
+        if (!value->empty()) filters += std::string("&") + name + "=" + query_value(*value);
+    for (const auto& [name, value] : {std::pair{"since", &options.since}, std::pair{"until", &options.until}}) {
+        if (value->empty()) continue;
+        auto bound = utc_bound(*value, name == std::string("since") ? "--since" : "--until");
+        if (!bound) return report(command, bound.error());
+        filters += std::string("&") + name + "=" + query_value(*bound);
+    }
+    auto client = connect(options.profile);
+    if (!client) return report(command, client.error());
+    // People at a terminal get a table; scripts and pipes the machine form unless --csv.
+    const bool table = !options.json && !options.csv && ::isatty(STDOUT_FILENO) == 1;
+    const bool json = !options.csv && !table;
+    if (options.csv) std::cout << storage::audit_csv_header() << "\n";
+    if (table)
+        std::cout << std::left << std::setw(8) << "INDEX"
+                  << "  " << std::setw(16) << "WAKTU"
+                  << "  " << std::setw(18) << "PRINCIPAL"
+                  << "  " << std::setw(18) << "AKSI"
+                  << "  " << std::setw(8) << "KEPUTUSAN"
+                  << "  " << std::setw(14) << "KLASIFIKASI"
+                  << "  "
+                  << "OBJEK"
+                  << "\n";
+    std::uint64_t start = 0, size = 1, matches = 0, last = 0;
+    while (start < size) {
+        auto reply =
+            (*client)->request("GET", "/v1/audit/entries?indexed=true&start=" + std::to_string(start) + filters, "");
+        if (!reply) return report(command, reply.error());
+        if (reply->status != 200) return report_reply(command, *reply);
+        std::uint64_t next = 0;
+        if (!(std::istringstream(reply->headers["serambi-log-size"]) >> size) ||
+            !(std::istringstream(reply->headers["serambi-next-start"]) >> next) || (next <= start && start < size))
+            return report(command,
+                          make_error(ErrorKind::corruption, "the gateway did not say where the next page starts"));
+        std::istringstream lines(reply->body);
+        std::string line;
+        while (std::getline(lines, line)) {
+            boost::system::error_code ec;
+            auto value = boost::json::parse(line, ec);
+            const auto* o = !ec && value.is_object() ? &value.as_object() : nullptr;
+            const auto* index = o ? o->if_contains("index") : nullptr;
+            const auto* entry = o ? o->if_contains("entry") : nullptr;
+            if (!index || !index->is_number() || !entry || !entry->is_string())
+                return report(command, make_error(ErrorKind::corruption, "the gateway sent a malformed entry"));
+            last = index->to_number<std::uint64_t>();
+            ++matches;
+            if (json)
+                std::cout << line << "\n";
+            else if (options.csv)
+                std::cout << storage::audit_csv_row(entry->get_string(), last) << "\n";
+            else
+                std::cout << search_row(last, entry->get_string()) << "\n";
+        }
+        if (next <= start) break;
+        start = next;
+    }
+    std::cout << std::flush;
+    std::cerr << matches << (matches == 1 ? " entry matches" : " entries match") << " (access log of " << size
+              << " entries)";
+    if (matches > 0) std::cerr << "; prove one: serambi audit proof inclusion --index " << last << " --key log.vkey";
+    std::cerr << "\n";
+    return 0;
 }
 
 Result<std::string> fetch_own_proof(Client& client, const std::string& which, std::chrono::seconds patience) {

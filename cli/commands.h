@@ -225,16 +225,20 @@ int run_verify_proof(const VerifyOptions& options);
 struct AuditOptions {
     WitnessPolicy witnesses;  // checkpoint, verify: cosignatures the checkpoint must carry
     std::string profile;
-    std::string output;        // export
-    bool csv = false;          // export as CSV for spreadsheets
-    std::string export_file;   // verify
-    std::string checkpoint;    // verify, proof consistency: a saved checkpoint
-    std::string key;           // verify, proofs: the verifier key
-    std::string previous;      // verify: an older saved checkpoint
-    std::uint64_t index = 0;   // proof inclusion
-    std::string proof_output;  // proof inclusion: save an offline proof file
-    std::uint64_t count = 20;  // tail
-    bool follow = false;       // tail
+    std::string output;                     // export
+    bool csv = false;                       // export as CSV for spreadsheets
+    std::string checkpoint;                 // verify, proof consistency: a saved checkpoint
+    std::string key;                        // verify, proofs: the verifier key
+    std::string previous;                   // verify: an older saved checkpoint
+    std::uint64_t index = 0;                // proof inclusion
+    std::string proof_output;               // proof inclusion: save an offline proof file
+    std::uint64_t count = 20;               // tail
+    bool follow = false;                    // tail
+    std::uint64_t from = 0;                 // export: the first entry (incremental export)
+    std::vector<std::string> more_exports;  // verify: the exports after the first, in order
+    // search: filters (empty: any) and the machine forms
+    std::string principal, dataset, package, action, decision, classification, since, until;
+    bool json = false;
 };
 int run_audit_key(const AuditOptions& options);
 int run_audit_checkpoint(const AuditOptions& options);
@@ -243,6 +247,7 @@ int run_audit_verify(const AuditOptions& options);
 int run_audit_inclusion(const AuditOptions& options);
 int run_audit_consistency(const AuditOptions& options);
 int run_audit_tail(const AuditOptions& options);
+int run_audit_search(const AuditOptions& options);
 
 // The C2SP tlog-proof of one of the caller's own access-log entries, named by "index=N" or
 // "request=ID"; waits up to `patience` for the checkpoint that covers it.

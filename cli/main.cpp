@@ -479,10 +479,17 @@ int main(int argc, char** argv) {
     aexport_cmd->add_option("-o,--output", audit.output, "JSON Lines file (the checkpoint goes to FILE.checkpoint)")
         ->required();
     aexport_cmd->add_flag("--csv", audit.csv, "write CSV for spreadsheets instead (not verifiable)");
+    aexport_cmd->add_option("--from", audit.from,
+                            "only the entries from this index on (an incremental export: verify it after the "
+                            "exports before it, with audit verify --export OLD --export NEW)");
     aexport_cmd->add_option("--profile", audit.profile, profile_help);
     aexport_cmd->callback([&] { code = run_audit_export(audit); });
     auto* averify_cmd = audit_cmd->add_subcommand("verify", "check an export against signed checkpoints, offline");
-    averify_cmd->add_option("--export", audit.export_file, "JSON Lines export")->required()->check(CLI::ExistingFile);
+    averify_cmd
+        ->add_option("--export", audit.more_exports,
+                     "JSON Lines export; repeat it for a full export followed by incremental ones (--from), in order")
+        ->required()
+        ->check(CLI::ExistingFile);
     averify_cmd->add_option("--checkpoint", audit.checkpoint, "the checkpoint the export claims to match")
         ->required()
         ->check(CLI::ExistingFile);
@@ -508,6 +515,24 @@ int main(int argc, char** argv) {
     acons_cmd->add_option("--key", audit.key, "the log's verifier key")->required()->check(CLI::ExistingFile);
     acons_cmd->add_option("--profile", audit.profile, profile_help);
     acons_cmd->callback([&] { code = run_audit_consistency(audit); });
+    auto* asearch_cmd = audit_cmd->add_subcommand(
+        "search", "the entries that match, each with its index (who pulled dataset X, what did partner P receive)");
+    asearch_cmd->add_option("--principal", audit.principal, "who made the request");
+    asearch_cmd->add_option("--dataset", audit.dataset, "the dataset (OWNER/NAME) it concerns");
+    asearch_cmd->add_option("--package", audit.package, "the package id it concerns");
+    asearch_cmd->add_option("--action", audit.action, "e.g. package.pull, package.push, approval.add");
+    asearch_cmd->add_option("--decision", audit.decision, "allow, deny or error")
+        ->check(CLI::IsMember({"allow", "deny", "error"}));
+    asearch_cmd->add_option("--class", audit.classification, "the classification of what it concerns")
+        ->check(CLI::IsMember({"biasa", "terbatas", "rahasia", "sangat-rahasia"}));
+    asearch_cmd->add_option("--since", audit.since,
+                            "from this local date (2026-11-01) or UTC time (2026-11-01T08:00:00Z) on");
+    asearch_cmd->add_option("--until", audit.until, "before this local date or UTC time");
+    auto* asearch_csv = asearch_cmd->add_flag("--csv", audit.csv, "CSV for spreadsheets");
+    asearch_cmd->add_flag("--json", audit.json, "JSON Lines: {\"index\": N, \"entry\": \"the entry as logged\"}")
+        ->excludes(asearch_csv);
+    asearch_cmd->add_option("--profile", audit.profile, profile_help);
+    asearch_cmd->callback([&] { code = run_audit_search(audit); });
     auto* atail_cmd = audit_cmd->add_subcommand("tail", "print the latest entries");
     atail_cmd->add_option("-n,--count", audit.count, "how many")->capture_default_str();
     atail_cmd->add_flag("-f,--follow", audit.follow, "keep printing new entries");

@@ -247,8 +247,22 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         if (!rows) return problem_of(rows.error(), rid);
         const auto principal = query.text("principal"), dataset = query.text("dataset"), action = query.text("action"),
                    decided = query.text("decision"), since = query.text("since"), until = query.text("until"),
-                   package = query.text("package");
-        const bool filtered = principal || dataset || action || decided || since || until || package;
+                   package = query.text("package"), classification = query.text("classification");
+        const bool filtered = principal || dataset || action || decided || since || until || package || classification;
+        // Times compare as the entries write them (RFC 3339 UTC, seconds); a bare date is its
+        // midnight UTC. Anything else is refused rather than compared as text.
+        std::string since_text, until_text;
+        for (auto [given, out] : {std::pair{&since, &since_text}, std::pair{&until, &until_text}}) {
+            if (!*given) continue;
+            auto t = parse_time(**given);
+            if (!t)
+                return problem(ErrorKind::invalid_argument,
+                               "since and until are dates (2026-11-25) or UTC times (2026-11-25T08:00:00Z)", rid);
+            *out = format_time(*t);
+        }
+        for (const auto* text : {&principal, &dataset, &action, &decided, &package, &classification})
+            if (*text && ((*text)->empty() || (*text)->size() > 256))
+                return problem(ErrorKind::invalid_argument, "a filter is 1 to 256 characters", rid);
         // With indexed=true each line is {"index": N, "entry": "the entry as logged"}, so that a
         // filtered view still names each entry's place in the tree and its exact bytes.
         const auto indexed = query.text("indexed");
@@ -271,10 +285,18 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
                 if (principal && field("principal") != *principal) continue;
                 if (action && field("action") != *action) continue;
                 if (decided && field("decision") != *decided) continue;
-                if (dataset && field("resource").find(*dataset) == std::string::npos) continue;
-                if (package && field("resource").find("packages/" + *package) == std::string::npos) continue;
-                if (since && field("time") < *since) continue;
-                if (until && field("time") >= *until) continue;
+                const std::string resource = field("resource");
+                if (dataset && resource != "datasets/" + *dataset &&
+                    !resource.starts_with("datasets/" + *dataset + "/"))
+                    continue;
+                if (package) {
+                    const auto found = resource.find("/packages/" + *package);
+                    const auto after = found == std::string::npos ? found : found + 10 + package->size();
+                    if (found == std::string::npos || (after != resource.size() && resource[after] != '/')) continue;
+                }
+                if (classification && field("classification") != *classification) continue;
+                if (since && field("time") < since_text) continue;
+                if (until && field("time") >= until_text) continue;
             }
             if (with_index) {
                 body += boost::json::serialize(boost::json::object{{"index", at}, {"entry", row}});

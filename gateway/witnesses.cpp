@@ -96,37 +96,52 @@ void Witnesses::run() {
                 }
                 // Whatever a witness answers must not take the gateway down with this thread.
                 try {
-                    if (!current) {
-                        hand_over(i, *handovers, size);
-                        submit(i, size, *note);
+                    if (!current && hand_over(i, *handovers, size)) {
+                        auto [outcome, why] = offer(i, size, *note, false);
+                        settle(i, outcome, why);
                     }
                 } catch (const std::exception& e) {
                     settle(i, Outcome::unreachable, std::string("its answer could not be handled: ") + e.what());
                 }
             }
+        } else {
+            log_line("witnesses: cannot read the checkpoint to submit: " +
+                     (note ? handovers.error().message : note.error().message));
         }
         lock.lock();
     }
 }
 
-void Witnesses::hand_over(std::size_t i, const std::vector<storage::AccessLog::KeyHandover>& handovers,
+bool Witnesses::hand_over(std::size_t i, const std::vector<storage::AccessLog::KeyHandover>& handovers,
                           std::uint64_t size) {
     // A witness knows the key the log had when it last cosigned: it learns each later key from
     // the hand-over checkpoint, signed by the key it knows, so those go first, oldest first. One
-    // it refuses (it was given a later key, or is past it already) is no reason to hold back the
-    // newest checkpoint, which follows in any case.
+    // at the witness's own size is offered again: a witness that cosigned it before it could
+    // follow hand-overs (an older release) follows it once upgraded. A refusal (it was given a
+    // later key) is no reason to hold back the newest checkpoint; only an unreachable witness is
+    // left for the next round, recorded once.
     for (const auto& handover : handovers) {
         std::uint64_t past;
         {
             std::lock_guard lock(mutex_);
+            if (stop_) return false;
             past = std::max(status_[i].cosigned_size, known_size_[i]);
         }
-        if (handover.size <= past || handover.size >= size) continue;
-        submit(i, handover.size, handover.note);
+        if (handover.size < past || handover.size >= size) continue;
+        auto [outcome, why] = offer(i, handover.size, handover.note, true);
+        if (outcome == Outcome::unreachable) {
+            settle(i, outcome, why);
+            return false;
+        }
+        if (outcome == Outcome::refused)
+            log_line("witness " + targets_[i].name + ": the key hand-over at " + std::to_string(handover.size) +
+                     " entries: " + why);
     }
+    return true;
 }
 
-void Witnesses::submit(std::size_t i, std::uint64_t size, const std::string& note) {
+std::pair<Witnesses::Outcome, std::string> Witnesses::offer(std::size_t i, std::uint64_t size, const std::string& note,
+                                                            bool handover) {
     const auto& target = targets_[i];
     std::uint64_t old_size;
     {
@@ -136,24 +151,25 @@ void Witnesses::submit(std::size_t i, std::uint64_t size, const std::string& not
     // Two tries: a 409 tells the witness's size, and the second names it.
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (old_size > size) {
-            // Only the witness's word (an unsigned 409 over plain HTTP): the next submission asks
-            // again from what it last cosigned for us rather than trusting it for ever.
+            // A witness past a hand-over needs it no more. Otherwise only the witness's word (an
+            // unsigned 409 over plain HTTP): the next submission asks again from what it last
+            // cosigned for us rather than trusting it for ever.
+            if (handover) return {Outcome::cosigned, "past the hand-over"};
             {
                 std::lock_guard lock(mutex_);
                 known_size_[i] = status_[i].cosigned_size;
             }
-            return settle(i, Outcome::refused,
-                          "the witness says it has cosigned " + std::to_string(old_size) +
-                              " entries of this log, more than its " + std::to_string(size) +
-                              ": if so, the access log was rolled back");
+            return {Outcome::refused, "the witness says it has cosigned " + std::to_string(old_size) +
+                                          " entries of this log, more than its " + std::to_string(size) +
+                                          ": if so, the access log was rolled back"};
         }
         auto proof = audit_.store().log().consistency(old_size, size);
-        if (!proof) return settle(i, Outcome::unreachable, "cannot make a consistency proof: " + proof.error().message);
+        if (!proof) return {Outcome::unreachable, "cannot make a consistency proof: " + proof.error().message};
         std::string body = "old " + std::to_string(old_size) + "\n";
         for (const auto& h : *proof) body += crypto::to_base64(h) + "\n";
         body += "\n" + note;
         auto reply = witness::submit_checkpoint(target.url, body, kTimeout);
-        if (!reply) return settle(i, Outcome::unreachable, reply.error().message);
+        if (!reply) return {Outcome::unreachable, reply.error().message};
         if (reply->status == 200) {
             // Keep only lines that are this witness's valid cosignature of this very checkpoint.
             std::string_view lines = reply->body;
@@ -164,15 +180,15 @@ void Witnesses::submit(std::size_t i, std::uint64_t size, const std::string& not
                 lines.remove_prefix(nl + 1);
                 if (!tlog::verify_cosignature(note + line, target.key)) continue;
                 if (auto s = audit_.store().log().save_cosignature(size, target.name, line); !s)
-                    return settle(i, Outcome::unreachable, "cannot keep its cosignature: " + s.error().message);
+                    return {Outcome::unreachable, "cannot keep its cosignature: " + s.error().message};
                 {
                     std::lock_guard lock(mutex_);
                     known_size_[i] = size;
-                    status_[i].cosigned_size = size;
+                    status_[i].cosigned_size = std::max(status_[i].cosigned_size, size);
                 }
-                return settle(i, Outcome::cosigned, "cosigned the checkpoint of " + std::to_string(size) + " entries");
+                return {Outcome::cosigned, "cosigned the checkpoint of " + std::to_string(size) + " entries"};
             }
-            return settle(i, Outcome::refused, "answered 200 without a valid cosignature by its key");
+            return {Outcome::refused, "answered 200 without a valid cosignature by its key"};
         }
         std::uint64_t theirs = 0;
         if (reply->status == 409 && reply->content_type.starts_with("text/x.tlog.size") &&
@@ -192,9 +208,9 @@ void Witnesses::submit(std::size_t i, std::uint64_t size, const std::string& not
         else if (reply->status == 403 || reply->status == 404)
             why = "it does not accept this log's checkpoints (" + std::to_string(reply->status) +
                   "): is the log's key configured at the witness? " + printable(reply->body);
-        return settle(i, reply->status >= 500 ? Outcome::unreachable : Outcome::refused, why);
+        return {reply->status >= 500 ? Outcome::unreachable : Outcome::refused, why};
     }
-    settle(i, Outcome::refused, "its size kept changing between two submissions");
+    return {Outcome::refused, "its size kept changing between two submissions"};
 }
 
 void Witnesses::settle(std::size_t i, Outcome outcome, const std::string& why) {

@@ -41,9 +41,12 @@ class Witnesses {
   private:
     enum class Outcome { cosigned, refused, unreachable };
     void run();
-    // Submits the log-key hand-overs witness `i` is not past yet, before the checkpoint of `size`.
-    void hand_over(std::size_t i, const std::vector<storage::AccessLog::KeyHandover>& handovers, std::uint64_t size);
-    void submit(std::size_t i, std::uint64_t size, const std::string& note);
+    // Offers witness `i` the log-key hand-overs it is not past, before the checkpoint of `size`;
+    // false when it could not be reached (the newest checkpoint waits for the next round).
+    bool hand_over(std::size_t i, const std::vector<storage::AccessLog::KeyHandover>& handovers, std::uint64_t size);
+    // Submits one checkpoint to witness `i` and says how it went; `handover`: a witness already
+    // past it is no news.
+    std::pair<Outcome, std::string> offer(std::size_t i, std::uint64_t size, const std::string& note, bool handover);
     void settle(std::size_t i, Outcome outcome, const std::string& why);
 
     std::vector<WitnessTarget> targets_;

@@ -1,15 +1,45 @@
 #include "storage/audit_export.h"
 
 #include <boost/json.hpp>
+#include <ctime>
 
+#include "base/time.h"
 #include "crypto/tlog.h"
 
 namespace serambi::storage {
 namespace {
 
-constexpr const char* kColumns[] = {
-    "time",   "request_id", "principal", "cert_serial", "remote",    "action", "resource",        "classification",
-    "status", "decision",   "reason",    "bytes_in",    "bytes_out", "sha256", "refused_subject", "count"};
+// One column per field, for spreadsheets: the entry's place in the log first, its time twice
+// (local, then UTC) in a form spreadsheets read as a date, and the resource split into dataset
+// and package.
+constexpr const char* kColumns[] = {"index",       "time_local", "time_utc",       "principal",       "action",
+                                    "dataset",     "package",    "classification", "decision",        "reason",
+                                    "status",      "bytes_in",   "bytes_out",      "sha256",          "request_id",
+                                    "cert_serial", "remote",     "resource",       "refused_subject", "count"};
+
+// "2026-11-25T08:00:00Z" as "2026-11-25 08:00:00" in UTC or in the local zone; empty if it is
+// not a time.
+std::string spreadsheet_time(std::string_view rfc3339, bool local) {
+    auto seconds = parse_time(rfc3339);
+    if (!seconds) return {};
+    const auto t = static_cast<std::time_t>(*seconds);
+    std::tm parts{};
+    if ((local ? ::localtime_r(&t, &parts) : ::gmtime_r(&t, &parts)) == nullptr) return {};
+    char text[32];
+    if (std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &parts) == 0) return {};
+    return text;
+}
+
+// "datasets/OWNER/NAME/packages/ID[/…]" split into the dataset and the package.
+std::pair<std::string, std::string> dataset_and_package(std::string_view resource) {
+    if (!resource.starts_with("datasets/")) return {};
+    resource.remove_prefix(std::string_view("datasets/").size());
+    const auto packages = resource.find("/packages/");
+    if (packages == std::string_view::npos) return {std::string(resource), {}};
+    auto package = resource.substr(packages + std::string_view("/packages/").size());
+    package = package.substr(0, package.find('/'));
+    return {std::string(resource.substr(0, packages)), std::string(package)};
+}
 
 // Quoted, and a cell that starts like a formula is defused.
 std::string csv_cell(std::string text) {
@@ -40,16 +70,30 @@ std::string audit_csv_header() {
     return out;
 }
 
-std::string audit_csv_row(std::string_view entry) {
+std::string audit_csv_row(std::string_view entry, std::optional<std::uint64_t> index) {
     boost::system::error_code ec;
     auto value = boost::json::parse(entry, ec);
+    const boost::json::object* o = !ec && value.is_object() ? &value.as_object() : nullptr;
+    auto field = [&](const char* name) -> std::string {
+        const auto* v = o ? o->if_contains(name) : nullptr;
+        if (v == nullptr) return {};
+        return v->is_string() ? std::string(v->get_string()) : boost::json::serialize(*v);
+    };
+    const auto [dataset, package] = dataset_and_package(field("resource"));
     std::string row;
-    for (const char* column : kColumns) {
+    for (const std::string_view column : kColumns) {
         if (!row.empty()) row += ',';
         std::string cell;
-        if (!ec && value.is_object())
-            if (const auto* v = value.as_object().if_contains(column))
-                cell = v->is_string() ? std::string(v->get_string()) : boost::json::serialize(*v);
+        if (column == "index")
+            cell = index ? std::to_string(*index) : std::string();
+        else if (column == "time_local" || column == "time_utc")
+            cell = spreadsheet_time(field("time"), column == "time_local");
+        else if (column == "dataset")
+            cell = dataset;
+        else if (column == "package")
+            cell = package;
+        else
+            cell = field(std::string(column).c_str());
         row += csv_cell(cell);
     }
     return row;
@@ -193,21 +237,21 @@ std::string KeyChain::key_for(std::uint64_t size) const {
     return key;
 }
 
-std::size_t KeyChain::handovers_followed() const {
-    std::size_t forward = 0, backward = 0;
+std::size_t KeyChain::handovers_followed(std::uint64_t lowest, std::uint64_t highest) const {
+    std::size_t followed = 0;
     std::string key = trusted_;
     for (const auto& h : handovers_)
-        if (h.old_key == key) {
+        if (h.old_key == key && h.size < highest) {
             key = h.new_key;
-            ++forward;
+            ++followed;
         }
-    key = trusted_;
+    if (key != trusted_) return followed;
     for (auto h = handovers_.rbegin(); h != handovers_.rend(); ++h)
-        if (h->new_key == key) {
+        if (h->new_key == key && h->size >= lowest) {
             key = h->old_key;
-            ++backward;
+            ++followed;
         }
-    return forward + backward;
+    return followed;
 }
 
 }  // namespace serambi::storage

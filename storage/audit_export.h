@@ -2,6 +2,7 @@
 // CLI checks them offline. Pure functions over text, so that they can be fuzzed without a gateway.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,9 +14,10 @@ namespace serambi::storage {
 
 // The columns of `audit export --csv`, in order.
 std::string audit_csv_header();
-// One exported entry as a CSV row for spreadsheets: every column quoted, formulas defused; a
-// line that is not a JSON object gives a row of empty cells.
-std::string audit_csv_row(std::string_view entry);
+// One exported entry as a CSV row for spreadsheets: its index in the log (when known), its time
+// in the local zone and in UTC as spreadsheets read dates, one column per field; every cell
+// quoted, formulas defused; a line that is not a JSON object gives a row of empty cells.
+std::string audit_csv_row(std::string_view entry, std::optional<std::uint64_t> index = std::nullopt);
 
 // Whether an entry records the allowed push of `package_id` into `dataset` with that digest.
 bool records_push(std::string_view entry, std::string_view package_id, std::string_view dataset,
@@ -52,8 +54,9 @@ class KeyChain {
     Status see(std::string_view entry, const crypto::tlog::TreeBuilder& tree);
     // The key that signs the checkpoint of `size` entries, as far as the entries seen tell.
     std::string key_for(std::uint64_t size) const;
-    // Hand-overs the trust moved through, forward or backward.
-    std::size_t handovers_followed() const;
+    // Hand-overs the trust moves through to check checkpoints of sizes `lowest` to `highest`:
+    // forward from the key in hand up to `highest`, backward down to `lowest`.
+    std::size_t handovers_followed(std::uint64_t lowest, std::uint64_t highest) const;
 
   private:
     struct Handover {

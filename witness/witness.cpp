@@ -246,13 +246,16 @@ Result<std::unique_ptr<Witness>> Witness::open(const Config& config) {
             std::copy(hash->begin(), hash->end(), s.root.begin());
             if (const auto* followed = o->if_contains("key")) {
                 const auto* from = o->if_contains("followed_from");
-                if (!followed->is_string() || from == nullptr || !from->is_string() ||
+                if (!followed->is_string() || (from != nullptr && !from->is_string()) ||
                     !check_log_key({std::string(origin), std::string(followed->as_string())}))
                     return make_error(ErrorKind::corruption, config.state_file.string() + " is damaged at log '" +
                                                                  std::string(origin) +
                                                                  "' (its key); restore it from a backup");
                 s.key = std::string(followed->as_string());
-                s.followed_from = std::string(from->as_string());
+                // Without it (a state written before it was kept): the configured key.
+                for (const auto& log : config.logs)
+                    if (log.origin == std::string(origin)) s.followed_from = log.verifier_key;
+                if (from != nullptr) s.followed_from = std::string(from->as_string());
                 // The operator named a key since (say, the new one, after the followed key leaked):
                 // the configuration wins over what this witness learnt.
                 for (const auto& log : config.logs)

@@ -43,7 +43,7 @@ for line in open(sys.argv[1]):
 ' "$WORK/log1.jsonl"
 check "the push's inclusion proof verifies against the signed checkpoint" "$SERAMBI" audit proof inclusion --index "$INDEX" --key "$WORK/log.vkey" --profile "$A"
 check "audit tail prints entries" bash -c "'$SERAMBI' audit tail -n 3 --profile '$A' | grep -q request_id"
-check "a CSV export for spreadsheets" bash -c "'$SERAMBI' audit export --csv -o '$WORK/log.csv' --profile '$A' && head -1 '$WORK/log.csv' | grep -q '^time,request_id'"
+check "a CSV export for spreadsheets" bash -c "'$SERAMBI' audit export --csv -o '$WORK/log.csv' --profile '$A' && head -1 '$WORK/log.csv' | grep -q '^index,time_local,time_utc'"
 
 "$SERAMBI" pull "$ID" -o "$WORK/pulled.bin" -q --profile "$P" >/dev/null 2>&1
 

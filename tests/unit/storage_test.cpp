@@ -901,7 +901,7 @@ TEST_CASE("a key hand-over is written in one transaction over the tree as it sta
         REQUIRE(chain.see(entry, tree).ok());
         tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(entry)));
     }
-    CHECK(chain.handovers_followed() == 12);
+    CHECK(chain.handovers_followed(0, appended) == 12);
     CHECK(chain.key_for(appended) == keys.back().verifier_key());
     CHECK(chain.key_for(handovers->front().size) == first.verifier_key());
     CHECK(chain.key_for(handovers->front().size + 1) == keys.front().verifier_key());
@@ -946,7 +946,8 @@ TEST_CASE("a hand-over moves an auditor's trust only when the key trusted signed
         CHECK(chain.key_for(3) == old_key.verifier_key());
         CHECK(chain.key_for(4) == old_key.verifier_key());
         CHECK(chain.key_for(5) == new_key.verifier_key());
-        CHECK(chain.handovers_followed() == 1);
+        CHECK(chain.handovers_followed(3, 5) == 1);
+        CHECK(chain.handovers_followed(5, 5) == 0);
     }
     SECTION("without the old key's signature it is refused") {
         KeyChain chain(old_key.verifier_key());
@@ -992,7 +993,7 @@ TEST_CASE("a hand-over moves an auditor's trust only when the key trusted signed
             handover_checkpoint_body({"serambi.example/log", 4, tree_of(forged).root()}, new_key.verifier_key());
         KeyChain chain(old_key.verifier_key());
         REQUIRE(walk({forged, holding(signed_by(forged_body, {&stranger, &new_key}))}, chain).ok());
-        CHECK(chain.handovers_followed() == 0);
+        CHECK(chain.handovers_followed(0, 5) == 0);
         CHECK(chain.key_for(5) == old_key.verifier_key());
     }
     SECTION("entries that only look like one are ignored, broken JSON included") {

@@ -630,7 +630,7 @@ int run_audit_search(const AuditOptions& options) {
                   << "  " << std::setw(16) << "WAKTU"
                   << "  " << std::setw(18) << "PRINCIPAL"
                   << "  " << std::setw(18) << "AKSI"
-                  << "  " << std::setw(8) << "KEPUTUSAN"
+                  << "  " << std::setw(9) << "KEPUTUSAN"
                   << "  " << std::setw(14) << "KLASIFIKASI"
                   << "  "
                   << "OBJEK"

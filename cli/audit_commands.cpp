@@ -598,7 +598,7 @@ std::string search_row(std::uint64_t index, std::string_view entry) {
     }
     std::ostringstream row;
     row << std::left << std::setw(8) << index << "  " << std::setw(16) << local_time(field("time")) << "  "
-        << std::setw(18) << field("principal") << "  " << std::setw(18) << field("action") << "  " << std::setw(8)
+        << std::setw(18) << field("principal") << "  " << std::setw(18) << field("action") << "  " << std::setw(9)
         << field("decision") << "  " << std::setw(14) << field("classification") << "  " << what;
     return row.str();
 }

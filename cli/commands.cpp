@@ -112,9 +112,10 @@ Result<ManifestFacts> verified_manifest(const std::string& manifest, const std::
 // as the output is written in place, since it cannot be renamed over.
 class VerifiedFile {
   public:
-    explicit VerifiedFile(std::filesystem::path output) : output_(std::move(output)) {}
+    explicit VerifiedFile(std::filesystem::path output, Existing existing = Existing::replace)
+        : output_(std::move(output)), existing_(existing) {}
     Status open() {
-        auto file = AtomicFile::create(output_, 0600);  // the payload is the user's alone
+        auto file = AtomicFile::create(output_, 0600, existing_);  // the payload is the user's alone
         if (!file) return file.error();
         file_.emplace(std::move(file).value());
         return {};
@@ -140,6 +141,7 @@ class VerifiedFile {
 
   private:
     std::filesystem::path output_;
+    Existing existing_;
     std::optional<AtomicFile> file_;
     crypto::Sha256 digest_;
     std::uint64_t size_ = 0;
@@ -452,8 +454,9 @@ int run_push(const PushOptions& options) {
     return 0;
 }
 
-int run_pull(const PullOptions& options) {
+int run_pull(const PullOptions& given) {
     const std::string command = "pull";
+    PullOptions options = given;
     if (!storage::is_package_id(options.package_id))
         return report(command, make_error(ErrorKind::invalid_argument, "a package id is 32 lowercase hex digits"));
     Profile profile;
@@ -472,6 +475,26 @@ int run_pull(const PullOptions& options) {
     if (!facts) return report(command, facts.error());
     if (facts->id != options.package_id)
         return report(command, make_error(ErrorKind::corruption, "the manifest is for another package"));
+    // Without -o the payload takes its own name, in this folder only, and never replaces a file
+    // unless asked: the name is the producer's choice, not the user's.
+    const bool named_by_package = options.output.empty();
+    const Existing existing = named_by_package && !options.force ? Existing::refuse : Existing::replace;
+    if (named_by_package) {
+        std::string shown = facts->filename.substr(0, 100);  // the producer's bytes, made safe to print
+        for (auto& c : shown)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+        if (!is_plain_file_name(facts->filename))
+            return report(command, make_error(ErrorKind::invalid_argument,
+                                              "the package's filename '" + shown +
+                                                  "' is not a plain file name for this folder; name the output "
+                                                  "with -o FILE"));
+        options.output = facts->filename;
+        struct stat there {};
+        if (!options.force && ::lstat(options.output.c_str(), &there) == 0)
+            return report(command, make_error(ErrorKind::conflict,
+                                              options.output + " exists already; pull with --force to replace it, "
+                                                               "or name another file with -o"));
+    }
 
     // The policy may deliver the payload age-encrypted to this principal (the manifest says so):
     // it is then opened here, chunk by chunk as it arrives, and what the manifest signs is checked
@@ -528,13 +551,13 @@ int run_pull(const PullOptions& options) {
             if (auto d = crypto::from_hex(fetched->sha256_hex);
                 d && fetched->last.headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
                 return mismatch("the Repr-Digest header does not match the payload");
-            if (auto s = place_verified(partial, options.output); !s) return report(command, s.error());
+            if (auto s = place_verified(partial, options.output, existing); !s) return report(command, s.error());
             forget_partial();  // its state file; the partial file itself is the output now
             digest = fetched->sha256_hex;
         } else {
             // The age file is opened here, piece by piece; only the plaintext that the manifest
             // signs is put in place.
-            VerifiedFile out(options.output);
+            VerifiedFile out(options.output, existing);
             if (auto s = out.open(); !s) return report(command, s.error());
             std::FILE* in = std::fopen(partial.c_str(), "rb");
             if (in == nullptr)
@@ -569,7 +592,7 @@ int run_pull(const PullOptions& options) {
             forget_partial();
         }
     } else {
-        VerifiedFile out(options.output);
+        VerifiedFile out(options.output, existing);
         if (auto s = out.open(); !s) return report(command, s.error());
         ProgressMeter meter("pulling " + facts->filename, options.quiet);
         crypto::Bytes plain;

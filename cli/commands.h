@@ -167,7 +167,8 @@ int run_push(const PushOptions& options);
 struct PullOptions {
     std::string profile;
     std::string package_id;
-    std::string output;
+    std::string output;  // empty: the package's filename, in the current folder
+    bool force = false;  // with no output: replace a file of that name
     bool keep_manifest = true;
     bool keep_proof = true;  // OUTPUT.tlog-proof: the pull's entry in the access log
     bool quiet = false;

@@ -21,6 +21,26 @@ Error io_error(const std::string& what, int error) {
     return make_error(ErrorKind::io_error, what + ": " + std::strerror(error));
 }
 
+// A finished file of ours renamed to its name: over whatever is there, or (refuse) only where
+// nothing is, in the same step that creates the name.
+Status put_in_place(const std::filesystem::path& from, const std::filesystem::path& to, Existing existing) {
+    const std::string name = to.string();
+    if (existing == Existing::replace) {
+        if (::rename(from.c_str(), to.c_str()) != 0) return io_error("cannot put " + name + " in place", errno);
+        return {};
+    }
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return {};
+    if (errno == EEXIST) return make_error(ErrorKind::conflict, name + " already exists; refusing to overwrite it");
+    if (errno != EINVAL && errno != ENOSYS) return io_error("cannot put " + name + " in place", errno);
+    // A file system without RENAME_NOREPLACE: link(2) never replaces a name either.
+    if (::link(from.c_str(), to.c_str()) != 0) {
+        if (errno == EEXIST) return make_error(ErrorKind::conflict, name + " already exists; refusing to overwrite it");
+        return io_error("cannot put " + name + " in place", errno);
+    }
+    ::unlink(from.c_str());
+    return {};
+}
+
 Status write_all(int fd, crypto::ByteView data, const std::filesystem::path& path) {
     while (!data.empty()) {
         const ssize_t n = ::write(fd, data.data(), data.size());
@@ -155,19 +175,7 @@ Status AtomicFile::commit() {
     }
     if (::fsync(fd_) != 0) return io_error("cannot write " + name, errno);
     if (::close(std::exchange(fd_, -1)) != 0) return io_error("cannot write " + name, errno);
-    if (existing_ == Existing::replace) {
-        if (::rename(temp_.c_str(), path_.c_str()) != 0) return io_error("cannot put " + name + " in place", errno);
-    } else if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) != 0) {
-        if (errno == EEXIST) return make_error(ErrorKind::conflict, name + " already exists; refusing to overwrite it");
-        if (errno != EINVAL && errno != ENOSYS) return io_error("cannot put " + name + " in place", errno);
-        // A file system without RENAME_NOREPLACE: link(2) never replaces a name either.
-        if (::link(temp_.c_str(), path_.c_str()) != 0) {
-            if (errno == EEXIST)
-                return make_error(ErrorKind::conflict, name + " already exists; refusing to overwrite it");
-            return io_error("cannot put " + name + " in place", errno);
-        }
-        ::unlink(temp_.c_str());
-    }
+    if (auto s = put_in_place(temp_, path_, existing_); !s) return s;
     committed_ = true;
     sync_folder(path_);
     return {};
@@ -180,9 +188,8 @@ Status write_file(const std::filesystem::path& path, std::string_view contents, 
     return file->commit();
 }
 
-Status place_verified(const std::filesystem::path& from, const std::filesystem::path& to) {
-    if (::rename(from.c_str(), to.c_str()) != 0)
-        return make_error(ErrorKind::io_error, "cannot put " + to.string() + " in place: " + std::strerror(errno));
+Status place_verified(const std::filesystem::path& from, const std::filesystem::path& to, Existing existing) {
+    if (auto s = put_in_place(from, to, existing); !s) return s;
     const auto dir = to.has_parent_path() ? to.parent_path() : std::filesystem::path(".");
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || ::fsync(fd) != 0) {
@@ -191,6 +198,13 @@ Status place_verified(const std::filesystem::path& from, const std::filesystem::
     }
     ::close(fd);
     return {};
+}
+
+bool is_plain_file_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 255 || name.front() == '.' || name.front() == '-') return false;
+    for (const unsigned char c : name)
+        if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) return false;
+    return true;
 }
 
 }  // namespace serambi::cli

@@ -64,9 +64,15 @@ class AtomicFile {
 };
 
 // Puts a finished, fsynced file of ours (a verified download's partial file, beside its target)
-// in place of `to` with rename(2), which replaces a link at `to` rather than following it, and
-// fsyncs the folder.
-Status place_verified(const std::filesystem::path& from, const std::filesystem::path& to);
+// in place of `to` with rename(2), which replaces a link at `to` rather than following it (or,
+// `refuse`, only where no name is), and fsyncs the folder.
+Status place_verified(const std::filesystem::path& from, const std::filesystem::path& to,
+                      Existing existing = Existing::replace);
+
+// Whether a name someone else chose (a package's filename) is safe to create in the current
+// folder: one path component, no control characters, not hidden (a dot file such as .profile
+// could run at the next login) and not taken for an option.
+bool is_plain_file_name(std::string_view name) noexcept;
 
 // The whole of `contents` as the file `path`, through an AtomicFile.
 Status write_file(const std::filesystem::path& path, std::string_view contents, unsigned mode,

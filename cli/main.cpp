@@ -282,7 +282,9 @@ int main(int argc, char** argv) {
     PullOptions pull;
     auto* pull_cmd = app.add_subcommand("pull", "download a package and verify its digest and signed manifest");
     pull_cmd->add_option("package", pull.package_id, "package id")->required();
-    pull_cmd->add_option("-o,--output", pull.output, "where to write the payload")->required();
+    pull_cmd->add_option("-o,--output", pull.output,
+                         "where to write the payload (default: the package's filename, in the current folder)");
+    pull_cmd->add_flag("--force", pull.force, "without -o: replace a file of the package's name");
     bool no_manifest = false;
     pull_cmd->add_flag("--no-manifest", no_manifest, "do not keep FILE.manifest.json and FILE.manifest.p7s");
     bool no_proof = false;

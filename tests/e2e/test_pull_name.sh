@@ -1,0 +1,44 @@
+# `serambi pull ID` without -o: the payload takes the package's own filename, in the current
+# folder only, and never replaces a file (or a link planted there) unless --force says so. A
+# filename that is not a plain name for this folder (a dot file, an option, a path) is refused.
+source "$(dirname "$0")/lib.sh"
+init_deployment
+start_gateway
+add_principal dinkes-malut producer
+P=$WORK/dinkes-malut
+"$SERAMBI" dataset create dinkes-malut/gizi --class biasa --title Gizi --profile "$ADMIN" >/dev/null
+mkdir -p "$WORK/src" "$WORK/here"
+printf 'kode,nilai\n1,2\n' >"$WORK/src/laporan bulanan.csv"
+push() { "$SERAMBI" push dinkes-malut/gizi "$1" -q --no-proof --allow-duplicate --profile "$P" | json_field package_id; }
+ID=$(push "$WORK/src/laporan bulanan.csv")
+cd "$WORK/here"
+check "pull without -o succeeds" "$SERAMBI" pull "$ID" -q --profile "$P"
+check "the payload is the package's filename in the current folder, byte for byte" \
+    cmp "$WORK/here/laporan bulanan.csv" "$WORK/src/laporan bulanan.csv"
+check "with its manifest and proof beside it" test -f "laporan bulanan.csv.manifest.json" -a -f "laporan bulanan.csv.tlog-proof"
+printf 'my own edits\n' >"laporan bulanan.csv"
+refuse_saying "a second pull does not replace a file of that name" "exists already" "$SERAMBI" pull "$ID" -q --profile "$P"
+same "which is left as it was" "my own edits" "$(cat "laporan bulanan.csv")"
+check "--force replaces it" "$SERAMBI" pull "$ID" -q --force --profile "$P"
+check "with the package" cmp "laporan bulanan.csv" "$WORK/src/laporan bulanan.csv"
+check "-o still names any file" "$SERAMBI" pull "$ID" -o "$WORK/elsewhere.csv" -q --profile "$P"
+
+# A link planted under the package's name is not followed, even one that points nowhere yet.
+printf 'x\n' >"$WORK/src/target.csv"
+T=$(push "$WORK/src/target.csv")
+ln -s "$WORK/planted-target" target.csv
+refuse_saying "a dangling link with the package's name is refused" "exists already" "$SERAMBI" pull "$T" -q --profile "$P"
+check "and nothing was written through it" test ! -e "$WORK/planted-target"
+
+# Names a producer may choose that must not be created here. A dot file the gateway refuses at
+# the push already; a name that reads as an option gets through it, and pull does not use it.
+printf 'echo pwned\n' >"$WORK/src/.profile"
+refuse_saying "a dot file cannot even be pushed" "not starting with a dot" \
+    "$SERAMBI" push dinkes-malut/gizi "$WORK/src/.profile" -q --no-proof --profile "$P"
+printf 'a,b\n' >"$WORK/src/-rf.csv"
+id=$("$SERAMBI" push dinkes-malut/gizi -q --no-proof --allow-duplicate --profile "$P" -- "$WORK/src/-rf.csv" | json_field package_id)
+check "a package named '-rf.csv' is accepted by the gateway" test -n "$id"
+refuse_saying "but pull does not save it under that name" "not a plain file name" "$SERAMBI" pull "$id" -q --profile "$P"
+check "nothing named '-rf.csv' appears" test ! -e "./-rf.csv"
+check "with -o it can still be saved" "$SERAMBI" pull "$id" -o "$WORK/saved.csv" -q --profile "$P"
+finish

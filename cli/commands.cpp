@@ -6,9 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <iostream>
 #include <map>
@@ -248,7 +250,65 @@ bool confirm(const std::string& question) {
 
 }  // namespace
 
+namespace {
+
+// Which language people read messages in: Indonesian where the locale says so.
+bool indonesian() {
+    for (const char* name : {"LC_ALL", "LC_MESSAGES", "LANG"})
+        if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return std::string_view(v).starts_with("id");
+    return false;
+}
+
+// A receipt as one line for people: what went where, how big, which package, which log entry.
+std::string receipt_summary(const std::string& receipt, const std::string& filename, const std::string& dataset) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(receipt, ec);
+    const auto* o = !ec && v.is_object() ? &v.as_object() : nullptr;
+    auto number = [&](const char* name) -> std::optional<std::uint64_t> {
+        const auto* f = o ? o->if_contains(name) : nullptr;
+        if (f && f->is_uint64()) return f->get_uint64();
+        if (f && f->is_int64() && f->get_int64() >= 0) return static_cast<std::uint64_t>(f->get_int64());
+        return std::nullopt;
+    };
+    const auto* id = o ? o->if_contains("package_id") : nullptr;
+    const std::string package = id && id->is_string() ? std::string(id->get_string()) : std::string("?");
+    const auto size = number("size");
+    const auto index = number("audit_index");
+    const bool id_locale = indonesian();
+    std::string bytes = size ? human_bytes(static_cast<double>(*size)) : std::string("?");
+    if (id_locale) std::replace(bytes.begin(), bytes.end(), '.', ',');
+    std::string line = std::string(id_locale ? "Terkirim: " : "Sent: ") + filename + " → " + dataset + ", " + bytes +
+                       (id_locale ? ", paket " : ", package ") + package;
+    if (index) line += (id_locale ? ", indeks log " : ", log index ") + std::to_string(*index);
+    return line;
+}
+
+}  // namespace
+
 int run_push(const PushOptions& options) {
+    if (options.files.size() > 1 && !options.proof_output.empty())
+        return report("push", make_error(ErrorKind::invalid_argument,
+                                         "--proof names one file: with several files, each proof is kept beside "
+                                         "its file"));
+    // Each file is its own package; one that fails does not stop the others.
+    std::vector<std::string> failed;
+    for (const auto& file : options.files) {
+        PushOptions one = options;
+        one.file = file;
+        if (push_file(one) != 0) failed.push_back(file);
+    }
+    if (options.files.size() > 1)
+        std::cerr << "serambi push: " << options.files.size() - failed.size() << " of " << options.files.size()
+                  << " files sent" << (failed.empty() ? "" : "; not sent: ") <<
+            [&] {
+                std::string names;
+                for (const auto& f : failed) names += (names.empty() ? "" : ", ") + f;
+                return names;
+            }() << "\n";
+    return failed.empty() ? 0 : 1;
+}
+
+int push_file(const PushOptions& options) {
     const std::string command = "push";
     const auto slash = options.dataset.find('/');
     if (slash == std::string::npos || !policies::is_slug_like(options.dataset.substr(0, slash)) ||
@@ -427,7 +487,11 @@ int run_push(const PushOptions& options) {
         std::error_code ec;
         std::filesystem::remove(kept_age, ec);
     }
-    std::cout << *receipt << std::flush;
+    // People at a terminal read one line; scripts and --json get the receipt itself.
+    if (!options.json && ::isatty(STDOUT_FILENO) == 1)
+        std::cout << receipt_summary(*receipt, file.filename().string(), options.dataset) << std::endl;
+    else
+        std::cout << *receipt << (receipt->ends_with("\n") ? "" : "\n") << std::flush;
     // The push's entry in the access log, provable by the producer alone: its tlog-proof, kept
     // beside the receipt. The push has succeeded whatever happens here.
     if (!options.no_proof) {

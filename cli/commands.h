@@ -148,7 +148,9 @@ int run_whoami(const std::string& profile);
 struct PushOptions {
     std::string profile;
     std::string dataset;
-    std::string file;
+    std::vector<std::string> files;  // each its own package, in order
+    std::string file;                // the one being pushed
+    bool json = false;               // the receipt as JSON even on a terminal
     std::string classification;
     std::string media_type;
     std::vector<std::string> recipients;  // --to: the readers named for a sangat-rahasia package
@@ -163,6 +165,8 @@ struct PushOptions {
 };
 inline constexpr std::uint64_t kResumableBytes = 8ULL << 20;
 int run_push(const PushOptions& options);
+// One file of a push (options.file).
+int push_file(const PushOptions& options);
 
 struct PullOptions {
     std::string profile;

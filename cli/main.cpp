@@ -255,9 +255,11 @@ int main(int argc, char** argv) {
     whoami_cmd->callback([&] { code = run_whoami(profile); });
 
     PushOptions push;
-    auto* push_cmd = app.add_subcommand("push", "upload a package; prints the receipt JSON");
+    auto* push_cmd = app.add_subcommand(
+        "push", "upload files, each a package; prints a summary on a terminal, else the receipts (JSON Lines)");
     push_cmd->add_option("dataset", push.dataset, "OWNER/NAME")->required();
-    push_cmd->add_option("file", push.file, "file to upload")->required()->check(CLI::ExistingFile);
+    push_cmd->add_option("file", push.files, "files to upload, one package each")->required()->check(CLI::ExistingFile);
+    push_cmd->add_flag("--json", push.json, "print each receipt as JSON (one line each), even on a terminal");
     push_cmd->add_option("--class", push.classification, "classify above the dataset's level");
     push_cmd->add_option("--type", push.media_type, "media type (guessed from the extension otherwise)");
     push_cmd

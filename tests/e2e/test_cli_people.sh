@@ -1,6 +1,9 @@
-# `serambi pull ID` without -o: the payload takes the package's own filename, in the current
-# folder only, and never replaces a file (or a link planted there) unless --force says so. A
-# filename that is not a plain name for this folder (a dot file, an option, a path) is refused.
+# The command line for people. `serambi push DATASET FILE…` sends several files, one package
+# each, and on a terminal says what it did in one line (in Indonesian where the locale is id_*);
+# piped, it prints the receipts as JSON Lines. `serambi pull ID` without -o: the payload takes the
+# package's own filename, in the current folder only, and never replaces a file (or a link
+# planted there) unless --force says so. A filename that is not a plain name for this folder (a
+# dot file, an option, a path) is refused.
 source "$(dirname "$0")/lib.sh"
 init_deployment
 start_gateway
@@ -41,4 +44,29 @@ check "a package named '-rf.csv' is accepted by the gateway" test -n "$id"
 refuse_saying "but pull does not save it under that name" "not a plain file name" "$SERAMBI" pull "$id" -q --profile "$P"
 check "nothing named '-rf.csv' appears" test ! -e "./-rf.csv"
 check "with -o it can still be saved" "$SERAMBI" pull "$id" -o "$WORK/saved.csv" -q --profile "$P"
+
+# Several files at once; one that fails does not stop the others, and the exit status says so.
+cd "$WORK"
+printf '1\n' >"$WORK/src/satu.csv"
+printf '2\n' >"$WORK/src/dua.csv"
+out=$("$SERAMBI" push dinkes-malut/gizi "$WORK/src/satu.csv" "$WORK/src/dua.csv" -q --no-proof --profile "$P" 2>"$WORK/err")
+same "two files, two receipts as JSON Lines when piped" 2 "$(echo "$out" | python3 -c 'import json,sys; print(sum(1 for l in sys.stdin if json.loads(l)["package_id"]))')"
+contains "and a count on stderr" "2 of 2 files sent" "$(cat "$WORK/err")"
+mkfifo "$WORK/src/pipa.csv"
+"$SERAMBI" push dinkes-malut/gizi "$WORK/src/pipa.csv" "$WORK/src/satu.csv" -q --no-proof --allow-duplicate --profile "$P" \
+    >"$WORK/out" 2>"$WORK/err"
+same "a file that is not a regular file fails the push's exit status" 1 "$?"
+same "but the other file is still sent" 1 "$(wc -l <"$WORK/out")"
+contains "and the count names the one not sent" "1 of 2 files sent; not sent: $WORK/src/pipa.csv" "$(cat "$WORK/err")"
+refuse_saying "--proof with several files is refused, saying why" "names one file" \
+    "$SERAMBI" push dinkes-malut/gizi "$WORK/src/satu.csv" "$WORK/src/dua.csv" --proof x --profile "$P"
+
+# On a terminal: one line a clerk reads, in Indonesian for an id_* locale, English otherwise.
+line=$(LANG=id_ID.UTF-8 script -qc "'$SERAMBI' push dinkes-malut/gizi '$WORK/src/satu.csv' -q --no-proof --allow-duplicate --profile '$P'" /dev/null | tr -d '\r')
+contains "in Indonesian" "Terkirim: satu.csv → dinkes-malut/gizi, 2 B, paket " "$line"
+contains "with the log index" ", indeks log " "$line"
+line=$(LANG=C.UTF-8 script -qc "'$SERAMBI' push dinkes-malut/gizi '$WORK/src/satu.csv' -q --no-proof --allow-duplicate --profile '$P'" /dev/null | tr -d '\r')
+contains "in English" "Sent: satu.csv → dinkes-malut/gizi, 2 B, package " "$line"
+line=$(script -qc "'$SERAMBI' push dinkes-malut/gizi '$WORK/src/satu.csv' --json -q --no-proof --allow-duplicate --profile '$P'" /dev/null | tr -d '\r')
+contains "--json gives the receipt even on a terminal" '"package_id":' "$line"
 finish

@@ -252,13 +252,6 @@ bool confirm(const std::string& question) {
 
 namespace {
 
-// Which language people read messages in: Indonesian where the locale says so.
-bool indonesian() {
-    for (const char* name : {"LC_ALL", "LC_MESSAGES", "LANG"})
-        if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return std::string_view(v).starts_with("id");
-    return false;
-}
-
 // A receipt as one line for people: what went where, how big, which package, which log entry.
 std::string receipt_summary(const std::string& receipt, const std::string& filename, const std::string& dataset) {
     boost::system::error_code ec;
@@ -274,7 +267,7 @@ std::string receipt_summary(const std::string& receipt, const std::string& filen
     const std::string package = id && id->is_string() ? std::string(id->get_string()) : std::string("?");
     const auto size = number("size");
     const auto index = number("audit_index");
-    const bool id_locale = indonesian();
+    const bool id_locale = indonesian_locale();
     std::string bytes = size ? human_bytes(static_cast<double>(*size)) : std::string("?");
     if (id_locale) std::replace(bytes.begin(), bytes.end(), '.', ',');
     std::string line = std::string(id_locale ? "Terkirim: " : "Sent: ") + filename + " → " + dataset + ", " + bytes +
@@ -284,6 +277,12 @@ std::string receipt_summary(const std::string& receipt, const std::string& filen
 }
 
 }  // namespace
+
+bool indonesian_locale() {
+    for (const char* name : {"LC_ALL", "LC_MESSAGES", "LANG"})
+        if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return std::string_view(v).starts_with("id");
+    return false;
+}
 
 int run_push(const PushOptions& options) {
     if (options.files.size() > 1 && !options.proof_output.empty())

@@ -164,6 +164,12 @@ struct PushOptions {
     bool resumable = false;
 };
 inline constexpr std::uint64_t kResumableBytes = 8ULL << 20;
+// Whether people read messages in Indonesian: the locale (LC_ALL, LC_MESSAGES, LANG) is id_*.
+bool indonesian_locale();
+// The profile, its certificate's end, whether the gateway answers, and release requests waiting:
+// a few lines on a terminal, JSON otherwise (or with --json). Exit 1 when the gateway does not
+// answer.
+int run_status(const std::string& profile, bool json);
 int run_push(const PushOptions& options);
 // One file of a push (options.file).
 int push_file(const PushOptions& options);

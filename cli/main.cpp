@@ -250,6 +250,12 @@ int main(int argc, char** argv) {
     p12_cmd->add_option("--profile", p12.profile, profile_help);
     p12_cmd->callback([&] { code = run_export_p12(p12); });
 
+    bool status_json = false;
+    auto* status_cmd = app.add_subcommand(
+        "status", "your profile, its certificate's end date, the gateway, and release requests waiting");
+    status_cmd->add_flag("--json", status_json, "JSON even on a terminal");
+    status_cmd->add_option("--profile", profile, profile_help);
+    status_cmd->callback([&] { code = run_status(profile, status_json); });
     auto* whoami_cmd = app.add_subcommand("whoami", "show the principal of a profile");
     whoami_cmd->add_option("--profile", profile, profile_help);
     whoami_cmd->callback([&] { code = run_whoami(profile); });

@@ -1,9 +1,12 @@
 // The principal verbs: registering units and partners, their certificates (enrol, renew, revoke,
 // the CRL) and age recipients, and whoami.
+#include <unistd.h>
+
 #include <boost/json.hpp>
 #include <iostream>
 #include <sstream>
 
+#include "base/time.h"
 #include "certs/certs.h"
 #include "cli/client.h"
 #include "cli/commands.h"
@@ -275,5 +278,65 @@ int run_principal_list(const std::string& profile) {
 }
 
 int run_whoami(const std::string& profile) { return simple_request("whoami", profile, "GET", "/v1/whoami", "", 200); }
+
+int run_status(const std::string& profile_flag, bool json) {
+    const std::string command = "status";
+    auto profile = find_profile(profile_flag);
+    if (!profile) return report(command, profile.error());
+    // The certificate's end is read from the profile itself: it is known even when the gateway
+    // cannot be reached, which is when a clerk most needs to know whether it ran out.
+    auto pem = storage::read_small_file(profile->dir / "client.crt", 1 << 20);
+    if (!pem) return report(command, pem.error());
+    auto cert = certs::inspect(*pem);
+    if (!cert) return report(command, cert.error());
+    auto ends = parse_time(cert->not_after);
+    const std::int64_t days_left = ends ? (*ends - now_seconds()) / 86400 : 0;
+
+    std::string roles, failure;
+    std::optional<std::size_t> open_requests;
+    if (auto client = Client::connect(*profile); !client) {
+        failure = client.error().message;
+    } else if (auto me = (*client)->request("GET", "/v1/whoami", ""); !me || me->status != 200) {
+        failure = me ? describe_failure(*me) : me.error().message;
+    } else {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(me->body, ec);
+        const auto* list = !ec && v.is_object() ? v.as_object().if_contains("roles") : nullptr;
+        if (list && list->is_array())
+            for (const auto& r : list->as_array())
+                if (r.is_string()) roles += (roles.empty() ? "" : ",") + std::string(r.as_string());
+        // Release requests waiting for a decision: a custodian's to decide, a partner's own.
+        if (auto waiting = (*client)->request("GET", "/v1/requests?state=open", "");
+            waiting && waiting->status == 200) {
+            auto list_value = boost::json::parse(waiting->body, ec);
+            if (!ec && list_value.is_array()) open_requests = list_value.as_array().size();
+        }
+    }
+    if (json || ::isatty(STDOUT_FILENO) != 1) {
+        boost::json::object o{{"profile", profile->dir.string()},         {"principal", profile->principal},
+                              {"gateway", profile->gateway_url},          {"connected", failure.empty()},
+                              {"certificate_not_after", cert->not_after}, {"certificate_days_left", days_left}};
+        if (!failure.empty()) o["error"] = failure;
+        if (!roles.empty()) o["roles"] = roles;
+        if (open_requests) o["open_requests"] = *open_requests;
+        std::cout << boost::json::serialize(o) << "\n";
+        return failure.empty() ? 0 : 1;
+    }
+    const bool id = indonesian_locale();
+    std::cout << (id ? "Profil      " : "Profile      ") << profile->principal
+              << (roles.empty() ? "" : " (" + roles + ")") << " — " << profile->dir.string() << "\n"
+              << (id ? "Gateway     " : "Gateway      ") << profile->gateway_url << " — "
+              << (failure.empty() ? (id ? "terhubung" : "connected")
+                                  : (id ? "tidak terhubung: " : "not connected: ") + failure)
+              << "\n"
+              << (id ? "Sertifikat  berlaku sampai " : "Certificate  valid until ") << cert->not_after.substr(0, 10)
+              << " (" << days_left << (id ? " hari lagi)" : " days left)");
+    if (days_left < 30) std::cout << (id ? " — perbarui: serambi renew" : " — renew it: serambi renew");
+    std::cout << "\n";
+    if (open_requests)
+        std::cout << (id ? "Permintaan  " : "Requests     ") << *open_requests
+                  << (id ? " menunggu keputusan" : " waiting for a decision") << "\n";
+    return failure.empty() ? 0 : 1;
+}
 
 }  // namespace serambi::cli

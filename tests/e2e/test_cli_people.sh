@@ -69,4 +69,35 @@ line=$(LANG=C.UTF-8 script -qc "'$SERAMBI' push dinkes-malut/gizi '$WORK/src/sat
 contains "in English" "Sent: satu.csv → dinkes-malut/gizi, 2 B, package " "$line"
 line=$(script -qc "'$SERAMBI' push dinkes-malut/gizi '$WORK/src/satu.csv' --json -q --no-proof --allow-duplicate --profile '$P'" /dev/null | tr -d '\r')
 contains "--json gives the receipt even on a terminal" '"package_id":' "$line"
+
+# serambi status: the profile, the certificate's end, the gateway, and release requests waiting.
+add_principal walidata custodian
+add_principal bi-malut partner
+C=$WORK/walidata
+BI=$WORK/bi-malut
+"$SERAMBI" dataset create dinkes-malut/kasus --class rahasia --title Kasus --profile "$ADMIN" >/dev/null
+"$SERAMBI" agreement add --partner bi-malut --datasets 'dinkes-malut/*' --max-class rahasia --purpose kajian \
+    --valid-from "$(date -u -d yesterday +%Y-%m-%d)" --valid-until "$(date -u -d '+30 days' +%Y-%m-%d)" --profile "$C" >/dev/null
+printf 'k,v\n1,2\n' >"$WORK/src/kasus.csv"
+K=$("$SERAMBI" push dinkes-malut/kasus "$WORK/src/kasus.csv" -q --no-proof --profile "$P" | json_field package_id)
+"$SERAMBI" request "$K" --purpose "kajian" --profile "$BI" >/dev/null
+field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+status_json=$("$SERAMBI" status --profile "$C")
+same "status names the principal" walidata "$(echo "$status_json" | field principal)"
+same "and its roles" custodian "$(echo "$status_json" | field roles)"
+same "a custodian sees the request waiting for a decision" 1 "$(echo "$status_json" | field open_requests)"
+same "so does the partner who made it" 1 "$("$SERAMBI" status --profile "$BI" | field open_requests)"
+days=$(echo "$status_json" | field certificate_days_left)
+check "the certificate's days left are counted (a fresh one: about a year)" test "$days" -ge 360 -a "$days" -le 366
+same "its end date is the certificate's own" \
+    "$(date -u -d "$(openssl x509 -in "$C/client.crt" -noout -enddate | cut -d= -f2)" +%Y-%m-%d)" \
+    "$(echo "$status_json" | field certificate_not_after | cut -c1-10)"
+line=$(LANG=id_ID.UTF-8 script -qc "'$SERAMBI' status --profile '$C'" /dev/null | tr -d '\r')
+contains "on a terminal, in Indonesian" "Sertifikat  berlaku sampai" "$line"
+contains "with the requests waiting" "Permintaan  1 menunggu keputusan" "$line"
+stop_gateway
+out=$("$SERAMBI" status --profile "$C")
+same "with the gateway down, status fails" 1 "$?"
+same "saying it is not connected" False "$(echo "$out" | field connected)"
+same "but still knows the certificate's end" "$days" "$(echo "$out" | field certificate_days_left)"
 finish

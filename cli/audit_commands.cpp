@@ -570,12 +570,12 @@ Result<std::string> utc_bound(const std::string& text, const char* flag) {
 // "2026-11-25T08:00:00Z" in the local zone, to the minute, for people.
 std::string local_time(std::string_view rfc3339) {
     auto t = parse_time(rfc3339);
-    if (!t) return std::string(rfc3339);
+    if (!t) return for_terminal(rfc3339);
     const auto seconds = static_cast<std::time_t>(*t);
     std::tm parts{};
     char text[32];
     if (::localtime_r(&seconds, &parts) == nullptr || std::strftime(text, sizeof text, "%Y-%m-%d %H:%M", &parts) == 0)
-        return std::string(rfc3339);
+        return for_terminal(rfc3339);
     return text;
 }
 
@@ -587,7 +587,7 @@ std::string search_row(std::uint64_t index, std::string_view entry) {
     const boost::json::object* o = !ec && value.is_object() ? &value.as_object() : nullptr;
     auto field = [&](const char* name) -> std::string {
         const auto* v = o ? o->if_contains(name) : nullptr;
-        return v && v->is_string() ? std::string(v->get_string()) : std::string("-");
+        return v && v->is_string() ? for_terminal(v->get_string()) : std::string("-");
     };
     std::string what = field("resource");
     if (what.starts_with("datasets/")) what.erase(0, 9);
@@ -635,17 +635,26 @@ int run_audit_search(const AuditOptions& options) {
                   << "  "
                   << "OBJEK"
                   << "\n";
+    // The log as it is when the search begins: entries added meanwhile wait for the next search,
+    // and a gateway that keeps moving the end cannot keep this loop going.
+    std::optional<std::uint64_t> end;
     std::uint64_t start = 0, size = 1, matches = 0, last = 0;
     while (start < size) {
-        auto reply =
-            (*client)->request("GET", "/v1/audit/entries?indexed=true&start=" + std::to_string(start) + filters, "");
+        auto reply = (*client)->request("GET",
+                                        "/v1/audit/entries?indexed=true&start=" + std::to_string(start) +
+                                            (end ? "&end=" + std::to_string(*end) : std::string()) + filters,
+                                        "");
         if (!reply) return report(command, reply.error());
         if (reply->status != 200) return report_reply(command, *reply);
         std::uint64_t next = 0;
         if (!(std::istringstream(reply->headers["serambi-log-size"]) >> size) ||
-            !(std::istringstream(reply->headers["serambi-next-start"]) >> next) || (next <= start && start < size))
+            !(std::istringstream(reply->headers["serambi-next-start"]) >> next))
             return report(command,
                           make_error(ErrorKind::corruption, "the gateway did not say where the next page starts"));
+        if (!end) end = size;
+        size = std::min(size, *end);
+        if ((next <= start && start < size) || next > start + 10000)
+            return report(command, make_error(ErrorKind::corruption, "the gateway's pages do not follow each other"));
         std::istringstream lines(reply->body);
         std::string line;
         while (std::getline(lines, line)) {
@@ -654,9 +663,12 @@ int run_audit_search(const AuditOptions& options) {
             const auto* o = !ec && value.is_object() ? &value.as_object() : nullptr;
             const auto* index = o ? o->if_contains("index") : nullptr;
             const auto* entry = o ? o->if_contains("entry") : nullptr;
-            if (!index || !index->is_number() || !entry || !entry->is_string())
+            const bool whole = index && (index->is_uint64() || (index->is_int64() && index->get_int64() >= 0));
+            if (!whole || !entry || !entry->is_string())
                 return report(command, make_error(ErrorKind::corruption, "the gateway sent a malformed entry"));
-            last = index->to_number<std::uint64_t>();
+            last = index->is_uint64() ? index->get_uint64() : static_cast<std::uint64_t>(index->get_int64());
+            if (last < start || last >= next)
+                return report(command, make_error(ErrorKind::corruption, "the gateway sent an entry off its page"));
             ++matches;
             if (json)
                 std::cout << line << "\n";
@@ -694,9 +706,9 @@ Result<std::string> fetch_own_proof(Client& client, const std::string& which, st
     }
 }
 
-void keep_proof(const std::string& proof, const std::filesystem::path& path, bool quiet) {
+void keep_proof(const std::string& proof, const std::filesystem::path& path, bool quiet, Existing existing) {
     // The entry names the dataset, package and digest: the user's alone, like the manifest.
-    if (auto s = write_file(path.string(), proof, 0600); !s) {
+    if (auto s = write_file(path.string(), proof, 0600, existing); !s) {
         std::cerr << "serambi: warning: cannot keep the access-log proof in " << path.string() << ": "
                   << s.error().message << " (`serambi proof` fetches it again)\n";
         return;

@@ -264,19 +264,38 @@ std::string receipt_summary(const std::string& receipt, const std::string& filen
         return std::nullopt;
     };
     const auto* id = o ? o->if_contains("package_id") : nullptr;
-    const std::string package = id && id->is_string() ? std::string(id->get_string()) : std::string("?");
+    const std::string package =
+        id && id->is_string() && storage::is_package_id(id->get_string()) ? std::string(id->get_string()) : "?";
     const auto size = number("size");
     const auto index = number("audit_index");
     const bool id_locale = indonesian_locale();
     std::string bytes = size ? human_bytes(static_cast<double>(*size)) : std::string("?");
     if (id_locale) std::replace(bytes.begin(), bytes.end(), '.', ',');
-    std::string line = std::string(id_locale ? "Terkirim: " : "Sent: ") + filename + " → " + dataset + ", " + bytes +
-                       (id_locale ? ", paket " : ", package ") + package;
+    std::string line = std::string(id_locale ? "Terkirim: " : "Sent: ") + for_terminal(filename) + " → " + dataset +
+                       ", " + bytes + (id_locale ? ", paket " : ", package ") + package;
     if (index) line += (id_locale ? ", indeks log " : ", log index ") + std::to_string(*index);
     return line;
 }
 
 }  // namespace
+
+std::string for_terminal(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+            out += '?';
+        } else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(text[i + 1]) < 0xa0) {
+            out += '?';  // U+0080 to U+009F, the C1 controls, in UTF-8
+            ++i;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
 
 bool indonesian_locale() {
     for (const char* name : {"LC_ALL", "LC_MESSAGES", "LANG"})
@@ -552,11 +571,16 @@ int run_pull(const PullOptions& given) {
                                                   "' is not a plain file name for this folder; name the output "
                                                   "with -o FILE"));
         options.output = facts->filename;
-        struct stat there {};
-        if (!options.force && ::lstat(options.output.c_str(), &there) == 0)
-            return report(command, make_error(ErrorKind::conflict,
-                                              options.output + " exists already; pull with --force to replace it, "
-                                                               "or name another file with -o"));
+        // The payload and the files kept beside it: none of them replaces one of the user's.
+        for (const char* suffix : {"", ".manifest.json", ".manifest.p7s", ".tlog-proof"}) {
+            const std::string name = options.output + suffix;
+            struct stat there {};
+            if (!options.force && ::lstat(name.c_str(), &there) == 0)
+                return report(command, make_error(ErrorKind::conflict,
+                                                  shown + suffix +
+                                                      " exists already; pull with --force to replace it, or name "
+                                                      "another file with -o"));
+        }
     }
 
     // The policy may deliver the payload age-encrypted to this principal (the manifest says so):
@@ -694,16 +718,16 @@ int run_pull(const PullOptions& given) {
         // The pull's own entry in the access log, which the partner can prove without an auditor.
         auto proof = fetch_own_proof(**client, "request=" + payload_request, std::chrono::seconds(10));
         if (proof)
-            keep_proof(*proof, options.output + ".tlog-proof", options.quiet);
+            keep_proof(*proof, options.output + ".tlog-proof", options.quiet, existing);
         else
             std::cerr << "serambi pull: warning: no access-log proof yet (" << proof.error().message
                       << "); fetch it later with `serambi proof --request " << payload_request << "`\n";
     }
     if (options.keep_manifest) {
         // Evidence about a package that may be classified: the user's alone, like the payload.
-        if (auto s = write_file(options.output + ".manifest.json", manifest->body, 0600); !s)
+        if (auto s = write_file(options.output + ".manifest.json", manifest->body, 0600, existing); !s)
             return report(command, s.error());
-        if (auto s = write_file(options.output + ".manifest.p7s", signature->body, 0600); !s)
+        if (auto s = write_file(options.output + ".manifest.p7s", signature->body, 0600, existing); !s)
             return report(command, s.error());
     }
     std::cout << manifest->body << "\n";

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/client.h"
+#include "cli/files.h"
 #include "crypto/age.h"
 
 namespace serambi::cli {
@@ -166,6 +167,9 @@ struct PushOptions {
 inline constexpr std::uint64_t kResumableBytes = 8ULL << 20;
 // Whether people read messages in Indonesian: the locale (LC_ALL, LC_MESSAGES, LANG) is id_*.
 bool indonesian_locale();
+// Text from the gateway or the log made safe for a terminal: control characters (C0, DEL, C1)
+// become '?', so that no escape sequence reaches the screen.
+std::string for_terminal(std::string_view text);
 // The profile, its certificate's end, whether the gateway answers, and release requests waiting:
 // a few lines on a terminal, JSON otherwise (or with --json). Exit 1 when the gateway does not
 // answer.
@@ -264,7 +268,8 @@ int run_audit_search(const AuditOptions& options);
 // "request=ID"; waits up to `patience` for the checkpoint that covers it.
 Result<std::string> fetch_own_proof(Client& client, const std::string& which, std::chrono::seconds patience);
 // Saves a fetched proof; a push or pull that succeeded stays successful if this fails (it warns).
-void keep_proof(const std::string& proof, const std::filesystem::path& path, bool quiet);
+void keep_proof(const std::string& proof, const std::filesystem::path& path, bool quiet,
+                Existing existing = Existing::replace);
 struct ProofOptions {
     std::string profile;
     std::optional<std::uint64_t> index;

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <utility>
 
+#include "policies/policy.h"
+
 namespace serambi::cli {
 namespace {
 
@@ -33,11 +35,25 @@ Status put_in_place(const std::filesystem::path& from, const std::filesystem::pa
     if (errno == EEXIST) return make_error(ErrorKind::conflict, name + " already exists; refusing to overwrite it");
     if (errno != EINVAL && errno != ENOSYS) return io_error("cannot put " + name + " in place", errno);
     // A file system without RENAME_NOREPLACE: link(2) never replaces a name either.
-    if (::link(from.c_str(), to.c_str()) != 0) {
+    if (::link(from.c_str(), to.c_str()) == 0) {
+        ::unlink(from.c_str());
+        return {};
+    }
+    if (errno == EEXIST) return make_error(ErrorKind::conflict, name + " already exists; refusing to overwrite it");
+    if (errno != EPERM && errno != EOPNOTSUPP) return io_error("cannot put " + name + " in place", errno);
+    // Nor hard links (some network shares): the name is claimed with an exclusive create, then
+    // renamed over; only a file we made ourselves is ever replaced.
+    const int claim = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (claim < 0) {
         if (errno == EEXIST) return make_error(ErrorKind::conflict, name + " already exists; refusing to overwrite it");
         return io_error("cannot put " + name + " in place", errno);
     }
-    ::unlink(from.c_str());
+    ::close(claim);
+    if (::rename(from.c_str(), to.c_str()) != 0) {
+        const int error = errno;
+        ::unlink(to.c_str());
+        return io_error("cannot put " + name + " in place", error);
+    }
     return {};
 }
 
@@ -201,10 +217,9 @@ Status place_verified(const std::filesystem::path& from, const std::filesystem::
 }
 
 bool is_plain_file_name(std::string_view name) noexcept {
-    if (name.empty() || name.size() > 255 || name.front() == '.' || name.front() == '-') return false;
-    for (const unsigned char c : name)
-        if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) return false;
-    return true;
+    // What the gateway accepts as a package's name, and no option look-alike; short enough for
+    // the suffixes the files beside it get (".serambi-partial.json", ".manifest.json").
+    return policies::is_safe_filename(name) && name.front() != '-' && name.size() <= 230;
 }
 
 }  // namespace serambi::cli

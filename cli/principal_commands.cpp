@@ -290,21 +290,27 @@ int run_status(const std::string& profile_flag, bool json) {
     auto cert = certs::inspect(*pem);
     if (!cert) return report(command, cert.error());
     auto ends = parse_time(cert->not_after);
-    const std::int64_t days_left = ends ? (*ends - now_seconds()) / 86400 : 0;
+    if (!ends)
+        return report(command, make_error(ErrorKind::invalid_argument,
+                                          "the profile's certificate has an end date this CLI cannot read (" +
+                                              for_terminal(cert->not_after) + ")"));
+    // Whole days left, rounded down: an hour past the end is -1, expired.
+    const std::int64_t left = *ends - now_seconds();
+    const std::int64_t days_left = left >= 0 ? left / 86400 : -((-left + 86399) / 86400);
 
     std::string roles, failure;
     std::optional<std::size_t> open_requests;
     if (auto client = Client::connect(*profile); !client) {
-        failure = client.error().message;
+        failure = for_terminal(client.error().message);
     } else if (auto me = (*client)->request("GET", "/v1/whoami", ""); !me || me->status != 200) {
-        failure = me ? describe_failure(*me) : me.error().message;
+        failure = for_terminal(me ? describe_failure(*me) : me.error().message);
     } else {
         boost::system::error_code ec;
         auto v = boost::json::parse(me->body, ec);
         const auto* list = !ec && v.is_object() ? v.as_object().if_contains("roles") : nullptr;
         if (list && list->is_array())
             for (const auto& r : list->as_array())
-                if (r.is_string()) roles += (roles.empty() ? "" : ",") + std::string(r.as_string());
+                if (r.is_string()) roles += (roles.empty() ? "" : ",") + for_terminal(r.as_string());
         // Release requests waiting for a decision: a custodian's to decide, a partner's own.
         if (auto waiting = (*client)->request("GET", "/v1/requests?state=open", "");
             waiting && waiting->status == 200) {
@@ -329,9 +335,15 @@ int run_status(const std::string& profile_flag, bool json) {
               << (failure.empty() ? (id ? "terhubung" : "connected")
                                   : (id ? "tidak terhubung: " : "not connected: ") + failure)
               << "\n"
-              << (id ? "Sertifikat  berlaku sampai " : "Certificate  valid until ") << cert->not_after.substr(0, 10)
-              << " (" << days_left << (id ? " hari lagi)" : " days left)");
-    if (days_left < 30) std::cout << (id ? " — perbarui: serambi renew" : " — renew it: serambi renew");
+              << (id ? "Sertifikat  " : "Certificate  ");
+    if (left < 0)
+        std::cout << (id ? "KEDALUWARSA sejak " : "EXPIRED on ") << cert->not_after.substr(0, 10)
+                  << (id ? " — minta administrator menerbitkan ulang (serambi principal reissue)"
+                         : " — ask an administrator to reissue it (serambi principal reissue)");
+    else
+        std::cout << (id ? "berlaku sampai " : "valid until ") << cert->not_after.substr(0, 10) << " (" << days_left
+                  << (id ? " hari lagi)" : " days left)")
+                  << (days_left < 30 ? (id ? " — perbarui: serambi renew" : " — renew it: serambi renew") : "");
     std::cout << "\n";
     if (open_requests)
         std::cout << (id ? "Permintaan  " : "Requests     ") << *open_requests

@@ -290,8 +290,11 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
                     !resource.starts_with("datasets/" + *dataset + "/"))
                     continue;
                 if (package) {
-                    const auto found = resource.find("/packages/" + *package);
-                    const auto after = found == std::string::npos ? found : found + 10 + package->size();
+                    // "datasets/D/packages/ID…", or "packages/ID…" for a request refused before its
+                    // dataset was known (a probe of a hidden package).
+                    const std::string name = "packages/" + *package;
+                    const auto found = resource.starts_with(name) ? 0 : resource.find("/" + name);
+                    const auto after = found == std::string::npos ? found : found + (found == 0 ? 0 : 1) + name.size();
                     if (found == std::string::npos || (after != resource.size() && resource[after] != '/')) continue;
                 }
                 if (classification && field("classification") != *classification) continue;

@@ -428,7 +428,7 @@ Result<std::unordered_map<std::string, std::string>> parse_upload_metadata(std::
 // A tus Upload-Checksum header: "sha256 " and 32 bytes in base64.
 Result<crypto::Sha256::Digest> parse_upload_checksum(std::string_view header);
 bool is_slug(std::string_view text) noexcept;
-bool is_safe_filename(std::string_view name) noexcept;
+using policies::is_safe_filename;
 // An RFC 8187 value in UTF-8 (UTF-8''na%C3%AFve.csv) decoded; nullopt if it is not one.
 std::optional<std::string> decode_extended_value(std::string_view value);
 bool is_media_type(std::string_view text) noexcept;

@@ -167,38 +167,6 @@ std::optional<std::string> decode_extended_value(std::string_view value) {
     return out;
 }
 
-bool is_safe_filename(std::string_view name) noexcept {
-    if (name.empty() || name.size() > 255 || name.front() == '.' || name.front() == ' ' || name.back() == ' ')
-        return false;
-    // Printable, no separators or quoting characters, valid UTF-8.
-    for (std::size_t i = 0; i < name.size();) {
-        const auto c = static_cast<unsigned char>(name[i]);
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '"' || c == ':' || c == '*' || c == '?' ||
-                c == '<' || c == '>' || c == '|')
-                return false;
-            ++i;
-            continue;
-        }
-        std::size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        if (len == 0 || i + len > name.size()) return false;
-        std::uint32_t cp = c & (0xff >> (len + 1));
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto cc = static_cast<unsigned char>(name[i + k]);
-            if ((cc >> 6) != 0x2) return false;
-            cp = (cp << 6) | (cc & 0x3f);
-        }
-        const std::uint32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-        if (cp >= 0x80 && cp < 0xa0) return false;  // C1 controls
-        if (cp == 0x202e || cp == 0x202d || cp == 0x2066 || cp == 0x2067 || cp == 0x2068 ||
-            cp == 0x2069)  // bidirectional overrides disguise extensions
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 bool is_media_type(std::string_view text) noexcept {
     if (text.empty() || text.size() > 127) return false;
     auto token = [](char c) {

@@ -111,6 +111,11 @@ struct Decision {
 // An identifier for principals and dataset parts: 1 to 63 of [a-z0-9-], not starting or ending
 // with a hyphen.
 bool is_slug_like(std::string_view text) noexcept;
+// A file name someone else chose, safe to store and to create: 1 to 255 bytes of valid UTF-8, not
+// starting with a dot or a space nor ending with a space, without control characters (C0 and
+// C1), path separators, quoting characters or the bidirectional overrides that disguise an
+// extension.
+bool is_safe_filename(std::string_view name) noexcept;
 
 // The policy shipped with Serambi (policies/default.toml), which `serambi init` installs.
 std::string_view default_policy_text() noexcept;

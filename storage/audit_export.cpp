@@ -12,10 +12,10 @@ namespace {
 // One column per field, for spreadsheets: the entry's place in the log first, its time twice
 // (local, then UTC) in a form spreadsheets read as a date, and the resource split into dataset
 // and package.
-constexpr const char* kColumns[] = {"index",       "time_local", "time_utc",       "principal",       "action",
-                                    "dataset",     "package",    "classification", "decision",        "reason",
-                                    "status",      "bytes_in",   "bytes_out",      "sha256",          "request_id",
-                                    "cert_serial", "remote",     "resource",       "refused_subject", "count"};
+constexpr const char* kColumns[] = {
+    "index",   "time_local",     "time_utc",    "time",   "principal", "action",          "dataset",
+    "package", "classification", "decision",    "reason", "status",    "bytes_in",        "bytes_out",
+    "sha256",  "request_id",     "cert_serial", "remote", "resource",  "refused_subject", "count"};
 
 // "2026-11-25T08:00:00Z" as "2026-11-25 08:00:00" in UTC or in the local zone; empty if it is
 // not a time.
@@ -32,6 +32,10 @@ std::string spreadsheet_time(std::string_view rfc3339, bool local) {
 
 // "datasets/OWNER/NAME/packages/ID[/…]" split into the dataset and the package.
 std::pair<std::string, std::string> dataset_and_package(std::string_view resource) {
+    if (resource.starts_with("packages/")) {  // refused before its dataset was known
+        auto package = resource.substr(std::string_view("packages/").size());
+        return {{}, std::string(package.substr(0, package.find('/')))};
+    }
     if (!resource.starts_with("datasets/")) return {};
     resource.remove_prefix(std::string_view("datasets/").size());
     const auto packages = resource.find("/packages/");

@@ -121,9 +121,20 @@ TEST_CASE("an output dropped before commit leaves nothing; small writes arrive w
 TEST_CASE("a package's own filename is used in the current folder only when it is a plain name") {
     CHECK(is_plain_file_name("laporan bulanan 2026.csv"));
     CHECK(is_plain_file_name("data_kesehatan_é.xlsx"));
-    for (const std::string name :
-         {"", ".", "..", ".profile", "-rf.csv", "../x.csv", "a/b.csv", "a\\b.csv", "x\x1b[2J.csv", "x\xc2\x9b.csv",
-          "invoice\xe2\x80\xaegpj.exe", "trailing ", std::string(231, 'a'), "bad\xff.csv"})
-        CHECK_FALSE(is_plain_file_name(name));
+    const std::vector<std::string> refused{"",
+                                           ".",
+                                           "..",
+                                           ".profile",
+                                           "-rf.csv",
+                                           "../x.csv",
+                                           "a/b.csv",
+                                           "a\\b.csv",
+                                           "x\x1b[2J.csv",
+                                           "x\xc2\x9b.csv",
+                                           "invoice\xe2\x80\xaegpj.exe",
+                                           "trailing ",
+                                           std::string(231, 'a'),
+                                           "bad\xff.csv"};
+    for (const auto& name : refused) CHECK_FALSE(is_plain_file_name(name));
     CHECK(is_plain_file_name(std::string(230, 'a')));
 }

@@ -243,7 +243,8 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         const std::uint64_t from = start ? *start : 0;
         const std::uint64_t to = end ? std::min(*end, head_now->size) : head_now->size;
         constexpr std::size_t kPage = 10000;
-        auto rows = store.log().entries(from, to, kPage);
+        std::vector<std::uint64_t> indexes;
+        auto rows = store.log().entries(from, to, kPage, &indexes);
         if (!rows) return problem_of(rows.error(), rid);
         const auto principal = query.text("principal"), dataset = query.text("dataset"), action = query.text("action"),
                    decided = query.text("decision"), since = query.text("since"), until = query.text("until"),
@@ -270,9 +271,9 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
             return problem(ErrorKind::invalid_argument, "indexed is true or false", rid);
         const bool with_index = indexed && *indexed == "true";
         std::string body;
-        std::uint64_t index = from;
-        for (auto& row : *rows) {
-            const std::uint64_t at = index++;
+        for (std::size_t i = 0; i < rows->size(); ++i) {
+            auto& row = (*rows)[i];
+            const std::uint64_t at = indexes[i];
             if (filtered) {
                 boost::system::error_code ec;
                 auto v = boost::json::parse(row, ec);

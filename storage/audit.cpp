@@ -310,7 +310,9 @@ Result<Hash> AccessLog::root(std::uint64_t size) {
     });
 }
 
-Result<std::vector<std::string>> AccessLog::entries(std::uint64_t start, std::uint64_t end, std::size_t limit) {
+Result<std::vector<std::string>> AccessLog::entries(std::uint64_t start, std::uint64_t end, std::size_t limit,
+                                                    std::vector<std::uint64_t>* indexes) {
+    if (indexes) indexes->clear();
     end = std::min({end, db_.log_size(), start + limit});
     std::vector<std::string> out;
     if (start >= end) return out;
@@ -320,7 +322,10 @@ Result<std::vector<std::string>> AccessLog::entries(std::uint64_t start, std::ui
         // Rows are returned as stored, a missing or edited one included: proving the log intact
         // is the auditor's check against a signed checkpoint, not something to take our word for.
         int rc;
-        while ((rc = s->step()) == SQLITE_ROW) out.push_back(s->text(1));
+        while ((rc = s->step()) == SQLITE_ROW) {
+            out.push_back(s->text(1));
+            if (indexes) indexes->push_back(static_cast<std::uint64_t>(s->integer(0)));
+        }
         if (rc != SQLITE_DONE) return sql::db_error("cannot read the access log");
         return out;
     });

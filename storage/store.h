@@ -441,7 +441,10 @@ class AccessLog {
     Result<AuditHead> head();
     Result<crypto::tlog::Hash> root(std::uint64_t size);
     // Entries [start, end), at most `limit` of them, exactly as hashed.
-    Result<std::vector<std::string>> entries(std::uint64_t start, std::uint64_t end, std::size_t limit);
+    // `indexes`, when given, receives each row's own index: a row missing from a damaged log
+    // leaves a gap there instead of shifting the indexes of the rows after it.
+    Result<std::vector<std::string>> entries(std::uint64_t start, std::uint64_t end, std::size_t limit,
+                                             std::vector<std::uint64_t>* indexes = nullptr);
     // RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves.
     Result<std::vector<crypto::tlog::Hash>> inclusion(std::uint64_t index, std::uint64_t size);
     // RFC 9162 consistency proof between the trees of `old_size` and `new_size` leaves.

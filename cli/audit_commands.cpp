@@ -15,6 +15,7 @@
 #include "base/time.h"
 #include "cli/commands.h"
 #include "cli/files.h"
+#include "cli/messages.h"
 #include "crypto/tlog.h"
 #include "storage/audit_export.h"
 #include "storage/store.h"
@@ -529,8 +530,6 @@ int run_audit_tail(const AuditOptions& options) {
     }
 }
 
-namespace {
-
 // A query value, percent-encoded (RFC 3986 unreserved characters kept).
 std::string query_value(std::string_view text) {
     static const char* hex = "0123456789ABCDEF";
@@ -579,6 +578,8 @@ std::string local_time(std::string_view rfc3339) {
     return text;
 }
 
+namespace {
+
 // One matching entry as a table row: index, local time, who, what, the decision, and what it
 // concerns (a package by its first 12 hex digits; --json and --csv carry it whole).
 std::string search_row(std::uint64_t index, std::string_view entry) {
@@ -594,7 +595,7 @@ std::string search_row(std::uint64_t index, std::string_view entry) {
     if (const auto at = what.find("/packages/"); at != std::string::npos) {
         auto package = what.substr(at + 10);
         if (package.size() > 12) package = package.substr(0, 12) + "…";
-        what = what.substr(0, at) + " paket " + package;
+        what = what.substr(0, at) + " " + say(Msg::object_package, {package});
     }
     std::ostringstream row;
     row << std::left << std::setw(8) << index << "  " << std::setw(16) << local_time(field("time")) << "  "
@@ -626,15 +627,10 @@ int run_audit_search(const AuditOptions& options) {
     const bool json = !options.csv && !table;
     if (options.csv) std::cout << storage::audit_csv_header() << "\n";
     if (table)
-        std::cout << std::left << std::setw(8) << "INDEX"
-                  << "  " << std::setw(16) << "WAKTU"
-                  << "  " << std::setw(18) << "PRINCIPAL"
-                  << "  " << std::setw(18) << "AKSI"
-                  << "  " << std::setw(9) << "KEPUTUSAN"
-                  << "  " << std::setw(14) << "KLASIFIKASI"
-                  << "  "
-                  << "OBJEK"
-                  << "\n";
+        std::cout << std::left << std::setw(8) << say(Msg::column_index) << "  " << std::setw(16)
+                  << say(Msg::column_time) << "  " << std::setw(18) << say(Msg::column_principal) << "  "
+                  << std::setw(18) << say(Msg::column_action) << "  " << std::setw(9) << say(Msg::column_decision)
+                  << "  " << std::setw(14) << say(Msg::column_class) << "  " << say(Msg::column_object) << "\n";
     // The log as it is when the search begins: entries added meanwhile wait for the next search,
     // and a gateway that keeps moving the end cannot keep this loop going.
     std::optional<std::uint64_t> end;

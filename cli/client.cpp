@@ -14,10 +14,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <sstream>
 #include <unordered_set>
 
 #include "certs/certs.h"
 #include "cli/files.h"
+#include "cli/messages.h"
 #include "storage/store.h"
 
 namespace serambi::cli {
@@ -454,6 +456,17 @@ Result<std::unique_ptr<Client>> Client::connect(const Profile& profile) {
     return std::unique_ptr<Client>(std::move(client));
 }
 
+namespace {
+// Written by toml++, which quotes and escapes every value.
+std::string profile_toml(const std::string& gateway_url, const std::string& principal, const std::string& language) {
+    toml::table table{{"gateway", gateway_url}, {"principal", principal}};
+    if (!language.empty()) table.insert("language", language);
+    std::ostringstream out;
+    out << "# Serambi client profile; language: \"id\" (Bahasa Indonesia) or \"en\" (English)\n" << table << "\n";
+    return out.str();
+}
+}  // namespace
+
 Result<Profile> load_profile(const std::filesystem::path& dir) {
     Profile profile;
     profile.dir = dir;
@@ -464,10 +477,14 @@ Result<Profile> load_profile(const std::filesystem::path& dir) {
         return bad((dir / "profile.toml").string() + ": " + std::string(e.description()));
     }
     for (const auto& [key, node] : table)
-        if (key != "gateway" && key != "principal")
+        if (key != "gateway" && key != "principal" && key != "language")
             return bad((dir / "profile.toml").string() + ": unknown key " + std::string(key.str()));
     profile.gateway_url = table["gateway"].value_or(std::string());
     profile.principal = table["principal"].value_or(std::string());
+    profile.language = table["language"].value_or(std::string());
+    if (table.contains("language") && !is_language_code(profile.language))
+        return bad((dir / "profile.toml").string() + ": language is \"id\" (Bahasa Indonesia) or \"en\" (English)");
+    use_profile_language(profile.language);
     if (profile.gateway_url.empty() || profile.principal.empty())
         return bad((dir / "profile.toml").string() + ": gateway and principal are required");
     auto parts = split_url(profile.gateway_url);
@@ -493,8 +510,7 @@ Status write_profile(const std::filesystem::path& dir, const std::string& gatewa
     std::filesystem::create_directories(dir, ec);
     if (ec) return make_error(ErrorKind::io_error, "cannot create " + dir.string());
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
-    const std::string toml =
-        "# Serambi client profile\ngateway = \"" + gateway_url + "\"\nprincipal = \"" + principal + "\"\n";
+    const std::string toml = profile_toml(gateway_url, principal, "");
     // Without a key: a profile for a unit that enrolled with its own key (serambi enroll), which
     // it completes by putting its client.key beside these files.
     if (!key_pem.empty())
@@ -502,6 +518,14 @@ Status write_profile(const std::filesystem::path& dir, const std::string& gatewa
     if (auto s = write_file(dir / "client.crt", cert_pem, 0644, Existing::refuse); !s) return s;
     if (auto s = write_file(dir / "ca.crt", ca_pem, 0644, Existing::refuse); !s) return s;
     return write_file(dir / "profile.toml", toml, 0644, Existing::refuse);
+}
+
+Status set_profile_language(const std::filesystem::path& dir, const std::string& code) {
+    if (!code.empty() && !is_language_code(code))
+        return make_error(ErrorKind::invalid_argument, "the language is id (Bahasa Indonesia) or en (English)");
+    auto profile = load_profile(dir);
+    if (!profile) return profile.error();
+    return write_file(dir / "profile.toml", profile_toml(profile->gateway_url, profile->principal, code), 0644);
 }
 
 std::string describe_failure(const Reply& reply) {

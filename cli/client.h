@@ -19,12 +19,15 @@ struct Profile {
     std::string principal;
     std::string host;
     std::string port;
+    std::string language;  // "id" or "en" when the profile chooses; empty: the locale decides
 };
 
 // Reads DIR/profile.toml and checks that client.crt, client.key and ca.crt are present.
 Result<Profile> load_profile(const std::filesystem::path& dir);
 // Resolves --profile, then SERAMBI_PROFILE.
 Result<Profile> find_profile(const std::string& flag);
+// Sets (or, with an empty code, removes) the profile's language for the CLI's messages.
+Status set_profile_language(const std::filesystem::path& dir, const std::string& code);
 // `key_pem` may be empty: a profile for a unit that keeps its own key (serambi enroll).
 Status write_profile(const std::filesystem::path& dir, const std::string& gateway_url, const std::string& principal,
                      const std::string& cert_pem, std::string_view key_pem, const std::string& ca_pem);

@@ -20,6 +20,7 @@
 #include "certs/certs.h"
 #include "cli/client.h"
 #include "cli/files.h"
+#include "cli/messages.h"
 #include "cli/transfer.h"
 #include "crypto/age.h"
 #include "policies/policy.h"
@@ -268,12 +269,10 @@ std::string receipt_summary(const std::string& receipt, const std::string& filen
         id && id->is_string() && storage::is_package_id(id->get_string()) ? std::string(id->get_string()) : "?";
     const auto size = number("size");
     const auto index = number("audit_index");
-    const bool id_locale = indonesian_locale();
-    std::string bytes = size ? human_bytes(static_cast<double>(*size)) : std::string("?");
-    if (id_locale) std::replace(bytes.begin(), bytes.end(), '.', ',');
-    std::string line = std::string(id_locale ? "Terkirim: " : "Sent: ") + for_terminal(filename) + " → " + dataset +
-                       ", " + bytes + (id_locale ? ", paket " : ", package ") + package;
-    if (index) line += (id_locale ? ", indeks log " : ", log index ") + std::to_string(*index);
+    std::string line =
+        say(Msg::push_sent, {for_terminal(filename), dataset,
+                             size ? size_for_people(static_cast<double>(*size)) : std::string("?"), package});
+    if (index) line += say(Msg::push_log_index, {std::to_string(*index)});
     return line;
 }
 
@@ -297,12 +296,6 @@ std::string for_terminal(std::string_view text) {
     return out;
 }
 
-bool indonesian_locale() {
-    for (const char* name : {"LC_ALL", "LC_MESSAGES", "LANG"})
-        if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return std::string_view(v).starts_with("id");
-    return false;
-}
-
 int run_push(const PushOptions& options) {
     if (options.files.size() > 1 && !options.proof_output.empty())
         return report("push", make_error(ErrorKind::invalid_argument,
@@ -315,14 +308,14 @@ int run_push(const PushOptions& options) {
         one.file = file;
         if (push_file(one) != 0) failed.push_back(file);
     }
-    if (options.files.size() > 1)
-        std::cerr << "serambi push: " << options.files.size() - failed.size() << " of " << options.files.size()
-                  << " files sent" << (failed.empty() ? "" : "; not sent: ") <<
-            [&] {
-                std::string names;
-                for (const auto& f : failed) names += (names.empty() ? "" : ", ") + f;
-                return names;
-            }() << "\n";
+    if (options.files.size() > 1) {
+        std::string names;
+        for (const auto& f : failed) names += (names.empty() ? "" : ", ") + f;
+        std::cerr << "serambi push: "
+                  << say(Msg::push_count,
+                         {std::to_string(options.files.size() - failed.size()), std::to_string(options.files.size())})
+                  << (failed.empty() ? "" : say(Msg::push_not_sent, {names})) << "\n";
+    }
     return failed.empty() ? 0 : 1;
 }
 

@@ -24,6 +24,13 @@ int simple_request(const std::string& command, const std::string& profile, const
                    const std::string& target, const std::string& body, int expected);
 // A connected client for the profile named by --profile or SERAMBI_PROFILE.
 Result<std::unique_ptr<Client>> connect(const std::string& profile_flag, Profile* out = nullptr);
+// A query value, percent-encoded.
+std::string query_value(std::string_view text);
+// A --since or --until as the gateway compares times (RFC 3339, UTC): a bare date is local
+// midnight; a time is UTC as written.
+Result<std::string> utc_bound(const std::string& text, const char* flag);
+// An RFC 3339 UTC time in the local zone, to the minute, for people.
+std::string local_time(std::string_view rfc3339);
 
 struct InitOptions {
     std::string dir;
@@ -143,6 +150,17 @@ struct DatasetCreateOptions {
 };
 int run_dataset_create(const DatasetCreateOptions& options);
 int run_dataset_list(const std::string& profile);
+// `serambi ls`: what the caller may read, across datasets, filtered.
+struct LsOptions {
+    std::string profile;
+    std::string dataset, name, classification, producer, since, until;
+    std::uint64_t limit = 100;  // the newest this many; --all for every one
+    bool all = false;
+    bool json = false;
+};
+int run_ls(const LsOptions& options);
+// `serambi profile language [id|en|auto]`: shows or sets the language of the CLI's messages.
+int run_profile_language(const std::string& profile, const std::string& code);
 int run_package_list(const std::string& profile, const std::string& dataset);
 int run_whoami(const std::string& profile);
 
@@ -165,8 +183,6 @@ struct PushOptions {
     bool resumable = false;
 };
 inline constexpr std::uint64_t kResumableBytes = 8ULL << 20;
-// Whether people read messages in Indonesian: the locale (LC_ALL, LC_MESSAGES, LANG) is id_*.
-bool indonesian_locale();
 // Text from the gateway or the log made safe for a terminal: control characters (C0, DEL, C1)
 // become '?', so that no escape sequence reaches the screen.
 std::string for_terminal(std::string_view text);

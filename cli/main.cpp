@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/help.h"
 #include "crypto/crypto.h"
 #include "serambi_version.h"
 #include "storage/store.h"
@@ -239,8 +240,32 @@ int main(int argc, char** argv) {
     dpk_cmd->add_option("--profile", profile, profile_help);
     dpk_cmd->callback([&] { code = run_package_list(profile, dataset_id); });
 
+    LsOptions ls;
+    auto* ls_cmd = app.add_subcommand(
+        "ls", "list the packages you may read, across datasets, newest first (a table on a terminal, else JSON Lines)");
+    ls_cmd->add_option("--dataset", ls.dataset, "only this dataset (OWNER/NAME)");
+    ls_cmd->add_option("--name", ls.name, "only file names containing this (letters in any case)");
+    ls_cmd->add_option("--class", ls.classification,
+                       "only this classification: biasa, terbatas, rahasia, sangat-rahasia");
+    ls_cmd->add_option("--producer", ls.producer, "only packages this principal pushed");
+    ls_cmd->add_option("--since", ls.since, "from this local date (2026-11-01) or UTC time on");
+    ls_cmd->add_option("--until", ls.until, "before this local date or UTC time");
+    auto* ls_limit = ls_cmd->add_option("--limit", ls.limit, "the newest this many")
+                         ->capture_default_str()
+                         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1000000}));
+    ls_cmd->add_flag("--all", ls.all, "every package that matches")->excludes(ls_limit);
+    ls_cmd->add_flag("--json", ls.json, "JSON Lines (the API's package summaries) even on a terminal");
+    ls_cmd->add_option("--profile", ls.profile, profile_help);
+    ls_cmd->callback([&] { code = run_ls(ls); });
+
     auto* profile_cmd = app.add_subcommand("profile", "your profile: the key and certificate the CLI uses");
     profile_cmd->require_subcommand(1);
+    std::string language_code;
+    auto* plang_cmd = profile_cmd->add_subcommand(
+        "language", "show or set the language of messages: id (Bahasa Indonesia), en (English), auto (the locale)");
+    plang_cmd->add_option("language", language_code, "id, en or auto")->check(CLI::IsMember({"id", "en", "auto"}));
+    plang_cmd->add_option("--profile", profile, profile_help);
+    plang_cmd->callback([&] { code = run_profile_language(profile, language_code); });
     ExportP12Options p12;
     auto* p12_cmd = profile_cmd->add_subcommand(
         "export-p12", "write the profile as a password-protected PKCS#12 file, to import into a browser");
@@ -587,6 +612,20 @@ int main(int argc, char** argv) {
     auto* wserve_cmd = witness_cmd->add_subcommand("serve", "serve add-checkpoint until SIGINT or SIGTERM");
     wserve_cmd->add_option("--config", witness_config, "the witness.toml")->required()->check(CLI::ExistingFile);
     wserve_cmd->callback([&] { code = run_witness_serve(witness_config); });
+
+    std::vector<std::string> help_words;
+    auto* help_cmd = app.add_subcommand("help", "topics (classification, roles, …) and the help of any command");
+    help_cmd->add_option("topic", help_words, "a topic, or a command such as: audit search");
+    help_cmd->callback([&] { code = run_help(app, help_words); });
+    std::string shell;
+    auto* completion_cmd =
+        app.add_subcommand("completion", "print a shell completion script: serambi completion bash > FILE");
+    completion_cmd->add_option("shell", shell, "bash")->required();
+    completion_cmd->callback([&] { code = run_completion(app, shell); });
+    std::string man_dir;
+    auto* man_cmd = app.add_subcommand("man", "write the manual pages (serambi.1, serambi-push.1, …) into a directory");
+    man_cmd->add_option("--out", man_dir, "the directory")->required();
+    man_cmd->callback([&] { code = run_man(app, man_dir); });
 
     try {
         app.parse(argc, argv);

@@ -11,6 +11,7 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/files.h"
+#include "cli/messages.h"
 #include "crypto/age.h"
 #include "policies/policy.h"
 #include "storage/store.h"
@@ -328,26 +329,26 @@ int run_status(const std::string& profile_flag, bool json) {
         std::cout << boost::json::serialize(o) << "\n";
         return failure.empty() ? 0 : 1;
     }
-    const bool id = indonesian_locale();
-    std::cout << (id ? "Profil      " : "Profile      ") << profile->principal
-              << (roles.empty() ? "" : " (" + roles + ")") << " — " << profile->dir.string() << "\n"
-              << (id ? "Gateway     " : "Gateway      ") << profile->gateway_url << " — "
-              << (failure.empty() ? (id ? "terhubung" : "connected")
-                                  : (id ? "tidak terhubung: " : "not connected: ") + failure)
-              << "\n"
-              << (id ? "Sertifikat  " : "Certificate  ");
+    // Labels padded to the longest in the chosen language, so that the values line up.
+    const std::string labels[] = {say(Msg::status_profile), say(Msg::status_gateway), say(Msg::status_certificate),
+                                  say(Msg::status_requests)};
+    std::size_t width = 0;
+    for (const auto& l : labels) width = std::max(width, l.size());
+    auto label = [&](const std::string& l) { return l + std::string(width + 2 - l.size(), ' '); };
+    std::cout << label(labels[0]) << profile->principal << (roles.empty() ? "" : " (" + roles + ")") << " — "
+              << profile->dir.string() << "\n"
+              << label(labels[1]) << profile->gateway_url << " — "
+              << (failure.empty() ? say(Msg::status_connected) : say(Msg::status_not_connected, {failure})) << "\n"
+              << label(labels[2]);
+    const std::string end_date = cert->not_after.substr(0, 10);
     if (left < 0)
-        std::cout << (id ? "KEDALUWARSA sejak " : "EXPIRED on ") << cert->not_after.substr(0, 10)
-                  << (id ? " — minta administrator menerbitkan ulang (serambi principal reissue)"
-                         : " — ask an administrator to reissue it (serambi principal reissue)");
+        std::cout << say(Msg::status_expired, {end_date});
     else
-        std::cout << (id ? "berlaku sampai " : "valid until ") << cert->not_after.substr(0, 10) << " (" << days_left
-                  << (id ? " hari lagi)" : " days left)")
-                  << (days_left < 30 ? (id ? " — perbarui: serambi renew" : " — renew it: serambi renew") : "");
+        std::cout << say(Msg::status_valid_until, {end_date, std::to_string(days_left)})
+                  << (days_left < 30 ? say(Msg::status_renew) : "");
     std::cout << "\n";
     if (open_requests)
-        std::cout << (id ? "Permintaan  " : "Requests     ") << *open_requests
-                  << (id ? " menunggu keputusan" : " waiting for a decision") << "\n";
+        std::cout << label(labels[3]) << say(Msg::status_requests_open, {std::to_string(*open_requests)}) << "\n";
     return failure.empty() ? 0 : 1;
 }
 

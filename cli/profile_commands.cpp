@@ -9,6 +9,7 @@
 #include "certs/certs.h"
 #include "cli/commands.h"
 #include "cli/files.h"
+#include "cli/messages.h"
 #include "storage/store.h"
 
 namespace serambi::cli {
@@ -103,6 +104,23 @@ int run_export_p12(const ExportP12Options& options) {
         return report(command, s.error());
     std::cerr << "Wrote " << options.out << " (mode 0600): the key and certificate of " << profile->principal
               << " and the gateway's CA. Import it into the browser (see the user guide), then delete this file.\n";
+    return 0;
+}
+
+int run_profile_language(const std::string& profile_flag, const std::string& code) {
+    auto profile = find_profile(profile_flag);
+    if (!profile) return report("profile language", profile.error());
+    if (code.empty()) {
+        std::cout << (profile->language.empty() ? std::string("auto") : profile->language) << " ("
+                  << (language() == Language::indonesian ? "Bahasa Indonesia" : "English") << ")\n";
+        return 0;
+    }
+    if (code != "auto" && !is_language_code(code))
+        return report("profile language", make_error(ErrorKind::invalid_argument,
+                                                     "the language is id (Bahasa Indonesia), en (English) or "
+                                                     "auto (from the locale)"));
+    if (auto s = set_profile_language(profile->dir, code == "auto" ? "" : code); !s)
+        return report("profile language", s.error());
     return 0;
 }
 

@@ -15,22 +15,11 @@
 #include <thread>
 
 #include "cli/files.h"
+#include "cli/messages.h"
 #include "crypto/crypto.h"
 #include "storage/store.h"
 
 namespace serambi::cli {
-
-std::string human_bytes(double n) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    int u = 0;
-    while (n >= 1024 && u < 4) {
-        n /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", n, units[u]);
-    return buf;
-}
 
 ProgressMeter::ProgressMeter(std::string label, bool quiet)
     : label_(std::move(label)),
@@ -53,10 +42,11 @@ void ProgressMeter::operator()(std::uint64_t done, std::uint64_t total) {
     const double sent = static_cast<double>(done - std::min(done, first_offset_));
     const double rate = seconds > 0 ? sent / seconds : 0;
     const int percent = total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
-    const std::string resumed = resumed_ > 0 ? "  (resumed at " + human_bytes(static_cast<double>(resumed_)) + ")" : "";
-    std::fprintf(stderr, "\r%s  %s / %s  %3d%%  %s/s%s   ", label_.c_str(),
-                 human_bytes(static_cast<double>(done)).c_str(), human_bytes(static_cast<double>(total)).c_str(),
-                 percent, human_bytes(rate).c_str(), resumed.c_str());
+    const std::string resumed =
+        resumed_ > 0 ? "  (resumed at " + size_for_people(static_cast<double>(resumed_)) + ")" : "";
+    std::fprintf(
+        stderr, "\r%s  %s / %s  %3d%%  %s/s%s   ", label_.c_str(), size_for_people(static_cast<double>(done)).c_str(),
+        size_for_people(static_cast<double>(total)).c_str(), percent, size_for_people(rate).c_str(), resumed.c_str());
     drawn_ = true;
 }
 
@@ -246,8 +236,8 @@ Result<std::string> resumable(const PushTransfer& push, ProgressMeter& meter) {
             offset = std::stoull(given);
             if (offset > size) return make_error(ErrorKind::corruption, "the gateway holds more than the file");
             if (offset > 0 && !told_resume) {
-                std::cerr << "serambi push: resuming at " << human_bytes(static_cast<double>(offset)) << " of "
-                          << human_bytes(static_cast<double>(size)) << "\n";
+                std::cerr << "serambi push: resuming at " << size_for_people(static_cast<double>(offset)) << " of "
+                          << size_for_people(static_cast<double>(size)) << "\n";
                 told_resume = true;
             }
         }
@@ -380,7 +370,7 @@ Result<Fetched> fetch_package(const PullTransfer& pull, ProgressMeter& meter) {
             digest.update({buf.data(), static_cast<std::size_t>(n)});
             at += static_cast<std::uint64_t>(n);
         }
-        std::cerr << "serambi pull: resuming at " << human_bytes(static_cast<double>(offset)) << "\n";
+        std::cerr << "serambi pull: resuming at " << size_for_people(static_cast<double>(offset)) << "\n";
     }
     if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0)
         return make_error(ErrorKind::io_error, "cannot seek " + pull.partial.string());

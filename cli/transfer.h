@@ -13,8 +13,6 @@
 
 namespace serambi::cli {
 
-std::string human_bytes(double n);
-
 // Attempts in a row that move nothing before a transfer (or a request) gives up.
 inline constexpr int kAttempts = 12;
 

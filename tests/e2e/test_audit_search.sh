@@ -86,10 +86,13 @@ while read -r index; do
 done < <(python3 -c 'import json,sys; [print(json.loads(l)["index"]) for l in open(sys.argv[1])]' "$WORK/found.jsonl")
 
 # For people: a table with local times (WIT) on a terminal.
-table=$(script -qc "'$SERAMBI' audit search --principal bi-malut --action package.pull --profile '$A'" /dev/null | tr -d '\r')
+table=$(LANG=C.UTF-8 script -qc "'$SERAMBI' audit search --principal bi-malut --action package.pull --profile '$A'" /dev/null | tr -d '\r')
 contains "a terminal gets a table" "INDEX" "$table"
 contains "with local times (UTC+9)" "$(TZ=Asia/Jayapura date +%Y-%m-%d)" "$table"
-contains "naming the dataset and the package" "bappeda/anggaran paket ${R1:0:12}" "$table"
+contains "naming the dataset and the package" "bappeda/anggaran package ${R1:0:12}" "$table"
+table=$(LANG=id_ID.UTF-8 script -qc "'$SERAMBI' audit search --principal bi-malut --action package.pull --profile '$A'" /dev/null | tr -d '\r')
+contains "in Indonesian for an id_* locale" "INDEKS    WAKTU" "$table"
+contains "the package too" "bappeda/anggaran paket ${R1:0:12}" "$table"
 
 # Hostile and clumsy filters: refused with a clear message, or simply matching nothing.
 refuse_saying "a time that is not one is refused" "takes a date" "$SERAMBI" audit search --since yesterday --profile "$A"

@@ -14,6 +14,9 @@ check "the systemd unit is installed" test -s "$UNIT"
 same "it starts the installed binary, with the default configuration" "ExecStart=$ROOT/usr/bin/serambi serve" "$(grep '^ExecStart=' "$UNIT")"
 check "the default policy and the guides are installed" \
     test -s "$ROOT/usr/share/serambi/default.toml" -a -s "$ROOT/usr/share/doc/serambi/operator-guide.md"
+check "the manual pages are installed, one per command" \
+    test -s "$ROOT/usr/share/man/man1/serambi.1" -a -s "$ROOT/usr/share/man/man1/serambi-push.1" -a -s "$ROOT/usr/share/man/man1/serambi-audit.1"
+check "and the bash completion" test -s "$ROOT/usr/share/bash-completion/completions/serambi"
 out=$(systemd-analyze verify "$UNIT" 2>&1)
 same "systemd-analyze verify finds nothing to say about the unit" "" "$out"
 exposure=$(systemd-analyze security --offline=true "$UNIT" 2>&1 | sed -n 's/.*Overall exposure level for serambi.service: \([0-9.]*\).*/\1/p')
@@ -39,6 +42,8 @@ contains "and on the libraries the binary links" "libsqlcipher0" "$info"
 files=$(dpkg-deb -c "$DEB")
 contains "it installs /usr/bin/serambi" "./usr/bin/serambi" "$files"
 contains "and /usr/lib/systemd/system/serambi.service" "./usr/lib/systemd/system/serambi.service" "$files"
+contains "and the manual page" "./usr/share/man/man1/serambi.1" "$files"
+contains "and the bash completion" "./usr/share/bash-completion/completions/serambi" "$files"
 dpkg-deb -x "$DEB" "$WORK/deb"
 dpkg-deb -e "$DEB" "$WORK/deb-control"
 same "the packaged unit runs /usr/bin/serambi" "ExecStart=/usr/bin/serambi serve" \

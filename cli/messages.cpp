@@ -1,0 +1,237 @@
+#include "cli/messages.h"
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+
+namespace serambi::cli {
+namespace {
+
+using enum Msg;
+
+// One line per message: what it is, English, Bahasa Indonesia. Terms of the mandate keep their
+// Indonesian names in both (biasa, rahasia, walidata), as the policy and the portal use them.
+constexpr std::array<Message, static_cast<std::size_t>(Msg::count_)> kCatalogue{{
+    {push_sent, "Sent: {} → {}, {}, package {}", "Terkirim: {} → {}, {}, paket {}"},
+    {push_log_index, ", log index {}", ", indeks log {}"},
+    {status_profile, "Profile", "Profil"},
+    {status_gateway, "Gateway", "Gateway"},
+    {status_connected, "connected", "terhubung"},
+    {status_not_connected, "not connected: {}", "tidak terhubung: {}"},
+    {status_certificate, "Certificate", "Sertifikat"},
+    {status_expired, "EXPIRED on {} — ask an administrator to reissue it (serambi principal reissue)",
+     "KEDALUWARSA sejak {} — minta administrator menerbitkan ulang (serambi principal reissue)"},
+    {status_valid_until, "valid until {} ({} days left)", "berlaku sampai {} ({} hari lagi)"},
+    {status_renew, " — renew it: serambi renew", " — perbarui: serambi renew"},
+    {status_requests, "Requests", "Permintaan"},
+    {status_requests_open, "{} waiting for a decision", "{} menunggu keputusan"},
+    {column_index, "INDEX", "INDEKS"},
+    {column_time, "TIME", "WAKTU"},
+    {column_principal, "PRINCIPAL", "PRINCIPAL"},
+    {column_action, "ACTION", "AKSI"},
+    {column_decision, "DECISION", "KEPUTUSAN"},
+    {column_class, "CLASS", "KLASIFIKASI"},
+    {column_object, "OBJECT", "OBJEK"},
+    {column_package, "PACKAGE", "PAKET"},
+    {column_dataset, "DATASET", "DATASET"},
+    {column_file, "FILE", "BERKAS"},
+    {column_size, "SIZE", "UKURAN"},
+    {object_package, "package {}", "paket {}"},
+    {ls_shown_of, "{} of {} packages shown, newest first; --all for every one, or narrow with --since, --name",
+     "{} dari {} paket ditampilkan, terbaru dahulu; --all untuk semuanya, atau saring dengan --since, --name"},
+    {ls_none, "No packages match.", "Tidak ada paket yang cocok."},
+    {push_count, "{} of {} files sent", "{} dari {} berkas terkirim"},
+    {push_not_sent, "; not sent: {}", "; tidak terkirim: {}"},
+    {help_topics, "Topics (serambi help TOPIC):", "Topik (serambi help TOPIK):"},
+    {help_commands, "Commands (serambi help COMMAND, or serambi COMMAND --help):",
+     "Perintah (serambi help PERINTAH, atau serambi PERINTAH --help):"},
+    {help_more, "The manual pages (man serambi) and docs/ have the whole guide.",
+     "Panduan lengkap ada di halaman manual (man serambi) dan docs/."},
+    {help_unknown, "no help topic or command named '{}'", "tidak ada topik bantuan atau perintah bernama '{}'"},
+}};
+
+constexpr HelpTopic kTopics[] = {
+    {"classification", "klasifikasi", "the four classifications and who may read each",
+     "empat klasifikasi dan siapa yang boleh membaca masing-masing",
+     R"(Every dataset and package has a classification. Under the default policy:
+  biasa           every registered organisation may read it
+  terbatas        the dataset's owner, the walidata (custodians), and a partner whose
+                  MOU agreement is in force and covers the dataset
+  rahasia         the same; a partner also needs a release of that package from one
+                  custodian (serambi request, then serambi approve), and receives it
+                  encrypted to its age recipient
+  sangat-rahasia  the dataset's owner and the readers named at the push, each with
+                  releases from two different custodians
+A push may classify a package above its dataset (--class), never below. What you may not
+read is left out of every list and answers 404, as if it did not exist.)",
+     R"(Setiap dataset dan paket memiliki klasifikasi. Menurut kebijakan bawaan:
+  biasa           semua organisasi terdaftar boleh membacanya
+  terbatas        pemilik dataset, walidata, dan mitra yang perjanjian MOU-nya berlaku
+                  dan mencakup dataset itu
+  rahasia         sama; mitra juga memerlukan rilis paket itu dari satu walidata
+                  (serambi request, lalu serambi approve), dan menerimanya terenkripsi
+                  untuk penerima age-nya
+  sangat-rahasia  pemilik dataset dan pembaca yang disebut saat push, masing-masing
+                  dengan rilis dari dua walidata yang berbeda
+Push boleh mengklasifikasikan paket di atas datasetnya (--class), tidak pernah di bawahnya.
+Yang tidak boleh Anda baca tidak muncul di daftar mana pun dan dijawab 404, seolah tidak ada.)"},
+    {"roles", "peran", "producers, partners, custodians, auditors and admins",
+     "produsen, mitra, walidata, auditor dan admin",
+     R"(A principal is an organisation with a certificate; its roles say what it may do:
+  producer   (produsen data) pushes packages to the datasets it owns: serambi push
+  partner    (mitra MOU) pulls what its agreements allow: serambi ls, serambi pull,
+             serambi request for a rahasia package
+  custodian  (walidata) manages datasets and agreements, answers release requests:
+             serambi agreement, serambi approve, serambi requests
+  auditor    reads the access log and proves it complete: serambi audit
+  admin      registers principals and runs the gateway; reads nothing above biasa
+serambi status shows your own roles.)",
+     R"(Principal adalah organisasi dengan sertifikat; perannya menentukan apa yang boleh dilakukan:
+  producer   (produsen data) mengirim paket ke dataset miliknya: serambi push
+  partner    (mitra MOU) mengambil yang diizinkan perjanjiannya: serambi ls, serambi pull,
+             serambi request untuk paket rahasia
+  custodian  (walidata) mengelola dataset dan perjanjian, menjawab permintaan rilis:
+             serambi agreement, serambi approve, serambi requests
+  auditor    membaca log akses dan membuktikan kelengkapannya: serambi audit
+  admin      mendaftarkan principal dan menjalankan gateway; tidak membaca di atas biasa
+serambi status menampilkan peran Anda.)"},
+    {"profile", "profil", "your profile directory, SERAMBI_PROFILE and the language",
+     "direktori profil Anda, SERAMBI_PROFILE dan bahasa",
+     R"(A profile is the directory the operator gave you: profile.toml, client.crt, ca.crt and
+the SECRET client.key (and age.key). Keep the secret files mode 0600; never e-mail them.
+Every client command takes --profile DIR; without it, $SERAMBI_PROFILE names the directory.
+  serambi status                   the profile, the gateway, the certificate's end date
+  serambi renew                    a new key and certificate before the old one ends
+  serambi profile language id      messages in Bahasa Indonesia (en: English; auto: from
+                                   the locale, Indonesian when LANG is id_*)
+  serambi profile export-p12 --out FILE   the profile for a browser (the web portal))",
+     R"(Profil adalah direktori yang diberikan operator: profile.toml, client.crt, ca.crt dan
+client.key yang RAHASIA (serta age.key). Simpan berkas rahasia dengan mode 0600; jangan pernah
+mengirimnya lewat surel. Setiap perintah klien menerima --profile DIR; tanpanya,
+$SERAMBI_PROFILE menunjuk direktorinya.
+  serambi status                   profil, gateway, tanggal akhir sertifikat
+  serambi renew                    kunci dan sertifikat baru sebelum yang lama berakhir
+  serambi profile language id      pesan dalam Bahasa Indonesia (en: Inggris; auto: dari
+                                   locale, Indonesia bila LANG adalah id_*)
+  serambi profile export-p12 --out BERKAS   profil untuk peramban (portal web))"},
+    {"output", "keluaran", "tables for people, JSON for scripts, exit status",
+     "tabel untuk orang, JSON untuk skrip, status keluar",
+     R"(On a terminal, commands print short summaries and tables with local times and sizes such
+as 1.2 MiB. Piped, or with --json, they print the machine form instead: JSON, one object per
+line for lists (JSON Lines), with sizes in bytes and times in RFC 3339 UTC. Those field names
+never change with the language. audit search also has --csv for spreadsheets.
+Exit status: 0 success, 1 a failure (the message on stderr says what and what to do), 2 a
+command line that does not parse. serambi push with several files exits 1 if any was not sent.)",
+     R"(Di terminal, perintah mencetak ringkasan singkat dan tabel dengan waktu setempat dan ukuran
+seperti 1,2 MiB. Bila disalurkan (pipe), atau dengan --json, yang dicetak adalah bentuk mesin:
+JSON, satu objek per baris untuk daftar (JSON Lines), ukuran dalam byte dan waktu dalam RFC 3339
+UTC. Nama-nama kolomnya tidak pernah berubah menurut bahasa. audit search juga punya --csv untuk
+spreadsheet. Status keluar: 0 berhasil, 1 gagal (pesan di stderr menjelaskan apa dan apa yang
+harus dilakukan), 2 baris perintah yang tidak dapat diurai. serambi push dengan beberapa berkas
+keluar dengan 1 bila ada yang tidak terkirim.)"},
+    {"refused", "ditolak", "what the gateway's refusals mean and what to do",
+     "arti penolakan gateway dan apa yang harus dilakukan",
+     R"(The gateway refuses with a status and a request id: give the id to the operator.
+  400  something in the request is malformed; the message says what
+  401  your certificate is not the one registered for you; ask the operator
+  403  you may see the dataset but not push to it, or not create datasets
+  404  it does not exist, or you may not know that it exists; ask the walidata
+  409  the id is taken, or the rules refuse an approval
+  413  the payload is over the gateway's limit
+  503  storage or the access log is unavailable: nothing is served; try again later
+  507  the gateway's disk is nearly full; nothing was stored
+A TLS handshake failure means your certificate was refused (expired or revoked: see
+serambi status) or the gateway's certificate does not match profile.toml.)",
+     R"(Gateway menolak dengan sebuah status dan id permintaan: berikan id itu kepada operator.
+  400  ada yang salah bentuk dalam permintaan; pesannya menyebutkan apa
+  401  sertifikat Anda bukan yang terdaftar untuk Anda; tanyakan operator
+  403  Anda boleh melihat dataset tetapi tidak boleh mengirim ke sana, atau membuat dataset
+  404  tidak ada, atau Anda tidak boleh tahu bahwa itu ada; tanyakan walidata
+  409  id sudah dipakai, atau aturan menolak persetujuan
+  413  muatan melebihi batas gateway
+  503  penyimpanan atau log akses tidak tersedia: tidak ada yang dilayani; coba lagi nanti
+  507  disk gateway hampir penuh; tidak ada yang disimpan
+Kegagalan jabat tangan TLS berarti sertifikat Anda ditolak (kedaluwarsa atau dicabut: lihat
+serambi status) atau sertifikat gateway tidak cocok dengan profile.toml.)"},
+    {"verify", "verifikasi", "checking a package offline, without the gateway",
+     "memeriksa paket secara luring, tanpa gateway",
+     R"(serambi pull checks the payload's SHA-256 against the manifest the gateway signed, and keeps
+FILE.manifest.json, its signature FILE.manifest.p7s and a proof FILE.tlog-proof beside it.
+Anyone holding them checks the package later, offline, with the gateway's CA:
+  serambi verify FILE --manifest FILE.manifest.json --signature FILE.manifest.p7s --ca ca.crt
+and with the log's verifier key (from the operator) that the request is in the signed log:
+  serambi verify FILE.tlog-proof --log-key log.vkey
+The signature is CMS, so openssl cms -verify checks it too.)",
+     R"(serambi pull memeriksa SHA-256 muatan terhadap manifest yang ditandatangani gateway, dan
+menyimpan BERKAS.manifest.json, tanda tangannya BERKAS.manifest.p7s dan bukti BERKAS.tlog-proof
+di sampingnya. Siapa pun yang memegangnya dapat memeriksa paket itu kemudian, secara luring,
+dengan CA gateway:
+  serambi verify BERKAS --manifest BERKAS.manifest.json --signature BERKAS.manifest.p7s --ca ca.crt
+dan dengan kunci verifikasi log (dari operator) bahwa permintaan itu ada di log yang ditandatangani:
+  serambi verify BERKAS.tlog-proof --log-key log.vkey
+Tanda tangannya berformat CMS, sehingga openssl cms -verify juga dapat memeriksanya.)"},
+};
+
+std::optional<Language> g_profile_language;
+
+}  // namespace
+
+std::span<const Message> catalogue() { return kCatalogue; }
+
+std::span<const HelpTopic> help_topics() { return kTopics; }
+
+bool is_language_code(std::string_view code) { return code == "id" || code == "en"; }
+
+void use_profile_language(std::string_view code) {
+    if (code == "id")
+        g_profile_language = Language::indonesian;
+    else if (code == "en")
+        g_profile_language = Language::english;
+    else
+        g_profile_language.reset();
+}
+
+Language language() {
+    if (g_profile_language) return *g_profile_language;
+    // As gettext does: the first of these that is set decides, even when it is not Indonesian.
+    for (const char* name : {"LC_ALL", "LC_MESSAGES", "LANG"})
+        if (const char* v = std::getenv(name); v != nullptr && *v != '\0')
+            return std::string_view(v).starts_with("id") ? Language::indonesian : Language::english;
+    return Language::english;
+}
+
+std::string say(Msg msg, std::initializer_list<std::string_view> args) {
+    const auto& entry = kCatalogue[static_cast<std::size_t>(msg)];
+    const std::string_view text = language() == Language::indonesian ? entry.indonesian : entry.english;
+    std::string out;
+    out.reserve(text.size() + 32);
+    auto next = args.begin();
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '{' && i + 1 < text.size() && text[i + 1] == '}') {
+            if (next != args.end()) out += *next++;
+            ++i;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+std::string size_for_people(double n) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (n >= 1024 && u < 4) {
+        n /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", n, units[u]);
+    std::string text = buf;
+    if (language() == Language::indonesian)
+        for (auto& c : text)
+            if (c == '.') c = ',';
+    return text;
+}
+
+}  // namespace serambi::cli

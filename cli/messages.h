@@ -1,0 +1,86 @@
+// Internal: the words the CLI says to people, in Bahasa Indonesia and in English, from one
+// catalogue. Machine output (--json, JSON Lines, CSV) never goes through it: its field names and
+// values stay the same in every language.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace serambi::cli {
+
+enum class Language { english, indonesian };
+
+// The profile's `language` when it names one, else Indonesian for an id* locale (LC_ALL,
+// LC_MESSAGES, then LANG, as gettext reads them), else English.
+Language language();
+// Set when a profile is loaded; empty leaves the choice to the locale.
+void use_profile_language(std::string_view code);
+// "id" or "en" as a profile names them; nullopt-like false for anything else.
+bool is_language_code(std::string_view code);
+
+// Every message, by what it says. `{}` marks where an argument goes, in order.
+enum class Msg {
+    push_sent,             // file, dataset, size, package
+    push_log_index,        // index
+    status_profile,        //
+    status_gateway,        //
+    status_connected,      //
+    status_not_connected,  // why
+    status_certificate,    //
+    status_expired,        // date
+    status_valid_until,    // date, days
+    status_renew,          //
+    status_requests,       //
+    status_requests_open,  // count
+    column_index,          //
+    column_time,           //
+    column_principal,      //
+    column_action,         //
+    column_decision,       //
+    column_class,          //
+    column_object,         //
+    column_package,        //
+    column_dataset,        //
+    column_file,           //
+    column_size,           //
+    object_package,        // id
+    ls_shown_of,           // shown, total
+    ls_none,               //
+    push_count,            // sent, total
+    push_not_sent,         // files
+    help_topics,           //
+    help_commands,         //
+    help_more,             //
+    help_unknown,          // topic
+    count_,                // not a message: the catalogue's length
+};
+
+struct Message {
+    Msg msg;
+    std::string_view english;
+    std::string_view indonesian;
+};
+
+// The catalogue itself, in the order of Msg (the unit test checks that, and that every message
+// has both languages with the same arguments).
+std::span<const Message> catalogue();
+
+// A topic of `serambi help TOPIC` (and a section of the manual page): named in English and in
+// Indonesian, either name finds it.
+struct HelpTopic {
+    std::string_view name, nama;
+    std::string_view summary_english, summary_indonesian;
+    std::string_view english, indonesian;
+};
+std::span<const HelpTopic> help_topics();
+
+// The message in the chosen language, its `{}` replaced by `args` in order.
+std::string say(Msg msg, std::initializer_list<std::string_view> args = {});
+
+// A size (or a rate) for people: "1.2 MiB", with a decimal comma in Indonesian ("1,2 MiB").
+std::string size_for_people(double bytes);
+
+}  // namespace serambi::cli

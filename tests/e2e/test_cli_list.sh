@@ -1,0 +1,124 @@
+# `serambi ls` across datasets with its filters, the language of messages (locale and profile),
+# `serambi help TOPIC`, the bash completion and the manual pages, all generated from the one
+# command-line definition.
+source "$(dirname "$0")/lib.sh"
+init_deployment
+start_gateway
+add_principal dinkes-malut producer
+add_principal bi-malut partner
+P=$WORK/dinkes-malut
+BI=$WORK/bi-malut
+"$SERAMBI" dataset create dinkes-malut/gizi --class biasa --title Gizi --profile "$ADMIN" >/dev/null
+"$SERAMBI" dataset create dinkes-malut/kasus --class rahasia --title Kasus --profile "$ADMIN" >/dev/null
+mkdir -p "$WORK/src"
+printf 'bulan,nilai\n1,10\n' >"$WORK/src/laporan-jan.csv"
+printf 'bulan,nilai\n2,20\n' >"$WORK/src/Laporan-Feb.csv"
+printf 'kode,anggaran\n1,999\n' >"$WORK/src/anggaran.csv"
+printf 'nik,kasus\n1,x\n' >"$WORK/src/kasus.csv"
+for f in laporan-jan Laporan-Feb anggaran; do
+    "$SERAMBI" push dinkes-malut/gizi "$WORK/src/$f.csv" -q --no-proof --profile "$P" >/dev/null
+done
+SECRET=$("$SERAMBI" push dinkes-malut/kasus "$WORK/src/kasus.csv" -q --no-proof --profile "$P" | json_field package_id)
+count() { python3 -c 'import json,sys; print(sum(1 for l in sys.stdin if json.loads(l)["package_id"]))'; }
+names() { python3 -c 'import json,sys; print(" ".join(json.loads(l)["filename"] for l in sys.stdin))'; }
+
+# Piped: JSON Lines, the API's package summaries.
+out=$("$SERAMBI" ls --profile "$P")
+same "the producer lists its four packages across both datasets" 4 "$(echo "$out" | count)"
+same "newest first" "kasus.csv anggaran.csv Laporan-Feb.csv laporan-jan.csv" "$(echo "$out" | names)"
+out=$("$SERAMBI" ls --profile "$BI")
+same "a partner without an agreement sees only the biasa ones" 3 "$(echo "$out" | count)"
+check "and nothing of the rahasia package" test "${out/$SECRET/}" == "$out"
+same "--class rahasia" "kasus.csv" "$("$SERAMBI" ls --class rahasia --profile "$P" | names)"
+same "--dataset and --name (letters in any case)" "Laporan-Feb.csv laporan-jan.csv" \
+    "$("$SERAMBI" ls --dataset dinkes-malut/gizi --name LAPORAN --profile "$P" | names)"
+same "--limit 2: the newest two" "kasus.csv anggaran.csv" "$("$SERAMBI" ls --limit 2 --profile "$P" | names)"
+same "--since tomorrow: none" "" "$("$SERAMBI" ls --since "$(date -d tomorrow +%Y-%m-%d)" --profile "$P")"
+same "--until tomorrow: all four" 4 "$("$SERAMBI" ls --until "$(date -d tomorrow +%Y-%m-%d)" --profile "$P" | count)"
+same "--producer names the one who pushed" 4 "$("$SERAMBI" ls --producer dinkes-malut --profile "$P" | count)"
+same "another producer pushed none" "" "$("$SERAMBI" ls --producer bi-malut --profile "$P")"
+# More than one page (the gateway gives at most 1,000 at a time) is not needed to show paging:
+# --all walks pages of the size asked, so a limit above the total still ends.
+same "--all" 4 "$("$SERAMBI" ls --all --profile "$P" | count)"
+
+# The clumsy and the hostile: each refused with a message, before or by the gateway.
+refuse_saying "a dataset that is not OWNER/NAME" "OWNER/NAME" "$SERAMBI" ls --dataset '../etc' --profile "$P"
+refuse_saying "a date that is not one" "takes a date" "$SERAMBI" ls --since yesterday --profile "$P"
+refuse_saying "a misspelt classification is refused by the gateway, saying so" "400" \
+    "$SERAMBI" ls --class rahsia --profile "$P"
+refuse "--limit 0" "$SERAMBI" ls --limit 0 --profile "$P"
+refuse "--all with --limit" "$SERAMBI" ls --all --limit 3 --profile "$P"
+check "a name with a quote or an ampersand is sent as a value, not as more of the query" \
+    "$SERAMBI" ls --name "x&classification=rahasia'" --profile "$BI"
+same "and matches nothing" "" "$("$SERAMBI" ls --name "x&classification=rahasia" --profile "$BI")"
+
+# On a terminal: a table with sizes and local times, in the language of the locale.
+table=$(LANG=C.UTF-8 script -qc "'$SERAMBI' ls --profile '$P'" /dev/null | tr -d '\r')
+contains "a terminal gets a table" "PACKAGE" "$table"
+contains "with the file names" "laporan-jan.csv" "$table"
+contains "and sizes for people" "20 B" "$table"
+contains "and the local day" "$(date +%Y-%m-%d)" "$table"
+table=$(LANG=id_ID.UTF-8 script -qc "'$SERAMBI' ls --limit 1 --profile '$P'" /dev/null | tr -d '\r')
+contains "in Indonesian for an id_* locale" "BERKAS" "$table"
+contains "saying what is left out" "1 dari 4 paket ditampilkan" "$table"
+table=$(LANG=C.UTF-8 script -qc "'$SERAMBI' ls --name nothing-like-this --profile '$P'" /dev/null | tr -d '\r')
+contains "no match says so" "No packages match." "$table"
+
+# The profile's language comes before the locale.
+profile_language() { python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb")).get("language", "-"))' "$P/profile.toml"; }
+check "profile language id" "$SERAMBI" profile language id --profile "$P"
+same "is kept in profile.toml" id "$(profile_language)"
+same "and shown" "id (Bahasa Indonesia)" "$("$SERAMBI" profile language --profile "$P")"
+table=$(LANG=C.UTF-8 script -qc "'$SERAMBI' ls --limit 1 --profile '$P'" /dev/null | tr -d '\r')
+contains "an English locale then gets Indonesian" "PAKET" "$table"
+check "the profile still works for everything else" "$SERAMBI" whoami --profile "$P"
+refuse_saying "a language the CLI has no messages in is refused" "not in {id,en,auto}" \
+    "$SERAMBI" profile language fr --profile "$P"
+same "and the profile keeps its choice" id "$(profile_language)"
+check "auto gives the choice back to the locale" "$SERAMBI" profile language auto --profile "$P"
+same "the key is gone" - "$(profile_language)"
+same "the rest of the profile is as it was" dinkes-malut "$(python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["principal"])' "$P/profile.toml")"
+echo 'language = "fr"' >>"$P/profile.toml"
+refuse_saying "a profile.toml edited by hand with another language is refused, saying what is allowed" \
+    'language is "id"' "$SERAMBI" ls --profile "$P"
+sed -i '/^language/d' "$P/profile.toml"
+
+# help TOPIC, in either language, by either name.
+out=$(LANG=C.UTF-8 "$SERAMBI" help)
+for cmd in ls push pull status audit completion man; do
+    contains "help lists the command $cmd" "  $cmd " "$out"
+done
+contains "and the topics" "classification" "$out"
+contains "help classification explains the levels" "sangat-rahasia  the dataset's owner" "$(LANG=C.UTF-8 "$SERAMBI" help classification)"
+contains "help klasifikasi in Indonesian" "semua organisasi terdaftar" "$(LANG=id_ID.UTF-8 "$SERAMBI" help klasifikasi)"
+contains "either name in either language" "semua organisasi terdaftar" "$(LANG=id_ID.UTF-8 "$SERAMBI" help classification)"
+contains "help COMMAND is the command's own help" "--principal" "$("$SERAMBI" help audit search)"
+refuse_saying "an unknown topic" "no help topic or command named 'nope'" env LANG=C "$SERAMBI" help nope
+refuse_saying "and in Indonesian" "tidak ada topik bantuan" env LANG=id_ID.UTF-8 "$SERAMBI" help nope
+
+# The bash completion, sourced into a real bash.
+"$SERAMBI" completion bash >"$WORK/completion.bash"
+complete_words() { # WORDS...: what bash would offer for the last word
+    bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _serambi; echo "${COMPREPLY[*]}"' \
+        _ "$WORK/completion.bash" "$@"
+}
+same "serambi au<TAB>" "audit" "$(complete_words serambi au)"
+same "serambi audit se<TAB>" "search" "$(complete_words serambi audit se)"
+same "an option of the command" "--class" "$(complete_words serambi ls --cl)"
+same "the classifications after --class" "rahasia" "$(complete_words serambi ls --class ra)"
+same "a help topic" "klasifikasi" "$(complete_words serambi help kl)"
+same "an option's value is not taken for a command" "--json" "$(complete_words serambi audit search --principal audit --js)"
+refuse_saying "only bash" "only bash" "$SERAMBI" completion fish
+# Every command the parser knows is offered: the script is made from the same definition.
+for cmd in $(LANG=C.UTF-8 "$SERAMBI" help | sed -n '/^Commands/,/^$/p' | awk 'NR > 1 && NF {print $1}'); do
+    [[ " $(complete_words serambi "") " == *" $cmd "* ]] || fail "completion offers $cmd"
+done
+pass "completion offers every command help lists"
+
+# The manual pages: one per command, valid for groff with every warning on.
+check "serambi man writes the pages" "$SERAMBI" man --out "$WORK/man"
+check "serambi.1 and one per command" test -s "$WORK/man/serambi.1" -a -s "$WORK/man/serambi-ls.1" -a -s "$WORK/man/serambi-audit.1"
+same "groff has nothing to warn about" "" "$(groff -man -ww -z "$WORK"/man/*.1 2>&1)"
+contains "a page documents the options" "only file names containing this" "$(groff -man -Tutf8 -P-cbou "$WORK/man/serambi-ls.1" 2>/dev/null)"
+contains "the main page carries the topics" "sangat-rahasia" "$(groff -man -Tutf8 -P-cbou "$WORK/man/serambi.1" 2>/dev/null)"
+finish

@@ -1,0 +1,106 @@
+// The CLI's message catalogue: every message in both languages with the same arguments, and the
+// language chosen as documented (the profile, then LC_ALL, LC_MESSAGES, LANG).
+#include "cli/messages.h"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace serambi::cli;
+
+namespace {
+
+std::size_t arguments(std::string_view text) {
+    std::size_t n = 0;
+    for (auto at = text.find("{}"); at != std::string_view::npos; at = text.find("{}", at + 2)) ++n;
+    return n;
+}
+
+// Sets the locale variables for one test and puts them back after it.
+struct Locale {
+    explicit Locale(const char* lang) {
+        for (const char* name : {"LC_ALL", "LC_MESSAGES", "LANG"}) {
+            const char* v = std::getenv(name);
+            saved.emplace_back(name, v ? std::optional<std::string>(v) : std::nullopt);
+            ::unsetenv(name);
+        }
+        if (lang) ::setenv("LANG", lang, 1);
+        use_profile_language("");
+    }
+    ~Locale() {
+        for (const auto& [name, value] : saved)
+            if (value)
+                ::setenv(name, value->c_str(), 1);
+            else
+                ::unsetenv(name);
+        use_profile_language("");
+    }
+    std::vector<std::pair<const char*, std::optional<std::string>>> saved;
+};
+
+}  // namespace
+
+TEST_CASE("every message is in the catalogue, in its place, in both languages with the same arguments") {
+    const auto messages = catalogue();
+    REQUIRE(messages.size() == static_cast<std::size_t>(Msg::count_));
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        INFO("message " << i << ": " << messages[i].english);
+        CHECK(static_cast<std::size_t>(messages[i].msg) == i);
+        CHECK_FALSE(messages[i].english.empty());
+        CHECK_FALSE(messages[i].indonesian.empty());
+        CHECK(arguments(messages[i].english) == arguments(messages[i].indonesian));
+    }
+}
+
+TEST_CASE("every help topic has both names, summaries and texts, and no name is used twice") {
+    std::set<std::string_view> names;
+    for (const auto& t : help_topics()) {
+        INFO(t.name);
+        CHECK_FALSE(t.summary_english.empty());
+        CHECK_FALSE(t.summary_indonesian.empty());
+        CHECK_FALSE(t.english.empty());
+        CHECK_FALSE(t.indonesian.empty());
+        CHECK(t.english != t.indonesian);
+        CHECK(names.insert(t.name).second);
+        CHECK(names.insert(t.nama).second);
+    }
+    CHECK(names.size() >= 10);
+}
+
+TEST_CASE("the language follows the profile, then the first locale variable that is set") {
+    {
+        Locale l(nullptr);
+        CHECK(language() == Language::english);
+    }
+    {
+        Locale l("id_ID.UTF-8");
+        CHECK(language() == Language::indonesian);
+        CHECK(say(Msg::push_count, {"2", "3"}) == "2 dari 3 berkas terkirim");
+        CHECK(size_for_people(1.5 * 1024 * 1024) == "1,5 MiB");
+        use_profile_language("en");
+        CHECK(say(Msg::push_count, {"2", "3"}) == "2 of 3 files sent");
+        CHECK(size_for_people(1.5 * 1024 * 1024) == "1.5 MiB");
+    }
+    {
+        Locale l("id_ID.UTF-8");
+        ::setenv("LC_ALL", "C", 1);  // LC_ALL set to something else wins over LANG, as in gettext
+        CHECK(language() == Language::english);
+        use_profile_language("id");
+        CHECK(language() == Language::indonesian);
+        use_profile_language("xx");  // not a language: back to the locale
+        CHECK(language() == Language::english);
+    }
+}
+
+TEST_CASE("arguments go in order; missing ones leave nothing, extra ones are ignored") {
+    Locale l("C");
+    CHECK(say(Msg::push_sent, {"a.csv", "x/y", "2 B", "ab12"}) == "Sent: a.csv → x/y, 2 B, package ab12");
+    CHECK(say(Msg::push_count, {"1"}) == "1 of  files sent");
+    CHECK(say(Msg::push_count, {"1", "2", "3"}) == "1 of 2 files sent");
+    CHECK(say(Msg::ls_none) == "No packages match.");
+    CHECK(size_for_people(0) == "0 B");
+    CHECK(size_for_people(1023) == "1023 B");
+}

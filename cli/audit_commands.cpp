@@ -7,8 +7,11 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -502,31 +505,101 @@ int run_audit_consistency(const AuditOptions& options) {
     return 0;
 }
 
+namespace {
+
+// Server-sent events as they arrive: "id:" and "data:" lines, a blank line ending each event,
+// ":" lines only keeping the stream alive.
+class EventReader {
+  public:
+    explicit EventReader(std::function<void(std::uint64_t, std::string_view)> on_entry)
+        : on_entry_(std::move(on_entry)) {}
+    Status feed(crypto::ByteView bytes) {
+        pending_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        if (pending_.size() > kMaxLine) return make_error(ErrorKind::corruption, "the gateway sent an overlong event");
+        for (auto nl = pending_.find('\n'); nl != std::string::npos; nl = pending_.find('\n')) {
+            std::string line = pending_.substr(0, nl);
+            pending_.erase(0, nl + 1);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (line.empty()) {
+                if (event_ == "entry" && id_ && !data_.empty()) {
+                    on_entry_(*id_, data_);
+                    last_id_ = id_;
+                }
+                event_ = "message";
+                data_.clear();
+                id_.reset();
+            } else if (line.starts_with("id: ")) {
+                std::uint64_t id = 0;
+                if (std::istringstream(line.substr(4)) >> id) id_ = id;
+            } else if (line.starts_with("event: ")) {
+                event_ = line.substr(7);
+            } else if (line.starts_with("data: ")) {
+                data_ = line.substr(6);
+            }
+        }
+        return {};
+    }
+    std::optional<std::uint64_t> last_id() const { return last_id_; }
+
+  private:
+    static constexpr std::size_t kMaxLine = 1 << 20;
+    std::function<void(std::uint64_t, std::string_view)> on_entry_;
+    std::string pending_, event_ = "message", data_;
+    std::optional<std::uint64_t> id_, last_id_;
+};
+
+}  // namespace
+
 int run_audit_tail(const AuditOptions& options) {
     const std::string command = "audit tail";
     auto client = connect(options.profile);
     if (!client) return report(command, client.error());
-    std::uint64_t next = UINT64_MAX;
-    for (;;) {
-        auto reply = (*client)->request("GET", "/v1/audit/entries?start=0&end=0", "");
-        if (!reply) return report(command, reply.error());
-        if (reply->status != 200) return report_reply(command, *reply);
-        std::uint64_t size = 0;
-        std::istringstream(reply->headers["serambi-log-size"]) >> size;
-        if (next == UINT64_MAX) next = size > options.count ? size - options.count : 0;
-        while (next < size) {
-            auto page = (*client)->request(
-                "GET", "/v1/audit/entries?start=" + std::to_string(next) + "&end=" + std::to_string(size), "");
-            if (!page) return report(command, page.error());
-            if (page->status != 200) return report_reply(command, *page);
-            std::cout << page->body << std::flush;
-            std::uint64_t after = 0;
-            std::istringstream(page->headers["serambi-next-start"]) >> after;
-            if (after <= next) break;
-            next = after;
+    auto reply = (*client)->request("GET", "/v1/audit/entries?start=0&end=0", "");
+    if (!reply) return report(command, reply.error());
+    if (reply->status != 200) return report_reply(command, *reply);
+    std::uint64_t size = 0;
+    std::istringstream(reply->headers["serambi-log-size"]) >> size;
+    std::uint64_t next = size > options.count ? size - options.count : 0;
+    while (next < size) {
+        auto page = (*client)->request(
+            "GET", "/v1/audit/entries?start=" + std::to_string(next) + "&end=" + std::to_string(size), "");
+        if (!page) return report(command, page.error());
+        if (page->status != 200) return report_reply(command, *page);
+        std::cout << page->body << std::flush;
+        std::uint64_t after = 0;
+        std::istringstream(page->headers["serambi-next-start"]) >> after;
+        if (after <= next) break;
+        next = after;
+    }
+    if (!options.follow) return 0;
+    // Followed as the gateway writes them: one stream (one access-log entry when it opens, one
+    // when it closes), resumed after the last entry seen when it ends or the link drops.
+    EventReader events([](std::uint64_t, std::string_view entry) { std::cout << entry << "\n" << std::flush; });
+    std::string resume = "start=" + std::to_string(size);
+    for (int failures = 0;;) {
+        const auto began = std::chrono::steady_clock::now();
+        if (!client) client = connect(options.profile);
+        bool ran = false;
+        if (client) {
+            std::map<std::string, std::string> headers;
+            if (events.last_id()) headers["Last-Event-ID"] = std::to_string(*events.last_id());
+            auto streamed = (*client)->download(
+                "/v1/audit/follow?" + resume, [&](crypto::ByteView bytes) { return events.feed(bytes); }, {}, headers);
+            if (streamed && streamed->status != 200) return report_reply(command, *streamed);
+            ran = static_cast<bool>(streamed);
+            client = make_error(ErrorKind::unavailable, streamed ? "the stream ended" : streamed.error().message);
         }
-        if (!options.follow) return 0;
-        std::this_thread::sleep_for(std::chrono::seconds(1));
+        // The gateway ends a stream after an hour, and restarts; a weak link drops. A stream that
+        // ran a while is followed by the next at once; one that failed or ended at once backs
+        // off, up to a minute, so that nothing here can turn into a storm of requests. An
+        // answered refusal (above) ends the command.
+        const bool healthy = ran && std::chrono::steady_clock::now() - began > std::chrono::seconds(30);
+        failures = healthy ? 0 : failures + 1;
+        const int wait = healthy ? 1 : std::min(60, 1 << std::min(failures, 6));
+        if (!healthy)
+            std::cerr << "serambi audit tail: " << for_terminal(client.error().message) << "; again in " << wait
+                      << " s\n";
+        std::this_thread::sleep_for(std::chrono::seconds(wait));
     }
 }
 

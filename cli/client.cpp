@@ -359,7 +359,9 @@ class TlsClient final : public Client {
         while (!parser.is_done()) {
             parser.get().body().data = chunk.data();
             parser.get().body().size = chunk.size();
-            http::read(*stream_, buffer_, parser, ec);
+            // read_some: a chunked stream of events is handed on as each part arrives, not when
+            // the buffer is full.
+            http::read_some(*stream_, buffer_, parser, ec);
             if (ec == http::error::need_buffer) ec = {};
             if (ec) return transport("receiving the package", ec);
             const std::size_t got = chunk.size() - parser.get().body().size;

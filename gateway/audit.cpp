@@ -95,6 +95,15 @@ std::string AuditTrail::incomplete_entry(const RequestHead& head, const Response
     return canonical(o);
 }
 
+std::string AuditTrail::stream_closed_entry(const RequestHead& head, const Response& response, std::uint64_t bytes_out,
+                                            std::uint64_t events, const std::string& cause) {
+    auto o = entry_object(head, response, 0, bytes_out);
+    // Its own action, so that counting follows by action counts each stream once, at its opening.
+    o["action"] = std::string(o["action"].as_string()) + ".closed";
+    o["reason"] = clean("closed after " + std::to_string(events) + " entries: " + cause);
+    return canonical(o);
+}
+
 std::string AuditTrail::refused_entry(const std::string& remote, const std::string& subject,
                                       const std::string& reason) {
     boost::json::object o{{"time", utc_now()},
@@ -198,6 +207,45 @@ bool AuditTrail::due(std::chrono::milliseconds interval) {
     std::lock_guard lock(mutex_);
     return std::chrono::steady_clock::now() - issued_at_ >= interval;
 }
+
+namespace {
+
+// The access log from one index on, as server-sent events: each entry once, in order, with its
+// index as the event id (what a client resumes from with Last-Event-ID).
+class LogFollower final : public EventSource {
+  public:
+    LogFollower(storage::Store& store, std::uint64_t next) : store_(store), next_(next) {}
+
+    Result<std::string> next_events() override {
+        auto head = store_.log().head();
+        if (!head) return head.error();
+        if (head->size <= next_) return std::string();
+        // A bounded batch: a follower far behind catches up over several rounds, and the
+        // session writes each one before it asks for more.
+        constexpr std::size_t kBatch = 1000;
+        std::vector<std::uint64_t> indexes;
+        auto rows = store_.log().entries(next_, head->size, kBatch, &indexes);
+        if (!rows) return rows.error();
+        std::string out;
+        for (std::size_t i = 0; i < rows->size(); ++i) {
+            // An entry is one line of canonical JSON: it cannot end the event early.
+            out += "id: " + std::to_string(indexes[i]) + "\nevent: entry\ndata: " + (*rows)[i] + "\n\n";
+            ++delivered_;
+        }
+        // Past any row the damaged log lacks too: the next round starts after the batch asked for.
+        next_ = rows->empty() ? head->size : std::max(next_ + 1, indexes.back() + 1);
+        if (rows->empty()) return std::string();
+        return out;
+    }
+    std::uint64_t delivered() const override { return delivered_; }
+
+  private:
+    storage::Store& store_;
+    std::uint64_t next_;
+    std::uint64_t delivered_ = 0;
+};
+
+}  // namespace
 
 Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::string_view what, const Query& query) {
     const auto& rid = head.request_id;
@@ -313,6 +361,29 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         // Where the next page starts: a client exporting the log asks again from there.
         r.headers.emplace_back("Serambi-Next-Start", std::to_string(std::min<std::uint64_t>(to, from + kPage)));
         r.headers.emplace_back("Serambi-Log-Size", std::to_string(head_now->size));
+    } else if (what == "follow") {
+        // From `start` (default: the end, so that only new entries come), or from the entry after
+        // the last one a reconnecting client saw.
+        auto head_now = store.log().head();
+        if (!head_now) return problem_of(head_now.error(), rid);
+        auto start = query.number("start");
+        if (!start && start.error().kind != ErrorKind::not_found) return bad_query(start.error());
+        std::uint64_t from = start ? *start : head_now->size;
+        if (auto last = head.header("Last-Event-ID")) {
+            std::uint64_t seen = 0;
+            const auto* end = last->data() + last->size();
+            auto [p, ec] = std::from_chars(last->data(), end, seen);
+            if (ec != std::errc() || p != end || seen == UINT64_MAX)
+                return problem(ErrorKind::invalid_argument, "Last-Event-ID is the index of an entry", rid);
+            from = seen + 1;
+        }
+        if (from > head_now->size)
+            return problem(ErrorKind::invalid_argument,
+                           "start is beyond the log's end (" + std::to_string(head_now->size) + " entries)", rid);
+        r.headers.emplace_back("Content-Type", "text/event-stream");
+        r.headers.emplace_back("Cache-Control", "no-store");
+        r.headers.emplace_back("Serambi-Log-Size", std::to_string(head_now->size));
+        r.events = std::make_shared<LogFollower>(store, from);
     } else if (what == "proof/inclusion") {
         auto index = query.number("index");
         auto size = query.number("size");

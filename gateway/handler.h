@@ -54,6 +54,17 @@ class PayloadSource {
     virtual Result<std::size_t> read(std::span<std::uint8_t> out) = 0;
 };
 
+// Events sent as they happen (text/event-stream), for as long as the client stays: the access
+// log followed by an auditor. Polled by the session on the offload pool.
+class EventSource {
+  public:
+    virtual ~EventSource() = default;
+    // The events that are ready, formatted for text/event-stream; empty when there are none yet.
+    virtual Result<std::string> next_events() = 0;
+    // How many events went out so far, for the entry that closes the stream.
+    virtual std::uint64_t delivered() const = 0;
+};
+
 // What the access log records of a request beyond what the server knows (who, when, bytes).
 struct AuditFacts {
     std::string action;          // what was asked, e.g. package.pull; named by the route
@@ -73,6 +84,7 @@ struct Response {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string body;
     std::shared_ptr<PayloadSource> payload;  // when set, `payload_length` bytes are streamed
+    std::shared_ptr<EventSource> events;     // when set, events are streamed until either side ends
     std::uint64_t payload_length = 0;
     // Called (off the network thread) with the payload bytes actually sent, once the transfer
     // has ended, complete or not.
@@ -97,6 +109,10 @@ class AuditTrail {
                                         std::uint64_t sent, std::uint64_t expected, const std::string& cause);
     // The entry for a connection refused at the TLS handshake.
     static std::string refused_entry(const std::string& remote, const std::string& subject, const std::string& reason);
+    // The end of an event stream opened by the request: how long it ran, how many events and
+    // bytes went, and why it ended (the client left, the time limit, the gateway stopping).
+    static std::string stream_closed_entry(const RequestHead& head, const Response& response, std::uint64_t bytes_out,
+                                           std::uint64_t events, const std::string& cause);
     // A SIGHUP reload: the serials put in use (empty: that one not replaced) and, if something
     // did not load, why.
     static std::string reload_entry(const std::string& tls_serial, const std::string& signing_serial,

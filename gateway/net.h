@@ -2,6 +2,7 @@
 // every connection shares. No Beast here: only session.cpp includes it.
 #pragma once
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -45,6 +46,14 @@ void configure_log(const std::string& format, const std::string& level);
 // Log fields may carry bytes a client chose; keep them printable and short.
 std::string printable(std::string_view text, std::size_t max = 200);
 
+// The event streams that run until their client leaves (an auditor following the access log):
+// how many are open, and whether the gateway is stopping, so that each ends with its closing
+// entry in the log before the network threads stop.
+struct EventStreams {
+    std::atomic<bool> stopping{false};
+    std::atomic<unsigned> open{0};
+};
+
 struct Shared {
     const Config& config;
     Handler& handler;
@@ -56,6 +65,7 @@ struct Shared {
     // Outlives the io_contexts: sessions still suspended at shutdown are destroyed with them and
     // give their slot back as they go.
     ConnectionTable& connections;
+    EventStreams& streams;
 };
 
 }  // namespace serambi::gateway

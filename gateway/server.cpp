@@ -289,7 +289,8 @@ int serve(const Config& config, const ServeOptions& options) {
     // four times as many).
     net::thread_pool offload_pool(config.threads * 4);
     RefusalBudget refusals(config.refused_handshake_entries_per_minute);
-    Shared shared{config, handler, audit, tls, offload_pool.get_executor(), refusals, counters, connections};
+    EventStreams streams;
+    Shared shared{config, handler, audit, tls, offload_pool.get_executor(), refusals, counters, connections, streams};
     counters.connections = &connections;
     handler.set_served_tls_certificate(std::move(tls_pem));
     handler.set_served_signing_certificate(std::move(signing_pem));
@@ -342,6 +343,18 @@ int serve(const Config& config, const ServeOptions& options) {
         });
     };
     check_expiry();
+    // Event streams (auditors following the log) end themselves within a poll once told, each
+    // with its closing entry; the network threads stop when they have, or after 3 s regardless.
+    Timer stop_timer(main_context.get_executor());
+    std::function<void(int)> stop_after_streams = [&](int rounds_left) {
+        if (streams.open.load() == 0 || rounds_left == 0) {
+            for (auto& w : workers) w->stop();
+            return;
+        }
+        stop_timer.expires_after(std::chrono::milliseconds(100));
+        stop_timer.async_wait(
+            [&, rounds_left](const boost::system::error_code&) { stop_after_streams(rounds_left - 1); });
+    };
     net::basic_signal_set<Executor> signals(main_context.get_executor(), SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int) {
         log_line("stopping");
@@ -349,7 +362,8 @@ int serve(const Config& config, const ServeOptions& options) {
         expiry_timer.cancel();
         reload_signal.cancel();
         acceptor.close();
-        for (auto& w : workers) w->stop();
+        streams.stopping.store(true);
+        stop_after_streams(30);
     });
 
     log_line("serambi gateway listening on https://" + config.listen_host + ":" + std::to_string(config.listen_port) +

@@ -70,6 +70,97 @@ struct Delivery {
     std::string failure;
 };
 
+// How often a follower's stream looks for new events, and how long it may stay quiet before a
+// comment line tells proxies and the client that it is alive.
+constexpr auto kEventPoll = std::chrono::milliseconds(500);
+constexpr auto kEventHeartbeat = std::chrono::seconds(15);
+// A stream ends after this long (the client reconnects with Last-Event-ID): a forgotten follower
+// does not hold a connection slot for ever, and each hour is its own pair of log entries.
+constexpr auto kEventStreamLimit = std::chrono::hours(1);
+
+// Writes `text` as one chunk of a chunked body; false when the connection failed.
+Awaitable<bool> write_chunk(Connection& conn, const Config& config, std::string_view text, Delivery& delivery) {
+    char size[20];
+    const int n = std::snprintf(size, sizeof size, "%zx\r\n", text.size());
+    const std::array<net::const_buffer, 3> parts{net::buffer(size, static_cast<std::size_t>(n)), net::buffer(text),
+                                                 net::buffer("\r\n", 2)};
+    conn.expires_after(std::chrono::seconds(config.io_timeout_seconds));
+    auto [ec, written] = co_await net::async_write(conn.stream, parts, use_tuple);
+    if (ec) {
+        delivery.failure = conn.timed_out ? "the client stopped reading" : "the client left";
+        co_return false;
+    }
+    delivery.sent += text.size();
+    co_return true;
+}
+
+// A text/event-stream answer: events as the source has them, a heartbeat when it has none,
+// until the client leaves, the time limit, or the gateway stops. The body is chunked so that a
+// client can tell the gateway's clean end from a cut. The connection is not reused.
+Awaitable<bool> write_events(Connection& conn, Shared& shared, Response& response, const std::string& request_id,
+                             unsigned version, Delivery& delivery) {
+    http::response<http::empty_body> res{static_cast<http::status>(response.status), version};
+    apply_headers(res, response, request_id, false);
+    res.chunked(true);
+    conn.expires_after(std::chrono::seconds(shared.config.io_timeout_seconds));
+    // The head alone: a whole empty_body message would end the chunked body at once.
+    http::response_serializer<http::empty_body> head{res};
+    if (auto [ec, n] = co_await http::async_write_header(conn.stream, head, use_tuple); ec) {
+        delivery.failure = "the connection failed before the first event: " + ec.message();
+        co_return false;
+    }
+    shared.streams.open.fetch_add(1);
+    struct Count {
+        std::atomic<unsigned>& open;
+        ~Count() { open.fetch_sub(1); }
+    } counted{shared.streams.open};
+    std::shared_ptr<EventSource> source = response.events;
+    auto batch = std::make_shared<Result<std::string>>(std::string());
+    Offload polling(conn.stream.get_executor(), shared.offload);
+    Timer tick(conn.stream.get_executor());
+    const auto opened = std::chrono::steady_clock::now();
+    auto quiet_since = opened;
+    for (;;) {
+        if (shared.streams.stopping.load()) {
+            delivery.failure = "the gateway is stopping";
+            break;
+        }
+        if (conn.close_after_request) {
+            delivery.failure = "the gateway needed the connection for another client";
+            break;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (now - opened >= kEventStreamLimit) {
+            delivery.failure = "the stream's time limit (reconnect with Last-Event-ID)";
+            break;
+        }
+        polling.start([source, batch] { *batch = source->next_events(); });
+        if (!co_await polling.wait() || polling.failed() || !*batch) {
+            delivery.failure = "the access log could not be read";
+            log_line("request " + request_id + ": event stream ended: the access log could not be read");
+            break;
+        }
+        if (!(*batch)->empty()) {
+            if (!co_await write_chunk(conn, shared.config, **batch, delivery)) co_return false;
+            quiet_since = std::chrono::steady_clock::now();
+            continue;  // more may be waiting: a follower far behind catches up without pauses
+        }
+        if (now - quiet_since >= kEventHeartbeat) {
+            if (!co_await write_chunk(conn, shared.config, ": alive\n\n", delivery)) co_return false;
+            quiet_since = now;
+        }
+        // The watchdog closes a connection whose deadline passes, even between writes.
+        conn.expires_after(std::chrono::seconds(shared.config.io_timeout_seconds));
+        tick.expires_after(kEventPoll);
+        co_await tick.async_wait(use_tuple);
+    }
+    // The gateway's end: the last chunk, so that the client knows the stream was not cut.
+    conn.expires_after(std::chrono::seconds(shared.config.io_timeout_seconds));
+    auto [ec, n] = co_await net::async_write(conn.stream, net::buffer("0\r\n\r\n", 5), use_tuple);
+    (void)ec;
+    co_return false;
+}
+
 // Writes a response; returns false when the connection is no longer usable. For a streamed
 // payload, `delivery` (when given) learns how much of it was written.
 Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& response, const std::string& request_id,
@@ -79,6 +170,7 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     if (delivery == nullptr) delivery = &ignored_delivery;
     auto& stream = conn.stream;
     const auto io_timeout = std::chrono::seconds(shared.config.io_timeout_seconds);
+    if (response.events) co_return co_await write_events(conn, shared, response, request_id, version, *delivery);
     if (!response.payload) {
         http::response<http::string_body> res{static_cast<http::status>(response.status), version};
         apply_headers(res, response, request_id, keep_alive);
@@ -686,7 +778,11 @@ Awaitable<bool> Session::answer(Exchange& x, Response& response) {
         co_await write_response(*conn_, shared_, response, head.request_id, x.version, x.keep_alive, io_, &delivery);
     if (streamed && response.after_payload)
         net::post(shared_.offload, [done = std::move(response.after_payload), n = delivery.sent] { done(n); });
-    if (streamed && (delivery.sent < sent || !delivery.failure.empty())) {
+    if (response.events) {
+        // Its opening was recorded before the first event; this entry records its end.
+        co_await record(AuditTrail::stream_closed_entry(head, response, delivery.sent, response.events->delivered(),
+                                                        delivery.failure));
+    } else if (streamed && (delivery.sent < sent || !delivery.failure.empty())) {
         // The entry written before the transfer promised all of it; this one, with the same
         // request id, says how much went and why the rest did not.
         shared_.counters.transfers_incomplete.fetch_add(1, std::memory_order_relaxed);

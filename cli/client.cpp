@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
 
 #include <boost/asio.hpp>
@@ -464,7 +465,10 @@ std::string profile_toml(const std::string& gateway_url, const std::string& prin
     toml::table table{{"gateway", gateway_url}, {"principal", principal}};
     if (!language.empty()) table.insert("language", language);
     std::ostringstream out;
-    out << "# Serambi client profile; language: \"id\" (Bahasa Indonesia) or \"en\" (English)\n" << table << "\n";
+    // Basic strings ("…") only, as the guides' examples and scripts that read the file expect.
+    out << "# Serambi client profile\n"
+        << toml::toml_formatter(table, toml::toml_formatter::default_flags & ~toml::format_flags::allow_literal_strings)
+        << "\n";
     return out.str();
 }
 }  // namespace
@@ -527,7 +531,16 @@ Status set_profile_language(const std::filesystem::path& dir, const std::string&
         return make_error(ErrorKind::invalid_argument, "the language is id (Bahasa Indonesia) or en (English)");
     auto profile = load_profile(dir);
     if (!profile) return profile.error();
-    return write_file(dir / "profile.toml", profile_toml(profile->gateway_url, profile->principal, code), 0644);
+    // A profile.toml kept elsewhere and linked in is the keeper's to change, not ours to replace
+    // with a copy; the file's own mode stays.
+    struct stat st {};
+    if (::lstat((dir / "profile.toml").c_str(), &st) != 0)
+        return make_error(ErrorKind::io_error, "cannot read " + (dir / "profile.toml").string());
+    if (S_ISLNK(st.st_mode))
+        return make_error(ErrorKind::conflict, (dir / "profile.toml").string() + " is a link: add language = \"" +
+                                                   code + "\" to the file it points to instead");
+    return write_file(dir / "profile.toml", profile_toml(profile->gateway_url, profile->principal, code),
+                      st.st_mode & 0777);
 }
 
 std::string describe_failure(const Reply& reply) {

@@ -29,12 +29,22 @@
 namespace serambi::cli {
 
 int report(const std::string& command, const Error& error) {
-    std::cerr << "serambi " << command << ": " << error.message << "\n";
+    // A message may carry a gateway's or a file's words: no control sequence reaches the
+    // terminal, but a message of several lines keeps them.
+    std::string text;
+    for (std::size_t at = 0;;) {
+        const auto nl = error.message.find('\n', at);
+        text += for_terminal(std::string_view(error.message).substr(at, nl == std::string::npos ? nl : nl - at));
+        if (nl == std::string::npos) break;
+        text += '\n';
+        at = nl + 1;
+    }
+    std::cerr << "serambi " << command << ": " << text << "\n";
     return 1;
 }
 
 int report_reply(const std::string& command, const Reply& reply) {
-    std::cerr << "serambi " << command << ": the gateway refused: " << describe_failure(reply) << "\n";
+    std::cerr << "serambi " << command << ": the gateway refused: " << for_terminal(describe_failure(reply)) << "\n";
     return 1;
 }
 

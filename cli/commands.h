@@ -153,7 +153,7 @@ int run_dataset_list(const std::string& profile);
 // `serambi ls`: what the caller may read, across datasets, filtered.
 struct LsOptions {
     std::string profile;
-    std::string dataset, name, classification, producer, since, until;
+    std::string dataset, name, classification, producer, access, since, until;
     std::uint64_t limit = 100;  // the newest this many; --all for every one
     bool all = false;
     bool json = false;

@@ -1,14 +1,15 @@
 #include "cli/help.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/files.h"
 #include "cli/messages.h"
 #include "serambi_version.h"
 
@@ -71,6 +72,9 @@ int run_help(const CLI::App& app, const std::vector<std::string>& words) {
     if (words.size() == 1)
         if (const auto* topic = find_topic(words[0])) {
             std::cout << topic_text(*topic) << "\n";
+            // "profile" and "verify" are commands too: say where their own help is.
+            for (const auto* sub : visible_subcommands(app))
+                if (sub->get_name() == words[0]) std::cout << "\n" << say(Msg::help_also_command, {words[0]}) << "\n";
             return 0;
         }
     // A command path: `serambi help audit search`.
@@ -114,12 +118,36 @@ void collect(const CLI::App& app, const std::string& path, std::ostringstream& w
     for (const auto* sub : visible_subcommands(app)) collect(*sub, path + " " + sub->get_name(), words, valued);
 }
 
+// Names the generated script and pages may carry as they are: the completion script puts them
+// in double quotes and compgen word lists, the pages in macro arguments.
+bool plain_name(std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    });
+}
+
+// Every command and option name of the definition is plain; a test of ours would fail first, but
+// the generators check again rather than write a script that runs whatever a name contains.
+bool all_plain(const CLI::App& app) {
+    for (const auto* o : named_options(app)) {
+        for (const auto& l : o->get_lnames())
+            if (!plain_name(l)) return false;
+        for (const auto& n : o->get_snames())
+            if (!plain_name(n)) return false;
+    }
+    for (const auto* sub : visible_subcommands(app))
+        if (!plain_name(sub->get_name()) || !all_plain(*sub)) return false;
+    return true;
+}
+
 }  // namespace
 
 int run_completion(const CLI::App& app, const std::string& shell) {
     if (shell != "bash")
         return report("completion",
                       make_error(ErrorKind::invalid_argument, "only bash is supported: serambi completion bash"));
+    if (!all_plain(app))
+        return report("completion", make_error(ErrorKind::internal, "a command or option name is not plain"));
     std::ostringstream words, valued;
     collect(app, "serambi", words, valued);
     std::string topics;
@@ -200,6 +228,16 @@ std::string roff(std::string_view text) {
     return out;
 }
 
+// Inside a quoted macro argument a double quote is written as two.
+std::string quoted_roff(std::string_view text) {
+    std::string out;
+    for (const char c : roff(text)) {
+        out += c;
+        if (c == '"') out += '"';
+    }
+    return out;
+}
+
 void man_command(std::ostream& out, const CLI::App& cmd, const std::string& path) {
     std::string synopsis = path;
     for (const auto* p : positionals(cmd))
@@ -213,7 +251,7 @@ void man_command(std::ostream& out, const CLI::App& cmd, const std::string& path
         out << ".TP\n.I " << roff(p->get_name(true)) << "\n" << roff(p->get_description()) << "\n";
     for (const auto* o : named_options(cmd)) {
         if (takes_value(*o))
-            out << ".TP\n.BI \"" << roff(spellings(*o)) << " \" \"" << roff(o->get_type_name()) << "\"\n";
+            out << ".TP\n.BI \"" << roff(spellings(*o)) << " \" \"" << quoted_roff(o->get_type_name()) << "\"\n";
         else
             out << ".TP\n.B " << roff(spellings(*o)) << "\n";
         out << roff(o->get_description());
@@ -233,15 +271,14 @@ void man_header(std::ostream& out, const std::string& name, const std::string& w
 }  // namespace
 
 int run_man(const CLI::App& app, const std::string& out_dir) {
+    if (!all_plain(app)) return report("man", make_error(ErrorKind::internal, "a command or option name is not plain"));
     const std::filesystem::path dir(out_dir);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return report("man", make_error(ErrorKind::io_error, "cannot create " + out_dir));
+    // As every file the CLI writes: atomically, and never through a link planted at the name.
     auto write = [&](const std::string& file, const std::string& text) -> bool {
-        std::ofstream f(dir / file, std::ios::binary | std::ios::trunc);
-        f << text;
-        f.close();
-        return static_cast<bool>(f);
+        return static_cast<bool>(write_file(dir / file, text, 0644));
     };
     std::ostringstream main;
     man_header(main, "serambi", app.get_description());

@@ -1,23 +1,30 @@
-// `serambi ls`: the packages a caller may read, across datasets, newest first. A table with local
+// `serambi ls`: the packages a caller may read (or, a partner, ask to have released), across
+// datasets, newest first. A table with local
 // times and sizes for people; JSON Lines (the API's package summaries, unchanged) for scripts.
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <charconv>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <unordered_set>
-#include <vector>
 
 #include "cli/commands.h"
 #include "cli/messages.h"
 #include "policies/policy.h"
+#include "storage/store.h"
 
 namespace serambi::cli {
 namespace {
 
 constexpr std::uint64_t kPageRows = 1000;  // the most the gateway gives in one answer
+// More than any province will hold: a Serambi-Total above it is a broken or hostile gateway.
+constexpr std::uint64_t kMostPackages = 100'000'000;
+// Pages in a row that bring nothing new before the listing is given up as not moving.
+constexpr int kMostStalls = 3;
 
 std::string string_field(const boost::json::object& o, const char* name) {
     const auto* v = o.if_contains(name);
@@ -31,33 +38,57 @@ std::uint64_t size_field(const boost::json::object& o) {
     return 0;
 }
 
-void print_table(const std::vector<boost::json::object>& rows) {
-    struct Row {
-        std::string id, time, classification, size, dataset, file;
-    };
-    std::vector<Row> lines;
-    lines.reserve(rows.size());
-    for (const auto& o : rows)
-        lines.push_back({for_terminal(string_field(o, "package_id")), local_time(string_field(o, "created_at")),
-                         for_terminal(string_field(o, "classification")),
-                         size_for_people(static_cast<double>(size_field(o))), for_terminal(string_field(o, "dataset")),
-                         for_terminal(string_field(o, "filename"))});
-    const Row head{say(Msg::column_package), say(Msg::column_time),    say(Msg::column_class),
-                   say(Msg::column_size),    say(Msg::column_dataset), say(Msg::column_file)};
-    std::size_t w_class = head.classification.size(), w_size = head.size.size(), w_dataset = head.dataset.size();
-    for (const auto& l : lines) {
-        w_class = std::max(w_class, l.classification.size());
-        w_size = std::max(w_size, l.size.size());
-        w_dataset = std::max(w_dataset, l.dataset.size());
+// A gateway's text cut to `width` display columns for the table (UTF-8 aware: never inside a
+// character), with "…" where it was cut.
+std::string fit(std::string text, std::size_t width) {
+    std::size_t columns = 0, i = 0;
+    for (; i < text.size(); ++i) {
+        if ((static_cast<unsigned char>(text[i]) & 0xc0) == 0x80) continue;  // a continuation byte
+        if (++columns > width) break;
     }
-    auto print = [&](const Row& r) {
-        std::cout << std::left << std::setw(32) << r.id << "  " << std::setw(16) << r.time << "  "
-                  << std::setw(static_cast<int>(w_class)) << r.classification << "  " << std::right
-                  << std::setw(static_cast<int>(w_size)) << r.size << "  " << std::left
-                  << std::setw(static_cast<int>(w_dataset)) << r.dataset << "  " << r.file << "\n";
-    };
-    print(head);
-    for (const auto& l : lines) print(l);
+    if (i >= text.size()) return text + std::string(width - std::min(width, columns), ' ');
+    // Cut before the character that did not fit, and one more for the ellipsis.
+    std::size_t keep = 0, kept = 0;
+    for (std::size_t j = 0; j < text.size() && kept + 1 < width; ++j)
+        if ((static_cast<unsigned char>(text[j]) & 0xc0) != 0x80) {
+            keep = j;
+            ++kept;
+            while (keep + 1 < text.size() && (static_cast<unsigned char>(text[keep + 1]) & 0xc0) == 0x80) ++keep;
+            keep += 1;
+        }
+    return text.substr(0, keep) + "…";
+}
+
+// Fixed widths, so that rows print as pages arrive: a long listing needs no memory of its own,
+// and no name from the gateway can push the columns off the screen.
+void print_row(const std::string& id, const std::string& time, const std::string& classification,
+               const std::string& size, const std::string& access, const std::string& dataset,
+               const std::string& file) {
+    std::cout << fit(id, 32) << "  " << fit(time, 16) << "  " << fit(classification, 14) << "  "
+              << std::string(10 - std::min<std::size_t>(10, size.size()), ' ') << size.substr(0, 10) << "  "
+              << fit(access, 11) << "  " << fit(dataset, 40) << "  " << file << "\n";
+}
+
+void print_header() {
+    print_row(say(Msg::column_package), say(Msg::column_time), say(Msg::column_class), say(Msg::column_size),
+              say(Msg::column_access), say(Msg::column_dataset), say(Msg::column_file));
+}
+
+void print_package(const boost::json::object& o) {
+    const std::string access = string_field(o, "access");
+    print_row(for_terminal(string_field(o, "package_id")), local_time(string_field(o, "created_at")),
+              for_terminal(string_field(o, "classification")), size_for_people(static_cast<double>(size_field(o))),
+              access == "request" ? say(Msg::access_request) : say(Msg::access_released),
+              for_terminal(string_field(o, "dataset")), for_terminal(string_field(o, "filename")));
+}
+
+// A count header, digits only and within reason.
+std::optional<std::uint64_t> count_header(const std::string& text) {
+    std::uint64_t n = 0;
+    const auto* end = text.data() + text.size();
+    auto [p, ec] = std::from_chars(text.data(), end, n);
+    if (ec != std::errc() || p != end || text.empty() || n > kMostPackages) return std::nullopt;
+    return n;
 }
 
 }  // namespace
@@ -74,7 +105,7 @@ int run_ls(const LsOptions& options) {
     }
     for (const auto& [name, value] :
          {std::pair{"name", &options.name}, std::pair{"classification", &options.classification},
-          std::pair{"producer", &options.producer}})
+          std::pair{"producer", &options.producer}, std::pair{"access", &options.access}})
         if (!value->empty()) filters += std::string("&") + name + "=" + query_value(*value);
     for (const auto& [name, value] : {std::pair{"since", &options.since}, std::pair{"until", &options.until}}) {
         if (value->empty()) continue;
@@ -84,49 +115,58 @@ int run_ls(const LsOptions& options) {
     }
     auto client = connect(options.profile);
     if (!client) return report(command, client.error());
-    const bool table = !options.json && ::isatty(STDOUT_FILENO) == 1;
+    const bool to_terminal = ::isatty(STDOUT_FILENO) == 1;
+    const bool table = !options.json && to_terminal;
     const std::uint64_t wanted = options.all ? UINT64_MAX : options.limit;
 
-    // Newest first, so a package that arrives while we page pushes the rest down a place: the
-    // next page then repeats one, which is skipped; none is missed.
-    std::unordered_set<std::string> seen;
-    std::vector<boost::json::object> rows;  // for the table, which needs its widths
+    // Newest first, so k packages that arrive while we page push the rest down k places: the
+    // next page then begins with the last k of this one, which are skipped, and the total grows
+    // by k, so the listing goes on to the end. Only the previous page is remembered.
+    std::unordered_set<std::string> previous, current;
     std::uint64_t offset = 0, total = 0, shown = 0;
-    bool first = true;
+    int stalls = 0;
+    auto corrupt = [&](const char* what) { return report(command, make_error(ErrorKind::corruption, what)); };
     while (shown < wanted) {
         const std::uint64_t ask = std::min<std::uint64_t>(kPageRows, wanted - shown);
         auto reply = (*client)->request(
             "GET", "/v1/packages?limit=" + std::to_string(ask) + "&offset=" + std::to_string(offset) + filters, "");
         if (!reply) return report(command, reply.error());
         if (reply->status != 200) return report_reply(command, *reply);
-        if (first && !(std::istringstream(reply->headers["serambi-total"]) >> total))
-            return report(command,
-                          make_error(ErrorKind::corruption, "the gateway did not say how many packages match"));
-        first = false;
+        const auto page_total = count_header(reply->headers["serambi-total"]);
+        if (!page_total) return corrupt("the gateway did not say how many packages match");
+        total = std::max(total, *page_total);
         boost::system::error_code ec;
         auto page = boost::json::parse(reply->body, ec);
-        if (ec || !page.is_array())
-            return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not a list of packages"));
-        for (auto& item : page.as_array()) {
-            if (!item.is_object() || string_field(item.as_object(), "package_id").empty())
-                return report(command,
-                              make_error(ErrorKind::corruption, "the gateway's answer has a malformed package"));
-            if (!seen.insert(string_field(item.as_object(), "package_id")).second || shown >= wanted) continue;
+        if (ec || !page.is_array()) return corrupt("the gateway's answer is not a list of packages");
+        if (page.as_array().size() > ask) return corrupt("the gateway sent more packages than were asked for");
+        current.clear();
+        std::uint64_t added = 0;
+        for (const auto& item : page.as_array()) {
+            const auto id = item.is_object() ? string_field(item.as_object(), "package_id") : std::string();
+            if (!storage::is_package_id(id)) return corrupt("the gateway's answer has a malformed package");
+            current.insert(id);
+            if (previous.contains(id) || shown >= wanted) continue;
+            if (shown == 0 && table) print_header();
             ++shown;
+            ++added;
             if (table)
-                rows.push_back(std::move(item.as_object()));
+                print_package(item.as_object());
+            else if (to_terminal)
+                std::cout << for_terminal(boost::json::serialize(item)) << "\n";
             else
                 std::cout << boost::json::serialize(item) << "\n";
         }
+        std::swap(previous, current);
         offset += page.as_array().size();
         if (page.as_array().empty() || offset >= total) break;
+        if (added == 0 && ++stalls >= kMostStalls) return corrupt("the gateway's pages do not move on");
+        if (added > 0) stalls = 0;
     }
     if (!table) return 0;
-    if (rows.empty()) {
+    if (shown == 0) {
         std::cerr << say(Msg::ls_none) << "\n";
         return 0;
     }
-    print_table(rows);
     if (shown < total) std::cerr << say(Msg::ls_shown_of, {std::to_string(shown), std::to_string(total)}) << "\n";
     return 0;
 }

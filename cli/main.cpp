@@ -242,12 +242,18 @@ int main(int argc, char** argv) {
 
     LsOptions ls;
     auto* ls_cmd = app.add_subcommand(
-        "ls", "list the packages you may read, across datasets, newest first (a table on a terminal, else JSON Lines)");
+        "ls",
+        "list the packages you may pull, or ask to have released, across datasets, newest first (a table on a "
+        "terminal, else JSON Lines)");
     ls_cmd->add_option("--dataset", ls.dataset, "only this dataset (OWNER/NAME)");
     ls_cmd->add_option("--name", ls.name, "only file names containing this (letters in any case)");
     ls_cmd->add_option("--class", ls.classification,
                        "only this classification: biasa, terbatas, rahasia, sangat-rahasia");
     ls_cmd->add_option("--producer", ls.producer, "only packages this principal pushed");
+    ls_cmd
+        ->add_option("--access", ls.access,
+                     "released: those you may pull now; request: those to ask for (serambi request)")
+        ->check(CLI::IsMember({"released", "request"}));
     ls_cmd->add_option("--since", ls.since, "from this local date (2026-11-01) or UTC time on");
     ls_cmd->add_option("--until", ls.until, "before this local date or UTC time");
     auto* ls_limit = ls_cmd->add_option("--limit", ls.limit, "the newest this many")

@@ -37,6 +37,9 @@ constexpr std::array<Message, static_cast<std::size_t>(Msg::count_)> kCatalogue{
     {column_dataset, "DATASET", "DATASET"},
     {column_file, "FILE", "BERKAS"},
     {column_size, "SIZE", "UKURAN"},
+    {column_access, "ACCESS", "AKSES"},
+    {access_released, "pull", "unduh"},
+    {access_request, "request", "minta rilis"},
     {object_package, "package {}", "paket {}"},
     {ls_shown_of, "{} of {} packages shown, newest first; --all for every one, or narrow with --since, --name",
      "{} dari {} paket ditampilkan, terbaru dahulu; --all untuk semuanya, atau saring dengan --since, --name"},
@@ -49,6 +52,7 @@ constexpr std::array<Message, static_cast<std::size_t>(Msg::count_)> kCatalogue{
     {help_more, "The manual pages (man serambi) and docs/ have the whole guide.",
      "Panduan lengkap ada di halaman manual (man serambi) dan docs/."},
     {help_unknown, "no help topic or command named '{}'", "tidak ada topik bantuan atau perintah bernama '{}'"},
+    {help_also_command, "The command of that name: serambi {} --help", "Perintah dengan nama itu: serambi {} --help"},
 }};
 
 constexpr HelpTopic kTopics[] = {

@@ -45,17 +45,21 @@ enum class Msg {
     column_package,        //
     column_dataset,        //
     column_file,           //
-    column_size,           //
-    object_package,        // id
-    ls_shown_of,           // shown, total
-    ls_none,               //
-    push_count,            // sent, total
-    push_not_sent,         // files
-    help_topics,           //
-    help_commands,         //
-    help_more,             //
-    help_unknown,          // topic
-    count_,                // not a message: the catalogue's length
+    column_size,
+    column_access,
+    access_released,
+    access_request,
+    object_package,     // id
+    ls_shown_of,        // shown, total
+    ls_none,            //
+    push_count,         // sent, total
+    push_not_sent,      // files
+    help_topics,        //
+    help_commands,      //
+    help_more,          //
+    help_unknown,       // topic
+    help_also_command,  // command
+    count_,             // not a message: the catalogue's length
 };
 
 struct Message {

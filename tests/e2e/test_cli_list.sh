@@ -33,10 +33,12 @@ same "--class rahasia" "kasus.csv" "$("$SERAMBI" ls --class rahasia --profile "$
 same "--dataset and --name (letters in any case)" "Laporan-Feb.csv laporan-jan.csv" \
     "$("$SERAMBI" ls --dataset dinkes-malut/gizi --name LAPORAN --profile "$P" | names)"
 same "--limit 2: the newest two" "kasus.csv anggaran.csv" "$("$SERAMBI" ls --limit 2 --profile "$P" | names)"
-same "--since tomorrow: none" "" "$("$SERAMBI" ls --since "$(date -d tomorrow +%Y-%m-%d)" --profile "$P")"
+out=$("$SERAMBI" ls --since "$(date -d tomorrow +%Y-%m-%d)" --profile "$P")
+same "--since tomorrow: none, and no error" "0:" "$?:$out"
 same "--until tomorrow: all four" 4 "$("$SERAMBI" ls --until "$(date -d tomorrow +%Y-%m-%d)" --profile "$P" | count)"
 same "--producer names the one who pushed" 4 "$("$SERAMBI" ls --producer dinkes-malut --profile "$P" | count)"
-same "another producer pushed none" "" "$("$SERAMBI" ls --producer bi-malut --profile "$P")"
+out=$("$SERAMBI" ls --producer bi-malut --profile "$P")
+same "another producer pushed none" "0:" "$?:$out"
 # More than one page (the gateway gives at most 1,000 at a time) is not needed to show paging:
 # --all walks pages of the size asked, so a limit above the total still ends.
 same "--all" 4 "$("$SERAMBI" ls --all --profile "$P" | count)"
@@ -46,11 +48,26 @@ refuse_saying "a dataset that is not OWNER/NAME" "OWNER/NAME" "$SERAMBI" ls --da
 refuse_saying "a date that is not one" "takes a date" "$SERAMBI" ls --since yesterday --profile "$P"
 refuse_saying "a misspelt classification is refused by the gateway, saying so" "400" \
     "$SERAMBI" ls --class rahsia --profile "$P"
+check "the rahasia package's id is known (the next checks need it)" test -n "$SECRET"
 refuse "--limit 0" "$SERAMBI" ls --limit 0 --profile "$P"
 refuse "--all with --limit" "$SERAMBI" ls --all --limit 3 --profile "$P"
-check "a name with a quote or an ampersand is sent as a value, not as more of the query" \
-    "$SERAMBI" ls --name "x&classification=rahasia'" --profile "$BI"
-same "and matches nothing" "" "$("$SERAMBI" ls --name "x&classification=rahasia" --profile "$BI")"
+# Sent as one value: were the & taken as a separator, the gateway would filter by the dataset
+# and list kasus.csv.
+out=$("$SERAMBI" ls --name "csv&dataset=dinkes-malut/kasus" --profile "$P")
+same "a name with an ampersand is sent as a value, not as more of the query" "0:" "$?:$out"
+
+# A partner whose agreement covers rahasia sees the rahasia package too, marked as one to ask for.
+add_principal walidata custodian
+"$SERAMBI" agreement add --partner bi-malut --datasets 'dinkes-malut/*' --max-class rahasia --purpose kajian \
+    --valid-from "$(date -u -d yesterday +%Y-%m-%d)" --valid-until "$(date -u -d '+30 days' +%Y-%m-%d)" \
+    --profile "$WORK/walidata" >/dev/null
+out=$("$SERAMBI" ls --access request --profile "$BI")
+same "--access request: what the partner may ask to have released" "kasus.csv" "$(echo "$out" | names)"
+same "--access released: what it may pull now" 3 "$("$SERAMBI" ls --access released --profile "$BI" | count)"
+table=$(LANG=C.UTF-8 script -qc "'$SERAMBI' ls --class rahasia --profile '$BI'" /dev/null | tr -d '\r')
+contains "the table says that one must be asked for" "request" "$table"
+table=$(LANG=C.UTF-8 script -qc "'$SERAMBI' ls --class biasa --limit 1 --profile '$BI'" /dev/null | tr -d '\r')
+contains "and that the others may be pulled" "pull" "$table"
 
 # On a terminal: a table with sizes and local times, in the language of the locale.
 table=$(LANG=C.UTF-8 script -qc "'$SERAMBI' ls --profile '$P'" /dev/null | tr -d '\r')
@@ -63,6 +80,45 @@ contains "in Indonesian for an id_* locale" "BERKAS" "$table"
 contains "saying what is left out" "1 dari 4 paket ditampilkan" "$table"
 table=$(LANG=C.UTF-8 script -qc "'$SERAMBI' ls --name nothing-like-this --profile '$P'" /dev/null | tr -d '\r')
 contains "no match says so" "No packages match." "$table"
+
+# A gateway that lies: the CLI ends with a clear error instead of paging for ever, and nothing
+# it sends reaches the terminal as a control sequence.
+FAKE=$WORK/fake-profile
+HOSTILE_GATEWAY=$(realpath "$(dirname "$0")/hostile_gateway.py")
+cp -r "$P" "$FAKE"
+hostile() { # MODE: a lying gateway on a port of its own, named by the fake profile
+    [ -n "${HOSTILE_PID:-}" ] && kill "$HOSTILE_PID" 2>/dev/null && wait "$HOSTILE_PID" 2>/dev/null
+    local port
+    port=$(free_port)
+    (cd "$WORK" && exec python3 "$HOSTILE_GATEWAY" "$port" "$DEP/pki/gateway.crt" "$DEP/pki/gateway.key" \
+        "$P/ca.crt" "$1") &
+    HOSTILE_PID=$!
+    sed -i "s|^gateway = .*|gateway = \"https://127.0.0.1:$port\"|" "$FAKE/profile.toml"
+    wait_for 10 curl -s -o /dev/null --cacert "$P/ca.crt" --cert "$P/client.crt" --key "$P/client.key" \
+        "https://127.0.0.1:$port/v1/packages"
+    : >"$WORK/requests.txt"
+}
+hostile repeat
+refuse_saying "the same package on every page, with a huge total: a clear error" "do not move on" \
+    timeout 30 "$SERAMBI" ls --all --profile "$FAKE"
+check "after a handful of requests, not millions" test "$(wc -l <"$WORK/requests.txt")" -le 5
+hostile oversized
+refuse_saying "more packages than asked for" "more packages than were asked for" "$SERAMBI" ls --limit 3 --profile "$FAKE"
+hostile escapes
+table=$(LANG=C.UTF-8 script -qc "'$SERAMBI' ls --profile '$FAKE'" /dev/null)
+contains "a filename with escape sequences is still listed" "laporan" "$table"
+check "but no escape character reaches the terminal" test "$(printf '%s' "$table" | grep -c $'\x1b')" -eq 0
+check "nor a C1 control (CSI as U+009B)" test "$(printf '%s' "$table" | grep -c $'\xc2\x9b')" -eq 0
+line=$(LANG=C.UTF-8 script -qc "'$SERAMBI' ls --json --profile '$FAKE'" /dev/null)
+check "--json on a terminal is cleaned too" test "$(printf '%s' "$line" | grep -c $'\x1b')" -eq 0
+same "piped, a script gets the name exactly as the gateway sent it" $'\x1b]0;owned\x07\x1b[2Jlaporan\u009b31m.csv' \
+    "$("$SERAMBI" ls --profile "$FAKE" | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["filename"])')"
+hostile refusal
+out=$("$SERAMBI" ls --profile "$FAKE" 2>&1)
+contains "a refusal is reported with its words" "such thing" "$out"
+check "without its escape sequences" test "$(printf '%s' "$out" | grep -c $'\x1b')" -eq 0
+kill "$HOSTILE_PID" 2>/dev/null
+wait "$HOSTILE_PID" 2>/dev/null
 
 # The profile's language comes before the locale.
 profile_language() { python3 -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb")).get("language", "-"))' "$P/profile.toml"; }

@@ -15,7 +15,8 @@ same "it starts the installed binary, with the default configuration" "ExecStart
 check "the default policy and the guides are installed" \
     test -s "$ROOT/usr/share/serambi/default.toml" -a -s "$ROOT/usr/share/doc/serambi/operator-guide.md"
 check "the manual pages are installed, one per command" \
-    test -s "$ROOT/usr/share/man/man1/serambi.1" -a -s "$ROOT/usr/share/man/man1/serambi-push.1" -a -s "$ROOT/usr/share/man/man1/serambi-audit.1"
+    test -s "$ROOT/usr/share/man/man1/serambi.1.gz" -a -s "$ROOT/usr/share/man/man1/serambi-push.1.gz" -a -s "$ROOT/usr/share/man/man1/serambi-audit.1.gz"
+check "compressed, as Debian wants them, and whole" gzip -t "$ROOT/usr/share/man/man1/serambi.1.gz"
 check "and the bash completion" test -s "$ROOT/usr/share/bash-completion/completions/serambi"
 out=$(systemd-analyze verify "$UNIT" 2>&1)
 same "systemd-analyze verify finds nothing to say about the unit" "" "$out"
@@ -42,7 +43,7 @@ contains "and on the libraries the binary links" "libsqlcipher0" "$info"
 files=$(dpkg-deb -c "$DEB")
 contains "it installs /usr/bin/serambi" "./usr/bin/serambi" "$files"
 contains "and /usr/lib/systemd/system/serambi.service" "./usr/lib/systemd/system/serambi.service" "$files"
-contains "and the manual page" "./usr/share/man/man1/serambi.1" "$files"
+contains "and the manual page" "./usr/share/man/man1/serambi.1.gz" "$files"
 contains "and the bash completion" "./usr/share/bash-completion/completions/serambi" "$files"
 dpkg-deb -x "$DEB" "$WORK/deb"
 dpkg-deb -e "$DEB" "$WORK/deb-control"

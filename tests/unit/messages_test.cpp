@@ -95,12 +95,23 @@ TEST_CASE("the language follows the profile, then the first locale variable that
     }
 }
 
+TEST_CASE("LC_MESSAGES comes before LANG, and an empty variable counts as unset") {
+    Locale l("en_US.UTF-8");
+    ::setenv("LC_MESSAGES", "id_ID.UTF-8", 1);
+    CHECK(language() == Language::indonesian);
+    ::setenv("LC_ALL", "", 1);
+    CHECK(language() == Language::indonesian);
+    ::setenv("LC_ALL", "en_GB.UTF-8", 1);
+    CHECK(language() == Language::english);
+}
+
 TEST_CASE("arguments go in order; missing ones leave nothing, extra ones are ignored") {
     Locale l("C");
     CHECK(say(Msg::push_sent, {"a.csv", "x/y", "2 B", "ab12"}) == "Sent: a.csv → x/y, 2 B, package ab12");
     CHECK(say(Msg::push_count, {"1"}) == "1 of  files sent");
     CHECK(say(Msg::push_count, {"1", "2", "3"}) == "1 of 2 files sent");
     CHECK(say(Msg::ls_none) == "No packages match.");
+    CHECK(say(Msg::push_count, {"{}", "2"}) == "{} of 2 files sent");  // an argument is not expanded again
     CHECK(size_for_people(0) == "0 B");
     CHECK(size_for_people(1023) == "1023 B");
 }

@@ -91,7 +91,7 @@ TEST_CASE("an output that must not replace anything refuses a file or link, even
     CHECK(slurp(dir.path / "victim") == "precious");
 }
 
-TEST_CASE("an output dropped before commit leaves nothing; small writes arrive whole") {
+TEST_CASE("an output dropped before commit leaves nothing, small writes arrive whole") {
     TempDir dir;
     {
         auto dropped = AtomicFile::create(dir.path / "export.jsonl", 0600);

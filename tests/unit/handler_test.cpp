@@ -125,7 +125,7 @@ TEST_CASE("the owner pushes a package and gets a receipt with a verifiable signe
           crypto::to_hex(crypto::Sha256::of(crypto::as_bytes("kabupaten,jumlah\nhalut,10\n"))));
 }
 
-TEST_CASE("readers get the payload with its digest; strangers to a terbatas package get 404") {
+TEST_CASE("readers get the payload with its digest, strangers to a terbatas package get 404") {
     World w;
     const std::string body(100000, 'x');
     auto receipt = json_of(w.push("dinkes-malut", "dinkes-malut/imunisasi", body));
@@ -457,7 +457,7 @@ TEST_CASE("the portal's files: the start page names the zone, assets only under 
     CHECK(w.send(w.head("nobody", "GET", "/assets/" + version + "/app.js")).status == 404);
 }
 
-TEST_CASE("expired uploads are removed with an access-log entry; finished ones quietly") {
+TEST_CASE("expired uploads are removed with an access-log entry, finished ones quietly") {
     World w;
     storage::PackageDraft draft{"dinkes-malut/imunisasi", "dinkes-malut", "terbatas", "a.csv", "text/csv", {}, {}};
     auto stale = w.store->packages().begin_upload(draft, 100, 1000);

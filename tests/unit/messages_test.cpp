@@ -105,7 +105,7 @@ TEST_CASE("LC_MESSAGES comes before LANG, and an empty variable counts as unset"
     CHECK(language() == Language::english);
 }
 
-TEST_CASE("arguments go in order; missing ones leave nothing, extra ones are ignored") {
+TEST_CASE("arguments go in order, missing ones leave nothing, extra ones are ignored") {
     Locale l("C");
     CHECK(say(Msg::push_sent, {"a.csv", "x/y", "2 B", "ab12"}) == "Sent: a.csv → x/y, 2 B, package ab12");
     CHECK(say(Msg::push_count, {"1"}) == "1 of  files sent");

@@ -23,7 +23,7 @@ TEST_CASE("classification levels are ordered and parsed by their Indonesian name
     CHECK_FALSE(parse_classification("RAHASIA").ok());
 }
 
-TEST_CASE("the owner pushes and reads every level; nobody else pushes") {
+TEST_CASE("the owner pushes and reads every level, nobody else pushes") {
     const auto policy = default_policy();
     const auto owner = subject("dinkes-malut", {Role::producer});
     for (auto level :
@@ -312,7 +312,7 @@ TEST_CASE("custodians approve releases only where the level needs approval") {
     CHECK_FALSE(policy->decide(subject("bi-malut", {Role::partner}), Action::manage_agreements, nullptr).allow);
 }
 
-TEST_CASE("only admins and custodians create datasets; only admins manage principals") {
+TEST_CASE("only admins and custodians create datasets, only admins manage principals") {
     const auto policy = default_policy();
     CHECK(policy->decide(subject("a", {Role::admin}), Action::create_dataset, nullptr).allow);
     CHECK(policy->decide(subject("c", {Role::custodian}), Action::create_dataset, nullptr).allow);
@@ -321,7 +321,7 @@ TEST_CASE("only admins and custodians create datasets; only admins manage princi
     CHECK_FALSE(policy->decide(subject("c", {Role::custodian}), Action::manage_principals, nullptr).allow);
 }
 
-TEST_CASE("admins and auditors read the metrics by default; [metrics] readers changes who") {
+TEST_CASE("admins and auditors read the metrics by default, and the metrics readers of the policy change who") {
     const auto policy = default_policy();
     for (const auto role : {Role::admin, Role::auditor})
         CHECK(policy->decide(subject("x", {role}), Action::read_metrics, nullptr).allow);
@@ -342,6 +342,36 @@ TEST_CASE("admins and auditors read the metrics by default; [metrics] readers ch
     REQUIRE_FALSE(typo.ok());
     CHECK(typo.error().message.find("metrics.reader") != std::string::npos);
     CHECK_FALSE(Policy::parse(base + "[metrics]\nreaders = [\"everyone\"]\n", "p.toml").ok());
+}
+
+TEST_CASE("auditors read packages' metadata unless the policy turns it off, and nobody else does") {
+    const auto policy = default_policy();
+    const auto allowed = policy->decide(subject("i", {Role::auditor}), Action::read_package_metadata, nullptr);
+    CHECK(allowed.allow);
+    CHECK(allowed.reason.find("never its content") != std::string::npos);
+    for (const auto role : {Role::producer, Role::custodian, Role::partner, Role::admin}) {
+        const auto d = policy->decide(subject("x", {role}), Action::read_package_metadata, nullptr);
+        CHECK_FALSE(d.allow);
+        CHECK_FALSE(d.reveal);
+    }
+    // Reading the metadata never lets an auditor read the package itself.
+    const DatasetFacts facts{"dinkes", Classification::biasa, "dinkes/gizi", "p1", {}, "dinkes"};
+    CHECK(policy->decide(subject("i", {Role::auditor}), Action::read, &facts).allow);  // biasa: any
+    const DatasetFacts secret{"dinkes", Classification::rahasia, "dinkes/kasus", "p2", {}, "dinkes"};
+    CHECK_FALSE(policy->decide(subject("i", {Role::auditor}), Action::read, &secret).allow);
+    const std::string base =
+        "version = 2\n[levels.biasa]\nreaders = [\"any\"]\n[levels.terbatas]\nreaders = [\"owner\"]\n"
+        "[levels.rahasia]\nreaders = [\"owner\"]\n[levels.sangat-rahasia]\nreaders = [\"owner\"]\n";
+    auto off = Policy::parse(base + "[audit]\nreaders = [\"auditor\"]\npackage_metadata = false\n", "p.toml");
+    REQUIRE(off.ok());
+    const auto refused = (*off)->decide(subject("i", {Role::auditor}), Action::read_package_metadata, nullptr);
+    CHECK_FALSE(refused.allow);
+    CHECK(refused.reason.find("does not show") != std::string::npos);
+    CHECK((*off)->decide(subject("i", {Role::auditor}), Action::read_audit, nullptr).allow);
+    auto wrong = Policy::parse(base + "[audit]\npackage_metadata = \"yes\"\n", "p.toml");
+    REQUIRE_FALSE(wrong.ok());
+    CHECK(wrong.error().message.find("audit.package_metadata") != std::string::npos);
+    CHECK_FALSE(Policy::parse(base + "[metrics]\npackage_metadata = true\n", "p.toml").ok());
 }
 
 TEST_CASE("a bad policy is refused with the file, line and key named") {

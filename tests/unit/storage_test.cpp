@@ -172,7 +172,7 @@ TEST_CASE("a payload of up to 64 KiB is kept in the database, one byte more make
     CHECK(blob_files() == 1);
 }
 
-TEST_CASE("concurrent commits share transactions; a change that fails in a group is undone alone") {
+TEST_CASE("concurrent commits share transactions, a change that fails in a group is undone alone") {
     Fixture f;
     auto store = f.open();
     seed(*store);
@@ -569,7 +569,7 @@ TEST_CASE("duplicate principals and datasets are conflicts, unknown owners are r
     CHECK(store->registry().datasets()->size() == 1);
 }
 
-TEST_CASE("a renewal whose certificate was revoked meanwhile fails; a reissue keeps the first revocation") {
+TEST_CASE("a renewal whose certificate was revoked meanwhile fails, a reissue keeps the first revocation") {
     Fixture f;
     auto store = f.open();
     seed(*store);

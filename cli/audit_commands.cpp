@@ -244,6 +244,45 @@ int run_audit_key(const AuditOptions& options) {
     return 0;
 }
 
+int run_audit_package(const AuditOptions& options) {
+    const std::string command = "audit package";
+    if (!storage::is_package_id(options.package))
+        return report(command, make_error(ErrorKind::invalid_argument, "a package id is 32 hex digits"));
+    auto client = connect(options.profile);
+    if (!client) return report(command, client.error());
+    auto reply = (*client)->request("GET", "/v1/audit/packages/" + options.package, "");
+    if (!reply) return report(command, reply.error());
+    if (reply->status != 200) return report_reply(command, *reply);
+    if (options.json || ::isatty(STDOUT_FILENO) != 1) {
+        std::cout << reply->body;
+        return 0;
+    }
+    boost::system::error_code ec;
+    auto value = boost::json::parse(reply->body, ec);
+    if (ec || !value.is_object())
+        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not a package"));
+    const auto& o = value.as_object();
+    auto field = [&](const char* name) {
+        const auto* v = o.if_contains(name);
+        return v && v->is_string() ? for_terminal(v->get_string()) : std::string("-");
+    };
+    std::uint64_t size = 0;
+    if (const auto* v = o.if_contains("size"); v && v->is_uint64()) size = v->get_uint64();
+    if (const auto* v = o.if_contains("size"); v && v->is_int64() && v->get_int64() >= 0)
+        size = static_cast<std::uint64_t>(v->get_int64());
+    const std::pair<std::string, std::string> lines[] = {
+        {say(Msg::column_package), field("package_id")},
+        {say(Msg::column_dataset), field("dataset")},
+        {say(Msg::column_file), field("filename") + " (" + field("media_type") + ")"},
+        {say(Msg::column_size), size_for_people(static_cast<double>(size)) + " (" + std::to_string(size) + " B)"},
+        {say(Msg::column_class), field("classification")},
+        {say(Msg::column_producer), field("producer")},
+        {say(Msg::column_time), local_time(field("created_at")) + " (" + field("created_at") + ")"},
+        {"SHA-256", field("sha256")}};
+    for (const auto& [label, text] : lines) std::cout << std::left << std::setw(13) << label << text << "\n";
+    return 0;
+}
+
 int run_audit_checkpoint(const AuditOptions& options) {
     auto client = connect(options.profile);
     if (!client) return report("audit checkpoint", client.error());

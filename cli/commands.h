@@ -279,6 +279,8 @@ int run_audit_inclusion(const AuditOptions& options);
 int run_audit_consistency(const AuditOptions& options);
 int run_audit_tail(const AuditOptions& options);
 int run_audit_search(const AuditOptions& options);
+// What a package the log names is: its metadata, never its content (as the policy allows).
+int run_audit_package(const AuditOptions& options);
 
 // The C2SP tlog-proof of one of the caller's own access-log entries, named by "index=N" or
 // "request=ID"; waits up to `patience` for the checkpoint that covers it.

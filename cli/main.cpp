@@ -508,6 +508,12 @@ int main(int argc, char** argv) {
         audit_cmd->add_subcommand("key", "print the log's verifier key (keep a copy obtained out of band)");
     akey_cmd->add_option("--profile", audit.profile, profile_help);
     akey_cmd->callback([&] { code = run_audit_key(audit); });
+    auto* apkg_cmd = audit_cmd->add_subcommand(
+        "package", "what a package the log names is: dataset, file name, size, classification (never its content)");
+    apkg_cmd->add_option("id", audit.package, "the package id (32 hex digits)")->required();
+    apkg_cmd->add_flag("--json", audit.json, "JSON even on a terminal");
+    apkg_cmd->add_option("--profile", audit.profile, profile_help);
+    apkg_cmd->callback([&] { code = run_audit_package(audit); });
     auto* acp_cmd = audit_cmd->add_subcommand("checkpoint", "print the latest signed checkpoint");
     acp_cmd->add_option("--witness", audit.witnesses.keys,
                         "a witness's verifier key (a file or the key itself): print the newest checkpoint it "

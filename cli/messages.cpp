@@ -38,6 +38,7 @@ constexpr std::array<Message, static_cast<std::size_t>(Msg::count_)> kCatalogue{
     {column_file, "FILE", "BERKAS"},
     {column_size, "SIZE", "UKURAN"},
     {column_access, "ACCESS", "AKSES"},
+    {column_producer, "PRODUCER", "PRODUSEN"},
     {access_released, "pull", "unduh"},
     {access_request, "request", "minta rilis"},
     {object_package, "package {}", "paket {}"},

@@ -47,6 +47,7 @@ enum class Msg {
     column_file,           //
     column_size,
     column_access,
+    column_producer,
     access_released,
     access_request,
     object_package,     // id

@@ -413,6 +413,30 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
     return r;
 }
 
+boost::json::object package_json(const storage::PackageRecord& p);
+
+Response Handler::get_audit_package(const RequestHead& head, const Caller& caller, const std::string& id) {
+    const auto& rid = head.request_id;
+    const auto decision = services_.policy->decide(caller.subject, policies::Action::read_package_metadata, nullptr);
+    if (!decision.allow) {
+        auto hidden = problem(ErrorKind::not_found, "no such route", rid);
+        hidden.audit.reason = decision.reason;
+        return hidden;
+    }
+    auto missing = [&] {
+        auto r = problem(ErrorKind::not_found, "no such package", rid);
+        r.audit.reason = decision.reason;
+        return r;
+    };
+    if (!storage::is_package_id(id)) return missing();
+    auto record = services_.store->packages().package(id);
+    if (!record) return record.error().kind == ErrorKind::not_found ? missing() : problem_of(record.error(), rid);
+    Response r = text_response(boost::json::serialize(package_json(*record)) + "\n", "application/json");
+    r.audit.classification = record->classification;
+    r.audit.reason = decision.reason;
+    return r;
+}
+
 Response Handler::get_log_proof(const RequestHead& head, const Caller& caller, const Query& query) {
     const auto& rid = head.request_id;
     auto& store = services_.audit->store();

@@ -349,6 +349,8 @@ class Handler {
     std::shared_ptr<LiveUploads> live_uploads_;
     Response get_package(const RequestHead& head, const Caller& caller, const std::string& id, const std::string& part);
     Response get_audit(const RequestHead& head, const Caller& caller, std::string_view what, const Query& query);
+    // What a package the log names is, for an auditor: its metadata, never its content.
+    Response get_audit_package(const RequestHead& head, const Caller& caller, const std::string& id);
     // GET /v1/log/proof: the C2SP tlog-proof of one entry, for auditors or the entry's principal.
     Response get_log_proof(const RequestHead& head, const Caller& caller, const Query& query);
     // MOU agreements, release approvals and the policy's explanations (grants.cpp).

@@ -171,6 +171,10 @@ std::span<const Route> routes() {
          [](H& h, const RequestHead& r, const Caller& c, const A& a) {
              return respond(h.get_audit(r, c, "follow", a.query));
          }},
+        {"GET", "/v1/audit/packages/{id}", "audit.package", Action::read_package_metadata, true, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) {
+             return respond(h.get_audit_package(r, c, param(a, 0)));
+         }},
         {"GET", "/v1/audit/proof/inclusion", "audit.proof/inclusion", Action::read_audit, true, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) {
              return respond(h.get_audit(r, c, "proof/inclusion", a.query));

@@ -35,13 +35,20 @@ Result<std::vector<Role>> role_list(std::string_view source, const toml::node& n
     return roles;
 }
 
-// A table whose only key is `readers`, a list of roles: [audit] and [metrics].
+// A table of `readers`, a list of roles: [audit] and [metrics]. [audit] also takes
+// `package_metadata` (true or false), when `metadata` is given.
 Status readers_table(std::string_view source, const toml::node& node, std::string_view table,
-                     std::vector<Role>& readers) {
+                     std::vector<Role>& readers, bool* metadata = nullptr) {
     const auto* entries = node.as_table();
     if (!entries) return bad(where(source, node, table) + ": expected a table");
     for (const auto& [what, list] : *entries) {
         const std::string dotted = std::string(table) + "." + std::string(what.str());
+        if (metadata != nullptr && what == "package_metadata") {
+            const auto* flag = list.as_boolean();
+            if (flag == nullptr) return bad(where(source, list, dotted) + ": expected true or false");
+            *metadata = flag->get();
+            continue;
+        }
         if (what != "readers") return bad(where(source, list, dotted) + ": unknown key");
         auto roles = role_list(source, list, dotted);
         if (!roles) return roles.error();
@@ -246,7 +253,9 @@ Result<std::shared_ptr<const Policy>> Policy::parse(std::string_view text, std::
                     return bad(where(source, list, dotted) + ": unknown key");
             }
         } else if (key == "audit") {
-            if (auto s = readers_table(source, node, "audit", policy->audit_readers_); !s) return s.error();
+            if (auto s = readers_table(source, node, "audit", policy->audit_readers_, &policy->audit_package_metadata_);
+                !s)
+                return s.error();
         } else if (key == "metrics") {
             if (auto s = readers_table(source, node, "metrics", policy->metrics_readers_); !s) return s.error();
         } else {
@@ -472,6 +481,11 @@ Decision Policy::decide(const Subject& subject, Action action, const DatasetFact
         case Action::read_audit:
             if (any_role(audit_readers_)) return answer(true, true, "the caller's role may read the access log");
             return answer(false, false, "only auditors may read the access log");
+        case Action::read_package_metadata:
+            if (!any_role(audit_readers_)) return answer(false, false, "only auditors may read packages' metadata");
+            if (!audit_package_metadata_)
+                return answer(false, false, "the policy does not show packages' metadata to auditors");
+            return answer(true, true, "auditors read a package's metadata, never its content, to read the access log");
         case Action::read_proof:
             if (any_role(audit_readers_)) return answer(true, true, "the caller's role may read the access log");
             if (!context.entry_principal.empty() && context.entry_principal == subject.id)

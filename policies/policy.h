@@ -39,7 +39,10 @@ enum class Action {
     read_metrics,
     // The inclusion proof of one access-log entry: auditors may have any; anyone else only that
     // of an entry recording its own request (Context::entry_principal).
-    read_proof
+    read_proof,
+    // What a package is (dataset, producer, filename, size, digest, classification, time), never
+    // its content: what an auditor needs to read the access log. [audit] package_metadata.
+    read_package_metadata
 };
 Result<Action> parse_action(std::string_view name);  // pull, push, list, …
 
@@ -165,6 +168,7 @@ class Policy {
     std::vector<Role> agreement_managers_{Role::custodian};
     std::vector<Role> approvers_{Role::custodian};
     std::vector<Role> audit_readers_{Role::auditor};
+    bool audit_package_metadata_ = true;
     std::vector<Role> metrics_readers_{Role::admin, Role::auditor};
 
     Decision decide_read(const Subject& subject, const DatasetFacts& dataset, const Context& context) const;

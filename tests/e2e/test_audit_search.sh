@@ -134,4 +134,25 @@ refuse "nor the incremental one alone" "$SERAMBI" audit verify --export "$WORK/s
     --checkpoint "$WORK/second.jsonl.checkpoint" --key "$WORK/log.vkey"
 refuse_saying "an export from past the end is refused" "past the log" \
     "$SERAMBI" audit export --from 999999 -o "$WORK/none.jsonl" --profile "$A"
+# What a package the log names is, for the auditor (the policy's [audit] package_metadata):
+# its metadata, never its content.
+meta=$("$SERAMBI" audit package "$R1" --profile "$A")
+same "the auditor reads a rahasia package's file name" anggaran.csv "$(echo "$meta" | json_field filename)"
+same "its dataset" bappeda/anggaran "$(echo "$meta" | json_field dataset)"
+same "its classification" rahasia "$(echo "$meta" | json_field classification)"
+same "its size" "$(stat -c %s "$WORK/anggaran.csv")" "$(echo "$meta" | json_field size)"
+check "and nothing of its content" test "$(echo "$meta" | grep -c 'pos,pagu')" -eq 0
+same "the auditor may still not pull it" 404 "$(status "$A" "$URL/v1/packages/$R1")"
+same "a partner does not learn the route exists" 404 "$(status "$BI" "$URL/v1/audit/packages/$R1")"
+same "nor the producer" 404 "$(status "$P" "$URL/v1/audit/packages/$R1")"
+refuse_saying "an unknown package is a 404 for the auditor too" "no such package" \
+    "$SERAMBI" audit package 0123456789abcdef0123456789abcdef --profile "$A"
+refuse_saying "a malformed id is refused before any request" "32 hex digits" \
+    "$SERAMBI" audit package ../../etc --profile "$A"
+"$SERAMBI" audit export -o "$WORK/after-meta.jsonl" --profile "$A" 2>/dev/null
+looked=$(grep '"audit.package"' "$WORK/after-meta.jsonl" | grep "$R1" | grep '"principal":"inspektorat"')
+contains "each look-up is in the access log, with the package's classification" '"classification":"rahasia"' "$looked"
+table=$(LANG=id_ID.UTF-8 script -qc "'$SERAMBI' audit package '$R1' --profile '$A'" /dev/null | tr -d '\r')
+contains "on a terminal, lines for people" "BERKAS       anggaran.csv (text/csv)" "$table"
+
 finish

@@ -177,16 +177,28 @@ int run_dataset_create(const DatasetCreateOptions& options) {
     return simple_request("dataset create", options.profile, "POST", "/v1/datasets", boost::json::serialize(body), 201);
 }
 
-int run_dataset_list(const std::string& profile) {
-    return simple_request("dataset list", profile, "GET", "/v1/datasets", "", 200);
+int run_dataset_list(const std::string& profile, bool json) {
+    return list_request("dataset list", profile, "/v1/datasets",
+                        {{static_cast<int>(Msg::column_dataset), "id"},
+                         {static_cast<int>(Msg::column_class), "classification"},
+                         {static_cast<int>(Msg::column_title), "title"},
+                         {static_cast<int>(Msg::column_time), "created_at", Column::time}},
+                        json);
 }
 
-int run_package_list(const std::string& profile, const std::string& dataset) {
+int run_package_list(const std::string& profile, const std::string& dataset, bool json) {
     const auto slash = dataset.find('/');
     if (slash == std::string::npos || !policies::is_slug_like(dataset.substr(0, slash)) ||
         !policies::is_slug_like(dataset.substr(slash + 1)))
         return report("dataset packages", make_error(ErrorKind::invalid_argument, "the dataset must be OWNER/NAME"));
-    return simple_request("dataset packages", profile, "GET", "/v1/datasets/" + dataset + "/packages", "", 200);
+    return list_request("dataset packages", profile, "/v1/datasets/" + dataset + "/packages",
+                        {{static_cast<int>(Msg::column_package), "package_id"},
+                         {static_cast<int>(Msg::column_time), "created_at", Column::time},
+                         {static_cast<int>(Msg::column_class), "classification"},
+                         {static_cast<int>(Msg::column_size), "size", Column::size},
+                         {static_cast<int>(Msg::column_access), "access"},
+                         {static_cast<int>(Msg::column_file), "filename"}},
+                        json);
 }
 
 namespace {

@@ -22,6 +22,15 @@ int report_reply(const std::string& command, const Reply& reply);
 // One request with a JSON body (or none); prints the answer's body when its status is `expected`.
 int simple_request(const std::string& command, const std::string& profile, const std::string& method,
                    const std::string& target, const std::string& body, int expected);
+// A listing: the gateway's JSON array as a table on a terminal (columns of people's words, local
+// times, sizes such as 1.2 MiB), the JSON itself when piped or with --json.
+struct Column {
+    int header;         // a Msg
+    const char* field;  // the JSON member
+    enum Kind { text, time, size, list } kind = text;
+};
+int list_request(const std::string& command, const std::string& profile, const std::string& target,
+                 const std::vector<Column>& columns, bool json);
 // A connected client for the profile named by --profile or SERAMBI_PROFILE.
 Result<std::unique_ptr<Client>> connect(const std::string& profile_flag, Profile* out = nullptr);
 // A query value, percent-encoded.
@@ -139,7 +148,7 @@ struct ReissueOptions {
     std::string out;
 };
 int run_principal_reissue(const ReissueOptions& options);
-int run_principal_list(const std::string& profile);
+int run_principal_list(const std::string& profile, bool json);
 
 struct DatasetCreateOptions {
     std::string profile;
@@ -149,7 +158,7 @@ struct DatasetCreateOptions {
     std::string title;
 };
 int run_dataset_create(const DatasetCreateOptions& options);
-int run_dataset_list(const std::string& profile);
+int run_dataset_list(const std::string& profile, bool json);
 // `serambi ls`: what the caller may read, across datasets, filtered.
 struct LsOptions {
     std::string profile;
@@ -161,7 +170,7 @@ struct LsOptions {
 int run_ls(const LsOptions& options);
 // `serambi profile language [id|en|auto]`: shows or sets the language of the CLI's messages.
 int run_profile_language(const std::string& profile, const std::string& code);
-int run_package_list(const std::string& profile, const std::string& dataset);
+int run_package_list(const std::string& profile, const std::string& dataset, bool json);
 int run_whoami(const std::string& profile);
 
 struct PushOptions {
@@ -330,6 +339,7 @@ struct AgreementOptions {
     std::string valid_until;
     std::string document;  // the signed MOU: its name and SHA-256 are recorded
     std::string reason;    // revoke
+    bool json = false;     // list: JSON even on a terminal
 };
 int run_agreement_add(const AgreementOptions& options);
 int run_agreement_list(const AgreementOptions& options);
@@ -342,7 +352,8 @@ struct ApprovalOptions {
     std::string partner;
     std::string expires;
     std::optional<std::uint32_t> max_downloads;
-    std::string id;  // withdraw
+    std::string id;     // withdraw
+    bool json = false;  // list: JSON even on a terminal
 };
 int run_approve(const ApprovalOptions& options);
 int run_approvals_list(const ApprovalOptions& options);
@@ -356,6 +367,7 @@ struct RequestOptions {
     std::string state;  // list: open, released or refused (default: all)
     std::string id;     // refuse
     std::string reason;
+    bool json = false;  // list: JSON even on a terminal
 };
 int run_request(const RequestOptions& options);
 int run_requests_list(const RequestOptions& options);

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/messages.h"
 #include "policies/policy.h"
 #include "storage/store.h"
 
@@ -87,7 +88,15 @@ int run_agreement_add(const AgreementOptions& options) {
 }
 
 int run_agreement_list(const AgreementOptions& options) {
-    return simple_request("agreement list", options.profile, "GET", "/v1/agreements", "", 200);
+    return list_request("agreement list", options.profile, "/v1/agreements",
+                        {{static_cast<int>(Msg::column_id), "id"},
+                         {static_cast<int>(Msg::column_partner), "partner"},
+                         {static_cast<int>(Msg::column_state), "state"},
+                         {static_cast<int>(Msg::column_class), "max_classification"},
+                         {static_cast<int>(Msg::column_valid_until), "valid_until"},
+                         {static_cast<int>(Msg::column_datasets), "datasets", Column::list},
+                         {static_cast<int>(Msg::column_purpose), "purpose"}},
+                        options.json);
 }
 
 int run_agreement_show(const AgreementOptions& options) {
@@ -125,8 +134,14 @@ int run_approvals_list(const ApprovalOptions& options) {
             return report("approvals list", bad("'" + options.partner + "' is not a principal id"));
         query += (query.empty() ? "" : "&") + std::string("partner=") + options.partner;
     }
-    return simple_request("approvals list", options.profile, "GET",
-                          "/v1/approvals" + (query.empty() ? "" : "?" + query), "", 200);
+    return list_request("approvals list", options.profile, "/v1/approvals" + (query.empty() ? "" : "?" + query),
+                        {{static_cast<int>(Msg::column_id), "id"},
+                         {static_cast<int>(Msg::column_package), "package_id"},
+                         {static_cast<int>(Msg::column_partner), "partner"},
+                         {static_cast<int>(Msg::column_custodian), "custodian"},
+                         {static_cast<int>(Msg::column_state), "state"},
+                         {static_cast<int>(Msg::column_expires), "expires_at", Column::time}},
+                        options.json);
 }
 
 int run_approval_withdraw(const ApprovalOptions& options) {
@@ -146,9 +161,15 @@ int run_request(const RequestOptions& options) {
 int run_requests_list(const RequestOptions& options) {
     if (!options.state.empty() && options.state != "open" && options.state != "released" && options.state != "refused")
         return report("requests list", bad("--state is open, released or refused"));
-    return simple_request("requests list", options.profile, "GET",
-                          "/v1/requests" + (options.state.empty() ? std::string() : "?state=" + options.state), "",
-                          200);
+    return list_request("requests list", options.profile,
+                        "/v1/requests" + (options.state.empty() ? std::string() : "?state=" + options.state),
+                        {{static_cast<int>(Msg::column_id), "id"},
+                         {static_cast<int>(Msg::column_package), "package_id"},
+                         {static_cast<int>(Msg::column_partner), "partner"},
+                         {static_cast<int>(Msg::column_state), "state"},
+                         {static_cast<int>(Msg::column_time), "created_at", Column::time},
+                         {static_cast<int>(Msg::column_purpose), "purpose"}},
+                        options.json);
 }
 
 int run_request_refuse(const RequestOptions& options) {

@@ -171,4 +171,96 @@ int run_ls(const LsOptions& options) {
     return 0;
 }
 
+namespace {
+
+// Display columns of a UTF-8 text: its code points.
+std::size_t columns_of(std::string_view text) {
+    std::size_t n = 0;
+    for (const char c : text)
+        if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++n;
+    return n;
+}
+
+std::string cell(const boost::json::object& o, const Column& column) {
+    const auto* v = o.if_contains(column.field);
+    if (v == nullptr || v->is_null()) return "-";
+    switch (column.kind) {
+        case Column::time:
+            return v->is_string() ? local_time(v->get_string()) : "-";
+        case Column::size:
+            if (v->is_uint64()) return size_for_people(static_cast<double>(v->get_uint64()));
+            if (v->is_int64() && v->get_int64() >= 0) return size_for_people(static_cast<double>(v->get_int64()));
+            return "-";
+        case Column::list: {
+            if (!v->is_array()) return "-";
+            std::string joined;
+            for (const auto& item : v->get_array())
+                if (item.is_string()) joined += (joined.empty() ? "" : ",") + for_terminal(item.get_string());
+            return joined.empty() ? "-" : joined;
+        }
+        case Column::text:
+            break;
+    }
+    if (v->is_string()) {
+        const std::string_view text = v->get_string();
+        // A listing's access, in the words the ls table uses.
+        if (std::string_view(column.field) == "access")
+            return text == "request" ? say(Msg::access_request) : say(Msg::access_released);
+        return for_terminal(text);
+    }
+    if (v->is_int64()) return std::to_string(v->get_int64());
+    if (v->is_uint64()) return std::to_string(v->get_uint64());
+    if (v->is_bool()) return v->get_bool() ? "true" : "false";
+    return "-";
+}
+
+}  // namespace
+
+int list_request(const std::string& command, const std::string& profile, const std::string& target,
+                 const std::vector<Column>& columns, bool json) {
+    auto client = connect(profile);
+    if (!client) return report(command, client.error());
+    auto reply = (*client)->request("GET", target, "");
+    if (!reply) return report(command, reply.error());
+    if (reply->status != 200) return report_reply(command, *reply);
+    if (json || ::isatty(STDOUT_FILENO) != 1) {
+        std::cout << reply->body;
+        return 0;
+    }
+    boost::system::error_code ec;
+    auto value = boost::json::parse(reply->body, ec);
+    if (ec || !value.is_array())
+        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not a list"));
+    constexpr std::size_t kWidest = 40;  // a column wider than this is cut, with "…"
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::size_t> widths;
+    std::vector<std::string> head;
+    for (const auto& c : columns) {
+        head.push_back(say(static_cast<Msg>(c.header)));
+        widths.push_back(columns_of(head.back()));
+    }
+    for (const auto& item : value.as_array()) {
+        if (!item.is_object()) continue;
+        auto& row = rows.emplace_back();
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+            row.push_back(cell(item.as_object(), columns[i]));
+            widths[i] = std::min(kWidest, std::max(widths[i], columns_of(row.back())));
+        }
+    }
+    if (rows.empty()) {
+        std::cerr << say(Msg::list_empty) << "\n";
+        return 0;
+    }
+    auto print = [&](const std::vector<std::string>& row) {
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            // The last column is not padded, nor cut: a purpose or a file name reads whole.
+            std::cout << (i + 1 == row.size() ? row[i] : fit(row[i], widths[i]) + "  ");
+        }
+        std::cout << "\n";
+    };
+    print(head);
+    for (const auto& row : rows) print(row);
+    return 0;
+}
+
 }  // namespace serambi::cli

@@ -202,8 +202,11 @@ int main(int argc, char** argv) {
     pcrl_cmd->add_option("--profile", revoke.profile, profile_help);
     pcrl_cmd->callback([&] { code = run_crl(revoke); });
     auto* plist_cmd = principal_cmd->add_subcommand("list", "list principals");
+    bool list_json = false;  // every listing: JSON even on a terminal
+    const char* list_json_help = "JSON, as the API gives it, even on a terminal";
+    plist_cmd->add_flag("--json", list_json, list_json_help);
     plist_cmd->add_option("--profile", profile, profile_help);
-    plist_cmd->callback([&] { code = run_principal_list(profile); });
+    plist_cmd->callback([&] { code = run_principal_list(profile, list_json); });
 
     RenewOptions renew;
     auto* renew_cmd =
@@ -233,12 +236,14 @@ int main(int argc, char** argv) {
     dcreate_cmd->callback([&] { code = run_dataset_create(dcreate); });
     auto* dlist_cmd = dataset_cmd->add_subcommand("list", "list the datasets you may read");
     dlist_cmd->add_option("--profile", profile, profile_help);
-    dlist_cmd->callback([&] { code = run_dataset_list(profile); });
+    dlist_cmd->add_flag("--json", list_json, list_json_help);
+    dlist_cmd->callback([&] { code = run_dataset_list(profile, list_json); });
     std::string dataset_id;
     auto* dpk_cmd = dataset_cmd->add_subcommand("packages", "list the packages of a dataset");
     dpk_cmd->add_option("id", dataset_id, "OWNER/NAME")->required();
     dpk_cmd->add_option("--profile", profile, profile_help);
-    dpk_cmd->callback([&] { code = run_package_list(profile, dataset_id); });
+    dpk_cmd->add_flag("--json", list_json, list_json_help);
+    dpk_cmd->callback([&] { code = run_package_list(profile, dataset_id, list_json); });
 
     LsOptions ls;
     auto* ls_cmd = app.add_subcommand(
@@ -405,6 +410,7 @@ int main(int argc, char** argv) {
     agadd_cmd->add_option("--profile", agreement.profile, profile_help);
     agadd_cmd->callback([&] { code = run_agreement_add(agreement); });
     auto* aglist_cmd = agreement_cmd->add_subcommand("list", "list agreements (a partner sees its own)");
+    aglist_cmd->add_flag("--json", agreement.json, list_json_help);
     aglist_cmd->add_option("--profile", agreement.profile, profile_help);
     aglist_cmd->callback([&] { code = run_agreement_list(agreement); });
     auto* agshow_cmd = agreement_cmd->add_subcommand("show", "show one agreement");
@@ -441,6 +447,7 @@ int main(int argc, char** argv) {
     requests_cmd->require_subcommand(1);
     auto* rqlist_cmd = requests_cmd->add_subcommand("list", "list release requests (a partner sees its own)");
     rqlist_cmd->add_option("--state", request.state, "open, released or refused (default: all)");
+    rqlist_cmd->add_flag("--json", request.json, list_json_help);
     rqlist_cmd->add_option("--profile", request.profile, profile_help);
     rqlist_cmd->callback([&] { code = run_requests_list(request); });
     auto* rqrefuse_cmd = requests_cmd->add_subcommand("refuse", "refuse a release request, saying why (custodian)");
@@ -453,6 +460,7 @@ int main(int argc, char** argv) {
     auto* aplist_cmd = approvals_cmd->add_subcommand("list", "list approvals (a partner sees its own)");
     aplist_cmd->add_option("--package", approval.package, "only this package's");
     aplist_cmd->add_option("--partner", approval.partner, "only those for this partner");
+    aplist_cmd->add_flag("--json", approval.json, list_json_help);
     aplist_cmd->add_option("--profile", approval.profile, profile_help);
     aplist_cmd->callback([&] { code = run_approvals_list(approval); });
     auto* apwithdraw_cmd =

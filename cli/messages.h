@@ -48,11 +48,25 @@ enum class Msg {
     column_size,
     column_access,
     column_producer,
+    column_id,
+    column_title,
+    column_partner,
+    column_custodian,
+    column_state,
+    column_valid_until,
+    column_datasets,
+    column_purpose,
+    column_expires,
+    column_name,
+    column_roles,
+    column_certificate_end,
+    column_removed,
     access_released,
     access_request,
-    object_package,     // id
-    ls_shown_of,        // shown, total
-    ls_none,            //
+    object_package,  // id
+    ls_shown_of,     // shown, total
+    ls_none,
+    list_empty,         //
     push_count,         // sent, total
     push_not_sent,      // files
     help_topics,        //

@@ -274,8 +274,14 @@ int run_renew(const RenewOptions& options) {
     return 0;
 }
 
-int run_principal_list(const std::string& profile) {
-    return simple_request("principal list", profile, "GET", "/v1/principals", "", 200);
+int run_principal_list(const std::string& profile, bool json) {
+    return list_request("principal list", profile, "/v1/principals",
+                        {{static_cast<int>(Msg::column_id), "id"},
+                         {static_cast<int>(Msg::column_name), "name"},
+                         {static_cast<int>(Msg::column_roles), "roles", Column::list},
+                         {static_cast<int>(Msg::column_certificate_end), "certificate_not_after", Column::time},
+                         {static_cast<int>(Msg::column_removed), "removed_at", Column::time}},
+                        json);
 }
 
 int run_whoami(const std::string& profile) { return simple_request("whoami", profile, "GET", "/v1/whoami", "", 200); }

@@ -81,6 +81,33 @@ contains "saying what is left out" "1 dari 4 paket ditampilkan" "$table"
 table=$(LANG=C.UTF-8 script -qc "'$SERAMBI' ls --name nothing-like-this --profile '$P'" /dev/null | tr -d '\r')
 contains "no match says so" "No packages match." "$table"
 
+# Every listing is a table for people on a terminal and the API's JSON for scripts.
+tty() { LANG=${TTY_LANG:-C.UTF-8} script -qc "$1" /dev/null | tr -d '\r'; }
+"$SERAMBI" request "$SECRET" --purpose kajian --profile "$BI" >/dev/null
+"$SERAMBI" approve "$SECRET" --for bi-malut --profile "$WORK/walidata" >/dev/null
+table=$(tty "'$SERAMBI' dataset list --profile '$P'")
+contains "dataset list: a table" "DATASET" "$table"
+contains "with the titles" "Gizi" "$table"
+table=$(TTY_LANG=id_ID.UTF-8 tty "'$SERAMBI' agreement list --profile '$WORK/walidata'")
+contains "agreement list in Indonesian" "MITRA" "$table"
+contains "with the partner and the datasets" "dinkes-malut/*" "$table"
+table=$(tty "'$SERAMBI' requests list --profile '$WORK/walidata'")
+contains "requests list: the request's state" "released" "$table"
+contains "and its purpose" "kajian" "$table"
+table=$(tty "'$SERAMBI' approvals list --profile '$BI'")
+contains "approvals list: the partner's approval" "$SECRET" "$table"
+contains "with the custodian" "walidata" "$table"
+table=$(TTY_LANG=id_ID.UTF-8 tty "'$SERAMBI' principal list --profile '$ADMIN'")
+contains "principal list in Indonesian" "SERTIFIKAT BERAKHIR" "$table"
+contains "with the roles" "partner" "$table"
+table=$(tty "'$SERAMBI' dataset packages dinkes-malut/kasus --profile '$BI'")
+contains "a dataset's packages say which may be pulled" "pull" "$table"
+line=$(tty "'$SERAMBI' requests list --json --profile '$WORK/walidata'")
+contains "--json gives the API's answer even on a terminal" '"state":"released"' "$line"
+same "piped, the API's JSON" 1 "$("$SERAMBI" requests list --profile "$WORK/walidata" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+table=$(tty "'$SERAMBI' approvals list --partner walidata --profile '$WORK/walidata'")
+contains "an empty list says so" "Nothing to list." "$table"
+
 # A gateway that lies: the CLI ends with a clear error instead of paging for ever, and nothing
 # it sends reaches the terminal as a control sequence.
 FAKE=$WORK/fake-profile

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -253,8 +254,12 @@ int run_audit_package(const AuditOptions& options) {
     auto reply = (*client)->request("GET", "/v1/audit/packages/" + options.package, "");
     if (!reply) return report(command, reply.error());
     if (reply->status != 200) return report_reply(command, *reply);
-    if (options.json || ::isatty(STDOUT_FILENO) != 1) {
+    if (::isatty(STDOUT_FILENO) != 1) {
         std::cout << reply->body;
+        return 0;
+    }
+    if (options.json) {
+        std::cout << for_terminal(reply->body.substr(0, reply->body.find_last_not_of('\n') + 1)) << "\n";
         return 0;
     }
     boost::system::error_code ec;
@@ -552,35 +557,51 @@ class EventReader {
   public:
     explicit EventReader(std::function<void(std::uint64_t, std::string_view)> on_entry)
         : on_entry_(std::move(on_entry)) {}
+    // A new stream: nothing half-read of the last one may join the first line of this one.
+    void restart() {
+        pending_.clear();
+        event_ = "message";
+        data_.clear();
+        id_.reset();
+    }
     Status feed(crypto::ByteView bytes) {
         pending_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-        if (pending_.size() > kMaxLine) return make_error(ErrorKind::corruption, "the gateway sent an overlong event");
-        for (auto nl = pending_.find('\n'); nl != std::string::npos; nl = pending_.find('\n')) {
-            std::string line = pending_.substr(0, nl);
-            pending_.erase(0, nl + 1);
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            if (line.empty()) {
-                if (event_ == "entry" && id_ && !data_.empty()) {
-                    on_entry_(*id_, data_);
-                    last_id_ = id_;
-                }
-                event_ = "message";
-                data_.clear();
-                id_.reset();
-            } else if (line.starts_with("id: ")) {
-                std::uint64_t id = 0;
-                if (std::istringstream(line.substr(4)) >> id) id_ = id;
-            } else if (line.starts_with("event: ")) {
-                event_ = line.substr(7);
-            } else if (line.starts_with("data: ")) {
-                data_ = line.substr(6);
-            }
+        std::size_t at = 0;
+        for (auto nl = pending_.find('\n'); nl != std::string::npos; nl = pending_.find('\n', at)) {
+            std::string_view line(pending_.data() + at, nl - at);
+            at = nl + 1;
+            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+            take(line);
         }
+        pending_.erase(0, at);
+        // Only an unfinished line is held; one this long is no entry of ours.
+        if (pending_.size() > kMaxLine) return make_error(ErrorKind::corruption, "the gateway sent an overlong event");
         return {};
     }
     std::optional<std::uint64_t> last_id() const { return last_id_; }
 
   private:
+    void take(std::string_view line) {
+        if (line.empty()) {
+            if (event_ == "entry" && id_ && !data_.empty()) {
+                on_entry_(*id_, data_);
+                last_id_ = id_;
+            }
+            event_ = "message";
+            data_.clear();
+            id_.reset();
+        } else if (line.starts_with("id: ")) {
+            std::uint64_t id = 0;
+            const auto digits = line.substr(4);
+            auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+            if (ec == std::errc() && p == digits.data() + digits.size()) id_ = id;
+        } else if (line.starts_with("event: ")) {
+            event_ = std::string(line.substr(7));
+        } else if (line.starts_with("data: ")) {
+            data_ = std::string(line.substr(6));
+        }
+    }
+
     static constexpr std::size_t kMaxLine = 1 << 20;
     std::function<void(std::uint64_t, std::string_view)> on_entry_;
     std::string pending_, event_ = "message", data_;
@@ -613,7 +634,12 @@ int run_audit_tail(const AuditOptions& options) {
     if (!options.follow) return 0;
     // Followed as the gateway writes them: one stream (one access-log entry when it opens, one
     // when it closes), resumed after the last entry seen when it ends or the link drops.
-    EventReader events([](std::uint64_t, std::string_view entry) { std::cout << entry << "\n" << std::flush; });
+    // Exactly as logged when piped (so that each line still hashes to its leaf), cleaned of
+    // control sequences on a terminal.
+    const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+    EventReader events([terminal](std::uint64_t, std::string_view entry) {
+        std::cout << (terminal ? for_terminal(entry) : std::string(entry)) << "\n" << std::flush;
+    });
     std::string resume = "start=" + std::to_string(size);
     for (int failures = 0;;) {
         const auto began = std::chrono::steady_clock::now();
@@ -622,11 +648,16 @@ int run_audit_tail(const AuditOptions& options) {
         if (client) {
             std::map<std::string, std::string> headers;
             if (events.last_id()) headers["Last-Event-ID"] = std::to_string(*events.last_id());
+            events.restart();
             auto streamed = (*client)->download(
                 "/v1/audit/follow?" + resume, [&](crypto::ByteView bytes) { return events.feed(bytes); }, {}, headers);
-            if (streamed && streamed->status != 200) return report_reply(command, *streamed);
-            ran = static_cast<bool>(streamed);
-            client = make_error(ErrorKind::unavailable, streamed ? "the stream ended" : streamed.error().message);
+            // 503: the gateway has no place for another stream now (a stream of ours that it has
+            // not yet seen end holds one): wait, as for a dropped link. Any other refusal ends.
+            if (streamed && streamed->status != 200 && streamed->status != 503) return report_reply(command, *streamed);
+            ran = streamed && streamed->status == 200;
+            client = make_error(ErrorKind::unavailable, !streamed                 ? streamed.error().message
+                                                        : streamed->status == 503 ? describe_failure(*streamed)
+                                                                                  : "the stream ended");
         }
         // The gateway ends a stream after an hour, and restarts; a weak link drops. A stream that
         // ran a while is followed by the next at once; one that failed or ended at once backs

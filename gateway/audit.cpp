@@ -216,33 +216,42 @@ class LogFollower final : public EventSource {
   public:
     LogFollower(storage::Store& store, std::uint64_t next) : store_(store), next_(next) {}
 
-    Result<std::string> next_events() override {
-        auto head = store_.log().head();
-        if (!head) return head.error();
-        if (head->size <= next_) return std::string();
-        // A bounded batch: a follower far behind catches up over several rounds, and the
-        // session writes each one before it asks for more.
-        constexpr std::size_t kBatch = 1000;
-        std::vector<std::uint64_t> indexes;
-        auto rows = store_.log().entries(next_, head->size, kBatch, &indexes);
-        if (!rows) return rows.error();
-        std::string out;
-        for (std::size_t i = 0; i < rows->size(); ++i) {
-            // An entry is one line of canonical JSON: it cannot end the event early.
-            out += "id: " + std::to_string(indexes[i]) + "\nevent: entry\ndata: " + (*rows)[i] + "\n\n";
-            ++delivered_;
+    Result<Batch> next_events() override {
+        // The committed size alone, no database read, while nothing is new: a follower waiting
+        // costs the log's writer nothing.
+        const std::uint64_t size = store_.log().size();
+        Batch out;
+        // A bounded batch, by rows and by bytes: a follower far behind catches up over several
+        // rounds, each written before the next is read.
+        constexpr std::size_t kRows = 1000;
+        constexpr std::size_t kBytes = 256 * 1024;
+        while (next_ < size && out.text.size() < kBytes) {
+            std::vector<std::uint64_t> indexes;
+            auto rows = store_.log().entries(next_, size, kRows, &indexes);
+            if (!rows) return rows.error();
+            if (rows->empty()) {  // rows missing from a damaged log: past them, to what follows
+                next_ = std::min<std::uint64_t>(size, next_ + kRows);
+                continue;
+            }
+            for (std::size_t i = 0; i < rows->size(); ++i) {
+                if (!out.text.empty() && out.text.size() + (*rows)[i].size() + 48 > kBytes) {
+                    next_ = indexes[i];
+                    return out;
+                }
+                // An entry is one line of canonical JSON: it cannot end the event early.
+                out.text += "id: " + std::to_string(indexes[i]) + "\nevent: entry\ndata: " + (*rows)[i] + "\n\n";
+                ++out.count;
+                next_ = indexes[i] + 1;
+            }
+            // Fewer rows than asked: the rest of the range up to `size` has none.
+            if (rows->size() < kRows) next_ = std::max(next_, size);
         }
-        // Past any row the damaged log lacks too: the next round starts after the batch asked for.
-        next_ = rows->empty() ? head->size : std::max(next_ + 1, indexes.back() + 1);
-        if (rows->empty()) return std::string();
         return out;
     }
-    std::uint64_t delivered() const override { return delivered_; }
 
   private:
     storage::Store& store_;
     std::uint64_t next_;
-    std::uint64_t delivered_ = 0;
 };
 
 }  // namespace
@@ -379,7 +388,9 @@ Response Handler::get_audit(const RequestHead& head, const Caller& caller, std::
         }
         if (from > head_now->size)
             return problem(ErrorKind::invalid_argument,
-                           "start is beyond the log's end (" + std::to_string(head_now->size) + " entries)", rid);
+                           (head.header("Last-Event-ID") ? std::string("Last-Event-ID") : std::string("start")) +
+                               " is beyond the log's end (" + std::to_string(head_now->size) + " entries)",
+                           rid);
         r.headers.emplace_back("Content-Type", "text/event-stream");
         r.headers.emplace_back("Cache-Control", "no-store");
         r.headers.emplace_back("Serambi-Log-Size", std::to_string(head_now->size));

@@ -59,10 +59,12 @@ class PayloadSource {
 class EventSource {
   public:
     virtual ~EventSource() = default;
-    // The events that are ready, formatted for text/event-stream; empty when there are none yet.
-    virtual Result<std::string> next_events() = 0;
-    // How many events went out so far, for the entry that closes the stream.
-    virtual std::uint64_t delivered() const = 0;
+    struct Batch {
+        std::string text;         // formatted for text/event-stream; empty when none are ready
+        std::uint64_t count = 0;  // events in it
+    };
+    // The events that are ready, at most a bounded batch of them.
+    virtual Result<Batch> next_events() = 0;
 };
 
 // What the access log records of a request beyond what the server knows (who, when, bytes).

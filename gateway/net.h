@@ -7,8 +7,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "gateway/tls_stream.h"
 
@@ -49,9 +51,35 @@ std::string printable(std::string_view text, std::size_t max = 200);
 // The event streams that run until their client leaves (an auditor following the access log):
 // how many are open, and whether the gateway is stopping, so that each ends with its closing
 // entry in the log before the network threads stop.
-struct EventStreams {
+class EventStreams {
+  public:
+    static constexpr unsigned kPerPrincipal = 2;
+    static constexpr unsigned kMost = 32;
     std::atomic<bool> stopping{false};
     std::atomic<unsigned> open{0};
+    // Takes a place for a stream of `principal`; false when it has its share, or all are taken.
+    bool try_open(const std::string& principal) {
+        std::lock_guard lock(mutex_);
+        auto& mine = by_principal_[principal];
+        if (mine >= kPerPrincipal || open.load() >= kMost) {
+            if (mine == 0) by_principal_.erase(principal);
+            return false;
+        }
+        ++mine;
+        open.fetch_add(1);
+        return true;
+    }
+    void close(const std::string& principal) {
+        std::lock_guard lock(mutex_);
+        const auto it = by_principal_.find(principal);
+        if (it == by_principal_.end()) return;
+        if (--it->second == 0) by_principal_.erase(it);
+        open.fetch_sub(1);
+    }
+
+  private:
+    std::mutex mutex_;
+    std::unordered_map<std::string, unsigned> by_principal_;
 };
 
 struct Shared {

@@ -261,7 +261,9 @@ int serve(const Config& config, const ServeOptions& options) {
     Handler handler({store->get(), *policy, *signer, certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit,
                      &revoked, &counters});
 
-    // Declared before the io_contexts: sessions destroyed with them give their slots back here.
+    // Declared before the io_contexts: sessions destroyed with them give their slots back here,
+    // and their event streams their places.
+    EventStreams streams;
     ConnectionTable connections({config.max_connections, config.max_connections_per_principal,
                                  config.max_pending_handshakes, config.max_pending_handshakes_per_address});
     std::vector<std::unique_ptr<net::io_context>> workers;
@@ -289,7 +291,6 @@ int serve(const Config& config, const ServeOptions& options) {
     // four times as many).
     net::thread_pool offload_pool(config.threads * 4);
     RefusalBudget refusals(config.refused_handshake_entries_per_minute);
-    EventStreams streams;
     Shared shared{config, handler, audit, tls, offload_pool.get_executor(), refusals, counters, connections, streams};
     counters.connections = &connections;
     handler.set_served_tls_certificate(std::move(tls_pem));

@@ -67,13 +67,17 @@ Error storage_timeout(const char* doing, const char* advice = "try again later")
 // How much of a streamed payload reached the socket, and why it stopped short if it did.
 struct Delivery {
     std::uint64_t sent = 0;
+    std::uint64_t events = 0;  // of an event stream: those written whole
     std::string failure;
 };
 
 // How often a follower's stream looks for new events, and how long it may stay quiet before a
 // comment line tells proxies and the client that it is alive.
 constexpr auto kEventPoll = std::chrono::milliseconds(500);
-constexpr auto kEventHeartbeat = std::chrono::seconds(15);
+constexpr auto kEventCatchUp = std::chrono::milliseconds(50);  // between batches of a follower behind
+// Short enough that a client gone without a word (a laptop closed) is noticed within two of
+// them, and its stream's place freed: the first write after the peer left still succeeds.
+constexpr auto kEventHeartbeat = std::chrono::seconds(5);
 // A stream ends after this long (the client reconnects with Last-Event-ID): a forgotten follower
 // does not hold a connection slot for ever, and each hour is its own pair of log entries.
 constexpr auto kEventStreamLimit = std::chrono::hours(1);
@@ -109,13 +113,8 @@ Awaitable<bool> write_events(Connection& conn, Shared& shared, Response& respons
         delivery.failure = "the connection failed before the first event: " + ec.message();
         co_return false;
     }
-    shared.streams.open.fetch_add(1);
-    struct Count {
-        std::atomic<unsigned>& open;
-        ~Count() { open.fetch_sub(1); }
-    } counted{shared.streams.open};
     std::shared_ptr<EventSource> source = response.events;
-    auto batch = std::make_shared<Result<std::string>>(std::string());
+    auto batch = std::make_shared<Result<EventSource::Batch>>(EventSource::Batch{});
     Offload polling(conn.stream.get_executor(), shared.offload);
     Timer tick(conn.stream.get_executor());
     const auto opened = std::chrono::steady_clock::now();
@@ -140,22 +139,26 @@ Awaitable<bool> write_events(Connection& conn, Shared& shared, Response& respons
             log_line("request " + request_id + ": event stream ended: the access log could not be read");
             break;
         }
-        if (!(*batch)->empty()) {
-            if (!co_await write_chunk(conn, shared.config, **batch, delivery)) co_return false;
+        auto wait = kEventPoll;
+        if (!(*batch)->text.empty()) {
+            if (!co_await write_chunk(conn, shared.config, (*batch)->text, delivery)) co_return false;
+            delivery.events += (*batch)->count;  // counted once written, for the closing entry
             quiet_since = std::chrono::steady_clock::now();
-            continue;  // more may be waiting: a follower far behind catches up without pauses
-        }
-        if (now - quiet_since >= kEventHeartbeat) {
+            // More may be waiting: a follower far behind catches up a batch at a time, paced so
+            // that it cannot keep the offload pool and the database to itself.
+            wait = kEventCatchUp;
+        } else if (now - quiet_since >= kEventHeartbeat) {
             if (!co_await write_chunk(conn, shared.config, ": alive\n\n", delivery)) co_return false;
             quiet_since = now;
         }
         // The watchdog closes a connection whose deadline passes, even between writes.
         conn.expires_after(std::chrono::seconds(shared.config.io_timeout_seconds));
-        tick.expires_after(kEventPoll);
+        tick.expires_after(wait);
         co_await tick.async_wait(use_tuple);
     }
     // The gateway's end: the last chunk, so that the client knows the stream was not cut.
-    conn.expires_after(std::chrono::seconds(shared.config.io_timeout_seconds));
+    // Briefly when the gateway is stopping: its threads stop 3 s after it began to.
+    conn.expires_after(std::chrono::seconds(shared.streams.stopping.load() ? 1 : shared.config.io_timeout_seconds));
     auto [ec, n] = co_await net::async_write(conn.stream, net::buffer("0\r\n\r\n", 5), use_tuple);
     (void)ec;
     co_return false;
@@ -752,8 +755,51 @@ Awaitable<std::optional<Response>> Session::receive_body(http::request_parser<ht
 
 // The answer: its access-log entry made durable first (fail closed), then the response or the
 // payload, then the server log line. False when the connection ends here.
+// An event stream's place among the gateway's streams, from before its opening entry until its
+// closing entry is recorded. Should the network threads stop first (the gateway stopping while a
+// client does not read), the closing entry is still queued as the session is destroyed, and
+// written before the store closes.
+class StreamPlace {
+  public:
+    StreamPlace(EventStreams& streams, AuditTrail& audit, std::string principal)
+        : streams_(streams), audit_(audit), principal_(std::move(principal)) {}
+    ~StreamPlace() {
+        if (!closing_.empty()) audit_.record_async(std::move(closing_), [](Result<std::uint64_t>) {});
+        streams_.close(principal_);
+    }
+    StreamPlace(const StreamPlace&) = delete;
+    StreamPlace& operator=(const StreamPlace&) = delete;
+    // The entry to write if the stream is cut off by the gateway's end; empty once written.
+    std::string closing_;
+
+  private:
+    EventStreams& streams_;
+    AuditTrail& audit_;
+    std::string principal_;
+};
+
 Awaitable<bool> Session::answer(Exchange& x, Response& response) {
     const auto& head = x.head;
+    std::optional<StreamPlace> place;
+    if (response.events) {
+        // Few per principal and few in all: each holds a connection for up to an hour, busy, so
+        // that the connection table never closes it to make room.
+        auto who = response.principal;
+        if (x.version < 11) {
+            response = problem(ErrorKind::invalid_argument, "an event stream needs HTTP/1.1", head.request_id);
+        } else if (!shared_.streams.try_open(who)) {
+            response = problem(ErrorKind::unavailable,
+                               "too many event streams: at most " + std::to_string(EventStreams::kPerPrincipal) +
+                                   " per principal and " + std::to_string(EventStreams::kMost) +
+                                   " in all; close one, or try again later",
+                               head.request_id);
+            response.headers.emplace_back("Retry-After", "60");
+        } else {
+            place.emplace(shared_.streams, shared_.audit, who);
+        }
+        response.principal = std::move(who);
+        x.keep_alive = false;
+    }
     // A request whose entry cannot be made durable is answered 503, and its payload (if any) is
     // not sent. A pushed package's entry was committed with it.
     if (!response.audit.committed_index) {
@@ -768,6 +814,16 @@ Awaitable<bool> Session::answer(Exchange& x, Response& response) {
             x.keep_alive = false;
         }
     }
+    if (place && response.events) {
+        Response slim;
+        slim.status = response.status;
+        slim.principal = response.principal;
+        slim.audit = response.audit;
+        place->closing_ =
+            AuditTrail::stream_closed_entry(head, slim, 0, 0, "the gateway stopped before the stream ended");
+    } else if (place) {
+        place.reset();  // the opening entry could not be written: no stream
+    }
     const int status = response.status;
     const std::string detail = response.log_detail.empty() ? "" : " detail=\"" + printable(response.log_detail) + "\"";
     const auto principal = response.principal.empty() ? std::string("-") : response.principal;
@@ -778,10 +834,12 @@ Awaitable<bool> Session::answer(Exchange& x, Response& response) {
         co_await write_response(*conn_, shared_, response, head.request_id, x.version, x.keep_alive, io_, &delivery);
     if (streamed && response.after_payload)
         net::post(shared_.offload, [done = std::move(response.after_payload), n = delivery.sent] { done(n); });
-    if (response.events) {
+    if (response.events && place) {
         // Its opening was recorded before the first event; this entry records its end.
-        co_await record(AuditTrail::stream_closed_entry(head, response, delivery.sent, response.events->delivered(),
-                                                        delivery.failure));
+        place->closing_.clear();
+        co_await record(
+            AuditTrail::stream_closed_entry(head, response, delivery.sent, delivery.events, delivery.failure));
+        place.reset();
     } else if (streamed && (delivery.sent < sent || !delivery.failure.empty())) {
         // The entry written before the transfer promised all of it; this one, with the same
         // request id, says how much went and why the rest did not.
@@ -789,12 +847,13 @@ Awaitable<bool> Session::answer(Exchange& x, Response& response) {
         co_await record(
             AuditTrail::incomplete_entry(head, response, x.received, delivery.sent, sent, delivery.failure));
     }
-    shared_.counters.count_response(status, x.received, streamed ? delivery.sent : sent);
+    const bool events = response.events != nullptr;
+    shared_.counters.count_response(status, x.received, streamed || events ? delivery.sent : sent);
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - x.started).count();
     log_line("request " + head.request_id + " " + remote_ + " " + principal + " " + printable(head.method, 16) + " " +
              printable(head.target) + " " + std::to_string(status) + " in=" + std::to_string(x.received) +
-             " out=" + std::to_string(sent) + " " + std::to_string(ms) + "ms" + detail);
+             " out=" + std::to_string(events ? delivery.sent : sent) + " " + std::to_string(ms) + "ms" + detail);
     if (!again && x.unread_body) co_await drain(*conn_, io_);
     // An idle connection keeps no body buffer: a thousand kept-alive clients between requests
     // must not hold a megabyte each.

@@ -292,6 +292,8 @@ void AccessLog::flush() {
 }
 
 // Reads run on the reader against the committed size: every node below it is visible there.
+std::uint64_t AccessLog::size() const noexcept { return db_.log_size(); }
+
 Result<AuditHead> AccessLog::head() {
     const std::uint64_t size = db_.log_size();
     return db_.read([&](Connection& c) -> Result<AuditHead> {

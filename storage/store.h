@@ -439,6 +439,8 @@ class AccessLog {
     void flush();
 
     Result<AuditHead> head();
+    // Entries committed so far: no database read, for those that only watch the log grow.
+    std::uint64_t size() const noexcept;
     Result<crypto::tlog::Hash> root(std::uint64_t size);
     // Entries [start, end), at most `limit` of them, exactly as hashed.
     // `indexes`, when given, receives each row's own index: a row missing from a damaged log

@@ -38,7 +38,7 @@ for line in open(sys.argv[1]):
 kill "$FOLLOW"
 wait "$FOLLOW" 2>/dev/null
 # The gateway learns that the follower left when a write fails: at the next entry, or at the
-# next heartbeat (every 15 s) when nothing happens.
+# next heartbeat (every 5 s) when nothing happens.
 "$SERAMBI" push dinkes-malut/gizi "$WORK/data.csv" -q --no-proof --allow-duplicate --profile "$P" >/dev/null
 "$SERAMBI" push dinkes-malut/gizi "$WORK/data.csv" -q --no-proof --allow-duplicate --profile "$P" >/dev/null
 check "when the follower leaves, an entry closes the session" wait_for 40 closed_entries_at_least 1
@@ -62,6 +62,32 @@ same "start beyond the end is refused" 400 "$(status "$A" "$URL/v1/audit/follow?
 same "a Last-Event-ID that is not an index is refused" 400 "$(status "$A" -H 'Last-Event-ID: 1; DROP' "$URL/v1/audit/follow")"
 same "a producer may not follow the log (it does not even learn the route exists)" 404 \
     "$(status "$P" --max-time 3 "$URL/v1/audit/follow")"
+
+# A follower far behind catches up, every entry once, in order.
+size=$("$SERAMBI" audit checkpoint --profile "$A" | sed -n 2p)
+curl -sN --max-time 4 --cacert "$A/ca.crt" --cert "$A/client.crt" --key "$A/client.key" \
+    "$URL/v1/audit/follow?start=0" >"$WORK/all.txt" 2>/dev/null
+check "start=0 sends the whole log, each index once and in order, from 0" python3 -c '
+import sys
+ids = [int(l[4:]) for l in open(sys.argv[1]) if l.startswith("id: ")]
+assert ids[: int(sys.argv[2])] == list(range(int(sys.argv[2]))), ids[:10]' "$WORK/all.txt" "$size"
+
+# Streams are few: two per principal, so that one auditor cannot hold the gateway's connections.
+for i in 1 2; do
+    curl -sN --max-time 20 --cacert "$A/ca.crt" --cert "$A/client.crt" --key "$A/client.key" \
+        "$URL/v1/audit/follow" >/dev/null 2>&1 &
+    eval "HOLD$i=\$!"
+done
+sleep 1
+same "a third stream of the same auditor is refused for now (503)" 503 "$(status "$A" --max-time 5 "$URL/v1/audit/follow")"
+contains "saying why" "too many event streams" "$(cat "$WORK/last_body")"
+held=$(entries audit.follow.closed)
+kill "$HOLD1" "$HOLD2" 2>/dev/null
+wait "$HOLD1" "$HOLD2" 2>/dev/null
+check "streams whose client left silently are closed (and their places freed) within seconds" \
+    wait_for 20 closed_entries_at_least $((held + 2))
+same "an HTTP/1.0 client cannot open one (it has no chunked bodies)" 400 \
+    "$(status "$A" --http1.0 --max-time 5 "$URL/v1/audit/follow")"
 
 # The gateway stopping ends every stream with its closing entry first.
 "$SERAMBI" audit tail -n 0 --follow --profile "$A" >"$WORK/followed2.jsonl" 2>"$WORK/follow2.err" &

@@ -27,7 +27,7 @@ int simple_request(const std::string& command, const std::string& profile, const
 struct Column {
     int header;         // a Msg
     const char* field;  // the JSON member
-    enum Kind { text, time, size, list } kind = text;
+    enum Kind { text, time, size, list, state } kind = text;
 };
 int list_request(const std::string& command, const std::string& profile, const std::string& target,
                  const std::vector<Column>& columns, bool json);

@@ -91,9 +91,9 @@ int run_agreement_list(const AgreementOptions& options) {
     return list_request("agreement list", options.profile, "/v1/agreements",
                         {{static_cast<int>(Msg::column_id), "id"},
                          {static_cast<int>(Msg::column_partner), "partner"},
-                         {static_cast<int>(Msg::column_state), "state"},
+                         {static_cast<int>(Msg::column_state), "state", Column::state},
                          {static_cast<int>(Msg::column_class), "max_classification"},
-                         {static_cast<int>(Msg::column_valid_until), "valid_until"},
+                         {static_cast<int>(Msg::column_valid_until), "valid_until", Column::time},
                          {static_cast<int>(Msg::column_datasets), "datasets", Column::list},
                          {static_cast<int>(Msg::column_purpose), "purpose"}},
                         options.json);
@@ -139,7 +139,7 @@ int run_approvals_list(const ApprovalOptions& options) {
                          {static_cast<int>(Msg::column_package), "package_id"},
                          {static_cast<int>(Msg::column_partner), "partner"},
                          {static_cast<int>(Msg::column_custodian), "custodian"},
-                         {static_cast<int>(Msg::column_state), "state"},
+                         {static_cast<int>(Msg::column_state), "state", Column::state},
                          {static_cast<int>(Msg::column_expires), "expires_at", Column::time}},
                         options.json);
 }
@@ -166,7 +166,7 @@ int run_requests_list(const RequestOptions& options) {
                         {{static_cast<int>(Msg::column_id), "id"},
                          {static_cast<int>(Msg::column_package), "package_id"},
                          {static_cast<int>(Msg::column_partner), "partner"},
-                         {static_cast<int>(Msg::column_state), "state"},
+                         {static_cast<int>(Msg::column_state), "state", Column::state},
                          {static_cast<int>(Msg::column_time), "created_at", Column::time},
                          {static_cast<int>(Msg::column_purpose), "purpose"}},
                         options.json);

@@ -52,6 +52,14 @@ std::string_view topic_summary(const HelpTopic& t) {
     return language() == Language::indonesian ? t.summary_indonesian : t.summary_english;
 }
 
+// A command's one line: in Indonesian from the catalogue, else the definition's own words.
+std::string summary_of(const CLI::App& command) {
+    if (language() == Language::indonesian)
+        for (const auto& c : command_summaries())
+            if (c.command == command.get_name()) return std::string(c.indonesian);
+    return command.get_description();
+}
+
 }  // namespace
 
 int run_help(const CLI::App& app, const std::vector<std::string>& words) {
@@ -65,7 +73,7 @@ int run_help(const CLI::App& app, const std::vector<std::string>& words) {
                       << std::string(language() == Language::indonesian ? t.nama : t.name) << topic_summary(t) << "\n";
         std::cout << "\n" << say(Msg::help_commands) << "\n";
         for (const auto* sub : visible_subcommands(app))
-            std::cout << "  " << std::left << std::setw(16) << sub->get_name() << sub->get_description() << "\n";
+            std::cout << "  " << std::left << std::setw(16) << sub->get_name() << summary_of(*sub) << "\n";
         std::cout << "\n" << say(Msg::help_more) << "\n";
         return 0;
     }

@@ -198,6 +198,8 @@ std::string cell(const boost::json::object& o, const Column& column) {
                 if (item.is_string()) joined += (joined.empty() ? "" : ",") + for_terminal(item.get_string());
             return joined.empty() ? "-" : joined;
         }
+        case Column::state:
+            return v->is_string() ? for_terminal(state_for_people(v->get_string())) : "-";
         case Column::text:
             break;
     }

@@ -192,6 +192,43 @@ dan dengan kunci verifikasi log (dari operator) bahwa permintaan itu ada di log 
 Tanda tangannya berformat CMS, sehingga openssl cms -verify juga dapat memeriksanya.)"},
 };
 
+constexpr CommandSummary kCommands[] = {
+    {"init", "membuat deployment baru: kunci, CA, basis data, kebijakan, profil admin"},
+    {"serve", "menjalankan gateway"},
+    {"fsck", "memeriksa kecocokan basis data, blob, log akses dan berkas state"},
+    {"backup",
+     "menyalin basis data, blob, konfigurasi dan sertifikat gateway yang berjalan, dengan manifest bertanda tangan"},
+    {"keys", "kunci-kunci milik deployment (di host gateway)"},
+    {"restore", "memeriksa cadangan terhadap manifestnya dan memulihkannya ke direktori baru"},
+    {"principal", "mengelola principal (admin)"},
+    {"cert", "sertifikat yang diterbitkan CA gateway (admin)"},
+    {"pki", "otoritas sertifikat (CA) gateway"},
+    {"renew", "memperbarui sertifikat profil Anda sebelum berakhir; yang lama dicabut"},
+    {"enroll", "di mesin unit: membuat kunci, identitas age dan permintaan sertifikat"},
+    {"dataset", "mengelola dataset"},
+    {"ls", "daftar paket yang boleh Anda unduh atau minta rilisnya, lintas dataset, terbaru dahulu"},
+    {"profile", "profil Anda: kunci, sertifikat dan bahasa yang dipakai CLI"},
+    {"status", "profil, tanggal akhir sertifikat, gateway, dan permintaan rilis yang menunggu"},
+    {"whoami", "menampilkan principal sebuah profil"},
+    {"push", "mengunggah berkas, masing-masing satu paket"},
+    {"pull", "mengunduh paket dan memeriksa digest serta manifest bertanda tangannya"},
+    {"verify", "memeriksa berkas secara luring terhadap manifest bertanda tangan, atau bukti .tlog-proof"},
+    {"policy", "kebijakan klasifikasi"},
+    {"agreement", "perjanjian MOU dengan mitra (walidata)"},
+    {"approve", "merilis paket rahasia atau sangat-rahasia kepada mitra (walidata)"},
+    {"request", "meminta walidata merilis paket yang dicakup perjanjian Anda (mitra)"},
+    {"requests", "permintaan rilis (dijawab walidata)"},
+    {"approvals", "persetujuan rilis"},
+    {"age", "format berkas age (X25519), seperti dibaca dan ditulis alat age"},
+    {"recipient", "penerima age untuk enkripsi paket sangat-rahasia"},
+    {"audit", "log akses: checkpoint, ekspor, bukti, pencarian (auditor)"},
+    {"proof", "mengambil bukti tlog-proof C2SP dari permintaan Anda sendiri di log akses"},
+    {"witness", "menjalankan saksi (witness) yang ikut menandatangani checkpoint log akses"},
+    {"help", "topik (klasifikasi, peran, …) dan bantuan setiap perintah"},
+    {"completion", "mencetak skrip pelengkapan shell: serambi completion bash > BERKAS"},
+    {"man", "menulis halaman manual (serambi.1, serambi-push.1, …) ke sebuah direktori"},
+};
+
 std::optional<Language> g_profile_language;
 
 }  // namespace
@@ -199,6 +236,8 @@ std::optional<Language> g_profile_language;
 std::span<const Message> catalogue() { return kCatalogue; }
 
 std::span<const HelpTopic> help_topics() { return kTopics; }
+
+std::span<const CommandSummary> command_summaries() { return kCommands; }
 
 bool is_language_code(std::string_view code) { return code == "id" || code == "en"; }
 
@@ -218,6 +257,20 @@ Language language() {
         if (const char* v = std::getenv(name); v != nullptr && *v != '\0')
             return std::string_view(v).starts_with("id") ? Language::indonesian : Language::english;
     return Language::english;
+}
+
+std::string state_for_people(std::string_view state) {
+    // Every state docs/openapi.yaml lists for agreements, approvals and release requests.
+    static constexpr std::pair<std::string_view, std::string_view> kStates[] = {
+        {"in force", "berlaku"},    {"not yet in force", "belum berlaku"},
+        {"expired", "kedaluwarsa"}, {"revoked", "dicabut"},
+        {"standing", "berlaku"},    {"used up", "habis dipakai"},
+        {"withdrawn", "ditarik"},   {"open", "menunggu"},
+        {"released", "dirilis"},    {"refused", "ditolak"}};
+    if (language() == Language::indonesian)
+        for (const auto& [english, indonesian] : kStates)
+            if (state == english) return std::string(indonesian);
+    return std::string(state);
 }
 
 std::string say(Msg msg, std::initializer_list<std::string_view> args) {

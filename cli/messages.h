@@ -96,6 +96,17 @@ struct HelpTopic {
 };
 std::span<const HelpTopic> help_topics();
 
+// What each command does, in Indonesian, for `serambi help` (the English is the command's own
+// description in the command-line definition).
+struct CommandSummary {
+    std::string_view command, indonesian;
+};
+std::span<const CommandSummary> command_summaries();
+
+// A state the API names in English (an agreement "in force", a request "released"), as people
+// read it in the chosen language; an unknown one as it is.
+std::string state_for_people(std::string_view state);
+
 // The message in the chosen language, its `{}` replaced by `args` in order.
 std::string say(Msg msg, std::initializer_list<std::string_view> args = {});
 

@@ -172,6 +172,10 @@ for cmd in ls push pull status audit completion man; do
     contains "help lists the command $cmd" "  $cmd " "$out"
 done
 contains "and the topics" "classification" "$out"
+# Every command's line is in Indonesian too: none is the same in both languages.
+same_lines=$(comm -12 <(LANG=C.UTF-8 "$SERAMBI" help | sed -n '/^Commands/,/^$/p' | sort) \
+    <(LANG=id_ID.UTF-8 "$SERAMBI" help | sed -n '/^Perintah/,/^$/p' | sort) | grep -v '^$')
+same "help in Indonesian says what every command does in Indonesian" "" "$same_lines"
 contains "help classification explains the levels" "sangat-rahasia  the dataset's owner" "$(LANG=C.UTF-8 "$SERAMBI" help classification)"
 contains "help klasifikasi in Indonesian" "semua organisasi terdaftar" "$(LANG=id_ID.UTF-8 "$SERAMBI" help klasifikasi)"
 contains "either name in either language" "semua organisasi terdaftar" "$(LANG=id_ID.UTF-8 "$SERAMBI" help classification)"

@@ -24,7 +24,8 @@ printf 'a,b\n1,2\n' >"$WORK/src/kecil.csv"
 normal() {
     tr -d '\r' | sed -E \
         -e "s|$WORK|<WORK>|g" \
-        -e 's/[0-9a-f]{32}/<ID>/g' -e 's/req-[0-9a-f]{16}/req-<ID>/g' -e 's/agr-[0-9a-f]{16}/agr-<ID>/g' \
+        -e 's/[0-9a-f]{64}/<SHA256>/g' -e 's/[0-9a-f]{32}/<ID>/g' \
+        -e 's/(req|mou|apr)-[0-9a-f]{16}/\1-<ID>/g' \
         -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}Z)?/<TIME>/g' \
         -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}/<DATE>/g' \
         -e 's/127\.0\.0\.1:[0-9]+/127.0.0.1:<PORT>/g' \

@@ -95,6 +95,15 @@ TEST_CASE("the language follows the profile, then the first locale variable that
     }
 }
 
+TEST_CASE("states are said in Indonesian where the language is, as they are otherwise") {
+    Locale l("id_ID.UTF-8");
+    CHECK(state_for_people("in force") == "berlaku");
+    CHECK(state_for_people("released") == "dirilis");
+    CHECK(state_for_people("something new") == "something new");
+    use_profile_language("en");
+    CHECK(state_for_people("in force") == "in force");
+}
+
 TEST_CASE("LC_MESSAGES comes before LANG, and an empty variable counts as unset") {
     Locale l("en_US.UTF-8");
     ::setenv("LC_MESSAGES", "id_ID.UTF-8", 1);

@@ -174,7 +174,10 @@ int run_dataset_create(const DatasetCreateOptions& options) {
                                    {"owner", owner_part},
                                    {"classification", options.classification},
                                    {"title", options.title}};
-    return simple_request("dataset create", options.profile, "POST", "/v1/datasets", boost::json::serialize(body), 201);
+    return object_request("dataset create", options.profile, "POST", "/v1/datasets", boost::json::serialize(body), 201,
+                          options.json, [](const Fields& f) {
+                              return say(Msg::dataset_created, {f("id"), f("classification"), f("title"), f("owner")});
+                          });
 }
 
 int run_dataset_list(const std::string& profile, bool json) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,13 @@ struct Column {
 };
 int list_request(const std::string& command, const std::string& profile, const std::string& target,
                  const std::vector<Column>& columns, bool json);
+// One request whose answer is a JSON object: on a terminal, `summary` makes it one line for
+// people from the answer's fields (each cleaned for the terminal; "" when absent, lists joined
+// with ","); piped or with --json, the JSON itself.
+using Fields = std::function<std::string(std::string_view)>;
+int object_request(const std::string& command, const std::string& profile, const std::string& method,
+                   const std::string& target, const std::string& body, int expected, bool json,
+                   const std::function<std::string(const Fields&)>& summary);
 // A connected client for the profile named by --profile or SERAMBI_PROFILE.
 Result<std::unique_ptr<Client>> connect(const std::string& profile_flag, Profile* out = nullptr);
 // A query value, percent-encoded.
@@ -156,6 +164,7 @@ struct DatasetCreateOptions {
     std::string owner;
     std::string classification;
     std::string title;
+    bool json = false;
 };
 int run_dataset_create(const DatasetCreateOptions& options);
 int run_dataset_list(const std::string& profile, bool json);
@@ -171,7 +180,7 @@ int run_ls(const LsOptions& options);
 // `serambi profile language [id|en|auto]`: shows or sets the language of the CLI's messages.
 int run_profile_language(const std::string& profile, const std::string& code);
 int run_package_list(const std::string& profile, const std::string& dataset, bool json);
-int run_whoami(const std::string& profile);
+int run_whoami(const std::string& profile, bool json);
 
 struct PushOptions {
     std::string profile;

@@ -84,7 +84,12 @@ int run_agreement_add(const AgreementOptions& options) {
         body["document_name"] = std::filesystem::path(options.document).filename().string();
         body["document_sha256"] = *digest;
     }
-    return simple_request(command, options.profile, "POST", "/v1/agreements", boost::json::serialize(body), 201);
+    return object_request(command, options.profile, "POST", "/v1/agreements", boost::json::serialize(body), 201,
+                          options.json, [](const Fields& f) {
+                              return say(Msg::agreement_added,
+                                         {f("id"), f("partner"), f("datasets"), f("max_classification"),
+                                          local_time(f("valid_from")), local_time(f("valid_until"))});
+                          });
 }
 
 int run_agreement_list(const AgreementOptions& options) {
@@ -108,8 +113,9 @@ int run_agreement_revoke(const AgreementOptions& options) {
     if (!is_query_safe(options.id))
         return report("agreement revoke", bad("'" + options.id + "' is not an agreement id"));
     const boost::json::object body{{"reason", options.reason}};
-    return simple_request("agreement revoke", options.profile, "POST", "/v1/agreements/" + options.id + "/revoke",
-                          boost::json::serialize(body), 200);
+    return object_request("agreement revoke", options.profile, "POST", "/v1/agreements/" + options.id + "/revoke",
+                          boost::json::serialize(body), 200, options.json,
+                          [](const Fields& f) { return say(Msg::agreement_revoked, {f("id")}); });
 }
 
 int run_approve(const ApprovalOptions& options) {
@@ -118,8 +124,12 @@ int run_approve(const ApprovalOptions& options) {
     boost::json::object body{{"partner", options.partner}};
     if (!options.expires.empty()) body["expires_at"] = options.expires;
     if (options.max_downloads) body["max_downloads"] = *options.max_downloads;
-    return simple_request("approve", options.profile, "POST", "/v1/packages/" + options.package + "/approvals",
-                          boost::json::serialize(body), 201);
+    return object_request("approve", options.profile, "POST", "/v1/packages/" + options.package + "/approvals",
+                          boost::json::serialize(body), 201, options.json, [](const Fields& f) {
+                              const std::string most = f("max_downloads");
+                              return say(Msg::approved, {f("package_id"), f("partner"), local_time(f("expires_at"))}) +
+                                     (most.empty() || most == "0" ? "" : say(Msg::approved_downloads, {most}));
+                          });
 }
 
 int run_approvals_list(const ApprovalOptions& options) {
@@ -147,15 +157,19 @@ int run_approvals_list(const ApprovalOptions& options) {
 int run_approval_withdraw(const ApprovalOptions& options) {
     if (!is_query_safe(options.id))
         return report("approvals withdraw", bad("'" + options.id + "' is not an approval id"));
-    return simple_request("approvals withdraw", options.profile, "POST", "/v1/approvals/" + options.id + "/withdraw",
-                          "", 200);
+    return object_request("approvals withdraw", options.profile, "POST", "/v1/approvals/" + options.id + "/withdraw",
+                          "", 200, options.json,
+                          [](const Fields& f) { return say(Msg::approval_withdrawn, {f("id")}); });
 }
 
 int run_request(const RequestOptions& options) {
     if (!storage::is_package_id(options.package))
         return report("request", bad("'" + options.package + "' is not a package id"));
-    return simple_request("request", options.profile, "POST", "/v1/packages/" + options.package + "/requests",
-                          boost::json::serialize(boost::json::object{{"purpose", options.purpose}}), 201);
+    return object_request("request", options.profile, "POST", "/v1/packages/" + options.package + "/requests",
+                          boost::json::serialize(boost::json::object{{"purpose", options.purpose}}), 201, options.json,
+                          [](const Fields& f) {
+                              return say(Msg::requested, {f("package_id"), state_for_people(f("state")), f("id")});
+                          });
 }
 
 int run_requests_list(const RequestOptions& options) {
@@ -174,8 +188,11 @@ int run_requests_list(const RequestOptions& options) {
 
 int run_request_refuse(const RequestOptions& options) {
     if (!is_query_safe(options.id)) return report("requests refuse", bad("'" + options.id + "' is not a request id"));
-    return simple_request("requests refuse", options.profile, "POST", "/v1/requests/" + options.id + "/refuse",
-                          boost::json::serialize(boost::json::object{{"reason", options.reason}}), 200);
+    return object_request("requests refuse", options.profile, "POST", "/v1/requests/" + options.id + "/refuse",
+                          boost::json::serialize(boost::json::object{{"reason", options.reason}}), 200, options.json,
+                          [](const Fields& f) {
+                              return say(Msg::request_refused, {f("id"), f("reason")});
+                          });
 }
 
 }  // namespace serambi::cli

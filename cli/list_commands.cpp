@@ -265,4 +265,39 @@ int list_request(const std::string& command, const std::string& profile, const s
     return 0;
 }
 
+int object_request(const std::string& command, const std::string& profile, const std::string& method,
+                   const std::string& target, const std::string& body, int expected, bool json,
+                   const std::function<std::string(const Fields&)>& summary) {
+    auto client = connect(profile);
+    if (!client) return report(command, client.error());
+    auto reply = (*client)->request(method, target, body);
+    if (!reply) return report(command, reply.error());
+    if (reply->status != expected) return report_reply(command, *reply);
+    boost::system::error_code ec;
+    auto value = boost::json::parse(reply->body, ec);
+    if (json || ::isatty(STDOUT_FILENO) != 1 || ec || !value.is_object()) {
+        std::cout << reply->body;
+        if (!reply->body.empty() && reply->body.back() != '\n') std::cout << "\n";
+        return 0;
+    }
+    const auto& o = value.as_object();
+    const Fields field = [&o](std::string_view name) -> std::string {
+        const auto* v = o.if_contains(name);
+        if (v == nullptr || v->is_null()) return "";
+        if (v->is_string()) return for_terminal(v->get_string());
+        if (v->is_int64()) return std::to_string(v->get_int64());
+        if (v->is_uint64()) return std::to_string(v->get_uint64());
+        if (v->is_bool()) return v->get_bool() ? "true" : "false";
+        if (v->is_array()) {
+            std::string joined;
+            for (const auto& item : v->get_array())
+                if (item.is_string()) joined += (joined.empty() ? "" : ",") + for_terminal(item.get_string());
+            return joined;
+        }
+        return "";
+    };
+    std::cout << summary(field) << "\n";
+    return 0;
+}
+
 }  // namespace serambi::cli

@@ -233,6 +233,7 @@ int main(int argc, char** argv) {
         ->required();
     dcreate_cmd->add_option("--title", dcreate.title, "title")->required();
     dcreate_cmd->add_option("--profile", dcreate.profile, profile_help);
+    dcreate_cmd->add_flag("--json", dcreate.json, "the JSON answer even on a terminal");
     dcreate_cmd->callback([&] { code = run_dataset_create(dcreate); });
     auto* dlist_cmd = dataset_cmd->add_subcommand("list", "list the datasets you may read");
     dlist_cmd->add_option("--profile", profile, profile_help);
@@ -294,7 +295,8 @@ int main(int argc, char** argv) {
     status_cmd->callback([&] { code = run_status(profile, status_json); });
     auto* whoami_cmd = app.add_subcommand("whoami", "show the principal of a profile");
     whoami_cmd->add_option("--profile", profile, profile_help);
-    whoami_cmd->callback([&] { code = run_whoami(profile); });
+    whoami_cmd->add_flag("--json", list_json, "the JSON answer even on a terminal");
+    whoami_cmd->callback([&] { code = run_whoami(profile, list_json); });
 
     PushOptions push;
     auto* push_cmd = app.add_subcommand(
@@ -408,6 +410,7 @@ int main(int argc, char** argv) {
     agadd_cmd->add_option("--document", agreement.document, "the signed MOU (its name and SHA-256 are recorded)")
         ->check(CLI::ExistingFile);
     agadd_cmd->add_option("--profile", agreement.profile, profile_help);
+    agadd_cmd->add_flag("--json", agreement.json, "the JSON answer even on a terminal");
     agadd_cmd->callback([&] { code = run_agreement_add(agreement); });
     auto* aglist_cmd = agreement_cmd->add_subcommand("list", "list agreements (a partner sees its own)");
     aglist_cmd->add_flag("--json", agreement.json, list_json_help);
@@ -422,6 +425,7 @@ int main(int argc, char** argv) {
     agrevoke_cmd->add_option("id", agreement.id, "agreement id (mou-…)")->required();
     agrevoke_cmd->add_option("--reason", agreement.reason, "why, for the record")->required();
     agrevoke_cmd->add_option("--profile", agreement.profile, profile_help);
+    agrevoke_cmd->add_flag("--json", agreement.json, "the JSON answer even on a terminal");
     agrevoke_cmd->callback([&] { code = run_agreement_revoke(agreement); });
 
     ApprovalOptions approval;
@@ -435,6 +439,7 @@ int main(int argc, char** argv) {
     approve_cmd->add_option("--max-downloads", approval.max_downloads,
                             "how many downloads it allows (default: no cap)");
     approve_cmd->add_option("--profile", approval.profile, profile_help);
+    approve_cmd->add_flag("--json", approval.json, "the JSON answer even on a terminal");
     approve_cmd->callback([&] { code = run_approve(approval); });
     RequestOptions request;
     auto* request_cmd =
@@ -442,6 +447,7 @@ int main(int argc, char** argv) {
     request_cmd->add_option("package", request.package, "package id")->required();
     request_cmd->add_option("--purpose", request.purpose, "what the data is for; custodians decide on it")->required();
     request_cmd->add_option("--profile", request.profile, profile_help);
+    request_cmd->add_flag("--json", request.json, "the JSON answer even on a terminal");
     request_cmd->callback([&] { code = run_request(request); });
     auto* requests_cmd = app.add_subcommand("requests", "release requests (custodians answer them)");
     requests_cmd->require_subcommand(1);
@@ -454,6 +460,7 @@ int main(int argc, char** argv) {
     rqrefuse_cmd->add_option("id", request.id, "request id (req-…)")->required();
     rqrefuse_cmd->add_option("--reason", request.reason, "why; the partner and the auditors read it")->required();
     rqrefuse_cmd->add_option("--profile", request.profile, profile_help);
+    rqrefuse_cmd->add_flag("--json", request.json, "the JSON answer even on a terminal");
     rqrefuse_cmd->callback([&] { code = run_request_refuse(request); });
     auto* approvals_cmd = app.add_subcommand("approvals", "release approvals");
     approvals_cmd->require_subcommand(1);
@@ -467,6 +474,7 @@ int main(int argc, char** argv) {
         approvals_cmd->add_subcommand("withdraw", "withdraw an approval: downloads stop at the next request");
     apwithdraw_cmd->add_option("id", approval.id, "approval id (apv-…)")->required();
     apwithdraw_cmd->add_option("--profile", approval.profile, profile_help);
+    apwithdraw_cmd->add_flag("--json", approval.json, "the JSON answer even on a terminal");
     apwithdraw_cmd->callback([&] { code = run_approval_withdraw(approval); });
 
     AgeOptions age_options;

@@ -66,7 +66,16 @@ enum class Msg {
     object_package,  // id
     ls_shown_of,     // shown, total
     ls_none,
-    list_empty,         //
+    list_empty,  //
+    dataset_created,
+    agreement_added,
+    agreement_revoked,
+    approved,
+    approved_downloads,
+    approval_withdrawn,
+    requested,
+    request_refused,
+    whoami_line,
     push_count,         // sent, total
     push_not_sent,      // files
     help_topics,        //

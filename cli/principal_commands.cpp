@@ -284,7 +284,11 @@ int run_principal_list(const std::string& profile, bool json) {
                         json);
 }
 
-int run_whoami(const std::string& profile) { return simple_request("whoami", profile, "GET", "/v1/whoami", "", 200); }
+int run_whoami(const std::string& profile, bool json) {
+    return object_request("whoami", profile, "GET", "/v1/whoami", "", 200, json, [](const Fields& f) {
+        return say(Msg::whoami_line, {f("id"), f("roles"), f("name"), f("certificate_serial")});
+    });
+}
 
 int run_status(const std::string& profile_flag, bool json) {
     const std::string command = "status";

@@ -108,6 +108,19 @@ same "piped, the API's JSON" 1 "$("$SERAMBI" requests list --profile "$WORK/wali
 table=$(tty "'$SERAMBI' approvals list --partner walidata --profile '$WORK/walidata'")
 contains "an empty list says so" "Nothing to list." "$table"
 
+# What a command did, in one line on a terminal; its JSON answer piped or with --json.
+contains "whoami: who, in words" "dinkes-malut (producer): Test dinkes-malut, certificate" \
+    "$(tty "'$SERAMBI' whoami --profile '$P'")"
+contains "dataset create, in Indonesian" 'Dataset dibuat: dinkes-malut/arsip (biasa), "Arsip", milik dinkes-malut' \
+    "$(TTY_LANG=id_ID.UTF-8 tty "'$SERAMBI' dataset create dinkes-malut/arsip --class biasa --title Arsip --profile '$WORK/walidata'")"
+SECOND=$("$SERAMBI" push dinkes-malut/kasus "$WORK/src/anggaran.csv" -q --no-proof --allow-duplicate --profile "$P" | json_field package_id)
+contains "request: what was asked, and the request's id" "Requested: package $SECOND (open), request req-" \
+    "$(tty "'$SERAMBI' request $SECOND --purpose kajian --profile '$BI'")"
+line=$(tty "'$SERAMBI' approve $SECOND --for bi-malut --max-downloads 2 --profile '$WORK/walidata'")
+contains "approve: to whom, until when" "Released: package $SECOND to bi-malut, until " "$line"
+contains "and how many downloads" ", at most 2 downloads" "$line"
+same "--json: the answer itself" bi-malut "$(tty "'$SERAMBI' whoami --json --profile '$BI'" | json_field id)"
+
 # A gateway that lies: the CLI ends with a clear error instead of paging for ever, and nothing
 # it sends reaches the terminal as a control sequence.
 FAKE=$WORK/fake-profile

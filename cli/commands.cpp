@@ -63,8 +63,16 @@ int simple_request(const std::string& command, const std::string& profile, const
     auto reply = (*client)->request(method, target, body);
     if (!reply) return report(command, reply.error());
     if (reply->status != expected) return report_reply(command, *reply);
-    std::cout << reply->body;
+    print_body(reply->body);
     return 0;
+}
+
+void print_body(const std::string& body) {
+    // Exactly as the gateway sent it to a script; cleaned of control sequences for a terminal.
+    if (::isatty(STDOUT_FILENO) == 1)
+        std::cout << for_terminal(body.substr(0, body.find_last_not_of('\n') + 1)) << "\n";
+    else
+        std::cout << body;
 }
 
 namespace {
@@ -302,24 +310,6 @@ std::string receipt_summary(const std::string& receipt, const std::string& filen
 }
 
 }  // namespace
-
-std::string for_terminal(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
-            out += '?';
-        } else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-                   static_cast<unsigned char>(text[i + 1]) < 0xa0) {
-            out += '?';  // U+0080 to U+009F, the C1 controls, in UTF-8
-            ++i;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
 
 int run_push(const PushOptions& options) {
     if (options.files.size() > 1 && !options.proof_output.empty())

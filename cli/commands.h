@@ -13,6 +13,7 @@
 
 #include "cli/client.h"
 #include "cli/files.h"
+#include "cli/messages.h"
 #include "crypto/age.h"
 
 namespace serambi::cli {
@@ -20,6 +21,8 @@ namespace serambi::cli {
 // Shared by the command files: an error on stderr as "serambi COMMAND: …", exit code 1.
 int report(const std::string& command, const Error& error);
 int report_reply(const std::string& command, const Reply& reply);
+// An answer's body on standard output: verbatim when piped, cleaned (for_terminal) on a terminal.
+void print_body(const std::string& body);
 // One request with a JSON body (or none); prints the answer's body when its status is `expected`.
 int simple_request(const std::string& command, const std::string& profile, const std::string& method,
                    const std::string& target, const std::string& body, int expected);
@@ -201,9 +204,6 @@ struct PushOptions {
     bool resumable = false;
 };
 inline constexpr std::uint64_t kResumableBytes = 8ULL << 20;
-// Text from the gateway or the log made safe for a terminal: control characters (C0, DEL, C1)
-// become '?', so that no escape sequence reaches the screen.
-std::string for_terminal(std::string_view text);
 // The profile, its certificate's end, whether the gateway answers, and release requests waiting:
 // a few lines on a terminal, JSON otherwise (or with --json). Exit 1 when the gateway does not
 // answer.

@@ -98,6 +98,7 @@ int run_agreement_list(const AgreementOptions& options) {
                          {static_cast<int>(Msg::column_partner), "partner"},
                          {static_cast<int>(Msg::column_state), "state", Column::state},
                          {static_cast<int>(Msg::column_class), "max_classification"},
+                         {static_cast<int>(Msg::column_valid_from), "valid_from", Column::time},
                          {static_cast<int>(Msg::column_valid_until), "valid_until", Column::time},
                          {static_cast<int>(Msg::column_datasets), "datasets", Column::list},
                          {static_cast<int>(Msg::column_purpose), "purpose"}},
@@ -127,7 +128,10 @@ int run_approve(const ApprovalOptions& options) {
     return object_request("approve", options.profile, "POST", "/v1/packages/" + options.package + "/approvals",
                           boost::json::serialize(body), 201, options.json, [](const Fields& f) {
                               const std::string most = f("max_downloads");
-                              return say(Msg::approved, {f("package_id"), f("partner"), local_time(f("expires_at"))}) +
+                              // The first of two approvals a package may need releases nothing yet: the line
+                              // says what was approved, not that the partner has the data.
+                              return say(Msg::approved,
+                                         {f("id"), f("package_id"), f("partner"), local_time(f("expires_at"))}) +
                                      (most.empty() || most == "0" ? "" : say(Msg::approved_downloads, {most}));
                           });
 }
@@ -150,6 +154,7 @@ int run_approvals_list(const ApprovalOptions& options) {
                          {static_cast<int>(Msg::column_partner), "partner"},
                          {static_cast<int>(Msg::column_custodian), "custodian"},
                          {static_cast<int>(Msg::column_state), "state", Column::state},
+                         {static_cast<int>(Msg::column_downloads), "downloads"},
                          {static_cast<int>(Msg::column_expires), "expires_at", Column::time}},
                         options.json);
 }
@@ -168,7 +173,7 @@ int run_request(const RequestOptions& options) {
     return object_request("request", options.profile, "POST", "/v1/packages/" + options.package + "/requests",
                           boost::json::serialize(boost::json::object{{"purpose", options.purpose}}), 201, options.json,
                           [](const Fields& f) {
-                              return say(Msg::requested, {f("package_id"), state_for_people(f("state")), f("id")});
+                              return say(Msg::requested, {f("id"), f("package_id"), state_for_people(f("state"))});
                           });
 }
 
@@ -182,6 +187,7 @@ int run_requests_list(const RequestOptions& options) {
                          {static_cast<int>(Msg::column_partner), "partner"},
                          {static_cast<int>(Msg::column_state), "state", Column::state},
                          {static_cast<int>(Msg::column_time), "created_at", Column::time},
+                         {static_cast<int>(Msg::column_reason), "reason"},
                          {static_cast<int>(Msg::column_purpose), "purpose"}},
                         options.json);
 }

@@ -67,7 +67,7 @@ int run_help(const CLI::App& app, const std::vector<std::string>& words) {
     // withhold help, so it is only tried.
     (void)find_profile("");
     if (words.empty()) {
-        std::cout << app.get_description() << "\n\n" << say(Msg::help_topics) << "\n";
+        std::cout << say(Msg::app_description) << "\n\n" << say(Msg::help_topics) << "\n";
         for (const auto& t : help_topics())
             std::cout << "  " << std::left << std::setw(16)
                       << std::string(language() == Language::indonesian ? t.nama : t.name) << topic_summary(t) << "\n";

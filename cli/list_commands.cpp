@@ -226,13 +226,16 @@ int list_request(const std::string& command, const std::string& profile, const s
     if (!reply) return report(command, reply.error());
     if (reply->status != 200) return report_reply(command, *reply);
     if (json || ::isatty(STDOUT_FILENO) != 1) {
-        std::cout << reply->body;
+        print_body(reply->body);
         return 0;
     }
     boost::system::error_code ec;
     auto value = boost::json::parse(reply->body, ec);
     if (ec || !value.is_array())
         return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not a list"));
+    for (const auto& item : value.as_array())
+        if (!item.is_object())
+            return report(command, make_error(ErrorKind::corruption, "the gateway's list holds something else"));
     constexpr std::size_t kWidest = 40;  // a column wider than this is cut, with "…"
     std::vector<std::vector<std::string>> rows;
     std::vector<std::size_t> widths;
@@ -242,7 +245,6 @@ int list_request(const std::string& command, const std::string& profile, const s
         widths.push_back(columns_of(head.back()));
     }
     for (const auto& item : value.as_array()) {
-        if (!item.is_object()) continue;
         auto& row = rows.emplace_back();
         for (std::size_t i = 0; i < columns.size(); ++i) {
             row.push_back(cell(item.as_object(), columns[i]));
@@ -262,6 +264,12 @@ int list_request(const std::string& command, const std::string& profile, const s
     };
     print(head);
     for (const auto& row : rows) print(row);
+    // A listing the gateway pages (a dataset's packages): say when this is not all of it.
+    std::uint64_t total = 0;
+    const auto& given = reply->headers["serambi-total"];
+    auto [end, total_ec] = std::from_chars(given.data(), given.data() + given.size(), total);
+    if (total_ec == std::errc() && end == given.data() + given.size() && total > rows.size())
+        std::cerr << say(Msg::list_more, {std::to_string(rows.size()), std::to_string(total)}) << "\n";
     return 0;
 }
 
@@ -273,13 +281,15 @@ int object_request(const std::string& command, const std::string& profile, const
     auto reply = (*client)->request(method, target, body);
     if (!reply) return report(command, reply.error());
     if (reply->status != expected) return report_reply(command, *reply);
-    boost::system::error_code ec;
-    auto value = boost::json::parse(reply->body, ec);
-    if (json || ::isatty(STDOUT_FILENO) != 1 || ec || !value.is_object()) {
-        std::cout << reply->body;
-        if (!reply->body.empty() && reply->body.back() != '\n') std::cout << "\n";
+    if (json || ::isatty(STDOUT_FILENO) != 1) {
+        print_body(reply->body);
         return 0;
     }
+    boost::system::error_code ec;
+    auto value = boost::json::parse(reply->body, ec);
+    // A change the gateway did not confirm in the expected form is not reported as done.
+    if (ec || !value.is_object())
+        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not what it should be"));
     const auto& o = value.as_object();
     const Fields field = [&o](std::string_view name) -> std::string {
         const auto* v = o.if_contains(name);

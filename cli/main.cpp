@@ -397,7 +397,8 @@ int main(int argc, char** argv) {
     AgreementOptions agreement;
     auto* agreement_cmd = app.add_subcommand("agreement", "MOU agreements with partners (custodian)");
     agreement_cmd->require_subcommand(1);
-    auto* agadd_cmd = agreement_cmd->add_subcommand("add", "register an agreement; prints it as JSON with its id");
+    auto* agadd_cmd = agreement_cmd->add_subcommand(
+        "add", "register an agreement; says its id (the JSON answer when piped or with --json)");
     agadd_cmd->add_option("--partner", agreement.partner, "the partner's principal id")->required();
     agadd_cmd->add_option("--datasets", agreement.datasets, "PATTERN[,PATTERN…]: OWNER/NAME, OWNER/* or *")
         ->required()

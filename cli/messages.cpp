@@ -59,17 +59,24 @@ constexpr std::array<Message, static_cast<std::size_t>(Msg::count_)> kCatalogue{
      "{} dari {} paket ditampilkan, terbaru dahulu; --all untuk semuanya, atau saring dengan --since, --name"},
     {ls_none, "No packages match.", "Tidak ada paket yang cocok."},
     {list_empty, "Nothing to list.", "Tidak ada yang dapat ditampilkan."},
+    {list_more, "{} of {} shown, the oldest; serambi ls --dataset shows the newest first",
+     "{} dari {} ditampilkan, yang terlama; serambi ls --dataset menampilkan yang terbaru lebih dahulu"},
+    {app_description, "Serambi: secure exchange of official data packages (persandian gateway)",
+     "Serambi: pertukaran paket data resmi yang aman (gateway persandian)"},
+    {column_downloads, "DOWNLOADS", "UNDUHAN"},
+    {column_valid_from, "VALID FROM", "BERLAKU DARI"},
+    {column_reason, "REASON", "ALASAN"},
     {dataset_created, "Dataset created: {} ({}), \"{}\", owned by {}", "Dataset dibuat: {} ({}), \"{}\", milik {}"},
     {agreement_added, "Agreement {}: {} may read {} up to {}, from {} until {}",
      "Perjanjian {}: {} boleh membaca {} sampai klasifikasi {}, dari {} hingga {}"},
-    {agreement_revoked, "Agreement {} revoked: access stops at the next request",
-     "Perjanjian {} dicabut: akses berhenti pada permintaan berikutnya"},
-    {approved, "Released: package {} to {}, until {}", "Dirilis: paket {} untuk {}, hingga {}"},
+    {agreement_revoked, "Agreement {} revoked: the partner's access stops at once",
+     "Perjanjian {} dicabut: akses mitra langsung terhenti"},
+    {approved, "Approval {}: package {} for {}, until {}", "Persetujuan {}: paket {} kepada {}, hingga {}"},
     {approved_downloads, ", at most {} downloads", ", paling banyak {} unduhan"},
-    {approval_withdrawn, "Approval {} withdrawn: downloads stop at the next request",
-     "Persetujuan {} ditarik: unduhan berhenti pada permintaan berikutnya"},
-    {requested, "Requested: package {} ({}), request {}; the walidata see it among their requests",
-     "Diminta: paket {} ({}), permintaan {}; walidata melihatnya di daftar permintaan"},
+    {approval_withdrawn, "Approval {} withdrawn: the next download is refused",
+     "Persetujuan {} ditarik: unduhan berikutnya akan ditolak"},
+    {requested, "Release request {} sent: package {} ({}); the walidata see it among their requests",
+     "Permintaan rilis {} terkirim: paket {} ({}); walidata akan melihatnya di daftar permintaan"},
     {request_refused, "Request {} refused: {}", "Permintaan {} ditolak: {}"},
     {whoami_line, "{} ({}): {}, certificate {}", "{} ({}): {}, sertifikat {}"},
     {push_count, "{} of {} files sent", "{} dari {} berkas terkirim"},
@@ -151,14 +158,14 @@ $SERAMBI_PROFILE menunjuk direktorinya.
      "tabel untuk orang, JSON untuk skrip, status keluar",
      R"(On a terminal, commands print short summaries and tables with local times and sizes such
 as 1.2 MiB. Piped, or with --json, they print the machine form instead: JSON, one object per
-line for lists (JSON Lines), with sizes in bytes and times in RFC 3339 UTC. Those field names
+line for ls and the audit search (JSON Lines), the API's own JSON for other lists, with sizes in bytes and times in RFC 3339 UTC. Those field names
 never change with the language. audit search also has --csv for spreadsheets.
 Exit status: 0 success, 1 a failure (the message on stderr says what and what to do), 2 a
 command line that does not parse. serambi push with several files exits 1 if any was not sent.)",
      R"(Di terminal, perintah mencetak ringkasan singkat dan tabel dengan waktu setempat dan ukuran
 seperti 1,2 MiB. Bila disalurkan (pipe), atau dengan --json, yang dicetak adalah bentuk mesin:
-JSON, satu objek per baris untuk daftar (JSON Lines), ukuran dalam byte dan waktu dalam RFC 3339
-UTC. Nama-nama kolomnya tidak pernah berubah menurut bahasa. audit search juga punya --csv untuk
+JSON, satu objek per baris untuk ls dan audit search (JSON Lines), JSON API apa adanya untuk daftar lain, ukuran dalam byte dan waktu dalam RFC 3339
+UTC. Nama field JSON-nya tidak pernah berubah menurut bahasa. audit search juga punya --csv untuk
 spreadsheet. Status keluar: 0 berhasil, 1 gagal (pesan di stderr menjelaskan apa dan apa yang
 harus dilakukan), 2 baris perintah yang tidak dapat diurai. serambi push dengan beberapa berkas
 keluar dengan 1 bila ada yang tidak terkirim.)"},
@@ -210,11 +217,11 @@ constexpr CommandSummary kCommands[] = {
     {"serve", "menjalankan gateway"},
     {"fsck", "memeriksa kecocokan basis data, blob, log akses dan berkas state"},
     {"backup",
-     "menyalin basis data, blob, konfigurasi dan sertifikat gateway yang berjalan, dengan manifest bertanda tangan"},
+     "menyalin basis data, blob, konfigurasi dan sertifikat gateway yang berjalan, dengan manifes bertanda tangan"},
     {"keys", "kunci-kunci milik deployment (di host gateway)"},
-    {"restore", "memeriksa cadangan terhadap manifestnya dan memulihkannya ke direktori baru"},
-    {"principal", "mengelola principal (admin)"},
-    {"cert", "sertifikat yang diterbitkan CA gateway (admin)"},
+    {"restore", "memeriksa cadangan terhadap manifesnya dan memulihkannya ke direktori baru"},
+    {"principal", "mengelola prinsipal — untuk admin"},
+    {"cert", "sertifikat yang diterbitkan CA gateway — untuk admin"},
     {"pki", "otoritas sertifikat (CA) gateway"},
     {"renew", "memperbarui sertifikat profil Anda sebelum berakhir; yang lama dicabut"},
     {"enroll", "di mesin unit: membuat kunci, identitas age dan permintaan sertifikat"},
@@ -222,19 +229,19 @@ constexpr CommandSummary kCommands[] = {
     {"ls", "daftar paket yang boleh Anda unduh atau minta rilisnya, lintas dataset, terbaru dahulu"},
     {"profile", "profil Anda: kunci, sertifikat dan bahasa yang dipakai CLI"},
     {"status", "profil, tanggal akhir sertifikat, gateway, dan permintaan rilis yang menunggu"},
-    {"whoami", "menampilkan principal sebuah profil"},
+    {"whoami", "menampilkan prinsipal sebuah profil"},
     {"push", "mengunggah berkas, masing-masing satu paket"},
-    {"pull", "mengunduh paket dan memeriksa digest serta manifest bertanda tangannya"},
-    {"verify", "memeriksa berkas secara luring terhadap manifest bertanda tangan, atau bukti .tlog-proof"},
+    {"pull", "mengunduh paket dan memeriksa digest serta manifes bertanda tangannya"},
+    {"verify", "memeriksa berkas secara luring terhadap manifes bertanda tangan, atau bukti .tlog-proof"},
     {"policy", "kebijakan klasifikasi"},
-    {"agreement", "perjanjian MOU dengan mitra (walidata)"},
-    {"approve", "merilis paket rahasia atau sangat-rahasia kepada mitra (walidata)"},
-    {"request", "meminta walidata merilis paket yang dicakup perjanjian Anda (mitra)"},
+    {"agreement", "perjanjian kerja sama (MOU) dengan mitra — untuk walidata"},
+    {"approve", "menyetujui rilis paket rahasia atau sangat-rahasia kepada mitra — untuk walidata"},
+    {"request", "meminta walidata merilis paket yang dicakup perjanjian Anda — untuk mitra"},
     {"requests", "permintaan rilis (dijawab walidata)"},
     {"approvals", "persetujuan rilis"},
     {"age", "format berkas age (X25519), seperti dibaca dan ditulis alat age"},
     {"recipient", "penerima age untuk enkripsi paket sangat-rahasia"},
-    {"audit", "log akses: checkpoint, ekspor, bukti, pencarian (auditor)"},
+    {"audit", "log akses: checkpoint, ekspor, bukti, pencarian — untuk auditor"},
     {"proof", "mengambil bukti tlog-proof C2SP dari permintaan Anda sendiri di log akses"},
     {"witness", "menjalankan saksi (witness) yang ikut menandatangani checkpoint log akses"},
     {"help", "topik (klasifikasi, peran, …) dan bantuan setiap perintah"},
@@ -275,15 +282,57 @@ Language language() {
 std::string state_for_people(std::string_view state) {
     // Every state docs/openapi.yaml lists for agreements, approvals and release requests.
     static constexpr std::pair<std::string_view, std::string_view> kStates[] = {
-        {"in force", "berlaku"},    {"not yet in force", "belum berlaku"},
-        {"expired", "kedaluwarsa"}, {"revoked", "dicabut"},
-        {"standing", "berlaku"},    {"used up", "habis dipakai"},
-        {"withdrawn", "ditarik"},   {"open", "menunggu"},
-        {"released", "dirilis"},    {"refused", "ditolak"}};
+        {"in force", "berlaku"},  {"not yet in force", "belum berlaku"},
+        {"expired", "berakhir"},  {"revoked", "dicabut"},
+        {"standing", "berlaku"},  {"used up", "kuota habis"},
+        {"withdrawn", "ditarik"}, {"open", "menunggu"},
+        {"released", "dirilis"},  {"refused", "ditolak"}};
     if (language() == Language::indonesian)
         for (const auto& [english, indonesian] : kStates)
             if (state == english) return std::string(indonesian);
     return std::string(state);
+}
+
+std::string for_terminal(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        // A UTF-8 sequence: its length from the lead byte, then continuation bytes, the shortest
+        // form only, no surrogates, nothing past U+10FFFF.
+        const std::size_t length = c >= 0xc2 && c <= 0xdf   ? 2
+                                   : c >= 0xe0 && c <= 0xef ? 3
+                                   : c >= 0xf0 && c <= 0xf4 ? 4
+                                                            : 0;
+        bool valid = length != 0 && i + length <= text.size();
+        std::uint32_t code = length == 2 ? c & 0x1fu : length == 3 ? c & 0x0fu : c & 0x07u;
+        for (std::size_t k = 1; valid && k < length; ++k) {
+            const auto next = static_cast<unsigned char>(text[i + k]);
+            valid = (next & 0xc0) == 0x80;
+            code = (code << 6) | (next & 0x3fu);
+        }
+        if (valid) {
+            const std::uint32_t least = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000;
+            valid = code >= least && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff);
+        }
+        if (!valid) {  // not UTF-8: each byte on its own
+            out += '?';
+            ++i;
+            continue;
+        }
+        // A C1 control (U+0080 to U+009F) is one character: one '?'.
+        if (code < 0xa0)
+            out += '?';
+        else
+            out.append(text.substr(i, length));
+        i += length;
+    }
+    return out;
 }
 
 std::string say(Msg msg, std::initializer_list<std::string_view> args) {

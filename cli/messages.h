@@ -66,7 +66,12 @@ enum class Msg {
     object_package,  // id
     ls_shown_of,     // shown, total
     ls_none,
-    list_empty,  //
+    list_empty,
+    list_more,
+    app_description,
+    column_downloads,
+    column_valid_from,
+    column_reason,  //
     dataset_created,
     agreement_added,
     agreement_revoked,
@@ -115,6 +120,11 @@ std::span<const CommandSummary> command_summaries();
 // A state the API names in English (an agreement "in force", a request "released"), as people
 // read it in the chosen language; an unknown one as it is.
 std::string state_for_people(std::string_view state);
+
+// Text from the gateway, a file or a log, made safe to print on a terminal: C0 controls, DEL,
+// the C1 controls (U+0080 to U+009F) and bytes that are not valid UTF-8 each become '?';
+// every other character, accented letters and dashes included, stays as it is.
+std::string for_terminal(std::string_view text);
 
 // The message in the chosen language, its `{}` replaced by `args` in order.
 std::string say(Msg msg, std::initializer_list<std::string_view> args = {});

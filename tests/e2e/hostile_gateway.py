@@ -8,6 +8,7 @@ until killed. Every GET /v1/packages is answered as MODE says:
   oversized   more packages than the limit asked for
   escapes     one package whose filename and dataset carry terminal escape sequences
   refusal     a 400 problem whose detail carries terminal escape sequences
+  notobject   any other GET: 200 with a JSON string carrying escape sequences, not an object
 Each request's target is appended to requests.txt in the working directory.
 """
 import http.server
@@ -43,6 +44,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         with open("requests.txt", "a") as f:
             f.write(self.path + "\n")
+        if MODE == "notobject":
+            self.answer(200, json.dumps("\x1b]0;owned\x07\x1b[2J\u009bDirilis"))
+            return
         query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
         limit = int(query.get("limit", ["1000"])[0])
         if MODE == "repeat":

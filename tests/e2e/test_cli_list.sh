@@ -114,10 +114,11 @@ contains "whoami: who, in words" "dinkes-malut (producer): Test dinkes-malut, ce
 contains "dataset create, in Indonesian" 'Dataset dibuat: dinkes-malut/arsip (biasa), "Arsip", milik dinkes-malut' \
     "$(TTY_LANG=id_ID.UTF-8 tty "'$SERAMBI' dataset create dinkes-malut/arsip --class biasa --title Arsip --profile '$WORK/walidata'")"
 SECOND=$("$SERAMBI" push dinkes-malut/kasus "$WORK/src/anggaran.csv" -q --no-proof --allow-duplicate --profile "$P" | json_field package_id)
-contains "request: what was asked, and the request's id" "Requested: package $SECOND (open), request req-" \
+contains "request: the request's id and what was asked" "sent: package $SECOND (open); the walidata see it" \
     "$(tty "'$SERAMBI' request $SECOND --purpose kajian --profile '$BI'")"
 line=$(tty "'$SERAMBI' approve $SECOND --for bi-malut --max-downloads 2 --profile '$WORK/walidata'")
-contains "approve: to whom, until when" "Released: package $SECOND to bi-malut, until " "$line"
+contains "approve: what was approved for whom, until when (not 'released': a package may need two)" \
+    ": package $SECOND for bi-malut, until " "$line"
 contains "and how many downloads" ", at most 2 downloads" "$line"
 same "--json: the answer itself" bi-malut "$(tty "'$SERAMBI' whoami --json --profile '$BI'" | json_field id)"
 
@@ -157,6 +158,15 @@ hostile refusal
 out=$("$SERAMBI" ls --profile "$FAKE" 2>&1)
 contains "a refusal is reported with its words" "such thing" "$out"
 check "without its escape sequences" test "$(printf '%s' "$out" | grep -c $'\x1b')" -eq 0
+hostile notobject
+out=$(LANG=C.UTF-8 script -qc "'$SERAMBI' whoami --profile '$FAKE'; echo exit=\$?" /dev/null)
+contains "an answer that is not the object it should be is an error on a terminal, not a summary" \
+    "not what it should be" "$out"
+contains "and the command fails" "exit=1" "$out"
+out=$(LANG=C.UTF-8 script -qc "'$SERAMBI' whoami --json --profile '$FAKE'" /dev/null)
+check "--json on a terminal prints it cleaned: no escape character" test "$(printf '%s' "$out" | grep -c $'\x1b')" -eq 0
+check "nor a C1 control" test "$(printf '%s' "$out" | grep -c $'\xc2\x9b')" -eq 0
+same "piped, exactly as sent" "$(printf '"\\u001b]0;owned\\u0007\\u001b[2J\\u009bDirilis"')" "$("$SERAMBI" whoami --profile "$FAKE")"
 kill "$HOSTILE_PID" 2>/dev/null
 wait "$HOSTILE_PID" 2>/dev/null
 

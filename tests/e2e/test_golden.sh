@@ -19,15 +19,17 @@ mkdir -p "$WORK/src"
 head -c 1300000 /dev/zero | tr '\0' 'x' >"$WORK/src/laporan-bulanan.csv"
 printf 'a,b\n1,2\n' >"$WORK/src/kecil.csv"
 
-# What varies from run to run: package and request ids, serials, times, dates, indexes, ports,
-# days left, and the test's own directory.
+# What varies from run to run: package and request ids, serials, times of this run (local and
+# UTC apart, so that a local time turned UTC shows), indexes, ports, days left, and the test's
+# own directory. The agreement's end, in 2099, stays literal: it shows that times are local.
 normal() {
     tr -d '\r' | sed -E \
         -e "s|$WORK|<WORK>|g" \
         -e 's/[0-9a-f]{64}/<SHA256>/g' -e 's/[0-9a-f]{32}/<ID>/g' \
-        -e 's/(req|mou|apr)-[0-9a-f]{16}/\1-<ID>/g' \
-        -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}Z)?/<TIME>/g' \
-        -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}/<DATE>/g' \
+        -e 's/(req|mou|apv)-[0-9a-f]{16}/\1-<ID>/g' \
+        -e 's/20[23][0-9]-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z/<UTC>/g' \
+        -e 's/20[23][0-9]-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}/<LOCAL>/g' \
+        -e 's/20[23][0-9]-[0-9]{2}-[0-9]{2}/<DATE>/g' \
         -e 's/127\.0\.0\.1:[0-9]+/127.0.0.1:<PORT>/g' \
         -e 's/(indeks log|log index) [0-9]+/\1 <N>/' \
         -e 's/\(([0-9]+) (hari lagi|days left)\)/(<N> \2)/' \
@@ -61,6 +63,15 @@ done
 ID=$("$SERAMBI" push dinkes-malut/gizi "$WORK/src/kecil.csv" -q --no-proof --profile "$P" | json_field package_id)
 golden "audit-package-id" id_ID.UTF-8 "'$SERAMBI' audit package $ID --profile '$A'"
 golden "audit-package-en" C.UTF-8 "'$SERAMBI' audit package $ID --profile '$A'"
+"$SERAMBI" dataset create dinkes-malut/kasus --class rahasia --title Kasus --profile "$C" >/dev/null
+K=$("$SERAMBI" push dinkes-malut/kasus "$WORK/src/kecil.csv" -q --no-proof --profile "$P" | json_field package_id)
+golden "request-id" id_ID.UTF-8 "'$SERAMBI' request $K --purpose 'kajian inflasi' --profile '$BI'"
+golden "approve-en" C.UTF-8 "'$SERAMBI' approve $K --for bi-malut --max-downloads 3 --profile '$C'"
+for lang in id:id_ID.UTF-8 en:C.UTF-8; do
+    tag=${lang%%:*} LANG_NAME=${lang#*:}
+    golden "requests-$tag" "$LANG_NAME" "'$SERAMBI' requests list --profile '$C'"
+    golden "approvals-$tag" "$LANG_NAME" "'$SERAMBI' approvals list --profile '$BI'"
+done
 # The machine form keeps its fields whatever the language: the same in both.
 golden "status-json" id_ID.UTF-8 "'$SERAMBI' status --json --profile '$C' | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))'"
 golden "receipt-json" id_ID.UTF-8 "'$SERAMBI' push dinkes-malut/gizi '$WORK/src/kecil.csv' --json -q --no-proof --allow-duplicate --profile '$P' | python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)))'"

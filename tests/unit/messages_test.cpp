@@ -124,3 +124,21 @@ TEST_CASE("arguments go in order, missing ones leave nothing, extra ones are ign
     CHECK(size_for_people(0) == "0 B");
     CHECK(size_for_people(1023) == "1023 B");
 }
+
+TEST_CASE("for_terminal keeps every character people write and no control sequence") {
+    // Dashes, curly quotes, accents and an ellipsis, as pasted from a word processor.
+    const std::string words = "Laporan \u2014 \u201cgizi\u201d caf\u00e9\u2026 \u2019 \u00a0x";
+    CHECK(for_terminal(words) == words);
+    CHECK(for_terminal("\x1b[2Jclear") == "?[2Jclear");
+    CHECK(for_terminal("bell\x07 del\x7f") == "bell? del?");
+    CHECK(for_terminal("csi \xc2\x9b"
+                       "31m") == "csi ?31m");        // U+009B, the C1 CSI
+    CHECK(for_terminal("nel \xc2\x85") == "nel ?");  // U+0085
+    CHECK(for_terminal("stray \x9b"
+                       "31m") == "stray ?31m");         // a lone continuation byte
+    CHECK(for_terminal("cut \xe2\x80") == "cut ??");    // a sequence cut short
+    CHECK(for_terminal("long \xc0\xaf") == "long ??");  // an overlong '/'
+    CHECK(for_terminal("surrogate \xed\xa0\x80") == "surrogate ???");
+    CHECK(for_terminal("past \xf4\x90\x80\x80") == "past ????");          // beyond U+10FFFF
+    CHECK(for_terminal("\xf0\x9f\x93\x84 ok") == "\xf0\x9f\x93\x84 ok");  // U+1F4C4, a document
+}

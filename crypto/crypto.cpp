@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <sodium.h>
 
@@ -102,6 +103,16 @@ Result<SecretKey> SecretKey::from_bytes(ByteView bytes) {
     SecretKey key;
     std::memcpy(key.data_, bytes.data(), kBytes);
     return key;
+}
+
+std::array<std::uint8_t, 32> hmac_sha256(ByteView key, std::string_view message) {
+    std::array<std::uint8_t, 32> mac{};
+    unsigned int length = 0;
+    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(), &length) == nullptr ||
+        length != mac.size())
+        throw std::runtime_error("HMAC-SHA-256 unavailable");
+    return mac;
 }
 
 void hkdf_sha256(ByteView ikm, ByteView salt, std::string_view info, std::span<std::uint8_t> out) {

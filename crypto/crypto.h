@@ -107,6 +107,9 @@ void hkdf_sha256(ByteView ikm, ByteView salt, std::string_view info, std::span<s
 // Derives an independent key for one purpose from a master key (HKDF-SHA-256, label as info).
 SecretKey derive_key(const SecretKey& master, std::string_view label);
 
+// HMAC-SHA-256 (RFC 2104) of `message` under `key`.
+std::array<std::uint8_t, 32> hmac_sha256(ByteView key, std::string_view message);
+
 void random_bytes(std::span<std::uint8_t> out);
 std::string random_hex(std::size_t bytes);
 

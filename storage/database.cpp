@@ -82,6 +82,22 @@ CREATE TABLE IF NOT EXISTS uploads(
   state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'complete')),
   audit_index INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS uploads_by_producer ON uploads(producer, state);
+-- Webhooks: endpoints, the deliveries queued for them, and how far the access log has been read
+-- for events (the first index not yet turned into deliveries).
+CREATE TABLE IF NOT EXISTS hooks(
+  id TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES principals(id), everyone INTEGER NOT NULL,
+  url TEXT NOT NULL, events TEXT NOT NULL, secret TEXT NOT NULL, created_at INTEGER NOT NULL,
+  from_index INTEGER NOT NULL, removed_at INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS hooks_by_owner ON hooks(owner, removed_at);
+CREATE TABLE IF NOT EXISTS hook_deliveries(
+  id TEXT PRIMARY KEY, hook TEXT NOT NULL REFERENCES hooks(id), event TEXT NOT NULL,
+  recipient TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed', 'cancelled')),
+  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, last_status INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '', delivered_at INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS hook_deliveries_due ON hook_deliveries(state, next_at);
+CREATE INDEX IF NOT EXISTS hook_deliveries_by_hook ON hook_deliveries(hook, created_at);
+CREATE TABLE IF NOT EXISTS hook_cursor(id INTEGER PRIMARY KEY CHECK (id = 1), next_index INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS revocations(
   serial TEXT PRIMARY KEY, principal TEXT NOT NULL, reason INTEGER NOT NULL,
   revoked_at INTEGER NOT NULL, revoked_by TEXT NOT NULL);
@@ -143,7 +159,7 @@ constexpr int kFirstReleasePageSize = 1024;
 // The schema's version, kept in the database's header (PRAGMA user_version). Version 0 is a
 // database made before versions were kept, by any earlier release: the tables and columns it
 // lacks are added. A later change of schema adds a step to upgrade_schema and raises this.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 Result<int> schema_version(sqlite3* db) {
     sql::Statement s(db, "PRAGMA user_version;");
@@ -185,7 +201,8 @@ Status upgrade_schema(sqlite3* w, int from) {
                 return fail(std::string("cannot add the ") + column.name + " column");
     }
     // Version 2 added audit_key_handovers (access-log key rotation).
-    if (from < 2 && !sql::exec(w, kSchema)) return fail("cannot create the tables");
+    // Version 3 added hooks, hook_deliveries and hook_cursor (webhooks).
+    if (from < 3 && !sql::exec(w, kSchema)) return fail("cannot create the tables");
     const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";";
     if (!sql::exec(w, set_version.c_str())) return fail("cannot record the schema version");
     if (!sql::exec(w, "COMMIT;")) return fail("cannot commit the upgrade");

@@ -139,4 +139,33 @@ struct UploadRecord {
     std::uint64_t audit_index = 0;  // of the package's entry, once complete
 };
 
+// A principal's HTTPS endpoint for events (a webhook). Rows are never deleted; removal stamps them.
+struct HookRecord {
+    std::string id;  // "hook-" and 16 hex digits
+    std::string owner;
+    bool everyone = false;  // an admin's: told of every principal's events, one delivery each
+    std::string url;
+    std::vector<std::string> events;
+    std::string secret;            // "whsec_" and base64: the HMAC key, kept only in the database
+    std::int64_t created_at = 0;   // Unix seconds
+    std::uint64_t from_index = 0;  // the access log's size at creation: it hears of what follows
+    std::int64_t removed_at = 0;   // 0 while live
+};
+
+// One event to be sent to one hook, with every attempt's outcome.
+struct DeliveryRecord {
+    std::string id;  // "msg_" and 32 hex digits: the webhook-id, the same on every attempt
+    std::string hook;
+    std::string event;
+    std::string recipient;  // the principal the event was judged for
+    std::string body;       // exactly the bytes sent and signed, on every attempt
+    std::int64_t created_at = 0;
+    std::string state = "pending";  // pending, delivered, failed or cancelled
+    std::int64_t attempts = 0;
+    std::int64_t next_at = 0;  // when a pending one is tried next
+    std::int64_t last_status = 0;
+    std::string last_error;
+    std::int64_t delivered_at = 0;
+};
+
 }  // namespace serambi::storage

@@ -48,6 +48,7 @@ class Statement {
 
     // Ready to run again with new bindings.
     void reset() {
+        if (!stmt_) return;  // never prepared: nothing to reset (clear_bindings would crash)
         sqlite3_reset(stmt_.get());
         sqlite3_clear_bindings(stmt_.get());
         rc_ = stmt_ ? SQLITE_OK : rc_;

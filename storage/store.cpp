@@ -30,6 +30,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options, const crypto:
     store->db_ = std::move(*db);
     store->registry_ = std::make_unique<Registry>(*store->db_, env);
     store->grants_ = std::make_unique<Grants>(*store->db_, env);
+    store->hooks_ = std::make_unique<Hooks>(*store->db_);
     store->packages_ =
         std::make_unique<Packages>(*store->db_, env, Packages::Config{options.blob_dir, options.aead}, master_key);
     store->log_ = std::make_unique<AccessLog>(*store->db_, !options.read_only);

@@ -7,7 +7,7 @@
 // a quarantine folder by Packages::recover, never deleted: the database's word alone is not enough
 // to destroy data (it may be damaged, or an older copy).
 //
-// Thread safety: Store and its four stores are safe to share between threads. Changes go one at a
+// Thread safety: Store and its five stores are safe to share between threads. Changes go one at a
 // time through one writer connection; lookups go through a second connection that sees every
 // committed change and never waits behind a commit's fsync. PackageWriter and PackageReader
 // belong to one request at a time.
@@ -497,7 +497,45 @@ class AccessLog {
     std::unique_ptr<Queue> queue_;
 };
 
-// The whole of what the gateway keeps: one database under four stores with one job each.
+// Webhooks: the endpoints principals registered, the deliveries queued for them with every
+// attempt's outcome, and how far the access log has been read for events.
+class Hooks {
+  public:
+    explicit Hooks(Database& db) : db_(db) {}
+
+    // conflict when the owner already has `max_per_owner` live hooks (checked in the insert's
+    // transaction, so that two requests at once cannot pass it together).
+    Result<std::optional<std::uint64_t>> add_hook(const HookRecord& hook, std::size_t max_per_owner,
+                                                  const std::string& audit_entry = {});
+    Result<HookRecord> hook(const std::string& id);
+    // Live hooks, oldest first: one owner's, or everyone's when `owner` is empty.
+    Result<std::vector<HookRecord>> hooks(const std::string& owner = {});
+    // Stamps the hook removed and cancels its pending deliveries; conflict if already removed.
+    Result<std::optional<std::uint64_t>> remove_hook(const std::string& id, std::int64_t at,
+                                                     const std::string& audit_entry = {});
+
+    // The first access-log index not yet read for events (nullopt: never recorded).
+    Result<std::optional<std::uint64_t>> cursor();
+    // Queues `deliveries` and, when given, records the cursor in the same transaction. A delivery
+    // whose id is already queued keeps its row, so that an event found twice is sent once.
+    Status queue(const std::vector<DeliveryRecord>& deliveries, std::optional<std::uint64_t> next_index);
+    // Pending deliveries of live hooks due at `now`, oldest first, at most `limit`.
+    Result<std::vector<DeliveryRecord>> due(std::int64_t now, std::size_t limit);
+    // The earliest time a pending delivery is due, if any is.
+    Result<std::optional<std::int64_t>> next_due();
+    // Records an attempt's outcome (state, attempts, next_at, last_status, last_error,
+    // delivered_at of `after`); a delivery that ended commits its access-log entry with it.
+    Result<std::optional<std::uint64_t>> record_attempt(const DeliveryRecord& after, const std::string& audit_entry);
+    // A hook's deliveries, newest first.
+    Result<std::vector<DeliveryRecord>> deliveries(const std::string& hook, std::size_t limit);
+    // Forgets ended deliveries created before `before` (the access log keeps their entries).
+    Status prune(std::int64_t before);
+
+  private:
+    Database& db_;
+};
+
+// The whole of what the gateway keeps: one database under five stores with one job each.
 class Store {
   public:
     struct Options {
@@ -528,6 +566,7 @@ class Store {
     Grants& grants() noexcept { return *grants_; }
     Packages& packages() noexcept { return *packages_; }
     AccessLog& log() noexcept { return *log_; }
+    Hooks& hooks() noexcept { return *hooks_; }
 
     // What `PRAGMA integrity_check` reports (empty: none).
     Result<std::vector<std::string>> integrity_problems();
@@ -544,6 +583,7 @@ class Store {
     std::unique_ptr<Grants> grants_;
     std::unique_ptr<Packages> packages_;
     std::unique_ptr<AccessLog> log_;
+    std::unique_ptr<Hooks> hooks_;
 };
 
 }  // namespace serambi::storage

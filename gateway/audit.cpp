@@ -115,6 +115,19 @@ std::string AuditTrail::refused_entry(const std::string& remote, const std::stri
     return canonical(o);
 }
 
+std::string AuditTrail::delivery_entry(const std::string& owner, const std::string& resource, bool delivered,
+                                       std::int64_t status, const std::string& reason) {
+    const boost::json::object o{{"time", utc_now()},
+                                {"action", "hook.delivery"},
+                                {"principal", clean(owner, 64)},
+                                {"method", "POST"},
+                                {"resource", clean(resource, 300)},
+                                {"status", status},
+                                {"decision", delivered ? "allow" : "error"},
+                                {"reason", clean(reason, 1024)}};
+    return canonical(o);
+}
+
 std::string AuditTrail::event_entry(const std::string& action, const std::string& resource, const std::string& decision,
                                     const std::string& reason) {
     const boost::json::object o{{"time", utc_now()},

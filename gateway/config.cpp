@@ -5,6 +5,7 @@
 
 #include "crypto/tlog.h"
 #include "gateway/gateway.h"
+#include "gateway/hook_client.h"
 #include "gateway/portal.h"
 #include "witness/witness.h"
 
@@ -236,6 +237,38 @@ Result<Config> load_config(const std::filesystem::path& file) {
                 s = r.integer(node, key, 1, 1000, config.uploads_max_open);
             else if (key == "uploads.max_bytes_per_principal")
                 s = r.integer(node, key, 1, 1ULL << 44, config.uploads_max_bytes);
+            else if (key == "webhooks.ca_file") {
+                // Empty: the system's trust store alone.
+                if (const auto v = node.value<std::string>(); v && v->empty())
+                    config.webhook_ca_file.clear();
+                else
+                    s = r.path(node, key, config.webhook_ca_file);
+            } else if (key == "webhooks.allowed_networks") {
+                const auto* list = node.as_array();
+                config.webhook_allowed_networks.clear();
+                if (list == nullptr || list->size() > 64)
+                    s = bad(at(file, node, key) + ": expected a list of networks");
+                for (std::size_t i = 0; s && list != nullptr && i < list->size(); ++i) {
+                    const auto v = (*list)[i].value<std::string>();
+                    if (!v || !(*list)[i].is_string() || !is_network(*v))
+                        s = bad(at(file, node, key) + ": expected networks such as \"10.20.0.0/16\" or \"fd00::/8\"");
+                    else
+                        config.webhook_allowed_networks.push_back(*v);
+                }
+            } else if (key == "webhooks.retry_seconds") {
+                const auto* list = node.as_array();
+                config.webhook_retry_seconds.clear();
+                if (list == nullptr || list->size() > 16)
+                    s = bad(at(file, node, key) + ": expected a list of at most 16 waits in seconds");
+                for (std::size_t i = 0; s && list != nullptr && i < list->size(); ++i) {
+                    unsigned wait = 0;
+                    s = r.integer((*list)[i], key, 1, 7 * 86400, wait);
+                    config.webhook_retry_seconds.push_back(wait);
+                }
+            } else if (key == "webhooks.timeout_seconds")
+                s = r.integer(node, key, 1, 120, config.webhook_timeout_seconds);
+            else if (key == "webhooks.scan_seconds")
+                s = r.integer(node, key, 1, 86400, config.webhook_scan_seconds);
             else
                 s = bad(at(file, node, key) + ": unknown key");
             if (!s) return s.error();
@@ -316,6 +349,14 @@ level = "info"                     # "info" (every request), "warning" or "error
 expire_hours = 24                  # an unfinished resumable upload is removed this long after it began
 max_open_per_principal = 16        # unfinished uploads each principal may hold at once
 max_bytes_per_principal = 34359738368   # and their declared sizes together (32 GiB)
+
+[webhooks]
+ca_file = ""                       # extra trust anchors (PEM) for receivers under a private CA; "" = the system's only
+allowed_networks = []              # receivers may not resolve to loopback, private or link-local addresses unless
+                                   # a network here holds them, e.g. ["10.20.0.0/16"] for the province's own network
+retry_seconds = [5, 300, 1800, 7200, 18000, 36000]   # waits before each retry of a failed delivery
+timeout_seconds = 10               # one attempt: connect, TLS, request and answer
+scan_seconds = 60                  # how often approvals and certificates are checked for an approaching end
 )";
 }
 

@@ -91,6 +91,16 @@ struct Config {
     std::size_t uploads_max_open = 16;
     std::uint64_t uploads_max_bytes = 32ULL << 30;  // 32 GiB
 
+    // Webhooks: extra trust anchors for receivers (the system's are always used), the networks
+    // exempt from the limits that keep receivers off private and loopback addresses, the waits
+    // before each retry (a delivery is tried one time more than there are waits), the time one
+    // attempt may take, and how often approvals and certificates are checked for an approaching end.
+    std::filesystem::path webhook_ca_file;
+    std::vector<std::string> webhook_allowed_networks;
+    std::vector<unsigned> webhook_retry_seconds{5, 300, 1800, 7200, 18000, 36000};
+    unsigned webhook_timeout_seconds = 10;
+    unsigned webhook_scan_seconds = 60;
+
     // Every new checkpoint goes to these witnesses for their cosignatures.
     std::vector<WitnessTarget> witnesses;
 };

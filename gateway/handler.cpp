@@ -113,9 +113,13 @@ Result<Caller> Handler::authenticate(const RequestHead& head) {
         return make_error(ErrorKind::unauthenticated, "the principal was removed at " + principal->removed_at);
     if (services_.revoked != nullptr && services_.revoked->contains(head.cert_serial))
         return make_error(ErrorKind::unauthenticated, "the client certificate has been revoked");
+    return caller_of(*principal);
+}
+
+Result<Caller> Handler::caller_of(const storage::Principal& principal) {
     Caller caller;
-    caller.subject.id = principal->id;
-    for (const auto& name : principal->roles)
+    caller.subject.id = principal.id;
+    for (const auto& name : principal.roles)
         if (auto role = policies::parse_role(name)) caller.subject.roles.push_back(*role);
     // Read at every request, so that a revoked or lapsed agreement stops access at once.
     if (caller.subject.has(policies::Role::partner)) {

@@ -125,6 +125,9 @@ class AuditTrail {
     // what it concerns, the decision, and why.
     static std::string event_entry(const std::string& action, const std::string& resource, const std::string& decision,
                                    const std::string& reason);
+    // A webhook delivery that ended: delivered (allow) or given up (error), to whose hook, and why.
+    static std::string delivery_entry(const std::string& owner, const std::string& resource, bool delivered,
+                                      std::int64_t status, const std::string& reason);
     // The two entries of an access-log key hand-over: the announcement naming both verifier keys,
     // then the entry holding the hand-over checkpoint (signed by both).
     static std::string key_rotation_entry(const std::string& old_key, const std::string& new_key);
@@ -291,9 +294,43 @@ class Handler {
     void set_served_tls_certificate(std::string pem);
     void set_served_signing_certificate(std::string pem);
 
+    // Webhooks (hooks.cpp): an event and one principal who may be told of it, with the event's
+    // data as that principal may see it. Ids and metadata only, never content.
+    struct Notice {
+        std::string event;      // package.arrived, release.requested, …
+        std::string key;        // the same for the same event however often it is found
+        std::string recipient;  // a live principal
+        std::string time;       // of the event, RFC 3339 UTC
+        boost::json::object data;
+        std::string package;  // the package it concerns, if any
+    };
+    // What the committed access-log entry `entry` records that someone must be told of.
+    // `listening`: the principals whose notices are wanted (nullopt: everyone's), so that no
+    // decision is made for a principal nobody listens for.
+    using Listening = std::optional<std::unordered_set<std::string>>;
+    Result<std::vector<Notice>> notices_of_entry(std::string_view entry, const Listening& listening = std::nullopt);
+    // Standing approvals ending within a day and live certificates ending within 30 days.
+    Result<std::vector<Notice>> notices_of_endings(std::int64_t now);
+    // Whether `principal` (the owner of a hook for everyone's events) may itself see what the
+    // notice says: the package listed to it, or a release it could decide. A principal manager
+    // sees principals' certificates.
+    Result<bool> may_be_told(const std::string& principal, const Notice& notice);
+    // The limits a receiver's address is held to, from serambi.toml.
+    const Config& config() const noexcept { return *services_.config; }
+
   private:
     friend std::span<const Route> routes();  // the route table calls the route methods below
     Result<Caller> authenticate(const RequestHead& head);
+    // The principal as a caller, its agreements read now.
+    Result<Caller> caller_of(const storage::Principal& principal);
+    // Webhooks' routes (hooks.cpp).
+    Dispatch create_hook(const RequestHead& head, const Caller& caller);
+    Response create_hook_from(const RequestHead& head, const Caller& caller, const std::string& body);
+    Response list_hooks(const RequestHead& head, const Caller& caller);
+    Dispatch remove_hook(const RequestHead& head, const Caller& caller, const std::string& id);
+    Response list_deliveries(const RequestHead& head, const Caller& caller, const std::string& id, const Query& query);
+    // The hook if the caller may manage it (its owner, or a principal manager); not_found if not.
+    Result<storage::HookRecord> hook_for(const Caller& caller, const std::string& id);
     // A route whose body is one JSON object with only `members`: `respond` gets the object (and the
     // body it came from) once the body has arrived and parsed; any other body is answered 400
     // before `respond` sees it.
@@ -375,6 +412,10 @@ class Handler {
     bool listed_before_release(const policies::Decision& decision, const policies::DatasetFacts& facts,
                                const Caller& caller) const;
     class PackageLister;  // listing.cpp
+    // How a listing would show the package to the caller: "released", "request" (listed, so that
+    // the caller may ask for its release) or "" (not at all).
+    Result<std::string> package_access(const Caller& caller, const storage::PackageRecord& package,
+                                       const std::string& owner);
     // Whether a dataset of a level read by named recipients holds a package that names the caller.
     bool names_caller(const storage::Dataset& dataset, policies::Classification level, const Caller& caller);
     Dispatch withdraw_approval(const RequestHead& head, const Caller& caller, const std::string& id);

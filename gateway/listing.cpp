@@ -133,6 +133,16 @@ class Handler::PackageLister {
     std::unordered_map<std::string, std::string> open_requests_;
 };
 
+Result<std::string> Handler::package_access(const Caller& caller, const storage::PackageRecord& package,
+                                            const std::string& owner) {
+    auto lister = PackageLister::make(*this, caller);
+    if (!lister) return lister.error();
+    const auto seen = lister->entry(package, owner);
+    if (!seen) return std::string();
+    const auto* access = seen->if_contains("access");
+    return access != nullptr && access->is_string() ? std::string(access->as_string()) : std::string();
+}
+
 bool Handler::names_caller(const storage::Dataset& dataset, policies::Classification level, const Caller& caller) {
     if (!services_.policy->names_readers(level)) return false;
     auto packages = services_.store->packages().packages_in(dataset.id);

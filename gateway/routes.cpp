@@ -215,6 +215,16 @@ std::span<const Route> routes() {
          }},
         {"POST", "/v1/requests/{id}/refuse", "request.refuse", Action::approve, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) { return h.refuse_request(r, c, param(a, 0)); }},
+        {"GET", "/v1/hooks", "hook.list", std::nullopt, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A&) { return respond(h.list_hooks(r, c)); }},
+        {"POST", "/v1/hooks", "hook.create", std::nullopt, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A&) { return h.create_hook(r, c); }},
+        {"POST", "/v1/hooks/{id}/remove", "hook.remove", std::nullopt, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) { return h.remove_hook(r, c, param(a, 0)); }},
+        {"GET", "/v1/hooks/{id}/deliveries", "hook.deliveries", std::nullopt, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) {
+             return respond(h.list_deliveries(r, c, param(a, 0), a.query));
+         }},
         {"GET", "/v1/policy/explain", "policy.explain", Action::manage_agreements, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) { return respond(h.explain(r, c, a.query)); }},
     };

@@ -16,6 +16,7 @@
 #include "gateway/expiry.h"
 #include "gateway/handler.h"
 #include "gateway/net.h"
+#include "gateway/notifier.h"
 #include "gateway/refusals.h"
 #include "gateway/session.h"
 #include "gateway/startup.h"
@@ -260,6 +261,9 @@ int serve(const Config& config, const ServeOptions& options) {
     counters.witnesses = &witnesses;
     Handler handler({store->get(), *policy, *signer, certs::Authority{*ca_cert, std::move(*ca_key)}, &config, &audit,
                      &revoked, &counters});
+    // Webhooks: from the committed log to receivers, on a thread of its own.
+    Notifier notifier(handler, *store->get());
+    notifier.start();
 
     // Declared before the io_contexts: sessions destroyed with them give their slots back here,
     // and their event streams their places.
@@ -374,6 +378,7 @@ int serve(const Config& config, const ServeOptions& options) {
     main_context.run();
     for (auto& t : threads) t.join();
     offload_pool.join();
+    notifier.stop();
     (*store)->log().flush();  // entries still queued are written while their io_contexts exist
     record_counted_refusals(audit, refusals, counters, true);
     if (auto note = audit.checkpoint(); !note)

@@ -1,0 +1,309 @@
+// Webhooks' delivery thread: from committed entries to signed POSTs (Standard Webhooks).
+#include "gateway/notifier.h"
+
+#include <algorithm>
+#include <atomic>
+#include <unordered_set>
+
+#include "gateway/hook_client.h"
+#include "gateway/net.h"
+
+namespace serambi::gateway {
+namespace {
+
+constexpr auto kPollEvery = std::chrono::milliseconds(500);
+constexpr std::uint64_t kEntriesPerRead = 256;
+constexpr std::size_t kDeliveriesPerRound = 16;
+// Ended deliveries are kept this long for their owners to look at; the access log keeps the rest.
+constexpr std::int64_t kKeepEndedSeconds = 31 * 24 * 3600;
+
+// Only entries of these actions can be events: the rest are not parsed at all.
+bool may_be_event(std::string_view entry) {
+    if (entry.find("\"decision\":\"allow\"") == std::string_view::npos) return false;
+    for (std::string_view action : {"\"action\":\"package.push\"", "\"action\":\"request.create\"",
+                                    "\"action\":\"request.refuse\"", "\"action\":\"approval.create\""})
+        if (entry.find(action) != std::string_view::npos) return true;
+    return false;
+}
+
+std::string message_id(const std::string& hook, const std::string& key, const std::string& recipient) {
+    const std::string basis = hook + "\n" + key + "\n" + recipient;
+    const auto digest =
+        crypto::Sha256::of(crypto::ByteView(reinterpret_cast<const std::uint8_t*>(basis.data()), basis.size()));
+    return "msg_" + crypto::to_hex(digest).substr(0, 32);
+}
+
+// "v1," and the HMAC-SHA256 of "id.timestamp.body" under the hook's secret (whsec_ and base64).
+Result<std::string> signature(const std::string& secret, const std::string& id, const std::string& timestamp,
+                              const std::string& body) {
+    constexpr std::string_view prefix = "whsec_";
+    if (!secret.starts_with(prefix)) return make_error(ErrorKind::corruption, "the webhook's secret is malformed");
+    auto key = crypto::from_base64(std::string_view(secret).substr(prefix.size()));
+    if (!key || key->empty()) return make_error(ErrorKind::corruption, "the webhook's secret is malformed");
+    auto mac = crypto::hmac_sha256(*key, id + "." + timestamp + "." + body);
+    crypto::wipe(*key);
+    auto out = "v1," + crypto::to_base64(mac);
+    crypto::wipe(mac);
+    return out;
+}
+
+std::string host_of(const std::string& url) {
+    auto parsed = parse_hook_url(url);
+    return parsed ? parsed->host : std::string("?");
+}
+
+}  // namespace
+
+Notifier::Notifier(Handler& handler, storage::Store& store) : handler_(handler), store_(store) {}
+
+Notifier::~Notifier() { stop(); }
+
+void Notifier::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void Notifier::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Notifier::run() {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+        wake_.wait_for(lock, kPollEvery, [this] { return stop_; });
+        if (stop_) break;
+        lock.unlock();
+        // Whatever a receiver or an entry holds must not take the gateway down with this thread.
+        try {
+            const auto now = now_seconds();
+            read_events(now);
+            if (now >= next_scan_) {
+                read_endings(now);
+                if (auto pruned = store_.hooks().prune(now - kKeepEndedSeconds); !pruned)
+                    log_line("webhooks: cannot forget old deliveries: " + pruned.error().message);
+                next_scan_ = now + handler_.config().webhook_scan_seconds;
+            }
+            send_due(now);
+        } catch (const std::exception& e) {
+            log_line(std::string("webhooks: ") + e.what());
+        }
+        lock.lock();
+    }
+}
+
+std::vector<storage::DeliveryRecord> Notifier::deliveries_for(const std::vector<Handler::Notice>& notices,
+                                                              const std::vector<storage::HookRecord>& hooks,
+                                                              std::optional<std::uint64_t> index,
+                                                              std::int64_t now) const {
+    std::vector<storage::DeliveryRecord> out;
+    for (const auto& n : notices) {
+        for (const auto& h : hooks) {
+            if (index && *index < h.from_index) continue;  // before the hook existed
+            if (std::find(h.events.begin(), h.events.end(), n.event) == h.events.end()) continue;
+            if (!h.everyone && h.owner != n.recipient) continue;
+            // A hook for everyone's events hears only what its owner could see for itself.
+            if (h.owner != n.recipient) {
+                auto told = handler_.may_be_told(h.owner, n);
+                if (!told)
+                    log_line("webhooks: cannot judge " + n.event + " for " + h.owner + ": " + told.error().message);
+                if (!told || !*told) continue;
+            }
+            auto data = n.data;
+            data["recipient"] = n.recipient;
+            storage::DeliveryRecord d;
+            d.id = message_id(h.id, n.key, n.recipient);
+            d.hook = h.id;
+            d.event = n.event;
+            d.recipient = n.recipient;
+            d.body =
+                boost::json::serialize(boost::json::object{{"type", n.event}, {"timestamp", n.time}, {"data", data}});
+            d.created_at = now;
+            d.next_at = now;
+            out.push_back(std::move(d));
+        }
+    }
+    return out;
+}
+
+bool Notifier::read_events(std::int64_t now) {
+    auto hooks = store_.hooks().hooks();
+    if (!hooks) {
+        log_line("webhooks: cannot read the hooks: " + hooks.error().message);
+        return false;
+    }
+    const auto size = store_.log().size();
+    if (hooks->empty()) {
+        cursor_ = size;  // no one listens: the past is no one's news
+        return true;
+    }
+    if (!cursor_) {
+        auto stored = store_.hooks().cursor();
+        if (!stored) {
+            log_line("webhooks: cannot read how far the log was read: " + stored.error().message);
+            return false;
+        }
+        cursor_ = stored->value_or(size);
+    }
+    std::uint64_t oldest_hook = UINT64_MAX;
+    Handler::Listening listening = std::unordered_set<std::string>();
+    for (const auto& h : *hooks) {
+        oldest_hook = std::min(oldest_hook, h.from_index);
+        if (h.everyone)
+            listening.reset();
+        else if (listening)
+            listening->insert(h.owner);
+    }
+    cursor_ = std::max(*cursor_, oldest_hook);
+    while (*cursor_ < size) {
+        {
+            std::lock_guard lock(mutex_);
+            if (stop_) return true;
+        }
+        const auto end = std::min(size, *cursor_ + kEntriesPerRead);
+        std::vector<std::uint64_t> indexes;
+        auto entries = store_.log().entries(*cursor_, end, kEntriesPerRead, &indexes);
+        if (!entries) {
+            log_line("webhooks: cannot read the access log: " + entries.error().message);
+            return false;
+        }
+        std::vector<storage::DeliveryRecord> deliveries;
+        for (std::size_t i = 0; i < entries->size(); ++i) {
+            if (!may_be_event((*entries)[i])) continue;
+            auto notices = handler_.notices_of_entry((*entries)[i], listening);
+            if (!notices) {
+                // Said loudly and passed over: one entry that cannot be judged must not hold
+                // back every later event. Nothing is sent for it.
+                log_line("webhooks: entry " + std::to_string(indexes[i]) +
+                         " could not be judged, nothing sent for it: " + notices.error().message);
+                continue;
+            }
+            auto found = deliveries_for(*notices, *hooks, indexes[i], now);
+            std::move(found.begin(), found.end(), std::back_inserter(deliveries));
+        }
+        if (auto queued = store_.hooks().queue(deliveries, end); !queued) {
+            log_line("webhooks: cannot queue deliveries: " + queued.error().message);
+            return false;
+        }
+        cursor_ = end;
+    }
+    return true;
+}
+
+bool Notifier::read_endings(std::int64_t now) {
+    auto hooks = store_.hooks().hooks();
+    if (!hooks || hooks->empty()) return static_cast<bool>(hooks);
+    auto notices = handler_.notices_of_endings(now);
+    if (!notices) {
+        log_line("webhooks: cannot read approvals and certificates: " + notices.error().message);
+        return false;
+    }
+    auto deliveries = deliveries_for(*notices, *hooks, std::nullopt, now);
+    if (deliveries.empty()) return true;
+    if (auto queued = store_.hooks().queue(deliveries, std::nullopt); !queued) {
+        log_line("webhooks: cannot queue deliveries: " + queued.error().message);
+        return false;
+    }
+    return true;
+}
+
+void Notifier::send_due(std::int64_t now) {
+    while (true) {
+        {
+            std::lock_guard lock(mutex_);
+            if (stop_) return;
+        }
+        auto due = store_.hooks().due(now, kDeliveriesPerRound);
+        if (!due) {
+            log_line("webhooks: cannot read the deliveries due: " + due.error().message);
+            return;
+        }
+        // One delivery per hook in a round, the round's attempts at once: a receiver that answers
+        // slowly (or never) holds its own hook back for a timeout, not everyone else's.
+        std::vector<storage::DeliveryRecord> round;
+        std::unordered_set<std::string> hooks_in_round;
+        for (auto& d : *due)
+            if (hooks_in_round.insert(d.hook).second) round.push_back(std::move(d));
+        std::atomic<bool> recorded{true};
+        std::vector<std::thread> senders;
+        for (const auto& d : round)
+            senders.emplace_back([this, &d, &recorded] {
+                try {
+                    if (!send(d, now_seconds())) recorded = false;
+                } catch (const std::exception& e) {
+                    log_line(std::string("webhooks: ") + e.what());
+                    recorded = false;
+                }
+            });
+        for (auto& t : senders) t.join();
+        if (!recorded) return;  // the store cannot take outcomes: try again at the next poll
+        if (due->size() < kDeliveriesPerRound) return;
+    }
+}
+
+bool Notifier::send(const storage::DeliveryRecord& d, std::int64_t now) {
+    auto hook = store_.hooks().hook(d.hook);
+    if (!hook) {
+        log_line("webhooks: cannot read hook " + d.hook + ": " + hook.error().message);
+        return false;
+    }
+    const auto& config = handler_.config();
+    storage::DeliveryRecord after = d;
+    after.attempts = d.attempts + 1;
+    const std::string timestamp = std::to_string(now);
+    Result<int> status = make_error(ErrorKind::unavailable, "not sent");
+    auto url = parse_hook_url(hook->url);
+    auto signed_with = signature(hook->secret, d.id, timestamp, d.body);
+    crypto::wipe(hook->secret);
+    if (!url) {
+        status = url.error();
+    } else if (!signed_with) {
+        status = signed_with.error();
+    } else {
+        const ReceiverRules rules{config.webhook_allowed_networks, config.webhook_ca_file.string(),
+                                  std::chrono::seconds(config.webhook_timeout_seconds)};
+        status = post_to_receiver(*url, rules,
+                                  {{"content-type", "application/json"},
+                                   {"webhook-id", d.id},
+                                   {"webhook-timestamp", timestamp},
+                                   {"webhook-signature", *signed_with},
+                                   {"user-agent", "serambi-gateway"}},
+                                  d.body);
+    }
+    const bool delivered = status && *status >= 200 && *status < 300;
+    after.last_status = status ? *status : 0;
+    after.last_error = delivered ? std::string()
+                       : status  ? "the receiver answered " + std::to_string(*status)
+                                 : status.error().message;
+    const auto& waits = config.webhook_retry_seconds;
+    const bool given_up = !delivered && static_cast<std::size_t>(after.attempts) > waits.size();
+    std::string entry;
+    const std::string what = d.event + " for " + d.recipient + " to " + host_of(hook->url);
+    if (delivered) {
+        after.state = "delivered";
+        after.delivered_at = now_seconds();
+        after.next_at = 0;
+        entry =
+            AuditTrail::delivery_entry(hook->owner, "hooks/" + d.hook + "/deliveries/" + d.id, true, after.last_status,
+                                       "delivered " + what + " at attempt " + std::to_string(after.attempts));
+    } else if (given_up) {
+        after.state = "failed";
+        after.next_at = 0;
+        entry = AuditTrail::delivery_entry(
+            hook->owner, "hooks/" + d.hook + "/deliveries/" + d.id, false, after.last_status,
+            "gave up on " + what + " after " + std::to_string(after.attempts) + " attempts: " + after.last_error);
+    } else {
+        after.next_at = now + waits[static_cast<std::size_t>(after.attempts) - 1];
+    }
+    auto recorded = store_.hooks().record_attempt(after, entry);
+    if (!recorded && recorded.error().kind != ErrorKind::conflict) {
+        log_line("webhooks: cannot record delivery " + d.id + ": " + recorded.error().message);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace serambi::gateway

@@ -368,6 +368,22 @@ int run_approve(const ApprovalOptions& options);
 int run_approvals_list(const ApprovalOptions& options);
 int run_approval_withdraw(const ApprovalOptions& options);
 
+// Webhooks: HTTPS receivers told of events (packages arriving, releases asked for and decided,
+// approvals and certificates about to end).
+struct HookOptions {
+    std::string profile;
+    std::string url;
+    std::vector<std::string> events;
+    bool everyone = false;
+    std::string id;  // remove, deliveries
+    std::size_t limit = 50;
+    bool json = false;
+};
+int run_hook_add(const HookOptions& options);
+int run_hook_list(const HookOptions& options);
+int run_hook_remove(const HookOptions& options);
+int run_hook_deliveries(const HookOptions& options);
+
 // Release requests: a partner asks for a package that waits for approvals; custodians answer.
 struct RequestOptions {
     std::string profile;

@@ -478,6 +478,39 @@ int main(int argc, char** argv) {
     apwithdraw_cmd->add_flag("--json", approval.json, "the JSON answer even on a terminal");
     apwithdraw_cmd->callback([&] { code = run_approval_withdraw(approval); });
 
+    HookOptions hook;
+    auto* hook_cmd =
+        app.add_subcommand("hook", "webhooks: your HTTPS receiver is told when packages, requests or approvals arrive");
+    hook_cmd->require_subcommand(1);
+    const std::vector<std::string> event_names{"package.arrived", "release.requested", "release.approved",
+                                               "release.refused", "approval.expiring", "certificate.expiring"};
+    auto* hadd_cmd = hook_cmd->add_subcommand("add", "register an HTTPS receiver; its signing secret is shown once");
+    hadd_cmd->add_option("url", hook.url, "https://HOST[:PORT]/PATH of the receiver")->required();
+    hadd_cmd->add_option("--event", hook.events, "an event to be told of (repeatable)")
+        ->required()
+        ->check(CLI::IsMember(event_names));
+    hadd_cmd->add_flag("--everyone", hook.everyone, "every principal's events, not only yours (admin)");
+    hadd_cmd->add_option("--profile", hook.profile, profile_help);
+    hadd_cmd->add_flag("--json", hook.json, "the JSON answer even on a terminal");
+    hadd_cmd->callback([&] { code = run_hook_add(hook); });
+    auto* hlist_cmd = hook_cmd->add_subcommand("list", "list your webhooks (an admin sees everyone's)");
+    hlist_cmd->add_option("--profile", hook.profile, profile_help);
+    hlist_cmd->add_flag("--json", hook.json, list_json_help);
+    hlist_cmd->callback([&] { code = run_hook_list(hook); });
+    auto* hremove_cmd = hook_cmd->add_subcommand("remove", "remove a webhook: nothing more is sent to it");
+    hremove_cmd->add_option("id", hook.id, "webhook id (hook-…)")->required();
+    hremove_cmd->add_option("--profile", hook.profile, profile_help);
+    hremove_cmd->add_flag("--json", hook.json, "the JSON answer even on a terminal");
+    hremove_cmd->callback([&] { code = run_hook_remove(hook); });
+    auto* hdeliveries_cmd =
+        hook_cmd->add_subcommand("deliveries", "a webhook's deliveries, newest first, with each one's attempts");
+    hdeliveries_cmd->add_option("id", hook.id, "webhook id (hook-…)")->required();
+    hdeliveries_cmd->add_option("--limit", hook.limit, "at most this many (1 to 500; default 50)")
+        ->check(CLI::Range(1, 500));
+    hdeliveries_cmd->add_option("--profile", hook.profile, profile_help);
+    hdeliveries_cmd->add_flag("--json", hook.json, list_json_help);
+    hdeliveries_cmd->callback([&] { code = run_hook_deliveries(hook); });
+
     AgeOptions age_options;
     auto* age_cmd = app.add_subcommand("age", "the age file format (X25519), as the age tool reads and writes it");
     age_cmd->require_subcommand(1);

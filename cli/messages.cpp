@@ -88,6 +88,19 @@ constexpr std::array<Message, static_cast<std::size_t>(Msg::count_)> kCatalogue{
      "Panduan lengkap ada di halaman manual (man serambi) dan docs/."},
     {help_unknown, "no help topic or command named '{}'", "tidak ada topik bantuan atau perintah bernama '{}'"},
     {help_also_command, "The command of that name: serambi {} --help", "Perintah dengan nama itu: serambi {} --help"},
+    {hook_added, "Webhook {} registered: {} is told of {}", "Webhook {} terdaftar: {} diberi tahu tentang {}"},
+    {hook_secret, "Signing secret, shown only now (keep it with the receiver): {}",
+     "Rahasia penanda tangan, hanya ditampilkan sekarang (simpan di penerima): {}"},
+    {hook_removed, "Webhook {} removed: nothing more is sent to it",
+     "Webhook {} dihapus: tidak ada lagi yang dikirim ke sana"},
+    {column_events, "EVENTS", "PERISTIWA"},
+    {column_url, "URL", "ALAMAT"},
+    {column_owner, "OWNER", "PEMILIK"},
+    {column_event, "EVENT", "PERISTIWA"},
+    {column_recipient, "FOR", "UNTUK"},
+    {column_attempts, "ATTEMPTS", "PERCOBAAN"},
+    {column_last_answer, "LAST ANSWER", "JAWABAN TERAKHIR"},
+    {column_created, "CREATED", "DIBUAT"},
 }};
 
 constexpr HelpTopic kTopics[] = {
@@ -239,6 +252,7 @@ constexpr CommandSummary kCommands[] = {
     {"request", "meminta walidata merilis paket yang dicakup perjanjian Anda — untuk mitra"},
     {"requests", "permintaan rilis (dijawab walidata)"},
     {"approvals", "persetujuan rilis"},
+    {"hook", "pemberitahuan (webhook) ke alamat HTTPS Anda saat paket, permintaan atau persetujuan tiba"},
     {"age", "format berkas age (X25519), seperti dibaca dan ditulis alat age"},
     {"recipient", "penerima age untuk enkripsi paket sangat-rahasia"},
     {"audit", "log akses: checkpoint, ekspor, bukti, pencarian — untuk auditor"},
@@ -282,11 +296,13 @@ Language language() {
 std::string state_for_people(std::string_view state) {
     // Every state docs/openapi.yaml lists for agreements, approvals and release requests.
     static constexpr std::pair<std::string_view, std::string_view> kStates[] = {
-        {"in force", "berlaku"},  {"not yet in force", "belum berlaku"},
-        {"expired", "berakhir"},  {"revoked", "dicabut"},
-        {"standing", "berlaku"},  {"used up", "kuota habis"},
-        {"withdrawn", "ditarik"}, {"open", "menunggu"},
-        {"released", "dirilis"},  {"refused", "ditolak"}};
+        {"in force", "berlaku"},       {"not yet in force", "belum berlaku"},
+        {"expired", "berakhir"},       {"revoked", "dicabut"},
+        {"standing", "berlaku"},       {"used up", "kuota habis"},
+        {"withdrawn", "ditarik"},      {"open", "menunggu"},
+        {"released", "dirilis"},       {"refused", "ditolak"},
+        {"pending", "menunggu kirim"}, {"delivered", "terkirim"},
+        {"failed", "gagal"},           {"cancelled", "dibatalkan"}};
     if (language() == Language::indonesian)
         for (const auto& [english, indonesian] : kStates)
             if (state == english) return std::string(indonesian);

@@ -88,7 +88,18 @@ enum class Msg {
     help_more,          //
     help_unknown,       // topic
     help_also_command,  // command
-    count_,             // not a message: the catalogue's length
+    hook_added,         // id, url, events
+    hook_secret,        // secret
+    hook_removed,       // id
+    column_events,
+    column_url,
+    column_owner,
+    column_event,
+    column_recipient,
+    column_attempts,
+    column_last_answer,
+    column_created,
+    count_,  // not a message: the catalogue's length
 };
 
 struct Message {

@@ -312,9 +312,14 @@ class Handler {
     // Standing approvals ending within a day and live certificates ending within 30 days.
     Result<std::vector<Notice>> notices_of_endings(std::int64_t now);
     // Whether `principal` (the owner of a hook for everyone's events) may itself see what the
-    // notice says: the package listed to it, or a release it could decide. A principal manager
-    // sees principals' certificates.
+    // notice says, as the API would show it: a package arrival if the package is listed to it;
+    // a release asked, decided or ending if it may decide that release; a certificate's end if it
+    // manages principals.
     Result<bool> may_be_told(const std::string& principal, const Notice& notice);
+    // Whether a hook may still hear anything: its owner is not removed, and the certificate that
+    // registered it is not revoked (but by its owner's own renewal), so that a stolen certificate's
+    // hooks fall silent when it is taken back or the unit is given a new one.
+    Result<bool> hook_stands(const storage::HookRecord& hook);
     // The limits a receiver's address is held to, from serambi.toml.
     const Config& config() const noexcept { return *services_.config; }
 

@@ -3,6 +3,7 @@
 // principal it goes to, exactly as that principal's own request would be: nothing is said of a
 // package to someone who could not see it listed.
 #include <algorithm>
+#include <atomic>
 
 #include "gateway/handler.h"
 #include "gateway/hook_client.h"
@@ -45,6 +46,28 @@ boost::json::object delivery_json(const storage::DeliveryRecord& d) {
 }
 
 bool is_hook_id(std::string_view id) { return is_grant_id(id, "hook-"); }
+
+// One of the few receiver lookups that may run at once, held for as long as it lives.
+class LookupSlot {
+  public:
+    LookupSlot() {
+        int now = running_.load();
+        while (now < kMaxLookups && !running_.compare_exchange_weak(now, now + 1)) {
+        }
+        held_ = now < kMaxLookups;
+    }
+    ~LookupSlot() {
+        if (held_) running_.fetch_sub(1);
+    }
+    LookupSlot(const LookupSlot&) = delete;
+    LookupSlot& operator=(const LookupSlot&) = delete;
+    bool held() const noexcept { return held_; }
+
+  private:
+    static constexpr int kMaxLookups = 2;
+    static inline std::atomic<int> running_{0};
+    bool held_ = false;
+};
 
 // The id a resource path ends with: "datasets/a/b/packages/ID" → "ID".
 std::string last_segment(std::string_view resource) {
@@ -119,11 +142,20 @@ Response Handler::create_hook_from(const RequestHead& head, const Caller& caller
     }
     const ReceiverRules rules{services_.config->webhook_allowed_networks, services_.config->webhook_ca_file.string(),
                               std::chrono::seconds(services_.config->webhook_timeout_seconds)};
-    if (auto checked = check_receiver(*url, rules); !checked) return problem_of(checked.error(), rid);
+    {
+        // The lookup runs on a request thread, and a name server that never answers holds it for
+        // the resolver's timeout: only a few at once, so that registrations cannot starve transfers.
+        LookupSlot slot;
+        if (!slot.held())
+            return problem(ErrorKind::unavailable, "other webhooks' receivers are being checked; try again in a moment",
+                           rid);
+        if (auto checked = check_receiver(*url, rules); !checked) return problem_of(checked.error(), rid);
+    }
 
     storage::HookRecord h;
     h.id = "hook-" + crypto::random_hex(8);
     h.owner = caller.subject.id;
+    h.cert_serial = head.cert_serial;
     h.everyone = everyone;
     h.url = *url_text;
     h.events = std::move(events);
@@ -190,6 +222,9 @@ Response Handler::list_deliveries(const RequestHead& head, const Caller& caller,
                                   const Query& query) {
     auto h = hook_for(caller, id);
     if (!h) return problem_of(h.error(), head.request_id);
+    // Who was told of what, and when, is the owner's alone: an admin manages hooks, but the
+    // deliveries of a partner's would tell it of packages above its level.
+    if (h->owner != caller.subject.id) return problem(ErrorKind::not_found, "no such webhook", head.request_id);
     std::size_t limit = kDefaultDeliveries;
     if (query.text("limit")) {
         auto n = query.number("limit");
@@ -395,10 +430,29 @@ Result<bool> Handler::may_be_told(const std::string& principal, const Notice& no
     if (!record) return record.error();
     auto facts = package_facts(*record);
     if (!facts) return facts.error();
-    auto seen = package_access(*caller, *record, facts->owner);
-    if (!seen) return seen.error();
-    if (!seen->empty()) return true;
+    if (notice.event == "package.arrived") {
+        auto seen = package_access(*caller, *record, facts->owner);
+        if (!seen) return seen.error();
+        return !seen->empty();
+    }
+    // Requests and approvals are shown to those who decide them (and to the partner concerned,
+    // who is the recipient).
     return services_.policy->decide(caller->subject, Action::approve, &*facts).allow;
+}
+
+Result<bool> Handler::hook_stands(const storage::HookRecord& hook) {
+    auto& store = *services_.store;
+    auto owner = store.registry().principal(hook.owner);
+    if (!owner && owner.error().kind == ErrorKind::not_found) return false;
+    if (!owner) return owner.error();
+    if (!owner->removed_at.empty()) return false;
+    if (services_.revoked == nullptr || !services_.revoked->contains(hook.cert_serial)) return true;
+    auto revocations = store.registry().revocations();
+    if (!revocations) return revocations.error();
+    for (const auto& r : *revocations)
+        if (r.serial_hex == hook.cert_serial)
+            return r.reason == 4 /* superseded */ && r.revoked_by == hook.owner;  // a renewal
+    return false;
 }
 
 }  // namespace serambi::gateway

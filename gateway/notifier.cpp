@@ -13,7 +13,8 @@ namespace {
 
 constexpr auto kPollEvery = std::chrono::milliseconds(500);
 constexpr std::uint64_t kEntriesPerRead = 256;
-constexpr std::size_t kDeliveriesPerRound = 16;
+// Attempts under way at once, each for a different hook.
+constexpr std::size_t kMaxSenders = 8;
 // Ended deliveries are kept this long for their owners to look at; the access log keeps the rest.
 constexpr std::int64_t kKeepEndedSeconds = 31 * 24 * 3600;
 
@@ -69,6 +70,30 @@ void Notifier::stop() {
     }
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
+    reap_senders(true);
+}
+
+void Notifier::reap_senders(bool all) {
+    for (auto it = senders_.begin(); it != senders_.end();) {
+        if (all || it->done->load()) {
+            it->thread.join();
+            it = senders_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+Result<std::vector<storage::HookRecord>> Notifier::standing_hooks() {
+    auto hooks = store_.hooks().hooks();
+    if (!hooks) return hooks.error();
+    std::vector<storage::HookRecord> out;
+    for (auto& h : *hooks) {
+        auto stands = handler_.hook_stands(h);
+        if (!stands) return stands.error();
+        if (*stands) out.push_back(std::move(h));
+    }
+    return out;
 }
 
 void Notifier::run() {
@@ -130,28 +155,29 @@ std::vector<storage::DeliveryRecord> Notifier::deliveries_for(const std::vector<
 }
 
 bool Notifier::read_events(std::int64_t now) {
-    auto hooks = store_.hooks().hooks();
+    // The size first: a hook created after it is read has a from_index at or past it.
+    const auto size = store_.log().size();
+    auto hooks = standing_hooks();
     if (!hooks) {
         log_line("webhooks: cannot read the hooks: " + hooks.error().message);
         return false;
     }
-    const auto size = store_.log().size();
     if (hooks->empty()) {
         cursor_ = size;  // no one listens: the past is no one's news
         return true;
     }
+    std::uint64_t oldest_hook = UINT64_MAX;
+    for (const auto& h : *hooks) oldest_hook = std::min(oldest_hook, h.from_index);
     if (!cursor_) {
         auto stored = store_.hooks().cursor();
         if (!stored) {
             log_line("webhooks: cannot read how far the log was read: " + stored.error().message);
             return false;
         }
-        cursor_ = stored->value_or(size);
+        cursor_ = stored->value_or(oldest_hook);
     }
-    std::uint64_t oldest_hook = UINT64_MAX;
     Handler::Listening listening = std::unordered_set<std::string>();
     for (const auto& h : *hooks) {
-        oldest_hook = std::min(oldest_hook, h.from_index);
         if (h.everyone)
             listening.reset();
         else if (listening)
@@ -174,9 +200,15 @@ bool Notifier::read_events(std::int64_t now) {
         for (std::size_t i = 0; i < entries->size(); ++i) {
             if (!may_be_event((*entries)[i])) continue;
             auto notices = handler_.notices_of_entry((*entries)[i], listening);
+            if (!notices && notices.error().kind != ErrorKind::corruption) {
+                // The store could not answer now: the same entries are read again at the next poll.
+                log_line("webhooks: entry " + std::to_string(indexes[i]) +
+                         " cannot be judged now: " + notices.error().message);
+                return false;
+            }
             if (!notices) {
-                // Said loudly and passed over: one entry that cannot be judged must not hold
-                // back every later event. Nothing is sent for it.
+                // Said loudly and passed over: one damaged entry must not hold back every later
+                // event. Nothing is sent for it.
                 log_line("webhooks: entry " + std::to_string(indexes[i]) +
                          " could not be judged, nothing sent for it: " + notices.error().message);
                 continue;
@@ -194,7 +226,7 @@ bool Notifier::read_events(std::int64_t now) {
 }
 
 bool Notifier::read_endings(std::int64_t now) {
-    auto hooks = store_.hooks().hooks();
+    auto hooks = standing_hooks();
     if (!hooks || hooks->empty()) return static_cast<bool>(hooks);
     auto notices = handler_.notices_of_endings(now);
     if (!notices) {
@@ -211,36 +243,32 @@ bool Notifier::read_endings(std::int64_t now) {
 }
 
 void Notifier::send_due(std::int64_t now) {
-    while (true) {
-        {
-            std::lock_guard lock(mutex_);
-            if (stop_) return;
-        }
-        auto due = store_.hooks().due(now, kDeliveriesPerRound);
-        if (!due) {
-            log_line("webhooks: cannot read the deliveries due: " + due.error().message);
-            return;
-        }
-        // One delivery per hook in a round, the round's attempts at once: a receiver that answers
-        // slowly (or never) holds its own hook back for a timeout, not everyone else's.
-        std::vector<storage::DeliveryRecord> round;
-        std::unordered_set<std::string> hooks_in_round;
-        for (auto& d : *due)
-            if (hooks_in_round.insert(d.hook).second) round.push_back(std::move(d));
-        std::atomic<bool> recorded{true};
-        std::vector<std::thread> senders;
-        for (const auto& d : round)
-            senders.emplace_back([this, &d, &recorded] {
+    reap_senders(false);
+    auto due = store_.hooks().due(now, kMaxSenders * 4);
+    if (!due) {
+        log_line("webhooks: cannot read the deliveries due: " + due.error().message);
+        return;
+    }
+    for (const auto& d : *due) {
+        if (senders_.size() >= kMaxSenders) return;
+        if (std::any_of(senders_.begin(), senders_.end(), [&](const Sender& s) { return s.hook == d.hook; }))
+            continue;  // that hook's attempt under way ends first
+        auto done = std::make_shared<std::atomic<bool>>(false);
+        try {
+            std::thread t([this, d, done] {
                 try {
-                    if (!send(d, now_seconds())) recorded = false;
+                    send(d, now_seconds());
                 } catch (const std::exception& e) {
                     log_line(std::string("webhooks: ") + e.what());
-                    recorded = false;
                 }
+                done->store(true);
+                wake_.notify_all();
             });
-        for (auto& t : senders) t.join();
-        if (!recorded) return;  // the store cannot take outcomes: try again at the next poll
-        if (due->size() < kDeliveriesPerRound) return;
+            senders_.push_back(Sender{d.hook, std::move(t), done});
+        } catch (const std::system_error& e) {
+            log_line(std::string("webhooks: cannot start a delivery: ") + e.what());
+            return;
+        }
     }
 }
 
@@ -250,8 +278,24 @@ bool Notifier::send(const storage::DeliveryRecord& d, std::int64_t now) {
         log_line("webhooks: cannot read hook " + d.hook + ": " + hook.error().message);
         return false;
     }
-    const auto& config = handler_.config();
     storage::DeliveryRecord after = d;
+    auto stands = handler_.hook_stands(*hook);
+    if (!stands) {
+        crypto::wipe(hook->secret);
+        log_line("webhooks: cannot judge hook " + d.hook + ": " + stands.error().message);
+        return false;
+    }
+    if (hook->removed_at != 0 || !*stands) {
+        crypto::wipe(hook->secret);
+        after.state = "cancelled";
+        after.next_at = 0;
+        after.last_error =
+            "not sent: the webhook was removed, its owner removed, or the certificate that "
+            "registered it taken back";
+        auto recorded = store_.hooks().record_attempt(after, {});
+        return recorded || recorded.error().kind == ErrorKind::conflict;
+    }
+    const auto& config = handler_.config();
     after.attempts = d.attempts + 1;
     const std::string timestamp = std::to_string(now);
     Result<int> status = make_error(ErrorKind::unavailable, "not sent");
@@ -299,6 +343,13 @@ bool Notifier::send(const storage::DeliveryRecord& d, std::int64_t now) {
         after.next_at = now + waits[static_cast<std::size_t>(after.attempts) - 1];
     }
     auto recorded = store_.hooks().record_attempt(after, entry);
+    if (!recorded && recorded.error().kind == ErrorKind::conflict && !entry.empty()) {
+        // The hook was removed while this attempt was under way: the row stays cancelled, but
+        // what was sent (or given up) is still the access log's.
+        if (auto logged = store_.log().append({entry}); !logged)
+            log_line("webhooks: cannot record delivery " + d.id + " in the access log: " + logged.error().message);
+        return true;
+    }
     if (!recorded && recorded.error().kind != ErrorKind::conflict) {
         log_line("webhooks: cannot record delivery " + d.id + ": " + recorded.error().message);
         return false;

@@ -5,8 +5,10 @@
 // place reached kept beside the queued deliveries, so a crash loses none and sends none twice.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -32,7 +34,11 @@ class Notifier {
     // Turns the log's new entries into deliveries; false if the store could not be read.
     bool read_events(std::int64_t now);
     bool read_endings(std::int64_t now);
+    // Starts an attempt for each live hook with a delivery due and none under way; ends none.
     void send_due(std::int64_t now);
+    void reap_senders(bool all);
+    // The live hooks that still stand (owner live, registering certificate not taken back).
+    Result<std::vector<storage::HookRecord>> standing_hooks();
     // One attempt and its outcome recorded; false when the outcome could not be recorded.
     bool send(const storage::DeliveryRecord& delivery, std::int64_t now);
     std::vector<storage::DeliveryRecord> deliveries_for(const std::vector<Handler::Notice>& notices,
@@ -47,6 +53,14 @@ class Notifier {
     std::condition_variable wake_;
     bool stop_ = false;
     std::thread thread_;
+    // Attempts under way, one per hook at most, each on a thread of its own: a receiver that
+    // answers slowly or never holds back its own hook, not the others nor the reading of events.
+    struct Sender {
+        std::string hook;
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> done;
+    };
+    std::vector<Sender> senders_;
 };
 
 }  // namespace serambi::gateway

@@ -87,7 +87,7 @@ CREATE INDEX IF NOT EXISTS uploads_by_producer ON uploads(producer, state);
 CREATE TABLE IF NOT EXISTS hooks(
   id TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES principals(id), everyone INTEGER NOT NULL,
   url TEXT NOT NULL, events TEXT NOT NULL, secret TEXT NOT NULL, created_at INTEGER NOT NULL,
-  from_index INTEGER NOT NULL, removed_at INTEGER NOT NULL DEFAULT 0);
+  from_index INTEGER NOT NULL, removed_at INTEGER NOT NULL DEFAULT 0, cert_serial TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS hooks_by_owner ON hooks(owner, removed_at);
 CREATE TABLE IF NOT EXISTS hook_deliveries(
   id TEXT PRIMARY KEY, hook TEXT NOT NULL REFERENCES hooks(id), event TEXT NOT NULL,

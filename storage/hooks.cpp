@@ -8,8 +8,11 @@
 namespace serambi::storage {
 namespace {
 
+// Listings never read the secret: it stays in the database but for the one hook being sent to.
 constexpr const char* kHookColumns =
-    "SELECT id, owner, everyone, url, events, secret, created_at, from_index, removed_at FROM hooks ";
+    "SELECT id, owner, everyone, url, events, '', created_at, from_index, removed_at, cert_serial FROM hooks ";
+constexpr const char* kHookWithSecret =
+    "SELECT id, owner, everyone, url, events, secret, created_at, from_index, removed_at, cert_serial FROM hooks ";
 
 HookRecord hook_from(const sql::Statement& s) {
     HookRecord h;
@@ -23,6 +26,7 @@ HookRecord hook_from(const sql::Statement& s) {
     h.created_at = s.integer(6);
     h.from_index = static_cast<std::uint64_t>(s.integer(7));
     h.removed_at = s.integer(8);
+    h.cert_serial = s.text(9);
     return h;
 }
 
@@ -59,8 +63,8 @@ Result<std::optional<std::uint64_t>> Hooks::add_hook(const HookRecord& h, std::s
                 return make_error(ErrorKind::conflict, h.owner + " already has " + std::to_string(max_per_owner) +
                                                            " webhooks; remove one first (serambi hook remove)");
             sql::Statement s(c.get(),
-                             "INSERT INTO hooks(id, owner, everyone, url, events, secret, created_at, from_index) "
-                             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                             "INSERT INTO hooks(id, owner, everyone, url, events, secret, created_at, from_index, "
+                             "cert_serial) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
             return sql::write_result(s.bind(1, h.id)
                                          .bind(2, h.owner)
                                          .bind(3, std::int64_t{h.everyone ? 1 : 0})
@@ -69,6 +73,7 @@ Result<std::optional<std::uint64_t>> Hooks::add_hook(const HookRecord& h, std::s
                                          .bind(6, h.secret)
                                          .bind(7, h.created_at)
                                          .bind(8, static_cast<std::int64_t>(h.from_index))
+                                         .bind(9, h.cert_serial)
                                          .step(),
                                      "hook " + h.id);
         },
@@ -77,7 +82,7 @@ Result<std::optional<std::uint64_t>> Hooks::add_hook(const HookRecord& h, std::s
 
 Result<HookRecord> Hooks::hook(const std::string& id) {
     return db_.read([&](Connection& c) {
-        return one_row<HookRecord>(c, std::string(kHookColumns) + "WHERE id = ?1", id, hook_from, "no such webhook");
+        return one_row<HookRecord>(c, std::string(kHookWithSecret) + "WHERE id = ?1", id, hook_from, "no such webhook");
     });
 }
 
@@ -126,9 +131,11 @@ Status Hooks::queue(const std::vector<DeliveryRecord>& deliveries, std::optional
     return db_.write([&](Transaction& tx) -> Status {
         auto& c = tx.connection();
         for (const auto& d : deliveries) {
+            // Only for a hook still live in this transaction: one removed while the events were
+            // read gets nothing more.
             auto s = c.cached(
                 "INSERT OR IGNORE INTO hook_deliveries(id, hook, event, recipient, body, created_at, next_at) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS(SELECT 1 FROM hooks WHERE id = ?2 AND removed_at = 0)");
             if (auto w = sql::write_result(s->bind(1, d.id)
                                                .bind(2, d.hook)
                                                .bind(3, d.event)
@@ -152,8 +159,13 @@ Status Hooks::queue(const std::vector<DeliveryRecord>& deliveries, std::optional
 
 Result<std::vector<DeliveryRecord>> Hooks::due(std::int64_t now, std::size_t limit) {
     return db_.read([&](Connection& c) {
-        auto s = c.cached(std::string(kDeliveryColumns) +
-                          "WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at, created_at, id LIMIT ?2");
+        // The oldest due delivery of each live hook (SQLite takes a bare column's values from the
+        // row min() chose), so that one hook's backlog cannot crowd out the others.
+        auto s = c.cached(
+            "SELECT id, hook, event, recipient, body, created_at, state, attempts, next_at, last_status, last_error, "
+            "delivered_at, min(next_at) FROM hook_deliveries "
+            "WHERE state = 'pending' AND next_at <= ?1 AND hook IN "
+            "(SELECT id FROM hooks WHERE removed_at = 0) GROUP BY hook ORDER BY min(next_at) LIMIT ?2");
         s->bind(1, now).bind(2, static_cast<std::int64_t>(limit));
         return all_rows<DeliveryRecord>(*s, delivery_from);
     });

@@ -146,10 +146,11 @@ struct HookRecord {
     bool everyone = false;  // an admin's: told of every principal's events, one delivery each
     std::string url;
     std::vector<std::string> events;
-    std::string secret;            // "whsec_" and base64: the HMAC key, kept only in the database
+    std::string secret;            // "whsec_" and base64: the HMAC key, kept only in the database; read only by hook()
     std::int64_t created_at = 0;   // Unix seconds
     std::uint64_t from_index = 0;  // the access log's size at creation: it hears of what follows
     std::int64_t removed_at = 0;   // 0 while live
+    std::string cert_serial;       // of the certificate that registered it
 };
 
 // One event to be sent to one hook, with every attempt's outcome.

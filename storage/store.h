@@ -519,7 +519,7 @@ class Hooks {
     // Queues `deliveries` and, when given, records the cursor in the same transaction. A delivery
     // whose id is already queued keeps its row, so that an event found twice is sent once.
     Status queue(const std::vector<DeliveryRecord>& deliveries, std::optional<std::uint64_t> next_index);
-    // Pending deliveries of live hooks due at `now`, oldest first, at most `limit`.
+    // The oldest pending delivery due at `now` of each live hook, oldest first, at most `limit`.
     Result<std::vector<DeliveryRecord>> due(std::int64_t now, std::size_t limit);
     // The earliest time a pending delivery is due, if any is.
     Result<std::optional<std::int64_t>> next_due();

@@ -7,6 +7,8 @@ source "$(dirname "$0")/lib.sh"
 SPEC=$(realpath "$(dirname "$0")/../../docs/openapi.yaml")
 CHECKER=$(realpath "$(dirname "$0")/api_fields.py")
 init_deployment
+# A receiver on this host may be registered (none listens: its deliveries wait, listed).
+set_config allowed_networks '["127.0.0.0/8"]'
 start_gateway
 OUT=$WORK/answers
 mkdir -p "$OUT"
@@ -104,6 +106,19 @@ cap listPackages "$P" "$URL/v1/datasets/dinkes-malut/gizi/packages"
 cap listAllPackages "$BI" "$URL/v1/packages"
 cap getAuditPackage "$A" "$URL/v1/audit/packages/$K"
 
+# Webhooks: one kept, one removed, and the deliveries a push queues for the kept one.
+cap createHook "$BI" "${H[@]}" -X POST "$URL/v1/hooks" \
+    -d '{"url":"https://127.0.0.1:9/serambi","events":["package.arrived","release.approved"]}'
+cap createHook "$BI" "${H[@]}" -X POST "$URL/v1/hooks" -d '{"url":"https://127.0.0.1:9/lama","events":["release.refused"]}'
+HOOK=$(nth createHook 1 id)
+cap removeHook "$BI" -X POST "$URL/v1/hooks/$(nth createHook 2 id)/remove"
+cap listHooks "$BI" "$URL/v1/hooks"
+api "$P" -sf -X POST -H 'Serambi-Filename: gizi-3.csv' --data-binary @"$WORK/gizi.csv" \
+    "$URL/v1/datasets/dinkes-malut/gizi/packages" >/dev/null || fail "the push for the webhook failed"
+queued() { [ "$(api "$BI" -sf "$URL/v1/hooks/$HOOK/deliveries" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" != 0 ]; }
+wait_for 20 queued || fail "the push was not queued for the partner's webhook"
+cap listHookDeliveries "$BI" "$URL/v1/hooks/$HOOK/deliveries"
+
 SIZE=$("$SERAMBI" audit checkpoint --profile "$A" | sed -n 2p)
 cap getInclusionProof "$A" "$URL/v1/audit/proof/inclusion?index=1&size=$SIZE"
 cap getConsistencyProof "$A" "$URL/v1/audit/proof/consistency?old=2&new=$SIZE"
@@ -112,7 +127,7 @@ OPERATIONS=(getHealth getWhoami createPrincipal setRecipient reissueCertificate 
     createDataset getDataset listDatasets pushPackage createUpload getUpload getManifest createAgreement
     revokeAgreement getAgreement listAgreements createRequest refuseRequest createApproval withdrawApproval
     listApprovals listRequests explainDecision listPackages listAllPackages getAuditPackage getInclusionProof
-    getConsistencyProof)
+    getConsistencyProof createHook removeHook listHooks listHookDeliveries)
 out=$(python3 "$CHECKER" "$SPEC" "$OUT" "${OPERATIONS[@]}" 2>&1)
 status_code=$?
 echo "$out"

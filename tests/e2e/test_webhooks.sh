@@ -664,7 +664,7 @@ same "the custodian sees its own" "${HOOK[custodian]}" "$(hook_ids "$C")"
 all=$(hook_ids "$ADMIN")
 contains "an admin sees the partner's hooks" "${HOOK[main]}" "$all"
 contains "and the custodian's" "${HOOK[custodian]}" "$all"
-same "an admin reads the partner's hook's deliveries" 200 "$(status "$ADMIN" "$URL/v1/hooks/${HOOK[main]}/deliveries")"
+same "an admin may not read the partner's hook's deliveries (who was told what is the owner's)" 404 "$(status "$ADMIN" "$URL/v1/hooks/${HOOK[main]}/deliveries")"
 same "deliveries ?limit=0 is refused (400)" 400 "$(status "$BI" "$URL/v1/hooks/${HOOK[main]}/deliveries?limit=0")"
 same "?limit=501 too (400)" 400 "$(status "$BI" "$URL/v1/hooks/${HOOK[main]}/deliveries?limit=501")"
 same "?limit=lima too (400)" 400 "$(status "$BI" "$URL/v1/hooks/${HOOK[main]}/deliveries?limit=lima")"
@@ -737,6 +737,15 @@ same "the everyone hook still told each recipient of the biasa package once" "$(
 check "and of the terbatas package only those who list it" subset "$(told /ok/everyone "$P1")" "$SEES_P1"
 same "each custodian heard of the request once" "1 1" \
     "$(logq "$RLOG" count path=/ok/walidata body.data.request_id="$REQ") $(logq "$RLOG" count path=/ok/walidata-dua body.data.request_id="$REQ")"
+
+# ---- A hook falls silent with the certificate that registered it
+eventually "the custodian's hook heard of the last push" 20 seen 1 "$RLOG" path=/ok/walidata body.data.package_id="$P4"
+check "an admin revokes the custodian's certificate (key compromise)" \
+    "$SERAMBI" principal revoke walidata --reason keyCompromise --profile "$ADMIN"
+printf '%s-gizi-5\n' "$MARKER" >"$WORK/gizi5.csv"
+P5=$(push dinkes-malut/gizi "$WORK/gizi5.csv")
+eventually "the next push still reaches the partner" 20 seen 1 "$RLOG" path=/ok/bi-malut body.data.package_id="$P5"
+same "but not the hook of the revoked certificate" 0 "$(logq "$RLOG" count path=/ok/walidata body.data.package_id="$P5")"
 
 # ---- Every request the receiver got: signed with its hook's secret, well formed, no content
 same "the receiver knew every hook's secret" 0 "$(logq "$RLOG" count secret_known!=true)"

@@ -192,56 +192,65 @@ Result<int> post_to_receiver(const HookUrl& url, const ReceiverRules& rules,
 
     ssl::context tls(ssl::context::tls_client);
     SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
-    boost::system::error_code ec;
-    tls.set_default_verify_paths(ec);
+    boost::system::error_code trust;
+    tls.set_default_verify_paths(trust);
     if (!rules.ca_file.empty()) {
-        tls.load_verify_file(rules.ca_file, ec);
-        if (ec) return make_error(ErrorKind::unavailable, "cannot read [webhooks] ca_file " + rules.ca_file);
+        tls.load_verify_file(rules.ca_file, trust);
+        if (trust) return make_error(ErrorKind::unavailable, "cannot read [webhooks] ca_file " + rules.ca_file);
     }
     tls.set_verify_mode(ssl::verify_peer);
 
+    // Asynchronous operations on one private context, because only they honour the stream's
+    // deadline; callbacks rather than coroutines, which clang 14 cannot compile here with debug
+    // information (the fuzzing build).
     Result<int> out = make_error(ErrorKind::unavailable, "the receiver did not answer in time");
-    auto exchange = [&]() -> net::awaitable<void> {
-        beast::ssl_stream<beast::tcp_stream> stream(io, tls);
-        // One deadline for the whole attempt: a receiver that trickles cannot hold the sender.
-        beast::get_lowest_layer(stream).expires_after(rules.timeout);
-        boost::system::error_code literal;
-        net::ip::make_address(url.host, literal);
-        if (literal && !SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str()))
-            throw std::runtime_error("cannot set the TLS server name");
-        stream.set_verify_callback(ssl::host_name_verification(url.host));
-        co_await beast::get_lowest_layer(stream).async_connect(*endpoints, net::use_awaitable);
-        co_await stream.async_handshake(ssl::stream_base::client, net::use_awaitable);
-        http::request<http::string_body> req{http::verb::post, url.target, 11};
-        const bool default_port = url.port == "443";
-        const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-        req.set(http::field::host, default_port ? host : host + ":" + url.port);
-        for (const auto& [name, value] : headers) req.set(name, value);
-        req.body() = body;
-        req.keep_alive(false);
-        req.prepare_payload();
-        co_await http::async_write(stream, req, net::use_awaitable);
-        // Only the status matters; the body is not read, so a receiver cannot make us hold one.
-        beast::flat_buffer buffer;
-        http::response_parser<http::empty_body> parser;
-        parser.header_limit(16 * 1024);
-        co_await http::async_read_header(stream, buffer, parser, net::use_awaitable);
-        out = static_cast<int>(parser.get().result_int());
-        beast::get_lowest_layer(stream).close();
+    beast::ssl_stream<beast::tcp_stream> stream(io, tls);
+    auto& tcp_layer = beast::get_lowest_layer(stream);
+    boost::system::error_code literal;
+    net::ip::make_address(url.host, literal);
+    if (literal && !SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str()))
+        return make_error(ErrorKind::unavailable, "cannot set the TLS server name");
+    stream.set_verify_callback(ssl::host_name_verification(url.host));
+
+    http::request<http::string_body> req{http::verb::post, url.target, 11};
+    const bool default_port = url.port == "443";
+    const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+    req.set(http::field::host, default_port ? host : host + ":" + url.port);
+    for (const auto& [name, value] : headers) req.set(name, value);
+    req.body() = body;
+    req.keep_alive(false);
+    req.prepare_payload();
+    beast::flat_buffer buffer;
+    // Only the status matters; the body is not read, so a receiver cannot make us hold one.
+    http::response_parser<http::empty_body> parser;
+    parser.header_limit(16 * 1024);
+
+    auto failed = [&](const boost::system::error_code& ec) {
+        const std::string why = ec == beast::error::timeout
+                                    ? "no answer within " + std::to_string(rules.timeout.count()) + " s"
+                                    : ec.message();
+        out = make_error(ErrorKind::unavailable, "the receiver cannot be reached: " + why);
     };
-    net::co_spawn(io, exchange(), [&](std::exception_ptr failure) {
-        if (!failure) return;
-        try {
-            std::rethrow_exception(failure);
-        } catch (const boost::system::system_error& e) {
-            std::string why = e.code() == beast::error::timeout
-                                  ? "no answer within " + std::to_string(rules.timeout.count()) + " s"
-                                  : e.code().message();
-            out = make_error(ErrorKind::unavailable, "the receiver cannot be reached: " + why);
-        } catch (const std::exception& e) {
-            out = make_error(ErrorKind::unavailable, std::string("the receiver cannot be reached: ") + e.what());
-        }
-    });
+    auto got_header = [&](const boost::system::error_code& ec, std::size_t) {
+        if (ec) return failed(ec);
+        out = static_cast<int>(parser.get().result_int());
+        tcp_layer.close();
+    };
+    auto sent = [&](const boost::system::error_code& ec, std::size_t) {
+        if (ec) return failed(ec);
+        http::async_read_header(stream, buffer, parser, got_header);
+    };
+    auto secured = [&](const boost::system::error_code& ec) {
+        if (ec) return failed(ec);
+        http::async_write(stream, req, sent);
+    };
+    auto connected = [&](const boost::system::error_code& ec, const tcp::endpoint&) {
+        if (ec) return failed(ec);
+        stream.async_handshake(ssl::stream_base::client, secured);
+    };
+    // One deadline for the whole attempt: a receiver that trickles cannot hold the sender.
+    tcp_layer.expires_after(rules.timeout);
+    tcp_layer.async_connect(*endpoints, connected);
     io.run();
     return out;
 }

@@ -479,13 +479,14 @@ int main(int argc, char** argv) {
     apwithdraw_cmd->callback([&] { code = run_approval_withdraw(approval); });
 
     HookOptions hook;
-    auto* hook_cmd =
-        app.add_subcommand("hook", "webhooks: your HTTPS receiver is told when packages, requests or approvals arrive");
+    auto* hook_cmd = app.add_subcommand(
+        "hook", "notices: your HTTPS receiver or email is told when packages, requests or approvals arrive");
     hook_cmd->require_subcommand(1);
     const std::vector<std::string> event_names{"package.arrived", "release.requested", "release.approved",
                                                "release.refused", "approval.expiring", "certificate.expiring"};
-    auto* hadd_cmd = hook_cmd->add_subcommand("add", "register an HTTPS receiver; its signing secret is shown once");
-    hadd_cmd->add_option("url", hook.url, "https://HOST[:PORT]/PATH of the receiver")->required();
+    auto* hadd_cmd = hook_cmd->add_subcommand(
+        "add", "register an HTTPS receiver (its signing secret is shown once) or an email address");
+    hadd_cmd->add_option("url", hook.url, "https://HOST[:PORT]/PATH of the receiver, or mailto:ADDRESS")->required();
     hadd_cmd->add_option("--event", hook.events, "an event to be told of (repeatable)")
         ->required()
         ->check(CLI::IsMember(event_names));

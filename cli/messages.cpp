@@ -252,7 +252,7 @@ constexpr CommandSummary kCommands[] = {
     {"request", "meminta walidata merilis paket yang dicakup perjanjian Anda — untuk mitra"},
     {"requests", "permintaan rilis (dijawab walidata)"},
     {"approvals", "persetujuan rilis"},
-    {"hook", "pemberitahuan (webhook) ke alamat HTTPS Anda saat paket, permintaan atau persetujuan tiba"},
+    {"hook", "pemberitahuan ke alamat HTTPS atau surel Anda saat paket, permintaan atau persetujuan tiba"},
     {"age", "format berkas age (X25519), seperti dibaca dan ditulis alat age"},
     {"recipient", "penerima age untuk enkripsi paket sangat-rahasia"},
     {"audit", "log akses: checkpoint, ekspor, bukti, pencarian — untuk auditor"},

@@ -6,6 +6,7 @@
 #include "crypto/tlog.h"
 #include "gateway/gateway.h"
 #include "gateway/hook_client.h"
+#include "gateway/mail.h"
 #include "gateway/portal.h"
 #include "witness/witness.h"
 
@@ -44,9 +45,10 @@ struct Reader {
     }
 };
 
-Status parse_listen(const std::filesystem::path& file, const toml::node& node, Config& config) {
+// "HOST:PORT", the host an IPv6 literal in brackets or not.
+Status parse_host_port(const std::filesystem::path& file, const toml::node& node, const std::string& key,
+                       std::string& host_out, std::uint16_t& port_out) {
     const auto v = node.value<std::string>();
-    const std::string key = "server.listen";
     if (!v) return bad(at(file, node, key) + ": expected \"HOST:PORT\"");
     const auto colon = v->rfind(':');
     if (colon == std::string::npos || colon == 0) return bad(at(file, node, key) + ": expected \"HOST:PORT\"");
@@ -62,8 +64,32 @@ Status parse_listen(const std::filesystem::path& file, const toml::node& node, C
         number = 0;
     }
     if (number == 0 || number > 65535) return bad(at(file, node, key) + ": the port must be 1 to 65535");
-    config.listen_host = host;
-    config.listen_port = static_cast<std::uint16_t>(number);
+    host_out = host;
+    port_out = static_cast<std::uint16_t>(number);
+    return {};
+}
+
+Status parse_listen(const std::filesystem::path& file, const toml::node& node, Config& config) {
+    return parse_host_port(file, node, "server.listen", config.listen_host, config.listen_port);
+}
+
+bool is_loopback_host(const std::string& host) {
+    return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+// What no single key can say wrong: an email relay needs a sender, a plain connection only to a
+// relay on this host, and a login only with a password and never in the clear.
+Status check_email(const std::filesystem::path& file, const Config& config) {
+    const auto where = file.string() + ": [email] ";
+    if (config.email_relay_host.empty()) return {};
+    if (config.email_from.empty()) return bad(where + "from: a relay needs the sender's address");
+    if (config.email_security == "none" && !is_loopback_host(config.email_relay_host))
+        return bad(where + "security: \"none\" is only for a relay on this host (127.0.0.1, ::1, localhost); " +
+                   "use \"starttls\" or \"tls\"");
+    if (!config.email_username.empty() && config.email_security == "none")
+        return bad(where + "username: a password is never sent without TLS");
+    if (!config.email_username.empty() && config.email_password_file.empty())
+        return bad(where + "username: needs password_file");
     return {};
 }
 
@@ -269,11 +295,60 @@ Result<Config> load_config(const std::filesystem::path& file) {
                 s = r.integer(node, key, 1, 120, config.webhook_timeout_seconds);
             else if (key == "webhooks.scan_seconds")
                 s = r.integer(node, key, 1, 86400, config.webhook_scan_seconds);
+            else if (key == "email.relay") {
+                std::uint16_t port = 0;
+                config.email_relay_host.clear();
+                if (const auto v = node.value<std::string>(); !(v && v->empty())) {
+                    s = parse_host_port(file, node, key, config.email_relay_host, port);
+                    config.email_relay_port = std::to_string(port);
+                }
+            } else if (key == "email.security") {
+                const auto v = node.value<std::string>();
+                if (!v || (*v != "starttls" && *v != "tls" && *v != "none"))
+                    s = bad(at(file, node, key) + ": expected \"starttls\", \"tls\" or \"none\"");
+                else
+                    config.email_security = *v;
+            } else if (key == "email.from") {
+                const auto v = node.value<std::string>();
+                auto address = v ? parse_mail_url("mailto:" + *v) : Result<std::string>(bad(""));
+                if (v && v->empty())
+                    config.email_from.clear();
+                else if (!address)
+                    s = bad(at(file, node, key) + ": expected an address such as serambi@diskominfo.malutprov.go.id");
+                else
+                    config.email_from = *address;
+            } else if (key == "email.username") {
+                const auto v = node.value<std::string>();
+                if (!v || v->size() > 256 ||
+                    std::any_of(v->begin(), v->end(), [](char c) { return c < 0x20 || c == 0x7f; }))
+                    s = bad(at(file, node, key) + ": expected a user name without control characters");
+                else
+                    config.email_username = *v;
+            } else if (key == "email.password_file" || key == "email.ca_file") {
+                auto& path = key == "email.ca_file" ? config.email_ca_file : config.email_password_file;
+                if (const auto v = node.value<std::string>(); v && v->empty())
+                    path.clear();
+                else
+                    s = r.path(node, key, path);
+            } else if (key == "email.allowed_domains") {
+                const auto* list = node.as_array();
+                config.email_allowed_domains.clear();
+                if (list == nullptr || list->size() > 64) s = bad(at(file, node, key) + ": expected a list of domains");
+                for (std::size_t i = 0; s && list != nullptr && i < list->size(); ++i) {
+                    const auto v = (*list)[i].value<std::string>();
+                    if (!v || !(*list)[i].is_string() || !is_mail_domain(*v))
+                        s = bad(at(file, node, key) + ": expected domains such as \"go.id\" or \"bi.go.id\"");
+                    else
+                        config.email_allowed_domains.push_back(*v);
+                }
+            } else if (key == "email.timeout_seconds")
+                s = r.integer(node, key, 1, 300, config.email_timeout_seconds);
             else
                 s = bad(at(file, node, key) + ": unknown key");
             if (!s) return s.error();
         }
     }
+    if (auto email = check_email(config.config_file, config); !email) return email.error();
     return config;
 }
 
@@ -357,6 +432,16 @@ allowed_networks = []              # receivers may not resolve to loopback, priv
 retry_seconds = [5, 300, 1800, 7200, 18000, 36000]   # waits before each retry of a failed delivery
 timeout_seconds = 10               # one attempt: connect, TLS, request and answer
 scan_seconds = 60                  # how often approvals and certificates are checked for an approaching end
+
+[email]
+relay = ""                         # the SMTP relay for notices by email, "HOST:PORT" (e.g. "mail.malutprov.go.id:587"); "" = no email
+security = "starttls"              # "starttls", "tls" (port 465), or "none" (only a relay on this host)
+from = ""                          # the sender, e.g. "serambi@diskominfo.malutprov.go.id"
+username = ""                      # a login at the relay, sent only inside TLS; "" = none
+password_file = ""                 # the login's password, alone in a file readable only by the gateway
+ca_file = ""                       # extra trust anchors (PEM) for the relay's certificate; "" = the system's only
+allowed_domains = []               # recipients' domains, e.g. ["go.id", "bi.go.id"]; [] = any
+timeout_seconds = 30               # one sending: connect, TLS, login and message
 )";
 }
 

@@ -101,6 +101,21 @@ struct Config {
     unsigned webhook_timeout_seconds = 10;
     unsigned webhook_scan_seconds = 60;
 
+    // Email notices (hooks whose URL is mailto:): the operator's SMTP relay ("" turns email off),
+    // how the connection to it is protected ("starttls", "tls" from the first byte, or "none",
+    // which only a relay on this host may use), the sender's address, an optional login (the
+    // password in a file of its own), extra trust anchors, the domains recipients may be at
+    // (empty: any), and the time one sending may take.
+    std::string email_relay_host;
+    std::string email_relay_port;
+    std::string email_security = "starttls";
+    std::string email_from;
+    std::string email_username;
+    std::filesystem::path email_password_file;
+    std::filesystem::path email_ca_file;
+    std::vector<std::string> email_allowed_domains;
+    unsigned email_timeout_seconds = 30;
+
     // Every new checkpoint goes to these witnesses for their cosignatures.
     std::vector<WitnessTarget> witnesses;
 };

@@ -7,6 +7,7 @@
 
 #include "gateway/handler.h"
 #include "gateway/hook_client.h"
+#include "gateway/mail.h"
 
 namespace serambi::gateway {
 
@@ -97,8 +98,29 @@ Response Handler::create_hook_from(const RequestHead& head, const Caller& caller
     if (!object) return problem_of(object.error(), rid);
     auto url_text = string_member(*object, "url", 2048);
     if (!url_text) return problem_of(url_text.error(), rid);
-    auto url = parse_hook_url(*url_text);
-    if (!url) return problem_of(url.error(), rid);
+    // Two kinds of receiver: an HTTPS endpoint, or an email address the relay writes to.
+    const bool by_mail = is_mail_url(*url_text);
+    std::string stored_url = *url_text;
+    Result<HookUrl> url = HookUrl{};
+    if (by_mail) {
+        const auto& config = *services_.config;
+        auto address = parse_mail_url(*url_text);
+        if (!address) return problem_of(address.error(), rid);
+        if (config.email_relay_host.empty())
+            return problem(ErrorKind::invalid_argument,
+                           "url: this gateway sends no email (its operator has not named an SMTP relay in [email])",
+                           rid);
+        if (!mail_domain_allowed(*address, config.email_allowed_domains)) {
+            std::string domains;
+            for (const auto& d : config.email_allowed_domains) domains += (domains.empty() ? "" : ", ") + d;
+            return problem(ErrorKind::invalid_argument,
+                           "url: this gateway sends email only to addresses at " + domains + " and below", rid);
+        }
+        stored_url = "mailto:" + *address;
+    } else {
+        url = parse_hook_url(*url_text);
+        if (!url) return problem_of(url.error(), rid);
+    }
 
     std::vector<std::string> events;
     const auto* listed = object->if_contains("events");
@@ -142,7 +164,7 @@ Response Handler::create_hook_from(const RequestHead& head, const Caller& caller
     }
     const ReceiverRules rules{services_.config->webhook_allowed_networks, services_.config->webhook_ca_file.string(),
                               std::chrono::seconds(services_.config->webhook_timeout_seconds)};
-    {
+    if (!by_mail) {
         // The lookup runs on a request thread, and a name server that never answers holds it for
         // the resolver's timeout: only a few at once, so that registrations cannot starve transfers.
         LookupSlot slot;
@@ -157,7 +179,7 @@ Response Handler::create_hook_from(const RequestHead& head, const Caller& caller
     h.owner = caller.subject.id;
     h.cert_serial = head.cert_serial;
     h.everyone = everyone;
-    h.url = *url_text;
+    h.url = stored_url;
     h.events = std::move(events);
     std::array<std::uint8_t, 32> key{};
     crypto::random_bytes(key);
@@ -175,7 +197,7 @@ Response Handler::create_hook_from(const RequestHead& head, const Caller& caller
         return problem_of(added.error(), rid);
     }
     auto answer = hook_json(h);
-    answer["secret"] = h.secret;  // shown once, here
+    if (!by_mail) answer["secret"] = h.secret;  // shown once, here; email is not signed
     crypto::wipe(h.secret);
     auto r = committed(json_response(201, answer), done, *added);
     r.headers.emplace_back("Location", "/v1/hooks/" + h.id);

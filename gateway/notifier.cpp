@@ -1,11 +1,14 @@
-// Webhooks' delivery thread: from committed entries to signed POSTs (Standard Webhooks).
+// Webhooks' delivery thread: from committed entries to signed POSTs (Standard Webhooks), or to
+// emails through the operator's relay.
 #include "gateway/notifier.h"
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <unordered_set>
 
 #include "gateway/hook_client.h"
+#include "gateway/mail.h"
 #include "gateway/net.h"
 
 namespace serambi::gateway {
@@ -48,7 +51,13 @@ Result<std::string> signature(const std::string& secret, const std::string& id, 
     return out;
 }
 
+// Where a delivery went, for the access log: a receiver's host, or an address's domain (the
+// address itself is the owner's to know, and the log is kept for good).
 std::string host_of(const std::string& url) {
+    if (is_mail_url(url)) {
+        auto address = parse_mail_url(url);
+        return address ? "email at " + address->substr(address->rfind('@') + 1) : std::string("?");
+    }
     auto parsed = parse_hook_url(url);
     return parsed ? parsed->host : std::string("?");
 }
@@ -272,6 +281,35 @@ void Notifier::send_due(std::int64_t now) {
     }
 }
 
+Result<MailReply> Notifier::send_notice_mail(const std::string& url, const storage::DeliveryRecord& d) {
+    const auto& config = handler_.config();
+    if (config.email_relay_host.empty())
+        return make_error(ErrorKind::unavailable, "this gateway sends no email now ([email] relay is empty)");
+    auto to = parse_mail_url(url);
+    if (!to) return to.error();
+    if (!mail_domain_allowed(*to, config.email_allowed_domains))
+        return make_error(ErrorKind::invalid_argument, "the address's domain is no longer in [email] allowed_domains");
+    auto message = notice_mail(config.email_from, *to, d.id, d.body, config.portal_time_zone, now_seconds());
+    if (!message) return message.error();
+    MailRelay relay{config.email_relay_host, config.email_relay_port,
+                    config.email_security,   config.email_ca_file.string(),
+                    config.email_username,   {},
+                    config.email_from,       std::chrono::seconds(config.email_timeout_seconds)};
+    if (!config.email_username.empty()) {
+        // Read at each sending, so that a changed password needs no restart, and wiped after.
+        std::ifstream in(config.email_password_file, std::ios::binary);
+        std::getline(in, relay.password);
+        if (!in && !in.eof())
+            return make_error(ErrorKind::unavailable,
+                              "cannot read [email] password_file " + config.email_password_file.string());
+        while (!relay.password.empty() && (relay.password.back() == '\r' || relay.password.back() == ' '))
+            relay.password.pop_back();
+    }
+    auto reply = send_mail(relay, *to, *message);
+    crypto::wipe(relay.password);
+    return reply;
+}
+
 bool Notifier::send(const storage::DeliveryRecord& d, std::int64_t now) {
     auto hook = store_.hooks().hook(d.hook);
     if (!hook) {
@@ -299,31 +337,48 @@ bool Notifier::send(const storage::DeliveryRecord& d, std::int64_t now) {
     after.attempts = d.attempts + 1;
     const std::string timestamp = std::to_string(now);
     Result<int> status = make_error(ErrorKind::unavailable, "not sent");
-    auto url = parse_hook_url(hook->url);
-    auto signed_with = signature(hook->secret, d.id, timestamp, d.body);
-    crypto::wipe(hook->secret);
-    if (!url) {
-        status = url.error();
-    } else if (!signed_with) {
-        status = signed_with.error();
+    bool permanent = false;  // a refusal that no retry can change
+    std::string refused_with;
+    const bool by_mail = is_mail_url(hook->url);
+    if (by_mail) {
+        crypto::wipe(hook->secret);  // email is not signed
+        auto mailed = send_notice_mail(hook->url, d);
+        if (mailed) {
+            status = mailed->code;
+            refused_with = mailed->text;
+            permanent = mailed->code >= 500;
+        } else {
+            status = mailed.error();
+            permanent = mailed.error().kind == ErrorKind::invalid_argument;
+        }
     } else {
-        const ReceiverRules rules{config.webhook_allowed_networks, config.webhook_ca_file.string(),
-                                  std::chrono::seconds(config.webhook_timeout_seconds)};
-        status = post_to_receiver(*url, rules,
-                                  {{"content-type", "application/json"},
-                                   {"webhook-id", d.id},
-                                   {"webhook-timestamp", timestamp},
-                                   {"webhook-signature", *signed_with},
-                                   {"user-agent", "serambi-gateway"}},
-                                  d.body);
+        auto url = parse_hook_url(hook->url);
+        auto signed_with = signature(hook->secret, d.id, timestamp, d.body);
+        crypto::wipe(hook->secret);
+        if (!url) {
+            status = url.error();
+        } else if (!signed_with) {
+            status = signed_with.error();
+        } else {
+            const ReceiverRules rules{config.webhook_allowed_networks, config.webhook_ca_file.string(),
+                                      std::chrono::seconds(config.webhook_timeout_seconds)};
+            status = post_to_receiver(*url, rules,
+                                      {{"content-type", "application/json"},
+                                       {"webhook-id", d.id},
+                                       {"webhook-timestamp", timestamp},
+                                       {"webhook-signature", *signed_with},
+                                       {"user-agent", "serambi-gateway"}},
+                                      d.body);
+        }
     }
     const bool delivered = status && *status >= 200 && *status < 300;
     after.last_status = status ? *status : 0;
     after.last_error = delivered ? std::string()
-                       : status  ? "the receiver answered " + std::to_string(*status)
-                                 : status.error().message;
+                       : !status ? status.error().message
+                       : by_mail ? "the relay answered " + std::to_string(*status) + " " + refused_with
+                                 : "the receiver answered " + std::to_string(*status);
     const auto& waits = config.webhook_retry_seconds;
-    const bool given_up = !delivered && static_cast<std::size_t>(after.attempts) > waits.size();
+    const bool given_up = !delivered && (permanent || static_cast<std::size_t>(after.attempts) > waits.size());
     std::string entry;
     const std::string what = d.event + " for " + d.recipient + " to " + host_of(hook->url);
     if (delivered) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gateway/handler.h"
+#include "gateway/mail.h"
 
 namespace serambi::gateway {
 
@@ -41,6 +42,9 @@ class Notifier {
     Result<std::vector<storage::HookRecord>> standing_hooks();
     // One attempt and its outcome recorded; false when the outcome could not be recorded.
     bool send(const storage::DeliveryRecord& delivery, std::int64_t now);
+    // A notice by email through the configured relay: the relay's reply, or why there was none
+    // (invalid_argument when no retry can help).
+    Result<MailReply> send_notice_mail(const std::string& url, const storage::DeliveryRecord& delivery);
     std::vector<storage::DeliveryRecord> deliveries_for(const std::vector<Handler::Notice>& notices,
                                                         const std::vector<storage::HookRecord>& hooks,
                                                         std::optional<std::uint64_t> index, std::int64_t now) const;

@@ -1,0 +1,520 @@
+// Email notices: the recipient's address checked, the notice written in Bahasa Indonesia, and one
+// SMTP dialogue with the operator's relay (STARTTLS or TLS from the start, certificate and host
+// name verified, AUTH only inside TLS).
+#include "gateway/mail.h"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/json.hpp>
+#include <cctype>
+#include <ctime>
+#include <optional>
+
+#include "base/time.h"
+#include "crypto/crypto.h"
+
+namespace serambi::gateway {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// ---- Writing the notice
+
+// Text written by people (file names, reasons) on one line, without control characters, and
+// short enough for any mail line.
+std::string clean(std::string_view text, std::size_t max = 300) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (out.size() >= max) {
+            out += "…";
+            break;
+        }
+        out += (c < 0x20 || c == 0x7f) ? ' ' : static_cast<char>(c);
+    }
+    return out;
+}
+
+// For headers: printable ASCII only.
+std::string ascii(std::string_view text, std::size_t max = 120) {
+    std::string out;
+    for (char c : text.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    return out;
+}
+
+struct Zone {
+    std::string_view name;
+    int hours;
+    std::string_view label;
+};
+constexpr std::array<Zone, 5> kZones = {Zone{"Asia/Jakarta", 7, "WIB"}, Zone{"Asia/Pontianak", 7, "WIB"},
+                                        Zone{"Asia/Makassar", 8, "WITA"}, Zone{"Asia/Jayapura", 9, "WIT"},
+                                        Zone{"UTC", 0, "UTC"}};
+constexpr std::array<std::string_view, 12> kMonths = {"Januari",   "Februari", "Maret",    "April",
+                                                      "Mei",       "Juni",     "Juli",     "Agustus",
+                                                      "September", "Oktober",  "November", "Desember"};
+
+// "7 Desember 2026 16.20 WIT": Indonesia's zones keep no summer time, so an offset is enough.
+std::string local_time(std::string_view rfc3339, std::string_view zone_name) {
+    auto t = parse_time(rfc3339);
+    if (!t) return clean(rfc3339, 40);
+    Zone zone = kZones.back();
+    for (const auto& z : kZones)
+        if (z.name == zone_name) zone = z;
+    const std::time_t shifted = static_cast<std::time_t>(*t + zone.hours * 3600);
+    std::tm tm{};
+    gmtime_r(&shifted, &tm);
+    char clock[8];
+    std::snprintf(clock, sizeof clock, "%02d.%02d", tm.tm_hour, tm.tm_min);
+    return std::to_string(tm.tm_mday) + " " + std::string(kMonths[static_cast<std::size_t>(tm.tm_mon)]) + " " +
+           std::to_string(tm.tm_year + 1900) + " " + clock + " " + std::string(zone.label);
+}
+
+// RFC 5322's Date, in UTC.
+std::string mail_date(std::int64_t now) {
+    const std::time_t t = static_cast<std::time_t>(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char out[64];
+    std::strftime(out, sizeof out, "%a, %d %b %Y %H:%M:%S +0000", &tm);  // the C locale's names
+    return out;
+}
+
+// "1,2 MB" in the Indonesian way, from bytes.
+std::string size_text(std::int64_t bytes) {
+    if (bytes < 1024) return std::to_string(bytes) + " B";
+    const char* units[] = {"KB", "MB", "GB", "TB"};
+    double v = static_cast<double>(bytes);
+    std::size_t u = 0;
+    v /= 1024;
+    while (v >= 1024 && u + 1 < std::size(units)) {
+        v /= 1024;
+        ++u;
+    }
+    char out[32];
+    std::snprintf(out, sizeof out, "%.1f %s", v, units[u]);
+    std::string s = out;
+    std::replace(s.begin(), s.end(), '.', ',');
+    return s;
+}
+
+std::string text_of(const boost::json::object& data, std::string_view key) {
+    const auto* v = data.if_contains(key);
+    if (v == nullptr) return {};
+    if (v->is_string()) return clean(v->as_string());
+    if (v->is_int64()) return std::to_string(v->as_int64());
+    if (v->is_uint64()) return std::to_string(v->as_uint64());
+    if (v->is_bool()) return v->as_bool() ? "true" : "false";
+    return {};
+}
+
+std::string row(std::string_view label, const std::string& value) {
+    std::string line = "  " + std::string(label);
+    line.resize(std::max<std::size_t>(line.size(), 18), ' ');
+    return line + ": " + value + "\r\n";
+}
+
+// Base64 in lines of 76, as MIME wants.
+std::string base64_lines(const std::string& text) {
+    const auto encoded =
+        crypto::to_base64(crypto::ByteView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    std::string out;
+    for (std::size_t i = 0; i < encoded.size(); i += 76) out += encoded.substr(i, 76) + "\r\n";
+    return out;
+}
+
+// ---- One SMTP dialogue
+
+// Asynchronous operations on a private context, each run up to the sending's one deadline: a
+// relay that trickles or never answers cannot hold the sender past it.
+class Dialogue {
+  public:
+    Dialogue(const MailRelay& relay, ssl::context& tls)
+        : relay_(relay), stream_(io_, tls), deadline_(std::chrono::steady_clock::now() + relay.timeout) {}
+
+    Status connect() {
+        tcp::resolver resolver(io_);
+        boost::system::error_code ec = asio::error::would_block;
+        tcp::resolver::results_type found;
+        resolver.async_resolve(relay_.host, relay_.port, [&](const boost::system::error_code& e, auto results) {
+            ec = e;
+            found = std::move(results);
+        });
+        if (auto waited = wait(ec); !waited) return waited;
+        if (ec) return unreachable("cannot resolve " + relay_.host + ": " + ec.message());
+        ec = asio::error::would_block;
+        asio::async_connect(stream_.next_layer(), found,
+                            [&](const boost::system::error_code& e, const tcp::endpoint&) { ec = e; });
+        if (auto waited = wait(ec); !waited) return waited;
+        if (ec) return unreachable("cannot connect to " + relay_.host + ":" + relay_.port + ": " + ec.message());
+        return {};
+    }
+
+    Status secure() {
+        boost::system::error_code literal;
+        asio::ip::make_address(relay_.host, literal);
+        if (literal && !SSL_set_tlsext_host_name(stream_.native_handle(), relay_.host.c_str()))
+            return unreachable("cannot set the TLS server name");
+        stream_.set_verify_mode(ssl::verify_peer);
+        stream_.set_verify_callback(ssl::host_name_verification(relay_.host));
+        boost::system::error_code ec = asio::error::would_block;
+        stream_.async_handshake(ssl::stream_base::client, [&](const boost::system::error_code& e) { ec = e; });
+        if (auto waited = wait(ec); !waited) return waited;
+        if (ec) return unreachable("TLS with the relay failed: " + ec.message());
+        secured_ = true;
+        return {};
+    }
+
+    Status say(const std::string& line) {
+        boost::system::error_code ec = asio::error::would_block;
+        auto done = [&](const boost::system::error_code& e, std::size_t) { ec = e; };
+        if (secured_)
+            asio::async_write(stream_, asio::buffer(line), done);
+        else
+            asio::async_write(stream_.next_layer(), asio::buffer(line), done);
+        if (auto waited = wait(ec); !waited) return waited;
+        if (ec) return unreachable("the relay closed the connection: " + ec.message());
+        return {};
+    }
+
+    // A reply, its lines joined: "250-a" "250 b" is one reply of code 250.
+    Result<MailReply> hear() {
+        MailReply reply;
+        std::string text;
+        for (int lines = 0;; ++lines) {
+            if (lines > 100) return unreachable("the relay's reply is too long");
+            boost::system::error_code ec = asio::error::would_block;
+            auto done = [&](const boost::system::error_code& e, std::size_t) { ec = e; };
+            if (secured_)
+                asio::async_read_until(stream_, in_, "\r\n", done);
+            else
+                asio::async_read_until(stream_.next_layer(), in_, "\r\n", done);
+            if (auto waited = wait(ec); !waited) return waited.error();
+            if (ec) return unreachable("the relay closed the connection: " + ec.message());
+            std::string line;
+            std::istream stream(&in_);
+            std::getline(stream, line);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (line.size() < 3 || !std::isdigit(static_cast<unsigned char>(line[0])) ||
+                !std::isdigit(static_cast<unsigned char>(line[1])) ||
+                !std::isdigit(static_cast<unsigned char>(line[2])) ||
+                (line.size() > 3 && line[3] != ' ' && line[3] != '-'))
+                return unreachable("the relay does not speak SMTP");
+            const int code = std::stoi(line.substr(0, 3));
+            if (lines > 0 && code != reply.code) return unreachable("the relay does not speak SMTP");
+            reply.code = code;
+            if (line.size() > 4) {
+                if (!text.empty()) text += ' ';
+                text += line.substr(4);
+            }
+            if (line.size() == 3 || line[3] == ' ') break;
+        }
+        reply.text = ascii(text, 200);
+        return reply;
+    }
+
+    // A command and its reply.
+    Result<MailReply> ask(const std::string& command) {
+        if (auto sent = say(command + "\r\n"); !sent) return sent.error();
+        return hear();
+    }
+
+    void close() {
+        boost::system::error_code ignored;
+        stream_.next_layer().close(ignored);
+    }
+
+  private:
+    static Error unreachable(std::string why) { return make_error(ErrorKind::unavailable, std::move(why)); }
+
+    // Runs the context until the operation under way sets `ec` or the deadline passes.
+    Status wait(boost::system::error_code& ec) {
+        io_.restart();
+        io_.run_until(deadline_);
+        if (ec != asio::error::would_block) return {};
+        close();  // the operation ends with operation_aborted; let it, before `ec` goes out of scope
+        io_.restart();
+        io_.run();
+        return unreachable("the relay did not answer within " + std::to_string(relay_.timeout.count()) + " s");
+    }
+
+    const MailRelay& relay_;
+    asio::io_context io_{1};
+    ssl::stream<tcp::socket> stream_;
+    asio::streambuf in_{64 * 1024};  // a longer line is an error, not memory held
+    std::chrono::steady_clock::time_point deadline_;
+    bool secured_ = false;
+};
+
+bool offers(const MailReply& ehlo, std::string_view extension) {
+    // The extensions are the reply's lines after the greeting, joined here by spaces.
+    const auto text = " " + lower(ehlo.text) + " ";
+    return text.find(" " + lower(extension) + " ") != std::string::npos;
+}
+
+std::string helo_name(const std::string& from) {
+    const auto at = from.rfind('@');
+    return at == std::string::npos ? std::string("serambi") : from.substr(at + 1);
+}
+
+}  // namespace
+
+// ---- Addresses
+
+bool is_mail_url(std::string_view url) noexcept { return url.starts_with("mailto:"); }
+
+bool is_mail_domain(std::string_view domain) noexcept {
+    if (domain.empty() || domain.size() > 253) return false;
+    std::size_t label = 0;
+    for (std::size_t i = 0; i <= domain.size(); ++i) {
+        if (i == domain.size() || domain[i] == '.') {
+            if (label == 0 || label > 63 || domain[i - 1] == '-' || domain[i - label] == '-') return false;
+            label = 0;
+        } else if (is_alnum(domain[i]) || domain[i] == '-') {
+            ++label;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+Result<std::string> parse_mail_url(std::string_view url) {
+    const auto refused = [](std::string why) { return make_error(ErrorKind::invalid_argument, "url: " + why); };
+    if (!is_mail_url(url)) return refused("expected mailto:ADDRESS");
+    const auto address = url.substr(7);
+    if (address.empty() || address.size() > 254) return refused("expected one email address of at most 254 bytes");
+    const auto at = address.find('@');
+    if (at == std::string_view::npos || at == 0 || at > 64 || address.find('@', at + 1) != std::string_view::npos)
+        return refused("expected one email address, such as mailto:walidata@dinkes.malutprov.go.id");
+    const auto local = address.substr(0, at);
+    const auto domain = address.substr(at + 1);
+    const bool plain_local = std::all_of(local.begin(), local.end(), [](char c) {
+        return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+    });
+    if (!plain_local || local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
+        return refused("the address's part before @ may hold only letters, digits and . _ % + -");
+    if (!is_mail_domain(domain) || domain.find('.') == std::string_view::npos)
+        return refused("the address's domain must be a name such as dinkes.malutprov.go.id");
+    return std::string(local) + "@" + lower(domain);
+}
+
+bool mail_domain_allowed(std::string_view address, const std::vector<std::string>& domains) {
+    if (domains.empty()) return true;
+    const auto at = address.rfind('@');
+    if (at == std::string_view::npos) return false;
+    const auto domain = lower(address.substr(at + 1));
+    return std::any_of(domains.begin(), domains.end(), [&](const std::string& allowed) {
+        const auto a = lower(allowed);
+        return domain == a || (domain.size() > a.size() && domain.ends_with("." + a));
+    });
+}
+
+// ---- Sending
+
+Result<MailReply> send_mail(const MailRelay& relay, const std::string& to, const std::string& message) {
+    if (relay.security != "starttls" && relay.security != "tls" && relay.security != "none")
+        return make_error(ErrorKind::invalid_argument, "[email] security: expected starttls, tls or none");
+    if (!relay.username.empty() && relay.security == "none")
+        return make_error(ErrorKind::invalid_argument, "[email] username: a password is never sent without TLS");
+    ssl::context tls(ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+    boost::system::error_code trust;
+    tls.set_default_verify_paths(trust);
+    if (!relay.ca_file.empty()) {
+        tls.load_verify_file(relay.ca_file, trust);
+        if (trust) return make_error(ErrorKind::unavailable, "cannot read [email] ca_file " + relay.ca_file);
+    }
+
+    Dialogue d(relay, tls);
+    if (auto connected = d.connect(); !connected) return connected.error();
+    if (relay.security == "tls")
+        if (auto secured = d.secure(); !secured) return secured.error();
+    // Each step's reply either lets the next go on or ends the sending with the relay's words.
+    std::optional<MailReply> refusal;
+    auto expect = [&](Result<MailReply> reply, int wanted, int also = 0) -> bool {
+        if (!reply) return false;
+        if (reply->code == wanted || (also != 0 && reply->code == also)) return true;
+        refusal = *reply;
+        return false;
+    };
+    auto greeting = d.hear();
+    if (!greeting) return greeting.error();
+    if (!expect(greeting, 220)) return *refusal;
+    auto ehlo = d.ask("EHLO " + helo_name(relay.from));
+    if (!ehlo) return ehlo.error();
+    if (!expect(ehlo, 250)) return *refusal;
+    if (relay.security == "starttls") {
+        // Never on without it: a relay that does not offer STARTTLS (or a network that strips it)
+        // would otherwise receive the notice, and the password, in the clear.
+        if (!offers(*ehlo, "STARTTLS"))
+            return make_error(ErrorKind::unavailable, "the relay does not offer STARTTLS; nothing was sent");
+        auto ready = d.ask("STARTTLS");
+        if (!ready) return ready.error();
+        if (!expect(ready, 220)) return *refusal;
+        if (auto secured = d.secure(); !secured) return secured.error();
+        ehlo = d.ask("EHLO " + helo_name(relay.from));
+        if (!ehlo) return ehlo.error();
+        if (!expect(ehlo, 250)) return *refusal;
+    }
+    if (!relay.username.empty()) {
+        std::string plain;
+        plain.push_back('\0');
+        plain += relay.username;
+        plain.push_back('\0');
+        plain += relay.password;
+        auto token =
+            crypto::to_base64(crypto::ByteView(reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()));
+        crypto::wipe(plain);
+        std::string command = "AUTH PLAIN " + token;
+        crypto::wipe(token);
+        auto authed = d.ask(command);
+        crypto::wipe(command);
+        if (!authed) return authed.error();
+        if (!expect(authed, 235)) return *refusal;
+    }
+    auto sender = d.ask("MAIL FROM:<" + relay.from + ">");
+    if (!sender) return sender.error();
+    if (!expect(sender, 250)) return *refusal;
+    auto recipient = d.ask("RCPT TO:<" + to + ">");
+    if (!recipient) return recipient.error();
+    if (!expect(recipient, 250, 251)) return *refusal;
+    auto data = d.ask("DATA");
+    if (!data) return data.error();
+    if (!expect(data, 354)) return *refusal;
+    // Dot-stuffing: a line that begins with "." gets a second one, so none ends the data early.
+    std::string stuffed;
+    stuffed.reserve(message.size() + 64);
+    bool line_start = true;
+    for (char c : message) {
+        if (line_start && c == '.') stuffed += '.';
+        stuffed += c;
+        line_start = c == '\n';
+    }
+    if (!stuffed.ends_with("\r\n")) stuffed += "\r\n";
+    stuffed += ".\r\n";
+    if (auto sent = d.say(stuffed); !sent) return sent.error();
+    auto accepted = d.hear();
+    if (!accepted) return accepted.error();
+    (void)d.say("QUIT\r\n");  // courtesy: the message is the relay's already
+    d.close();
+    return *accepted;
+}
+
+// ---- The notice
+
+Result<std::string> notice_mail(const std::string& from, const std::string& to, const std::string& message_id,
+                                const std::string& body, std::string_view time_zone, std::int64_t now) {
+    boost::system::error_code ec;
+    const auto parsed = boost::json::parse(body, ec);
+    if (ec || !parsed.is_object()) return make_error(ErrorKind::corruption, "the notice is not a JSON object");
+    const auto& notice = parsed.as_object();
+    const auto* data_value = notice.if_contains("data");
+    if (data_value == nullptr || !data_value->is_object())
+        return make_error(ErrorKind::corruption, "the notice has no data");
+    const auto& data = data_value->as_object();
+    const auto type = text_of(notice, "type");
+    const auto field = [&](std::string_view key) { return text_of(data, key); };
+    const auto when = [&](std::string_view key) { return local_time(field(key), time_zone); };
+    const auto dataset = field("dataset");
+    const auto level = field("classification");
+    const bool secret_level = level == "rahasia" || level == "sangat-rahasia";
+
+    std::string subject;
+    std::string text = "Yth. " + field("recipient") + ",\r\n\r\n";
+    if (type == "package.arrived") {
+        subject = "Paket baru di " + dataset;
+        text +=
+            field("access") == "released"
+                ? "Paket baru tiba di dataset " + dataset + " dan dapat Anda unduh.\r\n\r\n"
+                : "Paket baru tiba di dataset " + dataset + ". Anda dapat meminta rilisnya kepada walidata.\r\n\r\n";
+        text += row("Paket", field("package_id"));
+        text += row("Nama berkas",
+                    secret_level ? "(tidak dicantumkan untuk klasifikasi " + level + ")" : field("filename"));
+        const auto* size = data.if_contains("size");
+        if (size != nullptr && size->is_int64()) text += row("Ukuran", size_text(size->as_int64()));
+        text += row("Klasifikasi", level);
+        text += row("Pengirim", field("producer"));
+        text += row("Waktu", when("created_at"));
+        text += "\r\n";
+        text += field("access") == "released"
+                    ? "Unduh dengan: serambi pull " + field("package_id") + "\r\n"
+                    : "Minta rilis dengan: serambi request " + field("package_id") + " --purpose \"...\"\r\n";
+    } else if (type == "release.requested") {
+        subject = "Permintaan rilis menunggu keputusan: " + dataset;
+        text += "Mitra " + field("partner") + " meminta rilis paket di dataset " + dataset +
+                ". Permintaan ini menunggu keputusan Anda.\r\n\r\n";
+        text += row("Permintaan", field("request_id"));
+        text += row("Paket", field("package_id"));
+        text += row("Klasifikasi", level);
+        text += row("Keperluan", field("purpose"));
+    } else if (type == "release.approved") {
+        subject = "Rilis disetujui: " + dataset;
+        const bool released = field("released") == "true";
+        text += released
+                    ? "Rilis paket di dataset " + dataset + " telah disetujui. Paket dapat Anda unduh.\r\n\r\n"
+                    : "Satu persetujuan rilis paket di dataset " + dataset +
+                          " telah diberikan; persetujuan lain masih diperlukan sebelum paket dapat diunduh.\r\n\r\n";
+        text += row("Persetujuan", field("approval_id"));
+        text += row("Paket", field("package_id"));
+        text += row("Klasifikasi", level);
+        text += row("Disetujui oleh", field("custodian"));
+        text += row("Berlaku sampai", when("expires_at"));
+        if (released) text += "\r\nUnduh dengan: serambi pull " + field("package_id") + "\r\n";
+    } else if (type == "release.refused") {
+        subject = "Permintaan rilis ditolak: " + dataset;
+        text += "Permintaan rilis paket di dataset " + dataset + " ditolak oleh walidata.\r\n\r\n";
+        text += row("Permintaan", field("request_id"));
+        text += row("Paket", field("package_id"));
+        text += row("Klasifikasi", level);
+        text += row("Alasan", field("reason"));
+    } else if (type == "approval.expiring") {
+        subject = "Persetujuan rilis akan berakhir: " + dataset;
+        text += "Persetujuan rilis paket di dataset " + dataset + " berakhir dalam 24 jam.\r\n\r\n";
+        text += row("Persetujuan", field("approval_id"));
+        text += row("Paket", field("package_id"));
+        text += row("Berakhir", when("expires_at"));
+    } else if (type == "certificate.expiring") {
+        subject = "Sertifikat Anda akan berakhir";
+        text += "Sertifikat Serambi untuk " + field("principal") +
+                " akan berakhir. Perbarui sebelum tanggal itu dengan: serambi renew\r\n\r\n";
+        text += row("Nomor seri", field("serial"));
+        text += row("Berakhir", when("not_after"));
+    } else {
+        return make_error(ErrorKind::corruption, "the notice's type is unknown");
+    }
+    text +=
+        "\r\n-- \r\nPesan ini dikirim otomatis oleh gateway Serambi; jangan dibalas. Isi paket tidak pernah "
+        "dikirim lewat surel.\r\nPemberitahuan " +
+        type + ", " + message_id + ".\r\n";
+
+    const bool plain = std::all_of(text.begin(), text.end(), [](char c) { return c > 0 && c < 0x7f; });
+    std::string out;
+    out += "From: Serambi <" + ascii(from, 254) + ">\r\n";
+    out += "To: <" + ascii(to, 254) + ">\r\n";
+    out += "Subject: [Serambi] " + ascii(subject) + "\r\n";
+    out += "Date: " + mail_date(now) + "\r\n";
+    out += "Message-ID: <" + ascii(message_id, 64) + "@" + ascii(helo_name(from), 190) + ">\r\n";
+    out += "Auto-Submitted: auto-generated\r\n";  // RFC 3834: no vacation replies to the relay
+    out += "X-Serambi-Event: " + ascii(type, 40) + "\r\n";
+    out += "MIME-Version: 1.0\r\n";
+    out += "Content-Type: text/plain; charset=utf-8\r\n";
+    out += std::string("Content-Transfer-Encoding: ") + (plain ? "7bit" : "base64") + "\r\n\r\n";
+    out += plain ? text : base64_lines(text);
+    return out;
+}
+
+}  // namespace serambi::gateway

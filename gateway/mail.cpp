@@ -164,6 +164,9 @@ class Dialogue {
     }
 
     Status secure() {
+        // Anything already read past the reply to STARTTLS came in the clear and would be taken
+        // for the relay's words inside TLS (the injection of CVE-2011-0411): refused.
+        if (in_.size() != 0) return unreachable("the relay sent more than its reply before TLS began");
         boost::system::error_code literal;
         asio::ip::make_address(relay_.host, literal);
         if (literal && !SSL_set_tlsext_host_name(stream_.native_handle(), relay_.host.c_str()))

@@ -17,7 +17,7 @@ PREFIX ?= /usr/local
 DEPS := build-essential cmake ninja-build pkg-config git ca-certificates curl openssl python3 \
         libssl-dev libsodium-dev libsqlcipher-dev sqlcipher libboost1.81-dev libboost-json1.81-dev \
         catch2 libcli11-dev libtomlplusplus-dev zlib1g-dev age clang-format \
-        chromium chromium-driver python3-selenium libnss3-tools systemd dpkg-dev fakeroot groff-base python3-yaml python3-aiosmtpd
+        chromium chromium-driver python3-selenium libnss3-tools systemd dpkg-dev fakeroot groff-base python3-yaml python3-aiosmtpd faketime
 # Only `make fuzz` needs these (tests/fuzz): Debian 12's clang 14, its libFuzzer, and the sanitizer
 # runtimes, which clang only recommends.
 FUZZ_DEPS := clang libfuzzer-14-dev libclang-rt-14-dev

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -73,8 +74,14 @@ Status parse_listen(const std::filesystem::path& file, const toml::node& node, C
     return parse_host_port(file, node, "server.listen", config.listen_host, config.listen_port);
 }
 
+// An address literal on this host, or the name that always means it; never a name that merely
+// begins like one ("127.example.com").
 bool is_loopback_host(const std::string& host) {
-    return host == "localhost" || host == "::1" || host.starts_with("127.");
+    if (host == "localhost") return true;
+    in_addr v4{};
+    if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 // What no single key can say wrong: an email relay needs a sender, a plain connection only to a
@@ -90,6 +97,11 @@ Status check_email(const std::filesystem::path& file, const Config& config) {
         return bad(where + "username: a password is never sent without TLS");
     if (!config.email_username.empty() && config.email_password_file.empty())
         return bad(where + "username: needs password_file");
+    // Where notices may go is the operator's choice, made explicitly: an empty list would
+    // otherwise let any principal have them mailed anywhere.
+    if (config.email_allowed_domains.empty())
+        return bad(where + "allowed_domains: name the domains notices may be sent to, such as " +
+                   "[\"go.id\", \"bi.go.id\"] (or [\"*\"] for any)");
     return {};
 }
 
@@ -336,8 +348,8 @@ Result<Config> load_config(const std::filesystem::path& file) {
                 if (list == nullptr || list->size() > 64) s = bad(at(file, node, key) + ": expected a list of domains");
                 for (std::size_t i = 0; s && list != nullptr && i < list->size(); ++i) {
                     const auto v = (*list)[i].value<std::string>();
-                    if (!v || !(*list)[i].is_string() || !is_mail_domain(*v))
-                        s = bad(at(file, node, key) + ": expected domains such as \"go.id\" or \"bi.go.id\"");
+                    if (!v || !(*list)[i].is_string() || (*v != "*" && !is_mail_domain(*v)))
+                        s = bad(at(file, node, key) + ": expected domains such as \"go.id\" or \"bi.go.id\", or \"*\"");
                     else
                         config.email_allowed_domains.push_back(*v);
                 }
@@ -440,7 +452,7 @@ from = ""                          # the sender, e.g. "serambi@diskominfo.malutp
 username = ""                      # a login at the relay, sent only inside TLS; "" = none
 password_file = ""                 # the login's password, alone in a file readable only by the gateway
 ca_file = ""                       # extra trust anchors (PEM) for the relay's certificate; "" = the system's only
-allowed_domains = []               # recipients' domains, e.g. ["go.id", "bi.go.id"]; [] = any
+allowed_domains = []               # recipients' domains and those below them, e.g. ["go.id", "bi.go.id"]; ["*"] = any
 timeout_seconds = 30               # one sending: connect, TLS, login and message
 )";
 }

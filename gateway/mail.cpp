@@ -11,8 +11,11 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/json.hpp>
 #include <cctype>
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "base/time.h"
 #include "crypto/crypto.h"
@@ -34,16 +37,33 @@ std::string lower(std::string_view text) {
 
 // ---- Writing the notice
 
-// Text written by people (file names, reasons) on one line, without control characters, and
-// short enough for any mail line.
+// Text written by people (file names, reasons) on one line: control characters (C0 and C1) and
+// the bidirectional overrides that could make a name read otherwise than it is become spaces,
+// and a long text is cut at a character's boundary, short enough for any mail line.
 std::string clean(std::string_view text, std::size_t max = 300) {
     std::string out;
-    for (unsigned char c : text) {
-        if (out.size() >= max) {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 1;
+        if (i + length > text.size()) length = text.size() - i;
+        const auto ch = text.substr(i, length);
+        i += length;
+        if (out.size() + ch.size() > max) {
             out += "…";
             break;
         }
-        out += (c < 0x20 || c == 0x7f) ? ' ' : static_cast<char>(c);
+        const bool c0 = length == 1 && (c < 0x20 || c == 0x7f);
+        const bool c1 = length == 2 && c == 0xc2 && static_cast<unsigned char>(ch[1]) < 0xa0;
+        // U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069: E2 80 8E/8F, E2 80 AA-AE, E2 81 A6-A9
+        const auto b1 = length == 3 ? static_cast<unsigned char>(ch[1]) : 0;
+        const auto b2 = length == 3 ? static_cast<unsigned char>(ch[2]) : 0;
+        const bool bidi = length == 3 && c == 0xe2 &&
+                          ((b1 == 0x80 && (b2 == 0x8e || b2 == 0x8f || (b2 >= 0xaa && b2 <= 0xae))) ||
+                           (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9));
+        if (c0 || c1 || bidi)
+            out += ' ';
+        else
+            out += ch;
     }
     return out;
 }
@@ -145,18 +165,17 @@ class Dialogue {
     Dialogue(const MailRelay& relay, ssl::context& tls)
         : relay_(relay), stream_(io_, tls), deadline_(std::chrono::steady_clock::now() + relay.timeout) {}
 
+    // A reply where it did not belong: outside SMTP, never taken as an acceptance.
+    static Error out_of_turn(const MailReply& reply) {
+        return unreachable("the relay answered " + std::to_string(reply.code) + " to " + reply.step +
+                           ", which SMTP does not allow there; nothing is taken as sent");
+    }
+
     Status connect() {
-        tcp::resolver resolver(io_);
+        auto found = resolve();
+        if (!found) return found.error();
         boost::system::error_code ec = asio::error::would_block;
-        tcp::resolver::results_type found;
-        resolver.async_resolve(relay_.host, relay_.port, [&](const boost::system::error_code& e, auto results) {
-            ec = e;
-            found = std::move(results);
-        });
-        if (auto waited = wait(ec); !waited) return waited;
-        if (ec) return unreachable("cannot resolve " + relay_.host + ": " + ec.message());
-        ec = asio::error::would_block;
-        asio::async_connect(stream_.next_layer(), found,
+        asio::async_connect(stream_.next_layer(), *found,
                             [&](const boost::system::error_code& e, const tcp::endpoint&) { ec = e; });
         if (auto waited = wait(ec); !waited) return waited;
         if (ec) return unreachable("cannot connect to " + relay_.host + ":" + relay_.port + ": " + ec.message());
@@ -193,12 +212,15 @@ class Dialogue {
         return {};
     }
 
-    // A reply, its lines joined: "250-a" "250 b" is one reply of code 250.
-    Result<MailReply> hear() {
+    // A reply, its lines joined: "250-a" "250 b" is one reply of code 250. The first word of
+    // each line after the first is kept whole as a keyword (EHLO's extensions).
+    Result<MailReply> hear(const std::string& step) {
         MailReply reply;
+        reply.step = step;
         std::string text;
+        keywords_.clear();
         for (int lines = 0;; ++lines) {
-            if (lines > 100) return unreachable("the relay's reply is too long");
+            if (lines >= 100) return unreachable("the relay's reply is too long");
             boost::system::error_code ec = asio::error::would_block;
             auto done = [&](const boost::system::error_code& e, std::size_t) { ec = e; };
             if (secured_)
@@ -206,6 +228,7 @@ class Dialogue {
             else
                 asio::async_read_until(stream_.next_layer(), in_, "\r\n", done);
             if (auto waited = wait(ec); !waited) return waited.error();
+            if (ec == asio::error::not_found) return unreachable("the relay's reply has a line too long for SMTP");
             if (ec) return unreachable("the relay closed the connection: " + ec.message());
             std::string line;
             std::istream stream(&in_);
@@ -216,12 +239,12 @@ class Dialogue {
                 !std::isdigit(static_cast<unsigned char>(line[2])) ||
                 (line.size() > 3 && line[3] != ' ' && line[3] != '-'))
                 return unreachable("the relay does not speak SMTP");
-            const int code = std::stoi(line.substr(0, 3));
+            const int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
             if (lines > 0 && code != reply.code) return unreachable("the relay does not speak SMTP");
             reply.code = code;
             if (line.size() > 4) {
-                if (!text.empty()) text += ' ';
-                text += line.substr(4);
+                if (lines > 0) keywords_.push_back(lower(line.substr(4, line.find(' ', 4) - 4)));
+                if (text.size() < 1024) text += (text.empty() ? "" : " ") + line.substr(4);
             }
             if (line.size() == 3 || line[3] == ' ') break;
         }
@@ -230,9 +253,13 @@ class Dialogue {
     }
 
     // A command and its reply.
-    Result<MailReply> ask(const std::string& command) {
+    Result<MailReply> ask(const std::string& command, const std::string& step) {
         if (auto sent = say(command + "\r\n"); !sent) return sent.error();
-        return hear();
+        return hear(step);
+    }
+
+    bool offers(std::string_view extension) const {
+        return std::find(keywords_.begin(), keywords_.end(), lower(extension)) != keywords_.end();
     }
 
     void close() {
@@ -242,6 +269,42 @@ class Dialogue {
 
   private:
     static Error unreachable(std::string why) { return make_error(ErrorKind::unavailable, std::move(why)); }
+
+    // getaddrinfo cannot be cancelled, so it runs on a thread of its own, which is left to finish
+    // alone if the deadline passes: a silent name server cannot hold the sender past it.
+    Result<std::vector<tcp::endpoint>> resolve() {
+        struct Lookup {
+            std::mutex mutex;
+            std::condition_variable done_cv;
+            bool done = false;
+            boost::system::error_code ec;
+            std::vector<tcp::endpoint> endpoints;
+        };
+        auto lookup = std::make_shared<Lookup>();
+        try {
+            std::thread([lookup, host = relay_.host, port = relay_.port] {
+                asio::io_context io(1);
+                tcp::resolver resolver(io);
+                boost::system::error_code ec;
+                std::vector<tcp::endpoint> endpoints;
+                for (const auto& entry : resolver.resolve(host, port, ec)) endpoints.push_back(entry.endpoint());
+                std::lock_guard lock(lookup->mutex);
+                lookup->ec = ec;
+                lookup->endpoints = std::move(endpoints);
+                lookup->done = true;
+                lookup->done_cv.notify_all();
+            }).detach();
+        } catch (const std::system_error& e) {
+            return unreachable(std::string("cannot start the relay's lookup: ") + e.what());
+        }
+        std::unique_lock lock(lookup->mutex);
+        if (!lookup->done_cv.wait_until(lock, deadline_, [&] { return lookup->done; }))
+            return unreachable("no answer for " + relay_.host + " from the name server within " +
+                               std::to_string(relay_.timeout.count()) + " s");
+        if (lookup->ec || lookup->endpoints.empty())
+            return unreachable("cannot resolve " + relay_.host + ": " + lookup->ec.message());
+        return lookup->endpoints;
+    }
 
     // Runs the context until the operation under way sets `ec` or the deadline passes.
     Status wait(boost::system::error_code& ec) {
@@ -257,16 +320,11 @@ class Dialogue {
     const MailRelay& relay_;
     asio::io_context io_{1};
     ssl::stream<tcp::socket> stream_;
-    asio::streambuf in_{64 * 1024};  // a longer line is an error, not memory held
+    asio::streambuf in_{4096};  // a longer line is an error, not memory held (SMTP's limit is 512)
+    std::vector<std::string> keywords_;
     std::chrono::steady_clock::time_point deadline_;
     bool secured_ = false;
 };
-
-bool offers(const MailReply& ehlo, std::string_view extension) {
-    // The extensions are the reply's lines after the greeting, joined here by spaces.
-    const auto text = " " + lower(ehlo.text) + " ";
-    return text.find(" " + lower(extension) + " ") != std::string::npos;
-}
 
 std::string helo_name(const std::string& from) {
     const auto at = from.rfind('@');
@@ -306,17 +364,21 @@ Result<std::string> parse_mail_url(std::string_view url) {
     const auto local = address.substr(0, at);
     const auto domain = address.substr(at + 1);
     const bool plain_local = std::all_of(local.begin(), local.end(), [](char c) {
-        return is_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+        // No %: relays such as Postfix read "a%b.example@here" as "a@b.example" (the percent hack),
+        // which would carry mail past allowed_domains.
+        return is_alnum(c) || c == '.' || c == '_' || c == '+' || c == '-';
     });
     if (!plain_local || local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
-        return refused("the address's part before @ may hold only letters, digits and . _ % + -");
-    if (!is_mail_domain(domain) || domain.find('.') == std::string_view::npos)
+        return refused("the address's part before @ may hold only letters, digits and . _ + -");
+    const auto top = domain.substr(domain.rfind('.') + 1);
+    if (!is_mail_domain(domain) || domain.find('.') == std::string_view::npos ||
+        std::all_of(top.begin(), top.end(), [](char c) { return c >= '0' && c <= '9'; }))
         return refused("the address's domain must be a name such as dinkes.malutprov.go.id");
     return std::string(local) + "@" + lower(domain);
 }
 
 bool mail_domain_allowed(std::string_view address, const std::vector<std::string>& domains) {
-    if (domains.empty()) return true;
+    if (std::find(domains.begin(), domains.end(), "*") != domains.end()) return true;
     const auto at = address.rfind('@');
     if (at == std::string_view::npos) return false;
     const auto domain = lower(address.substr(at + 1));
@@ -346,58 +408,60 @@ Result<MailReply> send_mail(const MailRelay& relay, const std::string& to, const
     if (auto connected = d.connect(); !connected) return connected.error();
     if (relay.security == "tls")
         if (auto secured = d.secure(); !secured) return secured.error();
-    // Each step's reply either lets the next go on or ends the sending with the relay's words.
-    std::optional<MailReply> refusal;
-    auto expect = [&](Result<MailReply> reply, int wanted, int also = 0) -> bool {
-        if (!reply) return false;
-        if (reply->code == wanted || (also != 0 && reply->code == also)) return true;
-        refusal = *reply;
-        return false;
+    // Each step goes on only on the reply it wants. A 4xx or 5xx is the relay's refusal and ends
+    // the sending with its words; any other reply is out of SMTP's turn, an error, so that no
+    // stray 2xx (from a relay's bug, or a network between that answers for it) counts as sent.
+    // The end of the sending when `reply` is not the one wanted, nothing when it goes on.
+    auto stop_unless = [&](Result<MailReply>& reply, int wanted, int also = 0) -> std::optional<Result<MailReply>> {
+        if (reply && (reply->code == wanted || (also != 0 && reply->code == also))) return std::nullopt;
+        d.close();
+        if (!reply) return Result<MailReply>(reply.error());
+        if (reply->code >= 400 && reply->code < 600) return Result<MailReply>(*reply);
+        return Result<MailReply>(Dialogue::out_of_turn(*reply));
     };
-    auto greeting = d.hear();
-    if (!greeting) return greeting.error();
-    if (!expect(greeting, 220)) return *refusal;
-    auto ehlo = d.ask("EHLO " + helo_name(relay.from));
-    if (!ehlo) return ehlo.error();
-    if (!expect(ehlo, 250)) return *refusal;
+
+    auto greeting = d.hear("greeting");
+    if (auto end = stop_unless(greeting, 220)) return *end;
+    auto ehlo = d.ask("EHLO " + helo_name(relay.from), "EHLO");
+    if (auto end = stop_unless(ehlo, 250)) return *end;
     if (relay.security == "starttls") {
         // Never on without it: a relay that does not offer STARTTLS (or a network that strips it)
         // would otherwise receive the notice, and the password, in the clear.
-        if (!offers(*ehlo, "STARTTLS"))
+        if (!d.offers("STARTTLS")) {
+            d.close();
             return make_error(ErrorKind::unavailable, "the relay does not offer STARTTLS; nothing was sent");
-        auto ready = d.ask("STARTTLS");
-        if (!ready) return ready.error();
-        if (!expect(ready, 220)) return *refusal;
+        }
+        auto ready = d.ask("STARTTLS", "STARTTLS");
+        if (auto end = stop_unless(ready, 220)) return *end;
         if (auto secured = d.secure(); !secured) return secured.error();
-        ehlo = d.ask("EHLO " + helo_name(relay.from));
-        if (!ehlo) return ehlo.error();
-        if (!expect(ehlo, 250)) return *refusal;
+        ehlo = d.ask("EHLO " + helo_name(relay.from), "EHLO");
+        if (auto end = stop_unless(ehlo, 250)) return *end;
     }
     if (!relay.username.empty()) {
+        // The line is built once, in place, and wiped: no copy of the password is left behind.
         std::string plain;
+        plain.reserve(relay.username.size() + relay.password.size() + 2);
         plain.push_back('\0');
         plain += relay.username;
         plain.push_back('\0');
         plain += relay.password;
-        auto token =
-            crypto::to_base64(crypto::ByteView(reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()));
+        std::string line = "AUTH PLAIN ";
+        line.reserve(line.size() + (plain.size() + 2) / 3 * 4 + 2);
+        line += crypto::to_base64(crypto::ByteView(reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()));
+        line += "\r\n";
         crypto::wipe(plain);
-        std::string command = "AUTH PLAIN " + token;
-        crypto::wipe(token);
-        auto authed = d.ask(command);
-        crypto::wipe(command);
-        if (!authed) return authed.error();
-        if (!expect(authed, 235)) return *refusal;
+        auto sent = d.say(line);
+        crypto::wipe(line);
+        if (!sent) return sent.error();
+        auto authed = d.hear("AUTH");
+        if (auto end = stop_unless(authed, 235)) return *end;
     }
-    auto sender = d.ask("MAIL FROM:<" + relay.from + ">");
-    if (!sender) return sender.error();
-    if (!expect(sender, 250)) return *refusal;
-    auto recipient = d.ask("RCPT TO:<" + to + ">");
-    if (!recipient) return recipient.error();
-    if (!expect(recipient, 250, 251)) return *refusal;
-    auto data = d.ask("DATA");
-    if (!data) return data.error();
-    if (!expect(data, 354)) return *refusal;
+    auto sender = d.ask("MAIL FROM:<" + relay.from + ">", "MAIL FROM");
+    if (auto end = stop_unless(sender, 250)) return *end;
+    auto recipient = d.ask("RCPT TO:<" + to + ">", "RCPT TO");
+    if (auto end = stop_unless(recipient, 250, 251)) return *end;
+    auto data = d.ask("DATA", "DATA");
+    if (auto end = stop_unless(data, 354)) return *end;
     // Dot-stuffing: a line that begins with "." gets a second one, so none ends the data early.
     std::string stuffed;
     stuffed.reserve(message.size() + 64);
@@ -410,11 +474,13 @@ Result<MailReply> send_mail(const MailRelay& relay, const std::string& to, const
     if (!stuffed.ends_with("\r\n")) stuffed += "\r\n";
     stuffed += ".\r\n";
     if (auto sent = d.say(stuffed); !sent) return sent.error();
-    auto accepted = d.hear();
-    if (!accepted) return accepted.error();
-    (void)d.say("QUIT\r\n");  // courtesy: the message is the relay's already
-    d.close();
-    return *accepted;
+    auto accepted = d.hear("message");
+    if (accepted && accepted->code >= 200 && accepted->code < 300) {
+        (void)d.say("QUIT\r\n");  // courtesy, unanswered: the message is the relay's already
+        d.close();
+        return *accepted;
+    }
+    return *stop_unless(accepted, 250);
 }
 
 // ---- The notice

@@ -16,13 +16,14 @@ namespace serambi::gateway {
 
 bool is_mail_url(std::string_view url) noexcept;  // starts with "mailto:"
 
-// "mailto:ADDRESS" with one plain address: a local part of letters, digits and . _ % + - and a
-// domain of at least two labels of letters, digits and hyphens, at most 254 bytes in all; no
-// query, no display name, no second recipient. The address, its domain in lower case.
+// "mailto:ADDRESS" with one plain address: a local part of letters, digits and . _ + - and a
+// domain of at least two labels of letters, digits and hyphens (the last not all digits), at
+// most 254 bytes in all; no query, no display name, no second recipient. The address, its
+// domain in lower case.
 Result<std::string> parse_mail_url(std::string_view url);
 
 // Whether the address's domain is one of `domains` or below one of them ("go.id" allows
-// "dinkes.malutprov.go.id"). An empty list allows every domain.
+// "dinkes.malutprov.go.id"). "*" allows every domain; an empty list none.
 bool mail_domain_allowed(std::string_view address, const std::vector<std::string>& domains);
 
 // A domain as written in [email] allowed_domains.
@@ -39,15 +40,21 @@ struct MailRelay {
     std::chrono::seconds timeout{30};  // for one whole sending
 };
 
-// The relay's reply that ended a sending: 250 when the message was accepted, otherwise the
-// code and text at the step it refused.
+// The relay's reply that ended a sending: a 2xx to the message itself when it was accepted,
+// otherwise the 4xx or 5xx refusal at the step named.
 struct MailReply {
     int code = 0;
-    std::string text;  // printable, at most 200 bytes
+    std::string text;  // printable, at most 200 bytes; may name the address
+    std::string step;  // greeting, EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA, message
+    // A refusal no retry can change: the recipient refused (5xx to RCPT TO or to the message).
+    // A 5xx elsewhere (a login refused, relaying denied to the sender) is the operator's to fix,
+    // and the notice waits for it.
+    bool permanent() const { return code >= 500 && (step == "RCPT TO" || step == "message"); }
 };
 
 // One SMTP sending of `message` (a whole RFC 5322 message, lines ending CRLF) to `to`. An error
-// only when the relay could not be reached or spoke no SMTP; refusals are replies.
+// when the relay could not be reached in time or answered outside SMTP (a 2xx where a refusal
+// or another step's reply belongs counts as that, never as accepted); refusals are replies.
 Result<MailReply> send_mail(const MailRelay& relay, const std::string& to, const std::string& message);
 
 // The email for a notice: `body` is the notice as a webhook carries it ({"type", "timestamp",

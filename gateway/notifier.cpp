@@ -2,9 +2,12 @@
 // emails through the operator's relay.
 #include "gateway/notifier.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
-#include <fstream>
+#include <filesystem>
 #include <unordered_set>
 
 #include "gateway/hook_client.h"
@@ -18,6 +21,8 @@ constexpr auto kPollEvery = std::chrono::milliseconds(500);
 constexpr std::uint64_t kEntriesPerRead = 256;
 // Attempts under way at once, each for a different hook.
 constexpr std::size_t kMaxSenders = 8;
+// Of them, sendings of email (all through the one relay).
+constexpr std::size_t kMaxMailSenders = 2;
 // Ended deliveries are kept this long for their owners to look at; the access log keeps the rest.
 constexpr std::int64_t kKeepEndedSeconds = 31 * 24 * 3600;
 
@@ -60,6 +65,28 @@ std::string host_of(const std::string& url) {
     }
     auto parsed = parse_hook_url(url);
     return parsed ? parsed->host : std::string("?");
+}
+
+// The first line of the password file, without its line end.
+Result<std::string> read_password(const std::filesystem::path& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return make_error(ErrorKind::unavailable, "cannot read [email] password_file " + file.string());
+    std::string text(1024, '\0');
+    const auto got = ::read(fd, text.data(), text.size());
+    ::close(fd);
+    if (got < 0) {
+        crypto::wipe(text);
+        return make_error(ErrorKind::unavailable, "cannot read [email] password_file " + file.string());
+    }
+    const auto end = text.find_first_of("\r\n");
+    const auto length = std::min(static_cast<std::size_t>(got), end);
+    std::string password;
+    password.reserve(length);
+    password.append(text, 0, length);
+    crypto::wipe(text);
+    if (password.empty())
+        return make_error(ErrorKind::unavailable, "[email] password_file " + file.string() + " holds no password");
+    return password;
 }
 
 }  // namespace
@@ -258,10 +285,22 @@ void Notifier::send_due(std::int64_t now) {
         log_line("webhooks: cannot read the deliveries due: " + due.error().message);
         return;
     }
+    auto hooks = store_.hooks().hooks();
+    if (!hooks) {
+        log_line("webhooks: cannot read the hooks: " + hooks.error().message);
+        return;
+    }
     for (const auto& d : *due) {
         if (senders_.size() >= kMaxSenders) return;
         if (std::any_of(senders_.begin(), senders_.end(), [&](const Sender& s) { return s.hook == d.hook; }))
             continue;  // that hook's attempt under way ends first
+        const auto hook = std::find_if(hooks->begin(), hooks->end(), [&](const auto& h) { return h.id == d.hook; });
+        const bool by_mail = hook != hooks->end() && is_mail_url(hook->url);
+        // Every email goes through the one relay: a relay that is slow or down may hold only a
+        // few senders, never all of them, so that HTTPS receivers are not kept waiting on it.
+        if (by_mail && std::count_if(senders_.begin(), senders_.end(), [](const Sender& s) { return s.by_mail; }) >=
+                           static_cast<std::ptrdiff_t>(kMaxMailSenders))
+            continue;
         auto done = std::make_shared<std::atomic<bool>>(false);
         try {
             std::thread t([this, d, done] {
@@ -273,7 +312,7 @@ void Notifier::send_due(std::int64_t now) {
                 done->store(true);
                 wake_.notify_all();
             });
-            senders_.push_back(Sender{d.hook, std::move(t), done});
+            senders_.push_back(Sender{d.hook, by_mail, std::move(t), done});
         } catch (const std::system_error& e) {
             log_line(std::string("webhooks: cannot start a delivery: ") + e.what());
             return;
@@ -296,14 +335,11 @@ Result<MailReply> Notifier::send_notice_mail(const std::string& url, const stora
                     config.email_username,   {},
                     config.email_from,       std::chrono::seconds(config.email_timeout_seconds)};
     if (!config.email_username.empty()) {
-        // Read at each sending, so that a changed password needs no restart, and wiped after.
-        std::ifstream in(config.email_password_file, std::ios::binary);
-        std::getline(in, relay.password);
-        if (!in && !in.eof())
-            return make_error(ErrorKind::unavailable,
-                              "cannot read [email] password_file " + config.email_password_file.string());
-        while (!relay.password.empty() && (relay.password.back() == '\r' || relay.password.back() == ' '))
-            relay.password.pop_back();
+        // Read at each sending, so that a changed password needs no restart, into one buffer
+        // that is wiped after: no stream buffer keeps a copy.
+        auto password = read_password(config.email_password_file);
+        if (!password) return password.error();
+        relay.password = std::move(*password);
     }
     auto reply = send_mail(relay, *to, *message);
     crypto::wipe(relay.password);
@@ -339,17 +375,25 @@ bool Notifier::send(const storage::DeliveryRecord& d, std::int64_t now) {
     Result<int> status = make_error(ErrorKind::unavailable, "not sent");
     bool permanent = false;  // a refusal that no retry can change
     std::string refused_with;
+    std::string logged_refusal;
     const bool by_mail = is_mail_url(hook->url);
     if (by_mail) {
         crypto::wipe(hook->secret);  // email is not signed
         auto mailed = send_notice_mail(hook->url, d);
         if (mailed) {
             status = mailed->code;
-            refused_with = mailed->text;
-            permanent = mailed->code >= 500;
+            refused_with = " to " + mailed->step + ": " + mailed->text;
+            // The relay's words may name the address: the owner reads them in its deliveries,
+            // the access log (kept for good) gets the code and the step only.
+            logged_refusal = "the relay answered " + std::to_string(mailed->code) + " to " + mailed->step;
+            permanent = mailed->permanent();
+            if (mailed->code >= 500 && !permanent)
+                log_line("email: the relay refused " + mailed->step + " (" + std::to_string(mailed->code) +
+                         "); notices wait until [email] is put right");
         } else {
             status = mailed.error();
-            permanent = mailed.error().kind == ErrorKind::invalid_argument;
+            permanent =
+                mailed.error().kind == ErrorKind::invalid_argument || mailed.error().kind == ErrorKind::corruption;
         }
     } else {
         auto url = parse_hook_url(hook->url);
@@ -375,7 +419,7 @@ bool Notifier::send(const storage::DeliveryRecord& d, std::int64_t now) {
     after.last_status = status ? *status : 0;
     after.last_error = delivered ? std::string()
                        : !status ? status.error().message
-                       : by_mail ? "the relay answered " + std::to_string(*status) + " " + refused_with
+                       : by_mail ? "the relay answered " + std::to_string(*status) + refused_with
                                  : "the receiver answered " + std::to_string(*status);
     const auto& waits = config.webhook_retry_seconds;
     const bool given_up = !delivered && (permanent || static_cast<std::size_t>(after.attempts) > waits.size());
@@ -393,7 +437,8 @@ bool Notifier::send(const storage::DeliveryRecord& d, std::int64_t now) {
         after.next_at = 0;
         entry = AuditTrail::delivery_entry(
             hook->owner, "hooks/" + d.hook + "/deliveries/" + d.id, false, after.last_status,
-            "gave up on " + what + " after " + std::to_string(after.attempts) + " attempts: " + after.last_error);
+            "gave up on " + what + " after " + std::to_string(after.attempts) +
+                " attempts: " + (logged_refusal.empty() || !status ? after.last_error : logged_refusal));
     } else {
         after.next_at = now + waits[static_cast<std::size_t>(after.attempts) - 1];
     }

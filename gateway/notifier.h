@@ -61,6 +61,7 @@ class Notifier {
     // answers slowly or never holds back its own hook, not the others nor the reading of events.
     struct Sender {
         std::string hook;
+        bool by_mail = false;
         std::thread thread;
         std::shared_ptr<std::atomic<bool>> done;
     };

@@ -62,6 +62,8 @@ TEST_CASE("a recipient is one plain address behind mailto:") {
                                 "mailto:a@b@c.go.id",
                                 "mailto:.a@b.go.id",
                                 "mailto:a.@b.go.id",
+                                "mailto:victim%gmail.com@b.go.id",
+                                "mailto:a@10.0.0.1",
                                 "mailto:a..b@b.go.id",
                                 "mailto:a@-b.go.id",
                                 "mailto:a@b-.go.id",
@@ -83,7 +85,8 @@ TEST_CASE("the allowed domains hold their subdomains, not look-alikes") {
     CHECK_FALSE(gateway::mail_domain_allowed("a@evilgo.id", domains));
     CHECK_FALSE(gateway::mail_domain_allowed("a@go.id.evil.example", domains));
     CHECK_FALSE(gateway::mail_domain_allowed("a@example.com", domains));
-    CHECK(gateway::mail_domain_allowed("a@example.com", {}));
+    CHECK(gateway::mail_domain_allowed("a@example.com", {"*"}));
+    CHECK_FALSE(gateway::mail_domain_allowed("a@go.id", {}));
 }
 
 TEST_CASE("a package's arrival is written in Bahasa Indonesia, with local time and no content") {
@@ -192,8 +195,23 @@ TEST_CASE("the email settings load, and a risky one is refused with its key") {
     CHECK(error_for("[email]\nfrom = \"Serambi <s@x.go.id>\"\n").find("email.from") != std::string::npos);
     CHECK(error_for("[email]\nallowed_domains = [\"*.go.id\"]\n").find("email.allowed_domains") != std::string::npos);
     CHECK(error_for("[email]\nusername = \"a\\r\\nb\"\n").find("email.username") != std::string::npos);
+    CHECK(error_for("[email]\nrelay = \"127.0.0.1:25\"\nfrom = \"s@x.go.id\"\nsecurity = \"none\"\n")
+              .find("allowed_domains") != std::string::npos);  // where notices may go is said, never assumed
+    CHECK(error_for("[email]\nrelay = \"127.example.com:25\"\nfrom = \"s@x.go.id\"\nsecurity = \"none\"\n"
+                    "allowed_domains = [\"*\"]\n")
+              .find("security") != std::string::npos);
     // A relay on this host may be spoken to without TLS (a local MTA), without a login.
     std::ofstream(file, std::ios::trunc)
-        << "[email]\nrelay = \"127.0.0.1:25\"\nfrom = \"s@x.go.id\"\nsecurity = \"none\"\n";
+        << "[email]\nrelay = \"[::1]:25\"\nfrom = \"s@x.go.id\"\nsecurity = \"none\"\nallowed_domains = [\"*\"]\n";
     CHECK(gateway::load_config(file).ok());
+}
+
+TEST_CASE("a file name cannot turn itself around in a notice") {
+    // U+202E (right-to-left override) would show "laporan<U+202E>vsc.exe" as "laporanexe.csv".
+    auto message = gateway::notice_mail("serambi@x.go.id", "mitra@bi.go.id", "msg_4",
+                                        arrival("terbatas", "released", "laporan\u202evsc.exe"), "UTC", 1796600000);
+    REQUIRE(message.ok());
+    const auto body = body_of(*message);
+    CHECK(body.find("\u202e") == std::string::npos);
+    CHECK(body.find("laporan vsc.exe") != std::string::npos);
 }

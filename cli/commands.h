@@ -375,13 +375,15 @@ struct HookOptions {
     std::string url;
     std::vector<std::string> events;
     bool everyone = false;
-    std::string id;  // remove, deliveries
+    std::string id;    // remove, confirm, deliveries
+    std::string code;  // confirm
     std::size_t limit = 50;
     bool json = false;
 };
 int run_hook_add(const HookOptions& options);
 int run_hook_list(const HookOptions& options);
 int run_hook_remove(const HookOptions& options);
+int run_hook_confirm(const HookOptions& options);
 int run_hook_deliveries(const HookOptions& options);
 
 // Release requests: a partner asks for a package that waits for approvals; custodians answer.

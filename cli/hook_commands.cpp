@@ -25,13 +25,20 @@ int run_hook_add(const HookOptions& options) {
     for (const auto& e : options.events) events.emplace_back(e);
     boost::json::object body{{"url", options.url}, {"events", events}};
     if (options.everyone) body["everyone"] = true;
-    return object_request("hook add", options.profile, "POST", "/v1/hooks", boost::json::serialize(body), 201,
-                          options.json, [](const Fields& f) {
-                              // Email is not signed: an address's hook has no secret to show.
-                              const auto secret = f("secret");
-                              return say(Msg::hook_added, {f("id"), f("url"), f("events")}) +
-                                     (secret.empty() ? std::string() : "\n" + say(Msg::hook_secret, {secret}));
-                          });
+    return object_request(
+        "hook add", options.profile, "POST", "/v1/hooks", boost::json::serialize(body), 201, options.json,
+        [](const Fields& f) {
+            // Email is not signed: an address's hook has no secret to show, but a
+            // code to wait for.
+            const auto secret = f("secret");
+            const auto url = f("url");
+            std::string then;
+            if (url.starts_with("mailto:"))
+                then = say(Msg::hook_confirm_sent, {url.substr(7), f("id")});
+            else if (!secret.empty())
+                then = say(Msg::hook_secret, {secret});
+            return say(Msg::hook_added, {f("id"), url, f("events")}) + (then.empty() ? std::string() : "\n" + then);
+        });
 }
 
 int run_hook_list(const HookOptions& options) {
@@ -48,6 +55,16 @@ int run_hook_remove(const HookOptions& options) {
     if (!is_hook_id(options.id)) return report("hook remove", bad("'" + options.id + "' is not a webhook id (hook-…)"));
     return object_request("hook remove", options.profile, "POST", "/v1/hooks/" + options.id + "/remove", "", 200,
                           options.json, [](const Fields& f) { return say(Msg::hook_removed, {f("id")}); });
+}
+
+int run_hook_confirm(const HookOptions& options) {
+    if (!is_hook_id(options.id))
+        return report("hook confirm", bad("'" + options.id + "' is not a webhook id (hook-…)"));
+    const boost::json::object body{{"code", options.code}};
+    return object_request("hook confirm", options.profile, "POST", "/v1/hooks/" + options.id + "/confirm",
+                          boost::json::serialize(body), 200, options.json, [](const Fields& f) {
+                              return say(Msg::hook_confirmed, {f("id"), f("url")});
+                          });
 }
 
 int run_hook_deliveries(const HookOptions& options) {

@@ -503,6 +503,13 @@ int main(int argc, char** argv) {
     hremove_cmd->add_option("--profile", hook.profile, profile_help);
     hremove_cmd->add_flag("--json", hook.json, "the JSON answer even on a terminal");
     hremove_cmd->callback([&] { code = run_hook_remove(hook); });
+    auto* hconfirm_cmd =
+        hook_cmd->add_subcommand("confirm", "confirm an email hook's address with the code mailed to it");
+    hconfirm_cmd->add_option("id", hook.id, "webhook id (hook-…)")->required();
+    hconfirm_cmd->add_option("code", hook.code, "the code from the email, such as 7QKM-3XWD")->required();
+    hconfirm_cmd->add_option("--profile", hook.profile, profile_help);
+    hconfirm_cmd->add_flag("--json", hook.json, "the JSON answer even on a terminal");
+    hconfirm_cmd->callback([&] { code = run_hook_confirm(hook); });
     auto* hdeliveries_cmd =
         hook_cmd->add_subcommand("deliveries", "a webhook's deliveries, newest first, with each one's attempts");
     hdeliveries_cmd->add_option("id", hook.id, "webhook id (hook-…)")->required();

@@ -93,6 +93,12 @@ constexpr std::array<Message, static_cast<std::size_t>(Msg::count_)> kCatalogue{
      "Rahasia penanda tangan, hanya ditampilkan sekarang (simpan di penerima): {}"},
     {hook_removed, "Webhook {} removed: nothing more is sent to it",
      "Webhook {} dihapus: tidak ada lagi yang dikirim ke sana"},
+    {hook_confirm_sent,
+     "Nothing is sent until the address is confirmed: a code is on its way to {}. Then: serambi hook confirm {} CODE",
+     "Belum ada yang dikirim sebelum alamat dikonfirmasi: kode sedang dikirim ke {}. Lalu: serambi hook confirm {} "
+     "KODE"},
+    {hook_confirmed, "Webhook {} confirmed: {} is told from now on",
+     "Webhook {} dikonfirmasi: {} diberi tahu mulai sekarang"},
     {column_events, "EVENTS", "PERISTIWA"},
     {column_url, "URL", "ALAMAT"},
     {column_owner, "OWNER", "PEMILIK"},

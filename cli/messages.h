@@ -91,6 +91,8 @@ enum class Msg {
     hook_added,         // id, url, events
     hook_secret,        // secret
     hook_removed,       // id
+    hook_confirm_sent,  // id, address, id
+    hook_confirmed,     // id, url
     column_events,
     column_url,
     column_owner,

@@ -333,6 +333,10 @@ class Handler {
     Response create_hook_from(const RequestHead& head, const Caller& caller, const std::string& body);
     Response list_hooks(const RequestHead& head, const Caller& caller);
     Dispatch remove_hook(const RequestHead& head, const Caller& caller, const std::string& id);
+    // An email hook's address confirmed by its owner with the code mailed to it.
+    Dispatch confirm_hook(const RequestHead& head, const Caller& caller, const std::string& id);
+    Response confirm_hook_with(const RequestHead& head, const Caller& caller, const std::string& id,
+                               const std::string& body);
     Response list_deliveries(const RequestHead& head, const Caller& caller, const std::string& id, const Query& query);
     // The hook if the caller may manage it (its owner, or a principal manager); not_found if not.
     Result<storage::HookRecord> hook_for(const Caller& caller, const std::string& id);

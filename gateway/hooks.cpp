@@ -20,6 +20,11 @@ constexpr std::size_t kDefaultDeliveries = 50;
 constexpr std::size_t kMaxDeliveries = 500;
 constexpr std::int64_t kApprovalNoticeSeconds = 24 * 3600;
 constexpr std::int64_t kCertificateNoticeSeconds = 30 * 24 * 3600;
+// An email hook's confirmation code: tries, and how long it may be used.
+constexpr std::int64_t kMaxConfirmTries = 5;
+constexpr std::int64_t kConfirmSeconds = 7 * 24 * 3600;
+// 32 letters and digits that cannot be read as one another (no 0 O 1 I).
+constexpr std::string_view kCodeAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 
 constexpr std::array<std::string_view, 6> kEvents = {"package.arrived", "release.requested", "release.approved",
                                                      "release.refused", "approval.expiring", "certificate.expiring"};
@@ -29,8 +34,34 @@ boost::json::object hook_json(const storage::HookRecord& h) {
     for (const auto& e : h.events) events.emplace_back(e);
     boost::json::object o{{"id", h.id},   {"owner", h.owner}, {"everyone", h.everyone},
                           {"url", h.url}, {"events", events}, {"created_at", format_time(h.created_at)}};
+    o["confirmed"] = h.confirmed_at != 0;
     if (h.removed_at != 0) o["removed_at"] = format_time(h.removed_at);
     return o;
+}
+
+// "7QKM-3XWD": 40 random bits, read aloud or typed from an email without confusion.
+std::string new_confirm_code() {
+    std::array<std::uint8_t, 8> random{};
+    crypto::random_bytes(random);
+    std::string code;
+    for (std::size_t i = 0; i < random.size(); ++i) {
+        if (i == 4) code += '-';
+        code += kCodeAlphabet[random[i] % kCodeAlphabet.size()];  // 256 is a multiple of 32: no bias
+    }
+    crypto::wipe(random);
+    return code;
+}
+
+// The code as typed: case, spaces and hyphens do not matter. Its SHA-256 in hex is what is kept.
+std::string confirm_code_hash(std::string_view typed) {
+    std::string code;
+    for (char c : typed) {
+        if (c == '-' || c == ' ') continue;
+        code += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    auto digest = crypto::Sha256::of(crypto::ByteView(reinterpret_cast<const std::uint8_t*>(code.data()), code.size()));
+    crypto::wipe(code);
+    return crypto::to_hex(digest);
 }
 
 boost::json::object delivery_json(const storage::DeliveryRecord& d) {
@@ -188,10 +219,44 @@ Response Handler::create_hook_from(const RequestHead& head, const Caller& caller
     h.created_at = now_seconds();
     // It hears of what is committed from now on, not of the log's past.
     h.from_index = services_.store->log().size();
+    // An email address hears nothing until whoever reads it confirms it with the code mailed to
+    // it: a principal cannot have the official sender write to someone else's mailbox at will.
+    std::optional<storage::DeliveryRecord> confirmation;
+    std::string code;
+    if (by_mail) {
+        crypto::wipe(h.secret);
+        code = new_confirm_code();
+        h.secret = confirm_code_hash(code);
+        storage::DeliveryRecord d;
+        const std::string basis = h.id + "\naddress.confirm";
+        d.id = "msg_" + crypto::to_hex(crypto::Sha256::of(crypto::ByteView(
+                                           reinterpret_cast<const std::uint8_t*>(basis.data()), basis.size())))
+                            .substr(0, 32);
+        d.hook = h.id;
+        d.event = "address.confirm";
+        d.recipient = h.owner;
+        d.body =
+            boost::json::serialize(boost::json::object{{"type", "address.confirm"},
+                                                       {"timestamp", format_time(h.created_at)},
+                                                       {"data",
+                                                        {{"hook_id", h.id},
+                                                         {"owner", h.owner},
+                                                         {"code", code},
+                                                         {"expires_at", format_time(h.created_at + kConfirmSeconds)},
+                                                         {"recipient", h.owner}}}});
+        d.created_at = h.created_at;
+        d.next_at = h.created_at;
+        confirmation = std::move(d);
+    } else {
+        h.confirmed_at = h.created_at;
+    }
     auto done = change_record(caller.subject.id, "hook.create", "hooks/" + h.id, decided.reason);
     done.status = 201;
     auto added =
-        services_.store->hooks().add_hook(h, kMaxHooksPerPrincipal, AuditTrail::entry(head, done, body.size(), 0));
+        services_.store->hooks().add_hook(h, kMaxHooksPerPrincipal, AuditTrail::entry(head, done, body.size(), 0),
+                                          confirmation ? &*confirmation : nullptr);
+    crypto::wipe(code);
+    if (confirmation) crypto::wipe(confirmation->body);
     if (!added) {
         crypto::wipe(h.secret);
         return problem_of(added.error(), rid);
@@ -202,6 +267,60 @@ Response Handler::create_hook_from(const RequestHead& head, const Caller& caller
     auto r = committed(json_response(201, answer), done, *added);
     r.headers.emplace_back("Location", "/v1/hooks/" + h.id);
     return r;
+}
+
+Dispatch Handler::confirm_hook(const RequestHead& head, const Caller& caller, const std::string& id) {
+    return json_body(head, {"code"}, [this, head, caller, id](const boost::json::object&, const std::string& body) {
+        return confirm_hook_with(head, caller, id, body);
+    });
+}
+
+Response Handler::confirm_hook_with(const RequestHead& head, const Caller& caller, const std::string& id,
+                                    const std::string& body) {
+    const auto& rid = head.request_id;
+    auto object = parse_object(body);
+    if (!object) return problem_of(object.error(), rid);
+    auto typed = string_member(*object, "code", 64);
+    if (!typed) return problem_of(typed.error(), rid);
+    auto h = hook_for(caller, id);
+    if (!h) return problem_of(h.error(), rid);
+    // Only the owner confirms: the code proves that the owner reads the address it named.
+    if (h->owner != caller.subject.id) return problem(ErrorKind::not_found, "no such webhook", rid);
+    const std::string stored = h->secret;
+    crypto::wipe(h->secret);
+    if (!is_mail_url(h->url) || h->confirmed_at != 0)
+        return problem(ErrorKind::conflict, "this hook needs no confirmation: it is confirmed", rid);
+    if (now_seconds() > h->created_at + kConfirmSeconds)
+        return problem(ErrorKind::conflict,
+                       "the code has expired (7 days): remove the hook (serambi hook remove) and register it again",
+                       rid);
+    // The try is counted before the code is compared: requests at once share the five tries.
+    auto taken = services_.store->hooks().take_confirm_try(id, kMaxConfirmTries);
+    if (!taken) return problem_of(taken.error(), rid);
+    if (!*taken)
+        return problem(ErrorKind::conflict,
+                       "too many wrong codes: remove the hook (serambi hook remove) and register it again", rid);
+    const auto hash = confirm_code_hash(*typed);
+    const bool right = hash.size() == stored.size() &&
+                       crypto::equal_constant_time(
+                           crypto::ByteView(reinterpret_cast<const std::uint8_t*>(hash.data()), hash.size()),
+                           crypto::ByteView(reinterpret_cast<const std::uint8_t*>(stored.data()), stored.size()));
+    if (!right) {
+        const auto left = kMaxConfirmTries - h->confirm_tries - 1;
+        auto refused = problem(ErrorKind::invalid_argument,
+                               "code: not the code mailed to the address (" +
+                                   std::to_string(std::max<std::int64_t>(left, 0)) + " tries left)",
+                               rid);
+        refused.audit.reason = "a wrong confirmation code";
+        return refused;
+    }
+    const auto at = now_seconds();
+    auto done = change_record(caller.subject.id, "hook.confirm", "hooks/" + id,
+                              "the owner confirmed the address with the code mailed to it");
+    auto confirmed = services_.store->hooks().confirm_hook(id, at, AuditTrail::entry(head, done, body.size(), 0));
+    if (!confirmed) return problem_of(confirmed.error(), rid);
+    h->confirmed_at = at;
+    return committed(json_response(200, hook_json(*h)), done, *confirmed);
 }
 
 Result<storage::HookRecord> Handler::hook_for(const Caller& caller, const std::string& id) {

@@ -504,7 +504,19 @@ Result<std::string> notice_mail(const std::string& from, const std::string& to, 
 
     std::string subject;
     std::string text = "Yth. " + field("recipient") + ",\r\n\r\n";
-    if (type == "package.arrived") {
+    if (type == "address.confirm") {
+        subject = "Konfirmasi alamat surel untuk pemberitahuan";
+        text = "Yth. pemilik alamat ini,\r\n\r\n";
+        text += "Unit " + field("owner") +
+                " di gateway Serambi mendaftarkan alamat surel ini untuk menerima pemberitahuan (" + field("hook_id") +
+                ").\r\n\r\n";
+        text += "Jika benar, konfirmasi dengan kode berikut sebelum " + when("expires_at") + ":\r\n\r\n";
+        text += row("Kode", field("code"));
+        text += "\r\n  serambi hook confirm " + field("hook_id") + " " + field("code") + "\r\n\r\n";
+        text +=
+            "Jika Anda tidak mengenal permintaan ini, abaikan surel ini: tanpa konfirmasi, tidak ada "
+            "pemberitahuan lain yang dikirim ke alamat ini.\r\n";
+    } else if (type == "package.arrived") {
         subject = "Paket baru di " + dataset;
         text +=
             field("access") == "released"

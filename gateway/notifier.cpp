@@ -164,6 +164,7 @@ std::vector<storage::DeliveryRecord> Notifier::deliveries_for(const std::vector<
     for (const auto& n : notices) {
         for (const auto& h : hooks) {
             if (index && *index < h.from_index) continue;  // before the hook existed
+            if (h.confirmed_at == 0) continue;             // an address not yet confirmed hears nothing
             if (std::find(h.events.begin(), h.events.end(), n.event) == h.events.end()) continue;
             if (!h.everyone && h.owner != n.recipient) continue;
             // A hook for everyone's events hears only what its owner could see for itself.

@@ -221,6 +221,8 @@ std::span<const Route> routes() {
          [](H& h, const RequestHead& r, const Caller& c, const A&) { return h.create_hook(r, c); }},
         {"POST", "/v1/hooks/{id}/remove", "hook.remove", std::nullopt, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) { return h.remove_hook(r, c, param(a, 0)); }},
+        {"POST", "/v1/hooks/{id}/confirm", "hook.confirm", std::nullopt, false, true,
+         [](H& h, const RequestHead& r, const Caller& c, const A& a) { return h.confirm_hook(r, c, param(a, 0)); }},
         {"GET", "/v1/hooks/{id}/deliveries", "hook.deliveries", std::nullopt, false, true,
          [](H& h, const RequestHead& r, const Caller& c, const A& a) {
              return respond(h.list_deliveries(r, c, param(a, 0), a.query));

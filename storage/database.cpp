@@ -87,7 +87,8 @@ CREATE INDEX IF NOT EXISTS uploads_by_producer ON uploads(producer, state);
 CREATE TABLE IF NOT EXISTS hooks(
   id TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES principals(id), everyone INTEGER NOT NULL,
   url TEXT NOT NULL, events TEXT NOT NULL, secret TEXT NOT NULL, created_at INTEGER NOT NULL,
-  from_index INTEGER NOT NULL, removed_at INTEGER NOT NULL DEFAULT 0, cert_serial TEXT NOT NULL);
+  from_index INTEGER NOT NULL, removed_at INTEGER NOT NULL DEFAULT 0, cert_serial TEXT NOT NULL,
+  confirmed_at INTEGER NOT NULL DEFAULT 0, confirm_tries INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS hooks_by_owner ON hooks(owner, removed_at);
 CREATE TABLE IF NOT EXISTS hook_deliveries(
   id TEXT PRIMARY KEY, hook TEXT NOT NULL REFERENCES hooks(id), event TEXT NOT NULL,
@@ -159,7 +160,7 @@ constexpr int kFirstReleasePageSize = 1024;
 // The schema's version, kept in the database's header (PRAGMA user_version). Version 0 is a
 // database made before versions were kept, by any earlier release: the tables and columns it
 // lacks are added. A later change of schema adds a step to upgrade_schema and raises this.
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 Result<int> schema_version(sqlite3* db) {
     sql::Statement s(db, "PRAGMA user_version;");
@@ -203,6 +204,18 @@ Status upgrade_schema(sqlite3* w, int from) {
     // Version 2 added audit_key_handovers (access-log key rotation).
     // Version 3 added hooks, hook_deliveries and hook_cursor (webhooks).
     if (from < 3 && !sql::exec(w, kSchema)) return fail("cannot create the tables");
+    // Version 4 added hooks' confirmed_at and confirm_tries (email addresses are confirmed
+    // before they hear anything); the hooks made before were all HTTPS, confirmed as made.
+    if (from < 4) {
+        for (const auto& [name, alter] :
+             {std::pair{"confirmed_at", "ALTER TABLE hooks ADD COLUMN confirmed_at INTEGER NOT NULL DEFAULT 0;"},
+              std::pair{"confirm_tries", "ALTER TABLE hooks ADD COLUMN confirm_tries INTEGER NOT NULL DEFAULT 0;"}})
+            if (!has_column(w, "PRAGMA table_info(hooks);", name) && !sql::exec(w, alter))
+                return fail(std::string("cannot add the ") + name + " column");
+        if (!sql::exec(
+                w, "UPDATE hooks SET confirmed_at = created_at WHERE confirmed_at = 0 AND url NOT LIKE 'mailto:%';"))
+            return fail("cannot mark the existing webhooks confirmed");
+    }
     const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion) + ";";
     if (!sql::exec(w, set_version.c_str())) return fail("cannot record the schema version");
     if (!sql::exec(w, "COMMIT;")) return fail("cannot commit the upgrade");

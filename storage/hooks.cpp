@@ -10,9 +10,11 @@ namespace {
 
 // Listings never read the secret: it stays in the database but for the one hook being sent to.
 constexpr const char* kHookColumns =
-    "SELECT id, owner, everyone, url, events, '', created_at, from_index, removed_at, cert_serial FROM hooks ";
+    "SELECT id, owner, everyone, url, events, '', created_at, from_index, removed_at, cert_serial, confirmed_at, "
+    "confirm_tries FROM hooks ";
 constexpr const char* kHookWithSecret =
-    "SELECT id, owner, everyone, url, events, secret, created_at, from_index, removed_at, cert_serial FROM hooks ";
+    "SELECT id, owner, everyone, url, events, secret, created_at, from_index, removed_at, cert_serial, "
+    "confirmed_at, confirm_tries FROM hooks ";
 
 HookRecord hook_from(const sql::Statement& s) {
     HookRecord h;
@@ -27,6 +29,8 @@ HookRecord hook_from(const sql::Statement& s) {
     h.from_index = static_cast<std::uint64_t>(s.integer(7));
     h.removed_at = s.integer(8);
     h.cert_serial = s.text(9);
+    h.confirmed_at = s.integer(10);
+    h.confirm_tries = s.integer(11);
     return h;
 }
 
@@ -54,7 +58,7 @@ DeliveryRecord delivery_from(const sql::Statement& s) {
 }  // namespace
 
 Result<std::optional<std::uint64_t>> Hooks::add_hook(const HookRecord& h, std::size_t max_per_owner,
-                                                     const std::string& audit_entry) {
+                                                     const std::string& audit_entry, const DeliveryRecord* first) {
     return db_.write_with_entry(
         [&](Connection& c) -> Status {
             sql::Statement count(c.get(), "SELECT count(*) FROM hooks WHERE owner = ?1 AND removed_at = 0");
@@ -64,18 +68,33 @@ Result<std::optional<std::uint64_t>> Hooks::add_hook(const HookRecord& h, std::s
                                                            " webhooks; remove one first (serambi hook remove)");
             sql::Statement s(c.get(),
                              "INSERT INTO hooks(id, owner, everyone, url, events, secret, created_at, from_index, "
-                             "cert_serial) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-            return sql::write_result(s.bind(1, h.id)
-                                         .bind(2, h.owner)
-                                         .bind(3, std::int64_t{h.everyone ? 1 : 0})
-                                         .bind(4, h.url)
-                                         .bind(5, boost::algorithm::join(h.events, ","))
-                                         .bind(6, h.secret)
-                                         .bind(7, h.created_at)
-                                         .bind(8, static_cast<std::int64_t>(h.from_index))
-                                         .bind(9, h.cert_serial)
+                             "cert_serial, confirmed_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+            if (auto w = sql::write_result(s.bind(1, h.id)
+                                               .bind(2, h.owner)
+                                               .bind(3, std::int64_t{h.everyone ? 1 : 0})
+                                               .bind(4, h.url)
+                                               .bind(5, boost::algorithm::join(h.events, ","))
+                                               .bind(6, h.secret)
+                                               .bind(7, h.created_at)
+                                               .bind(8, static_cast<std::int64_t>(h.from_index))
+                                               .bind(9, h.cert_serial)
+                                               .bind(10, h.confirmed_at)
+                                               .step(),
+                                           "hook " + h.id);
+                !w || first == nullptr)
+                return w;
+            sql::Statement d(c.get(),
+                             "INSERT INTO hook_deliveries(id, hook, event, recipient, body, created_at, next_at) "
+                             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+            return sql::write_result(d.bind(1, first->id)
+                                         .bind(2, h.id)
+                                         .bind(3, first->event)
+                                         .bind(4, first->recipient)
+                                         .bind(5, first->body)
+                                         .bind(6, first->created_at)
+                                         .bind(7, first->next_at)
                                          .step(),
-                                     "hook " + h.id);
+                                     "delivery " + first->id);
         },
         audit_entry);
 }
@@ -113,6 +132,37 @@ Result<std::optional<std::uint64_t>> Hooks::remove_hook(const std::string& id, s
                                   "UPDATE hook_deliveries SET state = 'cancelled', next_at = 0 "
                                   "WHERE hook = ?1 AND state = 'pending'");
             return sql::write_result(cancel.bind(1, id).step(), "the webhook's deliveries");
+        },
+        audit_entry);
+}
+
+Result<bool> Hooks::take_confirm_try(const std::string& id, std::int64_t max_tries) {
+    bool taken = false;
+    auto written = db_.write([&](Transaction& tx) -> Status {
+        auto s = tx.connection().cached(
+            "UPDATE hooks SET confirm_tries = confirm_tries + 1 "
+            "WHERE id = ?1 AND removed_at = 0 AND confirmed_at = 0 AND confirm_tries < ?2");
+        if (auto w = sql::write_result(s->bind(1, id).bind(2, max_tries).step(), "hook " + id); !w) return w;
+        taken = tx.connection().changes() == 1;
+        return {};
+    });
+    if (!written) return written.error();
+    return taken;
+}
+
+Result<std::optional<std::uint64_t>> Hooks::confirm_hook(const std::string& id, std::int64_t at,
+                                                         const std::string& audit_entry) {
+    return db_.write_with_entry(
+        [&](Connection& c) -> Status {
+            sql::Statement s(
+                c.get(), "UPDATE hooks SET confirmed_at = ?2 WHERE id = ?1 AND removed_at = 0 AND confirmed_at = 0");
+            if (auto w = sql::write_result(s.bind(1, id).bind(2, at).step(), "hook " + id); !w) return w;
+            if (c.changes() != 1) return make_error(ErrorKind::conflict, "the address is already confirmed");
+            // The code has done its work: the mail that carried it keeps no copy here.
+            sql::Statement forget(c.get(),
+                                  "UPDATE hook_deliveries SET body = '' "
+                                  "WHERE hook = ?1 AND event = 'address.confirm' AND state != 'pending'");
+            return sql::write_result(forget.bind(1, id).step(), "the confirmation's delivery");
         },
         audit_entry);
 }

@@ -146,11 +146,15 @@ struct HookRecord {
     bool everyone = false;  // an admin's: told of every principal's events, one delivery each
     std::string url;
     std::vector<std::string> events;
-    std::string secret;            // "whsec_" and base64: the HMAC key, kept only in the database; read only by hook()
-    std::int64_t created_at = 0;   // Unix seconds
-    std::uint64_t from_index = 0;  // the access log's size at creation: it hears of what follows
-    std::int64_t removed_at = 0;   // 0 while live
-    std::string cert_serial;       // of the certificate that registered it
+    // "whsec_" and base64, the HMAC key of an HTTPS hook; for an email hook, the SHA-256 (hex) of
+    // the code that confirms its address. Kept only in the database; read only by hook().
+    std::string secret;
+    std::int64_t created_at = 0;     // Unix seconds
+    std::uint64_t from_index = 0;    // the access log's size at creation: it hears of what follows
+    std::int64_t removed_at = 0;     // 0 while live
+    std::string cert_serial;         // of the certificate that registered it
+    std::int64_t confirmed_at = 0;   // 0 while an email hook's address is not confirmed
+    std::int64_t confirm_tries = 0;  // codes tried so far
 };
 
 // One event to be sent to one hook, with every attempt's outcome.

@@ -505,8 +505,17 @@ class Hooks {
 
     // conflict when the owner already has `max_per_owner` live hooks (checked in the insert's
     // transaction, so that two requests at once cannot pass it together).
+    // `first`, when given, is queued with it (an email hook's confirmation).
     Result<std::optional<std::uint64_t>> add_hook(const HookRecord& hook, std::size_t max_per_owner,
-                                                  const std::string& audit_entry = {});
+                                                  const std::string& audit_entry = {},
+                                                  const DeliveryRecord* first = nullptr);
+    // Counts one more try at an email hook's confirmation code, before the code is compared, so
+    // that requests at once cannot try more than `max_tries` together. false: no try is left (or
+    // the hook is removed or already confirmed).
+    Result<bool> take_confirm_try(const std::string& id, std::int64_t max_tries);
+    // Stamps an email hook's address confirmed; conflict if it already was.
+    Result<std::optional<std::uint64_t>> confirm_hook(const std::string& id, std::int64_t at,
+                                                      const std::string& audit_entry = {});
     Result<HookRecord> hook(const std::string& id);
     // Live hooks, oldest first: one owner's, or everyone's when `owner` is empty.
     Result<std::vector<HookRecord>> hooks(const std::string& owner = {});

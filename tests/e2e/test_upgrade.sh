@@ -65,6 +65,29 @@ check "the log then verifies across the hand-over from the key of the old releas
     "'$SERAMBI' audit export -o '$WORK/log2.jsonl' --profile '$A' >/dev/null && '$SERAMBI' audit verify --export '$WORK/log2.jsonl' --checkpoint '$WORK/log2.jsonl.checkpoint' --key '$OLD/log.vkey' --previous '$OLD/checkpoint.txt'"
 stop_gateway
 
+# A database of schema version 3 (webhooks before email): its hooks gain confirmed_at and
+# confirm_tries, and the HTTPS hooks it had are confirmed, so they go on hearing.
+sql 1024 "DROP TABLE hook_deliveries; DROP TABLE hooks;
+CREATE TABLE hooks(
+  id TEXT PRIMARY KEY, owner TEXT NOT NULL REFERENCES principals(id), everyone INTEGER NOT NULL,
+  url TEXT NOT NULL, events TEXT NOT NULL, secret TEXT NOT NULL, created_at INTEGER NOT NULL,
+  from_index INTEGER NOT NULL, removed_at INTEGER NOT NULL DEFAULT 0, cert_serial TEXT NOT NULL);
+CREATE TABLE hook_deliveries(
+  id TEXT PRIMARY KEY, hook TEXT NOT NULL REFERENCES hooks(id), event TEXT NOT NULL,
+  recipient TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,
+  last_status INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', delivered_at INTEGER NOT NULL DEFAULT 0);
+INSERT INTO hooks VALUES('hook-00000000000000a3', 'admin', 0, 'https://notifikasi.example.go.id/serambi',
+  'certificate.expiring', 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 1796600000, 0, 0, '01');
+PRAGMA user_version = 3;" >/dev/null
+same "(a database of schema version 3)" 3 "$(sql 1024 "PRAGMA user_version;" | tail -1)"
+start_gateway
+same "is upgraded at start" "$SCHEMA" "$(sql 1024 "PRAGMA user_version;" | tail -1)"
+same "its HTTPS hook is confirmed as made, so it goes on hearing" "1796600000|0" \
+    "$(sql 1024 "SELECT confirmed_at, confirm_tries FROM hooks;" | tail -1)"
+contains "and listed so" '"confirmed":true' "$("$SERAMBI" hook list --json --profile "$ADMIN")"
+stop_gateway
+
 # A database a newer release upgraded: this binary refuses it and changes nothing.
 sql 1024 "PRAGMA user_version = 99;" >/dev/null
 before=$(sha256sum <"$DEP/serambi.db")

@@ -151,6 +151,19 @@ TEST_CASE("every event has its notice, and an unknown one is refused") {
          "Persetujuan rilis akan berakhir"},
         {R"({"type":"certificate.expiring","timestamp":"t","data":{"principal":"bi","serial":"0a","not_after":"2026-12-30T00:00:00Z","recipient":"bi"}})",
          "Sertifikat Anda akan berakhir"}};
+    {
+        auto confirm = gateway::notice_mail(
+            "serambi@x.go.id", "a@b.go.id", "msg_5",
+            R"({"type":"address.confirm","timestamp":"t","data":{"hook_id":"hook-00000000000000aa","owner":"bi-malut","code":"7QKM-3XWD","expires_at":"2026-12-14T07:20:00Z","recipient":"bi-malut"}})",
+            "Asia/Jayapura", 1796600000);
+        REQUIRE(confirm.ok());
+        CHECK(confirm->find("Subject: [Serambi] Konfirmasi alamat surel untuk pemberitahuan") != std::string::npos);
+        const auto text = body_of(*confirm);
+        CHECK(text.starts_with("Yth. pemilik alamat ini,"));
+        CHECK(text.find("serambi hook confirm hook-00000000000000aa 7QKM-3XWD") != std::string::npos);
+        CHECK(text.find("14 Desember 2026 16.20 WIT") != std::string::npos);
+        CHECK(text.find("abaikan surel ini") != std::string::npos);
+    }
     for (const auto& [body, subject] : events) {
         INFO(subject);
         auto message = gateway::notice_mail("serambi@x.go.id", "a@b.go.id", "msg_3", body, "Asia/Makassar", 1796600000);

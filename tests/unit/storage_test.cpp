@@ -1002,3 +1002,63 @@ TEST_CASE("a hand-over moves an auditor's trust only when the key trusted signed
         CHECK(chain.key_for(6) == old_key.verifier_key());
     }
 }
+
+TEST_CASE("an email hook's confirmation: five tries in all, once, and the code's mail emptied after") {
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    HookRecord h;
+    h.id = "hook-00000000000000aa";
+    h.owner = "dinkes-malut";
+    h.url = "mailto:walidata@dinkes.malutprov.go.id";
+    h.events = {"package.arrived"};
+    h.secret = std::string(64, 'a');  // the code's hash
+    h.created_at = 1796600000;
+    h.cert_serial = "01";
+    DeliveryRecord mail;
+    mail.id = "msg_confirm";
+    mail.event = "address.confirm";
+    mail.recipient = "dinkes-malut";
+    mail.body = R"({"type":"address.confirm","data":{"code":"7QKM-3XWD"}})";
+    mail.created_at = mail.next_at = h.created_at;
+    REQUIRE(store->hooks().add_hook(h, 10, {}, &mail).ok());
+
+    auto listed = store->hooks().hooks("dinkes-malut");
+    REQUIRE(listed.ok());
+    REQUIRE(listed->size() == 1);
+    CHECK(listed->front().confirmed_at == 0);
+    auto queued = store->hooks().deliveries(h.id, 10);
+    REQUIRE(queued.ok());
+    REQUIRE(queued->size() == 1);
+    CHECK(queued->front().event == "address.confirm");
+
+    auto try_once = [&] {
+        auto taken = store->hooks().take_confirm_try(h.id, 5);
+        REQUIRE(taken.ok());
+        return *taken;
+    };
+    auto stored = [&] {
+        auto hook = store->hooks().hook(h.id);
+        REQUIRE(hook.ok());
+        return *hook;
+    };
+    for (int i = 0; i < 5; ++i) CHECK(try_once());
+    CHECK_FALSE(try_once());  // the sixth is not given
+    CHECK(stored().confirm_tries == 5);
+
+    // Sent, then confirmed: the mail's copy of the code goes.
+    auto sent = queued->front();
+    sent.state = "delivered";
+    sent.attempts = 1;
+    sent.delivered_at = h.created_at + 1;
+    REQUIRE(store->hooks().record_attempt(sent, {}).ok());
+    REQUIRE(store->hooks().confirm_hook(h.id, h.created_at + 60).ok());
+    CHECK(stored().confirmed_at == h.created_at + 60);
+    auto after = store->hooks().deliveries(h.id, 10);
+    REQUIRE(after.ok());
+    CHECK(after->front().body.empty());
+    auto again = store->hooks().confirm_hook(h.id, h.created_at + 61);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().kind == ErrorKind::conflict);
+    CHECK_FALSE(try_once());  // nothing left to try on a confirmed hook
+}

@@ -22,6 +22,7 @@ constexpr std::int64_t kApprovalNoticeSeconds = 24 * 3600;
 constexpr std::int64_t kCertificateNoticeSeconds = 30 * 24 * 3600;
 // An email hook's confirmation code: tries, and how long it may be used.
 constexpr std::int64_t kMaxConfirmTries = 5;
+constexpr std::size_t kMaxAddressesPerDay = 10;
 constexpr std::int64_t kConfirmSeconds = 7 * 24 * 3600;
 // 32 letters and digits that cannot be read as one another (no 0 O 1 I).
 constexpr std::string_view kCodeAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -252,9 +253,9 @@ Response Handler::create_hook_from(const RequestHead& head, const Caller& caller
     }
     auto done = change_record(caller.subject.id, "hook.create", "hooks/" + h.id, decided.reason);
     done.status = 201;
-    auto added =
-        services_.store->hooks().add_hook(h, kMaxHooksPerPrincipal, AuditTrail::entry(head, done, body.size(), 0),
-                                          confirmation ? &*confirmation : nullptr);
+    auto added = services_.store->hooks().add_hook(
+        h, storage::Hooks::Limits{kMaxHooksPerPrincipal, kMaxAddressesPerDay},
+        AuditTrail::entry(head, done, body.size(), 0), confirmation ? &*confirmation : nullptr);
     crypto::wipe(code);
     if (confirmation) crypto::wipe(confirmation->body);
     if (!added) {
@@ -294,6 +295,9 @@ Response Handler::confirm_hook_with(const RequestHead& head, const Caller& calle
         return problem(ErrorKind::conflict,
                        "the code has expired (7 days): remove the hook (serambi hook remove) and register it again",
                        rid);
+    if (h->confirm_tries >= kMaxConfirmTries)
+        return problem(ErrorKind::conflict,
+                       "too many wrong codes: remove the hook (serambi hook remove) and register it again", rid);
     // The try is counted before the code is compared: requests at once share the five tries.
     auto taken = services_.store->hooks().take_confirm_try(id, kMaxConfirmTries);
     if (!taken) return problem_of(taken.error(), rid);
@@ -317,7 +321,8 @@ Response Handler::confirm_hook_with(const RequestHead& head, const Caller& calle
     const auto at = now_seconds();
     auto done = change_record(caller.subject.id, "hook.confirm", "hooks/" + id,
                               "the owner confirmed the address with the code mailed to it");
-    auto confirmed = services_.store->hooks().confirm_hook(id, at, AuditTrail::entry(head, done, body.size(), 0));
+    auto confirmed = services_.store->hooks().confirm_hook(id, at, services_.store->log().size(),
+                                                           AuditTrail::entry(head, done, body.size(), 0));
     if (!confirmed) return problem_of(confirmed.error(), rid);
     h->confirmed_at = at;
     return committed(json_response(200, hook_json(*h)), done, *confirmed);

@@ -283,11 +283,17 @@ class Dialogue {
         auto lookup = std::make_shared<Lookup>();
         try {
             std::thread([lookup, host = relay_.host, port = relay_.port] {
-                asio::io_context io(1);
-                tcp::resolver resolver(io);
                 boost::system::error_code ec;
                 std::vector<tcp::endpoint> endpoints;
-                for (const auto& entry : resolver.resolve(host, port, ec)) endpoints.push_back(entry.endpoint());
+                try {
+                    asio::io_context io(1);
+                    tcp::resolver resolver(io);
+                    for (const auto& entry : resolver.resolve(host, port, ec)) endpoints.push_back(entry.endpoint());
+                } catch (const std::exception&) {
+                    // Out of memory or threads: this lookup fails, not the gateway.
+                    ec = asio::error::no_memory;
+                    endpoints.clear();
+                }
                 std::lock_guard lock(lookup->mutex);
                 lookup->ec = ec;
                 lookup->endpoints = std::move(endpoints);
@@ -302,7 +308,8 @@ class Dialogue {
             return unreachable("no answer for " + relay_.host + " from the name server within " +
                                std::to_string(relay_.timeout.count()) + " s");
         if (lookup->ec || lookup->endpoints.empty())
-            return unreachable("cannot resolve " + relay_.host + ": " + lookup->ec.message());
+            return unreachable("cannot resolve " + relay_.host + ": " +
+                               (lookup->ec ? lookup->ec.message() : std::string("no address")));
         return lookup->endpoints;
     }
 
@@ -332,6 +339,17 @@ std::string helo_name(const std::string& from) {
 }
 
 }  // namespace
+
+// ---- Replies
+
+bool MailReply::permanent() const {
+    if (code < 500 || code > 599 || (step != "RCPT TO" && step != "message")) return false;
+    // RFC 3463: "5.1.1 " at the start of the text.
+    if (text.size() >= 5 && text[0] == '5' && text[1] == '.' && std::isdigit(static_cast<unsigned char>(text[2])) &&
+        text[3] == '.' && std::isdigit(static_cast<unsigned char>(text[4])))
+        return text[2] == '1' || text[2] == '2';
+    return code == 550 || code == 551 || code == 553;
+}
 
 // ---- Addresses
 

@@ -46,10 +46,11 @@ struct MailReply {
     int code = 0;
     std::string text;  // printable, at most 200 bytes; may name the address
     std::string step;  // greeting, EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO, DATA, message
-    // A refusal no retry can change: the recipient refused (5xx to RCPT TO or to the message).
-    // A 5xx elsewhere (a login refused, relaying denied to the sender) is the operator's to fix,
-    // and the notice waits for it.
-    bool permanent() const { return code >= 500 && (step == "RCPT TO" || step == "message"); }
+    // A refusal no retry can change: the address itself refused (to RCPT TO or to the message),
+    // by its enhanced status (5.1.x, the mailbox or address; 5.2.x, the mailbox's state) or,
+    // without one, by 550, 551 or 553. Any other 5xx (relaying denied, a login wanted, a policy
+    // such as 5.7.x) is the operator's to fix, and the notice waits for it.
+    bool permanent() const;
 };
 
 // One SMTP sending of `message` (a whole RFC 5322 message, lines ending CRLF) to `to`. An error

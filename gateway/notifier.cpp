@@ -69,7 +69,7 @@ std::string host_of(const std::string& url) {
 
 // The first line of the password file, without its line end.
 Result<std::string> read_password(const std::filesystem::path& file) {
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return make_error(ErrorKind::unavailable, "cannot read [email] password_file " + file.string());
     std::string text(1024, '\0');
     const auto got = ::read(fd, text.data(), text.size());
@@ -281,11 +281,15 @@ bool Notifier::read_endings(std::int64_t now) {
 
 void Notifier::send_due(std::int64_t now) {
     reap_senders(false);
-    auto due = store_.hooks().due(now, kMaxSenders * 4);
-    if (!due) {
-        log_line("webhooks: cannot read the deliveries due: " + due.error().message);
+    // HTTPS receivers' and email's deliveries are read apart, so that a backlog of email behind
+    // the relay cannot fill the window and hide the receivers' (or the other way round).
+    auto due = store_.hooks().due(now, kMaxSenders * 4, false);
+    auto mail_due = store_.hooks().due(now, kMaxMailSenders * 4, true);
+    if (!due || !mail_due) {
+        log_line("webhooks: cannot read the deliveries due: " + (due ? mail_due : due).error().message);
         return;
     }
+    due->insert(due->end(), mail_due->begin(), mail_due->end());
     auto hooks = store_.hooks().hooks();
     if (!hooks) {
         log_line("webhooks: cannot read the hooks: " + hooks.error().message);
@@ -360,13 +364,15 @@ bool Notifier::send(const storage::DeliveryRecord& d, std::int64_t now) {
         log_line("webhooks: cannot judge hook " + d.hook + ": " + stands.error().message);
         return false;
     }
-    if (hook->removed_at != 0 || !*stands) {
+    // An email address not yet confirmed may be sent its code, nothing else.
+    const bool unconfirmed = hook->confirmed_at == 0 && d.event != "address.confirm";
+    if (hook->removed_at != 0 || !*stands || unconfirmed) {
         crypto::wipe(hook->secret);
         after.state = "cancelled";
         after.next_at = 0;
         after.last_error =
-            "not sent: the webhook was removed, its owner removed, or the certificate that "
-            "registered it taken back";
+            "not sent: the webhook was removed, its owner removed, the certificate that "
+            "registered it taken back, or its address not confirmed";
         auto recorded = store_.hooks().record_attempt(after, {});
         return recorded || recorded.error().kind == ErrorKind::conflict;
     }
@@ -383,7 +389,9 @@ bool Notifier::send(const storage::DeliveryRecord& d, std::int64_t now) {
         auto mailed = send_notice_mail(hook->url, d);
         if (mailed) {
             status = mailed->code;
-            refused_with = " to " + mailed->step + ": " + mailed->text;
+            // The relay's words about an address not yet confirmed would tell its registrant
+            // whether a mailbox exists: the code and the step only, until it is confirmed.
+            refused_with = " to " + mailed->step + (hook->confirmed_at == 0 ? "" : ": " + mailed->text);
             // The relay's words may name the address: the owner reads them in its deliveries,
             // the access log (kept for good) gets the code and the step only.
             logged_refusal = "the relay answered " + std::to_string(mailed->code) + " to " + mailed->step;

@@ -55,17 +55,51 @@ DeliveryRecord delivery_from(const sql::Statement& s) {
     return d;
 }
 
+// The code has done its work (or can no longer): the mail that carried it keeps no copy here,
+// and is not sent again.
+Status forget_code(Connection& c, const std::string& hook) {
+    sql::Statement forget(c.get(),
+                          "UPDATE hook_deliveries SET body = '', "
+                          "next_at = CASE WHEN state = 'pending' THEN 0 ELSE next_at END, "
+                          "state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END "
+                          "WHERE hook = ?1 AND event = 'address.confirm'");
+    return sql::write_result(forget.bind(1, hook).step(), "the confirmation's delivery");
+}
+
 }  // namespace
 
-Result<std::optional<std::uint64_t>> Hooks::add_hook(const HookRecord& h, std::size_t max_per_owner,
+Result<std::optional<std::uint64_t>> Hooks::add_hook(const HookRecord& h, const Limits& limits,
                                                      const std::string& audit_entry, const DeliveryRecord* first) {
     return db_.write_with_entry(
         [&](Connection& c) -> Status {
             sql::Statement count(c.get(), "SELECT count(*) FROM hooks WHERE owner = ?1 AND removed_at = 0");
             if (count.bind(1, h.owner).step() != SQLITE_ROW) return sql::db_error("the database could not be read");
-            if (static_cast<std::uint64_t>(count.integer(0)) >= max_per_owner)
-                return make_error(ErrorKind::conflict, h.owner + " already has " + std::to_string(max_per_owner) +
+            if (static_cast<std::uint64_t>(count.integer(0)) >= limits.live_per_owner)
+                return make_error(ErrorKind::conflict, h.owner + " already has " +
+                                                           std::to_string(limits.live_per_owner) +
                                                            " webhooks; remove one first (serambi hook remove)");
+            if (h.url.starts_with("mailto:")) {
+                // Each email hook mails a code at once: registering and removing in a loop must
+                // not turn the official sender into a way to write to anyone.
+                sql::Statement recent(c.get(),
+                                      "SELECT count(*) FROM hooks WHERE owner = ?1 AND url LIKE 'mailto:%' "
+                                      "AND created_at > ?2");
+                if (recent.bind(1, h.owner).bind(2, h.created_at - 24 * 3600).step() != SQLITE_ROW)
+                    return sql::db_error("the database could not be read");
+                if (static_cast<std::uint64_t>(recent.integer(0)) >= limits.addresses_per_day)
+                    return make_error(ErrorKind::conflict,
+                                      h.owner + " registered " + std::to_string(limits.addresses_per_day) +
+                                          " email addresses in the last 24 hours; try again tomorrow");
+                sql::Statement waiting(c.get(),
+                                       "SELECT 1 FROM hooks WHERE owner = ?1 AND url = ?2 AND removed_at = 0 "
+                                       "AND confirmed_at = 0");
+                const int rc = waiting.bind(1, h.owner).bind(2, h.url).step();
+                if (rc == SQLITE_ROW)
+                    return make_error(ErrorKind::conflict,
+                                      "a hook for this address already waits for its confirmation: confirm it "
+                                      "(serambi hook confirm) or remove it first");
+                if (rc != SQLITE_DONE) return sql::db_error("the database could not be read");
+            }
             sql::Statement s(c.get(),
                              "INSERT INTO hooks(id, owner, everyone, url, events, secret, created_at, from_index, "
                              "cert_serial, confirmed_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
@@ -131,7 +165,8 @@ Result<std::optional<std::uint64_t>> Hooks::remove_hook(const std::string& id, s
             sql::Statement cancel(c.get(),
                                   "UPDATE hook_deliveries SET state = 'cancelled', next_at = 0 "
                                   "WHERE hook = ?1 AND state = 'pending'");
-            return sql::write_result(cancel.bind(1, id).step(), "the webhook's deliveries");
+            if (auto w = sql::write_result(cancel.bind(1, id).step(), "the webhook's deliveries"); !w) return w;
+            return forget_code(c, id);
         },
         audit_entry);
 }
@@ -151,18 +186,20 @@ Result<bool> Hooks::take_confirm_try(const std::string& id, std::int64_t max_tri
 }
 
 Result<std::optional<std::uint64_t>> Hooks::confirm_hook(const std::string& id, std::int64_t at,
-                                                         const std::string& audit_entry) {
+                                                         std::uint64_t from_index, const std::string& audit_entry) {
     return db_.write_with_entry(
         [&](Connection& c) -> Status {
-            sql::Statement s(
-                c.get(), "UPDATE hooks SET confirmed_at = ?2 WHERE id = ?1 AND removed_at = 0 AND confirmed_at = 0");
-            if (auto w = sql::write_result(s.bind(1, id).bind(2, at).step(), "hook " + id); !w) return w;
+            // It hears of what is committed from its confirmation on, however far behind the
+            // reading of events is.
+            sql::Statement s(c.get(),
+                             "UPDATE hooks SET confirmed_at = ?2, from_index = ?3 "
+                             "WHERE id = ?1 AND removed_at = 0 AND confirmed_at = 0");
+            if (auto w = sql::write_result(
+                    s.bind(1, id).bind(2, at).bind(3, static_cast<std::int64_t>(from_index)).step(), "hook " + id);
+                !w)
+                return w;
             if (c.changes() != 1) return make_error(ErrorKind::conflict, "the address is already confirmed");
-            // The code has done its work: the mail that carried it keeps no copy here.
-            sql::Statement forget(c.get(),
-                                  "UPDATE hook_deliveries SET body = '' "
-                                  "WHERE hook = ?1 AND event = 'address.confirm' AND state != 'pending'");
-            return sql::write_result(forget.bind(1, id).step(), "the confirmation's delivery");
+            return forget_code(c, id);
         },
         audit_entry);
 }
@@ -207,7 +244,7 @@ Status Hooks::queue(const std::vector<DeliveryRecord>& deliveries, std::optional
     });
 }
 
-Result<std::vector<DeliveryRecord>> Hooks::due(std::int64_t now, std::size_t limit) {
+Result<std::vector<DeliveryRecord>> Hooks::due(std::int64_t now, std::size_t limit, bool email) {
     return db_.read([&](Connection& c) {
         // The oldest due delivery of each live hook (SQLite takes a bare column's values from the
         // row min() chose), so that one hook's backlog cannot crowd out the others.
@@ -215,8 +252,9 @@ Result<std::vector<DeliveryRecord>> Hooks::due(std::int64_t now, std::size_t lim
             "SELECT id, hook, event, recipient, body, created_at, state, attempts, next_at, last_status, last_error, "
             "delivered_at, min(next_at) FROM hook_deliveries "
             "WHERE state = 'pending' AND next_at <= ?1 AND hook IN "
-            "(SELECT id FROM hooks WHERE removed_at = 0) GROUP BY hook ORDER BY min(next_at) LIMIT ?2");
-        s->bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+            "(SELECT id FROM hooks WHERE removed_at = 0 AND (url LIKE 'mailto:%') = ?3) "
+            "GROUP BY hook ORDER BY min(next_at) LIMIT ?2");
+        s->bind(1, now).bind(2, static_cast<std::int64_t>(limit)).bind(3, std::int64_t{email ? 1 : 0});
         return all_rows<DeliveryRecord>(*s, delivery_from);
     });
 }
@@ -234,9 +272,12 @@ Result<std::optional<std::uint64_t>> Hooks::record_attempt(const DeliveryRecord&
     return db_.write_with_entry(
         [&](Connection& c) -> Status {
             // Only a pending delivery moves: one cancelled meanwhile (its hook removed) stays so.
+            // A confirmation's mail that ended keeps no copy of its code.
             auto s = c.cached(
                 "UPDATE hook_deliveries SET state = ?2, attempts = ?3, next_at = ?4, last_status = ?5, "
-                "last_error = ?6, delivered_at = ?7 WHERE id = ?1 AND state = 'pending'");
+                "last_error = ?6, delivered_at = ?7, "
+                "body = CASE WHEN event = 'address.confirm' AND ?2 != 'pending' THEN '' ELSE body END "
+                "WHERE id = ?1 AND state = 'pending'");
             if (auto w = sql::write_result(s->bind(1, d.id)
                                                .bind(2, d.state)
                                                .bind(3, d.attempts)

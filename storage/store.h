@@ -505,16 +505,26 @@ class Hooks {
 
     // conflict when the owner already has `max_per_owner` live hooks (checked in the insert's
     // transaction, so that two requests at once cannot pass it together).
-    // `first`, when given, is queued with it (an email hook's confirmation).
-    Result<std::optional<std::uint64_t>> add_hook(const HookRecord& hook, std::size_t max_per_owner,
+    struct Limits {
+        std::size_t live_per_owner = 10;
+        // Email hooks an owner may register in 24 hours, removed ones included: each mails a
+        // code to an address the owner chose.
+        std::size_t addresses_per_day = 10;
+    };
+    // `first`, when given, is queued with it (an email hook's confirmation). conflict, too, when
+    // the owner has registered `addresses_per_day` email hooks in the last day, or has one for
+    // the same address still waiting for its confirmation.
+    Result<std::optional<std::uint64_t>> add_hook(const HookRecord& hook, const Limits& limits,
                                                   const std::string& audit_entry = {},
                                                   const DeliveryRecord* first = nullptr);
     // Counts one more try at an email hook's confirmation code, before the code is compared, so
     // that requests at once cannot try more than `max_tries` together. false: no try is left (or
     // the hook is removed or already confirmed).
     Result<bool> take_confirm_try(const std::string& id, std::int64_t max_tries);
-    // Stamps an email hook's address confirmed; conflict if it already was.
-    Result<std::optional<std::uint64_t>> confirm_hook(const std::string& id, std::int64_t at,
+    // Stamps an email hook's address confirmed, and from `from_index` on it hears of events;
+    // the confirmation's mail is emptied (and cancelled if still pending). conflict if it
+    // already was confirmed.
+    Result<std::optional<std::uint64_t>> confirm_hook(const std::string& id, std::int64_t at, std::uint64_t from_index,
                                                       const std::string& audit_entry = {});
     Result<HookRecord> hook(const std::string& id);
     // Live hooks, oldest first: one owner's, or everyone's when `owner` is empty.
@@ -528,8 +538,9 @@ class Hooks {
     // Queues `deliveries` and, when given, records the cursor in the same transaction. A delivery
     // whose id is already queued keeps its row, so that an event found twice is sent once.
     Status queue(const std::vector<DeliveryRecord>& deliveries, std::optional<std::uint64_t> next_index);
-    // The oldest pending delivery due at `now` of each live hook, oldest first, at most `limit`.
-    Result<std::vector<DeliveryRecord>> due(std::int64_t now, std::size_t limit);
+    // The oldest pending delivery due at `now` of each live hook, oldest first, at most `limit`:
+    // of email hooks, or of HTTPS ones, so that neither kind's backlog hides the other's.
+    Result<std::vector<DeliveryRecord>> due(std::int64_t now, std::size_t limit, bool email);
     // The earliest time a pending delivery is due, if any is.
     Result<std::optional<std::int64_t>> next_due();
     // Records an attempt's outcome (state, attempts, next_at, last_status, last_error,

@@ -119,7 +119,9 @@ class Handler:
             if local.startswith("tempfail-data+") and self.sink.times_seen(address.lower(), "DATA") <= 2:
                 return "451 4.3.0 <%s>: Temporary failure after the message, try again later" % address
             if local == "reject-data":
-                return "550 5.7.1 <%s>: Message refused: mailbox does not accept notices" % address
+                # 5.2.1, the mailbox disabled: the address's own refusal, final (a 5.7.x policy
+                # refusal would be the operator's to fix, and retried).
+                return "550 5.2.1 <%s>: Mailbox disabled, not accepting messages" % address
         return None
 
     async def handle_DATA(self, server, session, envelope):

@@ -477,6 +477,9 @@ add_hook telkom "$TK" "mailto:mitra@telkom.go.id" --event package.arrived
 add_hook belum "$BI" "mailto:belum@bi.go.id" --event package.arrived
 # Never confirmed: five wrong codes.
 add_hook salah "$BI" "mailto:salah@bi.go.id" --event package.arrived
+# The same address again while its code is out: refused, so that no second code is mailed.
+refuse_saying "an address waiting for its code cannot be registered again" "already waits for its confirmation" \
+    "$SERAMBI" hook add mailto:salah@bi.go.id --event release.approved --profile "$BI"
 if [ "${HOOK[bi]}" == hook-missing ]; then
     echo "the gateway registers no mailto: hooks: nothing else can be tested"
     finish
@@ -782,6 +785,8 @@ same "after 1 attempt" 1 "$(delivery "${HOOK[rejectdata]}" "$BI" "$REJECTDATA_MS
 same "last_status 550" 550 "$(delivery "${HOOK[rejectdata]}" "$BI" "$REJECTDATA_MSG" last_status)"
 contains "last_error: the relay answered 550 to message" "the relay answered 550 to message" \
     "$(delivery "${HOOK[rejectdata]}" "$BI" "$REJECTDATA_MSG" last_error)"
+contains "with the relay's words, the address being confirmed" "5.2.1 <reject-data@bi.go.id>: Mailbox disabled" \
+    "$(delivery "${HOOK[rejectdata]}" "$BI" "$REJECTDATA_MSG" last_error)"
 same "nothing more is planned" "" "$(delivery "${HOOK[rejectdata]}" "$BI" "$REJECTDATA_MSG" next_attempt_at)"
 # The temporary refusals took two retry_seconds: a 550 retried would have shown by now.
 same "the relay saw its RCPT TO twice (the code's, the notice's), never again" 2 \
@@ -985,7 +990,9 @@ same "as an error with status 550" "error 550" "$(json_field decision <<<"$entry
 contains "naming the domain" "email at bi.go.id" "$(json_field reason <<<"$entry")"
 contains "the code and the step" "the relay answered 550 to RCPT TO" "$(json_field reason <<<"$entry")"
 lacks "not the address, even though the relay's reply named it" "reject@bi.go.id" "$entry"
-contains "(the owner's deliveries do show the relay's words)" "reject@bi.go.id" \
+# Nor do the owner's deliveries while the address is unconfirmed: the relay's words would tell
+# the registrant whether a mailbox exists.
+lacks "(nor the owner's deliveries, for an address not confirmed)" "reject@bi.go.id" \
     "$(delivery "${HOOK[reject]}" "$BI" "$REJECT_MSG" last_error)"
 eventually "the 550 refusal of a notice after its DATA is recorded" 10 audit_has "${HOOK[rejectdata]}" "$REJECTDATA_MSG"
 entry=$(audit_for "${HOOK[rejectdata]}" "$REJECTDATA_MSG")

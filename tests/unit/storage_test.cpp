@@ -1021,7 +1021,15 @@ TEST_CASE("an email hook's confirmation: five tries in all, once, and the code's
     mail.recipient = "dinkes-malut";
     mail.body = R"({"type":"address.confirm","data":{"code":"7QKM-3XWD"}})";
     mail.created_at = mail.next_at = h.created_at;
-    REQUIRE(store->hooks().add_hook(h, 10, {}, &mail).ok());
+    REQUIRE(store->hooks().add_hook(h, {10, 10}, {}, &mail).ok());
+    // The same address again while it waits: refused, nothing mailed twice.
+    auto twice = h;
+    twice.id = "hook-00000000000000ab";
+    auto again_mail = mail;
+    again_mail.id = "msg_confirm_2";
+    auto second = store->hooks().add_hook(twice, {10, 10}, {}, &again_mail);
+    REQUIRE_FALSE(second.ok());
+    CHECK(second.error().kind == ErrorKind::conflict);
 
     auto listed = store->hooks().hooks("dinkes-malut");
     REQUIRE(listed.ok());
@@ -1052,13 +1060,43 @@ TEST_CASE("an email hook's confirmation: five tries in all, once, and the code's
     sent.attempts = 1;
     sent.delivered_at = h.created_at + 1;
     REQUIRE(store->hooks().record_attempt(sent, {}).ok());
-    REQUIRE(store->hooks().confirm_hook(h.id, h.created_at + 60).ok());
+    REQUIRE(store->hooks().confirm_hook(h.id, h.created_at + 60, 42).ok());
+    CHECK(stored().from_index == 42);  // it hears from its confirmation on
     CHECK(stored().confirmed_at == h.created_at + 60);
     auto after = store->hooks().deliveries(h.id, 10);
     REQUIRE(after.ok());
     CHECK(after->front().body.empty());
-    auto again = store->hooks().confirm_hook(h.id, h.created_at + 61);
+    auto again = store->hooks().confirm_hook(h.id, h.created_at + 61, 43);
     REQUIRE_FALSE(again.ok());
     CHECK(again.error().kind == ErrorKind::conflict);
     CHECK_FALSE(try_once());  // nothing left to try on a confirmed hook
+}
+
+TEST_CASE("email hooks: at most so many addresses a day, removed ones counted") {
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    HookRecord h;
+    h.owner = "dinkes-malut";
+    h.events = {"package.arrived"};
+    h.secret = std::string(64, 'a');
+    h.created_at = 1796600000;
+    h.cert_serial = "01";
+    for (int i = 0; i < 3; ++i) {
+        h.id = "hook-00000000000000c" + std::to_string(i);
+        h.url = "mailto:a" + std::to_string(i) + "@dinkes.malutprov.go.id";
+        REQUIRE(store->hooks().add_hook(h, {10, 3}).ok());
+        REQUIRE(store->hooks().remove_hook(h.id, h.created_at + 1).ok());
+    }
+    h.id = "hook-00000000000000c9";
+    h.url = "mailto:a9@dinkes.malutprov.go.id";
+    auto fourth = store->hooks().add_hook(h, {10, 3});
+    REQUIRE_FALSE(fourth.ok());
+    CHECK(fourth.error().message.find("in the last 24 hours") != std::string::npos);
+    h.created_at += 24 * 3600 + 1;  // a day later
+    CHECK(store->hooks().add_hook(h, {10, 3}).ok());
+    // HTTPS hooks are not counted: they mail no one.
+    h.id = "hook-00000000000000d1";
+    h.url = "https://notifikasi.example.go.id/serambi";
+    CHECK(store->hooks().add_hook(h, {10, 3}).ok());
 }

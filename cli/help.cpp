@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -52,15 +53,64 @@ std::string_view topic_summary(const HelpTopic& t) {
     return language() == Language::indonesian ? t.summary_indonesian : t.summary_english;
 }
 
-// A command's one line: in Indonesian from the catalogue, else the definition's own words.
-std::string summary_of(const CLI::App& command) {
-    if (language() == Language::indonesian)
-        for (const auto& c : command_summaries())
-            if (c.command == command.get_name()) return std::string(c.indonesian);
-    return command.get_description();
+// What translate_descriptions replaced, by the command or option it described: the manual pages
+// are written in English whatever the language, as a package build runs `serambi man` in
+// whatever locale the builder has, and their other words (SYNOPSIS, the topics, ENVIRONMENT) are
+// English too.
+std::map<const void*, std::string> g_english;
+
+std::string english_description(const CLI::App& command) {
+    const auto it = g_english.find(&command);
+    return it != g_english.end() ? it->second : command.get_description();
+}
+std::string english_description(const CLI::Option& option) {
+    const auto it = g_english.find(&option);
+    return it != g_english.end() ? it->second : option.get_description();
+}
+
+std::string_view indonesian_group(std::string_view group) {
+    for (const auto& w : help_words())
+        if (w.english == group) return w.indonesian;
+    return {};
+}
+
+void translate_tree(CLI::App& command) {
+    if (const auto id = description_in_indonesian(command.get_description()); !id.empty()) {
+        g_english.emplace(&command, command.get_description());
+        command.description(std::string(id));
+    }
+    for (auto* option : command.get_options()) {
+        if (const auto id = description_in_indonesian(option->get_description()); !id.empty()) {
+            g_english.emplace(option, option->get_description());
+            option->description(std::string(id));
+        }
+        if (const auto group = indonesian_group(option->get_group()); !group.empty()) option->group(std::string(group));
+    }
+    for (auto* sub : command.get_subcommands([](CLI::App*) { return true; })) {
+        // A hidden command has no group, and keeps none.
+        if (const auto group = indonesian_group(sub->get_group()); !group.empty()) sub->group(std::string(group));
+        translate_tree(*sub);
+    }
 }
 
 }  // namespace
+
+void translate_descriptions(CLI::App& app) {
+    // The language `serambi help` speaks: the profile that SERAMBI_PROFILE names may choose it (a
+    // --profile on the command line is not parsed yet). Only tried, and forgotten again: every
+    // command reads its own profile, and one that reads none keeps following the locale.
+    (void)find_profile("");
+    const bool indonesian = language() == Language::indonesian;
+    use_profile_language("");
+    if (!indonesian) return;
+    for (const auto& w : help_words()) app.get_formatter()->label(std::string(w.english), std::string(w.indonesian));
+    const auto& about = catalogue()[static_cast<std::size_t>(Msg::app_description)];
+    if (app.get_description() == about.english) {
+        g_english.emplace(&app, app.get_description());
+        app.description(std::string(about.indonesian));
+    }
+    translate_tree(app);
+}
 
 int run_help(const CLI::App& app, const std::vector<std::string>& words) {
     // A profile named in the environment may choose the language; a broken one is no reason to
@@ -73,7 +123,7 @@ int run_help(const CLI::App& app, const std::vector<std::string>& words) {
                       << std::string(language() == Language::indonesian ? t.nama : t.name) << topic_summary(t) << "\n";
         std::cout << "\n" << say(Msg::help_commands) << "\n";
         for (const auto* sub : visible_subcommands(app))
-            std::cout << "  " << std::left << std::setw(16) << sub->get_name() << summary_of(*sub) << "\n";
+            std::cout << "  " << std::left << std::setw(16) << sub->get_name() << sub->get_description() << "\n";
         std::cout << "\n" << say(Msg::help_more) << "\n";
         return 0;
     }
@@ -254,15 +304,15 @@ void man_command(std::ostream& out, const CLI::App& cmd, const std::string& path
     const auto subs = visible_subcommands(cmd);
     if (!subs.empty()) synopsis += " COMMAND";
     if (!named_options(cmd).empty()) synopsis += " [OPTIONS]";
-    out << ".SS " << roff(synopsis) << "\n" << roff(cmd.get_description()) << "\n";
+    out << ".SS " << roff(synopsis) << "\n" << roff(english_description(cmd)) << "\n";
     for (const auto* p : positionals(cmd))
-        out << ".TP\n.I " << roff(p->get_name(true)) << "\n" << roff(p->get_description()) << "\n";
+        out << ".TP\n.I " << roff(p->get_name(true)) << "\n" << roff(english_description(*p)) << "\n";
     for (const auto* o : named_options(cmd)) {
         if (takes_value(*o))
             out << ".TP\n.BI \"" << roff(spellings(*o)) << " \" \"" << quoted_roff(o->get_type_name()) << "\"\n";
         else
             out << ".TP\n.B " << roff(spellings(*o)) << "\n";
-        out << roff(o->get_description());
+        out << roff(english_description(*o));
         if (!o->get_default_str().empty()) out << " (default: " << roff(o->get_default_str()) << ")";
         out << "\n";
     }
@@ -278,6 +328,8 @@ void man_header(std::ostream& out, const std::string& name, const std::string& w
 
 }  // namespace
 
+// In English whatever the language: the descriptions as cli/main.cpp has them, not as
+// translate_descriptions left them (see g_english).
 int run_man(const CLI::App& app, const std::string& out_dir) {
     if (!all_plain(app)) return report("man", make_error(ErrorKind::internal, "a command or option name is not plain"));
     const std::filesystem::path dir(out_dir);
@@ -289,11 +341,11 @@ int run_man(const CLI::App& app, const std::string& out_dir) {
         return static_cast<bool>(write_file(dir / file, text, 0644));
     };
     std::ostringstream main;
-    man_header(main, "serambi", app.get_description());
+    man_header(main, "serambi", english_description(app));
     main << ".SH SYNOPSIS\n.B serambi\nCOMMAND [OPTIONS]\n.br\n.B serambi help\n[TOPIC | COMMAND]\n"
          << ".SH COMMANDS\n";
     for (const auto* sub : visible_subcommands(app))
-        main << ".TP\n.BR serambi\\-" << roff(sub->get_name()) << " (1)\n" << roff(sub->get_description()) << "\n";
+        main << ".TP\n.BR serambi\\-" << roff(sub->get_name()) << " (1)\n" << roff(english_description(*sub)) << "\n";
     for (const auto& t : help_topics())
         main << ".SH " << roff(std::string(t.name)) << "\n.nf\n" << roff(t.english) << "\n.fi\n";
     main
@@ -308,7 +360,7 @@ int run_man(const CLI::App& app, const std::string& out_dir) {
     for (const auto* sub : visible_subcommands(app)) {
         std::ostringstream page;
         const std::string name = "serambi-" + sub->get_name();
-        man_header(page, name, sub->get_description());
+        man_header(page, name, english_description(*sub));
         page << ".SH COMMANDS\n";
         man_command(page, *sub, "serambi " + sub->get_name());
         page << ".SH SEE ALSO\n.BR serambi (1)\n";

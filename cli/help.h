@@ -11,6 +11,12 @@ class App;
 
 namespace serambi::cli {
 
+// When language() is Indonesian, for --help and `serambi help`: every command's and option's
+// description, in the whole tree (hidden commands too), replaced by its Indonesian from the
+// catalogue (descriptions() in cli/messages.h), and CLI11's own words (Usage, Options, …) with
+// it. What has no translation stays as it is. Called once, after the definition is complete and
+// before parsing; the manual pages keep the English.
+void translate_descriptions(CLI::App& app);
 // `serambi help [TOPIC | COMMAND…]`: the topics and commands, a topic's text, or a command's help.
 int run_help(const CLI::App& app, const std::vector<std::string>& words);
 // `serambi completion bash`: a bash completion script for every command and option.

@@ -697,6 +697,7 @@ int main(int argc, char** argv) {
     man_cmd->add_option("--out", man_dir, "the directory")->required();
     man_cmd->callback([&] { code = run_man(app, man_dir); });
 
+    translate_descriptions(app);  // --help in Bahasa Indonesia when language() says so
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -123,12 +123,23 @@ struct HelpTopic {
 };
 std::span<const HelpTopic> help_topics();
 
-// What each command does, in Indonesian, for `serambi help` (the English is the command's own
-// description in the command-line definition).
-struct CommandSummary {
-    std::string_view command, indonesian;
+// The descriptions of the command-line definition in Indonesian, as gettext pairs a msgid with
+// its translation: every command's and option's description exactly as cli/main.cpp writes it
+// (and the two CLI11 gives --help and --version), then the Indonesian that `--help`, `serambi
+// help` and `serambi help COMMAND` print instead when language() is Indonesian
+// (translate_descriptions in cli/help.cpp). The unit test checks that each has both texts, that
+// the Indonesian keeps the options, placeholders and technical words, and that no English is
+// there twice; tests/e2e/test_help_id.sh that every description of every command has one, and
+// that none is left over that no description has any more.
+struct Description {
+    std::string_view english, indonesian;
 };
-std::span<const CommandSummary> command_summaries();
+std::span<const Description> descriptions();
+// The Indonesian of a description, empty when the table has none.
+std::string_view description_in_indonesian(std::string_view english);
+// CLI11's own words around the descriptions: its labels (Usage, REQUIRED, …) and the names of
+// its default groups (Options, Subcommands), in Indonesian.
+std::span<const Description> help_words();
 
 // A state the API names in English (an agreement "in force", a request "released"), as people
 // read it in the chosen language; an unknown one as it is.

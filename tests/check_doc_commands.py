@@ -4,6 +4,7 @@ binary has: each is checked against the `--help` of the subcommand it names. A g
 operator to type a command that does not parse is a bug.
 
 Usage: check_doc_commands.py SERAMBI_BINARY"""
+import os
 import pathlib
 import re
 import shlex
@@ -13,13 +14,17 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BINARY = sys.argv[1]
 help_cache = {}
+# The help in English, whatever the locale or profile of whoever runs this: in Bahasa Indonesia
+# the headings are not "Subcommands:".
+ENGLISH = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "SERAMBI_PROFILE")}
+ENGLISH["LANG"] = "C.UTF-8"
 
 
 def help_of(path):
     """The --help text of `serambi PATH...`, its subcommands and its flags."""
     key = tuple(path)
     if key not in help_cache:
-        out = subprocess.run([BINARY, *path, "--help"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([BINARY, *path, "--help"], capture_output=True, text=True, timeout=30, env=ENGLISH)
         text = out.stdout + out.stderr
         subcommands, in_subcommands = set(), False
         for line in text.splitlines():

@@ -3,6 +3,7 @@
 #include "cli/messages.h"
 
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <optional>
 #include <set>
@@ -68,6 +69,89 @@ TEST_CASE("every help topic has both names, summaries and texts, and no name is 
         CHECK(names.insert(t.nama).second);
     }
     CHECK(names.size() >= 10);
+}
+
+namespace {
+
+// The words of a description that are not prose: options (--to, -o), placeholders (FILE,
+// OWNER/NAME), file names, examples and values with digits or dots, `commands`, JSON keys, and
+// abbreviations such as JSON or TLS. A translation keeps every one as it is.
+std::vector<std::string> technical_words(std::string_view text) {
+    std::vector<std::string> words;
+    std::string rest;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char quote = text[i];
+        const auto end = quote == '`' || quote == '"' ? text.find(quote, i + 1) : std::string_view::npos;
+        if (end == std::string_view::npos) {
+            rest += text[i];
+            continue;
+        }
+        const auto quoted = text.substr(i, end + 1 - i);
+        if (quote == '`')
+            words.emplace_back(quoted);  // a command, whole
+        else if (quoted.find(' ') == std::string_view::npos)
+            rest += quoted;  // a JSON key: "index"; a quoted phrase is prose
+        rest += ' ';
+        i = end;
+    }
+    std::string word;
+    auto keep = [&] {
+        while (!word.empty() && (word.back() == ':' || word.back() == '.')) word.pop_back();
+        if (word.size() > 2 && word.ends_with("'s")) word.resize(word.size() - 2);
+        std::size_t letters = 0, upper = 0;
+        for (const char c : word) {
+            letters += std::isalpha(static_cast<unsigned char>(c)) ? 1 : 0;
+            upper += std::isupper(static_cast<unsigned char>(c)) ? 1 : 0;
+        }
+        const bool technical = word.starts_with('-') ||
+                               word.find_first_of("0123456789./_$#*[]{}:@=") != std::string::npos ||
+                               (letters >= 2 && upper == letters);
+        if (technical && word != "e.g") words.push_back(word);
+        word.clear();
+    };
+    for (const char c : rest)
+        if (c == ' ' || c == ',' || c == ';' || c == '(' || c == ')')
+            keep();
+        else
+            word += c;
+    keep();
+    return words;
+}
+
+}  // namespace
+
+TEST_CASE("every description has its Indonesian, keeping options, placeholders and technical words") {
+    std::set<std::string_view> english;
+    for (const auto& d : descriptions()) {
+        INFO(d.english);
+        CHECK_FALSE(d.english.empty());
+        CHECK_FALSE(d.indonesian.empty());
+        CHECK(d.english != d.indonesian);  // what --help prints must differ: tests/e2e/test_help_id.sh
+        CHECK(english.insert(d.english).second);
+        for (const auto& word : technical_words(d.english)) {
+            INFO(word);
+            CHECK(d.indonesian.find(word) != std::string_view::npos);
+        }
+        CHECK(description_in_indonesian(d.english) == d.indonesian);
+    }
+    CHECK(english.size() >= 200);
+    CHECK(description_in_indonesian("not a description").empty());
+    // What the words check finds, and what it leaves as prose.
+    CHECK(technical_words("the `serambi enroll --id ID` request, e.g. FILE.p7s to --to (UTC), a \"phrase here\"") ==
+          std::vector<std::string>{"`serambi enroll --id ID`", "FILE.p7s", "--to", "UTC"});
+    CHECK(technical_words("JSON Lines: {\"index\": N, \"entry\": \"as logged\"}, the CA's key") ==
+          std::vector<std::string>{"JSON", "{\"index\"", "}", "CA"});
+}
+
+TEST_CASE("CLI11's words around the descriptions are in Indonesian too") {
+    std::set<std::string_view> english;
+    for (const auto& w : help_words()) {
+        INFO(w.english);
+        CHECK(w.english != w.indonesian);
+        CHECK(english.insert(w.english).second);
+    }
+    for (const char* word : {"Usage", "OPTIONS", "SUBCOMMAND", "Positionals", "REQUIRED", "Options", "Subcommands"})
+        CHECK(english.contains(word));
 }
 
 TEST_CASE("the language follows the profile, then the first locale variable that is set") {

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "gateway/tls.h"
+
 namespace serambi::gateway {
 namespace {
 
@@ -191,14 +193,7 @@ Result<int> post_to_receiver(const HookUrl& url, const ReceiverRules& rules,
     if (!endpoints) return endpoints.error();
 
     ssl::context tls(ssl::context::tls_client);
-    SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
-    boost::system::error_code trust;
-    tls.set_default_verify_paths(trust);
-    if (!rules.ca_file.empty()) {
-        tls.load_verify_file(rules.ca_file, trust);
-        if (trust) return make_error(ErrorKind::unavailable, "cannot read [webhooks] ca_file " + rules.ca_file);
-    }
-    tls.set_verify_mode(ssl::verify_peer);
+    if (auto trusted = trust_servers(tls, rules.ca_file, "[webhooks] ca_file"); !trusted) return trusted.error();
 
     // Asynchronous operations on one private context, because only they honour the stream's
     // deadline; callbacks rather than coroutines, which clang 14 cannot compile here with debug

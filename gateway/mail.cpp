@@ -19,6 +19,7 @@
 
 #include "base/time.h"
 #include "crypto/crypto.h"
+#include "gateway/tls.h"
 
 namespace serambi::gateway {
 namespace {
@@ -414,13 +415,7 @@ Result<MailReply> send_mail(const MailRelay& relay, const std::string& to, const
     if (!relay.username.empty() && relay.security == "none")
         return make_error(ErrorKind::invalid_argument, "[email] username: a password is never sent without TLS");
     ssl::context tls(ssl::context::tls_client);
-    SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
-    boost::system::error_code trust;
-    tls.set_default_verify_paths(trust);
-    if (!relay.ca_file.empty()) {
-        tls.load_verify_file(relay.ca_file, trust);
-        if (trust) return make_error(ErrorKind::unavailable, "cannot read [email] ca_file " + relay.ca_file);
-    }
+    if (auto trusted = trust_servers(tls, relay.ca_file, "[email] ca_file"); !trusted) return trusted.error();
 
     Dialogue d(relay, tls);
     if (auto connected = d.connect(); !connected) return connected.error();

@@ -110,6 +110,18 @@ Status configure_tls(ssl::context& tls, const Config& config, std::string* loade
 
 }  // namespace
 
+Status trust_servers(ssl::context& tls, const std::string& ca_file, const std::string& setting) {
+    SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
+    boost::system::error_code trust;
+    tls.set_default_verify_paths(trust);
+    if (!ca_file.empty()) {
+        tls.load_verify_file(ca_file, trust);
+        if (trust) return make_error(ErrorKind::unavailable, "cannot read " + setting + " " + ca_file);
+    }
+    tls.set_verify_mode(ssl::verify_peer);
+    return {};
+}
+
 std::string refused_subject(SSL* ssl) {
     if (X509* peer = SSL_get0_peer_certificate(ssl)) {
         char buffer[512];

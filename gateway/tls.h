@@ -54,6 +54,11 @@ void identify_peer(Stream& stream, RequestHead& head);
 
 // The subject of the certificate a refused peer presented, if it presented one.
 std::string refused_subject(SSL* ssl);
+
+// A client context for a server the gateway calls (a webhook receiver, an SMTP relay): TLS 1.2
+// or later, the system's trust anchors and those in `ca_file` (named in errors as `setting`),
+// the peer verified. The host name check is the stream's.
+Status trust_servers(ssl::context& tls, const std::string& ca_file, const std::string& setting);
 // Why a handshake failed, with the certificate check's own words when that was the cause.
 std::string refusal_reason(SSL* ssl, const boost::system::error_code& ec);
 

@@ -147,3 +147,23 @@ metric() {
     for fragment in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$fragment"); done
     printf '%s\n' "$lines" | head -1 | awk '{print $NF}'
 }
+
+# Test certificates for servers the gateway connects to (webhook receivers, SMTP relays):
+# make_test_ca DIR NAME makes DIR/NAME.crt and .key, a CA valid 3 days; issue_server_cert DIR CA
+# NAME SUBJECT-ALT-NAMES makes DIR/NAME.crt and .key, a serverAuth certificate that CA issued.
+make_test_ca() {
+    printf '%s\n' "[req]" "distinguished_name = dn" "prompt = no" "[dn]" "CN = Serambi test CA $2" "[ca]" \
+        "basicConstraints = critical, CA:TRUE" "keyUsage = critical, keyCertSign, cRLSign" \
+        "subjectKeyIdentifier = hash" "authorityKeyIdentifier = keyid:always" >"$1/$2.cnf"
+    openssl req -x509 -config "$1/$2.cnf" -extensions ca -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$1/$2.key" -out "$1/$2.crt" -days 3 >"$1/openssl.log" 2>&1 || { cat "$1/openssl.log"; exit 1; }
+}
+issue_server_cert() {
+    printf '%s\n' "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature" \
+        "extendedKeyUsage = serverAuth" "subjectKeyIdentifier = hash" "authorityKeyIdentifier = keyid" \
+        "subjectAltName = $4" >"$1/$3.ext"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1/$3.key" -subj "/CN=$3" \
+        -out "$1/$3.csr" >"$1/openssl.log" 2>&1 &&
+        openssl x509 -req -in "$1/$3.csr" -CA "$1/$2.crt" -CAkey "$1/$2.key" -CAcreateserial -days 3 \
+            -extfile "$1/$3.ext" -out "$1/$3.crt" >>"$1/openssl.log" 2>&1 || { cat "$1/openssl.log"; exit 1; }
+}

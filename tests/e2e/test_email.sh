@@ -72,36 +72,11 @@ set_in email timeout_seconds 5
 set_in webhooks allowed_networks '["127.0.0.0/8"]'
 
 # ---- A private CA for the relay, a rogue CA nobody trusts, and their certificates
-cat >"$M/ca.cnf" <<'EOF'
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = Serambi SMTP test CA
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-EOF
-make_ca() { # NAME
-    openssl req -x509 -config "$M/ca.cnf" -extensions ca -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-        -keyout "$M/$1.key" -out "$M/$1.crt" -days 3 >"$M/openssl.log" 2>&1 || { cat "$M/openssl.log"; exit 1; }
-}
-issue() { # CA NAME SUBJECT-ALT-NAMES
-    printf '%s\n' "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature" \
-        "extendedKeyUsage = serverAuth" "subjectKeyIdentifier = hash" "authorityKeyIdentifier = keyid" \
-        "subjectAltName = $3" >"$M/$2.ext"
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$M/$2.key" -subj "/CN=$2" \
-        -out "$M/$2.csr" >"$M/openssl.log" 2>&1 &&
-        openssl x509 -req -in "$M/$2.csr" -CA "$M/$1.crt" -CAkey "$M/$1.key" -CAcreateserial -days 3 \
-            -extfile "$M/$2.ext" -out "$M/$2.crt" >>"$M/openssl.log" 2>&1 || { cat "$M/openssl.log"; exit 1; }
-}
-make_ca ca
-make_ca rogue
-issue ca relay "IP:127.0.0.1"
-issue rogue untrusted "IP:127.0.0.1"
-issue ca badname "DNS:wrong.example"
+make_test_ca "$M" ca
+make_test_ca "$M" rogue
+issue_server_cert "$M" ca relay "IP:127.0.0.1"
+issue_server_cert "$M" rogue untrusted "IP:127.0.0.1"
+issue_server_cert "$M" ca badname "DNS:wrong.example"
 check "the relay's certificate verifies against the private CA" openssl verify -CAfile "$M/ca.crt" "$M/relay.crt"
 refuse "the rogue relay's does not" openssl verify -CAfile "$M/ca.crt" "$M/untrusted.crt"
 

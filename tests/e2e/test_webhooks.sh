@@ -31,36 +31,11 @@ init_deployment
 set_config principal_days 20
 
 # ---- A private CA for the receivers, a rogue CA nobody trusts, and their certificates
-cat >"$H/ca.cnf" <<'EOF'
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = Serambi webhook test CA
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-EOF
-make_ca() { # NAME
-    openssl req -x509 -config "$H/ca.cnf" -extensions ca -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-        -keyout "$H/$1.key" -out "$H/$1.crt" -days 3 >"$H/openssl.log" 2>&1 || { cat "$H/openssl.log"; exit 1; }
-}
-issue() { # CA NAME SUBJECT-ALT-NAMES
-    printf '%s\n' "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature" \
-        "extendedKeyUsage = serverAuth" "subjectKeyIdentifier = hash" "authorityKeyIdentifier = keyid" \
-        "subjectAltName = $3" >"$H/$2.ext"
-    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$H/$2.key" -subj "/CN=$2" \
-        -out "$H/$2.csr" >"$H/openssl.log" 2>&1 &&
-        openssl x509 -req -in "$H/$2.csr" -CA "$H/$1.crt" -CAkey "$H/$1.key" -CAcreateserial -days 3 \
-            -extfile "$H/$2.ext" -out "$H/$2.crt" >>"$H/openssl.log" 2>&1 || { cat "$H/openssl.log"; exit 1; }
-}
-make_ca ca
-make_ca rogue
-issue ca receiver "DNS:localhost, IP:127.0.0.1"
-issue ca badname "DNS:wrong.example"
-issue rogue untrusted "DNS:localhost, IP:127.0.0.1"
+make_test_ca "$H" ca
+make_test_ca "$H" rogue
+issue_server_cert "$H" ca receiver "DNS:localhost, IP:127.0.0.1"
+issue_server_cert "$H" ca badname "DNS:wrong.example"
+issue_server_cert "$H" rogue untrusted "DNS:localhost, IP:127.0.0.1"
 check "the receiver's certificate verifies against the private CA" openssl verify -CAfile "$H/ca.crt" "$H/receiver.crt"
 
 # start_receiver NAME CERT: a webhook_receiver.py on a free port; PORT_<NAME> is its port, and

@@ -12,6 +12,7 @@
 #include "base/time.h"
 #include "cli/commands.h"
 #include "cli/files.h"
+#include "cli/messages.h"
 #include "crypto/age.h"
 #include "storage/store.h"
 
@@ -33,7 +34,7 @@ using File = std::unique_ptr<std::FILE, CloseFile>;
 Result<File> open_input(const std::string& path) {
     if (path.empty() || path == "-") return File(stdin);
     File f(std::fopen(path.c_str(), "rb"));
-    if (!f) return make_error(ErrorKind::io_error, "cannot read " + path);
+    if (!f) return make_error(ErrorKind::io_error, tr("cannot read {}", {path}));
     return f;
 }
 
@@ -49,7 +50,7 @@ Result<std::vector<age::Identity>> load_age_identities(const std::vector<std::st
         if (!ids) return bad(path + ":" + ids.error().message);
         for (auto& id : *ids) out.push_back(std::move(id));
     }
-    if (out.empty()) return bad("no identity in the identity files given");
+    if (out.empty()) return bad(tr("no identity in the identity files given"));
     return out;
 }
 
@@ -70,12 +71,12 @@ class Output {
     Status write(const crypto::Bytes& bytes) {
         if (file_) return file_->write(crypto::ByteView(bytes));
         if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size())
-            return make_error(ErrorKind::io_error, "cannot write standard output");
+            return make_error(ErrorKind::io_error, tr("cannot write standard output"));
         return {};
     }
     Status commit() {
         if (file_) return file_->commit();
-        if (std::fflush(stdout) != 0) return make_error(ErrorKind::io_error, "cannot write standard output");
+        if (std::fflush(stdout) != 0) return make_error(ErrorKind::io_error, tr("cannot write standard output"));
         return {};
     }
 
@@ -102,7 +103,7 @@ Status pump(std::FILE* in, Output& out, Step step, Last last) {
         written = std::async(std::launch::async, [&out, &writing] { return out.write(writing); });
     }
     if (auto s = written.get(); !s) return s;
-    if (std::ferror(in)) return make_error(ErrorKind::io_error, "cannot read the input");
+    if (std::ferror(in)) return make_error(ErrorKind::io_error, tr("cannot read the input"));
     produced.clear();
     if (auto s = last(produced); !s) return s;
     return out.write(produced);
@@ -171,7 +172,7 @@ Status age_encrypt_file(const std::vector<std::string>& recipient_texts, const s
     std::vector<age::Recipient> recipients;
     for (const auto& text : recipient_texts) {
         auto r = age::parse_recipient(text);
-        if (!r) return bad("'" + text + "' is not an age X25519 recipient (age1…)");
+        if (!r) return bad(tr("'{}' is not an age X25519 recipient (age1…)", {text}));
         recipients.push_back(*r);
     }
     auto in = open_input(input);

@@ -41,7 +41,7 @@ Result<std::string> fetch(Client& client, const std::string& target) {
     auto reply = client.request("GET", target, "");
     if (!reply) return reply.error();
     if (reply->status != 200)
-        return make_error(ErrorKind::unavailable, "the gateway refused: " + describe_failure(*reply));
+        return make_error(ErrorKind::unavailable, tr("the gateway refused: {}", {describe_failure(*reply)}));
     return reply->body;
 }
 
@@ -53,9 +53,9 @@ Error failed(std::string message) { return make_error(ErrorKind::corruption, "FA
 Result<std::string> push_in_export(const LogEvidence& evidence, const std::string& note, const std::string& key,
                                    const PushFacts& push) {
     auto claimed = storage::unverified_checkpoint(note);
-    if (!claimed) return failed("the checkpoint: " + claimed.error().message);
+    if (!claimed) return failed(tr("the checkpoint: {}", {claimed.error().message}));
     std::ifstream in(evidence.export_file, std::ios::binary);
-    if (!in) return make_error(ErrorKind::io_error, "cannot read " + evidence.export_file);
+    if (!in) return make_error(ErrorKind::io_error, tr("cannot read {}", {evidence.export_file}));
     tlog::TreeBuilder tree;
     storage::KeyChain keys(key);
     std::optional<std::uint64_t> found;
@@ -70,19 +70,20 @@ Result<std::string> push_in_export(const LogEvidence& evidence, const std::strin
     auto checkpoint = verified_checkpoint(note, keys.key_for(claimed->size), "the checkpoint");
     if (!checkpoint) return checkpoint.error();
     if (tree.size() < checkpoint->size)
-        return failed("the export has " + std::to_string(tree.size()) + " entries, the checkpoint " +
-                      std::to_string(checkpoint->size));
+        return failed(tr("the export has {} entries, the checkpoint {}",
+                         {std::to_string(tree.size()), std::to_string(checkpoint->size)}));
     if (tree.root() != checkpoint->root)
         return failed(
-            "the export does not hash to the checkpoint's root: an entry was changed, removed, added or reordered");
+            tr("the export does not hash to the checkpoint's root: an entry was changed, removed, added or reordered"));
     if (!found)
-        return failed(evidence.index ? "entry " + std::to_string(*evidence.index) +
-                                           " of the log does not record the push of package " + push.package_id +
-                                           " with this digest"
-                                     : "no entry of the log up to the checkpoint records the push of package " +
-                                           push.package_id + " with this digest");
-    return "its push is entry " + std::to_string(*found) + " of the log " + checkpoint->origin + " (tree of size " +
-           std::to_string(checkpoint->size) + " recomputed from " + evidence.export_file + ")";
+        return failed(
+            evidence.index
+                ? tr("entry {} of the log does not record the push of package {} with this digest",
+                     {std::to_string(*evidence.index), push.package_id})
+                : tr("no entry of the log up to the checkpoint records the push of package {} with this digest",
+                     {push.package_id}));
+    return tr("its push is entry {} of the log {} (tree of size {} recomputed from {})",
+              {std::to_string(*found), checkpoint->origin, std::to_string(checkpoint->size), evidence.export_file});
 }
 
 // A proof file: C2SP tlog-proof (what push and pull keep, the entry in its extra line), or the
@@ -103,7 +104,8 @@ Result<LoadedProof> load_proof(const std::string& path) {
         auto proof = tlog::parse_proof(*text);
         if (!proof) return bad(path + ": " + proof.error().message);
         if (proof->extra.empty())
-            return bad(path + " does not carry the entry it proves (Serambi's proofs hold it in the extra line)");
+            return bad(
+                tr("{} does not carry the entry it proves (Serambi's proofs hold it in the extra line)", {path}));
         out.index = proof->index;
         out.entry = std::move(proof->extra);
         out.note = std::move(proof->checkpoint);
@@ -113,8 +115,8 @@ Result<LoadedProof> load_proof(const std::string& path) {
     boost::system::error_code ec;
     auto value = boost::json::parse(*text, ec);
     if (ec || !value.is_object())
-        return bad(path +
-                   " is neither a C2SP tlog-proof nor a proof file (JSON) from `serambi audit proof inclusion -o`");
+        return bad(tr("{} is neither a C2SP tlog-proof nor a proof file (JSON) from `serambi audit proof inclusion -o`",
+                      {path}));
     const auto& o = value.as_object();
     const auto* entry = o.if_contains("entry");
     const auto* note = o.if_contains("checkpoint");
@@ -126,7 +128,7 @@ Result<LoadedProof> load_proof(const std::string& path) {
     const auto leaf_index = count(o.if_contains("index"));
     out.size = count(o.if_contains("size"));
     if (!leaf_index || !out.size || entry == nullptr || !entry->is_string() || note == nullptr || !note->is_string())
-        return bad(path + " lacks index, size, entry or checkpoint");
+        return bad(tr("{} lacks index, size, entry or checkpoint", {path}));
     out.index = *leaf_index;
     out.entry = std::string(entry->get_string());
     out.note = std::string(note->get_string());
@@ -155,15 +157,15 @@ Result<tlog::Checkpoint> proven(const LoadedProof& proof, const LogEvidence& evi
         witnessed = ", " + *quorum;
     }
     if (proof.size && *proof.size != checkpoint->size)
-        return bad("the proof is for a tree of size " + std::to_string(*proof.size) + ", the checkpoint's is " +
-                   std::to_string(checkpoint->size) + ": fetch a proof for that checkpoint");
+        return bad(tr("the proof is for a tree of size {}, the checkpoint's is {}: fetch a proof for that checkpoint",
+                      {std::to_string(*proof.size), std::to_string(checkpoint->size)}));
     if (evidence.index && *evidence.index != proof.index)
-        return failed("the proof is for entry " + std::to_string(proof.index) + ", the receipt names entry " +
-                      std::to_string(*evidence.index));
+        return failed(tr("the proof is for entry {}, the receipt names entry {}",
+                         {std::to_string(proof.index), std::to_string(*evidence.index)}));
     if (!tlog::verify_inclusion(proof.index, checkpoint->size, tlog::leaf_hash(crypto::as_bytes(proof.entry)),
                                 proof.hashes, checkpoint->root))
-        return failed("entry " + std::to_string(proof.index) + " is not in the signed tree of size " +
-                      std::to_string(checkpoint->size) + " (the proof or the entry was altered)");
+        return failed(tr("entry {} is not in the signed tree of size {} (the proof or the entry was altered)",
+                         {std::to_string(proof.index), std::to_string(checkpoint->size)}));
     return checkpoint;
 }
 
@@ -171,12 +173,13 @@ Result<std::string> push_by_proof(const LogEvidence& evidence, const std::string
     auto proof = load_proof(evidence.proof);
     if (!proof) return proof.error();
     if (!storage::records_push(proof->entry, push.package_id, push.dataset, push.sha256_hex))
-        return failed("the proof's entry does not record the push of package " + push.package_id + " with this digest");
+        return failed(
+            tr("the proof's entry does not record the push of package {} with this digest", {push.package_id}));
     std::string witnessed;
     auto checkpoint = proven(*proof, evidence, key, witnessed);
     if (!checkpoint) return checkpoint.error();
-    return "its push is entry " + std::to_string(proof->index) + " of the log " + checkpoint->origin +
-           ", proven in the signed tree of size " + std::to_string(checkpoint->size) + witnessed;
+    return tr("its push is entry {} of the log {}, proven in the signed tree of size {}{}",
+              {std::to_string(proof->index), checkpoint->origin, std::to_string(checkpoint->size), witnessed});
 }
 
 Result<std::string> read_key_text(const std::string& key_or_file) {
@@ -192,34 +195,35 @@ Result<std::string> read_key_text(const std::string& key_or_file) {
 }  // namespace
 
 Result<std::string> check_witnesses(const std::string& note, const WitnessPolicy& policy) {
-    if (policy.keys.empty()) return bad("--quorum needs the witnesses' keys (--witness)");
+    if (policy.keys.empty()) return bad(tr("--quorum needs the witnesses' keys (--witness)"));
     std::vector<std::string> keys;
     for (const auto& k : policy.keys) {
         auto text = read_key_text(k);
         if (!text) return text.error();
         if (tlog::verifier_key_name(*text, tlog::KeyType::cosignature).empty())
-            return bad("--witness " + k + " is not a witness's verifier key (NAME+HASH+BASE64 of a cosignature key)");
+            return bad(tr("--witness {} is not a witness's verifier key (NAME+HASH+BASE64 of a cosignature key)", {k}));
         keys.push_back(std::move(*text));
     }
     const std::size_t needed = policy.quorum == 0 ? keys.size() : policy.quorum;
     if (needed > keys.size())
-        return bad("--quorum " + std::to_string(needed) + " is more than the " + std::to_string(keys.size()) +
-                   " witnesses given");
+        return bad(tr("--quorum {} is more than the {} witnesses given",
+                      {std::to_string(needed), std::to_string(keys.size())}));
     auto valid = tlog::count_cosignatures(note, keys);
     if (!valid) return valid.error();
     if (*valid < needed)
-        return failed("the checkpoint is cosigned by " + std::to_string(*valid) + " of the " +
-                      std::to_string(keys.size()) + " witnesses given; " + std::to_string(needed) +
-                      " are needed (a checkpoint no witness saw may be a view shown to you alone)");
-    return "cosigned by " + std::to_string(*valid) + " of " + std::to_string(keys.size()) + " witnesses";
+        return failed(
+            tr("the checkpoint is cosigned by {} of the {} witnesses given; {} are needed (a checkpoint "
+               "no witness saw may be a view shown to you alone)",
+               {std::to_string(*valid), std::to_string(keys.size()), std::to_string(needed)}));
+    return tr("cosigned by {} of {} witnesses", {std::to_string(*valid), std::to_string(keys.size())});
 }
 
 Result<std::string> check_push_logged(const LogEvidence& evidence, const PushFacts& push) {
-    if (evidence.key.empty()) return bad("--log-key (the log's verifier key) is needed to check the access log");
+    if (evidence.key.empty()) return bad(tr("--log-key (the log's verifier key) is needed to check the access log"));
     if (evidence.export_file.empty() == evidence.proof.empty())
-        return bad("give either --export or --proof to check the access log");
+        return bad(tr("give either --export or --proof to check the access log"));
     if (!evidence.export_file.empty() && evidence.checkpoint.empty())
-        return bad("--export needs --checkpoint, the checkpoint the export matches");
+        return bad(tr("--export needs --checkpoint, the checkpoint the export matches"));
     auto key = storage::read_small_file(evidence.key, 4096);
     if (!key) return key.error();
     if (!evidence.proof.empty()) return push_by_proof(evidence, *key, push);
@@ -248,7 +252,7 @@ int run_audit_key(const AuditOptions& options) {
 int run_audit_package(const AuditOptions& options) {
     const std::string command = "audit package";
     if (!storage::is_package_id(options.package))
-        return report(command, make_error(ErrorKind::invalid_argument, "a package id is 32 hex digits"));
+        return report(command, make_error(ErrorKind::invalid_argument, tr("a package id is 32 hex digits")));
     auto client = connect(options.profile);
     if (!client) return report(command, client.error());
     auto reply = (*client)->request("GET", "/v1/audit/packages/" + options.package, "");
@@ -265,7 +269,7 @@ int run_audit_package(const AuditOptions& options) {
     boost::system::error_code ec;
     auto value = boost::json::parse(reply->body, ec);
     if (ec || !value.is_object())
-        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not a package"));
+        return report(command, make_error(ErrorKind::corruption, tr("the gateway's answer is not a package")));
     const auto& o = value.as_object();
     auto field = [&](const char* name) {
         const auto* v = o.if_contains(name);
@@ -317,15 +321,16 @@ int run_audit_export(const AuditOptions& options) {
     std::string body = *note;
     const auto blank = body.find("\n\n");
     auto checkpoint = tlog::parse_checkpoint_body(blank == std::string::npos ? body : body.substr(0, blank + 1));
-    if (!checkpoint) return report(command, make_error(ErrorKind::corruption, "the gateway's checkpoint is malformed"));
+    if (!checkpoint)
+        return report(command, make_error(ErrorKind::corruption, tr("the gateway's checkpoint is malformed")));
     // The log names who read what: the export is the auditor's alone.
     auto out = AtomicFile::create(options.output, 0600);
     if (!out) return report(command, out.error());
     if (options.csv)
         if (auto s = out->write(storage::audit_csv_header() + "\n"); !s) return report(command, s.error());
     if (options.from > checkpoint->size)
-        return report(command, bad("--from " + std::to_string(options.from) + " is past the log's " +
-                                   std::to_string(checkpoint->size) + " entries"));
+        return report(command, bad(tr("--from {} is past the log's {} entries",
+                                      {std::to_string(options.from), std::to_string(checkpoint->size)})));
     std::uint64_t start = options.from, lines = 0;
     while (start < checkpoint->size) {
         auto reply = (*client)->request(
@@ -347,18 +352,20 @@ int run_audit_export(const AuditOptions& options) {
         const auto header = reply->headers.find("serambi-next-start");
         if (header == reply->headers.end() || !(std::istringstream(header->second) >> next) || next <= start)
             return report(command,
-                          make_error(ErrorKind::corruption, "the gateway did not say where the next page starts"));
+                          make_error(ErrorKind::corruption, tr("the gateway did not say where the next page starts")));
         start = next;
     }
     if (auto s = out->commit(); !s) return report(command, s.error());
     if (!options.csv)
         if (auto s = write_file(options.output + ".checkpoint", *note, 0644); !s) return report(command, s.error());
-    std::cerr << "exported " << lines << " entries"
-              << (options.from > 0 ? " (" + std::to_string(options.from) + " to " +
-                                         std::to_string(checkpoint->size - 1) + ", an incremental export)"
-                                   : std::string())
-              << " of the tree of size " << checkpoint->size << " to " << options.output
-              << (options.csv ? "" : "; checkpoint in " + options.output + ".checkpoint") << "\n";
+    std::cerr << tr("exported {} entries{} of the tree of size {} to {}{}",
+                    {std::to_string(lines),
+                     options.from > 0 ? tr(" ({} to {}, an incremental export)",
+                                           {std::to_string(options.from), std::to_string(checkpoint->size - 1)})
+                                      : std::string(),
+                     std::to_string(checkpoint->size), options.output,
+                     options.csv ? std::string() : tr("; checkpoint in {}", {options.output + ".checkpoint"})})
+              << "\n";
     return 0;
 }
 
@@ -373,14 +380,14 @@ int run_audit_verify(const AuditOptions& options) {
     // Which key signs a checkpoint depends on the hand-overs the export holds before it: the
     // sizes are read first, the signatures checked once the export has been followed.
     auto claimed = storage::unverified_checkpoint(*note);
-    if (!claimed) return report(command, failed("the checkpoint: " + claimed.error().message));
+    if (!claimed) return report(command, failed(tr("the checkpoint: {}", {claimed.error().message})));
     std::optional<std::string> old_note;
     std::optional<tlog::Checkpoint> previous;
     if (!options.previous.empty()) {
         auto text = storage::read_small_file(options.previous, 1 << 16);
         if (!text) return report(command, text.error());
         auto old = storage::unverified_checkpoint(*text);
-        if (!old) return report(command, failed("the previous checkpoint: " + old.error().message));
+        if (!old) return report(command, failed(tr("the previous checkpoint: {}", {old.error().message})));
         old_note = std::move(*text);
         previous = *old;
     }
@@ -388,7 +395,7 @@ int run_audit_verify(const AuditOptions& options) {
     std::vector<std::ifstream> files;
     for (const auto& file : options.more_exports) {
         files.emplace_back(file, std::ios::binary);
-        if (!files.back()) return report(command, make_error(ErrorKind::io_error, "cannot read " + file));
+        if (!files.back()) return report(command, make_error(ErrorKind::io_error, tr("cannot read {}", {file})));
     }
     std::size_t reading = 0;
     auto next_line = [&](std::string& out) {
@@ -425,45 +432,65 @@ int run_audit_verify(const AuditOptions& options) {
         auto old = verified_checkpoint(*old_note, keys.key_for(previous->size), "the previous checkpoint");
         if (!old) return report(command, old.error());
         if (old->size > checkpoint->size) {
-            std::cerr << "serambi audit verify: FAILED: the log was rolled back: the previous checkpoint has "
-                      << old->size << " entries, the new one " << checkpoint->size << "\n";
+            std::cerr << "serambi audit verify: FAILED: "
+                      << tr("the log was rolled back: the previous checkpoint has {} entries, the "
+                            "new one {}",
+                            {std::to_string(old->size), std::to_string(checkpoint->size)})
+                      << "\n";
             return 1;
         }
     }
     if (tree.size() < checkpoint->size) {
-        std::cerr << "serambi audit verify: FAILED: the export has " << tree.size() << " entries, the checkpoint "
-                  << checkpoint->size << "\n";
+        std::cerr << "serambi audit verify: FAILED: "
+                  << tr("the export has {} entries, the checkpoint {}",
+                        {std::to_string(tree.size()), std::to_string(checkpoint->size)})
+                  << "\n";
         return 1;
     }
     if (more_after()) {
-        std::cerr << "serambi audit verify: FAILED: the export holds lines after the checkpoint's " << checkpoint->size
-                  << " entries, which no signature covers\n";
+        std::cerr << "serambi audit verify: FAILED: "
+                  << tr("the export holds lines after the checkpoint's {} entries, which no "
+                        "signature covers",
+                        {std::to_string(checkpoint->size)})
+                  << "\n";
         return 1;
     }
     if (tree.root() != checkpoint->root) {
-        std::cerr << "serambi audit verify: FAILED: the export does not hash to the checkpoint's root: an entry was "
-                     "changed, removed, added or reordered"
-                  << (files.size() > 1 ? ", or the exports do not follow each other (give the full export first, "
-                                         "then each incremental one in order, each --from where the one before ended)"
-                                       : "")
+        std::cerr << "serambi audit verify: FAILED: "
+                  << (files.size() > 1
+                          ? tr("the export does not hash to the checkpoint's root: an entry was changed, removed, "
+                               "added or reordered, or the exports do not follow each other (give the full export "
+                               "first, then each incremental one in order, each --from where the one before ended)")
+                          : tr("the export does not hash to the checkpoint's root: an entry was changed, removed, "
+                               "added or reordered"))
                   << "\n";
         return 1;
     }
     if (previous && (!previous_root_seen || *previous_root_seen != previous->root)) {
-        std::cerr << "serambi audit verify: FAILED: the log is not an extension of the previous checkpoint (size "
-                  << previous->size << "): its history was rewritten or forked\n";
+        std::cerr << "serambi audit verify: FAILED: "
+                  << tr("the log is not an extension of the previous checkpoint (size {}): its "
+                        "history was rewritten or forked",
+                        {std::to_string(previous->size)})
+                  << "\n";
         return 1;
     }
     const auto followed = keys.handovers_followed(previous ? previous->size : checkpoint->size, checkpoint->size);
-    std::cout << "OK: " << checkpoint->size << " entries of " << checkpoint->origin << " match the signed checkpoint"
-              << (previous ? " and extend the previous one (size " + std::to_string(previous->size) + ")" : "")
-              << witnessed
-              << (followed == 0 ? std::string()
-                                : "; the log key was handed over " + std::to_string(followed) +
-                                      (followed == 1 ? " time" : " times") +
-                                      " between the key given and the checkpoint's, each hand-over signed by both "
-                                      "keys; the checkpoint's key is " +
-                                      keys.key_for(checkpoint->size))
+    std::string handed_over;
+    if (followed == 1)
+        handed_over =
+            tr("; the log key was handed over {} time between the key given and the checkpoint's, each "
+               "hand-over signed by both keys; the checkpoint's key is {}",
+               {std::to_string(followed), keys.key_for(checkpoint->size)});
+    else if (followed > 1)
+        handed_over =
+            tr("; the log key was handed over {} times between the key given and the checkpoint's, each "
+               "hand-over signed by both keys; the checkpoint's key is {}",
+               {std::to_string(followed), keys.key_for(checkpoint->size)});
+    std::cout << tr("OK: {} entries of {} match the signed checkpoint{}{}{}",
+                    {std::to_string(checkpoint->size), checkpoint->origin,
+                     previous ? tr(" and extend the previous one (size {})", {std::to_string(previous->size)})
+                              : std::string(),
+                     witnessed, handed_over})
               << "\n";
     return 0;
 }
@@ -479,7 +506,7 @@ int run_audit_inclusion(const AuditOptions& options) {
     auto checkpoint = verified_checkpoint(*note, *key, "the gateway's checkpoint");
     if (!checkpoint) return report(command, checkpoint.error());
     if (options.index >= checkpoint->size)
-        return report(command, bad("the log has only " + std::to_string(checkpoint->size) + " entries"));
+        return report(command, bad(tr("the log has only {} entries", {std::to_string(checkpoint->size)})));
     auto entry = fetch(**client, "/v1/audit/entries?start=" + std::to_string(options.index) +
                                      "&end=" + std::to_string(options.index + 1));
     if (!entry) return report(command, entry.error());
@@ -491,8 +518,10 @@ int run_audit_inclusion(const AuditOptions& options) {
     const std::string line = trimmed(*entry);
     if (!tlog::verify_inclusion(options.index, checkpoint->size, tlog::leaf_hash(crypto::as_bytes(line)), *proof,
                                 checkpoint->root)) {
-        std::cerr << "serambi " << command << ": FAILED: entry " << options.index
-                  << " is not in the signed tree of size " << checkpoint->size << "\n";
+        std::cerr << "serambi " << command << ": FAILED: "
+                  << tr("entry {} is not in the signed tree of size {}",
+                        {std::to_string(options.index), std::to_string(checkpoint->size)})
+                  << "\n";
         return 1;
     }
     if (!options.proof_output.empty()) {
@@ -506,8 +535,11 @@ int run_audit_inclusion(const AuditOptions& options) {
         if (auto s = write_file(options.proof_output, boost::json::serialize(file) + "\n", 0600); !s)
             return report(command, s.error());
     }
-    std::cout << line << "\nOK: entry " << options.index << " is in the signed tree of size " << checkpoint->size
-              << (options.proof_output.empty() ? "" : "; proof saved to " + options.proof_output) << "\n";
+    std::cout << line << "\n"
+              << tr("OK: entry {} is in the signed tree of size {}{}",
+                    {std::to_string(options.index), std::to_string(checkpoint->size),
+                     options.proof_output.empty() ? std::string() : tr("; proof saved to {}", {options.proof_output})})
+              << "\n";
     return 0;
 }
 
@@ -539,13 +571,17 @@ int run_audit_consistency(const AuditOptions& options) {
         ok = tlog::verify_consistency(old->size, now->size, old->root, now->root, *proof);
     }
     if (!ok) {
-        std::cerr << "serambi " << command << ": FAILED: the log of size " << now->size
-                  << " does not extend the saved checkpoint of size " << old->size
-                  << " (rolled back, rewritten or forked)\n";
+        std::cerr << "serambi " << command << ": FAILED: "
+                  << tr("the log of size {} does not extend the saved checkpoint of size {} (rolled "
+                        "back, rewritten or forked)",
+                        {std::to_string(now->size), std::to_string(old->size)})
+                  << "\n";
         return 1;
     }
-    std::cout << *note << "OK: the current log (size " << now->size << ") extends the saved checkpoint (size "
-              << old->size << ")\n";
+    std::cout << *note
+              << tr("OK: the current log (size {}) extends the saved checkpoint (size {})",
+                    {std::to_string(now->size), std::to_string(old->size)})
+              << "\n";
     return 0;
 }
 
@@ -575,7 +611,8 @@ class EventReader {
         }
         pending_.erase(0, at);
         // Only an unfinished line is held; one this long is no entry of ours.
-        if (pending_.size() > kMaxLine) return make_error(ErrorKind::corruption, "the gateway sent an overlong event");
+        if (pending_.size() > kMaxLine)
+            return make_error(ErrorKind::corruption, tr("the gateway sent an overlong event"));
         return {};
     }
     std::optional<std::uint64_t> last_id() const { return last_id_; }
@@ -657,7 +694,7 @@ int run_audit_tail(const AuditOptions& options) {
             ran = streamed && streamed->status == 200;
             client = make_error(ErrorKind::unavailable, !streamed                 ? streamed.error().message
                                                         : streamed->status == 503 ? describe_failure(*streamed)
-                                                                                  : "the stream ended");
+                                                                                  : tr("the stream ended"));
         }
         // The gateway ends a stream after an hour, and restarts; a weak link drops. A stream that
         // ran a while is followed by the next at once; one that failed or ended at once backs
@@ -667,8 +704,8 @@ int run_audit_tail(const AuditOptions& options) {
         failures = healthy ? 0 : failures + 1;
         const int wait = healthy ? 1 : std::min(60, 1 << std::min(failures, 6));
         if (!healthy)
-            std::cerr << "serambi audit tail: " << for_terminal(client.error().message) << "; again in " << wait
-                      << " s\n";
+            std::cerr << "serambi audit tail: "
+                      << tr("{}; again in {} s", {for_terminal(client.error().message), std::to_string(wait)}) << "\n";
         std::this_thread::sleep_for(std::chrono::seconds(wait));
     }
 }
@@ -693,9 +730,7 @@ std::string query_value(std::string_view text) {
 // where the auditor is; a time is UTC as written.
 Result<std::string> utc_bound(const std::string& text, const char* flag) {
     auto t = parse_time(text);
-    if (!t)
-        return bad(std::string(flag) +
-                   " takes a date (2026-11-01, local midnight) or a UTC time (2026-11-01T08:00:00Z)");
+    if (!t) return bad(tr("{} takes a date (2026-11-01, local midnight) or a UTC time (2026-11-01T08:00:00Z)", {flag}));
     if (text.size() == 10) {
         std::tm local{};
         local.tm_year = std::stoi(text.substr(0, 4)) - 1900;
@@ -703,7 +738,7 @@ Result<std::string> utc_bound(const std::string& text, const char* flag) {
         local.tm_mday = std::stoi(text.substr(8, 2));
         local.tm_isdst = -1;
         const std::time_t midnight = std::mktime(&local);
-        if (midnight == static_cast<std::time_t>(-1)) return bad(std::string(flag) + ": no such local date");
+        if (midnight == static_cast<std::time_t>(-1)) return bad(tr("{}: no such local date", {flag}));
         return format_time(static_cast<std::int64_t>(midnight));
     }
     return format_time(*t);
@@ -789,11 +824,12 @@ int run_audit_search(const AuditOptions& options) {
         if (!(std::istringstream(reply->headers["serambi-log-size"]) >> size) ||
             !(std::istringstream(reply->headers["serambi-next-start"]) >> next))
             return report(command,
-                          make_error(ErrorKind::corruption, "the gateway did not say where the next page starts"));
+                          make_error(ErrorKind::corruption, tr("the gateway did not say where the next page starts")));
         if (!end) end = size;
         size = std::min(size, *end);
         if ((next <= start && start < size) || next > start + 10000)
-            return report(command, make_error(ErrorKind::corruption, "the gateway's pages do not follow each other"));
+            return report(command,
+                          make_error(ErrorKind::corruption, tr("the gateway's pages do not follow each other")));
         std::istringstream lines(reply->body);
         std::string line;
         while (std::getline(lines, line)) {
@@ -804,10 +840,10 @@ int run_audit_search(const AuditOptions& options) {
             const auto* entry = o ? o->if_contains("entry") : nullptr;
             const bool whole = index && (index->is_uint64() || (index->is_int64() && index->get_int64() >= 0));
             if (!whole || !entry || !entry->is_string())
-                return report(command, make_error(ErrorKind::corruption, "the gateway sent a malformed entry"));
+                return report(command, make_error(ErrorKind::corruption, tr("the gateway sent a malformed entry")));
             last = index->is_uint64() ? index->get_uint64() : static_cast<std::uint64_t>(index->get_int64());
             if (last < start || last >= next)
-                return report(command, make_error(ErrorKind::corruption, "the gateway sent an entry off its page"));
+                return report(command, make_error(ErrorKind::corruption, tr("the gateway sent an entry off its page")));
             ++matches;
             if (json)
                 std::cout << line << "\n";
@@ -820,9 +856,12 @@ int run_audit_search(const AuditOptions& options) {
         start = next;
     }
     std::cout << std::flush;
-    std::cerr << matches << (matches == 1 ? " entry matches" : " entries match") << " (access log of " << size
-              << " entries)";
-    if (matches > 0) std::cerr << "; prove one: serambi audit proof inclusion --index " << last << " --key log.vkey";
+    std::cerr << (matches == 1 ? tr("{} entry matches (access log of {} entries)",
+                                    {std::to_string(matches), std::to_string(size)})
+                               : tr("{} entries match (access log of {} entries)",
+                                    {std::to_string(matches), std::to_string(size)}));
+    if (matches > 0)
+        std::cerr << tr("; prove one: serambi audit proof inclusion --index {} --key log.vkey", {std::to_string(last)});
     std::cerr << "\n";
     return 0;
 }
@@ -834,13 +873,13 @@ Result<std::string> fetch_own_proof(Client& client, const std::string& which, st
         if (!reply) return reply.error();
         if (reply->status == 200) {
             if (!tlog::parse_proof(reply->body))
-                return make_error(ErrorKind::corruption, "the gateway's proof is malformed");
+                return make_error(ErrorKind::corruption, tr("the gateway's proof is malformed"));
             return reply->body;
         }
         // 503: the entry or its checkpoint is not there yet (they follow within a second).
         if (reply->status != 503 || std::chrono::steady_clock::now() >= deadline)
             return make_error(reply->status == 503 ? ErrorKind::unavailable : ErrorKind::not_found,
-                              "no proof: " + describe_failure(*reply));
+                              tr("no proof: {}", {describe_failure(*reply)}));
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
 }
@@ -848,21 +887,25 @@ Result<std::string> fetch_own_proof(Client& client, const std::string& which, st
 void keep_proof(const std::string& proof, const std::filesystem::path& path, bool quiet, Existing existing) {
     // The entry names the dataset, package and digest: the user's alone, like the manifest.
     if (auto s = write_file(path.string(), proof, 0600, existing); !s) {
-        std::cerr << "serambi: warning: cannot keep the access-log proof in " << path.string() << ": "
-                  << s.error().message << " (`serambi proof` fetches it again)\n";
+        std::cerr << "serambi: "
+                  << tr("warning: cannot keep the access-log proof in {}: {} (`serambi proof` fetches it again)",
+                        {path.string(), s.error().message})
+                  << "\n";
         return;
     }
     if (quiet) return;
     auto parsed = tlog::parse_proof(proof);
-    std::cerr << "serambi: the access log holds this as entry " << (parsed ? std::to_string(parsed->index) : "?")
-              << "; its proof is in " << path.string() << " (check it with `serambi verify " << path.string()
-              << " --log-key KEY`)\n";
+    std::cerr << "serambi: "
+              << tr("the access log holds this as entry {}; its proof is in {} (check it with `serambi verify {} "
+                    "--log-key KEY`)",
+                    {parsed ? std::to_string(parsed->index) : "?", path.string(), path.string()})
+              << "\n";
 }
 
 int run_proof(const ProofOptions& options) {
     const std::string command = "proof";
     if (options.index.has_value() == !options.request.empty())
-        return report(command, bad("name the entry with --index N or --request ID (one of them)"));
+        return report(command, bad(tr("name the entry with --index N or --request ID (one of them)")));
     auto client = connect(options.profile);
     if (!client) return report(command, client.error());
     std::string which = options.index ? "index=" + std::to_string(*options.index) : "request=" + options.request;
@@ -874,7 +917,7 @@ int run_proof(const ProofOptions& options) {
         return 0;
     }
     if (auto s = write_file(options.output, *proof, 0600); !s) return report(command, s.error());
-    std::cerr << "proof saved to " << options.output << "\n";
+    std::cerr << tr("proof saved to {}", {options.output}) << "\n";
     return 0;
 }
 
@@ -882,7 +925,7 @@ int run_proof(const ProofOptions& options) {
 int run_verify_proof(const VerifyOptions& options) {
     const std::string command = "verify";
     if (options.log.key.empty())
-        return report(command, bad("a proof is checked against the log's verifier key: give --log-key"));
+        return report(command, bad(tr("a proof is checked against the log's verifier key: give --log-key")));
     auto key = storage::read_small_file(options.log.key, 4096);
     if (!key) return report(command, key.error());
     auto proof = load_proof(options.file);
@@ -897,8 +940,9 @@ int run_verify_proof(const VerifyOptions& options) {
         if (f == nullptr) return "-";
         return f->is_string() ? std::string(f->get_string()) : boost::json::serialize(*f);
     };
-    std::cout << "OK: entry " << proof->index << " of the log " << checkpoint->origin
-              << " is in the signed tree of size " << checkpoint->size << witnessed << "\n"
+    std::cout << tr("OK: entry {} of the log {} is in the signed tree of size {}{}",
+                    {std::to_string(proof->index), checkpoint->origin, std::to_string(checkpoint->size), witnessed})
+              << "\n"
               << "  " << field("time") << " " << field("principal") << " " << field("action") << " "
               << field("resource") << ": " << field("decision") << " (" << field("status") << ")"
               << (field("sha256") != "-" && !field("sha256").empty() ? ", sha256 " + field("sha256") : "") << "\n";

@@ -26,6 +26,7 @@
 #include "certs/certs.h"
 #include "cli/commands.h"
 #include "cli/files.h"
+#include "cli/messages.h"
 #include "crypto/age.h"
 #include "crypto/tlog.h"
 #include "gateway/gateway.h"
@@ -48,9 +49,10 @@ Result<fs::path> inside(const fs::path& base, const fs::path& path) {
     const auto relative =
         fs::absolute(path).lexically_normal().lexically_relative(fs::absolute(base).lexically_normal());
     if (relative.empty() || relative.is_absolute() || *relative.begin() == ".." || *relative.begin() == ".")
-        return bad(path.string() + " is outside the deployment directory " + base.string() +
-                   "; serambi backup copies deployments whose files all live under the directory of "
-                   "serambi.toml (the layout serambi init makes)");
+        return bad(
+            tr("{} is outside the deployment directory {}; serambi backup copies deployments whose files all "
+               "live under the directory of serambi.toml (the layout serambi init makes)",
+               {path.string(), base.string()}));
     return relative;
 }
 
@@ -73,7 +75,8 @@ Status sync_directory(const fs::path& dir) {
     if (fd < 0 || ::fsync(fd) != 0) {
         const int e = errno;
         if (fd >= 0) ::close(fd);
-        return make_error(ErrorKind::io_error, "cannot sync the directory " + dir.string() + ": " + std::strerror(e));
+        return make_error(ErrorKind::io_error,
+                          tr("cannot sync the directory {}: {}", {dir.string(), std::strerror(e)}));
     }
     ::close(fd);
     return {};
@@ -87,7 +90,7 @@ Status make_dirs(const fs::path& dir) {
     if (auto s = make_dirs(dir.parent_path()); !s) return s;
     if (::mkdir(dir.c_str(), 0700) != 0) {
         if (errno == EEXIST && fs::is_directory(dir, ec)) return {};
-        return make_error(ErrorKind::io_error, "cannot create " + dir.string() + ": " + std::strerror(errno));
+        return make_error(ErrorKind::io_error, tr("cannot create {}: {}", {dir.string(), std::strerror(errno)}));
     }
     return sync_directory(dir.parent_path());
 }
@@ -95,11 +98,12 @@ Status make_dirs(const fs::path& dir) {
 // Opens a regular file for reading: never a link, a FIFO that would block, or a device.
 Result<int> open_regular(const fs::path& file) {
     const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) return make_error(ErrorKind::not_found, "cannot read " + file.string() + ": " + std::strerror(errno));
+    if (fd < 0)
+        return make_error(ErrorKind::not_found, tr("cannot read {}: {}", {file.string(), std::strerror(errno)}));
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
-        return make_error(ErrorKind::invalid_argument, file.string() + " is not a regular file");
+        return make_error(ErrorKind::invalid_argument, tr("{} is not a regular file", {file.string()}));
     }
     return fd;
 }
@@ -123,7 +127,8 @@ Result<Copied> read_through(const fs::path& file, const std::function<Status(cry
     for (;;) {
         const ssize_t n = ::read(in.fd, buffer.data(), buffer.size());
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error(ErrorKind::io_error, "cannot read " + file.string() + ": " + std::strerror(errno));
+        if (n < 0)
+            return make_error(ErrorKind::io_error, tr("cannot read {}: {}", {file.string(), std::strerror(errno)}));
         if (n == 0) break;
         const crypto::ByteView piece(buffer.data(), static_cast<std::size_t>(n));
         digest.update(piece);
@@ -186,7 +191,7 @@ class OutputDirectory {
         std::error_code ec;
         existed_ = fs::exists(dir_, ec);
         if (existed_ && !(fs::is_directory(dir_, ec) && !fs::is_symlink(dir_, ec) && fs::is_empty(dir_, ec)))
-            return make_error(ErrorKind::conflict, dir_.string() + " exists and is not empty; " + refusal);
+            return make_error(ErrorKind::conflict, tr("{} exists and is not empty; {}", {dir_.string(), refusal}));
         if (auto s = make_dirs(dir_); !s) return s;
         made_ = true;
         return {};
@@ -216,13 +221,13 @@ int run_backup(const BackupOptions& options) {
     const fs::path base = config->config_file.parent_path();
     if (options.include_secrets == options.recipients.empty())
         return report(command,
-                      bad(options.include_secrets ? "--include-secrets needs --to age1… (the backup's secret keys are "
-                                                    "encrypted to that recipient, never written in the clear)"
-                                                  : "--to is only for --include-secrets"));
+                      bad(options.include_secrets ? tr("--include-secrets needs --to age1… (the backup's secret keys "
+                                                       "are encrypted to that recipient, never written in the clear)")
+                                                  : tr("--to is only for --include-secrets")));
     std::vector<crypto::age::Recipient> recipients;
     for (const auto& text : options.recipients) {
         auto r = crypto::age::parse_recipient(text);
-        if (!r) return report(command, bad("'" + text + "' is not an age X25519 recipient (age1…)"));
+        if (!r) return report(command, bad(tr("'{}' is not an age X25519 recipient (age1…)", {text})));
         recipients.push_back(*r);
     }
 
@@ -260,7 +265,7 @@ int run_backup(const BackupOptions& options) {
 
     // The destination is new, or an empty directory: a backup never mixes with another.
     OutputDirectory out_dir(fs::absolute(options.out));
-    if (auto s = out_dir.make("a backup goes into a new directory"); !s) return report(command, s.error());
+    if (auto s = out_dir.make(tr("a backup goes into a new directory")); !s) return report(command, s.error());
     const fs::path& out = out_dir.path();
 
     // Beside a running gateway, never beside a key rotation.
@@ -306,8 +311,8 @@ int run_backup(const BackupOptions& options) {
     if (!copy) return report(command, copy.error());
     if (auto damage = (*copy)->integrity_problems(); !damage || !damage->empty())
         return report(command,
-                      make_error(ErrorKind::corruption, "the copy of the database does not read back whole: " +
-                                                            (damage ? damage->front() : damage.error().message)));
+                      make_error(ErrorKind::corruption, tr("the copy of the database does not read back whole: {}",
+                                                           {damage ? damage->front() : damage.error().message})));
     auto blob_files = (*copy)->packages().blob_files();
     if (!blob_files) return report(command, blob_files.error());
     for (const auto& blob : *blob_files) {
@@ -316,8 +321,8 @@ int run_backup(const BackupOptions& options) {
         auto c = copy_file(blob, out / *rel, 0600);
         if (!c)
             return report(command,
-                          make_error(c.error().kind, "package blob " + blob.string() + ": " + c.error().message +
-                                                         " (run serambi fsck on the deployment)"));
+                          make_error(c.error().kind, tr("package blob {}: {} (run serambi fsck on the deployment)",
+                                                        {blob.string(), c.error().message})));
         record(*rel, "blob", *c);
     }
     auto head = (*copy)->log().head();
@@ -336,9 +341,9 @@ int run_backup(const BackupOptions& options) {
     if (!handovers) return report(command, handovers.error());
     if (!handovers->empty() && handovers->back().new_key != log_signer->verifier_key())
         return report(command, make_error(ErrorKind::conflict,
-                                          config->log_key.string() +
-                                              " is not the key the access log names: a key rotation stopped part-way. "
-                                              "Start the gateway (or run serambi keys rotate-log), then back up"));
+                                          tr("{} is not the key the access log names: a key rotation stopped part-way. "
+                                             "Start the gateway (or run serambi keys rotate-log), then back up",
+                                             {config->log_key.string()})));
     auto revocations = (*copy)->registry().revocations();
     if (!revocations) return report(command, revocations.error());
     auto counted = (*copy)->packages().check_blobs(false);
@@ -395,14 +400,21 @@ int run_backup(const BackupOptions& options) {
     if (auto s = sync_directory(out); !s) return report(command, s.error());
     out_dir.finish();
     std::cout << "backup: " << out.string() << "\n"
-              << "  " << files.size() << " files; " << packages << " packages, " << blob_files->size()
-              << " of them in blob files; access log of " << head->size << " entries"
-              << (checkpoint.empty() ? "" : ", with its latest checkpoint") << "\n"
+              << (checkpoint.empty()
+                      ? tr("  {} files; {} packages, {} of them in blob files; access log of {} entries",
+                           {std::to_string(files.size()), std::to_string(packages), std::to_string(blob_files->size()),
+                            std::to_string(head->size)})
+                      : tr("  {} files; {} packages, {} of them in blob files; access log of {} entries, with its "
+                           "latest checkpoint",
+                           {std::to_string(files.size()), std::to_string(packages), std::to_string(blob_files->size()),
+                            std::to_string(head->size)}))
+              << "\n"
               << (options.include_secrets
-                      ? "  secret keys included, encrypted to " + std::to_string(recipients.size()) +
-                            " age recipient(s)\n"
-                      : "  secret keys NOT included: keep master.key, log.key and pki/*.key in your offline copy\n")
-              << "  check it with: serambi restore --from " << out.string() << " --check\n";
+                      ? tr("  secret keys included, encrypted to {} age recipient(s)",
+                           {std::to_string(recipients.size())})
+                      : tr("  secret keys NOT included: keep master.key, log.key and pki/*.key in your offline copy"))
+              << "\n"
+              << tr("  check it with: serambi restore --from {} --check", {out.string()}) << "\n";
     return 0;
 }
 
@@ -441,43 +453,44 @@ struct Checked {
 Result<Checked> check_backup(const fs::path& from, const fs::path& ca_path) {
     auto text = storage::read_small_file(from / "backup.json", kManifestLimit);
     if (!text)
-        return make_error(ErrorKind::not_found, (from / "backup.json").string() +
-                                                    " is missing or unreadable: this is not a finished serambi backup");
+        return make_error(ErrorKind::not_found, tr("{} is missing or unreadable: this is not a finished serambi backup",
+                                                   {(from / "backup.json").string()}));
     auto signature = storage::read_small_file(from / "backup.json.sig", 1 << 20);
     if (!signature)
-        return make_error(ErrorKind::not_found,
-                          (from / "backup.json.sig").string() + " is missing: the backup's manifest is unsigned");
+        return make_error(ErrorKind::not_found, tr("{} is missing: the backup's manifest is unsigned",
+                                                   {(from / "backup.json.sig").string()}));
     auto ca = storage::read_small_file(ca_path, 1 << 20);
-    if (!ca) return make_error(ErrorKind::not_found, "cannot read the CA certificate " + ca_path.string());
+    if (!ca) return make_error(ErrorKind::not_found, tr("cannot read the CA certificate {}", {ca_path.string()}));
     if (auto s = certs::verify_signature(crypto::as_bytes(*text), crypto::as_bytes(*signature), *ca); !s)
         return make_error(ErrorKind::permission_denied,
-                          "backup.json is not signed by this gateway's signing key under " + ca_path.string() + ": " +
-                              s.error().message);
+                          tr("backup.json is not signed by this gateway's signing key under {}: {}",
+                             {ca_path.string(), s.error().message}));
     Checked checked;
     boost::system::error_code ec;
     json::value parsed = json::parse(*text, ec);
     if (ec || !parsed.is_object() || manifest_string(parsed.as_object(), "format") != kFormat)
-        return bad("backup.json is not a " + std::string(kFormat) + " manifest");
+        return bad(tr("backup.json is not a {} manifest", {kFormat}));
     checked.manifest = parsed.as_object();
     const auto log_size = manifest_count(checked.manifest, "log_size");
     const auto* files = checked.manifest.if_contains("files");
-    if (!log_size || files == nullptr || !files->is_array()) return bad("backup.json is malformed (log_size, files)");
+    if (!log_size || files == nullptr || !files->is_array())
+        return bad(tr("backup.json is malformed (log_size, files)"));
     checked.log_size = *log_size;
     std::set<std::string> seen;
     for (const auto& item : files->as_array()) {
         const auto* entry = item.if_object();
-        if (entry == nullptr) return bad("backup.json has a malformed file entry");
+        if (entry == nullptr) return bad(tr("backup.json has a malformed file entry"));
         ListedFile f{manifest_string(*entry, "path"), manifest_string(*entry, "role"), 0,
                      manifest_string(*entry, "sha256")};
         const auto size = manifest_count(*entry, "size");
         if (!size || !safe_relative(f.path) || f.sha256.size() != 64 || !seen.insert(f.path).second)
-            return bad("backup.json has a malformed file entry");
+            return bad(tr("backup.json has a malformed file entry"));
         f.size = *size;
         auto found = hash_file(from / f.path);
         if (!found)
-            checked.problems.push_back("missing: " + f.path);
+            checked.problems.push_back(tr("missing: {}", {f.path}));
         else if (found->size != f.size || found->sha256 != f.sha256)
-            checked.problems.push_back("damaged (size or SHA-256 differs from the manifest): " + f.path);
+            checked.problems.push_back(tr("damaged (size or SHA-256 differs from the manifest): {}", {f.path}));
         checked.files.push_back(std::move(f));
     }
     return checked;
@@ -488,7 +501,7 @@ Result<std::string> read_listed(const fs::path& from, const ListedFile& file, st
     auto text = storage::read_small_file(from / file.path, limit);
     if (!text) return text.error();
     if (crypto::to_hex(crypto::Sha256::of(crypto::as_bytes(*text))) != file.sha256)
-        return make_error(ErrorKind::corruption, file.path + " changed after it was checked");
+        return make_error(ErrorKind::corruption, tr("{} changed after it was checked", {file.path}));
     return text;
 }
 
@@ -528,10 +541,10 @@ Result<crypto::tlog::Checkpoint> read_checkpoint(std::string_view note, const Lo
     if (!body) return body.error();
     auto cp = crypto::tlog::parse_checkpoint_body(*body);
     if (!cp) return cp.error();
-    if (cp->origin != origin) return bad("it is a checkpoint of another log (" + cp->origin + ")");
+    if (cp->origin != origin) return bad(tr("it is a checkpoint of another log ({})", {cp->origin}));
     if (until && cp->size > *until)
-        return bad("it is signed by a key the log retired at " + std::to_string(*until) + " entries, for " +
-                   std::to_string(cp->size));
+        return bad(tr("it is signed by a key the log retired at {} entries, for {}",
+                      {std::to_string(*until), std::to_string(cp->size)}));
     return cp;
 }
 
@@ -550,21 +563,23 @@ int run_restore(const RestoreOptions& options) {
     // Only a CA the operator holds apart from the backup proves where it came from: a forged
     // backup would carry its own CA, and age does not say who encrypted the keys.
     if (options.ca.empty() && !options.check_only)
-        return report(command, bad("give --ca FILE: the gateway's CA certificate from a copy you trust (any "
-                                   "principal's profile has it as ca.crt), to check that the backup is this "
-                                   "gateway's"));
+        return report(command, bad(tr("give --ca FILE: the gateway's CA certificate from a copy you trust (any "
+                                      "principal's profile has it as ca.crt), to check that the backup is this "
+                                      "gateway's")));
     const fs::path ca_path = options.ca.empty() ? from / "pki" / "ca.crt" : fs::path(options.ca);
     auto checked = check_backup(from, ca_path);
     if (!checked) return report(command, checked.error());
     const auto& manifest = checked->manifest;
-    std::cout << "restore: backup.json verifies under " << ca_path.string()
-              << (options.ca.empty() ? " (the backup's own CA: this finds damage, not forgery; give --ca)" : "")
+    std::cout << (options.ca.empty() ? tr("restore: backup.json verifies under {} (the backup's own CA: this finds "
+                                          "damage, not forgery; give --ca)",
+                                          {ca_path.string()})
+                                     : tr("restore: backup.json verifies under {}", {ca_path.string()}))
               << "\n";
     if (!checked->problems.empty()) {
         for (const auto& p : checked->problems) std::cerr << "serambi restore: " << p << "\n";
         return report(command, make_error(ErrorKind::corruption,
-                                          std::to_string(checked->problems.size()) +
-                                              " file(s) of the backup are missing or damaged; nothing was restored"));
+                                          tr("{} file(s) of the backup are missing or damaged; nothing was restored",
+                                             {std::to_string(checked->problems.size())})));
     }
     const std::uint64_t log_size = checked->log_size;
     const LogKeys log_keys = log_keys_of(manifest);
@@ -580,9 +595,9 @@ int run_restore(const RestoreOptions& options) {
         auto cp = read_checkpoint(*note, log_keys, origin);
         if (!cp || cp->size > log_size)
             return report(command, make_error(ErrorKind::corruption,
-                                              "the backup's checkpoint does not verify with its log key, or covers "
-                                              "more than its log holds"));
-        own = {cp->size, cp->root, "the backup's checkpoint"};
+                                              tr("the backup's checkpoint does not verify with its log key, or covers "
+                                                 "more than its log holds")));
+        own = {cp->size, cp->root, tr("the backup's checkpoint")};
     }
 
     // Evidence of what was published since: the old state file, checkpoints auditors kept.
@@ -595,8 +610,9 @@ int run_restore(const RestoreOptions& options) {
     if (!options.state.empty()) {
         auto state = storage::StateFile::read(options.state);
         if (!state) return report(command, state.error());
-        if (!state->has_value()) return report(command, bad(options.state + " does not exist"));
-        evidence.push_back({(*state)->checkpoint_size, (*state)->checkpoint_root, "the state file " + options.state});
+        if (!state->has_value()) return report(command, bad(tr("{} does not exist", {options.state})));
+        evidence.push_back(
+            {(*state)->checkpoint_size, (*state)->checkpoint_root, tr("the state file {}", {options.state})});
         for (const auto& serial : (*state)->revoked)
             if (!backup_revoked.count(serial)) revoked_since.insert(serial);
     }
@@ -605,9 +621,9 @@ int run_restore(const RestoreOptions& options) {
         if (!note) return report(command, note.error());
         auto cp = read_checkpoint(*note, log_keys, origin);
         if (!cp)
-            return report(command,
-                          bad(file + " is not a checkpoint signed by this gateway's log key: " + cp.error().message));
-        evidence.push_back({cp->size, cp->root, "the checkpoint " + file});
+            return report(command, bad(tr("{} is not a checkpoint signed by this gateway's log key: {}",
+                                          {file, cp.error().message})));
+        evidence.push_back({cp->size, cp->root, tr("the checkpoint {}", {file})});
     }
     // Two checkpoints of one size with different roots are two histories: never restored over.
     Evidence newest = own;
@@ -615,36 +631,43 @@ int run_restore(const RestoreOptions& options) {
         for (const auto* other : {&own, &newest})
             if (e.size == other->size && e.size > 0 && e.root != other->root)
                 return report(command, make_error(ErrorKind::corruption,
-                                                  "FORK: " + e.source + " and " + other->source +
-                                                      " are checkpoints of the same size (" + std::to_string(e.size) +
-                                                      ") with different roots; this log was rewritten. Nothing was "
-                                                      "restored: tell the auditors"));
+                                                  tr("FORK: {} and {} are checkpoints of the same size ({}) with "
+                                                     "different roots; this log was rewritten. Nothing was restored: "
+                                                     "tell the auditors",
+                                                     {e.source, other->source, std::to_string(e.size)})));
         if (e.size > newest.size) newest = e;
     }
     const bool rollback = newest.size > log_size || !revoked_since.empty();
     auto say_rollback = [&] {
         if (newest.size > log_size)
-            std::cerr << "serambi restore: ROLLBACK: " << newest.source << " shows a checkpoint of " << newest.size
-                      << " entries, but the backup's access log holds " << log_size << "\n";
+            std::cerr << "serambi restore: "
+                      << tr("ROLLBACK: {} shows a checkpoint of {} entries, but the backup's access log holds {}",
+                            {newest.source, std::to_string(newest.size), std::to_string(log_size)})
+                      << "\n";
         if (!revoked_since.empty())
-            std::cerr << "serambi restore: ROLLBACK: " << revoked_since.size()
-                      << " certificate revocation(s) made after the backup are not in it (they are made again "
-                         "when the rollback is accepted)\n";
+            std::cerr << "serambi restore: "
+                      << tr("ROLLBACK: {} certificate revocation(s) made after the backup are not in it (they are "
+                            "made again when the rollback is accepted)",
+                            {std::to_string(revoked_since.size())})
+                      << "\n";
     };
     if (evidence.empty())
-        std::cout << "restore: rollback NOT checked: give --state (the old gateway.state) or --latest-checkpoint "
-                     "(a checkpoint an auditor kept) to compare the backup with what was published since\n";
+        std::cout << tr("restore: rollback NOT checked: give --state (the old gateway.state) or --latest-checkpoint "
+                        "(a checkpoint an auditor kept) to compare the backup with what was published since")
+                  << "\n";
 
     if (options.check_only) {
-        std::cout << "restore: every one of the " << checked->files.size()
-                  << " files is present and matches backup.json; access log of " << log_size << " entries\n";
+        std::cout << tr("restore: every one of the {} files is present and matches backup.json; access log of {} "
+                        "entries",
+                        {std::to_string(checked->files.size()), std::to_string(log_size)})
+                  << "\n";
         if (rollback) say_rollback();
         return rollback ? 3 : 0;
     }
-    if (options.to.empty()) return report(command, bad("give --to DIR (a new directory), or --check"));
+    if (options.to.empty()) return report(command, bad(tr("give --to DIR (a new directory), or --check")));
     if (has_secrets && options.identities.empty())
-        return report(command, bad("the backup holds its secret keys, age-encrypted: give --identity FILE with the "
-                                   "age identity they were encrypted to (backup.json, secrets_to)"));
+        return report(command, bad(tr("the backup holds its secret keys, age-encrypted: give --identity FILE with the "
+                                      "age identity they were encrypted to (backup.json, secrets_to)")));
     std::vector<crypto::age::Identity> identities;
     for (const auto& file : options.identities) {
         auto text = crypto::read_secret_file(file, 1 << 20);
@@ -655,7 +678,7 @@ int run_restore(const RestoreOptions& options) {
     }
 
     OutputDirectory to_dir(fs::absolute(options.to));
-    if (auto s = to_dir.make("restore goes into a new directory and never overwrites"); !s)
+    if (auto s = to_dir.make(tr("restore goes into a new directory and never overwrites")); !s)
         return report(command, s.error());
     const fs::path& to = to_dir.path();
 
@@ -663,7 +686,8 @@ int run_restore(const RestoreOptions& options) {
         if (f.path.rfind("secrets/", 0) == 0) {
             const std::string target =
                 f.path.size() > 12 && f.path.ends_with(".age") ? f.path.substr(8, f.path.size() - 12) : std::string();
-            if (!safe_relative(target)) return report(command, bad("backup.json names a malformed secret: " + f.path));
+            if (!safe_relative(target))
+                return report(command, bad(tr("backup.json names a malformed secret: {}", {f.path})));
             auto sealed = read_listed(from, f, 1 << 20);
             if (!sealed) return report(command, sealed.error());
             std::vector<const crypto::age::Identity*> ids;
@@ -690,7 +714,8 @@ int run_restore(const RestoreOptions& options) {
         auto c = copy_file(from / f.path, to / f.path, mode);
         if (!c) return report(command, c.error());
         if (c->sha256 != f.sha256)
-            return report(command, make_error(ErrorKind::corruption, f.path + " changed while it was being restored"));
+            return report(command,
+                          make_error(ErrorKind::corruption, tr("{} changed while it was being restored", {f.path})));
     }
 
     // The restored configuration must keep everything inside the new directory: a path that
@@ -698,15 +723,15 @@ int run_restore(const RestoreOptions& options) {
     std::error_code ec;
     const std::string config_name =
         manifest_string(manifest, "config").empty() ? std::string("serambi.toml") : manifest_string(manifest, "config");
-    if (!safe_relative(config_name)) return report(command, bad("backup.json names a malformed configuration"));
+    if (!safe_relative(config_name)) return report(command, bad(tr("backup.json names a malformed configuration")));
     auto restored = gateway::load_config(to / config_name);
     if (!restored) return report(command, restored.error());
     for (const auto* path : {&restored->database, &restored->blobs, &restored->state, &restored->master_key,
                              &restored->log_key, &restored->ca_cert, &restored->ca_key, &restored->tls_cert,
                              &restored->tls_key, &restored->signing_cert, &restored->signing_key, &restored->policy})
         if (auto rel = inside(to, *path); !rel)
-            return report(command, bad("the restored " + config_name + " names " + path->string() + ", outside " +
-                                       to.string() + "; nothing was restored"));
+            return report(command, bad(tr("the restored {} names {}, outside {}; nothing was restored",
+                                          {config_name, path->string(), to.string()})));
 
     // With the master key back, every checkpoint known within the restored log is compared with
     // the log itself: one that differs is a rewritten history, whatever its size.
@@ -721,11 +746,11 @@ int run_restore(const RestoreOptions& options) {
             if (e.size == 0 || e.size > log_size) continue;
             auto root = (*store)->log().root(e.size);
             if (!root || *root != e.root)
-                return report(command,
-                              make_error(ErrorKind::corruption,
-                                         "FORK: " + e.source + " is a checkpoint of " + std::to_string(e.size) +
-                                             " entries that the backup's access log does not match; this "
-                                             "log was rewritten. Nothing was restored: tell the auditors"));
+                return report(
+                    command, make_error(ErrorKind::corruption,
+                                        tr("FORK: {} is a checkpoint of {} entries that the backup's access log does "
+                                           "not match; this log was rewritten. Nothing was restored: tell the auditors",
+                                           {e.source, std::to_string(e.size)})));
         }
     }
 
@@ -737,29 +762,34 @@ int run_restore(const RestoreOptions& options) {
     contents.revoked = backup_revoked;
     contents.revoked.insert(revoked_since.begin(), revoked_since.end());
     if (fs::exists(restored->state, ec))
-        return report(command, make_error(ErrorKind::conflict, restored->state.string() + " exists already"));
+        return report(command, make_error(ErrorKind::conflict, tr("{} exists already", {restored->state.string()})));
     if (auto made = make_dirs(restored->state.parent_path()); !made) return report(command, made.error());
     storage::StateFile state(restored->state, contents);
     if (auto s = state.replace(contents); !s) return report(command, s.error());
     if (auto s = sync_directory(to); !s) return report(command, s.error());
     to_dir.finish();
 
-    std::cout << "restore: " << checked->files.size() << " files into " << to.string() << "; access log of " << log_size
-              << " entries\n";
+    std::cout << tr("restore: {} files into {}; access log of {} entries",
+                    {std::to_string(checked->files.size()), to.string(), std::to_string(log_size)})
+              << "\n";
     if (!has_secrets) {
         std::string names;
         if (const auto* paths = manifest.if_contains("secret_paths"); paths && paths->is_array())
             for (const auto& p : paths->as_array())
                 if (p.is_string()) names += (names.empty() ? "" : ", ") + std::string(p.as_string());
-        std::cout << "restore: the backup holds no secret keys: put " << (names.empty() ? "the key files" : names)
-                  << " back from your offline copy (mode 0600) before starting\n";
+        std::cout << tr("restore: the backup holds no secret keys: put {} back from your offline copy (mode 0600) "
+                        "before starting",
+                        {names.empty() ? tr("the key files") : names})
+                  << "\n";
     }
     if (rollback) {
         say_rollback();
-        std::cerr << "serambi restore: the restored gateway will not start until you start it once with "
-                     "--accept-rollback, which records the rollback in the access log; tell the auditors\n";
+        std::cerr << "serambi restore: "
+                  << tr("the restored gateway will not start until you start it once with --accept-rollback, which "
+                        "records the rollback in the access log; tell the auditors")
+                  << "\n";
     }
-    std::cout << "restore: next, check it: serambi fsck --config " << (to / config_name).string() << "\n";
+    std::cout << tr("restore: next, check it: serambi fsck --config {}", {(to / config_name).string()}) << "\n";
     return rollback ? 3 : 0;
 }
 
@@ -768,7 +798,7 @@ int run_rotate_master(const std::string& config_file) {
     auto config = gateway::load_config(config_file);
     if (!config) return report(command, config.error());
     auto lock = storage::DeploymentLock::acquire(config->blobs, storage::DeploymentLock::Mode::rotate);
-    if (!lock) return report(command, make_error(lock.error().kind, lock.error().message + ": stop it first"));
+    if (!lock) return report(command, make_error(lock.error().kind, tr("{}: stop it first", {lock.error().message})));
     const storage::MasterKeyFiles files{config->master_key, config->database};
     auto earlier = storage::finish_master_key_rotation(files);
     if (!earlier) return report(command, earlier.error());
@@ -788,10 +818,11 @@ int run_rotate_master(const std::string& config_file) {
         if (!settled->empty()) std::cerr << "serambi " << command << ": " << *settled << "\n";
         if (settled->find("finished") == std::string::npos) return 1;
     }
-    std::cout << "keys: the master key is rotated. Backups taken before now open only with the old key: keep "
-                 "your offline copy of it with them, and take a new backup now (with --include-secrets, or with "
-                 "the new "
-              << config->master_key.filename().string() << " copied offline)\n";
+    std::cout << tr("keys: the master key is rotated. Backups taken before now open only with the old key: keep "
+                    "your offline copy of it with them, and take a new backup now (with --include-secrets, or with "
+                    "the new {} copied offline)",
+                    {config->master_key.filename().string()})
+              << "\n";
     return 0;
 }
 
@@ -800,7 +831,7 @@ int run_rotate_log(const std::string& config_file) {
     auto config = gateway::load_config(config_file);
     if (!config) return report(command, config.error());
     auto lock = storage::DeploymentLock::acquire(config->blobs, storage::DeploymentLock::Mode::rotate);
-    if (!lock) return report(command, make_error(lock.error().kind, lock.error().message + ": stop it first"));
+    if (!lock) return report(command, make_error(lock.error().kind, tr("{}: stop it first", {lock.error().message})));
     // The database is opened: a master-key rotation that stopped is settled first, as a start would.
     auto earlier = storage::finish_master_key_rotation({config->master_key, config->database});
     if (!earlier) return report(command, earlier.error());
@@ -816,16 +847,18 @@ int run_rotate_log(const std::string& config_file) {
     });
     if (!rotated) {
         std::cerr << "serambi " << command << ": " << rotated.error().message << "\n";
-        std::cerr << "serambi " << command
-                  << ": the next start (or rotation) settles it: the new key is used only if the log "
-                     "recorded the hand-over\n";
+        std::cerr << "serambi " << command << ": "
+                  << tr("the next start (or rotation) settles it: the new key is used only if the log recorded the "
+                        "hand-over")
+                  << "\n";
         return 1;
     }
-    std::cout << "keys: the access-log key is rotated. Give auditors and witnesses' operators the new verifier "
-                 "key (serambi audit key, once the gateway runs again): `serambi audit verify` follows the "
-                 "hand-over from the old key in an export, and a Serambi witness follows it by itself. Take a new "
-                 "backup now, and keep the new "
-              << config->log_key.filename().string() << " in your offline copy\n";
+    std::cout << tr("keys: the access-log key is rotated. Give auditors and witnesses' operators the new verifier "
+                    "key (serambi audit key, once the gateway runs again): `serambi audit verify` follows the "
+                    "hand-over from the old key in an export, and a Serambi witness follows it by itself. Take a new "
+                    "backup now, and keep the new {} in your offline copy",
+                    {config->log_key.filename().string()})
+              << "\n";
     return 0;
 }
 

@@ -37,15 +37,71 @@ constexpr int kSocketTimeoutSeconds = 300;
 
 Error bad(std::string message) { return make_error(ErrorKind::invalid_argument, std::move(message)); }
 
+// Why a connection or a transfer failed, in the chosen language where it is one of the common
+// failures (the English is the library's own text); in the library's words otherwise.
+std::string reason(const boost::system::error_code& ec) {
+    if (ec == net::error::connection_refused) return tr("Connection refused");
+    if (ec == net::error::timed_out) return tr("Connection timed out");
+    if (ec == net::error::host_unreachable) return tr("No route to host");
+    if (ec == net::error::network_unreachable) return tr("Network is unreachable");
+    if (ec == net::error::connection_reset) return tr("Connection reset by peer");
+    if (ec == net::error::connection_aborted) return tr("Software caused connection abort");
+    if (ec == net::error::broken_pipe) return tr("Broken pipe");
+    if (ec == net::error::eof) return tr("End of file");
+    if (ec == net::error::host_not_found) return tr("Host not found (authoritative)");
+    if (ec == net::error::host_not_found_try_again) return tr("Host not found (non-authoritative), try again later");
+    if (ec == ssl::error::stream_truncated) return tr("stream truncated");
+    if (ec.category() == net::error::get_ssl_category() &&
+        ERR_GET_LIB(static_cast<unsigned long>(ec.value())) == ERR_LIB_SSL) {
+        switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+            case SSL_R_CERTIFICATE_VERIFY_FAILED:
+                return tr("certificate verify failed (SSL routines)");
+            case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+                return tr("sslv3 alert certificate expired (SSL routines)");
+            case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+                return tr("sslv3 alert certificate revoked (SSL routines)");
+            case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+                return tr("tlsv13 alert certificate required (SSL routines)");
+            case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+                return tr("tlsv1 alert unknown ca (SSL routines)");
+            case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+                return tr("sslv3 alert bad certificate (SSL routines)");
+            default:
+                break;
+        }
+    }
+    return ec.message();
+}
+
+// What the certificate verifier found wrong with the gateway's certificate, likewise.
+std::string verdict_text(long verdict) {
+    switch (verdict) {
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+            return tr("certificate has expired");
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+            return tr("certificate is not yet valid");
+        case X509_V_ERR_CERT_REVOKED:
+            return tr("certificate revoked");
+        case X509_V_ERR_HOSTNAME_MISMATCH:
+            return tr("hostname mismatch");
+        case X509_V_ERR_IP_ADDRESS_MISMATCH:
+            return tr("IP address mismatch");
+        case X509_V_ERR_CERT_UNTRUSTED:
+            return tr("certificate not trusted");
+        default:
+            return X509_verify_cert_error_string(verdict);
+    }
+}
+
 Result<std::pair<std::string, std::string>> split_url(const std::string& url) {
     constexpr std::string_view scheme = "https://";
-    if (!url.starts_with(scheme)) return bad("the gateway URL must start with https://");
+    if (!url.starts_with(scheme)) return bad(tr("the gateway URL must start with https://"));
     std::string rest = url.substr(scheme.size());
     if (const auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
     std::string host, port = "443";
     if (!rest.empty() && rest.front() == '[') {
         const auto close = rest.find(']');
-        if (close == std::string::npos) return bad("the gateway URL has an unclosed [");
+        if (close == std::string::npos) return bad(tr("the gateway URL has an unclosed ["));
         host = rest.substr(1, close - 1);
         if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
     } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
@@ -54,7 +110,7 @@ Result<std::pair<std::string, std::string>> split_url(const std::string& url) {
     } else {
         host = rest;
     }
-    if (host.empty() || port.empty()) return bad("the gateway URL needs a host");
+    if (host.empty() || port.empty()) return bad(tr("the gateway URL needs a host"));
     return std::make_pair(host, port);
 }
 
@@ -218,13 +274,14 @@ class TlsClient final : public Client {
         if (!ec) tls_.use_certificate_chain_file((profile_.dir / "client.crt").string(), ec);
         // Read as a secret, not through OpenSSL's file BIO, whose stdio buffer is freed unwiped.
         auto key = crypto::read_secret_file(profile_.dir / "client.key", 1 << 16);
-        if (!key) return bad("the profile's key cannot be read: " + key.error().message);
+        if (!key) return bad(tr("the profile's key cannot be read: {}", {key.error().message}));
         if (!ec) tls_.use_private_key(net::buffer(key->view().data(), key->size()), ssl::context::pem, ec);
-        if (ec) return bad("the profile's certificate, key or CA cannot be loaded: " + ec.message());
+        if (ec) return bad(tr("the profile's certificate, key or CA cannot be loaded: {}", {ec.message()}));
         auto ca = storage::read_small_file(profile_.dir / "ca.crt", 1 << 20);
-        if (!ca) return bad("the profile's CA cannot be read: " + ca.error().message);
+        if (!ca) return bad(tr("the profile's CA cannot be read: {}", {ca.error().message}));
         issuers_ = certs::issuing_fingerprints(*ca);
-        if (SSL_CTX_set_ex_data(tls_.native_handle(), issuers_index(), &issuers_) != 1) return bad("cannot set up TLS");
+        if (SSL_CTX_set_ex_data(tls_.native_handle(), issuers_index(), &issuers_) != 1)
+            return bad(tr("cannot set up TLS"));
         SSL_CTX_set_verify(tls_.native_handle(), SSL_VERIFY_PEER, only_our_issuers);
         stream_ = std::make_unique<BlockingTls>(tls_.native_handle());
         SSL* ssl_handle = stream_->native_handle();
@@ -239,11 +296,11 @@ class TlsClient final : public Client {
         }
         tcp::resolver resolver(ioc_);
         auto endpoints = resolver.resolve(profile_.host, profile_.port, ec);
-        if (ec) return make_error(ErrorKind::unavailable, "cannot resolve " + profile_.host + ": " + ec.message());
+        if (ec) return make_error(ErrorKind::unavailable, tr("cannot resolve {}: {}", {profile_.host, reason(ec)}));
         net::connect(socket_, endpoints, ec);
         if (ec)
             return make_error(ErrorKind::unavailable,
-                              "cannot connect to " + profile_.gateway_url + ": " + ec.message());
+                              tr("cannot connect to {}: {}", {profile_.gateway_url, reason(ec)}));
         socket_.set_option(tcp::no_delay(true), ec);
         // A gateway that stops answering ends the command with an error instead of a hang.
         const timeval limit{kSocketTimeoutSeconds, 0};
@@ -254,9 +311,10 @@ class TlsClient final : public Client {
             // The verifier's own words (expired, wrong name, not from the gateway's CA) say what to fix.
             const long verdict = SSL_get_verify_result(stream_->native_handle());
             return make_error(ErrorKind::unavailable,
-                              "TLS handshake with " + profile_.gateway_url + " failed: " + ec.message() +
-                                  (verdict == X509_V_OK ? std::string()
-                                                        : std::string(": ") + X509_verify_cert_error_string(verdict)));
+                              verdict == X509_V_OK
+                                  ? tr("TLS handshake with {} failed: {}", {profile_.gateway_url, reason(ec)})
+                                  : tr("TLS handshake with {} failed: {}: {}",
+                                       {profile_.gateway_url, reason(ec), verdict_text(verdict)}));
         }
         return {};
     }
@@ -273,7 +331,7 @@ class TlsClient final : public Client {
         req.prepare_payload();
         boost::system::error_code ec;
         http::write(*stream_, req, ec);
-        if (ec) return transport("sending the request", ec);
+        if (ec) return transport(tr("sending the request failed: {}", {reason(ec)}));
         return read_reply(method == "HEAD");
     }
 
@@ -281,14 +339,15 @@ class TlsClient final : public Client {
                          const std::map<std::string, std::string>& headers, const Progress& progress,
                          const std::string& method, std::uint64_t offset) override {
         std::FILE* in = std::fopen(file.c_str(), "rb");
-        if (in == nullptr) return make_error(ErrorKind::not_found, "cannot open " + file.string());
+        if (in == nullptr) return make_error(ErrorKind::not_found, tr("cannot open {}", {file.string()}));
         std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(in, &std::fclose);
         std::error_code fec;
         const std::uint64_t total = std::filesystem::file_size(file, fec);
-        if (fec) return make_error(ErrorKind::io_error, "cannot size " + file.string());
-        if (offset > total) return make_error(ErrorKind::invalid_argument, file.string() + " is shorter than before");
+        if (fec) return make_error(ErrorKind::io_error, tr("cannot size {}", {file.string()}));
+        if (offset > total)
+            return make_error(ErrorKind::invalid_argument, tr("{} is shorter than before", {file.string()}));
         if (offset > 0 && std::fseek(in, static_cast<long>(offset), SEEK_SET) != 0)
-            return make_error(ErrorKind::io_error, "cannot read " + file.string());
+            return make_error(ErrorKind::io_error, tr("cannot read {}", {file.string()}));
 
         http::request<http::buffer_body> req{http::string_to_verb(method), target, 11};
         set_common(req);
@@ -300,16 +359,16 @@ class TlsClient final : public Client {
         http::request_serializer<http::buffer_body> serializer{req};
         boost::system::error_code ec;
         http::write_header(*stream_, serializer, ec);
-        if (ec) return transport("sending the request", ec);
+        if (ec) return transport(tr("sending the request failed: {}", {reason(ec)}));
 
         // The gateway checks the request before the body is sent: a refusal costs no upload.
         http::response_parser<http::string_body> interim;
         interim.body_limit(1 << 20);
         http::read_header(*stream_, buffer_, interim, ec);
-        if (ec) return transport("reading the gateway's answer", ec);
+        if (ec) return transport(tr("reading the gateway's answer failed: {}", {reason(ec)}));
         if (interim.get().result() != http::status::continue_) {
             http::read(*stream_, buffer_, interim, ec);
-            if (ec) return transport("reading the gateway's answer", ec);
+            if (ec) return transport(tr("reading the gateway's answer failed: {}", {reason(ec)}));
             Reply reply;
             reply.status = interim.get().result_int();
             lowercase_headers(interim.get(), reply.headers);
@@ -324,9 +383,9 @@ class TlsClient final : public Client {
         while (sent < total) {
             const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), total - sent));
             const std::size_t n = std::fread(chunk.data(), 1, want, in);
-            if (n == 0) return make_error(ErrorKind::io_error, file.string() + " shrank while it was read");
+            if (n == 0) return make_error(ErrorKind::io_error, tr("{} shrank while it was read", {file.string()}));
             net::write(*stream_, net::buffer(chunk.data(), n), ec);
-            if (ec) return transport("sending the package", ec);
+            if (ec) return transport(tr("sending the package failed: {}", {reason(ec)}));
             sent += n;
             if (progress) progress(sent, total);
         }
@@ -341,12 +400,12 @@ class TlsClient final : public Client {
         for (const auto& [k, v] : headers) req.set(k, v);
         boost::system::error_code ec;
         http::write(*stream_, req, ec);
-        if (ec) return transport("sending the request", ec);
+        if (ec) return transport(tr("sending the request failed: {}", {reason(ec)}));
 
         http::response_parser<http::buffer_body> parser;
         parser.body_limit(std::numeric_limits<std::uint64_t>::max());
         http::read_header(*stream_, buffer_, parser, ec);
-        if (ec) return transport("reading the gateway's answer", ec);
+        if (ec) return transport(tr("reading the gateway's answer failed: {}", {reason(ec)}));
         Reply reply;
         reply.status = parser.get().result_int();
         lowercase_headers(parser.get(), reply.headers);
@@ -364,7 +423,7 @@ class TlsClient final : public Client {
             // the buffer is full.
             http::read_some(*stream_, buffer_, parser, ec);
             if (ec == http::error::need_buffer) ec = {};
-            if (ec) return transport("receiving the package", ec);
+            if (ec) return transport(tr("receiving the package failed: {}", {reason(ec)}));
             const std::size_t got = chunk.size() - parser.get().body().size;
             reply.bytes += got;
             if (success) {
@@ -411,7 +470,7 @@ class TlsClient final : public Client {
             }
             if (ec) {
                 (void)sink_done();  // the part in flight must finish; the transport error is the news
-                return transport("receiving the package", ec);
+                return transport(tr("receiving the package failed: {}", {reason(ec)}));
             }
         }
         if (auto s = sink_done(); !s) return s.error();
@@ -424,9 +483,7 @@ class TlsClient final : public Client {
         req.set(http::field::user_agent, "serambi-cli/0.1");
     }
 
-    Error transport(const char* what, const boost::system::error_code& ec) {
-        return make_error(ErrorKind::unavailable, std::string(what) + " failed: " + ec.message());
-    }
+    Error transport(std::string message) { return make_error(ErrorKind::unavailable, std::move(message)); }
 
     Result<Reply> read_reply(bool head = false) {
         http::response_parser<http::string_body> parser;
@@ -434,7 +491,7 @@ class TlsClient final : public Client {
         parser.body_limit(16 << 20);
         boost::system::error_code ec;
         http::read(*stream_, buffer_, parser, ec);
-        if (ec) return transport("reading the gateway's answer", ec);
+        if (ec) return transport(tr("reading the gateway's answer failed: {}", {reason(ec)}));
         Reply reply;
         reply.status = parser.get().result_int();
         lowercase_headers(parser.get(), reply.headers);
@@ -484,37 +541,38 @@ Result<Profile> load_profile(const std::filesystem::path& dir) {
     }
     for (const auto& [key, node] : table)
         if (key != "gateway" && key != "principal" && key != "language")
-            return bad((dir / "profile.toml").string() + ": unknown key " + std::string(key.str()));
+            return bad(tr("{}: unknown key {}", {(dir / "profile.toml").string(), key.str()}));
     profile.gateway_url = table["gateway"].value_or(std::string());
     profile.principal = table["principal"].value_or(std::string());
     profile.language = table["language"].value_or(std::string());
     if (table.contains("language") && !is_language_code(profile.language))
-        return bad((dir / "profile.toml").string() + ": language is \"id\" (Bahasa Indonesia) or \"en\" (English)");
+        return bad(
+            tr("{}: language is \"id\" (Bahasa Indonesia) or \"en\" (English)", {(dir / "profile.toml").string()}));
     use_profile_language(profile.language);
     if (profile.gateway_url.empty() || profile.principal.empty())
-        return bad((dir / "profile.toml").string() + ": gateway and principal are required");
+        return bad(tr("{}: gateway and principal are required", {(dir / "profile.toml").string()}));
     auto parts = split_url(profile.gateway_url);
     if (!parts) return bad((dir / "profile.toml").string() + ": " + parts.error().message);
     profile.host = parts->first;
     profile.port = parts->second;
     for (const char* file : {"client.crt", "client.key", "ca.crt"})
-        if (!std::filesystem::exists(dir / file)) return bad("the profile " + dir.string() + " has no " + file);
+        if (!std::filesystem::exists(dir / file)) return bad(tr("the profile {} has no {}", {dir.string(), file}));
     return profile;
 }
 
 Result<Profile> find_profile(const std::string& flag) {
     if (!flag.empty()) return load_profile(flag);
     if (const char* env = std::getenv("SERAMBI_PROFILE"); env != nullptr && *env != '\0') return load_profile(env);
-    return bad("no profile: pass --profile DIR or set SERAMBI_PROFILE");
+    return bad(tr("no profile: pass --profile DIR or set SERAMBI_PROFILE"));
 }
 
 Status write_profile(const std::filesystem::path& dir, const std::string& gateway_url, const std::string& principal,
                      const std::string& cert_pem, std::string_view key_pem, const std::string& ca_pem) {
     std::error_code ec;
     if (std::filesystem::exists(dir / "profile.toml"))
-        return make_error(ErrorKind::conflict, "a profile already exists in " + dir.string());
+        return make_error(ErrorKind::conflict, tr("a profile already exists in {}", {dir.string()}));
     std::filesystem::create_directories(dir, ec);
-    if (ec) return make_error(ErrorKind::io_error, "cannot create " + dir.string());
+    if (ec) return make_error(ErrorKind::io_error, tr("cannot create {}", {dir.string()}));
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
     const std::string toml = profile_toml(gateway_url, principal, "");
     // Without a key: a profile for a unit that enrolled with its own key (serambi enroll), which
@@ -528,17 +586,18 @@ Status write_profile(const std::filesystem::path& dir, const std::string& gatewa
 
 Status set_profile_language(const std::filesystem::path& dir, const std::string& code) {
     if (!code.empty() && !is_language_code(code))
-        return make_error(ErrorKind::invalid_argument, "the language is id (Bahasa Indonesia) or en (English)");
+        return make_error(ErrorKind::invalid_argument, tr("the language is id (Bahasa Indonesia) or en (English)"));
     auto profile = load_profile(dir);
     if (!profile) return profile.error();
     // A profile.toml kept elsewhere and linked in is the keeper's to change, not ours to replace
     // with a copy; the file's own mode stays.
     struct stat st {};
     if (::lstat((dir / "profile.toml").c_str(), &st) != 0)
-        return make_error(ErrorKind::io_error, "cannot read " + (dir / "profile.toml").string());
+        return make_error(ErrorKind::io_error, tr("cannot read {}", {(dir / "profile.toml").string()}));
     if (S_ISLNK(st.st_mode))
-        return make_error(ErrorKind::conflict, (dir / "profile.toml").string() + " is a link: add language = \"" +
-                                                   code + "\" to the file it points to instead");
+        return make_error(ErrorKind::conflict,
+                          tr("{} is a link: add language = \"{}\" to the file it points to instead",
+                             {(dir / "profile.toml").string(), code}));
     return write_file(dir / "profile.toml", profile_toml(profile->gateway_url, profile->principal, code),
                       st.st_mode & 0777);
 }
@@ -549,10 +608,12 @@ std::string describe_failure(const Reply& reply) {
     auto value = boost::json::parse(reply.body, ec);
     if (!ec && value.is_object()) {
         const auto& o = value.as_object();
-        if (const auto* t = o.if_contains("title"); t && t->is_string()) out += " " + std::string(t->get_string());
-        if (const auto* d = o.if_contains("detail"); d && d->is_string()) out += ": " + std::string(d->get_string());
+        if (const auto* t = o.if_contains("title"); t && t->is_string())
+            out += " " + gateway_text(std::string(t->get_string()));
+        if (const auto* d = o.if_contains("detail"); d && d->is_string())
+            out += ": " + gateway_text(std::string(d->get_string()));
         if (const auto* r = o.if_contains("request_id"); r && r->is_string())
-            out += " (request " + std::string(r->get_string()) + ")";
+            out += tr(" (request {})", {std::string(r->get_string())});
     }
     return out;
 }

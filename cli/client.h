@@ -63,7 +63,8 @@ class Client {
                                    const std::function<Status(const Reply&)>& on_head = {}) = 0;
 };
 
-// "404 Not Found: no such dataset (request 3f2a…)" from a problem+json reply.
+// "404 Not Found: no such dataset (request 3f2a…)" from a problem+json reply, in the chosen
+// language where the catalogue has the gateway's words (gateway_text).
 std::string describe_failure(const Reply& reply);
 
 }  // namespace serambi::cli

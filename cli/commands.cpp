@@ -44,7 +44,8 @@ int report(const std::string& command, const Error& error) {
 }
 
 int report_reply(const std::string& command, const Reply& reply) {
-    std::cerr << "serambi " << command << ": the gateway refused: " << for_terminal(describe_failure(reply)) << "\n";
+    std::cerr << "serambi " << command << ": " << tr("the gateway refused: {}", {for_terminal(describe_failure(reply))})
+              << "\n";
     return 1;
 }
 
@@ -108,10 +109,10 @@ Result<ManifestFacts> verified_manifest(const std::string& manifest, const std::
                                         const std::string& ca_pem) {
     if (auto s = certs::verify_signature(crypto::as_bytes(manifest), crypto::as_bytes(signature), ca_pem); !s)
         return make_error(ErrorKind::corruption,
-                          "the manifest signature does not verify against the CA: " + s.error().message);
+                          tr("the manifest signature does not verify against the CA: {}", {s.error().message}));
     boost::system::error_code ec;
     auto value = boost::json::parse(manifest, ec);
-    if (ec || !value.is_object()) return make_error(ErrorKind::corruption, "the manifest is not a JSON object");
+    if (ec || !value.is_object()) return make_error(ErrorKind::corruption, tr("the manifest is not a JSON object"));
     const auto& o = value.as_object();
     ManifestFacts facts;
     auto text = [&](const char* key, std::string& out) {
@@ -123,7 +124,7 @@ Result<ManifestFacts> verified_manifest(const std::string& manifest, const std::
     if (!text("id", facts.id) || !text("dataset", facts.dataset) || !text("sha256", facts.sha256_hex) ||
         !text("classification", facts.classification) || !text("filename", facts.filename) || size == nullptr ||
         !(size->is_uint64() || size->is_int64()))
-        return make_error(ErrorKind::corruption, "the manifest lacks id, dataset, size or sha256");
+        return make_error(ErrorKind::corruption, tr("the manifest lacks id, dataset, size or sha256"));
     facts.size = size->is_uint64() ? size->get_uint64() : static_cast<std::uint64_t>(size->get_int64());
     return facts;
 }
@@ -177,7 +178,7 @@ int run_dataset_create(const DatasetCreateOptions& options) {
     const std::string owner_part = slash == std::string::npos ? "" : options.id.substr(0, slash);
     if (!options.owner.empty() && options.owner != owner_part)
         return report("dataset create",
-                      make_error(ErrorKind::invalid_argument, "--owner must match the OWNER part of OWNER/NAME"));
+                      make_error(ErrorKind::invalid_argument, tr("--owner must match the OWNER part of OWNER/NAME")));
     const boost::json::object body{{"id", options.id},
                                    {"owner", owner_part},
                                    {"classification", options.classification},
@@ -201,7 +202,8 @@ int run_package_list(const std::string& profile, const std::string& dataset, boo
     const auto slash = dataset.find('/');
     if (slash == std::string::npos || !policies::is_slug_like(dataset.substr(0, slash)) ||
         !policies::is_slug_like(dataset.substr(slash + 1)))
-        return report("dataset packages", make_error(ErrorKind::invalid_argument, "the dataset must be OWNER/NAME"));
+        return report("dataset packages",
+                      make_error(ErrorKind::invalid_argument, tr("the dataset must be OWNER/NAME")));
     return list_request("dataset packages", profile, "/v1/datasets/" + dataset + "/packages",
                         {{static_cast<int>(Msg::column_package), "package_id"},
                          {static_cast<int>(Msg::column_time), "created_at", Column::time},
@@ -241,13 +243,13 @@ namespace {
 
 Result<std::string> sha256_of_file(const std::filesystem::path& file) {
     std::FILE* in = std::fopen(file.c_str(), "rb");
-    if (in == nullptr) return make_error(ErrorKind::io_error, "cannot read " + file.string());
+    if (in == nullptr) return make_error(ErrorKind::io_error, tr("cannot read {}", {file.string()}));
     crypto::Sha256 digest;
     std::vector<std::uint8_t> buf(1 << 20);
     for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), in)) > 0;) digest.update({buf.data(), n});
     const bool ok = std::ferror(in) == 0;
     std::fclose(in);
-    if (!ok) return make_error(ErrorKind::io_error, "cannot read " + file.string());
+    if (!ok) return make_error(ErrorKind::io_error, tr("cannot read {}", {file.string()}));
     return crypto::to_hex(digest.finish());
 }
 
@@ -314,8 +316,8 @@ std::string receipt_summary(const std::string& receipt, const std::string& filen
 int run_push(const PushOptions& options) {
     if (options.files.size() > 1 && !options.proof_output.empty())
         return report("push", make_error(ErrorKind::invalid_argument,
-                                         "--proof names one file: with several files, each proof is kept beside "
-                                         "its file"));
+                                         tr("--proof names one file: with several files, each proof is kept beside "
+                                            "its file")));
     // Each file is its own package; one that fails does not stop the others.
     std::vector<std::string> failed;
     for (const auto& file : options.files) {
@@ -339,10 +341,10 @@ int push_file(const PushOptions& options) {
     const auto slash = options.dataset.find('/');
     if (slash == std::string::npos || !policies::is_slug_like(options.dataset.substr(0, slash)) ||
         !policies::is_slug_like(options.dataset.substr(slash + 1)))
-        return report(command, make_error(ErrorKind::invalid_argument, "the dataset must be OWNER/NAME"));
+        return report(command, make_error(ErrorKind::invalid_argument, tr("the dataset must be OWNER/NAME")));
     const std::filesystem::path file(options.file);
     if (!std::filesystem::is_regular_file(file))
-        return report(command, make_error(ErrorKind::invalid_argument, options.file + " is not a regular file"));
+        return report(command, make_error(ErrorKind::invalid_argument, tr("{} is not a regular file", {options.file})));
     Profile me;
     auto client = with_retries([&] { return connect(options.profile, &me); }, "push");
     if (!client) return report(command, client.error());
@@ -352,7 +354,7 @@ int push_file(const PushOptions& options) {
         std::async(std::launch::async, [file] { return sha256_of_file(file); }).share();
     struct stat identity {};
     if (::stat(file.c_str(), &identity) != 0)
-        return report(command, make_error(ErrorKind::io_error, "cannot read " + options.file));
+        return report(command, make_error(ErrorKind::io_error, tr("cannot read {}", {options.file})));
     std::map<std::string, std::string> headers{
         {"Serambi-Filename", file.filename().string()},
         {"Content-Type", options.media_type.empty() ? guess_media_type(file) : options.media_type}};
@@ -399,7 +401,7 @@ int push_file(const PushOptions& options) {
         for (const auto& r : readers) {
             if (!policies::is_slug_like(r))
                 return report(command,
-                              make_error(ErrorKind::invalid_argument, "--to takes principal ids, not '" + r + "'"));
+                              make_error(ErrorKind::invalid_argument, tr("--to takes principal ids, not '{}'", {r})));
             if (r != me.principal ||
                 std::find(options.recipients.begin(), options.recipients.end(), r) != options.recipients.end())
                 named += (named.empty() ? "" : ",") + r;
@@ -415,19 +417,20 @@ int push_file(const PushOptions& options) {
                 if (got->status != 200)
                     return report(
                         command,
-                        make_error(ErrorKind::invalid_argument,
-                                   r + " has no age recipient registered; it cannot be sent sangat-rahasia data"));
+                        make_error(
+                            ErrorKind::invalid_argument,
+                            tr("{} has no age recipient registered; it cannot be sent sangat-rahasia data", {r})));
                 text = got->body;
                 while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
                 if (!crypto::age::parse_recipient(text))
-                    return report(command,
-                                  make_error(ErrorKind::corruption, "the gateway gave a malformed recipient for " + r));
+                    return report(command, make_error(ErrorKind::corruption,
+                                                      tr("the gateway gave a malformed recipient for {}", {r})));
                 const auto pinned = pins.find(r);
                 if (pinned != pins.end() && pinned->second != text && !options.accept_new_recipients)
                     return report(command, make_error(ErrorKind::conflict,
-                                                      "the age recipient of " + r + " changed from " + pinned->second +
-                                                          " to " + text + "; if " + r +
-                                                          " told you so, push again with --accept-new-recipients"));
+                                                      tr("the age recipient of {} changed from {} to {}; if {} told "
+                                                         "you so, push again with --accept-new-recipients",
+                                                         {r, pinned->second, text, r})));
                 if (pinned == pins.end() || pinned->second != text) {
                     pins[r] = text;
                     pins_changed = true;
@@ -481,18 +484,16 @@ int push_file(const PushOptions& options) {
         };
         if (auto repeat = with_retries(ask, "push"); !repeat) {
             return report(command, repeat.error());
-        } else if (!repeat->empty() && !confirm("the dataset's newest package (" + *repeat +
-                                                ") is this same file. "
-                                                "Send it again?")) {
+        } else if (!repeat->empty() &&
+                   !confirm(tr("the dataset's newest package ({}) is this same file. Send it again?", {*repeat}))) {
             return report(command, make_error(ErrorKind::conflict,
-                                              file.filename().string() + " is the same file as the newest package of " +
-                                                  options.dataset + " (" + *repeat +
-                                                  "); nothing was sent. To store it again, push with "
-                                                  "--allow-duplicate"));
+                                              tr("{} is the same file as the newest package of {} ({}); nothing was "
+                                                 "sent. To store it again, push with --allow-duplicate",
+                                                 {file.filename().string(), options.dataset, *repeat})));
         }
     }
     client->reset();  // send_push connects (and reconnects) on its own
-    ProgressMeter meter("pushing " + file.filename().string(), options.quiet);
+    ProgressMeter meter(tr("pushing {}", {file.filename().string()}), options.quiet);
     PushTransfer push{me, options.dataset, upload_file, resume_key, headers, resumable};
     auto receipt = send_push(push, meter);
     meter.done();
@@ -505,9 +506,9 @@ int push_file(const PushOptions& options) {
         auto v = boost::json::parse(*receipt, ec);
         const auto* sha = !ec && v.is_object() ? v.as_object().if_contains("sha256") : nullptr;
         if (sha == nullptr || !sha->is_string() || sha->as_string() != *digest)
-            return report(command, make_error(ErrorKind::corruption,
-                                              "the gateway's receipt is not for this file (its SHA-256 differs); "
-                                              "the package it names is not your file"));
+            return report(
+                command, make_error(ErrorKind::corruption, tr("the gateway's receipt is not for this file (its SHA-256 "
+                                                              "differs); the package it names is not your file")));
     }
     if (!kept_age.empty()) {
         std::error_code ec;
@@ -537,8 +538,11 @@ int push_file(const PushOptions& options) {
             if (proof)
                 keep_proof(*proof, out, options.quiet);
             else
-                std::cerr << "serambi push: warning: no access-log proof yet (" << proof.error().message
-                          << "); fetch it later with `serambi proof --index " << at << " -o " << out.string() << "`\n";
+                std::cerr << "serambi push: "
+                          << tr("warning: no access-log proof yet ({}); fetch it later with `serambi proof --index {} "
+                                "-o {}`",
+                                {proof.error().message, std::to_string(at), out.string()})
+                          << "\n";
         }
     }
     return 0;
@@ -548,7 +552,7 @@ int run_pull(const PullOptions& given) {
     const std::string command = "pull";
     PullOptions options = given;
     if (!storage::is_package_id(options.package_id))
-        return report(command, make_error(ErrorKind::invalid_argument, "a package id is 32 lowercase hex digits"));
+        return report(command, make_error(ErrorKind::invalid_argument, tr("a package id is 32 lowercase hex digits")));
     Profile profile;
     auto client = connect(options.profile, &profile);
     if (!client) return report(command, client.error());
@@ -564,7 +568,7 @@ int run_pull(const PullOptions& given) {
     auto facts = verified_manifest(manifest->body, signature->body, *ca);
     if (!facts) return report(command, facts.error());
     if (facts->id != options.package_id)
-        return report(command, make_error(ErrorKind::corruption, "the manifest is for another package"));
+        return report(command, make_error(ErrorKind::corruption, tr("the manifest is for another package")));
     // Without -o the payload takes its own name, in this folder only, and never replaces a file
     // unless asked: the name is the producer's choice, not the user's.
     const bool named_by_package = options.output.empty();
@@ -575,9 +579,9 @@ int run_pull(const PullOptions& given) {
             if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
         if (!is_plain_file_name(facts->filename))
             return report(command, make_error(ErrorKind::invalid_argument,
-                                              "the package's filename '" + shown +
-                                                  "' is not a plain file name for this folder; name the output "
-                                                  "with -o FILE"));
+                                              tr("the package's filename '{}' is not a plain file name for this "
+                                                 "folder; name the output with -o FILE",
+                                                 {shown})));
         options.output = facts->filename;
         // The payload and the files kept beside it: none of them replaces one of the user's.
         for (const char* suffix : {"", ".manifest.json", ".manifest.p7s", ".tlog-proof"}) {
@@ -585,9 +589,9 @@ int run_pull(const PullOptions& given) {
             struct stat there {};
             if (!options.force && ::lstat(name.c_str(), &there) == 0)
                 return report(command, make_error(ErrorKind::conflict,
-                                                  shown + suffix +
-                                                      " exists already; pull with --force to replace it, or name "
-                                                      "another file with -o"));
+                                                  tr("{} exists already; pull with --force to replace it, or name "
+                                                     "another file with -o",
+                                                     {shown + suffix})));
         }
     }
 
@@ -600,9 +604,9 @@ int run_pull(const PullOptions& given) {
     if (age_delivery) {
         const auto key_file = profile.dir / "age.key";
         if (!std::filesystem::exists(key_file))
-            return report(command,
-                          make_error(ErrorKind::not_found, "the package comes age-encrypted to your recipient, and " +
-                                                               key_file.string() + " is missing"));
+            return report(command, make_error(ErrorKind::not_found,
+                                              tr("the package comes age-encrypted to your recipient, and {} is missing",
+                                                 {key_file.string()})));
         auto ids = load_age_identities({key_file.string()});
         if (!ids) return report(command, ids.error());
         identity.emplace(std::move(ids->front()));
@@ -624,28 +628,30 @@ int run_pull(const PullOptions& given) {
             std::filesystem::remove(partial, ec);
             std::filesystem::remove(partial.string() + ".json", ec);
         };
-        ProgressMeter meter("pulling " + facts->filename, options.quiet);
+        ProgressMeter meter(tr("pulling {}", {facts->filename}), options.quiet);
         auto fetched = fetch_package(PullTransfer{profile, options.package_id, partial}, meter);
         meter.done();
         if (!fetched) {
             if (fetched.error().kind == ErrorKind::unavailable)
-                std::cerr << "serambi pull: what arrived is kept in " << partial.string()
-                          << "; the same command continues from there\n";
+                std::cerr << "serambi pull: "
+                          << tr("what arrived is kept in {}; the same command continues from there", {partial.string()})
+                          << "\n";
             return report(command, fetched.error());
         }
         payload_request = fetched->last.headers["serambi-request-id"];
         auto mismatch = [&](const std::string& what) {
             forget_partial();
-            return report(command, make_error(ErrorKind::corruption,
-                                              what + "; nothing was written (the partial download was removed: pull "
-                                                     "again)"));
+            return report(
+                command,
+                make_error(ErrorKind::corruption,
+                           tr("{}; nothing was written (the partial download was removed: pull again)", {what})));
         };
         if (!age_delivery) {
             if (fetched->size != facts->size || fetched->sha256_hex != facts->sha256_hex)
-                return mismatch("the payload does not match its signed manifest (size or SHA-256 differ)");
+                return mismatch(tr("the payload does not match its signed manifest (size or SHA-256 differ)"));
             if (auto d = crypto::from_hex(fetched->sha256_hex);
                 d && fetched->last.headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
-                return mismatch("the Repr-Digest header does not match the payload");
+                return mismatch(tr("the Repr-Digest header does not match the payload"));
             if (auto s = place_verified(partial, options.output, existing); !s) return report(command, s.error());
             forget_partial();  // its state file; the partial file itself is the output now
             digest = fetched->sha256_hex;
@@ -656,7 +662,7 @@ int run_pull(const PullOptions& given) {
             if (auto s = out.open(); !s) return report(command, s.error());
             std::FILE* in = std::fopen(partial.c_str(), "rb");
             if (in == nullptr)
-                return report(command, make_error(ErrorKind::io_error, "cannot read " + partial.string()));
+                return report(command, make_error(ErrorKind::io_error, tr("cannot read {}", {partial.string()})));
             std::vector<std::uint8_t> buf(1 << 20);
             crypto::Bytes plain;
             Status opened;
@@ -676,20 +682,20 @@ int run_pull(const PullOptions& given) {
                 // A delivery that does not authenticate is thrown away; a full disk or a missing
                 // identity is not the download's fault: it is kept for the next run.
                 if (opened.error().kind == ErrorKind::corruption || opened.error().kind == ErrorKind::invalid_argument)
-                    return mismatch("the age delivery does not open: " + opened.error().message);
-                std::cerr << "serambi pull: the download is kept in " << partial.string() << "\n";
+                    return mismatch(tr("the age delivery does not open: {}", {opened.error().message}));
+                std::cerr << "serambi pull: " << tr("the download is kept in {}", {partial.string()}) << "\n";
                 return report(command, opened.error());
             }
             digest = out.finish_digest();
             if (out.size() != facts->size || digest != facts->sha256_hex)
-                return mismatch("the payload does not match its signed manifest (size or SHA-256 differ)");
+                return mismatch(tr("the payload does not match its signed manifest (size or SHA-256 differ)"));
             if (auto s = out.keep(); !s) return report(command, s.error());
             forget_partial();
         }
     } else {
         VerifiedFile out(options.output, existing);
         if (auto s = out.open(); !s) return report(command, s.error());
-        ProgressMeter meter("pulling " + facts->filename, options.quiet);
+        ProgressMeter meter(tr("pulling {}", {facts->filename}), options.quiet);
         crypto::Bytes plain;
         auto sink = [&](crypto::ByteView data) -> Status {
             if (!decryptor) return out.write(data);
@@ -711,15 +717,15 @@ int run_pull(const PullOptions& given) {
             return report(
                 command,
                 make_error(ErrorKind::corruption,
-                           out.in_place() ? "the payload does not match its signed manifest (size or SHA-256 differ); "
-                                            "the bytes already written to " +
-                                                options.output + " must not be used"
-                                          : "the payload does not match its signed manifest (size or SHA-256 differ); "
-                                            "nothing was written"));
+                           out.in_place() ? tr("the payload does not match its signed manifest (size or SHA-256 "
+                                               "differ); the bytes already written to {} must not be used",
+                                               {options.output})
+                                          : tr("the payload does not match its signed manifest (size or SHA-256 "
+                                               "differ); nothing was written")));
         if (auto d = crypto::from_hex(digest);
             !age_delivery && d && reply->headers["repr-digest"] != "sha-256=:" + crypto::to_base64(*d) + ":")
             return report(command,
-                          make_error(ErrorKind::corruption, "the Repr-Digest header does not match the payload"));
+                          make_error(ErrorKind::corruption, tr("the Repr-Digest header does not match the payload")));
         if (auto s = out.keep(); !s) return report(command, s.error());
     }
     if (options.keep_proof && !streamed && !payload_request.empty()) {
@@ -728,8 +734,10 @@ int run_pull(const PullOptions& given) {
         if (proof)
             keep_proof(*proof, options.output + ".tlog-proof", options.quiet, existing);
         else
-            std::cerr << "serambi pull: warning: no access-log proof yet (" << proof.error().message
-                      << "); fetch it later with `serambi proof --request " << payload_request << "`\n";
+            std::cerr << "serambi pull: "
+                      << tr("warning: no access-log proof yet ({}); fetch it later with `serambi proof --request {}`",
+                            {proof.error().message, payload_request})
+                      << "\n";
     }
     if (options.keep_manifest) {
         // Evidence about a package that may be classified: the user's alone, like the payload.
@@ -739,16 +747,17 @@ int run_pull(const PullOptions& given) {
             return report(command, s.error());
     }
     std::cout << manifest->body << "\n";
-    std::cerr << "verified " << options.output << ": " << facts->size << " bytes, sha256 " << digest
-              << ", manifest signed by the gateway (" << facts->dataset << ", " << facts->classification << ")"
-              << (age_delivery ? "; delivered age-encrypted to you and decrypted here" : "") << "\n";
+    std::cerr << tr("verified {}: {} bytes, sha256 {}, manifest signed by the gateway ({}, {})",
+                    {options.output, std::to_string(facts->size), digest, facts->dataset, facts->classification})
+              << (age_delivery ? tr("; delivered age-encrypted to you and decrypted here") : std::string()) << "\n";
     if (!options.decrypt_to.empty()) {
         // The signed manifest covers the ciphertext just verified; the plaintext is what it
         // opens to with this profile's identity, put in place only once all of it authenticated.
         if (auto s = age_decrypt_file({(profile.dir / "age.key").string()}, options.output, options.decrypt_to); !s)
             return report(command, s.error());
-        std::cerr << "decrypted " << options.output << " to " << options.decrypt_to << " with "
-                  << (profile.dir / "age.key").string() << "\n";
+        std::cerr << tr("decrypted {} to {} with {}",
+                        {options.output, options.decrypt_to, (profile.dir / "age.key").string()})
+                  << "\n";
     }
     return 0;
 }
@@ -766,8 +775,8 @@ int run_verify(const VerifyOptions& options) {
     }
     if (options.manifest.empty() || options.signature.empty() || options.ca.empty())
         return report(command, make_error(ErrorKind::invalid_argument,
-                                          "a payload is verified with --manifest, --signature and --ca (a "
-                                          ".tlog-proof file needs only --log-key)"));
+                                          tr("a payload is verified with --manifest, --signature and --ca (a "
+                                             ".tlog-proof file needs only --log-key)")));
     auto manifest = storage::read_small_file(options.manifest, 1 << 20);
     auto signature = storage::read_small_file(options.signature, 1 << 20);
     auto ca = storage::read_small_file(options.ca, 1 << 20);
@@ -777,7 +786,7 @@ int run_verify(const VerifyOptions& options) {
     auto facts = verified_manifest(*manifest, *signature, *ca);
     if (!facts) return report(command, facts.error());
     std::FILE* in = std::fopen(options.file.c_str(), "rb");
-    if (in == nullptr) return report(command, make_error(ErrorKind::io_error, "cannot read " + options.file));
+    if (in == nullptr) return report(command, make_error(ErrorKind::io_error, tr("cannot read {}", {options.file})));
     crypto::Sha256 digest;
     std::vector<std::uint8_t> buf(256 * 1024);
     std::uint64_t size = 0;
@@ -787,11 +796,14 @@ int run_verify(const VerifyOptions& options) {
     }
     const bool read_ok = std::ferror(in) == 0;
     std::fclose(in);
-    if (!read_ok) return report(command, make_error(ErrorKind::io_error, "cannot read " + options.file));
+    if (!read_ok) return report(command, make_error(ErrorKind::io_error, tr("cannot read {}", {options.file})));
     const std::string hex = crypto::to_hex(digest.finish());
     if (size != facts->size || hex != facts->sha256_hex) {
-        std::cerr << "serambi verify: FAILED: " << options.file << " does not match the signed manifest (size " << size
-                  << " vs " << facts->size << ", sha256 " << hex << " vs " << facts->sha256_hex << ")\n";
+        // FAILED, like OK, is the verdict that scripts look for: the same in every language.
+        std::cerr << "serambi verify: FAILED: "
+                  << tr("{} does not match the signed manifest (size {} vs {}, sha256 {} vs {})",
+                        {options.file, std::to_string(size), std::to_string(facts->size), hex, facts->sha256_hex})
+                  << "\n";
         return 1;
     }
     std::string logged;

@@ -23,13 +23,13 @@ bool is_query_safe(const std::string& text) {
 
 Result<std::string> sha256_of_file(const std::string& path) {
     std::FILE* in = std::fopen(path.c_str(), "rb");
-    if (in == nullptr) return make_error(ErrorKind::io_error, "cannot read " + path);
+    if (in == nullptr) return make_error(ErrorKind::io_error, tr("cannot read {}", {path}));
     crypto::Sha256 digest;
     std::vector<std::uint8_t> buf(256 * 1024);
     for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), in)) > 0;) digest.update({buf.data(), n});
     const bool ok = std::ferror(in) == 0;
     std::fclose(in);
-    if (!ok) return make_error(ErrorKind::io_error, "cannot read " + path);
+    if (!ok) return make_error(ErrorKind::io_error, tr("cannot read {}", {path}));
     return crypto::to_hex(digest.finish());
 }
 
@@ -54,10 +54,10 @@ int run_policy_check(const std::string& file) {
 int run_policy_explain(const ExplainOptions& options) {
     const std::string command = "policy explain";
     if (options.package.empty() == options.dataset.empty())
-        return report(command, bad("give either --package or --dataset"));
+        return report(command, bad(tr("give either --package or --dataset")));
     for (const auto* value :
          {&options.principal, &options.action, options.package.empty() ? &options.dataset : &options.package})
-        if (!is_query_safe(*value)) return report(command, bad("'" + *value + "' is not an id"));
+        if (!is_query_safe(*value)) return report(command, bad(tr("'{}' is not an id", {*value})));
     const std::string target =
         "/v1/policy/explain?principal=" + options.principal + "&action=" + options.action +
         (options.package.empty() ? "&dataset=" + options.dataset : "&package=" + options.package);
@@ -69,7 +69,7 @@ int run_agreement_add(const AgreementOptions& options) {
     boost::json::array datasets;
     for (const auto& d : options.datasets) {
         if (!policies::is_dataset_pattern(d))
-            return report(command, bad("--datasets: '" + d + "' is not OWNER/NAME, OWNER/* or *"));
+            return report(command, bad(tr("--datasets: '{}' is not OWNER/NAME, OWNER/* or *", {d})));
         datasets.emplace_back(d);
     }
     boost::json::object body{{"partner", options.partner},
@@ -106,13 +106,14 @@ int run_agreement_list(const AgreementOptions& options) {
 }
 
 int run_agreement_show(const AgreementOptions& options) {
-    if (!is_query_safe(options.id)) return report("agreement show", bad("'" + options.id + "' is not an agreement id"));
+    if (!is_query_safe(options.id))
+        return report("agreement show", bad(tr("'{}' is not an agreement id", {options.id})));
     return simple_request("agreement show", options.profile, "GET", "/v1/agreements/" + options.id, "", 200);
 }
 
 int run_agreement_revoke(const AgreementOptions& options) {
     if (!is_query_safe(options.id))
-        return report("agreement revoke", bad("'" + options.id + "' is not an agreement id"));
+        return report("agreement revoke", bad(tr("'{}' is not an agreement id", {options.id})));
     const boost::json::object body{{"reason", options.reason}};
     return object_request("agreement revoke", options.profile, "POST", "/v1/agreements/" + options.id + "/revoke",
                           boost::json::serialize(body), 200, options.json,
@@ -121,7 +122,7 @@ int run_agreement_revoke(const AgreementOptions& options) {
 
 int run_approve(const ApprovalOptions& options) {
     if (!storage::is_package_id(options.package))
-        return report("approve", bad("'" + options.package + "' is not a package id"));
+        return report("approve", bad(tr("'{}' is not a package id", {options.package})));
     boost::json::object body{{"partner", options.partner}};
     if (!options.expires.empty()) body["expires_at"] = options.expires;
     if (options.max_downloads) body["max_downloads"] = *options.max_downloads;
@@ -140,12 +141,12 @@ int run_approvals_list(const ApprovalOptions& options) {
     std::string query;
     if (!options.package.empty()) {
         if (!storage::is_package_id(options.package))
-            return report("approvals list", bad("'" + options.package + "' is not a package id"));
+            return report("approvals list", bad(tr("'{}' is not a package id", {options.package})));
         query += "package=" + options.package;
     }
     if (!options.partner.empty()) {
         if (!policies::is_slug_like(options.partner))
-            return report("approvals list", bad("'" + options.partner + "' is not a principal id"));
+            return report("approvals list", bad(tr("'{}' is not a principal id", {options.partner})));
         query += (query.empty() ? "" : "&") + std::string("partner=") + options.partner;
     }
     return list_request("approvals list", options.profile, "/v1/approvals" + (query.empty() ? "" : "?" + query),
@@ -161,7 +162,7 @@ int run_approvals_list(const ApprovalOptions& options) {
 
 int run_approval_withdraw(const ApprovalOptions& options) {
     if (!is_query_safe(options.id))
-        return report("approvals withdraw", bad("'" + options.id + "' is not an approval id"));
+        return report("approvals withdraw", bad(tr("'{}' is not an approval id", {options.id})));
     return object_request("approvals withdraw", options.profile, "POST", "/v1/approvals/" + options.id + "/withdraw",
                           "", 200, options.json,
                           [](const Fields& f) { return say(Msg::approval_withdrawn, {f("id")}); });
@@ -169,7 +170,7 @@ int run_approval_withdraw(const ApprovalOptions& options) {
 
 int run_request(const RequestOptions& options) {
     if (!storage::is_package_id(options.package))
-        return report("request", bad("'" + options.package + "' is not a package id"));
+        return report("request", bad(tr("'{}' is not a package id", {options.package})));
     return object_request("request", options.profile, "POST", "/v1/packages/" + options.package + "/requests",
                           boost::json::serialize(boost::json::object{{"purpose", options.purpose}}), 201, options.json,
                           [](const Fields& f) {
@@ -179,7 +180,7 @@ int run_request(const RequestOptions& options) {
 
 int run_requests_list(const RequestOptions& options) {
     if (!options.state.empty() && options.state != "open" && options.state != "released" && options.state != "refused")
-        return report("requests list", bad("--state is open, released or refused"));
+        return report("requests list", bad(tr("--state is open, released or refused")));
     return list_request("requests list", options.profile,
                         "/v1/requests" + (options.state.empty() ? std::string() : "?state=" + options.state),
                         {{static_cast<int>(Msg::column_id), "id"},
@@ -193,7 +194,7 @@ int run_requests_list(const RequestOptions& options) {
 }
 
 int run_request_refuse(const RequestOptions& options) {
-    if (!is_query_safe(options.id)) return report("requests refuse", bad("'" + options.id + "' is not a request id"));
+    if (!is_query_safe(options.id)) return report("requests refuse", bad(tr("'{}' is not a request id", {options.id})));
     return object_request("requests refuse", options.profile, "POST", "/v1/requests/" + options.id + "/refuse",
                           boost::json::serialize(boost::json::object{{"reason", options.reason}}), 200, options.json,
                           [](const Fields& f) {

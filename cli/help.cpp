@@ -203,9 +203,9 @@ bool all_plain(const CLI::App& app) {
 int run_completion(const CLI::App& app, const std::string& shell) {
     if (shell != "bash")
         return report("completion",
-                      make_error(ErrorKind::invalid_argument, "only bash is supported: serambi completion bash"));
+                      make_error(ErrorKind::invalid_argument, tr("only bash is supported: serambi completion bash")));
     if (!all_plain(app))
-        return report("completion", make_error(ErrorKind::internal, "a command or option name is not plain"));
+        return report("completion", make_error(ErrorKind::internal, tr("a command or option name is not plain")));
     std::ostringstream words, valued;
     collect(app, "serambi", words, valued);
     std::string topics;
@@ -331,11 +331,12 @@ void man_header(std::ostream& out, const std::string& name, const std::string& w
 // In English whatever the language: the descriptions as cli/main.cpp has them, not as
 // translate_descriptions left them (see g_english).
 int run_man(const CLI::App& app, const std::string& out_dir) {
-    if (!all_plain(app)) return report("man", make_error(ErrorKind::internal, "a command or option name is not plain"));
+    if (!all_plain(app))
+        return report("man", make_error(ErrorKind::internal, tr("a command or option name is not plain")));
     const std::filesystem::path dir(out_dir);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    if (ec) return report("man", make_error(ErrorKind::io_error, "cannot create " + out_dir));
+    if (ec) return report("man", make_error(ErrorKind::io_error, tr("cannot create {}", {out_dir})));
     // As every file the CLI writes: atomically, and never through a link planted at the name.
     auto write = [&](const std::string& file, const std::string& text) -> bool {
         return static_cast<bool>(write_file(dir / file, text, 0644));
@@ -356,7 +357,7 @@ int run_man(const CLI::App& app, const std::string& out_dir) {
         << ".SH EXIT STATUS\n0 on success, 1 on a failure (stderr says what), 2 when the command line does not parse.\n"
         << ".SH SEE ALSO\nThe user guide and the operator guide (/usr/share/doc/serambi).\n";
     if (!write("serambi.1", main.str()))
-        return report("man", make_error(ErrorKind::io_error, "cannot write serambi.1"));
+        return report("man", make_error(ErrorKind::io_error, tr("cannot write {}", {"serambi.1"})));
     for (const auto* sub : visible_subcommands(app)) {
         std::ostringstream page;
         const std::string name = "serambi-" + sub->get_name();
@@ -365,7 +366,7 @@ int run_man(const CLI::App& app, const std::string& out_dir) {
         man_command(page, *sub, "serambi " + sub->get_name());
         page << ".SH SEE ALSO\n.BR serambi (1)\n";
         if (!write(name + ".1", page.str()))
-            return report("man", make_error(ErrorKind::io_error, "cannot write " + name + ".1"));
+            return report("man", make_error(ErrorKind::io_error, tr("cannot write {}", {name + ".1"})));
     }
     return 0;
 }

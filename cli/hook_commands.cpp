@@ -52,14 +52,15 @@ int run_hook_list(const HookOptions& options) {
 }
 
 int run_hook_remove(const HookOptions& options) {
-    if (!is_hook_id(options.id)) return report("hook remove", bad("'" + options.id + "' is not a webhook id (hook-…)"));
+    if (!is_hook_id(options.id))
+        return report("hook remove", bad(tr("'{}' is not a webhook id (hook-…)", {options.id})));
     return object_request("hook remove", options.profile, "POST", "/v1/hooks/" + options.id + "/remove", "", 200,
                           options.json, [](const Fields& f) { return say(Msg::hook_removed, {f("id")}); });
 }
 
 int run_hook_confirm(const HookOptions& options) {
     if (!is_hook_id(options.id))
-        return report("hook confirm", bad("'" + options.id + "' is not a webhook id (hook-…)"));
+        return report("hook confirm", bad(tr("'{}' is not a webhook id (hook-…)", {options.id})));
     const boost::json::object body{{"code", options.code}};
     return object_request("hook confirm", options.profile, "POST", "/v1/hooks/" + options.id + "/confirm",
                           boost::json::serialize(body), 200, options.json, [](const Fields& f) {
@@ -69,7 +70,7 @@ int run_hook_confirm(const HookOptions& options) {
 
 int run_hook_deliveries(const HookOptions& options) {
     if (!is_hook_id(options.id))
-        return report("hook deliveries", bad("'" + options.id + "' is not a webhook id (hook-…)"));
+        return report("hook deliveries", bad(tr("'{}' is not a webhook id (hook-…)", {options.id})));
     return list_request("hook deliveries", options.profile,
                         "/v1/hooks/" + options.id + "/deliveries?limit=" + std::to_string(options.limit),
                         {{static_cast<int>(Msg::column_created), "created_at", Column::time},

@@ -15,6 +15,7 @@
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/files.h"
+#include "cli/messages.h"
 #include "crypto/tlog.h"
 #include "gateway/gateway.h"
 #include "policies/policy.h"
@@ -69,11 +70,11 @@ Result<CaPlan> plan_ca(const InitOptions& options, const std::filesystem::path& 
     auto bad = [](std::string m) { return make_error(ErrorKind::invalid_argument, std::move(m)); };
     CaPlan plan;
     if (options.import_ca.empty() != options.import_ca_key.empty())
-        return bad("--import-ca and --import-ca-key go together");
+        return bad(tr("--import-ca and --import-ca-key go together"));
     if (options.intermediate != !options.root_key_out.empty())
-        return bad("--intermediate and --root-key-out go together: the root key must leave the deployment");
+        return bad(tr("--intermediate and --root-key-out go together: the root key must leave the deployment"));
     if (!options.import_ca.empty()) {
-        if (options.intermediate) return bad("--import-ca and --intermediate exclude each other");
+        if (options.intermediate) return bad(tr("--import-ca and --intermediate exclude each other"));
         // The bundle may hold a private key pasted in with the certificates: read as a secret too.
         auto text = crypto::read_secret_file(options.import_ca, 1 << 20);
         if (!text) return bad("--import-ca: " + text.error().message);
@@ -87,23 +88,23 @@ Result<CaPlan> plan_ca(const InitOptions& options, const std::filesystem::path& 
         auto info = certs::check_authority(plan.issuing);
         if (!info) return bad("--import-ca: " + info.error().message);
         for (std::size_t i = 0; i + 1 < parts->size(); ++i) plan.chain += (*parts)[i];
-        plan.description = "imported " + info->subject + " (until " + info->certificate.not_after + ", " +
-                           std::to_string(info->chain_length) +
-                           " certificate(s) to the root); certificates it issues end "
-                           "no later than it does";
+        plan.description =
+            tr("imported {} (until {}, {} certificate(s) to the root); certificates it issues end no "
+               "later than it does",
+               {info->subject, info->certificate.not_after, std::to_string(info->chain_length)});
         return plan;
     }
     if (options.intermediate) {
         const fs::path out = fs::absolute(options.root_key_out);
         std::error_code ec;
         if (fs::exists(fs::symlink_status(out, ec)))
-            return bad("--root-key-out " + out.string() + " exists (or is a link); refusing to overwrite it");
+            return bad(tr("--root-key-out {} exists (or is a link); refusing to overwrite it", {out.string()}));
         if (inside(dir, out))
             return bad(
-                "--root-key-out must be outside the deployment directory: the point is that the gateway never holds "
-                "it");
+                tr("--root-key-out must be outside the deployment directory: the point is that the gateway never "
+                   "holds it"));
         if (!fs::is_directory(out.parent_path(), ec))
-            return bad("--root-key-out: " + out.parent_path().string() + " is not a directory");
+            return bad(tr("--root-key-out: {} is not a directory", {out.parent_path().string()}));
         auto root = certs::create_authority("Serambi Root CA " + options.province, options.ca_days);
         if (!root) return root.error();
         auto issuing =
@@ -114,13 +115,13 @@ Result<CaPlan> plan_ca(const InitOptions& options, const std::filesystem::path& 
         plan.issuing = std::move(issuing).value();
         plan.chain = parts->front();
         plan.root_key = std::move(root->key_pem);
-        plan.description = "intermediate CA under an offline root (root key in " + out.string() + ")";
+        plan.description = tr("intermediate CA under an offline root (root key in {})", {out.string()});
         return plan;
     }
     auto ca = certs::create_authority("Serambi CA " + options.province, options.ca_days);
     if (!ca) return ca.error();
     plan.issuing = std::move(ca).value();
-    plan.description = "root CA, " + std::to_string(options.ca_days) + " days";
+    plan.description = tr("root CA, {} days", {std::to_string(options.ca_days)});
     return plan;
 }
 
@@ -131,7 +132,7 @@ int run_init(const InitOptions& options) {
     const fs::path dir = fs::absolute(options.dir);
     std::error_code ec;
     if (fs::exists(dir / "serambi.toml") || fs::exists(dir / "master.key") || fs::exists(dir / "serambi.db"))
-        return fail(dir.string() + " already holds a deployment; refusing to overwrite it");
+        return fail(tr("{} already holds a deployment; refusing to overwrite it", {dir.string()}));
     const auto colon = options.listen.rfind(':');
     std::string host = colon == std::string::npos ? "" : options.listen.substr(0, colon);
     if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
@@ -141,8 +142,9 @@ int run_init(const InitOptions& options) {
     } catch (...) {
     }
     if (host.empty() || !is_ip(host) || port == 0 || port > 65535)
-        return fail("--listen must be IP:PORT, e.g. 127.0.0.1:8443 or 0.0.0.0:8443");
-    if (!policies::is_slug_like(options.admin)) return fail("--admin must be lowercase letters, digits and hyphens");
+        return fail(tr("--listen must be IP:PORT, e.g. 127.0.0.1:8443 or 0.0.0.0:8443"));
+    if (!policies::is_slug_like(options.admin))
+        return fail(tr("--admin must be lowercase letters, digits and hyphens"));
 
     auto plan = plan_ca(options, dir);
     if (!plan) return fail(plan.error().message);
@@ -177,7 +179,7 @@ int run_init(const InitOptions& options) {
     if (::mkdir(dir.c_str(), 0700) == 0) {
         undo.made_dir = true;
     } else if (errno != EEXIST || !fs::is_directory(dir, ec)) {
-        return fail("cannot create " + dir.string() + ": " + std::strerror(errno));
+        return fail(tr("cannot create {}: {}", {dir.string(), std::strerror(errno)}));
     } else {
         for (const char* name : {"pki", "profiles", "serambi.toml", "master.key", "log.key", "policy.toml", "blobs",
                                  "serambi.db", "serambi.db-wal", "serambi.db-shm", "serambi.db-journal"})
@@ -185,7 +187,7 @@ int run_init(const InitOptions& options) {
     }
     fs::create_directories(dir / "pki", ec);
     if (!ec) fs::create_directories(dir / "profiles", ec);
-    if (ec) return fail("cannot create " + dir.string() + ": " + ec.message());
+    if (ec) return fail(tr("cannot create {}: {}", {dir.string(), ec.message()}));
     fs::permissions(dir, fs::perms::owner_all, ec);
     fs::permissions(dir / "pki", fs::perms::owner_all, ec);
 
@@ -203,7 +205,7 @@ int run_init(const InitOptions& options) {
     std::string log_verifier_key;
     {
         auto log_signer = crypto::tlog::NoteSigner::generate(config->audit_origin);
-        if (!log_signer) return fail("access-log key: " + log_signer.error().message);
+        if (!log_signer) return fail(tr("access-log key: {}", {log_signer.error().message}));
         log_verifier_key = log_signer->verifier_key();
         std::string secret = log_signer->private_text();  // no newline appended: no unwiped copy
         auto written = write_file(config->log_key, secret, 0600, Existing::refuse);
@@ -223,14 +225,14 @@ int run_init(const InitOptions& options) {
     for (const auto& name : options.public_names)
         (is_ip(name) ? server.ip_addresses : server.dns_names).push_back(name);
     if (auto s = issue_pair(*ca, plan->chain, server, config->tls_cert, config->tls_key); !s)
-        return fail("gateway certificate: " + s.error().message);
+        return fail(tr("gateway certificate: {}", {s.error().message}));
 
     certs::IssueRequest signing;
     signing.common_name = certs::kSigningCommonName;
     signing.usage = certs::Usage::signing;
     signing.days = 1825;
     if (auto s = issue_pair(*ca, plan->chain, signing, config->signing_cert, config->signing_key); !s)
-        return fail("signing certificate: " + s.error().message);
+        return fail(tr("signing certificate: {}", {s.error().message}));
 
     if (auto s = write_file(config->policy, policies::default_policy_text(), 0644, Existing::refuse); !s)
         return fail(s.error().message);
@@ -265,7 +267,8 @@ int run_init(const InitOptions& options) {
     if (auto s = (*store)->registry().add_principal(principal); !s) return fail(s.error().message);
     // The state file starts with the deployment, so that at every later start its absence is
     // itself worth an entry.
-    if (auto s = storage::StateFile(config->state, {}).replace({}); !s) return fail("state file: " + s.error().message);
+    if (auto s = storage::StateFile(config->state, {}).replace({}); !s)
+        return fail(tr("state file: {}", {s.error().message}));
     const std::string dial_host = host == "0.0.0.0" ? "127.0.0.1" : host == "::" ? "::1" : host;
     const std::string url = "https://" +
                             (dial_host.find(':') != std::string::npos ? "[" + dial_host + "]" : dial_host) + ":" +
@@ -274,22 +277,29 @@ int run_init(const InitOptions& options) {
     if (auto status = write_profile(profile_dir, url, options.admin, *cert, *key, ca->cert_pem); !status)
         return fail(status.error().message);
 
-    std::cout << "Created a Serambi deployment in " << dir.string() << "\n"
-              << "  configuration   " << (dir / "serambi.toml").string() << "\n"
-              << "  master key      " << config->master_key.string() << " (0600: back it up offline)\n"
-              << "  access-log key  " << config->log_key.string() << " (0600; checkpoints name the log "
-              << config->audit_origin << ")\n"
-              << "  log verifier    " << log_verifier_key
-              << "\n                  (give this to the auditors yourself; they check every checkpoint with it)\n"
-              << "  CA certificate  " << config->ca_cert.string() << "\n"
-              << "                  " << plan->description << "\n"
-              << "  admin profile   " << profile_dir.string() << "\n"
+    std::cout << tr("Created a Serambi deployment in {}", {dir.string()}) << "\n"
+              << tr("  configuration   {}", {(dir / "serambi.toml").string()}) << "\n"
+              << tr("  master key      {} (0600: back it up offline)", {config->master_key.string()}) << "\n"
+              << tr("  access-log key  {} (0600; checkpoints name the log {})",
+                    {config->log_key.string(), config->audit_origin})
+              << "\n"
+              << tr("  log verifier    {}\n"
+                    "                  (give this to the auditors yourself; they check every checkpoint with it)",
+                    {log_verifier_key})
+              << "\n"
+              << tr("  CA certificate  {}\n"
+                    "                  {}",
+                    {config->ca_cert.string(), plan->description})
+              << "\n"
+              << tr("  admin profile   {}", {profile_dir.string()}) << "\n"
               << (options.intermediate
-                      ? "  ROOT CA KEY     " + fs::absolute(options.root_key_out).string() +
-                            "\n                  move it to offline media now and delete it here; it is needed only"
-                            "\n                  to issue a new intermediate CA\n"
+                      ? tr("  ROOT CA KEY     {}\n"
+                           "                  move it to offline media now and delete it here; it is needed only\n"
+                           "                  to issue a new intermediate CA",
+                           {fs::absolute(options.root_key_out).string()}) +
+                            "\n"
                       : std::string())
-              << "Start it with:    serambi serve --config " << (dir / "serambi.toml").string() << "\n";
+              << tr("Start it with:    serambi serve --config {}", {(dir / "serambi.toml").string()}) << "\n";
     undo.done = true;
     return 0;
 }
@@ -313,13 +323,13 @@ Status replace_pair(const std::filesystem::path& cert_path, const std::string& c
         struct stat current {};
         if (::lstat(file->path().c_str(), &current) == 0 && ::fchown(file->fd(), current.st_uid, current.st_gid) != 0 &&
             errno != EPERM)
-            return make_error(ErrorKind::io_error,
-                              "cannot give the new " + file->path().string() + " its owner: " + std::strerror(errno));
+            return make_error(ErrorKind::io_error, tr("cannot give the new {} its owner: {}",
+                                                      {file->path().string(), std::strerror(errno)}));
     }
     if (auto s = key_file->commit(); !s) return s;
     if (auto s = cert_file->commit(); !s) {
         if (old_key) (void)write_file(key_path, *old_key, 0600);
-        return make_error(s.error().kind, s.error().message + " (the old pair stays)");
+        return make_error(s.error().kind, tr("{} (the old pair stays)", {s.error().message}));
     }
     return {};
 }
@@ -334,7 +344,7 @@ Result<std::string> renew_one(const certs::Authority& ca, const std::string& cha
     if (!written) return written.error();
     auto info = certs::inspect(*cert);
     if (!info) return info.error();
-    return "serial " + info->serial_hex + ", valid until " + info->not_after;
+    return tr("serial {}, valid until {}", {info->serial_hex, info->not_after});
 }
 }  // namespace
 
@@ -344,10 +354,10 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
         return 1;
     };
     if (!options.only.empty() && options.only != "tls" && options.only != "signing")
-        return fail("--only takes tls or signing");
+        return fail(tr("--only takes tls or signing"));
     for (const auto& name : options.public_names)
         if (name.empty() || name.size() > 253 || name.find_first_of(" ,/\\\"'") != std::string::npos)
-            return fail("--public-name '" + name + "' is not a DNS name or an IP address");
+            return fail(tr("--public-name '{}' is not a DNS name or an IP address", {name}));
     auto config = gateway::load_config(options.config);
     if (!config) return fail(config.error().message);
     auto ca_cert = storage::read_small_file(config->ca_cert, 1 << 20);
@@ -359,8 +369,8 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
     const int lock = ::open(config->tls_cert.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
         if (lock >= 0) ::close(lock);
-        return fail("another renew-gateway is running on " + config->tls_cert.parent_path().string() +
-                    ", or it cannot be opened");
+        return fail(tr("another renew-gateway is running on {}, or it cannot be opened",
+                       {config->tls_cert.parent_path().string()}));
     }
     struct Unlock {
         int fd;
@@ -368,7 +378,7 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
     } unlock{lock};
     // The CA must be usable as it is today (a bundle that is a path, a key that belongs to it).
     if (auto checked = certs::check_authority(ca); !checked)
-        return fail("the CA in " + config->ca_cert.string() + ": " + checked.error().message);
+        return fail(tr("the CA in {}: {}", {config->ca_cert.string(), checked.error().message}));
     auto bundle = certs::split_bundle(ca.cert_pem);
     if (!bundle) return fail(bundle.error().message);
     std::string chain;
@@ -383,7 +393,7 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
         auto current = storage::read_small_file(config->tls_cert, 1 << 20);
         auto info = current ? certs::inspect(*current) : Result<certs::CertificateInfo>(current.error());
         if (!info)
-            return fail("the current TLS certificate " + config->tls_cert.string() + ": " + info.error().message);
+            return fail(tr("the current TLS certificate {}: {}", {config->tls_cert.string(), info.error().message}));
         server.dns_names = info->dns_names;
         server.ip_addresses = info->ip_addresses;
         for (const auto& name : options.public_names) {
@@ -391,12 +401,14 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
             if (std::find(list.begin(), list.end(), name) == list.end()) list.push_back(name);
         }
         auto done = renew_one(ca, chain, server, config->tls_cert, config->tls_key);
-        if (!done) return fail("TLS certificate: " + done.error().message);
+        if (!done) return fail(tr("TLS certificate: {}", {done.error().message}));
         std::string names;
         for (const auto& n : server.dns_names) names += (names.empty() ? "" : ", ") + n;
         for (const auto& n : server.ip_addresses) names += (names.empty() ? "" : ", ") + n;
-        std::cout << "TLS certificate     " << config->tls_cert.string() << ": " << *done << "\n"
-                  << "                    names: " << names << "\n";
+        std::cout << tr("TLS certificate     {}: {}\n"
+                        "                    names: {}",
+                        {config->tls_cert.string(), *done, names})
+                  << "\n";
     }
     if (options.only != "tls") {
         certs::IssueRequest signing;
@@ -404,20 +416,23 @@ int run_pki_renew_gateway(const GatewayCertOptions& options) {
         signing.usage = certs::Usage::signing;
         signing.days = 1825;
         auto done = renew_one(ca, chain, signing, config->signing_cert, config->signing_key);
-        if (!done) return fail("signing certificate: " + done.error().message);
-        std::cout << "signing certificate " << config->signing_cert.string() << ": " << *done << "\n";
+        if (!done) return fail(tr("signing certificate: {}", {done.error().message}));
+        std::cout << tr("signing certificate {}: {}", {config->signing_cert.string(), *done}) << "\n";
     }
-    std::cout << "Put them in use with SIGHUP (systemctl reload serambi, or kill -HUP the gateway's pid);\n"
-                 "the gateway's log then says 'reload: TLS and signing certificates replaced'.\n";
+    std::cout << tr("Put them in use with SIGHUP (systemctl reload serambi, or kill -HUP the gateway's pid);\n"
+                    "the gateway's log then says 'reload: TLS and signing certificates replaced'.")
+              << "\n";
     return 0;
 }
 
 int run_serve(const std::string& config_file, bool accept_rollback) {
     std::error_code ec;
     if (!std::filesystem::exists(config_file, ec)) {
-        std::cerr << "serambi serve: " << config_file
-                  << " does not exist: give --config DEPLOYMENT/serambi.toml (serambi init makes one), or link the "
-                     "deployment's serambi.toml there\n";
+        std::cerr << "serambi serve: "
+                  << tr("{} does not exist: give --config DEPLOYMENT/serambi.toml (serambi init makes one), or link "
+                        "the deployment's serambi.toml there",
+                        {config_file})
+                  << "\n";
         return 2;
     }
     auto config = gateway::load_config(config_file);

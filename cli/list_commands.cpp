@@ -100,7 +100,7 @@ int run_ls(const LsOptions& options) {
         const auto slash = options.dataset.find('/');
         if (slash == std::string::npos || !policies::is_slug_like(options.dataset.substr(0, slash)) ||
             !policies::is_slug_like(options.dataset.substr(slash + 1)))
-            return report(command, make_error(ErrorKind::invalid_argument, "--dataset takes OWNER/NAME"));
+            return report(command, make_error(ErrorKind::invalid_argument, tr("--dataset takes OWNER/NAME")));
         filters += "&dataset=" + query_value(options.dataset);
     }
     for (const auto& [name, value] :
@@ -125,7 +125,9 @@ int run_ls(const LsOptions& options) {
     std::unordered_set<std::string> previous, current;
     std::uint64_t offset = 0, total = 0, shown = 0;
     int stalls = 0;
-    auto corrupt = [&](const char* what) { return report(command, make_error(ErrorKind::corruption, what)); };
+    auto corrupt = [&](std::string what) {
+        return report(command, make_error(ErrorKind::corruption, std::move(what)));
+    };
     while (shown < wanted) {
         const std::uint64_t ask = std::min<std::uint64_t>(kPageRows, wanted - shown);
         auto reply = (*client)->request(
@@ -133,17 +135,17 @@ int run_ls(const LsOptions& options) {
         if (!reply) return report(command, reply.error());
         if (reply->status != 200) return report_reply(command, *reply);
         const auto page_total = count_header(reply->headers["serambi-total"]);
-        if (!page_total) return corrupt("the gateway did not say how many packages match");
+        if (!page_total) return corrupt(tr("the gateway did not say how many packages match"));
         total = std::max(total, *page_total);
         boost::system::error_code ec;
         auto page = boost::json::parse(reply->body, ec);
-        if (ec || !page.is_array()) return corrupt("the gateway's answer is not a list of packages");
-        if (page.as_array().size() > ask) return corrupt("the gateway sent more packages than were asked for");
+        if (ec || !page.is_array()) return corrupt(tr("the gateway's answer is not a list of packages"));
+        if (page.as_array().size() > ask) return corrupt(tr("the gateway sent more packages than were asked for"));
         current.clear();
         std::uint64_t added = 0;
         for (const auto& item : page.as_array()) {
             const auto id = item.is_object() ? string_field(item.as_object(), "package_id") : std::string();
-            if (!storage::is_package_id(id)) return corrupt("the gateway's answer has a malformed package");
+            if (!storage::is_package_id(id)) return corrupt(tr("the gateway's answer has a malformed package"));
             current.insert(id);
             if (previous.contains(id) || shown >= wanted) continue;
             if (shown == 0 && table) print_header();
@@ -159,7 +161,7 @@ int run_ls(const LsOptions& options) {
         std::swap(previous, current);
         offset += page.as_array().size();
         if (page.as_array().empty() || offset >= total) break;
-        if (added == 0 && ++stalls >= kMostStalls) return corrupt("the gateway's pages do not move on");
+        if (added == 0 && ++stalls >= kMostStalls) return corrupt(tr("the gateway's pages do not move on"));
         if (added > 0) stalls = 0;
     }
     if (!table) return 0;
@@ -232,10 +234,10 @@ int list_request(const std::string& command, const std::string& profile, const s
     boost::system::error_code ec;
     auto value = boost::json::parse(reply->body, ec);
     if (ec || !value.is_array())
-        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not a list"));
+        return report(command, make_error(ErrorKind::corruption, tr("the gateway's answer is not a list")));
     for (const auto& item : value.as_array())
         if (!item.is_object())
-            return report(command, make_error(ErrorKind::corruption, "the gateway's list holds something else"));
+            return report(command, make_error(ErrorKind::corruption, tr("the gateway's list holds something else")));
     constexpr std::size_t kWidest = 40;  // a column wider than this is cut, with "…"
     std::vector<std::vector<std::string>> rows;
     std::vector<std::size_t> widths;
@@ -289,7 +291,7 @@ int object_request(const std::string& command, const std::string& profile, const
     auto value = boost::json::parse(reply->body, ec);
     // A change the gateway did not confirm in the expected form is not reported as done.
     if (ec || !value.is_object())
-        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not what it should be"));
+        return report(command, make_error(ErrorKind::corruption, tr("the gateway's answer is not what it should be")));
     const auto& o = value.as_object();
     const Fields field = [&o](std::string_view name) -> std::string {
         const auto* v = o.if_contains(name);

@@ -756,9 +756,9 @@ std::string for_terminal(std::string_view text) {
     return out;
 }
 
-std::string say(Msg msg, std::initializer_list<std::string_view> args) {
-    const auto& entry = kCatalogue[static_cast<std::size_t>(msg)];
-    const std::string_view text = language() == Language::indonesian ? entry.indonesian : entry.english;
+namespace {
+
+std::string fill(std::string_view text, std::initializer_list<std::string_view> args) {
     std::string out;
     out.reserve(text.size() + 32);
     auto next = args.begin();
@@ -771,6 +771,27 @@ std::string say(Msg msg, std::initializer_list<std::string_view> args) {
         }
     }
     return out;
+}
+
+std::string_view indonesian_of(std::span<const Description> table, std::string_view english) {
+    for (const auto& d : table)
+        if (d.english == english) return d.indonesian;
+    return english;
+}
+
+}  // namespace
+
+std::string say(Msg msg, std::initializer_list<std::string_view> args) {
+    const auto& entry = kCatalogue[static_cast<std::size_t>(msg)];
+    return fill(language() == Language::indonesian ? entry.indonesian : entry.english, args);
+}
+
+std::string tr(std::string_view english, std::initializer_list<std::string_view> args) {
+    return fill(language() == Language::indonesian ? indonesian_of(error_texts(), english) : english, args);
+}
+
+std::string gateway_text(std::string_view english) {
+    return std::string(language() == Language::indonesian ? indonesian_of(gateway_texts(), english) : english);
 }
 
 std::string size_for_people(double n) {

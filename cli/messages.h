@@ -141,6 +141,21 @@ std::string_view description_in_indonesian(std::string_view english);
 // its default groups (Options, Subcommands), in Indonesian.
 std::span<const Description> help_words();
 
+// An error or a warning the CLI reports, written in English where it arises, as gettext's msgid:
+//     return bad(tr("'{}' is not a webhook id (hook-…)", {options.id}));
+// says it in the chosen language, `{}` replaced by `args` in order. The pairs are in
+// cli/error_texts.cpp. tests/e2e/test_error_texts.sh checks that every tr("…") in cli/ has its
+// pair and that no pair is left that nothing says; a text without a pair is said as written.
+std::string tr(std::string_view english, std::initializer_list<std::string_view> args = {});
+std::span<const Description> error_texts();
+
+// What the gateway says when it refuses, as people read it in the chosen language: the status
+// title ("Forbidden") and those problem details that are fixed texts ("no such package") have
+// their pairs in cli/error_texts.cpp; a detail put together from parts (a policy's reason, a
+// file's name) is shown as the gateway wrote it.
+std::string gateway_text(std::string_view english);
+std::span<const Description> gateway_texts();
+
 // A state the API names in English (an agreement "in force", a request "released"), as people
 // read it in the chosen language; an unknown one as it is.
 std::string state_for_people(std::string_view state);

@@ -21,10 +21,10 @@ namespace serambi::cli {
 int run_principal_add(const PrincipalAddOptions& options) {
     const std::string command = "principal add";
     if (!policies::is_slug_like(options.id))
-        return report(command,
-                      make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
+        return report(command, make_error(ErrorKind::invalid_argument,
+                                          tr("the id must be lowercase letters, digits and hyphens")));
     if (std::filesystem::exists(std::filesystem::path(options.out) / "profile.toml"))
-        return report(command, make_error(ErrorKind::conflict, "a profile already exists in " + options.out));
+        return report(command, make_error(ErrorKind::conflict, tr("a profile already exists in {}", {options.out})));
     Profile admin;
     auto client = connect(options.profile, &admin);
     if (!client) return report(command, client.error());
@@ -38,9 +38,9 @@ int run_principal_add(const PrincipalAddOptions& options) {
         auto contents = certs::read_csr(*csr);
         if (!contents) return report(command, contents.error());
         if (contents->common_name != options.id)
-            return report(command,
-                          make_error(ErrorKind::invalid_argument, options.csr + " is a request for '" +
-                                                                      contents->common_name + "', not " + options.id));
+            return report(
+                command, make_error(ErrorKind::invalid_argument, tr("{} is a request for '{}', not {}",
+                                                                    {options.csr, contents->common_name, options.id})));
     } else {
         key = certs::generate_private_key();
         if (!key) return report(command, key.error());
@@ -61,7 +61,7 @@ int run_principal_add(const PrincipalAddOptions& options) {
         age_recipient = *made;
     } else if (!age_recipient.empty() && !crypto::age::parse_recipient(age_recipient)) {
         return report(command, make_error(ErrorKind::invalid_argument,
-                                          "--age-recipient must be an age X25519 recipient (age1…)"));
+                                          tr("--age-recipient must be an age X25519 recipient (age1…)")));
     }
     boost::json::object body{{"id", options.id}, {"name", options.name}, {"roles", roles}, {"csr", *csr}};
     if (!age_recipient.empty()) body["age_recipient"] = age_recipient;
@@ -81,7 +81,7 @@ int run_principal_add(const PrincipalAddOptions& options) {
     boost::system::error_code ec;
     auto answer = boost::json::parse(reply->body, ec);
     if (ec || !answer.is_object() || !answer.as_object().contains("certificate"))
-        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
+        return report(command, make_error(ErrorKind::corruption, tr("the gateway's answer is not understood")));
     const auto& o = answer.as_object();
     auto status =
         write_profile(options.out, admin.gateway_url, options.id, std::string(o.at("certificate").as_string()), *key,
@@ -89,35 +89,41 @@ int run_principal_add(const PrincipalAddOptions& options) {
     if (!status) return report(command, status.error());
     std::cout << boost::json::serialize(o.at("principal")) << "\n";
     if (enrolled)
-        std::cerr << "profile for " << options.id << " written to " << options.out
-                  << " without a key: hand it to the unit, which puts it beside its own client.key\n";
+        std::cerr << tr("profile for {} written to {} without a key: hand it to the unit, which puts it beside its own "
+                        "client.key",
+                        {options.id, options.out})
+                  << "\n";
+    else if (options.age_recipient.empty())
+        std::cerr << tr("profile for {} written to {} (client.key and age.key are secret: hand them over on a trusted "
+                        "channel)",
+                        {options.id, options.out})
+                  << "\n";
     else
-        std::cerr << "profile for " << options.id << " written to " << options.out
-                  << (options.age_recipient.empty()
-                          ? " (client.key and age.key are secret: hand them over on a trusted channel)\n"
-                          : " (client.key is secret: hand it over on a trusted channel)\n");
+        std::cerr << tr("profile for {} written to {} (client.key is secret: hand it over on a trusted channel)",
+                        {options.id, options.out})
+                  << "\n";
     return 0;
 }
 
 int run_principal_reissue(const ReissueOptions& options) {
     const std::string command = "principal reissue";
     if (!policies::is_slug_like(options.id))
-        return report(command,
-                      make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
+        return report(command, make_error(ErrorKind::invalid_argument,
+                                          tr("the id must be lowercase letters, digits and hyphens")));
     // Checked before asking: once the gateway answers, the old certificate is revoked already.
     for (const char* name : {"profile.toml", "client.crt", "ca.crt"})
         if (std::filesystem::exists(std::filesystem::path(options.out) / name))
             return report(command,
-                          make_error(ErrorKind::conflict, (std::filesystem::path(options.out) / name).string() +
-                                                              " exists; give an empty --out folder"));
+                          make_error(ErrorKind::conflict, tr("{} exists; give an empty --out folder",
+                                                             {(std::filesystem::path(options.out) / name).string()})));
     auto csr = storage::read_small_file(options.csr, 8192);
     if (!csr) return report(command, csr.error());
     auto contents = certs::read_csr(*csr);
     if (!contents) return report(command, contents.error());
     if (contents->common_name != options.id)
         return report(command,
-                      make_error(ErrorKind::invalid_argument,
-                                 options.csr + " is a request for '" + contents->common_name + "', not " + options.id));
+                      make_error(ErrorKind::invalid_argument, tr("{} is a request for '{}', not {}",
+                                                                 {options.csr, contents->common_name, options.id})));
     Profile admin;
     auto client = connect(options.profile, &admin);
     if (!client) return report(command, client.error());
@@ -135,14 +141,15 @@ int run_principal_reissue(const ReissueOptions& options) {
     // The answer first, so that the certificate is not lost if the files cannot be written.
     std::cout << reply->body << (reply->body.ends_with('\n') ? "" : "\n") << std::flush;
     if (text("certificate").empty() || text("ca_certificate").empty())
-        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
+        return report(command, make_error(ErrorKind::corruption, tr("the gateway's answer is not understood")));
     if (auto s = write_profile(options.out, admin.gateway_url, options.id, text("certificate"), std::string_view(),
                                text("ca_certificate"));
         !s)
         return report(command, s.error());
-    std::cerr << options.id << " has a new certificate (serial " << text("serial") << "); " << text("replaced_serial")
-              << " is revoked. The profile in " << options.out
-              << " holds no key: hand it to the unit, which puts it beside the client.key it made\n";
+    std::cerr << tr("{} has a new certificate (serial {}); {} is revoked. The profile in {} holds no key: hand it to "
+                    "the unit, which puts it beside the client.key it made",
+                    {options.id, text("serial"), text("replaced_serial"), options.out})
+              << "\n";
     return 0;
 }
 
@@ -152,7 +159,7 @@ int run_recipient_show(const RecipientOptions& options) {
     if (!client) return report("recipient show", client.error());
     const auto who = options.principal.empty() ? me.principal : options.principal;
     if (!policies::is_slug_like(who))
-        return report("recipient show", make_error(ErrorKind::invalid_argument, "not a principal id"));
+        return report("recipient show", make_error(ErrorKind::invalid_argument, tr("not a principal id")));
     auto reply = (*client)->request("GET", "/v1/principals/" + who + "/recipient", "");
     if (!reply) return report("recipient show", reply.error());
     if (reply->status != 200) return report_reply("recipient show", *reply);
@@ -166,7 +173,8 @@ int run_recipient_set(const RecipientOptions& options) {
     if (!client) return report("recipient set", client.error());
     const auto& who = me.principal;
     if (!crypto::age::parse_recipient(options.recipient))
-        return report("recipient set", make_error(ErrorKind::invalid_argument, "not an age X25519 recipient (age1…)"));
+        return report("recipient set",
+                      make_error(ErrorKind::invalid_argument, tr("not an age X25519 recipient (age1…)")));
     const boost::json::object body{{"recipient", options.recipient}};
     auto reply = (*client)->request("POST", "/v1/principals/" + who + "/recipient", boost::json::serialize(body));
     if (!reply) return report("recipient set", reply.error());
@@ -180,15 +188,15 @@ int run_recipient_set(const RecipientOptions& options) {
 int run_enroll(const EnrollOptions& options) {
     const std::string command = "enroll";
     if (!policies::is_slug_like(options.id))
-        return report(command,
-                      make_error(ErrorKind::invalid_argument, "the id must be lowercase letters, digits and hyphens"));
+        return report(command, make_error(ErrorKind::invalid_argument,
+                                          tr("the id must be lowercase letters, digits and hyphens")));
     const std::filesystem::path dir(options.out);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
     if (std::filesystem::exists(dir / "client.key") || std::filesystem::exists(dir / "age.key"))
         return report(command, make_error(ErrorKind::conflict,
-                                          dir.string() + " already holds a key; enrol into an empty directory"));
+                                          tr("{} already holds a key; enrol into an empty directory", {dir.string()})));
     auto key = certs::generate_private_key();
     if (!key) return report(command, key.error());
     auto csr = certs::make_csr(*key, options.id);
@@ -199,11 +207,16 @@ int run_enroll(const EnrollOptions& options) {
     if (!recipient) return report(command, recipient.error());
     if (auto s = write_file(dir / "age.recipient", *recipient + "\n", 0644, Existing::refuse); !s)
         return report(command, s.error());
-    std::cout << "Made in " << dir.string() << ": client.key and age.key (secret, 0600: they stay here), "
-              << "client.csr and age.recipient (public: send both to the gateway's admin).\n"
-              << "The admin runs:  serambi principal add " << options.id << " --role ROLE --name NAME --csr client.csr "
-              << "--age-recipient " << *recipient << " --out DIR\n"
-              << "and sends back DIR's client.crt, ca.crt and profile.toml; put them in " << dir.string() << ".\n";
+    std::cout
+        << tr("Made in {}: client.key and age.key (secret, 0600: they stay here), client.csr and age.recipient "
+              "(public: send both to the gateway's admin).",
+              {dir.string()})
+        << "\n"
+        << tr("The admin runs:  serambi principal add {} --role ROLE --name NAME --csr client.csr --age-recipient "
+              "{} --out DIR",
+              {options.id, *recipient})
+        << "\n"
+        << tr("and sends back DIR's client.crt, ca.crt and profile.toml; put them in {}.", {dir.string()}) << "\n";
     return 0;
 }
 
@@ -217,7 +230,7 @@ int run_revoke(const RevokeOptions& options) {
     std::string target;
     if (!options.principal.empty()) {
         if (!policies::is_slug_like(options.principal))
-            return report(command, make_error(ErrorKind::invalid_argument, "not a principal id"));
+            return report(command, make_error(ErrorKind::invalid_argument, tr("not a principal id")));
         target = "/v1/principals/" + options.principal + (options.remove ? "/remove" : "/revoke");
     } else {
         body["serial"] = options.serial;
@@ -238,7 +251,7 @@ int run_crl(const RevokeOptions& options) {
         return 0;
     }
     if (auto s = write_file(options.output, reply->body, 0644); !s) return report(command, s.error());
-    std::cerr << "CRL (DER) written to " << options.output << "\n";
+    std::cerr << tr("CRL (DER) written to {}", {options.output}) << "\n";
     return 0;
 }
 
@@ -258,19 +271,24 @@ int run_renew(const RenewOptions& options) {
     boost::system::error_code ec;
     auto answer = boost::json::parse(reply->body, ec);
     if (ec || !answer.is_object() || !answer.as_object().contains("certificate"))
-        return report(command, make_error(ErrorKind::corruption, "the gateway's answer is not understood"));
+        return report(command, make_error(ErrorKind::corruption, tr("the gateway's answer is not understood")));
     const auto& o = answer.as_object();
     // The old certificate is already revoked: the new one (and its key) must land now.
     Status written = options.new_key ? write_file(me.dir / "client.key", *key, 0600) : Status{};
     if (written) written = write_file(me.dir / "client.crt", std::string(o.at("certificate").as_string()), 0644);
     if (!written)
-        return report(command, make_error(ErrorKind::io_error, written.error().message +
-                                                                   "; the new certificate is in the gateway's "
-                                                                   "answer below, put it in client.crt by hand\n" +
-                                                                   reply->body));
-    std::cout << "renewed " << me.principal << ": certificate " << std::string(o.at("serial").as_string())
-              << " valid until " << std::string(o.at("not_after").as_string())
-              << (options.new_key ? ", with a new key" : "") << "; the previous certificate is revoked\n";
+        return report(command, make_error(ErrorKind::io_error,
+                                          tr("{}; the new certificate is in the gateway's answer below, put it in "
+                                             "client.crt by hand",
+                                             {written.error().message}) +
+                                              "\n" + reply->body));
+    const std::string serial(o.at("serial").as_string()), until(o.at("not_after").as_string());
+    std::cout << (options.new_key ? tr("renewed {}: certificate {} valid until {}, with a new key; the previous "
+                                       "certificate is revoked",
+                                       {me.principal, serial, until})
+                                  : tr("renewed {}: certificate {} valid until {}; the previous certificate is revoked",
+                                       {me.principal, serial, until}))
+              << "\n";
     return 0;
 }
 
@@ -303,12 +321,15 @@ int run_status(const std::string& profile_flag, bool json) {
     auto ends = parse_time(cert->not_after);
     if (!ends)
         return report(command, make_error(ErrorKind::invalid_argument,
-                                          "the profile's certificate has an end date this CLI cannot read (" +
-                                              for_terminal(cert->not_after) + ")"));
+                                          tr("the profile's certificate has an end date this CLI cannot read ({})",
+                                             {for_terminal(cert->not_after)})));
     // Whole days left, rounded down: an hour past the end is -1, expired.
     const std::int64_t left = *ends - now_seconds();
     const std::int64_t days_left = left >= 0 ? left / 86400 : -((-left + 86399) / 86400);
 
+    // The JSON form is the same in every language, its "error" included.
+    const bool machine = json || ::isatty(STDOUT_FILENO) != 1;
+    if (machine) use_profile_language("en");
     std::string roles, failure;
     std::optional<std::size_t> open_requests;
     if (auto client = Client::connect(*profile); !client) {
@@ -329,7 +350,7 @@ int run_status(const std::string& profile_flag, bool json) {
             if (!ec && list_value.is_array()) open_requests = list_value.as_array().size();
         }
     }
-    if (json || ::isatty(STDOUT_FILENO) != 1) {
+    if (machine) {
         boost::json::object o{{"profile", profile->dir.string()},         {"principal", profile->principal},
                               {"gateway", profile->gateway_url},          {"connected", failure.empty()},
                               {"certificate_not_after", cert->not_after}, {"certificate_days_left", days_left}};

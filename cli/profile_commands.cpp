@@ -20,7 +20,7 @@ constexpr std::size_t kMinPassword = 8;
 constexpr std::size_t kMaxPassword = 1024;
 
 // One line from the terminal without echo; the terminal is restored whatever happens.
-Result<crypto::SecretBuffer> ask(const char* prompt) {
+Result<crypto::SecretBuffer> ask(const std::string& prompt) {
     std::cerr << prompt << std::flush;
     termios old{};
     const bool tty = tcgetattr(STDIN_FILENO, &old) == 0;
@@ -38,7 +38,7 @@ Result<crypto::SecretBuffer> ask(const char* prompt) {
     }
     if (tty) tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
     std::cerr << "\n";
-    if (n > kMaxPassword) return make_error(ErrorKind::invalid_argument, "the password is longer than 1024 bytes");
+    if (n > kMaxPassword) return make_error(ErrorKind::invalid_argument, tr("the password is longer than 1024 bytes"));
     crypto::SecretBuffer out(n);
     std::copy_n(line.bytes().begin(), n, out.bytes().begin());
     return out;
@@ -55,14 +55,14 @@ Result<crypto::SecretBuffer> password_from(const ExportP12Options& options) {
     }
     if (!isatty(STDIN_FILENO))
         return make_error(ErrorKind::invalid_argument,
-                          "no terminal to ask for the password on: give --password-file FILE (mode 0600)");
-    auto first = ask("Password for the .p12 file (asked again when importing it): ");
+                          tr("no terminal to ask for the password on: give --password-file FILE (mode 0600)"));
+    auto first = ask(tr("Password for the .p12 file (asked again when importing it): "));
     if (!first) return first;
-    auto second = ask("The same password again: ");
+    auto second = ask(tr("The same password again: "));
     if (!second) return second;
     if (first->size() != second->size() ||
         !std::equal(first->bytes().begin(), first->bytes().end(), second->bytes().begin()))
-        return make_error(ErrorKind::invalid_argument, "the two passwords differ; nothing was written");
+        return make_error(ErrorKind::invalid_argument, tr("the two passwords differ; nothing was written"));
     return std::move(*first);
 }
 
@@ -76,8 +76,8 @@ int run_export_p12(const ExportP12Options& options) {
     if (!key) {
         if (key.error().kind == ErrorKind::not_found)
             return report(command, make_error(ErrorKind::not_found,
-                                              "this profile has no client.key: its key stays on the unit's own "
-                                              "machine (serambi enroll); export the .p12 there"));
+                                              tr("this profile has no client.key: its key stays on the unit's own "
+                                                 "machine (serambi enroll); export the .p12 there")));
         return report(command, key.error());
     }
     auto cert = storage::read_small_file(profile->dir / "client.crt", 1 << 20);
@@ -89,11 +89,11 @@ int run_export_p12(const ExportP12Options& options) {
     // OpenSSL reads the password as a C string for the encryption and by length for the MAC: a
     // NUL would encrypt the key under the part before it.
     if (std::find(password->bytes().begin(), password->bytes().end(), std::uint8_t{0}) != password->bytes().end())
-        return report(command, make_error(ErrorKind::invalid_argument, "the password may not contain a NUL byte"));
+        return report(command, make_error(ErrorKind::invalid_argument, tr("the password may not contain a NUL byte")));
     if (password->size() < kMinPassword)
         return report(command, make_error(ErrorKind::invalid_argument,
-                                          "the password must be at least 8 characters: the file holds the "
-                                          "unit's private key"));
+                                          tr("the password must be at least 8 characters: the file holds the "
+                                             "unit's private key")));
     const std::string_view key_pem(reinterpret_cast<const char*>(key->bytes().data()), key->size());
     auto p12 = certs::make_pkcs12(key_pem, *cert, *ca, "Serambi " + profile->principal, *password, options.legacy);
     if (!p12) return report(command, p12.error());
@@ -102,8 +102,10 @@ int run_export_p12(const ExportP12Options& options) {
                             0600, Existing::refuse);
         !s)
         return report(command, s.error());
-    std::cerr << "Wrote " << options.out << " (mode 0600): the key and certificate of " << profile->principal
-              << " and the gateway's CA. Import it into the browser (see the user guide), then delete this file.\n";
+    std::cerr << tr("Wrote {} (mode 0600): the key and certificate of {} and the gateway's CA. Import it into the "
+                    "browser (see the user guide), then delete this file.",
+                    {options.out, profile->principal})
+              << "\n";
     return 0;
 }
 
@@ -117,8 +119,8 @@ int run_profile_language(const std::string& profile_flag, const std::string& cod
     }
     if (code != "auto" && !is_language_code(code))
         return report("profile language", make_error(ErrorKind::invalid_argument,
-                                                     "the language is id (Bahasa Indonesia), en (English) or "
-                                                     "auto (from the locale)"));
+                                                     tr("the language is id (Bahasa Indonesia), en (English) or "
+                                                        "auto (from the locale)")));
     if (auto s = set_profile_language(profile->dir, code == "auto" ? "" : code); !s)
         return report("profile language", s.error());
     return 0;

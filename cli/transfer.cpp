@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "cli/files.h"
@@ -43,7 +44,7 @@ void ProgressMeter::operator()(std::uint64_t done, std::uint64_t total) {
     const double rate = seconds > 0 ? sent / seconds : 0;
     const int percent = total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 0;
     const std::string resumed =
-        resumed_ > 0 ? "  (resumed at " + size_for_people(static_cast<double>(resumed_)) + ")" : "";
+        resumed_ > 0 ? "  (" + tr("resumed at {}", {size_for_people(static_cast<double>(resumed_))}) + ")" : "";
     std::fprintf(
         stderr, "\r%s  %s / %s  %3d%%  %s/s%s   ", label_.c_str(), size_for_people(static_cast<double>(done)).c_str(),
         size_for_people(static_cast<double>(total)).c_str(), percent, size_for_people(rate).c_str(), resumed.c_str());
@@ -63,8 +64,10 @@ std::filesystem::path upload_state_dir(const Profile& profile) { return profile.
 void back_off(int fruitless, const std::string& why, const char* command) {
     const auto wait =
         std::chrono::milliseconds(fruitless == 0 ? 100L : std::min<long>(500L << std::min(fruitless - 1, 6), 30000));
-    std::cerr << "serambi " << command << ": " << why << "; trying again in "
-              << std::chrono::duration<double>(wait).count() << " s\n";
+    std::ostringstream seconds;
+    seconds << std::chrono::duration<double>(wait).count();
+    std::cerr << "serambi " << command << ": " << tr("{}; trying again in {} s", {for_terminal(why), seconds.str()})
+              << "\n";
     std::this_thread::sleep_for(wait);
 }
 
@@ -75,7 +78,7 @@ namespace {
 bool transient(const Error& e) { return e.kind == ErrorKind::unavailable; }
 
 Error refused(const Reply& reply) {
-    return make_error(ErrorKind::invalid_argument, "the gateway refused: " + describe_failure(reply));
+    return make_error(ErrorKind::invalid_argument, tr("the gateway refused: {}", {describe_failure(reply)}));
 }
 
 std::string header(const Reply& reply, const std::string& name) {
@@ -144,7 +147,7 @@ std::optional<UploadState> read_state(const std::filesystem::path& path) {
 Result<std::string> resumable(const PushTransfer& push, ProgressMeter& meter) {
     std::error_code fec;
     const std::uint64_t size = std::filesystem::file_size(push.file, fec);
-    if (fec) return make_error(ErrorKind::io_error, "cannot size " + push.file.string());
+    if (fec) return make_error(ErrorKind::io_error, tr("cannot size {}", {push.file.string()}));
     const auto dir = upload_state_dir(push.profile);
     const auto state_path = dir / (push.resume_key + ".json");
     std::optional<UploadState> state = read_state(state_path);
@@ -203,7 +206,7 @@ Result<std::string> resumable(const PushTransfer& push, ProgressMeter& meter) {
             }
             state = UploadState{header(*created, "location"), size, push.dataset};
             if (!state->location.starts_with("/v1/uploads/"))
-                return make_error(ErrorKind::corruption, "the gateway gave no upload location");
+                return make_error(ErrorKind::corruption, tr("the gateway gave no upload location"));
             boost::json::object saved{
                 {"upload", state->location}, {"size", size}, {"dataset", push.dataset}, {"file", push.file.string()}};
             std::error_code ec;
@@ -217,7 +220,8 @@ Result<std::string> resumable(const PushTransfer& push, ProgressMeter& meter) {
             }
             if (head->status == 404) {
                 // Expired or abandoned at the gateway: start again from the first byte.
-                std::cerr << "serambi push: the gateway no longer has the earlier upload; starting again\n";
+                std::cerr << "serambi push: " << tr("the gateway no longer has the earlier upload; starting again")
+                          << "\n";
                 forget();
                 continue;
             }
@@ -232,12 +236,14 @@ Result<std::string> resumable(const PushTransfer& push, ProgressMeter& meter) {
             if (!header(*head, "serambi-package-id").empty()) break;  // finished, its answer lost
             const auto given = header(*head, "upload-offset");
             if (given.empty() || given.find_first_not_of("0123456789") != std::string::npos || given.size() > 19)
-                return make_error(ErrorKind::corruption, "the gateway gave no valid Upload-Offset");
+                return make_error(ErrorKind::corruption, tr("the gateway gave no valid Upload-Offset"));
             offset = std::stoull(given);
-            if (offset > size) return make_error(ErrorKind::corruption, "the gateway holds more than the file");
+            if (offset > size) return make_error(ErrorKind::corruption, tr("the gateway holds more than the file"));
             if (offset > 0 && !told_resume) {
-                std::cerr << "serambi push: resuming at " << size_for_people(static_cast<double>(offset)) << " of "
-                          << size_for_people(static_cast<double>(size)) << "\n";
+                std::cerr << "serambi push: "
+                          << tr("resuming at {} of {}", {size_for_people(static_cast<double>(offset)),
+                                                         size_for_people(static_cast<double>(size))})
+                          << "\n";
                 told_resume = true;
             }
         }
@@ -281,7 +287,7 @@ Result<std::string> resumable(const PushTransfer& push, ProgressMeter& meter) {
             auto v = boost::json::parse(got->body, ec);
             const auto* receipt = !ec && v.is_object() ? v.as_object().if_contains("receipt") : nullptr;
             if (receipt == nullptr || !receipt->is_object())
-                return make_error(ErrorKind::corruption, "the gateway's upload record has no receipt");
+                return make_error(ErrorKind::corruption, tr("the gateway's upload record has no receipt"));
             forget();
             return boost::json::serialize(*receipt) + "\n";
         }
@@ -299,19 +305,21 @@ namespace {
 // reached through a link (a folder others can write to may hold a planted one).
 Result<int> open_partial(const std::filesystem::path& path) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
+    if (fd < 0) {
+        const int error = errno;
         return make_error(ErrorKind::io_error,
-                          "cannot open " + path.string() + ": " +
-                              (errno == ELOOP ? std::string("it is a link, which is never followed; remove it")
-                                              : std::string(std::strerror(errno))));
+                          error == ELOOP
+                              ? tr("cannot open {}: it is a link, which is never followed; remove it", {path.string()})
+                              : tr("cannot open {}", {path.string()}) + ": " + std::strerror(error));
+    }
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || st.st_nlink != 1 ||
         (st.st_mode & 077) != 0) {
         ::close(fd);
         return make_error(ErrorKind::conflict,
-                          path.string() +
-                              " is there and is not a partial download of yours (a regular file "
-                              "of yours, mode 0600, with no other name); remove it and pull again");
+                          tr("{} is there and is not a partial download of yours (a regular file of yours, mode "
+                             "0600, with no other name); remove it and pull again",
+                             {path.string()}));
     }
     return fd;
 }
@@ -359,21 +367,22 @@ Result<Fetched> fetch_package(const PullTransfer& pull, ProgressMeter& meter) {
     out.resumed_from = offset;
     crypto::Sha256 digest;
     if (offset == 0) {
-        if (::ftruncate(fd, 0) != 0) return make_error(ErrorKind::io_error, "cannot reset " + pull.partial.string());
+        if (::ftruncate(fd, 0) != 0)
+            return make_error(ErrorKind::io_error, tr("cannot reset {}", {pull.partial.string()}));
     } else {
         // The bytes already here count towards the digest checked at the end.
         std::vector<std::uint8_t> buf(1 << 20);
         for (std::uint64_t at = 0; at < offset;) {
             const auto n =
                 ::pread(fd, buf.data(), std::min<std::uint64_t>(buf.size(), offset - at), static_cast<off_t>(at));
-            if (n <= 0) return make_error(ErrorKind::io_error, "cannot read " + pull.partial.string());
+            if (n <= 0) return make_error(ErrorKind::io_error, tr("cannot read {}", {pull.partial.string()}));
             digest.update({buf.data(), static_cast<std::size_t>(n)});
             at += static_cast<std::uint64_t>(n);
         }
-        std::cerr << "serambi pull: resuming at " << size_for_people(static_cast<double>(offset)) << "\n";
+        std::cerr << "serambi pull: " << tr("resuming at {}", {size_for_people(static_cast<double>(offset))}) << "\n";
     }
     if (::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0)
-        return make_error(ErrorKind::io_error, "cannot seek " + pull.partial.string());
+        return make_error(ErrorKind::io_error, tr("cannot seek {}", {pull.partial.string()}));
 
     int fruitless = 0;
     const std::string target = "/v1/packages/" + pull.package_id;
@@ -391,7 +400,7 @@ Result<Fetched> fetch_package(const PullTransfer& pull, ProgressMeter& meter) {
             if (head.status == 200 && offset > 0) {
                 // The delivery is not the one the partial file holds part of: start again.
                 if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) < 0)
-                    return make_error(ErrorKind::io_error, "cannot reset " + pull.partial.string());
+                    return make_error(ErrorKind::io_error, tr("cannot reset {}", {pull.partial.string()}));
                 offset = 0;
                 digest = crypto::Sha256();
                 meter.resumed_at(0);
@@ -407,7 +416,7 @@ Result<Fetched> fetch_package(const PullTransfer& pull, ProgressMeter& meter) {
         };
         auto sink = [&](crypto::ByteView data) -> Status {
             if (!write_fd(fd, data.data(), data.size()))
-                return make_error(ErrorKind::io_error, "cannot write " + pull.partial.string());
+                return make_error(ErrorKind::io_error, tr("cannot write {}", {pull.partial.string()}));
             digest.update(data);
             offset += data.size();
             moved += data.size();
@@ -420,7 +429,8 @@ Result<Fetched> fetch_package(const PullTransfer& pull, ProgressMeter& meter) {
                          headers, on_head)
                    : Result<Reply>(client.error());
         if (reply && (reply->status == 200 || reply->status == 206)) {
-            if (::fsync(fd) != 0) return make_error(ErrorKind::io_error, "cannot fsync " + pull.partial.string());
+            if (::fsync(fd) != 0)
+                return make_error(ErrorKind::io_error, tr("cannot fsync {}", {pull.partial.string()}));
             out.last = std::move(reply).value();
             out.size = offset;
             out.sha256_hex = crypto::to_hex(digest.finish());
@@ -429,7 +439,7 @@ Result<Fetched> fetch_package(const PullTransfer& pull, ProgressMeter& meter) {
         if (reply && reply->status == 416 && offset > 0) {
             // Asked from past the end: what is here is not this delivery's prefix. Start over.
             if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) < 0)
-                return make_error(ErrorKind::io_error, "cannot reset " + pull.partial.string());
+                return make_error(ErrorKind::io_error, tr("cannot reset {}", {pull.partial.string()}));
             offset = 0;
             digest = crypto::Sha256();
             etag.clear();

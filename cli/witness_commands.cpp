@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/messages.h"
 #include "storage/store.h"
 #include "witness/witness.h"
 
@@ -41,11 +42,12 @@ int run_witness_init(const WitnessInitOptions& options) {
     }
     if (auto s = witness::init(init); !s) return report(command, s.error());
     const auto dir = std::filesystem::path(options.dir);
-    std::cout << "witness created in " << dir.string() << "\n"
-              << "  its verifier key (give it to the gateway's operator and to auditors): "
-              << (dir / "witness.vkey").string() << "\n"
-              << "  keep secret: " << (dir / "witness.key").string() << "\n"
-              << "  start it:    serambi witness serve --config " << (dir / "witness.toml").string() << "\n";
+    std::cout << tr("witness created in {}", {dir.string()}) << "\n"
+              << tr("  its verifier key (give it to the gateway's operator and to auditors): {}",
+                    {(dir / "witness.vkey").string()})
+              << "\n"
+              << tr("  keep secret: {}", {(dir / "witness.key").string()}) << "\n"
+              << tr("  start it:    serambi witness serve --config {}", {(dir / "witness.toml").string()}) << "\n";
     return 0;
 }
 
@@ -54,7 +56,7 @@ int run_witness_add_log(const std::string& config_file, const std::string& log_k
     auto key = read_log_key(log_key_file);
     if (!key) return report(command, key.error());
     if (auto s = witness::add_log(config_file, *key); !s) return report(command, s.error());
-    std::cout << "now following " << key->substr(0, key->find('+')) << "; restart the witness to apply\n";
+    std::cout << tr("now following {}; restart the witness to apply", {key->substr(0, key->find('+'))}) << "\n";
     return 0;
 }
 
@@ -64,10 +66,9 @@ int run_witness_serve(const std::string& config_file) {
     if (config->logs.empty())
         return report("witness serve",
                       make_error(ErrorKind::invalid_argument,
-                                 config_file +
-                                     " follows no log: add one with `serambi witness add-log "
-                                     "--config " +
-                                     config_file + " --log-key LOG.vkey` (the gateway's `serambi audit key`)"));
+                                 tr("{} follows no log: add one with `serambi witness add-log --config {} --log-key "
+                                    "LOG.vkey` (the gateway's `serambi audit key`)",
+                                    {config_file, config_file})));
     return witness::serve(*config);
 }
 

@@ -96,6 +96,8 @@ std::vector<std::string> technical_words(std::string_view text) {
     }
     std::string word;
     auto keep = [&] {
+        // Where an argument goes is checked apart (arguments()): "entries{}" is a word of prose.
+        for (auto at = word.find("{}"); at != std::string::npos; at = word.find("{}")) word.erase(at, 2);
         while (!word.empty() && (word.back() == ':' || word.back() == '.')) word.pop_back();
         if (word.size() > 2 && word.ends_with("'s")) word.resize(word.size() - 2);
         std::size_t letters = 0, upper = 0;
@@ -106,7 +108,9 @@ std::vector<std::string> technical_words(std::string_view text) {
         const bool technical = word.starts_with('-') ||
                                word.find_first_of("0123456789./_$#*[]{}:@=") != std::string::npos ||
                                (letters >= 2 && upper == letters);
-        if (technical && word != "e.g") words.push_back(word);
+        // Capitals that are English words said loudly, or a table's labels, are prose too.
+        static const std::set<std::string_view> kLoud{"NOT", "ROOT", "KEY"};
+        if (technical && word != "e.g" && !kLoud.contains(word)) words.push_back(word);
         word.clear();
     };
     for (const char c : rest)
@@ -225,4 +229,37 @@ TEST_CASE("for_terminal keeps every character people write and no control sequen
     CHECK(for_terminal("surrogate \xed\xa0\x80") == "surrogate ???");
     CHECK(for_terminal("past \xf4\x90\x80\x80") == "past ????");          // beyond U+10FFFF
     CHECK(for_terminal("\xf0\x9f\x93\x84 ok") == "\xf0\x9f\x93\x84 ok");  // U+1F4C4, a document
+}
+
+TEST_CASE("every error text and every fixed text of the gateway has its Indonesian, with the same arguments") {
+    for (const auto table : {error_texts(), gateway_texts()}) {
+        std::set<std::string_view> english;
+        for (const auto& t : table) {
+            INFO(t.english);
+            CHECK_FALSE(t.english.empty());
+            CHECK_FALSE(t.indonesian.empty());
+            CHECK(t.english != t.indonesian);
+            CHECK(english.insert(t.english).second);
+            CHECK(arguments(t.english) == arguments(t.indonesian));
+            for (const auto& word : technical_words(t.english)) {
+                INFO(word);
+                CHECK(t.indonesian.find(word) != std::string_view::npos);
+            }
+        }
+    }
+    CHECK(error_texts().size() >= 150);
+    CHECK(gateway_texts().size() >= 90);
+}
+
+TEST_CASE("an error is said in the chosen language, its arguments in place, and as written when it has no pair") {
+    Locale l("id_ID.UTF-8");
+    CHECK(tr("the gateway refused: {}", {"404"}) == "gateway menolak: 404");
+    CHECK(tr("a text nobody translated: {} and {}", {"a", "b"}) == "a text nobody translated: a and b");
+    CHECK(tr("too few {} {}", {"x"}) == "too few x ");  // a missing argument is empty, never read past the list
+    CHECK(gateway_text("Not Found") == "Tidak ditemukan");
+    CHECK(gateway_text("no such package") == "paket tidak ditemukan");
+    CHECK(gateway_text("agreement a-1 has expired") == "agreement a-1 has expired");
+    use_profile_language("en");
+    CHECK(tr("the gateway refused: {}", {"404"}) == "the gateway refused: 404");
+    CHECK(gateway_text("no such package") == "no such package");
 }

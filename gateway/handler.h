@@ -52,6 +52,9 @@ class PayloadSource {
     virtual ~PayloadSource() = default;
     // Fills `out` as far as it can; 0 means the end. An error ends the response abruptly.
     virtual Result<std::size_t> read(std::span<std::uint8_t> out) = 0;
+    // Whether a read never waits for the disk (see storage::PackageReader::in_memory): the session
+    // then reads a small payload on the network thread instead of handing it to the offload pool.
+    virtual bool in_memory() const noexcept { return false; }
 };
 
 // Events sent as they happen (text/event-stream), for as long as the client stays: the access

@@ -112,6 +112,7 @@ class RangeSource final : public PayloadSource {
   public:
     RangeSource(std::unique_ptr<storage::PackageReader> reader, std::uint64_t length)
         : reader_(std::move(reader)), remaining_(length) {}
+    bool in_memory() const noexcept override { return reader_->in_memory(); }
     Result<std::size_t> read(std::span<std::uint8_t> out) override {
         if (remaining_ == 0) return std::size_t{0};
         if (out.size() > remaining_) out = out.first(static_cast<std::size_t>(remaining_));
@@ -158,6 +159,7 @@ class AgeSource final : public PayloadSource {
     ~AgeSource() override { crypto::wipe(plain_); }
     AgeSource(const AgeSource&) = delete;
     AgeSource& operator=(const AgeSource&) = delete;
+    bool in_memory() const noexcept override { return reader_->in_memory(); }
 
     Result<std::size_t> read(std::span<std::uint8_t> out) override {
         std::size_t filled = 0;

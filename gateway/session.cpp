@@ -31,6 +31,8 @@ constexpr std::uint64_t kMediumPayloadBytes = 4 << 20;  // and below: parts of k
 constexpr std::size_t kUploadPartBytes = 1024 * 1024;
 // What a connection may keep between requests; more is released when the request is done.
 constexpr std::size_t kIdleBufferBytes = 64 * 1024;
+// A payload up to this size that is already in memory is read on the network thread.
+constexpr std::uint64_t kInlineReadBytes = 64 * 1024;
 
 template <class Message>
 void apply_headers(Message& message, const Response& response, const std::string& request_id, bool keep_alive) {
@@ -191,20 +193,27 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     auto part_for = [&remaining](std::size_t most) {
         return static_cast<std::size_t>(std::clamp<std::uint64_t>(remaining, 1, most));
     };
-    // A disk read and the opening of its chunks: on the offload pool, like every later part.
     std::shared_ptr<PayloadSource> source = response.payload;
-    auto part = std::make_shared<PayloadPart>();
-    part->bytes.resize(part_for(kIoBufferBytes));
-    Offload reading(conn.stream.get_executor(), shared.offload);
-    reading.start([part, source] { part->got = source->read(part->bytes); });
     Result<std::size_t> first = std::size_t{0};
-    if (!co_await reading.wait()) {
-        first = storage_timeout("reading the payload");
-    } else if (reading.failed()) {
-        first = make_error(ErrorKind::internal, "reading the payload failed");
+    if (source->in_memory() && remaining <= kInlineReadBytes) {
+        // A small payload the database holds: opening it costs a few microseconds, less than
+        // waking a pool thread and being woken by it.
+        if (io.size() < remaining) io.resize(static_cast<std::size_t>(remaining));
+        first = source->read(std::span(io.data(), static_cast<std::size_t>(remaining)));
     } else {
-        first = part->got;
-        std::swap(io, part->bytes);
+        // A disk read and the opening of its chunks: on the offload pool, like every later part.
+        auto part = std::make_shared<PayloadPart>();
+        part->bytes.resize(part_for(kIoBufferBytes));
+        Offload reading(conn.stream.get_executor(), shared.offload);
+        reading.start([part, source] { part->got = source->read(part->bytes); });
+        if (!co_await reading.wait()) {
+            first = storage_timeout("reading the payload");
+        } else if (reading.failed()) {
+            first = make_error(ErrorKind::internal, "reading the payload failed");
+        } else {
+            first = part->got;
+            std::swap(io, part->bytes);
+        }
     }
     if (!first || (*first == 0 && remaining > 0)) {
         log_line("request " + request_id +

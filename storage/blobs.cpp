@@ -478,6 +478,7 @@ class KeptReader final : public PackageReader {
     KeptReader& operator=(const KeptReader&) = delete;
 
     std::uint64_t size() const noexcept override { return size_; }
+    bool in_memory() const noexcept override { return true; }
     Status seek(std::uint64_t offset) override {
         if (offset > size_) return make_error(ErrorKind::invalid_argument, "offset beyond the payload");
         position_ = offset;

@@ -192,6 +192,9 @@ class PackageReader {
     virtual Status seek(std::uint64_t offset) = 0;
     // Returns 0 at the end; ErrorKind::corruption if the blob was tampered with.
     virtual Result<std::size_t> read(std::span<std::uint8_t> out) = 0;
+    // Whether a read costs only memory and CPU (a payload the database holds, already loaded),
+    // never a wait for the disk: such a read may be done where waiting would hold others up.
+    virtual bool in_memory() const noexcept { return false; }
 };
 
 class Database;    // the connections under every store (internal)

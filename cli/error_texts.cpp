@@ -12,6 +12,8 @@ namespace {
 constexpr Description kErrorTexts[] = {
     {"the gateway refused: {}", "gateway menolak: {}"},
     {" (request {})", " (permintaan {})"},
+    {"Code from the email: ", "Kode dari surel: "},
+    {"give the code from the email (such as 7QKM-3XWD)", "berikan kode dari surel (misalnya 7QKM-3XWD)"},
     {"Connection refused", "koneksi ditolak"},
     {"Connection timed out", "waktu tunggu koneksi habis"},
     {"No route to host", "tidak ada rute ke host"},

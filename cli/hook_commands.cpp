@@ -1,5 +1,8 @@
 // Webhooks from the command line: register a receiver, list, remove, and look at deliveries.
+#include <unistd.h>
+
 #include <boost/json.hpp>
+#include <cctype>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -61,7 +64,18 @@ int run_hook_remove(const HookOptions& options) {
 int run_hook_confirm(const HookOptions& options) {
     if (!is_hook_id(options.id))
         return report("hook confirm", bad(tr("'{}' is not a webhook id (hook-…)", {options.id})));
-    const boost::json::object body{{"code", options.code}};
+    // A code on the command line stays in the shell's history and in the process list while the
+    // request runs: without one, it is read from standard input.
+    std::string code = options.code;
+    if (code.empty()) {
+        if (::isatty(STDIN_FILENO) == 1) std::cerr << tr("Code from the email: ") << std::flush;
+        std::getline(std::cin, code);
+        while (!code.empty() && std::isspace(static_cast<unsigned char>(code.back()))) code.pop_back();
+        while (!code.empty() && std::isspace(static_cast<unsigned char>(code.front()))) code.erase(0, 1);
+        if (code.empty() || code.size() > 64)
+            return report("hook confirm", bad(tr("give the code from the email (such as 7QKM-3XWD)")));
+    }
+    const boost::json::object body{{"code", code}};
     return object_request("hook confirm", options.profile, "POST", "/v1/hooks/" + options.id + "/confirm",
                           boost::json::serialize(body), 200, options.json, [](const Fields& f) {
                               return say(Msg::hook_confirmed, {f("id"), f("url")});

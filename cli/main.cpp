@@ -506,7 +506,9 @@ int main(int argc, char** argv) {
     auto* hconfirm_cmd =
         hook_cmd->add_subcommand("confirm", "confirm an email hook's address with the code mailed to it");
     hconfirm_cmd->add_option("id", hook.id, "webhook id (hook-…)")->required();
-    hconfirm_cmd->add_option("code", hook.code, "the code from the email, such as 7QKM-3XWD")->required();
+    hconfirm_cmd->add_option("code", hook.code,
+                             "the code from the email, such as 7QKM-3XWD; left out, it is read from standard input, "
+                             "out of the shell's history");
     hconfirm_cmd->add_option("--profile", hook.profile, profile_help);
     hconfirm_cmd->add_flag("--json", hook.json, "the JSON answer even on a terminal");
     hconfirm_cmd->callback([&] { code = run_hook_confirm(hook); });

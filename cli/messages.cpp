@@ -532,7 +532,10 @@ constexpr Description kDescriptions[] = {
     {"webhook id (hook-…)", "id webhook (hook-…)"},
     {"confirm an email hook's address with the code mailed to it",
      "mengonfirmasi alamat webhook surel dengan kode yang dikirim ke alamat itu"},
-    {"the code from the email, such as 7QKM-3XWD", "kode dari surel, misalnya 7QKM-3XWD"},
+    {"the code from the email, such as 7QKM-3XWD; left out, it is read from standard input, out of the shell's "
+     "history",
+     "kode dari surel, misalnya 7QKM-3XWD; bila tidak diberikan, kode dibaca dari masukan standar, sehingga tidak "
+     "tercatat di riwayat shell"},
     {"a webhook's deliveries, newest first, with each one's attempts",
      "pengiriman sebuah webhook, terbaru dahulu, beserta percobaan masing-masing"},
     {"at most this many (1 to 500; default 50)", "paling banyak sejumlah ini (1 sampai 500; bawaan 50)"},

@@ -289,7 +289,8 @@ confirm_address() {
     local name=$1 profile=$2 id=${HOOK[$1]} out
     await_code "$name" "$3"
     CONF_MSG[$name]=$(conf_msg "$id" "$profile")
-    if out=$("$SERAMBI" hook confirm "$id" "${CODE[$name]}" --json --profile "$profile" 2>&1) &&
+    # Given on standard input, as a careful user does to keep it out of the shell's history.
+    if out=$("$SERAMBI" hook confirm "$id" --json --profile "$profile" 2>&1 <<<" ${CODE[$name]} ") &&
         [ "$(json_field confirmed <<<"$out" 2>/dev/null)" == True ]; then
         pass "$name: confirmed with the code mailed to it"
         CONFIRMED+=("$id")
@@ -607,6 +608,8 @@ same "hook list --json: confirmed true now" true "$(hook_confirmed "${HOOK[bi]}"
 same "confirming it again: 409" 409 "$(confirm_status "$BI" "${HOOK[bi]}" "${CODE[bi]}")"
 contains "it is confirmed" "confirmed" "$(detail)"
 refuse_saying "the CLI says so too" "confirmed" "$SERAMBI" hook confirm "${HOOK[bi]}" "${CODE[bi]}" --profile "$BI"
+refuse_saying "an empty code on standard input is refused before anything is sent" "give the code" \
+    "$SERAMBI" hook confirm "${HOOK[salah]}" --profile "$BI" </dev/null
 same "an https hook needs no code: 409" 409 "$(confirm_status "$BI" "${HOOK[web]}" "${CODE[bi]}")"
 same "(another principal's https hook: 404)" 404 "$(confirm_status "$TK" "${HOOK[web]}" "${CODE[bi]}")"
 check "(the https hook removed)" "$SERAMBI" hook remove "${HOOK[web]}" --profile "$BI"

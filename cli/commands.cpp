@@ -485,7 +485,8 @@ int push_file(const PushOptions& options) {
         if (auto repeat = with_retries(ask, "push"); !repeat) {
             return report(command, repeat.error());
         } else if (!repeat->empty() &&
-                   !confirm(tr("the dataset's newest package ({}) is this same file. Send it again?", {*repeat}))) {
+                   !confirm(tr("the dataset's newest package ({}) is this same file. Send it again?",
+                               {for_terminal(*repeat)}))) {
             return report(command, make_error(ErrorKind::conflict,
                                               tr("{} is the same file as the newest package of {} ({}); nothing was "
                                                  "sent. To store it again, push with --allow-duplicate",
@@ -541,7 +542,7 @@ int push_file(const PushOptions& options) {
                 std::cerr << "serambi push: "
                           << tr("warning: no access-log proof yet ({}); fetch it later with `serambi proof --index {} "
                                 "-o {}`",
-                                {proof.error().message, std::to_string(at), out.string()})
+                                {for_terminal(proof.error().message), std::to_string(at), out.string()})
                           << "\n";
         }
     }
@@ -736,7 +737,7 @@ int run_pull(const PullOptions& given) {
         else
             std::cerr << "serambi pull: "
                       << tr("warning: no access-log proof yet ({}); fetch it later with `serambi proof --request {}`",
-                            {proof.error().message, payload_request})
+                            {for_terminal(proof.error().message), for_terminal(payload_request)})
                       << "\n";
     }
     if (options.keep_manifest) {

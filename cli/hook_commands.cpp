@@ -69,7 +69,8 @@ int run_hook_confirm(const HookOptions& options) {
     std::string code = options.code;
     if (code.empty()) {
         if (::isatty(STDIN_FILENO) == 1) std::cerr << tr("Code from the email: ") << std::flush;
-        std::getline(std::cin, code);
+        // One line, and no more of a file piped in by mistake than a code could be.
+        for (char c; code.size() <= 64 && std::cin.get(c) && c != '\n';) code += c;
         while (!code.empty() && std::isspace(static_cast<unsigned char>(code.back()))) code.pop_back();
         while (!code.empty() && std::isspace(static_cast<unsigned char>(code.front()))) code.erase(0, 1);
         if (code.empty() || code.size() > 64)

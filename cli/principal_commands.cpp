@@ -148,7 +148,7 @@ int run_principal_reissue(const ReissueOptions& options) {
         return report(command, s.error());
     std::cerr << tr("{} has a new certificate (serial {}); {} is revoked. The profile in {} holds no key: hand it to "
                     "the unit, which puts it beside the client.key it made",
-                    {options.id, text("serial"), text("replaced_serial"), options.out})
+                    {options.id, for_terminal(text("serial")), for_terminal(text("replaced_serial")), options.out})
               << "\n";
     return 0;
 }
@@ -282,7 +282,8 @@ int run_renew(const RenewOptions& options) {
                                              "client.crt by hand",
                                              {written.error().message}) +
                                               "\n" + reply->body));
-    const std::string serial(o.at("serial").as_string()), until(o.at("not_after").as_string());
+    const std::string serial = for_terminal(std::string(o.at("serial").as_string())),
+                      until = for_terminal(std::string(o.at("not_after").as_string()));
     std::cout << (options.new_key ? tr("renewed {}: certificate {} valid until {}, with a new key; the previous "
                                        "certificate is revoked",
                                        {me.principal, serial, until})

@@ -176,7 +176,9 @@ class AgeSource final : public PayloadSource {
             if (finished_) break;
             pending_.clear();
             at_ = 0;
-            plain_.resize(kPiece);
+            // A small payload is read whole into a buffer of its size (the last piece of any
+            // payload is that short too): a 4 KiB package does not allocate and wipe 256 KiB.
+            plain_.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kPiece, reader_->size())));
             auto n = reader_->read(plain_);
             if (!n) {
                 crypto::wipe(plain_);

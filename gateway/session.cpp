@@ -198,8 +198,12 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     if (source->in_memory() && remaining <= kInlineReadBytes) {
         // A small payload the database holds: opening it costs a few microseconds, less than
         // waking a pool thread and being woken by it.
-        if (io.size() < remaining) io.resize(static_cast<std::size_t>(remaining));
-        first = source->read(std::span(io.data(), static_cast<std::size_t>(remaining)));
+        try {
+            if (io.size() < remaining) io.resize(static_cast<std::size_t>(remaining));
+            first = source->read(std::span(io.data(), static_cast<std::size_t>(remaining)));
+        } catch (...) {  // as a job on the pool that throws: an error answered, not a lost session
+            first = make_error(ErrorKind::internal, "reading the payload failed");
+        }
     } else {
         // A disk read and the opening of its chunks: on the offload pool, like every later part.
         auto part = std::make_shared<PayloadPart>();

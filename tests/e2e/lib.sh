@@ -3,6 +3,10 @@
 set -uo pipefail
 
 SERAMBI=${SERAMBI_BIN:?set SERAMBI_BIN to the serambi binary}
+# The CLI speaks the locale's language: the tests read its English unless a check asks for
+# Indonesian (LANG=id_ID.UTF-8 on that command), whatever the machine running them is set to.
+export LANG=C.UTF-8
+unset LC_ALL LC_MESSAGES LANGUAGE
 WORK=$(mktemp -d /tmp/serambi-e2e.XXXXXX)
 DEP=$WORK/dep
 GW_PID=

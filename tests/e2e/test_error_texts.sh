@@ -109,6 +109,13 @@ contains "both ways" "no such package" "$(in_lang id_ID.UTF-8 "$SERAMBI" pull "$
 contains "a check of the CLI's own, in Indonesian" "bukan id webhook" \
     "$(in_lang id_ID.UTF-8 "$SERAMBI" hook remove nope --profile "$P")"
 contains "and in English" "is not a webhook id" "$(in_lang C.UTF-8 "$SERAMBI" hook remove nope --profile "$P")"
+# A code for `hook confirm` on standard input: a file piped in by mistake is refused after one
+# line's worth, in either language, before anything is sent.
+HOOK_ID=hook-0123456789abcdef
+refuse_saying "a long line where a code should be is refused" "give the code" \
+    bash -c 'head -c 1000000 /dev/zero | tr "\0" A | "$1" hook confirm "$2" --profile "$3"' _ "$SERAMBI" "$HOOK_ID" "$P"
+contains "in Indonesian too" "berikan kode" \
+    "$(in_lang id_ID.UTF-8 "$SERAMBI" hook confirm "$HOOK_ID" --profile "$P" </dev/null)"
 # A gateway that does not answer.
 stop_gateway
 said=$(in_lang id_ID.UTF-8 "$SERAMBI" ls --profile "$P")

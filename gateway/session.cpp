@@ -166,6 +166,23 @@ Awaitable<bool> write_events(Connection& conn, Shared& shared, Response& respons
     co_return false;
 }
 
+// A response head as the bytes Beast would send.
+std::string serialized_head(http::response<http::empty_body>& res) {
+    http::response_serializer<http::empty_body> serializer{res};
+    serializer.split(true);
+    std::string out;
+    boost::system::error_code ec;
+    while (!ec && !serializer.is_header_done())
+        serializer.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+            const std::size_t n = net::buffer_size(buffers);
+            const std::size_t at = out.size();
+            out.resize(at + n);
+            net::buffer_copy(net::buffer(out.data() + at, n), buffers);
+            serializer.consume(n);
+        });
+    return out;
+}
+
 // Writes a response; returns false when the connection is no longer usable. For a streamed
 // payload, `delivery` (when given) learns how much of it was written.
 Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& response, const std::string& request_id,
@@ -235,6 +252,21 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
     apply_headers(res, response, request_id, keep_alive);
     res.content_length(response.payload_length);
     conn.expires_after(io_timeout);
+    if (response.payload_length <= kInlineReadBytes && *first == remaining) {
+        // The whole of a small payload is in memory: the head and the body go in one write, so
+        // that up to 16 KiB leave in one TLS record and one send instead of two of each.
+        const std::string head = serialized_head(res);
+        const std::array<net::const_buffer, 2> whole{net::buffer(head), net::buffer(io.data(), *first)};
+        auto [ec, n] = co_await net::async_write(stream, whole, use_tuple);
+        delivery->sent = n > head.size() ? n - head.size() : 0;
+        if (ec) {
+            delivery->failure = n < head.size()  ? "the connection failed before the payload: " + ec.message()
+                                : conn.timed_out ? "the reader took less than the gateway's minimum rate, or stalled"
+                                                 : "the connection failed: " + ec.message();
+            co_return false;
+        }
+        co_return keep_alive;
+    }
     if (auto [ec, n] = co_await http::async_write(stream, res, use_tuple); ec) {
         delivery->failure = "the connection failed before the payload: " + ec.message();
         co_return false;

@@ -256,11 +256,26 @@ Awaitable<bool> write_response(Connection& conn, Shared& shared, Response& respo
         // The whole of a small payload is in memory: the head and the body go in one write, so
         // that up to 16 KiB leave in one TLS record and one send instead of two of each.
         const std::string head = serialized_head(res);
-        const std::array<net::const_buffer, 2> whole{net::buffer(head), net::buffer(io.data(), *first)};
-        auto [ec, n] = co_await net::async_write(stream, whole, use_tuple);
-        delivery->sent = n > head.size() ? n - head.size() : 0;
+        const std::size_t total = head.size() + *first;
+        // The deadline moves with each write that makes progress, as for any payload below.
+        TransferClock clock(shared.config);
+        std::size_t written = 0;
+        boost::system::error_code ec;
+        while (written < total) {
+            const std::size_t into_body = written > head.size() ? written - head.size() : 0;
+            conn.expires_at(clock.next_deadline(into_body));
+            const std::array<net::const_buffer, 2> rest{net::buffer(head) + written,
+                                                        net::buffer(io.data(), *first) + into_body};
+            auto [wec, n] = co_await stream.async_write_some(rest, use_tuple);
+            written += n;
+            if (wec) {
+                ec = wec;
+                break;
+            }
+        }
+        delivery->sent = written > head.size() ? written - head.size() : 0;
         if (ec) {
-            delivery->failure = n < head.size()  ? "the connection failed before the payload: " + ec.message()
+            delivery->failure = written < head.size() ? "the connection failed before the payload: " + ec.message()
                                 : conn.timed_out ? "the reader took less than the gateway's minimum rate, or stalled"
                                                  : "the connection failed: " + ec.message();
             co_return false;

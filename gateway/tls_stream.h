@@ -53,7 +53,10 @@ class TlsStream {
                      SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
         SSL_set_accept_state(ssl_);
     }
-    ~TlsStream() { SSL_free(ssl_); }
+    ~TlsStream() {
+        SSL_free(ssl_);
+        forget_gathered();
+    }
     TlsStream(const TlsStream&) = delete;
     TlsStream& operator=(const TlsStream&) = delete;
 
@@ -86,7 +89,7 @@ class TlsStream {
         // client could then have read from (CVE-2024-4741): older libraries keep their buffers.
         static const bool safe = OpenSSL_version_num() >= 0x300000e0L;
         if (safe) SSL_free_buffers(ssl_);
-        std::vector<char>().swap(gather_);
+        forget_gathered();
     }
 
     // Sends close_notify; does not wait for the peer's, which a client that already has its
@@ -283,6 +286,12 @@ class TlsStream {
     bool cut_ = false;
     error_code read_error_;
     std::vector<char> gather_;
+    // The gather buffer can hold a small payload's plaintext (its head and body are written
+    // together): wiped before it is given back, like the session's payload buffer.
+    void forget_gathered() noexcept {
+        if (!gather_.empty()) OPENSSL_cleanse(gather_.data(), gather_.size());
+        std::vector<char>().swap(gather_);
+    }
 };
 
 }  // namespace serambi::gateway

@@ -250,13 +250,16 @@ void AccessLog::run_committer() {
         queue_lock.unlock();
         std::vector<Result<std::uint64_t>> results;
         results.reserve(group.size());
-        const Status written = db_.write([&](Transaction& tx) -> Status {
-            for (auto& pending : group) {
-                results.push_back(tx.append_log(pending.entries));
-                if (!results.back()) return results.back().error();
-            }
-            return {};
-        });
+        const Status written = db_.write(
+            [&](Transaction& tx) -> Status {
+                results.clear();  // from a run that was rolled back
+                for (auto& pending : group) {
+                    results.push_back(tx.append_log(pending.entries));
+                    if (!results.back()) return results.back().error();
+                }
+                return {};
+            },
+            nullptr, Database::Rerun::allowed);
         if (!written) results.assign(group.size(), sql::db_error("the access log could not be written"));
         for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
         queue_lock.lock();

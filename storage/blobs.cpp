@@ -307,7 +307,7 @@ Result<PackageRecord> BlobWriter::commit(std::string manifest, crypto::Bytes sig
             if (!draft_.idempotency_key.empty()) return insert_push_key(tx, draft_, id_, *audit_index);
             return {};
         },
-        &commit_failed);
+        &commit_failed, Database::Rerun::allowed);  // it only assigns audit_index
     if (!written) {
         // A COMMIT that fails may still reach the disk: SQLite wrote the WAL frames before the
         // fsync that failed, and after a crash they can count as committed. The blob stays, so

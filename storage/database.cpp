@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -320,13 +321,19 @@ Result<std::unique_ptr<Database>> Database::open(const Options& options, const c
 
 struct Database::Waiting {
     const std::function<Status(Transaction&)>* change;
+    Rerun rerun;
     Status result;
     bool commit_failed = false;
     bool done = false;
 };
 
-Status Database::write(const std::function<Status(Transaction&)>& change, bool* commit_failed) {
-    Waiting me{&change, {}, false, false};
+std::size_t Database::queued_changes() {
+    std::lock_guard lock(queue_mutex_);
+    return queue_.size();
+}
+
+Status Database::write(const std::function<Status(Transaction&)>& change, bool* commit_failed, Rerun rerun) {
+    Waiting me{&change, rerun, {}, false, false};
     std::unique_lock lock(queue_mutex_);
     queue_.push_back(&me);
     queue_changed_.wait(lock, [&] { return me.done || !leading_; });
@@ -369,8 +376,61 @@ void Database::abandon_group(const std::vector<Waiting*>& group, const Error& wh
         }
 }
 
+namespace {
+// Runs one change of a group; what it throws is the caller's, not ours to end the gateway with.
+Status run_change(const std::function<Status(Transaction&)>& change, Transaction& transaction) {
+    try {
+        return change(transaction);
+    } catch (...) {
+        return make_error(ErrorKind::internal, "the change failed unexpectedly");
+    }
+}
+}  // namespace
+
 void Database::commit_group(const std::vector<Waiting*>& group) {
     std::lock_guard lock(write_mutex_);
+    const bool rerunnable =
+        std::all_of(group.begin(), group.end(), [](const Waiting* w) { return w->rerun == Rerun::allowed; });
+    if (group.size() > 1 && rerunnable && commit_without_savepoints(group)) return;
+    commit_with_savepoints(group);
+}
+
+bool Database::commit_without_savepoints(const std::vector<Waiting*>& group) {
+    sqlite3* w = writer_->get();
+    if (!sql::exec(w, "BEGIN IMMEDIATE;")) {
+        abandon_group(group, sql::db_error("the database is not available for writing"));
+        return true;
+    }
+    const Error lost = sql::db_error("the change could not be committed");
+    const LogTail before = tail_;
+    Transaction transaction(*writer_, tail_);
+    for (auto* waiting : group) {
+        waiting->result = run_change(*waiting->change, transaction);
+        // SQLite gives up the whole transaction on some errors (I/O, a full disk), even under a
+        // change that reported success: the changes before went with it.
+        if (sqlite3_get_autocommit(w)) {
+            abandon_group(group, lost);
+            return true;
+        }
+        if (waiting->result) continue;
+        // One failed: nothing of the group stays, and every change runs again in a savepoint.
+        if (!sql::exec(w, "ROLLBACK;")) {
+            abandon_group(group, lost);
+            return true;
+        }
+        tail_ = before;
+        for (auto* each : group) each->result = Status{};
+        return false;
+    }
+    if (!sql::exec(w, "COMMIT;")) {
+        abandon_group(group, lost, true);
+        return true;
+    }
+    committed_log_size_.store(tail_.size(), std::memory_order_release);
+    return true;
+}
+
+void Database::commit_with_savepoints(const std::vector<Waiting*>& group) {
     sqlite3* w = writer_->get();
     if (!sql::exec(w, "BEGIN IMMEDIATE;")) {
         abandon_group(group, sql::db_error("the database is not available for writing"));
@@ -383,13 +443,7 @@ void Database::commit_group(const std::vector<Waiting*>& group) {
     for (auto* waiting : group) {
         const LogTail before = tail_;
         if (!alone && !sql::exec(w, "SAVEPOINT change;")) return abandon_group(group, lost);
-        Status changed;
-        try {
-            changed = (*waiting->change)(transaction);
-        } catch (...) {  // the caller's, not ours to end the gateway with
-            changed = make_error(ErrorKind::internal, "the change failed unexpectedly");
-        }
-        if (!changed) waiting->result = std::move(changed);
+        if (auto changed = run_change(*waiting->change, transaction); !changed) waiting->result = std::move(changed);
         // SQLite gives up the whole transaction on some errors (I/O, a full disk), even under a
         // change that reported success: the changes before went with it.
         if (sqlite3_get_autocommit(w)) return abandon_group(group, lost);

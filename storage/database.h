@@ -122,7 +122,17 @@ class Database {
     // then commits them all in one transaction with one fsync, each in a savepoint of its own, so
     // that one change that fails is undone alone. It returns when its own change is durable (or
     // failed); `change` runs on whichever thread leads the group, while its caller waits.
-    Status write(const std::function<Status(Transaction&)>& change, bool* commit_failed = nullptr);
+    //
+    // A savepoint is not free: SQLCipher encrypts and authenticates a copy of every page that a
+    // change touches and an earlier change of its group touched already (a fifth of a small
+    // push's CPU). So a group whose changes may all be run again (`Rerun::allowed`) first runs
+    // without savepoints; only if one of them fails is the transaction rolled back whole and the
+    // group run again, each change in its savepoint. Such a change must leave nothing outside the
+    // transaction that its next run does not overwrite: it assigns its results, never adds to
+    // them, and never moves from what it captured.
+    enum class Rerun { never, allowed };
+    Status write(const std::function<Status(Transaction&)>& change, bool* commit_failed = nullptr,
+                 Rerun rerun = Rerun::never);
 
     // A change committed with its one access-log entry (none when `entry` is empty): the entry's
     // index, or nullopt without one. The change's own error is returned as it is.
@@ -141,6 +151,9 @@ class Database {
         std::lock_guard lock(read_mutex_);
         return query(*reader_);
     }
+
+    // Changes queued behind the group being committed: how deep the writer's queue is.
+    std::size_t queued_changes();
 
     // Entries committed to the access log: the reader sees at least these.
     std::uint64_t log_size() const noexcept { return committed_log_size_.load(std::memory_order_acquire); }
@@ -161,6 +174,10 @@ class Database {
     Database() = default;
     struct Waiting;  // a change queued for the next group
     void commit_group(const std::vector<Waiting*>& group);
+    // The group in one transaction without savepoints: false when a change failed and the
+    // transaction was rolled back whole, every result reset, for the group to run again.
+    bool commit_without_savepoints(const std::vector<Waiting*>& group);
+    void commit_with_savepoints(const std::vector<Waiting*>& group);
     void abandon_group(const std::vector<Waiting*>& group, const Error& why, bool outcome_unknown = false) noexcept;
 
     std::mutex queue_mutex_;

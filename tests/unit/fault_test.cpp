@@ -11,6 +11,7 @@
 
 #include "crypto/tlog.h"
 #include "faulty_env.h"
+#include "storage/database.h"
 #include "storage/store.h"
 #include "temp_dir.h"
 
@@ -570,4 +571,204 @@ TEST_CASE("lookups do not wait behind a commit whose fsync hangs, and never see 
     CHECK(**index == size_before);
     CHECK(store->registry().dataset("dinkes-malut/gizi").ok());
     CHECK(store->log().head().value().size == size_before + 1);
+}
+
+namespace {
+
+// Lets a stalled operation go however the test ends, so that a failed check never hangs it.
+struct ReleaseAtEnd {
+    FaultyEnv& env;
+    ~ReleaseAtEnd() { env.release(); }
+};
+
+std::string entry_for(int value) { return "{\"x\":" + std::to_string(value) + "}"; }
+
+// Inserts `value` into t and appends one access-log entry for it; counts its runs. It fails
+// (conflict) when the value is taken, or while `fail_runs` runs have not yet been made.
+std::function<Status(Transaction&)> insert_value(int value, std::atomic<int>& runs, int fail_runs = 0) {
+    return [value, &runs, fail_runs](Transaction& tx) -> Status {
+        const int run = ++runs;
+        auto s = tx.connection().cached("INSERT INTO t(x) VALUES(?1)");
+        if (auto written = sql::write_result(s->bind(1, static_cast<std::int64_t>(value)).step(), "that value");
+            !written)
+            return written;
+        auto index = tx.append_log({entry_for(value)});
+        if (!index) return index.error();
+        if (run <= fail_runs) return make_error(ErrorKind::conflict, "not yet");
+        return {};
+    };
+}
+
+}  // namespace
+
+TEST_CASE("a group of changes that may run again commits without savepoints, one that fails is undone alone",
+          "[fault]") {
+    World w;
+    const auto path = w.dir.path / "serambi.db";
+    auto opened = Database::open({path, true, false, serambi::testing::kFaultyVfs}, w.master);
+    REQUIRE(opened.ok());
+    Database& db = **opened;
+    REQUIRE(db.write([](Transaction& tx) -> Status {
+                  if (!sql::exec(tx.get(), "CREATE TABLE t(x INTEGER PRIMARY KEY)"))
+                      return make_error(ErrorKind::internal, "create");
+                  return {};
+              }).ok());
+    const auto values = [&db] {
+        return db.read([](Connection& c) {
+            std::vector<int> out;
+            sql::Statement s(c.get(), "SELECT x FROM t ORDER BY x");
+            while (s.step() == SQLITE_ROW) out.push_back(static_cast<int>(s.integer(0)));
+            return out;
+        });
+    };
+    // The access log as a store reads it back after the database is closed: every entry, in
+    // order, and the root its entries give.
+    const auto logged_after_close = [&] {
+        opened.value().reset();
+        auto store = Store::open({path, w.dir.path / "blobs"}, w.master);
+        REQUIRE(store.ok());
+        auto head = (*store)->log().head();
+        REQUIRE(head.ok());
+        auto all = (*store)->log().entries(0, head->size, head->size + 1);
+        REQUIRE(all.ok());
+        crypto::tlog::TreeBuilder tree;
+        for (const auto& e : *all) tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(e)));
+        CHECK(tree.root() == head->root);
+        return *all;
+    };
+
+    // Holds the writer in a commit's fsync until the changes wait behind it, one after another,
+    // then lets the next leader commit them all as one group. Each change's outcome, in order.
+    using Rerun = Database::Rerun;
+    std::atomic<int> holder_runs{0};
+    std::array<std::atomic<bool>, 8> outcome_unknown{};  // each change's commit_failed
+    auto group_of = [&](const std::vector<std::pair<std::function<Status(Transaction&)>, Rerun>>& changes) {
+        w.env->stall(Op::db_sync);
+        std::future<Status> holder;
+        std::vector<std::future<Status>> outcomes;
+        ReleaseAtEnd release{*w.env};  // before the futures above wait for their writes
+        holder = std::async(std::launch::async, [&] { return db.write(insert_value(1001, holder_runs)); });
+        REQUIRE(w.env->wait_stalled(std::chrono::seconds(10)));
+        for (std::size_t i = 0; i < changes.size(); ++i) {
+            outcomes.push_back(std::async(std::launch::async, [&db, &changes, &outcome_unknown, i] {
+                bool commit_failed = false;
+                auto written = db.write(changes[i].first, &commit_failed, changes[i].second);
+                outcome_unknown[i] = commit_failed;
+                return written;
+            }));
+            const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (db.queued_changes() < outcomes.size() && std::chrono::steady_clock::now() < until)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            REQUIRE(db.queued_changes() == outcomes.size());
+        }
+        w.env->release();
+        REQUIRE(holder.get().ok());
+        std::vector<Status> out;
+        for (auto& o : outcomes) out.push_back(o.get());
+        return out;
+    };
+
+    SECTION("all succeed: each runs once, outside any savepoint") {
+        std::array<std::atomic<int>, 2> runs{};
+        // Only inside a savepoint named as the group's are can the probe release it.
+        std::atomic<int> probe_runs{0};
+        std::atomic<bool> in_savepoint{false};
+        auto probe = [&](Transaction& tx) -> Status {
+            ++probe_runs;
+            if (sql::exec(tx.get(), "RELEASE change;")) in_savepoint = true;
+            return {};
+        };
+        auto out = group_of({{insert_value(1, runs[0]), Rerun::allowed},
+                             {insert_value(2, runs[1]), Rerun::allowed},
+                             {probe, Rerun::allowed}});
+        for (const auto& s : out) CHECK(s.ok());
+        for (const auto& r : runs) CHECK(r == 1);
+        CHECK(probe_runs == 1);
+        CHECK_FALSE(in_savepoint);
+        CHECK(values() == std::vector<int>{1, 2, 1001});
+        CHECK(logged_after_close() == std::vector<std::string>{entry_for(1001), entry_for(1), entry_for(2)});
+    }
+    SECTION("one fails: the whole group runs again in savepoints, and only it is undone") {
+        std::array<std::atomic<int>, 4> runs{};
+        auto out = group_of({{insert_value(1, runs[0]), Rerun::allowed},
+                             {insert_value(2, runs[1]), Rerun::allowed},
+                             {insert_value(5, runs[2], 2), Rerun::allowed},  // fails both times, after its entry
+                             {insert_value(3, runs[3]), Rerun::allowed}});
+        CHECK(out[0].ok());
+        CHECK(out[1].ok());
+        REQUIRE_FALSE(out[2].ok());
+        CHECK(out[2].error().kind == ErrorKind::conflict);
+        CHECK(out[3].ok());
+        // Up to the failure without savepoints, then all of them again with.
+        CHECK(runs[0] == 2);
+        CHECK(runs[1] == 2);
+        CHECK(runs[2] == 2);
+        CHECK(runs[3] == 1);
+        CHECK(values() == std::vector<int>{1, 2, 3, 1001});
+        // No entry of the failed change, none twice from the run that was rolled back.
+        CHECK(logged_after_close() ==
+              std::vector<std::string>{entry_for(1001), entry_for(1), entry_for(2), entry_for(3)});
+    }
+    SECTION("a change that fails only at its first run is committed at its second, and reported so") {
+        std::array<std::atomic<int>, 2> runs{};
+        auto out =
+            group_of({{insert_value(1, runs[0], 1), Rerun::allowed}, {insert_value(2, runs[1]), Rerun::allowed}});
+        CHECK(out[0].ok());
+        CHECK(out[1].ok());
+        CHECK(runs[0] == 2);
+        CHECK(runs[1] == 1);
+        CHECK(values() == std::vector<int>{1, 2, 1001});
+        CHECK(logged_after_close() == std::vector<std::string>{entry_for(1001), entry_for(1), entry_for(2)});
+    }
+    SECTION("a change that may not run again puts its whole group in savepoints") {
+        std::array<std::atomic<int>, 3> runs{};
+        auto out = group_of({{insert_value(1, runs[0]), Rerun::allowed},
+                             {insert_value(1, runs[1]), Rerun::allowed},
+                             {insert_value(2, runs[2]), Rerun::never}});
+        CHECK(out[0].ok());
+        CHECK_FALSE(out[1].ok());
+        CHECK(out[2].ok());
+        for (const auto& r : runs) CHECK(r == 1);
+        CHECK(values() == std::vector<int>{1, 2, 1001});
+        CHECK(logged_after_close() == std::vector<std::string>{entry_for(1001), entry_for(1), entry_for(2)});
+    }
+    SECTION("the group's commit fails: every change fails with its outcome unknown, and the writer goes on") {
+        std::array<std::atomic<int>, 3> runs{};
+        w.env->arm(Op::db_sync, 2, Fault::eio);  // the first is the holder's commit, the second the group's
+        auto out = group_of({{insert_value(1, runs[0]), Rerun::allowed},
+                             {insert_value(2, runs[1]), Rerun::allowed},
+                             {insert_value(3, runs[2]), Rerun::allowed}});
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            INFO("change " << i);
+            CHECK_FALSE(out[i].ok());
+            CHECK(outcome_unknown[i]);
+            CHECK(runs[i] == 1);
+        }
+        CHECK(values() == std::vector<int>{1001});
+        std::atomic<int> later{0};
+        CHECK(db.write(insert_value(9, later)).ok());
+        CHECK(values() == std::vector<int>{9, 1001});
+        CHECK(logged_after_close() == std::vector<std::string>{entry_for(1001), entry_for(9)});
+    }
+    SECTION("a change that throws is undone alone as well") {
+        std::array<std::atomic<int>, 2> runs{};
+        std::atomic<int> thrown{0};
+        auto out = group_of({{insert_value(1, runs[0]), Rerun::allowed},
+                             {[&thrown](Transaction& tx) -> Status {
+                                  ++thrown;
+                                  if (!tx.append_log({entry_for(7)})) return make_error(ErrorKind::internal, "append");
+                                  throw std::runtime_error("a change's own bug");
+                              },
+                              Rerun::allowed},
+                             {insert_value(2, runs[1]), Rerun::allowed}});
+        CHECK(out[0].ok());
+        REQUIRE_FALSE(out[1].ok());
+        CHECK(out[1].error().kind == ErrorKind::internal);
+        CHECK(out[2].ok());
+        CHECK(thrown == 2);
+        CHECK(runs[0] == 2);
+        CHECK(runs[1] == 1);
+        CHECK(values() == std::vector<int>{1, 2, 1001});
+        CHECK(logged_after_close() == std::vector<std::string>{entry_for(1001), entry_for(1), entry_for(2)});
+    }
 }

@@ -2,11 +2,10 @@
 // deleted; revoking or withdrawing stamps them, so the history stays for auditors.
 #include <boost/algorithm/string/join.hpp>
 #include <boost/algorithm/string/split.hpp>
-#include <mutex>
-#include <unordered_map>
 
 #include "base/time.h"
 #include "storage/database.h"
+#include "storage/read_cache.h"
 #include "storage/store.h"
 
 namespace serambi::storage {
@@ -62,13 +61,9 @@ ApprovalRecord approval_from(const sql::Statement& s) {
 
 }  // namespace
 
-// Each partner's agreements, read at every request it makes. Every change to agreements forgets
-// them all once it has ended, committed or not, and moves the generation on, so that a read that
-// began before the change cannot put its rows back.
+// Each partner's agreements, read at every request it makes.
 struct Grants::AgreementCache {
-    std::mutex mutex;
-    std::uint64_t generation = 0;
-    std::unordered_map<std::string, std::vector<AgreementRecord>> by_partner;
+    ReadCache<std::vector<AgreementRecord>> by_partner;
 };
 
 Grants::Grants(Database& db, std::shared_ptr<Env> env)
@@ -77,11 +72,8 @@ Grants::~Grants() = default;
 
 Result<std::optional<std::uint64_t>> Grants::change_agreements(const std::function<Status(Connection&)>& change,
                                                                const std::string& audit_entry) {
-    auto changed = db_.write_with_entry(change, audit_entry);
-    std::lock_guard lock(cache_->mutex);
-    ++cache_->generation;
-    cache_->by_partner.clear();
-    return changed;
+    ReadCache<std::vector<AgreementRecord>>::ForgetAtEnd forget{cache_->by_partner};
+    return db_.write_with_entry(change, audit_entry);
 }
 
 Result<std::optional<std::uint64_t>> Grants::add_agreement(const AgreementRecord& a, const std::string& audit_entry) {
@@ -116,26 +108,17 @@ Result<AgreementRecord> Grants::agreement(const std::string& id) {
 }
 
 Result<std::vector<AgreementRecord>> Grants::agreements(const std::string& partner) {
-    std::uint64_t generation = 0;
-    if (!partner.empty()) {
-        std::lock_guard lock(cache_->mutex);
-        if (const auto known = cache_->by_partner.find(partner); known != cache_->by_partner.end())
-            return known->second;
-        generation = cache_->generation;
-    }
-    auto rows = db_.read([&](Connection& c) {
-        auto s = c.cached(std::string(kAgreementColumns) +
-                          (partner.empty() ? "ORDER BY created_at, id" : "WHERE partner = ?1 ORDER BY created_at, id"));
-        if (!partner.empty()) s->bind(1, partner);
-        return all_rows<AgreementRecord>(*s, agreement_from);
-    });
-    if (rows && !partner.empty()) {
-        // Kept only if no change committed since the read began: rows read from before a change
-        // must not outlive it.
-        std::lock_guard lock(cache_->mutex);
-        if (cache_->generation == generation) cache_->by_partner.emplace(partner, *rows);
-    }
-    return rows;
+    auto read = [&] {
+        return db_.read([&](Connection& c) {
+            auto s =
+                c.cached(std::string(kAgreementColumns) +
+                         (partner.empty() ? "ORDER BY created_at, id" : "WHERE partner = ?1 ORDER BY created_at, id"));
+            if (!partner.empty()) s->bind(1, partner);
+            return all_rows<AgreementRecord>(*s, agreement_from);
+        });
+    };
+    if (partner.empty()) return read();
+    return cache_->by_partner.get(partner, read);
 }
 
 Result<std::optional<std::uint64_t>> Grants::revoke_agreement(const std::string& id, const std::string& by,

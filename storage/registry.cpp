@@ -4,6 +4,7 @@
 
 #include "base/time.h"
 #include "storage/database.h"
+#include "storage/read_cache.h"
 #include "storage/store.h"
 
 namespace serambi::storage {
@@ -40,8 +41,25 @@ Dataset dataset_from(const sql::Statement& s) {
 
 }  // namespace
 
+// Who is asking is read at every request, and the dataset a request names at most of them.
+struct Registry::Kept {
+    ReadCache<Principal> principals;
+    ReadCache<Dataset> datasets;
+};
+
+Registry::Registry(Database& db, std::shared_ptr<Env> env)
+    : db_(db), env_(std::move(env)), kept_(std::make_unique<Kept>()) {}
+Registry::~Registry() = default;
+
+Result<std::optional<std::uint64_t>> Registry::change(const std::function<Status(Connection&)>& change,
+                                                      const std::string& audit_entry) {
+    ReadCache<Principal>::ForgetAtEnd principals{kept_->principals};
+    ReadCache<Dataset>::ForgetAtEnd datasets{kept_->datasets};
+    return db_.write_with_entry(change, audit_entry);
+}
+
 Result<std::optional<std::uint64_t>> Registry::add_principal(const Principal& p, const std::string& audit_entry) {
-    return db_.write_with_entry(
+    return change(
         [&](Connection& c) -> Status {
             sql::Statement s(c.get(),
                              "INSERT INTO principals(id, name, roles, cert_serial, cert_fingerprint, "
@@ -62,7 +80,7 @@ Result<std::optional<std::uint64_t>> Registry::add_principal(const Principal& p,
 
 Result<std::optional<std::uint64_t>> Registry::set_age_recipient(const std::string& id, const std::string& recipient,
                                                                  const std::string& audit_entry) {
-    return db_.write_with_entry(
+    return change(
         [&](Connection& c) -> Status {
             sql::Statement s(c.get(), "UPDATE principals SET age_recipient = ?2 WHERE id = ?1");
             if (s.bind(1, id).bind(2, recipient).step() != SQLITE_DONE)
@@ -74,9 +92,11 @@ Result<std::optional<std::uint64_t>> Registry::set_age_recipient(const std::stri
 }
 
 Result<Principal> Registry::principal(const std::string& id) {
-    return db_.read([&](Connection& c) {
-        return one_row<Principal>(c, std::string(kPrincipalColumns) + "WHERE id = ?1", id, principal_from,
-                                  "no such principal");
+    return kept_->principals.get(id, [&] {
+        return db_.read([&](Connection& c) {
+            return one_row<Principal>(c, std::string(kPrincipalColumns) + "WHERE id = ?1", id, principal_from,
+                                      "no such principal");
+        });
     });
 }
 
@@ -88,7 +108,7 @@ Result<std::vector<Principal>> Registry::principals() {
 }
 
 Result<std::optional<std::uint64_t>> Registry::add_dataset(const Dataset& d, const std::string& audit_entry) {
-    return db_.write_with_entry(
+    return change(
         [&](Connection& c) -> Status {
             sql::Statement s(c.get(),
                              "INSERT INTO datasets(id, owner, classification, title, created_by, "
@@ -106,8 +126,11 @@ Result<std::optional<std::uint64_t>> Registry::add_dataset(const Dataset& d, con
 }
 
 Result<Dataset> Registry::dataset(const std::string& id) {
-    return db_.read([&](Connection& c) {
-        return one_row<Dataset>(c, std::string(kDatasetColumns) + "WHERE id = ?1", id, dataset_from, "no such dataset");
+    return kept_->datasets.get(id, [&] {
+        return db_.read([&](Connection& c) {
+            return one_row<Dataset>(c, std::string(kDatasetColumns) + "WHERE id = ?1", id, dataset_from,
+                                    "no such dataset");
+        });
     });
 }
 
@@ -119,7 +142,7 @@ Result<std::vector<Dataset>> Registry::datasets() {
 }
 
 Result<std::optional<std::uint64_t>> Registry::revoke_certificate(const Revocation& r, const std::string& audit_entry) {
-    return db_.write_with_entry(
+    return change(
         [&](Connection& c) -> Status {
             sql::Statement s(c.get(),
                              "INSERT INTO revocations(serial, principal, reason, revoked_at, revoked_by) VALUES(?1, "
@@ -139,7 +162,7 @@ Result<std::optional<std::uint64_t>> Registry::revoke_certificate(const Revocati
 
 Result<std::optional<std::uint64_t>> Registry::remove_principal(const std::string& id, const Revocation& revocation,
                                                                 const std::string& audit_entry) {
-    return db_.write_with_entry(
+    return change(
         [&](Connection& c) -> Status {
             // Only if the certificate is still the one being revoked: a renewal that committed since
             // the caller read it would otherwise leave the new certificate off the CRL.
@@ -173,7 +196,7 @@ Result<std::optional<std::uint64_t>> Registry::replace_certificate(const std::st
                                                                    const std::string& not_after, const Revocation& old,
                                                                    const std::string& audit_entry,
                                                                    bool old_may_be_revoked) {
-    return db_.write_with_entry(
+    return change(
         [&](Connection& c) -> Status {
             sql::Statement update(c.get(),
                                   "UPDATE principals SET cert_serial = ?2, cert_fingerprint = ?3, cert_not_after = ?5 "

@@ -205,7 +205,8 @@ class Connection;  // one of them
 // change is never kept without its entry.
 class Registry {
   public:
-    explicit Registry(Database& db, std::shared_ptr<Env> env) : db_(db), env_(std::move(env)) {}
+    explicit Registry(Database& db, std::shared_ptr<Env> env);
+    ~Registry();
 
     Result<std::optional<std::uint64_t>> add_principal(const Principal& principal, const std::string& audit_entry = {});
     Result<Principal> principal(const std::string& id);
@@ -236,8 +237,13 @@ class Registry {
     Result<std::vector<Dataset>> datasets();
 
   private:
+    // Every change goes through here: it forgets the principals and datasets kept in memory.
+    Result<std::optional<std::uint64_t>> change(const std::function<Status(Connection&)>& change,
+                                                const std::string& audit_entry);
     Database& db_;
     std::shared_ptr<Env> env_;
+    struct Kept;  // principals and datasets as read, until the next change
+    std::unique_ptr<Kept> kept_;
 };
 
 // What lets a partner read classified data: MOU agreements and release approvals. Rows are never

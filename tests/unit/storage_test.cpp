@@ -10,6 +10,7 @@
 #include "crypto/tlog.h"
 #include "gateway/canonical_json.h"
 #include "storage/audit_export.h"
+#include "storage/read_cache.h"
 #include "storage/sqlite.h"
 #include "storage/store.h"
 #include "temp_dir.h"
@@ -1099,4 +1100,65 @@ TEST_CASE("email hooks: at most so many addresses a day, removed ones counted") 
     h.id = "hook-00000000000000d1";
     h.url = "https://notifikasi.example.go.id/serambi";
     CHECK(store->hooks().add_hook(h, {10, 3}).ok());
+}
+
+TEST_CASE("rows kept in memory go at every change, a read begun before a change is not kept, failures never are") {
+    ReadCache<std::string> cache;
+    int reads = 0;
+    auto read_as = [&](std::string value) {
+        return [&reads, value] {
+            ++reads;
+            return Result<std::string>(value);
+        };
+    };
+    CHECK(cache.get("walidata", read_as("A")).value() == "A");
+    CHECK(cache.get("walidata", read_as("B")).value() == "A");  // kept
+    CHECK(reads == 1);
+    cache.forget_all();
+    CHECK(cache.get("walidata", read_as("B")).value() == "B");
+    CHECK(reads == 2);
+
+    // A change commits while a read is under way: what that read found is answered, not kept.
+    auto raced = cache.get("dinkes-malut", [&] {
+        ++reads;
+        cache.forget_all();
+        return Result<std::string>(std::string("before the change"));
+    });
+    CHECK(raced.value() == "before the change");
+    CHECK(cache.get("dinkes-malut", read_as("after")).value() == "after");
+    CHECK(reads == 4);
+    CHECK(cache.get("dinkes-malut", read_as("later")).value() == "after");  // kept again after a change
+    CHECK(reads == 4);
+
+    // Not found now may be found after the next change, which need not be one the cache hears of.
+    auto missing = [&] {
+        ++reads;
+        return Result<std::string>(make_error(ErrorKind::not_found, "no such principal"));
+    };
+    CHECK_FALSE(cache.get("opd-baru", missing).ok());
+    CHECK_FALSE(cache.get("opd-baru", missing).ok());
+    CHECK(reads == 6);
+}
+
+TEST_CASE("a principal or dataset read once is read again after any change to the registry") {
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    auto& registry = store->registry();
+    CHECK(registry.principal("dinkes-malut")->cert_serial == "01");
+    CHECK(registry.principal("dinkes-malut")->age_recipient.empty());
+    REQUIRE(registry.set_age_recipient("dinkes-malut", "age1example").ok());
+    CHECK(registry.principal("dinkes-malut")->age_recipient == "age1example");
+    REQUIRE(registry
+                .replace_certificate("dinkes-malut", "02", "ee", "2027-01-01T00:00:00Z",
+                                     {"01", "dinkes-malut", 4, 1001, "dinkes-malut"})
+                .ok());
+    CHECK(registry.principal("dinkes-malut")->cert_serial == "02");
+    CHECK(registry.principal("dinkes-malut")->removed_at.empty());
+    REQUIRE(registry.remove_principal("dinkes-malut", {"02", "dinkes-malut", 5, 1795660000, "admin"}).ok());
+    CHECK_FALSE(registry.principal("dinkes-malut")->removed_at.empty());
+
+    CHECK(registry.dataset("dinkes-malut/gizi").error().kind == ErrorKind::not_found);
+    REQUIRE(registry.add_dataset({"dinkes-malut/gizi", "dinkes-malut", "rahasia", "Gizi", "admin", {}}).ok());
+    CHECK(registry.dataset("dinkes-malut/gizi")->classification == "rahasia");
 }

@@ -58,6 +58,19 @@ std::string read_all(Store& store, const std::string& id, std::string& error) {
     }
 }
 
+// Every entry of the store's access log, in order, checked against the root its head gives.
+std::vector<std::string> whole_log(Store& store) {
+    auto head = store.log().head();
+    REQUIRE(head.ok());
+    auto all = store.log().entries(0, head->size, head->size + 1);
+    REQUIRE(all.ok());
+    REQUIRE(all->size() == head->size);
+    crypto::tlog::TreeBuilder tree;
+    for (const auto& e : *all) tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(e)));
+    CHECK(tree.root() == head->root);
+    return std::move(all).value();
+}
+
 // One deployment under test, and what it has acknowledged: a package or an entry is in `committed`
 // or `entries` only once the store said it was stored.
 struct World {
@@ -170,20 +183,13 @@ struct World {
             CHECK_FALSE(store.packages().open_package(absent).ok());
             CHECK_FALSE(store.packages().package(absent).ok());
         }
-        auto head = store.log().head();
-        REQUIRE(head.ok());
-        auto all = store.log().entries(0, head->size, head->size + 1);
-        REQUIRE(all.ok());
-        REQUIRE(all->size() == head->size);
-        crypto::tlog::TreeBuilder tree;
-        for (const auto& e : *all) tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(e)));
-        CHECK(tree.root() == head->root);
+        const auto all = whole_log(store);
         for (const auto& [index, entry] : entries) {
-            REQUIRE(index < all->size());
-            CHECK((*all)[index] == entry);
+            REQUIRE(index < all.size());
+            CHECK(all[index] == entry);
         }
         // Nothing but acknowledged entries: a failed append or commit left no leaf behind.
-        CHECK(head->size == entries.size());
+        CHECK(all.size() == entries.size());
     }
 
     // A crash right after the failure, the page cache kept (kill -9): the database, its WAL and
@@ -221,18 +227,12 @@ struct World {
                 CHECK(read_all(**store, id, error) == uncertain_body);
                 CHECK(error == "");
             }
-            auto head = (*store)->log().head();
-            REQUIRE(head.ok());
-            auto all = (*store)->log().entries(0, head->size, head->size + 1);
-            REQUIRE(all.ok());
-            crypto::tlog::TreeBuilder tree;
-            for (const auto& e : *all) tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(e)));
-            CHECK(tree.root() == head->root);
+            const auto all = whole_log(**store);
             for (const auto& [index, entry] : entries) {
-                REQUIRE(index < all->size());
-                CHECK((*all)[index] == entry);
+                REQUIRE(index < all.size());
+                CHECK(all[index] == entry);
             }
-            out.log_size = head->size;
+            out.log_size = all.size();
         }
         fs::remove_all(copy);
         return out;
@@ -627,14 +627,7 @@ TEST_CASE("a group of changes that may run again commits without savepoints, one
         opened.value().reset();
         auto store = Store::open({path, w.dir.path / "blobs"}, w.master);
         REQUIRE(store.ok());
-        auto head = (*store)->log().head();
-        REQUIRE(head.ok());
-        auto all = (*store)->log().entries(0, head->size, head->size + 1);
-        REQUIRE(all.ok());
-        crypto::tlog::TreeBuilder tree;
-        for (const auto& e : *all) tree.add(crypto::tlog::leaf_hash(crypto::as_bytes(e)));
-        CHECK(tree.root() == head->root);
-        return *all;
+        return whole_log(**store);
     };
 
     // Holds the writer in a commit's fsync until the changes wait behind it, one after another,

@@ -520,10 +520,8 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
     const auto& rid = head.request_id;
     auto hidden = [&] { return problem(ErrorKind::not_found, "no such package", rid); };
     if (!storage::is_package_id(id)) return hidden();
-    // The record and the payload's key in one read: the row is not read again to open it.
-    auto stored = services_.store->packages().stored_package(id);
-    if (!stored) return stored.error().kind == ErrorKind::not_found ? hidden() : problem_of(stored.error(), rid);
-    const storage::PackageRecord* record = &stored->record;
+    auto record = services_.store->packages().package(id);
+    if (!record) return record.error().kind == ErrorKind::not_found ? hidden() : problem_of(record.error(), rid);
     auto facts = package_facts(*record);
     if (!facts) return problem_of(facts.error(), rid);
     auto approvals = approvals_for(caller, id);
@@ -616,7 +614,7 @@ Response Handler::get_package(const RequestHead& head, const Caller& caller, con
         return r;
     }
 
-    auto reader = services_.store->packages().open_package(std::move(stored->payload));
+    auto reader = services_.store->packages().open_package(id);
     if (!reader) return problem_of(reader.error(), rid);
     std::optional<crypto::age::Encryptor> encryptor;
     std::string etag = "\"" + record->sha256_hex + "\"";

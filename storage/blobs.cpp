@@ -528,20 +528,28 @@ class KeptReader final : public PackageReader {
 
 Result<std::unique_ptr<PackageReader>> Packages::open_package(const std::string& id) {
     if (!is_package_id(id)) return make_error(ErrorKind::not_found, "no such package");
-    auto stored = stored_package(id);
-    if (!stored) return stored.error();
-    return open_package(std::move(stored->payload));
-}
-
-Result<std::unique_ptr<PackageReader>> Packages::open_package(SealedPayload payload) {
-    if (payload.aead != 1 && payload.aead != 2) return make_error(ErrorKind::corruption, "unknown AEAD");
-    const auto aead = static_cast<crypto::Aead>(payload.aead);
-    if (payload.other_master_key)
-        return make_error(ErrorKind::unavailable, "the package is wrapped by another master key");
-    const std::string& id = payload.id;
-    const std::uint64_t size = payload.size;
-    auto& kept = payload.kept;
-    const auto& wrapped = payload.wrapped_key;
+    std::uint64_t size = 0;
+    crypto::Aead aead = crypto::Aead::aes_256_gcm;
+    crypto::Bytes wrapped;
+    std::optional<crypto::Bytes> kept;  // the sealed payload, when the database holds it
+    const Status found = db_.read([&](Connection& c) -> Status {
+        auto s = c.cached(kept_payloads_ ? "SELECT p.size, p.aead, p.key_id, p.wrapped_key, k.sealed FROM packages p "
+                                           "LEFT JOIN package_payloads k ON k.id = p.id WHERE p.id = ?1"
+                                         : "SELECT size, aead, key_id, wrapped_key, NULL FROM packages WHERE id = ?1");
+        const int rc = s->bind(1, id).step();
+        if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
+        if (rc != SQLITE_ROW) return make_error(ErrorKind::unavailable, "the database could not be read");
+        size = static_cast<std::uint64_t>(s->integer(0));
+        const auto aead_id = s->integer(1);
+        if (aead_id != 1 && aead_id != 2) return make_error(ErrorKind::corruption, "unknown AEAD");
+        aead = static_cast<crypto::Aead>(aead_id);
+        if (s->text(2) != keys_->key_id)
+            return make_error(ErrorKind::unavailable, "the package is wrapped by another master key");
+        wrapped = s->blob(3);
+        if (!s->is_null(4)) kept = s->blob(4);
+        return {};
+    });
+    if (!found) return found.error();
     const auto context = blob_context(id);
     auto data_key = crypto::unwrap_key(keys_->wrapping_key, wrapped, crypto::as_bytes(context));
     if (!data_key) return make_error(ErrorKind::corruption, "the package key failed authentication");

@@ -105,32 +105,6 @@ Result<PackageRecord> Packages::package(const std::string& id) {
     });
 }
 
-Result<Packages::StoredPackage> Packages::stored_package(const std::string& id) {
-    // The record's columns as in kPackageColumns, then the payload's.
-    static constexpr const char* kRecordColumns =
-        "SELECT p.id, p.dataset, p.producer, p.classification, p.filename, p.media_type, p.size, p.sha256, "
-        "p.created_at, p.manifest, p.signature, p.recipients, p.aead, p.key_id, p.wrapped_key, ";
-    return db_.read([&](Connection& c) -> Result<StoredPackage> {
-        auto s = c.cached(std::string(kRecordColumns) +
-                          (kept_payloads_ ? "k.sealed FROM packages p LEFT JOIN package_payloads k ON k.id = p.id "
-                                          : "NULL FROM packages p ") +
-                          "WHERE p.id = ?1");
-        const int rc = s->bind(1, id).step();
-        if (rc == SQLITE_DONE) return make_error(ErrorKind::not_found, "no such package");
-        if (rc != SQLITE_ROW) return sql::db_error("the database could not be read");
-        StoredPackage stored;
-        stored.record = package_from(*s);
-        auto& payload = stored.payload;
-        payload.id = stored.record.id;
-        payload.size = stored.record.size;
-        payload.aead = s->integer(12);
-        payload.other_master_key = s->text(13) != keys_->key_id;
-        payload.wrapped_key = s->blob(14);
-        if (!s->is_null(15)) payload.kept = s->blob(15);
-        return stored;
-    });
-}
-
 Result<std::vector<PackageRecord>> Packages::packages_in(const std::string& dataset) {
     return db_.read([&](Connection& c) {
         auto s = c.cached(std::string(kPackageColumns) + "WHERE dataset = ?1 ORDER BY created_at, rowid");

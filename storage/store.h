@@ -334,24 +334,6 @@ class Packages {
 
     Result<std::unique_ptr<PackageWriter>> begin_package(PackageDraft draft);
     Result<std::unique_ptr<PackageReader>> open_package(const std::string& id);
-    // A package's record with what its reader needs (its wrapped key, and the sealed payload
-    // when the database keeps it), read in one query: a pull decides on the record, then opens
-    // the payload without reading the row again.
-    class SealedPayload {
-        friend class Packages;
-        std::string id;
-        std::uint64_t size = 0;  // of the plaintext
-        std::int64_t aead = 0;   // as stored: checked when the payload is opened
-        bool other_master_key = false;
-        crypto::Bytes wrapped_key;
-        std::optional<crypto::Bytes> kept;
-    };
-    struct StoredPackage {
-        PackageRecord record;
-        SealedPayload payload;
-    };
-    Result<StoredPackage> stored_package(const std::string& id);
-    Result<std::unique_ptr<PackageReader>> open_package(SealedPayload payload);
     // The secret a reader's age delivery of a package is derived from: the same for the same
     // package (id and content digest) and recipient under the same master key, so that the delivered file is the same
     // on every request and a cut download resumes with a Range.

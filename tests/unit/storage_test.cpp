@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 #include <set>
 #include <thread>
-#include <tuple>
 
 #include "base/time.h"
 #include "crypto/tlog.h"
@@ -90,23 +89,19 @@ std::string commit_package(Store& store, const std::string& body, const std::vec
     return record->id;
 }
 
-std::string read_rest(PackageReader& reader, std::size_t buffer_bytes = 10007) {
+std::string read_back(Store& store, const std::string& id, std::uint64_t from = 0, std::size_t buffer_bytes = 10007) {
+    auto reader = store.packages().open_package(id);
+    REQUIRE(reader.ok());
+    REQUIRE((*reader)->seek(from).ok());
     std::string out;
     std::vector<std::uint8_t> buf(buffer_bytes);
     for (;;) {
-        auto n = reader.read(buf);
+        auto n = (*reader)->read(buf);
         REQUIRE(n.ok());
         if (*n == 0) break;
         out.append(reinterpret_cast<const char*>(buf.data()), *n);
     }
     return out;
-}
-
-std::string read_back(Store& store, const std::string& id, std::uint64_t from = 0, std::size_t buffer_bytes = 10007) {
-    auto reader = store.packages().open_package(id);
-    REQUIRE(reader.ok());
-    REQUIRE((*reader)->seek(from).ok());
-    return read_rest(**reader, buffer_bytes);
 }
 
 fs::path only_blob(const fs::path& blobs) {
@@ -176,34 +171,6 @@ TEST_CASE("a payload of up to 64 KiB is kept in the database, one byte more make
     }
     CHECK(store->packages().packages_in("dinkes-malut/imunisasi")->size() == 5);
     CHECK(blob_files() == 1);
-}
-
-TEST_CASE("a package's record and its payload's key are read together, and open alike kept or in a blob") {
-    Fixture f;
-    auto store = f.open();
-    seed(*store);
-    for (const std::size_t size : {std::size_t{4096}, std::size_t{100000}}) {
-        const std::string body = varied_payload(size);
-        const auto id = commit_package(*store, body);
-        auto record = store->packages().package(id);
-        auto stored = store->packages().stored_package(id);
-        REQUIRE(record.ok());
-        REQUIRE(stored.ok());
-        const auto& r = stored->record;
-        CHECK(std::tie(r.id, r.dataset, r.producer, r.classification, r.filename, r.media_type, r.size, r.sha256_hex,
-                       r.created_at, r.manifest, r.signature, r.recipients) ==
-              std::tie(record->id, record->dataset, record->producer, record->classification, record->filename,
-                       record->media_type, record->size, record->sha256_hex, record->created_at, record->manifest,
-                       record->signature, record->recipients));
-        CHECK(r.size == size);
-        auto reader = store->packages().open_package(std::move(stored->payload));
-        REQUIRE(reader.ok());
-        CHECK((*reader)->in_memory() == (size <= 65536));
-        CHECK(read_rest(**reader) == body);
-    }
-    auto absent = store->packages().stored_package(std::string(32, 'a'));
-    REQUIRE_FALSE(absent.ok());
-    CHECK(absent.error().kind == ErrorKind::not_found);
 }
 
 TEST_CASE("concurrent commits share transactions, a change that fails in a group is undone alone") {

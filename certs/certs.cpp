@@ -14,6 +14,9 @@
 #include <algorithm>
 #include <array>
 #include <ctime>
+#include <optional>
+
+#include "certs/signed_data.h"
 
 namespace serambi::certs {
 namespace {
@@ -589,7 +592,69 @@ struct ManifestSigner::State {
     // verifier holding only the root can build the chain.
     std::unique_ptr<STACK_OF(X509), decltype([](STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); })> chain{
         sk_X509_new_null()};
+    std::optional<detail::SignedDataTemplate> fast;  // absent: every signature through CMS_sign
 };
+
+namespace {
+
+// Without the S/MIME capabilities attribute: a list of ciphers for replying by mail, which no
+// verifier of a manifest uses, and whose building (a lookup of each cipher) was a third of the
+// cost of signing.
+constexpr unsigned kManifestSignFlags = CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP;
+
+std::optional<crypto::Bytes> cms_to_der(CMS_ContentInfo* cms) {
+    BioPtr out(BIO_new(BIO_s_mem()));
+    if (!out || i2d_CMS_bio(out.get(), cms) != 1) return std::nullopt;
+    const std::string der = bio_to_string(out.get());
+    return crypto::Bytes(der.begin(), der.end());
+}
+
+std::optional<detail::SignedDataTemplate::Digest> sha256_of(crypto::ByteView content) {
+    detail::SignedDataTemplate::Digest digest{};
+    unsigned int length = 0;
+    if (EVP_Digest(content.data(), content.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1 ||
+        length != digest.size())
+        return std::nullopt;
+    return digest;
+}
+
+// A template for this signer, kept only if what it writes is what CMS_sign writes: the same bytes
+// but for the signature itself, at places OpenSSL's own parser agrees on, and a result that
+// OpenSSL verifies and encodes back unchanged. Any doubt leaves CMS_sign in charge.
+std::optional<detail::SignedDataTemplate> checked_template(X509* cert, EVP_PKEY* key, STACK_OF(X509) * chain) {
+    constexpr std::string_view probe = R"({"serambi":"manifest signature template check"})";
+    BioPtr in(memory_bio(probe));
+    CmsPtr reference(CMS_sign(cert, key, chain, in.get(), kManifestSignFlags));
+    auto reference_der = reference ? cms_to_der(reference.get()) : std::nullopt;
+    auto learned = reference_der ? detail::SignedDataTemplate::learn(*reference_der, key) : std::nullopt;
+    const auto digest = sha256_of(crypto::as_bytes(probe));
+    if (!learned || !digest || learned->reference_digest() != *digest) return std::nullopt;
+
+    CMS_SignerInfo* info = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(reference.get()), 0);
+    const int time_index = info ? CMS_signed_get_attr_by_NID(info, NID_pkcs9_signingTime, -1) : -1;
+    ASN1_TYPE* time = time_index < 0 ? nullptr : X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(info, time_index), 0);
+    const auto expected_time = learned->reference_time();
+    if (!time || time->type != V_ASN1_UTCTIME ||
+        std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(time->value.utctime)),
+                         static_cast<std::size_t>(ASN1_STRING_length(time->value.utctime))) !=
+            std::string_view(expected_time.data(), expected_time.size()))
+        return std::nullopt;
+
+    auto written = learned->sign(expected_time, *digest, key);
+    auto relearned = written ? detail::SignedDataTemplate::learn(*written, key) : std::nullopt;
+    if (!relearned || !(*relearned == *learned)) return std::nullopt;
+    const unsigned char* p = written->data();
+    CmsPtr parsed(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(written->size())));
+    BioPtr data(BIO_push(BIO_new(BIO_f_buffer()), memory_bio(probe).release()));
+    if (!parsed || p != written->data() + written->size() || !data ||
+        CMS_verify(parsed.get(), nullptr, nullptr, data.get(), nullptr, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1)
+        return std::nullopt;
+    auto reencoded = cms_to_der(parsed.get());
+    if (!reencoded || *reencoded != *written) return std::nullopt;
+    return learned;
+}
+
+}  // namespace
 
 ManifestSigner::ManifestSigner() : state_(std::make_unique<State>()) {}
 ManifestSigner::ManifestSigner(ManifestSigner&&) noexcept = default;
@@ -609,21 +674,29 @@ Result<ManifestSigner> ManifestSigner::load(std::string_view cert_pem_text, std:
     if (!signer.state_->cert || !signer.state_->key ||
         X509_check_private_key(signer.state_->cert.get(), signer.state_->key.get()) != 1)
         return openssl_error("the signing certificate and key do not match or cannot be read");
+    signer.state_->fast =
+        checked_template(signer.state_->cert.get(), signer.state_->key.get(), signer.state_->chain.get());
+    ERR_clear_error();
     return signer;
 }
 
+bool ManifestSigner::signs_from_template() const noexcept { return state_->fast.has_value(); }
+
 Result<crypto::Bytes> ManifestSigner::sign(crypto::ByteView content) const {
+    if (state_->fast) {
+        // From 2050 the signing time changes form; CMS_sign then writes it.
+        const auto time = detail::SignedDataTemplate::utc_time(std::time(nullptr));
+        const auto digest = time ? sha256_of(content) : std::nullopt;
+        if (auto der = digest ? state_->fast->sign(*time, *digest, state_->key.get()) : std::nullopt)
+            return std::move(*der);
+        ERR_clear_error();
+    }
     BioPtr in(BIO_new_mem_buf(content.data(), static_cast<int>(content.size())));
-    // Without the S/MIME capabilities attribute: a list of ciphers for replying by mail, which
-    // no verifier of a manifest uses, and whose building (a lookup of each cipher) was a third
-    // of the cost of signing.
-    CmsPtr cms(CMS_sign(state_->cert.get(), state_->key.get(), state_->chain.get(), in.get(),
-                        CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP));
+    CmsPtr cms(CMS_sign(state_->cert.get(), state_->key.get(), state_->chain.get(), in.get(), kManifestSignFlags));
     if (!cms) return make_error(ErrorKind::internal, "signing the manifest failed");
-    BioPtr out(BIO_new(BIO_s_mem()));
-    if (i2d_CMS_bio(out.get(), cms.get()) != 1) return make_error(ErrorKind::internal, "encoding the signature failed");
-    const std::string der = bio_to_string(out.get());
-    return crypto::Bytes(der.begin(), der.end());
+    auto der = cms_to_der(cms.get());
+    if (!der) return make_error(ErrorKind::internal, "encoding the signature failed");
+    return std::move(*der);
 }
 
 Status verify_signature(crypto::ByteView content, crypto::ByteView der_signature, std::string_view ca_pem) {

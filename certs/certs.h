@@ -144,6 +144,10 @@ class ManifestSigner {
     // A detached CMS SignedData (DER) over `content`, binary mode, signer certificate included.
     Result<crypto::Bytes> sign(crypto::ByteView content) const;
 
+    // Whether signatures are written from a template learned and checked at load, rather than
+    // built by CMS_sign each time (the same DER either way; the template is several times cheaper).
+    bool signs_from_template() const noexcept;
+
   private:
     ManifestSigner();
     struct State;

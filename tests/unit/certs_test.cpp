@@ -1,7 +1,17 @@
 #include "certs/certs.h"
 
+#include <openssl/cms.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <catch2/catch.hpp>
+#include <ctime>
+#include <memory>
+#include <set>
 #include <type_traits>
+
+#include "certs/signed_data.h"
 
 using namespace serambi;
 using namespace serambi::certs;
@@ -25,6 +35,59 @@ Issued issue_for(const Authority& ca, const std::string& cn, Usage usage, const 
     auto cert = issue(ca, *pub, request);
     REQUIRE(cert.ok());
     return {*cert, std::string(key->view())};
+}
+
+template <auto Free>
+struct Freer {
+    template <class T>
+    void operator()(T* p) const noexcept {
+        Free(p);
+    }
+};
+using Bio = std::unique_ptr<BIO, Freer<BIO_free_all>>;
+using Cms = std::unique_ptr<CMS_ContentInfo, Freer<CMS_ContentInfo_free>>;
+using Key = std::unique_ptr<EVP_PKEY, Freer<EVP_PKEY_free>>;
+using Cert = std::unique_ptr<X509, Freer<X509_free>>;
+
+Bio text_bio(std::string_view text) { return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))); }
+
+std::string pem_of(EVP_PKEY* key, X509* cert) {
+    Bio out(BIO_new(BIO_s_mem()));
+    REQUIRE((key ? PEM_write_bio_PrivateKey(out.get(), key, nullptr, nullptr, 0, nullptr, nullptr)
+                 : PEM_write_bio_X509(out.get(), cert)) == 1);
+    char* data = nullptr;
+    const long length = BIO_get_mem_data(out.get(), &data);
+    return std::string(data, static_cast<std::size_t>(length));
+}
+
+// What OpenSSL's own CMS_sign writes for this signer, with the flags the gateway uses.
+crypto::Bytes cms_sign(const Issued& signer, std::string_view content) {
+    Cert cert(PEM_read_bio_X509(text_bio(signer.cert).get(), nullptr, nullptr, nullptr));
+    Key key(PEM_read_bio_PrivateKey(text_bio(signer.key).get(), nullptr, nullptr, nullptr));
+    REQUIRE(cert);
+    REQUIRE(key);
+    Cms cms(
+        CMS_sign(cert.get(), key.get(), nullptr, text_bio(content).get(), CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP));
+    REQUIRE(cms);
+    unsigned char* der = nullptr;
+    const int length = i2d_CMS_ContentInfo(cms.get(), &der);
+    REQUIRE(length > 0);
+    crypto::Bytes out(der, der + length);
+    OPENSSL_free(der);
+    return out;
+}
+
+// The signature parsed by OpenSSL and encoded again: equal only for canonical DER.
+crypto::Bytes reencoded(const crypto::Bytes& der) {
+    const unsigned char* p = der.data();
+    Cms cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size())));
+    if (!cms || p != der.data() + der.size()) return {};
+    unsigned char* out = nullptr;
+    const int length = i2d_CMS_ContentInfo(cms.get(), &out);
+    if (length <= 0) return {};
+    crypto::Bytes bytes(out, out + length);
+    OPENSSL_free(out);
+    return bytes;
 }
 
 }  // namespace
@@ -288,4 +351,111 @@ TEST_CASE("the CA key is held in guarded memory and cannot be copied by accident
     CHECK(check_authority(held).ok());
     const auto issued = issue_for(held, "dinkes-malut", Usage::client);
     CHECK(check_pair(issued.cert, issued.key, held.cert_pem).ok());
+}
+
+TEST_CASE("manifest signatures are written from a template to the very DER CMS_sign writes") {
+    auto ca = create_authority("Serambi CA Test", 10);
+    REQUIRE(ca.ok());
+    const auto signing = issue_for(*ca, "serambi-manifest-signing", Usage::signing);
+    auto signer = ManifestSigner::load(signing.cert, signing.key);
+    REQUIRE(signer.ok());
+    REQUIRE(signer->signs_from_template());
+
+    // ECDSA signatures are 70 to 72 bytes in DER (shorter rarely): each length changes every
+    // enclosing length, so enough signatures are written to meet all three.
+    std::set<std::size_t> sizes;
+    for (int i = 0; i < 300; ++i) {
+        const std::string manifest = R"({"id":")" + std::to_string(i) + R"(","size":)" + std::to_string(i * 7) + "}";
+        auto signature = signer->sign(crypto::as_bytes(manifest));
+        REQUIRE(signature.ok());
+        sizes.insert(signature->size());
+        CHECK(verify_signature(crypto::as_bytes(manifest), *signature, ca->cert_pem).ok());
+        CHECK_FALSE(verify_signature(crypto::as_bytes(manifest + " "), *signature, ca->cert_pem).ok());
+        CHECK(reencoded(*signature) == *signature);
+    }
+    CHECK(sizes.size() >= 3);
+
+    // Byte for byte what CMS_sign writes, but for the ECDSA signature: the same layout and fixed
+    // bytes, read back by the template's own reader (a signing time that ticked over in between
+    // is read again).
+    const std::string manifest = R"({"id":"compare"})";
+    std::optional<detail::SignedDataTemplate> theirs, ours;
+    Key key(PEM_read_bio_PrivateKey(text_bio(signing.key).get(), nullptr, nullptr, nullptr));
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        auto mine = signer->sign(crypto::as_bytes(manifest));
+        REQUIRE(mine.ok());
+        const auto reference = cms_sign(signing, manifest);
+        theirs = detail::SignedDataTemplate::learn(reference, key.get());
+        ours = detail::SignedDataTemplate::learn(*mine, key.get());
+        REQUIRE(theirs.has_value());
+        REQUIRE(ours.has_value());
+        if (theirs->reference_time() == ours->reference_time()) break;
+    }
+    CHECK(*theirs == *ours);
+}
+
+TEST_CASE("a template is learned only from the shape it understands") {
+    auto ca = create_authority("Serambi CA Test", 10);
+    REQUIRE(ca.ok());
+    const auto signing = issue_for(*ca, "serambi-manifest-signing", Usage::signing);
+    Key key(PEM_read_bio_PrivateKey(text_bio(signing.key).get(), nullptr, nullptr, nullptr));
+    REQUIRE(key);
+    const auto reference = cms_sign(signing, "content");
+    REQUIRE(detail::SignedDataTemplate::learn(reference, key.get()).has_value());
+    CHECK_FALSE(detail::SignedDataTemplate::learn(reference, nullptr));
+    // Every cut, and every byte changed: refused or read as some layout, never read out of bounds.
+    for (std::size_t cut = 0; cut < reference.size(); ++cut)
+        CHECK_FALSE(detail::SignedDataTemplate::learn(crypto::ByteView(reference.data(), cut), key.get()));
+    auto longer = reference;
+    longer.push_back(0);
+    CHECK_FALSE(detail::SignedDataTemplate::learn(longer, key.get()));
+    for (std::size_t at = 0; at < reference.size(); ++at) {
+        auto damaged = reference;
+        damaged[at] ^= 0x01;
+        (void)detail::SignedDataTemplate::learn(damaged, key.get());
+    }
+    // A P-384 key: CMS_sign writes another algorithm, and the template stays out of it.
+    Key p384(EVP_EC_gen("secp384r1"));
+    REQUIRE(p384);
+    CHECK_FALSE(detail::SignedDataTemplate::learn(reference, p384.get()));
+}
+
+TEST_CASE("a signer without a P-256 key signs through CMS_sign") {
+    Key key(EVP_EC_gen("secp384r1"));
+    REQUIRE(key);
+    Cert cert(X509_new());
+    REQUIRE(cert);
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    REQUIRE(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                       reinterpret_cast<const unsigned char*>("serambi-manifest-signing"), -1, -1,
+                                       0) == 1);
+    REQUIRE(X509_set_issuer_name(cert.get(), name) == 1);
+    REQUIRE(ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 7) == 1);
+    REQUIRE(X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0));
+    REQUIRE(X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600));
+    REQUIRE(X509_set_pubkey(cert.get(), key.get()) == 1);
+    REQUIRE(X509_sign(cert.get(), key.get(), EVP_sha384()) > 0);
+
+    auto signer = ManifestSigner::load(pem_of(nullptr, cert.get()), pem_of(key.get(), nullptr));
+    REQUIRE(signer.ok());
+    CHECK_FALSE(signer->signs_from_template());
+    const std::string manifest = R"({"id":"p384"})";
+    auto signature = signer->sign(crypto::as_bytes(manifest));
+    REQUIRE(signature.ok());
+    const unsigned char* p = signature->data();
+    Cms cms(d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(signature->size())));
+    REQUIRE(cms);
+    CHECK(CMS_verify(cms.get(), nullptr, nullptr, text_bio(manifest).get(), nullptr,
+                     CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) == 1);
+    CHECK(CMS_verify(cms.get(), nullptr, nullptr, text_bio(manifest + "x").get(), nullptr,
+                     CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1);
+}
+
+TEST_CASE("the template's signing time is the UTCTime CMS writes, and gives way from 2050") {
+    using T = detail::SignedDataTemplate;
+    auto text = [](const std::optional<T::SigningTime>& t) { return t ? std::string(t->data(), t->size()) : "-"; };
+    CHECK(text(T::utc_time(0)) == "700101000000Z");
+    CHECK(text(T::utc_time(2524607999)) == "491231235959Z");  // 2049-12-31 23:59:59
+    CHECK(text(T::utc_time(1796342400)) == "261204000000Z");  // 2026-12-04
+    CHECK_FALSE(T::utc_time(2524608000));                     // 2050-01-01: a GeneralizedTime
 }

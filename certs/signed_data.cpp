@@ -4,14 +4,23 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <memory>
+#include <span>
+#include <vector>
 
 namespace serambi::certs::detail {
 namespace {
 
 // DER encodings of the object identifiers and algorithm identifiers the template expects.
 constexpr std::uint8_t kSignedDataOid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
+// encapContentInfo of a detached signature: id-data and no eContent.
+constexpr std::uint8_t kDetachedData[] = {0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
+// The contentType attribute, whole: it names id-data and never changes.
+constexpr std::uint8_t kContentTypeAttribute[] = {0x30, 0x18, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                                  0x0d, 0x01, 0x09, 0x03, 0x31, 0x0b, 0x06, 0x09, 0x2a,
+                                                  0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
 constexpr std::uint8_t kSigningTimeOid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05};
 constexpr std::uint8_t kMessageDigestOid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04};
 constexpr std::uint8_t kSha256Oid[] = {0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
@@ -106,7 +115,8 @@ std::optional<SignedDataTemplate> SignedDataTemplate::learn(crypto::ByteView der
     if (!signed_data || signed_data->tag != kSequence || signed_data->end != (*info_parts)[1].end) return std::nullopt;
     // SignedData ::= SEQUENCE { version, digestAlgorithms, encapContentInfo, [0] certificates, signerInfos }
     auto data_parts = children(der, *signed_data);
-    if (!data_parts || data_parts->size() < 4 || data_parts->front().tag != kInteger || data_parts->back().tag != kSet)
+    if (!data_parts || data_parts->size() < 4 || data_parts->front().tag != kInteger ||
+        !holds(der, (*data_parts)[2], kDetachedData) || data_parts->back().tag != kSet)
         return std::nullopt;
     const Element signer_set = data_parts->back();
     auto signers = children(der, signer_set);
@@ -126,9 +136,12 @@ std::optional<SignedDataTemplate> SignedDataTemplate::learn(crypto::ByteView der
 
     SignedDataTemplate t;
     std::size_t time_at = 0, digest_at = 0;
+    // Exactly the three attributes CMS_sign writes here. Any other would be copied from the
+    // reference into every signature, which is wrong for one whose value changes.
     auto attribute_list = children(der, attributes);
-    if (!attribute_list) return std::nullopt;
-    for (const auto& attribute : *attribute_list) {
+    if (!attribute_list || attribute_list->size() != 3 || !holds(der, attribute_list->front(), kContentTypeAttribute))
+        return std::nullopt;
+    for (const auto& attribute : std::span(*attribute_list).subspan(1)) {
         auto parts = attribute.tag == kSequence ? children(der, attribute) : std::nullopt;
         if (!parts || parts->size() != 2 || (*parts)[0].tag != kOid || (*parts)[1].tag != kSet) return std::nullopt;
         auto values = children(der, (*parts)[1]);
@@ -142,6 +155,8 @@ std::optional<SignedDataTemplate> SignedDataTemplate::learn(crypto::ByteView der
             if (digest_at || value.tag != kOctetString || value.end - value.content != std::tuple_size_v<Digest>)
                 return std::nullopt;
             digest_at = value.content;
+        } else {
+            return std::nullopt;
         }
     }
     if (!time_at || !digest_at) return std::nullopt;

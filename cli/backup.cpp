@@ -269,7 +269,8 @@ int run_backup(const BackupOptions& options) {
     const fs::path& out = out_dir.path();
 
     // Beside a running gateway, never beside a key rotation.
-    auto lock = storage::DeploymentLock::acquire(config->blobs, storage::DeploymentLock::Mode::inspect);
+    auto lock =
+        storage::DeploymentLock::acquire(config->blobs, config->database, storage::DeploymentLock::Mode::inspect);
     if (!lock) return report(command, lock.error());
     auto master = storage::read_master_key(config->master_key);
     if (!master) return report(command, master.error());
@@ -797,7 +798,8 @@ int run_rotate_master(const std::string& config_file) {
     const std::string command = "keys rotate-master";
     auto config = gateway::load_config(config_file);
     if (!config) return report(command, config.error());
-    auto lock = storage::DeploymentLock::acquire(config->blobs, storage::DeploymentLock::Mode::rotate);
+    auto lock =
+        storage::DeploymentLock::acquire(config->blobs, config->database, storage::DeploymentLock::Mode::rotate);
     if (!lock) return report(command, make_error(lock.error().kind, tr("{}: stop it first", {lock.error().message})));
     const storage::MasterKeyFiles files{config->master_key, config->database};
     auto earlier = storage::finish_master_key_rotation(files);
@@ -830,7 +832,8 @@ int run_rotate_log(const std::string& config_file) {
     const std::string command = "keys rotate-log";
     auto config = gateway::load_config(config_file);
     if (!config) return report(command, config.error());
-    auto lock = storage::DeploymentLock::acquire(config->blobs, storage::DeploymentLock::Mode::rotate);
+    auto lock =
+        storage::DeploymentLock::acquire(config->blobs, config->database, storage::DeploymentLock::Mode::rotate);
     if (!lock) return report(command, make_error(lock.error().kind, tr("{}: stop it first", {lock.error().message})));
     // The database is opened: a master-key rotation that stopped is settled first, as a start would.
     auto earlier = storage::finish_master_key_rotation({config->master_key, config->database});

@@ -118,7 +118,8 @@ int run_fsck(const FsckOptions& options) {
     if (!config) return report("fsck", config.error());
     // Beside a running gateway, never beside a key rotation; a deployment too damaged to lock
     // (its blob directory gone) is still checked.
-    auto lock = storage::DeploymentLock::acquire(config->blobs, storage::DeploymentLock::Mode::inspect);
+    auto lock =
+        storage::DeploymentLock::acquire(config->blobs, config->database, storage::DeploymentLock::Mode::inspect);
     if (!lock && lock.error().kind == ErrorKind::conflict) return report("fsck", lock.error());
     auto master = storage::read_master_key(config->master_key);
     if (!master) return report("fsck", master.error());

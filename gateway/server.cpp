@@ -205,7 +205,7 @@ int serve(const Config& config, const ServeOptions& options) {
     // One gateway per deployment, and never beside a key rotation.
     if (std::error_code ec; !std::filesystem::exists(config.blobs, ec))
         std::filesystem::create_directories(config.blobs, ec);
-    auto lock = storage::DeploymentLock::acquire(config.blobs, storage::DeploymentLock::Mode::serve);
+    auto lock = storage::DeploymentLock::acquire(config.blobs, config.database, storage::DeploymentLock::Mode::serve);
     if (!lock) return fail(lock.error().message);
     auto rotation = storage::finish_master_key_rotation({config.master_key, config.database});
     if (!rotation) return fail(rotation.error().message);

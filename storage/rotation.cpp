@@ -160,17 +160,32 @@ Result<std::string> rewrap(Database& copy, const crypto::SecretKey& old_key, con
 
 }  // namespace
 
-Result<DeploymentLock> DeploymentLock::acquire(const std::filesystem::path& blob_dir, Mode mode) {
+Result<DeploymentLock> DeploymentLock::acquire(const std::filesystem::path& blob_dir,
+                                               const std::filesystem::path& database, Mode mode) {
     DeploymentLock lock;
-    auto take = [&](int slot, const fs::path& dir, int how, const std::string& holder) -> Status {
-        const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) return io("cannot open " + dir.string() + " to lock the deployment");
+    auto lock_fd = [&](int slot, int fd, const fs::path& path, int how, const std::string& holder) -> Status {
         lock.fds_[slot] = fd;
         if (::flock(fd, how | LOCK_NB) == 0) return {};
         if (errno == EWOULDBLOCK)
             return make_error(ErrorKind::conflict,
-                              holder + " is working on this deployment (" + dir.string() + " is locked)");
-        return io("cannot lock " + dir.string());
+                              holder + " is working on this deployment (" + path.string() + " is locked)");
+        return io("cannot lock " + path.string());
+    };
+    auto take = [&](int slot, const fs::path& dir, int how, const std::string& holder) -> Status {
+        const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) return io("cannot open " + dir.string() + " to lock the deployment");
+        return lock_fd(slot, fd, dir, how, holder);
+    };
+    // Created on first use and never removed: removing it would let a second holder lock a new
+    // file while the first still holds the old one. Not `<database>.lock`, which SQLite's
+    // dot-file locking would take for its own. Where the database's folder is missing there is
+    // no database to guard, and opening it reports that, with its remedy, better than a lock.
+    auto take_database = [&](const std::string& holder) -> Status {
+        const auto path = with_suffix(database, ".gateway.lock");
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == ENOENT) return {};
+        if (fd < 0) return io("cannot open " + path.string() + " to lock the deployment");
+        return lock_fd(2, fd, path, LOCK_EX, holder);
     };
     switch (mode) {
         case Mode::serve: {
@@ -178,6 +193,7 @@ Result<DeploymentLock> DeploymentLock::acquire(const std::filesystem::path& blob
             const auto tmp = blob_dir / "tmp";
             if (::mkdir(tmp.c_str(), 0700) != 0 && errno != EEXIST) return io("cannot create " + tmp.string());
             if (auto s = take(1, tmp, LOCK_EX, "another serambi serve"); !s) return s.error();
+            if (auto s = take_database("another serambi serve"); !s) return s.error();
             break;
         }
         case Mode::inspect:
@@ -187,6 +203,7 @@ Result<DeploymentLock> DeploymentLock::acquire(const std::filesystem::path& blob
             if (auto s = take(0, blob_dir, LOCK_EX, "another serambi (a running gateway, fsck, backup or rotation)");
                 !s)
                 return s.error();
+            if (auto s = take_database("another serambi (a running gateway or rotation)"); !s) return s.error();
             break;
     }
     return lock;

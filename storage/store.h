@@ -48,6 +48,9 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::size
 // Held for as long as a command works on a deployment: one gateway at a time, any number of
 // inspections (fsck, backup) beside it, and a key rotation alone. Locks (flock) on the blob
 // directory and its tmp/ folder, so they hold on the local file system the deployment is on.
+// A gateway and a rotation also lock `<database>.gateway.lock` beside the database: two gateways
+// configured with one database and different blob directories would otherwise both append to
+// its access log. (A file of its own, not the database: a rotation renames a new one over it.)
 class DeploymentLock {
   public:
     enum class Mode {
@@ -55,16 +58,17 @@ class DeploymentLock {
         inspect,  // fsck, backup: no rotation
         rotate,   // keys rotate-master: nothing else
     };
-    static Result<DeploymentLock> acquire(const std::filesystem::path& blob_dir, Mode mode);
-    DeploymentLock(DeploymentLock&& other) noexcept : fds_{other.fds_[0], other.fds_[1]} {
-        other.fds_[0] = other.fds_[1] = -1;
+    static Result<DeploymentLock> acquire(const std::filesystem::path& blob_dir, const std::filesystem::path& database,
+                                          Mode mode);
+    DeploymentLock(DeploymentLock&& other) noexcept : fds_{other.fds_[0], other.fds_[1], other.fds_[2]} {
+        other.fds_[0] = other.fds_[1] = other.fds_[2] = -1;
     }
     DeploymentLock& operator=(DeploymentLock&&) = delete;
     ~DeploymentLock();
 
   private:
     DeploymentLock() = default;
-    int fds_[2] = {-1, -1};
+    int fds_[3] = {-1, -1, -1};
 };
 
 // Master-key rotation, with the gateway stopped. A new key is written beside the old one as

@@ -114,6 +114,14 @@ refuse_saying "with the gateway running, a rotation is refused" "is working on t
     "$SERAMBI" keys rotate-master --config "$DEP/serambi.toml"
 out=$("$SERAMBI" serve --config "$DEP/serambi.toml" 2>&1)
 contains "and so is a second gateway on the same deployment" "is working on this deployment" "$out"
+# The same database under another blob directory and port: a second gateway would append to the
+# same access log from its own copy of the log's tail, forking it.
+sed -e "s|^blobs = .*|blobs = \"$WORK/other-blobs\"|" -e "s|^listen = .*|listen = \"127.0.0.1:$(free_port)\"|" \
+    "$DEP/serambi.toml" >"$DEP/second.toml"
+check "the second configuration differs in its blob directory only" grep -q "other-blobs" "$DEP/second.toml"
+out=$(timeout 20 "$SERAMBI" serve --config "$DEP/second.toml" 2>&1)
+contains "a gateway on the same database with other blobs is refused too" "is working on this deployment" "$out"
+contains "naming the database's lock" "serambi.db.gateway.lock" "$out"
 stop_gateway
 check "serambi fsck finds the rotated deployment consistent" "$SERAMBI" fsck --config "$DEP/serambi.toml" --deep
 finish

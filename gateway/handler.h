@@ -477,7 +477,7 @@ boost::json::object receipt_json(const storage::PackageRecord& record, std::uint
 // What every push ends with, in one request or as a resumable upload: the last chunk sealed, the
 // manifest signed, the package and its access-log entry committed together. The receipt (201,
 // saying which package it repeats if the dataset's newest has the same digest), or the refusal.
-Response commit_push(storage::PackageWriter& writer, storage::Packages& packages, const storage::PackageDraft& draft,
+Response commit_push(storage::PackageWriter& writer, const storage::PackageDraft& draft,
                      const certs::ManifestSigner& signer, const RequestHead& head, const std::string& principal,
                      const std::string& reason);
 

@@ -55,11 +55,10 @@ Result<std::string> manifest_of(const storage::PackageDraft& draft, const std::s
 
 class PackageUpload final : public UploadSink {
   public:
-    PackageUpload(storage::Packages& packages, std::unique_ptr<storage::PackageWriter> writer,
-                  storage::PackageDraft draft, std::shared_ptr<const certs::ManifestSigner> signer, std::uint64_t limit,
-                  RequestHead head, std::string principal, std::string reason)
-        : packages_(packages),
-          writer_(std::move(writer)),
+    PackageUpload(std::unique_ptr<storage::PackageWriter> writer, storage::PackageDraft draft,
+                  std::shared_ptr<const certs::ManifestSigner> signer, std::uint64_t limit, RequestHead head,
+                  std::string principal, std::string reason)
+        : writer_(std::move(writer)),
           draft_(std::move(draft)),
           signer_(std::move(signer)),
           limit_(limit),
@@ -90,14 +89,13 @@ class PackageUpload final : public UploadSink {
         if (writer_->size() == 0) return problem(ErrorKind::invalid_argument, "the package is empty", request_id_);
         if (require_age_ && magic_ != kAgeMagic)
             return problem(ErrorKind::invalid_argument, "the payload is too short to be an age file", request_id_);
-        return commit_push(*writer_, packages_, draft_, *signer_, head_, principal_, reason_);
+        return commit_push(*writer_, draft_, *signer_, head_, principal_, reason_);
     }
 
   private:
     static constexpr std::string_view kAgeMagic = "age-encryption.org/v1\n";
     bool require_age_ = false;
     std::string magic_;
-    storage::Packages& packages_;
     std::unique_ptr<storage::PackageWriter> writer_;
     storage::PackageDraft draft_;
     std::shared_ptr<const certs::ManifestSigner> signer_;  // the one in force when the push began
@@ -309,7 +307,7 @@ boost::json::object receipt_json(const storage::PackageRecord& record, std::uint
     return receipt;
 }
 
-Response commit_push(storage::PackageWriter& writer, storage::Packages& packages, const storage::PackageDraft& draft,
+Response commit_push(storage::PackageWriter& writer, const storage::PackageDraft& draft,
                      const certs::ManifestSigner& signer, const RequestHead& head, const std::string& principal,
                      const std::string& reason) {
     const auto& rid = head.request_id;
@@ -319,11 +317,6 @@ Response commit_push(storage::PackageWriter& writer, storage::Packages& packages
     if (!manifest) return problem_of(manifest.error(), rid);
     auto signature = signer.sign(crypto::as_bytes(*manifest));
     if (!signature) return problem_of(signature.error(), rid);
-    // Told in the receipt, never refused: sending a file again can be what the producer meant.
-    std::string repeats;
-    if (auto newest = packages.newest_in(draft.dataset);
-        newest && *newest && (*newest)->sha256_hex == sealed->sha256_hex)
-        repeats = (*newest)->id;
     // The access-log entry is written in the package's own transaction: the package exists
     // exactly when its entry does.
     Response r;
@@ -343,7 +336,7 @@ Response commit_push(storage::PackageWriter& writer, storage::Packages& packages
     }
     r.audit.committed_index = record->audit_index;
     auto receipt = receipt_json(*record, record->audit_index);
-    if (!repeats.empty()) receipt["repeats"] = repeats;
+    if (!writer.repeats().empty()) receipt["repeats"] = writer.repeats();
     r.headers.emplace_back("Content-Type", "application/json");
     r.headers.emplace_back("Location", "/v1/packages/" + record->id);
     r.body = boost::json::serialize(receipt) + "\n";
@@ -508,7 +501,7 @@ Dispatch Handler::push_package(const RequestHead& head, const Caller& caller, co
     }
     auto writer = packages.begin_package(plan.draft);
     if (!writer) return fail(problem_of(writer.error(), rid));
-    auto upload = std::make_unique<PackageUpload>(packages, std::move(writer).value(), std::move(plan.draft), signer(),
+    auto upload = std::make_unique<PackageUpload>(std::move(writer).value(), std::move(plan.draft), signer(),
                                                   services_.config->max_package_bytes, head, caller.subject.id,
                                                   "the caller owns the dataset");
     if (plan.sealed_by_producer) upload->require_age();

@@ -462,7 +462,7 @@ Response Handler::finish_upload(storage::UploadWriter& writer, const RequestHead
         tus_headers(refusal);
         return refusal;
     }
-    auto done = commit_push(writer, services_.store->packages(), record.draft, *signer(), head, principal,
+    auto done = commit_push(writer, record.draft, *signer(), head, principal,
                             "the caller owns the dataset (resumable upload " + record.id + ")");
     if (done.status >= 300) {
         tus_headers(done);

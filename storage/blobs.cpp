@@ -94,7 +94,17 @@ Status place_blob(Env& env, const std::filesystem::path& temp, const std::filesy
     return fsync_directory(env, final.parent_path());
 }
 
-Status insert_package(Transaction& tx, const PackageRow& row) {
+Status insert_package(Transaction& tx, const PackageRow& row, std::string& repeats) {
+    repeats.clear();
+    {  // reset before the insert below
+        auto newest = tx.connection().cached(
+            "SELECT id, sha256 FROM packages WHERE dataset = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1");
+        if (const int rc = newest->bind(1, row.draft.dataset).step(); rc == SQLITE_ROW) {
+            if (newest->text(1) == row.sha256_hex) repeats = newest->text(0);
+        } else if (rc != SQLITE_DONE) {
+            return make_error(ErrorKind::unavailable, "the package could not be recorded");
+        }
+    }
     auto s = tx.connection().cached(
         "INSERT INTO packages(id, dataset, producer, classification, filename, media_type, size, sha256, "
         "created_at, aead, key_id, wrapped_key, manifest, signature, recipients) "
@@ -299,7 +309,7 @@ Result<PackageRecord> BlobWriter::commit(std::string manifest, crypto::Bytes sig
             const PackageRow row{
                 id_,     draft_,   size_,    sha256_hex_, created_at_, packages_.config_.aead, packages_.keys_->key_id,
                 wrapped, manifest, signature};
-            if (auto s = insert_package(tx, row); !s) return s;
+            if (auto s = insert_package(tx, row, repeats_); !s) return s;
             if (!on_disk_)
                 if (auto s = insert_payload(tx, id_, inline_sealed_); !s) return s;
             audit_index = tx.append_log({audit_entry});

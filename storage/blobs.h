@@ -53,7 +53,10 @@ struct PackageRow {
     const std::string& manifest;
     const crypto::Bytes& signature;
 };
-Status insert_package(Transaction& tx, const PackageRow& row);
+// Inserts the package's row. `repeats` becomes the id of the dataset's newest package before it
+// when that one has the same content, and empty otherwise: read by the writer inside the
+// transaction, whose cache is warm, and seeing pushes committed in the same group.
+Status insert_package(Transaction& tx, const PackageRow& row, std::string& repeats);
 // Records that the producer's push with draft.idempotency_key became `package_id`; conflict if
 // that key was used already.
 Status insert_push_key(Transaction& tx, const PackageDraft& draft, const std::string& package_id,
@@ -93,6 +96,7 @@ class BlobWriter final : public PackageWriter {
     // Records the package, its manifest and signature, and its access-log entry in one
     // transaction: the package exists exactly when its entry does.
     Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature, std::string audit_entry) override;
+    const std::string& repeats() const noexcept override { return repeats_; }
 
   private:
     friend class Packages;  // names the blob
@@ -105,6 +109,7 @@ class BlobWriter final : public PackageWriter {
     PackageDraft draft_;
     std::string id_;
     std::string created_at_;
+    std::string repeats_;
     std::filesystem::path temp_path_;
     std::filesystem::path final_path_;
     std::unique_ptr<File> file_;

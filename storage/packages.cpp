@@ -113,17 +113,6 @@ Result<std::vector<PackageRecord>> Packages::packages_in(const std::string& data
     });
 }
 
-Result<std::optional<PackageRecord>> Packages::newest_in(const std::string& dataset) {
-    return db_.read([&](Connection& c) -> Result<std::optional<PackageRecord>> {
-        auto s =
-            c.cached(std::string(kPackageColumns) + "WHERE dataset = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1");
-        const int rc = s->bind(1, dataset).step();
-        if (rc == SQLITE_ROW) return std::optional<PackageRecord>(package_from(*s));
-        if (rc == SQLITE_DONE) return std::optional<PackageRecord>();
-        return sql::db_error("the database could not be read");
-    });
-}
-
 Result<Packages::Recovery> Packages::recover() {
     Recovery recovery;
     std::error_code ec;

@@ -171,6 +171,9 @@ class PackageWriter {
     // Records the package, its manifest and signature, and its access-log entry in one
     // transaction: the package exists exactly when its entry does.
     virtual Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature, std::string audit_entry) = 0;
+    // After commit(): the dataset's newest package before this one, if its content was the same
+    // (told in the receipt, never refused: sending a file again can be what the producer meant).
+    virtual const std::string& repeats() const noexcept = 0;
 };
 
 // A package that arrives over several requests (the tus protocol), sealed as it arrives exactly
@@ -350,8 +353,6 @@ class Packages {
         std::uint64_t audit_index = 0;
     };
     Result<std::optional<PushKey>> pushed_with_key(const std::string& producer, const std::string& key);
-    // The newest package of a dataset, if it has any.
-    Result<std::optional<PackageRecord>> newest_in(const std::string& dataset);
 
     // Resumable uploads. An upload's row and its sealed part file are made before the first
     // byte; each later request resumes it. After a restart (or a failed request) it is opened

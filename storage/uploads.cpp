@@ -130,6 +130,8 @@ class ResumableWriter final : public UploadWriter {
         return Sealed{offset_, sha256_hex_};
     }
 
+    const std::string& repeats() const noexcept override { return repeats_; }
+
     Result<PackageRecord> commit(std::string manifest, crypto::Bytes signature, std::string audit_entry) override {
         if (!moved_ || failed_ || committed_) return make_error(ErrorKind::internal, "upload not ready to commit");
         const auto context = blob_context(record_.package_id);
@@ -140,7 +142,7 @@ class ResumableWriter final : public UploadWriter {
             [&](Transaction& tx) -> Status {
                 const PackageRow row{record_.package_id,     record_.draft,           offset_, sha256_hex_, created_at_,
                                      packages_.config_.aead, packages_.keys_->key_id, wrapped, manifest,    signature};
-                if (auto s = insert_package(tx, row); !s) return s;
+                if (auto s = insert_package(tx, row, repeats_); !s) return s;
                 audit_index = tx.append_log({audit_entry});
                 if (!audit_index) return audit_index.error();
                 // The upload stays as the receipt's pointer until it expires; its key goes.
@@ -200,6 +202,7 @@ class ResumableWriter final : public UploadWriter {
     std::uint64_t offset_ = 0;
     std::string created_at_;
     std::string sha256_hex_;
+    std::string repeats_;
     bool failed_ = false;  // a write failed: the file and the digest may disagree; resume instead
     bool moved_ = false;   // the blob is under its final name
     bool committed_ = false;

@@ -130,6 +130,42 @@ TEST_CASE("a committed package reads back whole and from any offset") {
     CHECK(store->packages().packages_in("dinkes-malut/imunisasi")->size() == 1);
 }
 
+TEST_CASE("a commit names the package it repeats: the dataset's newest, with the same content") {
+    Fixture f;
+    auto store = f.open();
+    seed(*store);
+    Dataset other;
+    other.id = "dinkes-malut/gizi";
+    other.owner = "dinkes-malut";
+    other.classification = "terbatas";
+    other.title = "Gizi";
+    other.created_by = "admin";
+    REQUIRE(store->registry().add_dataset(other).ok());
+    // Commits `body` to `dataset`: the new package's id and the one it repeats.
+    auto push = [&](const std::string& dataset, const std::string& body) {
+        auto writer =
+            store->packages().begin_package({dataset, "dinkes-malut", "terbatas", "a.csv", "text/csv", {}, {}});
+        REQUIRE(writer.ok());
+        REQUIRE((*writer)->write(crypto::as_bytes(body)).ok());
+        REQUIRE((*writer)->finish().ok());
+        auto record = (*writer)->commit("{}", crypto::Bytes{1}, "{\"action\":\"package.push\"}");
+        REQUIRE(record.ok());
+        return std::pair(record->id, (*writer)->repeats());
+    };
+    const auto [first, none] = push("dinkes-malut/imunisasi", "kode,nilai\n1,2\n");
+    CHECK(none.empty());
+    const auto [second, repeated] = push("dinkes-malut/imunisasi", "kode,nilai\n1,2\n");
+    CHECK(repeated == first);
+    CHECK(second != first);
+    CHECK(push("dinkes-malut/imunisasi", "kode,nilai\n1,3\n").second.empty());  // other content
+    CHECK(push("dinkes-malut/imunisasi", "kode,nilai\n1,2\n").second.empty());  // not the newest any more
+    CHECK(push("dinkes-malut/gizi", "kode,nilai\n1,2\n").second.empty());       // another dataset
+    const auto large = payload(100000);  // a blob file rather than a kept payload: the same rule
+    const auto [big, before] = push("dinkes-malut/gizi", large);
+    CHECK(before.empty());
+    CHECK(push("dinkes-malut/gizi", large).second == big);
+}
+
 TEST_CASE("a payload of up to 64 KiB is kept in the database, one byte more makes a blob file, both read back") {
     Fixture f;
     auto store = f.open();

@@ -178,13 +178,27 @@ Result<DeploymentLock> DeploymentLock::acquire(const std::filesystem::path& blob
     };
     // Created on first use and never removed: removing it would let a second holder lock a new
     // file while the first still holds the old one. Not `<database>.lock`, which SQLite's
-    // dot-file locking would take for its own. Where the database's folder is missing there is
-    // no database to guard, and opening it reports that, with its remedy, better than a lock.
+    // dot-file locking would take for its own. It is given the database's owner, so that a
+    // rotation run as root leaves a lock the gateway's own user can still open. Without a
+    // database there is nothing to guard, and opening it reports that, with its remedy, better
+    // than a lock would.
     auto take_database = [&](const std::string& holder) -> Status {
         const auto path = with_suffix(database, ".gateway.lock");
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0 && errno == ENOENT) return {};
-        if (fd < 0) return io("cannot open " + path.string() + " to lock the deployment");
+        int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+            struct stat owner {};
+            if (::stat(database.c_str(), &owner) != 0)
+                return errno == ENOENT ? Status{} : Status(io("cannot look at " + database.string()));
+            fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (fd >= 0 && ::fchown(fd, owner.st_uid, owner.st_gid) != 0) {
+                lock.fds_[2] = fd;  // closed with the lock
+                return io("cannot give " + path.string() + " the owner of " + database.string());
+            }
+            if (fd < 0 && errno == EEXIST) fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (fd < 0)
+            return io("cannot open " + path.string() +
+                      " to lock the deployment (it must be readable by the gateway's user, like the database)");
         return lock_fd(2, fd, path, LOCK_EX, holder);
     };
     switch (mode) {

@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/json.hpp>
@@ -1197,4 +1198,43 @@ TEST_CASE("a principal or dataset read once is read again after any change to th
     CHECK(registry.dataset("dinkes-malut/gizi").error().kind == ErrorKind::not_found);
     REQUIRE(registry.add_dataset({"dinkes-malut/gizi", "dinkes-malut", "rahasia", "Gizi", "admin", {}}).ok());
     CHECK(registry.dataset("dinkes-malut/gizi")->classification == "rahasia");
+}
+
+TEST_CASE("a gateway's lock on its database holds across blob directories and belongs to the database's owner") {
+    TempDir dir;
+    const auto database = dir.path / "serambi.db";
+    const auto lock_file = dir.path / "serambi.db.gateway.lock";
+    for (const char* blobs : {"blobs", "other-blobs", "third-blobs"}) fs::create_directories(dir.path / blobs);
+    { std::ofstream(database) << "a database"; }
+    // Run as root (a rotation by sudo), the lock is made for the database's owner, whom the
+    // gateway runs as; run as anyone else, the owner is the one running it.
+    const bool root = ::geteuid() == 0;
+    if (root) REQUIRE(::chown(database.c_str(), 65534, 65534) == 0);
+    {
+        auto rotation = DeploymentLock::acquire(dir.path / "blobs", database, DeploymentLock::Mode::rotate);
+        REQUIRE(rotation.ok());
+        struct stat st {};
+        REQUIRE(::stat(lock_file.c_str(), &st) == 0);
+        CHECK(st.st_uid == (root ? 65534u : ::geteuid()));
+        CHECK((st.st_mode & 0777) == 0600);
+        auto gateway = DeploymentLock::acquire(dir.path / "other-blobs", database, DeploymentLock::Mode::serve);
+        REQUIRE_FALSE(gateway.ok());
+        CHECK(gateway.error().kind == ErrorKind::conflict);
+        CHECK(gateway.error().message.find("serambi.db.gateway.lock") != std::string::npos);
+    }
+    {
+        auto gateway = DeploymentLock::acquire(dir.path / "blobs", database, DeploymentLock::Mode::serve);
+        REQUIRE(gateway.ok());
+        auto second = DeploymentLock::acquire(dir.path / "other-blobs", database, DeploymentLock::Mode::serve);
+        REQUIRE_FALSE(second.ok());
+        CHECK(second.error().kind == ErrorKind::conflict);
+        // An inspection beside the gateway is still allowed, from either blob directory.
+        CHECK(DeploymentLock::acquire(dir.path / "other-blobs", database, DeploymentLock::Mode::inspect).ok());
+    }
+    // Released with its holder: the next gateway starts, whichever blob directory it names.
+    CHECK(DeploymentLock::acquire(dir.path / "third-blobs", database, DeploymentLock::Mode::serve).ok());
+    // No database, no lock file: opening the database then says it is missing, with its remedy.
+    const auto missing = dir.path / "gone" / "serambi.db";
+    CHECK(DeploymentLock::acquire(dir.path / "third-blobs", missing, DeploymentLock::Mode::serve).ok());
+    CHECK_FALSE(fs::exists(dir.path / "gone"));
 }
